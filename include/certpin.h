@@ -1,0 +1,499 @@
+/*
+ * certpin.h - TLS certificate and public-key pinning for C clients.
+ *
+ * OVERVIEW
+ *
+ * A pin is the SHA-256 digest of a certificate's SubjectPublicKeyInfo (SPKI,
+ * the DER of the whole SEQUENCE: algorithm identifier plus key bits) or, as a
+ * second kind, of the whole certificate DER.  A policy maps host patterns to
+ * pinsets; a connection to a pinned host is accepted only if a certificate of
+ * the chain that the TLS library *verified* matches one of the pins, at the
+ * chain position the pin allows.
+ *
+ * The library has three layers:
+ *
+ *   1. Values: certpin_pin (parse/format pin strings, compute pins from
+ *      certificates, keys and CSRs).
+ *   2. Policy and decision engine: certpin_policy (built in code or loaded from
+ *      JSON, see certpin-policy(5)) and certpin_verify(), which takes a hostname,
+ *      the digests of a verified chain and a time, and returns a verdict.  The
+ *      engine uses no OpenSSL types, so other TLS stacks can reuse it.
+ *   3. OpenSSL binding: certpin_ssl_ctx_attach() checks pins after PKIX
+ *      validation on every handshake of an SSL_CTX.
+ *
+ * Three-line integration with OpenSSL:
+ *
+ *     certpin_policy *p; certpin_policy_new(&p);
+ *     if (certpin_policy_load_file(p, "pins.json") != CERTPIN_OK) die(certpin_policy_error(p));
+ *     certpin_ssl_ctx_attach(ctx, p, NULL);   // then SSL_set1_host(ssl, host) per connection
+ *
+ * HOST PATTERNS AND PRECEDENCE
+ *
+ *   "example.com"      exactly that host
+ *   "*.example.com"    exactly one label below example.com (not a.b.example.com,
+ *                      not example.com)
+ *   "**.example.com"   example.com and any depth below it; the same as
+ *                      "example.com" with include_subdomains set
+ *   "192.0.2.1", "2001:db8::1"   IP literals, matched exactly, never by pattern
+ *
+ * Names are normalized before matching: ASCII lowercase, one trailing dot
+ * removed; non-ASCII (U-labels) is rejected, use A-labels ("xn--...").  For a
+ * host, the most specific rule wins: an exact rule, else a "*." rule for its
+ * parent, else the "**." rule with the longest base.  Exactly one rule applies;
+ * pinsets are never merged.
+ *
+ * ERRORS
+ *
+ * Every function that can fail returns a certpin_error: CERTPIN_OK (0) or a
+ * negative code.  A pin mismatch (CERTPIN_E_PIN_MISMATCH) is distinct from
+ * parse, I/O and TLS errors.  certpin_strerror() gives a fixed message per
+ * code; certpin_policy_error() gives detail for the last failure on a policy.
+ *
+ * OWNERSHIP AND THREADS
+ *
+ * Setters and loaders copy their inputs.  Pointers returned by const getters
+ * are borrowed from the handle and stay valid until the handle is modified or
+ * freed.  A policy is not modified by certpin_verify() or by the OpenSSL
+ * binding, so one loaded policy may be shared read-only by any number of
+ * threads and connections; it must outlive every SSL_CTX it is attached to.
+ * Building or loading a policy is not thread-safe on that policy.
+ */
+#ifndef CERTPIN_H
+#define CERTPIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CERTPIN_VERSION_MAJOR 0
+#define CERTPIN_VERSION_MINOR 1
+#define CERTPIN_VERSION_PATCH 0
+#define CERTPIN_VERSION_STRING "0.1.0"
+
+#if defined(__GNUC__) || defined(__clang__)
+#define CERTPIN_MUST_CHECK __attribute__((warn_unused_result))
+#define CERTPIN_EXPORT __attribute__((visibility("default")))
+#else
+#define CERTPIN_MUST_CHECK
+#define CERTPIN_EXPORT
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Errors                                                                    */
+/* ------------------------------------------------------------------------ */
+
+typedef enum certpin_error {
+	CERTPIN_OK = 0,
+	CERTPIN_E_PIN_MISMATCH = -1,    /* no pin of the host's pinset matched the verified chain */
+	CERTPIN_E_PINSET_EXPIRED = -2,  /* pinset expired and its policy says fail-closed */
+	CERTPIN_E_INVALID_ARG = -3,     /* NULL or out-of-range argument */
+	CERTPIN_E_NOMEM = -4,
+	CERTPIN_E_PIN_SYNTAX = -5,      /* pin string not in a known format, bad base64/hex */
+	CERTPIN_E_PIN_LENGTH = -6,      /* digest is not 32 bytes */
+	CERTPIN_E_UNSUPPORTED = -7,     /* unknown hash algorithm, key type or format */
+	CERTPIN_E_POLICY = -8,          /* policy document invalid (see certpin_policy_error) */
+	CERTPIN_E_HOSTNAME = -9,        /* hostname or pattern invalid, or none known */
+	CERTPIN_E_DUPLICATE = -10,      /* host pattern defined twice */
+	CERTPIN_E_NOT_FOUND = -11,      /* no such host pattern in the policy */
+	CERTPIN_E_IO = -12,             /* file could not be read or written */
+	CERTPIN_E_DECODE = -13,         /* PEM/DER input could not be decoded */
+	CERTPIN_E_CHAIN = -14,          /* verified chain missing, empty or unreadable */
+	CERTPIN_E_PKIX = -15,           /* certificate chain did not pass PKIX validation */
+	CERTPIN_E_TLS = -16,            /* TLS library error */
+	CERTPIN_E_STATE = -17           /* call not valid in this state (e.g. no handshake yet) */
+} certpin_error;
+
+/* Fixed, human-readable message for a code; never NULL. */
+CERTPIN_EXPORT const char *certpin_strerror(int err);
+
+/* Short stable identifier for a code, e.g. "pin-mismatch"; never NULL. */
+CERTPIN_EXPORT const char *certpin_error_name(int err);
+
+/* Library version string, e.g. "0.1.0". */
+CERTPIN_EXPORT const char *certpin_version(void);
+
+/* ------------------------------------------------------------------------ */
+/* Pins                                                                      */
+/* ------------------------------------------------------------------------ */
+
+#define CERTPIN_DIGEST_LEN 32
+
+typedef enum certpin_pin_kind {
+	CERTPIN_PIN_SPKI_SHA256 = 1,    /* SHA-256 of SubjectPublicKeyInfo DER */
+	CERTPIN_PIN_CERT_SHA256 = 2     /* SHA-256 of the whole certificate DER */
+} certpin_pin_kind;
+
+/* A pin is a plain value: copy it freely. */
+typedef struct certpin_pin {
+	certpin_pin_kind kind;
+	unsigned char digest[CERTPIN_DIGEST_LEN];
+} certpin_pin;
+
+/*
+ * Parse one pin.  Accepted forms (surrounding whitespace ignored):
+ *
+ *   sha256/BASE64          SPKI pin, OkHttp / HPKP value form
+ *   sha256//BASE64         SPKI pin, curl --pinnedpubkey form (one entry)
+ *   pin-sha256="BASE64"    SPKI pin, HPKP header directive form
+ *   sha256:HEX, HEX        SPKI pin as 64 hex digits, ':' separators allowed
+ *   cert-sha256/BASE64     certificate pin
+ *   cert-sha256:HEX        certificate pin, hex
+ *
+ * Returns CERTPIN_E_PIN_SYNTAX for anything else or for bad base64/hex,
+ * CERTPIN_E_PIN_LENGTH if the digest is not 32 bytes, CERTPIN_E_UNSUPPORTED for
+ * another algorithm ("sha1/...", "sha384/...").  `len` is the length of `str`;
+ * `str` need not be NUL-terminated.  On error `*out` is unchanged.
+ */
+CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_pin_parse(certpin_pin *out, const char *str, size_t len);
+
+/*
+ * Parse a list of pins separated by ';', ',' or whitespace, e.g. a curl
+ * --pinnedpubkey value "sha256//A;sha256//B".  On success `*out` is a
+ * malloc'd array of `*count` pins (free with free()); on error nothing is
+ * allocated and `*err_offset` (if not NULL) is the byte offset of the bad entry.
+ */
+CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_pin_parse_list(certpin_pin **out, size_t *count,
+	const char *str, size_t len, size_t *err_offset);
+
+typedef enum certpin_pin_style {
+	CERTPIN_STYLE_DEFAULT = 0,      /* sha256/B64, or cert-sha256/B64 for certificate pins */
+	CERTPIN_STYLE_CURL = 1,         /* sha256//B64 (SPKI only) */
+	CERTPIN_STYLE_HPKP = 2,         /* pin-sha256="B64" (SPKI only) */
+	CERTPIN_STYLE_HEX = 3,          /* 64 lowercase hex digits, no prefix */
+	CERTPIN_STYLE_BASE64 = 4        /* bare base64 of the digest */
+} certpin_pin_style;
+
+/* Large enough for any style, including the NUL. */
+#define CERTPIN_PIN_STRLEN 80
+
+/*
+ * Format `pin` into `out` (at least CERTPIN_PIN_STRLEN bytes).  Returns
+ * CERTPIN_E_UNSUPPORTED if the style cannot express the pin kind (curl and
+ * HPKP forms exist only for SPKI pins).
+ */
+CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_pin_format(char *out, size_t outlen,
+	const certpin_pin *pin, certpin_pin_style style);
+
+/* 1 if both pins have the same kind and digest (constant time), else 0. */
+CERTPIN_EXPORT int certpin_pin_equal(const certpin_pin *a, const certpin_pin *b);
+
+/* ------------------------------------------------------------------------ */
+/* Computing pins from certificates, keys and CSRs (uses OpenSSL)            */
+/* ------------------------------------------------------------------------ */
+
+typedef enum certpin_item_type {
+	CERTPIN_ITEM_CERT = 1,
+	CERTPIN_ITEM_PUBKEY = 2,
+	CERTPIN_ITEM_PRIVKEY = 3,
+	CERTPIN_ITEM_CSR = 4
+} certpin_item_type;
+
+/* One decoded object.  Strings are owned by the array; free with certpin_items_free(). */
+typedef struct certpin_item {
+	certpin_item_type type;
+	certpin_pin spki;               /* always set */
+	certpin_pin cert;               /* set for CERTPIN_ITEM_CERT only (kind 0 otherwise) */
+	char *subject;                  /* RFC 2253 form; certificates and CSRs, else NULL */
+	char *issuer;                   /* certificates only, else NULL */
+	int64_t not_before;             /* certificates only, Unix time, else 0 */
+	int64_t not_after;
+	char key_type[32];              /* "RSA-2048", "EC-P-256", "Ed25519", ... */
+	int self_signed;                /* certificate whose issuer is its subject and signature verifies with its own key */
+	int is_ca;                      /* basicConstraints CA:TRUE */
+} certpin_item;
+
+/*
+ * Decode every certificate, public key, private key or CSR in `data`: a PEM
+ * file with one or more blocks (unrelated blocks are an error, not skipped),
+ * or a single DER object.  Keys may be RSA, EC (named curves) or Ed25519/Ed448;
+ * an encrypted private key gives CERTPIN_E_UNSUPPORTED.  On success `*out` is
+ * an array of `*count` >= 1 items in file order.
+ */
+CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_items_from_data(certpin_item **out, size_t *count,
+	const void *data, size_t len);
+
+/* Same, reading a file.  CERTPIN_E_IO if it cannot be read. */
+CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_items_from_file(certpin_item **out, size_t *count,
+	const char *path);
+
+/* NULL-safe. */
+CERTPIN_EXPORT void certpin_items_free(certpin_item *items, size_t count);
+
+/*
+ * Pin of a DER certificate: `kind` selects SPKI or whole-certificate digest.
+ * The SPKI is located in the DER without building an X509 object.
+ */
+CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_pin_from_cert_der(certpin_pin *out,
+	const unsigned char *der, size_t len, certpin_pin_kind kind);
+
+/* SPKI pin of a DER SubjectPublicKeyInfo. */
+CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_pin_from_spki_der(certpin_pin *out,
+	const unsigned char *der, size_t len);
+
+/* ------------------------------------------------------------------------ */
+/* Policy                                                                    */
+/* ------------------------------------------------------------------------ */
+
+typedef struct certpin_policy certpin_policy;
+
+typedef enum certpin_position {
+	CERTPIN_POS_ANY = 0,            /* any certificate of the verified chain */
+	CERTPIN_POS_LEAF = 1,           /* the end-entity certificate (depth 0) */
+	CERTPIN_POS_INTERMEDIATE = 2,   /* neither leaf nor trust anchor */
+	CERTPIN_POS_ROOT = 3            /* the trust anchor ending the verified chain */
+} certpin_position;
+
+typedef enum certpin_mode {
+	CERTPIN_MODE_ENFORCE = 0,       /* mismatch refuses the connection */
+	CERTPIN_MODE_REPORT_ONLY = 1    /* mismatch is reported, connection allowed */
+} certpin_mode;
+
+typedef enum certpin_expiry_action {
+	CERTPIN_EXPIRY_FAIL_OPEN = 0,   /* after expiry pins are not enforced; verdict says so (default, as Android NSC / TrustKit) */
+	CERTPIN_EXPIRY_FAIL_CLOSED = 1, /* after expiry every connection to the host is refused */
+	CERTPIN_EXPIRY_KEEP = 2         /* after expiry pins stay enforced; verdict flags the expiry */
+} certpin_expiry_action;
+
+typedef struct certpin_host_options {
+	unsigned int version;           /* CERTPIN_HOST_OPTIONS_VERSION */
+	const char *pattern;            /* see HOST PATTERNS; copied */
+	int include_subdomains;         /* with an exact name: same as "**.name" */
+	certpin_mode mode;
+	int64_t expires;                /* Unix time after which the pinset is expired; 0 = never */
+	certpin_expiry_action on_expiry;
+	unsigned int clock_skew;        /* seconds of tolerance added to `expires` */
+} certpin_host_options;
+
+#define CERTPIN_HOST_OPTIONS_VERSION 1
+#define CERTPIN_HOST_OPTIONS_INIT { CERTPIN_HOST_OPTIONS_VERSION, NULL, 0, CERTPIN_MODE_ENFORCE, 0, CERTPIN_EXPIRY_FAIL_OPEN, 0 }
+
+/* Create an empty policy.  *out is NULL on error. */
+CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_policy_new(certpin_policy **out);
+
+/* NULL-safe. */
+CERTPIN_EXPORT void certpin_policy_free(certpin_policy *policy);
+
+/*
+ * Detail of the last error on this policy (e.g. "pins.json: /hosts/2/pins/0:
+ * bad base64"), or "" if none.  Borrowed until the next call on `policy`.
+ */
+CERTPIN_EXPORT const char *certpin_policy_error(const certpin_policy *policy);
+
+/*
+ * Add a host rule.  The pattern is validated and normalized; a second rule with
+ * the same normalized pattern gives CERTPIN_E_DUPLICATE.  A rule with no pins
+ * rejects every connection to its hosts in enforce mode (fail closed); certpin
+ * lint warns about it.
+ */
+CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_policy_add_host(certpin_policy *policy,
+	const certpin_host_options *opts);
+
+/* Add a pin to the rule whose pattern normalizes like `pattern`. */
+CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_policy_add_pin(certpin_policy *policy,
+	const char *pattern, const certpin_pin *pin, certpin_position position);
+
+/*
+ * Load a JSON policy document (certpin-policy(5)) into an empty policy.  Any
+ * error (syntax, unknown key, duplicate host, malformed pin, bad date) fails
+ * the whole load with CERTPIN_E_POLICY (or CERTPIN_E_IO / CERTPIN_E_NOMEM) and
+ * a detail naming the file, the JSON path and the reason; the policy is then
+ * left empty.  `name` is used in messages only (may be NULL).
+ */
+CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_policy_load_file(certpin_policy *policy, const char *path);
+CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_policy_load_data(certpin_policy *policy,
+	const char *json, size_t len, const char *name);
+
+/* Serialize to JSON (schema 1).  *out is malloc'd, NUL-terminated; free with free(). */
+CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_policy_to_json(char **out, const certpin_policy *policy);
+
+/* Optional policy version number from the document ("policy_version"); 0 if none. */
+CERTPIN_EXPORT uint64_t certpin_policy_version(const certpin_policy *policy);
+
+/* Read access to rules, for tools (lint, export).  Index from 0 to count-1. */
+CERTPIN_EXPORT size_t certpin_policy_host_count(const certpin_policy *policy);
+
+typedef struct certpin_host_info {
+	const char *pattern;            /* normalized, "**." form for include_subdomains */
+	const char *name;               /* the base name without any wildcard prefix */
+	int wildcard;                   /* 0 exact, 1 "*.", 2 "**." */
+	int is_ip;
+	certpin_mode mode;
+	int64_t expires;
+	certpin_expiry_action on_expiry;
+	unsigned int clock_skew;
+	size_t pin_count;
+} certpin_host_info;
+
+/* Fill `out` for rule `index`; strings borrowed from the policy. */
+CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_policy_host(certpin_host_info *out,
+	const certpin_policy *policy, size_t index);
+
+/* Pin `pin_index` of rule `index`. */
+CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_policy_host_pin(certpin_pin *out, certpin_position *position,
+	const certpin_policy *policy, size_t index, size_t pin_index);
+
+/*
+ * Find the rule that applies to `hostname` (normalized first).  Returns
+ * CERTPIN_OK with *index set, CERTPIN_E_NOT_FOUND if the host is not pinned, or
+ * CERTPIN_E_HOSTNAME if the name is invalid.
+ */
+CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_policy_lookup(size_t *index,
+	const certpin_policy *policy, const char *hostname);
+
+/*
+ * Normalize a hostname as the matcher does: lowercase, one trailing dot
+ * removed, IP literals in canonical form (IPv6 may be bracketed).  `out` needs
+ * 256 bytes.  CERTPIN_E_HOSTNAME for anything that is not a valid A-label name
+ * or IP literal.
+ */
+#define CERTPIN_HOSTNAME_MAX 256
+CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_hostname_normalize(char *out, size_t outlen, const char *hostname);
+
+/* Names for positions, modes, expiry actions ("leaf", "report-only", "fail-open", ...). */
+CERTPIN_EXPORT const char *certpin_position_name(certpin_position position);
+CERTPIN_EXPORT const char *certpin_mode_name(certpin_mode mode);
+CERTPIN_EXPORT const char *certpin_expiry_action_name(certpin_expiry_action action);
+
+/* ------------------------------------------------------------------------ */
+/* Decision engine (no TLS library types)                                    */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * One certificate of a verified chain, as digests.  Index 0 is the leaf; the
+ * last element is the trust anchor.  The caller fills the digests it has and
+ * sets the matching flags; certpin_verify() treats a pin whose digest kind is
+ * missing for an element as not matching that element.
+ */
+#define CERTPIN_HAVE_SPKI 1u
+#define CERTPIN_HAVE_CERT 2u
+
+typedef struct certpin_chain_elem {
+	unsigned int flags;             /* CERTPIN_HAVE_* */
+	unsigned char spki_sha256[CERTPIN_DIGEST_LEN];
+	unsigned char cert_sha256[CERTPIN_DIGEST_LEN];
+} certpin_chain_elem;
+
+/*
+ * Fill `out` from a DER certificate (SPKI located without a full parse; both
+ * digests computed).
+ */
+CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_chain_elem_from_der(certpin_chain_elem *out,
+	const unsigned char *der, size_t len);
+
+typedef enum certpin_verdict {
+	CERTPIN_VERDICT_NOT_PINNED = 0, /* no rule for this host; connection unaffected */
+	CERTPIN_VERDICT_MATCH = 1,      /* a pin matched */
+	CERTPIN_VERDICT_MISMATCH = 2,   /* no pin matched */
+	CERTPIN_VERDICT_PINSET_EXPIRED = 3 /* the rule's pinset has expired */
+} certpin_verdict;
+
+typedef struct certpin_result {
+	unsigned int version;           /* CERTPIN_RESULT_VERSION */
+	certpin_verdict verdict;
+	int allowed;                    /* 1 if the connection may proceed */
+	int rule;                       /* index of the applied rule, -1 if none */
+	int pin;                        /* index of the matching pin in the rule, -1 if none */
+	int depth;                      /* chain index of the matching certificate, -1 if none */
+	certpin_mode mode;              /* the rule's mode */
+	int expired;                    /* 1 if the pinset is past expiry (with skew) */
+	int64_t checked_at;             /* the time used */
+	char hostname[CERTPIN_HOSTNAME_MAX]; /* normalized host checked */
+} certpin_result;
+
+#define CERTPIN_RESULT_VERSION 1
+
+/*
+ * Decide whether a connection to `hostname` whose verified chain is
+ * `chain[0..n-1]` may proceed at time `now` (Unix seconds).
+ *
+ * Returns CERTPIN_OK if allowed (verdict MATCH, NOT_PINNED, a report-only
+ * MISMATCH, or a fail-open PINSET_EXPIRED), CERTPIN_E_PIN_MISMATCH if refused
+ * for lack of a matching pin, CERTPIN_E_PINSET_EXPIRED if refused by a
+ * fail-closed expired pinset, CERTPIN_E_HOSTNAME for an invalid name, or
+ * CERTPIN_E_CHAIN if the host is pinned and `n` is 0 (fail closed).  `out` is
+ * always filled (allowed = 0 on every error).
+ */
+CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_verify(certpin_result *out, const certpin_policy *policy,
+	const char *hostname, const certpin_chain_elem *chain, size_t n, int64_t now);
+
+CERTPIN_EXPORT const char *certpin_verdict_name(certpin_verdict verdict);
+
+/* ------------------------------------------------------------------------ */
+/* OpenSSL binding                                                           */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Called after each pin decision on a pinned host that did not match (in
+ * enforce or report-only mode) or whose pinset had expired.  Runs inside the
+ * handshake: keep it short and do not block.  `chain` is the verified chain
+ * with all digests filled.
+ */
+typedef void (*certpin_failure_cb)(const certpin_result *result,
+	const certpin_chain_elem *chain, size_t n, void *payload);
+
+#define CERTPIN_SSL_INSECURE_PIN_ONLY 1u /* see certpin_ssl_options.flags */
+
+typedef struct certpin_ssl_options {
+	unsigned int version;           /* CERTPIN_SSL_OPTIONS_VERSION */
+	/*
+	 * CERTPIN_SSL_INSECURE_PIN_ONLY: skip PKIX validation entirely and accept
+	 * a pinned host if the *leaf* the peer sent matches a pin whose position
+	 * is leaf or any (only the leaf's key is proven by the handshake, so no
+	 * other element of a peer-sent chain is trusted).  Hostname and validity
+	 * dates are not checked.  Unpinned hosts are refused.  For self-signed
+	 * devices only.
+	 */
+	unsigned int flags;
+	certpin_failure_cb on_failure;  /* may be NULL */
+	void *payload;
+} certpin_ssl_options;
+
+#define CERTPIN_SSL_OPTIONS_VERSION 1
+#define CERTPIN_SSL_OPTIONS_INIT { CERTPIN_SSL_OPTIONS_VERSION, 0, NULL, NULL }
+
+/*
+ * Check `policy` on every handshake of connections made from `ssl_ctx`
+ * (an SSL_CTX *, typed void here so this header does not need OpenSSL).
+ *
+ * Installs a certificate verification callback that runs OpenSSL's normal
+ * X509_verify_cert() first and then checks pins on X509_STORE_CTX_get0_chain()
+ * -- the verified chain, never the peer-sent list.  The hostname is the first
+ * one set with SSL_set1_host()/X509_VERIFY_PARAM_set1_host(), else the IP set
+ * with X509_VERIFY_PARAM_set1_ip*, else the SNI name; if the caller set only
+ * SNI, that name is also enforced as the verification hostname.  With no
+ * hostname at all, a connection is refused whenever the policy is non-empty.
+ *
+ * Also sets SSL_VERIFY_PEER (a failed verification must abort the handshake).
+ * A refused handshake fails with X509_V_ERR_APPLICATION_VERIFICATION; call
+ * certpin_ssl_result() for the certpin error and verdict.  `opts` may be NULL.
+ * `policy` is borrowed and must outlive the SSL_CTX and all its connections.
+ */
+CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_ssl_ctx_attach(void *ssl_ctx, const certpin_policy *policy,
+	const certpin_ssl_options *opts);
+
+/*
+ * Result of the last pin check on `ssl` (an SSL *).  Returns the certpin code
+ * of that check (CERTPIN_OK, CERTPIN_E_PIN_MISMATCH, CERTPIN_E_PKIX, ...) and
+ * fills `out` if not NULL; CERTPIN_E_STATE if no check has run on `ssl`.
+ */
+CERTPIN_EXPORT int certpin_ssl_result(certpin_result *out, const void *ssl);
+
+/*
+ * Check `policy` on one connection only (`ssl` is an SSL *), in addition to
+ * any policy attached to its SSL_CTX.  Wraps the connection's verify callback
+ * (keeping the one already set, which still runs first) and checks pins when
+ * OpenSSL reports the leaf verified with no error pending; sets
+ * SSL_VERIFY_PEER.  Call it after any SSL_set_verify() of your own: a later
+ * SSL_set_verify() replaces the wrapper.  CERTPIN_SSL_INSECURE_PIN_ONLY is
+ * not available here (CERTPIN_E_INVALID_ARG); use certpin_ssl_ctx_attach().
+ */
+CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_ssl_attach(void *ssl, const certpin_policy *policy,
+	const certpin_ssl_options *opts);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CERTPIN_H */
