@@ -1,0 +1,48 @@
+/* Error codes: one message table. */
+#include "internal.h"
+
+static const struct {
+	int code;
+	const char *name;
+	const char *msg;
+} errors[] = {
+	{ CERTPIN_OK, "ok", "success" },
+	{ CERTPIN_E_PIN_MISMATCH, "pin-mismatch", "no pin of the host's pinset matches the verified certificate chain" },
+	{ CERTPIN_E_PINSET_EXPIRED, "pinset-expired", "the host's pinset has expired and its policy is fail-closed" },
+	{ CERTPIN_E_INVALID_ARG, "invalid-argument", "invalid argument" },
+	{ CERTPIN_E_NOMEM, "out-of-memory", "out of memory" },
+	{ CERTPIN_E_PIN_SYNTAX, "pin-syntax", "malformed pin string" },
+	{ CERTPIN_E_PIN_LENGTH, "pin-length", "pin digest is not 32 bytes (SHA-256)" },
+	{ CERTPIN_E_UNSUPPORTED, "unsupported", "unsupported algorithm, key type or format" },
+	{ CERTPIN_E_POLICY, "policy", "invalid pinning policy" },
+	{ CERTPIN_E_HOSTNAME, "hostname", "invalid or missing hostname" },
+	{ CERTPIN_E_DUPLICATE, "duplicate-host", "host pattern defined more than once" },
+	{ CERTPIN_E_NOT_FOUND, "not-found", "no such host in the policy" },
+	{ CERTPIN_E_IO, "io", "file could not be read or written" },
+	{ CERTPIN_E_DECODE, "decode", "could not decode PEM/DER input" },
+	{ CERTPIN_E_CHAIN, "chain", "verified certificate chain missing or unreadable" },
+	{ CERTPIN_E_PKIX, "pkix", "certificate chain failed PKIX validation" },
+	{ CERTPIN_E_TLS, "tls", "TLS library error" },
+	{ CERTPIN_E_STATE, "state", "no pin check has run on this connection" },
+};
+
+const char *certpin_strerror(int err)
+{
+	for (size_t i = 0; i < CERTPIN_ARRAY_LEN(errors); i++)
+		if (errors[i].code == err)
+			return errors[i].msg;
+	return "unknown error";
+}
+
+const char *certpin_error_name(int err)
+{
+	for (size_t i = 0; i < CERTPIN_ARRAY_LEN(errors); i++)
+		if (errors[i].code == err)
+			return errors[i].name;
+	return "unknown";
+}
+
+const char *certpin_version(void)
+{
+	return CERTPIN_VERSION_STRING;
+}

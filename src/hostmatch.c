@@ -1,0 +1,230 @@
+/*
+ * Hostnames and host patterns: normalization, and the index that finds the
+ * most specific rule for a host (exact > "*." > longest "**.").
+ */
+#include "internal.h"
+
+#include <arpa/inet.h>
+#include <string.h>
+
+static bool is_label_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+/* Normalize an IP literal (IPv6 optionally bracketed).  Returns 1 if `s` is an IP, 0 if not, -1 if malformed. */
+static int normalize_ip(char *out, size_t outlen, const char *s, size_t len)
+{
+	char buf[64];
+	unsigned char addr[16];
+	bool bracket = len >= 2 && s[0] == '[' && s[len - 1] == ']';
+
+	if (bracket)
+		s++, len -= 2;
+	if (memchr(s, ':', len)) {
+		if (len >= sizeof(buf))
+			return -1;
+		memcpy(buf, s, len);
+		buf[len] = '\0';
+		if (inet_pton(AF_INET6, buf, addr) != 1)
+			return -1;
+		if (!inet_ntop(AF_INET6, addr, out, (socklen_t)outlen))
+			return -1;
+		return 1;
+	}
+	if (bracket)
+		return -1;
+	/* A name whose last label is all digits can only be an IPv4 literal. */
+	size_t last = len;
+	while (last > 0 && s[last - 1] != '.')
+		last--;
+	if (last == len)
+		return 0;
+	for (size_t i = last; i < len; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	if (len >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	if (inet_pton(AF_INET, buf, addr) != 1)
+		return -1;
+	if (!inet_ntop(AF_INET, addr, out, (socklen_t)outlen))
+		return -1;
+	return 1;
+}
+
+int certpin__host_normalize(char *out, size_t outlen, int *is_ip, const char *host)
+{
+	size_t len, label = 0;
+
+	if (!host || !out)
+		return CERTPIN_E_HOSTNAME;
+	len = strlen(host);
+	if (len > 0 && host[len - 1] == '.' && !(len > 1 && host[len - 2] == '.'))
+		len--; /* exactly one trailing dot is the root label */
+	if (len == 0 || len > 253 || outlen < len + 1)
+		return CERTPIN_E_HOSTNAME;
+
+	int ip = normalize_ip(out, outlen, host, len);
+	if (ip < 0)
+		return CERTPIN_E_HOSTNAME;
+	if (ip > 0) {
+		if (len != strlen(host))
+			return CERTPIN_E_HOSTNAME; /* "1.2.3.4." is not an IP literal */
+		*is_ip = 1;
+		return CERTPIN_OK;
+	}
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)host[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (unsigned char)(c - 'A' + 'a');
+		if (c == '.') {
+			if (label == 0 || out[i - 1] == '-')
+				return CERTPIN_E_HOSTNAME;
+			label = 0;
+		} else if (is_label_char(c)) {
+			if (label == 0 && c == '-')
+				return CERTPIN_E_HOSTNAME;
+			if (++label > 63)
+				return CERTPIN_E_HOSTNAME;
+		} else {
+			return CERTPIN_E_HOSTNAME; /* non-ASCII (use A-labels), '*', spaces, NUL tricks */
+		}
+		out[i] = (char)c;
+	}
+	if (label == 0 || out[len - 1] == '-')
+		return CERTPIN_E_HOSTNAME;
+	out[len] = '\0';
+	*is_ip = 0;
+	return CERTPIN_OK;
+}
+
+int certpin_hostname_normalize(char *out, size_t outlen, const char *hostname)
+{
+	int is_ip;
+	return certpin__host_normalize(out, outlen, &is_ip, hostname);
+}
+
+int certpin__pattern_parse(char *base, size_t baselen, int *wildcard, int *is_ip,
+	const char *pattern, int include_subdomains)
+{
+	int wild = WILD_NONE;
+
+	if (!pattern)
+		return CERTPIN_E_HOSTNAME;
+	if (strncmp(pattern, "**.", 3) == 0)
+		wild = WILD_ANY, pattern += 3;
+	else if (strncmp(pattern, "*.", 2) == 0)
+		wild = WILD_ONE, pattern += 2;
+	if (wild == WILD_ONE && include_subdomains)
+		return CERTPIN_E_HOSTNAME; /* "*.x" with subdomains is ambiguous: write "**.x" */
+	if (include_subdomains)
+		wild = WILD_ANY;
+	int rc = certpin__host_normalize(base, baselen, is_ip, pattern);
+	if (rc != CERTPIN_OK)
+		return rc;
+	if (*is_ip && wild != WILD_NONE)
+		return CERTPIN_E_HOSTNAME; /* IP literals match exactly */
+	*wildcard = wild;
+	return CERTPIN_OK;
+}
+
+/* ---- index ---- */
+
+static uint64_t hash_key(const char *s, size_t len, int wildcard)
+{
+	uint64_t h = 0xcbf29ce484222325ull ^ (uint64_t)wildcard;
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 0x100000001b3ull;
+	}
+	return h ^ (h >> 29);
+}
+
+static int grow(certpin__hostindex *ix)
+{
+	size_t ncap = ix->cap ? ix->cap * 2 : 16;
+	struct certpin__hslot *ns = calloc(ncap, sizeof(*ns));
+
+	if (!ns)
+		return CERTPIN_E_NOMEM;
+	for (size_t i = 0; i < ix->cap; i++) {
+		if (!ix->slots[i].base)
+			continue;
+		size_t j = ix->slots[i].hash & (ncap - 1);
+		while (ns[j].base)
+			j = (j + 1) & (ncap - 1);
+		ns[j] = ix->slots[i];
+	}
+	free(ix->slots);
+	ix->slots = ns;
+	ix->cap = ncap;
+	return CERTPIN_OK;
+}
+
+int certpin__hostindex_add(certpin__hostindex *ix, const char *base, int wildcard, size_t rule)
+{
+	size_t len = strlen(base);
+
+	if (certpin__hostindex_find(ix, base, len, wildcard) >= 0)
+		return CERTPIN_E_DUPLICATE;
+	if ((ix->used + 1) * 2 > ix->cap) {
+		int rc = grow(ix);
+		if (rc != CERTPIN_OK)
+			return rc;
+	}
+	uint64_t h = hash_key(base, len, wildcard);
+	size_t j = h & (ix->cap - 1);
+	while (ix->slots[j].base)
+		j = (j + 1) & (ix->cap - 1);
+	ix->slots[j].hash = h;
+	ix->slots[j].base = base;
+	ix->slots[j].wildcard = wildcard;
+	ix->slots[j].rule = rule;
+	ix->used++;
+	return CERTPIN_OK;
+}
+
+long certpin__hostindex_find(const certpin__hostindex *ix, const char *base, size_t baselen, int wildcard)
+{
+	if (ix->cap == 0)
+		return -1;
+	uint64_t h = hash_key(base, baselen, wildcard);
+	for (size_t j = h & (ix->cap - 1);; j = (j + 1) & (ix->cap - 1)) {
+		const struct certpin__hslot *s = &ix->slots[j];
+		if (!s->base)
+			return -1;
+		if (s->hash == h && s->wildcard == wildcard && strncmp(s->base, base, baselen) == 0 &&
+		    s->base[baselen] == '\0')
+			return (long)s->rule;
+	}
+}
+
+long certpin__hostindex_match(const certpin__hostindex *ix, const char *host, int is_ip)
+{
+	size_t len = strlen(host);
+	long r = certpin__hostindex_find(ix, host, len, WILD_NONE);
+
+	if (r >= 0 || is_ip)
+		return r;
+	const char *dot = strchr(host, '.');
+	if (dot) {
+		r = certpin__hostindex_find(ix, dot + 1, len - (size_t)(dot + 1 - host), WILD_ONE);
+		if (r >= 0)
+			return r;
+	}
+	/* "**.base" covers base itself and every name below it; the longest base wins. */
+	for (const char *s = host; s; s = strchr(s, '.') ? strchr(s, '.') + 1 : NULL) {
+		r = certpin__hostindex_find(ix, s, len - (size_t)(s - host), WILD_ANY);
+		if (r >= 0)
+			return r;
+	}
+	return -1;
+}
+
+void certpin__hostindex_free(certpin__hostindex *ix)
+{
+	free(ix->slots);
+	memset(ix, 0, sizeof(*ix));
+}

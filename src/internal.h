@@ -1,0 +1,107 @@
+/* Internal declarations shared by libcertpin's modules.  Not installed. */
+#ifndef CERTPIN_INTERNAL_H
+#define CERTPIN_INTERNAL_H
+
+#include "certpin.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define CERTPIN_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- pin.c ---- */
+/* Base64 (RFC 4648, padded) of `len` bytes into `out`; returns chars written or -1 if it does not fit. */
+int certpin__b64_encode(char *out, size_t outlen, const unsigned char *in, size_t len);
+/* Strict padded base64 decode; returns bytes decoded or -1. */
+int certpin__b64_decode(unsigned char *out, size_t outlen, const char *in, size_t len);
+/* Parse a date "YYYY-MM-DD" or RFC 3339 "YYYY-MM-DDTHH:MM:SS(Z|+hh:mm)" into Unix time. */
+int certpin__parse_time(int64_t *out, const char *s);
+/* Format Unix time as "YYYY-MM-DDTHH:MM:SSZ" (needs 21 bytes). */
+void certpin__format_time(char *out, size_t outlen, int64_t t);
+void certpin__sha256(unsigned char out[CERTPIN_DIGEST_LEN], const unsigned char *in, size_t len);
+
+/* ---- der.c ---- */
+/* Locate the SubjectPublicKeyInfo element (tag+length+value) inside a DER certificate. */
+int certpin__der_cert_spki(const unsigned char **spki, size_t *spki_len,
+	const unsigned char *der, size_t len);
+/* Check that [der, der+len) is exactly one DER SEQUENCE. */
+int certpin__der_is_sequence(const unsigned char *der, size_t len);
+
+/* ---- hostmatch.c ---- */
+enum certpin__wild { WILD_NONE = 0, WILD_ONE = 1, WILD_ANY = 2 };
+
+/* Parse a host pattern: sets base (normalized name), wildcard kind, is_ip. */
+int certpin__pattern_parse(char *base, size_t baselen, int *wildcard, int *is_ip,
+	const char *pattern, int include_subdomains);
+/* Normalize a hostname; *is_ip set to 1 for IP literals. */
+int certpin__host_normalize(char *out, size_t outlen, int *is_ip, const char *host);
+
+/* Open-addressing index from "kind:base" keys to rule indexes. */
+typedef struct certpin__hostindex {
+	size_t cap;        /* power of two, 0 when empty */
+	size_t used;
+	struct certpin__hslot {
+		uint64_t hash;
+		const char *base;   /* borrowed from the rule */
+		int wildcard;
+		size_t rule;
+	} *slots;
+} certpin__hostindex;
+
+int certpin__hostindex_add(certpin__hostindex *ix, const char *base, int wildcard, size_t rule);
+/* Returns rule index or -1. */
+long certpin__hostindex_find(const certpin__hostindex *ix, const char *base, size_t baselen, int wildcard);
+/* The most specific rule for a normalized host, or -1. */
+long certpin__hostindex_match(const certpin__hostindex *ix, const char *host, int is_ip);
+void certpin__hostindex_free(certpin__hostindex *ix);
+
+/* ---- policy.c ---- */
+typedef struct certpin__pinent {
+	certpin_pin pin;
+	certpin_position position;
+	char *comment;
+} certpin__pinent;
+
+typedef struct certpin__rule {
+	char *pattern;          /* normalized, with "*." / "**." prefix */
+	char *base;
+	int wildcard;
+	int is_ip;
+	certpin_mode mode;
+	int64_t expires;
+	certpin_expiry_action on_expiry;
+	unsigned int clock_skew;
+	certpin__pinent *pins;
+	size_t npins, cappins;
+	unsigned int kinds;     /* CERTPIN_HAVE_* of the pins, for lazy digests */
+	unsigned int positions; /* bit (1 << certpin_position) of the pins */
+} certpin__rule;
+
+struct certpin_policy {
+	certpin__rule *rules;
+	size_t nrules, caprules;
+	certpin__hostindex index;
+	uint64_t version;
+	char err[512];
+};
+
+/* Record an error detail on the policy and return `code`. */
+int certpin__policy_fail(certpin_policy *p, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void certpin__policy_clear(certpin_policy *p);
+int certpin__policy_add_pin_comment(certpin_policy *p, const char *pattern, const certpin_pin *pin,
+	certpin_position position, const char *comment);
+const certpin__rule *certpin__policy_rule(const certpin_policy *p, size_t i);
+/* Lookup for a normalized host. */
+long certpin__policy_match(const certpin_policy *p, const char *host, int is_ip);
+
+/* ---- verify.c ---- */
+/* Engine core for a known rule (rule may be NULL = not pinned). */
+int certpin__verify_rule(certpin_result *out, const certpin__rule *rule, long rule_index,
+	const certpin_chain_elem *chain, size_t n, int64_t now, bool leaf_only);
+
+#endif

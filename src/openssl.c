@@ -1,0 +1,395 @@
+/*
+ * OpenSSL binding: check a policy on the chain OpenSSL verified, during the
+ * handshake.  Per-SSL_CTX via the certificate verification callback (wraps
+ * X509_verify_cert), per-SSL via a verify callback wrapper.
+ */
+#include "internal.h"
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct binding {
+	const certpin_policy *policy;
+	certpin_ssl_options opts;
+	SSL_verify_cb app_cb;       /* per-SSL attach: the callback we wrap */
+} binding;
+
+typedef struct ssl_state {
+	int rc;
+	certpin_result result;
+} ssl_state;
+
+static CRYPTO_ONCE once = CRYPTO_ONCE_STATIC_INIT;
+static int ctx_idx = -1, ssl_binding_idx = -1, ssl_state_idx = -1;
+
+static void free_ex(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+	(void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
+	OPENSSL_free(ptr);
+}
+
+/* SSL_dup(): the copy starts with no check result, and its own copy of the binding. */
+static int dup_state(CRYPTO_EX_DATA *to, const CRYPTO_EX_DATA *from, void **from_d, int idx, long argl, void *argp)
+{
+	(void)to, (void)from, (void)idx, (void)argl, (void)argp;
+	*(void **)from_d = NULL;
+	return 1;
+}
+
+static int dup_binding(CRYPTO_EX_DATA *to, const CRYPTO_EX_DATA *from, void **from_d, int idx, long argl, void *argp)
+{
+	(void)to, (void)from, (void)idx, (void)argl, (void)argp;
+	void **p = (void **)from_d;
+	if (*p) {
+		binding *copy = OPENSSL_memdup(*p, sizeof(binding));
+		*p = copy;
+		return copy != NULL;
+	}
+	return 1;
+}
+
+static void init_indexes(void)
+{
+	ctx_idx = SSL_CTX_get_ex_new_index(0, "certpin binding", NULL, NULL, free_ex);
+	ssl_binding_idx = SSL_get_ex_new_index(0, "certpin binding", NULL, dup_binding, free_ex);
+	ssl_state_idx = SSL_get_ex_new_index(0, "certpin state", NULL, dup_state, free_ex);
+}
+
+static int ensure_indexes(void)
+{
+	if (!CRYPTO_THREAD_run_once(&once, init_indexes))
+		return 0;
+	return ctx_idx >= 0 && ssl_binding_idx >= 0 && ssl_state_idx >= 0;
+}
+
+static void result_init(certpin_result *r, int64_t now)
+{
+	memset(r, 0, sizeof(*r));
+	r->version = CERTPIN_RESULT_VERSION;
+	r->verdict = CERTPIN_VERDICT_NOT_PINNED;
+	r->rule = r->pin = r->depth = -1;
+	r->checked_at = now;
+}
+
+/* Record the outcome on the SSL; returns 0 if it could not be stored (caller fails closed). */
+static int record(SSL *ssl, int rc, const certpin_result *res)
+{
+	ssl_state *st = SSL_get_ex_data(ssl, ssl_state_idx);
+	if (!st) {
+		st = OPENSSL_zalloc(sizeof(*st));
+		if (!st || !SSL_set_ex_data(ssl, ssl_state_idx, st)) {
+			OPENSSL_free(st);
+			return 0;
+		}
+	}
+	st->rc = rc;
+	st->result = *res;
+	return 1;
+}
+
+/*
+ * The hostname this connection is verified against: the verification host,
+ * else the verification IP, else SNI (which then also becomes the
+ * verification host, so PKIX checks the name too).
+ */
+static int conn_hostname(char *out, size_t outlen, SSL *ssl, X509_STORE_CTX *sctx, bool set_host)
+{
+	X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(sctx);
+	const char *h = X509_VERIFY_PARAM_get0_host(param, 0);
+	char *ip;
+
+	if (h) {
+		snprintf(out, outlen, "%s", h);
+		return strlen(h) < outlen;
+	}
+	if ((ip = X509_VERIFY_PARAM_get1_ip_asc(param))) {
+		snprintf(out, outlen, "%s", ip);
+		bool fits = strlen(ip) < outlen;
+		OPENSSL_free(ip);
+		return fits;
+	}
+	const char *sni = ssl ? SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name) : NULL;
+	if (sni) {
+		if (set_host && !X509_VERIFY_PARAM_set1_host(param, sni, 0))
+			return 0;
+		snprintf(out, outlen, "%s", sni);
+		return strlen(sni) < outlen;
+	}
+	return 0;
+}
+
+static int elem_from_x509(certpin_chain_elem *e, X509 *x, unsigned int kinds)
+{
+	if ((kinds & CERTPIN_HAVE_SPKI) && !(e->flags & CERTPIN_HAVE_SPKI)) {
+		unsigned char *der = NULL;
+		int len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &der);
+		if (len <= 0)
+			return 0;
+		certpin__sha256(e->spki_sha256, der, (size_t)len);
+		OPENSSL_free(der);
+		e->flags |= CERTPIN_HAVE_SPKI;
+	}
+	if ((kinds & CERTPIN_HAVE_CERT) && !(e->flags & CERTPIN_HAVE_CERT)) {
+		unsigned int n = CERTPIN_DIGEST_LEN;
+		if (!X509_digest(x, EVP_sha256(), e->cert_sha256, &n) || n != CERTPIN_DIGEST_LEN)
+			return 0;
+		e->flags |= CERTPIN_HAVE_CERT;
+	}
+	return 1;
+}
+
+#define CHAIN_MAX 16
+
+/*
+ * Digests for the chain elements the rule can match: only positions that
+ * some pin names, only the digest kinds the pins use.  `all` fills every
+ * element with both kinds (for failure callbacks).
+ */
+static int fill_chain(certpin_chain_elem *elems, STACK_OF(X509) *chain, size_t n, const certpin__rule *rule, bool all)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned int pos_bits = 1u << CERTPIN_POS_ANY;
+		pos_bits |= i == 0 ? 1u << CERTPIN_POS_LEAF : 0;
+		pos_bits |= i + 1 == n ? 1u << CERTPIN_POS_ROOT : 0;
+		pos_bits |= i > 0 && i + 1 < n ? 1u << CERTPIN_POS_INTERMEDIATE : 0;
+		if (!all && !(rule->positions & pos_bits))
+			continue;
+		if (!elem_from_x509(&elems[i], sk_X509_value(chain, (int)i),
+			all ? CERTPIN_HAVE_SPKI | CERTPIN_HAVE_CERT : rule->kinds))
+			return 0;
+	}
+	return 1;
+}
+
+static void notify_failure(const binding *b, const certpin_result *res, certpin_chain_elem *elems,
+	STACK_OF(X509) *chain, size_t n, const certpin__rule *rule)
+{
+	if (!b->opts.on_failure)
+		return;
+	if (res->verdict != CERTPIN_VERDICT_MISMATCH && res->verdict != CERTPIN_VERDICT_PINSET_EXPIRED)
+		return;
+	if (chain && !fill_chain(elems, chain, n, rule, true))
+		n = 0;
+	b->opts.on_failure(res, elems, chain ? n : 0, b->opts.payload);
+}
+
+/*
+ * The pin decision for one handshake.  `pkix_ok` says whether OpenSSL
+ * verified the chain with no error left pending.  Returns 1 to let the
+ * handshake continue, 0 to abort it (error already set on `sctx`).
+ */
+static int decide(const binding *b, SSL *ssl, X509_STORE_CTX *sctx, bool pkix_ok, bool pin_only)
+{
+	const certpin_policy *policy = b->policy;
+	certpin_result res;
+	certpin_chain_elem elems[CHAIN_MAX];
+	char raw[CERTPIN_HOSTNAME_MAX + 1];
+	int is_ip, rc;
+	int64_t now = (int64_t)time(NULL);
+
+	result_init(&res, now);
+	memset(elems, 0, sizeof(elems));
+
+	if (!conn_hostname(raw, sizeof(raw), ssl, sctx, !pin_only)) {
+		if (policy->nrules == 0 && !pin_only) {
+			rc = CERTPIN_OK;
+			res.allowed = 1;
+			goto out;
+		}
+		rc = CERTPIN_E_HOSTNAME; /* cannot tell which pins apply: refuse */
+		goto out;
+	}
+	if (certpin__host_normalize(res.hostname, sizeof(res.hostname), &is_ip, raw) != CERTPIN_OK) {
+		res.hostname[0] = '\0';
+		rc = CERTPIN_E_HOSTNAME;
+		goto out;
+	}
+	long ri = certpin__policy_match(policy, res.hostname, is_ip);
+	if (ri < 0) {
+		if (pin_only) {
+			rc = CERTPIN_E_PIN_MISMATCH; /* nothing vouches for an unpinned host without PKIX */
+			res.verdict = CERTPIN_VERDICT_MISMATCH;
+			goto out;
+		}
+		/* not pinned: OpenSSL's own verdict stands, untouched */
+		res.allowed = pkix_ok;
+		rc = pkix_ok ? CERTPIN_OK : CERTPIN_E_PKIX;
+		record(ssl, rc, &res);
+		return -1;
+	}
+	const certpin__rule *rule = certpin__policy_rule(policy, (size_t)ri);
+	if (!pkix_ok) {
+		res.rule = (int)ri;
+		res.mode = rule->mode;
+		rc = CERTPIN_E_PKIX;
+		goto out;
+	}
+
+	STACK_OF(X509) *chain;
+	size_t n;
+	if (pin_only) {
+		X509 *leaf = X509_STORE_CTX_get0_cert(sctx);
+		if (!leaf || !elem_from_x509(&elems[0], leaf, rule->kinds)) {
+			rc = CERTPIN_E_CHAIN;
+			goto out;
+		}
+		chain = NULL;
+		n = 1;
+	} else {
+		chain = X509_STORE_CTX_get0_chain(sctx);
+		int cn = chain ? sk_X509_num(chain) : 0;
+		if (cn <= 0 || cn > CHAIN_MAX) {
+			rc = CERTPIN_E_CHAIN;
+			goto out;
+		}
+		n = (size_t)cn;
+		if (!fill_chain(elems, chain, n, rule, false)) {
+			rc = CERTPIN_E_CHAIN;
+			goto out;
+		}
+	}
+	rc = certpin__verify_rule(&res, rule, ri, elems, n, now, pin_only);
+	if (pin_only && res.allowed) {
+		/* notify with the leaf's digests */
+		elem_from_x509(&elems[0], X509_STORE_CTX_get0_cert(sctx), CERTPIN_HAVE_SPKI | CERTPIN_HAVE_CERT);
+	}
+	notify_failure(b, &res, elems, chain, n, rule);
+out:
+	if (!record(ssl, rc, &res)) {
+		res.allowed = 0;
+		rc = CERTPIN_E_NOMEM;
+	}
+	if (rc != CERTPIN_OK || !res.allowed) {
+		X509_STORE_CTX_set_error(sctx, X509_V_ERR_APPLICATION_VERIFICATION);
+		return 0;
+	}
+	return 1;
+}
+
+static SSL *store_ssl(X509_STORE_CTX *sctx)
+{
+	return X509_STORE_CTX_get_ex_data(sctx, SSL_get_ex_data_X509_STORE_CTX_idx());
+}
+
+/* SSL_CTX_set_cert_verify_callback(): replaces X509_verify_cert(), which we call first. */
+static int ctx_verify_cb(X509_STORE_CTX *sctx, void *arg)
+{
+	const binding *b = arg;
+	SSL *ssl = store_ssl(sctx);
+	int ok;
+
+	if (!ssl)
+		return 0;
+	if (b->opts.flags & CERTPIN_SSL_INSECURE_PIN_ONLY)
+		return decide(b, ssl, sctx, true, true);
+	/* make SNI the verification host before PKIX runs, if the caller set none */
+	char tmp[CERTPIN_HOSTNAME_MAX + 1];
+	(void)conn_hostname(tmp, sizeof(tmp), ssl, sctx, true);
+	ERR_set_mark();
+	ok = X509_verify_cert(sctx);
+	ERR_pop_to_mark();
+	bool pkix_ok = ok > 0 && X509_STORE_CTX_get_error(sctx) == X509_V_OK;
+	int d = decide(b, ssl, sctx, pkix_ok, false);
+	if (d < 0)
+		return ok; /* unpinned host: OpenSSL's result, unchanged */
+	return d;
+}
+
+int certpin_ssl_ctx_attach(void *ssl_ctx, const certpin_policy *policy, const certpin_ssl_options *opts)
+{
+	SSL_CTX *ctx = ssl_ctx;
+	binding *b;
+
+	if (!ctx || !policy)
+		return CERTPIN_E_INVALID_ARG;
+	if (opts && opts->version != CERTPIN_SSL_OPTIONS_VERSION)
+		return CERTPIN_E_INVALID_ARG;
+	if (opts && (opts->flags & ~CERTPIN_SSL_INSECURE_PIN_ONLY))
+		return CERTPIN_E_INVALID_ARG;
+	if (!ensure_indexes())
+		return CERTPIN_E_TLS;
+	if (!(b = OPENSSL_zalloc(sizeof(*b))))
+		return CERTPIN_E_NOMEM;
+	b->policy = policy;
+	if (opts)
+		b->opts = *opts;
+	else
+		b->opts = (certpin_ssl_options)CERTPIN_SSL_OPTIONS_INIT;
+	binding *old = SSL_CTX_get_ex_data(ctx, ctx_idx);
+	if (!SSL_CTX_set_ex_data(ctx, ctx_idx, b)) {
+		OPENSSL_free(b);
+		return CERTPIN_E_NOMEM;
+	}
+	OPENSSL_free(old);
+	SSL_CTX_set_cert_verify_callback(ctx, ctx_verify_cb, b);
+	SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx) | SSL_VERIFY_PEER, SSL_CTX_get_verify_callback(ctx));
+	return CERTPIN_OK;
+}
+
+/* Per-SSL wrapper: the app's callback first, then pins once the leaf verified cleanly. */
+static int ssl_verify_wrapper(int preverify_ok, X509_STORE_CTX *sctx)
+{
+	SSL *ssl = store_ssl(sctx);
+	const binding *b = ssl ? SSL_get_ex_data(ssl, ssl_binding_idx) : NULL;
+	int ok;
+
+	if (!b)
+		return 0;
+	ok = b->app_cb ? b->app_cb(preverify_ok, sctx) : preverify_ok;
+	if (X509_STORE_CTX_get_error_depth(sctx) != 0 || !preverify_ok)
+		return ok;
+	/* depth 0 reported verified: the last call of a successful chain walk */
+	bool pkix_ok = ok && X509_STORE_CTX_get_error(sctx) == X509_V_OK;
+	int d = decide(b, ssl, sctx, pkix_ok, false);
+	if (d < 0)
+		return ok;
+	return d;
+}
+
+int certpin_ssl_attach(void *ssl_ptr, const certpin_policy *policy, const certpin_ssl_options *opts)
+{
+	SSL *ssl = ssl_ptr;
+	binding *b;
+
+	if (!ssl || !policy)
+		return CERTPIN_E_INVALID_ARG;
+	if (opts && (opts->version != CERTPIN_SSL_OPTIONS_VERSION || opts->flags != 0))
+		return CERTPIN_E_INVALID_ARG;
+	if (!ensure_indexes())
+		return CERTPIN_E_TLS;
+	if (!(b = OPENSSL_zalloc(sizeof(*b))))
+		return CERTPIN_E_NOMEM;
+	b->policy = policy;
+	b->opts = opts ? *opts : (certpin_ssl_options)CERTPIN_SSL_OPTIONS_INIT;
+	binding *old = SSL_get_ex_data(ssl, ssl_binding_idx);
+	SSL_verify_cb cur = SSL_get_verify_callback(ssl);
+	b->app_cb = cur == ssl_verify_wrapper ? (old ? old->app_cb : NULL) : cur;
+	if (!SSL_set_ex_data(ssl, ssl_binding_idx, b)) {
+		OPENSSL_free(b);
+		return CERTPIN_E_NOMEM;
+	}
+	OPENSSL_free(old);
+	SSL_set_verify(ssl, SSL_get_verify_mode(ssl) | SSL_VERIFY_PEER, ssl_verify_wrapper);
+	return CERTPIN_OK;
+}
+
+int certpin_ssl_result(certpin_result *out, const void *ssl)
+{
+	const ssl_state *st;
+
+	if (!ssl)
+		return CERTPIN_E_INVALID_ARG;
+	if (!ensure_indexes())
+		return CERTPIN_E_TLS;
+	st = SSL_get_ex_data(ssl, ssl_state_idx);
+	if (!st)
+		return CERTPIN_E_STATE;
+	if (out)
+		*out = st->result;
+	return st->rc;
+}

@@ -1,0 +1,281 @@
+/* Policy model: rules (host pattern + pinset), built in code or by the JSON loader. */
+#include "internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int certpin__policy_fail(certpin_policy *p, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(p->err, sizeof(p->err), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int certpin_policy_new(certpin_policy **out)
+{
+	if (!out)
+		return CERTPIN_E_INVALID_ARG;
+	*out = calloc(1, sizeof(**out));
+	return *out ? CERTPIN_OK : CERTPIN_E_NOMEM;
+}
+
+void certpin__policy_clear(certpin_policy *p)
+{
+	for (size_t i = 0; i < p->nrules; i++) {
+		certpin__rule *r = &p->rules[i];
+		for (size_t k = 0; k < r->npins; k++)
+			free(r->pins[k].comment);
+		free(r->pins);
+		free(r->pattern);
+		free(r->base);
+	}
+	free(p->rules);
+	certpin__hostindex_free(&p->index);
+	p->rules = NULL;
+	p->nrules = p->caprules = 0;
+	p->version = 0;
+}
+
+void certpin_policy_free(certpin_policy *policy)
+{
+	if (!policy)
+		return;
+	certpin__policy_clear(policy);
+	free(policy);
+}
+
+const char *certpin_policy_error(const certpin_policy *policy)
+{
+	return policy ? policy->err : "";
+}
+
+static char *dupstr(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *d = malloc(n);
+	if (d)
+		memcpy(d, s, n);
+	return d;
+}
+
+int certpin_policy_add_host(certpin_policy *p, const certpin_host_options *o)
+{
+	char base[CERTPIN_HOSTNAME_MAX], pattern[CERTPIN_HOSTNAME_MAX + 4];
+	int wild, is_ip, rc;
+
+	if (!p)
+		return CERTPIN_E_INVALID_ARG;
+	p->err[0] = '\0';
+	if (!o || o->version != CERTPIN_HOST_OPTIONS_VERSION)
+		return certpin__policy_fail(p, CERTPIN_E_INVALID_ARG, "host options missing or of an unknown version");
+	if (o->mode != CERTPIN_MODE_ENFORCE && o->mode != CERTPIN_MODE_REPORT_ONLY)
+		return certpin__policy_fail(p, CERTPIN_E_INVALID_ARG, "unknown mode %d", (int)o->mode);
+	if (o->on_expiry != CERTPIN_EXPIRY_FAIL_OPEN && o->on_expiry != CERTPIN_EXPIRY_FAIL_CLOSED &&
+	    o->on_expiry != CERTPIN_EXPIRY_KEEP)
+		return certpin__policy_fail(p, CERTPIN_E_INVALID_ARG, "unknown expiry action %d", (int)o->on_expiry);
+	if (o->expires < 0)
+		return certpin__policy_fail(p, CERTPIN_E_INVALID_ARG, "negative expiry time");
+	rc = certpin__pattern_parse(base, sizeof(base), &wild, &is_ip, o->pattern, o->include_subdomains);
+	if (rc != CERTPIN_OK)
+		return certpin__policy_fail(p, rc, "invalid host pattern \"%s\"", o->pattern ? o->pattern : "(null)");
+	snprintf(pattern, sizeof(pattern), "%s%s", wild == WILD_ANY ? "**." : wild == WILD_ONE ? "*." : "", base);
+	if (certpin__hostindex_find(&p->index, base, strlen(base), wild) >= 0)
+		return certpin__policy_fail(p, CERTPIN_E_DUPLICATE, "host \"%s\" is defined more than once", pattern);
+
+	if (p->nrules == p->caprules) {
+		size_t ncap = p->caprules ? p->caprules * 2 : 8;
+		certpin__rule *nr = realloc(p->rules, ncap * sizeof(*nr));
+		if (!nr)
+			return certpin__policy_fail(p, CERTPIN_E_NOMEM, "out of memory");
+		p->rules = nr;
+		p->caprules = ncap;
+	}
+	certpin__rule *r = &p->rules[p->nrules];
+	memset(r, 0, sizeof(*r));
+	r->pattern = dupstr(pattern);
+	r->base = dupstr(base);
+	if (!r->pattern || !r->base) {
+		free(r->pattern);
+		free(r->base);
+		return certpin__policy_fail(p, CERTPIN_E_NOMEM, "out of memory");
+	}
+	r->wildcard = wild;
+	r->is_ip = is_ip;
+	r->mode = o->mode;
+	r->expires = o->expires;
+	r->on_expiry = o->on_expiry;
+	r->clock_skew = o->clock_skew;
+	rc = certpin__hostindex_add(&p->index, r->base, wild, p->nrules);
+	if (rc != CERTPIN_OK) {
+		free(r->pattern);
+		free(r->base);
+		return certpin__policy_fail(p, rc, "%s", certpin_strerror(rc));
+	}
+	p->nrules++;
+	return CERTPIN_OK;
+}
+
+static long find_rule(const certpin_policy *p, const char *pattern)
+{
+	char base[CERTPIN_HOSTNAME_MAX];
+	int wild, is_ip;
+
+	if (certpin__pattern_parse(base, sizeof(base), &wild, &is_ip, pattern, 0) != CERTPIN_OK)
+		return -1;
+	return certpin__hostindex_find(&p->index, base, strlen(base), wild);
+}
+
+int certpin__policy_add_pin_comment(certpin_policy *p, const char *pattern, const certpin_pin *pin,
+	certpin_position position, const char *comment)
+{
+	if (!p)
+		return CERTPIN_E_INVALID_ARG;
+	p->err[0] = '\0';
+	if (!pin || (pin->kind != CERTPIN_PIN_SPKI_SHA256 && pin->kind != CERTPIN_PIN_CERT_SHA256))
+		return certpin__policy_fail(p, CERTPIN_E_INVALID_ARG, "pin missing or of unknown kind");
+	if (position < CERTPIN_POS_ANY || position > CERTPIN_POS_ROOT)
+		return certpin__policy_fail(p, CERTPIN_E_INVALID_ARG, "unknown pin position %d", (int)position);
+	long i = find_rule(p, pattern);
+	if (i < 0)
+		return certpin__policy_fail(p, CERTPIN_E_NOT_FOUND, "no host \"%s\" in the policy",
+			pattern ? pattern : "(null)");
+	certpin__rule *r = &p->rules[i];
+	for (size_t k = 0; k < r->npins; k++)
+		if (certpin_pin_equal(&r->pins[k].pin, pin) && r->pins[k].position == position)
+			return certpin__policy_fail(p, CERTPIN_E_DUPLICATE, "pin listed twice for host \"%s\"", r->pattern);
+	if (r->npins == r->cappins) {
+		size_t ncap = r->cappins ? r->cappins * 2 : 4;
+		certpin__pinent *np = realloc(r->pins, ncap * sizeof(*np));
+		if (!np)
+			return certpin__policy_fail(p, CERTPIN_E_NOMEM, "out of memory");
+		r->pins = np;
+		r->cappins = ncap;
+	}
+	certpin__pinent *e = &r->pins[r->npins];
+	e->pin = *pin;
+	e->position = position;
+	e->comment = NULL;
+	if (comment && !(e->comment = dupstr(comment)))
+		return certpin__policy_fail(p, CERTPIN_E_NOMEM, "out of memory");
+	r->npins++;
+	r->kinds |= pin->kind == CERTPIN_PIN_SPKI_SHA256 ? CERTPIN_HAVE_SPKI : CERTPIN_HAVE_CERT;
+	r->positions |= 1u << position;
+	return CERTPIN_OK;
+}
+
+int certpin_policy_add_pin(certpin_policy *p, const char *pattern, const certpin_pin *pin, certpin_position position)
+{
+	return certpin__policy_add_pin_comment(p, pattern, pin, position, NULL);
+}
+
+uint64_t certpin_policy_version(const certpin_policy *p)
+{
+	return p ? p->version : 0;
+}
+
+size_t certpin_policy_host_count(const certpin_policy *p)
+{
+	return p ? p->nrules : 0;
+}
+
+const certpin__rule *certpin__policy_rule(const certpin_policy *p, size_t i)
+{
+	return i < p->nrules ? &p->rules[i] : NULL;
+}
+
+int certpin_policy_host(certpin_host_info *out, const certpin_policy *p, size_t index)
+{
+	if (!out || !p)
+		return CERTPIN_E_INVALID_ARG;
+	if (index >= p->nrules)
+		return CERTPIN_E_NOT_FOUND;
+	const certpin__rule *r = &p->rules[index];
+	out->pattern = r->pattern;
+	out->name = r->base;
+	out->wildcard = r->wildcard;
+	out->is_ip = r->is_ip;
+	out->mode = r->mode;
+	out->expires = r->expires;
+	out->on_expiry = r->on_expiry;
+	out->clock_skew = r->clock_skew;
+	out->pin_count = r->npins;
+	return CERTPIN_OK;
+}
+
+int certpin_policy_host_pin(certpin_pin *out, certpin_position *position, const certpin_policy *p,
+	size_t index, size_t pin_index)
+{
+	if (!out || !p)
+		return CERTPIN_E_INVALID_ARG;
+	if (index >= p->nrules || pin_index >= p->rules[index].npins)
+		return CERTPIN_E_NOT_FOUND;
+	*out = p->rules[index].pins[pin_index].pin;
+	if (position)
+		*position = p->rules[index].pins[pin_index].position;
+	return CERTPIN_OK;
+}
+
+long certpin__policy_match(const certpin_policy *p, const char *host, int is_ip)
+{
+	return certpin__hostindex_match(&p->index, host, is_ip);
+}
+
+int certpin_policy_lookup(size_t *index, const certpin_policy *p, const char *hostname)
+{
+	char host[CERTPIN_HOSTNAME_MAX];
+	int is_ip;
+
+	if (!index || !p)
+		return CERTPIN_E_INVALID_ARG;
+	if (certpin__host_normalize(host, sizeof(host), &is_ip, hostname) != CERTPIN_OK)
+		return CERTPIN_E_HOSTNAME;
+	long r = certpin__policy_match(p, host, is_ip);
+	if (r < 0)
+		return CERTPIN_E_NOT_FOUND;
+	*index = (size_t)r;
+	return CERTPIN_OK;
+}
+
+const char *certpin_position_name(certpin_position position)
+{
+	switch (position) {
+	case CERTPIN_POS_ANY: return "any";
+	case CERTPIN_POS_LEAF: return "leaf";
+	case CERTPIN_POS_INTERMEDIATE: return "intermediate";
+	case CERTPIN_POS_ROOT: return "root";
+	}
+	return "unknown";
+}
+
+const char *certpin_mode_name(certpin_mode mode)
+{
+	switch (mode) {
+	case CERTPIN_MODE_ENFORCE: return "enforce";
+	case CERTPIN_MODE_REPORT_ONLY: return "report-only";
+	}
+	return "unknown";
+}
+
+const char *certpin_expiry_action_name(certpin_expiry_action action)
+{
+	switch (action) {
+	case CERTPIN_EXPIRY_FAIL_OPEN: return "fail-open";
+	case CERTPIN_EXPIRY_FAIL_CLOSED: return "fail-closed";
+	case CERTPIN_EXPIRY_KEEP: return "keep";
+	}
+	return "unknown";
+}
+
+const char *certpin_verdict_name(certpin_verdict verdict)
+{
+	switch (verdict) {
+	case CERTPIN_VERDICT_NOT_PINNED: return "not-pinned";
+	case CERTPIN_VERDICT_MATCH: return "match";
+	case CERTPIN_VERDICT_MISMATCH: return "mismatch";
+	case CERTPIN_VERDICT_PINSET_EXPIRED: return "pinset-expired";
+	}
+	return "unknown";
+}

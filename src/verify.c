@@ -1,0 +1,103 @@
+/*
+ * The decision engine: hostname + verified chain digests + time -> verdict.
+ * No TLS library types here, so any TLS stack's adapter can feed it.
+ */
+#include "internal.h"
+
+#include <string.h>
+
+static bool position_ok(certpin_position want, size_t i, size_t n)
+{
+	switch (want) {
+	case CERTPIN_POS_ANY:
+		return true;
+	case CERTPIN_POS_LEAF:
+		return i == 0;
+	case CERTPIN_POS_INTERMEDIATE:
+		return i > 0 && i + 1 < n;
+	case CERTPIN_POS_ROOT:
+		return i + 1 == n;
+	}
+	return false;
+}
+
+static bool elem_matches(const certpin_chain_elem *e, const certpin_pin *pin)
+{
+	if (pin->kind == CERTPIN_PIN_SPKI_SHA256)
+		return (e->flags & CERTPIN_HAVE_SPKI) && memcmp(e->spki_sha256, pin->digest, CERTPIN_DIGEST_LEN) == 0;
+	if (pin->kind == CERTPIN_PIN_CERT_SHA256)
+		return (e->flags & CERTPIN_HAVE_CERT) && memcmp(e->cert_sha256, pin->digest, CERTPIN_DIGEST_LEN) == 0;
+	return false;
+}
+
+int certpin__verify_rule(certpin_result *out, const certpin__rule *rule, long rule_index,
+	const certpin_chain_elem *chain, size_t n, int64_t now, bool leaf_only)
+{
+	out->rule = (int)rule_index;
+	out->mode = rule->mode;
+	bool report_only = rule->mode == CERTPIN_MODE_REPORT_ONLY;
+
+	if (rule->expires && now > rule->expires + (int64_t)rule->clock_skew) {
+		out->expired = 1;
+		if (rule->on_expiry == CERTPIN_EXPIRY_FAIL_OPEN) {
+			out->verdict = CERTPIN_VERDICT_PINSET_EXPIRED;
+			out->allowed = 1;
+			return CERTPIN_OK;
+		}
+		if (rule->on_expiry == CERTPIN_EXPIRY_FAIL_CLOSED) {
+			out->verdict = CERTPIN_VERDICT_PINSET_EXPIRED;
+			out->allowed = report_only;
+			return report_only ? CERTPIN_OK : CERTPIN_E_PINSET_EXPIRED;
+		}
+		/* CERTPIN_EXPIRY_KEEP: pins stay in force */
+	}
+	if (n == 0 || !chain) {
+		out->verdict = CERTPIN_VERDICT_MISMATCH;
+		out->allowed = 0;
+		return CERTPIN_E_CHAIN;
+	}
+	size_t limit = leaf_only ? 1 : n;
+	for (size_t i = 0; i < limit; i++) {
+		for (size_t k = 0; k < rule->npins; k++) {
+			const certpin__pinent *e = &rule->pins[k];
+			if (leaf_only && e->position != CERTPIN_POS_LEAF && e->position != CERTPIN_POS_ANY)
+				continue; /* pin-only trust: only the handshake-proven leaf key counts */
+			if (!position_ok(e->position, i, n) || !elem_matches(&chain[i], &e->pin))
+				continue;
+			out->verdict = CERTPIN_VERDICT_MATCH;
+			out->allowed = 1;
+			out->pin = (int)k;
+			out->depth = (int)i;
+			return CERTPIN_OK;
+		}
+	}
+	out->verdict = CERTPIN_VERDICT_MISMATCH;
+	out->allowed = report_only;
+	return report_only ? CERTPIN_OK : CERTPIN_E_PIN_MISMATCH;
+}
+
+int certpin_verify(certpin_result *out, const certpin_policy *policy, const char *hostname,
+	const certpin_chain_elem *chain, size_t n, int64_t now)
+{
+	int is_ip;
+
+	if (!out)
+		return CERTPIN_E_INVALID_ARG;
+	memset(out, 0, sizeof(*out));
+	out->version = CERTPIN_RESULT_VERSION;
+	out->verdict = CERTPIN_VERDICT_NOT_PINNED;
+	out->rule = out->pin = out->depth = -1;
+	out->checked_at = now;
+	if (!policy)
+		return CERTPIN_E_INVALID_ARG;
+	if (certpin__host_normalize(out->hostname, sizeof(out->hostname), &is_ip, hostname) != CERTPIN_OK) {
+		out->hostname[0] = '\0';
+		return CERTPIN_E_HOSTNAME;
+	}
+	long r = certpin__policy_match(policy, out->hostname, is_ip);
+	if (r < 0) {
+		out->allowed = 1;
+		return CERTPIN_OK;
+	}
+	return certpin__verify_rule(out, certpin__policy_rule(policy, (size_t)r), r, chain, n, now, false);
+}
