@@ -38,8 +38,10 @@
  *
  * Names are normalized before matching: ASCII lowercase, one trailing dot
  * removed; non-ASCII (U-labels) is rejected, use A-labels ("xn--...").  For a
- * host, the most specific rule wins: an exact rule, else a "*." rule for its
- * parent, else the "**." rule with the longest base.  Exactly one rule applies;
+ * host, the most specific rule wins: the rule whose base name is longest, and
+ * for the same base, exact > "*." > "**.".  For "a.b.example.com" the order is
+ * "a.b.example.com", "**.a.b.example.com", "*.b.example.com",
+ * "**.b.example.com", "**.example.com", "**.com".  Exactly one rule applies;
  * pinsets are never merged.
  *
  * ERRORS

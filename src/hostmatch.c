@@ -1,6 +1,6 @@
 /*
  * Hostnames and host patterns: normalization, and the index that finds the
- * most specific rule for a host (exact > "*." > longest "**.").
+ * most specific rule for a host (longest named base; then exact > "*." > "**.").
  */
 #include "internal.h"
 
@@ -203,19 +203,25 @@ long certpin__hostindex_find(const certpin__hostindex *ix, const char *base, siz
 
 long certpin__hostindex_match(const certpin__hostindex *ix, const char *host, int is_ip)
 {
+	/*
+	 * Most specific first: the rule naming the longest base wins; for the
+	 * same base, exact > "*." > "**.".  So for host h: exact h, "**.h"
+	 * (names h itself), "*.parent", then "**." of each shorter suffix.
+	 */
 	size_t len = strlen(host);
 	long r = certpin__hostindex_find(ix, host, len, WILD_NONE);
 
 	if (r >= 0 || is_ip)
 		return r;
+	if ((r = certpin__hostindex_find(ix, host, len, WILD_ANY)) >= 0)
+		return r;
 	const char *dot = strchr(host, '.');
-	if (dot) {
-		r = certpin__hostindex_find(ix, dot + 1, len - (size_t)(dot + 1 - host), WILD_ONE);
-		if (r >= 0)
-			return r;
-	}
-	/* "**.base" covers base itself and every name below it; the longest base wins. */
-	for (const char *s = host; s; s = strchr(s, '.') ? strchr(s, '.') + 1 : NULL) {
+	if (!dot)
+		return -1;
+	const char *parent = dot + 1;
+	if ((r = certpin__hostindex_find(ix, parent, len - (size_t)(parent - host), WILD_ONE)) >= 0)
+		return r;
+	for (const char *s = parent; s; s = strchr(s, '.') ? strchr(s, '.') + 1 : NULL) {
 		r = certpin__hostindex_find(ix, s, len - (size_t)(s - host), WILD_ANY);
 		if (r >= 0)
 			return r;

@@ -1,0 +1,193 @@
+/* Policy model and JSON documents: loading, table-driven load errors, save/reload. */
+#include "certpin.h"
+#include "internal.h"
+#include "test.h"
+
+#define PIN_A "sha256/ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0="
+#define PIN_B "sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+
+static void test_load_good(void)
+{
+	static const char doc[] =
+		"{\"schema\":1,\"policy_version\":7,\"comment\":\"test\",\"hosts\":["
+		"{\"host\":\"API.example.com.\",\"pins\":[\"" PIN_A "\",{\"pin\":\"" PIN_B "\",\"position\":\"leaf\",\"comment\":\"backup\"}]},"
+		"{\"host\":\"example.org\",\"include_subdomains\":true,\"mode\":\"report-only\",\"expires\":\"2030-01-01\","
+		"\"on_expiry\":\"fail-closed\",\"clock_skew\":600,\"pins\":[{\"pin\":\"" PIN_A "\",\"position\":\"root\"}]},"
+		"{\"host\":\"*.wild.test\",\"pins\":[\"cert-sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\"]}"
+		"]}";
+	certpin_policy *p, *q;
+	certpin_host_info info;
+	certpin_pin pin;
+	certpin_position pos;
+	char *json = NULL, *json2 = NULL;
+
+	CHECK_INT(certpin_policy_new(&p), CERTPIN_OK);
+	CHECK_INT(certpin_policy_load_data(p, doc, strlen(doc), "doc.json"), CERTPIN_OK);
+	CHECK_STR(certpin_policy_error(p), "");
+	CHECK_INT(certpin_policy_version(p), 7);
+	CHECK_INT(certpin_policy_host_count(p), 3);
+	CHECK_INT(certpin_policy_host(&info, p, 0), CERTPIN_OK);
+	CHECK_STR(info.pattern, "api.example.com");
+	CHECK_INT(info.pin_count, 2);
+	CHECK_INT(info.mode, CERTPIN_MODE_ENFORCE);
+	CHECK_INT(info.expires, 0);
+	CHECK_INT(certpin_policy_host_pin(&pin, &pos, p, 0, 1), CERTPIN_OK);
+	CHECK_INT(pos, CERTPIN_POS_LEAF);
+	CHECK_INT(certpin_policy_host(&info, p, 1), CERTPIN_OK);
+	CHECK_STR(info.pattern, "**.example.org");
+	CHECK_STR(info.name, "example.org");
+	CHECK_INT(info.wildcard, 2);
+	CHECK_INT(info.mode, CERTPIN_MODE_REPORT_ONLY);
+	CHECK_INT(info.expires, 1893456000);
+	CHECK_INT(info.on_expiry, CERTPIN_EXPIRY_FAIL_CLOSED);
+	CHECK_INT(info.clock_skew, 600);
+	CHECK_INT(certpin_policy_host_pin(&pin, &pos, p, 2, 0), CERTPIN_OK);
+	CHECK_INT(pin.kind, CERTPIN_PIN_CERT_SHA256);
+	CHECK_INT(certpin_policy_host_pin(&pin, &pos, p, 2, 1), CERTPIN_E_NOT_FOUND);
+	CHECK_INT(certpin_policy_host(&info, p, 3), CERTPIN_E_NOT_FOUND);
+
+	/* save, reload, save again: identical */
+	CHECK_INT(certpin_policy_to_json(&json, p), CERTPIN_OK);
+	CHECK_INT(certpin_policy_new(&q), CERTPIN_OK);
+	CHECK_INT(certpin_policy_load_data(q, json, strlen(json), "saved"), CERTPIN_OK);
+	CHECK_INT(certpin_policy_to_json(&json2, q), CERTPIN_OK);
+	CHECK_STR(json2, json);
+	CHECK_CONTAINS(json, "\"host\": \"**.example.org\"");
+	CHECK_CONTAINS(json, "\"expires\": \"2030-01-01T00:00:00Z\"");
+	CHECK_CONTAINS(json, "\"comment\": \"backup\"");
+	free(json);
+	free(json2);
+	/* a second load into a non-empty policy is refused */
+	CHECK_INT(certpin_policy_load_data(p, doc, strlen(doc), "again"), CERTPIN_E_INVALID_ARG);
+	certpin_policy_free(p);
+	certpin_policy_free(q);
+	certpin_policy_free(NULL);
+}
+
+static const struct {
+	const char *doc;
+	int code;
+	const char *detail; /* must appear in certpin_policy_error() */
+} bad_docs[] = {
+	{ "", CERTPIN_E_POLICY, "t.json:1:0:" },
+	{ "{", CERTPIN_E_POLICY, "t.json:1:" },
+	{ "[]", CERTPIN_E_POLICY, "t.json: /: the document must be a JSON object" },
+	{ "{\"hosts\":[]}", CERTPIN_E_POLICY, "missing \"schema\"" },
+	{ "{\"schema\":2,\"hosts\":[]}", CERTPIN_E_POLICY, "/schema: unsupported schema" },
+	{ "{\"schema\":\"1\",\"hosts\":[]}", CERTPIN_E_POLICY, "/schema" },
+	{ "{\"schema\":1}", CERTPIN_E_POLICY, "missing \"hosts\"" },
+	{ "{\"schema\":1,\"hosts\":{}}", CERTPIN_E_POLICY, "/hosts: must be an array" },
+	{ "{\"schema\":1,\"hosts\":[],\"extra\":1}", CERTPIN_E_POLICY, "/: unknown key \"extra\"" },
+	{ "{\"schema\":1,\"schema\":1,\"hosts\":[]}", CERTPIN_E_POLICY, "duplicate object key" },
+	{ "{\"schema\":1,\"policy_version\":-1,\"hosts\":[]}", CERTPIN_E_POLICY, "/policy_version" },
+	{ "{\"schema\":1,\"hosts\":[1]}", CERTPIN_E_POLICY, "/hosts/0: a host entry must be an object" },
+	{ "{\"schema\":1,\"hosts\":[{\"pins\":[\"" PIN_A "\"]}]}", CERTPIN_E_POLICY, "/hosts/0: missing \"host\"" },
+	{ "{\"schema\":1,\"hosts\":[{\"host\":\"a.test\"}]}", CERTPIN_E_POLICY, "/hosts/0: missing \"pins\"" },
+	{ "{\"schema\":1,\"hosts\":[{\"host\":\"a.test\",\"pins\":[]}]}", CERTPIN_E_POLICY, "non-empty array" },
+	{ "{\"schema\":1,\"hosts\":[{\"host\":\"a.test\",\"pin\":[]}]}", CERTPIN_E_POLICY, "/hosts/0: unknown key \"pin\"" },
+	{ "{\"schema\":1,\"hosts\":[{\"host\":\"a.test\",\"pins\":[\"sha256/no!e\"]}]}", CERTPIN_E_POLICY,
+	  "/hosts/0/pins/0: malformed pin string" },
+	{ "{\"schema\":1,\"hosts\":[{\"host\":\"a.test\",\"pins\":[\"" PIN_A "\",\"sha256/YWJj\"]}]}", CERTPIN_E_POLICY,
+	  "/hosts/0/pins/1: pin digest is not 32 bytes" },
+	{ "{\"schema\":1,\"hosts\":[{\"host\":\"a.test\",\"pins\":[\"sha1/YWJj\"]}]}", CERTPIN_E_POLICY,
+	  "/hosts/0/pins/0: unsupported" },
+	{ "{\"schema\":1,\"hosts\":[{\"host\":\"a.test\",\"pins\":[{\"position\":\"leaf\"}]}]}", CERTPIN_E_POLICY,
+	  "/hosts/0/pins/0: missing \"pin\"" },
+	{ "{\"schema\":1,\"hosts\":[{\"host\":\"a.test\",\"pins\":[{\"pin\":\"" PIN_A "\",\"position\":\"middle\"}]}]}",
+	  CERTPIN_E_POLICY, "unknown position \"middle\"" },
+	{ "{\"schema\":1,\"hosts\":[{\"host\":\"a.test\",\"pins\":[{\"pin\":\"" PIN_A "\",\"x\":1}]}]}", CERTPIN_E_POLICY,
+	  "/hosts/0/pins/0: unknown key \"x\"" },
+	{ "{\"schema\":1,\"hosts\":[{\"host\":\"a.test\",\"pins\":[\"" PIN_A "\",\"" PIN_A "\"]}]}", CERTPIN_E_POLICY,
+	  "/hosts/0/pins/1: pin listed twice" },
+	{ "{\"schema\":1,\"hosts\":[{\"host\":\"a.test\",\"pins\":[5]}]}", CERTPIN_E_POLICY, "string or an object" },
+	{ "{\"schema\":1,\"hosts\":[{\"host\":\"a.test\",\"pins\":[\"" PIN_A "\"]},{\"host\":\"A.TEST.\",\"pins\":[\"" PIN_B "\"]}]}",
+	  CERTPIN_E_POLICY, "/hosts/1: host \"A.TEST.\" is already defined (duplicate host)" },
+	{ "{\"schema\":1,\"hosts\":[{\"host\":\"**.a.test\",\"pins\":[\"" PIN_A "\"]},{\"host\":\"a.test\",\"include_subdomains\":true,\"pins\":[\"" PIN_B "\"]}]}",
+	  CERTPIN_E_POLICY, "/hosts/1: host \"a.test\" is already defined" },
+	{ "{\"schema\":1,\"hosts\":[{\"host\":\"b\xc3\xbc.test\",\"pins\":[\"" PIN_A "\"]}]}", CERTPIN_E_POLICY,
+	  "/hosts/0: invalid host pattern" },
+	{ "{\"schema\":1,\"hosts\":[{\"host\":\"*.a.test\",\"include_subdomains\":true,\"pins\":[\"" PIN_A "\"]}]}",
+	  CERTPIN_E_POLICY, "/hosts/0: invalid host pattern" },
+	{ "{\"schema\":1,\"hosts\":[{\"host\":\"a.test\",\"include_subdomains\":1,\"pins\":[\"" PIN_A "\"]}]}",
+	  CERTPIN_E_POLICY, "true or false" },
+	{ "{\"schema\":1,\"hosts\":[{\"host\":\"a.test\",\"mode\":\"audit\",\"pins\":[\"" PIN_A "\"]}]}", CERTPIN_E_POLICY,
+	  "unknown mode \"audit\"" },
+	{ "{\"schema\":1,\"hosts\":[{\"host\":\"a.test\",\"expires\":\"2030-02-30\",\"pins\":[\"" PIN_A "\"]}]}",
+	  CERTPIN_E_POLICY, "bad \"expires\"" },
+	{ "{\"schema\":1,\"hosts\":[{\"host\":\"a.test\",\"expires\":20300101,\"pins\":[\"" PIN_A "\"]}]}",
+	  CERTPIN_E_POLICY, "\"expires\" must be a string" },
+	{ "{\"schema\":1,\"hosts\":[{\"host\":\"a.test\",\"on_expiry\":\"ignore\",\"pins\":[\"" PIN_A "\"]}]}",
+	  CERTPIN_E_POLICY, "unknown on_expiry" },
+	{ "{\"schema\":1,\"hosts\":[{\"host\":\"a.test\",\"clock_skew\":-5,\"pins\":[\"" PIN_A "\"]}]}", CERTPIN_E_POLICY,
+	  "clock_skew" },
+	{ "{\"schema\":1,\"hosts\":[{\"host\":\"a.test\",\"clock_skew\":99999999,\"pins\":[\"" PIN_A "\"]}]}",
+	  CERTPIN_E_POLICY, "clock_skew" },
+	{ "{\"schema\":1,\"hosts\":[{\"host\":\"a.test\\u0000.evil\",\"pins\":[\"" PIN_A "\"]}]}", CERTPIN_E_POLICY,
+	  "NUL" },
+};
+
+static void test_load_errors(void)
+{
+	for (size_t i = 0; i < CERTPIN_ARRAY_LEN(bad_docs); i++) {
+		certpin_policy *p;
+		CHECK_INT(certpin_policy_new(&p), CERTPIN_OK);
+		int rc = certpin_policy_load_data(p, bad_docs[i].doc, strlen(bad_docs[i].doc), "t.json");
+		CHECK_INT(rc, bad_docs[i].code);
+		CHECK_CONTAINS(certpin_policy_error(p), bad_docs[i].detail);
+		if (rc == CERTPIN_OK || !strstr(certpin_policy_error(p), bad_docs[i].detail))
+			fprintf(stderr, "  case %zu: %s\n", i, bad_docs[i].doc);
+		/* a failed load leaves nothing half-loaded */
+		CHECK_INT(certpin_policy_host_count(p), 0);
+		certpin_policy_free(p);
+	}
+}
+
+static void test_files(void)
+{
+	certpin_policy *p;
+	CHECK_INT(certpin_policy_new(&p), CERTPIN_OK);
+	CHECK_INT(certpin_policy_load_file(p, "/nonexistent/pins.json"), CERTPIN_E_IO);
+	CHECK_CONTAINS(certpin_policy_error(p), "/nonexistent/pins.json: No such file");
+	certpin_policy_free(p);
+}
+
+static void test_builder(void)
+{
+	certpin_policy *p;
+	certpin_pin pin;
+	certpin_host_options o = CERTPIN_HOST_OPTIONS_INIT;
+
+	CHECK_INT(certpin_pin_parse(&pin, PIN_A, strlen(PIN_A)), CERTPIN_OK);
+	CHECK_INT(certpin_policy_new(&p), CERTPIN_OK);
+	o.pattern = "a.test";
+	CHECK_INT(certpin_policy_add_host(p, &o), CERTPIN_OK);
+	CHECK_INT(certpin_policy_add_host(p, &o), CERTPIN_E_DUPLICATE);
+	CHECK_CONTAINS(certpin_policy_error(p), "more than once");
+	o.pattern = "a..test";
+	CHECK_INT(certpin_policy_add_host(p, &o), CERTPIN_E_HOSTNAME);
+	o.pattern = "b.test";
+	o.version = 99;
+	CHECK_INT(certpin_policy_add_host(p, &o), CERTPIN_E_INVALID_ARG);
+	o.version = CERTPIN_HOST_OPTIONS_VERSION;
+	o.mode = (certpin_mode)7;
+	CHECK_INT(certpin_policy_add_host(p, &o), CERTPIN_E_INVALID_ARG);
+	CHECK_INT(certpin_policy_add_pin(p, "A.TEST.", &pin, CERTPIN_POS_LEAF), CERTPIN_OK);
+	CHECK_INT(certpin_policy_add_pin(p, "a.test", &pin, CERTPIN_POS_LEAF), CERTPIN_E_DUPLICATE);
+	CHECK_INT(certpin_policy_add_pin(p, "a.test", &pin, CERTPIN_POS_ROOT), CERTPIN_OK);
+	CHECK_INT(certpin_policy_add_pin(p, "a.test", &pin, (certpin_position)9), CERTPIN_E_INVALID_ARG);
+	CHECK_INT(certpin_policy_add_pin(p, "c.test", &pin, CERTPIN_POS_LEAF), CERTPIN_E_NOT_FOUND);
+	CHECK_INT(certpin_policy_add_pin(p, "*.a.test", &pin, CERTPIN_POS_LEAF), CERTPIN_E_NOT_FOUND);
+	pin.kind = (certpin_pin_kind)0;
+	CHECK_INT(certpin_policy_add_pin(p, "a.test", &pin, CERTPIN_POS_LEAF), CERTPIN_E_INVALID_ARG);
+	CHECK_INT(certpin_policy_host_count(p), 1);
+	certpin_policy_free(p);
+}
+
+int main(void)
+{
+	test_load_good();
+	test_load_errors();
+	test_files();
+	test_builder();
+	return test_finish("policy_test");
+}

@@ -1,0 +1,185 @@
+/* Computing pins: DER SPKI locator, PEM/DER decoding of certs, keys and CSRs. */
+#include "certpin.h"
+#include "internal.h"
+#include "test.h"
+
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+/*
+ * The pin the openssl CLI computes for NAME's private key:
+ * openssl pkey -pubout -outform DER | openssl dgst -sha256 -binary | openssl base64
+ */
+static const char *expected_pin(const char *name)
+{
+	static char pin[128];
+	char cmd[4200], line[100] = "";
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd),
+		"openssl pkey -in '%s' -pubout -outform DER | openssl dgst -sha256 -binary | openssl base64 -A",
+		test_pki(name));
+	if (!(f = popen(cmd, "r")))
+		return NULL;
+	if (!fgets(line, sizeof(line), f))
+		line[0] = '\0';
+	if (pclose(f) != 0 || line[0] == '\0')
+		return NULL;
+	line[strcspn(line, "\r\n")] = '\0';
+	snprintf(pin, sizeof(pin), "sha256/%s", line);
+	return pin;
+}
+
+static void check_file_pin(const char *file, const char *name, certpin_item_type type, const char *key_type)
+{
+	certpin_item *items = NULL;
+	size_t n = 0;
+	char s[CERTPIN_PIN_STRLEN];
+	int rc = certpin_items_from_file(&items, &n, test_pki(file));
+
+	CHECK_INT(rc, CERTPIN_OK);
+	if (rc != CERTPIN_OK) {
+		fprintf(stderr, "  file %s\n", file);
+		return;
+	}
+	CHECK(n >= 1);
+	CHECK_INT(items[0].type, type);
+	CHECK_STR(items[0].key_type, key_type);
+	CHECK_INT(certpin_pin_format(s, sizeof(s), &items[0].spki, CERTPIN_STYLE_DEFAULT), CERTPIN_OK);
+	char keyfile[64];
+	snprintf(keyfile, sizeof(keyfile), "%s.key", name);
+	const char *want = expected_pin(keyfile);
+	CHECK(want != NULL);
+	if (want)
+		CHECK_STR(s, want);
+	certpin_items_free(items, n);
+}
+
+static void test_agreement_with_openssl(void)
+{
+	static const struct {
+		const char *name, *key_type;
+	} algs[] = { { "rsa2048", "RSA-2048" }, { "p256", "EC-P-256" }, { "p384", "EC-P-384" }, { "ed25519", "Ed25519" } };
+	char f[64];
+
+	for (size_t i = 0; i < CERTPIN_ARRAY_LEN(algs); i++) {
+		snprintf(f, sizeof(f), "%s.pem", algs[i].name);
+		check_file_pin(f, algs[i].name, CERTPIN_ITEM_CERT, algs[i].key_type);
+		snprintf(f, sizeof(f), "%s.der", algs[i].name);
+		check_file_pin(f, algs[i].name, CERTPIN_ITEM_CERT, algs[i].key_type);
+		snprintf(f, sizeof(f), "%s.pub", algs[i].name);
+		check_file_pin(f, algs[i].name, CERTPIN_ITEM_PUBKEY, algs[i].key_type);
+		snprintf(f, sizeof(f), "%s.key", algs[i].name);
+		check_file_pin(f, algs[i].name, CERTPIN_ITEM_PRIVKEY, algs[i].key_type);
+		snprintf(f, sizeof(f), "%s.csr", algs[i].name);
+		check_file_pin(f, algs[i].name, CERTPIN_ITEM_CSR, algs[i].key_type);
+	}
+	check_file_pin("leaf.pem", "leaf", CERTPIN_ITEM_CERT, "EC-P-256");
+	check_file_pin("leaf.key", "leaf", CERTPIN_ITEM_PRIVKEY, "EC-P-256");
+}
+
+static void test_chain_file(void)
+{
+	certpin_item *items = NULL;
+	size_t n = 0;
+	CHECK_INT(certpin_items_from_file(&items, &n, test_pki("chain.pem")), CERTPIN_OK);
+	CHECK_INT(n, 2);
+	if (n == 2) {
+		CHECK(!items[0].is_ca);
+		CHECK(items[1].is_ca);
+		CHECK(!items[0].self_signed);
+		CHECK_CONTAINS(items[1].subject, "certpin Test Intermediate");
+		CHECK_CONTAINS(items[0].issuer, "certpin Test Intermediate");
+		CHECK(items[0].not_after > items[0].not_before);
+		CHECK_INT(items[0].cert.kind, CERTPIN_PIN_CERT_SHA256);
+	}
+	certpin_items_free(items, n);
+	CHECK_INT(certpin_items_from_file(&items, &n, test_pki("root.pem")), CERTPIN_OK);
+	CHECK(n == 1 && items[0].self_signed && items[0].is_ca);
+	certpin_items_free(items, n);
+}
+
+static void test_der_locator(void)
+{
+	size_t len;
+	char *pem = test_read_file(test_pki("leaf.pem"), &len);
+	BIO *b = BIO_new_mem_buf(pem, (int)len);
+	X509 *x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	unsigned char *der = NULL, *spki = NULL;
+	int dlen = i2d_X509(x, &der);
+	int slen = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &spki);
+	certpin_pin a, b2;
+	certpin_chain_elem e;
+
+	CHECK(dlen > 0 && slen > 0);
+	CHECK_INT(certpin_pin_from_cert_der(&a, der, (size_t)dlen, CERTPIN_PIN_SPKI_SHA256), CERTPIN_OK);
+	CHECK_INT(certpin_pin_from_spki_der(&b2, spki, (size_t)slen), CERTPIN_OK);
+	CHECK(certpin_pin_equal(&a, &b2));
+	CHECK_INT(certpin_chain_elem_from_der(&e, der, (size_t)dlen), CERTPIN_OK);
+	CHECK(memcmp(e.spki_sha256, a.digest, 32) == 0);
+	CHECK_INT(e.flags, CERTPIN_HAVE_SPKI | CERTPIN_HAVE_CERT);
+	CHECK_INT(certpin_pin_from_cert_der(&a, der, (size_t)dlen, CERTPIN_PIN_CERT_SHA256), CERTPIN_OK);
+	CHECK(memcmp(e.cert_sha256, a.digest, 32) == 0);
+
+	/* every truncation and a trailing byte are rejected */
+	int bad = 0;
+	for (int cut = 0; cut < dlen; cut++)
+		if (certpin_pin_from_cert_der(&a, der, (size_t)cut, CERTPIN_PIN_SPKI_SHA256) != CERTPIN_E_DECODE)
+			bad++;
+	CHECK_INT(bad, 0);
+	unsigned char *longer = malloc((size_t)dlen + 1);
+	memcpy(longer, der, (size_t)dlen);
+	longer[dlen] = 0;
+	CHECK_INT(certpin_pin_from_cert_der(&a, longer, (size_t)dlen + 1, CERTPIN_PIN_SPKI_SHA256), CERTPIN_E_DECODE);
+	/* a non-minimal length encoding of the outer SEQUENCE is not DER */
+	CHECK_INT(certpin_pin_from_spki_der(&a, spki, (size_t)slen - 1), CERTPIN_E_DECODE);
+	static const unsigned char nonmin[] = { 0x30, 0x81, 0x03, 0x02, 0x01, 0x00 };
+	CHECK_INT(certpin_pin_from_spki_der(&a, nonmin, sizeof(nonmin)), CERTPIN_E_DECODE);
+	static const unsigned char indef[] = { 0x30, 0x80, 0x02, 0x01, 0x00, 0x00, 0x00 };
+	CHECK_INT(certpin_pin_from_spki_der(&a, indef, sizeof(indef)), CERTPIN_E_DECODE);
+	free(longer);
+	OPENSSL_free(der);
+	OPENSSL_free(spki);
+	X509_free(x);
+	BIO_free(b);
+	free(pem);
+}
+
+static void test_bad_inputs(void)
+{
+	certpin_item *items = (certpin_item *)1;
+	size_t n = 7;
+	static const char garbage[] = "this is not a certificate\n";
+	static const char pkcs7[] = "-----BEGIN PKCS7-----\nMAA=\n-----END PKCS7-----\n";
+	static const char damaged[] = "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n";
+	static const char enc_hdr[] = "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n"
+		"DEK-Info: AES-128-CBC,00000000000000000000000000000000\n\nAAAA\n-----END RSA PRIVATE KEY-----\n";
+
+	CHECK_INT(certpin_items_from_data(&items, &n, garbage, sizeof(garbage) - 1), CERTPIN_E_DECODE);
+	CHECK(items == NULL && n == 0);
+	CHECK_INT(certpin_items_from_data(&items, &n, "", 0), CERTPIN_E_DECODE);
+	CHECK_INT(certpin_items_from_data(&items, &n, pkcs7, sizeof(pkcs7) - 1), CERTPIN_E_UNSUPPORTED);
+	CHECK_INT(certpin_items_from_data(&items, &n, damaged, sizeof(damaged) - 1), CERTPIN_E_DECODE);
+	CHECK_INT(certpin_items_from_data(&items, &n, enc_hdr, sizeof(enc_hdr) - 1), CERTPIN_E_UNSUPPORTED);
+	CHECK_INT(certpin_items_from_file(&items, &n, "/nonexistent/x.pem"), CERTPIN_E_IO);
+
+	/* a good cert followed by a damaged block fails as a whole */
+	size_t len;
+	char *leaf = test_read_file(test_pki("leaf.pem"), &len);
+	char *both = malloc(len + sizeof(damaged));
+	memcpy(both, leaf, len);
+	memcpy(both + len, damaged, sizeof(damaged));
+	CHECK_INT(certpin_items_from_data(&items, &n, both, len + sizeof(damaged) - 1), CERTPIN_E_DECODE);
+	CHECK(items == NULL);
+	free(both);
+	free(leaf);
+}
+
+int main(void)
+{
+	test_agreement_with_openssl();
+	test_chain_file();
+	test_der_locator();
+	test_bad_inputs();
+	return test_finish("spki_test");
+}
