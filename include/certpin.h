@@ -498,4 +498,11 @@ CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_ssl_attach(void *ssl, const certpi
 #ifdef __cplusplus
 }
 #endif
+
+/*
+ * Feature headers: each documents its own part of the API and is included
+ * here so that applications include only <certpin.h>.
+ */
+/* CERTPIN_FEATURE_HEADERS (one #include line per feature header, keep sorted) */
+
 #endif /* CERTPIN_H */
