@@ -1,0 +1,56 @@
+/*
+ * tlsclient.h - one-shot OpenSSL TLS client for certpin's tests.
+ *
+ * test_client_connect() makes one connection to 127.0.0.1:port the way an
+ * application using certpin would, and reports what certpin decided:
+ *
+ *   1. SSL_CTX (TLS 1.2+) trusting only `ca_file` (NULL: no trust anchors);
+ *   2. certpin_ssl_ctx_attach(ctx, policy, opts) unless `policy` is NULL
+ *      (or certpin_ssl_attach() on the SSL with TEST_CLIENT_PER_SSL);
+ *   3. SSL_set1_host(host) and SNI = host, unless `host` is NULL (then
+ *      neither) or a flag below says otherwise;
+ *   4. handshake, write "hi\n", read the reply, expect "ok\n".
+ *
+ * Socket I/O is bounded by TEST_CLIENT_TIMEOUT_S.  Sets SIGPIPE to SIG_IGN.
+ */
+#ifndef CERTPIN_TLSCLIENT_H
+#define CERTPIN_TLSCLIENT_H
+
+#include "certpin.h"
+
+#define TEST_CLIENT_TIMEOUT_S 10
+
+/* flags */
+#define TEST_CLIENT_SNI_ONLY 1u  /* send SNI = host but do not call SSL_set1_host() */
+#define TEST_CLIENT_PER_SSL  2u  /* attach with certpin_ssl_attach() instead of the SSL_CTX */
+
+typedef struct test_client_info {
+	int connected;          /* 1 if the handshake completed and "ok\n" came back */
+	int checked;            /* 1 if certpin_ssl_result() reported a check */
+	int certpin_rc;         /* what certpin_ssl_result() returned (CERTPIN_E_STATE if no check) */
+	long verify_result;     /* SSL_get_verify_result() after the handshake attempt */
+	char tls_error[256];    /* first OpenSSL error queued by a failure, else "" */
+} test_client_info;
+
+/*
+ * Connect once; see the overview.  `out` (if not NULL) receives
+ * certpin_ssl_result()'s result, or a zeroed result with version set,
+ * verdict NOT_PINNED and rule/pin/depth -1 if no check ran.  `info` may be
+ * NULL; `opts` is passed to the attach call as is (may be NULL).
+ *
+ * Returns:
+ *   - the certpin_ssl_result() code if a check ran and refused (anything
+ *     but CERTPIN_OK), whether or not the connection then went through --
+ *     callers asserting a refusal should also check info->connected == 0;
+ *   - CERTPIN_E_TLS if the connection failed otherwise (see
+ *     info->verify_result and info->tls_error);
+ *   - CERTPIN_E_STATE if the connection worked but no certpin check ran;
+ *   - CERTPIN_OK if a check allowed the connection and it worked;
+ *   - the attach call's code, or CERTPIN_E_IO if the CA file cannot be
+ *     loaded or the TCP connection cannot be made (a message on stderr).
+ */
+int test_client_connect(certpin_result *out, test_client_info *info,
+	int port, const char *host, unsigned int flags, const char *ca_file,
+	const certpin_policy *policy, const certpin_ssl_options *opts);
+
+#endif

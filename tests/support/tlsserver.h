@@ -1,0 +1,47 @@
+/*
+ * tlsserver.h - a tiny OpenSSL TLS server for certpin's tests.
+ *
+ * The server listens on 127.0.0.1 (an ephemeral port), runs on its own
+ * thread and handles one connection at a time: TLS handshake (TLS 1.2 or
+ * later), read one line, reply "ok\n", close.  Clients that abort the
+ * handshake (the normal outcome of a refused pin) are tolerated.  Every wait
+ * is bounded: a connection gets at most TLSSERVER_IO_TIMEOUT_MS of I/O, and
+ * tlsserver_stop() returns within about 100 ms plus any connection in
+ * progress is abandoned at its next wait.
+ *
+ * Starting a server sets SIGPIPE to SIG_IGN for the process (a client that
+ * closes early must not kill the test).
+ */
+#ifndef CERTPIN_TLSSERVER_H
+#define CERTPIN_TLSSERVER_H
+
+typedef struct tlsserver tlsserver;
+
+#define TLSSERVER_IO_TIMEOUT_MS 5000
+
+/*
+ * Start a server that sends the certificates of `chain_pem` (leaf first, then
+ * any others, exactly as in the file) and proves possession of `key_pem`.
+ * After `max_conns` connections (0 or less: unlimited) the server thread
+ * stops accepting and exits.  Returns 0 and sets *out, or -1 with a message
+ * on stderr (*out is then NULL).
+ */
+int tlsserver_start(tlsserver **out, const char *chain_pem, const char *key_pem, int max_conns);
+
+/* The TCP port the server listens on (127.0.0.1). */
+int tlsserver_port(const tlsserver *srv);
+
+/* Number of connections accepted so far (handshake success or not). */
+int tlsserver_conns(const tlsserver *srv);
+
+/*
+ * Wait until the server has handled `max_conns` connections or `timeout_ms`
+ * passed.  Returns 1 if the server finished, 0 on timeout.  With unlimited
+ * max_conns it always waits the full timeout.
+ */
+int tlsserver_wait(tlsserver *srv, int timeout_ms);
+
+/* Stop the server, join its thread and free it.  NULL-safe. */
+void tlsserver_stop(tlsserver *srv);
+
+#endif
