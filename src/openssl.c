@@ -107,7 +107,10 @@ static int conn_hostname(char *out, size_t outlen, SSL *ssl, X509_STORE_CTX *sct
 		snprintf(out, outlen, "%s", h);
 		return strlen(h) < outlen;
 	}
-	if ((ip = X509_VERIFY_PARAM_get1_ip_asc(param))) {
+	ERR_set_mark(); /* no IP set queues an error; keep it from the caller */
+	ip = X509_VERIFY_PARAM_get1_ip_asc(param);
+	ERR_pop_to_mark();
+	if (ip) {
 		snprintf(out, outlen, "%s", ip);
 		bool fits = strlen(ip) < outlen;
 		OPENSSL_free(ip);
@@ -115,7 +118,14 @@ static int conn_hostname(char *out, size_t outlen, SSL *ssl, X509_STORE_CTX *sct
 	}
 	const char *sni = ssl ? SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name) : NULL;
 	if (sni) {
-		if (set_host && !X509_VERIFY_PARAM_set1_host(param, sni, 0))
+		char norm[CERTPIN_HOSTNAME_MAX];
+		int is_ip;
+		/*
+		 * OpenSSL's name check does not strip a trailing dot, so verify the
+		 * normalized name; an SNI that does not normalize is refused later.
+		 */
+		if (set_host && certpin__host_normalize(norm, sizeof(norm), &is_ip, sni) == CERTPIN_OK &&
+		    !(is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, norm) : X509_VERIFY_PARAM_set1_host(param, norm, 0)))
 			return 0;
 		snprintf(out, outlen, "%s", sni);
 		return strlen(sni) < outlen;
@@ -197,9 +207,10 @@ static int decide(const binding *b, SSL *ssl, X509_STORE_CTX *sctx, bool pkix_ok
 
 	if (!conn_hostname(raw, sizeof(raw), ssl, sctx, !pin_only)) {
 		if (policy->nrules == 0 && !pin_only) {
-			rc = CERTPIN_OK;
-			res.allowed = 1;
-			goto out;
+			/* nothing is pinned: OpenSSL's own verdict stands, untouched */
+			res.allowed = pkix_ok;
+			record(ssl, pkix_ok ? CERTPIN_OK : CERTPIN_E_PKIX, &res);
+			return -1;
 		}
 		rc = CERTPIN_E_HOSTNAME; /* cannot tell which pins apply: refuse */
 		goto out;

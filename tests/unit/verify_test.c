@@ -218,6 +218,29 @@ static void test_hosts(void)
 	certpin_policy_free(p);
 }
 
+/* Pin-only trust: only the leaf counts, and only leaf/any pins. */
+static void test_leaf_only(void)
+{
+	certpin_chain_elem chain[3];
+	certpin_result r;
+	make_chain(chain, 3, 0x60, 0xd0);
+	certpin_policy *p = one_rule("a.test", CERTPIN_MODE_ENFORCE, 0, CERTPIN_EXPIRY_FAIL_OPEN, 0);
+	add(p, "a.test", spki_pin(0x61), CERTPIN_POS_ANY);  /* matches the second element only */
+	add(p, "a.test", spki_pin(0x60), CERTPIN_POS_ROOT); /* the leaf's key, but as a root pin */
+	const certpin__rule *rule = certpin__policy_rule(p, 0);
+	memset(&r, 0, sizeof(r));
+	CHECK_INT(certpin__verify_rule(&r, rule, 0, chain, 3, NOW, true), CERTPIN_E_PIN_MISMATCH);
+	CHECK_INT(certpin__verify_rule(&r, rule, 0, chain, 1, NOW, true), CERTPIN_E_PIN_MISMATCH);
+	/* the same chain and pins pass when the whole verified chain counts */
+	CHECK_INT(certpin__verify_rule(&r, rule, 0, chain, 3, NOW, false), CERTPIN_OK);
+	add(p, "a.test", spki_pin(0x60), CERTPIN_POS_LEAF);
+	rule = certpin__policy_rule(p, 0);
+	CHECK_INT(certpin__verify_rule(&r, rule, 0, chain, 3, NOW, true), CERTPIN_OK);
+	CHECK_INT(r.depth, 0);
+	CHECK_INT(r.pin, 2);
+	certpin_policy_free(p);
+}
+
 static void test_names(void)
 {
 	CHECK_STR(certpin_verdict_name(CERTPIN_VERDICT_MATCH), "match");
@@ -234,6 +257,7 @@ int main(void)
 	test_cert_pins_and_flags();
 	test_modes_and_expiry();
 	test_hosts();
+	test_leaf_only();
 	test_names();
 	return test_finish("verify_test");
 }
