@@ -287,8 +287,9 @@ CERTPIN_EXPORT const char *certpin_policy_error(const certpin_policy *policy);
 /*
  * Add a host rule.  The pattern is validated and normalized; a second rule with
  * the same normalized pattern gives CERTPIN_E_DUPLICATE.  A rule with no pins
- * rejects every connection to its hosts in enforce mode (fail closed); certpin
- * lint warns about it.
+ * rejects every connection to its hosts in enforce mode (fail closed).  (A
+ * JSON policy document may not contain such a rule: its loader requires at
+ * least one pin per host.)
  */
 CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_policy_add_host(certpin_policy *policy,
 	const certpin_host_options *opts);
@@ -402,6 +403,7 @@ typedef struct certpin_result {
 	certpin_mode mode;              /* the rule's mode */
 	int expired;                    /* 1 if the pinset is past expiry (with skew) */
 	int64_t checked_at;             /* the time used */
+	long pkix_error;                /* OpenSSL binding: X509_V_ERR_* code when PKIX validation failed, else 0 */
 	char hostname[CERTPIN_HOSTNAME_MAX]; /* normalized host checked */
 } certpin_result;
 
@@ -469,7 +471,9 @@ typedef struct certpin_ssl_options {
  * hostname at all, a connection is refused whenever the policy is non-empty.
  *
  * Also sets SSL_VERIFY_PEER (a failed verification must abort the handshake).
- * A refused handshake fails with X509_V_ERR_APPLICATION_VERIFICATION; call
+ * A handshake refused by the pins fails with X509_V_ERR_APPLICATION_VERIFICATION;
+ * one that failed PKIX validation keeps OpenSSL's own error (expired,
+ * hostname mismatch, ...), also copied to certpin_result.pkix_error.  Call
  * certpin_ssl_result() for the certpin error and verdict.  `opts` may be NULL.
  * `policy` is borrowed and must outlive the SSL_CTX and all its connections.
  */

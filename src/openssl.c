@@ -204,6 +204,9 @@ static int decide(const binding *b, SSL *ssl, X509_STORE_CTX *sctx, bool pkix_ok
 
 	result_init(&res, now);
 	memset(elems, 0, sizeof(elems));
+	if (!pkix_ok)
+		res.pkix_error = X509_STORE_CTX_get_error(sctx) != X509_V_OK ? X509_STORE_CTX_get_error(sctx)
+									 : X509_V_ERR_UNSPECIFIED;
 
 	if (!conn_hostname(raw, sizeof(raw), ssl, sctx, !pin_only)) {
 		if (policy->nrules == 0 && !pin_only) {
@@ -276,7 +279,9 @@ out:
 		rc = CERTPIN_E_NOMEM;
 	}
 	if (rc != CERTPIN_OK || !res.allowed) {
-		X509_STORE_CTX_set_error(sctx, X509_V_ERR_APPLICATION_VERIFICATION);
+		/* a PKIX failure keeps OpenSSL's reason; a pin refusal gets its own */
+		if (X509_STORE_CTX_get_error(sctx) == X509_V_OK)
+			X509_STORE_CTX_set_error(sctx, X509_V_ERR_APPLICATION_VERIFICATION);
 		return 0;
 	}
 	return 1;

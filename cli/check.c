@@ -1,0 +1,495 @@
+/*
+ * certpin check: connect to a server with a pinning policy attached to the
+ * SSL_CTX (exactly as an application would) and report the library's verdict.
+ */
+#include "common.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+
+void usage_check(FILE *f)
+{
+	fputs("usage: certpin check HOST[:PORT] --policy FILE [--cafile FILE]\n"
+		"                     [--servername NAME] [--insecure-pin-only] [--json]\n"
+		"\n"
+		"Connect to HOST (port 443 by default, [IPv6]:PORT) with the pinning policy\n"
+		"FILE (certpin-policy(5)) attached to the TLS context and print the verdict\n"
+		"(match, mismatch, not-pinned, pinset-expired), the rule that applied, the\n"
+		"matching pin and the pins of the verified chain.\n"
+		"\n"
+		"  --policy FILE        JSON pinning policy (required)\n"
+		"  --cafile FILE        trust anchors (default: system store)\n"
+		"  --servername NAME    SNI and host name checked and looked up in the policy\n"
+		"                       (default: HOST)\n"
+		"  --insecure-pin-only  skip PKIX validation; accept only if the leaf the\n"
+		"                       server sent matches a leaf/any pin (self-signed\n"
+		"                       devices; hostname and dates are NOT checked)\n"
+		"  --json               print a JSON object instead of text\n", f);
+}
+
+/* What the library's failure callback saw during the handshake. */
+typedef struct capture {
+	int called;
+	certpin_result result;
+	certpin_chain_elem *chain;
+	size_t n;
+} capture;
+
+static void on_failure(const certpin_result *result, const certpin_chain_elem *chain, size_t n, void *payload)
+{
+	capture *cap = payload;
+
+	cap->called = 1;
+	cap->result = *result;
+	free(cap->chain);
+	cap->chain = NULL;
+	cap->n = 0;
+	if (n > 0 && chain && (cap->chain = malloc(n * sizeof(*chain))) != NULL) {
+		memcpy(cap->chain, chain, n * sizeof(*chain));
+		cap->n = n;
+	}
+}
+
+/* One chain certificate as printed: position and pins, subject when known. */
+typedef struct chain_line {
+	const char *position;
+	certpin_pin spki, cert;
+	int have_spki, have_cert;
+	char subject[512];
+} chain_line;
+
+static const char *position_at(size_t i, size_t n)
+{
+	if (i == 0)
+		return "leaf";
+	return i + 1 == n ? "root" : "intermediate";
+}
+
+/* Chain lines from X509s (a completed handshake).  Returns count or -1. */
+static long lines_from_x509(chain_line **out, STACK_OF(X509) *chain, int leaf_only)
+{
+	size_t n = chain ? (size_t)sk_X509_num(chain) : 0;
+	chain_line *lines;
+
+	if (leaf_only && n > 1)
+		n = 1;
+	*out = NULL;
+	if (n == 0)
+		return 0;
+	lines = calloc(n, sizeof(*lines));
+	if (!lines)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		certpin_item *items = NULL;
+		size_t count = 0;
+
+		if (cli_items_from_x509(&items, &count, sk_X509_value(chain, (int)i)) != CERTPIN_OK || count != 1) {
+			certpin_items_free(items, count);
+			free(lines);
+			return -1;
+		}
+		lines[i].position = leaf_only ? "leaf" : position_at(i, n);
+		lines[i].spki = items[0].spki;
+		lines[i].cert = items[0].cert;
+		lines[i].have_spki = lines[i].have_cert = 1;
+		snprintf(lines[i].subject, sizeof(lines[i].subject), "%s", items[0].subject ? items[0].subject : "");
+		certpin_items_free(items, count);
+	}
+	*out = lines;
+	return (long)n;
+}
+
+/* Chain lines from the digests the failure callback captured. */
+static long lines_from_capture(chain_line **out, const capture *cap)
+{
+	chain_line *lines;
+
+	*out = NULL;
+	if (cap->n == 0)
+		return 0;
+	lines = calloc(cap->n, sizeof(*lines));
+	if (!lines)
+		return -1;
+	for (size_t i = 0; i < cap->n; i++) {
+		const certpin_chain_elem *e = &cap->chain[i];
+
+		lines[i].position = position_at(i, cap->n);
+		lines[i].have_spki = (e->flags & CERTPIN_HAVE_SPKI) != 0;
+		lines[i].have_cert = (e->flags & CERTPIN_HAVE_CERT) != 0;
+		lines[i].spki.kind = CERTPIN_PIN_SPKI_SHA256;
+		memcpy(lines[i].spki.digest, e->spki_sha256, CERTPIN_DIGEST_LEN);
+		lines[i].cert.kind = CERTPIN_PIN_CERT_SHA256;
+		memcpy(lines[i].cert.digest, e->cert_sha256, CERTPIN_DIGEST_LEN);
+	}
+	*out = lines;
+	return (long)cap->n;
+}
+
+/*
+ * After a refused handshake OpenSSL usually still holds the chain it built;
+ * take subjects from it where its pins equal what the callback saw.
+ */
+static void annotate_subjects(chain_line *lines, long n, STACK_OF(X509) *chain)
+{
+	if (!chain || sk_X509_num(chain) != n)
+		return;
+	for (long i = 0; i < n; i++) {
+		certpin_item *items = NULL;
+		size_t count = 0;
+
+		if (cli_items_from_x509(&items, &count, sk_X509_value(chain, (int)i)) == CERTPIN_OK && count == 1 &&
+				lines[i].have_spki && certpin_pin_equal(&items[0].spki, &lines[i].spki) && items[0].subject)
+			snprintf(lines[i].subject, sizeof(lines[i].subject), "%s", items[0].subject);
+		certpin_items_free(items, count);
+	}
+}
+
+typedef struct check_report {
+	const char *target;
+	cli_target t;
+	const char *name;
+	cli_conn *conn;
+	int rc;                 /* certpin_ssl_result() code, or 1 if none ran */
+	certpin_result res;
+	int have_res;
+	certpin_host_info rule;
+	int have_rule;
+	certpin_pin matched;
+	certpin_position matched_pos;
+	int have_matched;
+	const char *chain_label;
+	chain_line *lines;
+	long nlines;
+	int insecure;
+	int exit_code;
+} check_report;
+
+static const char *outcome_text(const check_report *r)
+{
+	if (!r->have_res)
+		return "no pin check ran";
+	if (r->res.allowed)
+		return "allowed";
+	return "refused";
+}
+
+static void print_rule_pins(const certpin_policy *policy, const check_report *r)
+{
+	printf("pinset:");
+	if (r->rule.pin_count == 0)
+		printf(" (empty: every connection is refused)");
+	putchar('\n');
+	for (size_t i = 0; i < r->rule.pin_count; i++) {
+		certpin_pin pin;
+		certpin_position pos;
+		char s[CERTPIN_PIN_STRLEN];
+
+		if (certpin_policy_host_pin(&pin, &pos, policy, (size_t)r->res.rule, i) != CERTPIN_OK)
+			continue;
+		cli_pin_string(s, &pin, CERTPIN_STYLE_DEFAULT);
+		printf("  %zu %s (%s)\n", i, s, certpin_position_name(pos));
+	}
+}
+
+static void print_text(const certpin_policy *policy, const check_report *r)
+{
+	char date[32];
+
+	printf("host: %s (%s port %s)\n", r->name, r->conn->address[0] ? r->conn->address : r->t.host, r->t.port);
+	if (r->conn->handshake_ok)
+		printf("tls: %s, handshake ok\n", SSL_get_version(r->conn->ssl));
+	else
+		printf("tls: handshake failed: %s\n", r->conn->error);
+	if (r->have_res) {
+		printf("verdict: %s (%s%s)\n", certpin_verdict_name(r->res.verdict), outcome_text(r),
+			r->res.mode == CERTPIN_MODE_REPORT_ONLY && r->have_rule ? ", report-only" : "");
+	} else {
+		printf("verdict: none (%s)\n", certpin_strerror(r->rc));
+	}
+	if (r->have_rule) {
+		printf("rule: %s (mode %s", r->rule.pattern, certpin_mode_name(r->rule.mode));
+		if (r->rule.expires != 0) {
+			cli_time_rfc3339(date, r->rule.expires);
+			printf(", expires %s%s, on expiry %s", date, r->res.expired ? " [EXPIRED]" : "",
+				certpin_expiry_action_name(r->rule.on_expiry));
+		}
+		printf(")\n");
+	} else if (r->have_res) {
+		printf("rule: none\n");
+	}
+	if (r->have_matched) {
+		char s[CERTPIN_PIN_STRLEN];
+
+		cli_pin_string(s, &r->matched, CERTPIN_STYLE_DEFAULT);
+		printf("matched: pin %d %s (%s) at depth %d (%s)\n", r->res.pin, s,
+			certpin_position_name(r->matched_pos), r->res.depth,
+			r->nlines > r->res.depth && r->res.depth >= 0 ? r->lines[r->res.depth].position : "?");
+	} else if (r->have_rule && r->have_res) {
+		printf("matched: none\n");
+		print_rule_pins(policy, r);
+	}
+	if (r->nlines > 0) {
+		printf("%s:\n", r->chain_label);
+		for (long i = 0; i < r->nlines; i++) {
+			const chain_line *l = &r->lines[i];
+			char spki[CERTPIN_PIN_STRLEN] = "-", cert[CERTPIN_PIN_STRLEN] = "-";
+
+			if (l->have_spki)
+				cli_pin_string(spki, &l->spki, CERTPIN_STYLE_DEFAULT);
+			if (l->have_cert)
+				cli_pin_string(cert, &l->cert, CERTPIN_STYLE_DEFAULT);
+			printf("  %ld %-12s %s\n", i, l->position, spki);
+			printf("    %-14s %s\n", "", cert);
+			if (l->subject[0])
+				printf("    %-14s subject=%s\n", "", l->subject);
+		}
+	}
+}
+
+static int print_json(const check_report *r)
+{
+	json_t *o = json_object(), *chain = json_array();
+	char s[CERTPIN_PIN_STRLEN];
+	int bad = 0;
+
+	if (!o || !chain) {
+		json_decref(o);
+		json_decref(chain);
+		return -1;
+	}
+	bad |= json_object_set_new(o, "host", json_string(r->name));
+	bad |= json_object_set_new(o, "port", json_integer(atoi(r->t.port)));
+	bad |= json_object_set_new(o, "address", cli_json_str(r->conn->address[0] ? r->conn->address : NULL));
+	bad |= json_object_set_new(o, "handshake", json_boolean(r->conn->handshake_ok));
+	bad |= json_object_set_new(o, "tls_version",
+		cli_json_str(r->conn->handshake_ok ? SSL_get_version(r->conn->ssl) : NULL));
+	bad |= json_object_set_new(o, "error", cli_json_str(r->conn->handshake_ok ? NULL : r->conn->error));
+	bad |= json_object_set_new(o, "insecure_pin_only", json_boolean(r->insecure));
+	bad |= json_object_set_new(o, "result", json_string(r->rc != CERTPIN_E_STATE ? certpin_error_name(r->rc) : "none"));
+	bad |= json_object_set_new(o, "verdict", r->have_res ? json_string(certpin_verdict_name(r->res.verdict)) : json_null());
+	bad |= json_object_set_new(o, "allowed", json_boolean(r->have_res && r->res.allowed));
+	bad |= json_object_set_new(o, "rule", r->have_rule ? json_string(r->rule.pattern) : json_null());
+	bad |= json_object_set_new(o, "mode", r->have_rule ? json_string(certpin_mode_name(r->rule.mode)) : json_null());
+	bad |= json_object_set_new(o, "expired", json_boolean(r->have_res && r->res.expired));
+	if (r->have_matched) {
+		cli_pin_string(s, &r->matched, CERTPIN_STYLE_DEFAULT);
+		bad |= json_object_set_new(o, "matched_pin", json_string(s));
+		bad |= json_object_set_new(o, "matched_pin_index", json_integer(r->res.pin));
+		bad |= json_object_set_new(o, "depth", json_integer(r->res.depth));
+	} else {
+		bad |= json_object_set_new(o, "matched_pin", json_null());
+		bad |= json_object_set_new(o, "matched_pin_index", json_null());
+		bad |= json_object_set_new(o, "depth", json_null());
+	}
+	for (long i = 0; i < r->nlines; i++) {
+		const chain_line *l = &r->lines[i];
+		json_t *e = json_object();
+
+		if (!e || json_array_append_new(chain, e) != 0) {
+			bad = 1;
+			break;
+		}
+		bad |= json_object_set_new(e, "depth", json_integer(i));
+		bad |= json_object_set_new(e, "position", json_string(l->position));
+		if (l->have_spki) {
+			cli_pin_string(s, &l->spki, CERTPIN_STYLE_DEFAULT);
+			bad |= json_object_set_new(e, "spki_pin", json_string(s));
+		}
+		if (l->have_cert) {
+			cli_pin_string(s, &l->cert, CERTPIN_STYLE_DEFAULT);
+			bad |= json_object_set_new(e, "cert_pin", json_string(s));
+		}
+		bad |= json_object_set_new(e, "subject", cli_json_str(l->subject[0] ? l->subject : NULL));
+	}
+	bad |= json_object_set_new(o, "chain_source", json_string(r->chain_label));
+	bad |= json_object_set_new(o, "chain", chain);
+	bad |= json_object_set_new(o, "exit_code", json_integer(r->exit_code));
+	if (bad) {
+		json_decref(o);
+		return -1;
+	}
+	return cli_json_print(o);
+}
+
+static int run_check(const char *target, const char *policy_path, const char *cafile,
+	const char *servername, int insecure, int json)
+{
+	check_report r;
+	capture cap;
+	certpin_policy *policy = NULL;
+	certpin_ssl_options sopts = CERTPIN_SSL_OPTIONS_INIT;
+	SSL_CTX *ctx = NULL;
+	cli_conn conn;
+	char norm[CERTPIN_HOSTNAME_MAX];
+	int rc, status = CLI_EXIT_INTERNAL;
+
+	memset(&r, 0, sizeof(r));
+	memset(&cap, 0, sizeof(cap));
+	memset(&conn, 0, sizeof(conn));
+	conn.fd = -1;
+	r.target = target;
+	r.conn = &conn;
+	if (cli_parse_target(&r.t, target) != 0)
+		return CLI_EXIT_USAGE;
+	r.name = servername ? servername : r.t.host;
+	if (certpin_hostname_normalize(norm, sizeof(norm), r.name) != CERTPIN_OK) {
+		cli_error("check: invalid host name '%s'", r.name);
+		return CLI_EXIT_USAGE;
+	}
+
+	rc = certpin_policy_new(&policy);
+	if (rc != CERTPIN_OK) {
+		cli_error("%s", certpin_strerror(rc));
+		return CLI_EXIT_INTERNAL;
+	}
+	rc = certpin_policy_load_file(policy, policy_path);
+	if (rc != CERTPIN_OK) {
+		const char *detail = certpin_policy_error(policy);
+
+		if (detail && detail[0])
+			cli_error("%s", detail);
+		else
+			cli_error("%s: %s", policy_path, certpin_strerror(rc));
+		status = rc == CERTPIN_E_NOMEM ? CLI_EXIT_INTERNAL : CLI_EXIT_USAGE;
+		goto out;
+	}
+
+	ctx = cli_ssl_ctx_new(cafile, &status);
+	if (!ctx)
+		goto out;
+	if (insecure) {
+		cli_warn("--insecure-pin-only: PKIX validation, host name and validity dates are NOT checked; "
+			"only the server's leaf key is compared with leaf/any pins");
+		sopts.flags |= CERTPIN_SSL_INSECURE_PIN_ONLY;
+	}
+	sopts.on_failure = on_failure;
+	sopts.payload = &cap;
+	rc = certpin_ssl_ctx_attach(ctx, policy, &sopts);
+	if (rc != CERTPIN_OK) {
+		cli_error("cannot attach the policy: %s", certpin_strerror(rc));
+		status = CLI_EXIT_INTERNAL;
+		goto out;
+	}
+
+	status = cli_tls_connect(&conn, ctx, &r.t, r.name, r.name);
+	if (!conn.tcp_ok) {
+		cli_error("%s: %s", target, conn.error);
+		goto out;
+	}
+	r.rc = conn.ssl ? certpin_ssl_result(&r.res, conn.ssl) : CERTPIN_E_STATE;
+	r.have_res = r.rc != CERTPIN_E_STATE && r.rc != CERTPIN_E_PKIX && r.rc != CERTPIN_E_TLS &&
+		r.rc != CERTPIN_E_CHAIN && r.rc != CERTPIN_E_HOSTNAME;
+	if (r.rc != CERTPIN_E_STATE && r.res.rule >= 0 &&
+			certpin_policy_host(&r.rule, policy, (size_t)r.res.rule) == CERTPIN_OK)
+		r.have_rule = 1;
+	if (r.have_rule && r.res.pin >= 0 &&
+			certpin_policy_host_pin(&r.matched, &r.matched_pos, policy, (size_t)r.res.rule,
+				(size_t)r.res.pin) == CERTPIN_OK)
+		r.have_matched = 1;
+
+	/*
+	 * A refusal by the pins shows as X509_V_ERR_APPLICATION_VERIFICATION
+	 * (PKIX failures keep OpenSSL's reason); name the certpin reason instead.
+	 */
+	if (!conn.handshake_ok && r.rc != CERTPIN_E_STATE && r.rc != CERTPIN_OK &&
+			SSL_get_verify_result(conn.ssl) == X509_V_ERR_APPLICATION_VERIFICATION)
+		snprintf(conn.error, sizeof(conn.error), "%s%s", r.rc == CERTPIN_E_PKIX ? "" : "refused by certpin: ",
+			certpin_strerror(r.rc));
+
+	/* Chain to show: the verified chain after a completed handshake, else what the callback saw. */
+	if (conn.handshake_ok && insecure) {
+		X509 *leaf = SSL_get0_peer_certificate(conn.ssl);
+		STACK_OF(X509) *one = sk_X509_new_null();
+
+		r.chain_label = "peer leaf (not PKIX-verified)";
+		if (one && leaf && sk_X509_push(one, leaf))
+			r.nlines = lines_from_x509(&r.lines, one, 1);
+		sk_X509_free(one);
+	} else if (conn.handshake_ok) {
+		r.chain_label = "verified chain";
+		r.nlines = lines_from_x509(&r.lines, SSL_get0_verified_chain(conn.ssl), 0);
+	} else {
+		r.chain_label = insecure ? "peer leaf (not PKIX-verified)" : "verified chain";
+		r.nlines = lines_from_capture(&r.lines, &cap);
+		if (r.nlines > 0 && !insecure)
+			annotate_subjects(r.lines, r.nlines, SSL_get0_verified_chain(conn.ssl));
+	}
+	if (r.nlines < 0) {
+		cli_error("cannot decode the server's certificate chain");
+		r.nlines = 0;
+	}
+
+	if (conn.handshake_ok)
+		status = r.rc == CERTPIN_OK || r.rc == CERTPIN_E_STATE ? CLI_EXIT_OK : cli_exit_for(r.rc);
+	else if (r.rc == CERTPIN_E_PIN_MISMATCH || r.rc == CERTPIN_E_PINSET_EXPIRED)
+		status = CLI_EXIT_REFUSED;
+	else
+		status = CLI_EXIT_TLS;
+	if (conn.handshake_ok && r.rc == CERTPIN_E_STATE) {
+		/* Attached policies run on every handshake; no result means a library fault. */
+		cli_error("%s: the pin check did not run", target);
+		status = CLI_EXIT_INTERNAL;
+	}
+	r.exit_code = status;
+
+	if (json) {
+		if (print_json(&r) != 0) {
+			cli_error("cannot write JSON output");
+			status = CLI_EXIT_INTERNAL;
+		}
+	} else {
+		print_text(policy, &r);
+	}
+	fflush(stdout);
+	if (status == CLI_EXIT_REFUSED)
+		cli_error("%s: refused: %s", r.name, certpin_strerror(r.rc));
+	else if (status == CLI_EXIT_TLS)
+		cli_error("%s: %s", target, conn.error);
+out:
+	free(r.lines);
+	free(cap.chain);
+	cli_conn_close(&conn);
+	SSL_CTX_free(ctx);
+	certpin_policy_free(policy);
+	return status;
+}
+
+int cmd_check(int argc, char **argv)
+{
+	const char *policy = NULL, *cafile = NULL, *servername = NULL;
+	int insecure = 0, json = 0, help = 0, status;
+	size_t n = 0;
+	char **operands = calloc((size_t)argc + 1, sizeof(*operands));
+	const cli_opt opts[] = {
+		{ "--policy", &policy, NULL },
+		{ "--cafile", &cafile, NULL },
+		{ "--servername", &servername, NULL },
+		{ "--insecure-pin-only", NULL, &insecure },
+		{ "--json", NULL, &json },
+		{ NULL, NULL, NULL },
+	};
+
+	if (!operands) {
+		cli_error("out of memory");
+		return CLI_EXIT_INTERNAL;
+	}
+	status = cli_parse_args(argc, argv, opts, "check", operands, &n, &help);
+	if (status == 0 && help) {
+		usage_check(stdout);
+	} else if (status == 0) {
+		if (n != 1) {
+			cli_error("check: expected exactly one HOST[:PORT] (see certpin help check)");
+			status = CLI_EXIT_USAGE;
+		} else if (!policy) {
+			cli_error("check: --policy FILE is required");
+			status = CLI_EXIT_USAGE;
+		} else {
+			status = run_check(operands[0], policy, cafile, servername, insecure, json);
+		}
+	}
+	free(operands);
+	return status;
+}

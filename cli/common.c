@@ -1,0 +1,511 @@
+/* Helpers shared by the certpin subcommands.  See common.h. */
+#include "common.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <openssl/err.h>
+#include <openssl/x509_vfy.h>
+
+/* ---- messages ----------------------------------------------------------- */
+
+void cli_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("certpin: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void cli_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("certpin: warning: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int cli_exit_for(int err)
+{
+	switch (err) {
+	case CERTPIN_OK:
+		return CLI_EXIT_OK;
+	case CERTPIN_E_PIN_MISMATCH:
+	case CERTPIN_E_PINSET_EXPIRED:
+		return CLI_EXIT_REFUSED;
+	case CERTPIN_E_CHAIN:
+	case CERTPIN_E_PKIX:
+	case CERTPIN_E_TLS:
+		return CLI_EXIT_TLS;
+	case CERTPIN_E_NOMEM:
+	case CERTPIN_E_INVALID_ARG:
+	case CERTPIN_E_STATE:
+		return CLI_EXIT_INTERNAL;
+	default:
+		return CLI_EXIT_USAGE;
+	}
+}
+
+/* ---- option parsing ----------------------------------------------------- */
+
+int cli_parse_args(int argc, char **argv, const cli_opt *opts, const char *cmd,
+	char **operands, size_t *noperands, int *help)
+{
+	int only_operands = 0;
+
+	*noperands = 0;
+	*help = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+		const cli_opt *o;
+		const char *eq;
+		size_t namelen;
+
+		if (only_operands || arg[0] != '-' || strcmp(arg, "-") == 0) {
+			operands[(*noperands)++] = argv[i];
+			continue;
+		}
+		if (strcmp(arg, "--") == 0) {
+			only_operands = 1;
+			continue;
+		}
+		if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+			*help = 1;
+			continue;
+		}
+		eq = strchr(arg, '=');
+		namelen = eq ? (size_t)(eq - arg) : strlen(arg);
+		for (o = opts; o->name; o++)
+			if (strlen(o->name) == namelen && strncmp(o->name, arg, namelen) == 0)
+				break;
+		if (!o->name) {
+			cli_error("%s: unknown option '%.*s' (see certpin help %s)", cmd, (int)namelen, arg, cmd);
+			return CLI_EXIT_USAGE;
+		}
+		if (o->flag) {
+			if (eq) {
+				cli_error("%s: option %s takes no value", cmd, o->name);
+				return CLI_EXIT_USAGE;
+			}
+			*o->flag = 1;
+			continue;
+		}
+		if (eq) {
+			*o->value = eq + 1;
+		} else if (i + 1 < argc) {
+			*o->value = argv[++i];
+		} else {
+			cli_error("%s: option %s needs a value", cmd, o->name);
+			return CLI_EXIT_USAGE;
+		}
+		if (**o->value == '\0') {
+			cli_error("%s: option %s needs a non-empty value", cmd, o->name);
+			return CLI_EXIT_USAGE;
+		}
+	}
+	return 0;
+}
+
+/* ---- formatting ---------------------------------------------------------- */
+
+int cli_parse_style(certpin_pin_style *out, const char *name)
+{
+	static const struct {
+		const char *name;
+		certpin_pin_style style;
+	} styles[] = {
+		{ "default", CERTPIN_STYLE_DEFAULT },
+		{ "curl", CERTPIN_STYLE_CURL },
+		{ "hpkp", CERTPIN_STYLE_HPKP },
+		{ "hex", CERTPIN_STYLE_HEX },
+		{ "base64", CERTPIN_STYLE_BASE64 },
+	};
+
+	for (size_t i = 0; i < sizeof(styles) / sizeof(styles[0]); i++) {
+		if (strcmp(name, styles[i].name) == 0) {
+			*out = styles[i].style;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+void cli_pin_string(char out[CERTPIN_PIN_STRLEN], const certpin_pin *pin, certpin_pin_style style)
+{
+	if (certpin_pin_format(out, CERTPIN_PIN_STRLEN, pin, style) == CERTPIN_OK)
+		return;
+	if (certpin_pin_format(out, CERTPIN_PIN_STRLEN, pin, CERTPIN_STYLE_DEFAULT) == CERTPIN_OK)
+		return;
+	snprintf(out, CERTPIN_PIN_STRLEN, "(unformattable pin)");
+}
+
+static void format_time(char out[32], int64_t t, int date_only)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	size_t n = 0;
+
+	if ((int64_t)tt == t && gmtime_r(&tt, &tm))
+		n = date_only ? strftime(out, 32, "%Y-%m-%d", &tm) : strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (n == 0)
+		snprintf(out, 32, "(time out of range)");
+}
+
+void cli_time_rfc3339(char out[32], int64_t t)
+{
+	format_time(out, t, 0);
+}
+
+void cli_time_date(char out[32], int64_t t)
+{
+	format_time(out, t, 1);
+}
+
+const char *cli_item_type_name(certpin_item_type type)
+{
+	switch (type) {
+	case CERTPIN_ITEM_CERT:
+		return "cert";
+	case CERTPIN_ITEM_PUBKEY:
+		return "pubkey";
+	case CERTPIN_ITEM_PRIVKEY:
+		return "privkey";
+	case CERTPIN_ITEM_CSR:
+		return "csr";
+	}
+	return "unknown";
+}
+
+json_t *cli_json_str(const char *s)
+{
+	json_t *j = s ? json_string(s) : NULL;
+
+	return j ? j : json_null();
+}
+
+json_t *cli_item_json(const certpin_item *item, certpin_pin_style style)
+{
+	json_t *o = json_object();
+	char pin[CERTPIN_PIN_STRLEN];
+	char t[32];
+	int bad = 0;
+
+	if (!o)
+		return NULL;
+	bad |= json_object_set_new(o, "type", json_string(cli_item_type_name(item->type)));
+	bad |= json_object_set_new(o, "key_type", cli_json_str(item->key_type));
+	cli_pin_string(pin, &item->spki, style);
+	bad |= json_object_set_new(o, "spki_pin", json_string(pin));
+	if (item->type == CERTPIN_ITEM_CERT) {
+		cli_pin_string(pin, &item->cert, style);
+		bad |= json_object_set_new(o, "cert_pin", json_string(pin));
+	}
+	if (item->type == CERTPIN_ITEM_CERT || item->type == CERTPIN_ITEM_CSR)
+		bad |= json_object_set_new(o, "subject", cli_json_str(item->subject));
+	if (item->type == CERTPIN_ITEM_CERT) {
+		bad |= json_object_set_new(o, "issuer", cli_json_str(item->issuer));
+		cli_time_rfc3339(t, item->not_before);
+		bad |= json_object_set_new(o, "not_before", json_string(t));
+		cli_time_rfc3339(t, item->not_after);
+		bad |= json_object_set_new(o, "not_after", json_string(t));
+		bad |= json_object_set_new(o, "self_signed", json_boolean(item->self_signed));
+		bad |= json_object_set_new(o, "is_ca", json_boolean(item->is_ca));
+	}
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+int cli_json_print(json_t *root)
+{
+	int rc;
+
+	if (!root)
+		return -1;
+	rc = json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(root);
+	if (rc != 0)
+		return -1;
+	fputc('\n', stdout);
+	return 0;
+}
+
+int cli_items_from_x509(certpin_item **out, size_t *count, X509 *cert)
+{
+	unsigned char *der = NULL;
+	int len = i2d_X509(cert, &der);
+	int rc;
+
+	if (len <= 0)
+		return CERTPIN_E_DECODE;
+	rc = certpin_items_from_data(out, count, der, (size_t)len);
+	OPENSSL_free(der);
+	return rc;
+}
+
+/* ---- connections ---------------------------------------------------------- */
+
+int cli_is_ip_literal(const char *s)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+static int parse_port(char out[8], const char *s, const char *arg)
+{
+	unsigned long v = 0;
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 5 || strspn(s, "0123456789") != n) {
+		cli_error("invalid port in '%s'", arg);
+		return -1;
+	}
+	v = strtoul(s, NULL, 10);
+	if (v == 0 || v > 65535) {
+		cli_error("invalid port in '%s' (1-65535)", arg);
+		return -1;
+	}
+	snprintf(out, 8, "%lu", v);
+	return 0;
+}
+
+int cli_parse_target(cli_target *out, const char *arg)
+{
+	const char *host = arg, *port = NULL, *colon;
+	size_t hostlen;
+
+	memset(out, 0, sizeof(*out));
+	if (arg[0] == '[') {
+		const char *end = strchr(arg, ']');
+
+		if (!end || (end[1] != '\0' && end[1] != ':')) {
+			cli_error("invalid address '%s' (expected [IPv6]:PORT)", arg);
+			return -1;
+		}
+		host = arg + 1;
+		hostlen = (size_t)(end - host);
+		if (end[1] == ':')
+			port = end + 2;
+	} else {
+		colon = strchr(arg, ':');
+		if (colon && strchr(colon + 1, ':')) {
+			hostlen = strlen(arg);        /* bare IPv6 literal */
+		} else if (colon) {
+			hostlen = (size_t)(colon - arg);
+			port = colon + 1;
+		} else {
+			hostlen = strlen(arg);
+		}
+	}
+	if (hostlen == 0 || hostlen >= sizeof(out->host)) {
+		cli_error("invalid host in '%s'", arg);
+		return -1;
+	}
+	memcpy(out->host, host, hostlen);
+	out->host[hostlen] = '\0';
+	out->host_is_ip = cli_is_ip_literal(out->host);
+	if (arg[0] == '[' && !out->host_is_ip) {
+		cli_error("invalid IPv6 address in '%s'", arg);
+		return -1;
+	}
+	if (port)
+		return parse_port(out->port, port, arg);
+	snprintf(out->port, sizeof(out->port), "443");
+	return 0;
+}
+
+SSL_CTX *cli_ssl_ctx_new(const char *cafile, int *exit_code)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+
+	if (!ctx || !SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION)) {
+		cli_error("cannot create TLS context");
+		*exit_code = CLI_EXIT_INTERNAL;
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	if (cafile) {
+		if (SSL_CTX_load_verify_locations(ctx, cafile, NULL) != 1) {
+			cli_error("%s: cannot load CA certificates (--cafile)", cafile);
+			*exit_code = CLI_EXIT_USAGE;
+			SSL_CTX_free(ctx);
+			return NULL;
+		}
+	} else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
+		cli_error("cannot load the system trust store");
+		*exit_code = CLI_EXIT_TLS;
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	ERR_clear_error();
+	return ctx;
+}
+
+/* Non-blocking connect bounded by `timeout_ms`; 0 or an errno value. */
+static int connect_timeout(int fd, const struct sockaddr *sa, socklen_t salen, int timeout_ms)
+{
+	int flags = fcntl(fd, F_GETFL, 0);
+	int err = 0;
+	socklen_t errlen = sizeof(err);
+	struct pollfd pfd;
+	int n;
+
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+		return errno;
+	if (connect(fd, sa, salen) == 0)
+		goto done;
+	if (errno != EINPROGRESS)
+		return errno;
+	pfd.fd = fd;
+	pfd.events = POLLOUT;
+	pfd.revents = 0;
+	do {
+		n = poll(&pfd, 1, timeout_ms);
+	} while (n < 0 && errno == EINTR);
+	if (n == 0)
+		return ETIMEDOUT;
+	if (n < 0)
+		return errno;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &errlen) < 0)
+		return errno;
+	if (err != 0)
+		return err;
+done:
+	if (fcntl(fd, F_SETFL, flags) < 0)
+		return errno;
+	return 0;
+}
+
+static int tcp_connect(cli_conn *c, const cli_target *t)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	int rc, last_err = 0, tries = 0;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	rc = getaddrinfo(t->host, t->port, &hints, &res);
+	if (rc != 0) {
+		snprintf(c->error, sizeof(c->error), "cannot resolve %s: %s", t->host, gai_strerror(rc));
+		return -1;
+	}
+	for (ai = res; ai && tries < 8; ai = ai->ai_next, tries++) {
+		struct timeval tv = { CLI_CONNECT_TIMEOUT, 0 };
+		int fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+
+		if (fd < 0) {
+			last_err = errno;
+			continue;
+		}
+		last_err = connect_timeout(fd, ai->ai_addr, ai->ai_addrlen, CLI_CONNECT_TIMEOUT * 1000);
+		if (last_err != 0) {
+			close(fd);
+			continue;
+		}
+		/* Bound every later read and write of the handshake as well. */
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		if (getnameinfo(ai->ai_addr, ai->ai_addrlen, c->address, sizeof(c->address),
+				NULL, 0, NI_NUMERICHOST) != 0)
+			snprintf(c->address, sizeof(c->address), "?");
+		c->fd = fd;
+		freeaddrinfo(res);
+		return 0;
+	}
+	freeaddrinfo(res);
+	snprintf(c->error, sizeof(c->error), "cannot connect to %s port %s: %s", t->host, t->port,
+		last_err ? strerror(last_err) : "no usable address");
+	return -1;
+}
+
+static void handshake_error(cli_conn *c, int ret)
+{
+	long vr = SSL_get_verify_result(c->ssl);
+	unsigned long e = ERR_peek_last_error();
+	int sslerr = SSL_get_error(c->ssl, ret);
+	char buf[256];
+
+	if (vr != X509_V_OK) {
+		snprintf(c->error, sizeof(c->error), "certificate verification failed: %s",
+			X509_verify_cert_error_string(vr));
+	} else if (e != 0) {
+		ERR_error_string_n(e, buf, sizeof(buf));
+		snprintf(c->error, sizeof(c->error), "TLS handshake failed: %s", buf);
+	} else if (sslerr == SSL_ERROR_SYSCALL && errno != 0) {
+		snprintf(c->error, sizeof(c->error), "TLS handshake failed: %s", strerror(errno));
+	} else {
+		snprintf(c->error, sizeof(c->error), "TLS handshake failed: connection closed by peer");
+	}
+	ERR_clear_error();
+}
+
+int cli_tls_connect(cli_conn *c, SSL_CTX *ctx, const cli_target *t,
+	const char *servername, const char *verify_host)
+{
+	int ret;
+
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+	if (tcp_connect(c, t) != 0)
+		return CLI_EXIT_TLS;
+	c->tcp_ok = 1;
+	c->ssl = SSL_new(ctx);
+	if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1) {
+		snprintf(c->error, sizeof(c->error), "cannot create TLS connection");
+		return CLI_EXIT_TLS;
+	}
+	/* RFC 6066: SNI carries host names only, never IP literals. */
+	if (servername && !cli_is_ip_literal(servername) &&
+			SSL_set_tlsext_host_name(c->ssl, servername) != 1) {
+		snprintf(c->error, sizeof(c->error), "invalid server name '%s'", servername);
+		return CLI_EXIT_TLS;
+	}
+	if (verify_host && SSL_set1_host(c->ssl, verify_host) != 1) {
+		snprintf(c->error, sizeof(c->error), "invalid verification host name '%s'", verify_host);
+		return CLI_EXIT_TLS;
+	}
+	ERR_clear_error();
+	errno = 0;
+	ret = SSL_connect(c->ssl);
+	if (ret != 1) {
+		handshake_error(c, ret);
+		return CLI_EXIT_TLS;
+	}
+	c->handshake_ok = 1;
+	return 0;
+}
+
+void cli_conn_close(cli_conn *c)
+{
+	if (c->ssl) {
+		if (c->handshake_ok)
+			SSL_shutdown(c->ssl);
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+	}
+	if (c->fd >= 0) {
+		close(c->fd);
+		c->fd = -1;
+	}
+}

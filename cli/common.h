@@ -1,0 +1,145 @@
+/*
+ * common.h - helpers shared by the certpin subcommands: exit codes, messages,
+ * option parsing, pin/time formatting, JSON output and the TLS connection
+ * used by "pin --connect" and "check".
+ *
+ * Only the public API (certpin.h) is used; every pin is computed by the
+ * library, never here.
+ */
+#ifndef CERTPIN_CLI_COMMON_H
+#define CERTPIN_CLI_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+#include <openssl/ssl.h>
+
+#include "certpin.h"
+
+/* Exit codes; documented in certpin(1) and "certpin --help". */
+enum {
+	CLI_EXIT_OK = 0,        /* success: match, not pinned, or allowed */
+	CLI_EXIT_REFUSED = 1,   /* pin mismatch, or expired pinset refused */
+	CLI_EXIT_TLS = 2,       /* connect, TLS or PKIX failure */
+	CLI_EXIT_USAGE = 3,     /* bad arguments or bad input (file, policy) */
+	CLI_EXIT_INTERNAL = 4   /* internal error (out of memory, library bug) */
+};
+
+#define CLI_CONNECT_TIMEOUT 10  /* seconds, for TCP connect and each TLS read/write */
+#define CLI_MAX_INPUT (16u * 1024u * 1024u) /* largest file read from stdin */
+
+#if defined(__GNUC__) || defined(__clang__)
+#define CLI_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define CLI_PRINTF(f, a)
+#endif
+
+/* "certpin: MESSAGE\n" on stderr.  Messages are one line. */
+void cli_error(const char *fmt, ...) CLI_PRINTF(1, 2);
+/* "certpin: warning: MESSAGE\n" on stderr. */
+void cli_warn(const char *fmt, ...) CLI_PRINTF(1, 2);
+
+/* Map a library error code to an exit code. */
+int cli_exit_for(int certpin_err);
+
+/* ---- option parsing ---------------------------------------------------- */
+
+typedef struct cli_opt {
+	const char *name;       /* long option, e.g. "--json" */
+	const char **value;     /* set for options taking an argument, else NULL */
+	int *flag;              /* set to 1 for flags, else NULL */
+} cli_opt;
+
+/*
+ * Parse argv[1..argc-1] against `opts` (terminated by a NULL name).  Options
+ * and operands may be mixed; "--name=value" and "--name value" both work;
+ * "--" ends options; "-" is an operand.  Operands are stored in `operands`
+ * (room for argc entries) and counted in *noperands.  "-h" and "--help" set
+ * *help.  Returns 0, or CLI_EXIT_USAGE after printing a message.
+ */
+int cli_parse_args(int argc, char **argv, const cli_opt *opts, const char *cmd,
+	char **operands, size_t *noperands, int *help);
+
+/* ---- formatting -------------------------------------------------------- */
+
+/* Parse a --format value.  Returns 0 or -1. */
+int cli_parse_style(certpin_pin_style *out, const char *name);
+
+/* Format a pin; on a style that cannot express it, falls back to the default style. */
+void cli_pin_string(char out[CERTPIN_PIN_STRLEN], const certpin_pin *pin, certpin_pin_style style);
+
+/* "YYYY-MM-DDTHH:MM:SSZ" and "YYYY-MM-DD" for Unix time `t` (buffers of 32 bytes). */
+void cli_time_rfc3339(char out[32], int64_t t);
+void cli_time_date(char out[32], int64_t t);
+
+/* "cert", "pubkey", "privkey", "csr". */
+const char *cli_item_type_name(certpin_item_type type);
+
+/* JSON string or null. */
+json_t *cli_json_str(const char *s);
+
+/*
+ * JSON object describing one decoded item: type, key_type, spki_pin and, as
+ * they apply, cert_pin, subject, issuer, not_before, not_after, self_signed,
+ * is_ca.  NULL on out-of-memory.
+ */
+json_t *cli_item_json(const certpin_item *item, certpin_pin_style style);
+
+/* Print `root` indented to stdout with a final newline; steals `root`.  0 or -1. */
+int cli_json_print(json_t *root);
+
+/* Decode one X509 (via DER) into certpin items.  Returns a certpin error code. */
+int cli_items_from_x509(certpin_item **out, size_t *count, X509 *cert);
+
+/* ---- connections -------------------------------------------------------- */
+
+typedef struct cli_target {
+	char host[CERTPIN_HOSTNAME_MAX];  /* as given, without IPv6 brackets */
+	char port[8];
+	int host_is_ip;
+} cli_target;
+
+/* Parse HOST, HOST:PORT, [IPv6]:PORT or a bare IPv6 literal (default port 443). 0 or -1 (message printed). */
+int cli_parse_target(cli_target *out, const char *arg);
+
+/* 1 if `s` is an IPv4 or IPv6 literal (no brackets). */
+int cli_is_ip_literal(const char *s);
+
+/*
+ * A new client SSL_CTX: TLS 1.2 minimum, trust anchors from `cafile` or, if
+ * NULL, the system default store.  NULL on error (message printed, *exit_code
+ * set).
+ */
+SSL_CTX *cli_ssl_ctx_new(const char *cafile, int *exit_code);
+
+typedef struct cli_conn {
+	int fd;
+	SSL *ssl;
+	char address[64];       /* numeric peer address that was connected */
+	int tcp_ok;             /* TCP connection established */
+	int handshake_ok;       /* TLS handshake completed */
+	char error[512];        /* one-line reason when a step failed */
+} cli_conn;
+
+/*
+ * Connect to `t` (timeout CLI_CONNECT_TIMEOUT) and run a TLS handshake with
+ * SNI `servername` (skipped for IP literals) and verification host
+ * `verify_host` (SSL_set1_host; IP literals are checked as IPs).  On return
+ * c->ssl is kept even after a failed handshake so the caller can inspect it.
+ * Returns 0 if the handshake completed, else CLI_EXIT_TLS with c->error set.
+ */
+int cli_tls_connect(cli_conn *c, SSL_CTX *ctx, const cli_target *t,
+	const char *servername, const char *verify_host);
+
+void cli_conn_close(cli_conn *c);
+
+/* ---- subcommands ------------------------------------------------------- */
+
+int cmd_pin(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+void usage_pin(FILE *f);
+void usage_check(FILE *f);
+
+#endif
