@@ -207,7 +207,11 @@ int certpin_pin_parse(certpin_pin *out, const char *str, size_t len)
 		if (kind <= 0)
 			return kind == 0 ? CERTPIN_E_UNSUPPORTED : CERTPIN_E_PIN_SYNTAX;
 		size_t start = tok + 1;
-		if (start < len && str[start] == '/') {
+		/*
+		 * "sha256//X" is curl's form, unless X after the single slash is
+		 * already a whole 44-character digest: base64 may begin with '/'.
+		 */
+		if (start < len && str[start] == '/' && len - start != 44) {
 			if (kind != CERTPIN_PIN_SPKI_SHA256)
 				return CERTPIN_E_PIN_SYNTAX; /* curl form exists only for SPKI pins */
 			start++;

@@ -149,6 +149,30 @@ static void test_format_roundtrip(void)
 	CHECK(!certpin_pin_equal(&back, &pin)); /* same digest, other kind */
 }
 
+/* A digest whose base64 begins with '/' in every form, including curl's "sha256///...". */
+static void test_leading_slash(void)
+{
+	certpin_pin pin = { CERTPIN_PIN_SPKI_SHA256, { 0xfc, 0x01 } }, back;
+	char out[CERTPIN_PIN_STRLEN];
+	static const certpin_pin_style styles[] = { CERTPIN_STYLE_DEFAULT, CERTPIN_STYLE_CURL, CERTPIN_STYLE_HPKP,
+		CERTPIN_STYLE_HEX };
+
+	for (size_t i = 0; i < CERTPIN_ARRAY_LEN(styles); i++) {
+		CHECK_INT(certpin_pin_format(out, sizeof(out), &pin, styles[i]), CERTPIN_OK);
+		memset(&back, 0, sizeof(back));
+		CHECK_INT(certpin_pin_parse(&back, out, strlen(out)), CERTPIN_OK);
+		CHECK(certpin_pin_equal(&back, &pin));
+	}
+	CHECK_INT(certpin_pin_format(out, sizeof(out), &pin, CERTPIN_STYLE_DEFAULT), CERTPIN_OK);
+	CHECK(strncmp(out, "sha256//", 8) == 0); /* the ambiguous-looking OkHttp form */
+	CHECK_INT(certpin_pin_format(out, sizeof(out), &pin, CERTPIN_STYLE_CURL), CERTPIN_OK);
+	CHECK(strncmp(out, "sha256///", 9) == 0);
+	pin.kind = CERTPIN_PIN_CERT_SHA256;
+	CHECK_INT(certpin_pin_format(out, sizeof(out), &pin, CERTPIN_STYLE_DEFAULT), CERTPIN_OK);
+	CHECK_INT(certpin_pin_parse(&back, out, strlen(out)), CERTPIN_OK);
+	CHECK(certpin_pin_equal(&back, &pin));
+}
+
 static void test_list(void)
 {
 	certpin_pin *pins = NULL;
@@ -212,6 +236,7 @@ int main(void)
 	test_accepted_forms();
 	test_rejected();
 	test_format_roundtrip();
+	test_leading_slash();
 	test_list();
 	test_time();
 	test_errors();
