@@ -1,0 +1,61 @@
+#!/bin/sh
+# Install into a staging prefix, then build a client against it twice: with
+# pkg-config (certpin.pc) and with CMake's find_package(certpin).  Checks the
+# SONAME, the header and the man pages land where they should.
+set -eu
+build=$1
+src=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT INT TERM
+prefix="$tmp/prefix"
+fail=0
+pass=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+cmake --install "$build" --prefix "$prefix" >/dev/null
+libdir=$(ls -d "$prefix"/lib* | head -n 1)
+
+[ -f "$prefix/include/certpin.h" ] && ok || bad "header not installed"
+[ -x "$prefix/bin/certpin" ] && ok || bad "certpin not installed"
+[ -f "$prefix/share/man/man1/certpin.1" ] && ok || bad "certpin.1 not installed"
+[ -f "$prefix/share/man/man5/certpin-policy.5" ] && ok || bad "certpin-policy.5 not installed"
+so=$(ls "$libdir"/libcertpin.so.* 2>/dev/null | head -n 1)
+if [ -n "$so" ] && objdump -p "$so" | grep -q 'SONAME *libcertpin.so.0$'; then ok; else bad "SONAME libcertpin.so.0 missing"; fi
+
+cat > "$tmp/client.c" <<'C'
+#include <certpin.h>
+#include <stdio.h>
+int main(void)
+{
+	certpin_policy *p;
+	if (certpin_policy_new(&p) != CERTPIN_OK)
+		return 1;
+	printf("%s\n", certpin_version());
+	certpin_policy_free(p);
+	return 0;
+}
+C
+if cc -o "$tmp/client-pc" "$tmp/client.c" $(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --cflags --libs certpin) &&
+	LD_LIBRARY_PATH="$libdir" "$tmp/client-pc" | grep -q '^[0-9]'; then
+	ok
+else
+	bad "pkg-config client"
+fi
+
+mkdir -p "$tmp/cm"
+cat > "$tmp/cm/CMakeLists.txt" <<'CM'
+cmake_minimum_required(VERSION 3.18)
+project(client C)
+find_package(certpin REQUIRED)
+add_executable(client ../client.c)
+target_link_libraries(client PRIVATE certpin::certpin)
+CM
+if cmake -S "$tmp/cm" -B "$tmp/cm/b" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null 2>&1 &&
+	cmake --build "$tmp/cm/b" >/dev/null 2>&1 && LD_LIBRARY_PATH="$libdir" "$tmp/cm/b/client" | grep -q '^[0-9]'; then
+	ok
+else
+	bad "find_package(certpin) client"
+fi
+echo "install_test: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
