@@ -8,6 +8,9 @@ src=$2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 prefix="$tmp/prefix"
+# A sanitized build installs a sanitized library: clients must link the runtime too.
+cc=${CERTPIN_TEST_CC:-cc}
+xflags=${CERTPIN_TEST_CFLAGS:-}
 fail=0
 pass=0
 ok() { pass=$((pass + 1)); }
@@ -36,7 +39,7 @@ int main(void)
 	return 0;
 }
 C
-if cc -o "$tmp/client-pc" "$tmp/client.c" $(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --cflags --libs certpin) &&
+if $cc $xflags -o "$tmp/client-pc" "$tmp/client.c" $(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --cflags --libs certpin) &&
 	LD_LIBRARY_PATH="$libdir" "$tmp/client-pc" | grep -q '^[0-9]'; then
 	ok
 else
@@ -51,7 +54,8 @@ find_package(certpin REQUIRED)
 add_executable(client ../client.c)
 target_link_libraries(client PRIVATE certpin::certpin)
 CM
-if cmake -S "$tmp/cm" -B "$tmp/cm/b" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null 2>&1 &&
+if CC=$cc cmake -S "$tmp/cm" -B "$tmp/cm/b" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_C_FLAGS="$xflags" \
+		-DCMAKE_EXE_LINKER_FLAGS="$xflags" >/dev/null 2>&1 &&
 	cmake --build "$tmp/cm/b" >/dev/null 2>&1 && LD_LIBRARY_PATH="$libdir" "$tmp/cm/b/client" | grep -q '^[0-9]'; then
 	ok
 else
