@@ -203,7 +203,8 @@ typedef struct certpin_item {
 	int64_t not_before;             /* certificates only, Unix time, else 0 */
 	int64_t not_after;
 	char key_type[32];              /* "RSA-2048", "EC-P-256", "Ed25519", ... */
-	int self_signed;                /* certificate whose issuer is its subject and signature verifies with its own key */
+	int self_signed;                /* self-issued certificate: issuer equals subject and key identifiers agree
+	                                 * (a label for display; its signature is not checked) */
 	int is_ca;                      /* basicConstraints CA:TRUE */
 } certpin_item;
 
@@ -294,7 +295,12 @@ CERTPIN_EXPORT const char *certpin_policy_error(const certpin_policy *policy);
 CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_policy_add_host(certpin_policy *policy,
 	const certpin_host_options *opts);
 
-/* Add a pin to the rule whose pattern normalizes like `pattern`. */
+/*
+ * Add a pin to the rule whose pattern normalizes like `pattern`.  A rule holds
+ * at most CERTPIN_MAX_PINS_PER_HOST pins (a real pinset has a handful);
+ * beyond that CERTPIN_E_INVALID_ARG.
+ */
+#define CERTPIN_MAX_PINS_PER_HOST 256
 CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_policy_add_pin(certpin_policy *policy,
 	const char *pattern, const certpin_pin *pin, certpin_position position);
 

@@ -18,7 +18,10 @@
 int certpin__b64_encode(char *out, size_t outlen, const unsigned char *in, size_t len);
 /* Strict padded base64 decode; returns bytes decoded or -1. */
 int certpin__b64_decode(unsigned char *out, size_t outlen, const char *in, size_t len);
-/* Parse a date "YYYY-MM-DD" or RFC 3339 "YYYY-MM-DDTHH:MM:SS(Z|+hh:mm)" into Unix time. */
+/* Largest instant certpin reads or writes: 9999-12-31T23:59:59Z. */
+#define CERTPIN__TIME_MAX INT64_C(253402300799)
+/* Parse a date "YYYY-MM-DD" or RFC 3339 "YYYY-MM-DDTHH:MM:SS(Z|+hh:mm)" into
+ * Unix time in [0, CERTPIN__TIME_MAX]. */
 int certpin__parse_time(int64_t *out, const char *s);
 /* Format Unix time as "YYYY-MM-DDTHH:MM:SSZ" (needs 21 bytes). */
 void certpin__format_time(char *out, size_t outlen, int64_t t);

@@ -419,7 +419,12 @@ int certpin__parse_time(int64_t *out, const char *s)
 		if (*p)
 			return -1;
 	}
-	*out = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + se - off;
+	int64_t t = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + se - off;
+	/* Offsets and leap seconds can carry an instant out of the four-digit-year
+	 * range that certpin__format_time writes back; such a date would not reload. */
+	if (t < 0 || t > CERTPIN__TIME_MAX)
+		return -1;
+	*out = t;
 	return 0;
 }
 

@@ -76,8 +76,8 @@ int certpin_policy_add_host(certpin_policy *p, const certpin_host_options *o)
 	if (o->on_expiry != CERTPIN_EXPIRY_FAIL_OPEN && o->on_expiry != CERTPIN_EXPIRY_FAIL_CLOSED &&
 	    o->on_expiry != CERTPIN_EXPIRY_KEEP)
 		return certpin__policy_fail(p, CERTPIN_E_INVALID_ARG, "unknown expiry action %d", (int)o->on_expiry);
-	if (o->expires < 0)
-		return certpin__policy_fail(p, CERTPIN_E_INVALID_ARG, "negative expiry time");
+	if (o->expires < 0 || o->expires > CERTPIN__TIME_MAX)
+		return certpin__policy_fail(p, CERTPIN_E_INVALID_ARG, "expiry time outside 1970..9999");
 	rc = certpin__pattern_parse(base, sizeof(base), &wild, &is_ip, o->pattern, o->include_subdomains);
 	if (rc != CERTPIN_OK)
 		return certpin__policy_fail(p, rc, "invalid host pattern \"%s\"", o->pattern ? o->pattern : "(null)");
@@ -143,6 +143,9 @@ int certpin__policy_add_pin_comment(certpin_policy *p, const char *pattern, cons
 		return certpin__policy_fail(p, CERTPIN_E_NOT_FOUND, "no host \"%s\" in the policy",
 			pattern ? pattern : "(null)");
 	certpin__rule *r = &p->rules[i];
+	if (r->npins >= CERTPIN_MAX_PINS_PER_HOST)
+		return certpin__policy_fail(p, CERTPIN_E_INVALID_ARG, "host \"%s\" has more than %d pins", r->pattern,
+			CERTPIN_MAX_PINS_PER_HOST);
 	for (size_t k = 0; k < r->npins; k++)
 		if (certpin_pin_equal(&r->pins[k].pin, pin) && r->pins[k].position == position)
 			return certpin__policy_fail(p, CERTPIN_E_DUPLICATE, "pin listed twice for host \"%s\"", r->pattern);

@@ -114,6 +114,11 @@ static const struct {
 	  "unknown mode \"audit\"" },
 	{ "{\"schema\":1,\"hosts\":[{\"host\":\"a.test\",\"expires\":\"2030-02-30\",\"pins\":[\"" PIN_A "\"]}]}",
 	  CERTPIN_E_POLICY, "bad \"expires\"" },
+	/* instants past 9999-12-31T23:59:59Z could not be written back as four-digit years */
+	{ "{\"schema\":1,\"hosts\":[{\"host\":\"a.test\",\"expires\":\"9999-12-31T23:30:00-01:00\",\"pins\":[\"" PIN_A "\"]}]}",
+	  CERTPIN_E_POLICY, "bad \"expires\"" },
+	{ "{\"schema\":1,\"hosts\":[{\"host\":\"a.test\",\"expires\":\"9999-12-31T23:59:60Z\",\"pins\":[\"" PIN_A "\"]}]}",
+	  CERTPIN_E_POLICY, "bad \"expires\"" },
 	{ "{\"schema\":1,\"hosts\":[{\"host\":\"a.test\",\"expires\":20300101,\"pins\":[\"" PIN_A "\"]}]}",
 	  CERTPIN_E_POLICY, "\"expires\" must be a string" },
 	{ "{\"schema\":1,\"hosts\":[{\"host\":\"a.test\",\"on_expiry\":\"ignore\",\"pins\":[\"" PIN_A "\"]}]}",
@@ -180,6 +185,28 @@ static void test_builder(void)
 	pin.kind = (certpin_pin_kind)0;
 	CHECK_INT(certpin_policy_add_pin(p, "a.test", &pin, CERTPIN_POS_LEAF), CERTPIN_E_INVALID_ARG);
 	CHECK_INT(certpin_policy_host_count(p), 1);
+
+	/* expiry must stay within what a policy document can carry */
+	o.mode = CERTPIN_MODE_ENFORCE;
+	o.pattern = "late.test";
+	o.expires = INT64_C(253402300800);
+	CHECK_INT(certpin_policy_add_host(p, &o), CERTPIN_E_INVALID_ARG);
+	o.expires = INT64_C(253402300799);
+	CHECK_INT(certpin_policy_add_host(p, &o), CERTPIN_OK);
+
+	/* a pinset is bounded: the 257th pin of one host is refused */
+	o.pattern = "many.test";
+	o.expires = 0;
+	CHECK_INT(certpin_policy_add_host(p, &o), CERTPIN_OK);
+	certpin_pin many = { .kind = CERTPIN_PIN_SPKI_SHA256 };
+	for (int i = 0; i < CERTPIN_MAX_PINS_PER_HOST; i++) {
+		many.digest[0] = (unsigned char)i;
+		many.digest[1] = (unsigned char)(i >> 8);
+		CHECK_INT(certpin_policy_add_pin(p, "many.test", &many, CERTPIN_POS_ANY), CERTPIN_OK);
+	}
+	many.digest[2] = 1;
+	CHECK_INT(certpin_policy_add_pin(p, "many.test", &many, CERTPIN_POS_ANY), CERTPIN_E_INVALID_ARG);
+	CHECK_CONTAINS(certpin_policy_error(p), "more than 256 pins");
 	certpin_policy_free(p);
 }
 
