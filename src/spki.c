@@ -185,20 +185,27 @@ static int add_cert(itemvec *iv, X509 *x)
 	EVP_PKEY *pk = X509_get0_pubkey(x);
 	if (!pk)
 		return CERTPIN_E_UNSUPPORTED;
-	if ((rc = set_spki(it, pk)) != CERTPIN_OK)
+	if ((rc = key_type(it->key_type, sizeof(it->key_type), pk)) != CERTPIN_OK)
 		return rc;
+	/* Both pins come from the certificate's own encoding (OpenSSL keeps it),
+	 * exactly as the enforcement path hashes a verified chain: no re-encoding. */
 	if ((len = i2d_X509(x, &der)) <= 0)
 		return CERTPIN_E_DECODE;
-	it->cert.kind = CERTPIN_PIN_CERT_SHA256;
-	certpin__sha256(it->cert.digest, der, (size_t)len);
+	rc = certpin_pin_from_cert_der(&it->spki, der, (size_t)len, CERTPIN_PIN_SPKI_SHA256);
+	if (rc == CERTPIN_OK)
+		rc = certpin_pin_from_cert_der(&it->cert, der, (size_t)len, CERTPIN_PIN_CERT_SHA256);
 	OPENSSL_free(der);
+	if (rc != CERTPIN_OK)
+		return rc;
 	it->subject = name_string(X509_get_subject_name(x));
 	it->issuer = name_string(X509_get_issuer_name(x));
 	if (!it->subject || !it->issuer)
 		return CERTPIN_E_NOMEM;
 	it->not_before = asn1_time_unix(X509_get0_notBefore(x));
 	it->not_after = asn1_time_unix(X509_get0_notAfter(x));
-	it->self_signed = X509_check_issued(x, x) == X509_V_OK && X509_verify(x, pk) == 1;
+	/* Self-issued as OpenSSL's cached flags say (names and key identifiers
+	 * agree); the signature is not checked: this is a label, not trust. */
+	it->self_signed = (X509_get_extension_flags(x) & EXFLAG_SS) != 0;
 	it->is_ca = (X509_get_extension_flags(x) & EXFLAG_CA) != 0;
 	return CERTPIN_OK;
 }
