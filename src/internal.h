@@ -102,6 +102,17 @@ const certpin__rule *certpin__policy_rule(const certpin_policy *p, size_t i);
 /* Lookup for a normalized host. */
 long certpin__policy_match(const certpin_policy *p, const char *host, int is_ip);
 
+/* ---- openssl.c ---- */
+struct ssl_st;
+struct x509_store_ctx_st;
+/*
+ * The name a connection is verified against: the verification host, else the
+ * verification IP, else SNI (with `set_host`, the normalized SNI also becomes
+ * the verification host so PKIX checks it).  Returns 1, or 0 if none fits.
+ */
+int certpin__ssl_conn_hostname(char *out, size_t outlen, struct ssl_st *ssl, struct x509_store_ctx_st *sctx,
+	bool set_host);
+
 /* ---- verify.c ---- */
 /* Engine core for a known rule (rule may be NULL = not pinned). */
 int certpin__verify_rule(certpin_result *out, const certpin__rule *rule, long rule_index,

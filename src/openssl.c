@@ -97,7 +97,7 @@ static int record(SSL *ssl, int rc, const certpin_result *res)
  * else the verification IP, else SNI (which then also becomes the
  * verification host, so PKIX checks the name too).
  */
-static int conn_hostname(char *out, size_t outlen, SSL *ssl, X509_STORE_CTX *sctx, bool set_host)
+int certpin__ssl_conn_hostname(char *out, size_t outlen, SSL *ssl, X509_STORE_CTX *sctx, bool set_host)
 {
 	X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(sctx);
 	const char *h = X509_VERIFY_PARAM_get0_host(param, 0);
@@ -208,7 +208,7 @@ static int decide(const binding *b, SSL *ssl, X509_STORE_CTX *sctx, bool pkix_ok
 		res.pkix_error = X509_STORE_CTX_get_error(sctx) != X509_V_OK ? X509_STORE_CTX_get_error(sctx)
 									 : X509_V_ERR_UNSPECIFIED;
 
-	if (!conn_hostname(raw, sizeof(raw), ssl, sctx, !pin_only)) {
+	if (!certpin__ssl_conn_hostname(raw, sizeof(raw), ssl, sctx, !pin_only)) {
 		if (policy->nrules == 0 && !pin_only) {
 			/* nothing is pinned: OpenSSL's own verdict stands, untouched */
 			res.allowed = pkix_ok;
@@ -305,7 +305,7 @@ static int ctx_verify_cb(X509_STORE_CTX *sctx, void *arg)
 		return decide(b, ssl, sctx, true, true);
 	/* make SNI the verification host before PKIX runs, if the caller set none */
 	char tmp[CERTPIN_HOSTNAME_MAX + 1];
-	(void)conn_hostname(tmp, sizeof(tmp), ssl, sctx, true);
+	(void)certpin__ssl_conn_hostname(tmp, sizeof(tmp), ssl, sctx, true);
 	ERR_set_mark();
 	ok = X509_verify_cert(sctx);
 	ERR_pop_to_mark();
