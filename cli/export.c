@@ -1,0 +1,121 @@
+/*
+ * certpin export: write a policy as Android network security config, OkHttp
+ * CertificatePinner code, TrustKit configuration, curl --pinnedpubkey values,
+ * HPKP headers or DANE TLSA records.
+ */
+#include "common.h"
+#include "interop.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+void usage_export(FILE *f)
+{
+	fputs("usage: certpin export --format FORMAT [--port N] [--from F] [--host H] POLICY\n"
+		"\n"
+		"Write POLICY (a certpin policy, or any file certpin import reads; '-' is\n"
+		"standard input) in another pinning format on standard output.\n"
+		"\n"
+		"  --format FORMAT  android         res/xml/network_security_config.xml\n"
+		"                   okhttp          Kotlin CertificatePinner.Builder() code\n"
+		"                   trustkit        Swift dictionary for TrustKit\n"
+		"                   trustkit-plist  Info.plist TSKConfiguration\n"
+		"                   curl            --pinnedpubkey values (leaf key only!)\n"
+		"                   hpkp            Public-Key-Pins headers (obsolete)\n"
+		"                   tlsa            DANE TLSA records (3 1 1 / 2 1 1)\n"
+		"  --port N         port in TLSA owner names (default 443)\n"
+		"  --from F, --host H   as for certpin import\n"
+		"\n"
+		"What the format cannot express is reported as 'certpin: warning: ...' on\n"
+		"standard error.  A rule the format could only write wider (Android or\n"
+		"TrustKit and '*.x'; TLSA and any wildcard; a rule without expressible pins)\n"
+		"is refused with exit status 3.\n", f);
+}
+
+int cmd_export(int argc, char **argv)
+{
+	const char *format_name = NULL, *port_s = NULL, *from = NULL, *host = NULL;
+	certpin_export_options eo = CERTPIN_EXPORT_OPTIONS_INIT;
+	certpin_import_format in_format = CERTPIN_IMPORT_AUTO;
+	certpin_export_format format;
+	certpin_policy *p = NULL;
+	char **operands = NULL, *out = NULL, *warnings = NULL, *err = NULL;
+	size_t noperands = 0;
+	int help = 0, rc;
+	const cli_opt opts[] = {
+		{ "--format", &format_name, NULL },
+		{ "--port", &port_s, NULL },
+		{ "--from", &from, NULL },
+		{ "--host", &host, NULL },
+		{ NULL, NULL, NULL },
+	};
+
+	operands = calloc((size_t)argc + 1, sizeof(*operands));
+	if (!operands) {
+		cli_error("out of memory");
+		return CLI_EXIT_INTERNAL;
+	}
+	rc = cli_parse_args(argc, argv, opts, "export", operands, &noperands, &help);
+	if (rc)
+		goto done;
+	if (help) {
+		usage_export(stdout);
+		goto done;
+	}
+	rc = CLI_EXIT_USAGE;
+	if (!format_name) {
+		cli_error("export: --format is required (android, okhttp, trustkit, trustkit-plist, curl, hpkp, tlsa)");
+		goto done;
+	}
+	if (certpin_export_format_parse(&format, format_name) != CERTPIN_OK) {
+		cli_error("export: unknown format '%s' (android, okhttp, trustkit, trustkit-plist, curl, hpkp, tlsa)",
+			format_name);
+		goto done;
+	}
+	if (noperands != 1) {
+		cli_error("export: expected one POLICY file (see certpin help export)");
+		goto done;
+	}
+	if (port_s) {
+		char *end;
+		errno = 0;
+		unsigned long v = strtoul(port_s, &end, 10);
+		if (errno || *end || port_s[0] < '0' || port_s[0] > '9' || v < 1 || v > 65535) {
+			cli_error("export: bad --port '%s' (1-65535)", port_s);
+			goto done;
+		}
+		if (format != CERTPIN_EXPORT_TLSA) {
+			cli_error("export: --port applies to --format tlsa only");
+			goto done;
+		}
+		eo.port = (unsigned int)v;
+	}
+	if (from && certpin_import_format_parse(&in_format, from) != CERTPIN_OK) {
+		cli_error("export: unknown --from '%s' (auto, json, android, pins)", from);
+		goto done;
+	}
+	if ((rc = interop_load_policy(&p, operands[0], in_format, host)))
+		goto done;
+	int erc = certpin_policy_export_ex(&out, &warnings, &err, p, format, &eo);
+	if (erc != CERTPIN_OK) {
+		cli_error("export: %s", err ? err : certpin_strerror(erc));
+		rc = erc == CERTPIN_E_UNSUPPORTED ? CLI_EXIT_USAGE : cli_exit_for(erc);
+		goto done;
+	}
+	interop_print_warnings(warnings);
+	fputs(out, stdout);
+	if (fflush(stdout) != 0) {
+		cli_error("export: write error");
+		rc = CLI_EXIT_INTERNAL;
+		goto done;
+	}
+	rc = CLI_EXIT_OK;
+done:
+	free(out);
+	free(warnings);
+	free(err);
+	certpin_policy_free(p);
+	free(operands);
+	return rc;
+}

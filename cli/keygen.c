@@ -1,0 +1,386 @@
+/*
+ * certpin keygen --backup: create a backup key pair and a CSR for it, and
+ * print the key's pin, so the pin can ship in clients long before the key is
+ * ever used on a server.  Key generation is a tool concern, so it lives here
+ * and not in the library; the pin itself is computed by the library from the
+ * CSR, exactly as "certpin pin backup.csr" would.
+ */
+#include "common.h"
+#include "interop.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#define KEY_NAME "backup.key"
+#define CSR_NAME "backup.csr"
+#define DEFAULT_SUBJECT "/CN=certpin backup key"
+#define SUBJECT_MAX 1024
+
+void usage_keygen(FILE *f)
+{
+	fputs("usage: certpin keygen --backup --out DIR [--type TYPE] [--subject DN]\n"
+		"                      [--json] [--format STYLE]\n"
+		"\n"
+		"Create a backup key (DIR/backup.key, unencrypted PKCS#8 PEM, mode 0600) and a\n"
+		"certificate signing request for it (DIR/backup.csr), and print the key's pin.\n"
+		"Add the pin to your policy now; keep the key offline until the current key\n"
+		"must be replaced, then get the CSR signed.  DIR is created (mode 0700) if it\n"
+		"does not exist; existing files are never overwritten.\n"
+		"\n"
+		"  --backup         create a backup key (required; the only mode)\n"
+		"  --out DIR        output directory\n"
+		"  --type TYPE      p256 (default), p384, rsa2048, rsa3072, rsa4096, ed25519\n"
+		"  --subject DN     CSR subject, e.g. \"/CN=api.example.com/O=Example\"\n"
+		"                   (default \"" DEFAULT_SUBJECT "\"; '\\' escapes '/')\n"
+		"  --json           print a JSON object instead of text\n"
+		"  --format STYLE   pin style: default, curl, hpkp, hex, base64\n"
+		"\n"
+		"Same as: openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out backup.key\n"
+		"         openssl req -new -key backup.key -subj \"/CN=...\" -out backup.csr\n"
+		"         certpin pin backup.csr\n", f);
+}
+
+static const struct key_type {
+	const char *name;
+	const char *alg;        /* EVP_PKEY_Q_keygen type */
+	const char *curve;      /* EC only */
+	size_t bits;            /* RSA only */
+} key_types[] = {
+	{ "p256", "EC", "P-256", 0 },
+	{ "p384", "EC", "P-384", 0 },
+	{ "rsa2048", "RSA", NULL, 2048 },
+	{ "rsa3072", "RSA", NULL, 3072 },
+	{ "rsa4096", "RSA", NULL, 4096 },
+	{ "ed25519", "ED25519", NULL, 0 },
+};
+
+static EVP_PKEY *generate(const struct key_type *t)
+{
+	if (t->curve)
+		return EVP_PKEY_Q_keygen(NULL, NULL, t->alg, t->curve);
+	if (t->bits)
+		return EVP_PKEY_Q_keygen(NULL, NULL, t->alg, t->bits);
+	return EVP_PKEY_Q_keygen(NULL, NULL, t->alg);
+}
+
+/* Parse "/F=V/F=V..." ('\' escapes the next character) into a new X509_NAME; NULL after a message. */
+static X509_NAME *parse_subject(const char *s)
+{
+	char field[64], value[SUBJECT_MAX];
+	X509_NAME *name = NULL;
+	size_t i = 1, entries = 0;
+
+	if (strlen(s) > SUBJECT_MAX || s[0] != '/') {
+		cli_error("keygen: --subject must look like \"/CN=name/O=org\" (at most %d bytes)", SUBJECT_MAX);
+		return NULL;
+	}
+	if (!(name = X509_NAME_new())) {
+		cli_error("out of memory");
+		return NULL;
+	}
+	while (s[i]) {
+		size_t nf = 0, nv = 0;
+		while (s[i] && s[i] != '=' && s[i] != '/' && nf + 1 < sizeof(field))
+			field[nf++] = s[i++];
+		field[nf] = '\0';
+		if (s[i] != '=' || nf == 0) {
+			cli_error("keygen: --subject: expected FIELD=VALUE at \"%.40s\"", s + i - nf);
+			goto err;
+		}
+		i++;
+		while (s[i] && s[i] != '/') {
+			if (s[i] == '\\' && s[i + 1])
+				i++;
+			value[nv++] = s[i++];
+		}
+		value[nv] = '\0';
+		if (s[i] == '/')
+			i++;
+		if (nv == 0) {
+			cli_error("keygen: --subject: empty value for %s", field);
+			goto err;
+		}
+		if (!X509_NAME_add_entry_by_txt(name, field, MBSTRING_UTF8, (const unsigned char *)value, -1, -1, 0)) {
+			cli_error("keygen: --subject: unknown field or bad value for \"%s\"", field);
+			ERR_clear_error();
+			goto err;
+		}
+		entries++;
+	}
+	if (entries == 0) {
+		cli_error("keygen: --subject has no FIELD=VALUE");
+		goto err;
+	}
+	return name;
+err:
+	X509_NAME_free(name);
+	return NULL;
+}
+
+/* Create `path` exclusively with `mode`; -1 after a message. */
+static int create_excl(const char *path, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+
+	if (fd < 0) {
+		if (errno == EEXIST)
+			cli_error("keygen: %s exists; refusing to overwrite it", path);
+		else
+			cli_error("keygen: %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fchmod(fd, mode) != 0) {
+		cli_error("keygen: %s: %s", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	return fd;
+}
+
+/* Write all of `len` bytes and sync; 0 or -1 after a message. */
+static int write_all(int fd, const char *path, const char *data, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, data, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			cli_error("keygen: %s: %s", path, n < 0 ? strerror(errno) : "short write");
+			return -1;
+		}
+		data += n;
+		len -= (size_t)n;
+	}
+	if (fsync(fd) != 0) {
+		cli_error("keygen: %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* PEM text of a private key (PKCS#8) or a CSR in a memory BIO; NULL on error. */
+static BIO *pem_of(EVP_PKEY *key, X509_REQ *req)
+{
+	/* The private key's PEM stays in OpenSSL's secure heap, wiped on free. */
+	BIO *b = BIO_new(key ? BIO_s_secmem() : BIO_s_mem());
+
+	if (!b)
+		return NULL;
+	if ((key && !PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL)) ||
+	    (req && !PEM_write_bio_X509_REQ(b, req))) {
+		BIO_free(b);
+		return NULL;
+	}
+	return b;
+}
+
+static int ensure_dir(const char *dir)
+{
+	struct stat st;
+
+	if (mkdir(dir, 0700) == 0)
+		return 0;
+	if (errno != EEXIST) {
+		cli_error("keygen: cannot create %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		cli_error("keygen: %s is not a directory", dir);
+		return -1;
+	}
+	return 0;
+}
+
+int cmd_keygen(int argc, char **argv)
+{
+	const char *dir = NULL, *type_name = "p256", *subject = DEFAULT_SUBJECT, *style_name = NULL;
+	const struct key_type *type = NULL;
+	certpin_pin_style style = CERTPIN_STYLE_DEFAULT;
+	int backup = 0, json = 0, help = 0, rc, key_fd = -1, csr_fd = -1, created = 0;
+	char **operands = NULL, *key_path = NULL, *csr_path = NULL;
+	size_t noperands = 0, count = 0;
+	EVP_PKEY *key = NULL;
+	X509_REQ *req = NULL;
+	X509_NAME *name = NULL;
+	BIO *key_pem = NULL, *csr_pem = NULL;
+	certpin_item *items = NULL;
+	unsigned char *spki = NULL;
+	const cli_opt opts[] = {
+		{ "--backup", NULL, &backup },
+		{ "--out", &dir, NULL },
+		{ "--type", &type_name, NULL },
+		{ "--subject", &subject, NULL },
+		{ "--json", NULL, &json },
+		{ "--format", &style_name, NULL },
+		{ NULL, NULL, NULL },
+	};
+
+	operands = calloc((size_t)argc + 1, sizeof(*operands));
+	if (!operands) {
+		cli_error("out of memory");
+		return CLI_EXIT_INTERNAL;
+	}
+	rc = cli_parse_args(argc, argv, opts, "keygen", operands, &noperands, &help);
+	if (rc)
+		goto done;
+	if (help) {
+		usage_keygen(stdout);
+		goto done;
+	}
+	rc = CLI_EXIT_USAGE;
+	if (noperands) {
+		cli_error("keygen: unexpected argument '%s' (see certpin help keygen)", operands[0]);
+		goto done;
+	}
+	if (!backup) {
+		cli_error("keygen: --backup is required (it is the only mode)");
+		goto done;
+	}
+	if (!dir) {
+		cli_error("keygen: --out DIR is required");
+		goto done;
+	}
+	for (size_t i = 0; i < sizeof(key_types) / sizeof(key_types[0]); i++)
+		if (strcmp(type_name, key_types[i].name) == 0)
+			type = &key_types[i];
+	if (!type) {
+		cli_error("keygen: unknown --type '%s' (p256, p384, rsa2048, rsa3072, rsa4096, ed25519)", type_name);
+		goto done;
+	}
+	if (style_name && cli_parse_style(&style, style_name) != 0) {
+		cli_error("keygen: unknown --format '%s' (default, curl, hpkp, hex, base64)", style_name);
+		goto done;
+	}
+	if (!(name = parse_subject(subject)))
+		goto done;
+
+	size_t dl = strlen(dir);
+	key_path = malloc(dl + sizeof(KEY_NAME) + 1);
+	csr_path = malloc(dl + sizeof(CSR_NAME) + 1);
+	if (!key_path || !csr_path) {
+		cli_error("out of memory");
+		rc = CLI_EXIT_INTERNAL;
+		goto done;
+	}
+	snprintf(key_path, dl + sizeof(KEY_NAME) + 1, "%s/%s", dir, KEY_NAME);
+	snprintf(csr_path, dl + sizeof(CSR_NAME) + 1, "%s/%s", dir, CSR_NAME);
+	if (ensure_dir(dir) != 0)
+		goto done;
+	/* Claim both names before generating anything; never replace a key. */
+	if ((key_fd = create_excl(key_path, 0600)) < 0)
+		goto done;
+	created = 1;
+	if ((csr_fd = create_excl(csr_path, 0644)) < 0)
+		goto done;
+	created = 2;
+
+	rc = CLI_EXIT_INTERNAL;
+	if (!(key = generate(type))) {
+		cli_error("keygen: key generation failed (%s)", type->name);
+		goto done;
+	}
+	if (!(req = X509_REQ_new()) || !X509_REQ_set_version(req, 0) || !X509_REQ_set_subject_name(req, name) ||
+	    !X509_REQ_set_pubkey(req, key)) {
+		cli_error("keygen: cannot build the CSR");
+		goto done;
+	}
+	/* Ed25519 signs the message itself: no separate digest. */
+	if (X509_REQ_sign(req, key, EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519 ? NULL : EVP_sha256()) <= 0) {
+		cli_error("keygen: cannot sign the CSR");
+		goto done;
+	}
+	if (!(key_pem = pem_of(key, NULL)) || !(csr_pem = pem_of(NULL, req))) {
+		cli_error("keygen: cannot encode the key or CSR");
+		goto done;
+	}
+
+	/* The pin, from the CSR by the library (what "certpin pin backup.csr" prints) ... */
+	char *csr_text = NULL;
+	long csr_len = BIO_get_mem_data(csr_pem, &csr_text);
+	int lrc = certpin_items_from_data(&items, &count, csr_text, (size_t)csr_len);
+	if (lrc != CERTPIN_OK || count != 1 || items[0].type != CERTPIN_ITEM_CSR) {
+		cli_error("keygen: cannot read back the CSR: %s", certpin_strerror(lrc));
+		goto done;
+	}
+	/* ... cross-checked against the key's own SubjectPublicKeyInfo. */
+	certpin_pin from_key;
+	int spki_len = i2d_PUBKEY(key, &spki);
+	if (spki_len <= 0 || certpin_pin_from_spki_der(&from_key, spki, (size_t)spki_len) != CERTPIN_OK ||
+	    !certpin_pin_equal(&from_key, &items[0].spki)) {
+		cli_error("keygen: the CSR's key does not match the generated key");
+		goto done;
+	}
+
+	char *key_text = NULL;
+	long key_len = BIO_get_mem_data(key_pem, &key_text);
+	if (write_all(key_fd, key_path, key_text, (size_t)key_len) != 0 ||
+	    write_all(csr_fd, csr_path, csr_text, (size_t)csr_len) != 0)
+		goto done;
+	if (close(key_fd) != 0 || close(csr_fd) != 0) {
+		key_fd = csr_fd = -1;
+		cli_error("keygen: cannot close the output files: %s", strerror(errno));
+		goto done;
+	}
+	key_fd = csr_fd = -1;
+	created = 0;   /* keep the files */
+
+	char pin[CERTPIN_PIN_STRLEN];
+	cli_pin_string(pin, &items[0].spki, style);
+	if (json) {
+		json_t *o = json_object();
+		if (!o || json_object_set_new(o, "pin", json_string(pin)) ||
+		    json_object_set_new(o, "key_type", json_string(items[0].key_type)) ||
+		    json_object_set_new(o, "key_file", json_string(key_path)) ||
+		    json_object_set_new(o, "csr_file", json_string(csr_path)) ||
+		    json_object_set_new(o, "subject", cli_json_str(items[0].subject))) {
+			json_decref(o);
+			cli_error("out of memory");
+			goto done;
+		}
+		if (cli_json_print(o) != 0) {
+			cli_error("keygen: write error");
+			goto done;
+		}
+	} else {
+		printf("pin: %s\n", pin);
+		printf("key: %s (%s, unencrypted PKCS#8, mode 0600; keep it offline)\n", key_path, items[0].key_type);
+		printf("csr: %s (subject %s)\n", csr_path, items[0].subject ? items[0].subject : "");
+	}
+	if (fflush(stdout) != 0) {
+		cli_error("keygen: write error");
+		goto done;
+	}
+	rc = CLI_EXIT_OK;
+done:
+	if (key_fd >= 0)
+		close(key_fd);
+	if (csr_fd >= 0)
+		close(csr_fd);
+	/* A failed run leaves nothing behind (only files this run created). */
+	if (created >= 1)
+		unlink(key_path);
+	if (created >= 2)
+		unlink(csr_path);
+	OPENSSL_free(spki);
+	certpin_items_free(items, count);
+	BIO_free(key_pem);
+	BIO_free(csr_pem);
+	X509_REQ_free(req);
+	X509_NAME_free(name);
+	EVP_PKEY_free(key);
+	free(key_path);
+	free(csr_path);
+	free(operands);
+	return rc;
+}

@@ -1,0 +1,371 @@
+/*
+ * certpin lint: find what would make a policy lock clients out, offline and,
+ * with --connect or --chain, against the chains its hosts serve.  The checks
+ * are the library's (certpin_lint()); this file gathers chains and prints.
+ */
+#include "rotation.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void usage_lint(FILE *f)
+{
+	fputs("usage: certpin lint POLICY [--connect | --chain FILE] [--host NAME]\n"
+		"                    [--address ADDR] [--port N] [--cafile FILE] [--at DATE]\n"
+		"                    [--format FMT] [--max-expiry-days N] [--soon-days N] [--json]\n"
+		"\n"
+		"Check a pinning policy (certpin JSON, Android network_security_config.xml or a\n"
+		"pin list) for lockout risks.  Errors (exit 1): E001 enforced pinset with fewer\n"
+		"than 2 pins, E002 no backup pin absent from the live chain, E003 no pin matches\n"
+		"the live chain, E004 pinset expired.  Warnings: W001 pins only on CA\n"
+		"certificates, W002 expiry missing or too far, W003 pinned leaf expires before\n"
+		"the pinset, W004 wildcard on a public suffix, W005 fail-closed expiry, W006\n"
+		"pinset expiring soon, W007 rule not checked live, W008 live host not pinned.\n"
+		"\n"
+		"  --connect            check live: connect to every host of the policy (exact\n"
+		"                       names and include_subdomains bases; or --host only)\n"
+		"  --chain FILE         check against this PEM chain (leaf first) instead\n"
+		"  --host NAME          the host to check live (default: every named host)\n"
+		"  --address ADDR       connect to ADDR instead of resolving the host name\n"
+		"  --port N             port to connect to (default 443)\n"
+		"  --cafile FILE        trust anchors (default: system store); with --chain,\n"
+		"                       the chain is PKIX-verified and completed to its root\n"
+		"  --at DATE            evaluate at DATE (YYYY-MM-DD or RFC 3339; default now)\n"
+		"  --format FMT         policy format: auto (default), json, android, pins\n"
+		"  --max-expiry-days N  W002 threshold (default 365)\n"
+		"  --soon-days N        W006 threshold (default 30)\n"
+		"  --json               print a JSON object instead of text\n", f);
+}
+
+typedef struct live_host {
+	char *name;
+	rot_chain chain;
+	int ok;
+	char error[600];
+} live_host;
+
+static int add_name(live_host **hosts, size_t *n, size_t cap, const char *name)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp((*hosts)[i].name, name) == 0)
+			return 0;
+	if (*n >= cap)
+		return 0;
+	(*hosts)[*n].name = malloc(strlen(name) + 1);
+	if (!(*hosts)[*n].name)
+		return -1;
+	strcpy((*hosts)[*n].name, name);
+	(*n)++;
+	return 0;
+}
+
+static void print_text(const char *path, const certpin_policy *p, const certpin_lint_report *r,
+	const live_host *hosts, size_t nhosts)
+{
+	size_t errors = certpin_lint_errors(r), warnings = certpin_lint_warnings(r);
+
+	for (size_t i = 0; i < nhosts; i++) {
+		const live_host *h = &hosts[i];
+
+		if (!h->ok) {
+			printf("live: %s: not checked: %s\n", h->name, h->error);
+			continue;
+		}
+		printf("live: %s", h->name);
+		if (h->chain.address[0])
+			printf(" (%s port %s)", h->chain.address, h->chain.port);
+		printf(": %s chain of %zu certificate%s\n", h->chain.verified ? "verified" : "unverified",
+			h->chain.n, h->chain.n == 1 ? "" : "s");
+		for (size_t k = 0; k < h->chain.n; k++) {
+			const certpin_chain_elem *e = &h->chain.elems[k];
+			char s[CERTPIN_PIN_STRLEN] = "(unknown)";
+
+			if (e->flags & CERTPIN_HAVE_SPKI) {
+				certpin_pin pin = { CERTPIN_PIN_SPKI_SHA256, { 0 } };
+
+				memcpy(pin.digest, e->spki_sha256, CERTPIN_DIGEST_LEN);
+				cli_pin_string(s, &pin, CERTPIN_STYLE_DEFAULT);
+			}
+			printf("  %zu %-12s %s%s%s\n", k, rot_position(k, h->chain.n), s,
+				h->chain.subjects[k] ? "  " : "", h->chain.subjects[k] ? h->chain.subjects[k] : "");
+		}
+	}
+	for (size_t i = 0; i < certpin_lint_count(r); i++) {
+		const certpin_lint_finding *f = certpin_lint_finding_at(r, i);
+
+		printf("%s %s %s: %s\n", f->severity == CERTPIN_LINT_ERROR ? "error" : "warning", f->id, f->name,
+			f->message);
+	}
+	printf("%s: %zu rule%s, %zu error%s, %zu warning%s\n", path, certpin_policy_host_count(p),
+		certpin_policy_host_count(p) == 1 ? "" : "s", errors, errors == 1 ? "" : "s", warnings,
+		warnings == 1 ? "" : "s");
+}
+
+static int print_json(const char *path, const certpin_policy *p, const certpin_lint_report *r,
+	const live_host *hosts, size_t nhosts, int64_t at, int exit_code)
+{
+	json_t *o = json_object(), *live = json_array(), *findings = json_array();
+	char t[32];
+	int bad = 0;
+
+	if (!o || !live || !findings) {
+		json_decref(o);
+		json_decref(live);
+		json_decref(findings);
+		return -1;
+	}
+	cli_time_rfc3339(t, at);
+	bad |= json_object_set_new(o, "policy", json_string(path));
+	bad |= json_object_set_new(o, "checked_at", json_string(t));
+	bad |= json_object_set_new(o, "rules", json_integer((json_int_t)certpin_policy_host_count(p)));
+	bad |= json_object_set_new(o, "errors", json_integer((json_int_t)certpin_lint_errors(r)));
+	bad |= json_object_set_new(o, "warnings", json_integer((json_int_t)certpin_lint_warnings(r)));
+	for (size_t i = 0; i < nhosts; i++) {
+		json_t *h = json_object();
+
+		if (!h || json_array_append_new(live, h) != 0) {
+			bad = 1;
+			break;
+		}
+		bad |= json_object_set_new(h, "host", json_string(hosts[i].name));
+		bad |= json_object_set_new(h, "ok", json_boolean(hosts[i].ok));
+		bad |= json_object_set_new(h, "error", cli_json_str(hosts[i].ok ? NULL : hosts[i].error));
+		bad |= json_object_set_new(h, "address", cli_json_str(hosts[i].chain.address[0] ? hosts[i].chain.address : NULL));
+		bad |= json_object_set_new(h, "verified", json_boolean(hosts[i].chain.verified));
+		bad |= json_object_set_new(h, "chain", hosts[i].ok ? rot_chain_json(&hosts[i].chain) : json_array());
+	}
+	for (size_t i = 0; i < certpin_lint_count(r); i++) {
+		const certpin_lint_finding *f = certpin_lint_finding_at(r, i);
+		json_t *j = json_object();
+
+		if (!j || json_array_append_new(findings, j) != 0) {
+			bad = 1;
+			break;
+		}
+		bad |= json_object_set_new(j, "severity", json_string(f->severity == CERTPIN_LINT_ERROR ? "error" : "warning"));
+		bad |= json_object_set_new(j, "id", json_string(f->id));
+		bad |= json_object_set_new(j, "name", json_string(f->name));
+		bad |= json_object_set_new(j, "rule", f->rule >= 0 ? json_integer(f->rule) : json_null());
+		bad |= json_object_set_new(j, "pattern", cli_json_str(f->pattern));
+		bad |= json_object_set_new(j, "host", cli_json_str(f->hostname));
+		bad |= json_object_set_new(j, "pin", f->pin >= 0 ? json_integer(f->pin) : json_null());
+		bad |= json_object_set_new(j, "message", json_string(f->message));
+	}
+	bad |= json_object_set_new(o, "live", live);
+	bad |= json_object_set_new(o, "findings", findings);
+	bad |= json_object_set_new(o, "exit_code", json_integer(exit_code));
+	if (bad) {
+		json_decref(o);
+		return -1;
+	}
+	return cli_json_print(o);
+}
+
+typedef struct lint_args {
+	const char *policy, *format, *host, *chain, *address, *port, *cafile, *at;
+	const char *max_days, *soon_days;
+	int connect, json;
+} lint_args;
+
+static int run_lint(const lint_args *a)
+{
+	certpin_import_format fmt = CERTPIN_IMPORT_AUTO;
+	certpin_lint_options lo = CERTPIN_LINT_OPTIONS_INIT;
+	certpin_policy *p = NULL;
+	certpin_lint_report *r = NULL;
+	live_host *hosts = NULL;
+	certpin_lint_chain *live = NULL;
+	size_t nhosts = 0, nlive = 0, nrules;
+	unsigned long v;
+	int status, live_failed = 0, rc;
+	int64_t at = (int64_t)time(NULL);
+
+	if (a->format && certpin_import_format_parse(&fmt, a->format) != CERTPIN_OK) {
+		cli_error("lint: unknown --format '%s' (auto, json, android, pins)", a->format);
+		return CLI_EXIT_USAGE;
+	}
+	if (a->at && rot_parse_time(&at, a->at) != 0) {
+		cli_error("lint: invalid --at '%s' (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)", a->at);
+		return CLI_EXIT_USAGE;
+	}
+	if (a->max_days) {
+		if (rot_parse_uint(&v, a->max_days, 1, 36500) != 0) {
+			cli_error("lint: invalid --max-expiry-days '%s' (1-36500)", a->max_days);
+			return CLI_EXIT_USAGE;
+		}
+		lo.max_expiry_days = (unsigned int)v;
+	}
+	if (a->soon_days) {
+		if (rot_parse_uint(&v, a->soon_days, 0, 36500) != 0) {
+			cli_error("lint: invalid --soon-days '%s' (0-36500)", a->soon_days);
+			return CLI_EXIT_USAGE;
+		}
+		lo.soon_days = (unsigned int)v;
+	}
+	if (a->connect && a->chain) {
+		cli_error("lint: --connect and --chain exclude each other");
+		return CLI_EXIT_USAGE;
+	}
+	if (!a->connect && !a->chain && (a->address || a->port)) {
+		cli_error("lint: --address and --port need --connect");
+		return CLI_EXIT_USAGE;
+	}
+	if (a->port && rot_parse_uint(&v, a->port, 1, 65535) != 0) {
+		cli_error("lint: invalid --port '%s' (1-65535)", a->port);
+		return CLI_EXIT_USAGE;
+	}
+	if (a->host) {
+		char norm[CERTPIN_HOSTNAME_MAX];
+
+		if (certpin_hostname_normalize(norm, sizeof(norm), a->host) != CERTPIN_OK) {
+			cli_error("lint: invalid host name '%s'", a->host);
+			return CLI_EXIT_USAGE;
+		}
+	}
+
+	if ((status = rot_policy_load(&p, a->policy, fmt, a->host)) != 0)
+		return status;
+	nrules = certpin_policy_host_count(p);
+
+	if (a->connect || a->chain) {
+		size_t cap = nrules + 1;
+
+		status = CLI_EXIT_INTERNAL;
+		hosts = calloc(cap, sizeof(*hosts));
+		live = calloc(cap, sizeof(*live));
+		if (!hosts || !live) {
+			cli_error("out of memory");
+			goto out;
+		}
+		if (a->host) {
+			if (add_name(&hosts, &nhosts, cap, a->host) != 0)
+				goto oom;
+		} else {
+			for (size_t i = 0; i < nrules; i++) {
+				certpin_host_info h;
+
+				if (certpin_policy_host(&h, p, i) == CERTPIN_OK && h.wildcard != 1 &&
+						add_name(&hosts, &nhosts, cap, h.name) != 0)
+					goto oom;
+			}
+		}
+		if (nhosts == 0)
+			cli_warn("lint: no host name to check live (only one-label wildcard rules); use --host NAME");
+		for (size_t i = 0; i < nhosts; i++) {
+			live_host *h = &hosts[i];
+
+			if (a->chain) {
+				rc = rot_chain_from_file(&h->chain, a->chain, a->cafile, h->name, at, h->error,
+					sizeof(h->error));
+				if (rc == CLI_EXIT_USAGE || rc == CLI_EXIT_INTERNAL) {
+					cli_error("lint: %s", h->error);
+					status = rc;
+					goto out;
+				}
+			} else {
+				char target[CERTPIN_HOSTNAME_MAX + 16];
+				const char *addr = a->address ? a->address : h->name;
+
+				snprintf(target, sizeof(target), strchr(addr, ':') ? "[%s]:%s" : "%s:%s", addr,
+					a->port ? a->port : "443");
+				rc = rot_chain_connect(&h->chain, target, h->name, a->cafile, h->error, sizeof(h->error));
+				if (rc == CLI_EXIT_USAGE || rc == CLI_EXIT_INTERNAL) {
+					cli_error("lint: %s", h->error);
+					status = rc;
+					goto out;
+				}
+			}
+			h->ok = rc == 0;
+			if (!h->ok) {
+				live_failed = 1;
+				continue;
+			}
+			live[nlive].hostname = h->name;
+			live[nlive].chain = h->chain.elems;
+			live[nlive].n = h->chain.n;
+			live[nlive].leaf_not_after = h->chain.not_after[0];
+			live[nlive].subjects = (const char *const *)h->chain.subjects;
+			nlive++;
+		}
+	}
+
+	lo.now = at;
+	lo.live = live;
+	lo.nlive = nlive;
+	rc = certpin_lint(&r, p, &lo);
+	if (rc != CERTPIN_OK) {
+		cli_error("lint: %s", certpin_strerror(rc));
+		status = cli_exit_for(rc);
+		goto out;
+	}
+	status = certpin_lint_errors(r) ? CLI_EXIT_REFUSED : live_failed ? CLI_EXIT_TLS : CLI_EXIT_OK;
+	if (a->json) {
+		if (print_json(a->policy, p, r, hosts, nhosts, at, status) != 0) {
+			cli_error("cannot write JSON output");
+			status = CLI_EXIT_INTERNAL;
+		}
+	} else {
+		print_text(a->policy, p, r, hosts, nhosts);
+	}
+	for (size_t i = 0; i < nhosts; i++)
+		if (!hosts[i].ok)
+			cli_error("lint: %s: not checked live: %s", hosts[i].name, hosts[i].error);
+	goto out;
+oom:
+	cli_error("out of memory");
+	status = CLI_EXIT_INTERNAL;
+out:
+	for (size_t i = 0; hosts && i < nhosts; i++) {
+		free(hosts[i].name);
+		rot_chain_free(&hosts[i].chain);
+	}
+	free(hosts);
+	free(live);
+	certpin_lint_report_free(r);
+	certpin_policy_free(p);
+	return status;
+}
+
+int cmd_lint(int argc, char **argv)
+{
+	lint_args a;
+	int help = 0, status;
+	size_t n = 0;
+	char **operands = calloc((size_t)argc + 1, sizeof(*operands));
+
+	memset(&a, 0, sizeof(a));
+	const cli_opt opts[] = {
+		{ "--connect", NULL, &a.connect },
+		{ "--chain", &a.chain, NULL },
+		{ "--host", &a.host, NULL },
+		{ "--address", &a.address, NULL },
+		{ "--port", &a.port, NULL },
+		{ "--cafile", &a.cafile, NULL },
+		{ "--at", &a.at, NULL },
+		{ "--format", &a.format, NULL },
+		{ "--max-expiry-days", &a.max_days, NULL },
+		{ "--soon-days", &a.soon_days, NULL },
+		{ "--json", NULL, &a.json },
+		{ NULL, NULL, NULL },
+	};
+
+	if (!operands) {
+		cli_error("out of memory");
+		return CLI_EXIT_INTERNAL;
+	}
+	status = cli_parse_args(argc, argv, opts, "lint", operands, &n, &help);
+	if (status == 0 && help) {
+		usage_lint(stdout);
+	} else if (status == 0) {
+		if (n != 1) {
+			cli_error("lint: expected exactly one POLICY file (see certpin help lint)");
+			status = CLI_EXIT_USAGE;
+		} else {
+			a.policy = operands[0];
+			status = run_lint(&a);
+		}
+	}
+	free(operands);
+	return status;
+}

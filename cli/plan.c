@@ -1,0 +1,670 @@
+/*
+ * certpin plan: would the app versions still in the field connect after a
+ * planned certificate, key or CA change?  Builds the planned chain of every
+ * host (from chain files, a new key or CSR, or a live server) and prints the
+ * library's verdict (certpin_plan_evaluate(), which asks certpin_verify()).
+ */
+#include "rotation.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void usage_plan(FILE *f)
+{
+	fputs("usage: certpin plan [NAME=]POLICY... [--host NAME] (--chain FILE | --connect HOST[:PORT])\n"
+		"                    [--key FILE | --csr FILE] [--host NAME ...] [--cafile FILE]\n"
+		"                    [--at DATE] [--expiry-window DAYS] [--format FMT] [--json]\n"
+		"\n"
+		"Each POLICY is the pinning policy of one app version still in the field:\n"
+		"certpin JSON, Android network_security_config.xml, or a file of OkHttp/curl pin\n"
+		"strings; NAME (default: the file name) names the version in the output.\n"
+		"The planned server state follows, per host: --host NAME starts a host (options\n"
+		"before the first --host are for the default host), then\n"
+		"\n"
+		"  --chain FILE        the new chain (PEM, leaf first)\n"
+		"  --connect HOST[:PORT]  the chain a server serves now (e.g. a staging server)\n"
+		"  --key FILE, --csr FILE  a new leaf key (private or public key, or CSR): the\n"
+		"                      rest of the chain comes from --chain/--connect if given\n"
+		"                      (the CA chain stays, only the leaf key changes), else it\n"
+		"                      is unknown\n"
+		"\n"
+		"Without --host the host is the one host named by the policies (or the\n"
+		"--connect host).  For every version and host the matrix says whether it still\n"
+		"connects and through which pin; the verdict is \"safe to deploy\" (exit 0) or\n"
+		"names the versions that would be locked out and the fix (exit 1; also when\n"
+		"the outcome depends on unknown certificates).  Pinsets expiring within the\n"
+		"window are flagged.\n"
+		"\n"
+		"  --cafile FILE       trust anchors: chain files are PKIX-verified for the host\n"
+		"                      and completed to their root (without it, a chain file's\n"
+		"                      root is unknown unless the file ends with it);\n"
+		"                      --connect verifies against it (default: system store)\n"
+		"  --at DATE           deploy time (YYYY-MM-DD or RFC 3339; default now)\n"
+		"  --expiry-window N   flag pinsets expiring within N days (default 30)\n"
+		"  --format FMT        policy format: auto (default), json, android, pins\n"
+		"  --json              print a JSON object instead of text\n", f);
+}
+
+#define MAX_TARGETS 64
+
+typedef struct target {
+	const char *host;       /* NULL: not given yet */
+	const char *chain_file;
+	const char *connect;
+	const char *key_file;
+	int key_is_csr;
+	rot_chain chain;
+	char key_note[512];
+	char source[512];
+	char norm[CERTPIN_HOSTNAME_MAX];
+	char hostbuf[CERTPIN_HOSTNAME_MAX];
+} target;
+
+typedef struct shipped {
+	const char *name;
+	const char *path;
+	certpin_policy *policy;
+} shipped;
+
+typedef struct plan_args {
+	shipped *pols;
+	size_t npols;
+	target targets[MAX_TARGETS];
+	size_t ntargets;
+	const char *cafile, *at, *window, *format;
+	int json;
+} plan_args;
+
+/* Option value: "--opt=value" or the next argument.  NULL after printing a message. */
+static const char *opt_value(int argc, char **argv, int *i, const char *name)
+{
+	const char *arg = argv[*i], *eq = strchr(arg, '=');
+
+	if (eq)
+		return eq[1] ? eq + 1 : (cli_error("plan: option %s needs a non-empty value", name), NULL);
+	if (*i + 1 >= argc || argv[*i + 1][0] == '\0') {
+		cli_error("plan: option %s needs a value", name);
+		return NULL;
+	}
+	return argv[++*i];
+}
+
+static target *current(plan_args *a)
+{
+	if (a->ntargets == 0)
+		a->ntargets = 1;
+	return &a->targets[a->ntargets - 1];
+}
+
+/* 0, 1 for --help, or CLI_EXIT_USAGE. */
+static int parse(plan_args *a, int argc, char **argv)
+{
+	int only_operands = 0;
+
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i], *eq, *v;
+		size_t nl;
+		target *t;
+
+		if (only_operands || arg[0] != '-' || strcmp(arg, "-") == 0) {
+			shipped *s = &a->pols[a->npols++];
+			const char *sep = strchr(arg, '=');
+
+			if (sep && sep != arg && sep[1] && !memchr(arg, '/', (size_t)(sep - arg))) {
+				s->name = arg;
+				s->path = sep + 1;
+				argv[i][sep - arg] = '\0';
+			} else {
+				const char *slash = strrchr(arg, '/');
+
+				s->path = arg;
+				s->name = slash && slash[1] ? slash + 1 : arg;
+			}
+			continue;
+		}
+		if (strcmp(arg, "--") == 0) {
+			only_operands = 1;
+			continue;
+		}
+		if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0)
+			return 1;
+		eq = strchr(arg, '=');
+		nl = eq ? (size_t)(eq - arg) : strlen(arg);
+#define IS(o) (nl == strlen(o) && strncmp(arg, o, nl) == 0)
+		if (IS("--json")) {
+			if (eq) {
+				cli_error("plan: option --json takes no value");
+				return CLI_EXIT_USAGE;
+			}
+			a->json = 1;
+			continue;
+		}
+		if (!IS("--host") && !IS("--chain") && !IS("--connect") && !IS("--key") && !IS("--csr") &&
+				!IS("--cafile") && !IS("--at") && !IS("--expiry-window") && !IS("--format")) {
+			cli_error("plan: unknown option '%.*s' (see certpin help plan)", (int)nl, arg);
+			return CLI_EXIT_USAGE;
+		}
+		char name[32];
+		snprintf(name, sizeof(name), "%.*s", (int)nl, arg);
+		if (!(v = opt_value(argc, argv, &i, name)))
+			return CLI_EXIT_USAGE;
+		if (IS("--cafile")) {
+			a->cafile = v;
+		} else if (IS("--at")) {
+			a->at = v;
+		} else if (IS("--expiry-window")) {
+			a->window = v;
+		} else if (IS("--format")) {
+			a->format = v;
+		} else if (IS("--host")) {
+			if (a->ntargets == MAX_TARGETS) {
+				cli_error("plan: at most %d hosts", MAX_TARGETS);
+				return CLI_EXIT_USAGE;
+			}
+			a->targets[a->ntargets++].host = v;
+		} else {
+			t = current(a);
+			if (IS("--chain") || IS("--connect")) {
+				if (t->chain_file || t->connect) {
+					cli_error("plan: %s: one --chain or --connect per host (start another with --host)",
+						t->host ? t->host : "host");
+					return CLI_EXIT_USAGE;
+				}
+				if (IS("--chain"))
+					t->chain_file = v;
+				else
+					t->connect = v;
+			} else {
+				if (t->key_file) {
+					cli_error("plan: %s: one --key or --csr per host", t->host ? t->host : "host");
+					return CLI_EXIT_USAGE;
+				}
+				t->key_file = v;
+				t->key_is_csr = IS("--csr");
+			}
+		}
+#undef IS
+	}
+	return 0;
+}
+
+/* The single host name the policies pin (exact names and include_subdomains bases), or NULL. */
+static const char *default_host(const plan_args *a, char *buf, size_t len)
+{
+	const char *found = NULL;
+
+	for (size_t i = 0; i < a->npols; i++) {
+		size_t n = certpin_policy_host_count(a->pols[i].policy);
+
+		for (size_t k = 0; k < n; k++) {
+			certpin_host_info h;
+
+			if (certpin_policy_host(&h, a->pols[i].policy, k) != CERTPIN_OK || h.wildcard == 1)
+				continue;
+			if (found && strcmp(found, h.name) != 0)
+				return NULL;
+			snprintf(buf, len, "%s", h.name);
+			found = buf;
+		}
+	}
+	return found;
+}
+
+/* Replace the chain's leaf with the new key's SPKI (or start a chain of unknowns). */
+static int apply_key(target *t, char *err, size_t errlen)
+{
+	certpin_item *items = NULL;
+	size_t count = 0;
+	int rc = certpin_items_from_file(&items, &count, t->key_file);
+
+	if (rc != CERTPIN_OK) {
+		snprintf(err, errlen, "%s: %s", t->key_file, certpin_strerror(rc));
+		return CLI_EXIT_USAGE;
+	}
+	if (count != 1 || (t->key_is_csr ? items[0].type != CERTPIN_ITEM_CSR :
+			items[0].type != CERTPIN_ITEM_PRIVKEY && items[0].type != CERTPIN_ITEM_PUBKEY)) {
+		snprintf(err, errlen, "%s: expected exactly one %s", t->key_file,
+			t->key_is_csr ? "CSR" : "private or public key");
+		certpin_items_free(items, count);
+		return CLI_EXIT_USAGE;
+	}
+	if (t->chain.n == 0) {
+		/* leaf, one intermediate, root: the usual shape; both CA elements unknown */
+		if (rot_chain_append_unknown(&t->chain, NULL) != 0 || rot_chain_append_unknown(&t->chain, NULL) != 0 ||
+				rot_chain_append_unknown(&t->chain, NULL) != 0) {
+			certpin_items_free(items, count);
+			snprintf(err, errlen, "out of memory");
+			return CLI_EXIT_INTERNAL;
+		}
+		snprintf(t->key_note, sizeof(t->key_note), "leaf key from %s; the CA part of the chain is unknown "
+			"(assumed: one intermediate and a root; give --chain or --connect with the current chain)",
+			t->key_file);
+	} else {
+		snprintf(t->key_note, sizeof(t->key_note), "leaf key from %s: assumes the current CA chain stays "
+			"and only the leaf key changes (a new certificate is issued for it)", t->key_file);
+	}
+	memset(&t->chain.elems[0], 0, sizeof(t->chain.elems[0]));
+	t->chain.elems[0].flags = CERTPIN_HAVE_SPKI;
+	memcpy(t->chain.elems[0].spki_sha256, items[0].spki.digest, CERTPIN_DIGEST_LEN);
+	free(t->chain.subjects[0]);
+	t->chain.subjects[0] = NULL;
+	if (items[0].subject) {
+		t->chain.subjects[0] = malloc(strlen(items[0].subject) + 1);
+		if (t->chain.subjects[0])
+			strcpy(t->chain.subjects[0], items[0].subject);
+	}
+	t->chain.not_after[0] = 0;
+	t->chain.verified = 0;
+	certpin_items_free(items, count);
+	return 0;
+}
+
+static void pin_of(char out[CERTPIN_PIN_STRLEN], const certpin_chain_elem *e)
+{
+	certpin_pin p = { CERTPIN_PIN_SPKI_SHA256, { 0 } };
+
+	if (!(e->flags & CERTPIN_HAVE_SPKI)) {
+		snprintf(out, CERTPIN_PIN_STRLEN, "(unknown)");
+		return;
+	}
+	memcpy(p.digest, e->spki_sha256, CERTPIN_DIGEST_LEN);
+	cli_pin_string(out, &p, CERTPIN_STYLE_DEFAULT);
+}
+
+/* "LOCKOUT", "ok", ... and a short reason for one cell. */
+static void describe(char *out, size_t len, const certpin_plan_cell *c)
+{
+	char s[CERTPIN_PIN_STRLEN], d[32];
+	size_t n;
+
+	switch (c->outcome) {
+	case CERTPIN_PLAN_MATCH:
+		cli_pin_string(s, &c->matched, CERTPIN_STYLE_DEFAULT);
+		n = (size_t)snprintf(out, len, "ok           via pin %d %s (%s) at depth %d", c->result.pin, s,
+			certpin_position_name(c->matched_position), c->result.depth);
+		break;
+	case CERTPIN_PLAN_NOT_PINNED:
+		n = (size_t)snprintf(out, len, "ok           not pinned (no rule for this host)");
+		break;
+	case CERTPIN_PLAN_REPORT_ONLY:
+		n = (size_t)snprintf(out, len, "ok           REPORT-ONLY: no pin matches, failures are reported");
+		break;
+	case CERTPIN_PLAN_EXPIRED_OPEN:
+		n = (size_t)snprintf(out, len, "ok           pinset expired, pins not checked (fail-open)");
+		break;
+	case CERTPIN_PLAN_LOCKOUT:
+		n = (size_t)snprintf(out, len, "LOCKOUT      no pin matches the planned chain");
+		break;
+	case CERTPIN_PLAN_EXPIRED_CLOSED:
+		n = (size_t)snprintf(out, len, "LOCKOUT      pinset expired (fail-closed)");
+		break;
+	case CERTPIN_PLAN_UNKNOWN:
+		n = (size_t)snprintf(out, len, "UNKNOWN      no pin matches the known certificates; a pin may "
+			"match an unknown one");
+		break;
+	default:
+		n = (size_t)snprintf(out, len, "INVALID      %s", certpin_strerror(c->engine_rc));
+		break;
+	}
+	if (n < len && c->expires) {
+		cli_time_date(d, c->expires);
+		snprintf(out + n, len - n, "; pinset expires %s (%s)%s", d, certpin_expiry_action_name(c->on_expiry),
+			c->expiring_soon ? " SOON" : "");
+	}
+}
+
+static void print_text(const plan_args *a, const certpin_plan *plan, int64_t at)
+{
+	char t[32], s[CERTPIN_PIN_STRLEN], line[600];
+	size_t w = 7;
+
+	cli_time_rfc3339(t, at);
+	printf("planned state (deploy at %s):\n", t);
+	for (size_t i = 0; i < a->ntargets; i++) {
+		const target *g = &a->targets[i];
+
+		printf("  %s: %s\n", g->norm, g->source);
+		if (g->key_note[0])
+			printf("    note: %s\n", g->key_note);
+		for (size_t k = 0; k < g->chain.n; k++) {
+			pin_of(s, &g->chain.elems[k]);
+			printf("    %zu %-12s %s%s%s\n", k, rot_position(k, g->chain.n), s,
+				g->chain.subjects[k] ? "  " : "", g->chain.subjects[k] ? g->chain.subjects[k] : "");
+		}
+	}
+	for (size_t i = 0; i < a->npols; i++)
+		if (strlen(a->pols[i].name) > w)
+			w = strlen(a->pols[i].name);
+	printf("shipped versions:\n");
+	for (size_t i = 0; i < a->npols; i++)
+		printf("  %-*s %s (%zu rule%s)\n", (int)w, a->pols[i].name, a->pols[i].path,
+			certpin_policy_host_count(a->pols[i].policy),
+			certpin_policy_host_count(a->pols[i].policy) == 1 ? "" : "s");
+	printf("matrix:\n");
+	for (size_t i = 0; i < a->npols; i++) {
+		for (size_t h = 0; h < a->ntargets; h++) {
+			describe(line, sizeof(line), certpin_plan_get_cell(plan, i, h));
+			printf("  %-*s %s  %s\n", (int)w, a->pols[i].name, certpin_plan_host_name(plan, h), line);
+		}
+	}
+	printf("verdict: %s", certpin_plan_text(plan));
+}
+
+static json_t *cell_json(const certpin_plan *plan, size_t i, size_t h)
+{
+	const certpin_plan_cell *c = certpin_plan_get_cell(plan, i, h);
+	json_t *o = json_object();
+	char s[CERTPIN_PIN_STRLEN], d[32];
+	int bad = 0;
+
+	if (!o)
+		return NULL;
+	bad |= json_object_set_new(o, "version", json_string(certpin_plan_policy_name(plan, i)));
+	bad |= json_object_set_new(o, "host", json_string(certpin_plan_host_name(plan, h)));
+	bad |= json_object_set_new(o, "outcome", json_string(certpin_plan_outcome_name(c->outcome)));
+	bad |= json_object_set_new(o, "connects", json_boolean(c->connects));
+	bad |= json_object_set_new(o, "verdict", json_string(certpin_verdict_name(c->result.verdict)));
+	if (c->result.pin >= 0) {
+		cli_pin_string(s, &c->matched, CERTPIN_STYLE_DEFAULT);
+		bad |= json_object_set_new(o, "pin", json_string(s));
+		bad |= json_object_set_new(o, "pin_index", json_integer(c->result.pin));
+		bad |= json_object_set_new(o, "pin_position", json_string(certpin_position_name(c->matched_position)));
+		bad |= json_object_set_new(o, "depth", json_integer(c->result.depth));
+	} else {
+		bad |= json_object_set_new(o, "pin", json_null());
+		bad |= json_object_set_new(o, "pin_index", json_null());
+		bad |= json_object_set_new(o, "pin_position", json_null());
+		bad |= json_object_set_new(o, "depth", json_null());
+	}
+	if (c->expires) {
+		cli_time_rfc3339(d, c->expires);
+		bad |= json_object_set_new(o, "pinset_expires", json_string(d));
+		bad |= json_object_set_new(o, "on_expiry", json_string(certpin_expiry_action_name(c->on_expiry)));
+		bad |= json_object_set_new(o, "expiring_soon", json_boolean(c->expiring_soon));
+		bad |= json_object_set_new(o, "after_expiry", json_string(certpin_plan_outcome_name(c->after_expiry)));
+	} else {
+		bad |= json_object_set_new(o, "pinset_expires", json_null());
+		bad |= json_object_set_new(o, "on_expiry", json_null());
+		bad |= json_object_set_new(o, "expiring_soon", json_false());
+		bad |= json_object_set_new(o, "after_expiry", json_null());
+	}
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_t *pins_json(const certpin_pin *pins, size_t n)
+{
+	json_t *a = json_array();
+	char s[CERTPIN_PIN_STRLEN];
+
+	for (size_t i = 0; a && i < n; i++) {
+		cli_pin_string(s, &pins[i], CERTPIN_STYLE_DEFAULT);
+		if (json_array_append_new(a, json_string(s)) != 0) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+static json_t *names_json(const certpin_plan *plan, const size_t *idx, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < n; i++) {
+		if (json_array_append_new(a, json_string(certpin_plan_policy_name(plan, idx[i]))) != 0) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+static int print_json(const plan_args *a, const certpin_plan *plan, int64_t at, int exit_code)
+{
+	json_t *o = json_object(), *hosts = json_array(), *matrix = json_array(), *warnings = json_array(),
+		*locked = json_array();
+	char t[32];
+	int bad = !o || !hosts || !matrix || !warnings || !locked;
+
+	if (bad) {
+		json_decref(o);
+		json_decref(hosts);
+		json_decref(matrix);
+		json_decref(warnings);
+		json_decref(locked);
+		return -1;
+	}
+	cli_time_rfc3339(t, at);
+	bad |= json_object_set_new(o, "at", json_string(t));
+	bad |= json_object_set_new(o, "verdict", json_string(certpin_plan_verdict_name(certpin_plan_get_verdict(plan))));
+	bad |= json_object_set_new(o, "safe", json_boolean(certpin_plan_get_verdict(plan) == CERTPIN_PLAN_SAFE));
+	for (size_t h = 0; h < a->ntargets; h++) {
+		const target *g = &a->targets[h];
+		certpin_plan_advice adv;
+		json_t *j = json_object();
+
+		if (!j || json_array_append_new(hosts, j) != 0 || certpin_plan_get_advice(&adv, plan, h) != CERTPIN_OK) {
+			bad = 1;
+			break;
+		}
+		bad |= json_object_set_new(j, "host", json_string(certpin_plan_host_name(plan, h)));
+		bad |= json_object_set_new(j, "source", json_string(g->source));
+		bad |= json_object_set_new(j, "note", cli_json_str(g->key_note[0] ? g->key_note : NULL));
+		bad |= json_object_set_new(j, "verified", json_boolean(g->chain.verified));
+		bad |= json_object_set_new(j, "chain", rot_chain_json(&g->chain));
+		bad |= json_object_set_new(j, "refused", names_json(plan, adv.refused, adv.nrefused));
+		bad |= json_object_set_new(j, "undecided", names_json(plan, adv.undecided, adv.nundecided));
+		bad |= json_object_set_new(j, "offered_pins", pins_json(adv.offered, adv.noffered));
+		bad |= json_object_set_new(j, "already_pinned_by", names_json(plan, adv.holders, adv.nholders));
+		bad |= json_object_set_new(j, "keep_pins", pins_json(adv.keep, adv.nkeep));
+		bad |= json_object_set_new(j, "fix", json_string(adv.text));
+	}
+	for (size_t i = 0; i < a->npols; i++) {
+		int refused = 0;
+
+		for (size_t h = 0; h < a->ntargets; h++) {
+			const certpin_plan_cell *c = certpin_plan_get_cell(plan, i, h);
+			json_t *cj = cell_json(plan, i, h);
+
+			if (!cj || json_array_append_new(matrix, cj) != 0)
+				bad = 1;
+			if (!c->connects && c->outcome != CERTPIN_PLAN_UNKNOWN)
+				refused = 1;
+		}
+		if (refused && json_array_append_new(locked, json_string(a->pols[i].name)) != 0)
+			bad = 1;
+	}
+	for (size_t i = 0; i < certpin_plan_warning_count(plan); i++)
+		if (json_array_append_new(warnings, json_string(certpin_plan_warning(plan, i))) != 0)
+			bad = 1;
+	bad |= json_object_set_new(o, "locked_out", locked);
+	bad |= json_object_set_new(o, "hosts", hosts);
+	bad |= json_object_set_new(o, "matrix", matrix);
+	bad |= json_object_set_new(o, "warnings", warnings);
+	bad |= json_object_set_new(o, "text", json_string(certpin_plan_text(plan)));
+	bad |= json_object_set_new(o, "exit_code", json_integer(exit_code));
+	if (bad) {
+		json_decref(o);
+		return -1;
+	}
+	return cli_json_print(o);
+}
+
+static int run_plan(plan_args *a)
+{
+	certpin_import_format fmt = CERTPIN_IMPORT_AUTO;
+	certpin_plan_options po = CERTPIN_PLAN_OPTIONS_INIT;
+	certpin_plan_host hosts[MAX_TARGETS];
+	const certpin_policy **pols = NULL;
+	const char **names = NULL;
+	certpin_plan *plan = NULL;
+	char err[600], defbuf[CERTPIN_HOSTNAME_MAX];
+	const char *first_host = NULL;
+	int64_t at = (int64_t)time(NULL);
+	unsigned long v;
+	int status = CLI_EXIT_USAGE, rc;
+
+	if (a->npols == 0) {
+		cli_error("plan: give at least one shipped POLICY (see certpin help plan)");
+		return CLI_EXIT_USAGE;
+	}
+	if (a->ntargets == 0) {
+		cli_error("plan: give the planned server state: --chain FILE, --connect HOST or --key FILE");
+		return CLI_EXIT_USAGE;
+	}
+	if (a->format && certpin_import_format_parse(&fmt, a->format) != CERTPIN_OK) {
+		cli_error("plan: unknown --format '%s' (auto, json, android, pins)", a->format);
+		return CLI_EXIT_USAGE;
+	}
+	if (a->at && rot_parse_time(&at, a->at) != 0) {
+		cli_error("plan: invalid --at '%s' (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)", a->at);
+		return CLI_EXIT_USAGE;
+	}
+	if (a->window) {
+		if (rot_parse_uint(&v, a->window, 0, 36500) != 0) {
+			cli_error("plan: invalid --expiry-window '%s' (0-36500 days)", a->window);
+			return CLI_EXIT_USAGE;
+		}
+		po.expiry_window_days = (unsigned int)v;
+	}
+	for (size_t i = 0; i < a->ntargets; i++) {
+		target *t = &a->targets[i];
+
+		if (!t->chain_file && !t->connect && !t->key_file) {
+			cli_error("plan: %s: no planned state (--chain, --connect or --key/--csr)", t->host ? t->host : "host");
+			return CLI_EXIT_USAGE;
+		}
+		if (!first_host && t->host)
+			first_host = t->host;
+	}
+
+	for (size_t i = 0; i < a->npols; i++)
+		if ((status = rot_policy_load(&a->pols[i].policy, a->pols[i].path, fmt, first_host)) != 0)
+			return status;
+
+	status = CLI_EXIT_USAGE;
+	for (size_t i = 0; i < a->ntargets; i++) {
+		target *t = &a->targets[i];
+		cli_target ct;
+
+		if (!t->host)
+			t->host = default_host(a, defbuf, sizeof(defbuf));
+		if (!t->host && t->connect) {
+			if (cli_parse_target(&ct, t->connect) != 0)
+				return CLI_EXIT_USAGE;
+			snprintf(t->hostbuf, sizeof(t->hostbuf), "%s", ct.host);
+			t->host = t->hostbuf;
+		}
+		if (!t->host) {
+			cli_error("plan: the policies name no single host: say which with --host NAME");
+			return CLI_EXIT_USAGE;
+		}
+		if (certpin_hostname_normalize(t->norm, sizeof(t->norm), t->host) != CERTPIN_OK) {
+			cli_error("plan: invalid host name '%s'", t->host);
+			return CLI_EXIT_USAGE;
+		}
+		for (size_t k = 0; k < i; k++) {
+			if (strcmp(a->targets[k].norm, t->norm) == 0) {
+				cli_error("plan: host %s given twice", t->norm);
+				return CLI_EXIT_USAGE;
+			}
+		}
+		if (t->chain_file) {
+			rc = rot_chain_from_file(&t->chain, t->chain_file, a->cafile, t->norm, at, err, sizeof(err));
+			if (rc == CLI_EXIT_REFUSED) {
+				/* a chain no client would accept: every version is locked out, pins or not */
+				cli_error("plan: %s (every client would refuse it): UNSAFE", err);
+				return CLI_EXIT_REFUSED;
+			}
+			if (rc != 0) {
+				cli_error("plan: %s", err);
+				return rc;
+			}
+			snprintf(t->source, sizeof(t->source), "chain from %s (%s)", t->chain_file,
+				t->chain.verified ? "PKIX-verified with --cafile" :
+				t->chain.elems[t->chain.n - 1].flags ? "not verified; ends with a self-signed root" :
+				"not verified; root unknown");
+		} else if (t->connect) {
+			rc = rot_chain_connect(&t->chain, t->connect, t->norm, a->cafile, err, sizeof(err));
+			if (rc != 0) {
+				cli_error("plan: %s", err);
+				return rc;
+			}
+			snprintf(t->source, sizeof(t->source), "verified chain served by %s (%s port %s)", t->connect,
+				t->chain.address, t->chain.port);
+		} else {
+			snprintf(t->source, sizeof(t->source), "new leaf key only");
+		}
+		if (t->key_file && (rc = apply_key(t, err, sizeof(err))) != 0) {
+			cli_error("plan: %s", err);
+			return rc;
+		}
+		hosts[i].hostname = t->norm;
+		hosts[i].chain = t->chain.elems;
+		hosts[i].n = t->chain.n;
+	}
+
+	pols = calloc(a->npols, sizeof(*pols));
+	names = calloc(a->npols, sizeof(*names));
+	if (!pols || !names) {
+		cli_error("out of memory");
+		status = CLI_EXIT_INTERNAL;
+		goto out;
+	}
+	for (size_t i = 0; i < a->npols; i++) {
+		pols[i] = a->pols[i].policy;
+		names[i] = a->pols[i].name;
+	}
+	po.at = at;
+	rc = certpin_plan_evaluate(&plan, pols, names, a->npols, hosts, a->ntargets, &po);
+	if (rc != CERTPIN_OK) {
+		cli_error("plan: %s", certpin_strerror(rc));
+		status = cli_exit_for(rc);
+		goto out;
+	}
+	status = certpin_plan_get_verdict(plan) == CERTPIN_PLAN_SAFE ? CLI_EXIT_OK : CLI_EXIT_REFUSED;
+	if (a->json) {
+		if (print_json(a, plan, at, status) != 0) {
+			cli_error("cannot write JSON output");
+			status = CLI_EXIT_INTERNAL;
+		}
+	} else {
+		print_text(a, plan, at);
+	}
+out:
+	certpin_plan_free(plan);
+	free(pols);
+	free(names);
+	return status;
+}
+
+int cmd_plan(int argc, char **argv)
+{
+	plan_args *a = calloc(1, sizeof(*a));
+	int status;
+
+	if (!a || !(a->pols = calloc((size_t)argc + 1, sizeof(*a->pols)))) {
+		free(a);
+		cli_error("out of memory");
+		return CLI_EXIT_INTERNAL;
+	}
+	status = parse(a, argc, argv);
+	if (status == 1) {
+		usage_plan(stdout);
+		status = CLI_EXIT_OK;
+	} else if (status == 0) {
+		status = run_plan(a);
+	}
+	for (size_t i = 0; i < a->npols; i++)
+		certpin_policy_free(a->pols[i].policy);
+	for (size_t i = 0; i < a->ntargets; i++)
+		rot_chain_free(&a->targets[i].chain);
+	free(a->pols);
+	free(a);
+	return status;
+}

@@ -1,0 +1,423 @@
+/* Chains and policies for the rotation tools (lint, plan, monitor).  See rotation.h. */
+#include "rotation.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
+
+#include "internal.h"   /* certpin__parse_time: the policy's own date syntax */
+
+#define ROT_MAX_CHAIN 16
+
+void rot_chain_free(rot_chain *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; c->subjects && i < c->n; i++)
+		free(c->subjects[i]);
+	free(c->subjects);
+	free(c->elems);
+	free(c->not_after);
+	memset(c, 0, sizeof(*c));
+}
+
+static int chain_grow(rot_chain *c)
+{
+	size_t n = c->n + 1;
+	certpin_chain_elem *e = realloc(c->elems, n * sizeof(*e));
+	char **s;
+	int64_t *t;
+
+	if (!e)
+		return -1;
+	c->elems = e;
+	s = realloc(c->subjects, n * sizeof(*s));
+	if (!s)
+		return -1;
+	c->subjects = s;
+	t = realloc(c->not_after, n * sizeof(*t));
+	if (!t)
+		return -1;
+	c->not_after = t;
+	memset(&c->elems[c->n], 0, sizeof(c->elems[0]));
+	c->subjects[c->n] = NULL;
+	c->not_after[c->n] = 0;
+	c->n = n;
+	return 0;
+}
+
+static char *dupstr(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *d = malloc(n);
+
+	if (d)
+		memcpy(d, s, n);
+	return d;
+}
+
+int rot_chain_append_unknown(rot_chain *c, const char *what)
+{
+	if (chain_grow(c) != 0)
+		return -1;
+	if (what && !(c->subjects[c->n - 1] = dupstr(what)))
+		return -1;
+	return 0;
+}
+
+/* Append one certificate: digests, subject, notAfter.  Returns a certpin error code. */
+static int append_x509(rot_chain *c, X509 *x)
+{
+	certpin_item *items = NULL;
+	size_t count = 0;
+	int rc = cli_items_from_x509(&items, &count, x);
+
+	if (rc != CERTPIN_OK)
+		return rc;
+	if (count != 1) {
+		certpin_items_free(items, count);
+		return CERTPIN_E_DECODE;
+	}
+	if (chain_grow(c) != 0) {
+		certpin_items_free(items, count);
+		return CERTPIN_E_NOMEM;
+	}
+	certpin_chain_elem *e = &c->elems[c->n - 1];
+	e->flags = CERTPIN_HAVE_SPKI | CERTPIN_HAVE_CERT;
+	memcpy(e->spki_sha256, items[0].spki.digest, CERTPIN_DIGEST_LEN);
+	memcpy(e->cert_sha256, items[0].cert.digest, CERTPIN_DIGEST_LEN);
+	c->not_after[c->n - 1] = items[0].not_after;
+	if (items[0].subject && !(c->subjects[c->n - 1] = dupstr(items[0].subject)))
+		rc = CERTPIN_E_NOMEM;
+	certpin_items_free(items, count);
+	return rc;
+}
+
+static int append_stack(rot_chain *c, STACK_OF(X509) *sk)
+{
+	for (int i = 0; i < sk_X509_num(sk); i++) {
+		int rc = append_x509(c, sk_X509_value(sk, i));
+		if (rc != CERTPIN_OK)
+			return rc;
+	}
+	return CERTPIN_OK;
+}
+
+/* Every certificate of a PEM (or single DER) file; NULL with `err` set on failure. */
+static STACK_OF(X509) *read_certs(const char *path, char *err, size_t errlen)
+{
+	STACK_OF(X509) *sk = NULL;
+	BIO *bio = BIO_new_file(path, "rb");
+	X509 *x;
+
+	if (!bio) {
+		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+		goto fail;
+	}
+	sk = sk_X509_new_null();
+	if (!sk) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	while (sk_X509_num(sk) < ROT_MAX_CHAIN && (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+		if (!sk_X509_push(sk, x)) {
+			X509_free(x);
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+	}
+	if (sk_X509_num(sk) == 0) {
+		/* maybe a single DER certificate */
+		BIO_free(bio);
+		ERR_clear_error();
+		bio = BIO_new_file(path, "rb");
+		if (bio && (x = d2i_X509_bio(bio, NULL)) != NULL && !sk_X509_push(sk, x))
+			X509_free(x);
+	}
+	if (sk_X509_num(sk) == 0) {
+		snprintf(err, errlen, "%s: no certificate found (expected a PEM chain, leaf first)", path);
+		goto fail;
+	}
+	BIO_free(bio);
+	ERR_clear_error();
+	return sk;
+fail:
+	BIO_free(bio);
+	sk_X509_pop_free(sk, X509_free);
+	ERR_clear_error();
+	return NULL;
+}
+
+static int verify_chain(rot_chain *out, STACK_OF(X509) *certs, const char *cafile, const char *host, int64_t at,
+	char *err, size_t errlen)
+{
+	X509_STORE *store = X509_STORE_new();
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	STACK_OF(X509) *untrusted = NULL, *verified = NULL;
+	X509_VERIFY_PARAM *param;
+	int status = CLI_EXIT_INTERNAL, rc;
+
+	if (!store || !ctx || !(untrusted = sk_X509_new_null())) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (X509_STORE_load_file(store, cafile) != 1) {
+		snprintf(err, errlen, "%s: cannot load CA certificates (--cafile)", cafile);
+		status = CLI_EXIT_USAGE;
+		goto out;
+	}
+	for (int i = 1; i < sk_X509_num(certs); i++)
+		if (!sk_X509_push(untrusted, sk_X509_value(certs, i)))
+			goto out;
+	if (X509_STORE_CTX_init(ctx, store, sk_X509_value(certs, 0), untrusted) != 1)
+		goto out;
+	param = X509_STORE_CTX_get0_param(ctx);
+	X509_VERIFY_PARAM_set_time(param, (time_t)at);
+	X509_VERIFY_PARAM_set_purpose(param, X509_PURPOSE_SSL_SERVER);
+	if (cli_is_ip_literal(host) ? X509_VERIFY_PARAM_set1_ip_asc(param, host) != 1 :
+			X509_VERIFY_PARAM_set1_host(param, host, 0) != 1) {
+		snprintf(err, errlen, "invalid host name '%s'", host);
+		status = CLI_EXIT_USAGE;
+		goto out;
+	}
+	if (X509_verify_cert(ctx) != 1) {
+		snprintf(err, errlen, "the planned chain does not pass PKIX validation for %s: %s", host,
+			X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+		status = CLI_EXIT_REFUSED;
+		goto out;
+	}
+	verified = X509_STORE_CTX_get1_chain(ctx);
+	if (!verified)
+		goto out;
+	rc = append_stack(out, verified);
+	if (rc != CERTPIN_OK) {
+		snprintf(err, errlen, "cannot decode the verified chain: %s", certpin_strerror(rc));
+		goto out;
+	}
+	out->verified = 1;
+	status = 0;
+out:
+	if (status == CLI_EXIT_INTERNAL && !err[0])
+		snprintf(err, errlen, "cannot verify the chain (OpenSSL error)");
+	sk_X509_pop_free(verified, X509_free);
+	sk_X509_free(untrusted);
+	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(store);
+	ERR_clear_error();
+	return status;
+}
+
+int rot_chain_from_file(rot_chain *out, const char *path, const char *cafile, const char *host, int64_t at,
+	char *err, size_t errlen)
+{
+	STACK_OF(X509) *certs;
+	int status, rc;
+
+	memset(out, 0, sizeof(*out));
+	err[0] = '\0';
+	certs = read_certs(path, err, errlen);
+	if (!certs)
+		return CLI_EXIT_USAGE;
+	if (cafile) {
+		status = verify_chain(out, certs, cafile, host, at, err, errlen);
+		sk_X509_pop_free(certs, X509_free);
+		if (status != 0)
+			rot_chain_free(out);
+		return status;
+	}
+	rc = append_stack(out, certs);
+	if (rc != CERTPIN_OK) {
+		snprintf(err, errlen, "%s: %s", path, certpin_strerror(rc));
+		sk_X509_pop_free(certs, X509_free);
+		rot_chain_free(out);
+		return rc == CERTPIN_E_NOMEM ? CLI_EXIT_INTERNAL : CLI_EXIT_USAGE;
+	}
+	X509 *last = sk_X509_value(certs, sk_X509_num(certs) - 1);
+	bool self_issued = X509_check_issued(last, last) == X509_V_OK;
+	/*
+	 * Not ending in a root: the trust anchor is unknown.  A lone leaf most
+	 * likely also lacks its intermediate, so assume one unknown of each.
+	 */
+	size_t missing = self_issued ? 0 : sk_X509_num(certs) == 1 ? 2 : 1;
+	sk_X509_pop_free(certs, X509_free);
+	for (size_t i = 0; i < missing; i++) {
+		if (rot_chain_append_unknown(out, NULL) != 0) {
+			snprintf(err, errlen, "out of memory");
+			rot_chain_free(out);
+			return CLI_EXIT_INTERNAL;
+		}
+	}
+	return 0;
+}
+
+int rot_chain_connect(rot_chain *out, const char *target, const char *name, const char *cafile,
+	char *err, size_t errlen)
+{
+	cli_target t;
+	cli_conn conn;
+	SSL_CTX *ctx = NULL;
+	int status = CLI_EXIT_INTERNAL, rc;
+
+	memset(out, 0, sizeof(*out));
+	memset(&conn, 0, sizeof(conn));
+	conn.fd = -1;
+	err[0] = '\0';
+	if (cli_parse_target(&t, target) != 0) {
+		snprintf(err, errlen, "invalid address '%s'", target);
+		return CLI_EXIT_USAGE;
+	}
+	ctx = cli_ssl_ctx_new(cafile, &status);
+	if (!ctx) {
+		snprintf(err, errlen, "cannot set up TLS (see above)");
+		return status;
+	}
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	status = cli_tls_connect(&conn, ctx, &t, name ? name : t.host, name ? name : t.host);
+	snprintf(out->address, sizeof(out->address), "%s", conn.address[0] ? conn.address : t.host);
+	snprintf(out->port, sizeof(out->port), "%s", t.port);
+	if (status != 0) {
+		snprintf(err, errlen, "%s: %s", target, conn.error);
+		goto done;
+	}
+	rc = append_stack(out, SSL_get0_verified_chain(conn.ssl));
+	if (rc != CERTPIN_OK || out->n == 0) {
+		snprintf(err, errlen, "%s: cannot decode the verified chain", target);
+		status = CLI_EXIT_TLS;
+		goto done;
+	}
+	out->verified = 1;
+	status = 0;
+done:
+	if (status != 0) {
+		char addr[CERTPIN_HOSTNAME_MAX], port[8];
+
+		memcpy(addr, out->address, sizeof(addr));
+		memcpy(port, out->port, sizeof(port));
+		rot_chain_free(out);
+		memcpy(out->address, addr, sizeof(addr));
+		memcpy(out->port, port, sizeof(port));
+	}
+	cli_conn_close(&conn);
+	SSL_CTX_free(ctx);
+	return status;
+}
+
+const char *rot_position(size_t i, size_t n)
+{
+	if (i == 0)
+		return "leaf";
+	return i + 1 == n ? "root" : "intermediate";
+}
+
+json_t *rot_chain_json(const rot_chain *c)
+{
+	json_t *a = json_array();
+	char s[CERTPIN_PIN_STRLEN], t[32];
+	int bad = 0;
+
+	if (!a)
+		return NULL;
+	for (size_t i = 0; i < c->n && !bad; i++) {
+		const certpin_chain_elem *e = &c->elems[i];
+		json_t *o = json_object();
+		certpin_pin p;
+
+		if (!o || json_array_append_new(a, o) != 0) {
+			bad = 1;
+			break;
+		}
+		bad |= json_object_set_new(o, "depth", json_integer((json_int_t)i));
+		bad |= json_object_set_new(o, "position", json_string(rot_position(i, c->n)));
+		bad |= json_object_set_new(o, "known", json_boolean(e->flags != 0));
+		if (e->flags & CERTPIN_HAVE_SPKI) {
+			p.kind = CERTPIN_PIN_SPKI_SHA256;
+			memcpy(p.digest, e->spki_sha256, CERTPIN_DIGEST_LEN);
+			cli_pin_string(s, &p, CERTPIN_STYLE_DEFAULT);
+			bad |= json_object_set_new(o, "spki_pin", json_string(s));
+		} else {
+			bad |= json_object_set_new(o, "spki_pin", json_null());
+		}
+		if (e->flags & CERTPIN_HAVE_CERT) {
+			p.kind = CERTPIN_PIN_CERT_SHA256;
+			memcpy(p.digest, e->cert_sha256, CERTPIN_DIGEST_LEN);
+			cli_pin_string(s, &p, CERTPIN_STYLE_DEFAULT);
+			bad |= json_object_set_new(o, "cert_pin", json_string(s));
+		} else {
+			bad |= json_object_set_new(o, "cert_pin", json_null());
+		}
+		bad |= json_object_set_new(o, "subject", cli_json_str(c->subjects ? c->subjects[i] : NULL));
+		if (c->not_after && c->not_after[i]) {
+			cli_time_rfc3339(t, c->not_after[i]);
+			bad |= json_object_set_new(o, "not_after", json_string(t));
+		} else {
+			bad |= json_object_set_new(o, "not_after", json_null());
+		}
+	}
+	if (bad) {
+		json_decref(a);
+		return NULL;
+	}
+	return a;
+}
+
+int rot_policy_load(certpin_policy **out, const char *path, certpin_import_format format,
+	const char *default_host)
+{
+	certpin_policy *p = NULL;
+	char *warnings = NULL;
+	int rc;
+
+	*out = NULL;
+	rc = certpin_policy_new(&p);
+	if (rc != CERTPIN_OK) {
+		cli_error("%s", certpin_strerror(rc));
+		return CLI_EXIT_INTERNAL;
+	}
+	rc = certpin_policy_import_file_ex(p, path, format, default_host, &warnings);
+	if (rc != CERTPIN_OK) {
+		const char *detail = certpin_policy_error(p);
+
+		if (detail && detail[0])
+			cli_error("%s", detail);
+		else
+			cli_error("%s: %s", path, certpin_strerror(rc));
+		certpin_policy_free(p);
+		free(warnings);
+		return rc == CERTPIN_E_NOMEM ? CLI_EXIT_INTERNAL : CLI_EXIT_USAGE;
+	}
+	if (warnings) {
+		char *save = NULL;
+
+		for (char *line = strtok_r(warnings, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+			cli_warn("%s", line);
+		free(warnings);
+	}
+	*out = p;
+	return 0;
+}
+
+int rot_parse_time(int64_t *out, const char *s)
+{
+	return certpin__parse_time(out, s) == 0 ? 0 : -1;
+}
+
+int rot_parse_uint(unsigned long *out, const char *s, unsigned long min, unsigned long max)
+{
+	char *end;
+	unsigned long v;
+
+	if (!s[0] || strspn(s, "0123456789") != strlen(s) || strlen(s) > 9)
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}

@@ -1,0 +1,77 @@
+/*
+ * rotation.h - the rotation-safety subcommands ("certpin lint", "plan",
+ * "monitor") and what they share: chains as digests plus what is printed
+ * about them, loaded from a PEM file (optionally PKIX-verified) or from a
+ * live TLS server, and policies of any format loaded through the library's
+ * importer.
+ */
+#ifndef CERTPIN_CLI_ROTATION_H
+#define CERTPIN_CLI_ROTATION_H
+
+#include "common.h"
+
+int cmd_lint(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
+int cmd_monitor(int argc, char **argv);
+void usage_lint(FILE *f);
+void usage_plan(FILE *f);
+void usage_monitor(FILE *f);
+
+/* A certificate chain, leaf first.  Elements with flags 0 are unknown. */
+typedef struct rot_chain {
+	certpin_chain_elem *elems;
+	char **subjects;        /* per element; NULL when unknown */
+	int64_t *not_after;     /* per element; 0 when unknown */
+	size_t n;
+	int verified;           /* 1 if this is a PKIX-verified chain */
+	char address[CERTPIN_HOSTNAME_MAX]; /* --connect: numeric peer address */
+	char port[8];
+} rot_chain;
+
+void rot_chain_free(rot_chain *c);
+
+/* Append an unknown element (subject `what`).  0 or -1 (out of memory). */
+int rot_chain_append_unknown(rot_chain *c, const char *what);
+
+/*
+ * The chain in PEM file `path` (certificates only, leaf first).  With
+ * `cafile`, the chain is PKIX-verified for `host` at time `at` (purpose TLS
+ * server) and the verified chain, trust anchor included, is returned; a
+ * verification failure gives CLI_EXIT_REFUSED with `err` set.  Without
+ * `cafile` the file is taken as it is and, unless its last certificate is
+ * self-signed, an unknown trust anchor is appended (and, for a lone leaf,
+ * an unknown intermediate before it).  Returns 0 or an exit
+ * code (CLI_EXIT_USAGE for unreadable input, message in `err`).
+ */
+int rot_chain_from_file(rot_chain *out, const char *path, const char *cafile, const char *host, int64_t at,
+	char *err, size_t errlen);
+
+/*
+ * Connect to `target` (HOST[:PORT]) with SNI and verification host `name`,
+ * PKIX validation against `cafile` (NULL: system store), and return the
+ * verified chain.  0, CLI_EXIT_TLS (err set) or CLI_EXIT_USAGE.
+ */
+int rot_chain_connect(rot_chain *out, const char *target, const char *name, const char *cafile,
+	char *err, size_t errlen);
+
+/* Position word for element i of n: "leaf", "intermediate", "root". */
+const char *rot_position(size_t i, size_t n);
+
+/* JSON array describing the chain (depth, position, known, spki_pin, cert_pin, subject, not_after). */
+json_t *rot_chain_json(const rot_chain *c);
+
+/*
+ * Load a policy of any format (certpin_policy_import_file(): certpin JSON,
+ * Android network_security_config.xml, pin list).  Import warnings go to
+ * stderr.  Returns 0 and *out, or an exit code after printing the reason.
+ */
+int rot_policy_load(certpin_policy **out, const char *path, certpin_import_format format,
+	const char *default_host);
+
+/* Parse "YYYY-MM-DD" or RFC 3339 into Unix time.  0 or -1. */
+int rot_parse_time(int64_t *out, const char *s);
+
+/* Parse a decimal number in [min, max].  0 or -1. */
+int rot_parse_uint(unsigned long *out, const char *s, unsigned long min, unsigned long max);
+
+#endif

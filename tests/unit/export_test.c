@@ -1,0 +1,602 @@
+/*
+ * Export to Android NSC, OkHttp, TrustKit (Swift, plist), curl, HPKP and
+ * TLSA: each output checked against its format's rules (XML structure read
+ * back with libxml2, exact lines for the line formats), every refusal that
+ * prevents a widened rule, the lossy-conversion warnings, and round trips
+ * through the importer where both directions exist.
+ */
+#include "certpin.h"
+#include "internal.h"
+#include "test.h"
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+#define B64_A "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0="   /* sha256("abc") */
+#define B64_B "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="   /* sha256("") */
+#define B64_C "ypeBEsobvcr6wjGzmiPcTaeG7/gUfE5yuYB3ha/uSLs="   /* sha256("a") */
+#define HEX_A "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+#define HEX_B "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+#define T_2030 1893456000   /* 2030-01-01T00:00:00Z */
+
+static certpin_policy *load(const char *json)
+{
+	certpin_policy *p;
+
+	if (certpin_policy_new(&p) != CERTPIN_OK)
+		abort();
+	if (certpin_policy_load_data(p, json, strlen(json), "test") != CERTPIN_OK) {
+		fprintf(stderr, "bad test policy: %s\n", certpin_policy_error(p));
+		abort();
+	}
+	return p;
+}
+
+/* Export with options; returns the code and sets out, warn and err (each may be NULL). */
+static int run(const certpin_policy *p, certpin_export_format f, unsigned int port, int64_t now,
+	char **out, char **warn, char **err)
+{
+	certpin_export_options o = CERTPIN_EXPORT_OPTIONS_INIT;
+
+	o.port = port;
+	o.now = now;
+	return certpin_policy_export_ex(out, warn, err, p, f, &o);
+}
+
+/* The policy used by most tests. */
+static const char MAIN_POLICY[] =
+	"{\"schema\": 1, \"hosts\": ["
+	"{\"host\": \"api.example.com\", \"pins\": [\"sha256/" B64_A "\", \"sha256/" B64_B "\"]},"
+	"{\"host\": \"example.org\", \"include_subdomains\": true, \"expires\": \"2030-01-01\","
+	" \"pins\": [\"sha256/" B64_C "\", \"sha256/" B64_A "\"]}"
+	"]}";
+
+/* ---- XML helpers --------------------------------------------------------- */
+
+static xmlDocPtr parse_xml(const char *s)
+{
+	/* No NOENT/DTDLOAD: the plist's DOCTYPE is read, never fetched. */
+	return xmlReadMemory(s, (int)strlen(s), "export.xml", NULL, XML_PARSE_NONET | XML_PARSE_NOERROR |
+		XML_PARSE_NOWARNING | XML_PARSE_NOBLANKS);
+}
+
+static xmlNodePtr first_elem(xmlNodePtr n)
+{
+	while (n && n->type != XML_ELEMENT_NODE)
+		n = n->next;
+	return n;
+}
+
+static xmlNodePtr next_elem(xmlNodePtr n)
+{
+	return n ? first_elem(n->next) : NULL;
+}
+
+static int elem_is(xmlNodePtr n, const char *name)
+{
+	return n && n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0;
+}
+
+static int text_is(xmlNodePtr n, const char *want)
+{
+	xmlChar *t = n ? xmlNodeGetContent(n) : NULL;
+	int ok = t && strcmp((const char *)t, want) == 0;
+	if (!ok)
+		fprintf(stderr, "  text \"%s\", want \"%s\"\n", t ? (const char *)t : "(null)", want);
+	xmlFree(t);
+	return ok;
+}
+
+static int attr_is(xmlNodePtr n, const char *name, const char *want)
+{
+	xmlChar *v = n ? xmlGetProp(n, (const xmlChar *)name) : NULL;
+	int ok = want ? (v && strcmp((const char *)v, want) == 0) : v == NULL;
+	xmlFree(v);
+	return ok;
+}
+
+static int count_attrs(xmlNodePtr n)
+{
+	int k = 0;
+	for (xmlAttrPtr a = n ? n->properties : NULL; a; a = a->next)
+		k++;
+	return k;
+}
+
+/* ---- Android ------------------------------------------------------------- */
+
+static void test_android(void)
+{
+	certpin_policy *p = load(MAIN_POLICY), *q;
+	char *out = NULL, *warn = NULL, *err = NULL;
+
+	CHECK_INT(run(p, CERTPIN_EXPORT_ANDROID, 0, 0, &out, &warn, &err), CERTPIN_OK);
+	CHECK(err == NULL);
+	CHECK(warn == NULL);   /* nothing lossy in this policy */
+
+	xmlDocPtr doc = parse_xml(out);
+	CHECK(doc != NULL);
+	xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;
+	CHECK(elem_is(root, "network-security-config"));
+	CHECK_INT(count_attrs(root), 0);
+	xmlNodePtr dc = root ? first_elem(root->children) : NULL;
+	/* first domain-config: exact host, no expiration */
+	CHECK(elem_is(dc, "domain-config"));
+	xmlNodePtr d = dc ? first_elem(dc->children) : NULL;
+	CHECK(elem_is(d, "domain"));
+	CHECK(attr_is(d, "includeSubdomains", "false"));
+	CHECK(text_is(d, "api.example.com"));
+	xmlNodePtr ps = next_elem(d);
+	CHECK(elem_is(ps, "pin-set"));
+	CHECK(attr_is(ps, "expiration", NULL));
+	xmlNodePtr pin = ps ? first_elem(ps->children) : NULL;
+	CHECK(elem_is(pin, "pin"));
+	CHECK(attr_is(pin, "digest", "SHA-256"));
+	CHECK(text_is(pin, B64_A));
+	pin = next_elem(pin);
+	CHECK(text_is(pin, B64_B));
+	CHECK(next_elem(pin) == NULL);
+	CHECK(next_elem(ps) == NULL);
+	/* second: includeSubdomains and expiration */
+	dc = next_elem(dc);
+	CHECK(elem_is(dc, "domain-config"));
+	d = dc ? first_elem(dc->children) : NULL;
+	CHECK(attr_is(d, "includeSubdomains", "true"));
+	CHECK(text_is(d, "example.org"));
+	ps = next_elem(d);
+	CHECK(attr_is(ps, "expiration", "2030-01-01"));
+	CHECK(next_elem(dc) == NULL);
+	xmlFreeDoc(doc);
+
+	/* round trip: same hosts, pins, expiry */
+	CHECK_INT(certpin_policy_new(&q), CERTPIN_OK);
+	CHECK_INT(certpin_policy_import_data(q, out, strlen(out), CERTPIN_IMPORT_AUTO, NULL, "android"), CERTPIN_OK);
+	char *j1 = NULL, *j2 = NULL;
+	CHECK_INT(certpin_policy_to_json(&j1, p), CERTPIN_OK);
+	CHECK_INT(certpin_policy_to_json(&j2, q), CERTPIN_OK);
+	CHECK_STR(j2, j1);
+	free(j1);
+	free(j2);
+	certpin_policy_free(q);
+	free(out);
+	certpin_policy_free(p);
+}
+
+static void test_android_lossy(void)
+{
+	certpin_policy *p = load("{\"schema\": 1, \"hosts\": ["
+		"{\"host\": \"a.example\", \"mode\": \"report-only\", \"expires\": \"2030-01-01T12:00:00Z\","
+		" \"pins\": [{\"pin\": \"sha256/" B64_A "\", \"position\": \"root\"}, \"cert-sha256:" HEX_B "\"]},"
+		"{\"host\": \"b.example\", \"expires\": \"2030-01-01\", \"on_expiry\": \"fail-closed\","
+		" \"pins\": [\"sha256/" B64_B "\"]},"
+		"{\"host\": \"c.example\", \"expires\": \"2030-01-01\", \"clock_skew\": 3600,"
+		" \"pins\": [\"sha256/" B64_C "\"]}"
+		"]}");
+	char *out = NULL, *warn = NULL;
+
+	CHECK_INT(run(p, CERTPIN_EXPORT_ANDROID, 0, 0, &out, &warn, NULL), CERTPIN_OK);
+	CHECK_CONTAINS(warn, "a.example: 1 pin(s) limited to a chain position");
+	CHECK_CONTAINS(warn, "a.example: rule is report-only, but Android has no report-only mode: these pins will be ENFORCED");
+	CHECK_CONTAINS(warn, "a.example: 1 certificate pin(s) dropped");
+	CHECK_CONTAINS(warn, "a.example: expiry 2030-01-01T12:00:00Z rounded down to 2030-01-01");
+	CHECK_CONTAINS(warn, "b.example: on_expiry is fail-closed");
+	CHECK_CONTAINS(warn, "c.example: expiry 2030-01-01T01:00:00Z rounded down to 2030-01-01");
+	/* the certificate pin is dropped; fail-closed gets no expiration (pins stay enforced) */
+	xmlDocPtr doc = parse_xml(out);
+	CHECK(doc != NULL);
+	xmlNodePtr dc = doc ? first_elem(xmlDocGetRootElement(doc)->children) : NULL;
+	xmlNodePtr ps = dc ? next_elem(first_elem(dc->children)) : NULL;
+	CHECK(attr_is(ps, "expiration", "2030-01-01"));
+	CHECK_INT(xmlChildElementCount(ps), 1);   /* the cert pin was dropped */
+	dc = next_elem(dc);
+	ps = dc ? next_elem(first_elem(dc->children)) : NULL;
+	CHECK(attr_is(ps, "expiration", NULL));
+	xmlFreeDoc(doc);
+	free(out);
+	free(warn);
+	certpin_policy_free(p);
+}
+
+static const struct refusal {
+	const char *name;
+	certpin_export_format format;
+	const char *hosts;      /* JSON "hosts" array content */
+	const char *want;
+} refusals[] = {
+	{ "android one-label wildcard", CERTPIN_EXPORT_ANDROID, "{\"host\": \"*.example.com\", \"pins\": [\"sha256/" B64_A "\"]}",
+		"rule '*.example.com': Android has no one-label wildcard" },
+	{ "android ip", CERTPIN_EXPORT_ANDROID, "{\"host\": \"192.0.2.1\", \"pins\": [\"sha256/" B64_A "\"]}",
+		"rule '192.0.2.1': Android pins host names, not IP addresses" },
+	{ "android exact and subdomains", CERTPIN_EXPORT_ANDROID,
+		"{\"host\": \"example.com\", \"pins\": [\"sha256/" B64_A "\"]},"
+		"{\"host\": \"**.example.com\", \"pins\": [\"sha256/" B64_B "\"]}",
+		"rules 'example.com' and '**.example.com' both become domain 'example.com'" },
+	{ "android only cert pins", CERTPIN_EXPORT_ANDROID, "{\"host\": \"a.example\", \"pins\": [\"cert-sha256:" HEX_A "\"]}",
+		"rule 'a.example' has only certificate pins" },
+	{ "okhttp only cert pins", CERTPIN_EXPORT_OKHTTP, "{\"host\": \"a.example\", \"pins\": [\"cert-sha256:" HEX_A "\"]}",
+		"which OkHttp cannot express" },
+	{ "trustkit wildcard", CERTPIN_EXPORT_TRUSTKIT_SWIFT, "{\"host\": \"*.example.com\", \"pins\": [\"sha256/" B64_A "\"]}",
+		"TrustKit has no one-label wildcard" },
+	{ "trustkit plist duplicate domain", CERTPIN_EXPORT_TRUSTKIT_PLIST,
+		"{\"host\": \"**.example.com\", \"pins\": [\"sha256/" B64_A "\"]},"
+		"{\"host\": \"example.com\", \"pins\": [\"sha256/" B64_B "\"]}", "both become domain 'example.com'" },
+	{ "hpkp only cert pins", CERTPIN_EXPORT_HPKP, "{\"host\": \"a.example\", \"pins\": [\"cert-sha256:" HEX_A "\"]}",
+		"only certificate pins" },
+	{ "tlsa wildcard", CERTPIN_EXPORT_TLSA, "{\"host\": \"**.example.com\", \"pins\": [\"sha256/" B64_A "\"]}",
+		"rule '**.example.com': TLSA records need one owner name per host" },
+	{ "tlsa one-label wildcard", CERTPIN_EXPORT_TLSA, "{\"host\": \"*.example.com\", \"pins\": [\"sha256/" B64_A "\"]}",
+		"'_443._tcp.*.example.com.' is not a valid TLSA owner" },
+	{ "tlsa ip", CERTPIN_EXPORT_TLSA, "{\"host\": \"2001:db8::1\", \"pins\": [\"sha256/" B64_A "\"]}",
+		"not IP addresses" },
+};
+
+/* A rule without pins (refuses every connection) exists only through the API. */
+static void test_refuse_no_pins(void)
+{
+	certpin_policy *p;
+	certpin_host_options o = CERTPIN_HOST_OPTIONS_INIT;
+
+	CHECK_INT(certpin_policy_new(&p), CERTPIN_OK);
+	o.pattern = "a.example";
+	CHECK_INT(certpin_policy_add_host(p, &o), CERTPIN_OK);
+	for (int fmt = CERTPIN_EXPORT_ANDROID; fmt <= CERTPIN_EXPORT_TLSA; fmt++) {
+		char *out = NULL, *err = NULL;
+		CHECK_INT(run(p, (certpin_export_format)fmt, 0, 0, &out, NULL, &err), CERTPIN_E_UNSUPPORTED);
+		CHECK_CONTAINS(err, "rule 'a.example' has no pins (certpin refuses every connection)");
+		CHECK(out == NULL);
+		free(err);
+	}
+	certpin_policy_free(p);
+}
+
+static void test_refusals(void)
+{
+	for (size_t i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++) {
+		const struct refusal *c = &refusals[i];
+		char json[1024], *out = (char *)"unset", *warn = (char *)"unset", *err = NULL;
+
+		snprintf(json, sizeof(json), "{\"schema\": 1, \"hosts\": [%s]}", c->hosts);
+		certpin_policy *p = load(json);
+		int rc = run(p, c->format, 0, 0, &out, &warn, &err);
+		if (rc != CERTPIN_E_UNSUPPORTED || !err || !strstr(err, c->want))
+			fprintf(stderr, "case '%s': rc %d, err \"%s\"\n", c->name, rc, err ? err : "(null)");
+		CHECK_INT(rc, CERTPIN_E_UNSUPPORTED);
+		CHECK_CONTAINS(err, c->want);
+		CHECK(out == NULL);
+		CHECK(warn == NULL);
+		free(err);
+		/* the plain API gives the same code */
+		out = (char *)"unset";
+		CHECK_INT(certpin_policy_export(&out, NULL, p, c->format), CERTPIN_E_UNSUPPORTED);
+		CHECK(out == NULL);
+		certpin_policy_free(p);
+	}
+}
+
+/* ---- OkHttp -------------------------------------------------------------- */
+
+static void test_okhttp(void)
+{
+	certpin_policy *p = load("{\"schema\": 1, \"hosts\": ["
+		"{\"host\": \"api.example.com\", \"expires\": \"2030-01-01\", \"pins\": [\"sha256/" B64_A "\"]},"
+		"{\"host\": \"**.example.com\", \"pins\": [\"sha256/" B64_B "\", \"sha256/" B64_C "\"]},"
+		"{\"host\": \"*.cdn.example.net\", \"pins\": [\"sha256/" B64_C "\"]}"
+		"]}"), *q;
+	char *out = NULL, *warn = NULL;
+
+	CHECK_INT(run(p, CERTPIN_EXPORT_OKHTTP, 0, 0, &out, &warn, NULL), CERTPIN_OK);
+	CHECK_CONTAINS(out, "val certificatePinner = CertificatePinner.Builder()\n"
+		"    .add(\"api.example.com\", \"sha256/" B64_A "\")\n"
+		"    .add(\"**.example.com\", \"sha256/" B64_B "\", \"sha256/" B64_C "\")\n"
+		"    .add(\"*.cdn.example.net\", \"sha256/" B64_C "\")\n"
+		"    .build()\n");
+	CHECK_CONTAINS(warn, "api.example.com: OkHttp has no pin expiry; pins stay enforced after 2030-01-01T00:00:00Z");
+	/* OkHttp takes the union of api.example.com and **.example.com pins */
+	CHECK_CONTAINS(warn, "api.example.com: also matched by rule '**.example.com'");
+	CHECK(!strstr(warn, "*.cdn.example.net: also"));
+
+	/* round trip through the OkHttp importer: same patterns and pins (expiry is lost, as warned) */
+	CHECK_INT(certpin_policy_new(&q), CERTPIN_OK);
+	CHECK_INT(certpin_policy_import_data(q, out, strlen(out), CERTPIN_IMPORT_AUTO, NULL, "kt"), CERTPIN_OK);
+	CHECK_INT(certpin_policy_host_count(q), 3);
+	for (size_t i = 0; i < 3; i++) {
+		certpin_host_info a, b;
+		CHECK_INT(certpin_policy_host(&a, p, i), CERTPIN_OK);
+		CHECK_INT(certpin_policy_host(&b, q, i), CERTPIN_OK);
+		CHECK_STR(b.pattern, a.pattern);
+		CHECK_INT(b.pin_count, a.pin_count);
+		for (size_t k = 0; k < a.pin_count && k < b.pin_count; k++) {
+			certpin_pin x, y;
+			CHECK_INT(certpin_policy_host_pin(&x, NULL, p, i, k), CERTPIN_OK);
+			CHECK_INT(certpin_policy_host_pin(&y, NULL, q, i, k), CERTPIN_OK);
+			CHECK(certpin_pin_equal(&x, &y));
+		}
+	}
+	certpin_policy_free(q);
+	free(out);
+	free(warn);
+	certpin_policy_free(p);
+}
+
+/* ---- TrustKit ------------------------------------------------------------ */
+
+static void test_trustkit_swift(void)
+{
+	certpin_policy *p = load("{\"schema\": 1, \"hosts\": ["
+		"{\"host\": \"api.example.com\", \"pins\": [\"sha256/" B64_A "\", \"sha256/" B64_B "\"]},"
+		"{\"host\": \"**.example.org\", \"mode\": \"report-only\", \"expires\": \"2030-01-01\","
+		" \"pins\": [\"sha256/" B64_C "\"]}"
+		"]}");
+	char *out = NULL, *warn = NULL;
+
+	CHECK_INT(run(p, CERTPIN_EXPORT_TRUSTKIT_SWIFT, 0, 0, &out, &warn, NULL), CERTPIN_OK);
+	CHECK_CONTAINS(out, "let trustKitConfig: [String: Any] = [\n"
+		"    kTSKSwizzleNetworkDelegates: false,\n"
+		"    kTSKPinnedDomains: [\n"
+		"        \"api.example.com\": [\n"
+		"            kTSKIncludeSubdomains: false,\n"
+		"            kTSKEnforcePinning: true,\n"
+		"            kTSKPublicKeyHashes: [\n"
+		"                \"" B64_A "\",\n"
+		"                \"" B64_B "\",\n"
+		"            ],\n"
+		"        ],\n"
+		"        \"example.org\": [\n"
+		"            kTSKIncludeSubdomains: true,\n"
+		"            kTSKEnforcePinning: false,\n"
+		"            kTSKExpirationDate: \"2030-01-01\",\n");
+	CHECK_CONTAINS(out, "TrustKit.initSharedInstance(withConfiguration: trustKitConfig)\n");
+	/* brackets balance */
+	int depth = 0, min = 0;
+	for (const char *s = out; *s; s++) {
+		depth += *s == '[' ? 1 : *s == ']' ? -1 : 0;
+		min = depth < min ? depth : min;
+	}
+	CHECK_INT(depth, 0);
+	CHECK_INT(min, 0);
+	CHECK_CONTAINS(warn, "example.org: only 1 public-key pin; TrustKit raises an exception");
+	CHECK(!strstr(warn, "api.example.com"));
+	free(out);
+	free(warn);
+	certpin_policy_free(p);
+}
+
+/* Value element following <key>name</key> in a plist <dict>, or NULL. */
+static xmlNodePtr dict_get(xmlNodePtr dict, const char *name)
+{
+	for (xmlNodePtr k = dict ? first_elem(dict->children) : NULL; k; k = next_elem(next_elem(k))) {
+		xmlChar *t = xmlNodeGetContent(k);
+		int hit = elem_is(k, "key") && t && strcmp((const char *)t, name) == 0;
+		xmlFree(t);
+		if (hit)
+			return next_elem(k);
+	}
+	return NULL;
+}
+
+static void test_trustkit_plist(void)
+{
+	certpin_policy *p = load(MAIN_POLICY);
+	char *out = NULL, *warn = NULL;
+
+	CHECK_INT(run(p, CERTPIN_EXPORT_TRUSTKIT_PLIST, 0, 0, &out, &warn, NULL), CERTPIN_OK);
+	CHECK(warn == NULL);
+	xmlDocPtr doc = parse_xml(out);
+	CHECK(doc != NULL);
+	xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;
+	CHECK(elem_is(root, "plist"));
+	CHECK(attr_is(root, "version", "1.0"));
+	CHECK(doc && doc->intSubset && strcmp((const char *)doc->intSubset->name, "plist") == 0);
+	xmlNodePtr top = root ? first_elem(root->children) : NULL;
+	CHECK(elem_is(top, "dict"));
+	xmlNodePtr cfg = dict_get(top, "TSKConfiguration");
+	CHECK(elem_is(cfg, "dict"));
+	CHECK(elem_is(dict_get(cfg, "TSKSwizzleNetworkDelegates"), "false"));
+	xmlNodePtr domains = dict_get(cfg, "TSKPinnedDomains");
+	CHECK(elem_is(domains, "dict"));
+	CHECK_INT(xmlChildElementCount(domains), 4);   /* two key/dict pairs */
+	xmlNodePtr api = dict_get(domains, "api.example.com");
+	CHECK(elem_is(api, "dict"));
+	CHECK(elem_is(dict_get(api, "TSKIncludeSubdomains"), "false"));
+	CHECK(elem_is(dict_get(api, "TSKEnforcePinning"), "true"));
+	CHECK(dict_get(api, "TSKExpirationDate") == NULL);
+	xmlNodePtr hashes = dict_get(api, "TSKPublicKeyHashes");
+	CHECK(elem_is(hashes, "array"));
+	xmlNodePtr s = hashes ? first_elem(hashes->children) : NULL;
+	CHECK(elem_is(s, "string") && text_is(s, B64_A));
+	CHECK(text_is(next_elem(s), B64_B));
+	xmlNodePtr org = dict_get(domains, "example.org");
+	CHECK(elem_is(dict_get(org, "TSKIncludeSubdomains"), "true"));
+	CHECK(text_is(dict_get(org, "TSKExpirationDate"), "2030-01-01"));
+	xmlFreeDoc(doc);
+	free(out);
+	certpin_policy_free(p);
+}
+
+/* ---- curl ---------------------------------------------------------------- */
+
+static void test_curl(void)
+{
+	certpin_policy *p = load("{\"schema\": 1, \"hosts\": [{\"host\": \"api.example.com\", \"pins\": ["
+		"\"sha256/" B64_A "\", {\"pin\": \"sha256/" B64_B "\", \"position\": \"leaf\"}]}]}"), *q;
+	char *out = NULL, *warn = NULL;
+	const char *line;
+
+	CHECK_INT(run(p, CERTPIN_EXPORT_CURL, 0, 0, &out, &warn, NULL), CERTPIN_OK);
+	line = out ? strstr(out, "\n# api.example.com\n") : NULL;
+	CHECK(line != NULL);
+	CHECK_CONTAINS(out, "\nsha256//" B64_A ";sha256//" B64_B "\n");
+	CHECK_CONTAINS(warn, "curl checks the pins against the leaf certificate's public key only");
+	/* round trip with a default host */
+	CHECK_INT(certpin_policy_new(&q), CERTPIN_OK);
+	CHECK_INT(certpin_policy_import_data(q, out, strlen(out), CERTPIN_IMPORT_AUTO, "api.example.com", "curl"),
+		CERTPIN_OK);
+	CHECK_INT(certpin_policy_host_count(q), 1);
+	certpin_host_info h;
+	CHECK_INT(certpin_policy_host(&h, q, 0), CERTPIN_OK);
+	CHECK_STR(h.pattern, "api.example.com");
+	CHECK_INT(h.pin_count, 2);
+	for (size_t k = 0; k < 2; k++) {
+		certpin_pin x, y;
+		CHECK_INT(certpin_policy_host_pin(&x, NULL, p, 0, k), CERTPIN_OK);
+		CHECK_INT(certpin_policy_host_pin(&y, NULL, q, 0, k), CERTPIN_OK);
+		CHECK(certpin_pin_equal(&x, &y));
+	}
+	certpin_policy_free(q);
+	free(out);
+	free(warn);
+	certpin_policy_free(p);
+
+	/* a rule of root pins only: nothing can match in curl, loudly */
+	p = load("{\"schema\": 1, \"hosts\": [{\"host\": \"a.example\", \"pins\": ["
+		"{\"pin\": \"sha256/" B64_A "\", \"position\": \"root\"}]}]}");
+	CHECK_INT(run(p, CERTPIN_EXPORT_CURL, 0, 0, &out, &warn, NULL), CERTPIN_OK);
+	CHECK_CONTAINS(warn, "a.example: 1 intermediate/root pin(s) can never match in curl");
+	CHECK_CONTAINS(warn, "NO pin of this rule can match");
+	free(out);
+	free(warn);
+	certpin_policy_free(p);
+}
+
+/* ---- HPKP ---------------------------------------------------------------- */
+
+static void test_hpkp(void)
+{
+	certpin_policy *p = load("{\"schema\": 1, \"hosts\": ["
+		"{\"host\": \"api.example.com\", \"pins\": [\"sha256/" B64_A "\", \"sha256/" B64_B "\"]},"
+		"{\"host\": \"**.example.org\", \"expires\": \"2030-01-01\", \"pins\": [\"sha256/" B64_C "\", \"sha256/" B64_A "\"]},"
+		"{\"host\": \"r.example\", \"mode\": \"report-only\", \"pins\": [\"sha256/" B64_C "\"]}"
+		"]}");
+	char *out = NULL, *warn = NULL;
+
+	CHECK_INT(run(p, CERTPIN_EXPORT_HPKP, 0, T_2030 - 86400, &out, &warn, NULL), CERTPIN_OK);
+	CHECK_CONTAINS(out, "# api.example.com\nPublic-Key-Pins: pin-sha256=\"" B64_A "\"; pin-sha256=\"" B64_B
+		"\"; max-age=5184000\n");
+	CHECK_CONTAINS(out, "# **.example.org\nPublic-Key-Pins: pin-sha256=\"" B64_C "\"; pin-sha256=\"" B64_A
+		"\"; max-age=86400; includeSubDomains\n");
+	CHECK_CONTAINS(out, "\nPublic-Key-Pins-Report-Only: pin-sha256=\"" B64_C "\"; max-age=5184000\n");
+	CHECK(!strstr(out, "report-uri"));
+	CHECK_CONTAINS(warn, "HPKP is obsolete");
+	CHECK_CONTAINS(warn, "r.example: only 1 public-key pin; RFC 7469 requires a backup pin");
+	CHECK_CONTAINS(warn, "r.example: Public-Key-Pins-Report-Only without report-uri");
+	free(out);
+	free(warn);
+	/* after expiry: max-age=0 */
+	CHECK_INT(run(p, CERTPIN_EXPORT_HPKP, 0, T_2030 + 10, &out, &warn, NULL), CERTPIN_OK);
+	CHECK_CONTAINS(out, "max-age=0; includeSubDomains\n");
+	CHECK_CONTAINS(warn, "**.example.org: pinset already expired");
+	free(out);
+	free(warn);
+	certpin_policy_free(p);
+}
+
+/* ---- TLSA ---------------------------------------------------------------- */
+
+static void test_tlsa(void)
+{
+	certpin_policy *p = load("{\"schema\": 1, \"hosts\": [{\"host\": \"api.example.com\", \"pins\": ["
+		"{\"pin\": \"sha256/" B64_A "\", \"position\": \"leaf\"},"
+		"{\"pin\": \"sha256/" B64_B "\", \"position\": \"root\"},"
+		"{\"pin\": \"sha256/" B64_A "\", \"position\": \"intermediate\"},"
+		"{\"pin\": \"cert-sha256:" HEX_B "\", \"position\": \"leaf\"},"
+		"\"sha256/" B64_C "\"]}]}");
+	char *out = NULL, *warn = NULL, *err = NULL;
+
+	CHECK_INT(run(p, CERTPIN_EXPORT_TLSA, 0, 0, &out, &warn, NULL), CERTPIN_OK);
+	CHECK_CONTAINS(out, "; api.example.com\n"
+		"_443._tcp.api.example.com. IN TLSA 3 1 1 " HEX_A "\n"
+		"_443._tcp.api.example.com. IN TLSA 2 1 1 " HEX_B "\n"
+		"_443._tcp.api.example.com. IN TLSA 2 1 1 " HEX_A "\n"
+		"_443._tcp.api.example.com. IN TLSA 3 0 1 " HEX_B "\n"
+		"_443._tcp.api.example.com. IN TLSA 3 1 1 ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb\n"
+		"_443._tcp.api.example.com. IN TLSA 2 1 1 ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb\n");
+	CHECK_CONTAINS(warn, "api.example.com: 1 pin(s) with position any published both as DANE-EE (3) and DANE-TA (2)");
+	free(out);
+	free(warn);
+	/* each record line is "OWNER IN TLSA U S M HEX64" */
+	CHECK_INT(run(p, CERTPIN_EXPORT_TLSA, 8443, 0, &out, NULL, NULL), CERTPIN_OK);
+	int records = 0;
+	for (char *line = out, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+		nl = strchr(line, '\n');
+		if (line[0] == ';')
+			continue;
+		char owner[300], hex[80];
+		int u, s, m, n = 0;
+		CHECK_INT(sscanf(line, "%299s IN TLSA %d %d %d %79s%n", owner, &u, &s, &m, hex, &n), 5);
+		CHECK_STR(owner, "_8443._tcp.api.example.com.");
+		CHECK(u == 2 || u == 3);
+		CHECK(s == 0 || s == 1);
+		CHECK_INT(m, 1);
+		CHECK_INT(strlen(hex), 64);
+		CHECK_INT(strspn(hex, "0123456789abcdef"), 64);
+		records++;
+	}
+	CHECK_INT(records, 6);
+	free(out);
+	CHECK_INT(run(p, CERTPIN_EXPORT_TLSA, 65536, 0, &out, NULL, &err), CERTPIN_E_INVALID_ARG);
+	CHECK_CONTAINS(err, "port 65536 is out of range");
+	CHECK(out == NULL);
+	free(err);
+	certpin_policy_free(p);
+}
+
+static void test_misc(void)
+{
+	certpin_policy *p;
+	certpin_export_format f;
+	char *out = NULL, *warn = NULL, *err = NULL;
+
+	CHECK_INT(certpin_policy_new(&p), CERTPIN_OK);
+	/* empty policy: valid output for every format, with a warning */
+	for (int fmt = CERTPIN_EXPORT_ANDROID; fmt <= CERTPIN_EXPORT_TLSA; fmt++) {
+		CHECK_INT(certpin_policy_export(&out, &warn, p, (certpin_export_format)fmt), CERTPIN_OK);
+		CHECK(out != NULL);
+		CHECK_CONTAINS(warn, "the policy has no rules");
+		if (fmt == CERTPIN_EXPORT_ANDROID || fmt == CERTPIN_EXPORT_TRUSTKIT_PLIST) {
+			xmlDocPtr doc = parse_xml(out);
+			CHECK(doc != NULL);
+			xmlFreeDoc(doc);
+		}
+		if (fmt == CERTPIN_EXPORT_TRUSTKIT_SWIFT)
+			CHECK_CONTAINS(out, "kTSKPinnedDomains: [String: Any](),\n]\n");
+		free(out);
+		free(warn);
+	}
+	CHECK_INT(certpin_policy_export_ex(&out, &warn, &err, p, (certpin_export_format)42, NULL), CERTPIN_E_INVALID_ARG);
+	CHECK(out == NULL && warn == NULL);
+	CHECK_CONTAINS(err, "unknown export format");
+	free(err);
+	CHECK_INT(certpin_policy_export(NULL, NULL, p, CERTPIN_EXPORT_CURL), CERTPIN_E_INVALID_ARG);
+	CHECK_INT(certpin_policy_export(&out, NULL, NULL, CERTPIN_EXPORT_CURL), CERTPIN_E_INVALID_ARG);
+	certpin_export_options bad = CERTPIN_EXPORT_OPTIONS_INIT;
+	bad.version = 99;
+	CHECK_INT(certpin_policy_export_ex(&out, NULL, NULL, p, CERTPIN_EXPORT_TLSA, &bad), CERTPIN_E_INVALID_ARG);
+	certpin_policy_free(p);
+
+	CHECK_INT(certpin_export_format_parse(&f, "trustkit"), CERTPIN_OK);
+	CHECK_INT(f, CERTPIN_EXPORT_TRUSTKIT_SWIFT);
+	CHECK_INT(certpin_export_format_parse(&f, "trustkit-plist"), CERTPIN_OK);
+	CHECK_INT(f, CERTPIN_EXPORT_TRUSTKIT_PLIST);
+	CHECK_INT(certpin_export_format_parse(&f, "tlsa"), CERTPIN_OK);
+	CHECK_INT(f, CERTPIN_EXPORT_TLSA);
+	CHECK_INT(certpin_export_format_parse(&f, "nsc"), CERTPIN_E_INVALID_ARG);
+	CHECK_STR(certpin_export_format_name(CERTPIN_EXPORT_HPKP), "hpkp");
+	CHECK_STR(certpin_export_format_name((certpin_export_format)42), "unknown");
+}
+
+int main(void)
+{
+	test_android();
+	test_android_lossy();
+	test_refusals();
+	test_refuse_no_pins();
+	test_okhttp();
+	test_trustkit_swift();
+	test_trustkit_plist();
+	test_curl();
+	test_hpkp();
+	test_tlsa();
+	test_misc();
+	return test_finish("export");
+}

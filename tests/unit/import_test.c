@@ -1,0 +1,527 @@
+/*
+ * Import from Android network_security_config.xml and pin lists (curl,
+ * "host pin" lines, OkHttp source): semantics, inheritance, and a table of
+ * inputs that must be rejected with FILE:LINE detail and an empty policy.
+ */
+#include "certpin.h"
+#include "internal.h"
+#include "test.h"
+
+#define B64_A "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0="   /* sha256("abc") */
+#define B64_B "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="   /* sha256("") */
+#define B64_C "ypeBEsobvcr6wjGzmiPcTaeG7/gUfE5yuYB3ha/uSLs="   /* sha256("a") */
+#define B64_D "PiPoFgA5WUoziU9lZOGxNIu9egCI1CxKy3PurtWcAJ0="   /* sha256("b") */
+#define HEX_A "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+
+static certpin_pin pin_of(const char *b64)
+{
+	certpin_pin p;
+	char s[80];
+
+	snprintf(s, sizeof(s), "sha256/%s", b64);
+	if (certpin_pin_parse(&p, s, strlen(s)) != CERTPIN_OK)
+		abort();
+	return p;
+}
+
+/* Rule for `pattern` (exact normalized pattern), or -1. */
+static long rule_index(const certpin_policy *p, const char *pattern)
+{
+	certpin_host_info h;
+
+	for (size_t i = 0; i < certpin_policy_host_count(p); i++)
+		if (certpin_policy_host(&h, p, i) == CERTPIN_OK && strcmp(h.pattern, pattern) == 0)
+			return (long)i;
+	return -1;
+}
+
+/* 1 if rule `pattern` has exactly the pins `b64s` (any order), all with position any. */
+static int rule_has_pins(const certpin_policy *p, const char *pattern, const char *const *b64s, size_t n)
+{
+	certpin_host_info h;
+	long i = rule_index(p, pattern);
+
+	if (i < 0 || certpin_policy_host(&h, p, (size_t)i) != CERTPIN_OK || h.pin_count != n)
+		return 0;
+	for (size_t k = 0; k < n; k++) {
+		certpin_pin want = pin_of(b64s[k]);
+		int found = 0;
+		for (size_t j = 0; j < h.pin_count; j++) {
+			certpin_pin got;
+			certpin_position pos;
+			if (certpin_policy_host_pin(&got, &pos, p, (size_t)i, j) == CERTPIN_OK &&
+			    certpin_pin_equal(&got, &want) && pos == CERTPIN_POS_ANY)
+				found = 1;
+		}
+		if (!found)
+			return 0;
+	}
+	return 1;
+}
+
+static certpin_policy *import_str(const char *s, certpin_import_format f, const char *host, int *rc, char **warn)
+{
+	certpin_policy *p = NULL;
+
+	if (certpin_policy_new(&p) != CERTPIN_OK)
+		abort();
+	*rc = certpin_policy_import_data_ex(p, s, strlen(s), f, host, "in", warn);
+	return p;
+}
+
+static void test_nsc_basic(void)
+{
+	certpin_policy *p;
+	certpin_host_info h;
+	char *warn = NULL;
+	const char *ab[] = { B64_A, B64_B }, *cd[] = { B64_C, B64_D };
+
+	CHECK_INT(certpin_policy_new(&p), CERTPIN_OK);
+	CHECK_INT(certpin_policy_import_file_ex(p, test_data("nsc/basic.xml"), CERTPIN_IMPORT_AUTO, NULL, &warn),
+		CERTPIN_OK);
+	CHECK_STR(certpin_policy_error(p), "");
+	CHECK(warn == NULL);   /* overridePins inside debug-overrides is not a release setting */
+	CHECK_INT(certpin_policy_host_count(p), 2);
+	CHECK(rule_has_pins(p, "api.example.com", ab, 2));
+	CHECK(rule_has_pins(p, "**.cdn.example.net", cd, 2));
+	CHECK_INT(certpin_policy_host(&h, p, 0), CERTPIN_OK);
+	CHECK_STR(h.pattern, "api.example.com");
+	CHECK_INT(h.expires, 0);
+	CHECK_INT(h.mode, CERTPIN_MODE_ENFORCE);
+	CHECK_INT(certpin_policy_host(&h, p, 1), CERTPIN_OK);
+	CHECK_INT(h.expires, 1893456000);   /* 2030-01-01T00:00:00Z: Android stops pinning at that date */
+	CHECK_INT(h.on_expiry, CERTPIN_EXPIRY_FAIL_OPEN);
+	CHECK_INT(h.wildcard, 2);
+	/* the expiry means fail-open in the engine, as on Android */
+	size_t idx;
+	CHECK_INT(certpin_policy_lookup(&idx, p, "img.cdn.example.net"), CERTPIN_OK);
+	CHECK_INT(idx, 1);
+	CHECK_INT(certpin_policy_lookup(&idx, p, "cdn.example.net"), CERTPIN_OK);
+	CHECK_INT(certpin_policy_lookup(&idx, p, "www.example.com"), CERTPIN_E_NOT_FOUND);
+	free(warn);
+	certpin_policy_free(p);
+}
+
+static void test_nsc_nested(void)
+{
+	certpin_policy *p;
+	certpin_host_info h;
+	char *warn = NULL;
+	const char *ab[] = { B64_A, B64_B }, *c[] = { B64_C };
+
+	CHECK_INT(certpin_policy_new(&p), CERTPIN_OK);
+	CHECK_INT(certpin_policy_import_file_ex(p, test_data("nsc/nested.xml"), CERTPIN_IMPORT_ANDROID_NSC, NULL,
+		&warn), CERTPIN_OK);
+	CHECK_INT(certpin_policy_host_count(p), 4);
+	CHECK(rule_has_pins(p, "**.example.com", ab, 2));
+	/* inherits the parent's pin-set, expiration included */
+	CHECK(rule_has_pins(p, "legacy.example.com", ab, 2));
+	CHECK_INT(certpin_policy_host(&h, p, (size_t)rule_index(p, "legacy.example.com")), CERTPIN_OK);
+	CHECK_INT(h.expires, 1940544000);   /* 2031-06-30T00:00:00Z */
+	/* its own pin-set replaces the parent's, and has no expiration */
+	CHECK(rule_has_pins(p, "**.pay.example.com", c, 1));
+	CHECK_INT(certpin_policy_host(&h, p, (size_t)rule_index(p, "**.pay.example.com")), CERTPIN_OK);
+	CHECK_INT(h.expires, 0);
+	/* grandchild inherits from the nearest ancestor with a pin-set */
+	CHECK(rule_has_pins(p, "eu.pay.example.com", c, 1));
+	/* an empty pin-set: not pinned by Android, no rule here, and a warning that the wider rule applies */
+	CHECK_INT(rule_index(p, "open.example.com"), -1);
+	CHECK_CONTAINS(warn, "nested.xml:25: domain \"open.example.com\" has no pins");
+	CHECK_CONTAINS(warn, "\"**.example.com\"");
+	free(warn);
+	certpin_policy_free(p);
+}
+
+static void test_nsc_warnings(void)
+{
+	certpin_policy *p;
+	char *warn = NULL;
+
+	CHECK_INT(certpin_policy_new(&p), CERTPIN_OK);
+	CHECK_INT(certpin_policy_import_file_ex(p, test_data("nsc/override-pins.xml"), CERTPIN_IMPORT_AUTO, NULL,
+		&warn), CERTPIN_OK);
+	CHECK_CONTAINS(warn, "override-pins.xml:6: overridePins=\"true\"");
+	free(warn);
+	certpin_policy_free(p);
+
+	/* no pins at all is a valid app configuration: empty policy, with a warning */
+	CHECK_INT(certpin_policy_new(&p), CERTPIN_OK);
+	CHECK_INT(certpin_policy_import_file_ex(p, test_data("nsc/no-pins.xml"), CERTPIN_IMPORT_AUTO, NULL,
+		&warn), CERTPIN_OK);
+	CHECK_INT(certpin_policy_host_count(p), 0);
+	CHECK_CONTAINS(warn, "no pinned domains");
+	free(warn);
+	certpin_policy_free(p);
+}
+
+#define NSC_HEAD "<?xml version=\"1.0\"?>\n<network-security-config>\n"
+#define NSC_TAIL "</network-security-config>\n"
+#define PINSET_A "<pin-set><pin digest=\"SHA-256\">" B64_A "</pin></pin-set>"
+
+static const struct bad_case {
+	const char *name;
+	certpin_import_format format;
+	const char *input;
+	const char *want;     /* substring of the error detail */
+} bad_cases[] = {
+	{ "sha1 digest", CERTPIN_IMPORT_ANDROID_NSC, NSC_HEAD "<domain-config>\n<domain>a.example</domain>\n<pin-set>\n"
+		"<pin digest=\"SHA-1\">qZk+NkcGgWq6PiVxeFDCbJzQ2J0=</pin>\n</pin-set></domain-config>\n" NSC_TAIL,
+		"in:6: pin digest \"SHA-1\" is not supported" },
+	{ "no digest", CERTPIN_IMPORT_ANDROID_NSC, NSC_HEAD "<domain-config><domain>a.example</domain><pin-set>\n"
+		"<pin>" B64_A "</pin></pin-set></domain-config>" NSC_TAIL, "in:4: <pin> without digest" },
+	{ "bad base64", CERTPIN_IMPORT_ANDROID_NSC, NSC_HEAD "<domain-config><domain>a.example</domain><pin-set>"
+		"<pin digest=\"SHA-256\">not*base64</pin></pin-set></domain-config>" NSC_TAIL, "is not valid base64" },
+	{ "short digest", CERTPIN_IMPORT_ANDROID_NSC, NSC_HEAD "<domain-config><domain>a.example</domain><pin-set>"
+		"<pin digest=\"SHA-256\">qZk+NkcGgWq6PiVxeFDCbJzQ2J0=</pin></pin-set></domain-config>" NSC_TAIL,
+		"is 20 bytes" },
+	{ "empty pin", CERTPIN_IMPORT_ANDROID_NSC, NSC_HEAD "<domain-config><domain>a.example</domain><pin-set>"
+		"<pin digest=\"SHA-256\"> </pin></pin-set></domain-config>" NSC_TAIL, "empty <pin>" },
+	{ "unknown element", CERTPIN_IMPORT_ANDROID_NSC, NSC_HEAD "<domain-config><domain>a.example</domain>\n"
+		"<pins/>" PINSET_A "</domain-config>" NSC_TAIL, "in:4: unknown element <pins> in <domain-config>" },
+	{ "unknown element in pin-set", CERTPIN_IMPORT_ANDROID_NSC, NSC_HEAD "<domain-config><domain>a.example"
+		"</domain><pin-set><pin digest=\"SHA-256\">" B64_A "</pin><backup/></pin-set></domain-config>" NSC_TAIL,
+		"unknown element <backup> in <pin-set>" },
+	{ "unknown top element", CERTPIN_IMPORT_ANDROID_NSC, NSC_HEAD "<domain-configs/>" NSC_TAIL,
+		"unknown element <domain-configs>" },
+	{ "unknown attribute", CERTPIN_IMPORT_ANDROID_NSC, NSC_HEAD "<domain-config><domain>a.example</domain>"
+		"<pin-set expires=\"2030-01-01\"><pin digest=\"SHA-256\">" B64_A "</pin></pin-set></domain-config>"
+		NSC_TAIL, "unknown attribute expires on <pin-set>" },
+	{ "unknown domain attribute", CERTPIN_IMPORT_ANDROID_NSC, NSC_HEAD "<domain-config><domain includeSubDomains="
+		"\"true\">a.example</domain>" PINSET_A "</domain-config>" NSC_TAIL, "unknown attribute includeSubDomains" },
+	{ "bad boolean", CERTPIN_IMPORT_ANDROID_NSC, NSC_HEAD "<domain-config><domain includeSubdomains=\"yes\">"
+		"a.example</domain>" PINSET_A "</domain-config>" NSC_TAIL, "includeSubdomains=\"yes\" must be true or false" },
+	{ "bad expiration", CERTPIN_IMPORT_ANDROID_NSC, NSC_HEAD "<domain-config><domain>a.example</domain>"
+		"<pin-set expiration=\"2030-02-30\"><pin digest=\"SHA-256\">" B64_A "</pin></pin-set></domain-config>"
+		NSC_TAIL, "expiration=\"2030-02-30\" is not a date" },
+	{ "expiration with time", CERTPIN_IMPORT_ANDROID_NSC, NSC_HEAD "<domain-config><domain>a.example</domain>"
+		"<pin-set expiration=\"2030-01-01T00:00:00Z\"><pin digest=\"SHA-256\">" B64_A "</pin></pin-set>"
+		"</domain-config>" NSC_TAIL, "is not a date YYYY-MM-DD" },
+	{ "duplicate domain", CERTPIN_IMPORT_ANDROID_NSC, NSC_HEAD "<domain-config><domain>a.example</domain>"
+		PINSET_A "</domain-config>\n<domain-config><domain includeSubdomains=\"true\">A.example.</domain>"
+		PINSET_A "</domain-config>" NSC_TAIL, "in:4: domain \"a.example\" appears more than once" },
+	{ "duplicate unpinned domain", CERTPIN_IMPORT_ANDROID_NSC, NSC_HEAD "<domain-config><domain>a.example"
+		"</domain></domain-config><domain-config><domain>a.example</domain></domain-config>" NSC_TAIL,
+		"appears more than once" },
+	{ "wildcard domain", CERTPIN_IMPORT_ANDROID_NSC, NSC_HEAD "<domain-config><domain>*.a.example</domain>"
+		PINSET_A "</domain-config>" NSC_TAIL, "Android has no wildcards" },
+	{ "bad domain", CERTPIN_IMPORT_ANDROID_NSC, NSC_HEAD "<domain-config><domain>a..example</domain>"
+		PINSET_A "</domain-config>" NSC_TAIL, "is not a valid host name" },
+	{ "empty domain", CERTPIN_IMPORT_ANDROID_NSC, NSC_HEAD "<domain-config><domain>  </domain>"
+		PINSET_A "</domain-config>" NSC_TAIL, "empty <domain>" },
+	{ "element in domain", CERTPIN_IMPORT_ANDROID_NSC, NSC_HEAD "<domain-config><domain>a<b/>.example</domain>"
+		PINSET_A "</domain-config>" NSC_TAIL, "<domain> may contain only text" },
+	{ "no domain", CERTPIN_IMPORT_ANDROID_NSC, NSC_HEAD "<domain-config>\n" PINSET_A "</domain-config>" NSC_TAIL,
+		"in:3: <domain-config> without <domain>" },
+	{ "two pin-sets", CERTPIN_IMPORT_ANDROID_NSC, NSC_HEAD "<domain-config><domain>a.example</domain>"
+		PINSET_A "\n" PINSET_A "</domain-config>" NSC_TAIL, "in:4: more than one <pin-set>" },
+	{ "pin-set in base-config", CERTPIN_IMPORT_ANDROID_NSC, NSC_HEAD "<base-config>" PINSET_A "</base-config>"
+		NSC_TAIL, "not allowed in <base-config>" },
+	{ "text in domain-config", CERTPIN_IMPORT_ANDROID_NSC, NSC_HEAD "<domain-config>oops<domain>a.example"
+		"</domain>" PINSET_A "</domain-config>" NSC_TAIL, "unexpected text in <domain-config>" },
+	{ "wrong root", CERTPIN_IMPORT_ANDROID_NSC, "<?xml version=\"1.0\"?>\n<manifest/>\n",
+		"in:2: root element is <manifest>" },
+	{ "namespaced root", CERTPIN_IMPORT_ANDROID_NSC, "<n:network-security-config xmlns:n=\"urn:x\"/>",
+		"not <network-security-config>" },
+	{ "malformed", CERTPIN_IMPORT_ANDROID_NSC, NSC_HEAD "<domain-config>\n<domain>a.example</domain>\n"
+		"</domain-configx>" NSC_TAIL, "in:5: malformed XML" },
+	{ "undefined entity", CERTPIN_IMPORT_ANDROID_NSC, NSC_HEAD "<domain-config><domain>&host;</domain>"
+		PINSET_A "</domain-config>" NSC_TAIL, "malformed XML: Entity 'host' not defined" },
+	{ "doctype", CERTPIN_IMPORT_ANDROID_NSC, "<?xml version=\"1.0\"?>\n<!DOCTYPE network-security-config "
+		"SYSTEM \"http://127.0.0.1:9/nsc.dtd\">\n<network-security-config/>\n",
+		"in:2: DOCTYPE and ENTITY declarations are not accepted" },
+	{ "entity bomb", CERTPIN_IMPORT_ANDROID_NSC, "<?xml version=\"1.0\"?>\n<!DOCTYPE a [\n<!ENTITY a \"aaaa\">\n"
+		"<!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;\">]>\n<network-security-config/>\n", "DOCTYPE and ENTITY" },
+	{ "utf-16", CERTPIN_IMPORT_ANDROID_NSC, "<\0?\0x\0m\0l\0", "NUL byte" },
+	{ "auto-detected bad xml", CERTPIN_IMPORT_AUTO, "  <network-security-config>", "malformed XML" },
+	/* pin lists */
+	{ "no host", CERTPIN_IMPORT_PIN_LIST, "# pins\n\nsha256//" B64_A ";sha256//" B64_B "\n",
+		"in:3: pins without a host" },
+	{ "bad pin", CERTPIN_IMPORT_PIN_LIST, "api.example.com sha256/" B64_A "\napi.example.com sha256/AAAA\n",
+		"in:2: bad pin \"sha256/AAAA\"" },
+	{ "sha1 pin", CERTPIN_IMPORT_PIN_LIST, "api.example.com sha1/qZk+NkcGgWq6PiVxeFDCbJzQ2J0=\n",
+		"in:1: bad pin" },
+	{ "not a pin or host", CERTPIN_IMPORT_PIN_LIST, "https://api.example.com/ sha256/" B64_A "\n",
+		"is neither a pin nor a host name" },
+	{ "host without pins", CERTPIN_IMPORT_PIN_LIST, "api.example.com\n", "in:1: host \"api.example.com\" without pins" },
+	{ "empty list", CERTPIN_IMPORT_PIN_LIST, "# nothing\n\n", "no pins found" },
+	{ "okhttp variable", CERTPIN_IMPORT_PIN_LIST, "CertificatePinner.Builder()\n  .add(\"a.example\", PIN_A)\n",
+		"in:2: .add(...) arguments must be string literals" },
+	{ "okhttp no pins", CERTPIN_IMPORT_PIN_LIST, "CertificatePinner.Builder().add(\"a.example\").build()",
+		".add(\"a.example\") without pins" },
+	{ "okhttp template", CERTPIN_IMPORT_PIN_LIST, ".add(\"$host\", \"sha256/" B64_A "\")",
+		"escapes and templates are not supported" },
+	{ "okhttp bad pin", CERTPIN_IMPORT_PIN_LIST, ".add(\n\"a.example\",\n\"sha256/xyz\")", "in:3: bad pin" },
+	{ "okhttp bad host", CERTPIN_IMPORT_PIN_LIST, ".add(\"a b\", \"sha256/" B64_A "\")", "invalid host \"a b\"" },
+	{ "okhttp unterminated", CERTPIN_IMPORT_PIN_LIST, ".add(\"a.example\", \"sha256/" B64_A "\"",
+		"unterminated .add( call" },
+	/* JSON goes through the policy loader */
+	{ "json", CERTPIN_IMPORT_AUTO, "{\"schema\": 1, \"hosts\": [{\"host\": \"a.example\", \"pins\": [\"x\"]}]}",
+		"/hosts/0/pins/0" },
+};
+
+static void test_bad_inputs(void)
+{
+	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+		const struct bad_case *c = &bad_cases[i];
+		certpin_policy *p;
+		char *warn = (char *)"unset";
+		size_t len = strcmp(c->name, "utf-16") == 0 ? 10 : strlen(c->input);
+		int rc;
+
+		CHECK_INT(certpin_policy_new(&p), CERTPIN_OK);
+		rc = certpin_policy_import_data_ex(p, c->input, len, c->format, NULL, "in", &warn);
+		if (rc != CERTPIN_E_POLICY || !strstr(certpin_policy_error(p), c->want))
+			fprintf(stderr, "case '%s': rc %d, error \"%s\"\n", c->name, rc, certpin_policy_error(p));
+		CHECK_INT(rc, CERTPIN_E_POLICY);
+		CHECK_CONTAINS(certpin_policy_error(p), c->want);
+		CHECK_INT(certpin_policy_host_count(p), 0);
+		CHECK(warn == NULL);
+		certpin_policy_free(p);
+	}
+}
+
+static void test_xxe_file(void)
+{
+	certpin_policy *p;
+
+	CHECK_INT(certpin_policy_new(&p), CERTPIN_OK);
+	CHECK_INT(certpin_policy_import_file(p, test_data("nsc/xxe.xml"), CERTPIN_IMPORT_AUTO, NULL), CERTPIN_E_POLICY);
+	CHECK_CONTAINS(certpin_policy_error(p), "xxe.xml:2: DOCTYPE and ENTITY declarations are not accepted");
+	CHECK(!strstr(certpin_policy_error(p), "root:"));   /* nothing of /etc/passwd */
+	CHECK_INT(certpin_policy_host_count(p), 0);
+	CHECK_INT(certpin_policy_import_file(p, test_data("nsc/sha1.xml"), CERTPIN_IMPORT_AUTO, NULL), CERTPIN_E_POLICY);
+	CHECK_CONTAINS(certpin_policy_error(p), "sha1.xml:7: pin digest \"SHA-1\" is not supported");
+	certpin_policy_free(p);
+}
+
+static void test_size_and_args(void)
+{
+	certpin_policy *p;
+	size_t big = CERTPIN_IMPORT_MAX_SIZE + 1;
+	char *buf = malloc(big);
+	int rc;
+
+	if (!buf)
+		abort();
+	memset(buf, ' ', big);
+	buf[0] = '<';
+	CHECK_INT(certpin_policy_new(&p), CERTPIN_OK);
+	CHECK_INT(certpin_policy_import_data(p, buf, big, CERTPIN_IMPORT_AUTO, NULL, "big"), CERTPIN_E_POLICY);
+	CHECK_CONTAINS(certpin_policy_error(p), "big: input larger than");
+	free(buf);
+
+	/* missing file: I/O error with the path */
+	CHECK_INT(certpin_policy_import_file(p, "/nonexistent/nsc.xml", CERTPIN_IMPORT_AUTO, NULL), CERTPIN_E_IO);
+	CHECK_CONTAINS(certpin_policy_error(p), "/nonexistent/nsc.xml");
+	CHECK_INT(certpin_policy_import_data(NULL, "x", 1, CERTPIN_IMPORT_AUTO, NULL, NULL), CERTPIN_E_INVALID_ARG);
+	CHECK_INT(certpin_policy_import_data(p, "x", 1, (certpin_import_format)9, "a.example", NULL),
+		CERTPIN_E_INVALID_ARG);
+	/* invalid default host */
+	CHECK_INT(certpin_policy_import_data(p, "sha256/" B64_A, strlen("sha256/" B64_A), CERTPIN_IMPORT_PIN_LIST,
+		"bad host", NULL), CERTPIN_E_POLICY);
+	CHECK_CONTAINS(certpin_policy_error(p), "<data>: invalid default host");
+
+	/* import into a non-empty policy is refused and leaves it intact */
+	certpin_policy_free(p);
+	p = import_str("a.example sha256/" B64_A, CERTPIN_IMPORT_AUTO, NULL, &rc, NULL);
+	CHECK_INT(rc, CERTPIN_OK);
+	CHECK_INT(certpin_policy_import_data(p, "b.example sha256/" B64_B, 40, CERTPIN_IMPORT_AUTO, NULL, NULL),
+		CERTPIN_E_INVALID_ARG);
+	CHECK_INT(certpin_policy_host_count(p), 1);
+	certpin_policy_free(p);
+}
+
+/* Distinct base64 digests for limit tests: 32 bytes holding `i`. */
+static void nth_b64(char out[48], unsigned int i)
+{
+	unsigned char d[CERTPIN_DIGEST_LEN] = { 0 };
+
+	memcpy(d, &i, sizeof(i));
+	if (certpin__b64_encode(out, 48, d, sizeof(d)) < 0)
+		abort();
+}
+
+static void test_limits(void)
+{
+	size_t cap = 4u << 20, n;
+	char *buf = malloc(cap), b64[48];
+	certpin_policy *p;
+	int rc;
+
+	if (!buf)
+		abort();
+	/* a pin-set at the limit is fine, one more is an error */
+	for (unsigned int extra = 0; extra <= 1; extra++) {
+		n = (size_t)snprintf(buf, cap, "<network-security-config><domain-config><domain>a.example</domain><pin-set>");
+		for (unsigned int i = 0; i < CERTPIN_IMPORT_MAX_HOST_PINS + extra; i++) {
+			nth_b64(b64, i);
+			n += (size_t)snprintf(buf + n, cap - n, "<pin digest=\"SHA-256\">%s</pin>\n", b64);
+		}
+		n += (size_t)snprintf(buf + n, cap - n, "</pin-set></domain-config></network-security-config>");
+		p = import_str(buf, CERTPIN_IMPORT_ANDROID_NSC, NULL, &rc, NULL);
+		CHECK_INT(rc, extra ? CERTPIN_E_POLICY : CERTPIN_OK);
+		if (extra)
+			CHECK_CONTAINS(certpin_policy_error(p), "more than 256 pins in one <pin-set>");
+		certpin_policy_free(p);
+	}
+	/* a pin list host with too many pins */
+	n = 0;
+	for (unsigned int i = 0; i <= CERTPIN_IMPORT_MAX_HOST_PINS; i++) {
+		nth_b64(b64, i);
+		n += (size_t)snprintf(buf + n, cap - n, "a.example sha256/%s\n", b64);
+	}
+	p = import_str(buf, CERTPIN_IMPORT_PIN_LIST, NULL, &rc, NULL);
+	CHECK_INT(rc, CERTPIN_E_POLICY);
+	CHECK_CONTAINS(certpin_policy_error(p), "in:257: more than 256 pins for host \"a.example\"");
+	certpin_policy_free(p);
+	/* inheritance amplification: one full pin-set inherited by 257 nested domains */
+	n = (size_t)snprintf(buf, cap, "<network-security-config><domain-config><domain>a.example</domain><pin-set>");
+	for (unsigned int i = 0; i < CERTPIN_IMPORT_MAX_HOST_PINS; i++) {
+		nth_b64(b64, i);
+		n += (size_t)snprintf(buf + n, cap - n, "<pin digest=\"SHA-256\">%s</pin>", b64);
+	}
+	n += (size_t)snprintf(buf + n, cap - n, "</pin-set><domain-config>");
+	for (unsigned int i = 0; i < CERTPIN_IMPORT_MAX_PINS / CERTPIN_IMPORT_MAX_HOST_PINS; i++)
+		n += (size_t)snprintf(buf + n, cap - n, "<domain>d%u.a.example</domain>", i);
+	n += (size_t)snprintf(buf + n, cap - n, "</domain-config></domain-config></network-security-config>");
+	p = import_str(buf, CERTPIN_IMPORT_ANDROID_NSC, NULL, &rc, NULL);
+	CHECK_INT(rc, CERTPIN_E_POLICY);
+	CHECK_CONTAINS(certpin_policy_error(p), "more than 65536 pins in all");
+	CHECK_INT(certpin_policy_host_count(p), 0);
+	certpin_policy_free(p);
+	free(buf);
+}
+
+static void test_pin_lists(void)
+{
+	certpin_policy *p;
+	char *warn = NULL;
+	int rc;
+	const char *ab[] = { B64_A, B64_B }, *a[] = { B64_A }, *abc[] = { B64_A, B64_B, B64_C }, *c[] = { B64_C };
+
+	/* a curl string takes the default host */
+	p = import_str("sha256//" B64_A ";sha256//" B64_B "\n", CERTPIN_IMPORT_AUTO, "API.example.com", &rc, &warn);
+	CHECK_INT(rc, CERTPIN_OK);
+	CHECK(rule_has_pins(p, "api.example.com", ab, 2));
+	CHECK(warn == NULL);
+	certpin_policy_free(p);
+
+	/* a copied shell argument, quotes and option included */
+	p = import_str("--pinnedpubkey 'sha256//" B64_A ";sha256//" B64_B "'\n", CERTPIN_IMPORT_PIN_LIST,
+		"a.example", &rc, NULL);
+	CHECK_INT(rc, CERTPIN_OK);
+	CHECK(rule_has_pins(p, "a.example", ab, 2));
+	certpin_policy_free(p);
+
+	/* host lines, comments, several hosts, pins accumulate, duplicates merge, all pin forms */
+	p = import_str("# shipped in 2.3\n"
+		"// also a comment\n"
+		"api.example.com sha256/" B64_A ", sha256/" B64_B "   # current, backup\r\n"
+		"**.cdn.example.com\tsha256//" B64_C "\n"
+		"api.example.com sha256:" HEX_A " pin-sha256=\"" B64_C "\"\n"
+		"*.edge.example.com sha256/" B64_A "\n"
+		"sha256/" B64_C "\n",
+		CERTPIN_IMPORT_AUTO, "fallback.example", &rc, NULL);
+	CHECK_INT(rc, CERTPIN_OK);
+	CHECK_INT(certpin_policy_host_count(p), 4);
+	CHECK(rule_has_pins(p, "api.example.com", abc, 3));
+	CHECK(rule_has_pins(p, "**.cdn.example.com", c, 1));
+	CHECK(rule_has_pins(p, "*.edge.example.com", a, 1));
+	CHECK(rule_has_pins(p, "fallback.example", c, 1));
+	certpin_policy_free(p);
+
+	/* the mkpki pins.txt shape: "NAME sha256/..." makes NAME a host */
+	p = import_str("leaf sha256/" B64_A "\nbackup sha256/" B64_B "\n", CERTPIN_IMPORT_PIN_LIST, NULL, &rc, NULL);
+	CHECK_INT(rc, CERTPIN_OK);
+	CHECK_INT(certpin_policy_host_count(p), 2);
+	certpin_policy_free(p);
+}
+
+static void test_okhttp(void)
+{
+	static const char kotlin[] =
+		"package com.example.net\n"
+		"\n"
+		"import okhttp3.CertificatePinner\n"
+		"\n"
+		"// .add(\"old.example.com\", \"sha256/" B64_D "\")  -- removed in 3.0\n"
+		"val certificatePinner = CertificatePinner.Builder()\n"
+		"    .add(\"api.example.com\", \"sha256/" B64_A "\")\n"
+		"    /* .add(\"api.example.com\", \"sha256/" B64_D "\") */\n"
+		"    .add(\n"
+		"        \"**.example.com\",\n"
+		"        \"sha256/" B64_A "\", // current\n"
+		"        \"sha256/" B64_B "\", // backup\n"
+		"    )\n"
+		"    .add (\"*.cdn.example.com\", \"sha256/" B64_C "\").build()\n"
+		"val note = \"sha256/" B64_D "\"\n"
+		"val c = '\"'\n";
+	static const char java[] =
+		"CertificatePinner certificatePinner = new CertificatePinner.Builder()\n"
+		"        .add(\"api.example.com\", \"sha256/" B64_A "\", \"sha256/" B64_B "\")\n"
+		"        .build();\n"
+		"list.addAll(x);\n";
+	certpin_policy *p;
+	char *warn = NULL;
+	int rc;
+	const char *a[] = { B64_A }, *ab[] = { B64_A, B64_B }, *c[] = { B64_C };
+
+	p = import_str(kotlin, CERTPIN_IMPORT_AUTO, NULL, &rc, &warn);
+	CHECK_INT(rc, CERTPIN_OK);
+	if (rc)
+		fprintf(stderr, "okhttp: %s\n", certpin_policy_error(p));
+	CHECK_INT(certpin_policy_host_count(p), 3);
+	CHECK(rule_has_pins(p, "api.example.com", a, 1));        /* commented-out pins are not imported */
+	CHECK(rule_has_pins(p, "**.example.com", ab, 2));
+	CHECK(rule_has_pins(p, "*.cdn.example.com", c, 1));
+	CHECK_CONTAINS(warn, "in:15: pin literal outside .add(...) ignored");
+	free(warn);
+	certpin_policy_free(p);
+
+	p = import_str(java, CERTPIN_IMPORT_PIN_LIST, NULL, &rc, NULL);
+	CHECK_INT(rc, CERTPIN_OK);
+	CHECK(rule_has_pins(p, "api.example.com", ab, 2));
+	certpin_policy_free(p);
+}
+
+static void test_detect_and_names(void)
+{
+	certpin_import_format f;
+	certpin_policy *p;
+	int rc;
+
+	p = import_str("\xEF\xBB\xBF {\"schema\": 1, \"hosts\": [{\"host\": \"a.example\", \"pins\": [\"sha256/" B64_A
+		"\"]}]}", CERTPIN_IMPORT_AUTO, NULL, &rc, NULL);
+	CHECK_INT(rc, CERTPIN_OK);
+	CHECK_INT(certpin_policy_host_count(p), 1);
+	certpin_policy_free(p);
+	/* JSON forced onto a pin list fails as JSON */
+	p = import_str("a.example sha256/" B64_A, CERTPIN_IMPORT_JSON, NULL, &rc, NULL);
+	CHECK_INT(rc, CERTPIN_E_POLICY);
+	certpin_policy_free(p);
+
+	CHECK_INT(certpin_import_format_parse(&f, "android"), CERTPIN_OK);
+	CHECK_INT(f, CERTPIN_IMPORT_ANDROID_NSC);
+	CHECK_INT(certpin_import_format_parse(&f, "pins"), CERTPIN_OK);
+	CHECK_INT(f, CERTPIN_IMPORT_PIN_LIST);
+	CHECK_INT(certpin_import_format_parse(&f, "okhttp"), CERTPIN_OK);
+	CHECK_INT(f, CERTPIN_IMPORT_PIN_LIST);
+	CHECK_INT(certpin_import_format_parse(&f, "xml"), CERTPIN_E_INVALID_ARG);
+	CHECK_STR(certpin_import_format_name(CERTPIN_IMPORT_ANDROID_NSC), "android");
+	CHECK_STR(certpin_import_format_name(CERTPIN_IMPORT_AUTO), "auto");
+}
+
+int main(void)
+{
+	test_nsc_basic();
+	test_nsc_nested();
+	test_nsc_warnings();
+	test_bad_inputs();
+	test_xxe_file();
+	test_size_and_args();
+	test_limits();
+	test_pin_lists();
+	test_okhttp();
+	test_detect_and_names();
+	return test_finish("import");
+}
