@@ -1,0 +1,710 @@
+/*
+ * certpin collect: an HTTP(S) server (libmicrohttpd) that accepts failure
+ * reports, validates them with certpin_report_parse() and stores them
+ * (collect_db.h).  Bad input is answered 400/413/415/404/405 and counted;
+ * nothing a client sends can stop the server.
+ *
+ * Limits: body size (--max-body), idle time per connection (--timeout, by
+ * libmicrohttpd), total time to deliver one request (--request-timeout: a
+ * watchdog shuts down connections that take longer, so slow-loris clients
+ * trickling headers or body are cut off), connections in total and per IP.
+ */
+#include "collect.h"
+#include "collect_db.h"
+#include "common.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#define DEFAULT_LISTEN "127.0.0.1:7469"
+#define DEFAULT_MAX_BODY (64u * 1024u)
+#define DEFAULT_TIMEOUT 10
+#define DEFAULT_REQUEST_TIMEOUT 30
+#define DEFAULT_MAX_CONNS 256
+#define DEFAULT_MAX_CONNS_PER_IP 64
+#define DEFAULT_THREADS 2
+
+void usage_collect(FILE *f)
+{
+	fputs("usage: certpin collect --db SPEC [--listen ADDR:PORT] [--port-file FILE]\n"
+		"                       [--tls-cert FILE --tls-key FILE] [--max-body BYTES]\n"
+		"                       [--timeout S] [--request-timeout S] [--max-conns N]\n"
+		"                       [--max-conns-per-ip N] [--threads N]\n"
+		"                       [--max-requests N] [--duration S] [--verbose]\n"
+		"\n"
+		"Receive pin failure reports (POST application/json to / or /report) and\n"
+		"store them.  Runs until SIGINT/SIGTERM, or --max-requests/--duration.\n"
+		"Every request gets: 201 stored, 400 malformed report, 413 too large,\n"
+		"415 not application/json, 404/405 wrong path or method, 503 store error.\n"
+		"GET /stats returns the counters as JSON, GET /healthz \"ok\".\n"
+		"\n"
+		"  --db SPEC              file.sqlite (SQLite, WAL mode; also sqlite:PATH) or\n"
+		"                         postgresql://USER@HOST:PORT/DB (libpq URI)\n"
+		"  --listen ADDR:PORT     address to listen on (default " DEFAULT_LISTEN "; port 0:\n"
+		"                         any free port)\n"
+		"  --port-file FILE       write the port listened on to FILE (atomic)\n"
+		"  --tls-cert FILE        serve HTTPS with this PEM chain (leaf first) ...\n"
+		"  --tls-key FILE         ... and this PEM private key\n"
+		"  --max-body BYTES       largest report accepted (default 65536)\n"
+		"  --timeout S            close connections idle for S seconds (default 10)\n"
+		"  --request-timeout S    close connections that take longer than S seconds to\n"
+		"                         deliver one request (default 30)\n"
+		"  --max-conns N          concurrent connections (default 256)\n"
+		"  --max-conns-per-ip N   concurrent connections per client address (default 64)\n"
+		"  --threads N            server threads (default 2)\n"
+		"  --max-requests N       exit after N report requests (tests, benchmarks)\n"
+		"  --duration S           exit after S seconds\n"
+		"  --verbose              log every rejected request on stderr\n"
+		"\n"
+		"On exit a summary line with the counters goes to stderr.  The first line on\n"
+		"stdout is \"listening on ADDR:PORT\".\n", f);
+}
+
+/* ---- counters ------------------------------------------------------------- */
+
+typedef struct counters {
+	atomic_ullong requests;     /* report requests completed (any outcome) */
+	atomic_ullong stored;
+	atomic_ullong malformed;    /* 400 */
+	atomic_ullong too_large;    /* 413 */
+	atomic_ullong bad_type;     /* 415 */
+	atomic_ullong bad_route;    /* 404, 405 */
+	atomic_ullong store_errors; /* 503 */
+	atomic_ullong cut_off;      /* connections closed by the request deadline */
+	atomic_ullong aborted;      /* requests whose connection ended before a reply */
+} counters;
+
+/* ---- connection watchdog -------------------------------------------------- */
+
+typedef struct conn_slot {
+	struct conn_slot *next, *prev;
+	int fd;
+	uint64_t since_ms;          /* connection start or last completed request */
+	int cut;
+} conn_slot;
+
+typedef struct collector {
+	cdb *db;
+	size_t max_body;
+	unsigned int request_timeout;
+	int verbose;
+	counters c;
+	pthread_mutex_t mu;         /* guards the slot list */
+	conn_slot *slots;
+	unsigned long long max_requests;
+} collector;
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+	enum MHD_ConnectionNotificationCode toe)
+{
+	collector *C = cls;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		conn_slot *s = calloc(1, sizeof(*s));
+		*socket_context = s;
+		if (!s)
+			return;
+		s->fd = ci ? ci->connect_fd : -1;
+		s->since_ms = mono_ms();
+		pthread_mutex_lock(&C->mu);
+		s->next = C->slots;
+		if (C->slots)
+			C->slots->prev = s;
+		C->slots = s;
+		pthread_mutex_unlock(&C->mu);
+	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		conn_slot *s = *socket_context;
+		if (!s)
+			return;
+		/* removed before libmicrohttpd closes the socket, so the watchdog never touches a reused fd */
+		pthread_mutex_lock(&C->mu);
+		if (s->prev)
+			s->prev->next = s->next;
+		else
+			C->slots = s->next;
+		if (s->next)
+			s->next->prev = s->prev;
+		pthread_mutex_unlock(&C->mu);
+		free(s);
+		*socket_context = NULL;
+	}
+}
+
+/* Shut down connections that have taken longer than the request deadline. */
+static void watchdog_scan(collector *C)
+{
+	uint64_t now = mono_ms(), limit = (uint64_t)C->request_timeout * 1000u;
+
+	pthread_mutex_lock(&C->mu);
+	for (conn_slot *s = C->slots; s; s = s->next) {
+		if (!s->cut && s->fd >= 0 && now - s->since_ms > limit) {
+			shutdown(s->fd, SHUT_RDWR);
+			s->cut = 1;
+			atomic_fetch_add(&C->c.cut_off, 1);
+		}
+	}
+	pthread_mutex_unlock(&C->mu);
+}
+
+/* ---- requests ------------------------------------------------------------- */
+
+typedef struct request {
+	char *buf;
+	size_t len, cap;
+	int too_large;
+	int replied;
+} request;
+
+static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status, const char *ctype, const char *body)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+	enum MHD_Result ret;
+
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "POST");
+	ret = MHD_queue_response(conn, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result reply_error(collector *C, struct MHD_Connection *conn, unsigned int status, const char *msg)
+{
+	json_t *o = json_pack("{s:s}", "error", msg);
+	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	enum MHD_Result ret;
+
+	if (C->verbose)
+		cli_warn("collect: %u %s", status, msg);
+	ret = reply(conn, status, "application/json", s ? s : "{}");
+	free(s);
+	json_decref(o);
+	return ret;
+}
+
+static enum MHD_Result reply_stats(collector *C, struct MHD_Connection *conn)
+{
+	json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+		"requests", (json_int_t)atomic_load(&C->c.requests),
+		"stored", (json_int_t)atomic_load(&C->c.stored),
+		"malformed", (json_int_t)atomic_load(&C->c.malformed),
+		"too_large", (json_int_t)atomic_load(&C->c.too_large),
+		"bad_type", (json_int_t)atomic_load(&C->c.bad_type),
+		"bad_route", (json_int_t)atomic_load(&C->c.bad_route),
+		"store_errors", (json_int_t)atomic_load(&C->c.store_errors),
+		"cut_off", (json_int_t)atomic_load(&C->c.cut_off),
+		"aborted", (json_int_t)atomic_load(&C->c.aborted));
+	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	enum MHD_Result ret = reply(conn, MHD_HTTP_OK, "application/json", s ? s : "{}");
+	free(s);
+	json_decref(o);
+	return ret;
+}
+
+static void pin_text(char out[CERTPIN_PIN_STRLEN], const unsigned char *digest)
+{
+	certpin_pin p;
+	p.kind = CERTPIN_PIN_SPKI_SHA256;
+	memcpy(p.digest, digest, CERTPIN_DIGEST_LEN);
+	if (certpin_pin_format(out, CERTPIN_PIN_STRLEN, &p, CERTPIN_STYLE_DEFAULT) != CERTPIN_OK)
+		out[0] = '\0';
+}
+
+static int is_known(const certpin_report_info *ri, const certpin_chain_elem *e)
+{
+	for (size_t k = 0; k < ri->nknown; k++) {
+		const unsigned char *d = ri->known[k].kind == CERTPIN_PIN_CERT_SHA256 ? e->cert_sha256 : e->spki_sha256;
+		if (memcmp(ri->known[k].digest, d, CERTPIN_DIGEST_LEN) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static void peer_address(char *out, size_t n, struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	snprintf(out, n, "?");
+	if (!ci || !ci->client_addr)
+		return;
+	if (ci->client_addr->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, out, (socklen_t)n);
+	else if (ci->client_addr->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr, out, (socklen_t)n);
+}
+
+static enum MHD_Result store_report(collector *C, struct MHD_Connection *conn, request *q)
+{
+	certpin_report_info *ri = malloc(sizeof(*ri));
+	char err[256], served_pin[CERTPIN_PIN_STRLEN], peer[64];
+	cdb_pin pins[CERTPIN_REPORT_CHAIN_MAX];
+	cdb_report r;
+	struct tm tm;
+	time_t now = time(NULL);
+	enum MHD_Result ret;
+
+	if (!ri)
+		return reply_error(C, conn, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory");
+	int rc = certpin_report_parse(ri, q->buf ? q->buf : "", q->len, err, sizeof(err));
+	if (rc != CERTPIN_OK) {
+		free(ri);
+		if (rc == CERTPIN_E_NOMEM)
+			return reply_error(C, conn, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory");
+		atomic_fetch_add(&C->c.malformed, 1);
+		return reply_error(C, conn, MHD_HTTP_BAD_REQUEST, err);
+	}
+	const certpin_chain_elem *chain = ri->nserved ? ri->served : ri->validated;
+	size_t n = ri->nserved ? ri->nserved : ri->nvalidated;
+	memset(&r, 0, sizeof(r));
+	for (size_t i = 0; i < n; i++) {
+		pins[i].depth = (int)i;
+		pin_text(pins[i].pin, chain[i].spki_sha256);
+		pins[i].known = is_known(ri, &chain[i]);
+	}
+	pin_text(served_pin, chain[0].spki_sha256);
+	peer_address(peer, sizeof(peer), conn);
+	gmtime_r(&now, &tm);
+	strftime(r.day, sizeof(r.day), "%Y-%m-%d", &tm);
+	r.received_at = (int64_t)now;
+	r.report_time = ri->date_time;
+	r.hostname = ri->hostname;
+	r.port = ri->port;
+	r.noted_hostname = ri->noted_hostname;
+	r.kind = certpin_report_kind_name(ri->kind);
+	r.enforce = ri->enforce;
+	r.policy_version = ri->policy_version;
+	r.served_pin = served_pin;
+	for (size_t i = 0; i < CERTPIN_DIGEST_LEN; i++)
+		snprintf(r.report_key + 2 * i, 3, "%02x", ri->key[i]);
+	r.peer = peer;
+	r.body = q->buf;
+	r.pins = pins;
+	r.npins = n;
+	if (cdb_store(C->db, &r, err, sizeof(err)) != 0) {
+		free(ri);
+		atomic_fetch_add(&C->c.store_errors, 1);
+		cli_warn("collect: cannot store report: %s", err);
+		return reply_error(C, conn, MHD_HTTP_SERVICE_UNAVAILABLE, "report could not be stored");
+	}
+	free(ri);
+	atomic_fetch_add(&C->c.stored, 1);
+	ret = reply(conn, MHD_HTTP_CREATED, "application/json", "{\"status\":\"stored\"}");
+	return ret;
+}
+
+static int json_content_type(const char *ct)
+{
+	static const char *const types[] = { "application/json", "application/reports+json" };
+	if (!ct)
+		return 0;
+	for (size_t i = 0; i < 2; i++) {
+		size_t n = strlen(types[i]);
+		if (strncasecmp(ct, types[i], n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' '))
+			return 1;
+	}
+	return 0;
+}
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+	const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	collector *C = cls;
+	request *q = *con_cls;
+	(void)version;
+
+	if (!q) {
+		/* headers complete: route, then accept the body */
+		if (strcmp(method, "GET") == 0 && strcmp(url, "/stats") == 0)
+			return reply_stats(C, conn);
+		if (strcmp(method, "GET") == 0 && strcmp(url, "/healthz") == 0)
+			return reply(conn, MHD_HTTP_OK, "text/plain", "ok\n");
+		if (strcmp(url, "/") != 0 && strcmp(url, "/report") != 0) {
+			atomic_fetch_add(&C->c.bad_route, 1);
+			return reply_error(C, conn, MHD_HTTP_NOT_FOUND, "no such path; POST reports to /report");
+		}
+		if (strcmp(method, "POST") != 0) {
+			atomic_fetch_add(&C->c.bad_route, 1);
+			return reply_error(C, conn, MHD_HTTP_METHOD_NOT_ALLOWED, "reports are POSTed");
+		}
+		if (!(q = calloc(1, sizeof(*q))))
+			return MHD_NO;
+		*con_cls = q;
+		if (!json_content_type(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE))) {
+			q->replied = 1;
+			atomic_fetch_add(&C->c.requests, 1);
+			atomic_fetch_add(&C->c.bad_type, 1);
+			return reply_error(C, conn, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json");
+		}
+		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl && strtoull(cl, NULL, 10) > C->max_body) {
+			q->replied = 1;
+			atomic_fetch_add(&C->c.requests, 1);
+			atomic_fetch_add(&C->c.too_large, 1);
+			return reply_error(C, conn, MHD_HTTP_CONTENT_TOO_LARGE, "report too large");
+		}
+		return MHD_YES;
+	}
+	if (q->replied) {
+		*upload_data_size = 0; /* a reply is queued; discard the rest */
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		size_t n = *upload_data_size;
+		*upload_data_size = 0;
+		if (q->too_large || q->len + n > C->max_body) {
+			q->too_large = 1;
+			free(q->buf);
+			q->buf = NULL;
+			q->len = q->cap = 0;
+			return MHD_YES;
+		}
+		if (q->len + n + 1 > q->cap) {
+			size_t cap = q->cap ? q->cap : 4096;
+			while (cap < q->len + n + 1)
+				cap *= 2;
+			char *b = realloc(q->buf, cap);
+			if (!b)
+				return MHD_NO;
+			q->buf = b;
+			q->cap = cap;
+		}
+		memcpy(q->buf + q->len, upload_data, n);
+		q->len += n;
+		q->buf[q->len] = '\0';
+		return MHD_YES;
+	}
+	/* body complete */
+	q->replied = 1;
+	atomic_fetch_add(&C->c.requests, 1);
+	if (q->too_large) {
+		atomic_fetch_add(&C->c.too_large, 1);
+		return reply_error(C, conn, MHD_HTTP_CONTENT_TOO_LARGE, "report too large");
+	}
+	return store_report(C, conn, q);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	collector *C = cls;
+	request *q = *con_cls;
+	const union MHD_ConnectionInfo *ci;
+
+	if (q && !q->replied)
+		atomic_fetch_add(&C->c.aborted, 1);
+	if (q) {
+		free(q->buf);
+		free(q);
+		*con_cls = NULL;
+	}
+	(void)toe;
+	/* the next request on this connection gets a full deadline */
+	if ((ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT)) && ci->socket_context) {
+		conn_slot *s = ci->socket_context;
+		pthread_mutex_lock(&C->mu);
+		s->since_ms = mono_ms();
+		pthread_mutex_unlock(&C->mu);
+	}
+}
+
+__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	collector *C = cls;
+	char msg[512];
+	if (!C->verbose)
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	cli_warn("collect: %s", msg);
+}
+
+/* ---- setup ---------------------------------------------------------------- */
+
+static int parse_uint(unsigned long long *out, const char *s, unsigned long long min, unsigned long long max,
+	const char *opt)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (!*s || *s == '-' || *end || errno || v < min || v > max) {
+		cli_error("collect: %s must be an integer from %llu to %llu", opt, min, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int parse_listen(struct sockaddr_storage *ss, socklen_t *sl, const char *s)
+{
+	char host[128];
+	const char *colon = strrchr(s, ':');
+	unsigned long long port;
+
+	memset(ss, 0, sizeof(*ss));
+	if (!colon || colon == s || (size_t)(colon - s) >= sizeof(host))
+		goto bad;
+	memcpy(host, s, (size_t)(colon - s));
+	host[colon - s] = '\0';
+	if (parse_uint(&port, colon + 1, 0, 65535, "--listen port") != 0)
+		return -1;
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+		host[strlen(host) - 1] = '\0';
+		if (inet_pton(AF_INET6, host + 1, &a6->sin6_addr) != 1)
+			goto bad;
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons((uint16_t)port);
+		*sl = sizeof(*a6);
+		return 0;
+	}
+	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+	if (strcmp(host, "localhost") == 0)
+		snprintf(host, sizeof(host), "127.0.0.1");
+	if (inet_pton(AF_INET, host, &a4->sin_addr) != 1)
+		goto bad;
+	a4->sin_family = AF_INET;
+	a4->sin_port = htons((uint16_t)port);
+	*sl = sizeof(*a4);
+	return 0;
+bad:
+	cli_error("collect: --listen must be IPV4:PORT or [IPV6]:PORT, got '%s'", s);
+	return -1;
+}
+
+static char *read_text(const char *path, const char *what)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long n;
+
+	if (!f) {
+		cli_error("collect: cannot open %s %s: %s", what, path, strerror(errno));
+		return NULL;
+	}
+	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || n > 1 << 20 || fseek(f, 0, SEEK_SET) != 0) {
+		fclose(f);
+		cli_error("collect: cannot read %s %s", what, path);
+		return NULL;
+	}
+	buf = malloc((size_t)n + 1);
+	if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		free(buf);
+		fclose(f);
+		cli_error("collect: cannot read %s %s", what, path);
+		return NULL;
+	}
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static int write_port_file(const char *path, unsigned int port)
+{
+	char tmp[4096];
+	FILE *f;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= sizeof(tmp))
+		return -1;
+	if (!(f = fopen(tmp, "w")))
+		return -1;
+	fprintf(f, "%u\n", port);
+	if (fclose(f) != 0 || rename(tmp, path) != 0) {
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+int cmd_collect(int argc, char **argv)
+{
+	const char *db_spec = NULL, *listen_s = DEFAULT_LISTEN, *port_file = NULL, *tls_cert = NULL, *tls_key = NULL;
+	const char *max_body_s = NULL, *timeout_s = NULL, *req_timeout_s = NULL, *max_conns_s = NULL;
+	const char *per_ip_s = NULL, *threads_s = NULL, *max_req_s = NULL, *duration_s = NULL;
+	int verbose = 0, help = 0;
+	const cli_opt opts[] = {
+		{ "--db", &db_spec, NULL }, { "--listen", &listen_s, NULL }, { "--port-file", &port_file, NULL },
+		{ "--tls-cert", &tls_cert, NULL }, { "--tls-key", &tls_key, NULL }, { "--max-body", &max_body_s, NULL },
+		{ "--timeout", &timeout_s, NULL }, { "--request-timeout", &req_timeout_s, NULL },
+		{ "--max-conns", &max_conns_s, NULL }, { "--max-conns-per-ip", &per_ip_s, NULL },
+		{ "--threads", &threads_s, NULL }, { "--max-requests", &max_req_s, NULL },
+		{ "--duration", &duration_s, NULL }, { "--verbose", NULL, &verbose }, { NULL, NULL, NULL },
+	};
+	char **operands = calloc((size_t)argc + 1, sizeof(char *));
+	size_t noperands = 0;
+	unsigned long long max_body = DEFAULT_MAX_BODY, timeout = DEFAULT_TIMEOUT, req_timeout = DEFAULT_REQUEST_TIMEOUT;
+	unsigned long long max_conns = DEFAULT_MAX_CONNS, per_ip = DEFAULT_MAX_CONNS_PER_IP, threads = DEFAULT_THREADS;
+	unsigned long long max_requests = 0, duration = 0;
+	struct sockaddr_storage ss;
+	socklen_t sl = 0;
+	char *cert_pem = NULL, *key_pem = NULL, err[512];
+	collector C;
+	struct MHD_Daemon *d = NULL;
+	sigset_t sigs, old;
+	int rc = CLI_EXIT_USAGE;
+
+	memset(&C, 0, sizeof(C));
+	pthread_mutex_init(&C.mu, NULL);
+	if (!operands) {
+		cli_error("collect: out of memory");
+		return CLI_EXIT_INTERNAL;
+	}
+	if ((rc = cli_parse_args(argc, argv, opts, "collect", operands, &noperands, &help)) != 0)
+		goto out;
+	rc = CLI_EXIT_USAGE;
+	if (help) {
+		usage_collect(stdout);
+		rc = CLI_EXIT_OK;
+		goto out;
+	}
+	if (noperands) {
+		cli_error("collect: unexpected argument '%s'", operands[0]);
+		goto out;
+	}
+	if (!db_spec) {
+		cli_error("collect: --db is required (a .sqlite file or a postgresql:// URI)");
+		goto out;
+	}
+	if ((!tls_cert) != (!tls_key)) {
+		cli_error("collect: --tls-cert and --tls-key go together");
+		goto out;
+	}
+	if ((max_body_s && parse_uint(&max_body, max_body_s, 256, CERTPIN_REPORT_MAX_LEN, "--max-body") != 0) ||
+		(timeout_s && parse_uint(&timeout, timeout_s, 1, 3600, "--timeout") != 0) ||
+		(req_timeout_s && parse_uint(&req_timeout, req_timeout_s, 1, 3600, "--request-timeout") != 0) ||
+		(max_conns_s && parse_uint(&max_conns, max_conns_s, 1, 100000, "--max-conns") != 0) ||
+		(per_ip_s && parse_uint(&per_ip, per_ip_s, 1, 100000, "--max-conns-per-ip") != 0) ||
+		(threads_s && parse_uint(&threads, threads_s, 1, 64, "--threads") != 0) ||
+		(max_req_s && parse_uint(&max_requests, max_req_s, 1, 1000000000ULL, "--max-requests") != 0) ||
+		(duration_s && parse_uint(&duration, duration_s, 1, 100000000ULL, "--duration") != 0) ||
+		parse_listen(&ss, &sl, listen_s) != 0)
+		goto out;
+	if (tls_cert) {
+		if (!MHD_is_feature_supported(MHD_FEATURE_TLS)) {
+			cli_error("collect: this libmicrohttpd has no TLS support");
+			goto out;
+		}
+		if (!(cert_pem = read_text(tls_cert, "certificate")) || !(key_pem = read_text(tls_key, "key")))
+			goto out;
+	}
+	if (cdb_open(&C.db, db_spec, err, sizeof(err)) != 0) {
+		cli_error("collect: %s", err);
+		goto out;
+	}
+	C.max_body = (size_t)max_body;
+	C.request_timeout = (unsigned int)req_timeout;
+	C.verbose = verbose;
+	C.max_requests = max_requests;
+
+	/* the server threads inherit a mask without SIGINT/SIGTERM; this thread waits for them */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, &old);
+
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	if (tls_cert)
+		flags |= MHD_USE_TLS;
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	if (tls_cert)
+		d = MHD_start_daemon(flags, 0, NULL, NULL, handler, &C,
+			MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+			MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)threads,
+			MHD_OPTION_CONNECTION_LIMIT, (unsigned int)max_conns,
+			MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)per_ip,
+			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)timeout,
+			MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
+			MHD_OPTION_NOTIFY_COMPLETED, on_completed, &C,
+			MHD_OPTION_NOTIFY_CONNECTION, on_connection, &C,
+			MHD_OPTION_EXTERNAL_LOGGER, mhd_log, &C,
+			MHD_OPTION_HTTPS_MEM_CERT, cert_pem,
+			MHD_OPTION_HTTPS_MEM_KEY, key_pem,
+			MHD_OPTION_END);
+	else
+		d = MHD_start_daemon(flags, 0, NULL, NULL, handler, &C,
+			MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+			MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)threads,
+			MHD_OPTION_CONNECTION_LIMIT, (unsigned int)max_conns,
+			MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)per_ip,
+			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)timeout,
+			MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
+			MHD_OPTION_NOTIFY_COMPLETED, on_completed, &C,
+			MHD_OPTION_NOTIFY_CONNECTION, on_connection, &C,
+			MHD_OPTION_EXTERNAL_LOGGER, mhd_log, &C,
+			MHD_OPTION_END);
+	if (!d) {
+		cli_error("collect: cannot listen on %s (address in use, or bad TLS certificate/key)", listen_s);
+		rc = CLI_EXIT_USAGE;
+		goto restore;
+	}
+	const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_LISTEN_FD);
+	struct sockaddr_storage bound;
+	socklen_t bl = sizeof(bound);
+	unsigned int port = 0;
+	if (di && getsockname(di->listen_fd, (struct sockaddr *)&bound, &bl) == 0)
+		port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port :
+			((struct sockaddr_in *)&bound)->sin_port);
+	if (port_file && write_port_file(port_file, port) != 0) {
+		cli_error("collect: cannot write %s", port_file);
+		rc = CLI_EXIT_USAGE;
+		goto stop;
+	}
+	{
+		char host[128];
+		snprintf(host, sizeof(host), "%.*s", (int)(strrchr(listen_s, ':') - listen_s), listen_s);
+		printf("listening on %s:%u (%s%s)\n", host, port, tls_cert ? "https, " : "", cdb_engine(C.db));
+		fflush(stdout);
+	}
+
+	uint64_t start = mono_ms();
+	for (;;) {
+		struct timespec ts = { 0, 200 * 1000000L };
+		int sig = sigtimedwait(&sigs, NULL, &ts);
+		if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP)
+			break;
+		watchdog_scan(&C);
+		if (max_requests && atomic_load(&C.c.requests) >= max_requests)
+			break;
+		if (duration && mono_ms() - start >= duration * 1000u)
+			break;
+	}
+	rc = CLI_EXIT_OK;
+stop:
+	MHD_stop_daemon(d);
+	fprintf(stderr, "certpin: collect: %llu requests, %llu stored, %llu malformed, %llu too large, "
+		"%llu bad type, %llu bad path/method, %llu store errors, %llu cut off, %llu aborted\n",
+		(unsigned long long)atomic_load(&C.c.requests), (unsigned long long)atomic_load(&C.c.stored),
+		(unsigned long long)atomic_load(&C.c.malformed), (unsigned long long)atomic_load(&C.c.too_large),
+		(unsigned long long)atomic_load(&C.c.bad_type), (unsigned long long)atomic_load(&C.c.bad_route),
+		(unsigned long long)atomic_load(&C.c.store_errors), (unsigned long long)atomic_load(&C.c.cut_off),
+		(unsigned long long)atomic_load(&C.c.aborted));
+restore:
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+out:
+	cdb_close(C.db);
+	free(cert_pem);
+	free(key_pem);
+	free(operands);
+	pthread_mutex_destroy(&C.mu);
+	return rc;
+}

@@ -1,0 +1,434 @@
+/*
+ * collect_db.c - report store: SQLite or PostgreSQL behind collect_db.h, with
+ * versioned schema migrations.
+ */
+#include "collect_db.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+#include <sqlite3.h>
+
+typedef enum { ENGINE_SQLITE = 1, ENGINE_PG = 2 } engine;
+
+struct cdb {
+	engine kind;
+	sqlite3 *lite;
+	PGconn *pg;
+	sqlite3_stmt *ins_report, *ins_pin;   /* SQLite prepared statements */
+	pthread_mutex_t mu;
+	int version;
+};
+
+/* One migration: SQL for each engine (several statements allowed). */
+static const struct migration {
+	int version;
+	const char *description;
+	const char *sqlite_sql;
+	const char *pg_sql;
+} migrations[] = {
+	{ 1, "reports and report_pins tables",
+		"CREATE TABLE reports ("
+		" id INTEGER PRIMARY KEY,"
+		" received_at BIGINT NOT NULL, report_time BIGINT NOT NULL, day TEXT NOT NULL,"
+		" hostname TEXT NOT NULL, port INTEGER NOT NULL, noted_hostname TEXT NOT NULL,"
+		" kind TEXT NOT NULL, enforce INTEGER NOT NULL, policy_version BIGINT NOT NULL,"
+		" served_pin TEXT NOT NULL, report_key TEXT NOT NULL, peer TEXT NOT NULL, body TEXT NOT NULL);"
+		"CREATE TABLE report_pins ("
+		" report_id INTEGER NOT NULL REFERENCES reports(id) ON DELETE CASCADE,"
+		" depth INTEGER NOT NULL, pin TEXT NOT NULL, known INTEGER NOT NULL);",
+		"CREATE TABLE reports ("
+		" id BIGSERIAL PRIMARY KEY,"
+		" received_at BIGINT NOT NULL, report_time BIGINT NOT NULL, day TEXT NOT NULL,"
+		" hostname TEXT NOT NULL, port INTEGER NOT NULL, noted_hostname TEXT NOT NULL,"
+		" kind TEXT NOT NULL, enforce INTEGER NOT NULL, policy_version BIGINT NOT NULL,"
+		" served_pin TEXT NOT NULL, report_key TEXT NOT NULL, peer TEXT NOT NULL, body TEXT NOT NULL);"
+		"CREATE TABLE report_pins ("
+		" report_id BIGINT NOT NULL REFERENCES reports(id) ON DELETE CASCADE,"
+		" depth INTEGER NOT NULL, pin TEXT NOT NULL, known INTEGER NOT NULL);" },
+	{ 2, "indexes for the summaries",
+		"CREATE INDEX reports_received ON reports(received_at);"
+		"CREATE INDEX reports_host ON reports(hostname);"
+		"CREATE INDEX reports_key ON reports(report_key);"
+		"CREATE INDEX report_pins_report ON report_pins(report_id);"
+		"CREATE INDEX report_pins_pin ON report_pins(pin);",
+		"CREATE INDEX reports_received ON reports(received_at);"
+		"CREATE INDEX reports_host ON reports(hostname);"
+		"CREATE INDEX reports_key ON reports(report_key);"
+		"CREATE INDEX report_pins_report ON report_pins(report_id);"
+		"CREATE INDEX report_pins_pin ON report_pins(pin);" },
+};
+
+static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+		/* one line */
+		for (char *p = err; *p; p++)
+			if (*p == '\n' || *p == '\r')
+				*p = ' ';
+	}
+	return -1;
+}
+
+const char *cdb_engine(const cdb *db)
+{
+	return db->kind == ENGINE_PG ? "postgresql" : "sqlite";
+}
+
+int cdb_schema_version(cdb *db)
+{
+	return db->version;
+}
+
+/* ---- statement execution (caller holds the mutex) ----------------------- */
+
+static int exec_script(cdb *db, const char *sql, char *err, size_t errlen)
+{
+	if (db->kind == ENGINE_SQLITE) {
+		char *msg = NULL;
+		if (sqlite3_exec(db->lite, sql, NULL, NULL, &msg) != SQLITE_OK) {
+			fail(err, errlen, "sqlite: %s", msg ? msg : sqlite3_errmsg(db->lite));
+			sqlite3_free(msg);
+			return -1;
+		}
+		return 0;
+	}
+	PGresult *res = PQexec(db->pg, sql);
+	ExecStatusType st = PQresultStatus(res);
+	int rc = 0;
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+		rc = fail(err, errlen, "postgresql: %s", PQresultErrorMessage(res));
+	PQclear(res);
+	return rc;
+}
+
+static int all_digits(const char *s)
+{
+	if (!*s || strlen(s) > 18)
+		return 0;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return 0;
+	return 1;
+}
+
+static int query_locked(cdb *db, const char *sql, int nparams, const char *const *params,
+	cdb_row_fn row, void *payload, char *err, size_t errlen)
+{
+	if (db->kind == ENGINE_SQLITE) {
+		sqlite3_stmt *st = NULL;
+		int rc;
+		if (sqlite3_prepare_v2(db->lite, sql, -1, &st, NULL) != SQLITE_OK)
+			return fail(err, errlen, "sqlite: %s", sqlite3_errmsg(db->lite));
+		for (int i = 0; i < nparams; i++) {
+			char name[16];
+			snprintf(name, sizeof(name), "$%d", i + 1);
+			int idx = sqlite3_bind_parameter_index(st, name);
+			if (idx == 0)
+				continue;
+			if (!params[i])
+				sqlite3_bind_null(st, idx);
+			else if (all_digits(params[i]))
+				sqlite3_bind_int64(st, idx, strtoll(params[i], NULL, 10));
+			else
+				sqlite3_bind_text(st, idx, params[i], -1, SQLITE_TRANSIENT);
+		}
+		int ncols = sqlite3_column_count(st);
+		const char *vals[32];
+		if (ncols > 32)
+			ncols = 32;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			for (int c = 0; c < ncols; c++)
+				vals[c] = (const char *)sqlite3_column_text(st, c);
+			if (row && row(ncols, vals, payload) != 0)
+				break;
+		}
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+			fail(err, errlen, "sqlite: %s", sqlite3_errmsg(db->lite));
+			sqlite3_finalize(st);
+			return -1;
+		}
+		sqlite3_finalize(st);
+		return 0;
+	}
+	PGresult *res = PQexecParams(db->pg, sql, nparams, NULL, params, NULL, NULL, 0);
+	ExecStatusType s = PQresultStatus(res);
+	if (s != PGRES_TUPLES_OK && s != PGRES_COMMAND_OK) {
+		fail(err, errlen, "postgresql: %s", PQresultErrorMessage(res));
+		PQclear(res);
+		return -1;
+	}
+	int nrows = PQntuples(res), ncols = PQnfields(res);
+	const char *vals[32];
+	if (ncols > 32)
+		ncols = 32;
+	for (int r = 0; r < nrows; r++) {
+		for (int c = 0; c < ncols; c++)
+			vals[c] = PQgetisnull(res, r, c) ? NULL : PQgetvalue(res, r, c);
+		if (row && row(ncols, vals, payload) != 0)
+			break;
+	}
+	PQclear(res);
+	return 0;
+}
+
+int cdb_query(cdb *db, const char *sql, int nparams, const char *const *params,
+	cdb_row_fn row, void *payload, char *err, size_t errlen)
+{
+	pthread_mutex_lock(&db->mu);
+	int rc = query_locked(db, sql, nparams, params, row, payload, err, errlen);
+	pthread_mutex_unlock(&db->mu);
+	return rc;
+}
+
+/* ---- migrations ---------------------------------------------------------- */
+
+static int max_version_row(int ncols, const char *const *vals, void *payload)
+{
+	*(int *)payload = ncols > 0 && vals[0] ? atoi(vals[0]) : 0;
+	return 1;
+}
+
+static int migrate(cdb *db, char *err, size_t errlen)
+{
+	int cur = 0;
+	const int latest = migrations[sizeof(migrations) / sizeof(migrations[0]) - 1].version;
+
+	if (exec_script(db, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+			" version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+			err, errlen) != 0)
+		return -1;
+	/* one migrator at a time: SQLite's write lock, or a PostgreSQL advisory lock */
+	if (exec_script(db, db->kind == ENGINE_SQLITE ? "BEGIN IMMEDIATE" :
+			"BEGIN; SELECT pg_advisory_xact_lock(7469)", err, errlen) != 0)
+		return -1;
+	if (query_locked(db, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", 0, NULL,
+			max_version_row, &cur, err, errlen) != 0)
+		goto rollback;
+	if (cur > latest) {
+		fail(err, errlen, "database schema version %d is newer than this certpin's (%d)", cur, latest);
+		goto rollback;
+	}
+	for (size_t i = 0; i < sizeof(migrations) / sizeof(migrations[0]); i++) {
+		const struct migration *m = &migrations[i];
+		char v[16], t[32];
+		const char *params[3] = { v, m->description, t };
+		if (m->version <= cur)
+			continue;
+		if (exec_script(db, db->kind == ENGINE_SQLITE ? m->sqlite_sql : m->pg_sql, err, errlen) != 0)
+			goto rollback;
+		snprintf(v, sizeof(v), "%d", m->version);
+		snprintf(t, sizeof(t), "%lld", (long long)time(NULL));
+		if (query_locked(db, "INSERT INTO schema_migrations (version, description, applied_at) VALUES ($1, $2, $3)",
+				3, params, NULL, NULL, err, errlen) != 0)
+			goto rollback;
+		cur = m->version;
+	}
+	if (exec_script(db, "COMMIT", err, errlen) != 0)
+		return -1;
+	db->version = cur;
+	return 0;
+rollback:
+	exec_script(db, "ROLLBACK", NULL, 0);
+	return -1;
+}
+
+/* ---- open / close ---------------------------------------------------------- */
+
+static void pg_quiet(void *arg, const char *message)
+{
+	(void)arg, (void)message;
+}
+
+static int prepare_sqlite(cdb *db, char *err, size_t errlen)
+{
+	if (sqlite3_prepare_v2(db->lite,
+			"INSERT INTO reports (received_at, report_time, day, hostname, port, noted_hostname, kind, enforce,"
+			" policy_version, served_pin, report_key, peer, body) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+			-1, &db->ins_report, NULL) != SQLITE_OK ||
+		sqlite3_prepare_v2(db->lite, "INSERT INTO report_pins (report_id, depth, pin, known) VALUES (?,?,?,?)",
+			-1, &db->ins_pin, NULL) != SQLITE_OK)
+		return fail(err, errlen, "sqlite: %s", sqlite3_errmsg(db->lite));
+	return 0;
+}
+
+static int journal_row(int ncols, const char *const *vals, void *payload)
+{
+	snprintf(payload, 16, "%s", ncols > 0 && vals[0] ? vals[0] : "");
+	return 1;
+}
+
+int cdb_open(cdb **out, const char *spec, char *err, size_t errlen)
+{
+	cdb *db;
+
+	*out = NULL;
+	if (!spec || !*spec)
+		return fail(err, errlen, "empty database name");
+	if (!(db = calloc(1, sizeof(*db))))
+		return fail(err, errlen, "out of memory");
+	pthread_mutex_init(&db->mu, NULL);
+	if (strncmp(spec, "postgresql://", 13) == 0 || strncmp(spec, "postgres://", 11) == 0) {
+		db->kind = ENGINE_PG;
+		db->pg = PQconnectdb(spec);
+		if (!db->pg || PQstatus(db->pg) != CONNECTION_OK) {
+			fail(err, errlen, "postgresql: %s", db->pg ? PQerrorMessage(db->pg) : "out of memory");
+			goto err;
+		}
+		PQsetNoticeProcessor(db->pg, pg_quiet, NULL);
+	} else {
+		const char *path = strncmp(spec, "sqlite:", 7) == 0 ? spec + 7 : spec;
+		char mode[16] = "";
+		db->kind = ENGINE_SQLITE;
+		if (sqlite3_open_v2(path, &db->lite, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+				NULL) != SQLITE_OK) {
+			fail(err, errlen, "sqlite: %s: %s", path, db->lite ? sqlite3_errmsg(db->lite) : "out of memory");
+			goto err;
+		}
+		sqlite3_busy_timeout(db->lite, 5000);
+		if (query_locked(db, "PRAGMA journal_mode=WAL", 0, NULL, journal_row, mode, err, errlen) != 0)
+			goto err;
+		if (strcmp(mode, "wal") != 0) {
+			fail(err, errlen, "sqlite: %s: cannot switch to WAL mode (got '%s')", path, mode);
+			goto err;
+		}
+		if (exec_script(db, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON", err, errlen) != 0)
+			goto err;
+	}
+	if (migrate(db, err, errlen) != 0)
+		goto err;
+	if (db->kind == ENGINE_SQLITE && prepare_sqlite(db, err, errlen) != 0)
+		goto err;
+	*out = db;
+	return 0;
+err:
+	cdb_close(db);
+	return -1;
+}
+
+void cdb_close(cdb *db)
+{
+	if (!db)
+		return;
+	sqlite3_finalize(db->ins_report);
+	sqlite3_finalize(db->ins_pin);
+	if (db->lite)
+		sqlite3_close(db->lite);
+	if (db->pg)
+		PQfinish(db->pg);
+	pthread_mutex_destroy(&db->mu);
+	free(db);
+}
+
+/* ---- store ----------------------------------------------------------------- */
+
+static int store_sqlite(cdb *db, const cdb_report *r, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = db->ins_report;
+	int rc;
+
+	if (exec_script(db, "BEGIN IMMEDIATE", err, errlen) != 0)
+		return -1;
+	sqlite3_reset(s);
+	sqlite3_bind_int64(s, 1, r->received_at);
+	sqlite3_bind_int64(s, 2, r->report_time);
+	sqlite3_bind_text(s, 3, r->day, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, r->hostname, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 5, (int)r->port);
+	sqlite3_bind_text(s, 6, r->noted_hostname, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 7, r->kind, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 8, r->enforce);
+	sqlite3_bind_int64(s, 9, (sqlite3_int64)(r->policy_version & INT64_MAX));
+	sqlite3_bind_text(s, 10, r->served_pin, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 11, r->report_key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 12, r->peer, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 13, r->body, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	sqlite3_clear_bindings(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		goto err;
+	sqlite3_int64 id = sqlite3_last_insert_rowid(db->lite);
+	for (size_t i = 0; i < r->npins; i++) {
+		sqlite3_stmt *p = db->ins_pin;
+		sqlite3_bind_int64(p, 1, id);
+		sqlite3_bind_int(p, 2, r->pins[i].depth);
+		sqlite3_bind_text(p, 3, r->pins[i].pin, -1, SQLITE_STATIC);
+		sqlite3_bind_int(p, 4, r->pins[i].known);
+		rc = sqlite3_step(p);
+		sqlite3_clear_bindings(p);
+		sqlite3_reset(p);
+		if (rc != SQLITE_DONE)
+			goto err;
+	}
+	return exec_script(db, "COMMIT", err, errlen);
+err:
+	fail(err, errlen, "sqlite: %s", sqlite3_errmsg(db->lite));
+	exec_script(db, "ROLLBACK", NULL, 0);
+	return -1;
+}
+
+static int id_row(int ncols, const char *const *vals, void *payload)
+{
+	snprintf(payload, 32, "%s", ncols > 0 && vals[0] ? vals[0] : "");
+	return 1;
+}
+
+static int store_pg(cdb *db, const cdb_report *r, char *err, size_t errlen)
+{
+	char received[32], rtime[32], port[16], enforce[4], pv[32], id[32] = "";
+	const char *params[13] = { received, rtime, r->day, r->hostname, port, r->noted_hostname, r->kind, enforce,
+		pv, r->served_pin, r->report_key, r->peer, r->body };
+
+	snprintf(received, sizeof(received), "%lld", (long long)r->received_at);
+	snprintf(rtime, sizeof(rtime), "%lld", (long long)r->report_time);
+	snprintf(port, sizeof(port), "%u", r->port);
+	snprintf(enforce, sizeof(enforce), "%d", r->enforce ? 1 : 0);
+	snprintf(pv, sizeof(pv), "%llu", (unsigned long long)(r->policy_version & INT64_MAX));
+	if (exec_script(db, "BEGIN", err, errlen) != 0)
+		return -1;
+	if (query_locked(db, "INSERT INTO reports (received_at, report_time, day, hostname, port, noted_hostname, kind,"
+			" enforce, policy_version, served_pin, report_key, peer, body)"
+			" VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) RETURNING id",
+			13, params, id_row, id, err, errlen) != 0 || !id[0])
+		goto err;
+	for (size_t i = 0; i < r->npins; i++) {
+		char depth[16], known[4];
+		const char *pp[4] = { id, depth, r->pins[i].pin, known };
+		snprintf(depth, sizeof(depth), "%d", r->pins[i].depth);
+		snprintf(known, sizeof(known), "%d", r->pins[i].known ? 1 : 0);
+		if (query_locked(db, "INSERT INTO report_pins (report_id, depth, pin, known) VALUES ($1,$2,$3,$4)",
+				4, pp, NULL, NULL, err, errlen) != 0)
+			goto err;
+	}
+	return exec_script(db, "COMMIT", err, errlen);
+err:
+	if (err && errlen && !err[0])
+		fail(err, errlen, "postgresql: insert returned no id");
+	exec_script(db, "ROLLBACK", NULL, 0);
+	return -1;
+}
+
+int cdb_store(cdb *db, const cdb_report *r, char *err, size_t errlen)
+{
+	int rc;
+	if (err && errlen)
+		err[0] = '\0';
+	pthread_mutex_lock(&db->mu);
+	/* a PostgreSQL server that restarted: reconnect once; the client retries on our 503 otherwise */
+	if (db->kind == ENGINE_PG && PQstatus(db->pg) != CONNECTION_OK)
+		PQreset(db->pg);
+	rc = db->kind == ENGINE_SQLITE ? store_sqlite(db, r, err, errlen) : store_pg(db, r, err, errlen);
+	pthread_mutex_unlock(&db->mu);
+	return rc;
+}

@@ -1,0 +1,73 @@
+/*
+ * collect_db.h - the report store behind "certpin collect" and "certpin
+ * reports": SQLite (default, WAL mode) or PostgreSQL (libpq) behind one small
+ * interface.  The schema is created and upgraded by numbered migrations
+ * recorded in the table schema_migrations; a database whose schema is newer
+ * than this program is refused.  All calls on one handle are serialized by a
+ * mutex, so a handle may be shared by the collector's threads.
+ *
+ * SQL given to cdb_query() is written once for both engines: standard SQL
+ * with parameters $1, $2, ... (text values; all-digit values are bound as
+ * integers on SQLite).
+ */
+#ifndef CERTPIN_CLI_COLLECT_DB_H
+#define CERTPIN_CLI_COLLECT_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct cdb cdb;
+
+/* Latest schema version this program knows. */
+#define CDB_SCHEMA_VERSION 2
+
+/*
+ * Open (creating if needed) and migrate.  `spec` is "postgresql://..." or
+ * "postgres://..." (a libpq URI), "sqlite:PATH", or a file path.  Returns 0,
+ * or -1 with a one-line reason in `err`.
+ */
+int cdb_open(cdb **out, const char *spec, char *err, size_t errlen);
+void cdb_close(cdb *db);
+
+/* "sqlite" or "postgresql". */
+const char *cdb_engine(const cdb *db);
+
+/* The schema version after migrations. */
+int cdb_schema_version(cdb *db);
+
+typedef struct cdb_pin {
+	int depth;
+	char pin[80];          /* sha256/B64 of the SPKI */
+	int known;             /* 1 if it is one of the report's known pins */
+} cdb_pin;
+
+typedef struct cdb_report {
+	int64_t received_at;   /* Unix time, server clock */
+	int64_t report_time;   /* the report's date-time */
+	char day[16];          /* YYYY-MM-DD of received_at (UTC) */
+	const char *hostname;
+	unsigned int port;
+	const char *noted_hostname;
+	const char *kind;      /* "mismatch", "pinset-expired", "pkix-failure" */
+	int enforce;
+	uint64_t policy_version;
+	const char *served_pin;  /* leaf SPKI pin of the served (else validated) chain */
+	char report_key[65];   /* hex dedup key */
+	const char *peer;      /* client address */
+	const char *body;      /* the report as received */
+	const cdb_pin *pins;   /* served (else validated) chain */
+	size_t npins;
+} cdb_report;
+
+/* Store one report and its pins in one transaction.  0 or -1 (err set). */
+int cdb_store(cdb *db, const cdb_report *r, char *err, size_t errlen);
+
+/*
+ * Run a query; `row` is called for every result row with the column values
+ * as strings (NULL for SQL NULL); a non-zero return stops.  0 or -1.
+ */
+typedef int (*cdb_row_fn)(int ncols, const char *const *vals, void *payload);
+int cdb_query(cdb *db, const char *sql, int nparams, const char *const *params,
+	cdb_row_fn row, void *payload, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,486 @@
+/*
+ * certpin reports: summarize the failure reports a collector stored --
+ * failures per host, per served-chain (leaf) pin, per day and per verdict,
+ * and the pins seen most often in failing chains that the policy does not
+ * know (a forgotten rotation, or an interception product).  Text, --json, or
+ * a self-contained HTML page with an SVG chart (--html).
+ */
+#include "collect.h"
+#include "collect_db.h"
+#include "common.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+void usage_reports(FILE *f)
+{
+	fputs("usage: certpin reports --db SPEC [--since DATE | --days N] [--top N]\n"
+		"                       [--json | --html FILE]\n"
+		"\n"
+		"Summarize the failure reports stored by \"certpin collect\": totals, failures\n"
+		"per host, per served-chain leaf pin, per day and per verdict, and the top\n"
+		"unknown pins (pins of failing chains that the policy does not list).\n"
+		"\n"
+		"  --db SPEC     the collector's database (file.sqlite or postgresql://...)\n"
+		"  --since DATE  only reports received at or after DATE (YYYY-MM-DD or RFC 3339)\n"
+		"  --days N      only reports received in the last N days\n"
+		"  --top N       rows per table (default 10, at most 1000)\n"
+		"  --json        print a JSON object\n"
+		"  --html FILE   write a self-contained HTML page with a chart (\"-\": stdout)\n", f);
+}
+
+/* ---- collecting the summary ------------------------------------------------ */
+
+typedef struct rows {
+	json_t *arr;
+	const char *const *names;   /* column names; a leading '#' makes the value an integer */
+	int ncols;
+	int failed;
+} rows;
+
+static int add_row(int ncols, const char *const *vals, void *payload)
+{
+	rows *R = payload;
+	json_t *o = json_object();
+
+	if (!o) {
+		R->failed = 1;
+		return 1;
+	}
+	for (int i = 0; i < ncols && i < R->ncols; i++) {
+		const char *name = R->names[i];
+		json_t *v;
+		if (!vals[i])
+			v = json_null();
+		else if (name[0] == '#')
+			v = json_integer(strtoll(vals[i], NULL, 10));
+		else
+			v = json_string(vals[i]);
+		if (json_object_set_new(o, name[0] == '#' ? name + 1 : name, v) != 0)
+			R->failed = 1;
+	}
+	if (json_array_append_new(R->arr, o) != 0)
+		R->failed = 1;
+	return R->failed;
+}
+
+/* Run `sql` with $1 = since and, if it uses it, $2 = top. */
+static json_t *run(cdb *db, const char *sql, const char *const *names, int ncols, const char *since, const char *top,
+	int *ok)
+{
+	rows R = { json_array(), names, ncols, 0 };
+	const char *params[2] = { since, top };
+	char err[512];
+
+	if (!R.arr) {
+		*ok = 0;
+		return NULL;
+	}
+	if (cdb_query(db, sql, strstr(sql, "$2") ? 2 : 1, params, add_row, &R, err, sizeof(err)) != 0 || R.failed) {
+		cli_error("reports: %s", R.failed ? "out of memory" : err);
+		json_decref(R.arr);
+		*ok = 0;
+		return NULL;
+	}
+	return R.arr;
+}
+
+static json_t *summarize(cdb *db, int64_t since, unsigned int top)
+{
+	static const char *const n_total[] = { "#reports", "#hosts", "#distinct", "first_day", "last_day" };
+	static const char *const n_hosts[] = { "host", "#reports", "#enforced", "#distinct", "#last_seen" };
+	static const char *const n_pins[] = { "pin", "#reports", "#hosts" };
+	static const char *const n_days[] = { "day", "#reports", "#enforced" };
+	static const char *const n_unknown[] = { "pin", "#reports", "#hosts", "#min_depth" };
+	static const char *const n_kinds[] = { "verdict", "#reports" };
+	char since_s[32], top_s[16];
+	int ok = 1;
+	json_t *root = json_object(), *total, *days;
+
+	if (!root)
+		return NULL;
+	snprintf(since_s, sizeof(since_s), "%lld", (long long)since);
+	snprintf(top_s, sizeof(top_s), "%u", top);
+	total = run(db, "SELECT COUNT(*), COUNT(DISTINCT hostname), COUNT(DISTINCT report_key), MIN(day), MAX(day)"
+		" FROM reports WHERE received_at >= $1", n_total, 5, since_s, top_s, &ok);
+	if (ok) {
+		json_t *t = json_array_get(total, 0);
+		json_object_set(root, "total", json_object_get(t, "reports"));
+		json_object_set(root, "hosts_count", json_object_get(t, "hosts"));
+		json_object_set(root, "distinct_failures", json_object_get(t, "distinct"));
+		json_object_set(root, "first_day", json_object_get(t, "first_day"));
+		json_object_set(root, "last_day", json_object_get(t, "last_day"));
+	}
+	json_decref(total);
+	if (ok)
+		json_object_set_new(root, "hosts", run(db,
+			"SELECT hostname, COUNT(*), SUM(enforce), COUNT(DISTINCT report_key), MAX(received_at) FROM reports"
+			" WHERE received_at >= $1 GROUP BY hostname ORDER BY COUNT(*) DESC, hostname LIMIT $2",
+			n_hosts, 5, since_s, top_s, &ok));
+	if (ok)
+		json_object_set_new(root, "served_pins", run(db,
+			"SELECT served_pin, COUNT(*), COUNT(DISTINCT hostname) FROM reports WHERE received_at >= $1"
+			" GROUP BY served_pin ORDER BY COUNT(*) DESC, served_pin LIMIT $2",
+			n_pins, 3, since_s, top_s, &ok));
+	if (ok && (days = run(db,
+			"SELECT day, COUNT(*), SUM(enforce) FROM reports WHERE received_at >= $1"
+			" GROUP BY day ORDER BY day DESC LIMIT 366", n_days, 3, since_s, top_s, &ok))) {
+		/* newest 366 days, shown oldest first */
+		json_t *asc = json_array();
+		for (size_t i = json_array_size(days); asc && i > 0; i--)
+			json_array_append(asc, json_array_get(days, i - 1));
+		json_decref(days);
+		json_object_set_new(root, "days", asc);
+	}
+	if (ok)
+		json_object_set_new(root, "unknown_pins", run(db,
+			"SELECT p.pin, COUNT(*), COUNT(DISTINCT r.hostname), MIN(p.depth) FROM report_pins p"
+			" JOIN reports r ON r.id = p.report_id WHERE p.known = 0 AND r.received_at >= $1"
+			" GROUP BY p.pin ORDER BY COUNT(*) DESC, p.pin LIMIT $2",
+			n_unknown, 4, since_s, top_s, &ok));
+	if (ok)
+		json_object_set_new(root, "verdicts", run(db,
+			"SELECT kind, COUNT(*) FROM reports WHERE received_at >= $1"
+			" GROUP BY kind ORDER BY COUNT(*) DESC, kind", n_kinds, 2, since_s, top_s, &ok));
+	if (!ok) {
+		json_decref(root);
+		return NULL;
+	}
+	json_object_set_new(root, "database", json_string(cdb_engine(db)));
+	json_object_set_new(root, "schema_version", json_integer(cdb_schema_version(db)));
+	json_object_set_new(root, "since", since ? json_integer(since) : json_null());
+	return root;
+}
+
+/* ---- text ------------------------------------------------------------------ */
+
+static long long ival(json_t *o, const char *k)
+{
+	return (long long)json_integer_value(json_object_get(o, k));
+}
+
+static const char *sval(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+	return s ? s : "-";
+}
+
+static void print_text(json_t *s)
+{
+	json_t *a, *o;
+	size_t i;
+	long long max = 1;
+
+	printf("%lld failure reports (%lld distinct failures) for %lld hosts, %s to %s (%s)\n",
+		ival(s, "total"), ival(s, "distinct_failures"), ival(s, "hosts_count"),
+		sval(s, "first_day"), sval(s, "last_day"), sval(s, "database"));
+	printf("\nfailures per host:\n  %8s %8s %8s  %-20s  %s\n", "reports", "enforced", "distinct", "last seen", "host");
+	json_array_foreach(json_object_get(s, "hosts"), i, o) {
+		char when[32];
+		cli_time_rfc3339(when, ival(o, "last_seen"));
+		printf("  %8lld %8lld %8lld  %-20s  %s\n", ival(o, "reports"), ival(o, "enforced"), ival(o, "distinct"),
+			when, sval(o, "host"));
+	}
+	printf("\nfailures per served-chain pin (leaf):\n  %8s %6s  %s\n", "reports", "hosts", "pin");
+	json_array_foreach(json_object_get(s, "served_pins"), i, o)
+		printf("  %8lld %6lld  %s\n", ival(o, "reports"), ival(o, "hosts"), sval(o, "pin"));
+	a = json_object_get(s, "days");
+	json_array_foreach(a, i, o)
+		if (ival(o, "reports") > max)
+			max = ival(o, "reports");
+	printf("\nfailures per day:\n");
+	json_array_foreach(a, i, o) {
+		int bar = (int)(ival(o, "reports") * 40 / max);
+		printf("  %s %8lld  ", sval(o, "day"), ival(o, "reports"));
+		for (int k = 0; k < (bar ? bar : 1); k++)
+			putchar('#');
+		putchar('\n');
+	}
+	printf("\ntop unknown pins (in failing chains, not in the policy):\n  %8s %6s %5s  %s\n", "reports", "hosts",
+		"depth", "pin");
+	json_array_foreach(json_object_get(s, "unknown_pins"), i, o)
+		printf("  %8lld %6lld %5lld  %s\n", ival(o, "reports"), ival(o, "hosts"), ival(o, "min_depth"),
+			sval(o, "pin"));
+	printf("\nverdicts:\n");
+	json_array_foreach(json_object_get(s, "verdicts"), i, o)
+		printf("  %8lld  %s\n", ival(o, "reports"), sval(o, "verdict"));
+}
+
+/* ---- HTML ------------------------------------------------------------------ */
+
+static void html_text(FILE *f, const char *s)
+{
+	for (; s && *s; s++) {
+		switch (*s) {
+		case '&': fputs("&amp;", f); break;
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '"': fputs("&quot;", f); break;
+		case '\'': fputs("&#39;", f); break;
+		default: fputc(*s, f);
+		}
+	}
+}
+
+/* Bar chart of failures per day, enforced part darker, as inline SVG. */
+static void html_chart(FILE *f, json_t *days)
+{
+	size_t n = json_array_size(days), i;
+	long long max = 1;
+	json_t *o;
+	const int bw = n > 60 ? 8 : n > 20 ? 16 : 32, gap = 4, h = 200, left = 72, bottom = 64;
+	int width = left + (int)n * (bw + gap) + 16;
+
+	if (width < 360)
+		width = 360;
+	json_array_foreach(days, i, o)
+		if (ival(o, "reports") > max)
+			max = ival(o, "reports");
+	fprintf(f, "<svg class=\"chart\" role=\"img\" aria-label=\"failure reports per day\" width=\"%d\" height=\"%d\""
+		" viewBox=\"0 0 %d %d\" xmlns=\"http://www.w3.org/2000/svg\">\n", width, h + bottom + 10, width, h + bottom + 10);
+	fprintf(f, "<line x1=\"%d\" y1=\"10\" x2=\"%d\" y2=\"%d\" class=\"axis\"/>\n", left - 4, left - 4, h + 10);
+	fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" class=\"axis\"/>\n", left - 4, h + 10, width - 8, h + 10);
+	fprintf(f, "<text x=\"%d\" y=\"18\" class=\"ylab\">%lld</text>\n", left - 8, max);
+	fprintf(f, "<text x=\"%d\" y=\"%d\" class=\"ylab\">0</text>\n", left - 8, h + 10);
+	if (n == 0)
+		fprintf(f, "<text x=\"%d\" y=\"%d\" class=\"empty\">no reports</text>\n", left + 10, h / 2);
+	json_array_foreach(days, i, o) {
+		long long c = ival(o, "reports"), e = ival(o, "enforced");
+		int x = left + (int)i * (bw + gap);
+		int bh = (int)(c * h / max), eh = (int)(e * h / max);
+		fprintf(f, "<g><title>%s: %lld reports (%lld enforced)</title>", sval(o, "day"), c, e);
+		fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" class=\"bar\"/>", x, h + 10 - bh, bw, bh);
+		if (eh > 0)
+			fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" class=\"enf\"/>", x, h + 10 - eh, bw, eh);
+		fputs("</g>\n", f);
+		if (n <= 20 || i % ((n + 19) / 20) == 0)
+			fprintf(f, "<text transform=\"translate(%d,%d) rotate(-45)\" class=\"xlab\">%s</text>\n",
+				x + bw / 2, h + 24, sval(o, "day"));
+	}
+	fputs("</svg>\n<p class=\"legend\"><span class=\"k bar\"></span> report-only "
+		"<span class=\"k enf\"></span> enforced</p>\n", f);
+}
+
+static void html_table(FILE *f, json_t *arr, const char *const *keys, const char *const *heads, int ncols)
+{
+	size_t i;
+	json_t *o;
+
+	fputs("<table><thead><tr>", f);
+	for (int c = 0; c < ncols; c++) {
+		fputs("<th>", f);
+		html_text(f, heads[c]);
+		fputs("</th>", f);
+	}
+	fputs("</tr></thead><tbody>\n", f);
+	json_array_foreach(arr, i, o) {
+		fputs("<tr>", f);
+		for (int c = 0; c < ncols; c++) {
+			json_t *v = json_object_get(o, keys[c]);
+			if (json_is_integer(v) && strcmp(keys[c], "last_seen") == 0) {
+				char when[32];
+				cli_time_rfc3339(when, (int64_t)json_integer_value(v));
+				fprintf(f, "<td>%s</td>", when);
+			} else if (json_is_integer(v)) {
+				fprintf(f, "<td class=\"n\">%lld</td>", (long long)json_integer_value(v));
+			} else {
+				fputs("<td><code>", f);
+				html_text(f, json_string_value(v));
+				fputs("</code></td>", f);
+			}
+		}
+		fputs("</tr>\n", f);
+	}
+	if (json_array_size(arr) == 0)
+		fprintf(f, "<tr><td colspan=\"%d\">none</td></tr>\n", ncols);
+	fputs("</tbody></table>\n", f);
+}
+
+static int write_html(json_t *s, const char *path)
+{
+	static const char *const hk[] = { "host", "reports", "enforced", "distinct", "last_seen" };
+	static const char *const hh[] = { "host", "reports", "enforced", "distinct failures", "last seen" };
+	static const char *const pk[] = { "pin", "reports", "hosts" };
+	static const char *const ph[] = { "served leaf pin", "reports", "hosts" };
+	static const char *const uk[] = { "pin", "reports", "hosts", "min_depth" };
+	static const char *const uh[] = { "unknown pin", "reports", "hosts", "chain depth" };
+	static const char *const vk[] = { "verdict", "reports" };
+	static const char *const vh[] = { "verdict", "reports" };
+	FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
+
+	if (!f) {
+		cli_error("reports: cannot write %s: %s", path, strerror(errno));
+		return CLI_EXIT_USAGE;
+	}
+	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+		"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+		"<title>certpin: pin failure reports</title>\n<style>\n"
+		"body{font-family:system-ui,sans-serif;margin:2em;color:#1d2330;max-width:70em}\n"
+		"h1{font-size:1.6em}h2{font-size:1.15em;margin-top:1.6em}\n"
+		"table{border-collapse:collapse;margin:.5em 0}th,td{padding:.25em .8em;border-bottom:1px solid #d8dce3;"
+		"text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums}\n"
+		"code{font-size:.92em}.summary{font-size:1.05em}\n"
+		".chart .bar,.k.bar{fill:#9db8e8;background:#9db8e8}.chart .enf,.k.enf{fill:#c0392b;background:#c0392b}\n"
+		".chart .axis{stroke:#555}.chart text{font-size:11px;fill:#333}.chart .ylab{text-anchor:end}\n"
+		".chart .xlab{text-anchor:end}.k{display:inline-block;width:1em;height:.8em;margin:0 .3em 0 1em}\n"
+		"</style></head><body>\n<h1>Pin failure reports</h1>\n", f);
+	fprintf(f, "<p class=\"summary\"><strong>%lld</strong> reports (%lld distinct failures) for <strong>%lld</strong>"
+		" hosts, ", ival(s, "total"), ival(s, "distinct_failures"), ival(s, "hosts_count"));
+	html_text(f, sval(s, "first_day"));
+	fputs(" to ", f);
+	html_text(f, sval(s, "last_day"));
+	fputs(".</p>\n<h2>Failures per day</h2>\n", f);
+	html_chart(f, json_object_get(s, "days"));
+	fputs("<h2>Failures per host</h2>\n", f);
+	html_table(f, json_object_get(s, "hosts"), hk, hh, 5);
+	fputs("<h2>Failures per served-chain pin</h2>\n", f);
+	html_table(f, json_object_get(s, "served_pins"), pk, ph, 3);
+	fputs("<h2>Top unknown pins</h2>\n<p>Pins of failing chains that the policy does not list: a key rotation "
+		"missing from the policy, or a TLS interception product.</p>\n", f);
+	html_table(f, json_object_get(s, "unknown_pins"), uk, uh, 4);
+	fputs("<h2>Verdicts</h2>\n", f);
+	html_table(f, json_object_get(s, "verdicts"), vk, vh, 2);
+	fprintf(f, "<p><small>certpin %s, %s database, schema %lld.</small></p>\n</body></html>\n",
+		CERTPIN_VERSION_STRING, sval(s, "database"), ival(s, "schema_version"));
+	if (f != stdout && fclose(f) != 0) {
+		cli_error("reports: cannot write %s", path);
+		return CLI_EXIT_USAGE;
+	}
+	if (f == stdout)
+		fflush(stdout);
+	return CLI_EXIT_OK;
+}
+
+/* ---- command --------------------------------------------------------------- */
+
+/* YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC) to Unix time. */
+static int parse_since(int64_t *out, const char *s)
+{
+	int y, m, d, hh = 0, mm = 0, ss = 0, n = 0;
+	size_t len = strlen(s);
+
+	if (len == 10) {
+		if (sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10)
+			return -1;
+	} else if (len == 20 && s[10] == 'T' && s[19] == 'Z') {
+		if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &m, &d, &hh, &mm, &ss, &n) != 6 || n != 19)
+			return -1;
+	} else {
+		return -1;
+	}
+	if (s[4] != '-' || s[7] != '-' || y < 1970 || y > 9999 || m < 1 || m > 12 || d < 1 || d > 31 ||
+		hh > 23 || mm > 59 || ss > 59)
+		return -1;
+	/* days from the civil date (proleptic Gregorian calendar) */
+	int yy = y - (m <= 2);
+	int era = yy / 400;
+	int yoe = yy - era * 400;
+	int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	int64_t days = (int64_t)era * 146097 + doe - 719468;
+	*out = days * 86400 + hh * 3600 + mm * 60 + ss;
+	return 0;
+}
+
+int cmd_reports(int argc, char **argv)
+{
+	const char *db_spec = NULL, *since_s = NULL, *days_s = NULL, *top_s = NULL, *html = NULL;
+	int json = 0, help = 0, rc;
+	const cli_opt opts[] = {
+		{ "--db", &db_spec, NULL }, { "--since", &since_s, NULL }, { "--days", &days_s, NULL },
+		{ "--top", &top_s, NULL }, { "--html", &html, NULL }, { "--json", NULL, &json }, { NULL, NULL, NULL },
+	};
+	char **operands = calloc((size_t)argc + 1, sizeof(char *));
+	size_t noperands = 0;
+	int64_t since = 0;
+	unsigned long top = 10;
+	char err[512];
+	cdb *db = NULL;
+	json_t *sum = NULL;
+
+	if (!operands) {
+		cli_error("reports: out of memory");
+		return CLI_EXIT_INTERNAL;
+	}
+	if ((rc = cli_parse_args(argc, argv, opts, "reports", operands, &noperands, &help)) != 0)
+		goto out;
+	rc = CLI_EXIT_USAGE;
+	if (help) {
+		usage_reports(stdout);
+		rc = CLI_EXIT_OK;
+		goto out;
+	}
+	if (noperands) {
+		cli_error("reports: unexpected argument '%s'", operands[0]);
+		goto out;
+	}
+	if (!db_spec) {
+		cli_error("reports: --db is required");
+		goto out;
+	}
+	if (since_s && days_s) {
+		cli_error("reports: --since and --days exclude each other");
+		goto out;
+	}
+	if (json && html) {
+		cli_error("reports: --json and --html exclude each other");
+		goto out;
+	}
+	if (since_s && parse_since(&since, since_s) != 0) {
+		cli_error("reports: --since must be YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, got '%s'", since_s);
+		goto out;
+	}
+	if (days_s) {
+		char *end;
+		errno = 0;
+		unsigned long d = strtoul(days_s, &end, 10);
+		if (*days_s == '-' || *end || errno || d < 1 || d > 100000) {
+			cli_error("reports: --days must be an integer from 1 to 100000");
+			goto out;
+		}
+		since = (int64_t)time(NULL) - (int64_t)d * 86400;
+	}
+	if (top_s) {
+		char *end;
+		errno = 0;
+		top = strtoul(top_s, &end, 10);
+		if (*top_s == '-' || *end || errno || top < 1 || top > 1000) {
+			cli_error("reports: --top must be an integer from 1 to 1000");
+			goto out;
+		}
+	}
+	/* a reader must not create an empty SQLite database by mistake */
+	if (strncmp(db_spec, "postgres", 8) != 0) {
+		struct stat sb;
+		const char *path = strncmp(db_spec, "sqlite:", 7) == 0 ? db_spec + 7 : db_spec;
+		if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+			cli_error("reports: no database file %s", path);
+			goto out;
+		}
+	}
+	if (cdb_open(&db, db_spec, err, sizeof(err)) != 0) {
+		cli_error("reports: %s", err);
+		goto out;
+	}
+	if (!(sum = summarize(db, since, (unsigned int)top))) {
+		rc = CLI_EXIT_INTERNAL;
+		goto out;
+	}
+	if (json) {
+		rc = cli_json_print(sum) == 0 ? CLI_EXIT_OK : CLI_EXIT_INTERNAL;
+		sum = NULL;
+	} else if (html) {
+		rc = write_html(sum, html);
+	} else {
+		print_text(sum);
+		rc = CLI_EXIT_OK;
+	}
+out:
+	json_decref(sum);
+	cdb_close(db);
+	free(operands);
+	return rc;
+}

@@ -1,0 +1,339 @@
+/*
+ * certpin/report.h - pin failure reports (RFC 7469 style) and their delivery.
+ *
+ * Included by <certpin.h>; do not include it directly.
+ *
+ * OVERVIEW
+ *
+ * When a pinned host fails its pin check (enforced or report-only), or its
+ * pinset has expired, or -- optionally -- its chain fails PKIX validation,
+ * an application can send a failure report to a collector ("certpin collect")
+ * so that rollouts and attacks are visible in the field.  A report is a JSON
+ * object with the fields of RFC 7469 section 3 plus certpin's own:
+ *
+ *   "date-time"                    RFC 3339 UTC time of the check
+ *   "hostname", "port"             the host checked (normalized) and port
+ *   "noted-hostname"               the base name of the policy rule that applied
+ *   "include-subdomains"           true if that rule is a wildcard rule
+ *   "served-certificate-chain"     the chain the peer sent, PEM strings, leaf first
+ *   "validated-certificate-chain"  the chain that was verified, PEM, leaf first
+ *   "known-pins"                   the rule's pins: pin-sha256="B64" (SPKI) or
+ *                                  cert-sha256="B64" (certificate)
+ *   "effective-expiration-date"    the rule's expiry (RFC 3339) or null
+ *   "certpin-report-version"       1
+ *   "policy-version", "pattern"    the policy's version and the rule's pattern
+ *   "verdict"                      "mismatch", "pinset-expired" or "pkix-failure"
+ *   "enforce"                      true if the rule is enforced (not report-only)
+ *   "allowed"                      true if the connection was allowed to proceed
+ *   "served-chain-sha256",         per certificate {"spki": "sha256/B64",
+ *   "validated-chain-sha256"         "cert": "cert-sha256/B64"}, leaf first
+ *
+ * In hashes-only mode (privacy: no certificate, hence no subject names, leaves
+ * the device) the two PEM arrays are left out and only the digests are sent.
+ * A chain that is not known (the served chain, when a report is built from the
+ * digests that the OpenSSL binding's failure callback receives) is left out.
+ *
+ * DELIVERY
+ *
+ * A certpin_reporter owns a bounded in-memory queue and one background thread
+ * that posts each report (Content-Type: application/json) to the report URIs
+ * with libcurl, and/or hands it to an application callback.  Submitting never
+ * blocks on the network and never changes the outcome of a TLS connection: a
+ * full queue drops the report (counted).  Failed posts are retried a bounded
+ * number of times with exponential backoff; a report that still fails (and
+ * every report still queued when the reporter is freed) is written to an
+ * optional bounded spool directory (atomic rename), which is re-sent later.
+ * Identical failures -- same host, port, chain and result -- are reported
+ * once per dedup window (default 24 hours, configurable, 0 disables).
+ * There is no default report destination: without URIs or a callback the
+ * reporter only counts.
+ *
+ * Three ways to feed a reporter from OpenSSL:
+ *
+ *   1. As the binding's failure callback (chain digests only, port from
+ *      default_port):
+ *        certpin_ssl_options o = CERTPIN_SSL_OPTIONS_INIT;
+ *        o.on_failure = certpin_reporter_on_failure; o.payload = reporter;
+ *        certpin_ssl_ctx_attach(ctx, policy, &o);
+ *   2. After each handshake, successful or not (full chains as PEM, peer
+ *      port, and PKIX failures of pinned hosts with CERTPIN_REPORTER_PKIX):
+ *        SSL_connect(ssl); certpin_reporter_submit_ssl(reporter, ssl);
+ *   3. From any TLS stack: fill a certpin_report_input and call
+ *      certpin_reporter_submit().
+ *
+ * Use one of 1 and 2 per connection: their reports do not share dedup keys.
+ *
+ * THREADS
+ *
+ * All reporter functions are thread-safe.  The policy given to
+ * certpin_reporter_new() is borrowed and must outlive the reporter.  The
+ * callback runs on the sender thread, never inside a handshake.
+ */
+#ifndef CERTPIN_REPORT_H
+#define CERTPIN_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Largest report certpin_report_parse() accepts, in bytes. */
+#define CERTPIN_REPORT_MAX_LEN (256u * 1024u)
+/* Most certificates per chain, and most known pins, in a report. */
+#define CERTPIN_REPORT_CHAIN_MAX 16
+#define CERTPIN_REPORT_PINS_MAX 64
+
+typedef enum certpin_report_kind {
+	CERTPIN_REPORT_MISMATCH = 1,        /* no pin matched (enforced or report-only) */
+	CERTPIN_REPORT_PINSET_EXPIRED = 2,  /* the rule's pinset had expired */
+	CERTPIN_REPORT_PKIX = 3             /* PKIX validation failed for a pinned host */
+} certpin_report_kind;
+
+/* "mismatch", "pinset-expired", "pkix-failure"; "unknown" otherwise. */
+CERTPIN_EXPORT const char *certpin_report_kind_name(certpin_report_kind kind);
+
+/* ------------------------------------------------------------------------ */
+/* Building reports                                                          */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * One certificate of a chain to report.  `der` (may be NULL) is the
+ * certificate; digests not flagged in `digests.flags` are computed from it.
+ * With `der` NULL only the digests are reported.
+ */
+typedef struct certpin_report_cert {
+	certpin_chain_elem digests;
+	const unsigned char *der;
+	size_t der_len;
+} certpin_report_cert;
+
+typedef struct certpin_report_input {
+	unsigned int version;               /* CERTPIN_REPORT_INPUT_VERSION */
+	const certpin_policy *policy;       /* the policy checked; borrowed */
+	const certpin_result *result;       /* the check's result; result->rule must name a rule */
+	/*
+	 * The check's code: CERTPIN_E_PIN_MISMATCH or CERTPIN_E_PINSET_EXPIRED
+	 * (refused), CERTPIN_OK (allowed: report-only mismatch, fail-open expiry),
+	 * or CERTPIN_E_PKIX (PKIX failure of a pinned host).
+	 */
+	int rc;
+	unsigned int port;                  /* 1..65535 */
+	const certpin_report_cert *served;  /* may be NULL with nserved 0 */
+	size_t nserved;
+	const certpin_report_cert *validated;
+	size_t nvalidated;
+	int hashes_only;                    /* 1: digests only, no PEM */
+} certpin_report_input;
+
+#define CERTPIN_REPORT_INPUT_VERSION 1
+#define CERTPIN_REPORT_INPUT_INIT { CERTPIN_REPORT_INPUT_VERSION, NULL, NULL, 0, 443, NULL, 0, NULL, 0, 0 }
+
+/*
+ * Build the JSON report for `in`.  On success *out is a malloc'd,
+ * NUL-terminated JSON text (free with free()).  Returns
+ * CERTPIN_E_INVALID_ARG if `in` is incomplete, names no rule of the policy,
+ * has more than CERTPIN_REPORT_CHAIN_MAX certificates per chain, no chain at
+ * all, or describes nothing to report (a match); CERTPIN_E_DECODE if a DER
+ * certificate cannot be read; CERTPIN_E_NOMEM.
+ */
+CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_report_build(char **out, const certpin_report_input *in);
+
+typedef struct certpin_report_options {
+	unsigned int version;               /* CERTPIN_REPORT_OPTIONS_VERSION */
+	int hashes_only;                    /* 1: digests only, no PEM */
+	unsigned int port;                  /* 0: the peer's port, read from the socket (else 443) */
+	int report_pkix;                    /* 1: also report PKIX failures of pinned hosts */
+} certpin_report_options;
+
+#define CERTPIN_REPORT_OPTIONS_VERSION 1
+#define CERTPIN_REPORT_OPTIONS_INIT { CERTPIN_REPORT_OPTIONS_VERSION, 0, 0, 0 }
+
+/*
+ * Build the report for the last pin check on `ssl` (an SSL *, after its
+ * handshake finished or failed), from certpin_ssl_result(), the chain the
+ * peer sent (SSL_get_peer_cert_chain) and the chain OpenSSL verified
+ * (SSL_get0_verified_chain; for a PKIX failure, the part it built).
+ * `policy` must be the one attached to the connection.  `opts` may be NULL.
+ *
+ * Returns CERTPIN_OK with *out as for certpin_report_build();
+ * CERTPIN_E_NOT_FOUND if there is nothing to report (host not pinned, pins
+ * matched, or a PKIX failure without opts->report_pkix); CERTPIN_E_STATE if
+ * no pin check ran on `ssl`; CERTPIN_E_CHAIN if no certificate is available.
+ */
+CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_report_from_ssl(char **out, const void *ssl,
+	const certpin_policy *policy, const certpin_report_options *opts);
+
+/* ------------------------------------------------------------------------ */
+/* Parsing reports (used by the collector)                                   */
+/* ------------------------------------------------------------------------ */
+
+/* A validated report.  Plain value; no allocation. */
+typedef struct certpin_report_info {
+	int64_t date_time;
+	char hostname[CERTPIN_HOSTNAME_MAX];        /* normalized */
+	unsigned int port;
+	char noted_hostname[CERTPIN_HOSTNAME_MAX];  /* normalized */
+	int include_subdomains;
+	int64_t expires;                            /* 0: none given */
+	uint64_t policy_version;                    /* 0: none given */
+	certpin_report_kind kind;
+	int enforce;
+	int allowed;                                /* -1: not given */
+	size_t nknown;
+	certpin_pin known[CERTPIN_REPORT_PINS_MAX];
+	/* Digests per certificate, leaf first; from the PEM when present. */
+	size_t nserved;
+	certpin_chain_elem served[CERTPIN_REPORT_CHAIN_MAX];
+	size_t nvalidated;
+	certpin_chain_elem validated[CERTPIN_REPORT_CHAIN_MAX];
+	int served_pem, validated_pem;              /* 1 if that chain came as PEM */
+	/* Dedup key: SHA-256 over host, port, verdict, enforce and the chain. */
+	unsigned char key[CERTPIN_DIGEST_LEN];
+} certpin_report_info;
+
+/*
+ * Parse and validate a report.  Required: "date-time", "hostname", "port",
+ * "noted-hostname", "known-pins", "verdict", "enforce" and at least one chain
+ * (PEM or digests).  Optional: "include-subdomains",
+ * "effective-expiration-date" (string or null), "policy-version",
+ * "certpin-report-version" (1), "allowed", "pattern".  Other keys are
+ * ignored (forward compatibility).  Every PEM entry must be exactly one
+ * certificate; when a chain is given both as PEM and as digests they must
+ * agree.  Duplicate keys, wrong types, bad names, ports, dates or pins, chains
+ * longer than CERTPIN_REPORT_CHAIN_MAX and texts longer than
+ * CERTPIN_REPORT_MAX_LEN are rejected.
+ *
+ * Returns CERTPIN_OK, CERTPIN_E_REPORT with a one-line reason in `err`
+ * (may be NULL; errlen bytes, NUL-terminated), or CERTPIN_E_NOMEM.  `*out`
+ * is zeroed on error.
+ */
+CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_report_parse(certpin_report_info *out,
+	const char *json, size_t len, char *err, size_t errlen);
+
+/* ------------------------------------------------------------------------ */
+/* Reporter: queue, background sender, retries, spool, dedup                */
+/* ------------------------------------------------------------------------ */
+
+typedef struct certpin_reporter certpin_reporter;
+
+/*
+ * Application hook: called on the sender thread once for every report that
+ * passed dedup (including ones loaded from the spool), before any URI is
+ * posted.  `json` is borrowed for the call.  Routing reports elsewhere is
+ * the application's business; the URIs, if any, are still posted.
+ */
+typedef void (*certpin_report_cb)(const char *json, size_t len, void *payload);
+
+#define CERTPIN_REPORTER_HASHES_ONLY 1u  /* send chain digests, never certificates */
+#define CERTPIN_REPORTER_PKIX 2u         /* certpin_reporter_submit_ssl(): also report PKIX failures */
+/*
+ * Allow http:// report URIs.  Reports name the hosts a client talks to and
+ * the certificates it saw; over plain HTTP anyone on the path reads and can
+ * suppress them.  For loopback collectors and tests only.
+ */
+#define CERTPIN_REPORTER_INSECURE_HTTP 4u
+
+#define CERTPIN_REPORTER_URIS_MAX 8
+
+typedef struct certpin_reporter_options {
+	unsigned int version;               /* CERTPIN_REPORTER_OPTIONS_VERSION */
+	unsigned int flags;                 /* CERTPIN_REPORTER_* */
+	const char *const *report_uris;     /* https:// URIs (copied); up to CERTPIN_REPORTER_URIS_MAX */
+	size_t nreport_uris;
+	certpin_report_cb callback;         /* may be NULL */
+	void *payload;                      /* for callback */
+	int64_t dedup_window;               /* seconds; 0 disables dedup */
+	size_t dedup_max;                   /* keys remembered; the oldest is forgotten first */
+	size_t queue_max;                   /* reports waiting in memory */
+	unsigned int max_attempts;          /* posts per report and URI (>= 1) */
+	unsigned int backoff_ms;            /* wait before the first retry; doubles each time */
+	unsigned int backoff_max_ms;        /* cap of the wait */
+	unsigned int timeout_ms;            /* whole POST, connect included */
+	const char *spool_dir;              /* existing directory, or NULL for no spool (copied) */
+	size_t spool_max;                   /* files kept in the spool */
+	unsigned int spool_retry_s;         /* seconds between re-sends of spooled reports */
+	const char *ca_file;                /* trust anchors for https URIs; NULL: system default (copied) */
+	unsigned int default_port;          /* port in reports from certpin_reporter_on_failure() */
+} certpin_reporter_options;
+
+#define CERTPIN_REPORTER_OPTIONS_VERSION 1
+#define CERTPIN_REPORTER_OPTIONS_INIT { CERTPIN_REPORTER_OPTIONS_VERSION, 0, NULL, 0, NULL, NULL, \
+	86400, 4096, 256, 4, 1000, 60000, 10000, NULL, 256, 300, NULL, 443 }
+
+/*
+ * Create a reporter for `policy` (borrowed) and start its sender thread (only
+ * if there is a URI or a callback).  Every URI must start with "https://"
+ * (or "http://" with CERTPIN_REPORTER_INSECURE_HTTP) and contain no spaces or
+ * control characters.  Reports already in the spool are sent first.
+ * Returns CERTPIN_E_INVALID_ARG for a bad option, CERTPIN_E_IO if the spool
+ * directory is not a writable directory, CERTPIN_E_NOMEM, CERTPIN_E_TLS if
+ * libcurl cannot be initialized.
+ */
+CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_reporter_new(certpin_reporter **out,
+	const certpin_policy *policy, const certpin_reporter_options *opts);
+
+/*
+ * Stop the sender (an in-flight POST is aborted within about 100 ms), write
+ * every report not yet delivered to the spool (if any; else they are lost and
+ * counted as dropped) and free.  NULL-safe.
+ */
+CERTPIN_EXPORT void certpin_reporter_free(certpin_reporter *reporter);
+
+/* certpin_reporter_submit*() return values besides errors. */
+#define CERTPIN_REPORT_QUEUED 0      /* queued for delivery (CERTPIN_OK) */
+#define CERTPIN_REPORT_DUPLICATE 1   /* same failure reported within the dedup window */
+#define CERTPIN_REPORT_NONE 2        /* nothing to report */
+
+/*
+ * Queue a report.  Returns CERTPIN_REPORT_QUEUED, CERTPIN_REPORT_DUPLICATE,
+ * CERTPIN_E_BUSY if the queue is full (the report is dropped and not
+ * remembered for dedup), or an error of certpin_report_build().
+ */
+CERTPIN_EXPORT int certpin_reporter_submit(certpin_reporter *reporter, const certpin_report_input *in);
+
+/*
+ * Queue the report for the last check on `ssl` (an SSL *), as
+ * certpin_report_from_ssl() builds it with the reporter's flags.  Call it
+ * after every handshake attempt.  Returns as certpin_reporter_submit(), or
+ * CERTPIN_REPORT_NONE if there is nothing to report or no check ran.
+ */
+CERTPIN_EXPORT int certpin_reporter_submit_ssl(certpin_reporter *reporter, const void *ssl);
+
+/*
+ * A certpin_failure_cb: pass it as certpin_ssl_options.on_failure with the
+ * reporter as payload.  Reports carry the verified chain's digests only and
+ * the reporter's default_port.  Errors are counted, never raised.
+ */
+CERTPIN_EXPORT void certpin_reporter_on_failure(const certpin_result *result,
+	const certpin_chain_elem *chain, size_t n, void *payload);
+
+/*
+ * Wait until every queued report has been delivered or given up on (moved
+ * to the spool or dropped), for at most `timeout_ms`.  Returns CERTPIN_OK or
+ * CERTPIN_E_BUSY on timeout.
+ */
+CERTPIN_EXPORT int certpin_reporter_flush(certpin_reporter *reporter, unsigned int timeout_ms);
+
+typedef struct certpin_reporter_stats {
+	uint64_t submitted;     /* reports offered (all submit calls that built a report) */
+	uint64_t duplicates;    /* suppressed by dedup */
+	uint64_t queued;        /* waiting now (including retry waits) */
+	uint64_t delivered;     /* reports every URI accepted (or the callback took, without URIs) */
+	uint64_t attempts;      /* POSTs made */
+	uint64_t retries;       /* POSTs that were retries */
+	uint64_t rejected;      /* reports a collector refused with a 4xx other than 408/429 (not retried) */
+	uint64_t spooled;       /* reports written to the spool */
+	uint64_t unspooled;     /* reports loaded back from the spool */
+	uint64_t dropped;       /* lost: queue full, spool full or absent, build errors */
+} certpin_reporter_stats;
+
+/* Counters since creation. */
+CERTPIN_EXPORT void certpin_reporter_get_stats(const certpin_reporter *reporter, certpin_reporter_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CERTPIN_REPORT_H */

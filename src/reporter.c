@@ -1,0 +1,807 @@
+/*
+ * Report delivery: a bounded in-memory queue, one sender thread posting with
+ * libcurl, bounded retries with exponential backoff, a bounded on-disk spool
+ * (atomic rename) for reports that could not be delivered, and a dedup table
+ * keyed on host, port, chain and result.
+ *
+ * Locking: one mutex guards the queue, the dedup table and the counters.
+ * Submitters hold it only to look up a key and link an item; the sender
+ * drops it for every POST, callback and file operation.
+ */
+#include "report_internal.h"
+
+#include <curl/curl.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SPOOL_FILE_MAX (CERTPIN_REPORT_MAX_LEN)
+#define SPOOL_PREFIX "r-"
+#define SPOOL_SUFFIX ".json"
+
+typedef struct item {
+	struct item *next, *prev;
+	char *json;
+	size_t len;
+	unsigned char key[CERTPIN_DIGEST_LEN];
+	unsigned int done;          /* bit per URI already accepted */
+	unsigned int attempts;      /* delivery rounds made */
+	uint64_t due_ms;            /* monotonic time of the next attempt */
+	int cb_done;                /* callback already called */
+	char *spool_path;           /* set for reports loaded from the spool */
+} item;
+
+typedef struct dd_ent {
+	unsigned char key[CERTPIN_DIGEST_LEN];
+	int64_t t;
+	long next;                  /* next index in the bucket chain, -1 at the end */
+	int used;
+} dd_ent;
+
+struct certpin_reporter {
+	const certpin_policy *policy;
+	certpin_reporter_options o;
+	char *uris[CERTPIN_REPORTER_URIS_MAX];
+	size_t nuris;
+	char *spool_dir;
+	char *ca_file;
+
+	pthread_mutex_t mu;
+	pthread_cond_t wake;        /* sender: new work or stop */
+	pthread_cond_t idle;        /* flush: queue drained */
+	pthread_t thread;
+	int have_thread;
+	int stop;
+
+	item *head, *tail;
+	size_t qlen;
+	int inflight;
+	size_t from_spool;          /* items loaded from the spool, queued or in flight */
+	uint64_t next_scan_ms;
+	unsigned long seq;
+	uint64_t rng;
+
+	dd_ent *dd;
+	size_t ddcap, ddpos;
+	long *buckets;
+	size_t nbuckets;
+
+	certpin_reporter_stats st;
+};
+
+/* ---- time ----------------------------------------------------------------- */
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void abs_deadline(struct timespec *ts, uint64_t wait_ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += (time_t)(wait_ms / 1000);
+	ts->tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/* ---- queue ---------------------------------------------------------------- */
+
+static void item_free(item *it)
+{
+	if (!it)
+		return;
+	free(it->json);
+	free(it->spool_path);
+	free(it);
+}
+
+static void q_push(certpin_reporter *r, item *it)
+{
+	it->next = NULL;
+	it->prev = r->tail;
+	if (r->tail)
+		r->tail->next = it;
+	else
+		r->head = it;
+	r->tail = it;
+	r->qlen++;
+}
+
+static void q_remove(certpin_reporter *r, item *it)
+{
+	if (it->prev)
+		it->prev->next = it->next;
+	else
+		r->head = it->next;
+	if (it->next)
+		it->next->prev = it->prev;
+	else
+		r->tail = it->prev;
+	it->next = it->prev = NULL;
+	r->qlen--;
+}
+
+/* ---- dedup ---------------------------------------------------------------- */
+
+static size_t dd_bucket(const certpin_reporter *r, const unsigned char *key)
+{
+	uint64_t h;
+	memcpy(&h, key, sizeof(h));
+	return (size_t)(h & (r->nbuckets - 1));
+}
+
+static long dd_find(const certpin_reporter *r, const unsigned char *key)
+{
+	for (long i = r->buckets[dd_bucket(r, key)]; i >= 0; i = r->dd[i].next)
+		if (memcmp(r->dd[i].key, key, CERTPIN_DIGEST_LEN) == 0)
+			return i;
+	return -1;
+}
+
+static void dd_unlink(certpin_reporter *r, long idx)
+{
+	long *p = &r->buckets[dd_bucket(r, r->dd[idx].key)];
+	while (*p >= 0) {
+		if (*p == idx) {
+			*p = r->dd[idx].next;
+			return;
+		}
+		p = &r->dd[*p].next;
+	}
+}
+
+/* 1 if `key` was seen within the window; otherwise remembers it (at `now`) and returns 0. */
+static int dd_check(certpin_reporter *r, const unsigned char *key, int64_t now)
+{
+	long i;
+
+	if (r->o.dedup_window <= 0 || !r->ddcap)
+		return 0;
+	if ((i = dd_find(r, key)) >= 0) {
+		if (now - r->dd[i].t < r->o.dedup_window && now >= r->dd[i].t)
+			return 1;
+		r->dd[i].t = now;
+		return 0;
+	}
+	i = (long)r->ddpos;
+	r->ddpos = (r->ddpos + 1) % r->ddcap;
+	if (r->dd[i].used)
+		dd_unlink(r, i);
+	memcpy(r->dd[i].key, key, CERTPIN_DIGEST_LEN);
+	r->dd[i].t = now;
+	r->dd[i].used = 1;
+	size_t b = dd_bucket(r, key);
+	r->dd[i].next = r->buckets[b];
+	r->buckets[b] = i;
+	return 0;
+}
+
+static void dd_forget(certpin_reporter *r, const unsigned char *key)
+{
+	long i;
+	if (r->o.dedup_window <= 0 || !r->ddcap || (i = dd_find(r, key)) < 0)
+		return;
+	r->dd[i].t = INT64_MIN / 2; /* expired: the next identical failure is reported */
+}
+
+/* ---- spool ---------------------------------------------------------------- */
+
+static int is_spool_name(const char *name)
+{
+	size_t n = strlen(name), pl = strlen(SPOOL_PREFIX), sl = strlen(SPOOL_SUFFIX);
+	return n > pl + sl && strncmp(name, SPOOL_PREFIX, pl) == 0 && strcmp(name + n - sl, SPOOL_SUFFIX) == 0;
+}
+
+static size_t spool_count(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	size_t n = 0;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d)))
+		if (is_spool_name(de->d_name))
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* Write a new spool file atomically: temporary file, fsync, rename.  0 or -1. */
+static int spool_write(certpin_reporter *r, const item *it, unsigned long seq)
+{
+	char tmp[4096], dst[4096];
+	int fd, ok = 0;
+	size_t off = 0;
+
+	if (spool_count(r->spool_dir) >= r->o.spool_max)
+		return -1;
+	snprintf(tmp, sizeof(tmp), "%s/.tmp-%ld-%lu", r->spool_dir, (long)getpid(), seq);
+	snprintf(dst, sizeof(dst), "%s/" SPOOL_PREFIX "%lld-%ld-%lu-%02x%02x%02x%02x" SPOOL_SUFFIX, r->spool_dir,
+		(long long)time(NULL), (long)getpid(), seq, it->key[0], it->key[1], it->key[2], it->key[3]);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	while (off < it->len) {
+		ssize_t w = write(fd, it->json + off, it->len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			goto out;
+		off += (size_t)w;
+	}
+	if (fsync(fd) != 0)
+		goto out;
+	ok = 1;
+out:
+	close(fd);
+	if (!ok || rename(tmp, dst) != 0) {
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+static char *read_small_file(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat sb;
+	char *buf = NULL;
+	size_t off = 0;
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size <= 0 || sb.st_size > (off_t)SPOOL_FILE_MAX)
+		goto err;
+	if (!(buf = malloc((size_t)sb.st_size + 1)))
+		goto err;
+	while (off < (size_t)sb.st_size) {
+		ssize_t n = read(fd, buf + off, (size_t)sb.st_size - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto err;
+		off += (size_t)n;
+	}
+	buf[off] = '\0';
+	*len = off;
+	close(fd);
+	return buf;
+err:
+	free(buf);
+	close(fd);
+	return NULL;
+}
+
+/* Load up to `room` spooled reports into new items (unlocked). */
+static size_t spool_load(certpin_reporter *r, item **out, size_t room)
+{
+	DIR *d = opendir(r->spool_dir);
+	struct dirent *de;
+	size_t n = 0;
+
+	if (!d)
+		return 0;
+	while (n < room && (de = readdir(d))) {
+		char path[4096];
+		item *it;
+		if (!is_spool_name(de->d_name))
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", r->spool_dir, de->d_name) >= sizeof(path))
+			continue;
+		if (!(it = calloc(1, sizeof(*it))))
+			break;
+		if (!(it->json = read_small_file(path, &it->len))) {
+			free(it);
+			unlink(path); /* unreadable, empty or oversized: it can never be sent */
+			continue;
+		}
+		if (!(it->spool_path = strdup(path))) {
+			item_free(it);
+			break;
+		}
+		out[n++] = it;
+	}
+	closedir(d);
+	return n;
+}
+
+/* ---- sending -------------------------------------------------------------- */
+
+static size_t discard_body(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	(void)ptr, (void)ud;
+	return size * nmemb;
+}
+
+static int xfer_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+	certpin_reporter *r = ud;
+	(void)dt, (void)dn, (void)ut, (void)un;
+	return __atomic_load_n(&r->stop, __ATOMIC_RELAXED) ? 1 : 0;
+}
+
+enum { POST_OK = 0, POST_RETRY = 1, POST_REJECTED = 2 };
+
+static int post(certpin_reporter *r, CURL *c, const char *uri, const item *it)
+{
+	long status = 0;
+
+	curl_easy_setopt(c, CURLOPT_URL, uri);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, it->json);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)it->len);
+	if (curl_easy_perform(c) != CURLE_OK)
+		return POST_RETRY;
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	(void)r;
+	if (status >= 200 && status < 300)
+		return POST_OK;
+	if (status == 408 || status == 429 || status >= 500 || status < 200)
+		return POST_RETRY;
+	return POST_REJECTED;
+}
+
+static CURL *curl_new(certpin_reporter *r, struct curl_slist **hdrs)
+{
+	CURL *c = curl_easy_init();
+
+	if (!c)
+		return NULL;
+	*hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, *hdrs);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)r->o.timeout_ms);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)r->o.timeout_ms);
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "certpin/" CERTPIN_VERSION_STRING);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard_body);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, xfer_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, r);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, (r->o.flags & CERTPIN_REPORTER_INSECURE_HTTP) ? "http,https" : "https");
+#else
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS,
+		(long)((r->o.flags & CERTPIN_REPORTER_INSECURE_HTTP) ? CURLPROTO_HTTP | CURLPROTO_HTTPS : CURLPROTO_HTTPS));
+#endif
+	if (r->ca_file)
+		curl_easy_setopt(c, CURLOPT_CAINFO, r->ca_file);
+	return c;
+}
+
+static uint64_t backoff(certpin_reporter *r, unsigned int attempts)
+{
+	uint64_t d = r->o.backoff_ms;
+	for (unsigned int i = 1; i < attempts && d < r->o.backoff_max_ms; i++)
+		d *= 2;
+	if (d > r->o.backoff_max_ms)
+		d = r->o.backoff_max_ms;
+	/* jitter: 75..100% of the delay, so that many clients do not retry in step */
+	r->rng ^= r->rng << 13;
+	r->rng ^= r->rng >> 7;
+	r->rng ^= r->rng << 17;
+	return d - (d / 4 ? r->rng % (d / 4 + 1) : 0);
+}
+
+/* One delivery round for `it` (unlocked).  Returns POST_OK, POST_RETRY or POST_REJECTED. */
+static int deliver(certpin_reporter *r, CURL *c, item *it, uint64_t *posts)
+{
+	int outcome = POST_OK;
+
+	if (r->o.callback && !it->cb_done) {
+		r->o.callback(it->json, it->len, r->o.payload);
+		it->cb_done = 1;
+	}
+	for (size_t u = 0; u < r->nuris; u++) {
+		if (it->done & (1u << u))
+			continue;
+		if (__atomic_load_n(&r->stop, __ATOMIC_RELAXED))
+			return POST_RETRY;
+		int p = post(r, c, r->uris[u], it);
+		(*posts)++;
+		if (p == POST_OK)
+			it->done |= 1u << u;
+		else if (p == POST_REJECTED)
+			outcome = POST_REJECTED;
+		else if (outcome == POST_OK)
+			outcome = POST_RETRY;
+	}
+	return outcome;
+}
+
+/* The first item due at `now`, or NULL with *wait_ms set to the wait until the earliest. */
+static item *next_due(certpin_reporter *r, uint64_t now, uint64_t *wait_ms)
+{
+	uint64_t best = UINT64_MAX;
+	for (item *it = r->head; it; it = it->next) {
+		if (it->due_ms <= now)
+			return it;
+		if (it->due_ms < best)
+			best = it->due_ms;
+	}
+	*wait_ms = best == UINT64_MAX ? UINT64_MAX : best - now;
+	return NULL;
+}
+
+static void *sender_main(void *arg)
+{
+	certpin_reporter *r = arg;
+	struct curl_slist *hdrs = NULL;
+	CURL *c = r->nuris ? curl_new(r, &hdrs) : NULL;
+
+	pthread_mutex_lock(&r->mu);
+	while (!r->stop) {
+		uint64_t now = mono_ms(), wait_ms = UINT64_MAX;
+
+		if (r->spool_dir && r->from_spool == 0 && now >= r->next_scan_ms && r->qlen < r->o.queue_max) {
+			/* at most half the free room, so that new failures still fit */
+			size_t room = (r->o.queue_max - r->qlen + 1) / 2;
+			item **loaded = calloc(room, sizeof(*loaded));
+			r->next_scan_ms = now + (uint64_t)r->o.spool_retry_s * 1000u;
+			if (loaded) {
+				pthread_mutex_unlock(&r->mu);
+				size_t n = spool_load(r, loaded, room);
+				pthread_mutex_lock(&r->mu);
+				for (size_t i = 0; i < n; i++) {
+					loaded[i]->due_ms = now;
+					q_push(r, loaded[i]);
+				}
+				r->from_spool += n;
+				r->st.unspooled += n;
+				free(loaded);
+			}
+			continue;
+		}
+		item *it = next_due(r, now, &wait_ms);
+		if (!it) {
+			if (r->spool_dir && r->from_spool == 0 && r->next_scan_ms > now && r->next_scan_ms - now < wait_ms)
+				wait_ms = r->next_scan_ms - now;
+			if (wait_ms == UINT64_MAX) {
+				pthread_cond_wait(&r->wake, &r->mu);
+			} else {
+				struct timespec ts;
+				abs_deadline(&ts, wait_ms);
+				pthread_cond_timedwait(&r->wake, &r->mu, &ts);
+			}
+			continue;
+		}
+		q_remove(r, it);
+		r->inflight = 1;
+		pthread_mutex_unlock(&r->mu);
+
+		uint64_t posts = 0;
+		int outcome = c || !r->nuris ? deliver(r, c, it, &posts) : POST_RETRY;
+		int spooled = 0, dropped = 0, given_up = 0;
+		it->attempts++;
+		if (outcome == POST_RETRY && !__atomic_load_n(&r->stop, __ATOMIC_RELAXED) &&
+			it->attempts >= r->o.max_attempts) {
+			given_up = 1;
+			/* a report loaded from the spool stays there for the next scan */
+			if (it->spool_path)
+				given_up = 1;
+			else if (r->spool_dir && spool_write(r, it, __atomic_add_fetch(&r->seq, 1, __ATOMIC_RELAXED)) == 0)
+				spooled = 1;
+			else
+				dropped = 1;
+		}
+		if ((outcome == POST_OK || outcome == POST_REJECTED) && it->spool_path)
+			unlink(it->spool_path);
+
+		pthread_mutex_lock(&r->mu);
+		r->inflight = 0;
+		r->st.attempts += posts;
+		if (it->attempts > 1)
+			r->st.retries += posts;
+		if (outcome == POST_OK || outcome == POST_REJECTED || given_up) {
+			if (outcome == POST_OK)
+				r->st.delivered++;
+			else if (outcome == POST_REJECTED)
+				r->st.rejected++;
+			r->st.spooled += (uint64_t)spooled;
+			r->st.dropped += (uint64_t)dropped;
+			if (it->spool_path)
+				r->from_spool--;
+			item_free(it);
+		} else {
+			/* retry later, or at stop: keep it queued so free() can spool it */
+			it->due_ms = mono_ms() + backoff(r, it->attempts);
+			q_push(r, it);
+		}
+		r->st.queued = r->qlen;
+		pthread_cond_broadcast(&r->idle);
+	}
+	pthread_mutex_unlock(&r->mu);
+	if (c)
+		curl_easy_cleanup(c);
+	curl_slist_free_all(hdrs);
+	return NULL;
+}
+
+/* ---- public API ----------------------------------------------------------- */
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static int curl_ok;
+
+static void curl_init_once(void)
+{
+	curl_ok = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+}
+
+static int uri_ok(const char *u, unsigned int flags)
+{
+	size_t n;
+
+	if (!u || (n = strlen(u)) == 0 || n > 2048)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)u[i] <= 0x20 || (unsigned char)u[i] >= 0x7f)
+			return 0;
+	if (strncmp(u, "https://", 8) == 0)
+		return n > 8;
+	if ((flags & CERTPIN_REPORTER_INSECURE_HTTP) && strncmp(u, "http://", 7) == 0)
+		return n > 7;
+	return 0;
+}
+
+void certpin_reporter_free(certpin_reporter *r)
+{
+	if (!r)
+		return;
+	if (r->have_thread) {
+		pthread_mutex_lock(&r->mu);
+		__atomic_store_n(&r->stop, 1, __ATOMIC_RELAXED);
+		pthread_cond_broadcast(&r->wake);
+		pthread_mutex_unlock(&r->mu);
+		pthread_join(r->thread, NULL);
+	}
+	for (item *it = r->head, *next; it; it = next) {
+		next = it->next;
+		if (!it->spool_path) {
+			if (r->spool_dir && spool_write(r, it, ++r->seq) == 0)
+				r->st.spooled++;
+			else
+				r->st.dropped++;
+		}
+		item_free(it);
+	}
+	for (size_t i = 0; i < r->nuris; i++)
+		free(r->uris[i]);
+	free(r->spool_dir);
+	free(r->ca_file);
+	free(r->dd);
+	free(r->buckets);
+	pthread_cond_destroy(&r->wake);
+	pthread_cond_destroy(&r->idle);
+	pthread_mutex_destroy(&r->mu);
+	free(r);
+}
+
+int certpin_reporter_new(certpin_reporter **out, const certpin_policy *policy, const certpin_reporter_options *opts)
+{
+	certpin_reporter *r = NULL;
+	pthread_condattr_t ca;
+	struct stat sb;
+	int rc = CERTPIN_E_NOMEM;
+
+	if (!out)
+		return CERTPIN_E_INVALID_ARG;
+	*out = NULL;
+	if (!policy || !opts || opts->version != CERTPIN_REPORTER_OPTIONS_VERSION)
+		return CERTPIN_E_INVALID_ARG;
+	if ((opts->flags & ~(CERTPIN_REPORTER_HASHES_ONLY | CERTPIN_REPORTER_PKIX | CERTPIN_REPORTER_INSECURE_HTTP)) ||
+		opts->nreport_uris > CERTPIN_REPORTER_URIS_MAX || (opts->nreport_uris && !opts->report_uris) ||
+		opts->dedup_window < 0 || opts->queue_max == 0 || opts->queue_max > 1000000 ||
+		opts->dedup_max > 1000000 || opts->max_attempts == 0 || opts->max_attempts > 100 ||
+		opts->timeout_ms == 0 || opts->backoff_max_ms < opts->backoff_ms ||
+		opts->default_port == 0 || opts->default_port > 65535 ||
+		(opts->spool_dir && (opts->spool_max == 0 || opts->spool_retry_s == 0)))
+		return CERTPIN_E_INVALID_ARG;
+	for (size_t i = 0; i < opts->nreport_uris; i++)
+		if (!uri_ok(opts->report_uris[i], opts->flags))
+			return CERTPIN_E_INVALID_ARG;
+	if (opts->spool_dir && (stat(opts->spool_dir, &sb) != 0 || !S_ISDIR(sb.st_mode) ||
+		access(opts->spool_dir, W_OK | X_OK) != 0))
+		return CERTPIN_E_IO;
+	if (opts->nreport_uris && (pthread_once(&curl_once, curl_init_once) != 0 || !curl_ok))
+		return CERTPIN_E_TLS;
+
+	if (!(r = calloc(1, sizeof(*r))))
+		return CERTPIN_E_NOMEM;
+	if (pthread_mutex_init(&r->mu, NULL) != 0) {
+		free(r);
+		return CERTPIN_E_NOMEM;
+	}
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&r->wake, &ca);
+	pthread_cond_init(&r->idle, &ca);
+	pthread_condattr_destroy(&ca);
+	r->policy = policy;
+	r->o = *opts;
+	r->o.report_uris = NULL;
+	r->o.spool_dir = r->o.ca_file = NULL;
+	r->rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)r;
+	if (!r->rng)
+		r->rng = 1;
+	for (size_t i = 0; i < opts->nreport_uris; i++) {
+		if (!(r->uris[i] = strdup(opts->report_uris[i])))
+			goto err;
+		r->nuris++;
+	}
+	if (opts->spool_dir && !(r->spool_dir = strdup(opts->spool_dir)))
+		goto err;
+	if (opts->ca_file && !(r->ca_file = strdup(opts->ca_file)))
+		goto err;
+	if (opts->dedup_window > 0 && opts->dedup_max > 0) {
+		r->ddcap = opts->dedup_max;
+		for (r->nbuckets = 16; r->nbuckets < r->ddcap; r->nbuckets *= 2)
+			;
+		if (!(r->dd = calloc(r->ddcap, sizeof(*r->dd))) || !(r->buckets = malloc(r->nbuckets * sizeof(long))))
+			goto err;
+		for (size_t i = 0; i < r->nbuckets; i++)
+			r->buckets[i] = -1;
+	}
+	if (r->nuris || r->o.callback) {
+		if (pthread_create(&r->thread, NULL, sender_main, r) != 0)
+			goto err;
+		r->have_thread = 1;
+	}
+	*out = r;
+	return CERTPIN_OK;
+err:
+	certpin_reporter_free(r);
+	return rc;
+}
+
+static int enqueue(certpin_reporter *r, char *json, const unsigned char *key)
+{
+	item *it;
+	int64_t now = (int64_t)time(NULL);
+
+	pthread_mutex_lock(&r->mu);
+	r->st.submitted++;
+	if (dd_check(r, key, now)) {
+		r->st.duplicates++;
+		pthread_mutex_unlock(&r->mu);
+		free(json);
+		return CERTPIN_REPORT_DUPLICATE;
+	}
+	if (!r->have_thread) {
+		pthread_mutex_unlock(&r->mu);
+		free(json);
+		return CERTPIN_REPORT_QUEUED; /* no destination: counted only */
+	}
+	if (r->qlen >= r->o.queue_max || !(it = calloc(1, sizeof(*it)))) {
+		r->st.dropped++;
+		dd_forget(r, key);
+		pthread_mutex_unlock(&r->mu);
+		free(json);
+		return CERTPIN_E_BUSY;
+	}
+	it->json = json;
+	it->len = strlen(json);
+	memcpy(it->key, key, CERTPIN_DIGEST_LEN);
+	it->due_ms = 0;
+	q_push(r, it);
+	r->st.queued = r->qlen;
+	pthread_cond_signal(&r->wake);
+	pthread_mutex_unlock(&r->mu);
+	return CERTPIN_REPORT_QUEUED;
+}
+
+static int build_failed(certpin_reporter *r, int rc)
+{
+	pthread_mutex_lock(&r->mu);
+	r->st.dropped++;
+	pthread_mutex_unlock(&r->mu);
+	return rc;
+}
+
+int certpin_reporter_submit(certpin_reporter *r, const certpin_report_input *in)
+{
+	unsigned char key[CERTPIN_DIGEST_LEN];
+	char *json = NULL;
+	int rc;
+
+	if (!r || !in)
+		return CERTPIN_E_INVALID_ARG;
+	if (in->version == CERTPIN_REPORT_INPUT_VERSION && in->result &&
+		!certpin__report_kind_for(in->rc, in->result))
+		return CERTPIN_REPORT_NONE;
+	certpin_report_input copy = *in;
+	if (r->o.flags & CERTPIN_REPORTER_HASHES_ONLY)
+		copy.hashes_only = 1;
+	if ((rc = certpin__report_build(&json, key, &copy)) != CERTPIN_OK)
+		return build_failed(r, rc);
+	return enqueue(r, json, key);
+}
+
+int certpin_reporter_submit_ssl(certpin_reporter *r, const void *ssl)
+{
+	certpin_report_options o = CERTPIN_REPORT_OPTIONS_INIT;
+	unsigned char key[CERTPIN_DIGEST_LEN];
+	char *json = NULL;
+	int rc;
+
+	if (!r || !ssl)
+		return CERTPIN_E_INVALID_ARG;
+	o.hashes_only = (r->o.flags & CERTPIN_REPORTER_HASHES_ONLY) != 0;
+	o.report_pkix = (r->o.flags & CERTPIN_REPORTER_PKIX) != 0;
+	rc = certpin__report_from_ssl(&json, key, ssl, r->policy, &o);
+	if (rc == CERTPIN_E_NOT_FOUND || rc == CERTPIN_E_STATE)
+		return CERTPIN_REPORT_NONE;
+	if (rc != CERTPIN_OK)
+		return build_failed(r, rc);
+	return enqueue(r, json, key);
+}
+
+void certpin_reporter_on_failure(const certpin_result *result, const certpin_chain_elem *chain, size_t n,
+	void *payload)
+{
+	certpin_reporter *r = payload;
+	certpin_report_cert certs[CERTPIN_REPORT_CHAIN_MAX];
+	certpin_report_input in = CERTPIN_REPORT_INPUT_INIT;
+
+	if (!r || !result)
+		return;
+	if (n > CERTPIN_REPORT_CHAIN_MAX)
+		n = CERTPIN_REPORT_CHAIN_MAX;
+	for (size_t i = 0; i < n; i++) {
+		memset(&certs[i], 0, sizeof(certs[i]));
+		certs[i].digests = chain[i];
+	}
+	in.policy = r->policy;
+	in.result = result;
+	if (result->allowed)
+		in.rc = CERTPIN_OK;
+	else
+		in.rc = result->verdict == CERTPIN_VERDICT_PINSET_EXPIRED ? CERTPIN_E_PINSET_EXPIRED : CERTPIN_E_PIN_MISMATCH;
+	in.port = r->o.default_port;
+	in.validated = certs;
+	in.nvalidated = n;
+	in.hashes_only = 1;
+	(void)certpin_reporter_submit(r, &in);
+}
+
+int certpin_reporter_flush(certpin_reporter *r, unsigned int timeout_ms)
+{
+	struct timespec ts;
+	int rc = CERTPIN_OK;
+
+	if (!r)
+		return CERTPIN_E_INVALID_ARG;
+	abs_deadline(&ts, timeout_ms);
+	pthread_mutex_lock(&r->mu);
+	while (r->have_thread && (r->qlen > 0 || r->inflight)) {
+		if (pthread_cond_timedwait(&r->idle, &r->mu, &ts) == ETIMEDOUT) {
+			rc = (r->qlen > 0 || r->inflight) ? CERTPIN_E_BUSY : CERTPIN_OK;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&r->mu);
+	return rc;
+}
+
+void certpin_reporter_get_stats(const certpin_reporter *r, certpin_reporter_stats *out)
+{
+	if (!out)
+		return;
+	memset(out, 0, sizeof(*out));
+	if (!r)
+		return;
+	pthread_mutex_lock((pthread_mutex_t *)&r->mu);
+	*out = r->st;
+	out->queued = r->qlen;
+	pthread_mutex_unlock((pthread_mutex_t *)&r->mu);
+}

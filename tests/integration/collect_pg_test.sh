@@ -1,0 +1,102 @@
+#!/bin/sh
+# collect_pg_test.sh - the report collector on PostgreSQL: start a private
+# PostgreSQL server (initdb + pg_ctl, Unix socket in a temporary directory,
+# no TCP port), run the whole collect_test program against it, then check the
+# versioned migrations (idempotent reopen, refusal of a newer schema).
+#
+# PostgreSQL refuses to run as root: as root the server runs as "nobody".
+# Skipped, with a message saying why, only if the server binaries (Debian
+# package postgresql, see scripts/install-deps.sh) are not installed.
+#
+# Environment: CERTPIN (the CLI), CERTPIN_TEST_PKI.  The collect_test program
+# is looked up next to the CLI (tests/collect_test).
+set -u
+
+CERTPIN=${CERTPIN:?CERTPIN must name the certpin CLI}
+COLLECT_TEST=${COLLECT_TEST:-$(dirname "$CERTPIN")/tests/collect_test}
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); }
+bad() { failed=$((failed + 1)); echo "collect_pg_test: FAIL: $*" >&2; }
+
+PGBIN=
+for d in /usr/lib/postgresql/*/bin; do
+	[ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && PGBIN=$d
+done
+if [ -z "$PGBIN" ]; then
+	echo "collect_pg_test: SKIPPED: PostgreSQL server binaries (initdb, pg_ctl) not found;" \
+		"install the Debian package postgresql (scripts/install-deps.sh) to run this test"
+	exit 0
+fi
+if [ ! -x "$COLLECT_TEST" ]; then
+	echo "collect_pg_test: $COLLECT_TEST not built" >&2
+	exit 1
+fi
+
+DIR=$(mktemp -d "${TMPDIR:-/tmp}/certpin-pg.XXXXXX")
+PGDATA=$DIR/data
+PORT=5$(( $$ % 9000 + 1000 ))
+RUNAS=
+if [ "$(id -u)" -eq 0 ]; then
+	RUNAS="runuser -u nobody --"
+	chown nobody "$DIR"
+	chmod 755 "$DIR"
+fi
+PGUSER=$(if [ -n "$RUNAS" ]; then echo nobody; else id -un; fi)
+
+cleanup() {
+	if [ -f "$PGDATA/postmaster.pid" ]; then
+		$RUNAS "$PGBIN/pg_ctl" -D "$PGDATA" -m immediate -t 20 stop >/dev/null 2>&1
+		# by PID if pg_ctl could not stop it
+		pid=$(head -n 1 "$PGDATA/postmaster.pid" 2>/dev/null)
+		[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
+	fi
+	rm -rf "$DIR"
+}
+trap cleanup EXIT
+trap 'exit 1' HUP INT TERM
+
+if ! $RUNAS "$PGBIN/initdb" -D "$PGDATA" -U "$PGUSER" --auth=trust --no-sync -E UTF8 >"$DIR/initdb.log" 2>&1; then
+	echo "collect_pg_test: initdb failed:" >&2
+	cat "$DIR/initdb.log" >&2
+	exit 1
+fi
+if ! $RUNAS "$PGBIN/pg_ctl" -D "$PGDATA" -l "$DIR/server.log" -w -t 30 \
+	-o "-k $DIR -p $PORT -c listen_addresses= -c fsync=off" start >/dev/null 2>&1; then
+	echo "collect_pg_test: PostgreSQL did not start:" >&2
+	cat "$DIR/server.log" >&2
+	exit 1
+fi
+$RUNAS "$PGBIN/createdb" -h "$DIR" -p "$PORT" -U "$PGUSER" certpin || { echo "createdb failed" >&2; exit 1; }
+URI="postgresql://$PGUSER@/certpin?host=$DIR&port=$PORT"
+psql_q() { "$PGBIN/psql" -X -q -A -t -h "$DIR" -p "$PORT" -U "$PGUSER" -d certpin -c "$1"; }
+
+# 1. the whole collector test (end to end, malformed, slow, load, reports) on PostgreSQL
+if CERTPIN_COLLECT_DB=$URI "$COLLECT_TEST"; then ok; else bad "collect_test on PostgreSQL"; fi
+
+# 2. migrations: recorded once each, reopening applies nothing new
+v=$(psql_q "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations")
+[ "$v" = "1,2" ] && ok || bad "schema_migrations has '$v', want 1,2"
+"$CERTPIN" reports --db "$URI" --json >"$DIR/r.json" 2>"$DIR/r.err" && ok || bad "reports on PostgreSQL: $(cat "$DIR/r.err")"
+grep -q '"database": "postgresql"' "$DIR/r.json" && ok || bad "reports does not name the postgresql engine"
+grep -q '"schema_version": 2' "$DIR/r.json" && ok || bad "reports schema_version is not 2"
+n=$(psql_q "SELECT count(*) FROM schema_migrations")
+[ "$n" = "2" ] && ok || bad "reopen added migrations ($n rows)"
+n=$(psql_q "SELECT count(*) FROM reports")
+[ "$n" -gt 6000 ] 2>/dev/null && ok || bad "only '$n' reports stored"
+
+# 3. a database from a newer certpin is refused, not modified
+psql_q "INSERT INTO schema_migrations VALUES (99, 'from the future', 0)" >/dev/null
+"$CERTPIN" reports --db "$URI" >/dev/null 2>"$DIR/new.err"
+rc=$?
+[ "$rc" -eq 3 ] && ok || bad "newer schema: exit $rc, want 3"
+grep -q "newer than this certpin" "$DIR/new.err" && ok || bad "newer schema message: $(cat "$DIR/new.err")"
+
+# 4. a server that is not there: one-line error, exit 3
+"$CERTPIN" reports --db "postgresql://$PGUSER@/certpin?host=$DIR&port=1" >/dev/null 2>"$DIR/down.err"
+rc=$?
+[ "$rc" -eq 3 ] && ok || bad "unreachable server: exit $rc, want 3"
+[ "$(wc -l <"$DIR/down.err")" -eq 1 ] && ok || bad "unreachable server: message is not one line"
+
+echo "collect_pg_test: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

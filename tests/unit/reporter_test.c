@@ -1,0 +1,724 @@
+/*
+ * reporter_test - report delivery (reporter.c): queue, background sender,
+ * retries with backoff, permanent rejections, dedup window, callback hook,
+ * hashes-only privacy mode, bounded queue, atomic spool for offline clients
+ * and reload from it, prompt shutdown, and the OpenSSL failure callback.
+ *
+ * A tiny HTTP/1.1 sink on 127.0.0.1 (its own thread, keep-alive, bounded
+ * waits) records every POST body and answers with a scripted status.
+ */
+#include "certpin.h"
+#include "test.h"
+#include "tlsclient.h"
+#include "tlsserver.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+/* ---- HTTP sink ------------------------------------------------------------- */
+
+#define SINK_MAX_BODIES 64
+
+typedef struct sink {
+	int lfd, port;
+	pthread_t th;
+	pthread_mutex_t mu;
+	volatile int stop;
+	int statuses[16];        /* status for request i (0: 204 from then on) */
+	int nstatus;
+	int hang;                /* never answer */
+	int requests;
+	char *bodies[SINK_MAX_BODIES];
+	int nbodies;
+} sink;
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static char *find(char *hay, size_t n, const char *needle)
+{
+	size_t k = strlen(needle);
+	for (size_t i = 0; i + k <= n; i++)
+		if (memcmp(hay + i, needle, k) == 0)
+			return hay + i;
+	return NULL;
+}
+
+/* Read until `n` bytes are in buf, polling at most 100 ms at a time while !stop, 10 s total. */
+static int read_some(sink *s, int fd, char *buf, size_t cap, size_t *have)
+{
+	uint64_t deadline = now_ms() + 10000;
+	while (!s->stop && now_ms() < deadline) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		int pr = poll(&p, 1, 100);
+		if (pr < 0 && errno != EINTR)
+			return -1;
+		if (pr <= 0)
+			continue;
+		ssize_t r = read(fd, buf + *have, cap - *have);
+		if (r <= 0)
+			return -1;
+		*have += (size_t)r;
+		return 0;
+	}
+	return -1;
+}
+
+static void serve_conn(sink *s, int fd)
+{
+	static char buf[1 << 20];
+	size_t have = 0;
+
+	for (int reqs = 0; reqs < 10000 && !s->stop; reqs++) {
+		char *end;
+		while (!(end = find(buf, have, "\r\n\r\n"))) {
+			if (have == sizeof(buf) || read_some(s, fd, buf, sizeof(buf), &have) != 0)
+				return;
+		}
+		size_t hlen = (size_t)(end - buf) + 4;
+		size_t clen = 0;
+		char *cl = find(buf, hlen, "Content-Length:");
+		if (cl)
+			clen = strtoul(cl + 15, NULL, 10);
+		if (hlen + clen > sizeof(buf))
+			return;
+		while (have < hlen + clen)
+			if (read_some(s, fd, buf, sizeof(buf), &have) != 0)
+				return;
+		pthread_mutex_lock(&s->mu);
+		int idx = s->requests++;
+		int status = idx < s->nstatus && s->statuses[idx] ? s->statuses[idx] : 204;
+		int hang = s->hang;
+		if (s->nbodies < SINK_MAX_BODIES && (status / 100) == 2) {
+			char *b = malloc(clen + 1);
+			memcpy(b, buf + hlen, clen);
+			b[clen] = 0;
+			s->bodies[s->nbodies++] = b;
+		}
+		pthread_mutex_unlock(&s->mu);
+		if (hang) {
+			while (!s->stop)
+				sleep_ms(20);
+			return;
+		}
+		char resp[128];
+		int n = snprintf(resp, sizeof(resp), "HTTP/1.1 %d X\r\nContent-Length: 0\r\n\r\n", status);
+		if (write(fd, resp, (size_t)n) != n)
+			return;
+		memmove(buf, buf + hlen + clen, have - hlen - clen);
+		have -= hlen + clen;
+	}
+}
+
+static void *sink_main(void *arg)
+{
+	sink *s = arg;
+	while (!s->stop) {
+		struct pollfd p = { s->lfd, POLLIN, 0 };
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		int fd = accept(s->lfd, NULL, NULL);
+		if (fd < 0)
+			continue;
+		serve_conn(s, fd);
+		close(fd);
+	}
+	return NULL;
+}
+
+static sink *sink_start(void)
+{
+	sink *s = calloc(1, sizeof(*s));
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	int one = 1;
+
+	signal(SIGPIPE, SIG_IGN);
+	pthread_mutex_init(&s->mu, NULL);
+	s->lfd = socket(AF_INET, SOCK_STREAM, 0);
+	setsockopt(s->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(s->lfd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(s->lfd, 16) != 0) {
+		perror("sink");
+		exit(2);
+	}
+	getsockname(s->lfd, (struct sockaddr *)&sa, &sl);
+	s->port = ntohs(sa.sin_port);
+	pthread_create(&s->th, NULL, sink_main, s);
+	return s;
+}
+
+static void sink_stop(sink *s)
+{
+	s->stop = 1;
+	pthread_join(s->th, NULL);
+	close(s->lfd);
+	for (int i = 0; i < s->nbodies; i++)
+		free(s->bodies[i]);
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+}
+
+static int sink_bodies(sink *s)
+{
+	pthread_mutex_lock(&s->mu);
+	int n = s->nbodies;
+	pthread_mutex_unlock(&s->mu);
+	return n;
+}
+
+static void sink_uri(char *out, size_t n, const sink *s)
+{
+	snprintf(out, n, "http://127.0.0.1:%d/report", s->port);
+}
+
+/* A port with nothing listening (bound, then closed). */
+static int dead_port(void)
+{
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	getsockname(fd, (struct sockaddr *)&sa, &sl);
+	close(fd);
+	return ntohs(sa.sin_port);
+}
+
+/* ---- fixtures -------------------------------------------------------------- */
+
+static certpin_policy *policy;
+static certpin_chain_elem chain[2];
+static unsigned char *leaf_der;
+static size_t leaf_der_len;
+static certpin_result mismatch;
+
+static void setup(void)
+{
+	certpin_host_options ho = CERTPIN_HOST_OPTIONS_INIT;
+	certpin_pin pin;
+	FILE *f;
+	X509 *x;
+
+	memset(&pin, 0x42, sizeof(pin));
+	pin.kind = CERTPIN_PIN_SPKI_SHA256;
+	CHECK_INT(certpin_policy_new(&policy), CERTPIN_OK);
+	ho.pattern = "api.certpin.test";
+	CHECK_INT(certpin_policy_add_host(policy, &ho), CERTPIN_OK);
+	CHECK_INT(certpin_policy_add_pin(policy, "api.certpin.test", &pin, CERTPIN_POS_ANY), CERTPIN_OK);
+	f = fopen(test_pki("chain.pem"), "r");
+	if (!f)
+		exit(2);
+	for (int i = 0; i < 2 && (x = PEM_read_X509(f, NULL, NULL, NULL)); i++) {
+		unsigned char *der = NULL;
+		int len = i2d_X509(x, &der);
+		CHECK_INT(certpin_chain_elem_from_der(&chain[i], der, (size_t)len), CERTPIN_OK);
+		if (i == 0) {
+			leaf_der = der;
+			leaf_der_len = (size_t)len;
+		} else {
+			OPENSSL_free(der);
+		}
+		X509_free(x);
+	}
+	fclose(f);
+	CHECK_INT(certpin_verify(&mismatch, policy, "api.certpin.test", chain, 2, (int64_t)time(NULL)),
+		CERTPIN_E_PIN_MISMATCH);
+}
+
+static int submit(certpin_reporter *r, unsigned int port)
+{
+	certpin_report_cert certs[2];
+	certpin_report_input in = CERTPIN_REPORT_INPUT_INIT;
+	memset(certs, 0, sizeof(certs));
+	certs[0].digests = chain[0];
+	certs[1].digests = chain[1];
+	in.policy = policy;
+	in.result = &mismatch;
+	in.rc = CERTPIN_E_PIN_MISMATCH;
+	in.port = port;
+	in.validated = certs;
+	in.nvalidated = 2;
+	return certpin_reporter_submit(r, &in);
+}
+
+static certpin_reporter_options base_opts(const char *const *uris, size_t n)
+{
+	certpin_reporter_options o = CERTPIN_REPORTER_OPTIONS_INIT;
+	o.flags = CERTPIN_REPORTER_INSECURE_HTTP;
+	o.report_uris = uris;
+	o.nreport_uris = n;
+	o.backoff_ms = 20;
+	o.backoff_max_ms = 100;
+	o.timeout_ms = 3000;
+	return o;
+}
+
+static certpin_reporter_stats stats(const certpin_reporter *r)
+{
+	certpin_reporter_stats st;
+	certpin_reporter_get_stats(r, &st);
+	return st;
+}
+
+/* ---- tests ----------------------------------------------------------------- */
+
+static void test_options(void)
+{
+	certpin_reporter *r = (certpin_reporter *)1;
+	const char *http[] = { "http://127.0.0.1:9/r" };
+	const char *https[] = { "https://collector.example/r" };
+	const char *bad[] = { "ftp://x/r" };
+	const char *space[] = { "https://a b/" };
+	const char *empty[] = { "https://" };
+	certpin_reporter_options o = CERTPIN_REPORTER_OPTIONS_INIT;
+
+	CHECK_INT(certpin_reporter_new(&r, policy, NULL), CERTPIN_E_INVALID_ARG);
+	CHECK(r == NULL);
+	CHECK_INT(certpin_reporter_new(&r, NULL, &o), CERTPIN_E_INVALID_ARG);
+	o.version = 2;
+	CHECK_INT(certpin_reporter_new(&r, policy, &o), CERTPIN_E_INVALID_ARG);
+	o = (certpin_reporter_options)CERTPIN_REPORTER_OPTIONS_INIT;
+	/* defaults: 24 h dedup, no destination */
+	CHECK_INT(o.dedup_window, 86400);
+	CHECK_INT(o.nreport_uris, 0);
+	o.report_uris = http;
+	o.nreport_uris = 1;
+	CHECK_INT(certpin_reporter_new(&r, policy, &o), CERTPIN_E_INVALID_ARG); /* http needs the insecure flag */
+	o.flags = CERTPIN_REPORTER_INSECURE_HTTP;
+	CHECK_INT(certpin_reporter_new(&r, policy, &o), CERTPIN_OK);
+	certpin_reporter_free(r);
+	o.flags = 0;
+	o.report_uris = https;
+	CHECK_INT(certpin_reporter_new(&r, policy, &o), CERTPIN_OK);
+	certpin_reporter_free(r);
+	o.report_uris = bad;
+	o.flags = CERTPIN_REPORTER_INSECURE_HTTP;
+	CHECK_INT(certpin_reporter_new(&r, policy, &o), CERTPIN_E_INVALID_ARG);
+	o.report_uris = space;
+	CHECK_INT(certpin_reporter_new(&r, policy, &o), CERTPIN_E_INVALID_ARG);
+	o.report_uris = empty;
+	CHECK_INT(certpin_reporter_new(&r, policy, &o), CERTPIN_E_INVALID_ARG);
+	o.report_uris = https;
+	o.nreport_uris = CERTPIN_REPORTER_URIS_MAX + 1;
+	CHECK_INT(certpin_reporter_new(&r, policy, &o), CERTPIN_E_INVALID_ARG);
+	o.nreport_uris = 1;
+	o.queue_max = 0;
+	CHECK_INT(certpin_reporter_new(&r, policy, &o), CERTPIN_E_INVALID_ARG);
+	o.queue_max = 4;
+	o.max_attempts = 0;
+	CHECK_INT(certpin_reporter_new(&r, policy, &o), CERTPIN_E_INVALID_ARG);
+	o.max_attempts = 1;
+	o.flags = 0x100;
+	CHECK_INT(certpin_reporter_new(&r, policy, &o), CERTPIN_E_INVALID_ARG);
+	o.flags = 0;
+	o.spool_dir = "/nonexistent/certpin-spool";
+	CHECK_INT(certpin_reporter_new(&r, policy, &o), CERTPIN_E_IO);
+	o.spool_dir = NULL;
+	o.dedup_window = -1;
+	CHECK_INT(certpin_reporter_new(&r, policy, &o), CERTPIN_E_INVALID_ARG);
+	certpin_reporter_free(NULL);
+	CHECK_INT(certpin_reporter_submit(NULL, NULL), CERTPIN_E_INVALID_ARG);
+	CHECK_INT(certpin_reporter_flush(NULL, 10), CERTPIN_E_INVALID_ARG);
+}
+
+static void test_deliver_and_dedup(void)
+{
+	sink *s = sink_start();
+	char uri[128];
+	const char *uris[1] = { uri };
+	certpin_reporter *r = NULL;
+	certpin_reporter_options o;
+
+	sink_uri(uri, sizeof(uri), s);
+	o = base_opts(uris, 1);
+	CHECK_INT(certpin_reporter_new(&r, policy, &o), CERTPIN_OK);
+	CHECK_INT(submit(r, 443), CERTPIN_REPORT_QUEUED);
+	for (int i = 0; i < 4; i++)
+		CHECK_INT(submit(r, 443), CERTPIN_REPORT_DUPLICATE);
+	CHECK_INT(submit(r, 8443), CERTPIN_REPORT_QUEUED); /* another port: another failure */
+	CHECK_INT(certpin_reporter_flush(r, 10000), CERTPIN_OK);
+	certpin_reporter_stats st = stats(r);
+	CHECK_INT(st.submitted, 6);
+	CHECK_INT(st.duplicates, 4);
+	CHECK_INT(st.delivered, 2);
+	CHECK_INT(st.queued, 0);
+	CHECK_INT(st.dropped, 0);
+	CHECK_INT(sink_bodies(s), 2);
+	if (sink_bodies(s) >= 1) {
+		certpin_report_info info;
+		CHECK_INT(certpin_report_parse(&info, s->bodies[0], strlen(s->bodies[0]), NULL, 0), CERTPIN_OK);
+		CHECK_STR(info.hostname, "api.certpin.test");
+		CHECK_INT(info.nvalidated, 2);
+		CHECK_INT(info.enforce, 1);
+	}
+	certpin_reporter_free(r);
+
+	/* dedup disabled: every failure is sent */
+	o.dedup_window = 0;
+	CHECK_INT(certpin_reporter_new(&r, policy, &o), CERTPIN_OK);
+	for (int i = 0; i < 3; i++)
+		CHECK_INT(submit(r, 443), CERTPIN_REPORT_QUEUED);
+	CHECK_INT(certpin_reporter_flush(r, 10000), CERTPIN_OK);
+	CHECK_INT(stats(r).delivered, 3);
+	CHECK_INT(sink_bodies(s), 5);
+	certpin_reporter_free(r);
+
+	/* a 1 s window: the same failure is reported again once it has passed */
+	o.dedup_window = 1;
+	CHECK_INT(certpin_reporter_new(&r, policy, &o), CERTPIN_OK);
+	CHECK_INT(submit(r, 443), CERTPIN_REPORT_QUEUED);
+	CHECK_INT(submit(r, 443), CERTPIN_REPORT_DUPLICATE);
+	sleep_ms(2100);
+	CHECK_INT(submit(r, 443), CERTPIN_REPORT_QUEUED);
+	CHECK_INT(certpin_reporter_flush(r, 10000), CERTPIN_OK);
+	CHECK_INT(stats(r).delivered, 2);
+	certpin_reporter_free(r);
+
+	/* dedup table of one key: the oldest key is forgotten first */
+	o.dedup_window = 3600;
+	o.dedup_max = 1;
+	CHECK_INT(certpin_reporter_new(&r, policy, &o), CERTPIN_OK);
+	CHECK_INT(submit(r, 1), CERTPIN_REPORT_QUEUED);
+	CHECK_INT(submit(r, 2), CERTPIN_REPORT_QUEUED);
+	CHECK_INT(submit(r, 1), CERTPIN_REPORT_QUEUED);
+	CHECK_INT(submit(r, 1), CERTPIN_REPORT_DUPLICATE);
+	CHECK_INT(certpin_reporter_flush(r, 10000), CERTPIN_OK);
+	certpin_reporter_free(r);
+	sink_stop(s);
+}
+
+static void test_retry_and_reject(void)
+{
+	sink *s = sink_start();
+	char uri[128];
+	const char *uris[1] = { uri };
+	certpin_reporter *r = NULL;
+	certpin_reporter_options o;
+
+	sink_uri(uri, sizeof(uri), s);
+	s->statuses[0] = 503;
+	s->statuses[1] = 429;
+	s->nstatus = 2;
+	o = base_opts(uris, 1);
+	CHECK_INT(certpin_reporter_new(&r, policy, &o), CERTPIN_OK);
+	uint64_t t0 = now_ms();
+	CHECK_INT(submit(r, 443), CERTPIN_REPORT_QUEUED);
+	CHECK_INT(certpin_reporter_flush(r, 10000), CERTPIN_OK);
+	uint64_t dt = now_ms() - t0;
+	certpin_reporter_stats st = stats(r);
+	CHECK_INT(st.delivered, 1);
+	CHECK_INT(st.attempts, 3);
+	CHECK_INT(st.retries, 2);
+	CHECK_INT(sink_bodies(s), 1);
+	/* backoff 20 ms then 40 ms, each with at most 25% jitter off: at least 45 ms in total */
+	CHECK(dt >= 45);
+	certpin_reporter_free(r);
+	sink_stop(s);
+
+	/* a 400 is a permanent rejection: no retry */
+	s = sink_start();
+	sink_uri(uri, sizeof(uri), s);
+	s->statuses[0] = 400;
+	s->nstatus = 1;
+	CHECK_INT(certpin_reporter_new(&r, policy, &o), CERTPIN_OK);
+	CHECK_INT(submit(r, 443), CERTPIN_REPORT_QUEUED);
+	CHECK_INT(certpin_reporter_flush(r, 10000), CERTPIN_OK);
+	st = stats(r);
+	CHECK_INT(st.rejected, 1);
+	CHECK_INT(st.attempts, 1);
+	CHECK_INT(st.delivered, 0);
+	certpin_reporter_free(r);
+	sink_stop(s);
+}
+
+static int cb_count;
+static char cb_last[8192];
+static void on_report(const char *json, size_t len, void *payload)
+{
+	(void)payload;
+	cb_count++;
+	snprintf(cb_last, sizeof(cb_last), "%.*s", (int)len, json);
+}
+
+static void test_callback_and_privacy(void)
+{
+	certpin_reporter *r = NULL;
+	certpin_reporter_options o = CERTPIN_REPORTER_OPTIONS_INIT;
+	certpin_report_cert cert;
+	certpin_report_input in = CERTPIN_REPORT_INPUT_INIT;
+
+	/* callback only: no URI, no network */
+	o.callback = on_report;
+	o.flags = CERTPIN_REPORTER_HASHES_ONLY;
+	CHECK_INT(certpin_reporter_new(&r, policy, &o), CERTPIN_OK);
+	memset(&cert, 0, sizeof(cert));
+	cert.der = leaf_der;
+	cert.der_len = leaf_der_len;
+	in.policy = policy;
+	in.result = &mismatch;
+	in.rc = CERTPIN_E_PIN_MISMATCH;
+	in.served = &cert;
+	in.nserved = 1;
+	CHECK_INT(certpin_reporter_submit(r, &in), CERTPIN_REPORT_QUEUED);
+	CHECK_INT(certpin_reporter_flush(r, 10000), CERTPIN_OK);
+	CHECK_INT(cb_count, 1);
+	CHECK_CONTAINS(cb_last, "\"served-chain-sha256\"");
+	CHECK(strstr(cb_last, "BEGIN CERTIFICATE") == NULL); /* the flag overrides the input */
+	CHECK_INT(stats(r).delivered, 1);
+	/* nothing to report */
+	certpin_result ok = mismatch;
+	ok.verdict = CERTPIN_VERDICT_MATCH;
+	in.result = &ok;
+	in.rc = CERTPIN_OK;
+	CHECK_INT(certpin_reporter_submit(r, &in), CERTPIN_REPORT_NONE);
+	CHECK_INT(certpin_reporter_submit_ssl(r, NULL), CERTPIN_E_INVALID_ARG);
+	certpin_reporter_free(r);
+
+	/* without HASHES_ONLY the certificate goes as PEM */
+	o.flags = 0;
+	CHECK_INT(certpin_reporter_new(&r, policy, &o), CERTPIN_OK);
+	in.result = &mismatch;
+	in.rc = CERTPIN_E_PIN_MISMATCH;
+	CHECK_INT(certpin_reporter_submit(r, &in), CERTPIN_REPORT_QUEUED);
+	CHECK_INT(certpin_reporter_flush(r, 10000), CERTPIN_OK);
+	CHECK_INT(cb_count, 2);
+	CHECK_CONTAINS(cb_last, "BEGIN CERTIFICATE");
+	/* a build error is counted as dropped */
+	in.port = 0;
+	CHECK_INT(certpin_reporter_submit(r, &in), CERTPIN_E_INVALID_ARG);
+	CHECK_INT(stats(r).dropped, 1);
+	certpin_reporter_free(r);
+
+	/* no destination at all: counted only */
+	o.callback = NULL;
+	CHECK_INT(certpin_reporter_new(&r, policy, &o), CERTPIN_OK);
+	in.port = 443;
+	CHECK_INT(certpin_reporter_submit(r, &in), CERTPIN_REPORT_QUEUED);
+	CHECK_INT(certpin_reporter_flush(r, 100), CERTPIN_OK);
+	CHECK_INT(stats(r).submitted, 1);
+	certpin_reporter_free(r);
+}
+
+static int count_spool(const char *dir, char *first, size_t n)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int c = 0;
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		if (strncmp(de->d_name, "r-", 2) == 0) {
+			if (c == 0 && first)
+				snprintf(first, n, "%s/%s", dir, de->d_name);
+			c++;
+		} else if (strncmp(de->d_name, ".tmp", 4) == 0) {
+			c += 1000; /* a temporary file left behind is a failure */
+		}
+	closedir(d);
+	return c;
+}
+
+static void test_spool(void)
+{
+	char dir[] = "/tmp/certpin-spool-XXXXXX";
+	char uri[128], path[512];
+	const char *uris[1] = { uri };
+	certpin_reporter *r = NULL;
+	certpin_reporter_options o;
+
+	CHECK(mkdtemp(dir) != NULL);
+	/* offline: retries exhausted, the report goes to the spool */
+	snprintf(uri, sizeof(uri), "http://127.0.0.1:%d/report", dead_port());
+	o = base_opts(uris, 1);
+	o.max_attempts = 2;
+	o.spool_dir = dir;
+	o.spool_retry_s = 3600;
+	CHECK_INT(certpin_reporter_new(&r, policy, &o), CERTPIN_OK);
+	CHECK_INT(submit(r, 443), CERTPIN_REPORT_QUEUED);
+	CHECK_INT(submit(r, 444), CERTPIN_REPORT_QUEUED);
+	CHECK_INT(certpin_reporter_flush(r, 10000), CERTPIN_OK);
+	certpin_reporter_stats st = stats(r);
+	CHECK_INT(st.spooled, 2);
+	CHECK_INT(st.delivered, 0);
+	CHECK_INT(st.attempts, 4);
+	CHECK_INT(count_spool(dir, path, sizeof(path)), 2);
+	{
+		size_t len;
+		char *body = test_read_file(path, &len);
+		certpin_report_info info;
+		CHECK_INT(certpin_report_parse(&info, body, len, NULL, 0), CERTPIN_OK);
+		free(body);
+	}
+	certpin_reporter_free(r);
+	CHECK_INT(count_spool(dir, NULL, 0), 2);
+
+	/* a full spool drops */
+	o.spool_max = 2;
+	CHECK_INT(certpin_reporter_new(&r, policy, &o), CERTPIN_OK);
+	CHECK_INT(submit(r, 445), CERTPIN_REPORT_QUEUED);
+	CHECK_INT(certpin_reporter_flush(r, 10000), CERTPIN_OK);
+	CHECK_INT(stats(r).dropped, 1);
+	CHECK_INT(count_spool(dir, NULL, 0), 2);
+	certpin_reporter_free(r);
+
+	/* back online: the spool is sent at start and emptied */
+	sink *s = sink_start();
+	sink_uri(uri, sizeof(uri), s);
+	o.spool_max = 256;
+	CHECK_INT(certpin_reporter_new(&r, policy, &o), CERTPIN_OK);
+	for (int i = 0; i < 100 && stats(r).delivered < 2; i++)
+		sleep_ms(50);
+	CHECK_INT(certpin_reporter_flush(r, 10000), CERTPIN_OK);
+	st = stats(r);
+	CHECK_INT(st.unspooled, 2);
+	CHECK_INT(st.delivered, 2);
+	CHECK_INT(sink_bodies(s), 2);
+	CHECK_INT(count_spool(dir, NULL, 0), 0);
+	certpin_reporter_free(r);
+	sink_stop(s);
+
+	/* free() with reports still waiting for a retry: spooled, not lost */
+	snprintf(uri, sizeof(uri), "http://127.0.0.1:%d/report", dead_port());
+	o.max_attempts = 50;
+	o.backoff_ms = o.backoff_max_ms = 60000;
+	CHECK_INT(certpin_reporter_new(&r, policy, &o), CERTPIN_OK);
+	CHECK_INT(submit(r, 443), CERTPIN_REPORT_QUEUED);
+	for (int i = 0; i < 100 && stats(r).attempts < 1; i++)
+		sleep_ms(20);
+	CHECK_INT(certpin_reporter_flush(r, 50), CERTPIN_E_BUSY); /* waiting for its retry */
+	certpin_reporter_free(r);
+	CHECK_INT(count_spool(dir, path, sizeof(path)), 1);
+	unlink(path);
+
+	/* garbage in the spool is deleted, not sent forever */
+	snprintf(path, sizeof(path), "%s/r-garbage.json", dir);
+	FILE *f = fopen(path, "w");
+	fclose(f); /* empty */
+	s = sink_start();
+	sink_uri(uri, sizeof(uri), s);
+	o = base_opts(uris, 1);
+	o.spool_dir = dir;
+	CHECK_INT(certpin_reporter_new(&r, policy, &o), CERTPIN_OK);
+	for (int i = 0; i < 50 && count_spool(dir, NULL, 0) != 0; i++)
+		sleep_ms(20);
+	CHECK_INT(count_spool(dir, NULL, 0), 0);
+	certpin_reporter_free(r);
+	sink_stop(s);
+	rmdir(dir);
+}
+
+static void test_bounded_queue_and_shutdown(void)
+{
+	sink *s = sink_start();
+	char uri[128];
+	const char *uris[1] = { uri };
+	certpin_reporter *r = NULL;
+	certpin_reporter_options o;
+	int busy = 0, queued = 0;
+
+	s->hang = 1; /* accepts, reads, never answers */
+	sink_uri(uri, sizeof(uri), s);
+	o = base_opts(uris, 1);
+	o.queue_max = 2;
+	o.timeout_ms = 30000;
+	CHECK_INT(certpin_reporter_new(&r, policy, &o), CERTPIN_OK);
+	for (unsigned p = 1; p <= 6; p++) {
+		int rc = submit(r, p);
+		busy += rc == CERTPIN_E_BUSY;
+		queued += rc == CERTPIN_REPORT_QUEUED;
+	}
+	CHECK(busy >= 3);
+	CHECK_INT(busy + queued, 6);
+	CHECK_INT(stats(r).dropped, (uint64_t)busy);
+	/* a dropped report is not remembered: it can be submitted again later */
+	uint64_t t0 = now_ms();
+	certpin_reporter_free(r); /* aborts the hanging POST */
+	CHECK(now_ms() - t0 < 5000);
+	sink_stop(s);
+}
+
+static void test_ssl_failure_callback(void)
+{
+	sink *s = sink_start();
+	tlsserver *srv = NULL;
+	char uri[128];
+	const char *uris[1] = { uri };
+	certpin_reporter *r = NULL;
+	certpin_reporter_options o;
+	certpin_ssl_options so = CERTPIN_SSL_OPTIONS_INIT;
+	test_client_info info;
+
+	sink_uri(uri, sizeof(uri), s);
+	o = base_opts(uris, 1);
+	o.default_port = 8443;
+	CHECK_INT(certpin_reporter_new(&r, policy, &o), CERTPIN_OK);
+	so.on_failure = certpin_reporter_on_failure;
+	so.payload = r;
+	CHECK_INT(tlsserver_start(&srv, test_pki("chain.pem"), test_pki("leaf.key"), 3), 0);
+	for (int i = 0; srv && i < 3; i++) {
+		int rc = test_client_connect(NULL, &info, tlsserver_port(srv), "api.certpin.test", 0,
+			test_pki("trust.pem"), policy, &so);
+		CHECK_INT(rc, CERTPIN_E_PIN_MISMATCH);
+		CHECK_INT(info.connected, 0);
+	}
+	CHECK_INT(certpin_reporter_flush(r, 10000), CERTPIN_OK);
+	certpin_reporter_stats st = stats(r);
+	CHECK_INT(st.submitted, 3);
+	CHECK_INT(st.duplicates, 2);
+	CHECK_INT(st.delivered, 1);
+	CHECK_INT(sink_bodies(s), 1);
+	if (sink_bodies(s) == 1) {
+		certpin_report_info ri;
+		CHECK_INT(certpin_report_parse(&ri, s->bodies[0], strlen(s->bodies[0]), NULL, 0), CERTPIN_OK);
+		CHECK_INT(ri.port, 8443);
+		CHECK_INT(ri.nvalidated, 3);
+		CHECK_INT(ri.nserved, 0);
+		CHECK_INT(ri.allowed, 0);
+		CHECK(memcmp(ri.validated[0].spki_sha256, chain[0].spki_sha256, 32) == 0);
+	}
+	tlsserver_stop(srv);
+	certpin_reporter_free(r);
+	sink_stop(s);
+}
+
+int main(void)
+{
+	setup();
+	test_options();
+	test_deliver_and_dedup();
+	test_retry_and_reject();
+	test_callback_and_privacy();
+	test_spool();
+	test_bounded_queue_and_shutdown();
+	test_ssl_failure_callback();
+	OPENSSL_free(leaf_der);
+	certpin_policy_free(policy);
+	return test_finish("reporter_test");
+}
