@@ -1,5 +1,11 @@
 /* certpin - command-line front end: subcommand dispatch, usage, version. */
 #include "common.h"
+#include "bundle.h"
+#include "collect.h"
+#include "interop.h"
+#include "mitm.h"
+#include "rotation.h"
+#include "tofu.h"
 
 #include <signal.h>
 #include <string.h>
@@ -17,6 +23,17 @@ static void usage(FILE *f)
 		"  pin FILE...            print the pins of certificates, keys and CSRs\n"
 		"  pin --connect HOST     print the pins of a TLS server's chain\n"
 		"  check HOST --policy F  connect with a pinning policy and report the verdict\n"
+		"  mitm --host H --dir D  score a client against TLS interception attacks\n"
+		"  export --format F POL  write a policy as Android/OkHttp/TrustKit/curl/HPKP/TLSA\n"
+		"  import FILE            convert Android XML, curl or OkHttp pins to a policy\n"
+		"  keygen --backup        create a backup key and CSR, print its pin\n"
+		"  collect --db DB        receive pin failure reports over HTTP(S) and store them\n"
+		"  reports --db DB        summarize stored failure reports (text, JSON, HTML)\n"
+		"  lint POLICY            check a policy for lockout risks (--connect: live)\n"
+		"  plan POLICY... --chain F  would shipped versions survive a key/CA change?\n"
+		"  monitor HOSTS --policy F  check many endpoints' pins concurrently\n"
+		"  bundle SUBCOMMAND      signed policy bundles: keygen, sign, verify, apply, fetch\n"
+		"  tofu SUBCOMMAND        trust-on-first-use pins: check, list, forget, trust\n"
 		"  help [COMMAND]         show this help or a command's options\n"
 		"\n"
 		"options:\n"
@@ -54,7 +71,51 @@ static int help(int argc, char **argv)
 		usage_check(stdout);
 		return CLI_EXIT_OK;
 	}
-	cli_error("help: unknown command '%s' (commands: pin, check)", argv[1]);
+	if (strcmp(argv[1], "mitm") == 0) {
+		usage_mitm(stdout);
+		return CLI_EXIT_OK;
+	}
+	if (strcmp(argv[1], "export") == 0) {
+		usage_export(stdout);
+		return CLI_EXIT_OK;
+	}
+	if (strcmp(argv[1], "import") == 0) {
+		usage_import(stdout);
+		return CLI_EXIT_OK;
+	}
+	if (strcmp(argv[1], "collect") == 0) {
+		usage_collect(stdout);
+		return CLI_EXIT_OK;
+	}
+	if (strcmp(argv[1], "reports") == 0) {
+		usage_reports(stdout);
+		return CLI_EXIT_OK;
+	}
+	if (strcmp(argv[1], "keygen") == 0) {
+		usage_keygen(stdout);
+		return CLI_EXIT_OK;
+	}
+	if (strcmp(argv[1], "lint") == 0) {
+		usage_lint(stdout);
+		return CLI_EXIT_OK;
+	}
+	if (strcmp(argv[1], "plan") == 0) {
+		usage_plan(stdout);
+		return CLI_EXIT_OK;
+	}
+	if (strcmp(argv[1], "monitor") == 0) {
+		usage_monitor(stdout);
+		return CLI_EXIT_OK;
+	}
+	if (strcmp(argv[1], "bundle") == 0) {
+		usage_bundle(stdout);
+		return CLI_EXIT_OK;
+	}
+	if (strcmp(argv[1], "tofu") == 0) {
+		usage_tofu(stdout);
+		return CLI_EXIT_OK;
+	}
+	cli_error("help: unknown command '%s' (commands: pin, check, mitm, export, import, keygen, collect, reports, lint, plan, monitor, bundle, tofu)", argv[1]);
 	return CLI_EXIT_USAGE;
 }
 
@@ -74,6 +135,28 @@ int main(int argc, char **argv)
 		return cmd_pin(argc - 1, argv + 1);
 	if (strcmp(cmd, "check") == 0)
 		return cmd_check(argc - 1, argv + 1);
+	if (strcmp(cmd, "mitm") == 0)
+		return cmd_mitm(argc - 1, argv + 1);
+	if (strcmp(cmd, "export") == 0)
+		return cmd_export(argc - 1, argv + 1);
+	if (strcmp(cmd, "import") == 0)
+		return cmd_import(argc - 1, argv + 1);
+	if (strcmp(cmd, "collect") == 0)
+		return cmd_collect(argc - 1, argv + 1);
+	if (strcmp(cmd, "reports") == 0)
+		return cmd_reports(argc - 1, argv + 1);
+	if (strcmp(cmd, "keygen") == 0)
+		return cmd_keygen(argc - 1, argv + 1);
+	if (strcmp(cmd, "lint") == 0)
+		return cmd_lint(argc - 1, argv + 1);
+	if (strcmp(cmd, "plan") == 0)
+		return cmd_plan(argc - 1, argv + 1);
+	if (strcmp(cmd, "monitor") == 0)
+		return cmd_monitor(argc - 1, argv + 1);
+	if (strcmp(cmd, "bundle") == 0)
+		return cmd_bundle(argc - 1, argv + 1);
+	if (strcmp(cmd, "tofu") == 0)
+		return cmd_tofu(argc - 1, argv + 1);
 	if (strcmp(cmd, "help") == 0)
 		return help(argc - 1, argv + 1);
 	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0) {

@@ -105,7 +105,16 @@ typedef enum certpin_error {
 	CERTPIN_E_CHAIN = -14,          /* verified chain missing, empty or unreadable */
 	CERTPIN_E_PKIX = -15,           /* certificate chain did not pass PKIX validation */
 	CERTPIN_E_TLS = -16,            /* TLS library error */
-	CERTPIN_E_STATE = -17           /* call not valid in this state (e.g. no handshake yet) */
+	CERTPIN_E_STATE = -17,          /* call not valid in this state (e.g. no handshake yet) */
+	CERTPIN_E_REPORT = -18,         /* failure report malformed (see certpin_report_parse) */
+	CERTPIN_E_BUSY = -19,           /* queue full or timed out waiting (reporter) */
+	CERTPIN_E_BUNDLE = -20,         /* signed policy bundle malformed (see certpin/bundle.h) */
+	CERTPIN_E_SIGNATURE = -21,      /* bundle signature does not verify */
+	CERTPIN_E_UNTRUSTED_KEY = -22,  /* bundle signed by a key that is not a trusted anchor */
+	CERTPIN_E_ROLLBACK = -23,       /* bundle version not newer than the stored one */
+	CERTPIN_E_EXPIRED_BUNDLE = -24, /* bundle past its expiry time */
+	CERTPIN_E_STORE = -25,          /* on-disk store (bundle state, known_pins) corrupt */
+	CERTPIN_E_LOCKED = -26          /* store lock not acquired within the timeout */
 } certpin_error;
 
 /* Fixed, human-readable message for a code; never NULL. */
@@ -514,5 +523,10 @@ CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_ssl_attach(void *ssl, const certpi
  * here so that applications include only <certpin.h>.
  */
 /* CERTPIN_FEATURE_HEADERS (one #include line per feature header, keep sorted) */
+#include "certpin/bundle.h"
+#include "certpin/interop.h"
+#include "certpin/lint.h"
+#include "certpin/report.h"
+#include "certpin/tofu.h"
 
 #endif /* CERTPIN_H */

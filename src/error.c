@@ -24,6 +24,15 @@ static const struct {
 	{ CERTPIN_E_PKIX, "pkix", "certificate chain failed PKIX validation" },
 	{ CERTPIN_E_TLS, "tls", "TLS library error" },
 	{ CERTPIN_E_STATE, "state", "no pin check has run on this connection" },
+	{ CERTPIN_E_REPORT, "report", "malformed failure report" },
+	{ CERTPIN_E_BUSY, "busy", "queue full or timed out" },
+	{ CERTPIN_E_BUNDLE, "bundle", "malformed signed policy bundle" },
+	{ CERTPIN_E_SIGNATURE, "signature", "bundle signature does not verify" },
+	{ CERTPIN_E_UNTRUSTED_KEY, "untrusted-key", "bundle signed by a key that is not trusted" },
+	{ CERTPIN_E_ROLLBACK, "rollback", "bundle version is not newer than the stored bundle" },
+	{ CERTPIN_E_EXPIRED_BUNDLE, "expired-bundle", "bundle has expired" },
+	{ CERTPIN_E_STORE, "store", "stored state file is corrupt" },
+	{ CERTPIN_E_LOCKED, "locked", "store lock not acquired in time" },
 };
 
 const char *certpin_strerror(int err)
