@@ -1,0 +1,1 @@
+a.c.example.com
