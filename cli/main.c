@@ -1,7 +1,7 @@
 /* certpin - command-line front end: subcommand dispatch, usage, version. */
 #include "common.h"
 #include "bundle.h"
-#include "collect.h"
+#include "collector_exec.h"
 #include "interop.h"
 #include "mitm.h"
 #include "rotation.h"
@@ -83,14 +83,8 @@ static int help(int argc, char **argv)
 		usage_import(stdout);
 		return CLI_EXIT_OK;
 	}
-	if (strcmp(argv[1], "collect") == 0) {
-		usage_collect(stdout);
-		return CLI_EXIT_OK;
-	}
-	if (strcmp(argv[1], "reports") == 0) {
-		usage_reports(stdout);
-		return CLI_EXIT_OK;
-	}
+	if (strcmp(argv[1], "collect") == 0 || strcmp(argv[1], "reports") == 0)
+		return cli_run_collector(argc, argv);
 	if (strcmp(argv[1], "keygen") == 0) {
 		usage_keygen(stdout);
 		return CLI_EXIT_OK;
@@ -141,10 +135,8 @@ int main(int argc, char **argv)
 		return cmd_export(argc - 1, argv + 1);
 	if (strcmp(cmd, "import") == 0)
 		return cmd_import(argc - 1, argv + 1);
-	if (strcmp(cmd, "collect") == 0)
-		return cmd_collect(argc - 1, argv + 1);
-	if (strcmp(cmd, "reports") == 0)
-		return cmd_reports(argc - 1, argv + 1);
+	if (strcmp(cmd, "collect") == 0 || strcmp(cmd, "reports") == 0)
+		return cli_run_collector(argc - 1, argv + 1);
 	if (strcmp(cmd, "keygen") == 0)
 		return cmd_keygen(argc - 1, argv + 1);
 	if (strcmp(cmd, "lint") == 0)

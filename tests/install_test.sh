@@ -23,6 +23,13 @@ libdir=$(ls -d "$prefix"/lib* | head -n 1)
 [ -x "$prefix/bin/certpin" ] && ok || bad "certpin not installed"
 [ -f "$prefix/share/man/man1/certpin.1" ] && ok || bad "certpin.1 not installed"
 [ -f "$prefix/share/man/man5/certpin-policy.5" ] && ok || bad "certpin-policy.5 not installed"
+# certpin runs the certpin-collect helper from its libexec directory, found
+# relative to itself (the staging prefix is not the configured one).
+if LD_LIBRARY_PATH="$libdir" "$prefix/bin/certpin" help reports 2>&1 | grep -q '^usage: certpin reports'; then
+	ok
+else
+	bad "certpin help reports (certpin-collect helper not found from the installed certpin)"
+fi
 so=$(ls "$libdir"/libcertpin.so.* 2>/dev/null | head -n 1)
 if [ -n "$so" ] && objdump -p "$so" | grep -q 'SONAME *libcertpin.so.0$'; then ok; else bad "SONAME libcertpin.so.0 missing"; fi
 
