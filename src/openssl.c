@@ -160,20 +160,50 @@ static int elem_from_x509(certpin_chain_elem *e, X509 *x, unsigned int kinds)
  * some pin names, only the digest kinds the pins use.  `all` fills every
  * element with both kinds (for failure callbacks).
  */
+/* Position bits (1 << certpin_position) that chain index i of n can match. */
+static unsigned int position_bits(size_t i, size_t n)
+{
+	unsigned int bits = 1u << CERTPIN_POS_ANY;
+	bits |= i == 0 ? 1u << CERTPIN_POS_LEAF : 0;
+	bits |= i + 1 == n ? 1u << CERTPIN_POS_ROOT : 0;
+	bits |= i > 0 && i + 1 < n ? 1u << CERTPIN_POS_INTERMEDIATE : 0;
+	return bits;
+}
+
 static int fill_chain(certpin_chain_elem *elems, STACK_OF(X509) *chain, size_t n, const certpin__rule *rule, bool all)
 {
 	for (size_t i = 0; i < n; i++) {
-		unsigned int pos_bits = 1u << CERTPIN_POS_ANY;
-		pos_bits |= i == 0 ? 1u << CERTPIN_POS_LEAF : 0;
-		pos_bits |= i + 1 == n ? 1u << CERTPIN_POS_ROOT : 0;
-		pos_bits |= i > 0 && i + 1 < n ? 1u << CERTPIN_POS_INTERMEDIATE : 0;
-		if (!all && !(rule->positions & pos_bits))
+		if (!all && !(rule->positions & position_bits(i, n)))
 			continue;
 		if (!elem_from_x509(&elems[i], sk_X509_value(chain, (int)i),
 			all ? CERTPIN_HAVE_SPKI | CERTPIN_HAVE_CERT : rule->kinds))
 			return 0;
 	}
 	return 1;
+}
+
+/*
+ * Hash the verified chain from the leaf up and stop at the first depth where
+ * a pin matches.  The engine scans from the leaf too, so the answer is the
+ * one a fully hashed chain gives; a leaf pin costs one digest, not one per
+ * certificate.  Returns the engine's code, or CERTPIN_E_CHAIN.
+ */
+static int check_chain(certpin_result *res, certpin_chain_elem *elems, STACK_OF(X509) *chain, size_t n,
+	const certpin__rule *rule, long ri, int64_t now)
+{
+	int rc = CERTPIN_E_CHAIN;
+
+	for (size_t i = 0; i < n; i++) {
+		bool wanted = (rule->positions & position_bits(i, n)) != 0;
+		if (wanted && !elem_from_x509(&elems[i], sk_X509_value(chain, (int)i), rule->kinds))
+			return CERTPIN_E_CHAIN;
+		if (!wanted && i + 1 < n)
+			continue;
+		rc = certpin__verify_rule(res, rule, ri, elems, n, now, false);
+		if (res->verdict != CERTPIN_VERDICT_MISMATCH)
+			break;
+	}
+	return rc;
 }
 
 static void notify_failure(const binding *b, const certpin_result *res, certpin_chain_elem *elems,
@@ -262,12 +292,11 @@ static int decide(const binding *b, SSL *ssl, X509_STORE_CTX *sctx, bool pkix_ok
 			goto out;
 		}
 		n = (size_t)cn;
-		if (!fill_chain(elems, chain, n, rule, false)) {
-			rc = CERTPIN_E_CHAIN;
-			goto out;
-		}
 	}
-	rc = certpin__verify_rule(&res, rule, ri, elems, n, now, pin_only);
+	if (pin_only)
+		rc = certpin__verify_rule(&res, rule, ri, elems, n, now, true);
+	else if ((rc = check_chain(&res, elems, chain, n, rule, ri, now)) == CERTPIN_E_CHAIN)
+		goto out;
 	if (pin_only && res.allowed) {
 		/* notify with the leaf's digests */
 		elem_from_x509(&elems[0], X509_STORE_CTX_get0_cert(sctx), CERTPIN_HAVE_SPKI | CERTPIN_HAVE_CERT);
