@@ -314,6 +314,30 @@ CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_policy_add_pin(certpin_policy *pol
 	const char *pattern, const certpin_pin *pin, certpin_position position);
 
 /*
+ * Failure-report destinations (see certpin/report.h).  Set the report URIs of
+ * the rule whose pattern normalizes like `pattern`, or the policy-wide list
+ * when `pattern` is NULL; `uris` is copied and replaces any earlier list
+ * (n = 0 clears it).  Each must be an http:// or https:// URI of at most
+ * CERTPIN_REPORT_URI_MAXLEN printable ASCII characters, at most
+ * CERTPIN_REPORT_URIS_MAX of them (a reporter still refuses http:// unless
+ * told it is for tests).  Returns CERTPIN_E_INVALID_ARG, CERTPIN_E_NOT_FOUND
+ * (no such rule) or CERTPIN_E_NOMEM.  There is no default destination.
+ */
+#define CERTPIN_REPORT_URIS_MAX 8
+#define CERTPIN_REPORT_URI_MAXLEN 2048
+CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_policy_set_report_uris(certpin_policy *policy,
+	const char *pattern, const char *const *uris, size_t n);
+
+/*
+ * The report URIs that apply to rule `rule` (a certpin_result.rule): the
+ * rule's own list if it has one, else the policy-wide list; rule -1 gives the
+ * policy-wide list.  *n is set to the count (0: NULL is returned).  Borrowed
+ * until the policy is changed or freed.
+ */
+CERTPIN_EXPORT const char *const *certpin_policy_report_uris(const certpin_policy *policy, int rule,
+	size_t *n);
+
+/*
  * Load a JSON policy document (certpin-policy(5)) into an empty policy.  Any
  * error (syntax, unknown key, duplicate host, malformed pin, bad date) fails
  * the whole load with CERTPIN_E_POLICY (or CERTPIN_E_IO / CERTPIN_E_NOMEM) and

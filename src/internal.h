@@ -82,11 +82,15 @@ typedef struct certpin__rule {
 	size_t npins, cappins;
 	unsigned int kinds;     /* CERTPIN_HAVE_* of the pins, for lazy digests */
 	unsigned int positions; /* bit (1 << certpin_position) of the pins */
+	char **report_uris;     /* the host's own report URIs (none: the policy's) */
+	size_t nreport_uris;
 } certpin__rule;
 
 struct certpin_policy {
 	certpin__rule *rules;
 	size_t nrules, caprules;
+	char **report_uris;     /* policy-wide report URIs */
+	size_t nreport_uris;
 	certpin__hostindex index;
 	uint64_t version;
 	char err[512];

@@ -22,6 +22,15 @@ int certpin_policy_new(certpin_policy **out)
 	return *out ? CERTPIN_OK : CERTPIN_E_NOMEM;
 }
 
+static void free_uris(char ***uris, size_t *n)
+{
+	for (size_t i = 0; i < *n; i++)
+		free((*uris)[i]);
+	free(*uris);
+	*uris = NULL;
+	*n = 0;
+}
+
 void certpin__policy_clear(certpin_policy *p)
 {
 	for (size_t i = 0; i < p->nrules; i++) {
@@ -31,9 +40,11 @@ void certpin__policy_clear(certpin_policy *p)
 		free(r->pins);
 		free(r->pattern);
 		free(r->base);
+		free_uris(&r->report_uris, &r->nreport_uris);
 	}
 	free(p->rules);
 	certpin__hostindex_free(&p->index);
+	free_uris(&p->report_uris, &p->nreport_uris);
 	p->rules = NULL;
 	p->nrules = p->caprules = 0;
 	p->version = 0;
@@ -281,4 +292,75 @@ const char *certpin_verdict_name(certpin_verdict verdict)
 	case CERTPIN_VERDICT_PINSET_EXPIRED: return "pinset-expired";
 	}
 	return "unknown";
+}
+
+/* An absolute http(s) URI of printable ASCII without spaces, within the length bound. */
+static int report_uri_ok(const char *u)
+{
+	size_t len = strlen(u);
+	size_t scheme = strncmp(u, "https://", 8) == 0 ? 8 : strncmp(u, "http://", 7) == 0 ? 7 : 0;
+
+	if (!scheme || len <= scheme || len > CERTPIN_REPORT_URI_MAXLEN || u[scheme] == '/')
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)u[i] <= 0x20 || (unsigned char)u[i] >= 0x7f)
+			return 0;
+	return 1;
+}
+
+int certpin_policy_set_report_uris(certpin_policy *p, const char *pattern, const char *const *uris, size_t n)
+{
+	char ***dst;
+	size_t *ndst;
+
+	if (!p)
+		return CERTPIN_E_INVALID_ARG;
+	p->err[0] = '\0';
+	if ((n && !uris) || n > CERTPIN_REPORT_URIS_MAX)
+		return certpin__policy_fail(p, CERTPIN_E_INVALID_ARG, "at most %d report URIs", CERTPIN_REPORT_URIS_MAX);
+	for (size_t i = 0; i < n; i++)
+		if (!uris[i] || !report_uri_ok(uris[i]))
+			return certpin__policy_fail(p, CERTPIN_E_INVALID_ARG,
+				"report URI %zu is not an http:// or https:// URI of at most %d printable characters", i,
+				CERTPIN_REPORT_URI_MAXLEN);
+	if (pattern) {
+		long i = find_rule(p, pattern);
+		if (i < 0)
+			return certpin__policy_fail(p, CERTPIN_E_NOT_FOUND, "no host \"%s\" in the policy", pattern);
+		dst = &p->rules[i].report_uris;
+		ndst = &p->rules[i].nreport_uris;
+	} else {
+		dst = &p->report_uris;
+		ndst = &p->nreport_uris;
+	}
+	char **copy = n ? calloc(n, sizeof(*copy)) : NULL;
+	if (n && !copy)
+		return certpin__policy_fail(p, CERTPIN_E_NOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		if (!(copy[i] = dupstr(uris[i]))) {
+			free_uris(&copy, &i);
+			return certpin__policy_fail(p, CERTPIN_E_NOMEM, "out of memory");
+		}
+	}
+	free_uris(dst, ndst);
+	*dst = copy;
+	*ndst = n;
+	return CERTPIN_OK;
+}
+
+const char *const *certpin_policy_report_uris(const certpin_policy *p, int rule, size_t *n)
+{
+	size_t dummy;
+
+	if (!n)
+		n = &dummy;
+	*n = 0;
+	if (!p)
+		return NULL;
+	if (rule >= 0 && (size_t)rule < p->nrules && p->rules[rule].nreport_uris) {
+		*n = p->rules[rule].nreport_uris;
+		return (const char *const *)p->rules[rule].report_uris;
+	}
+	*n = p->nreport_uris;
+	return p->nreport_uris ? (const char *const *)p->report_uris : NULL;
 }

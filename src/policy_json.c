@@ -58,6 +58,29 @@ static int get_string(loader *L, const char *path, json_t *obj, const char *key,
 	return CERTPIN_OK;
 }
 
+/* "report_uris": an array of 1..CERTPIN_REPORT_URIS_MAX URI strings, for `pattern` (NULL: policy-wide). */
+static int load_report_uris(loader *L, const char *path, json_t *v, const char *pattern)
+{
+	const char *uris[CERTPIN_REPORT_URIS_MAX];
+	size_t n = json_is_array(v) ? json_array_size(v) : 0;
+
+	if (!json_is_array(v) || n == 0 || n > CERTPIN_REPORT_URIS_MAX)
+		return FAIL(L, path, "\"report_uris\" must be an array of 1 to %d URIs", CERTPIN_REPORT_URIS_MAX);
+	for (size_t i = 0; i < n; i++) {
+		json_t *u = json_array_get(v, i);
+		if (!json_is_string(u) || strlen(json_string_value(u)) != json_string_length(u))
+			return FAIL(L, path, "\"report_uris\"[%zu] must be a string", i);
+		uris[i] = json_string_value(u);
+	}
+	int rc = certpin_policy_set_report_uris(L->p, pattern, uris, n);
+	if (rc != CERTPIN_OK) {
+		char why[sizeof(L->p->err)];
+		memcpy(why, L->p->err, sizeof(why));
+		return FAIL(L, path, "%s", why);
+	}
+	return CERTPIN_OK;
+}
+
 static int load_pin(loader *L, const char *hpath, const char *pattern, json_t *pj, size_t k)
 {
 	static const char *const keys[] = { "pin", "position", "comment", NULL };
@@ -106,7 +129,7 @@ static int load_pin(loader *L, const char *hpath, const char *pattern, json_t *p
 static int load_host(loader *L, json_t *hj, size_t i)
 {
 	static const char *const keys[] = { "host", "include_subdomains", "mode", "expires", "on_expiry",
-		"clock_skew", "pins", "comment", NULL };
+		"clock_skew", "pins", "report_uris", "comment", NULL };
 	char path[64];
 	const char *host = NULL, *mode = NULL, *expires = NULL, *on_expiry = NULL, *comment = NULL;
 	certpin_host_options o = CERTPIN_HOST_OPTIONS_INIT;
@@ -172,12 +195,14 @@ static int load_host(loader *L, json_t *hj, size_t i)
 	for (size_t k = 0; k < json_array_size(pins); k++)
 		if ((rc = load_pin(L, path, pattern, json_array_get(pins, k), k)) != CERTPIN_OK)
 			return rc;
+	if ((v = json_object_get(hj, "report_uris")))
+		return load_report_uris(L, path, v, pattern);
 	return CERTPIN_OK;
 }
 
 static int load_doc(loader *L, json_t *doc)
 {
-	static const char *const keys[] = { "schema", "policy_version", "hosts", "comment", NULL };
+	static const char *const keys[] = { "schema", "policy_version", "report_uris", "hosts", "comment", NULL };
 	json_t *v;
 	int rc;
 
@@ -197,6 +222,8 @@ static int load_doc(loader *L, json_t *doc)
 	}
 	if ((v = json_object_get(doc, "comment")) && !json_is_string(v))
 		return FAIL(L, "/comment", "must be a string");
+	if ((v = json_object_get(doc, "report_uris")) && (rc = load_report_uris(L, "/", v, NULL)) != CERTPIN_OK)
+		return rc;
 	json_t *hosts = json_object_get(doc, "hosts");
 	if (!hosts)
 		return FAIL(L, "/", "missing \"hosts\"");
@@ -286,6 +313,17 @@ int certpin_policy_load_file(certpin_policy *policy, const char *path)
 	return rc;
 }
 
+static json_t *uris_json(char *const *uris, size_t n)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; a && i < n; i++)
+		if (json_array_append_new(a, json_string(uris[i]))) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
 int certpin_policy_to_json(char **out, const certpin_policy *p)
 {
 	json_t *doc, *hosts;
@@ -301,6 +339,8 @@ int certpin_policy_to_json(char **out, const certpin_policy *p)
 	json_object_set_new(doc, "schema", json_integer(1));
 	if (p->version)
 		json_object_set_new(doc, "policy_version", json_integer((json_int_t)p->version));
+	if (p->nreport_uris && json_object_set_new(doc, "report_uris", uris_json(p->report_uris, p->nreport_uris)))
+		goto nomem;
 	json_object_set_new(doc, "hosts", hosts);
 	for (size_t i = 0; i < p->nrules; i++) {
 		const certpin__rule *r = &p->rules[i];
@@ -319,6 +359,8 @@ int certpin_policy_to_json(char **out, const certpin_policy *p)
 		if (r->clock_skew)
 			json_object_set_new(h, "clock_skew", json_integer(r->clock_skew));
 		json_object_set_new(h, "pins", pins);
+		if (r->nreport_uris && json_object_set_new(h, "report_uris", uris_json(r->report_uris, r->nreport_uris)))
+			goto nomem;
 		for (size_t k = 0; k < r->npins; k++) {
 			const certpin__pinent *e = &r->pins[k];
 			if (certpin_pin_format(pinstr, sizeof(pinstr), &e->pin, CERTPIN_STYLE_DEFAULT) != CERTPIN_OK)

@@ -12,8 +12,10 @@
 
 #include <curl/curl.h>
 #include <dirent.h>
+#include <jansson.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -33,6 +35,8 @@ typedef struct item {
 	uint64_t due_ms;            /* monotonic time of the next attempt */
 	int cb_done;                /* callback already called */
 	char *spool_path;           /* set for reports loaded from the spool */
+	const char *const *uris;    /* where it goes: the options' URIs or the policy's (borrowed) */
+	size_t nuris;
 } item;
 
 typedef struct dd_ent {
@@ -45,8 +49,9 @@ typedef struct dd_ent {
 struct certpin_reporter {
 	const certpin_policy *policy;
 	certpin_reporter_options o;
-	char *uris[CERTPIN_REPORTER_URIS_MAX];
+	char *uris[CERTPIN_REPORTER_URIS_MAX];   /* from the options; none: the policy's */
 	size_t nuris;
+	int any_uris;               /* some report can go to some URI */
 	char *spool_dir;
 	char *ca_file;
 
@@ -102,6 +107,32 @@ static void item_free(item *it)
 	free(it->json);
 	free(it->spool_path);
 	free(it);
+}
+
+/* Destinations of a report about rule `rule`: the options' URIs, else the policy's for that host. */
+static void item_route(const certpin_reporter *r, item *it, long rule)
+{
+	if (r->nuris) {
+		it->uris = (const char *const *)r->uris;
+		it->nuris = r->nuris;
+	} else {
+		it->uris = certpin_policy_report_uris(r->policy, rule >= 0 && rule <= INT_MAX ? (int)rule : -1, &it->nuris);
+	}
+}
+
+/* The policy rule a stored report is about, from its "hostname"; -1 if none applies. */
+static long report_rule(const certpin_reporter *r, const item *it)
+{
+	char host[CERTPIN_HOSTNAME_MAX];
+	int is_ip;
+	long rule = -1;
+	json_t *doc = json_loadb(it->json, it->len, 0, NULL);
+	const char *h = json_string_value(json_object_get(doc, "hostname"));
+
+	if (h && certpin__host_normalize(host, sizeof(host), &is_ip, h) == CERTPIN_OK)
+		rule = certpin__policy_match(r->policy, host, is_ip);
+	json_decref(doc);
+	return rule;
 }
 
 static void q_push(certpin_reporter *r, item *it)
@@ -309,6 +340,7 @@ static size_t spool_load(certpin_reporter *r, item **out, size_t room)
 			item_free(it);
 			break;
 		}
+		item_route(r, it, r->nuris ? -1 : report_rule(r, it));
 		out[n++] = it;
 	}
 	closedir(d);
@@ -403,12 +435,12 @@ static int deliver(certpin_reporter *r, CURL *c, item *it, uint64_t *posts)
 		r->o.callback(it->json, it->len, r->o.payload);
 		it->cb_done = 1;
 	}
-	for (size_t u = 0; u < r->nuris; u++) {
+	for (size_t u = 0; u < it->nuris; u++) {
 		if (it->done & (1u << u))
 			continue;
 		if (__atomic_load_n(&r->stop, __ATOMIC_RELAXED))
 			return POST_RETRY;
-		int p = post(r, c, r->uris[u], it);
+		int p = post(r, c, it->uris[u], it);
 		(*posts)++;
 		if (p == POST_OK)
 			it->done |= 1u << u;
@@ -438,7 +470,7 @@ static void *sender_main(void *arg)
 {
 	certpin_reporter *r = arg;
 	struct curl_slist *hdrs = NULL;
-	CURL *c = r->nuris ? curl_new(r, &hdrs) : NULL;
+	CURL *c = r->any_uris ? curl_new(r, &hdrs) : NULL;
 
 	pthread_mutex_lock(&r->mu);
 	while (!r->stop) {
@@ -481,7 +513,7 @@ static void *sender_main(void *arg)
 		pthread_mutex_unlock(&r->mu);
 
 		uint64_t posts = 0;
-		int outcome = c || !r->nuris ? deliver(r, c, it, &posts) : POST_RETRY;
+		int outcome = c || !it->nuris ? deliver(r, c, it, &posts) : POST_RETRY;
 		int spooled = 0, dropped = 0, given_up = 0;
 		it->attempts++;
 		if (outcome == POST_RETRY && !__atomic_load_n(&r->stop, __ATOMIC_RELAXED) &&
@@ -610,10 +642,24 @@ int certpin_reporter_new(certpin_reporter **out, const certpin_policy *policy, c
 	for (size_t i = 0; i < opts->nreport_uris; i++)
 		if (!uri_ok(opts->report_uris[i], opts->flags))
 			return CERTPIN_E_INVALID_ARG;
+	/* without URIs in the options, reports go where the policy says: check those too */
+	int any_uris = opts->nreport_uris > 0;
+	for (long rule = -1; !opts->nreport_uris && rule < (long)certpin_policy_host_count(policy); rule++) {
+		size_t n;
+		const char *const *u = rule < 0 ? certpin_policy_report_uris(policy, -1, &n) : NULL;
+		if (rule >= 0) {
+			u = policy->rules[rule].report_uris ? (const char *const *)policy->rules[rule].report_uris : NULL;
+			n = policy->rules[rule].nreport_uris;
+		}
+		for (size_t i = 0; i < n; i++)
+			if (!uri_ok(u[i], opts->flags))
+				return CERTPIN_E_INVALID_ARG;
+		any_uris |= n > 0;
+	}
 	if (opts->spool_dir && (stat(opts->spool_dir, &sb) != 0 || !S_ISDIR(sb.st_mode) ||
 		access(opts->spool_dir, W_OK | X_OK) != 0))
 		return CERTPIN_E_IO;
-	if (opts->nreport_uris && (pthread_once(&curl_once, curl_init_once) != 0 || !curl_ok))
+	if (any_uris && (pthread_once(&curl_once, curl_init_once) != 0 || !curl_ok))
 		return CERTPIN_E_TLS;
 
 	if (!(r = calloc(1, sizeof(*r))))
@@ -628,6 +674,7 @@ int certpin_reporter_new(certpin_reporter **out, const certpin_policy *policy, c
 	pthread_cond_init(&r->idle, &ca);
 	pthread_condattr_destroy(&ca);
 	r->policy = policy;
+	r->any_uris = any_uris;
 	r->o = *opts;
 	r->o.report_uris = NULL;
 	r->o.spool_dir = r->o.ca_file = NULL;
@@ -652,7 +699,7 @@ int certpin_reporter_new(certpin_reporter **out, const certpin_policy *policy, c
 		for (size_t i = 0; i < r->nbuckets; i++)
 			r->buckets[i] = -1;
 	}
-	if (r->nuris || r->o.callback) {
+	if (r->any_uris || r->o.callback) {
 		if (pthread_create(&r->thread, NULL, sender_main, r) != 0)
 			goto err;
 		r->have_thread = 1;
@@ -664,7 +711,7 @@ err:
 	return rc;
 }
 
-static int enqueue(certpin_reporter *r, char *json, const unsigned char *key)
+static int enqueue(certpin_reporter *r, char *json, const unsigned char *key, long rule)
 {
 	item *it;
 	int64_t now = (int64_t)time(NULL);
@@ -677,10 +724,12 @@ static int enqueue(certpin_reporter *r, char *json, const unsigned char *key)
 		free(json);
 		return CERTPIN_REPORT_DUPLICATE;
 	}
-	if (!r->have_thread) {
+	item route;
+	item_route(r, &route, rule);
+	if (!r->have_thread || (!route.nuris && !r->o.callback)) {
 		pthread_mutex_unlock(&r->mu);
 		free(json);
-		return CERTPIN_REPORT_QUEUED; /* no destination: counted only */
+		return CERTPIN_REPORT_QUEUED; /* no destination for this host: counted only */
 	}
 	if (r->qlen >= r->o.queue_max || !(it = calloc(1, sizeof(*it)))) {
 		r->st.dropped++;
@@ -691,6 +740,8 @@ static int enqueue(certpin_reporter *r, char *json, const unsigned char *key)
 	}
 	it->json = json;
 	it->len = strlen(json);
+	it->uris = route.uris;
+	it->nuris = route.nuris;
 	memcpy(it->key, key, CERTPIN_DIGEST_LEN);
 	it->due_ms = 0;
 	q_push(r, it);
@@ -724,7 +775,7 @@ int certpin_reporter_submit(certpin_reporter *r, const certpin_report_input *in)
 		copy.hashes_only = 1;
 	if ((rc = certpin__report_build(&json, key, &copy)) != CERTPIN_OK)
 		return build_failed(r, rc);
-	return enqueue(r, json, key);
+	return enqueue(r, json, key, in->result ? in->result->rule : -1);
 }
 
 int certpin_reporter_submit_ssl(certpin_reporter *r, const void *ssl)
@@ -743,7 +794,9 @@ int certpin_reporter_submit_ssl(certpin_reporter *r, const void *ssl)
 		return CERTPIN_REPORT_NONE;
 	if (rc != CERTPIN_OK)
 		return build_failed(r, rc);
-	return enqueue(r, json, key);
+	certpin_result res = { .rule = -1 };
+	(void)certpin_ssl_result(&res, ssl);
+	return enqueue(r, json, key, res.rule);
 }
 
 void certpin_reporter_on_failure(const certpin_result *result, const certpin_chain_elem *chain, size_t n,

@@ -240,7 +240,13 @@ typedef void (*certpin_report_cb)(const char *json, size_t len, void *payload);
 typedef struct certpin_reporter_options {
 	unsigned int version;               /* CERTPIN_REPORTER_OPTIONS_VERSION */
 	unsigned int flags;                 /* CERTPIN_REPORTER_* */
-	const char *const *report_uris;     /* https:// URIs (copied); up to CERTPIN_REPORTER_URIS_MAX */
+	/*
+	 * https:// URIs (copied); up to CERTPIN_REPORTER_URIS_MAX.  With none,
+	 * each report goes to the report URIs the policy gives for its host
+	 * (certpin_policy_report_uris(): the host's "report_uris", else the
+	 * policy's); a host with neither is reported to the callback only.
+	 */
+	const char *const *report_uris;
 	size_t nreport_uris;
 	certpin_report_cb callback;         /* may be NULL */
 	void *payload;                      /* for callback */
@@ -263,10 +269,11 @@ typedef struct certpin_reporter_options {
 	86400, 4096, 256, 4, 1000, 60000, 10000, NULL, 256, 300, NULL, 443 }
 
 /*
- * Create a reporter for `policy` (borrowed) and start its sender thread (only
- * if there is a URI or a callback).  Every URI must start with "https://"
- * (or "http://" with CERTPIN_REPORTER_INSECURE_HTTP) and contain no spaces or
- * control characters.  Reports already in the spool are sent first.
+ * Create a reporter for `policy` (borrowed; it must not change while the
+ * reporter lives) and start its sender thread (only if there is a URI, in the
+ * options or the policy, or a callback).  Every URI, the policy's included,
+ * must start with "https://" (or "http://" with
+ * CERTPIN_REPORTER_INSECURE_HTTP) and contain no spaces or control characters.  Reports already in the spool are sent first.
  * Returns CERTPIN_E_INVALID_ARG for a bad option, CERTPIN_E_IO if the spool
  * directory is not a writable directory, CERTPIN_E_NOMEM, CERTPIN_E_TLS if
  * libcurl cannot be initialized.

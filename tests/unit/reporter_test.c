@@ -708,6 +708,111 @@ static void test_ssl_failure_callback(void)
 	sink_stop(s);
 }
 
+
+/*
+ * No URIs in the options: each report goes where the policy says for its
+ * host (the host's own list, else the policy-wide one); a host with neither
+ * is counted only; spooled reports are routed again by their hostname.
+ */
+static void test_policy_uris(void)
+{
+	sink *host_sink = sink_start(), *wide_sink = sink_start();
+	char host_uri[128], wide_uri[128];
+	const char *one[1];
+	certpin_policy *p;
+	certpin_host_options ho = CERTPIN_HOST_OPTIONS_INIT;
+	certpin_pin pin;
+	certpin_reporter *r = NULL;
+	certpin_reporter_options o = base_opts(NULL, 0);
+	certpin_result res;
+	certpin_report_cert certs[2];
+	certpin_report_input in = CERTPIN_REPORT_INPUT_INIT;
+	size_t n;
+
+	sink_uri(host_uri, sizeof(host_uri), host_sink);
+	sink_uri(wide_uri, sizeof(wide_uri), wide_sink);
+	memset(&pin, 0x42, sizeof(pin));
+	pin.kind = CERTPIN_PIN_SPKI_SHA256;
+	CHECK_INT(certpin_policy_new(&p), CERTPIN_OK);
+	const char *hosts[] = { "api.certpin.test", "other.certpin.test", "quiet.certpin.test" };
+	for (int i = 0; i < 3; i++) {
+		ho.pattern = hosts[i];
+		CHECK_INT(certpin_policy_add_host(p, &ho), CERTPIN_OK);
+		CHECK_INT(certpin_policy_add_pin(p, hosts[i], &pin, CERTPIN_POS_ANY), CERTPIN_OK);
+	}
+	one[0] = host_uri;
+	CHECK_INT(certpin_policy_set_report_uris(p, "API.certpin.test.", one, 1), CERTPIN_OK);
+	CHECK_INT(certpin_policy_report_uris(p, 0, &n) != NULL, 1);
+	CHECK_INT(n, 1);
+	CHECK(certpin_policy_report_uris(p, 1, &n) == NULL && n == 0);
+	/* bad lists are refused and leave the policy as it was */
+	one[0] = "ftp://collector.example/";
+	CHECK_INT(certpin_policy_set_report_uris(p, NULL, one, 1), CERTPIN_E_INVALID_ARG);
+	one[0] = "https://collector.example/a b";
+	CHECK_INT(certpin_policy_set_report_uris(p, NULL, one, 1), CERTPIN_E_INVALID_ARG);
+	CHECK_INT(certpin_policy_set_report_uris(p, "nowhere.test", one, 0), CERTPIN_E_NOT_FOUND);
+	CHECK(certpin_policy_report_uris(p, -1, &n) == NULL && n == 0);
+
+	/* a policy-wide http:// URI needs the reporter's insecure flag */
+	one[0] = wide_uri;
+	CHECK_INT(certpin_policy_set_report_uris(p, NULL, one, 1), CERTPIN_OK);
+	o.flags = 0;
+	CHECK_INT(certpin_reporter_new(&r, p, &o), CERTPIN_E_INVALID_ARG);
+	o.flags = CERTPIN_REPORTER_INSECURE_HTTP;
+	CHECK_INT(certpin_reporter_new(&r, p, &o), CERTPIN_OK);
+
+	memset(certs, 0, sizeof(certs));
+	certs[0].digests = chain[0];
+	certs[1].digests = chain[1];
+	in.policy = p;
+	in.result = &res;
+	in.rc = CERTPIN_E_PIN_MISMATCH;
+	in.validated = certs;
+	in.nvalidated = 2;
+	for (int i = 0; i < 2; i++) {
+		CHECK_INT(certpin_verify(&res, p, hosts[i], chain, 2, (int64_t)time(NULL)), CERTPIN_E_PIN_MISMATCH);
+		CHECK_INT(certpin_reporter_submit(r, &in), CERTPIN_REPORT_QUEUED);
+	}
+	CHECK_INT(certpin_reporter_flush(r, 10000), CERTPIN_OK);
+	CHECK_INT(sink_bodies(host_sink), 1);
+	CHECK_INT(sink_bodies(wide_sink), 1);
+	if (sink_bodies(host_sink) == 1)
+		CHECK_CONTAINS(host_sink->bodies[0], "\"api.certpin.test\"");
+	if (sink_bodies(wide_sink) == 1)
+		CHECK_CONTAINS(wide_sink->bodies[0], "\"other.certpin.test\"");
+	certpin_reporter_free(r);
+
+	/* without a policy-wide list, a host with no URIs has no destination */
+	CHECK_INT(certpin_policy_set_report_uris(p, NULL, NULL, 0), CERTPIN_OK);
+	CHECK_INT(certpin_reporter_new(&r, p, &o), CERTPIN_OK);
+	CHECK_INT(certpin_verify(&res, p, hosts[2], chain, 2, (int64_t)time(NULL)), CERTPIN_E_PIN_MISMATCH);
+	CHECK_INT(certpin_reporter_submit(r, &in), CERTPIN_REPORT_QUEUED);
+	CHECK_INT(certpin_reporter_flush(r, 10000), CERTPIN_OK);
+	CHECK_INT(stats(r).attempts, 0);
+	CHECK_INT(sink_bodies(host_sink) + sink_bodies(wide_sink), 2);
+	certpin_reporter_free(r);
+
+	/* the JSON form carries both lists through a save and a reload */
+	one[0] = "https://reports.example/wide";
+	CHECK_INT(certpin_policy_set_report_uris(p, NULL, one, 1), CERTPIN_OK);
+	char *json = NULL, *json2 = NULL;
+	certpin_policy *q;
+	CHECK_INT(certpin_policy_to_json(&json, p), CERTPIN_OK);
+	CHECK_CONTAINS(json, "https://reports.example/wide");
+	CHECK_CONTAINS(json, host_uri);
+	CHECK_INT(certpin_policy_new(&q), CERTPIN_OK);
+	CHECK_INT(certpin_policy_load_data(q, json, strlen(json), "saved"), CERTPIN_OK);
+	CHECK_INT(certpin_policy_to_json(&json2, q), CERTPIN_OK);
+	CHECK_STR(json2, json);
+	free(json);
+	free(json2);
+	certpin_policy_free(q);
+
+	certpin_policy_free(p);
+	sink_stop(host_sink);
+	sink_stop(wide_sink);
+}
+
 int main(void)
 {
 	setup();
@@ -718,6 +823,7 @@ int main(void)
 	test_spool();
 	test_bounded_queue_and_shutdown();
 	test_ssl_failure_callback();
+	test_policy_uris();
 	OPENSSL_free(leaf_der);
 	certpin_policy_free(policy);
 	return test_finish("reporter_test");
