@@ -215,7 +215,7 @@ static void notify_failure(const binding *b, const certpin_result *res, certpin_
 		return;
 	if (chain && !fill_chain(elems, chain, n, rule, true))
 		n = 0;
-	b->opts.on_failure(res, elems, chain ? n : 0, b->opts.payload);
+	b->opts.on_failure(res, elems, n, b->opts.payload);
 }
 
 /*
@@ -297,10 +297,9 @@ static int decide(const binding *b, SSL *ssl, X509_STORE_CTX *sctx, bool pkix_ok
 		rc = certpin__verify_rule(&res, rule, ri, elems, n, now, true);
 	else if ((rc = check_chain(&res, elems, chain, n, rule, ri, now)) == CERTPIN_E_CHAIN)
 		goto out;
-	if (pin_only && res.allowed) {
-		/* notify with the leaf's digests */
-		elem_from_x509(&elems[0], X509_STORE_CTX_get0_cert(sctx), CERTPIN_HAVE_SPKI | CERTPIN_HAVE_CERT);
-	}
+	/* pin-only: the failure callback gets the leaf, the one certificate the handshake proved */
+	if (pin_only && !elem_from_x509(&elems[0], X509_STORE_CTX_get0_cert(sctx), CERTPIN_HAVE_SPKI | CERTPIN_HAVE_CERT))
+		n = 0;
 	notify_failure(b, &res, elems, chain, n, rule);
 out:
 	if (!record(ssl, rc, &res)) {

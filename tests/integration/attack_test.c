@@ -696,7 +696,18 @@ static void pin_only_cases(void)
 
 	run("[pin-only] self-signed, pinned leaf key", &c, CERTPIN_OK, CERTPIN_VERDICT_MATCH, 0);
 	c.server = SS_OTHER;
+	cb_log log;
+	memset(&log, 0, sizeof(log));
+	opts.on_failure = on_failure;
+	opts.payload = &log;
 	run("[pin-only] self-signed, other key", &c, CERTPIN_E_PIN_MISMATCH, CERTPIN_VERDICT_MISMATCH, -1);
+	/* the failure callback sees the leaf that was refused, with both digests */
+	CHECK_INT(log.calls, 1);
+	CHECK_INT(log.n, 1);
+	CHECK_INT(log.leaf.flags, CERTPIN_HAVE_SPKI | CERTPIN_HAVE_CERT);
+	CHECK(memcmp(log.leaf.spki_sha256, pins[P_SS_OTHER].digest, CERTPIN_DIGEST_LEN) == 0);
+	opts.on_failure = NULL;
+	opts.payload = NULL;
 
 	/* Injection: the pinned certificate appended after a forged leaf. */
 	chain_pins = simple_policy(HOST, P_LEAF, -1);
