@@ -52,21 +52,11 @@ static int chain_grow(rot_chain *c)
 	return 0;
 }
 
-static char *dupstr(const char *s)
-{
-	size_t n = strlen(s) + 1;
-	char *d = malloc(n);
-
-	if (d)
-		memcpy(d, s, n);
-	return d;
-}
-
 int rot_chain_append_unknown(rot_chain *c, const char *what)
 {
 	if (chain_grow(c) != 0)
 		return -1;
-	if (what && !(c->subjects[c->n - 1] = dupstr(what)))
+	if (what && !(c->subjects[c->n - 1] = strdup(what)))
 		return -1;
 	return 0;
 }
@@ -93,7 +83,7 @@ static int append_x509(rot_chain *c, X509 *x)
 	memcpy(e->spki_sha256, items[0].spki.digest, CERTPIN_DIGEST_LEN);
 	memcpy(e->cert_sha256, items[0].cert.digest, CERTPIN_DIGEST_LEN);
 	c->not_after[c->n - 1] = items[0].not_after;
-	if (items[0].subject && !(c->subjects[c->n - 1] = dupstr(items[0].subject)))
+	if (items[0].subject && !(c->subjects[c->n - 1] = strdup(items[0].subject)))
 		rc = CERTPIN_E_NOMEM;
 	certpin_items_free(items, count);
 	return rc;

@@ -237,16 +237,6 @@ static int decide(certpin_plan_outcome *outcome, certpin_result *res, int *engin
 	return CERTPIN_OK;
 }
 
-static char *dupstr(const char *s)
-{
-	size_t n = strlen(s) + 1;
-	char *d = malloc(n);
-
-	if (d)
-		memcpy(d, s, n);
-	return d;
-}
-
 __attribute__((format(printf, 2, 3)))
 static int add_warning(certpin_plan *pl, const char *fmt, ...)
 {
@@ -266,7 +256,7 @@ static int add_warning(certpin_plan *pl, const char *fmt, ...)
 		pl->warnings = nw;
 		pl->capwarnings = cap;
 	}
-	s = dupstr(msg);
+	s = strdup(msg);
 	if (!s)
 		return CERTPIN_E_NOMEM;
 	pl->warnings[pl->nwarnings++] = s;
@@ -688,14 +678,14 @@ int certpin_plan_evaluate(certpin_plan **out, const certpin_policy *const *polic
 		char num[32];
 
 		snprintf(num, sizeof(num), "#%zu", i + 1);
-		pl->names[i] = dupstr(names && names[i] ? names[i] : num);
+		pl->names[i] = strdup(names && names[i] ? names[i] : num);
 		if (!pl->names[i])
 			goto err;
 	}
 	for (size_t i = 0; i < nhosts; i++) {
 		char norm[CERTPIN_HOSTNAME_MAX];
 
-		pl->hosts[i] = dupstr(certpin_hostname_normalize(norm, sizeof(norm), hosts[i].hostname) == CERTPIN_OK ?
+		pl->hosts[i] = strdup(certpin_hostname_normalize(norm, sizeof(norm), hosts[i].hostname) == CERTPIN_OK ?
 			norm : hosts[i].hostname);
 		if (!pl->hosts[i])
 			goto err;

@@ -63,15 +63,6 @@ const char *certpin_policy_error(const certpin_policy *policy)
 	return policy ? policy->err : "";
 }
 
-static char *dupstr(const char *s)
-{
-	size_t n = strlen(s) + 1;
-	char *d = malloc(n);
-	if (d)
-		memcpy(d, s, n);
-	return d;
-}
-
 int certpin_policy_add_host(certpin_policy *p, const certpin_host_options *o)
 {
 	char base[CERTPIN_HOSTNAME_MAX], pattern[CERTPIN_HOSTNAME_MAX + 4];
@@ -106,8 +97,8 @@ int certpin_policy_add_host(certpin_policy *p, const certpin_host_options *o)
 	}
 	certpin__rule *r = &p->rules[p->nrules];
 	memset(r, 0, sizeof(*r));
-	r->pattern = dupstr(pattern);
-	r->base = dupstr(base);
+	r->pattern = strdup(pattern);
+	r->base = strdup(base);
 	if (!r->pattern || !r->base) {
 		free(r->pattern);
 		free(r->base);
@@ -172,7 +163,7 @@ int certpin__policy_add_pin_comment(certpin_policy *p, const char *pattern, cons
 	e->pin = *pin;
 	e->position = position;
 	e->comment = NULL;
-	if (comment && !(e->comment = dupstr(comment)))
+	if (comment && !(e->comment = strdup(comment)))
 		return certpin__policy_fail(p, CERTPIN_E_NOMEM, "out of memory");
 	r->npins++;
 	r->kinds |= pin->kind == CERTPIN_PIN_SPKI_SHA256 ? CERTPIN_HAVE_SPKI : CERTPIN_HAVE_CERT;
@@ -337,7 +328,7 @@ int certpin_policy_set_report_uris(certpin_policy *p, const char *pattern, const
 	if (n && !copy)
 		return certpin__policy_fail(p, CERTPIN_E_NOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++) {
-		if (!(copy[i] = dupstr(uris[i]))) {
+		if (!(copy[i] = strdup(uris[i]))) {
 			free_uris(&copy, &i);
 			return certpin__policy_fail(p, CERTPIN_E_NOMEM, "out of memory");
 		}
