@@ -1,0 +1,283 @@
+/*
+ * bench_handshake: what certpin_ssl_ctx_attach() adds to a full TLS handshake.
+ *
+ *   bench_handshake PKI_DIR [BLOCKS] [PER_BLOCK]
+ *
+ * An in-process server (tests/support/tlsserver.c, its own thread) serves
+ * PKI_DIR/chain.pem on 127.0.0.1.  Two client SSL_CTXs trust PKI_DIR/trust.pem
+ * and verify the host name; B also has certpin_ssl_ctx_attach() with a policy
+ * whose 2 pins match only on the root (or, with "leaf", on the leaf: one
+ * digest instead of three), so every certificate of the verified
+ * chain is hashed and compared (the binding's most expensive path).  Sessions
+ * are never resumed: each sample is a full handshake, timed around
+ * SSL_connect() only (the TCP connect and the application data exchange that
+ * follows are not counted, so the overhead is relative to the handshake
+ * alone).
+ *
+ * A and B run in alternating blocks of PER_BLOCK handshakes (A first in even
+ * blocks, B first in odd ones), after a warm-up.  Printed: the median
+ * handshake time of each side, the per-block difference B - A, and the
+ * per-block overhead of B over A (median, interquartile range, and mean
+ * with a 95 % interval).  Figures only.
+ *
+ * Defaults: 1000 blocks of 4.  On a small VM the handshake time drifts by
+ * tens of percent within seconds; short blocks let each A/B pair share
+ * conditions, and many blocks narrow the interval (20 blocks of 100 gave
+ * +-6 %, 1000 blocks of 4 +-0.3 % on the 2-CPU machine of RESULTS.md).
+ */
+#define _GNU_SOURCE /* sched_setaffinity */
+#include "certpin.h"
+#include "bench_common.h"
+#include "tlsserver.h"
+
+#include <arpa/inet.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#define HOST "api.certpin.test"
+#define WARMUP 100
+#define MAX_BLOCKS 5000
+#define MAX_PER_BLOCK 5000
+
+static void die(const char *msg)
+{
+	fprintf(stderr, "bench_handshake: %s\n", msg);
+	ERR_print_errors_fp(stderr);
+	exit(1);
+}
+
+static SSL_CTX *client_ctx(const char *dir)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	if (!ctx || !SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) ||
+	    SSL_CTX_load_verify_file(ctx, bench_path(dir, "trust.pem")) != 1)
+		die("cannot set up the client SSL_CTX");
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	return ctx;
+}
+
+static certpin_pin named_pin(const char *dir, const char *name)
+{
+	char line[256], want[64];
+	certpin_pin pin;
+	FILE *f = fopen(bench_path(dir, "pins.txt"), "r");
+
+	if (!f)
+		die("cannot open pins.txt (run tests/data/mkpki.sh first)");
+	snprintf(want, sizeof(want), "%s ", name);
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, want, strlen(want)) != 0)
+			continue;
+		char *v = line + strlen(want);
+		v[strcspn(v, "\r\n")] = '\0';
+		if (certpin_pin_parse(&pin, v, strlen(v)) != CERTPIN_OK)
+			die("bad pin in pins.txt");
+		fclose(f);
+		return pin;
+	}
+	fclose(f);
+	die("pin missing from pins.txt");
+	return pin;
+}
+
+/*
+ * One full handshake to 127.0.0.1:port; returns the SSL_connect() time in
+ * ns.  Exits if the connection does not end the way the setup intends.
+ */
+static double handshake(SSL_CTX *ctx, int port, int pinned, const char **proto)
+{
+	struct sockaddr_in addr;
+	struct timeval tv = { 5, 0 };
+	int one = 1;
+	char buf[16];
+	size_t got = 0;
+
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0)
+		die("socket failed");
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	memset(&addr, 0, sizeof(addr));
+	addr.sin_family = AF_INET;
+	addr.sin_port = htons((unsigned short)port);
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0)
+		die("connect to the test server failed");
+
+	SSL *ssl = SSL_new(ctx);
+	if (!ssl || !SSL_set_fd(ssl, fd) || !SSL_set1_host(ssl, HOST) || !SSL_set_tlsext_host_name(ssl, HOST))
+		die("cannot set up the SSL");
+	double t0 = bench_now_ns();
+	int r = SSL_connect(ssl);
+	double dt = bench_now_ns() - t0;
+	if (r != 1)
+		die("handshake failed");
+
+	if (pinned) {
+		certpin_result res;
+		if (certpin_ssl_result(&res, ssl) != CERTPIN_OK || res.verdict != CERTPIN_VERDICT_MATCH)
+			die("the pinned handshake did not report a pin match");
+	} else if (SSL_get_verify_result(ssl) != X509_V_OK) {
+		die("the unpinned handshake did not verify");
+	}
+	if (proto)
+		*proto = SSL_get_version(ssl);
+
+	/* Finish the exchange the server expects, so it is idle for the next sample. */
+	if (SSL_write(ssl, "hi\n", 3) != 3)
+		die("write failed");
+	while (got < sizeof(buf)) {
+		int n = SSL_read(ssl, buf + got, (int)(sizeof(buf) - got));
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		if (memchr(buf, '\n', got))
+			break;
+	}
+	if (got < 3 || memcmp(buf, "ok\n", 3) != 0)
+		die("no reply from the test server");
+	SSL_free(ssl);
+	close(fd);
+	return dt;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "usage: bench_handshake PKI_DIR [BLOCKS] [PER_BLOCK] [root|leaf]\n");
+		return 2;
+	}
+	const char *dir = argv[1];
+	int blocks = argc > 2 ? atoi(argv[2]) : 1000;
+	int per = argc > 3 ? atoi(argv[3]) : 4;
+	/* root (default): the pin matches only at depth 2, so all 3 certificates are hashed; leaf: one digest */
+	int leaf_pins = argc > 4 && strcmp(argv[4], "leaf") == 0;
+	if (argc > 4 && !leaf_pins && strcmp(argv[4], "root") != 0) {
+		fprintf(stderr, "bench_handshake: the pinned position is root or leaf\n");
+		return 2;
+	}
+	if (blocks < 2 || blocks > MAX_BLOCKS || per < 1 || per > MAX_PER_BLOCK) {
+		fprintf(stderr, "bench_handshake: 2 <= BLOCKS <= %d, 1 <= PER_BLOCK <= %d\n", MAX_BLOCKS, MAX_PER_BLOCK);
+		return 2;
+	}
+
+	/*
+	 * With 2+ CPUs, keep the server thread on CPU 0 (it inherits the
+	 * affinity set before it starts) and the client on CPU 1: fewer
+	 * migrations, less noise.  CERTPIN_BENCH_NO_PIN_CPU=1 disables this.
+	 */
+	cpu_set_t cpus;
+	int pinned_cpus = !getenv("CERTPIN_BENCH_NO_PIN_CPU") && sched_getaffinity(0, sizeof(cpus), &cpus) == 0 &&
+		CPU_COUNT(&cpus) >= 2 && CPU_ISSET(0, &cpus) && CPU_ISSET(1, &cpus);
+	if (pinned_cpus) {
+		CPU_ZERO(&cpus);
+		CPU_SET(0, &cpus);
+		pinned_cpus = sched_setaffinity(0, sizeof(cpus), &cpus) == 0;
+	}
+
+	char chain[4096], key[4096];
+	snprintf(chain, sizeof(chain), "%s/chain.pem", dir);
+	snprintf(key, sizeof(key), "%s/leaf.key", dir);
+	tlsserver *srv;
+	if (tlsserver_start(&srv, chain, key, 0) != 0)
+		die("cannot start the test server");
+	int port = tlsserver_port(srv);
+	if (pinned_cpus) {
+		CPU_ZERO(&cpus);
+		CPU_SET(1, &cpus);
+		pinned_cpus = sched_setaffinity(0, sizeof(cpus), &cpus) == 0;
+	}
+
+	certpin_policy *policy;
+	certpin_host_options o = CERTPIN_HOST_OPTIONS_INIT;
+	certpin_pin backup = named_pin(dir, "backup"), root = named_pin(dir, leaf_pins ? "leaf" : "root");
+	o.pattern = HOST;
+	if (certpin_policy_new(&policy) != CERTPIN_OK || certpin_policy_add_host(policy, &o) != CERTPIN_OK ||
+	    certpin_policy_add_pin(policy, HOST, &backup, CERTPIN_POS_ANY) != CERTPIN_OK ||
+	    certpin_policy_add_pin(policy, HOST, &root, CERTPIN_POS_ANY) != CERTPIN_OK)
+		die("cannot build the policy");
+
+	SSL_CTX *a = client_ctx(dir), *b = client_ctx(dir);
+	if (certpin_ssl_ctx_attach(b, policy, NULL) != CERTPIN_OK)
+		die("certpin_ssl_ctx_attach failed");
+
+	const char *proto = "?";
+	for (int i = 0; i < WARMUP; i++) {
+		handshake(a, port, 0, &proto);
+		handshake(b, port, 1, NULL);
+	}
+
+	size_t total = (size_t)blocks * (size_t)per;
+	double *all_a = malloc(total * sizeof(double)), *all_b = malloc(total * sizeof(double));
+	double *blk = malloc((size_t)per * sizeof(double));
+	double *ovh = malloc((size_t)blocks * sizeof(double)), *diff = malloc((size_t)blocks * sizeof(double));
+	if (!all_a || !all_b || !blk || !ovh || !diff)
+		die("out of memory");
+
+	double t_start = bench_now_ns();
+	for (int k = 0; k < blocks; k++) {
+		double med[2];
+		for (int side = 0; side < 2; side++) {
+			int pinned = (k % 2 == 0) ? side : !side;
+			SSL_CTX *ctx = pinned ? b : a;
+			double *dst = (pinned ? all_b : all_a) + (size_t)k * (size_t)per;
+			for (int i = 0; i < per; i++)
+				dst[i] = blk[i] = handshake(ctx, port, pinned, NULL);
+			med[pinned] = bench_median(blk, (size_t)per);
+		}
+		ovh[k] = med[1] / med[0] - 1.0;
+		diff[k] = med[1] - med[0];
+	}
+	double wall = (bench_now_ns() - t_start) / 1e9;
+
+	double ma = bench_median(all_a, total), mb = bench_median(all_b, total);
+	double a25 = bench_quantile(all_a, total, 0.25), a75 = bench_quantile(all_a, total, 0.75);
+	double b25 = bench_quantile(all_b, total, 0.25), b75 = bench_quantile(all_b, total, 0.75);
+	double diffmed = bench_median(diff, (size_t)blocks);
+	double dq25 = bench_quantile(diff, (size_t)blocks, 0.25), dq75 = bench_quantile(diff, (size_t)blocks, 0.75);
+	/* mean and a 95 % interval of the per-block overhead (normal approximation) */
+	double mean = 0, var = 0;
+	for (int k = 0; k < blocks; k++)
+		mean += ovh[k] / blocks;
+	for (int k = 0; k < blocks; k++)
+		var += (ovh[k] - mean) * (ovh[k] - mean) / (blocks - 1);
+	double ci = 1.96 * sqrt(var / blocks);
+	double om = bench_median(ovh, (size_t)blocks);
+	double q25 = bench_quantile(ovh, (size_t)blocks, 0.25), q75 = bench_quantile(ovh, (size_t)blocks, 0.75);
+	double lo = ovh[0], hi = ovh[blocks - 1]; /* sorted by bench_quantile */
+
+	printf("bench_handshake: %s, %s, loopback, %d blocks x %d handshakes per side (%.1f s)%s; pins match %s\n",
+		OpenSSL_version(OPENSSL_VERSION), proto, blocks, per, wall,
+		pinned_cpus ? ", server on CPU 0, client on CPU 1" : "", leaf_pins ? "the leaf" : "the root only");
+	printf("  A  plain OpenSSL verification      median %8.1f us  (IQR %.1f-%.1f)\n", ma / 1e3, a25 / 1e3,
+		a75 / 1e3);
+	printf("  B  + certpin_ssl_ctx_attach        median %8.1f us  (IQR %.1f-%.1f)\n", mb / 1e3, b25 / 1e3,
+		b75 / 1e3);
+	printf("  B - A per block: median %+.2f us (IQR %+.2f..%+.2f)\n", diffmed / 1e3, dq25 / 1e3, dq75 / 1e3);
+	printf("  overhead per block: median %+.3f %% (IQR %+.3f..%+.3f %%, range %+.3f..%+.3f %%)\n", om * 100,
+		q25 * 100, q75 * 100, lo * 100, hi * 100);
+	printf("  overhead mean %+.3f %% +- %.3f %% (95 %% interval over blocks)\n", mean * 100, ci * 100);
+	printf("  target <= 0.3 %%: the check's own cost is bench_verify's per-handshake figure;\n"
+	       "  an overhead inside the block-to-block spread is not distinguishable from noise.\n");
+
+	free(all_a);
+	free(all_b);
+	free(blk);
+	free(ovh);
+	free(diff);
+	SSL_CTX_free(a);
+	SSL_CTX_free(b);
+	tlsserver_stop(srv);
+	certpin_policy_free(policy);
+	return 0;
+}
