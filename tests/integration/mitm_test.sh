@@ -556,16 +556,17 @@ fi
 if start sigterm "" --attack control,self-signed --rounds 3 --io-timeout 30000 $CONTROL; then
 	curl_once "$PORT" "$PKI/root.pem"
 	curl_once "$PORT" "$PKI/root.pem"
-	python3 -c 'import socket, sys, time; s = socket.create_connection(("127.0.0.1", int(sys.argv[1]))); time.sleep(20)' \
-		"$PORT" 2>/dev/null &
+	rm -f "$R/connected"
+	python3 -c 'import socket, sys, time; s = socket.create_connection(("127.0.0.1", int(sys.argv[1]))); open(sys.argv[2], "w").close(); time.sleep(20)' \
+		"$PORT" "$R/connected" 2>/dev/null &
 	CPID=$!
-	# Wait (bounded) until the harness has accepted it: the listening socket's
-	# accept queue (Recv-Q) is empty again after the client connected.
+	# Wait (bounded) until the client has connected and the harness has
+	# accepted it: the listening socket's accept queue (Recv-Q) is empty again.
 	i=0
-	while [ $i -lt 100 ]; do
+	while [ $i -lt 200 ]; do
 		sleep 0.1
 		i=$((i + 1))
-		[ $i -ge 3 ] || continue
+		[ -e "$R/connected" ] || continue
 		q=$(ss -Hltn "sport = :$PORT" 2>/dev/null | awk '{print $2; exit}')
 		[ "${q:-1}" = 0 ] && break
 	done
