@@ -116,6 +116,9 @@ struct x509_store_ctx_st;
  */
 int certpin__ssl_conn_hostname(char *out, size_t outlen, struct ssl_st *ssl, struct x509_store_ctx_st *sctx,
 	bool set_host);
+struct x509_st;
+/* A certificate's SubjectPublicKeyInfo DER rebuilt from its parsed parts into buf; 0 if not of a usual shape. */
+size_t certpin__x509_spki_der(unsigned char *buf, size_t buflen, struct x509_st *x);
 
 /* ---- verify.c ---- */
 /* Engine core for a known rule (rule may be NULL = not pinned). */
