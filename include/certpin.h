@@ -23,9 +23,14 @@
  *
  * Three-line integration with OpenSSL:
  *
- *     certpin_policy *p; certpin_policy_new(&p);
- *     if (certpin_policy_load_file(p, "pins.json") != CERTPIN_OK) die(certpin_policy_error(p));
- *     certpin_ssl_ctx_attach(ctx, p, NULL);   // then SSL_set1_host(ssl, host) per connection
+ *     certpin_policy *p = NULL;
+ *     if (certpin_policy_new(&p) != CERTPIN_OK || certpin_policy_load_file(p, "pins.json") != CERTPIN_OK)
+ *         die(p ? certpin_policy_error(p) : "out of memory");
+ *     if (certpin_ssl_ctx_attach(ctx, p, NULL) != CERTPIN_OK) die("cannot attach pins");
+ *     // then SSL_set1_host(ssl, host) per connection
+ *
+ * Both calls are warn_unused_result: an attach that failed and went unnoticed
+ * would leave the connections unpinned.
  *
  * HOST PATTERNS AND PRECEDENCE
  *
@@ -486,8 +491,11 @@ typedef struct certpin_ssl_options {
 	 * a pinned host if the *leaf* the peer sent matches a pin whose position
 	 * is leaf or any (only the leaf's key is proven by the handshake, so no
 	 * other element of a peer-sent chain is trusted).  Hostname and validity
-	 * dates are not checked.  Unpinned hosts are refused.  For self-signed
-	 * devices only.
+	 * dates are not checked.  Unpinned hosts are refused.  With no PKIX behind
+	 * it the pin is the only authentication, so report-only rules refuse a
+	 * mismatch and an expired fail-open pinset keeps its pins in force (an
+	 * expired fail-closed one refuses, as always).  For self-signed devices
+	 * only.
 	 */
 	unsigned int flags;
 	certpin_failure_cb on_failure;  /* may be NULL */
@@ -508,8 +516,15 @@ typedef struct certpin_ssl_options {
  * with X509_VERIFY_PARAM_set1_ip*, else the SNI name; if the caller set only
  * SNI, that name is also enforced as the verification hostname.  With no
  * hostname at all, a connection is refused whenever the policy is non-empty.
+ * Pass SSL_set1_host() the normalized name (certpin_hostname_normalize()):
+ * the policy lookup ignores case and one trailing dot, OpenSSL's own name
+ * check does not strip the dot.
  *
- * Also sets SSL_VERIFY_PEER (a failed verification must abort the handshake).
+ * Also sets SSL_VERIFY_PEER (a failed verification must abort the handshake);
+ * if the application later sets SSL_VERIFY_NONE, a handshake to a pinned host
+ * that certpin refuses is still aborted (unpinned hosts keep the
+ * application's choice).  A later SSL_CTX_set_cert_verify_callback() replaces
+ * certpin's callback and so removes the pins: attach last.
  * A handshake refused by the pins fails with X509_V_ERR_APPLICATION_VERIFICATION;
  * one that failed PKIX validation keeps OpenSSL's own error (expired,
  * hostname mismatch, ...), also copied to certpin_result.pkix_error.  Call

@@ -319,10 +319,12 @@ static void notify_failure(const binding *b, const certpin_result *res, certpin_
 
 /*
  * The pin decision for one handshake.  `pkix_ok` says whether OpenSSL
- * verified the chain with no error left pending.  Returns 1 to let the
- * handshake continue, 0 to abort it (error already set on `sctx`).
+ * verified the chain with no error left pending; `name` is the connection's
+ * host name if the caller already looked it up, else NULL.  Returns 1 to let
+ * the handshake continue, 0 to abort it (error already set on `sctx`), -1
+ * when the host is not pinned and OpenSSL's own verdict stands.
  */
-static int decide(const binding *b, SSL *ssl, X509_STORE_CTX *sctx, bool pkix_ok, bool pin_only)
+static int decide(const binding *b, SSL *ssl, X509_STORE_CTX *sctx, bool pkix_ok, bool pin_only, const char *name)
 {
 	const certpin_policy *policy = b->policy;
 	certpin_result res;
@@ -337,7 +339,9 @@ static int decide(const binding *b, SSL *ssl, X509_STORE_CTX *sctx, bool pkix_ok
 		res.pkix_error = X509_STORE_CTX_get_error(sctx) != X509_V_OK ? X509_STORE_CTX_get_error(sctx)
 									 : X509_V_ERR_UNSPECIFIED;
 
-	if (!certpin__ssl_conn_hostname(raw, sizeof(raw), ssl, sctx, !pin_only)) {
+	if (!name && certpin__ssl_conn_hostname(raw, sizeof(raw), ssl, sctx, !pin_only))
+		name = raw;
+	if (!name) {
 		if (policy->nrules == 0 && !pin_only) {
 			/* nothing is pinned: OpenSSL's own verdict stands, untouched */
 			res.allowed = pkix_ok;
@@ -347,7 +351,7 @@ static int decide(const binding *b, SSL *ssl, X509_STORE_CTX *sctx, bool pkix_ok
 		rc = CERTPIN_E_HOSTNAME; /* cannot tell which pins apply: refuse */
 		goto out;
 	}
-	if (certpin__host_normalize(res.hostname, sizeof(res.hostname), &is_ip, raw) != CERTPIN_OK) {
+	if (certpin__host_normalize(res.hostname, sizeof(res.hostname), &is_ip, name) != CERTPIN_OK) {
 		res.hostname[0] = '\0';
 		rc = CERTPIN_E_HOSTNAME;
 		goto out;
@@ -409,6 +413,13 @@ out:
 		/* a PKIX failure keeps OpenSSL's reason; a pin refusal gets its own */
 		if (X509_STORE_CTX_get_error(sctx) == X509_V_OK)
 			X509_STORE_CTX_set_error(sctx, X509_V_ERR_APPLICATION_VERIFICATION);
+		/*
+		 * Under SSL_VERIFY_NONE (set after attaching, say) OpenSSL would
+		 * note this refusal and carry on; a pinned host is refused anyway.
+		 */
+		int mode = SSL_get_verify_mode(ssl);
+		if (!(mode & SSL_VERIFY_PEER))
+			SSL_set_verify(ssl, mode | SSL_VERIFY_PEER, SSL_get_verify_callback(ssl));
 		return 0;
 	}
 	return 1;
@@ -429,15 +440,15 @@ static int ctx_verify_cb(X509_STORE_CTX *sctx, void *arg)
 	if (!ssl)
 		return 0;
 	if (b->opts.flags & CERTPIN_SSL_INSECURE_PIN_ONLY)
-		return decide(b, ssl, sctx, true, true);
+		return decide(b, ssl, sctx, true, true, NULL);
 	/* make SNI the verification host before PKIX runs, if the caller set none */
-	char tmp[CERTPIN_HOSTNAME_MAX + 1];
-	(void)certpin__ssl_conn_hostname(tmp, sizeof(tmp), ssl, sctx, true);
+	char name[CERTPIN_HOSTNAME_MAX + 1];
+	bool have_name = certpin__ssl_conn_hostname(name, sizeof(name), ssl, sctx, true);
 	ERR_set_mark();
 	ok = X509_verify_cert(sctx);
 	ERR_pop_to_mark();
 	bool pkix_ok = ok > 0 && X509_STORE_CTX_get_error(sctx) == X509_V_OK;
-	int d = decide(b, ssl, sctx, pkix_ok, false);
+	int d = decide(b, ssl, sctx, pkix_ok, false, have_name ? name : NULL);
 	if (d < 0)
 		return ok; /* unpinned host: OpenSSL's result, unchanged */
 	return d;
@@ -488,7 +499,7 @@ static int ssl_verify_wrapper(int preverify_ok, X509_STORE_CTX *sctx)
 		return ok;
 	/* depth 0 reported verified: the last call of a successful chain walk */
 	bool pkix_ok = ok && X509_STORE_CTX_get_error(sctx) == X509_V_OK;
-	int d = decide(b, ssl, sctx, pkix_ok, false);
+	int d = decide(b, ssl, sctx, pkix_ok, false, NULL);
 	if (d < 0)
 		return ok;
 	return d;

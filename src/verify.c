@@ -35,26 +35,28 @@ int certpin__verify_rule(certpin_result *out, const certpin__rule *rule, long ru
 {
 	out->rule = (int)rule_index;
 	out->mode = rule->mode;
-	bool report_only = rule->mode == CERTPIN_MODE_REPORT_ONLY;
+	/*
+	 * Pin-only trust has no PKIX behind it: the pin is the only thing that
+	 * authenticates the server, so neither report-only nor an expired
+	 * fail-open pinset may let an unmatched certificate through.
+	 */
+	bool report_only = rule->mode == CERTPIN_MODE_REPORT_ONLY && !leaf_only;
 
-	if (rule->expires && now > rule->expires + (int64_t)rule->clock_skew) {
-		out->expired = 1;
-		if (rule->on_expiry == CERTPIN_EXPIRY_FAIL_OPEN) {
-			out->verdict = CERTPIN_VERDICT_PINSET_EXPIRED;
-			out->allowed = 1;
-			return CERTPIN_OK;
-		}
-		if (rule->on_expiry == CERTPIN_EXPIRY_FAIL_CLOSED) {
-			out->verdict = CERTPIN_VERDICT_PINSET_EXPIRED;
-			out->allowed = report_only;
-			return report_only ? CERTPIN_OK : CERTPIN_E_PINSET_EXPIRED;
-		}
-		/* CERTPIN_EXPIRY_KEEP: pins stay in force */
-	}
 	if (n == 0 || !chain) {
 		out->verdict = CERTPIN_VERDICT_MISMATCH;
 		out->allowed = 0;
 		return CERTPIN_E_CHAIN;
+	}
+	if (rule->expires && now > rule->expires + (int64_t)rule->clock_skew) {
+		out->expired = 1;
+		if (rule->on_expiry == CERTPIN_EXPIRY_FAIL_CLOSED ||
+		    (rule->on_expiry == CERTPIN_EXPIRY_FAIL_OPEN && !leaf_only)) {
+			bool open = rule->on_expiry == CERTPIN_EXPIRY_FAIL_OPEN || report_only;
+			out->verdict = CERTPIN_VERDICT_PINSET_EXPIRED;
+			out->allowed = open;
+			return open ? CERTPIN_OK : CERTPIN_E_PINSET_EXPIRED;
+		}
+		/* CERTPIN_EXPIRY_KEEP, and fail-open with nothing to fall back on: pins stay in force */
 	}
 	size_t limit = leaf_only ? 1 : n;
 	for (size_t i = 0; i < limit; i++) {

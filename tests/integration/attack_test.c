@@ -671,6 +671,25 @@ static void cert_pin_cases(void)
 	certpin_policy_free(p);
 }
 
+/*
+ * An application that sets SSL_VERIFY_NONE after attaching: OpenSSL would
+ * note a failed verification and carry on; a pinned host must still be
+ * refused, an unpinned one keeps the application's choice.
+ */
+static void verify_none_cases(void)
+{
+	certpin_policy *p = simple_policy(HOST, P_LEAF, -1);
+	conn c = { ROGUE, TRUST_ROGUE, HOST, TEST_CLIENT_VERIFY_NONE, p, NULL };
+
+	run("[SSL_VERIFY_NONE after attach] rogue CA trusted, forged leaf", &c, CERTPIN_E_PIN_MISMATCH,
+		CERTPIN_VERDICT_MISMATCH, -1);
+	c.ca = TRUST;
+	run("[SSL_VERIFY_NONE after attach] rogue CA not trusted", &c, CERTPIN_E_PKIX, ANY_VERDICT, ANY_DEPTH);
+	c.server = REAL;
+	run("[SSL_VERIFY_NONE after attach] pinned leaf key", &c, CERTPIN_OK, CERTPIN_VERDICT_MATCH, 0);
+	certpin_policy_free(p);
+}
+
 static void unpinned_cases(void)
 {
 	certpin_policy *p = simple_policy("other.host", P_SS_OTHER, -1);
@@ -724,6 +743,34 @@ static void pin_only_cases(void)
 	run("[pin-only] genuine chain, only inter+root pinned", &c, CERTPIN_E_PIN_MISMATCH,
 		CERTPIN_VERDICT_MISMATCH, -1);
 	certpin_policy_free(chain_pins);
+
+	/*
+	 * Without PKIX the pin is the only authentication: report-only does not
+	 * let a wrong key through, and an expired fail-open pinset keeps its pins.
+	 */
+	certpin_policy *lax = json_policy("{\"schema\":1,\"hosts\":[{\"host\":\"api.certpin.test\","
+		"\"mode\":\"report-only\",\"pins\":[{\"pin\":\"@leaf@\",\"position\":\"leaf\"}]}]}");
+	c.policy = lax;
+	c.server = SS_OTHER;
+	run("[pin-only] report-only rule, other key: refused", &c, CERTPIN_E_PIN_MISMATCH,
+		CERTPIN_VERDICT_MISMATCH, -1);
+	certpin_policy_free(lax);
+	lax = json_policy("{\"schema\":1,\"hosts\":[{\"host\":\"api.certpin.test\",\"expires\":\"2020-01-01\","
+		"\"on_expiry\":\"fail-open\",\"pins\":[{\"pin\":\"@leaf@\",\"position\":\"leaf\"}]}]}");
+	c.policy = lax;
+	certpin_result r = run("[pin-only] expired fail-open pinset, other key: refused", &c,
+		CERTPIN_E_PIN_MISMATCH, CERTPIN_VERDICT_MISMATCH, -1);
+	CHECK_INT(r.expired, 1);
+	c.server = SELFSIGNED;
+	run("[pin-only] expired fail-open pinset, pinned key: allowed", &c, CERTPIN_OK, CERTPIN_VERDICT_MATCH, 0);
+	certpin_policy_free(lax);
+	lax = json_policy("{\"schema\":1,\"hosts\":[{\"host\":\"api.certpin.test\",\"expires\":\"2020-01-01\","
+		"\"on_expiry\":\"fail-closed\",\"mode\":\"report-only\",\"pins\":[\"@leaf@\"]}]}");
+	c.policy = lax;
+	c.server = SS_OTHER;
+	run("[pin-only] expired fail-closed report-only pinset: refused", &c, CERTPIN_E_PINSET_EXPIRED,
+		CERTPIN_VERDICT_PINSET_EXPIRED, -1);
+	certpin_policy_free(lax);
 
 	/* Pin-only accepts nothing it cannot pin. */
 	other = simple_policy("other.host", P_LEAF, -1);
@@ -835,6 +882,7 @@ int main(void)
 	report_only_cases();
 	expiry_cases();
 	unpinned_cases();
+	verify_none_cases();
 	pin_only_cases();
 	hostname_cases();
 	per_ssl_cases();

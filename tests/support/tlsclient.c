@@ -125,6 +125,9 @@ int test_client_connect(certpin_result *out, test_client_info *info,
 			fprintf(stderr, "tlsclient: certpin_ssl_ctx_attach: %s\n", certpin_strerror(rc));
 			goto done;
 		}
+		/* an application that switches verification off after attaching */
+		if (flags & TEST_CLIENT_VERIFY_NONE)
+			SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
 	}
 
 	ssl = SSL_new(ctx);

@@ -23,6 +23,7 @@
 /* flags */
 #define TEST_CLIENT_SNI_ONLY 1u  /* send SNI = host but do not call SSL_set1_host() */
 #define TEST_CLIENT_PER_SSL  2u  /* attach with certpin_ssl_attach() instead of the SSL_CTX */
+#define TEST_CLIENT_VERIFY_NONE 4u /* after attaching to the SSL_CTX, set SSL_VERIFY_NONE on it */
 
 typedef struct test_client_info {
 	int connected;          /* 1 if the handshake completed and "ok\n" came back */
