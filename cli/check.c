@@ -314,6 +314,16 @@ static int print_json(const check_report *r)
 	return cli_json_print(o);
 }
 
+/* Why the pins refused the connection; pin-only mode has no verified chain to speak of. */
+static const char *refusal_text(int rc, int insecure)
+{
+	if (insecure && rc == CERTPIN_E_PIN_MISMATCH)
+		return "no leaf or any-position pin matches the server's leaf key (pin-only mode: no PKIX validation)";
+	if (insecure && rc == CERTPIN_E_PINSET_EXPIRED)
+		return "the pinset has expired, and pin-only mode has no PKIX validation to fall back on";
+	return certpin_strerror(rc);
+}
+
 static int run_check(const char *target, const char *policy_path, const char *cafile,
 	const char *servername, int insecure, int json)
 {
@@ -397,7 +407,7 @@ static int run_check(const char *target, const char *policy_path, const char *ca
 	if (!conn.handshake_ok && r.rc != CERTPIN_E_STATE && r.rc != CERTPIN_OK &&
 			SSL_get_verify_result(conn.ssl) == X509_V_ERR_APPLICATION_VERIFICATION)
 		snprintf(conn.error, sizeof(conn.error), "%s%s", r.rc == CERTPIN_E_PKIX ? "" : "refused by certpin: ",
-			certpin_strerror(r.rc));
+			refusal_text(r.rc, insecure));
 
 	/* Chain to show: the verified chain after a completed handshake, else what the callback saw. */
 	if (conn.handshake_ok && insecure) {
@@ -444,8 +454,11 @@ static int run_check(const char *target, const char *policy_path, const char *ca
 		print_text(policy, &r);
 	}
 	fflush(stdout);
+	if (r.have_res && r.res.verdict == CERTPIN_VERDICT_PINSET_EXPIRED && r.res.allowed)
+		cli_warn("%s: the pinset has expired; the connection was allowed without a pin match (%s)", r.name,
+			r.res.mode == CERTPIN_MODE_REPORT_ONLY ? "report-only" : "on_expiry fail-open");
 	if (status == CLI_EXIT_REFUSED)
-		cli_error("%s: refused: %s", r.name, certpin_strerror(r.rc));
+		cli_error("%s: refused: %s", r.name, refusal_text(r.rc, insecure));
 	else if (status == CLI_EXIT_TLS)
 		cli_error("%s: %s", target, conn.error);
 out:

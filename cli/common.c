@@ -6,6 +6,7 @@
 #include <netdb.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -69,6 +70,7 @@ int cli_parse_args(int argc, char **argv, const cli_opt *opts, const char *cmd,
 	char **operands, size_t *noperands, int *help)
 {
 	int only_operands = 0;
+	uint64_t seen = 0; /* value options given so far, a bit per entry of opts */
 
 	*noperands = 0;
 	*help = 0;
@@ -107,6 +109,12 @@ int cli_parse_args(int argc, char **argv, const cli_opt *opts, const char *cmd,
 			*o->flag = 1;
 			continue;
 		}
+		size_t bit = (size_t)(o - opts);
+		if (bit < 64 && (seen >> bit & 1)) {
+			cli_error("%s: option %s given twice", cmd, o->name);
+			return CLI_EXIT_USAGE;
+		}
+		seen |= bit < 64 ? (uint64_t)1 << bit : 0;
 		if (eq) {
 			*o->value = eq + 1;
 		} else if (i + 1 < argc) {
@@ -464,9 +472,20 @@ int cli_tls_connect(cli_conn *c, SSL_CTX *ctx, const cli_target *t,
 	const char *servername, const char *verify_host)
 {
 	int ret;
+	char sni[CERTPIN_HOSTNAME_MAX], vhost[CERTPIN_HOSTNAME_MAX];
 
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
+	/*
+	 * Send and verify the normalized name (lower case, no trailing dot):
+	 * that is the name the policy matched, and OpenSSL's name check does not
+	 * strip a trailing dot.  A name that does not normalize goes as given
+	 * and fails there.
+	 */
+	if (servername && certpin_hostname_normalize(sni, sizeof(sni), servername) == CERTPIN_OK)
+		servername = sni;
+	if (verify_host && certpin_hostname_normalize(vhost, sizeof(vhost), verify_host) == CERTPIN_OK)
+		verify_host = vhost;
 	if (tcp_connect(c, t) != 0)
 		return CLI_EXIT_TLS;
 	c->tcp_ok = 1;

@@ -303,10 +303,11 @@ int certpin_policy_load_file(certpin_policy *policy, const char *path)
 			break;
 	}
 	bool bad = ferror(f);
+	int err = errno;
 	fclose(f);
 	if (bad) {
 		free(buf);
-		return certpin__policy_fail(policy, CERTPIN_E_IO, "%s: read error", path);
+		return certpin__policy_fail(policy, CERTPIN_E_IO, "%s: %s", path, strerror(err));
 	}
 	rc = certpin_policy_load_data(policy, buf, n, path);
 	free(buf);
