@@ -132,7 +132,8 @@ run 0 check "127.0.0.1:$PORT" --servername "$HOST" --policy "$OUT/policy.json" \
 echo "== Step 3/4: a rogue CA the client trusts issues a certificate: pinning refuses it"
 start_server "$PKI/rogue-chain.pem" "$PKI/rogue-leaf.key"
 run 1 check "127.0.0.1:$PORT" --servername "$HOST" --policy "$OUT/policy.json" \
-	--cafile "$PKI/trust-with-rogue.pem" && R3=PASS
+	--cafile "$PKI/trust-with-rogue.pem" && grep -q "^verdict: mismatch (refused)" "$OUT/cmd.out" &&
+	grep -q "refused: no pin of the host's pinset matches" "$OUT/cmd.out" && R3=PASS
 
 echo "== Step 4/4: the server rotates to the backup key: accepted via the backup pin"
 start_server "$PKI/backup-chain.pem" "$PKI/backup.key"
@@ -143,6 +144,6 @@ stop_server
 echo "== Summary"
 echo "$R1  1. pin --connect discovered the server's pins"
 echo "$R2  2. check with the pinned leaf key: match, exit 0"
-echo "$R3  3. check against a rogue CA's certificate: refused, exit 1"
+echo "$R3  3. check against a rogue CA's certificate: refused (pin mismatch), exit 1"
 echo "$R4  4. check after rotation to the backup key: match, exit 0"
 [ "$R1$R2$R3$R4" = PASSPASSPASSPASS ]

@@ -53,6 +53,23 @@ else
 	bad "pkg-config client"
 fi
 
+# The README's integration snippet compiles as written, warnings as errors
+# (the calls are warn_unused_result: a snippet that ignores them is wrong).
+{
+	printf '#include <certpin.h>\n#include <openssl/ssl.h>\n#include <stdio.h>\n#include <stdlib.h>\n'
+	printf 'static void die(const char *m) { fprintf(stderr, "%%s\\n", m); exit(1); }\n'
+	printf 'int snippet(SSL_CTX *ctx);\nint snippet(SSL_CTX *ctx)\n{\n'
+	sed -n '/^## Using the library with OpenSSL/,/^```$/p' "$src/README.md" | sed -n '/^```c$/,/^```$/p' | sed '1d;$d'
+	printf '\treturn 0;\n}\n'
+} > "$tmp/snippet.c"
+if grep -q certpin_ssl_ctx_attach "$tmp/snippet.c" &&
+	$cc $xflags -std=c11 -Wall -Wextra -Werror -c -o "$tmp/snippet.o" "$tmp/snippet.c" \
+		$(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --cflags certpin); then
+	ok
+else
+	bad "README integration snippet does not compile with -Wall -Wextra -Werror"
+fi
+
 mkdir -p "$tmp/cm"
 cat > "$tmp/cm/CMakeLists.txt" <<'CM'
 cmake_minimum_required(VERSION 3.18)
