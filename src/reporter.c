@@ -30,7 +30,8 @@ typedef struct item {
 	char *json;
 	size_t len;
 	unsigned char key[CERTPIN_DIGEST_LEN];
-	unsigned int done;          /* bit per URI already accepted */
+	unsigned int done;          /* bit per URI finished with: accepted, or refused for good */
+	int rejected;               /* some URI refused it for good (4xx) */
 	unsigned int attempts;      /* delivery rounds made */
 	uint64_t due_ms;            /* monotonic time of the next attempt */
 	int cb_done;                /* callback already called */
@@ -426,7 +427,11 @@ static uint64_t backoff(certpin_reporter *r, unsigned int attempts)
 	return d - (d / 4 ? r->rng % (d / 4 + 1) : 0);
 }
 
-/* One delivery round for `it` (unlocked).  Returns POST_OK, POST_RETRY or POST_REJECTED. */
+/*
+ * One delivery round for `it` (unlocked).  Returns POST_RETRY while some URI
+ * still failed for a temporary reason, else POST_REJECTED if some URI refused
+ * the report for good, else POST_OK.
+ */
 static int deliver(certpin_reporter *r, CURL *c, item *it, uint64_t *posts)
 {
 	int outcome = POST_OK;
@@ -442,13 +447,17 @@ static int deliver(certpin_reporter *r, CURL *c, item *it, uint64_t *posts)
 			return POST_RETRY;
 		int p = post(r, c, it->uris[u], it);
 		(*posts)++;
-		if (p == POST_OK)
-			it->done |= 1u << u;
-		else if (p == POST_REJECTED)
-			outcome = POST_REJECTED;
-		else if (outcome == POST_OK)
+		if (p == POST_RETRY) {
 			outcome = POST_RETRY;
+			continue;
+		}
+		/* accepted, or refused for good: this URI is finished; the others still get their retries */
+		it->done |= 1u << u;
+		if (p == POST_REJECTED)
+			it->rejected = 1;
 	}
+	if (outcome == POST_OK && it->rejected)
+		outcome = POST_REJECTED;
 	return outcome;
 }
 
@@ -542,6 +551,8 @@ static void *sender_main(void *arg)
 				r->st.rejected++;
 			r->st.spooled += (uint64_t)spooled;
 			r->st.dropped += (uint64_t)dropped;
+			if (dropped)
+				dd_forget(r, it->key); /* lost, not reported: the next identical failure is sent */
 			if (it->spool_path)
 				r->from_spool--;
 			item_free(it);

@@ -330,10 +330,12 @@ typedef struct certpin_reporter_stats {
 	uint64_t delivered;     /* reports every URI accepted (or the callback took, without URIs) */
 	uint64_t attempts;      /* POSTs made */
 	uint64_t retries;       /* POSTs that were retries */
-	uint64_t rejected;      /* reports a collector refused with a 4xx other than 408/429 (not retried) */
+	uint64_t rejected;      /* reports some URI refused with a 4xx other than 408/429 (that URI is not
+	                           asked again; the report's other URIs keep their retries) */
 	uint64_t spooled;       /* reports written to the spool */
 	uint64_t unspooled;     /* reports loaded back from the spool */
-	uint64_t dropped;       /* lost: queue full, spool full or absent, build errors */
+	uint64_t dropped;       /* lost: queue full, spool full or absent, build errors; a lost report
+	                           is not remembered for dedup, so the same failure is reported again */
 } certpin_reporter_stats;
 
 /* Counters since creation. */

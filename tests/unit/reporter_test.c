@@ -21,10 +21,12 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 
 /* ---- HTTP sink ------------------------------------------------------------- */
@@ -456,6 +458,45 @@ static void test_retry_and_reject(void)
 	CHECK_INT(st.delivered, 0);
 	certpin_reporter_free(r);
 	sink_stop(s);
+
+	/* two URIs: one refuses for good (400), the other fails once (503): that one is still retried */
+	sink *refuse = sink_start(), *flaky = sink_start();
+	char uri2[128];
+	const char *two[2] = { uri, uri2 };
+	sink_uri(uri, sizeof(uri), refuse);
+	sink_uri(uri2, sizeof(uri2), flaky);
+	refuse->statuses[0] = 400;
+	refuse->nstatus = 1;
+	flaky->statuses[0] = 503;
+	flaky->nstatus = 1;
+	o = base_opts(two, 2);
+	CHECK_INT(certpin_reporter_new(&r, policy, &o), CERTPIN_OK);
+	CHECK_INT(submit(r, 443), CERTPIN_REPORT_QUEUED);
+	CHECK_INT(certpin_reporter_flush(r, 10000), CERTPIN_OK);
+	st = stats(r);
+	CHECK_INT(sink_bodies(flaky), 1);
+	CHECK_INT(refuse->requests, 1); /* a refusal is not asked again */
+	CHECK_INT(flaky->requests, 2);
+	CHECK_INT(st.attempts, 3);
+	CHECK_INT(st.rejected, 1);
+	certpin_reporter_free(r);
+	sink_stop(refuse);
+	sink_stop(flaky);
+
+	/* given up with no spool: lost, so not remembered; the same failure is reported again */
+	snprintf(uri, sizeof(uri), "http://127.0.0.1:%d/report", dead_port());
+	o = base_opts(uris, 1);
+	o.max_attempts = 2;
+	CHECK_INT(certpin_reporter_new(&r, policy, &o), CERTPIN_OK);
+	CHECK_INT(submit(r, 443), CERTPIN_REPORT_QUEUED);
+	CHECK_INT(certpin_reporter_flush(r, 10000), CERTPIN_OK);
+	CHECK_INT(stats(r).dropped, 1);
+	CHECK_INT(submit(r, 443), CERTPIN_REPORT_QUEUED);
+	CHECK_INT(certpin_reporter_flush(r, 10000), CERTPIN_OK);
+	st = stats(r);
+	CHECK_INT(st.duplicates, 0);
+	CHECK_INT(st.dropped, 2);
+	certpin_reporter_free(r);
 }
 
 static int cb_count;
@@ -657,7 +698,9 @@ static void test_bounded_queue_and_shutdown(void)
 	CHECK(busy >= 3);
 	CHECK_INT(busy + queued, 6);
 	CHECK_INT(stats(r).dropped, (uint64_t)busy);
-	/* a dropped report is not remembered: it can be submitted again later */
+	/* a report dropped for a full queue is not remembered: submitted again, it meets the full queue, not dedup */
+	CHECK_INT(submit(r, 6), CERTPIN_E_BUSY);
+	CHECK_INT(stats(r).duplicates, 0);
 	uint64_t t0 = now_ms();
 	certpin_reporter_free(r); /* aborts the hanging POST */
 	CHECK(now_ms() - t0 < 5000);
@@ -708,6 +751,68 @@ static void test_ssl_failure_callback(void)
 	sink_stop(s);
 }
 
+
+/*
+ * certpin_reporter_submit_ssl() after a handshake that failed PKIX validation
+ * for a pinned host: reported only with CERTPIN_REPORTER_PKIX, and then as a
+ * pkix-failure with the served chain.
+ */
+static void test_submit_ssl_pkix(void)
+{
+	sink *s = sink_start();
+	tlsserver *srv = NULL;
+	char uri[128];
+	const char *uris[1] = { uri };
+	certpin_reporter *plain = NULL, *pkix = NULL;
+	certpin_reporter_options o;
+
+	sink_uri(uri, sizeof(uri), s);
+	o = base_opts(uris, 1);
+	CHECK_INT(certpin_reporter_new(&plain, policy, &o), CERTPIN_OK);
+	o.flags |= CERTPIN_REPORTER_PKIX;
+	CHECK_INT(certpin_reporter_new(&pkix, policy, &o), CERTPIN_OK);
+	CHECK_INT(tlsserver_start(&srv, test_pki("chain.pem"), test_pki("leaf.key"), 1), 0);
+
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method()); /* no trust anchors: PKIX fails */
+	SSL *ssl = NULL;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa;
+	struct timeval tv = { 10, 0 };
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)(srv ? tlsserver_port(srv) : 1));
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	CHECK(ctx != NULL);
+	CHECK_INT(certpin_ssl_ctx_attach(ctx, policy, NULL), CERTPIN_OK);
+	CHECK_INT(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ssl = SSL_new(ctx);
+	SSL_set_fd(ssl, fd);
+	SSL_set_tlsext_host_name(ssl, "api.certpin.test");
+	SSL_set1_host(ssl, "api.certpin.test");
+	CHECK(SSL_connect(ssl) != 1);
+	CHECK_INT(certpin_ssl_result(NULL, ssl), CERTPIN_E_PKIX);
+	CHECK_INT(certpin_reporter_submit_ssl(plain, ssl), CERTPIN_REPORT_NONE);
+	CHECK_INT(certpin_reporter_submit_ssl(pkix, ssl), CERTPIN_REPORT_QUEUED);
+	CHECK_INT(certpin_reporter_submit_ssl(pkix, ssl), CERTPIN_REPORT_DUPLICATE);
+	CHECK_INT(certpin_reporter_flush(pkix, 10000), CERTPIN_OK);
+	CHECK_INT(stats(pkix).delivered, 1);
+	CHECK_INT(stats(plain).submitted, 0);
+	CHECK_INT(sink_bodies(s), 1);
+	if (sink_bodies(s) == 1) {
+		certpin_report_info ri;
+		CHECK_INT(certpin_report_parse(&ri, s->bodies[0], strlen(s->bodies[0]), NULL, 0), CERTPIN_OK);
+		CHECK_INT(ri.kind, CERTPIN_REPORT_PKIX);
+		CHECK_INT(ri.nserved, 2); /* what the server sent: leaf and intermediate */
+	}
+	SSL_free(ssl);
+	close(fd);
+	SSL_CTX_free(ctx);
+	tlsserver_stop(srv);
+	certpin_reporter_free(plain);
+	certpin_reporter_free(pkix);
+	sink_stop(s);
+}
 
 /*
  * No URIs in the options: each report goes where the policy says for its
@@ -792,6 +897,39 @@ static void test_policy_uris(void)
 	CHECK_INT(sink_bodies(host_sink) + sink_bodies(wide_sink), 2);
 	certpin_reporter_free(r);
 
+	/* a spooled report is routed again by its hostname: to the host's list as it is when loaded */
+	char dir[] = "/tmp/certpin-spool-XXXXXX", dead[128];
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(dead, sizeof(dead), "http://127.0.0.1:%d/report", dead_port());
+	one[0] = dead;
+	CHECK_INT(certpin_policy_set_report_uris(p, "api.certpin.test", one, 1), CERTPIN_OK);
+	o.spool_dir = dir;
+	o.max_attempts = 1;
+	o.spool_retry_s = 3600;
+	CHECK_INT(certpin_reporter_new(&r, p, &o), CERTPIN_OK);
+	CHECK_INT(certpin_verify(&res, p, hosts[0], chain, 2, (int64_t)time(NULL)), CERTPIN_E_PIN_MISMATCH);
+	CHECK_INT(certpin_reporter_submit(r, &in), CERTPIN_REPORT_QUEUED);
+	CHECK_INT(certpin_reporter_flush(r, 10000), CERTPIN_OK);
+	CHECK_INT(stats(r).spooled, 1);
+	certpin_reporter_free(r);
+	CHECK_INT(count_spool(dir, NULL, 0), 1);
+	one[0] = host_uri;
+	CHECK_INT(certpin_policy_set_report_uris(p, "api.certpin.test", one, 1), CERTPIN_OK);
+	CHECK_INT(certpin_reporter_new(&r, p, &o), CERTPIN_OK);
+	for (int i = 0; i < 100 && stats(r).delivered < 1; i++)
+		sleep_ms(50);
+	CHECK_INT(certpin_reporter_flush(r, 10000), CERTPIN_OK);
+	CHECK_INT(stats(r).unspooled, 1);
+	CHECK_INT(stats(r).delivered, 1);
+	certpin_reporter_free(r);
+	CHECK_INT(sink_bodies(host_sink), 2);
+	CHECK_INT(sink_bodies(wide_sink), 1);
+	if (sink_bodies(host_sink) == 2)
+		CHECK_CONTAINS(host_sink->bodies[1], "\"api.certpin.test\"");
+	CHECK_INT(count_spool(dir, NULL, 0), 0);
+	rmdir(dir);
+	o.spool_dir = NULL;
+
 	/* the JSON form carries both lists through a save and a reload */
 	one[0] = "https://reports.example/wide";
 	CHECK_INT(certpin_policy_set_report_uris(p, NULL, one, 1), CERTPIN_OK);
@@ -823,6 +961,7 @@ int main(void)
 	test_spool();
 	test_bounded_queue_and_shutdown();
 	test_ssl_failure_callback();
+	test_submit_ssl_pkix();
 	test_policy_uris();
 	OPENSSL_free(leaf_der);
 	certpin_policy_free(policy);
