@@ -511,9 +511,12 @@ typedef struct certpin_ssl_options {
  *
  * Installs a certificate verification callback that runs OpenSSL's normal
  * X509_verify_cert() first and then checks pins on X509_STORE_CTX_get0_chain()
- * -- the verified chain, never the peer-sent list.  The hostname is the first
- * one set with SSL_set1_host()/X509_VERIFY_PARAM_set1_host(), else the IP set
- * with X509_VERIFY_PARAM_set1_ip*, else the SNI name; if the caller set only
+ * -- the verified chain, never the peer-sent list.  The hostname is the one
+ * set with SSL_set1_host()/X509_VERIFY_PARAM_set1_host(), else the IP set
+ * with X509_VERIFY_PARAM_set1_ip*, else the SNI name.  With several names
+ * (SSL_add1_host()) OpenSSL accepts a certificate valid for any of them, so
+ * the rule of every pinned name must pass; the first refusal is the result.
+ * If the caller set only
  * SNI, that name is also enforced as the verification hostname.  With no
  * hostname at all, a connection is refused whenever the policy is non-empty.
  * Pass SSL_set1_host() the normalized name (certpin_hostname_normalize()):

@@ -318,6 +318,78 @@ static void notify_failure(const binding *b, const certpin_result *res, certpin_
 }
 
 /*
+ * Check rule `ri` for this handshake into `res`: PKIX first, then the pins on
+ * the verified chain (pin-only: on the leaf alone).  Digests already in
+ * `elems` are reused.  Calls the failure callback.  Returns the certpin code.
+ */
+static int check_rule(const binding *b, certpin_result *res, X509_STORE_CTX *sctx, certpin_chain_elem *elems,
+	long ri, bool pkix_ok, bool pin_only, int64_t now)
+{
+	const certpin__rule *rule = certpin__policy_rule(b->policy, (size_t)ri);
+	STACK_OF(X509) *chain = NULL;
+	size_t n = 1;
+	int rc;
+
+	if (!pkix_ok) {
+		res->rule = (int)ri;
+		res->mode = rule->mode;
+		return CERTPIN_E_PKIX;
+	}
+	if (pin_only) {
+		X509 *leaf = X509_STORE_CTX_get0_cert(sctx);
+		if (!leaf || !elem_from_x509(&elems[0], leaf, rule->kinds))
+			return CERTPIN_E_CHAIN;
+		rc = certpin__verify_rule(res, rule, ri, elems, n, now, true);
+		/* the failure callback gets the leaf, the one certificate the handshake proved */
+		if (!elem_from_x509(&elems[0], leaf, CERTPIN_HAVE_SPKI | CERTPIN_HAVE_CERT))
+			n = 0;
+	} else {
+		chain = X509_STORE_CTX_get0_chain(sctx);
+		int cn = chain ? sk_X509_num(chain) : 0;
+		if (cn <= 0 || cn > CHAIN_MAX)
+			return CERTPIN_E_CHAIN;
+		n = (size_t)cn;
+		if ((rc = check_chain(res, elems, chain, n, rule, ri, now)) == CERTPIN_E_CHAIN)
+			return rc;
+	}
+	notify_failure(b, res, elems, chain, n, rule);
+	return rc;
+}
+
+#define NAMES_MAX 8
+
+/*
+ * The rules of the names set after the first with SSL_add1_host(): OpenSSL
+ * accepts a certificate valid for any of them, so each pinned one is checked
+ * too.  Fills distinct rules other than `first` with their names; returns
+ * the count, or -1 if a name does not normalize or there are too many.
+ */
+static int other_rules(long *rules, char (*names)[CERTPIN_HOSTNAME_MAX], const certpin_policy *policy,
+	X509_STORE_CTX *sctx, long first)
+{
+	X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(sctx);
+	const char *h;
+	int n = 0, is_ip;
+
+	for (int i = 1; (h = X509_VERIFY_PARAM_get0_host(param, i)) != NULL; i++) {
+		char norm[CERTPIN_HOSTNAME_MAX];
+		if (certpin__host_normalize(norm, sizeof(norm), &is_ip, h) != CERTPIN_OK)
+			return -1;
+		long r = certpin__policy_match(policy, norm, is_ip);
+		bool seen = r < 0 || r == first;
+		for (int k = 0; k < n && !seen; k++)
+			seen = rules[k] == r;
+		if (seen)
+			continue;
+		if (n == NAMES_MAX)
+			return -1;
+		rules[n] = r;
+		memcpy(names[n++], norm, sizeof(norm));
+	}
+	return n;
+}
+
+/*
  * The pin decision for one handshake.  `pkix_ok` says whether OpenSSL
  * verified the chain with no error left pending; `name` is the connection's
  * host name if the caller already looked it up, else NULL.  Returns 1 to let
@@ -330,7 +402,9 @@ static int decide(const binding *b, SSL *ssl, X509_STORE_CTX *sctx, bool pkix_ok
 	certpin_result res;
 	certpin_chain_elem elems[CHAIN_MAX];
 	char raw[CERTPIN_HOSTNAME_MAX + 1];
-	int is_ip, rc;
+	long more[NAMES_MAX];
+	char more_names[NAMES_MAX][CERTPIN_HOSTNAME_MAX];
+	int is_ip, rc, nmore, k = 0;
 	int64_t now = (int64_t)time(NULL);
 
 	result_init(&res, now);
@@ -357,6 +431,15 @@ static int decide(const binding *b, SSL *ssl, X509_STORE_CTX *sctx, bool pkix_ok
 		goto out;
 	}
 	long ri = certpin__policy_match(policy, res.hostname, is_ip);
+	if ((nmore = other_rules(more, more_names, policy, sctx, ri)) < 0) {
+		rc = CERTPIN_E_HOSTNAME;
+		goto out;
+	}
+	if (ri < 0 && nmore > 0) {
+		/* the first name is not pinned, a later one is */
+		ri = more[k];
+		memcpy(res.hostname, more_names[k++], sizeof(res.hostname));
+	}
 	if (ri < 0) {
 		if (pin_only) {
 			rc = CERTPIN_E_PIN_MISMATCH; /* nothing vouches for an unpinned host without PKIX */
@@ -369,41 +452,18 @@ static int decide(const binding *b, SSL *ssl, X509_STORE_CTX *sctx, bool pkix_ok
 		record(ssl, rc, &res);
 		return -1;
 	}
-	const certpin__rule *rule = certpin__policy_rule(policy, (size_t)ri);
-	if (!pkix_ok) {
-		res.rule = (int)ri;
-		res.mode = rule->mode;
-		rc = CERTPIN_E_PKIX;
-		goto out;
-	}
-
-	STACK_OF(X509) *chain;
-	size_t n;
-	if (pin_only) {
-		X509 *leaf = X509_STORE_CTX_get0_cert(sctx);
-		if (!leaf || !elem_from_x509(&elems[0], leaf, rule->kinds)) {
-			rc = CERTPIN_E_CHAIN;
-			goto out;
+	rc = check_rule(b, &res, sctx, elems, ri, pkix_ok, pin_only, now);
+	/* every pinned name must pass; the first refusal is the result */
+	for (; k < nmore && rc == CERTPIN_OK && res.allowed; k++) {
+		certpin_result other;
+		result_init(&other, now);
+		memcpy(other.hostname, more_names[k], sizeof(other.hostname));
+		int orc = check_rule(b, &other, sctx, elems, more[k], pkix_ok, pin_only, now);
+		if (orc != CERTPIN_OK || !other.allowed) {
+			res = other;
+			rc = orc;
 		}
-		chain = NULL;
-		n = 1;
-	} else {
-		chain = X509_STORE_CTX_get0_chain(sctx);
-		int cn = chain ? sk_X509_num(chain) : 0;
-		if (cn <= 0 || cn > CHAIN_MAX) {
-			rc = CERTPIN_E_CHAIN;
-			goto out;
-		}
-		n = (size_t)cn;
 	}
-	if (pin_only)
-		rc = certpin__verify_rule(&res, rule, ri, elems, n, now, true);
-	else if ((rc = check_chain(&res, elems, chain, n, rule, ri, now)) == CERTPIN_E_CHAIN)
-		goto out;
-	/* pin-only: the failure callback gets the leaf, the one certificate the handshake proved */
-	if (pin_only && !elem_from_x509(&elems[0], X509_STORE_CTX_get0_cert(sctx), CERTPIN_HAVE_SPKI | CERTPIN_HAVE_CERT))
-		n = 0;
-	notify_failure(b, &res, elems, chain, n, rule);
 out:
 	if (!record(ssl, rc, &res)) {
 		res.allowed = 0;

@@ -690,6 +690,38 @@ static void verify_none_cases(void)
 	certpin_policy_free(p);
 }
 
+/*
+ * Two names set (SSL_set1_host then SSL_add1_host): OpenSSL accepts a
+ * certificate valid for either, so the pins of every pinned name apply,
+ * whichever name came first.
+ */
+static void two_name_cases(void)
+{
+	certpin_policy *p = simple_policy(HOST, P_SS_OTHER, -1);
+	conn c = { REAL, TRUST, HOST, TEST_CLIENT_TWO_NAMES, p, NULL };
+	certpin_result r;
+
+	r = run("[two names] first unpinned, second pinned to another key", &c, CERTPIN_E_PIN_MISMATCH,
+		CERTPIN_VERDICT_MISMATCH, -1);
+	CHECK_STR(r.hostname, HOST);
+	certpin_policy_free(p);
+
+	p = simple_policy(HOST, P_LEAF, -1);
+	c.policy = p;
+	run("[two names] first unpinned, second pinned to the server key", &c, CERTPIN_OK, CERTPIN_VERDICT_MATCH, 0);
+	certpin_policy_free(p);
+
+	/* both pinned: the first matches, the second does not */
+	p = simple_policy(TEST_CLIENT_OTHER_NAME, P_LEAF, -1);
+	add_host(p, HOST, CERTPIN_MODE_ENFORCE, 0, CERTPIN_EXPIRY_FAIL_OPEN, 0);
+	add_pin(p, HOST, P_SS_OTHER, CERTPIN_POS_ANY);
+	c.policy = p;
+	r = run("[two names] both pinned, the second to another key", &c, CERTPIN_E_PIN_MISMATCH,
+		CERTPIN_VERDICT_MISMATCH, -1);
+	CHECK_STR(r.hostname, HOST);
+	certpin_policy_free(p);
+}
+
 static void unpinned_cases(void)
 {
 	certpin_policy *p = simple_policy("other.host", P_SS_OTHER, -1);
@@ -883,6 +915,7 @@ int main(void)
 	expiry_cases();
 	unpinned_cases();
 	verify_none_cases();
+	two_name_cases();
 	pin_only_cases();
 	hostname_cases();
 	per_ssl_cases();

@@ -137,7 +137,14 @@ int test_client_connect(certpin_result *out, test_client_info *info,
 		goto done;
 	}
 	if (host) {
-		if (!(flags & TEST_CLIENT_SNI_ONLY) && SSL_set1_host(ssl, host) != 1) {
+		if ((flags & TEST_CLIENT_TWO_NAMES) &&
+		    (SSL_set1_host(ssl, TEST_CLIENT_OTHER_NAME) != 1 || SSL_add1_host(ssl, host) != 1)) {
+			fprintf(stderr, "tlsclient: SSL_set1_host/SSL_add1_host failed\n");
+			note_tls_error(info);
+			rc = CERTPIN_E_TLS;
+			goto done;
+		}
+		if (!(flags & (TEST_CLIENT_SNI_ONLY | TEST_CLIENT_TWO_NAMES)) && SSL_set1_host(ssl, host) != 1) {
 			fprintf(stderr, "tlsclient: SSL_set1_host(%s) failed\n", host);
 			note_tls_error(info);
 			rc = CERTPIN_E_TLS;

@@ -24,6 +24,8 @@
 #define TEST_CLIENT_SNI_ONLY 1u  /* send SNI = host but do not call SSL_set1_host() */
 #define TEST_CLIENT_PER_SSL  2u  /* attach with certpin_ssl_attach() instead of the SSL_CTX */
 #define TEST_CLIENT_VERIFY_NONE 4u /* after attaching to the SSL_CTX, set SSL_VERIFY_NONE on it */
+#define TEST_CLIENT_TWO_NAMES 8u   /* SSL_set1_host(TEST_CLIENT_OTHER_NAME), then SSL_add1_host(host) */
+#define TEST_CLIENT_OTHER_NAME "other.certpin.test"
 
 typedef struct test_client_info {
 	int connected;          /* 1 if the handshake completed and "ok\n" came back */
