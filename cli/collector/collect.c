@@ -4,10 +4,22 @@
  * (collect_db.h).  Bad input is answered 400/413/415/404/405 and counted;
  * nothing a client sends can stop the server.
  *
- * Limits: body size (--max-body), idle time per connection (--timeout, by
- * libmicrohttpd), total time to deliver one request (--request-timeout: a
- * watchdog shuts down connections that take longer, so slow-loris clients
- * trickling headers or body are cut off), connections in total and per IP.
+ * Limits: body size (--max-body, by default the library's own limit
+ * CERTPIN_REPORT_MAX_LEN, so that every report a reporter builds fits), idle
+ * time per connection (--timeout, by libmicrohttpd), total time to deliver
+ * one request (--request-timeout: a watchdog shuts down connections that take
+ * longer, so slow-loris clients trickling headers or body are cut off),
+ * connections in total and per IP.
+ *
+ * Bad HTTP is refused by libmicrohttpd before handler() sees a complete
+ * request: it answers 400 (bad Content-Length, bad chunk), 431 (headers too
+ * large), 505 (version) itself, and closes connections whose first line is
+ * not HTTP at all without any reply.  Both are counted as "bad_http": the
+ * first from the request-completed callback (a URI log callback makes
+ * libmicrohttpd report every request whose request line it parsed), the
+ * second when the connection closes (plain HTTP only: bytes were received
+ * after the last complete request, but no request line; garbage that arrives
+ * together with a complete keep-alive request is missed).
  */
 #include "collect.h"
 #include "collect_db.h"
@@ -15,6 +27,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/tcp.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -26,9 +40,13 @@
 #include <unistd.h>
 
 #include <microhttpd.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #define DEFAULT_LISTEN "127.0.0.1:7469"
-#define DEFAULT_MAX_BODY (64u * 1024u)
+#define DEFAULT_MAX_BODY CERTPIN_REPORT_MAX_LEN
 #define DEFAULT_TIMEOUT 10
 #define DEFAULT_REQUEST_TIMEOUT 30
 #define DEFAULT_MAX_CONNS 256
@@ -37,7 +55,7 @@
 
 void usage_collect(FILE *f)
 {
-	fputs("usage: certpin collect --db SPEC [--listen ADDR:PORT] [--port-file FILE]\n"
+	fprintf(f, "usage: certpin collect --db SPEC [--listen ADDR:PORT] [--port-file FILE]\n"
 		"                       [--tls-cert FILE --tls-key FILE] [--max-body BYTES]\n"
 		"                       [--timeout S] [--request-timeout S] [--max-conns N]\n"
 		"                       [--max-conns-per-ip N] [--threads N]\n"
@@ -45,8 +63,9 @@ void usage_collect(FILE *f)
 		"\n"
 		"Receive pin failure reports (POST application/json to / or /report) and\n"
 		"store them.  Runs until SIGINT/SIGTERM, or --max-requests/--duration.\n"
-		"Every request gets: 201 stored, 400 malformed report, 413 too large,\n"
-		"415 not application/json, 404/405 wrong path or method, 503 store error.\n"
+		"Every request gets: 201 stored, 400 malformed report or bad HTTP, 413 too\n"
+		"large, 415 not application/json, 404/405 wrong path or method, 503 store\n"
+		"error; a connection that does not speak HTTP is closed without a reply.\n"
 		"GET /stats returns the counters as JSON, GET /healthz \"ok\".\n"
 		"\n"
 		"  --db SPEC              file.sqlite (SQLite, WAL mode; also sqlite:PATH) or\n"
@@ -56,7 +75,8 @@ void usage_collect(FILE *f)
 		"  --port-file FILE       write the port listened on to FILE (atomic)\n"
 		"  --tls-cert FILE        serve HTTPS with this PEM chain (leaf first) ...\n"
 		"  --tls-key FILE         ... and this PEM private key\n"
-		"  --max-body BYTES       largest report accepted (default 65536)\n"
+		"  --max-body BYTES       largest report accepted, 256 to %u (default %u:\n"
+		"                         the largest report the library builds or parses)\n"
 		"  --timeout S            close connections idle for S seconds (default 10)\n"
 		"  --request-timeout S    close connections that take longer than S seconds to\n"
 		"                         deliver one request (default 30)\n"
@@ -68,7 +88,7 @@ void usage_collect(FILE *f)
 		"  --verbose              log every rejected request on stderr\n"
 		"\n"
 		"On exit a summary line with the counters goes to stderr.  The first line on\n"
-		"stdout is \"listening on ADDR:PORT\".\n", f);
+		"stdout is \"listening on ADDR:PORT\".\n", CERTPIN_REPORT_MAX_LEN, CERTPIN_REPORT_MAX_LEN);
 }
 
 /* ---- counters ------------------------------------------------------------- */
@@ -83,6 +103,7 @@ typedef struct counters {
 	atomic_ullong store_errors; /* 503 */
 	atomic_ullong cut_off;      /* connections closed by the request deadline */
 	atomic_ullong aborted;      /* requests whose connection ended before a reply */
+	atomic_ullong bad_http;     /* refused by libmicrohttpd: 400/431/505 it sent, or not HTTP (closed) */
 } counters;
 
 /* ---- connection watchdog -------------------------------------------------- */
@@ -91,7 +112,9 @@ typedef struct conn_slot {
 	struct conn_slot *next, *prev;
 	int fd;
 	uint64_t since_ms;          /* connection start or last completed request */
+	uint64_t rx_done;           /* bytes received up to the last completed request */
 	int cut;
+	int no_rx_check;            /* the connection ends after a request: later bytes are not checked */
 } conn_slot;
 
 typedef struct collector {
@@ -99,6 +122,7 @@ typedef struct collector {
 	size_t max_body;
 	unsigned int request_timeout;
 	int verbose;
+	int tls;
 	counters c;
 	pthread_mutex_t mu;         /* guards the slot list */
 	conn_slot *slots;
@@ -110,6 +134,19 @@ static uint64_t mono_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Bytes the kernel received on a TCP socket (Linux TCP_INFO), or 0 if unknown. */
+static uint64_t rx_bytes(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	memset(&ti, 0, sizeof(ti));
+	if (fd < 0 || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 ||
+		len < offsetof(struct tcp_info, tcpi_bytes_received) + sizeof(ti.tcpi_bytes_received))
+		return 0;
+	return ti.tcpi_bytes_received;
 }
 
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
@@ -135,6 +172,17 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 		conn_slot *s = *socket_context;
 		if (!s)
 			return;
+		/*
+		 * Bytes after the last complete request that never formed a request
+		 * line: not HTTP (libmicrohttpd closes without a reply), or a first line
+		 * left incomplete.  Linux counts a received FIN as one byte, hence "+ 1".
+		 * Over TLS the handshake bytes hide this: not counted.
+		 */
+		if (!C->tls && !s->cut && !s->no_rx_check && rx_bytes(s->fd) > s->rx_done + 1) {
+			atomic_fetch_add(&C->c.bad_http, 1);
+			if (C->verbose)
+				cli_warn("collect: connection closed: not HTTP, or an incomplete request line");
+		}
 		/* removed before libmicrohttpd closes the socket, so the watchdog never touches a reused fd */
 		pthread_mutex_lock(&C->mu);
 		if (s->prev)
@@ -170,9 +218,27 @@ static void watchdog_scan(collector *C)
 typedef struct request {
 	char *buf;
 	size_t len, cap;
+	int routed;                 /* handler() saw the headers */
 	int too_large;
-	int replied;
+	int replied;                /* handler() queued a reply */
+	int early;                  /* ... before reading the request's body */
 } request;
+
+/* libmicrohttpd's URI log callback: a request line was parsed; every request from here on reaches on_completed(). */
+static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	(void)cls, (void)uri, (void)conn;
+	return calloc(1, sizeof(request));
+}
+
+/* Reply queued from the header stage: remember whether a request body is left unread. */
+static void replied_early(request *q, struct MHD_Connection *conn)
+{
+	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	q->replied = 1;
+	q->early = (cl && strtoull(cl, NULL, 10) > 0) ||
+		MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+}
 
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status, const char *ctype, const char *body)
 {
@@ -205,7 +271,7 @@ static enum MHD_Result reply_error(collector *C, struct MHD_Connection *conn, un
 
 static enum MHD_Result reply_stats(collector *C, struct MHD_Connection *conn)
 {
-	json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+	json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
 		"requests", (json_int_t)atomic_load(&C->c.requests),
 		"stored", (json_int_t)atomic_load(&C->c.stored),
 		"malformed", (json_int_t)atomic_load(&C->c.malformed),
@@ -214,7 +280,8 @@ static enum MHD_Result reply_stats(collector *C, struct MHD_Connection *conn)
 		"bad_route", (json_int_t)atomic_load(&C->c.bad_route),
 		"store_errors", (json_int_t)atomic_load(&C->c.store_errors),
 		"cut_off", (json_int_t)atomic_load(&C->c.cut_off),
-		"aborted", (json_int_t)atomic_load(&C->c.aborted));
+		"aborted", (json_int_t)atomic_load(&C->c.aborted),
+		"bad_http", (json_int_t)atomic_load(&C->c.bad_http));
 	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	enum MHD_Result ret = reply(conn, MHD_HTTP_OK, "application/json", s ? s : "{}");
 	free(s);
@@ -332,32 +399,38 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 	request *q = *con_cls;
 	(void)version;
 
-	if (!q) {
+	if (!q)
+		return MHD_NO; /* on_request_line() ran out of memory */
+	if (!q->routed) {
 		/* headers complete: route, then accept the body */
-		if (strcmp(method, "GET") == 0 && strcmp(url, "/stats") == 0)
+		q->routed = 1;
+		if (strcmp(method, "GET") == 0 && strcmp(url, "/stats") == 0) {
+			replied_early(q, conn);
 			return reply_stats(C, conn);
-		if (strcmp(method, "GET") == 0 && strcmp(url, "/healthz") == 0)
+		}
+		if (strcmp(method, "GET") == 0 && strcmp(url, "/healthz") == 0) {
+			replied_early(q, conn);
 			return reply(conn, MHD_HTTP_OK, "text/plain", "ok\n");
+		}
 		if (strcmp(url, "/") != 0 && strcmp(url, "/report") != 0) {
+			replied_early(q, conn);
 			atomic_fetch_add(&C->c.bad_route, 1);
 			return reply_error(C, conn, MHD_HTTP_NOT_FOUND, "no such path; POST reports to /report");
 		}
 		if (strcmp(method, "POST") != 0) {
+			replied_early(q, conn);
 			atomic_fetch_add(&C->c.bad_route, 1);
 			return reply_error(C, conn, MHD_HTTP_METHOD_NOT_ALLOWED, "reports are POSTed");
 		}
-		if (!(q = calloc(1, sizeof(*q))))
-			return MHD_NO;
-		*con_cls = q;
 		if (!json_content_type(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE))) {
-			q->replied = 1;
+			replied_early(q, conn);
 			atomic_fetch_add(&C->c.requests, 1);
 			atomic_fetch_add(&C->c.bad_type, 1);
 			return reply_error(C, conn, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json");
 		}
 		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl && strtoull(cl, NULL, 10) > C->max_body) {
-			q->replied = 1;
+			replied_early(q, conn);
 			atomic_fetch_add(&C->c.requests, 1);
 			atomic_fetch_add(&C->c.too_large, 1);
 			return reply_error(C, conn, MHD_HTTP_CONTENT_TOO_LARGE, "report too large");
@@ -408,20 +481,33 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	collector *C = cls;
 	request *q = *con_cls;
 	const union MHD_ConnectionInfo *ci;
+	int early = q && q->early;
 
-	if (q && !q->replied)
-		atomic_fetch_add(&C->c.aborted, 1);
+	if (q && !q->replied) {
+		/* no reply of ours: libmicrohttpd refused bad HTTP with its own error reply, or the client left */
+		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_HTTP_STATUS);
+		if (ci && ci->http_status >= 400) {
+			atomic_fetch_add(&C->c.bad_http, 1);
+			if (C->verbose)
+				cli_warn("collect: %u bad HTTP (answered by libmicrohttpd)", ci->http_status);
+		} else {
+			atomic_fetch_add(&C->c.aborted, 1);
+		}
+	}
 	if (q) {
 		free(q->buf);
 		free(q);
 		*con_cls = NULL;
 	}
-	(void)toe;
 	/* the next request on this connection gets a full deadline */
 	if ((ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT)) && ci->socket_context) {
 		conn_slot *s = ci->socket_context;
 		pthread_mutex_lock(&C->mu);
 		s->since_ms = mono_ms();
+		s->rx_done = rx_bytes(s->fd);
+		/* after an error, or a reply that left a body unread, the connection closes: later bytes are that body */
+		if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK || early)
+			s->no_rx_check = 1;
 		pthread_mutex_unlock(&C->mu);
 	}
 }
@@ -517,18 +603,64 @@ static char *read_text(const char *path, const char *what)
 	return buf;
 }
 
+static int no_password(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf, (void)size, (void)rwflag, (void)u;
+	return -1;
+}
+
+/*
+ * The HTTPS certificate and key, checked here so that a bad file gets its own
+ * message (libmicrohttpd would only fail to start): the first certificate of
+ * the chain, an unencrypted private key, and the two belong together.
+ */
+static int check_tls_pair(const char *cert_pem, const char *cert_path, const char *key_pem, const char *key_path)
+{
+	BIO *b = BIO_new_mem_buf(cert_pem, -1);
+	X509 *x = b ? PEM_read_bio_X509(b, NULL, no_password, NULL) : NULL;
+	EVP_PKEY *k = NULL;
+	int rc = -1;
+
+	BIO_free(b);
+	if (!x) {
+		cli_error("collect: %s: no PEM certificate", cert_path);
+		goto out;
+	}
+	b = BIO_new_mem_buf(key_pem, -1);
+	k = b ? PEM_read_bio_PrivateKey(b, NULL, no_password, NULL) : NULL;
+	BIO_free(b);
+	if (!k) {
+		cli_error("collect: %s: no unencrypted PEM private key", key_path);
+		goto out;
+	}
+	if (X509_check_private_key(x, k) != 1) {
+		cli_error("collect: the key in %s does not match the certificate in %s", key_path, cert_path);
+		goto out;
+	}
+	rc = 0;
+out:
+	ERR_clear_error();
+	EVP_PKEY_free(k);
+	X509_free(x);
+	return rc;
+}
+
 static int write_port_file(const char *path, unsigned int port)
 {
 	char tmp[4096];
 	FILE *f;
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= sizeof(tmp))
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= sizeof(tmp)) {
+		errno = ENAMETOOLONG;
 		return -1;
+	}
 	if (!(f = fopen(tmp, "w")))
 		return -1;
 	fprintf(f, "%u\n", port);
 	if (fclose(f) != 0 || rename(tmp, path) != 0) {
+		int e = errno;
 		unlink(tmp);
+		errno = e;
 		return -1;
 	}
 	return 0;
@@ -602,7 +734,8 @@ int cmd_collect(int argc, char **argv)
 			cli_error("collect: this libmicrohttpd has no TLS support");
 			goto out;
 		}
-		if (!(cert_pem = read_text(tls_cert, "certificate")) || !(key_pem = read_text(tls_key, "key")))
+		if (!(cert_pem = read_text(tls_cert, "certificate")) || !(key_pem = read_text(tls_key, "key")) ||
+			check_tls_pair(cert_pem, tls_cert, key_pem, tls_key) != 0)
 			goto out;
 	}
 	if (cdb_open(&C.db, db_spec, err, sizeof(err)) != 0) {
@@ -612,6 +745,7 @@ int cmd_collect(int argc, char **argv)
 	C.max_body = (size_t)max_body;
 	C.request_timeout = (unsigned int)req_timeout;
 	C.verbose = verbose;
+	C.tls = tls_cert != NULL;
 	C.max_requests = max_requests;
 
 	/* the server threads inherit a mask without SIGINT/SIGTERM; this thread waits for them */
@@ -628,6 +762,7 @@ int cmd_collect(int argc, char **argv)
 		flags |= MHD_USE_IPv6;
 	if (tls_cert)
 		d = MHD_start_daemon(flags, 0, NULL, NULL, handler, &C,
+			MHD_OPTION_EXTERNAL_LOGGER, mhd_log, &C, /* first, or libmicrohttpd complains on stderr */
 			MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 			MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)threads,
 			MHD_OPTION_CONNECTION_LIMIT, (unsigned int)max_conns,
@@ -636,12 +771,13 @@ int cmd_collect(int argc, char **argv)
 			MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
 			MHD_OPTION_NOTIFY_COMPLETED, on_completed, &C,
 			MHD_OPTION_NOTIFY_CONNECTION, on_connection, &C,
-			MHD_OPTION_EXTERNAL_LOGGER, mhd_log, &C,
+			MHD_OPTION_URI_LOG_CALLBACK, on_request_line, &C,
 			MHD_OPTION_HTTPS_MEM_CERT, cert_pem,
 			MHD_OPTION_HTTPS_MEM_KEY, key_pem,
 			MHD_OPTION_END);
 	else
 		d = MHD_start_daemon(flags, 0, NULL, NULL, handler, &C,
+			MHD_OPTION_EXTERNAL_LOGGER, mhd_log, &C, /* first, or libmicrohttpd complains on stderr */
 			MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 			MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)threads,
 			MHD_OPTION_CONNECTION_LIMIT, (unsigned int)max_conns,
@@ -650,10 +786,11 @@ int cmd_collect(int argc, char **argv)
 			MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
 			MHD_OPTION_NOTIFY_COMPLETED, on_completed, &C,
 			MHD_OPTION_NOTIFY_CONNECTION, on_connection, &C,
-			MHD_OPTION_EXTERNAL_LOGGER, mhd_log, &C,
+			MHD_OPTION_URI_LOG_CALLBACK, on_request_line, &C,
 			MHD_OPTION_END);
 	if (!d) {
-		cli_error("collect: cannot listen on %s (address in use, or bad TLS certificate/key)", listen_s);
+		cli_error("collect: cannot listen on %s%s", listen_s,
+			tls_cert ? " (address in use, or a certificate or key libmicrohttpd cannot use)" : " (address in use?)");
 		rc = CLI_EXIT_USAGE;
 		goto restore;
 	}
@@ -665,9 +802,11 @@ int cmd_collect(int argc, char **argv)
 		port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port :
 			((struct sockaddr_in *)&bound)->sin_port);
 	if (port_file && write_port_file(port_file, port) != 0) {
-		cli_error("collect: cannot write %s", port_file);
+		/* a startup failure: one line, no summary */
+		cli_error("collect: cannot write %s: %s", port_file, strerror(errno));
+		MHD_stop_daemon(d);
 		rc = CLI_EXIT_USAGE;
-		goto stop;
+		goto restore;
 	}
 	{
 		char host[128];
@@ -689,15 +828,14 @@ int cmd_collect(int argc, char **argv)
 			break;
 	}
 	rc = CLI_EXIT_OK;
-stop:
 	MHD_stop_daemon(d);
 	fprintf(stderr, "certpin: collect: %llu requests, %llu stored, %llu malformed, %llu too large, "
-		"%llu bad type, %llu bad path/method, %llu store errors, %llu cut off, %llu aborted\n",
+		"%llu bad type, %llu bad path/method, %llu store errors, %llu cut off, %llu aborted, %llu bad HTTP\n",
 		(unsigned long long)atomic_load(&C.c.requests), (unsigned long long)atomic_load(&C.c.stored),
 		(unsigned long long)atomic_load(&C.c.malformed), (unsigned long long)atomic_load(&C.c.too_large),
 		(unsigned long long)atomic_load(&C.c.bad_type), (unsigned long long)atomic_load(&C.c.bad_route),
 		(unsigned long long)atomic_load(&C.c.store_errors), (unsigned long long)atomic_load(&C.c.cut_off),
-		(unsigned long long)atomic_load(&C.c.aborted));
+		(unsigned long long)atomic_load(&C.c.aborted), (unsigned long long)atomic_load(&C.c.bad_http));
 restore:
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 out:

@@ -8,7 +8,10 @@
  *   2. an HTTPS collector: the reporter verifies its certificate;
  *   3. malformed, oversized (with and without Content-Length), wrong
  *      type/path/method and garbage requests: right status, counted, the
- *      server keeps serving;
+ *      server keeps serving; bad HTTP that libmicrohttpd refuses itself
+ *      (Content-Length, chunk size, header size, version, not HTTP at all)
+ *      is counted as bad_http; a report of exactly the library's
+ *      CERTPIN_REPORT_MAX_LEN is stored with the default --max-body;
  *   4. slow clients: idle connection, headers trickled, body trickled --
  *      each cut off within its deadline while other clients are served;
  *   5. load: a bounded number of reports from parallel keep-alive clients,
@@ -516,6 +519,7 @@ static void test_malformed(const collector *c)
 	char resp[8192];
 	long long malformed0 = stat_of(c->port, "malformed"), large0 = stat_of(c->port, "too_large");
 	long long type0 = stat_of(c->port, "bad_type"), route0 = stat_of(c->port, "bad_route");
+	long long http0 = stat_of(c->port, "bad_http"), aborted0 = stat_of(c->port, "aborted");
 	static const char *const bad_bodies[] = {
 		"", "{", "[]", "null", "{\"hostname\": \"x\"}", "\x01\x02\x03\xff\xfe",
 		"{\"date-time\":\"2026-11-22T00:00:00Z\",\"hostname\":\"a..b\",\"port\":443,\"noted-hostname\":\"a\","
@@ -537,9 +541,9 @@ static void test_malformed(const collector *c)
 			"Content-Length: 10000000\r\nConnection: close\r\n\r\n{";
 		CHECK_INT(raw_request(c->port, req, sizeof(req) - 1, resp, sizeof(resp)), 413);
 	}
-	/* oversized, chunked (no length): cut at the limit */
+	/* oversized, chunked (no length): cut at the limit (the default, the library's) */
 	{
-		size_t n = 200 * 1024;
+		size_t n = CERTPIN_REPORT_MAX_LEN + 4096;
 		char *req = malloc(n + 512);
 		int h = snprintf(req, 512, "POST /report HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
 			"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n%zx\r\n", n);
@@ -560,19 +564,37 @@ static void test_malformed(const collector *c)
 		CHECK_INT(raw_request(c->port, req3, sizeof(req3) - 1, resp, sizeof(resp)), 405);
 		CHECK_CONTAINS(resp, "Allow: POST");
 	}
-	/* not HTTP at all, and a header block larger than the connection's memory */
+	/*
+	 * Bad HTTP, refused by libmicrohttpd before the collector sees a request:
+	 * not HTTP at all (a TLS ClientHello: closed without a reply), a bad
+	 * Content-Length, a bad chunk size, an unknown HTTP version, and a header
+	 * block larger than the connection's memory.  Each counted as bad_http.
+	 */
 	{
 		const char junk[] = "\x16\x03\x01\x02\x00garbage\r\n\r\n";
 		int st = raw_request(c->port, junk, sizeof(junk) - 1, resp, sizeof(resp));
-		CHECK(st == 400 || st == -1);
+		CHECK_INT(st, -1);
+		CHECK_INT(resp[0], '\0'); /* no reply at all */
+		const char bad_cl[] = "POST /report HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+			"Content-Length: abc\r\nConnection: close\r\n\r\n{}";
+		CHECK_INT(raw_request(c->port, bad_cl, sizeof(bad_cl) - 1, resp, sizeof(resp)), 400);
+		const char bad_chunk[] = "POST /report HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+			"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\n{}\r\n0\r\n\r\n";
+		CHECK_INT(raw_request(c->port, bad_chunk, sizeof(bad_chunk) - 1, resp, sizeof(resp)), 400);
+		const char bad_version[] = "GET /healthz HTTP/7.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+		CHECK_INT(raw_request(c->port, bad_version, sizeof(bad_version) - 1, resp, sizeof(resp)), 505);
 		size_t n = 64 * 1024;
 		char *req = malloc(n + 256);
 		int h = snprintf(req, 256, "POST /report HTTP/1.1\r\nHost: x\r\nX-Big: ");
 		memset(req + h, 'b', n);
 		memcpy(req + h + n, "\r\n\r\n", 4);
 		st = raw_request(c->port, req, (size_t)h + n + 4, resp, sizeof(resp));
-		CHECK(st == 431 || st == 413 || st == 400 || st == -1);
+		CHECK(st == 431 || st == -1); /* -1: reset while still sending */
 		free(req);
+		/* an idle connection, and a complete keep-alive request, are not bad HTTP */
+		const char two[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+		CHECK_INT(raw_request(c->port, "", 0, resp, sizeof(resp)), -1);
+		CHECK_INT(raw_request(c->port, two, sizeof(two) - 1, resp, sizeof(resp)), 200);
 	}
 	/* still serving, and every rejection was counted */
 	{
@@ -583,7 +605,59 @@ static void test_malformed(const collector *c)
 	CHECK_INT(stat_of(c->port, "too_large") - large0, 2);
 	CHECK_INT(stat_of(c->port, "bad_type") - type0, 1);
 	CHECK_INT(stat_of(c->port, "bad_route") - route0, 2);
+	CHECK_INT(stat_of(c->port, "bad_http") - http0, 5);
+	CHECK_INT(stat_of(c->port, "aborted") - aborted0, 0);
 	CHECK_INT(stat_of(c->port, "stored"), total_stored);
+}
+
+/*
+ * The collector's default --max-body is the library's CERTPIN_REPORT_MAX_LEN:
+ * a report of exactly that size (a valid report padded with a key the parser
+ * ignores, as a big full-PEM report would be) is stored, one byte more is 413.
+ */
+static void test_size_limit(const collector *c)
+{
+	certpin_chain_elem elems[2];
+	certpin_report_cert certs[2];
+	certpin_result res;
+	certpin_report_input in = CERTPIN_REPORT_INPUT_INIT;
+	char *tmpl = NULL, resp[4096];
+	long long stored0 = stat_of(c->port, "stored"), large0 = stat_of(c->port, "too_large");
+
+	memset(elems, 0, sizeof(elems));
+	memset(certs, 0, sizeof(certs));
+	for (int i = 0; i < 2; i++) {
+		elems[i].flags = CERTPIN_HAVE_SPKI | CERTPIN_HAVE_CERT;
+		memset(elems[i].spki_sha256, 0x50 + i, 32);
+		memset(elems[i].cert_sha256, 0x60 + i, 32);
+		certs[i].digests = elems[i];
+	}
+	CHECK_INT(certpin_verify(&res, policy, "api.certpin.test", elems, 2, (int64_t)time(NULL)), CERTPIN_E_PIN_MISMATCH);
+	in.policy = policy;
+	in.result = &res;
+	in.rc = CERTPIN_E_PIN_MISMATCH;
+	in.served = certs;
+	in.nserved = 2;
+	CHECK_INT(certpin_report_build(&tmpl, &in), CERTPIN_OK);
+	if (!tmpl)
+		return;
+	for (size_t extra = 0; extra < 2; extra++) {
+		size_t want = CERTPIN_REPORT_MAX_LEN + extra, tl = strlen(tmpl);
+		const char pre[] = ",\"x-padding\":\"";
+		size_t pad = want - tl - (sizeof(pre) - 1) - 1;   /* + closing quote, the template's '}' reused */
+		char *body = malloc(want + 1);
+		memcpy(body, tmpl, tl - 1);
+		memcpy(body + tl - 1, pre, sizeof(pre) - 1);
+		memset(body + tl - 1 + sizeof(pre) - 1, 'p', pad);
+		memcpy(body + want - 2, "\"}", 3);
+		CHECK_INT(strlen(body), want);
+		CHECK_INT(post_json(c->port, body, resp, sizeof(resp)), extra ? 413 : 201);
+		free(body);
+	}
+	free(tmpl);
+	CHECK_INT(stat_of(c->port, "stored") - stored0, 1);
+	CHECK_INT(stat_of(c->port, "too_large") - large0, 1);
+	total_stored += 1;
 }
 
 /* ---- 4. slow clients ------------------------------------------------------------ */
@@ -920,6 +994,7 @@ int main(int argc, char **argv)
 	}
 	test_end_to_end(&c);
 	test_malformed(&c);
+	test_size_limit(&c);
 	test_load(&c);
 	CHECK_INT(collector_stop(&c), 0);
 	test_https_collector();
