@@ -4,12 +4,14 @@
  */
 #include "collect_db.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 #include <sqlite3.h>
@@ -72,10 +74,18 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 		va_start(ap, fmt);
 		vsnprintf(err, errlen, fmt, ap);
 		va_end(ap);
-		/* one line */
-		for (char *p = err; *p; p++)
-			if (*p == '\n' || *p == '\r')
-				*p = ' ';
+		/* one line: every run of spaces, tabs and line breaks (libpq's "...\n\tIs the server running") is one space */
+		char *w = err;
+		for (const char *p = err; *p; p++) {
+			int ws = *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == '\v' || *p == '\f';
+			if (!ws)
+				*w++ = *p;
+			else if (w > err && w[-1] != ' ')
+				*w++ = ' ';
+		}
+		while (w > err && w[-1] == ' ')
+			w--;
+		*w = '\0';
 	}
 	return -1;
 }
@@ -199,10 +209,15 @@ static int max_version_row(int ncols, const char *const *vals, void *payload)
 	return 1;
 }
 
+static int latest_version(void)
+{
+	return migrations[sizeof(migrations) / sizeof(migrations[0]) - 1].version;
+}
+
 static int migrate(cdb *db, char *err, size_t errlen)
 {
 	int cur = 0;
-	const int latest = migrations[sizeof(migrations) / sizeof(migrations[0]) - 1].version;
+	const int latest = latest_version();
 
 	if (exec_script(db, "CREATE TABLE IF NOT EXISTS schema_migrations ("
 			" version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at BIGINT NOT NULL)",
@@ -243,6 +258,35 @@ rollback:
 	return -1;
 }
 
+/*
+ * Read-only: the schema must be exactly this program's; nothing is created
+ * or upgraded (that is the collector's job, run as the database's owner).
+ */
+static int check_version(cdb *db, char *err, size_t errlen)
+{
+	int cur = 0, found = 0, latest = latest_version();
+
+	if (query_locked(db, db->kind == ENGINE_SQLITE ?
+			"SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'" :
+			"SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
+			" AND table_schema = current_schema()",
+			0, NULL, max_version_row, &found, err, errlen) != 0)
+		return -1;
+	if (!found)
+		return fail(err, errlen, "not a certpin report database (no schema_migrations table);"
+			" run certpin collect on it once to create the schema");
+	if (query_locked(db, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", 0, NULL,
+			max_version_row, &cur, err, errlen) != 0)
+		return -1;
+	if (cur > latest)
+		return fail(err, errlen, "database schema version %d is newer than this certpin's (%d)", cur, latest);
+	if (cur < latest)
+		return fail(err, errlen, "database schema version %d is older than this certpin's (%d);"
+			" run certpin collect on it once to migrate it", cur, latest);
+	db->version = cur;
+	return 0;
+}
+
 /* ---- open / close ---------------------------------------------------------- */
 
 static void pg_quiet(void *arg, const char *message)
@@ -268,7 +312,58 @@ static int journal_row(int ncols, const char *const *vals, void *payload)
 	return 1;
 }
 
-int cdb_open(cdb **out, const char *spec, char *err, size_t errlen)
+/*
+ * A reader's SQLite connection.  While a collector has the database open its
+ * WAL file exists, and a read-only connection shares the WAL index (-shm)
+ * with it.  Without a WAL file no writer is active and the main file holds
+ * everything: it is opened "immutable", which reads it without locks and
+ * without creating -wal/-shm files (so a user who may only read the file and
+ * its directory can still summarize it, and nothing is left behind).
+ */
+static int open_sqlite_readonly(cdb *db, const char *path, char *err, size_t errlen)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = strlen(path);
+	char *wal = malloc(n + 5), *uri = malloc(3 * n + 32), *u;
+	int immutable, rc = -1;
+
+	if (!wal || !uri) {
+		free(wal);
+		free(uri);
+		return fail(err, errlen, "out of memory");
+	}
+	snprintf(wal, n + 5, "%s-wal", path);
+	immutable = access(wal, F_OK) != 0 && errno == ENOENT;
+	if (!immutable) {
+		if (sqlite3_open_v2(path, &db->lite, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) == SQLITE_OK)
+			rc = 0;
+		goto out;
+	}
+	/* file: URI; the path percent-encoded, "file:///abs" or "file:rel" */
+	u = uri + sprintf(uri, "file:%s", path[0] == '/' ? "//" : "");
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+			strchr("/._~-", *p)) {
+			*u++ = (char)*p;
+		} else {
+			*u++ = '%';
+			*u++ = hex[*p >> 4];
+			*u++ = hex[*p & 15];
+		}
+	}
+	strcpy(u, "?immutable=1");
+	if (sqlite3_open_v2(uri, &db->lite, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL) ==
+			SQLITE_OK)
+		rc = 0;
+out:
+	if (rc != 0)
+		fail(err, errlen, "sqlite: %s: %s", path, db->lite ? sqlite3_errmsg(db->lite) : "out of memory");
+	free(wal);
+	free(uri);
+	return rc;
+}
+
+static int open_db(cdb **out, const char *spec, int readonly, char *err, size_t errlen)
 {
 	cdb *db;
 
@@ -286,34 +381,53 @@ int cdb_open(cdb **out, const char *spec, char *err, size_t errlen)
 			goto err;
 		}
 		PQsetNoticeProcessor(db->pg, pg_quiet, NULL);
+		/* a reader's session cannot write, whatever its role may do */
+		if (readonly && exec_script(db, "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY", err, errlen) != 0)
+			goto err;
 	} else {
 		const char *path = strncmp(spec, "sqlite:", 7) == 0 ? spec + 7 : spec;
 		char mode[16] = "";
 		db->kind = ENGINE_SQLITE;
-		if (sqlite3_open_v2(path, &db->lite, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+		if (readonly) {
+			if (open_sqlite_readonly(db, path, err, errlen) != 0)
+				goto err;
+		} else if (sqlite3_open_v2(path, &db->lite, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 				NULL) != SQLITE_OK) {
 			fail(err, errlen, "sqlite: %s: %s", path, db->lite ? sqlite3_errmsg(db->lite) : "out of memory");
 			goto err;
 		}
 		sqlite3_busy_timeout(db->lite, 5000);
-		if (query_locked(db, "PRAGMA journal_mode=WAL", 0, NULL, journal_row, mode, err, errlen) != 0)
-			goto err;
-		if (strcmp(mode, "wal") != 0) {
-			fail(err, errlen, "sqlite: %s: cannot switch to WAL mode (got '%s')", path, mode);
-			goto err;
+		/* a reader leaves the journal mode and the file as they are */
+		if (!readonly) {
+			if (query_locked(db, "PRAGMA journal_mode=WAL", 0, NULL, journal_row, mode, err, errlen) != 0)
+				goto err;
+			if (strcmp(mode, "wal") != 0) {
+				fail(err, errlen, "sqlite: %s: cannot switch to WAL mode (got '%s')", path, mode);
+				goto err;
+			}
+			if (exec_script(db, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON", err, errlen) != 0)
+				goto err;
 		}
-		if (exec_script(db, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON", err, errlen) != 0)
-			goto err;
 	}
-	if (migrate(db, err, errlen) != 0)
+	if (readonly ? check_version(db, err, errlen) != 0 : migrate(db, err, errlen) != 0)
 		goto err;
-	if (db->kind == ENGINE_SQLITE && prepare_sqlite(db, err, errlen) != 0)
+	if (!readonly && db->kind == ENGINE_SQLITE && prepare_sqlite(db, err, errlen) != 0)
 		goto err;
 	*out = db;
 	return 0;
 err:
 	cdb_close(db);
 	return -1;
+}
+
+int cdb_open(cdb **out, const char *spec, char *err, size_t errlen)
+{
+	return open_db(out, spec, 0, err, errlen);
+}
+
+int cdb_open_readonly(cdb **out, const char *spec, char *err, size_t errlen)
+{
+	return open_db(out, spec, 1, err, errlen);
 }
 
 void cdb_close(cdb *db)

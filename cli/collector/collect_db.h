@@ -2,8 +2,9 @@
  * collect_db.h - the report store behind "certpin collect" and "certpin
  * reports": SQLite (default, WAL mode) or PostgreSQL (libpq) behind one small
  * interface.  The schema is created and upgraded by numbered migrations
- * recorded in the table schema_migrations; a database whose schema is newer
- * than this program is refused.  All calls on one handle are serialized by a
+ * recorded in the table schema_migrations (by cdb_open() only, the
+ * collector's); a database whose schema is newer than this program is
+ * refused.  All calls on one handle are serialized by a
  * mutex, so a handle may be shared by the collector's threads.
  *
  * SQL given to cdb_query() is written once for both engines: standard SQL
@@ -27,12 +28,20 @@ typedef struct cdb cdb;
  * or -1 with a one-line reason in `err`.
  */
 int cdb_open(cdb **out, const char *spec, char *err, size_t errlen);
+/*
+ * Open for reading only ("certpin reports"): SQLite read-only, a PostgreSQL
+ * session in read-only transactions; nothing is created or migrated.  The
+ * schema must be exactly CDB_SCHEMA_VERSION, else -1 with "... is older than
+ * ...; run certpin collect on it once to migrate it" or "... is newer than
+ * this certpin's ...".  cdb_store() fails on such a handle.
+ */
+int cdb_open_readonly(cdb **out, const char *spec, char *err, size_t errlen);
 void cdb_close(cdb *db);
 
 /* "sqlite" or "postgresql". */
 const char *cdb_engine(const cdb *db);
 
-/* The schema version after migrations. */
+/* The schema version (after migrations, for cdb_open()). */
 int cdb_schema_version(cdb *db);
 
 typedef struct cdb_pin {

@@ -23,9 +23,12 @@ void usage_reports(FILE *f)
 		"Summarize the failure reports stored by \"certpin collect\": totals, failures\n"
 		"per host, per served-chain leaf pin, per day and per verdict, and the top\n"
 		"unknown pins (pins of failing chains that the policy does not list).\n"
+		"Only reads the database: one of an older schema is refused (run\n"
+		"\"certpin collect\" on it once to migrate it).\n"
 		"\n"
 		"  --db SPEC     the collector's database (file.sqlite or postgresql://...)\n"
-		"  --since DATE  only reports received at or after DATE (YYYY-MM-DD or RFC 3339)\n"
+		"  --since DATE  only reports received at or after DATE (UTC; YYYY-MM-DD or\n"
+		"                YYYY-MM-DDTHH:MM:SSZ)\n"
 		"  --days N      only reports received in the last N days\n"
 		"  --top N       rows per table (default 10, at most 1000)\n"
 		"  --json        print a JSON object\n"
@@ -356,23 +359,30 @@ static int write_html(json_t *s, const char *path)
 
 /* ---- command --------------------------------------------------------------- */
 
-/* YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC) to Unix time. */
+static int days_in_month(int y, int m)
+{
+	static const int mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	return m == 2 && leap ? 29 : mdays[m - 1];
+}
+
+/* YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC), a real calendar date, to Unix time. */
 static int parse_since(int64_t *out, const char *s)
 {
-	int y, m, d, hh = 0, mm = 0, ss = 0, n = 0;
+	static const char pat[] = "dddd-dd-ddTdd:dd:ddZ";
+	int y, m, d, hh = 0, mm = 0, ss = 0;
 	size_t len = strlen(s);
 
-	if (len == 10) {
-		if (sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10)
-			return -1;
-	} else if (len == 20 && s[10] == 'T' && s[19] == 'Z') {
-		if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &m, &d, &hh, &mm, &ss, &n) != 6 || n != 19)
-			return -1;
-	} else {
+	/* digits exactly where the pattern has them (sscanf alone takes signs and spaces) */
+	if (len != 10 && len != 20)
 		return -1;
-	}
-	if (s[4] != '-' || s[7] != '-' || y < 1970 || y > 9999 || m < 1 || m > 12 || d < 1 || d > 31 ||
-		hh > 23 || mm > 59 || ss > 59)
+	for (size_t i = 0; i < len; i++)
+		if (pat[i] == 'd' ? s[i] < '0' || s[i] > '9' : s[i] != pat[i])
+			return -1;
+	if (sscanf(s, "%4d-%2d-%2d", &y, &m, &d) != 3 ||
+		(len == 20 && sscanf(s + 11, "%2d:%2d:%2d", &hh, &mm, &ss) != 3))
+		return -1;
+	if (y < 1970 || m < 1 || m > 12 || d < 1 || d > days_in_month(y, m) || hh > 23 || mm > 59 || ss > 59)
 		return -1;
 	/* days from the civil date (proleptic Gregorian calendar) */
 	int yy = y - (m <= 2);
@@ -430,7 +440,7 @@ int cmd_reports(int argc, char **argv)
 		goto out;
 	}
 	if (since_s && parse_since(&since, since_s) != 0) {
-		cli_error("reports: --since must be YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, got '%s'", since_s);
+		cli_error("reports: --since must be a date YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC), got '%s'", since_s);
 		goto out;
 	}
 	if (days_s) {
@@ -461,7 +471,8 @@ int cmd_reports(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (cdb_open(&db, db_spec, err, sizeof(err)) != 0) {
+	/* read only: never migrates or otherwise writes (certpin collect does) */
+	if (cdb_open_readonly(&db, db_spec, err, sizeof(err)) != 0) {
 		cli_error("reports: %s", err);
 		goto out;
 	}
