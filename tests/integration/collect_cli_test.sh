@@ -1,15 +1,18 @@
 #!/bin/sh
 # collect_cli_test.sh - "certpin collect" and "certpin reports" as commands on
 # SQLite: WAL mode, versioned migrations (recorded once, a newer schema is
-# refused untouched), argument errors with exit 3 and one-line messages, a
-# port already in use, an empty database summarized.  The HTTP behaviour is
-# tested by collect_test.c.
+# refused untouched; only collect migrates, reports reads an older schema
+# never and writes nothing), argument errors with exit 3 and one-line
+# messages (TLS key not matching its certificate, unwritable port file), no
+# libmicrohttpd noise with --verbose, a port already in use, an empty
+# database summarized.  The HTTP behaviour is tested by collect_test.c.
 #
-# Environment: CERTPIN (the CLI).  Needs the sqlite3 command (Debian package
-# sqlite3, see scripts/install-deps.sh).
+# Environment: CERTPIN (the CLI), CERTPIN_TEST_PKI.  Needs the sqlite3
+# command (Debian package sqlite3, see scripts/install-deps.sh).
 set -u
 
 CERTPIN=${CERTPIN:?CERTPIN must name the certpin CLI}
+PKI=${CERTPIN_TEST_PKI:?CERTPIN_TEST_PKI must name the test PKI}
 passed=0
 failed=0
 ok() { passed=$((passed + 1)); }
@@ -24,6 +27,7 @@ DIR=$(mktemp -d "${TMPDIR:-/tmp}/certpin-collect-cli.XXXXXX")
 PID=
 cleanup() {
 	[ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
+	chmod -R u+w "$DIR" 2>/dev/null
 	rm -rf "$DIR"
 }
 trap cleanup EXIT
@@ -52,6 +56,13 @@ rc=$?
 [ "$rc" -eq 0 ] && ok || bad "collect --duration 1: exit $rc: $(cat "$DIR/err")"
 grep -q '^listening on 127.0.0.1:[0-9][0-9]* (sqlite)$' "$DIR/out" && ok || bad "no listening line: $(cat "$DIR/out")"
 grep -q '^certpin: collect: 0 requests, 0 stored' "$DIR/err" && ok || bad "no summary line: $(cat "$DIR/err")"
+[ "$(wc -l <"$DIR/err")" -eq 1 ] && ok || bad "more than the summary on stderr: $(cat "$DIR/err")"
+# --verbose: libmicrohttpd has nothing to complain about at startup (its logger option comes first)
+"$CERTPIN" collect --db "$DB" --listen 127.0.0.1:0 --duration 1 --verbose >"$DIR/out" 2>"$DIR/err"
+rc=$?
+[ "$rc" -eq 0 ] && ok || bad "collect --verbose: exit $rc: $(cat "$DIR/err")"
+[ "$(wc -l <"$DIR/err")" -eq 1 ] && grep -q '^certpin: collect: 0 requests' "$DIR/err" && ok ||
+	bad "collect --verbose printed more than the summary: $(cat "$DIR/err")"
 [ "$(sqlite3 "$DB" 'PRAGMA journal_mode')" = wal ] && ok || bad "database is not in WAL mode"
 [ "$(sqlite3 "$DB" "SELECT group_concat(version) FROM schema_migrations")" = "1,2" ] && ok ||
 	bad "schema_migrations: $(sqlite3 "$DB" 'SELECT * FROM schema_migrations')"
@@ -83,6 +94,51 @@ rc=$?
 PID=
 [ "$rc" -eq 0 ] && ok || bad "collect after SIGTERM: exit $rc, want 0"
 
+# reports only reads: the file is unchanged, and a user who may not write the
+# file or its directory (no -wal/-shm can be created) still gets a summary
+mkdir "$DIR/ro"
+cp "$DB" "$DIR/ro/r.sqlite"
+touch -d '2020-01-01 00:00:00' "$DIR/ro/r.sqlite"
+sum0=$(cksum <"$DIR/ro/r.sqlite")
+chmod 0444 "$DIR/ro/r.sqlite"
+chmod 0555 "$DIR/ro"
+RUNAS=
+if [ "$(id -u)" -eq 0 ] && command -v runuser >/dev/null 2>&1; then
+	RUNAS="runuser -u nobody --"   # as root, permission bits do not bind
+	chmod 0755 "$DIR"
+fi
+$RUNAS "$CERTPIN" reports --db "$DIR/ro/r.sqlite" >"$DIR/out" 2>"$DIR/err" && ok ||
+	bad "reports on a read-only database: $(cat "$DIR/err")"
+grep -q '^0 failure reports' "$DIR/out" && ok || bad "read-only summary: $(head -n 1 "$DIR/out")"
+"$CERTPIN" reports --db "$DIR/ro/r.sqlite" --json >/dev/null 2>"$DIR/err" && ok || bad "reports as owner: $(cat "$DIR/err")"
+[ "$(cksum <"$DIR/ro/r.sqlite")" = "$sum0" ] && ok || bad "reports changed the database file"
+[ "$(stat -c %Y "$DIR/ro/r.sqlite")" = "$(date -d '2020-01-01 00:00:00' +%s)" ] && ok ||
+	bad "reports changed the database file's mtime"
+[ "$(ls "$DIR/ro")" = r.sqlite ] && ok || bad "reports left files: $(ls "$DIR/ro")"
+chmod 0755 "$DIR/ro"
+chmod 0644 "$DIR/ro/r.sqlite"
+
+# a database of an older schema (version 1): reports refuses it untouched, collect migrates it
+OLD=$DIR/old.sqlite
+cp "$DB" "$OLD"
+sqlite3 "$OLD" "DROP INDEX reports_received; DROP INDEX reports_host; DROP INDEX reports_key;
+	DROP INDEX report_pins_report; DROP INDEX report_pins_pin; DELETE FROM schema_migrations WHERE version = 2"
+sum0=$(cksum <"$OLD")
+expect_usage "older schema (reports)" reports --db "$OLD"
+grep -q 'schema version 1 is older than this certpin.s (2); run certpin collect on it once to migrate it' "$DIR/err" &&
+	ok || bad "older schema message: $(cat "$DIR/err")"
+[ "$(cksum <"$OLD")" = "$sum0" ] && ok || bad "reports changed the older database"
+[ "$(sqlite3 "$OLD" 'SELECT max(version) FROM schema_migrations')" = 1 ] && ok || bad "reports migrated the database"
+"$CERTPIN" collect --db "$OLD" --listen 127.0.0.1:0 --duration 1 >/dev/null 2>"$DIR/err" && ok ||
+	bad "collect on the older database: $(cat "$DIR/err")"
+[ "$(sqlite3 "$OLD" "SELECT group_concat(version) FROM schema_migrations")" = "1,2" ] && ok ||
+	bad "collect did not migrate the older database"
+"$CERTPIN" reports --db "$OLD" >/dev/null 2>"$DIR/err" && ok || bad "reports after migration: $(cat "$DIR/err")"
+# not a certpin database at all
+sqlite3 "$DIR/other.sqlite" "CREATE TABLE t (x)"
+expect_usage "not a report database" reports --db "$DIR/other.sqlite"
+grep -q 'not a certpin report database' "$DIR/err" && ok || bad "foreign database message: $(cat "$DIR/err")"
+
 # a database written by a newer certpin is refused and left as it is
 sqlite3 "$DB" "INSERT INTO schema_migrations VALUES (99, 'future', 0)"
 expect_usage "newer schema (reports)" reports --db "$DB"
@@ -94,6 +150,20 @@ grep -q 'newer than this certpin' "$DIR/err" && ok || bad "newer schema message:
 expect_usage "no --db" collect
 expect_usage "cert without key" collect --db "$DIR/x.sqlite" --tls-cert /dev/null
 expect_usage "missing cert file" collect --db "$DIR/x.sqlite" --tls-cert "$DIR/none.pem" --tls-key "$DIR/none.key"
+expect_usage "key of another certificate" collect --db "$DIR/x.sqlite" --listen 127.0.0.1:0 --duration 1 \
+	--tls-cert "$PKI/chain.pem" --tls-key "$PKI/backup.key"
+grep -q "the key in $PKI/backup.key does not match the certificate in $PKI/chain.pem" "$DIR/err" && ok ||
+	bad "mismatched key message: $(cat "$DIR/err")"
+expect_usage "not a certificate" collect --db "$DIR/x.sqlite" --listen 127.0.0.1:0 --duration 1 \
+	--tls-cert "$PKI/leaf.key" --tls-key "$PKI/leaf.key"
+grep -q "leaf.key: no PEM certificate" "$DIR/err" && ok || bad "bad certificate message: $(cat "$DIR/err")"
+expect_usage "not a key" collect --db "$DIR/x.sqlite" --listen 127.0.0.1:0 --duration 1 \
+	--tls-cert "$PKI/chain.pem" --tls-key "$PKI/chain.pem"
+grep -q "chain.pem: no unencrypted PEM private key" "$DIR/err" && ok || bad "bad key message: $(cat "$DIR/err")"
+expect_usage "unwritable port file" collect --db "$DIR/x.sqlite" --listen 127.0.0.1:0 --duration 1 \
+	--port-file "$DIR/no/such/dir/port"
+grep -q "cannot write $DIR/no/such/dir/port" "$DIR/err" && ! grep -q 'requests' "$DIR/err" && ok ||
+	bad "unwritable port file message: $(cat "$DIR/err")"
 expect_usage "bad listen" collect --db "$DIR/x.sqlite" --listen 127.0.0.1
 expect_usage "bad port" collect --db "$DIR/x.sqlite" --listen 127.0.0.1:70000
 expect_usage "bad max-body" collect --db "$DIR/x.sqlite" --max-body 10
@@ -109,6 +179,9 @@ expect_usage "reports bad days" reports --db "$DB" --days 0
 expect_usage "reports bad top" reports --db "$DB" --top 5000
 expect_usage "reports json+html" reports --db "$DB" --json --html "$DIR/x.html"
 expect_usage "reports bad date" reports --db "$DB" --since 2026-13-01
+expect_usage "reports day not in month" reports --db "$DB" --since 2026-02-31
+expect_usage "reports signed hour" reports --db "$DB" --since 2026-01-01T-1:00:00Z
+"$CERTPIN" reports --db "$OLD" --since 2028-02-29 >/dev/null 2>"$DIR/err" && ok || bad "leap day: $(cat "$DIR/err")"
 [ ! -e "$DIR/none.sqlite" ] && ok || bad "reports created a database file"
 "$CERTPIN" help collect >/dev/null && ok || bad "help collect"
 "$CERTPIN" help reports >/dev/null && ok || bad "help reports"

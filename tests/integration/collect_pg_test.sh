@@ -2,11 +2,14 @@
 # collect_pg_test.sh - the report collector on PostgreSQL: start a private
 # PostgreSQL server (initdb + pg_ctl, Unix socket in a temporary directory,
 # no TCP port), run the whole collect_test program against it, then check the
-# versioned migrations (idempotent reopen, refusal of a newer schema).
+# versioned migrations (idempotent reopen, refusal of a newer schema; an
+# older schema is refused by reports, which never migrates, and migrated by
+# collect), and one-line connection errors.
 #
 # PostgreSQL refuses to run as root: as root the server runs as "nobody".
-# Skipped, with a message saying why, only if the server binaries (Debian
-# package postgresql, see scripts/install-deps.sh) are not installed.
+# Skipped (exit 77, which ctest shows as "Skipped"), with a message saying
+# why, only if the server binaries (Debian package postgresql, see
+# scripts/install-deps.sh) are not installed.
 #
 # Environment: CERTPIN (the CLI), CERTPIN_TEST_PKI.  The collect_test program
 # is looked up next to the CLI (tests/collect_test).
@@ -26,7 +29,7 @@ done
 if [ -z "$PGBIN" ]; then
 	echo "collect_pg_test: SKIPPED: PostgreSQL server binaries (initdb, pg_ctl) not found;" \
 		"install the Debian package postgresql (scripts/install-deps.sh) to run this test"
-	exit 0
+	exit 77
 fi
 if [ ! -x "$COLLECT_TEST" ]; then
 	echo "collect_pg_test: $COLLECT_TEST not built" >&2
@@ -92,11 +95,34 @@ rc=$?
 [ "$rc" -eq 3 ] && ok || bad "newer schema: exit $rc, want 3"
 grep -q "newer than this certpin" "$DIR/new.err" && ok || bad "newer schema message: $(cat "$DIR/new.err")"
 
-# 4. a server that is not there: one-line error, exit 3
+# 4. an older schema (version 1): reports refuses it and changes nothing, collect migrates it
+psql_q "DELETE FROM schema_migrations WHERE version = 99" >/dev/null
+psql_q "DROP INDEX reports_received, reports_host, reports_key, report_pins_report, report_pins_pin;
+	DELETE FROM schema_migrations WHERE version = 2" >/dev/null
+"$CERTPIN" reports --db "$URI" >/dev/null 2>"$DIR/old.err"
+rc=$?
+[ "$rc" -eq 3 ] && ok || bad "older schema: exit $rc, want 3"
+grep -q "schema version 1 is older than this certpin's (2); run certpin collect on it once to migrate it" \
+	"$DIR/old.err" && ok || bad "older schema message: $(cat "$DIR/old.err")"
+v=$(psql_q "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations")
+[ "$v" = "1" ] && ok || bad "reports migrated the older schema: '$v'"
+"$CERTPIN" collect --db "$URI" --listen 127.0.0.1:0 --duration 1 >/dev/null 2>"$DIR/mig.err" && ok ||
+	bad "collect on the older schema: $(cat "$DIR/mig.err")"
+v=$(psql_q "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations")
+[ "$v" = "1,2" ] && ok || bad "collect did not migrate: '$v'"
+"$CERTPIN" reports --db "$URI" >/dev/null 2>"$DIR/r.err" && ok || bad "reports after migration: $(cat "$DIR/r.err")"
+
+# 5. a server that is not there: one-line error (libpq's tabs and newlines made spaces), exit 3
 "$CERTPIN" reports --db "postgresql://$PGUSER@/certpin?host=$DIR&port=1" >/dev/null 2>"$DIR/down.err"
 rc=$?
 [ "$rc" -eq 3 ] && ok || bad "unreachable server: exit $rc, want 3"
 [ "$(wc -l <"$DIR/down.err")" -eq 1 ] && ok || bad "unreachable server: message is not one line"
+if grep -q "$(printf '\t')" "$DIR/down.err" || grep -q '  ' "$DIR/down.err" || grep -q ' $' "$DIR/down.err"; then
+	bad "unreachable server: tab or extra spaces in the message: $(od -c "$DIR/down.err" | head -n 5)"
+else
+	ok
+fi
+grep -q 'Is the server running' "$DIR/down.err" && ok || bad "unreachable server message: $(cat "$DIR/down.err")"
 
 echo "collect_pg_test: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
