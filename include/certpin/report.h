@@ -31,7 +31,9 @@
  * In hashes-only mode (privacy: no certificate, hence no subject names, leaves
  * the device) the two PEM arrays are left out and only the digests are sent.
  * A chain that is not known (the served chain, when a report is built from the
- * digests that the OpenSSL binding's failure callback receives) is left out.
+ * digests that the OpenSSL binding's failure callback receives) has no PEM
+ * array and an empty digest array ("served-chain-sha256": []); at least one
+ * chain is always given.
  *
  * DELIVERY
  *
