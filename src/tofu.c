@@ -870,6 +870,30 @@ static int tofu_decide(const tofu_binding *b, SSL *ssl, X509_STORE_CTX *sctx)
 	return allow;
 }
 
+/*
+ * The application's verify callback accepted a PKIX error: TOFU vouches only
+ * for chains OpenSSL verified, so the handshake is refused all the same.
+ * OpenSSL's reason is kept; the TOFU result says CERTPIN_E_PKIX.
+ */
+static int refuse_pkix(const tofu_binding *b, SSL *ssl, X509_STORE_CTX *sctx)
+{
+	certpin_tofu_result *res = OPENSSL_malloc(sizeof(*res));
+	int err = X509_STORE_CTX_get_error(sctx);
+
+	if (res) {
+		result_init(res, b->store, (int64_t)time(NULL));
+		rfail(res, CERTPIN_E_PKIX, "the chain failed PKIX validation (%s at depth %d), which the application's "
+			"verify callback accepted; TOFU needs a verified chain",
+			X509_verify_cert_error_string(err != X509_V_OK ? err : X509_V_ERR_UNSPECIFIED),
+			X509_STORE_CTX_get_error_depth(sctx));
+		(void)record_state(ssl, CERTPIN_E_PKIX, res);
+		OPENSSL_free(res);
+	}
+	if (err == X509_V_OK)
+		X509_STORE_CTX_set_error(sctx, X509_V_ERR_APPLICATION_VERIFICATION);
+	return 0;
+}
+
 static int tofu_verify_cb(int preverify_ok, X509_STORE_CTX *sctx)
 {
 	SSL *ssl = X509_STORE_CTX_get_ex_data(sctx, SSL_get_ex_data_X509_STORE_CTX_idx());
@@ -879,9 +903,17 @@ static int tofu_verify_cb(int preverify_ok, X509_STORE_CTX *sctx)
 	if (!b)
 		return 0;
 	ok = b->app_cb ? b->app_cb(preverify_ok, sctx) : preverify_ok;
-	/* only once the whole chain verified down to the leaf with no error pending */
-	if (!ok || !preverify_ok || X509_STORE_CTX_get_error_depth(sctx) != 0 ||
-	    X509_STORE_CTX_get_error(sctx) != X509_V_OK)
+	if (!ok)
+		return ok;
+	/*
+	 * Any error, at any depth and before or after the TOFU decision (a
+	 * name-constraints failure comes after the leaf's last call), that the
+	 * application's callback chose to accept: refuse, never skip the check.
+	 */
+	if (!preverify_ok || X509_STORE_CTX_get_error(sctx) != X509_V_OK)
+		return refuse_pkix(b, ssl, sctx);
+	/* the whole chain verified down to the leaf */
+	if (X509_STORE_CTX_get_error_depth(sctx) != 0)
 		return ok;
 	return tofu_decide(b, ssl, sctx);
 }

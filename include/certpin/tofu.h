@@ -176,7 +176,13 @@ CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_tofu_trust(certpin_tofu *store, co
  * SSL_CTX_set_verify() of your own; sets SSL_VERIFY_PEER.  It composes with
  * certpin_ssl_ctx_attach() in either order: TOFU runs inside PKIX
  * validation, the policy check after it, and either can refuse.  A refused
- * handshake fails with X509_V_ERR_APPLICATION_VERIFICATION.  The check runs
+ * handshake fails with X509_V_ERR_APPLICATION_VERIFICATION.  TOFU never
+ * vouches for a chain that failed PKIX validation: if your own callback
+ * accepts a verification error (returns 1 when called with preverify_ok 0,
+ * at any depth, even if it clears the error), the handshake is refused
+ * anyway, OpenSSL's error is kept and certpin_tofu_ssl_result() returns
+ * CERTPIN_E_PKIX.  There is no pin-only (PKIX-free) TOFU mode; report-only
+ * relaxes the pin comparison, never PKIX.  The check runs
  * when OpenSSL reports the leaf verified; a first-use record made then stays
  * even if a later step (a policy attached with certpin_ssl_ctx_attach(), a
  * name-constraints check, the server's proof of key possession) fails the

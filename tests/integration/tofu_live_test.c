@@ -7,8 +7,10 @@
  * records the leaf's key, a second connection matches, the backup leaf
  * (another key under the same CA) is refused with both pins reported and the
  * store untouched, report-only lets it through, a chain failing PKIX is
- * neither accepted nor recorded, no host name is refused, and composition
- * with certpin_ssl_ctx_attach() in both orders.
+ * neither accepted nor recorded, no host name is refused, composition
+ * with certpin_ssl_ctx_attach() in both orders, an application verify
+ * callback that accepts PKIX errors cannot make TOFU skip its check (the
+ * handshake is refused).
  */
 #include "certpin.h"
 #include "test.h"
@@ -27,6 +29,7 @@
 
 static certpin_pin pin_leaf, pin_backup, pin_root;
 static char dir[256];
+static SSL_verify_cb app_verify_cb;     /* set with SSL_CTX_set_verify() before attaching, if not NULL */
 
 static int load_pin(certpin_pin *out, const char *name)
 {
@@ -103,6 +106,8 @@ static void connect_once(outcome *o, const char *chain, const char *key, const c
 		CHECK(0);
 		goto out;
 	}
+	if (app_verify_cb)
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, app_verify_cb);
 	if (order == POLICY_BEFORE)
 		CHECK_INT(certpin_ssl_ctx_attach(ctx, policy, NULL), CERTPIN_OK);
 	if (store)
@@ -297,6 +302,91 @@ static void test_composition(void)
 	certpin_policy_free(bad);
 }
 
+/* Application callbacks that tolerate every PKIX error (the second also clears it). */
+static int accept_all_cb(int preverify_ok, X509_STORE_CTX *sctx)
+{
+	(void)preverify_ok, (void)sctx;
+	return 1;
+}
+
+static int accept_and_clear_cb(int preverify_ok, X509_STORE_CTX *sctx)
+{
+	if (!preverify_ok)
+		X509_STORE_CTX_set_error(sctx, X509_V_OK);
+	return 1;
+}
+
+static int passthrough_cb(int preverify_ok, X509_STORE_CTX *sctx)
+{
+	(void)sctx;
+	return preverify_ok;
+}
+
+static void test_app_callback_cannot_skip_tofu(void)
+{
+	SSL_verify_cb cbs[] = { accept_all_cb, accept_and_clear_cb };
+	outcome o;
+
+	for (size_t k = 0; k < sizeof(cbs) / sizeof(cbs[0]); k++) {
+		char name[32];
+		snprintf(name, sizeof(name), "kp-appcb%zu", k);
+		certpin_tofu *t = store_open(name, CERTPIN_MODE_ENFORCE);
+		certpin_tofu *ro = store_open(name, CERTPIN_MODE_REPORT_ONLY);
+
+		/* first use through a failing chain: refused, nothing recorded */
+		app_verify_cb = cbs[k];
+		connect_once(&o, "rogue-chain.pem", "rogue-leaf.key", "api.certpin.test", t, NULL, POLICY_NONE);
+		CHECK_INT(o.connected, 0);
+		CHECK_INT(o.tofu_rc, CERTPIN_E_PKIX);
+		CHECK_INT(o.tofu.allowed, 0);
+		CHECK_INT(o.tofu.verdict, CERTPIN_TOFU_NONE);
+		CHECK(access(path_in(name), F_OK) != 0);
+
+		/* a clean chain passes and is recorded even with the callback */
+		connect_once(&o, "chain.pem", "leaf.key", "api.certpin.test", t, NULL, POLICY_NONE);
+		CHECK_INT(o.connected, 1);
+		CHECK_INT(o.tofu.verdict, CERTPIN_TOFU_FIRST_USE);
+		char *before = file_or_null(path_in(name));
+
+		/* the changed key under an untrusted CA, PKIX error tolerated by the app: refused */
+		connect_once(&o, "rogue-chain.pem", "rogue-leaf.key", "api.certpin.test", t, NULL, POLICY_NONE);
+		CHECK_INT(o.connected, 0);
+		CHECK_INT(o.tofu_rc, CERTPIN_E_PKIX);
+		CHECK(o.verify_result != X509_V_OK);
+		/* ... also in report-only mode: report-only relaxes the pin, never PKIX */
+		connect_once(&o, "rogue-chain.pem", "rogue-leaf.key", "api.certpin.test", ro, NULL, POLICY_NONE);
+		CHECK_INT(o.connected, 0);
+		CHECK_INT(o.tofu_rc, CERTPIN_E_PKIX);
+		/* the wrong host name, tolerated by the app: refused */
+		connect_once(&o, "wronghost-chain.pem", "leaf.key", "api.certpin.test", t, NULL, POLICY_NONE);
+		CHECK_INT(o.connected, 0);
+		CHECK_INT(o.tofu_rc, CERTPIN_E_PKIX);
+		/* the changed key with PKIX passing: refused by TOFU itself */
+		connect_once(&o, "backup-chain.pem", "backup.key", "api.certpin.test", t, NULL, POLICY_NONE);
+		CHECK_INT(o.connected, 0);
+		CHECK_INT(o.tofu_rc, CERTPIN_E_PIN_MISMATCH);
+		char *after = file_or_null(path_in(name));
+		CHECK_STR(after, before);
+		free(before);
+		free(after);
+		app_verify_cb = NULL;
+		certpin_tofu_close(t);
+		certpin_tofu_close(ro);
+	}
+
+	/* a callback that keeps OpenSSL's verdict: PKIX refuses, TOFU never runs */
+	certpin_tofu *t = store_open("kp-appcb-pass", CERTPIN_MODE_ENFORCE);
+	app_verify_cb = passthrough_cb;
+	connect_once(&o, "rogue-chain.pem", "rogue-leaf.key", "api.certpin.test", t, NULL, POLICY_NONE);
+	CHECK_INT(o.connected, 0);
+	CHECK_INT(o.tofu_rc, CERTPIN_E_STATE);
+	connect_once(&o, "chain.pem", "leaf.key", "api.certpin.test", t, NULL, POLICY_NONE);
+	CHECK_INT(o.connected, 1);
+	CHECK_INT(o.tofu.verdict, CERTPIN_TOFU_FIRST_USE);
+	app_verify_cb = NULL;
+	certpin_tofu_close(t);
+}
+
 int main(void)
 {
 	char cmd[512];
@@ -314,6 +404,7 @@ int main(void)
 	test_first_use_match_change();
 	test_pkix_and_hostname();
 	test_composition();
+	test_app_callback_cannot_skip_tofu();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "tofu_live_test: could not remove %s\n", dir);
