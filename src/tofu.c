@@ -327,9 +327,17 @@ int certpin_tofu_open(certpin_tofu **out, const char *path, const certpin_tofu_o
 	if (!path || !path[0])
 		return CERTPIN_E_INVALID_ARG;
 	if (opts) {
-		if (opts->version != CERTPIN_TOFU_OPTIONS_VERSION)
+		if (opts->version == 1) {
+			/* a version 1 struct ends after lock_timeout_ms (not even its padding is there) */
+			o.position = opts->position;
+			o.kind = opts->kind;
+			o.mode = opts->mode;
+			o.lock_timeout_ms = opts->lock_timeout_ms;
+		} else if (opts->version == CERTPIN_TOFU_OPTIONS_VERSION) {
+			o = *opts;
+		} else {
 			return CERTPIN_E_INVALID_ARG;
-		o = *opts;
+		}
 	}
 	if (!position_word(o.position) ||
 	    (o.kind != CERTPIN_PIN_SPKI_SHA256 && o.kind != CERTPIN_PIN_CERT_SHA256) ||
@@ -439,29 +447,34 @@ static int rfail(certpin_tofu_result *r, int code, const char *fmt, ...)
 	return code;
 }
 
-/* The chain's pin at the configured position and kind; 0 if there is none. */
-static int presented_pin(certpin_pin *out, const certpin_tofu_options *o, const certpin_chain_elem *chain, size_t n)
+/*
+ * The chain's pin at `position` (leaf: depth 0, intermediate: depth 1 of a
+ * chain of at least 3, root: last) and of `kind`; 0 if there is none.
+ */
+static int pin_at(certpin_pin *out, certpin_position position, certpin_pin_kind kind,
+	const certpin_chain_elem *chain, size_t n)
 {
 	size_t i;
 
+	memset(out, 0, sizeof(*out));
 	if (n == 0)
 		return 0;
-	if (o->position == CERTPIN_POS_LEAF)
+	if (position == CERTPIN_POS_LEAF)
 		i = 0;
-	else if (o->position == CERTPIN_POS_ROOT)
+	else if (position == CERTPIN_POS_ROOT)
 		i = n - 1;
-	else if (n >= 3)
+	else if (position == CERTPIN_POS_INTERMEDIATE && n >= 3)
 		i = 1;
 	else
 		return 0;
-	if (o->kind == CERTPIN_PIN_SPKI_SHA256 && (chain[i].flags & CERTPIN_HAVE_SPKI)) {
+	if (kind == CERTPIN_PIN_SPKI_SHA256 && (chain[i].flags & CERTPIN_HAVE_SPKI)) {
 		memcpy(out->digest, chain[i].spki_sha256, CERTPIN_DIGEST_LEN);
-	} else if (o->kind == CERTPIN_PIN_CERT_SHA256 && (chain[i].flags & CERTPIN_HAVE_CERT)) {
+	} else if (kind == CERTPIN_PIN_CERT_SHA256 && (chain[i].flags & CERTPIN_HAVE_CERT)) {
 		memcpy(out->digest, chain[i].cert_sha256, CERTPIN_DIGEST_LEN);
 	} else {
 		return 0;
 	}
-	out->kind = o->kind;
+	out->kind = kind;
 	return 1;
 }
 
@@ -500,13 +513,21 @@ out:
 	return rc;
 }
 
-/* Decide for a host with recorded pins. */
-static int decide_known(certpin_tofu_result *r, const certpin_chain_elem *chain, size_t n, int64_t now)
+/*
+ * Decide for a host with recorded pins.  The decision engine compares each
+ * recorded pin at its own position and kind; presented_at[] shows the same
+ * comparison to people.  A change is passed to the options' on_change.
+ */
+static int decide_known(certpin_tofu_result *r, const certpin_tofu *t, const certpin_chain_elem *chain, size_t n,
+	int64_t now)
 {
-	int m = known_match(r, chain, n, now);
+	int m, rc;
 	char pin[CERTPIN_PIN_STRLEN] = "(none)";
+	const char *pos = position_word(r->known[0].position);
 
-	if (m < 0)
+	for (size_t i = 0; i < r->known_count; i++)
+		r->have_presented_at[i] = pin_at(&r->presented_at[i], r->known[i].position, r->known[i].pin.kind, chain, n);
+	if ((m = known_match(r, chain, n, now)) < 0)
 		return rfail(r, m, "pin comparison failed: %s", certpin_strerror(m));
 	if (m == 1) {
 		r->verdict = CERTPIN_TOFU_MATCH;
@@ -514,16 +535,21 @@ static int decide_known(certpin_tofu_result *r, const certpin_chain_elem *chain,
 		return CERTPIN_OK;
 	}
 	r->verdict = CERTPIN_TOFU_CHANGED;
-	if (r->have_presented && certpin_pin_format(pin, sizeof(pin), &r->presented, CERTPIN_STYLE_DEFAULT) != CERTPIN_OK)
+	if (r->have_presented_at[0] &&
+	    certpin_pin_format(pin, sizeof(pin), &r->presented_at[0], CERTPIN_STYLE_DEFAULT) != CERTPIN_OK)
 		snprintf(pin, sizeof(pin), "(unprintable)");
 	if (r->mode == CERTPIN_MODE_REPORT_ONLY) {
-		snprintf(r->detail, sizeof(r->detail), "%.120s: key changed (now %s); allowed in report-only mode",
-			r->hostname, pin);
+		snprintf(r->detail, sizeof(r->detail), "%.120s: key changed (%s now %s); allowed in report-only mode",
+			r->hostname, pos ? pos : "?", pin);
 		r->allowed = 1;
-		return CERTPIN_OK;
+		rc = CERTPIN_OK;
+	} else {
+		rc = rfail(r, CERTPIN_E_PIN_MISMATCH, "%.120s: key changed (%s now %s, %zu pin%s recorded)", r->hostname,
+			pos ? pos : "?", pin, r->known_count, r->known_count == 1 ? "" : "s");
 	}
-	return rfail(r, CERTPIN_E_PIN_MISMATCH, "%.120s: key changed (now %s, %zu pin%s recorded)", r->hostname, pin,
-		r->known_count, r->known_count == 1 ? "" : "s");
+	if (t->opts.on_change)
+		t->opts.on_change(r, t->opts.payload);
+	return rc;
 }
 
 static int check_locked(certpin_tofu_result *r, certpin_tofu *t, const certpin_chain_elem *chain, size_t n,
@@ -540,7 +566,7 @@ static int check_locked(certpin_tofu_result *r, certpin_tofu *t, const certpin_c
 	collect_known(r, &db);
 	if (r->known_count > 0) {
 		certpin__tofu_db_free(&db);
-		return decide_known(r, chain, n, now);
+		return decide_known(r, t, chain, n, now);
 	}
 	certpin__tofu_db_free(&db);
 
@@ -557,7 +583,7 @@ static int check_locked(certpin_tofu_result *r, certpin_tofu *t, const certpin_c
 	collect_known(r, &db);
 	if (r->known_count > 0) {
 		/* another process recorded this host meanwhile: its pins apply */
-		rc = decide_known(r, chain, n, now);
+		rc = decide_known(r, t, chain, n, now);
 		goto out;
 	}
 	memset(&e, 0, sizeof(e));
@@ -599,7 +625,7 @@ int certpin_tofu_check(certpin_tofu_result *out, certpin_tofu *store, const char
 	}
 	if (n == 0)
 		return rfail(out, CERTPIN_E_CHAIN, "%s: empty certificate chain", out->hostname);
-	out->have_presented = presented_pin(&out->presented, &store->opts, chain, n);
+	out->have_presented = pin_at(&out->presented, store->opts.position, store->opts.kind, chain, n);
 	pthread_mutex_lock(&store->mu);
 	rc = check_locked(out, store, chain, n, now);
 	pthread_mutex_unlock(&store->mu);

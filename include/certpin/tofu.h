@@ -5,12 +5,16 @@
  *
  * OVERVIEW
  *
- * The first connection to a host records one pin of its verified chain (the
- * chain position and pin kind come from certpin_tofu_options); later
- * connections to that host must match one of the host's recorded pins.  A
- * change is refused (CERTPIN_E_PIN_MISMATCH) or, in report-only mode,
- * allowed and reported; either way the result shows the recorded pins and
- * the pin the server now presents.  Recorded pins are never replaced by a
+ * The first connection to a host records one pin of its verified chain;
+ * later connections to that host must match one of the host's recorded
+ * pins, each compared at its own chain position and kind.  The chain
+ * position and pin kind recorded, and enforce or report-only, are the
+ * handle's certpin_tofu_options: they are the TOFU policy, for every host of
+ * the store (a pinning policy file has no TOFU section).  A change is
+ * refused (CERTPIN_E_PIN_MISMATCH) or, in report-only mode, allowed and
+ * reported; either way the result shows the recorded pins and the pins the
+ * server now presents at their positions, and the options' on_change
+ * callback, if any, is called with it.  Recorded pins are never replaced by a
  * check: an operator uses certpin_tofu_trust() / certpin_tofu_forget()
  * ("certpin tofu trust|forget HOST").
  *
@@ -74,6 +78,33 @@ extern "C" {
 
 typedef struct certpin_tofu certpin_tofu;
 
+typedef struct certpin_tofu_result certpin_tofu_result;
+
+/*
+ * Called by certpin_tofu_check() (and so by the OpenSSL binding, inside the
+ * handshake) each time a host's chain matches none of its recorded pins, in
+ * enforce mode (the connection is then refused) and in report-only mode (it
+ * is allowed).  `result` is the complete decision: result->known[] are the
+ * recorded ("old") pins, result->presented_at[i] the pin the chain now
+ * presents at known[i]'s position and kind, result->presented the one at the
+ * options' position, result->allowed the outcome.  It borrows `result` for
+ * the duration of the call.  Not called on first use, a match or an error.
+ * Runs with the handle's mutex held: keep it short, do not block and do not
+ * call back into the same handle.
+ */
+typedef void (*certpin_tofu_change_cb)(const certpin_tofu_result *result, void *payload);
+
+/*
+ * The options are the handle's TOFU policy: which chain element (position)
+ * and which pin kind a first use records, and whether a change is refused.
+ * They apply to every host of the store; a pinning policy
+ * (certpin-policy(5)) has no TOFU section.  Pins recorded earlier keep their
+ * own position and kind: a check always compares the chain at each recorded
+ * pin's position and kind, whatever the options say now.
+ *
+ * Version 2 added on_change and payload at the end; a version 1 struct (no
+ * such members) is still accepted.
+ */
 typedef struct certpin_tofu_options {
 	unsigned int version;           /* CERTPIN_TOFU_OPTIONS_VERSION */
 	certpin_position position;      /* element recorded on first use: LEAF (default),
@@ -81,11 +112,13 @@ typedef struct certpin_tofu_options {
 	certpin_pin_kind kind;          /* CERTPIN_PIN_SPKI_SHA256 (default) or CERTPIN_PIN_CERT_SHA256 */
 	certpin_mode mode;              /* ENFORCE: a change is refused; REPORT_ONLY: allowed, reported */
 	unsigned int lock_timeout_ms;   /* 0 = 10000 */
+	certpin_tofu_change_cb on_change;       /* version 2; may be NULL */
+	void *payload;                  /* version 2; passed to on_change */
 } certpin_tofu_options;
 
-#define CERTPIN_TOFU_OPTIONS_VERSION 1
+#define CERTPIN_TOFU_OPTIONS_VERSION 2
 #define CERTPIN_TOFU_OPTIONS_INIT { CERTPIN_TOFU_OPTIONS_VERSION, CERTPIN_POS_LEAF, \
-	CERTPIN_PIN_SPKI_SHA256, CERTPIN_MODE_ENFORCE, 0 }
+	CERTPIN_PIN_SPKI_SHA256, CERTPIN_MODE_ENFORCE, 0, NULL, NULL }
 
 /* One recorded pin. */
 typedef struct certpin_tofu_entry {
@@ -102,7 +135,7 @@ typedef enum certpin_tofu_verdict {
 	CERTPIN_TOFU_CHANGED = 3        /* no recorded pin matched */
 } certpin_tofu_verdict;
 
-typedef struct certpin_tofu_result {
+struct certpin_tofu_result {
 	unsigned int version;           /* CERTPIN_TOFU_RESULT_VERSION, set by the library */
 	certpin_tofu_verdict verdict;
 	int allowed;                    /* 1 if the connection may proceed */
@@ -115,9 +148,19 @@ typedef struct certpin_tofu_result {
 	certpin_tofu_entry known[CERTPIN_TOFU_MAX_PINS];
 	int64_t checked_at;
 	char detail[256];               /* "" on success, else the reason for the error */
-} certpin_tofu_result;
+	/*
+	 * Version 2: the chain's pin at each recorded pin's own position and
+	 * kind, to compare like with like: known[i].pin was recorded, and
+	 * presented_at[i] is presented now (have_presented_at[i] = 0 if the
+	 * chain has no element there).  For "intermediate" this is the element
+	 * at depth 1, although a recorded intermediate pin matches any element
+	 * between the leaf and the trust anchor.
+	 */
+	certpin_pin presented_at[CERTPIN_TOFU_MAX_PINS];
+	int have_presented_at[CERTPIN_TOFU_MAX_PINS];
+};
 
-#define CERTPIN_TOFU_RESULT_VERSION 1
+#define CERTPIN_TOFU_RESULT_VERSION 2
 
 /*
  * A handle on the store file `path` (copied) with options `opts` (NULL for

@@ -10,7 +10,7 @@
  * neither accepted nor recorded, no host name is refused, composition
  * with certpin_ssl_ctx_attach() in both orders, an application verify
  * callback that accepts PKIX errors cannot make TOFU skip its check (the
- * handshake is refused).
+ * handshake is refused), and on_change reports changes in both modes.
  */
 #include "certpin.h"
 #include "test.h"
@@ -387,6 +387,54 @@ static void test_app_callback_cannot_skip_tofu(void)
 	certpin_tofu_close(t);
 }
 
+typedef struct changes {
+	int calls, allowed;
+	certpin_pin old_pin, new_pin;
+} changes;
+
+static void count_change(const certpin_tofu_result *r, void *payload)
+{
+	changes *c = payload;
+
+	c->calls++;
+	c->allowed = r->allowed;
+	c->old_pin = r->known[0].pin;
+	c->new_pin = r->presented_at[0];
+}
+
+static void test_on_change(void)
+{
+	certpin_tofu_options opts = CERTPIN_TOFU_OPTIONS_INIT;
+	certpin_tofu *t = NULL, *ro = NULL;
+	changes ch;
+	outcome o;
+
+	memset(&ch, 0, sizeof(ch));
+	opts.on_change = count_change;
+	opts.payload = &ch;
+	if (certpin_tofu_open(&t, path_in("kp-change"), &opts) != CERTPIN_OK)
+		exit(2);
+	opts.mode = CERTPIN_MODE_REPORT_ONLY;
+	if (certpin_tofu_open(&ro, path_in("kp-change"), &opts) != CERTPIN_OK)
+		exit(2);
+	connect_once(&o, "chain.pem", "leaf.key", "api.certpin.test", t, NULL, POLICY_NONE);
+	connect_once(&o, "chain.pem", "leaf.key", "api.certpin.test", t, NULL, POLICY_NONE);
+	CHECK_INT(o.tofu.verdict, CERTPIN_TOFU_MATCH);
+	CHECK_INT(ch.calls, 0);
+	connect_once(&o, "backup-chain.pem", "backup.key", "api.certpin.test", t, NULL, POLICY_NONE);
+	CHECK_INT(o.connected, 0);
+	CHECK_INT(ch.calls, 1);
+	CHECK_INT(ch.allowed, 0);
+	CHECK(certpin_pin_equal(&ch.old_pin, &pin_leaf) && certpin_pin_equal(&ch.new_pin, &pin_backup));
+	connect_once(&o, "backup-chain.pem", "backup.key", "api.certpin.test", ro, NULL, POLICY_NONE);
+	CHECK_INT(o.connected, 1);
+	CHECK_INT(ch.calls, 2);
+	CHECK_INT(ch.allowed, 1);
+	CHECK(certpin_pin_equal(&ch.old_pin, &pin_leaf) && certpin_pin_equal(&ch.new_pin, &pin_backup));
+	certpin_tofu_close(t);
+	certpin_tofu_close(ro);
+}
+
 int main(void)
 {
 	char cmd[512];
@@ -405,6 +453,7 @@ int main(void)
 	test_pkix_and_hostname();
 	test_composition();
 	test_app_callback_cannot_skip_tofu();
+	test_on_change();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "tofu_live_test: could not remove %s\n", dir);

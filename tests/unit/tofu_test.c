@@ -5,6 +5,11 @@
  *     both the recorded and the presented pins, report-only allows and
  *     reports without touching the store;
  *   - position and pin kind options, chains too short for the position;
+ *     a recorded pin is compared (and shown) at its own position and kind,
+ *     whatever the handle's options say;
+ *   - the on_change callback: called with the old and new pins on every
+ *     change (enforce and report-only), never on first use or a match;
+ *     version 1 options (without it) are still accepted;
  *   - forget / trust / list;
  *   - the known_pins parser: canonical round trip and every corruption,
  *     which is reported with its line and never reset by any operation;
@@ -524,6 +529,130 @@ static void test_concurrent_threads(void)
 	certpin_tofu_close(t);
 }
 
+typedef struct change_log {
+	int calls;
+	int allowed;
+	certpin_tofu_verdict verdict;
+	size_t known_count;
+	certpin_pin old_pin, new_pin;
+	certpin_position old_pos;
+	int have_new;
+	char host[CERTPIN_HOSTNAME_MAX];
+} change_log;
+
+static void on_change(const certpin_tofu_result *r, void *payload)
+{
+	change_log *l = payload;
+
+	l->calls++;
+	l->allowed = r->allowed;
+	l->verdict = r->verdict;
+	l->known_count = r->known_count;
+	l->old_pin = r->known[0].pin;
+	l->old_pos = r->known[0].position;
+	l->new_pin = r->presented_at[0];
+	l->have_new = r->have_presented_at[0];
+	snprintf(l->host, sizeof(l->host), "%s", r->hostname);
+}
+
+static void test_on_change(void)
+{
+	certpin_tofu_options o = CERTPIN_TOFU_OPTIONS_INIT;
+	certpin_tofu *t = NULL, *ro = NULL;
+	certpin_chain_elem c1[3], c2[3];
+	certpin_tofu_result r;
+	change_log log;
+
+	memset(&log, 0, sizeof(log));
+	chain_of(c1, 3, 0x10);
+	chain_of(c2, 3, 0x40);
+	o.on_change = on_change;
+	o.payload = &log;
+	CHECK_INT(certpin_tofu_open(&t, path_in("kp-cb"), &o), CERTPIN_OK);
+	o.mode = CERTPIN_MODE_REPORT_ONLY;
+	CHECK_INT(certpin_tofu_open(&ro, path_in("kp-cb"), &o), CERTPIN_OK);
+	if (!t || !ro)
+		exit(2);
+
+	/* first use and match: no call */
+	CHECK_INT(certpin_tofu_check(&r, t, "cb.example", c1, 3, NOW), CERTPIN_OK);
+	CHECK_INT(certpin_tofu_check(&r, t, "cb.example", c1, 3, NOW), CERTPIN_OK);
+	CHECK_INT(certpin_tofu_check(&r, ro, "cb.example", c1, 3, NOW), CERTPIN_OK);
+	CHECK_INT(log.calls, 0);
+
+	/* enforced change: one call, refused, old and new pins */
+	CHECK_INT(certpin_tofu_check(&r, t, "CB.example.", c2, 3, NOW), CERTPIN_E_PIN_MISMATCH);
+	CHECK_INT(log.calls, 1);
+	CHECK_INT(log.allowed, 0);
+	CHECK_INT(log.verdict, CERTPIN_TOFU_CHANGED);
+	CHECK_STR(log.host, "cb.example");
+	CHECK_INT(log.known_count, 1);
+	CHECK(log.old_pos == CERTPIN_POS_LEAF && log.old_pin.digest[0] == 0x10);
+	CHECK(log.have_new && log.new_pin.kind == CERTPIN_PIN_SPKI_SHA256 && log.new_pin.digest[0] == 0x40);
+
+	/* report-only change: called too, allowed */
+	CHECK_INT(certpin_tofu_check(&r, ro, "cb.example", c2, 3, NOW), CERTPIN_OK);
+	CHECK_INT(log.calls, 2);
+	CHECK_INT(log.allowed, 1);
+	CHECK(log.old_pin.digest[0] == 0x10 && log.new_pin.digest[0] == 0x40);
+
+	/* errors are not changes */
+	CHECK_INT(certpin_tofu_check(&r, t, "bad..name", c2, 3, NOW), CERTPIN_E_HOSTNAME);
+	CHECK_INT(log.calls, 2);
+	certpin_tofu_close(t);
+	certpin_tofu_close(ro);
+
+	/* a version 1 struct ends before on_change: accepted, defaults apply */
+	struct {
+		unsigned int version;
+		certpin_position position;
+		certpin_pin_kind kind;
+		certpin_mode mode;
+		unsigned int lock_timeout_ms;
+	} v1 = { 1, CERTPIN_POS_ROOT, CERTPIN_PIN_SPKI_SHA256, CERTPIN_MODE_ENFORCE, 0 };
+	t = NULL;
+	CHECK_INT(certpin_tofu_open(&t, path_in("kp-v1"), (const certpin_tofu_options *)(void *)&v1), CERTPIN_OK);
+	if (!t)
+		exit(2);
+	CHECK_INT(certpin_tofu_check(&r, t, "v1.example", c1, 3, NOW), CERTPIN_OK);
+	CHECK(r.position == CERTPIN_POS_ROOT && r.presented.digest[0] == 0x12);
+	CHECK_INT(certpin_tofu_check(&r, t, "v1.example", c2, 3, NOW), CERTPIN_E_PIN_MISMATCH);
+	CHECK_INT(log.calls, 2);
+	certpin_tofu_close(t);
+}
+
+/* Recorded pins are compared, and shown, at their own position and kind. */
+static void test_like_with_like(void)
+{
+	certpin_tofu *t = open_store("kp-like", CERTPIN_POS_LEAF, CERTPIN_PIN_SPKI_SHA256, CERTPIN_MODE_ENFORCE);
+	certpin_chain_elem c[3];
+	certpin_tofu_result r;
+	certpin_pin root_pin, leaf_cert;
+
+	chain_of(c, 3, 0x10);
+	/* an operator recorded the leaf's key as a root pin, and the leaf's certificate */
+	memset(&root_pin, 0, sizeof(root_pin));
+	root_pin.kind = CERTPIN_PIN_SPKI_SHA256;
+	memset(root_pin.digest, 0x10, CERTPIN_DIGEST_LEN);
+	CHECK_INT(certpin_tofu_trust(t, "like.example", &root_pin, CERTPIN_POS_ROOT, 0, NOW), CERTPIN_OK);
+	CHECK_INT(certpin_tofu_check(&r, t, "like.example", c, 3, NOW), CERTPIN_E_PIN_MISMATCH);
+	CHECK_INT(r.known_count, 1);
+	/* the options' view (leaf key) equals the recorded digest; the comparison is at the root */
+	CHECK(r.have_presented && certpin_pin_equal(&r.presented, &root_pin));
+	CHECK(r.have_presented_at[0] && r.presented_at[0].digest[0] == 0x12);
+	CHECK_CONTAINS(r.detail, "root now sha256/");
+
+	/* a cert-sha256 leaf pin, with SPKI options: compared as a certificate pin */
+	memset(&leaf_cert, 0, sizeof(leaf_cert));
+	leaf_cert.kind = CERTPIN_PIN_CERT_SHA256;
+	memset(leaf_cert.digest, 0x90, CERTPIN_DIGEST_LEN);
+	CHECK_INT(certpin_tofu_trust(t, "like.example", &leaf_cert, CERTPIN_POS_LEAF, 0, NOW), CERTPIN_OK);
+	CHECK_INT(certpin_tofu_check(&r, t, "like.example", c, 3, NOW), CERTPIN_OK);
+	CHECK_INT(r.verdict, CERTPIN_TOFU_MATCH);
+	CHECK(r.have_presented_at[0] && certpin_pin_equal(&r.presented_at[0], &leaf_cert));
+	certpin_tofu_close(t);
+}
+
 int main(void)
 {
 	char cmd[512];
@@ -537,6 +666,8 @@ int main(void)
 	test_first_use_match_change();
 	test_report_only();
 	test_positions_kinds();
+	test_on_change();
+	test_like_with_like();
 	test_manage();
 	test_format();
 	test_corrupt_file_never_reset();
