@@ -39,13 +39,20 @@ void usage_tofu(FILE *f)
 		"first) with the store attached: the first connection to a host records the\n"
 		"pin of its verified chain at --position (default leaf) and --kind (default\n"
 		"spki); later connections must match a recorded pin.  A change is refused\n"
-		"(--report-only: allowed and reported), showing the recorded and the\n"
-		"presented pins; use \"trust\" or \"forget\" after a legitimate key change.\n"
+		"(--report-only: allowed and reported), showing each recorded pin next to\n"
+		"the pin presented at the same position; use \"trust\" or \"forget\" after a\n"
+		"legitimate key change.  These options are the TOFU policy: a pinning\n"
+		"policy file has no TOFU section.  A chain that fails PKIX is never\n"
+		"recorded or accepted.\n"
 		"\n"
 		"  --store FILE         the known_pins file (default: $CERTPIN_KNOWN_PINS, else\n"
 		"                       $HOME/.certpin/known_pins)\n"
 		"  --cafile FILE        trust anchors (default: system store)\n"
 		"  --servername NAME    SNI, verified name and store key (default: HOST)\n"
+		"  --position P         check: position recorded on first use; trust: position\n"
+		"                       of the pin recorded (default leaf)\n"
+		"  --kind spki|cert     check: kind recorded on first use; trust --connect: kind\n"
+		"                       taken from the server (a --pin has its own kind)\n"
 		"  --pin PIN            trust: record this pin (sha256/B64, cert-sha256/B64, ...)\n"
 		"  --connect HOST[:PORT]  trust: record the pin of this server's verified chain\n"
 		"  --add                trust: keep the host's other pins\n"
@@ -203,9 +210,13 @@ static void print_check_text(const cli_conn *c, const cli_target *t, const char 
 	if (r->known_count > 0) {
 		printf("recorded:\n");
 		for (size_t i = 0; i < r->known_count; i++) {
+			char now[CERTPIN_PIN_STRLEN] = "none";
 			cli_pin_string(pin, &r->known[i].pin, CERTPIN_STYLE_DEFAULT);
 			cli_time_rfc3339(when, r->known[i].first_seen);
-			printf("  %s %s (first seen %s)\n", certpin_position_name(r->known[i].position), pin, when);
+			if (r->have_presented_at[i])
+				cli_pin_string(now, &r->presented_at[i], CERTPIN_STYLE_DEFAULT);
+			printf("  %s %s (first seen %s), presented %s\n", certpin_position_name(r->known[i].position), pin,
+				when, now);
 		}
 	}
 }
@@ -239,6 +250,12 @@ static int print_check_json(const cli_conn *c, const cli_target *t, const char *
 	}
 	for (size_t i = 0; ran && i < r->known_count; i++) {
 		json_t *e = entry_json(&r->known[i]);
+		if (e && r->have_presented_at[i]) {
+			cli_pin_string(pin, &r->presented_at[i], CERTPIN_STYLE_DEFAULT);
+			bad |= json_object_set_new(e, "presented", json_string(pin));
+		} else if (e) {
+			bad |= json_object_set_new(e, "presented", json_null());
+		}
 		if (!e || json_array_append_new(known, e) != 0)
 			bad = 1;
 	}
@@ -306,19 +323,33 @@ static int do_check(const char *target, const char *store_file, const char *cafi
 	}
 	fflush(stdout);
 	if (status == CLI_EXIT_REFUSED) {
-		char now[CERTPIN_PIN_STRLEN] = "?", was[CERTPIN_PIN_STRLEN] = "?";
-		if (res.have_presented)
-			cli_pin_string(now, &res.presented, CERTPIN_STYLE_DEFAULT);
-		if (res.known_count > 0)
-			cli_pin_string(was, &res.known[0].pin, CERTPIN_STYLE_DEFAULT);
-		cli_error("%s: refused: key changed: recorded %s%s, presented %s (certpin tofu trust/forget after a "
-			"legitimate change)", res.hostname, was, res.known_count > 1 ? " (and others)" : "", now);
+		char cmp[CERTPIN_TOFU_MAX_PINS * (2 * CERTPIN_PIN_STRLEN + 48)];
+		size_t used = 0;
+		cmp[0] = '\0';
+		/* each recorded pin next to the pin presented at its own position */
+		for (size_t i = 0; i < res.known_count && used < sizeof(cmp); i++) {
+			char now[CERTPIN_PIN_STRLEN] = "none", was[CERTPIN_PIN_STRLEN];
+			cli_pin_string(was, &res.known[i].pin, CERTPIN_STYLE_DEFAULT);
+			if (res.have_presented_at[i])
+				cli_pin_string(now, &res.presented_at[i], CERTPIN_STYLE_DEFAULT);
+			int w = snprintf(cmp + used, sizeof(cmp) - used, "%s%s: recorded %s, presented %s", i ? "; " : "",
+				certpin_position_name(res.known[i].position), was, now);
+			if (w < 0)
+				break;
+			used += (size_t)w;
+		}
+		cli_error("%s: refused: key changed: %s (certpin tofu trust/forget after a legitimate change)",
+			res.hostname, cmp);
 	} else if (status == CLI_EXIT_TLS) {
 		cli_error("%s: %s", target, conn.error);
 	} else if (status == CLI_EXIT_INTERNAL && !ran) {
 		cli_error("%s: the TOFU check did not run", target);
 	} else if (status != CLI_EXIT_OK) {
-		cli_error("%s: %s", store_file, res.detail[0] ? res.detail : certpin_strerror(rc));
+		/* the library's detail names the file where it is about the file */
+		if (res.detail[0])
+			cli_error("%s", res.detail);
+		else
+			cli_error("%s: %s", store_file, certpin_strerror(rc));
 	}
 out:
 	cli_conn_close(&conn);
@@ -394,16 +425,21 @@ out:
 static int do_forget(const char *store_file, const char *host)
 {
 	certpin_tofu *store = NULL;
+	char norm[CERTPIN_HOSTNAME_MAX];
 	size_t removed = 0;
 	int rc, status;
 
+	if (certpin_hostname_normalize(norm, sizeof(norm), host) != CERTPIN_OK) {
+		cli_error("tofu forget: invalid host name '%s'", host);
+		return CLI_EXIT_USAGE;
+	}
 	if ((status = open_store(&store, store_file, CERTPIN_POS_LEAF, CERTPIN_PIN_SPKI_SHA256, 0)) != 0)
 		return status;
-	rc = certpin_tofu_forget(store, host, &removed);
+	rc = certpin_tofu_forget(store, norm, &removed);
 	if (rc != CERTPIN_OK) {
 		status = store_error(store, store_file, rc);
 	} else {
-		printf("forgot %zu pin%s of %s\n", removed, removed == 1 ? "" : "s", host);
+		printf("forgot %zu pin%s of %s\n", removed, removed == 1 ? "" : "s", norm);
 		status = CLI_EXIT_OK;
 	}
 	certpin_tofu_close(store);
@@ -554,6 +590,15 @@ int cmd_tofu(int argc, char **argv)
 	}
 	if (is_trust && !pin == !connect) {
 		cli_error("tofu trust: give exactly one of --pin PIN and --connect HOST[:PORT]");
+		goto out;
+	}
+	if (is_trust && pin && (kind_s || cafile || servername)) {
+		cli_error("tofu trust: %s is for --connect (a --pin is recorded as given, with its own kind)",
+			kind_s ? "--kind" : cafile ? "--cafile" : "--servername");
+		goto out;
+	}
+	if ((is_list || is_forget) && (position || kind_s || cafile || servername)) {
+		cli_error("tofu %s: --position, --kind, --cafile and --servername are for check and trust", sub);
 		goto out;
 	}
 	if (store_path(store, sizeof(store), store_opt) != 0)
