@@ -61,8 +61,8 @@ void usage_bundle(FILE *f)
 		"\n"
 		"exit status: 0 accepted, 1 refused (signature, untrusted key, expired,\n"
 		"rollback, pin mismatch), 2 connection or TLS failure, 3 bad input\n"
-		"(malformed bundle, invalid policy, corrupt state, unreadable file),\n"
-		"4 internal error or state directory locked.\n", f);
+		"(malformed bundle, invalid policy, corrupt state, unreadable file, bad\n"
+		"URL or unpinned fetch host), 4 internal error or state directory locked.\n", f);
 }
 
 /* Read a whole file, or standard input for "-".  0, or an exit code after a message. */
@@ -71,6 +71,7 @@ static int read_input(char **out, size_t *len, const char *path, size_t max)
 	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
 	char *buf = NULL;
 	size_t used = 0, cap = 0;
+	int read_errno = 0;
 
 	*out = NULL;
 	*len = 0;
@@ -99,16 +100,19 @@ static int read_input(char **out, size_t *len, const char *path, size_t max)
 			buf = nb;
 			cap = ncap;
 		}
+		errno = 0;
 		size_t r = fread(buf + used, 1, cap - used - 1, f);
 		used += r;
-		if (r == 0)
+		if (r == 0) {
+			read_errno = errno;     /* EISDIR for a directory */
 			break;
+		}
 	}
 	int bad = ferror(f);
 	if (f != stdin)
 		fclose(f);
 	if (bad) {
-		cli_error("%s: read error", path);
+		cli_error("%s: %s", path, read_errno ? strerror(read_errno) : "read error");
 		free(buf);
 		return CLI_EXIT_USAGE;
 	}
@@ -560,7 +564,12 @@ static int do_fetch(const char *url, const char *policy_path, const char *pubkey
 	rc = certpin_bundle_fetch(&body, &len, &fr, url, current, &fo);
 	if (rc != CERTPIN_OK) {
 		cli_error("fetch %s: %s", url, fr.detail[0] ? fr.detail : certpin_strerror(rc));
-		status = rc == CERTPIN_E_IO || rc == CERTPIN_E_TLS || rc == CERTPIN_E_PKIX ? CLI_EXIT_TLS : exit_for(rc);
+		if (rc == CERTPIN_E_INVALID_ARG)
+			status = CLI_EXIT_USAGE;        /* a bad URL: bad arguments */
+		else if (rc == CERTPIN_E_IO || rc == CERTPIN_E_TLS || rc == CERTPIN_E_PKIX)
+			status = CLI_EXIT_TLS;
+		else
+			status = exit_for(rc);
 		goto out;
 	}
 	r.action = "fetch";

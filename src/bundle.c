@@ -299,13 +299,13 @@ static int get_str(certpin_bundle_info *info, json_t *root, const char *key, con
 	json_t *v = json_object_get(root, key);
 
 	if (!v)
-		return fail(info, CERTPIN_E_BUNDLE, "bundle: missing \"%s\"", key);
+		return fail(info, CERTPIN_E_BUNDLE, "missing \"%s\"", key);
 	if (!json_is_string(v))
-		return fail(info, CERTPIN_E_BUNDLE, "bundle: \"%s\" must be a string", key);
+		return fail(info, CERTPIN_E_BUNDLE, "\"%s\" must be a string", key);
 	*out = json_string_value(v);
 	*len = json_string_length(v);
 	if (strlen(*out) != *len)
-		return fail(info, CERTPIN_E_BUNDLE, "bundle: \"%s\" contains a NUL character", key);
+		return fail(info, CERTPIN_E_BUNDLE, "\"%s\" contains a NUL character", key);
 	return CERTPIN_OK;
 }
 
@@ -318,10 +318,10 @@ static int get_time(certpin_bundle_info *info, json_t *root, const char *key, in
 	if ((rc = get_str(info, root, key, &s, &len)) != CERTPIN_OK)
 		return rc;
 	if (len != TIME_LEN || certpin__parse_time(t, s) != 0)
-		return fail(info, CERTPIN_E_BUNDLE, "bundle: \"%s\" must be a UTC time YYYY-MM-DDTHH:MM:SSZ", key);
+		return fail(info, CERTPIN_E_BUNDLE, "\"%s\" must be a UTC time YYYY-MM-DDTHH:MM:SSZ", key);
 	certpin__format_time(canon, TIME_LEN + 1, *t);
 	if (strcmp(canon, s) != 0)
-		return fail(info, CERTPIN_E_BUNDLE, "bundle: \"%s\" is not in canonical form (%s)", key, canon);
+		return fail(info, CERTPIN_E_BUNDLE, "\"%s\" is not in canonical form (%s)", key, canon);
 	return CERTPIN_OK;
 }
 
@@ -341,13 +341,13 @@ static int parse_bundle(bundle *b, certpin_bundle_info *info, const void *data, 
 	if (!data)
 		return fail(info, CERTPIN_E_INVALID_ARG, "no bundle data");
 	if (len > CERTPIN_BUNDLE_MAX)
-		return fail(info, CERTPIN_E_BUNDLE, "bundle: larger than %u bytes", CERTPIN_BUNDLE_MAX);
+		return fail(info, CERTPIN_E_BUNDLE, "larger than %u bytes", CERTPIN_BUNDLE_MAX);
 	root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root)
-		return fail(info, CERTPIN_E_BUNDLE, "bundle: line %d column %d: %s", jerr.line, jerr.column,
+		return fail(info, CERTPIN_E_BUNDLE, "line %d column %d: %s", jerr.line, jerr.column,
 			jerr.text);
 	if (!json_is_object(root)) {
-		rc = fail(info, CERTPIN_E_BUNDLE, "bundle: not a JSON object");
+		rc = fail(info, CERTPIN_E_BUNDLE, "not a JSON object");
 		goto out;
 	}
 	json_object_foreach(root, key, v) {
@@ -356,26 +356,26 @@ static int parse_bundle(bundle *b, certpin_bundle_info *info, const void *data, 
 			if (strcmp(key, keys[i]) == 0)
 				known = true;
 		if (!known) {
-			rc = fail(info, CERTPIN_E_BUNDLE, "bundle: unknown member \"%.64s\"", key);
+			rc = fail(info, CERTPIN_E_BUNDLE, "unknown member \"%.64s\"", key);
 			goto out;
 		}
 	}
 	v = json_object_get(root, "certpin_bundle");
 	if (!v) {
-		rc = fail(info, CERTPIN_E_BUNDLE, "bundle: missing \"certpin_bundle\"");
+		rc = fail(info, CERTPIN_E_BUNDLE, "missing \"certpin_bundle\"");
 		goto out;
 	}
 	if (!json_is_integer(v) || json_integer_value(v) != 1) {
-		rc = fail(info, CERTPIN_E_BUNDLE, "bundle: unsupported format (\"certpin_bundle\" must be 1)");
+		rc = fail(info, CERTPIN_E_BUNDLE, "unsupported format (\"certpin_bundle\" must be 1)");
 		goto out;
 	}
 	v = json_object_get(root, "version");
 	if (!v) {
-		rc = fail(info, CERTPIN_E_BUNDLE, "bundle: missing \"version\"");
+		rc = fail(info, CERTPIN_E_BUNDLE, "missing \"version\"");
 		goto out;
 	}
 	if (!json_is_integer(v) || json_integer_value(v) < 1) {
-		rc = fail(info, CERTPIN_E_BUNDLE, "bundle: \"version\" must be an integer from 1 to 2^63-1");
+		rc = fail(info, CERTPIN_E_BUNDLE, "\"version\" must be an integer from 1 to 2^63-1");
 		goto out;
 	}
 	b->version = (uint64_t)json_integer_value(v);
@@ -383,7 +383,7 @@ static int parse_bundle(bundle *b, certpin_bundle_info *info, const void *data, 
 	    (rc = get_time(info, root, "expires", &b->expires, b->expires_s)) != CERTPIN_OK)
 		goto out;
 	if (b->expires <= b->issued) {
-		rc = fail(info, CERTPIN_E_BUNDLE, "bundle: \"expires\" is not later than \"issued\"");
+		rc = fail(info, CERTPIN_E_BUNDLE, "\"expires\" is not later than \"issued\"");
 		goto out;
 	}
 	if ((rc = get_str(info, root, "key_id", &s, &slen)) != CERTPIN_OK)
@@ -392,13 +392,13 @@ static int parse_bundle(bundle *b, certpin_bundle_info *info, const void *data, 
 	    b->key_id.kind != CERTPIN_PIN_SPKI_SHA256 ||
 	    certpin_pin_format(b->key_id_s, sizeof(b->key_id_s), &b->key_id, CERTPIN_STYLE_DEFAULT) != CERTPIN_OK ||
 	    strcmp(b->key_id_s, s) != 0) {
-		rc = fail(info, CERTPIN_E_BUNDLE, "bundle: \"key_id\" must be a key pin sha256/BASE64");
+		rc = fail(info, CERTPIN_E_BUNDLE, "\"key_id\" must be a key pin sha256/BASE64");
 		goto out;
 	}
 	if ((rc = get_str(info, root, "policy", &s, &slen)) != CERTPIN_OK)
 		goto out;
 	if (slen == 0 || slen / 4 * 3 > CERTPIN_BUNDLE_POLICY_MAX + 2) {
-		rc = fail(info, CERTPIN_E_BUNDLE, "bundle: \"policy\" is empty or larger than %u bytes",
+		rc = fail(info, CERTPIN_E_BUNDLE, "\"policy\" is empty or larger than %u bytes",
 			CERTPIN_BUNDLE_POLICY_MAX);
 		goto out;
 	}
@@ -408,11 +408,11 @@ static int parse_bundle(bundle *b, certpin_bundle_info *info, const void *data, 
 	}
 	n = certpin__b64_decode(b->policy, slen / 4 * 3, s, slen);
 	if (n <= 0) {
-		rc = fail(info, CERTPIN_E_BUNDLE, "bundle: \"policy\" is not canonical padded base64");
+		rc = fail(info, CERTPIN_E_BUNDLE, "\"policy\" is not canonical padded base64");
 		goto out;
 	}
 	if ((size_t)n > CERTPIN_BUNDLE_POLICY_MAX) {
-		rc = fail(info, CERTPIN_E_BUNDLE, "bundle: \"policy\" larger than %u bytes", CERTPIN_BUNDLE_POLICY_MAX);
+		rc = fail(info, CERTPIN_E_BUNDLE, "\"policy\" larger than %u bytes", CERTPIN_BUNDLE_POLICY_MAX);
 		goto out;
 	}
 	b->policy_len = (size_t)n;
@@ -422,7 +422,7 @@ static int parse_bundle(bundle *b, certpin_bundle_info *info, const void *data, 
 		goto out;
 	n = slen == 88 ? certpin__b64_decode(sig, sizeof(sig), s, slen) : -1;
 	if (n != SIG_LEN) {
-		rc = fail(info, CERTPIN_E_BUNDLE, "bundle: \"signature\" must be base64 of 64 bytes");
+		rc = fail(info, CERTPIN_E_BUNDLE, "\"signature\" must be base64 of 64 bytes");
 		goto out;
 	}
 	memcpy(b->sig, sig, SIG_LEN);
@@ -509,17 +509,17 @@ static int verify_bundle(bundle *b, certpin_bundle_info *info, certpin_policy **
 	if ((rc = parse_bundle(b, info, data, len)) != CERTPIN_OK)
 		return rc;
 	if (!(a = find_anchor(anchors, b->key_id.digest))) {
-		rc = fail(info, CERTPIN_E_UNTRUSTED_KEY, "bundle: signed by %s, which is not a trusted key",
+		rc = fail(info, CERTPIN_E_UNTRUSTED_KEY, "signed by %s, which is not a trusted key",
 			b->key_id_s);
 		goto err;
 	}
 	if (!check_signature(a, b)) {
-		rc = fail(info, CERTPIN_E_SIGNATURE, "bundle: the signature by %s does not verify", b->key_id_s);
+		rc = fail(info, CERTPIN_E_SIGNATURE, "the signature by %s does not verify", b->key_id_s);
 		goto err;
 	}
 	if (now >= b->expires) {
 		certpin__format_time(when, sizeof(when), now);
-		rc = fail(info, CERTPIN_E_EXPIRED_BUNDLE, "bundle: version %llu expired at %s (now %s)",
+		rc = fail(info, CERTPIN_E_EXPIRED_BUNDLE, "version %llu expired at %s (now %s)",
 			(unsigned long long)b->version, b->expires_s, when);
 		goto err;
 	}
@@ -640,7 +640,7 @@ int certpin_policy_update_from_bundle(certpin_policy **out, certpin_bundle_info 
 		info->stored_version = stored;
 	}
 	if (b.version <= stored) {
-		rc = fail(info, CERTPIN_E_ROLLBACK, "bundle: version %llu is not newer than the stored version %llu",
+		rc = fail(info, CERTPIN_E_ROLLBACK, "version %llu is not newer than the stored version %llu",
 			(unsigned long long)b.version, (unsigned long long)stored);
 		goto out;
 	}
@@ -917,7 +917,7 @@ static int parse_url(fetch *f, const char *url)
 	size_t hl;
 
 	if (strncasecmp(url, "https://", 8) != 0)
-		return ffail(f, CERTPIN_E_INVALID_ARG, "%.80s: only https:// URLs are fetched", url);
+		return ffail(f, CERTPIN_E_INVALID_ARG, "URL: only https:// URLs are fetched");
 	host = url + 8;
 	auth_end = host + strcspn(host, "/?#");
 	if (memchr(host, '@', (size_t)(auth_end - host)))
