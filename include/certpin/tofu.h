@@ -225,7 +225,10 @@ CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_tofu_trust(certpin_tofu *store, co
  * at any depth, even if it clears the error), the handshake is refused
  * anyway, OpenSSL's error is kept and certpin_tofu_ssl_result() returns
  * CERTPIN_E_PKIX.  There is no pin-only (PKIX-free) TOFU mode; report-only
- * relaxes the pin comparison, never PKIX.  The check runs
+ * relaxes the pin comparison, never PKIX.  A per-connection
+ * SSL_set_verify() with a callback replaces the SSL_CTX's, and so this
+ * check: certpin_tofu_ssl_result() then returns CERTPIN_E_STATE, which an
+ * application should treat as a failure.  The check runs
  * when OpenSSL reports the leaf verified; a first-use record made then stays
  * even if a later step (a policy attached with certpin_ssl_ctx_attach(), a
  * name-constraints check, the server's proof of key possession) fails the
