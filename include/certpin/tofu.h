@@ -225,7 +225,10 @@ CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_tofu_trust(certpin_tofu *store, co
  * at any depth, even if it clears the error), the handshake is refused
  * anyway, OpenSSL's error is kept and certpin_tofu_ssl_result() returns
  * CERTPIN_E_PKIX.  There is no pin-only (PKIX-free) TOFU mode; report-only
- * relaxes the pin comparison, never PKIX.  A per-connection
+ * relaxes the pin comparison, never PKIX.  If the application sets
+ * SSL_VERIFY_NONE after attaching (keeping the callback), a refusal or a
+ * PKIX failure still aborts the handshake (SSL_VERIFY_PEER is set on that
+ * connection), since every host is subject to TOFU.  A per-connection
  * SSL_set_verify() with a callback replaces the SSL_CTX's, and so this
  * check: certpin_tofu_ssl_result() then returns CERTPIN_E_STATE, which an
  * application should treat as a failure.  The check runs

@@ -30,6 +30,7 @@
 static certpin_pin pin_leaf, pin_backup, pin_root;
 static char dir[256];
 static SSL_verify_cb app_verify_cb;     /* set with SSL_CTX_set_verify() before attaching, if not NULL */
+static int verify_none_after;           /* SSL_VERIFY_NONE set after attaching (callback kept) */
 
 static int load_pin(certpin_pin *out, const char *name)
 {
@@ -114,6 +115,8 @@ static void connect_once(outcome *o, const char *chain, const char *key, const c
 		CHECK_INT(certpin_tofu_ssl_ctx_attach(ctx, store), CERTPIN_OK);
 	if (order == POLICY_AFTER)
 		CHECK_INT(certpin_ssl_ctx_attach(ctx, policy, NULL), CERTPIN_OK);
+	if (verify_none_after)
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, SSL_CTX_get_verify_callback(ctx));
 	if ((fd = tcp_connect(tlsserver_port(srv))) < 0 || !(ssl = SSL_new(ctx)) || SSL_set_fd(ssl, fd) != 1) {
 		CHECK(0);
 		goto out;
@@ -387,6 +390,31 @@ static void test_app_callback_cannot_skip_tofu(void)
 	certpin_tofu_close(t);
 }
 
+/* SSL_VERIFY_NONE set after attaching: a TOFU refusal still aborts the handshake. */
+static void test_verify_none_after_attach(void)
+{
+	certpin_tofu *t = store_open("kp-vnone", CERTPIN_MODE_ENFORCE);
+	outcome o;
+
+	verify_none_after = 1;
+	connect_once(&o, "rogue-chain.pem", "rogue-leaf.key", "api.certpin.test", t, NULL, POLICY_NONE);
+	CHECK_INT(o.connected, 0);
+	CHECK(access(path_in("kp-vnone"), F_OK) != 0);
+	connect_once(&o, "chain.pem", "leaf.key", "api.certpin.test", t, NULL, POLICY_NONE);
+	CHECK_INT(o.connected, 1);
+	CHECK_INT(o.tofu.verdict, CERTPIN_TOFU_FIRST_USE);
+	connect_once(&o, "backup-chain.pem", "backup.key", "api.certpin.test", t, NULL, POLICY_NONE);
+	CHECK_INT(o.connected, 0);
+	CHECK_INT(o.tofu_rc, CERTPIN_E_PIN_MISMATCH);
+	app_verify_cb = accept_all_cb;
+	connect_once(&o, "rogue-chain.pem", "rogue-leaf.key", "api.certpin.test", t, NULL, POLICY_NONE);
+	CHECK_INT(o.connected, 0);
+	CHECK_INT(o.tofu_rc, CERTPIN_E_PKIX);
+	app_verify_cb = NULL;
+	verify_none_after = 0;
+	certpin_tofu_close(t);
+}
+
 typedef struct changes {
 	int calls, allowed;
 	certpin_pin old_pin, new_pin;
@@ -453,6 +481,7 @@ int main(void)
 	test_pkix_and_hostname();
 	test_composition();
 	test_app_callback_cannot_skip_tofu();
+	test_verify_none_after_attach();
 	test_on_change();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
