@@ -24,6 +24,9 @@ void usage_import(FILE *f)
 		"\n"
 		"Android pins match any chain position and stop being checked at the\n"
 		"pin-set expiration date: imported as position any, on_expiry fail-open.\n"
+		"curl checks \"sha256//...\" pins against the leaf key only: position leaf.\n"
+		"OkHttp accepts the pins of every pattern matching a host: each rule also\n"
+		"gets the pins of the wider patterns that cover it.\n"
 		"Approximations are reported as warnings on standard error.\n", f);
 }
 

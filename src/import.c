@@ -86,21 +86,27 @@ static int ensure_rule(importer *I, long line, const certpin_host_options *o, bo
 	return fail(I, line, "invalid host \"%.260s\"", o->pattern);
 }
 
-/* Add a pin with position any; a pin already in the rule is skipped. */
-static int add_pin(importer *I, long line, const char *pattern, const certpin_pin *pin)
+/*
+ * Add a pin at `position`; a pin whose digest is already in the rule (at
+ * any position) is skipped, so that the first position given wins.
+ */
+static int add_pin(importer *I, long line, const char *pattern, const certpin_pin *pin, certpin_position position)
 {
 	char base[CERTPIN_HOSTNAME_MAX];
 	int wild, is_ip;
 
-	if (I->total_pins >= CERTPIN_IMPORT_MAX_PINS)
-		return fail(I, line, "more than %u pins in all", CERTPIN_IMPORT_MAX_PINS);
 	if (certpin__pattern_parse(base, sizeof(base), &wild, &is_ip, pattern, 0) == CERTPIN_OK) {
 		long r = certpin__hostindex_find(&I->p->index, base, strlen(base), wild);
+		for (size_t k = 0; r >= 0 && k < I->p->rules[r].npins; k++)
+			if (certpin_pin_equal(&I->p->rules[r].pins[k].pin, pin))
+				return CERTPIN_OK;
 		if (r >= 0 && I->p->rules[r].npins >= CERTPIN_IMPORT_MAX_HOST_PINS)
 			return fail(I, line, "more than %u pins for host \"%s\"", CERTPIN_IMPORT_MAX_HOST_PINS,
 				I->p->rules[r].pattern);
 	}
-	int rc = certpin_policy_add_pin(I->p, pattern, pin, CERTPIN_POS_ANY);
+	if (I->total_pins >= CERTPIN_IMPORT_MAX_PINS)
+		return fail(I, line, "more than %u pins in all", CERTPIN_IMPORT_MAX_PINS);
+	int rc = certpin_policy_add_pin(I->p, pattern, pin, position);
 
 	if (rc == CERTPIN_OK)
 		I->total_pins++;
@@ -418,7 +424,7 @@ static int nsc_domain(importer *I, const xmlNode *d, const nsc_pinset *ps)
 	if ((rc = ensure_rule(I, line, &o, false)))
 		return rc;
 	for (size_t k = 0; k < ps->n; k++)
-		if ((rc = add_pin(I, ps->line, pattern, &ps->pins[k])))
+		if ((rc = add_pin(I, ps->line, pattern, &ps->pins[k], CERTPIN_POS_ANY)))
 			return rc;
 	return CERTPIN_OK;
 }
@@ -620,8 +626,12 @@ done:
 /* Pin lists                                                                 */
 /* ------------------------------------------------------------------------ */
 
-/* Pins for host `pattern` (NULL: the default host). */
-static int list_add(importer *I, long line, const char *pattern, const certpin_pin *pins, size_t n)
+/*
+ * Pins for host `pattern` (NULL: the default host), pin k at position
+ * `pos[k]` (`pos` NULL: all at position any).
+ */
+static int list_add(importer *I, long line, const char *pattern, const certpin_pin *pins,
+	const certpin_position *pos, size_t n)
 {
 	int rc;
 
@@ -635,9 +645,20 @@ static int list_add(importer *I, long line, const char *pattern, const certpin_p
 	if ((rc = ensure_rule(I, line, &o, true)))
 		return rc;
 	for (size_t k = 0; k < n; k++)
-		if ((rc = add_pin(I, line, pattern, &pins[k])))
+		if ((rc = add_pin(I, line, pattern, &pins[k], pos ? pos[k] : CERTPIN_POS_ANY)))
 			return rc;
 	return CERTPIN_OK;
+}
+
+/*
+ * A pin in curl's --pinnedpubkey form, "sha256//B64" (not "sha256/" and a
+ * 44-character digest that happens to start with '/').  curl checks these
+ * against the leaf certificate's key only, so they are imported at position
+ * leaf.
+ */
+static bool is_curl_pin(const char *s, size_t n)
+{
+	return n >= 8 && memcmp(s, "sha256//", 8) == 0 && n != 7 + 44;
 }
 
 static bool is_list_sep(int c)
@@ -646,7 +667,7 @@ static bool is_list_sep(int c)
 }
 
 /* One line of a pin list (without the newline). */
-static int list_line(importer *I, long line, const char *s, size_t len, certpin_pin *pins)
+static int list_line(importer *I, long line, const char *s, size_t len, certpin_pin *pins, certpin_position *pos)
 {
 	char host[CERTPIN_HOSTNAME_MAX + 8];
 	bool have_host = false;
@@ -675,6 +696,7 @@ static int list_line(importer *I, long line, const char *s, size_t len, certpin_
 		/* As is first: pin-sha256="B64" ends with a quote. */
 		rc = certpin_pin_parse(&pins[npins], s + start, end - start);
 		if (rc == CERTPIN_OK) {
+			pos[npins] = is_curl_pin(s + start, end - start) ? CERTPIN_POS_LEAF : CERTPIN_POS_ANY;
 			ntok++;
 			npins++;
 			continue;
@@ -693,6 +715,7 @@ static int list_line(importer *I, long line, const char *s, size_t len, certpin_
 		ntok++;
 		rc = certpin_pin_parse(&pins[npins], s + start, end - start);
 		if (rc == CERTPIN_OK) {
+			pos[npins] = is_curl_pin(s + start, end - start) ? CERTPIN_POS_LEAF : CERTPIN_POS_ANY;
 			npins++;
 			continue;
 		}
@@ -717,7 +740,7 @@ static int list_line(importer *I, long line, const char *s, size_t len, certpin_
 			return fail(I, line, "host \"%s\" without pins", host);
 		return CERTPIN_OK;
 	}
-	return list_add(I, line, have_host ? host : NULL, pins, npins);
+	return list_add(I, line, have_host ? host : NULL, pins, pos, npins);
 }
 
 /*
@@ -833,7 +856,7 @@ static int okhttp_add(importer *I, lexer *L, certpin_pin *pins)
 		return fail(I, line, ".add() without arguments");
 	if (npins == 0)
 		return fail(I, line, ".add(\"%s\") without pins", host);
-	return list_add(I, line, host, pins, npins);
+	return list_add(I, line, host, pins, NULL, npins);
 }
 
 static int okhttp_scan(importer *I, const char *s, size_t len, bool apply, bool *found, certpin_pin *pins)
@@ -890,14 +913,119 @@ static int okhttp_scan(importer *I, const char *s, size_t len, bool apply, bool 
 	return CERTPIN_OK;
 }
 
+/* Does OkHttp pattern `w` match every host that pattern `r` matches? */
+static bool pattern_covers(const certpin_host_info *w, const certpin_host_info *r)
+{
+	size_t wl = strlen(w->name), rl = strlen(r->name);
+
+	if (w->is_ip || r->is_ip)
+		return false;
+	if (w->wildcard == WILD_ONE)    /* "*.t" covers exactly one-label names under t */
+		return r->wildcard == WILD_NONE && rl > wl + 1 && r->name[rl - wl - 1] == '.' &&
+			strcmp(r->name + rl - wl, w->name) == 0 && memchr(r->name, '.', rl - wl - 1) == NULL;
+	if (w->wildcard != WILD_ANY)
+		return false;
+	/* "**.t" covers t and every name below it */
+	if (rl == wl)
+		return r->wildcard != WILD_ANY && strcmp(r->name, w->name) == 0;
+	return rl > wl && r->name[rl - wl - 1] == '.' && strcmp(r->name + rl - wl, w->name) == 0;
+}
+
+/*
+ * Do patterns `a` and `b` match a host in common without one covering the
+ * other?  If so that host is the base name of the "**." one, and certpin
+ * applies that rule there (the longer base is the more specific).
+ */
+static bool pattern_overlaps(const certpin_host_info *a, const certpin_host_info *b)
+{
+	const certpin_host_info *one = a->wildcard == WILD_ONE ? a : b, *any = one == a ? b : a;
+	size_t ol = strlen(one->name), al = strlen(any->name);
+
+	/* the only partial overlap: "*.t" and "**.l.t" (l one label) share the host l.t */
+	if (one->wildcard != WILD_ONE || any->wildcard != WILD_ANY || one->is_ip || any->is_ip)
+		return false;
+	return al > ol + 1 && any->name[al - ol - 1] == '.' && strcmp(any->name + al - ol, one->name) == 0 &&
+		memchr(any->name, '.', al - ol - 1) == NULL;
+}
+
+/*
+ * OkHttp accepts, for a host, the pins of EVERY pattern that matches it;
+ * certpin applies only the most specific rule.  Give each rule the pins of
+ * every wider pattern that matches all of its hosts, so that the policy
+ * accepts what OkHttp accepts.  A partial overlap (only "*.t" with "**.l.t",
+ * at host l.t) cannot be merged exactly: warned.
+ */
+static int okhttp_union(importer *I)
+{
+	size_t n = certpin_policy_host_count(I->p);
+	size_t *orig = calloc(n ? n : 1, sizeof(*orig));
+	int rc = CERTPIN_OK;
+
+	if (!orig)
+		return nomem(I);
+	for (size_t i = 0; i < n; i++) {
+		certpin_host_info h;
+		if (certpin_policy_host(&h, I->p, i) != CERTPIN_OK) {
+			free(orig);
+			return fail(I, 0, "internal error reading rule %zu", i);
+		}
+		orig[i] = h.pin_count;
+	}
+	for (size_t r = 0; r < n && rc == CERTPIN_OK; r++) {
+		certpin_host_info hr;
+		char pattern[CERTPIN_HOSTNAME_MAX + 4];
+
+		if ((rc = certpin_policy_host(&hr, I->p, r)) != CERTPIN_OK)
+			break;
+		snprintf(pattern, sizeof(pattern), "%s", hr.pattern);
+		for (size_t w = 0; w < n && rc == CERTPIN_OK; w++) {
+			certpin_host_info hw;
+			size_t before;
+
+			if (w == r || (rc = certpin_policy_host(&hw, I->p, w)) != CERTPIN_OK)
+				continue;
+			if (!pattern_covers(&hw, &hr)) {
+				if (r < w && pattern_overlaps(&hw, &hr)) {
+					const certpin_host_info *any = hw.wildcard == WILD_ANY ? &hw : &hr,
+						*one = any == &hw ? &hr : &hw;
+					warn(I, 0, "host %s matches both \"%s\" and \"%s\": OkHttp accepts the pins of "
+						"both there, certpin only those of \"%s\" (stricter)", any->name, any->pattern,
+						one->pattern, any->pattern);
+				}
+				continue;
+			}
+			if ((rc = certpin_policy_host(&hr, I->p, r)) != CERTPIN_OK)
+				break;
+			before = hr.pin_count;
+			for (size_t k = 0; k < orig[w] && rc == CERTPIN_OK; k++) {
+				certpin_pin pin;
+				certpin_position pos;
+				if ((rc = certpin_policy_host_pin(&pin, &pos, I->p, w, k)) == CERTPIN_OK)
+					rc = add_pin(I, 0, pattern, &pin, pos);
+			}
+			if (rc == CERTPIN_OK && (rc = certpin_policy_host(&hr, I->p, r)) == CERTPIN_OK &&
+			    hr.pin_count > before)
+				warn(I, 0, "\"%s\" also matches every host of \"%s\": OkHttp accepts the pins of "
+					"every matching pattern, so its %zu pin(s) were added to rule \"%s\"", hw.pattern,
+					hr.pattern, hr.pin_count - before, hr.pattern);
+		}
+	}
+	free(orig);
+	return rc;
+}
+
 static int import_list(importer *I, const char *data, size_t len)
 {
 	certpin_pin *pins = malloc(LIST_MAX_TOKENS * sizeof(*pins));
+	certpin_position *pos = malloc(LIST_MAX_TOKENS * sizeof(*pos));
 	bool okhttp;
 	int rc;
 
-	if (!pins)
+	if (!pins || !pos) {
+		free(pins);
+		free(pos);
 		return nomem(I);
+	}
 	if (memchr(data, '\0', len)) {
 		rc = fail(I, 0, "NUL byte in a pin list");
 		goto done;
@@ -914,12 +1042,14 @@ static int import_list(importer *I, const char *data, size_t len)
 		goto done;
 	if (okhttp) {
 		rc = okhttp_scan(I, data, len, true, &okhttp, pins);
+		if (rc == CERTPIN_OK)
+			rc = okhttp_union(I);
 	} else {
 		long line = 1;
 		size_t start = 0;
 		for (size_t i = 0; i <= len && rc == CERTPIN_OK; i++) {
 			if (i == len || data[i] == '\n') {
-				rc = list_line(I, line, data + start, i - start, pins);
+				rc = list_line(I, line, data + start, i - start, pins, pos);
 				start = i + 1;
 				line++;
 			}
@@ -929,6 +1059,7 @@ static int import_list(importer *I, const char *data, size_t len)
 		rc = fail(I, 0, "no pins found");
 done:
 	free(pins);
+	free(pos);
 	return rc;
 }
 

@@ -11,6 +11,7 @@
 #define B64_B "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="   /* sha256("") */
 #define B64_C "ypeBEsobvcr6wjGzmiPcTaeG7/gUfE5yuYB3ha/uSLs="   /* sha256("a") */
 #define B64_D "PiPoFgA5WUoziU9lZOGxNIu9egCI1CxKy3PurtWcAJ0="   /* sha256("b") */
+#define B64_SLASH "//////////////////////////////////////////8="  /* 32 bytes 0xff */
 #define HEX_A "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
 
 static certpin_pin pin_of(const char *b64)
@@ -35,8 +36,9 @@ static long rule_index(const certpin_policy *p, const char *pattern)
 	return -1;
 }
 
-/* 1 if rule `pattern` has exactly the pins `b64s` (any order), all with position any. */
-static int rule_has_pins(const certpin_policy *p, const char *pattern, const char *const *b64s, size_t n)
+/* 1 if rule `pattern` has exactly the pins `b64s` (any order), all with position `want_pos`. */
+static int rule_has_pins_at(const certpin_policy *p, const char *pattern, const char *const *b64s, size_t n,
+	certpin_position want_pos)
 {
 	certpin_host_info h;
 	long i = rule_index(p, pattern);
@@ -50,13 +52,19 @@ static int rule_has_pins(const certpin_policy *p, const char *pattern, const cha
 			certpin_pin got;
 			certpin_position pos;
 			if (certpin_policy_host_pin(&got, &pos, p, (size_t)i, j) == CERTPIN_OK &&
-			    certpin_pin_equal(&got, &want) && pos == CERTPIN_POS_ANY)
+			    certpin_pin_equal(&got, &want) && pos == want_pos)
 				found = 1;
 		}
 		if (!found)
 			return 0;
 	}
 	return 1;
+}
+
+/* The same, position any (Android, OkHttp, bare pins). */
+static int rule_has_pins(const certpin_policy *p, const char *pattern, const char *const *b64s, size_t n)
+{
+	return rule_has_pins_at(p, pattern, b64s, n, CERTPIN_POS_ANY);
 }
 
 static certpin_policy *import_str(const char *s, certpin_import_format f, const char *host, int *rc, char **warn)
@@ -399,10 +407,11 @@ static void test_pin_lists(void)
 	int rc;
 	const char *ab[] = { B64_A, B64_B }, *a[] = { B64_A }, *abc[] = { B64_A, B64_B, B64_C }, *c[] = { B64_C };
 
-	/* a curl string takes the default host */
+	/* a curl string takes the default host; curl checks the leaf key only: position leaf */
 	p = import_str("sha256//" B64_A ";sha256//" B64_B "\n", CERTPIN_IMPORT_AUTO, "API.example.com", &rc, &warn);
 	CHECK_INT(rc, CERTPIN_OK);
-	CHECK(rule_has_pins(p, "api.example.com", ab, 2));
+	CHECK(rule_has_pins_at(p, "api.example.com", ab, 2, CERTPIN_POS_LEAF));
+	CHECK(!rule_has_pins(p, "api.example.com", ab, 2));
 	CHECK(warn == NULL);
 	certpin_policy_free(p);
 
@@ -410,7 +419,30 @@ static void test_pin_lists(void)
 	p = import_str("--pinnedpubkey 'sha256//" B64_A ";sha256//" B64_B "'\n", CERTPIN_IMPORT_PIN_LIST,
 		"a.example", &rc, NULL);
 	CHECK_INT(rc, CERTPIN_OK);
-	CHECK(rule_has_pins(p, "a.example", ab, 2));
+	CHECK(rule_has_pins_at(p, "a.example", ab, 2, CERTPIN_POS_LEAF));
+	certpin_policy_free(p);
+	p = import_str("--pinnedpubkey=sha256//" B64_A "\n", CERTPIN_IMPORT_PIN_LIST, "a.example", &rc, NULL);
+	CHECK_INT(rc, CERTPIN_OK);
+	CHECK(rule_has_pins_at(p, "a.example", a, 1, CERTPIN_POS_LEAF));
+	certpin_policy_free(p);
+
+	/* "sha256/" and a digest that starts with '/' is not curl's form; the first position of a digest wins */
+	p = import_str("sha256/" B64_SLASH "\nsha256//" B64_A "\nsha256/" B64_A "\n", CERTPIN_IMPORT_PIN_LIST,
+		"a.example", &rc, NULL);
+	CHECK_INT(rc, CERTPIN_OK);
+	{
+		certpin_host_info h;
+		certpin_pin got;
+		certpin_position pos;
+		certpin_pin slash = pin_of(B64_SLASH), pa = pin_of(B64_A);
+		CHECK(certpin_policy_host(&h, p, 0) == CERTPIN_OK && h.pin_count == 2);
+		CHECK_INT(certpin_policy_host_pin(&got, &pos, p, 0, 0), CERTPIN_OK);
+		CHECK(certpin_pin_equal(&got, &slash));
+		CHECK_INT(pos, CERTPIN_POS_ANY);
+		CHECK_INT(certpin_policy_host_pin(&got, &pos, p, 0, 1), CERTPIN_OK);
+		CHECK(certpin_pin_equal(&got, &pa));
+		CHECK_INT(pos, CERTPIN_POS_LEAF);
+	}
 	certpin_policy_free(p);
 
 	/* host lines, comments, several hosts, pins accumulate, duplicates merge, all pin forms */
@@ -425,7 +457,7 @@ static void test_pin_lists(void)
 	CHECK_INT(rc, CERTPIN_OK);
 	CHECK_INT(certpin_policy_host_count(p), 4);
 	CHECK(rule_has_pins(p, "api.example.com", abc, 3));
-	CHECK(rule_has_pins(p, "**.cdn.example.com", c, 1));
+	CHECK(rule_has_pins_at(p, "**.cdn.example.com", c, 1, CERTPIN_POS_LEAF));   /* curl form */
 	CHECK(rule_has_pins(p, "*.edge.example.com", a, 1));
 	CHECK(rule_has_pins(p, "fallback.example", c, 1));
 	certpin_policy_free(p);
@@ -464,18 +496,57 @@ static void test_okhttp(void)
 	certpin_policy *p;
 	char *warn = NULL;
 	int rc;
-	const char *a[] = { B64_A }, *ab[] = { B64_A, B64_B }, *c[] = { B64_C };
+	const char *ab[] = { B64_A, B64_B }, *abc[] = { B64_A, B64_B, B64_C }, *c[] = { B64_C };
 
 	p = import_str(kotlin, CERTPIN_IMPORT_AUTO, NULL, &rc, &warn);
 	CHECK_INT(rc, CERTPIN_OK);
 	if (rc)
 		fprintf(stderr, "okhttp: %s\n", certpin_policy_error(p));
 	CHECK_INT(certpin_policy_host_count(p), 3);
-	CHECK(rule_has_pins(p, "api.example.com", a, 1));        /* commented-out pins are not imported */
+	/*
+	 * OkHttp accepts the pins of every matching pattern: "**.example.com"
+	 * covers both other rules, so they get its pins too (commented-out pins
+	 * are not imported).
+	 */
+	CHECK(rule_has_pins(p, "api.example.com", ab, 2));
 	CHECK(rule_has_pins(p, "**.example.com", ab, 2));
-	CHECK(rule_has_pins(p, "*.cdn.example.com", c, 1));
+	CHECK(rule_has_pins(p, "*.cdn.example.com", abc, 3));
 	CHECK_CONTAINS(warn, "in:15: pin literal outside .add(...) ignored");
+	CHECK_CONTAINS(warn, "in: \"**.example.com\" also matches every host of \"api.example.com\": OkHttp accepts "
+		"the pins of every matching pattern, so its 1 pin(s) were added to rule \"api.example.com\"");
+	CHECK_CONTAINS(warn, "so its 2 pin(s) were added to rule \"*.cdn.example.com\"");
 	free(warn);
+	certpin_policy_free(p);
+
+	/* "*.x" covers exactly the one-label names below x; "**.l.x" and "*.x" only share host l.x */
+	p = import_str(".add(\"a.example.com\", \"sha256/" B64_A "\")\n"
+		".add(\"*.example.com\", \"sha256/" B64_B "\")\n"
+		".add(\"b.c.example.com\", \"sha256/" B64_C "\")\n"
+		".add(\"**.l.example.com\", \"sha256/" B64_C "\")\n"
+		".add(\"example.com\", \"sha256/" B64_C "\")\n", CERTPIN_IMPORT_PIN_LIST, NULL, &rc, &warn);
+	CHECK_INT(rc, CERTPIN_OK);
+	CHECK(rule_has_pins(p, "a.example.com", ab, 2));
+	CHECK(rule_has_pins(p, "*.example.com", (const char *[]){ B64_B }, 1));
+	CHECK(rule_has_pins(p, "b.c.example.com", c, 1));                       /* two labels: not "*." */
+	CHECK(rule_has_pins(p, "**.l.example.com", c, 1));
+	CHECK(rule_has_pins(p, "example.com", c, 1));                           /* "*." does not cover x itself */
+	CHECK_CONTAINS(warn, "host l.example.com matches both \"**.l.example.com\" and \"*.example.com\"");
+	free(warn);
+	certpin_policy_free(p);
+
+	/* the union is what OkHttp accepts: a certpin check of api.example.com accepts B (from "**.") */
+	p = import_str(".add(\"api.example.com\", \"sha256/" B64_A "\")\n.add(\"**.example.com\", \"sha256/" B64_B
+		"\")\n", CERTPIN_IMPORT_PIN_LIST, NULL, &rc, NULL);
+	CHECK_INT(rc, CERTPIN_OK);
+	{
+		certpin_chain_elem e = { 0 };
+		certpin_result res;
+		certpin_pin b = pin_of(B64_B);
+		e.flags = CERTPIN_HAVE_SPKI;
+		memcpy(e.spki_sha256, b.digest, CERTPIN_DIGEST_LEN);
+		CHECK_INT(certpin_verify(&res, p, "api.example.com", &e, 1, 1700000000), CERTPIN_OK);
+		CHECK_INT(res.verdict, CERTPIN_VERDICT_MATCH);
+	}
 	certpin_policy_free(p);
 
 	p = import_str(java, CERTPIN_IMPORT_PIN_LIST, NULL, &rc, NULL);
