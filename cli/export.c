@@ -12,7 +12,7 @@
 
 void usage_export(FILE *f)
 {
-	fputs("usage: certpin export --format FORMAT [--port N] [--from F] [--host H] POLICY\n"
+	fputs("usage: certpin export --format FORMAT [--port N] [--from F] [--host H] [--force] POLICY\n"
 		"\n"
 		"Write POLICY (a certpin policy, or any file certpin import reads; '-' is\n"
 		"standard input) in another pinning format on standard output.\n"
@@ -26,11 +26,14 @@ void usage_export(FILE *f)
 		"                   tlsa            DANE TLSA records (3 1 1 / 2 1 1)\n"
 		"  --port N         port in TLSA owner names (default 443)\n"
 		"  --from F, --host H   as for certpin import\n"
+		"  --force          write rules the format can only narrow (see below)\n"
 		"\n"
 		"What the format cannot express is reported as 'certpin: warning: ...' on\n"
 		"standard error.  A rule the format could only write wider (Android or\n"
 		"TrustKit and '*.x'; TLSA and any wildcard; a rule without expressible pins)\n"
-		"is refused with exit status 3.\n", f);
+		"is refused with exit status 3.  So is, unless --force is given, a rule the\n"
+		"format could only write with fewer usable pins, which may lock clients out:\n"
+		"certificate pins (all formats but tlsa), intermediate or root pins (curl).\n", f);
 }
 
 int cmd_export(int argc, char **argv)
@@ -42,12 +45,13 @@ int cmd_export(int argc, char **argv)
 	certpin_policy *p = NULL;
 	char **operands = NULL, *out = NULL, *warnings = NULL, *err = NULL;
 	size_t noperands = 0;
-	int help = 0, rc;
+	int help = 0, force = 0, rc;
 	const cli_opt opts[] = {
 		{ "--format", &format_name, NULL },
 		{ "--port", &port_s, NULL },
 		{ "--from", &from, NULL },
 		{ "--host", &host, NULL },
+		{ "--force", NULL, &force },
 		{ NULL, NULL, NULL },
 	};
 
@@ -95,6 +99,7 @@ int cmd_export(int argc, char **argv)
 		cli_error("export: unknown --from '%s' (auto, json, android, pins)", from);
 		goto done;
 	}
+	eo.allow_narrowing = force;
 	if ((rc = interop_load_policy(&p, operands[0], in_format, host)))
 		goto done;
 	int erc = certpin_policy_export_ex(&out, &warnings, &err, p, format, &eo);

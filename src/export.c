@@ -191,6 +191,11 @@ static int check_spki_only(exporter *E, const rule *r)
 	if (r->nspki == 0)
 		return refuse(E, "rule '%s' has only certificate pins, which %s cannot express; the host would "
 			"not be pinned", r->h.pattern, E->fmt);
+	if (r->ncert && !E->o.allow_narrowing)
+		return refuse(E, "rule '%s': %zu certificate pin(s) cannot be written in %s (public-key pins only); "
+			"without them the rule accepts fewer chains than the policy and may lock clients out: pin the "
+			"certificates' keys instead (certpin pin CERT), or export anyway with --force", r->h.pattern,
+			r->ncert, E->fmt);
 	if (r->ncert)
 		W(E, "%s: %zu certificate pin(s) dropped (%s has public-key pins only)", r->h.pattern, r->ncert,
 			E->fmt);
@@ -479,6 +484,11 @@ static int export_curl(exporter *E, const rule *r)
 		else
 			nonleaf++;
 	}
+	if (nonleaf && !E->o.allow_narrowing)
+		return refuse(E, "rule '%s': %zu intermediate/root pin(s) can never match in curl, which checks the "
+			"leaf key only; %s: pin leaf keys (with a backup), or export anyway with --force", r->h.pattern,
+			nonleaf, leafish ? "the curl pinset would accept fewer chains than the policy and may lock clients "
+			"out" : "NO pin of this rule can match, curl would refuse every connection");
 	if (nonleaf)
 		W(E, "%s: %zu intermediate/root pin(s) can never match in curl, which checks the leaf key only%s",
 			r->h.pattern, nonleaf, leafish ? "" : "; NO pin of this rule can match, curl will refuse every connection");
@@ -718,12 +728,16 @@ int certpin_policy_export_ex(char **out, char **warnings, char **err, const cert
 	E.fmt = display_name(format);
 	E.o = (certpin_export_options)CERTPIN_EXPORT_OPTIONS_INIT;
 	if (opts) {
-		if (opts->version != CERTPIN_EXPORT_OPTIONS_VERSION) {
+		if (opts->version != 1 && opts->version != CERTPIN_EXPORT_OPTIONS_VERSION) {
 			rc = CERTPIN_E_INVALID_ARG;
 			snprintf(E.err, sizeof(E.err), "export options of an unknown version");
 			goto done;
 		}
-		E.o = *opts;
+		/* a version 1 struct ends after `now` */
+		E.o.port = opts->port;
+		E.o.now = opts->now;
+		if (opts->version >= 2)
+			E.o.allow_narrowing = opts->allow_narrowing;
 	}
 	if (E.o.port == 0)
 		E.o.port = 443;

@@ -75,11 +75,19 @@
  *                 "sha256/" literal outside .add( gives a warning.
  *                 Lines without a host take `default_host`; if it is NULL
  *                 that is an error.  Pins of the same host accumulate, in
- *                 order, duplicates dropped.  Host patterns follow certpin
- *                 (and OkHttp): "*.x" one label, "**.x" any depth and x
- *                 itself.  Pins get position "any", mode enforce, no expiry.
- *                 Note that a curl string alone says nothing about positions;
- *                 curl itself only checks the leaf.
+ *                 order, duplicates (the same digest) dropped.  Host patterns
+ *                 follow certpin (and OkHttp): "*.x" one label, "**.x" any
+ *                 depth and x itself.  Pins in curl's form "sha256//B64" get
+ *                 position "leaf" (curl --pinnedpubkey checks the leaf key
+ *                 only); every other pin gets position "any".  Mode enforce,
+ *                 no expiry.
+ *                 OkHttp accepts for a host the pins of EVERY pattern that
+ *                 matches it (certpin: only the most specific rule's), so
+ *                 each rule also gets the pins of every wider pattern that
+ *                 matches all of its hosts ("**.x" for "api.x" and "*.x",
+ *                 "*.x" for "api.x"), with a warning; the one overlap that
+ *                 cannot be merged ("*.x" and "**.l.x" share host l.x, where
+ *                 certpin applies "**.l.x") is warned (certpin stricter).
  *
  *   AUTO          first non-blank byte '{' gives JSON, '<' gives
  *                 ANDROID_NSC, anything else PIN_LIST.
@@ -97,8 +105,18 @@
  *
  * Rules are written in policy order.  Common to all formats: a rule with no
  * pin the format can express would become "not pinned" (Android, OkHttp,
- * TrustKit: a host with no pins is not checked), so it is refused; pins of a
- * kind the format lacks are dropped with a warning.
+ * TrustKit: a host with no pins is not checked), so it is refused.
+ *
+ * NARROWED RULES.  A rule the format can write only with fewer usable pins
+ * than the policy has would accept fewer chains than certpin does: if the
+ * lost pin is the one that matches the served chain, every client of the
+ * export is locked out.  Such a rule is refused with CERTPIN_E_UNSUPPORTED
+ * unless certpin_export_options.allow_narrowing is set (then it is written
+ * with a warning): certificate pins in a format that has public-key pins
+ * only (ANDROID, OKHTTP, TRUSTKIT_*, CURL, HPKP; "N certificate pin(s)
+ * dropped"), and pins limited to the intermediate or root position in CURL,
+ * which matches the leaf key only (with none left for the leaf, curl refuses
+ * every connection).
  *
  *   ANDROID        network_security_config.xml: one <domain-config> per rule,
  *                  <domain includeSubdomains="true|false">, <pin-set
@@ -111,10 +129,11 @@
  *                  chain position), report-only (Android enforces), expiry
  *                  that is not fail-open (no expiration is written: pins stay
  *                  enforced), an expiry not at 00:00:00Z (rounded down to the
- *                  day; clock skew is added first), certificate pins (dropped).
+ *                  day; clock skew is added first), certificate pins (see
+ *                  NARROWED RULES).
  *   OKHTTP         Kotlin `CertificatePinner.Builder().add(...).build()`;
  *                  patterns are the same as certpin's.  Warned: expiry,
- *                  report-only, positions, certificate pins, and rules whose
+ *                  report-only, positions, and rules whose
  *                  hosts overlap (OkHttp checks the union of every matching
  *                  pattern's pins; certpin only the most specific rule's).
  *   TRUSTKIT_SWIFT Swift dictionary for TrustKit.initSharedInstance(), and
@@ -124,13 +143,14 @@
  *                  kTSKExpirationDate for fail-open expiry.  Refused as for
  *                  ANDROID ("*.", IP, "x" with "**.x").  Warned: fewer than two
  *                  pins in a domain (TrustKit raises an exception at start-up
- *                  without a backup pin), positions, non-fail-open expiry,
- *                  certificate pins.
+ *                  without a backup pin), positions, non-fail-open expiry.
  *   CURL           per rule a "# HOST" comment line, then the --pinnedpubkey
  *                  value "sha256//A;sha256//B".  Always warns that curl checks
- *                  the leaf key only (pins of intermediates or roots never
- *                  match there); also warns for expiry, report-only and
- *                  certificate pins.
+ *                  the leaf key only; pins at position intermediate or root
+ *                  never match there (refused, see NARROWED RULES; pins at
+ *                  position any are written, and match only if they are the
+ *                  leaf's key).  Also warns for expiry and report-only.
+ *                  Imported again, the pins are at position leaf.
  *   HPKP           per rule a "# HOST" comment line, then
  *                  `Public-Key-Pins: pin-sha256="A"; ...; max-age=N[; includeSubDomains]`
  *                  (Public-Key-Pins-Report-Only for report-only rules).  N is
@@ -139,7 +159,7 @@
  *                  (60 days).  report-uri is omitted.  Always warns that
  *                  browsers no longer support HPKP; also warns for fewer than
  *                  two pins (RFC 7469 requires a backup pin), positions,
- *                  certificate pins, a max-age taken from an expiry (it
+ *                  a max-age taken from an expiry (it
  *                  counts from export time), report-only without report-uri.
  *   TLSA           DNS zone lines "_PORT._tcp.HOST. IN TLSA U S 1 HEX": usage 3
  *                  (DANE-EE) for leaf pins, 2 (DANE-TA) for intermediate and
@@ -229,21 +249,28 @@ typedef enum certpin_export_format {
 } certpin_export_format;
 
 typedef struct certpin_export_options {
-	unsigned int version;           /* CERTPIN_EXPORT_OPTIONS_VERSION */
+	unsigned int version;           /* CERTPIN_EXPORT_OPTIONS_VERSION (1 is still accepted) */
 	unsigned int port;              /* TLSA only: 1..65535; 0 means 443 */
 	int64_t now;                    /* HPKP only: Unix time for max-age; 0 means the current time */
+	/*
+	 * Version 2.  Non-zero: write a rule even if the format can keep only
+	 * part of the pins the policy accepts (see NARROWED RULES above), with
+	 * a warning instead of CERTPIN_E_UNSUPPORTED.  Such an export may lock
+	 * clients out.
+	 */
+	int allow_narrowing;
 } certpin_export_options;
 
-#define CERTPIN_EXPORT_OPTIONS_VERSION 1
-#define CERTPIN_EXPORT_OPTIONS_INIT { CERTPIN_EXPORT_OPTIONS_VERSION, 443, 0 }
+#define CERTPIN_EXPORT_OPTIONS_VERSION 2
+#define CERTPIN_EXPORT_OPTIONS_INIT { CERTPIN_EXPORT_OPTIONS_VERSION, 443, 0, 0 }
 
 /*
  * Write `policy` in `format`.  On success `*out` is malloc'd NUL-terminated
  * text (free with free()) and `*warnings` (if `warnings` is not NULL) is a
  * malloc'd newline-separated list of lossy-conversion warnings (no trailing
  * newline), or NULL if there are none.  Returns CERTPIN_E_UNSUPPORTED when a
- * rule cannot be expressed without widening it (use
- * certpin_policy_export_ex() to get the reason), CERTPIN_E_INVALID_ARG for a
+ * rule cannot be expressed without widening it, or only narrowed (see
+ * NARROWED RULES; use certpin_policy_export_ex() to get the reason), CERTPIN_E_INVALID_ARG for a
  * bad format or NULL argument, CERTPIN_E_NOMEM.  On error *out and *warnings
  * are NULL.  The policy is not modified.
  */

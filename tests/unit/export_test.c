@@ -34,14 +34,21 @@ static certpin_policy *load(const char *json)
 }
 
 /* Export with options; returns the code and sets out, warn and err (each may be NULL). */
-static int run(const certpin_policy *p, certpin_export_format f, unsigned int port, int64_t now,
-	char **out, char **warn, char **err)
+static int run_ex(const certpin_policy *p, certpin_export_format f, unsigned int port, int64_t now,
+	int allow_narrowing, char **out, char **warn, char **err)
 {
 	certpin_export_options o = CERTPIN_EXPORT_OPTIONS_INIT;
 
 	o.port = port;
 	o.now = now;
+	o.allow_narrowing = allow_narrowing;
 	return certpin_policy_export_ex(out, warn, err, p, f, &o);
+}
+
+static int run(const certpin_policy *p, certpin_export_format f, unsigned int port, int64_t now,
+	char **out, char **warn, char **err)
+{
+	return run_ex(p, f, port, now, 0, out, warn, err);
 }
 
 /* The policy used by most tests. */
@@ -175,7 +182,9 @@ static void test_android_lossy(void)
 		"]}");
 	char *out = NULL, *warn = NULL;
 
-	CHECK_INT(run(p, CERTPIN_EXPORT_ANDROID, 0, 0, &out, &warn, NULL), CERTPIN_OK);
+	/* dropping the certificate pin narrows the rule: only with allow_narrowing */
+	CHECK_INT(run(p, CERTPIN_EXPORT_ANDROID, 0, 0, &out, &warn, NULL), CERTPIN_E_UNSUPPORTED);
+	CHECK_INT(run_ex(p, CERTPIN_EXPORT_ANDROID, 0, 0, 1, &out, &warn, NULL), CERTPIN_OK);
 	CHECK_CONTAINS(warn, "a.example: 1 pin(s) limited to a chain position");
 	CHECK_CONTAINS(warn, "a.example: rule is report-only, but Android has no report-only mode: these pins will be ENFORCED");
 	CHECK_CONTAINS(warn, "a.example: 1 certificate pin(s) dropped");
@@ -223,6 +232,32 @@ static const struct refusal {
 		"{\"host\": \"example.com\", \"pins\": [\"sha256/" B64_B "\"]}", "both become domain 'example.com'" },
 	{ "hpkp only cert pins", CERTPIN_EXPORT_HPKP, "{\"host\": \"a.example\", \"pins\": [\"cert-sha256:" HEX_A "\"]}",
 		"only certificate pins" },
+	/* narrowed: the cert pin of the served leaf would be dropped, only a spare key left */
+	{ "android cert pin dropped", CERTPIN_EXPORT_ANDROID,
+		"{\"host\": \"a.example\", \"pins\": [\"cert-sha256:" HEX_A "\", \"sha256/" B64_B "\"]}",
+		"rule 'a.example': 1 certificate pin(s) cannot be written in Android (public-key pins only)" },
+	{ "okhttp cert pin dropped", CERTPIN_EXPORT_OKHTTP,
+		"{\"host\": \"a.example\", \"pins\": [\"cert-sha256:" HEX_A "\", \"sha256/" B64_B "\"]}",
+		"may lock clients out" },
+	{ "trustkit cert pin dropped", CERTPIN_EXPORT_TRUSTKIT_SWIFT,
+		"{\"host\": \"a.example\", \"pins\": [\"cert-sha256:" HEX_A "\", \"sha256/" B64_B "\", \"sha256/" B64_C "\"]}",
+		"cannot be written in TrustKit" },
+	{ "trustkit plist cert pin dropped", CERTPIN_EXPORT_TRUSTKIT_PLIST,
+		"{\"host\": \"a.example\", \"pins\": [\"cert-sha256:" HEX_A "\", \"sha256/" B64_B "\"]}",
+		"cannot be written in TrustKit" },
+	{ "curl cert pin dropped", CERTPIN_EXPORT_CURL,
+		"{\"host\": \"a.example\", \"pins\": [\"cert-sha256:" HEX_A "\", \"sha256/" B64_B "\"]}",
+		"cannot be written in curl" },
+	{ "hpkp cert pin dropped", CERTPIN_EXPORT_HPKP,
+		"{\"host\": \"a.example\", \"pins\": [\"cert-sha256:" HEX_A "\", \"sha256/" B64_B "\"]}",
+		"cannot be written in HPKP" },
+	{ "curl root pin only", CERTPIN_EXPORT_CURL,
+		"{\"host\": \"a.example\", \"pins\": [{\"pin\": \"sha256/" B64_A "\", \"position\": \"root\"}]}",
+		"NO pin of this rule can match, curl would refuse every connection" },
+	{ "curl leaf and intermediate pins", CERTPIN_EXPORT_CURL,
+		"{\"host\": \"a.example\", \"pins\": [{\"pin\": \"sha256/" B64_A "\", \"position\": \"leaf\"},"
+		" {\"pin\": \"sha256/" B64_B "\", \"position\": \"intermediate\"}]}",
+		"1 intermediate/root pin(s) can never match in curl" },
 	{ "tlsa wildcard", CERTPIN_EXPORT_TLSA, "{\"host\": \"**.example.com\", \"pins\": [\"sha256/" B64_A "\"]}",
 		"rule '**.example.com': TLSA records need one owner name per host" },
 	{ "tlsa one-label wildcard", CERTPIN_EXPORT_TLSA, "{\"host\": \"*.example.com\", \"pins\": [\"sha256/" B64_A "\"]}",
@@ -305,7 +340,8 @@ static void test_okhttp(void)
 		CHECK_INT(certpin_policy_host(&a, p, i), CERTPIN_OK);
 		CHECK_INT(certpin_policy_host(&b, q, i), CERTPIN_OK);
 		CHECK_STR(b.pattern, a.pattern);
-		CHECK_INT(b.pin_count, a.pin_count);
+		/* imported, api.example.com also gets the pins of "**.example.com", as OkHttp accepts them */
+		CHECK_INT(b.pin_count, i == 0 ? 3 : a.pin_count);
 		for (size_t k = 0; k < a.pin_count && k < b.pin_count; k++) {
 			certpin_pin x, y;
 			CHECK_INT(certpin_policy_host_pin(&x, NULL, p, i, k), CERTPIN_OK);
@@ -439,19 +475,23 @@ static void test_curl(void)
 	CHECK_INT(h.pin_count, 2);
 	for (size_t k = 0; k < 2; k++) {
 		certpin_pin x, y;
+		certpin_position pos;
 		CHECK_INT(certpin_policy_host_pin(&x, NULL, p, 0, k), CERTPIN_OK);
-		CHECK_INT(certpin_policy_host_pin(&y, NULL, q, 0, k), CERTPIN_OK);
+		CHECK_INT(certpin_policy_host_pin(&y, &pos, q, 0, k), CERTPIN_OK);
 		CHECK(certpin_pin_equal(&x, &y));
+		CHECK_INT(pos, CERTPIN_POS_LEAF);       /* curl matches the leaf only */
 	}
 	certpin_policy_free(q);
 	free(out);
 	free(warn);
 	certpin_policy_free(p);
 
-	/* a rule of root pins only: nothing can match in curl, loudly */
+	/* a rule of root pins only: nothing can match in curl; refused, and loud when forced */
 	p = load("{\"schema\": 1, \"hosts\": [{\"host\": \"a.example\", \"pins\": ["
 		"{\"pin\": \"sha256/" B64_A "\", \"position\": \"root\"}]}]}");
-	CHECK_INT(run(p, CERTPIN_EXPORT_CURL, 0, 0, &out, &warn, NULL), CERTPIN_OK);
+	CHECK_INT(run(p, CERTPIN_EXPORT_CURL, 0, 0, &out, &warn, NULL), CERTPIN_E_UNSUPPORTED);
+	CHECK(out == NULL && warn == NULL);
+	CHECK_INT(run_ex(p, CERTPIN_EXPORT_CURL, 0, 0, 1, &out, &warn, NULL), CERTPIN_OK);
 	CHECK_CONTAINS(warn, "a.example: 1 intermediate/root pin(s) can never match in curl");
 	CHECK_CONTAINS(warn, "NO pin of this rule can match");
 	free(out);
@@ -572,6 +612,20 @@ static void test_misc(void)
 	certpin_export_options bad = CERTPIN_EXPORT_OPTIONS_INIT;
 	bad.version = 99;
 	CHECK_INT(certpin_policy_export_ex(&out, NULL, NULL, p, CERTPIN_EXPORT_TLSA, &bad), CERTPIN_E_INVALID_ARG);
+	certpin_policy_free(p);
+
+	/* version 1 options (no allow_narrowing field) are still read, and never allow narrowing */
+	struct { unsigned int version, port; int64_t now; } v1 = { 1, 8443, 0 };
+	p = load("{\"schema\": 1, \"hosts\": [{\"host\": \"a.example\", \"pins\": [\"sha256/" B64_A "\"]}]}");
+	CHECK_INT(certpin_policy_export_ex(&out, NULL, NULL, p, CERTPIN_EXPORT_TLSA, (const certpin_export_options *)&v1),
+		CERTPIN_OK);
+	CHECK_CONTAINS(out, "_8443._tcp.a.example. IN TLSA 3 1 1 ");
+	free(out);
+	certpin_policy_free(p);
+	p = load("{\"schema\": 1, \"hosts\": [{\"host\": \"a.example\", \"pins\": [\"sha256/" B64_A "\", \"cert-sha256:"
+		HEX_B "\"]}]}");
+	CHECK_INT(certpin_policy_export_ex(&out, NULL, NULL, p, CERTPIN_EXPORT_CURL, (const certpin_export_options *)&v1),
+		CERTPIN_E_UNSUPPORTED);
 	certpin_policy_free(p);
 
 	CHECK_INT(certpin_export_format_parse(&f, "trustkit"), CERTPIN_OK);
