@@ -256,7 +256,7 @@ static int run_lint(const lint_args *a)
 			live_host *h = &hosts[i];
 
 			if (a->chain) {
-				rc = rot_chain_from_file(&h->chain, a->chain, a->cafile, h->name, at, h->error,
+				rc = rot_chain_from_file(&h->chain, a->chain, a->cafile, 0, h->name, at, h->error,
 					sizeof(h->error));
 				if (rc == CLI_EXIT_USAGE || rc == CLI_EXIT_INTERNAL) {
 					cli_error("lint: %s", h->error);

@@ -36,10 +36,16 @@ void usage_plan(FILE *f)
 		"the outcome depends on unknown certificates).  Pinsets expiring within the\n"
 		"window are flagged.\n"
 		"\n"
-		"  --cafile FILE       trust anchors: chain files are PKIX-verified for the host\n"
-		"                      and completed to their root (without it, a chain file's\n"
-		"                      root is unknown unless the file ends with it);\n"
-		"                      --connect verifies against it (default: system store)\n"
+		"  --cafile FILE       trust anchors (default: the system store): chain files\n"
+		"                      are PKIX-verified for the host at --at and completed to\n"
+		"                      their root, --connect verifies against them.  A chain\n"
+		"                      file must be in order (leaf first, each certificate\n"
+		"                      issued by the next), valid at --at and for the host,\n"
+		"                      with a leaf that is not a CA: else, or if it fails PKIX\n"
+		"                      validation, every version is locked out (exit 1).\n"
+		"                      Without --cafile, a chain file whose issuer is not in\n"
+		"                      the system store has an unknown root, and the verdict\n"
+		"                      is at best UNDECIDED (exit 1)\n"
 		"  --at DATE           deploy time (YYYY-MM-DD or RFC 3339; default now)\n"
 		"  --expiry-window N   flag pinsets expiring within N days (default 30)\n"
 		"  --format FMT        policy format: auto (default), json, android, pins\n"
@@ -64,6 +70,7 @@ typedef struct target {
 typedef struct shipped {
 	const char *name;
 	const char *path;
+	int named;              /* NAME= given (else the name is the file's) */
 	certpin_policy *policy;
 } shipped;
 
@@ -74,6 +81,7 @@ typedef struct plan_args {
 	size_t ntargets;
 	const char *cafile, *at, *window, *format;
 	int json;
+	int undecided;          /* pins say safe, but a chain file could not be PKIX-verified */
 } plan_args;
 
 /* Option value: "--opt=value" or the next argument.  NULL after printing a message. */
@@ -114,6 +122,7 @@ static int parse(plan_args *a, int argc, char **argv)
 			if (sep && sep != arg && sep[1] && !memchr(arg, '/', (size_t)(sep - arg))) {
 				s->name = arg;
 				s->path = sep + 1;
+				s->named = 1;
 				argv[i][sep - arg] = '\0';
 			} else {
 				const char *slash = strrchr(arg, '/');
@@ -272,6 +281,53 @@ static void pin_of(char out[CERTPIN_PIN_STRLEN], const certpin_chain_elem *e)
 	cli_pin_string(out, &p, CERTPIN_STYLE_DEFAULT);
 }
 
+/* Hosts whose planned chain comes from a file that could not be PKIX-verified. */
+static size_t unverified_files(const plan_args *a)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < a->ntargets; i++)
+		if (a->targets[i].chain_file && a->targets[i].chain.unverified[0])
+			n++;
+	return n;
+}
+
+/*
+ * The verdict text: the library's, unless a chain file was not verified and
+ * the pins alone say safe (then UNDECIDED, with the reason).  Each
+ * unverified chain is named either way.  malloc'd; NULL if out of memory.
+ */
+static char *verdict_text(const plan_args *a, const certpin_plan *plan)
+{
+	size_t len = strlen(certpin_plan_text(plan)) + 128;
+	char *out, *p;
+
+	for (size_t i = 0; i < a->ntargets; i++)
+		len += strlen(a->targets[i].norm) + strlen(a->targets[i].chain.unverified) + 64;
+	for (size_t i = 0; i < certpin_plan_warning_count(plan); i++)
+		len += strlen(certpin_plan_warning(plan, i)) + 16;
+	if (!(out = malloc(len)))
+		return NULL;
+	p = out;
+	if (!a->undecided) {
+		p += snprintf(p, len, "%s", certpin_plan_text(plan));
+	} else {
+		p += snprintf(p, len, "UNDECIDED: every version connects by its pins, but the planned chain is not "
+			"proven valid\n");
+	}
+	for (size_t i = 0; i < a->ntargets; i++) {
+		const target *t = &a->targets[i];
+
+		if (t->chain_file && t->chain.unverified[0])
+			p += snprintf(p, len - (size_t)(p - out), "%s: chain from %s %s\n", t->norm, t->chain_file,
+				t->chain.unverified);
+	}
+	if (a->undecided)
+		for (size_t i = 0; i < certpin_plan_warning_count(plan); i++)
+			p += snprintf(p, len - (size_t)(p - out), "warning: %s\n", certpin_plan_warning(plan, i));
+	return out;
+}
+
 /* "LOCKOUT", "ok", ... and a short reason for one cell. */
 static void describe(char *out, size_t len, const certpin_plan_cell *c)
 {
@@ -337,10 +393,14 @@ static void print_text(const plan_args *a, const certpin_plan *plan, int64_t at)
 		if (strlen(a->pols[i].name) > w)
 			w = strlen(a->pols[i].name);
 	printf("shipped versions:\n");
-	for (size_t i = 0; i < a->npols; i++)
-		printf("  %-*s %s (%zu rule%s)\n", (int)w, a->pols[i].name, a->pols[i].path,
-			certpin_policy_host_count(a->pols[i].policy),
-			certpin_policy_host_count(a->pols[i].policy) == 1 ? "" : "s");
+	for (size_t i = 0; i < a->npols; i++) {
+		size_t n = certpin_policy_host_count(a->pols[i].policy);
+
+		if (a->pols[i].named)
+			printf("  %-*s %s (%zu rule%s)\n", (int)w, a->pols[i].name, a->pols[i].path, n, n == 1 ? "" : "s");
+		else
+			printf("  %s (%zu rule%s)\n", a->pols[i].path, n, n == 1 ? "" : "s");
+	}
 	printf("matrix:\n");
 	for (size_t i = 0; i < a->npols; i++) {
 		for (size_t h = 0; h < a->ntargets; h++) {
@@ -348,7 +408,10 @@ static void print_text(const plan_args *a, const certpin_plan *plan, int64_t at)
 			printf("  %-*s %s  %s\n", (int)w, a->pols[i].name, certpin_plan_host_name(plan, h), line);
 		}
 	}
-	printf("verdict: %s", certpin_plan_text(plan));
+	char *v = verdict_text(a, plan);
+
+	printf("verdict: %s", v ? v : certpin_plan_text(plan));
+	free(v);
 }
 
 static json_t *cell_json(const certpin_plan *plan, size_t i, size_t h)
@@ -441,8 +504,10 @@ static int print_json(const plan_args *a, const certpin_plan *plan, int64_t at, 
 	}
 	cli_time_rfc3339(t, at);
 	bad |= json_object_set_new(o, "at", json_string(t));
-	bad |= json_object_set_new(o, "verdict", json_string(certpin_plan_verdict_name(certpin_plan_get_verdict(plan))));
-	bad |= json_object_set_new(o, "safe", json_boolean(certpin_plan_get_verdict(plan) == CERTPIN_PLAN_SAFE));
+	bad |= json_object_set_new(o, "verdict", json_string(a->undecided ? "undecided" :
+		certpin_plan_verdict_name(certpin_plan_get_verdict(plan))));
+	bad |= json_object_set_new(o, "safe", json_boolean(certpin_plan_get_verdict(plan) == CERTPIN_PLAN_SAFE &&
+		!a->undecided));
 	for (size_t h = 0; h < a->ntargets; h++) {
 		const target *g = &a->targets[h];
 		certpin_plan_advice adv;
@@ -456,6 +521,8 @@ static int print_json(const plan_args *a, const certpin_plan *plan, int64_t at, 
 		bad |= json_object_set_new(j, "source", json_string(g->source));
 		bad |= json_object_set_new(j, "note", cli_json_str(g->key_note[0] ? g->key_note : NULL));
 		bad |= json_object_set_new(j, "verified", json_boolean(g->chain.verified));
+		bad |= json_object_set_new(j, "unverified_reason", cli_json_str(g->chain_file && g->chain.unverified[0] ?
+			g->chain.unverified : NULL));
 		bad |= json_object_set_new(j, "chain", rot_chain_json(&g->chain));
 		bad |= json_object_set_new(j, "refused", names_json(plan, adv.refused, adv.nrefused));
 		bad |= json_object_set_new(j, "undecided", names_json(plan, adv.undecided, adv.nundecided));
@@ -486,7 +553,9 @@ static int print_json(const plan_args *a, const certpin_plan *plan, int64_t at, 
 	bad |= json_object_set_new(o, "hosts", hosts);
 	bad |= json_object_set_new(o, "matrix", matrix);
 	bad |= json_object_set_new(o, "warnings", warnings);
-	bad |= json_object_set_new(o, "text", json_string(certpin_plan_text(plan)));
+	char *v = verdict_text(a, plan);
+	bad |= !v || json_object_set_new(o, "text", json_string(v));
+	free(v);
 	bad |= json_object_set_new(o, "exit_code", json_integer(exit_code));
 	if (bad) {
 		json_decref(o);
@@ -575,7 +644,7 @@ static int run_plan(plan_args *a)
 			}
 		}
 		if (t->chain_file) {
-			rc = rot_chain_from_file(&t->chain, t->chain_file, a->cafile, t->norm, at, err, sizeof(err));
+			rc = rot_chain_from_file(&t->chain, t->chain_file, a->cafile, 1, t->norm, at, err, sizeof(err));
 			if (rc == CLI_EXIT_REFUSED) {
 				/* a chain no client would accept: every version is locked out, pins or not */
 				cli_error("plan: %s (every client would refuse it): UNSAFE", err);
@@ -586,9 +655,8 @@ static int run_plan(plan_args *a)
 				return rc;
 			}
 			snprintf(t->source, sizeof(t->source), "chain from %s (%s)", t->chain_file,
-				t->chain.verified ? "PKIX-verified with --cafile" :
-				t->chain.elems[t->chain.n - 1].flags ? "not verified; ends with a self-signed root" :
-				"not verified; root unknown");
+				t->chain.verified ? (a->cafile ? "PKIX-verified with --cafile" :
+				"PKIX-verified with the system trust store") : t->chain.unverified);
 		} else if (t->connect) {
 			rc = rot_chain_connect(&t->chain, t->connect, t->norm, a->cafile, err, sizeof(err));
 			if (rc != 0) {
@@ -627,7 +695,10 @@ static int run_plan(plan_args *a)
 		status = cli_exit_for(rc);
 		goto out;
 	}
-	status = certpin_plan_get_verdict(plan) == CERTPIN_PLAN_SAFE ? CLI_EXIT_OK : CLI_EXIT_REFUSED;
+	/* pins alone cannot make a chain that was not PKIX-verified safe */
+	if (certpin_plan_get_verdict(plan) == CERTPIN_PLAN_SAFE && unverified_files(a) > 0)
+		a->undecided = 1;
+	status = certpin_plan_get_verdict(plan) == CERTPIN_PLAN_SAFE && !a->undecided ? CLI_EXIT_OK : CLI_EXIT_REFUSED;
 	if (a->json) {
 		if (print_json(a, plan, at, status) != 0) {
 			cli_error("cannot write JSON output");

@@ -14,6 +14,7 @@
 #include "internal.h"   /* certpin__parse_time: the policy's own date syntax */
 
 #define ROT_MAX_CHAIN 16
+#define ROT_INCOMPLETE (-1)     /* verify_chain(): issuer not found (not an exit code) */
 
 void rot_chain_free(rot_chain *c)
 {
@@ -144,6 +145,76 @@ fail:
 	return NULL;
 }
 
+/* The subject of `x` for messages ("/CN=..."), or "?" */
+static const char *subject_of(X509 *x, char *buf, size_t len)
+{
+	if (!X509_NAME_oneline(X509_get_subject_name(x), buf, (int)len))
+		snprintf(buf, len, "?");
+	return buf;
+}
+
+/*
+ * What every client checks whatever its trust anchors: the file is the chain
+ * leaf first, each certificate issued (and signed) by the next one, the leaf
+ * is not a CA and is valid for `host`, and every certificate is valid at `at`.
+ * 0, or CLI_EXIT_REFUSED with `err` set.
+ */
+static int check_chain_shape(STACK_OF(X509) *certs, const char *path, const char *host, int64_t at,
+	char *err, size_t errlen)
+{
+	int n = sk_X509_num(certs);
+	X509 *leaf = sk_X509_value(certs, 0);
+	time_t t = (time_t)at;
+	char s1[256], s2[256], when[32];
+
+	cli_time_rfc3339(when, at);
+	for (int i = 0; i + 1 < n; i++) {
+		X509 *x = sk_X509_value(certs, i), *issuer = sk_X509_value(certs, i + 1);
+		EVP_PKEY *k = X509_get0_pubkey(issuer);
+
+		if (X509_check_issued(issuer, x) != X509_V_OK || !k || X509_verify(x, k) != 1) {
+			snprintf(err, errlen, "%s: certificate %d (%s) is not issued by certificate %d (%s): the file "
+				"must hold the chain leaf first, each certificate followed by its issuer", path, i,
+				subject_of(x, s1, sizeof(s1)), i + 1, subject_of(issuer, s2, sizeof(s2)));
+			return CLI_EXIT_REFUSED;
+		}
+	}
+	if (X509_get_extension_flags(leaf) & EXFLAG_CA) {
+		snprintf(err, errlen, "%s: the first certificate (%s) is a CA certificate, not a server's leaf "
+			"(the file must hold the chain leaf first)", path, subject_of(leaf, s1, sizeof(s1)));
+		return CLI_EXIT_REFUSED;
+	}
+	for (int i = 0; i < n; i++) {
+		X509 *x = sk_X509_value(certs, i);
+		int nb = X509_cmp_time(X509_get0_notBefore(x), &t), na = X509_cmp_time(X509_get0_notAfter(x), &t);
+
+		if (nb == 0 || na == 0) {
+			snprintf(err, errlen, "%s: certificate %d (%s) has an unreadable validity period", path, i,
+				subject_of(x, s1, sizeof(s1)));
+			return CLI_EXIT_REFUSED;
+		}
+		if (nb > 0 || na < 0) {
+			snprintf(err, errlen, "%s: certificate %d (%s) %s at %s", path, i, subject_of(x, s1, sizeof(s1)),
+				nb > 0 ? "is not yet valid" : "has expired", when);
+			return CLI_EXIT_REFUSED;
+		}
+	}
+	if (cli_is_ip_literal(host) ? X509_check_ip_asc(leaf, host, 0) != 1 :
+			X509_check_host(leaf, host, strlen(host), 0, NULL) != 1) {
+		snprintf(err, errlen, "%s: the leaf certificate (%s) is not valid for %s", path,
+			subject_of(leaf, s1, sizeof(s1)), host);
+		return CLI_EXIT_REFUSED;
+	}
+	return 0;
+}
+
+/*
+ * PKIX-verify `certs` for `host` at `at` against `cafile` (NULL: the system
+ * store).  0 with the verified chain appended to `out`; ROT_INCOMPLETE if, with the
+ * system store, the chain cannot be completed to a trust anchor because the
+ * issuer of its last certificate is nowhere to be found (out->unverified
+ * set, nothing appended); else an exit code with `err` set.
+ */
 static int verify_chain(rot_chain *out, STACK_OF(X509) *certs, const char *cafile, const char *host, int64_t at,
 	char *err, size_t errlen)
 {
@@ -151,14 +222,19 @@ static int verify_chain(rot_chain *out, STACK_OF(X509) *certs, const char *cafil
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
 	STACK_OF(X509) *untrusted = NULL, *verified = NULL;
 	X509_VERIFY_PARAM *param;
-	int status = CLI_EXIT_INTERNAL, rc;
+	int status = CLI_EXIT_INTERNAL, rc, e;
+	X509 *last = sk_X509_value(certs, sk_X509_num(certs) - 1);
+	char s1[256];
 
 	if (!store || !ctx || !(untrusted = sk_X509_new_null())) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	if (X509_STORE_load_file(store, cafile) != 1) {
-		snprintf(err, errlen, "%s: cannot load CA certificates (--cafile)", cafile);
+	if (cafile ? X509_STORE_load_file(store, cafile) != 1 : X509_STORE_set_default_paths(store) != 1) {
+		if (cafile)
+			snprintf(err, errlen, "%s: cannot load CA certificates (--cafile)", cafile);
+		else
+			snprintf(err, errlen, "cannot load the system trust store (give --cafile)");
 		status = CLI_EXIT_USAGE;
 		goto out;
 	}
@@ -177,8 +253,22 @@ static int verify_chain(rot_chain *out, STACK_OF(X509) *certs, const char *cafil
 		goto out;
 	}
 	if (X509_verify_cert(ctx) != 1) {
-		snprintf(err, errlen, "the planned chain does not pass PKIX validation for %s: %s", host,
-			X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+		e = X509_STORE_CTX_get_error(ctx);
+		/*
+		 * Without --cafile the app's anchors are not known (a private CA is
+		 * possible): an issuer missing from the system store leaves the root
+		 * unknown.  With --cafile those are the anchors, and clients refuse.
+		 */
+		if (!cafile && (e == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+				e == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT) && X509_check_issued(last, last) != X509_V_OK) {
+			snprintf(out->unverified, sizeof(out->unverified), "not PKIX-verified: the issuer of %s is neither "
+				"in the file nor in the system trust store; give the complete chain and --cafile",
+				subject_of(last, s1, sizeof(s1)));
+			status = ROT_INCOMPLETE;
+			goto out;
+		}
+		snprintf(err, errlen, "the planned chain does not pass PKIX validation for %s against %s: %s", host,
+			cafile ? cafile : "the system trust store", X509_verify_cert_error_string(e));
 		status = CLI_EXIT_REFUSED;
 		goto out;
 	}
@@ -203,8 +293,8 @@ out:
 	return status;
 }
 
-int rot_chain_from_file(rot_chain *out, const char *path, const char *cafile, const char *host, int64_t at,
-	char *err, size_t errlen)
+int rot_chain_from_file(rot_chain *out, const char *path, const char *cafile, int system_store, const char *host,
+	int64_t at, char *err, size_t errlen)
 {
 	STACK_OF(X509) *certs;
 	int status, rc;
@@ -214,12 +304,20 @@ int rot_chain_from_file(rot_chain *out, const char *path, const char *cafile, co
 	certs = read_certs(path, err, errlen);
 	if (!certs)
 		return CLI_EXIT_USAGE;
-	if (cafile) {
-		status = verify_chain(out, certs, cafile, host, at, err, errlen);
+	if ((status = check_chain_shape(certs, path, host, at, err, errlen)) != 0) {
 		sk_X509_pop_free(certs, X509_free);
-		if (status != 0)
-			rot_chain_free(out);
 		return status;
+	}
+	if (cafile || system_store) {
+		status = verify_chain(out, certs, cafile, host, at, err, errlen);
+		if (status != ROT_INCOMPLETE) {
+			sk_X509_pop_free(certs, X509_free);
+			if (status != 0)
+				rot_chain_free(out);
+			return status;
+		}
+	} else {
+		snprintf(out->unverified, sizeof(out->unverified), "not PKIX-verified (no --cafile)");
 	}
 	rc = append_stack(out, certs);
 	if (rc != CERTPIN_OK) {

@@ -24,6 +24,7 @@ typedef struct rot_chain {
 	int64_t *not_after;     /* per element; 0 when unknown */
 	size_t n;
 	int verified;           /* 1 if this is a PKIX-verified chain */
+	char unverified[512];   /* chain file not verified: why ("" if verified or not a file) */
 	char address[CERTPIN_HOSTNAME_MAX]; /* --connect: numeric peer address */
 	char port[8];
 } rot_chain;
@@ -34,17 +35,23 @@ void rot_chain_free(rot_chain *c);
 int rot_chain_append_unknown(rot_chain *c, const char *what);
 
 /*
- * The chain in PEM file `path` (certificates only, leaf first).  With
- * `cafile`, the chain is PKIX-verified for `host` at time `at` (purpose TLS
+ * The chain in PEM file `path` (certificates only, leaf first).  Always
+ * checked first, as every client would: the order (each certificate issued
+ * and signed by the next), the leaf is no CA and is valid for `host`, every
+ * certificate is valid at `at`; a failure gives CLI_EXIT_REFUSED with `err`
+ * set.  Then, with `cafile` (or, if `system_store`, without it: the system
+ * trust store), the chain is PKIX-verified for `host` at `at` (purpose TLS
  * server) and the verified chain, trust anchor included, is returned; a
- * verification failure gives CLI_EXIT_REFUSED with `err` set.  Without
- * `cafile` the file is taken as it is and, unless its last certificate is
- * self-signed, an unknown trust anchor is appended (and, for a lone leaf,
- * an unknown intermediate before it).  Returns 0 or an exit
- * code (CLI_EXIT_USAGE for unreadable input, message in `err`).
+ * verification failure gives CLI_EXIT_REFUSED, except when, with the
+ * system store, the issuer of the file's last certificate is not found (an
+ * incomplete chain, or a private CA): then, as without any trust anchors, the file
+ * is returned as it is with `unverified` saying why and, unless its last
+ * certificate is self-signed, an unknown trust anchor appended (and, for a
+ * lone leaf, an unknown intermediate before it).  Returns 0 or an exit code
+ * (CLI_EXIT_USAGE for unreadable input, message in `err`).
  */
-int rot_chain_from_file(rot_chain *out, const char *path, const char *cafile, const char *host, int64_t at,
-	char *err, size_t errlen);
+int rot_chain_from_file(rot_chain *out, const char *path, const char *cafile, int system_store, const char *host,
+	int64_t at, char *err, size_t errlen);
 
 /*
  * Connect to `target` (HOST[:PORT]) with SNI and verification host `name`,

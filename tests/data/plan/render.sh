@@ -10,6 +10,11 @@
 #   renewed-chain.pem  a new certificate for the same leaf key (leaf.key),
 #                      issued by the same intermediate, + inter.pem
 #   newca-chain.pem    rogue-leaf.pem + rogue-root.pem: a new key under a new CA
+#   fixed-chain.pem    a certificate for the serving key (leaf.key) + its own
+#                      intermediate, and fixed-trust.pem its root, all valid
+#                      from 2020-01-01 to 2040-01-01: for --at dates that the
+#                      test PKI (valid from the month before the test run)
+#                      may not cover, e.g. the pinset expiry 2026-12-01
 set -eu
 
 if [ $# -ne 2 ]; then
@@ -59,3 +64,62 @@ EXT
 cat "$OUT/renewed-leaf.pem" "$PKI/inter.pem" >"$OUT/renewed-chain.pem"
 cat "$PKI/rogue-leaf.pem" "$PKI/rogue-root.pem" >"$OUT/newca-chain.pem"
 rm -f "$OUT/.renew.ext" "$OUT/.renew.csr"
+
+# A fixed-date hierarchy ("openssl ca" can set notBefore; "x509 -req" cannot in 3.0).
+F="$OUT/.fixed"
+mkdir -p "$F"
+: >"$F/index.txt"
+echo 2001 >"$F/serial"
+cat >"$F/ca.cnf" <<CNF
+[ca]
+default_ca = fixed
+[fixed]
+dir = $F
+database = \$dir/index.txt
+serial = \$dir/serial
+new_certs_dir = \$dir
+default_md = sha256
+policy = anything
+unique_subject = no
+email_in_dn = no
+copy_extensions = none
+[anything]
+commonName = supplied
+[req]
+distinguished_name = dn
+prompt = no
+[dn]
+CN = unused
+[root]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign
+subjectKeyIdentifier = hash
+[inter]
+basicConstraints = critical,CA:TRUE,pathlen:0
+keyUsage = critical,keyCertSign,cRLSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+[leaf]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = serverAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+subjectAltName = DNS:api.certpin.test
+CNF
+fixed_issue() { # KEY SUBJECT EXT SIGNERCERT|self SIGNERKEY OUT
+	"$OPENSSL" req -config "$F/ca.cnf" -new -key "$1" -subj "$2" -out "$F/req.csr" 2>/dev/null
+	if [ "$4" = self ]; then _signer=-selfsign; else _signer="-cert $4"; fi
+	# shellcheck disable=SC2086  # $_signer is one or two words on purpose
+	"$OPENSSL" ca -config "$F/ca.cnf" -batch -notext -in "$F/req.csr" $_signer -keyfile "$5" \
+		-startdate 20200101000000Z -enddate 20400101000000Z -extensions "$3" -out "$6" 2>"$F/ca.err" ||
+		{ cat "$F/ca.err" >&2; exit 1; }
+}
+for k in root inter; do
+	"$OPENSSL" genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$F/$k.key" 2>/dev/null
+done
+fixed_issue "$F/root.key" "/CN=certpin Fixed Root" root self "$F/root.key" "$OUT/fixed-trust.pem"
+fixed_issue "$F/inter.key" "/CN=certpin Fixed Intermediate" inter "$OUT/fixed-trust.pem" "$F/root.key" "$F/inter.pem"
+fixed_issue "$PKI/leaf.key" "/CN=api.certpin.test" leaf "$F/inter.pem" "$F/inter.key" "$F/leaf.pem"
+cat "$F/leaf.pem" "$F/inter.pem" >"$OUT/fixed-chain.pem"
+rm -rf "$F"
