@@ -262,12 +262,22 @@ static void record_chain(job *j, SSL *ssl)
 	}
 }
 
+/*
+ * The leaf's expiry.  After a refused handshake (pin mismatch) OpenSSL has no
+ * peer certificate, but the chain the verify callback saw is still there:
+ * the verified chain, else the chain the server sent.
+ */
 static void record_leaf_expiry(job *j, SSL *ssl)
 {
 	X509 *leaf = SSL_get0_peer_certificate(ssl);
+	STACK_OF(X509) *sk;
 	const ASN1_TIME *na;
 	int days = 0, secs = 0;
 
+	if (!leaf && (sk = SSL_get0_verified_chain(ssl)) != NULL && sk_X509_num(sk) > 0)
+		leaf = sk_X509_value(sk, 0);
+	if (!leaf && (sk = SSL_get_peer_cert_chain(ssl)) != NULL && sk_X509_num(sk) > 0)
+		leaf = sk_X509_value(sk, 0);
 	if (!leaf || !(na = X509_get0_notAfter(leaf)))
 		return;
 	if (ASN1_TIME_diff(&days, &secs, NULL, na) != 1)
@@ -424,6 +434,10 @@ static json_t *state_load(const char *path)
 		if (errno == ENOENT)
 			return json_pack("{s:i, s:{}}", "version", 1, "hosts");
 		cli_error("monitor: %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		cli_error("monitor: %s: is a directory (--state names a file)", path);
 		return NULL;
 	}
 	if (st.st_size > (off_t)MON_STATE_MAX) {
@@ -586,11 +600,15 @@ static void print_text(const certpin_policy *p, const job *j, int64_t now)
 	}
 	if (j->status == MON_CONN_FAIL || (j->status == MON_PIN_FAIL && j->error[0]))
 		printf(" %s;", j->error);
-	if (j->have_leaf_expiry)
+	if (j->have_leaf_expiry && j->leaf_not_after >= now)
 		printf(" leaf expires in %d days;", j->leaf_days);
+	else if (j->have_leaf_expiry)
+		printf(" leaf expired %lld days ago;", (long long)((now - j->leaf_not_after + 86399) / 86400));
 	int pd = pinset_days(p, j, now, &expires);
-	if (expires)
+	if (expires && expires > now)
 		printf(" pinset expires in %d days;", pd);
+	else if (expires)
+		printf(" pinset expired %d days ago;", -pd);
 	printf(" chain %s", j->change);
 	if (j->change_detail[0])
 		printf(" (%s)", j->change_detail);
@@ -878,6 +896,7 @@ static int run_monitor(const mon_args *a)
 	nthreads = 0;
 
 	status = counts[MON_PIN_FAIL] ? CLI_EXIT_REFUSED : counts[MON_CONN_FAIL] ? CLI_EXIT_TLS : CLI_EXIT_OK;
+	/* milliseconds, as seconds with three decimals (not 0.017000000000000001) */
 	double secs = (double)(mono_ms() - t0) / 1000.0;
 	if (a->json) {
 		json_t *sum = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:f, s:I, s:i}", "type", "summary",
@@ -885,7 +904,7 @@ static int run_monitor(const mon_args *a)
 			(json_int_t)counts[MON_WARN], "pin_failures", (json_int_t)counts[MON_PIN_FAIL],
 			"connection_failures", (json_int_t)counts[MON_CONN_FAIL], "seconds", secs,
 			"concurrency", (json_int_t)concurrency, "exit_code", status);
-		if (!sum || json_dumpf(sum, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER) != 0)
+		if (!sum || json_dumpf(sum, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12)) != 0)
 			cli_error("monitor: cannot write the JSON summary");
 		else
 			fputc('\n', stdout);
