@@ -171,6 +171,22 @@ static const char *position_word(size_t depth, size_t n)
 	return depth + 1 == n ? "root" : "intermediate";
 }
 
+/* May a pin at `pos` match element `i` of an `n`-element chain?  (As certpin_verify().) */
+static bool position_ok(certpin_position pos, size_t i, size_t n)
+{
+	switch (pos) {
+	case CERTPIN_POS_ANY:
+		return true;
+	case CERTPIN_POS_LEAF:
+		return i == 0;
+	case CERTPIN_POS_INTERMEDIATE:
+		return i > 0 && i + 1 < n;
+	case CERTPIN_POS_ROOT:
+		return i + 1 == n;
+	}
+	return false;
+}
+
 /* 1 if `pin`'s digest equals a digest of `e` of the same kind. */
 static bool pin_in_elem(const certpin_pin *pin, const certpin_chain_elem *e)
 {
@@ -297,6 +313,23 @@ static int lint_rule(certpin_lint_report *r, const certpin_policy *p, size_t i, 
 	return CERTPIN_OK;
 }
 
+/* Does a pin of rule `rule` (`npins` pins) accept element `d` of the chain, position included? */
+static int elem_pinned(bool *out, const certpin_policy *p, size_t rule, size_t npins, const certpin_lint_chain *c,
+	size_t d)
+{
+	*out = false;
+	for (size_t k = 0; k < npins && !*out; k++) {
+		certpin_pin pk;
+		certpin_position pos;
+		int rc = certpin_policy_host_pin(&pk, &pos, p, rule, k);
+
+		if (rc != CERTPIN_OK)
+			return rc;
+		*out = position_ok(pos, d, c->n) && pin_in_elem(&pk, &c->chain[d]);
+	}
+	return CERTPIN_OK;
+}
+
 /* Live checks of one chain against the rule the engine applies. */
 static int lint_live(certpin_lint_report *r, const certpin_policy *p, const certpin_lint_chain *c,
 	int64_t now, long *rule_out)
@@ -369,13 +402,37 @@ static int lint_live(certpin_lint_report *r, const certpin_policy *p, const cert
 				leaf_pinned = true;
 		}
 		if (!leaf_pinned) {
-			const char *subj = c->subjects && c->subjects[res.depth] ? c->subjects[res.depth] : NULL;
+			/* every CA certificate of the chain that a pin accepts, not only the first */
+			char list[1024];
+			size_t used = 0, nca = 0, last = 0, i = 0;
+			bool hit;
 
+			list[0] = '\0';
+			for (size_t d = 1; d < c->n; d++) {
+				if ((rc = elem_pinned(&hit, p, (size_t)res.rule, h.pin_count, c, d)) != CERTPIN_OK)
+					return rc;
+				nca += hit;
+			}
+			for (size_t d = 1; d < c->n; d++) {
+				const char *subj = c->subjects && c->subjects[d] ? c->subjects[d] : NULL;
+
+				if ((rc = elem_pinned(&hit, p, (size_t)res.rule, h.pin_count, c, d)) != CERTPIN_OK)
+					return rc;
+				if (!hit)
+					continue;
+				i++;
+				last = d;
+				if (used < sizeof(list))
+					used += (size_t)snprintf(list + used, sizeof(list) - used, "%sthe %s certificate at depth "
+						"%zu%s%s%s", i == 1 ? "" : i == nca ? " and " : ", ", position_word(d, c->n), d,
+						subj ? " (" : "", subj ? subj : "", subj ? ")" : "");
+			}
+			if (nca == 0)   /* cannot happen: the engine matched at res.depth */
+				last = (size_t)res.depth;
 			rc = add(r, CERTPIN_LINT_CA_PINS_ONLY, res.rule, h.pattern, c->hostname, res.pin,
-				"%s: %s is accepted only through the %s certificate at depth %d%s%s%s; the CA may "
-				"issue the next certificate from another %s: add a leaf-key backup pin", h.pattern,
-				res.hostname, position_word((size_t)res.depth, c->n), res.depth, subj ? " (" : "",
-				subj ? subj : "", subj ? ")" : "", position_word((size_t)res.depth, c->n));
+				"%s: %s is accepted only through %s; the CA may issue the next certificate from another %s: "
+				"add a leaf-key backup pin", h.pattern, res.hostname, list,
+				position_word(nca > 1 ? 1 : last, c->n));
 			if (rc)
 				return rc;
 		}

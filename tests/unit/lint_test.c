@@ -321,6 +321,32 @@ static void test_live(void)
 	certpin_lint_report_free(r);
 	certpin_policy_free(p);
 
+	/* intermediate and root both pinned: W001 lists every matching CA certificate, not only the first */
+	p = new_policy();
+	add_rule(p, (rule_spec){ "api.test", CERTPIN_MODE_ENFORCE, exp, CERTPIN_EXPIRY_FAIL_OPEN, 0 });
+	add_pin(p, "api.test", spki(0x11), CERTPIN_POS_INTERMEDIATE);
+	add_pin(p, "api.test", spki(0x12), CERTPIN_POS_ROOT);
+	add_pin(p, "api.test", spki(0x30), CERTPIN_POS_ANY);
+	r = lint(p, &live, 1);
+	CHECK_INT(count(r, CERTPIN_LINT_CA_PINS_ONLY, &f), 1);
+	if (f) {
+		CHECK_CONTAINS(f->message, "accepted only through the intermediate certificate at depth 1 (CN=Test "
+			"Intermediate) and the root certificate at depth 2");
+	}
+	certpin_lint_report_free(r);
+	/* a pin whose position does not fit is not listed: root key pinned as "intermediate" */
+	certpin_policy_free(p);
+	p = new_policy();
+	add_rule(p, (rule_spec){ "api.test", CERTPIN_MODE_ENFORCE, exp, CERTPIN_EXPIRY_FAIL_OPEN, 0 });
+	add_pin(p, "api.test", spki(0x11), CERTPIN_POS_INTERMEDIATE);
+	add_pin(p, "api.test", spki(0x12), CERTPIN_POS_INTERMEDIATE);
+	r = lint(p, &live, 1);
+	CHECK_INT(count(r, CERTPIN_LINT_CA_PINS_ONLY, &f), 1);
+	if (f)
+		CHECK(strstr(f->message, "depth 2") == NULL);
+	certpin_lint_report_free(r);
+	certpin_policy_free(p);
+
 	/* report-only mismatch is still E003, with the report-only wording */
 	p = new_policy();
 	add_rule(p, (rule_spec){ "api.test", CERTPIN_MODE_REPORT_ONLY, exp, CERTPIN_EXPIRY_FAIL_OPEN, 0 });
