@@ -73,6 +73,26 @@ static EVP_PKEY *generate(const struct key_type *t)
 	return EVP_PKEY_Q_keygen(NULL, NULL, t->alg);
 }
 
+/*
+ * The CSR subject for output, in the order given and written in the CSR
+ * ("CN=api.example.com,O=Example"; RFC 2253 escaping, not its reversed
+ * order, so the text and JSON output read like --subject and openssl req).
+ */
+static void subject_text(char *out, size_t len, const X509_NAME *name)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *data = NULL;
+	long n;
+
+	out[0] = '\0';
+	if (!b)
+		return;
+	if (X509_NAME_print_ex(b, name, 0, (XN_FLAG_RFC2253 & ~XN_FLAG_DN_REV)) >= 0 &&
+	    (n = BIO_get_mem_data(b, &data)) > 0)
+		snprintf(out, len, "%.*s", (int)n, data);
+	BIO_free(b);
+}
+
 /* Parse "/F=V/F=V..." ('\' escapes the next character) into a new X509_NAME; NULL after a message. */
 static X509_NAME *parse_subject(const char *s)
 {
@@ -335,15 +355,16 @@ int cmd_keygen(int argc, char **argv)
 	key_fd = csr_fd = -1;
 	created = 0;   /* keep the files */
 
-	char pin[CERTPIN_PIN_STRLEN];
+	char pin[CERTPIN_PIN_STRLEN], subj[SUBJECT_MAX + 64];
 	cli_pin_string(pin, &items[0].spki, style);
+	subject_text(subj, sizeof(subj), name);
 	if (json) {
 		json_t *o = json_object();
 		if (!o || json_object_set_new(o, "pin", json_string(pin)) ||
 		    json_object_set_new(o, "key_type", json_string(items[0].key_type)) ||
 		    json_object_set_new(o, "key_file", json_string(key_path)) ||
 		    json_object_set_new(o, "csr_file", json_string(csr_path)) ||
-		    json_object_set_new(o, "subject", cli_json_str(items[0].subject))) {
+		    json_object_set_new(o, "subject", json_string(subj))) {
 			json_decref(o);
 			cli_error("out of memory");
 			goto done;
@@ -355,7 +376,7 @@ int cmd_keygen(int argc, char **argv)
 	} else {
 		printf("pin: %s\n", pin);
 		printf("key: %s (%s, unencrypted PKCS#8, mode 0600; keep it offline)\n", key_path, items[0].key_type);
-		printf("csr: %s (subject %s)\n", csr_path, items[0].subject ? items[0].subject : "");
+		printf("csr: %s (subject %s)\n", csr_path, subj);
 	}
 	if (fflush(stdout) != 0) {
 		cli_error("keygen: write error");
