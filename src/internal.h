@@ -122,6 +122,10 @@ size_t certpin__x509_spki_der(unsigned char *buf, size_t buflen, struct x509_st 
 
 /* ---- verify.c ---- */
 /* Engine core for a known rule (rule may be NULL = not pinned). */
+/* May a pin at position `want` match element `i` of an `n`-element chain? */
+bool certpin__position_ok(certpin_position want, size_t i, size_t n);
+/* Does a digest of `e` of the pin's kind equal the pin's? */
+bool certpin__elem_matches(const certpin_chain_elem *e, const certpin_pin *pin);
 int certpin__verify_rule(certpin_result *out, const certpin__rule *rule, long rule_index,
 	const certpin_chain_elem *chain, size_t n, int64_t now, bool leaf_only);
 

@@ -171,40 +171,10 @@ static const char *position_word(size_t depth, size_t n)
 	return depth + 1 == n ? "root" : "intermediate";
 }
 
-/* May a pin at `pos` match element `i` of an `n`-element chain?  (As certpin_verify().) */
-static bool position_ok(certpin_position pos, size_t i, size_t n)
-{
-	switch (pos) {
-	case CERTPIN_POS_ANY:
-		return true;
-	case CERTPIN_POS_LEAF:
-		return i == 0;
-	case CERTPIN_POS_INTERMEDIATE:
-		return i > 0 && i + 1 < n;
-	case CERTPIN_POS_ROOT:
-		return i + 1 == n;
-	}
-	return false;
-}
-
-/* 1 if `pin`'s digest equals a digest of `e` of the same kind. */
-static bool pin_in_elem(const certpin_pin *pin, const certpin_chain_elem *e)
-{
-	certpin_pin p = { pin->kind, { 0 } };
-
-	if (pin->kind == CERTPIN_PIN_SPKI_SHA256 && (e->flags & CERTPIN_HAVE_SPKI))
-		memcpy(p.digest, e->spki_sha256, CERTPIN_DIGEST_LEN);
-	else if (pin->kind == CERTPIN_PIN_CERT_SHA256 && (e->flags & CERTPIN_HAVE_CERT))
-		memcpy(p.digest, e->cert_sha256, CERTPIN_DIGEST_LEN);
-	else
-		return false;
-	return certpin_pin_equal(&p, pin) == 1;
-}
-
 static bool pin_in_chain(const certpin_pin *pin, const certpin_lint_chain *c)
 {
 	for (size_t i = 0; i < c->n; i++)
-		if (pin_in_elem(pin, &c->chain[i]))
+		if (certpin__elem_matches(&c->chain[i], pin))
 			return true;
 	return false;
 }
@@ -325,7 +295,7 @@ static int elem_pinned(bool *out, const certpin_policy *p, size_t rule, size_t n
 
 		if (rc != CERTPIN_OK)
 			return rc;
-		*out = position_ok(pos, d, c->n) && pin_in_elem(&pk, &c->chain[d]);
+		*out = certpin__position_ok(pos, d, c->n) && certpin__elem_matches(&c->chain[d], &pk);
 	}
 	return CERTPIN_OK;
 }
@@ -398,7 +368,7 @@ static int lint_live(certpin_lint_report *r, const certpin_policy *p, const cert
 
 			if ((rc = certpin_policy_host_pin(&pk, &pos, p, (size_t)res.rule, k)) != CERTPIN_OK)
 				return rc;
-			if (c->n > 0 && pin_in_elem(&pk, &c->chain[0]))
+			if (c->n > 0 && certpin__elem_matches(&c->chain[0], &pk))
 				leaf_pinned = true;
 		}
 		if (!leaf_pinned) {

@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-static bool position_ok(certpin_position want, size_t i, size_t n)
+bool certpin__position_ok(certpin_position want, size_t i, size_t n)
 {
 	switch (want) {
 	case CERTPIN_POS_ANY:
@@ -21,7 +21,7 @@ static bool position_ok(certpin_position want, size_t i, size_t n)
 	return false;
 }
 
-static bool elem_matches(const certpin_chain_elem *e, const certpin_pin *pin)
+bool certpin__elem_matches(const certpin_chain_elem *e, const certpin_pin *pin)
 {
 	if (pin->kind == CERTPIN_PIN_SPKI_SHA256)
 		return (e->flags & CERTPIN_HAVE_SPKI) && memcmp(e->spki_sha256, pin->digest, CERTPIN_DIGEST_LEN) == 0;
@@ -64,7 +64,7 @@ int certpin__verify_rule(certpin_result *out, const certpin__rule *rule, long ru
 			const certpin__pinent *e = &rule->pins[k];
 			if (leaf_only && e->position != CERTPIN_POS_LEAF && e->position != CERTPIN_POS_ANY)
 				continue; /* pin-only trust: only the handshake-proven leaf key counts */
-			if (!position_ok(e->position, i, n) || !elem_matches(&chain[i], &e->pin))
+			if (!certpin__position_ok(e->position, i, n) || !certpin__elem_matches(&chain[i], &e->pin))
 				continue;
 			out->verdict = CERTPIN_VERDICT_MATCH;
 			out->allowed = 1;
