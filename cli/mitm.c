@@ -7,20 +7,31 @@
  * Scheduling: the attack is chosen when a connection's ClientHello has been
  * parsed (the servername callback), in catalog order, --rounds times; a
  * connection that never sends a ClientHello (a port probe, garbage) takes no
- * attack and is recorded as "not scored".  Per-SNI or per-port scheduling is
- * not offered: the client must send the real host name for its host-name
- * check to mean anything.  Session resumption and tickets are disabled, so
- * every connection is a full handshake with the certificate of its attack.
+ * attack and is recorded as "not scored".  The schedule is a list of slots
+ * (attack, round); a slot is done only when its attempt is scored.  An
+ * attempt given an attack that ends without a verdict gives its slot back:
+ * at once when the client aborted without an alert (the next connection gets
+ * the attack), or behind the other slots when the harness itself could not
+ * present the attack (a server-side handshake failure such as "no shared
+ * cipher", which the same client will likely hit again).  Per-SNI or
+ * per-port scheduling is not offered: the client must send the real host
+ * name for its host-name check to mean anything, and an attempt whose SNI is
+ * missing or not --host is not scored.  Session resumption and tickets are
+ * disabled, so every connection is a full handshake with the certificate of
+ * its attack.
  *
  * Verdicts (--accept-on data, the default): the client ACCEPTED if it
  * completed the handshake and sent application data, or completed it and
  * kept the connection open, silent, until --io-timeout (it did not reject
- * the certificate); it REFUSED if it aborted the handshake (the alert it sent
- * is recorded) or closed after the handshake without sending data (the
- * post-handshake check of, for example, curl --pinnedpubkey).  With
- * --accept-on handshake a completed handshake counts as accepted: exact for
- * clients that check everything inside the handshake and send nothing
- * (certpin check), wrong for post-handshake checkers.
+ * the certificate); it REFUSED if it aborted the handshake with an alert
+ * (recorded) or closed after the handshake without sending data (the
+ * post-handshake check of, for example, curl --pinnedpubkey).  A close,
+ * reset or stall during the handshake without an alert is ABORTED, not
+ * scored: a port scanner, a health check or a browser's preconnect does the
+ * same.  A handshake the harness ended itself (it sent the alert) is not
+ * scored either.  With --accept-on handshake a completed handshake counts
+ * as accepted: exact for clients that check everything inside the handshake
+ * and send nothing (certpin check), wrong for post-handshake checkers.
  *
  * Robustness: non-blocking sockets and TLS under one poll() loop, at most
  * MITM_MAX_CONNS connections at a time, every connection bounded by
@@ -40,6 +51,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -58,7 +70,7 @@ void usage_mitm(FILE *f)
 		"                    [--control-cert CHAIN --control-key KEY] [--real-chain FILE]\n"
 		"                    [--ca-out FILE] [--attack NAME[,NAME...]] [--rounds N]\n"
 		"                    [--accept-on data|handshake] [--max-attempts N] [--timeout S]\n"
-		"                    [--io-timeout MS] [--json] [--quiet]\n"
+		"                    [--io-timeout MS] [--insecure-no-control] [--json] [--quiet]\n"
 		"       certpin mitm --list-attacks\n"
 		"\n"
 		"Run a TLS server that presents one interception attack per connection, in\n"
@@ -69,8 +81,8 @@ void usage_mitm(FILE *f)
 		"\n"
 		"  --host NAME          host name the attacks impersonate (DNS name)\n"
 		"  --dir DIR            directory for keys, certificates and reports (created\n"
-		"                       0700 if missing); nothing else is written outside it\n"
-		"                       but the files named by --port-file and --ca-out\n"
+		"                       0700 if missing; a symlink is refused); nothing is\n"
+		"                       written outside it but --port-file and --ca-out\n"
 		"  --listen ADDR:PORT   numeric address and port (default 127.0.0.1:0, a free port)\n"
 		"  --port-file FILE     write the bound port to FILE once listening\n"
 		"  --control-cert FILE  chain (leaf first) the client must accept: the control\n"
@@ -87,12 +99,21 @@ void usage_mitm(FILE *f)
 		"  --max-attempts N     stop after N connections of any kind (default 1000)\n"
 		"  --timeout S          stop after S seconds (default 300)\n"
 		"  --io-timeout MS      time a connection gets for each phase (default 5000)\n"
+		"  --insecure-no-control  let a run without --control-cert pass: WEAKENS the\n"
+		"                       result, a client that refuses everything passes\n"
 		"  --json               print the scorecard as JSON instead of text\n"
 		"  --quiet              no progress line per connection on stderr\n"
 		"\n"
-		"exit status: 0 every attack refused (and the control, if any, accepted);\n"
-		"1 an attack was accepted; 2 inconclusive (control refused, or no attack\n"
-		"attempted) or cannot listen; 3 usage or bad input; 4 internal error.\n", f);
+		"Only a refusal with an alert, or a close after the handshake, counts as\n"
+		"refused; an attempt without a verdict (closed mid-handshake without an\n"
+		"alert, SNI other than NAME, handshake failed on the harness's side) is\n"
+		"not scored and its attack is presented again on a later connection.\n"
+		"\n"
+		"exit status: 0 every scheduled attempt scored, every attack refused and\n"
+		"the control accepted; 1 an attack was accepted; 2 inconclusive (control\n"
+		"refused or missing, or attempts without a verdict); 3 usage or bad input,\n"
+		"an unwritable file or an address that cannot be listened on; 4 internal\n"
+		"error.\n", f);
 }
 
 /* ---- options ------------------------------------------------------------------ */
@@ -100,7 +121,7 @@ void usage_mitm(FILE *f)
 typedef struct mitm_opts {
 	const char *host, *dir, *listen, *port_file, *control_cert, *control_key, *real_chain, *ca_out;
 	const char *attack, *rounds, *accept_on, *max_attempts, *timeout, *io_timeout;
-	int json, quiet, list;
+	int json, quiet, list, insecure_no_control;
 } mitm_opts;
 
 static int parse_uint(unsigned *out, const char *opt, const char *s, unsigned min, unsigned max)
@@ -230,13 +251,19 @@ typedef struct conn {
 	int fd;
 	SSL *ssl;
 	size_t rec;                 /* index of the attempt in run->attempts */
+	size_t slot;                /* schedule slot of its attack (if the attempt has one) */
 	int recorded;               /* verdict set */
 	int cert_failed;            /* the attack's certificate could not be installed */
+	int harness_failed;         /* the harness ended the handshake (it could not present the attack) */
+	int no_slot;                /* its ClientHello came when every scheduled attack was taken */
 	int64_t start_ms, deadline_ms;
 	short events;
 	size_t drained;
 	harness *h;
 } conn;
+
+/* State of a schedule slot. */
+enum { SLOT_PENDING = 0, SLOT_DEFERRED, SLOT_BUSY, SLOT_DONE };
 
 struct harness {
 	mitm_run *run;
@@ -245,8 +272,9 @@ struct harness {
 	int lfd;
 	conn conns[MITM_MAX_CONNS];
 	int nactive;
-	int *schedule;
-	size_t schedule_len, per_round, assigned, finished;
+	int *schedule;              /* attack of each slot: runnable attacks in catalog order, per round */
+	unsigned char *slot;        /* SLOT_* of each slot */
+	size_t schedule_len, per_round, pending, finished; /* pending: PENDING or DEFERRED slots */
 	unsigned conns_total, max_attempts, io_timeout_ms;
 	int accept_on_handshake, quiet, oom;
 };
@@ -299,21 +327,44 @@ static void record(conn *c, mitm_verdict v, mitm_stage stage, const char *fmt, .
 	if (c->recorded)
 		return;
 	c->recorded = 1;
-	if (t->attack < 0 || c->cert_failed)
+	if (t->attack < 0 || c->cert_failed || c->harness_failed)
 		v = MITM_V_UNSCORED;
 	va_start(ap, fmt);
 	vsnprintf(t->reason, sizeof(t->reason), fmt, ap);
 	va_end(ap);
+	/* A verdict for another name (or none) says nothing about the host-name checks. */
+	if (t->attack >= 0 && !t->sni_ok && (v == MITM_V_ACCEPTED || v == MITM_V_REFUSED)) {
+		char what[sizeof(t->reason)];
+
+		snprintf(what, sizeof(what), "%s", t->reason);
+		if (t->have_sni)
+			snprintf(t->reason, sizeof(t->reason), "SNI \"%.60s\" is not %.60s (%s: %.90s); "
+				"presented again", t->sni, h->run->host, v == MITM_V_ACCEPTED ? "accepted" : "refused", what);
+		else
+			snprintf(t->reason, sizeof(t->reason), "sent no SNI, so it may not check %.60s (%s: %.90s); "
+				"presented again", h->run->host, v == MITM_V_ACCEPTED ? "accepted" : "refused", what);
+		v = MITM_V_UNSCORED;
+		h->run->wrong_sni++;
+	}
 	t->verdict = v;
-	t->stage = v == MITM_V_UNSCORED ? MITM_STAGE_NONE : stage;
+	t->stage = v == MITM_V_ACCEPTED || v == MITM_V_REFUSED ? stage : MITM_STAGE_NONE;
 	if (c->ssl && t->attack >= 0)
 		snprintf(t->tls_version, sizeof(t->tls_version), "%s", SSL_get_version(c->ssl));
-	/* A connection that was given an attack has used up its slot of the schedule. */
-	if (t->attack >= 0)
-		h->finished++;
-	if (v == MITM_V_UNSCORED) {
-		h->run->unscored++;
-	} else {
+	if (t->attack >= 0) {
+		/*
+		 * A verdict uses up the slot; without one the attack goes back to
+		 * the schedule: at once, or behind the other slots when the harness
+		 * failed (the same client would likely fail the same way).
+		 */
+		if (v == MITM_V_ACCEPTED || v == MITM_V_REFUSED) {
+			h->slot[c->slot] = SLOT_DONE;
+			h->finished++;
+		} else {
+			h->slot[c->slot] = c->cert_failed || c->harness_failed ? SLOT_DEFERRED : SLOT_PENDING;
+			h->pending++;
+		}
+	}
+	if (v == MITM_V_ACCEPTED || v == MITM_V_REFUSED) {
 		mitm_attack_info *a = &h->run->attacks[t->attack];
 
 		a->attempts++;
@@ -321,10 +372,17 @@ static void record(conn *c, mitm_verdict v, mitm_stage stage, const char *fmt, .
 			a->accepted++;
 		else
 			a->refused++;
+	} else {
+		h->run->unscored++;
+		h->run->aborted += v == MITM_V_ABORTED;
+		if (t->attack >= 0) {
+			h->run->attacks[t->attack].unscored++;
+			h->run->attacks[t->attack].aborted += v == MITM_V_ABORTED;
+		}
 	}
 	if (!h->quiet) {
-		const char *word = v == MITM_V_UNSCORED ? "not scored" : v == MITM_V_ACCEPTED ?
-			(t->attack == MITM_CONTROL ? "accepted" : "ACCEPTED") :
+		const char *word = v == MITM_V_UNSCORED ? "not scored" : v == MITM_V_ABORTED ? "aborted, not scored" :
+			v == MITM_V_ACCEPTED ? (t->attack == MITM_CONTROL ? "accepted" : "ACCEPTED") :
 			(t->attack == MITM_CONTROL ? "REFUSED" : "refused");
 
 		fprintf(stderr, "certpin: mitm: #%u %s from %s: %s: %s\n", t->n,
@@ -350,16 +408,29 @@ static void conn_close(conn *c)
 
 /* ---- OpenSSL callbacks --------------------------------------------------------- */
 
-/* Alerts the client sends: the first one that is not close_notify is kept. */
+/*
+ * Alerts: the first one that is not close_notify is kept, separately for the
+ * client's (its verdict) and the harness's own (a handshake the harness could
+ * not complete, which says nothing about the client).
+ */
 static void on_info(const SSL *ssl, int where, int ret)
 {
 	conn *c = SSL_get_app_data(ssl);
 	mitm_attempt *t;
 	int desc = ret & 0xff;
 
-	if ((where & SSL_CB_READ_ALERT) != SSL_CB_READ_ALERT || !c)
+	if (!c)
 		return;
 	t = rec_of(c);
+	if ((where & SSL_CB_WRITE_ALERT) == SSL_CB_WRITE_ALERT) {
+		if (desc != SSL_AD_CLOSE_NOTIFY && t->server_alert < 0) {
+			t->server_alert = desc;
+			snprintf(t->server_alert_text, sizeof(t->server_alert_text), "%s", SSL_alert_desc_string_long(ret));
+		}
+		return;
+	}
+	if ((where & SSL_CB_READ_ALERT) != SSL_CB_READ_ALERT)
+		return;
 	if (desc == SSL_AD_CLOSE_NOTIFY) {
 		t->close_notify = 1;
 		return;
@@ -368,6 +439,23 @@ static void on_info(const SSL *ssl, int where, int ret)
 		t->alert = desc;
 		snprintf(t->alert_text, sizeof(t->alert_text), "%s", SSL_alert_desc_string_long(ret));
 	}
+}
+
+/* The next slot to present: the first pending one in schedule order, else the first deferred one. */
+static int next_slot(const harness *h, size_t *out)
+{
+	size_t deferred = h->schedule_len;
+
+	for (size_t k = 0; k < h->schedule_len; k++) {
+		if (h->slot[k] == SLOT_PENDING) {
+			*out = k;
+			return 1;
+		}
+		if (h->slot[k] == SLOT_DEFERRED && deferred == h->schedule_len)
+			deferred = k;
+	}
+	*out = deferred;
+	return deferred < h->schedule_len;
 }
 
 /*
@@ -382,6 +470,8 @@ static int on_servername(SSL *ssl, int *alert, void *arg)
 	const char *sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
 	const mitm_material *m;
 	mitm_attempt *t;
+	char norm[CERTPIN_HOSTNAME_MAX];
+	size_t k;
 	int id;
 
 	if (!c || c->h != h) {
@@ -392,18 +482,24 @@ static int on_servername(SSL *ssl, int *alert, void *arg)
 	if (sni) {
 		t->have_sni = 1;
 		mitm_sanitize(t->sni, sizeof(t->sni), (const unsigned char *)sni, strlen(sni));
+		/* Case and a trailing dot do not matter; the run's host is normalized the same way. */
+		t->sni_ok = certpin_hostname_normalize(norm, sizeof(norm), sni) == CERTPIN_OK &&
+			strcmp(norm, h->run->host) == 0;
 	}
 	if (t->attack >= 0)
 		return SSL_TLSEXT_ERR_OK;
-	if (h->assigned >= h->schedule_len) {
+	if (!next_slot(h, &k)) {
+		c->no_slot = 1;
 		snprintf(t->error, sizeof(t->error), "every scheduled attack was already presented");
 		*alert = SSL_AD_HANDSHAKE_FAILURE;
 		return SSL_TLSEXT_ERR_ALERT_FATAL;
 	}
-	id = h->schedule[h->assigned];
+	id = h->schedule[k];
 	t->attack = id;
-	t->round = (unsigned)(h->assigned / h->per_round) + 1;
-	h->assigned++;
+	t->round = (unsigned)(k / h->per_round) + 1;
+	c->slot = k;
+	h->slot[k] = SLOT_BUSY;
+	h->pending--;
 	m = &h->pki->m[id];
 	if (SSL_use_cert_and_key(ssl, m->leaf, m->key, m->chain, 1) != 1) {
 		c->cert_failed = 1;
@@ -518,10 +614,23 @@ static void step_read(conn *c, int64_t now)
 	conn_close(c);
 }
 
+/*
+ * The handshake ended because the client went away without an alert: end of
+ * file, a reset, or OpenSSL's "unexpected eof".  Anything else without a
+ * client alert is the harness's own failure (no shared cipher, no signature
+ * algorithm for the attack's key, ...).
+ */
+static int closed_by_client(int sslerr, unsigned long liberr)
+{
+	return sslerr == SSL_ERROR_SYSCALL || sslerr == SSL_ERROR_ZERO_RETURN ||
+		(ERR_GET_LIB(liberr) == ERR_LIB_SSL && ERR_GET_REASON(liberr) == SSL_R_UNEXPECTED_EOF_WHILE_READING);
+}
+
 static void step_handshake(conn *c, int64_t now)
 {
 	harness *h = c->h;
 	mitm_attempt *t = rec_of(c);
+	unsigned long liberr;
 	int r, e, saved;
 
 	ERR_clear_error();
@@ -542,9 +651,14 @@ static void step_handshake(conn *c, int64_t now)
 		c->events = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
 		return;
 	}
+	liberr = ERR_peek_last_error();
 	note_error(t, e, saved);
 	if (c->cert_failed) {
-		record(c, MITM_V_UNSCORED, MITM_STAGE_NONE, "the attack's certificate could not be used (%s)", t->error);
+		record(c, MITM_V_UNSCORED, MITM_STAGE_NONE, "server could not present the attack: its certificate "
+			"could not be used (%s); presented again later", t->error);
+	} else if (c->no_slot) {
+		record(c, MITM_V_UNSCORED, MITM_STAGE_NONE, "sent a ClientHello while every scheduled attack was "
+			"taken by other connections; refused by the harness");
 	} else if (t->attack < 0) {
 		if (BIO_number_read(SSL_get_rbio(c->ssl)) == 0)
 			record(c, MITM_V_UNSCORED, MITM_STAGE_NONE, "closed the connection before sending anything");
@@ -554,10 +668,18 @@ static void step_handshake(conn *c, int64_t now)
 	} else if (t->alert >= 0) {
 		record(c, MITM_V_REFUSED, MITM_STAGE_HANDSHAKE, "aborted the handshake with alert \"%s\" (%d)",
 			t->alert_text, t->alert);
+	} else if (closed_by_client(e, liberr)) {
+		record(c, MITM_V_ABORTED, MITM_STAGE_NONE, "closed the connection during the handshake without an "
+			"alert (%s); presented again", t->error[0] ? t->error : "closed");
 	} else {
-		record(c, MITM_V_REFUSED, MITM_STAGE_HANDSHAKE,
-			"closed the connection during the handshake without an alert (%s)",
-			t->error[0] ? t->error : "closed");
+		c->harness_failed = 1;
+		if (t->server_alert >= 0)
+			record(c, MITM_V_UNSCORED, MITM_STAGE_NONE, "server could not present the attack: %s (it sent "
+				"alert \"%s\" (%d)); presented again later", t->error[0] ? t->error : "handshake failure",
+				t->server_alert_text, t->server_alert);
+		else
+			record(c, MITM_V_UNSCORED, MITM_STAGE_NONE, "server could not present the attack: %s; "
+				"presented again later", t->error[0] ? t->error : "handshake failure");
 	}
 	conn_close(c);
 }
@@ -572,8 +694,8 @@ static void step_timeout(conn *c)
 		if (t->attack < 0)
 			record(c, MITM_V_UNSCORED, MITM_STAGE_NONE, "sent no ClientHello within %u ms", h->io_timeout_ms);
 		else
-			record(c, MITM_V_REFUSED, MITM_STAGE_HANDSHAKE, "did not complete the handshake within %u ms",
-				h->io_timeout_ms);
+			record(c, MITM_V_ABORTED, MITM_STAGE_NONE, "did not complete the handshake within %u ms and "
+				"sent no alert; presented again", h->io_timeout_ms);
 		break;
 	case ST_READ:
 		record(c, MITM_V_ACCEPTED, MITM_STAGE_IDLE, "completed the handshake and kept the connection open "
@@ -693,7 +815,7 @@ static void run_loop(harness *h, unsigned timeout_s)
 		nfds_t n = 0;
 		int rc;
 
-		if (h->nactive < MITM_MAX_CONNS && h->conns_total < h->max_attempts && h->assigned < h->schedule_len) {
+		if (h->nactive < MITM_MAX_CONNS && h->conns_total < h->max_attempts && h->pending > 0) {
 			pfd[n].fd = h->lfd;
 			pfd[n].events = POLLIN;
 			pfd[n].revents = 0;
@@ -803,31 +925,72 @@ static unsigned bound_port(const char *listen)
 	return colon ? (unsigned)strtoul(colon + 1, NULL, 10) : 0;
 }
 
-/* Write the port to `path` via a temporary file and rename(), so readers never see a partial file. */
-static int write_port_file(const char *path, unsigned port)
-{
+/*
+ * The port file is written via a temporary file and rename(), so readers
+ * never see a partial file.  The temporary file is opened before anything is
+ * generated (an unwritable path is found at once) and written once listening.
+ */
+typedef struct port_file {
+	const char *path;
 	char tmp[4096];
-	FILE *f;
 	int fd;
+} port_file;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
-		errno = ENAMETOOLONG;
+static int port_file_open(port_file *pf, const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+
+	pf->path = path;
+	pf->fd = -1;
+	if (snprintf(pf->tmp, sizeof(pf->tmp), "%s.tmp", path) >= (int)sizeof(pf->tmp)) {
+		snprintf(err, errlen, "cannot write %s: %s", path, strerror(ENAMETOOLONG));
 		return -1;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -1;
-	if (!(f = fdopen(fd, "w"))) {
-		close(fd);
-		remove(tmp);
+	/* rename() would replace a symlink but fail on a directory: say so now. */
+	if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "cannot write %s: %s", path, strerror(EISDIR));
 		return -1;
 	}
-	fprintf(f, "%u\n", port);
-	if (fclose(f) != 0 || rename(tmp, path) != 0) {
-		remove(tmp);
+	pf->fd = open(pf->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (pf->fd < 0) {
+		snprintf(err, errlen, "cannot write %.400s: %s", path, strerror(errno));
 		return -1;
 	}
 	return 0;
+}
+
+/* Write the port and move the file in place; the descriptor is closed in any case.  0 or -1 with errno. */
+static int port_file_write(port_file *pf, unsigned port)
+{
+	FILE *f = fdopen(pf->fd, "w");
+	int saved;
+
+	if (!f) {
+		saved = errno;
+		close(pf->fd);
+		pf->fd = -1;
+		errno = saved;
+		return -1;
+	}
+	pf->fd = -1;
+	fprintf(f, "%u\n", port);
+	if (fclose(f) != 0 || rename(pf->tmp, pf->path) != 0) {
+		saved = errno;
+		remove(pf->tmp);
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
+/* Drop a temporary file that was never moved in place. */
+static void port_file_abandon(port_file *pf)
+{
+	if (pf->fd >= 0) {
+		close(pf->fd);
+		pf->fd = -1;
+		remove(pf->tmp);
+	}
 }
 
 static int write_reports(const mitm_run *run)
@@ -929,13 +1092,16 @@ static int run_mitm(const mitm_opts *o)
 	socklen_t sl = 0;
 	struct sigaction sa, old_int, old_term;
 	mitm_summary sum;
+	port_file pf;
 	unsigned timeout_s = 0;
-	char err[512];
-	int status, have_signals = 0;
+	char err[512], note[512];
+	int status, have_signals = 0, ca_fd = -1, ca_created = 0;
 
 	memset(&run, 0, sizeof(run));
 	memset(&h, 0, sizeof(h));
 	memset(&pki, 0, sizeof(pki));
+	memset(&pf, 0, sizeof(pf));
+	pf.fd = -1;
 	h.lfd = -1;
 	h.run = &run;
 	h.pki = &pki;
@@ -944,9 +1110,23 @@ static int run_mitm(const mitm_opts *o)
 		return status;
 	if (parse_listen(&ss, &sl, o->listen ? o->listen : "127.0.0.1:0") != 0)
 		return CLI_EXIT_USAGE;
+	run.insecure_no_control = o->insecure_no_control;
 	h.io_timeout_ms = run.io_timeout_ms;
 	h.accept_on_handshake = strcmp(run.accept_on, "handshake") == 0;
 	h.quiet = o->quiet;
+
+	/* What can fail in the environment is checked before anything is generated in DIR. */
+	status = CLI_EXIT_USAGE;
+	if (listen_on(&h, &ss, sl, o->listen ? o->listen : "127.0.0.1:0") != 0)
+		goto out;
+	if (o->ca_out && (ca_fd = mitm_open_later(o->ca_out, &ca_created, err, sizeof(err))) < 0) {
+		cli_error("mitm: %s", err);
+		goto out;
+	}
+	if (o->port_file && port_file_open(&pf, o->port_file, err, sizeof(err)) != 0) {
+		cli_error("mitm: %s", err);
+		goto out;
+	}
 
 	memset(&po, 0, sizeof(po));
 	po.dir = o->dir;
@@ -963,12 +1143,27 @@ static int run_mitm(const mitm_opts *o)
 	for (int i = 0; i < MITM_NATTACKS; i++)
 		if (run.attacks[i].selected && !run.attacks[i].runnable)
 			cli_warn("mitm: attack %s not run: %s", mitm_attack_name(i), run.attacks[i].skip);
-	if (!run.attacks[MITM_CONTROL].runnable)
-		cli_warn("mitm: no control case: refusals cannot be told apart from a client that fails every connection");
-	if (o->ca_out && mitm_write_cert(o->ca_out, pki.ca, err, sizeof(err)) != 0) {
-		cli_error("mitm: %s", err);
-		status = CLI_EXIT_USAGE;
-		goto out;
+	if (!run.attacks[MITM_CONTROL].runnable) {
+		if (run.insecure_no_control)
+			cli_warn("mitm: --insecure-no-control: no control case, and the run may pass anyway: a client "
+				"that refuses every connection passes");
+		else
+			cli_warn("mitm: no control case: refusals cannot be told apart from a client that fails every "
+				"connection; the result will be inconclusive (give --control-cert and --control-key)");
+	}
+	if (run.attacks[MITM_WILDCARD_TOO_DEEP].selected &&
+			mitm_attack_note(&run, MITM_WILDCARD_TOO_DEEP, note, sizeof(note)))
+		cli_warn("mitm: wildcard-too-deep: %s", note);
+	if (ca_fd >= 0) {
+		int rc = mitm_write_cert_fd(ca_fd, o->ca_out, pki.ca, err, sizeof(err));
+
+		ca_fd = -1;
+		ca_created = 0;
+		if (rc != 0) {
+			cli_error("mitm: %s", err);
+			status = CLI_EXIT_USAGE;
+			goto out;
+		}
 	}
 
 	/* The schedule: runnable attacks in catalog order, --rounds times. */
@@ -980,7 +1175,8 @@ static int run_mitm(const mitm_opts *o)
 		goto out;
 	}
 	h.schedule_len = h.per_round * run.rounds;
-	if (!(h.schedule = calloc(h.schedule_len, sizeof(*h.schedule)))) {
+	if (!(h.schedule = calloc(h.schedule_len, sizeof(*h.schedule))) ||
+			!(h.slot = calloc(h.schedule_len, sizeof(*h.slot)))) {
 		cli_error("out of memory");
 		status = CLI_EXIT_INTERNAL;
 		goto out;
@@ -989,6 +1185,11 @@ static int run_mitm(const mitm_opts *o)
 		for (int i = 0; i < MITM_NATTACKS; i++)
 			if (run.attacks[i].runnable)
 				h.schedule[k++] = i;
+	h.pending = h.schedule_len;
+	if (h.schedule_len > h.max_attempts)
+		cli_warn("mitm: %zu attempts are scheduled (%zu attacks x %u rounds) but --max-attempts is %u: "
+			"the run cannot complete and will be inconclusive", h.schedule_len, h.per_round, run.rounds,
+			h.max_attempts);
 
 	if (!(h.ctx = server_ctx(&h))) {
 		cli_error("mitm: cannot set up the TLS server");
@@ -1007,11 +1208,7 @@ static int run_mitm(const mitm_opts *o)
 		goto out;
 	}
 	have_signals = 1;
-	if (listen_on(&h, &ss, sl, o->listen ? o->listen : "127.0.0.1:0") != 0) {
-		status = CLI_EXIT_TLS;
-		goto out;
-	}
-	if (o->port_file && write_port_file(o->port_file, bound_port(run.listen)) != 0) {
+	if (pf.fd >= 0 && port_file_write(&pf, bound_port(run.listen)) != 0) {
 		cli_error("mitm: cannot write %s: %s", o->port_file, strerror(errno));
 		status = CLI_EXIT_USAGE;
 		goto out;
@@ -1027,6 +1224,11 @@ static int run_mitm(const mitm_opts *o)
 	run.finished = (int64_t)time(NULL);
 	if (!o->quiet && stop_signal)
 		fprintf(stderr, "certpin: mitm: stopped by signal %d; writing the reports\n", (int)stop_signal);
+	for (int i = 0; i < MITM_NATTACKS; i++)
+		if (i != MITM_WILDCARD_TOO_DEEP && mitm_attack_note(&run, i, note, sizeof(note))) {
+			cli_warn("mitm: %s %s", mitm_attack_name(i), note);
+			break;
+		}
 
 	mitm_summarize(&sum, &run);
 	status = sum.exit_code;
@@ -1051,10 +1253,18 @@ out:
 		sigaction(SIGINT, &old_int, NULL);
 		sigaction(SIGTERM, &old_term, NULL);
 	}
+	/* Files opened early but never written are not left behind. */
+	if (ca_fd >= 0) {
+		close(ca_fd);
+		if (ca_created)
+			unlink(o->ca_out);
+	}
+	port_file_abandon(&pf);
 	if (h.lfd >= 0)
 		close(h.lfd);
 	SSL_CTX_free(h.ctx);
 	free(h.schedule);
+	free(h.slot);
 	mitm_pki_free(&pki);
 	mitm_run_free(&run);
 	return status;
@@ -1081,6 +1291,7 @@ int cmd_mitm(int argc, char **argv)
 		{ "--max-attempts", &o.max_attempts, NULL },
 		{ "--timeout", &o.timeout, NULL },
 		{ "--io-timeout", &o.io_timeout, NULL },
+		{ "--insecure-no-control", NULL, &o.insecure_no_control },
 		{ "--json", NULL, &o.json },
 		{ "--quiet", NULL, &o.quiet },
 		{ "--list-attacks", NULL, &o.list },

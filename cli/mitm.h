@@ -76,13 +76,25 @@ typedef struct mitm_attack_info {
 	int chain_len;             /* certificates sent, leaf included */
 	char file[64];             /* PEM of what is sent, relative to --dir ("" for control) */
 	/* Totals, filled as attempts finish. */
-	unsigned attempts, accepted, refused;
+	unsigned attempts, accepted, refused; /* scored attempts */
+	unsigned unscored;         /* presented but not scored (aborted, SNI, harness failure, cut short) */
+	unsigned aborted;          /* of those, MITM_V_ABORTED */
 } mitm_attack_info;
 
+/*
+ * Only ACCEPTED and REFUSED are scored.  An attempt that is not scored after
+ * its attack was presented gives the attack back to the schedule: it is
+ * presented again on a later connection (bounded by --max-attempts and
+ * --timeout).
+ */
 typedef enum mitm_verdict {
 	MITM_V_REFUSED = 0,
 	MITM_V_ACCEPTED = 1,
-	MITM_V_UNSCORED = 2        /* no ClientHello, or cut short by the harness stopping */
+	MITM_V_UNSCORED = 2,       /* no ClientHello, the harness could not present the attack, the SNI is
+	                            * not --host, or cut short by the harness stopping */
+	MITM_V_ABORTED = 3         /* the client closed (or stalled) during the handshake without an alert:
+	                            * a port probe, a health check, a preconnect, or a client that refuses
+	                            * silently; not told apart, so not scored */
 } mitm_verdict;
 
 /* Where the verdict was decided. */
@@ -106,8 +118,11 @@ typedef struct mitm_attempt {
 	int handshake;             /* TLS handshake completed */
 	uint64_t app_bytes;        /* application data bytes received */
 	char excerpt[MITM_EXCERPT_MAX]; /* first bytes, sanitized */
+	int sni_ok;                /* the SNI, normalized, equals --host */
 	int alert;                 /* alert description the client sent (not close_notify), or -1 */
 	char alert_text[64];       /* "unknown CA", ... */
+	int server_alert;          /* alert the harness sent (not close_notify), or -1 */
+	char server_alert_text[64];
 	int close_notify;          /* the client sent close_notify */
 	char error[160];           /* TLS library reason or I/O condition, "" if none */
 	mitm_verdict verdict;
@@ -124,12 +139,15 @@ typedef struct mitm_run {
 	const char *accept_on;     /* "data" or "handshake" */
 	unsigned rounds;
 	unsigned io_timeout_ms;
+	int insecure_no_control;   /* --insecure-no-control: a run without a control case may pass */
 	int64_t started, finished; /* Unix time */
 	char stop_reason[32];      /* "completed", "max-attempts", "timeout", "signal" */
 	mitm_attack_info attacks[MITM_NATTACKS];
 	mitm_attempt *attempts;
 	size_t nattempts, cap;
-	unsigned unscored;         /* attempts with verdict MITM_V_UNSCORED */
+	unsigned unscored;         /* attempts not scored (MITM_V_UNSCORED and MITM_V_ABORTED) */
+	unsigned aborted;          /* of those, MITM_V_ABORTED */
+	unsigned wrong_sni;        /* attempts not scored because the SNI was missing or not --host */
 } mitm_run;
 
 /* Append a zeroed attempt (alert -1, attack -1); NULL on out-of-memory. */
@@ -142,11 +160,28 @@ typedef struct mitm_summary {
 	unsigned attack_attempts;  /* scored attempts of every attack but control */
 	unsigned accepted;         /* of those, accepted */
 	int control;               /* -1 not run, 0 refused at least once, 1 always accepted */
-	int conclusive;            /* an attack accepted, or control not refused and an attack attempted */
-	int exit_code;             /* 0 nothing accepted, 1 an attack accepted, 2 inconclusive */
+	unsigned not_tried;        /* scheduled attempts (runnable attacks x rounds, control included) without a verdict */
+	/*
+	 * An attack accepted (a finding whatever else happened); or every
+	 * scheduled attempt scored, at least one attack among them, and the
+	 * control accepted (or no control case and run->insecure_no_control).
+	 */
+	int conclusive;
+	const char *inconclusive;  /* why not conclusive, one line; NULL if conclusive */
+	int exit_code;             /* 0 pass, 1 an attack accepted, 2 inconclusive */
 } mitm_summary;
 
 void mitm_summarize(mitm_summary *out, const mitm_run *run);
+
+/*
+ * A warning about what row `id` measures, into `out` (one line): the
+ * wildcard-too-deep pattern has a single label (it is refused as a wildcard
+ * for a top-level domain, not for its depth), or an attack issued by the
+ * rogue CA was refused with "unknown CA" (the client does not trust the
+ * rogue CA, so the row does not test its own check).  1 if a note was
+ * written, 0 if none.
+ */
+int mitm_attack_note(const mitm_run *run, int id, char *out, size_t outlen);
 
 /* Text scorecard.  0 or -1 on a write error. */
 int mitm_report_text(FILE *f, const mitm_run *run);
@@ -194,6 +229,17 @@ void mitm_pki_free(mitm_pki *pki);
  * `path` is refused.  0 or -1 with `err` set.
  */
 int mitm_write_cert(const char *path, X509 *x, char *err, size_t errlen);
+
+/*
+ * Open `path` to be written later (created 0644 if missing, not truncated
+ * yet; a symlink is refused), so that an unwritable path is found before
+ * anything is generated.  Returns the descriptor, or -1 with `err` set;
+ * *created is 1 if the file was made by this call (the caller removes it if
+ * the run never writes it).
+ */
+int mitm_open_later(const char *path, int *created, char *err, size_t errlen);
+/* Truncate the file behind `fd` (from mitm_open_later()), write `x` as PEM and close `fd`.  0 or -1. */
+int mitm_write_cert_fd(int fd, const char *path, X509 *x, char *err, size_t errlen);
 
 /* ---- subcommand (mitm.c) -------------------------------------------------- */
 

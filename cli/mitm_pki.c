@@ -20,16 +20,20 @@
  *                      (a host name longer than 64 characters cannot be a
  *                      CN; then no leaf has a CN)
  *   wildcard-too-deep  CN and only SAN "*." + H without its two leftmost
- *                      labels: api.example.com gets "*.com",
- *                      a.api.example.com gets "*.example.com".  The "*" would
- *                      have to stand for two labels; a glob matcher such as
- *                      fnmatch() accepts it.  Needs H with three labels or more.
+ *                      labels: a.api.example.com gets "*.example.com".  The
+ *                      "*" would have to stand for two labels; a glob matcher
+ *                      such as fnmatch() accepts it.  Needs H with three
+ *                      labels or more, and four for a meaningful result:
+ *                      api.example.com gets "*.com", which clients refuse as
+ *                      a wildcard for a top-level domain whatever its depth
+ *                      (the report notes it, mitm_attack_note()).
  *   weak-key           CN=H, SAN DNS:H, RSA-1024 key
  *   control            the tester's --control-cert/--control-key as given
  *
  * Files: DIR/attack-NAME.pem (exactly the chain sent) and DIR/attack-NAME.key
- * (mode 0600).  Nothing is written outside DIR; a symlink in place of any file
- * is refused.  The control key is never copied.
+ * (mode 0600).  Nothing is written outside DIR (mitm.c writes --ca-out and
+ * --port-file); DIR itself, or any file in it, that is a symlink is refused.
+ * The control key is never copied.
  */
 #include "common.h"
 #include "mitm.h"
@@ -107,6 +111,32 @@ int mitm_write_cert(const char *path, X509 *x, char *err, size_t errlen)
 	return close_out(f, PEM_write_X509(f, x) == 1, path, err, errlen);
 }
 
+int mitm_open_later(const char *path, int *created, char *err, size_t errlen)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+
+	*created = fd >= 0;
+	if (fd < 0 && errno == EEXIST)
+		fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return fd;
+}
+
+int mitm_write_cert_fd(int fd, const char *path, X509 *x, char *err, size_t errlen)
+{
+	FILE *f;
+
+	if (ftruncate(fd, 0) != 0 || !(f = fdopen(fd, "w"))) {
+		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return close_out(f, PEM_write_X509(f, x) == 1, path, err, errlen);
+}
+
 static int write_chain(const char *path, X509 *leaf, STACK_OF(X509) *chain, char *err, size_t errlen)
 {
 	FILE *f = open_out(path, 0644, err, errlen);
@@ -150,7 +180,16 @@ static int ensure_dir(const char *dir, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot create directory %s: %s", dir, strerror(errno));
 		return -1;
 	}
-	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+	/* lstat: a symlink is not followed, so nothing lands where it points. */
+	if (lstat(dir, &st) != 0) {
+		snprintf(err, errlen, "cannot inspect %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (S_ISLNK(st.st_mode)) {
+		snprintf(err, errlen, "%s is a symbolic link; name the directory itself", dir);
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
 		snprintf(err, errlen, "%s exists and is not a directory", dir);
 		return -1;
 	}

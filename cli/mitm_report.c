@@ -34,8 +34,8 @@ static const struct {
 	[MITM_WRONG_HOST] = { "wrong-host",
 		"a rogue-CA certificate with CN = the host but subjectAltName wrong-host.certpin-mitm.invalid only" },
 	[MITM_WILDCARD_TOO_DEEP] = { "wildcard-too-deep",
-		"a rogue-CA certificate whose only name is a wildcard two labels above the host (*.com for "
-		"api.example.com): the \"*\" would have to match two labels" },
+		"a rogue-CA certificate whose only name is a wildcard two labels above the host (*.example.com "
+		"for a.api.example.com): the \"*\" would have to match two labels; needs a host of four labels" },
 	[MITM_WEAK_KEY] = { "weak-key", "a rogue-CA certificate for the host with an RSA-1024 key" },
 };
 
@@ -111,6 +111,7 @@ mitm_attempt *mitm_run_add_attempt(mitm_run *run)
 	a->n = (unsigned)run->nattempts;
 	a->attack = -1;
 	a->alert = -1;
+	a->server_alert = -1;
 	a->verdict = MITM_V_UNSCORED;
 	return a;
 }
@@ -129,24 +130,87 @@ void mitm_run_free(mitm_run *run)
 void mitm_summarize(mitm_summary *out, const mitm_run *run)
 {
 	const mitm_attack_info *c = &run->attacks[MITM_CONTROL];
+	unsigned rounds = run->rounds ? run->rounds : 1, attacks_run = 0;
 
 	memset(out, 0, sizeof(*out));
 	for (int i = 0; i < MITM_NATTACKS; i++) {
+		const mitm_attack_info *a = &run->attacks[i];
+
+		/* Every runnable attack, the control included, is scheduled once per round. */
+		if (a->runnable && a->attempts < rounds)
+			out->not_tried += rounds - a->attempts;
 		if (i == MITM_CONTROL)
 			continue;
-		out->attack_attempts += run->attacks[i].attempts;
-		out->accepted += run->attacks[i].accepted;
+		attacks_run += a->runnable;
+		out->attack_attempts += a->attempts;
+		out->accepted += a->accepted;
 	}
 	if (c->attempts == 0)
 		out->control = -1;
 	else
 		out->control = c->refused == 0 ? 1 : 0;
 	/* An accepted attack is a finding whatever the control did. */
-	out->conclusive = out->accepted > 0 || (out->control != 0 && out->attack_attempts > 0);
+	if (out->accepted > 0)
+		out->inconclusive = NULL;
+	else if (out->control == 0)
+		out->inconclusive = "the control was refused: the client fails against a certificate it should trust";
+	else if (attacks_run == 0)
+		out->inconclusive = "no attack but the control was selected";
+	else if (c->runnable && out->control < 0)
+		out->inconclusive = "the control got no verdict";
+	else if (!c->runnable && !run->insecure_no_control)
+		out->inconclusive = "no control case: a client that refuses every connection cannot be told apart "
+			"(give --control-cert and --control-key, or --insecure-no-control)";
+	else if (out->not_tried > 0)
+		out->inconclusive = "some scheduled attempts got no verdict (\"not tried\"); a pass needs every "
+			"attack scored in every round";
+	out->conclusive = out->inconclusive == NULL;
 	if (out->accepted > 0)
 		out->exit_code = 1;
 	else
 		out->exit_code = out->conclusive ? 0 : 2;
+}
+
+/* Number of labels of a DNS name. */
+static int labels(const char *name)
+{
+	int n = name[0] ? 1 : 0;
+
+	for (; *name; name++)
+		n += *name == '.';
+	return n;
+}
+
+int mitm_attack_note(const mitm_run *run, int id, char *out, size_t outlen)
+{
+	const mitm_attack_info *a;
+
+	if (id < 0 || id >= MITM_NATTACKS || outlen == 0)
+		return 0;
+	a = &run->attacks[id];
+	out[0] = '\0';
+	if (!a->runnable)
+		return 0;
+	if (id == MITM_WILDCARD_TOO_DEEP && labels(run->host) == 3) {
+		snprintf(out, outlen, "the pattern *.%s has a single label: clients refuse it as a wildcard for a "
+			"top-level domain, not for its depth; use a host of four labels or more for a meaningful result",
+			strrchr(run->host, '.') + 1);
+		return 1;
+	}
+	if (id == MITM_CONTROL || id == MITM_SELF_SIGNED)
+		return 0;
+	/* Issued by the rogue CA: "unknown CA" says the client does not trust it. */
+	for (size_t i = 0; i < run->nattempts; i++) {
+		const mitm_attempt *t = &run->attempts[i];
+
+		if (t->attack == id && t->verdict == MITM_V_REFUSED && t->alert == 48) {
+			snprintf(out, outlen, "refused with \"unknown CA\" (48): the client does not seem to trust the "
+				"rogue CA (rogue-ca.pem), so this row does not test its own check%s",
+				id == MITM_ROGUE_CA ? "; expired, wrong-host, wildcard-too-deep and weak-key fail the same way" : "");
+			return 1;
+		}
+	}
+	return 0;
 }
 
 static double rate_percent(const mitm_summary *s)
@@ -161,6 +225,8 @@ static const char *verdict_name(mitm_verdict v)
 		return "refused";
 	case MITM_V_ACCEPTED:
 		return "accepted";
+	case MITM_V_ABORTED:
+		return "aborted";
 	case MITM_V_UNSCORED:
 		break;
 	}
@@ -195,7 +261,7 @@ static const char *row_verdict(const mitm_run *run, int id)
 	if (!a->runnable)
 		return "not run";
 	if (a->attempts == 0)
-		return "not tried";
+		return a->unscored ? "not scored" : "not tried";
 	if (id == MITM_CONTROL)
 		return a->refused ? "REFUSED" : "accepted";
 	return a->accepted ? "ACCEPTED" : "refused";
@@ -212,18 +278,34 @@ static int row_good(const mitm_run *run, int id)
 /*
  * The attempt that explains a row: the first accepted one for an attack that
  * was accepted, the first refused one for a control that was refused, else
- * the first attempt.  NULL if none.
+ * the first scored attempt; with none scored, the last attempt given the
+ * attack (why it got no verdict).  NULL if none.
  */
 static const mitm_attempt *row_example(const mitm_run *run, int id)
 {
 	const mitm_attack_info *a = &run->attacks[id];
 	mitm_verdict want = id == MITM_CONTROL ? (a->refused ? MITM_V_REFUSED : MITM_V_ACCEPTED) :
 		(a->accepted ? MITM_V_ACCEPTED : MITM_V_REFUSED);
+	const mitm_attempt *last = NULL;
 
-	for (size_t i = 0; i < run->nattempts; i++)
-		if (run->attempts[i].attack == id && run->attempts[i].verdict == want)
+	for (size_t i = 0; i < run->nattempts; i++) {
+		if (run->attempts[i].attack != id)
+			continue;
+		if (run->attempts[i].verdict == want)
 			return &run->attempts[i];
-	return NULL;
+		last = &run->attempts[i];
+	}
+	return a->attempts ? NULL : last;
+}
+
+static const char *row_detail(const mitm_run *run, int id)
+{
+	const mitm_attack_info *a = &run->attacks[id];
+	const mitm_attempt *ex = row_example(run, id);
+
+	if (!a->runnable)
+		return a->skip;
+	return ex ? ex->reason : "no connection was given this attack";
 }
 
 static void time_rfc3339(char out[32], int64_t t)
@@ -235,10 +317,16 @@ static void time_rfc3339(char out[32], int64_t t)
 		snprintf(out, 32, "?");
 }
 
-static const char *control_text(const mitm_summary *s)
+static const char *control_text(const mitm_run *run, const mitm_summary *s)
 {
+	if (s->control < 0 && run->attacks[MITM_CONTROL].runnable)
+		return "no verdict: the control was not scored; the scorecard is inconclusive";
+	if (s->control < 0 && run->insecure_no_control)
+		return "not run (--insecure-no-control): refusals cannot be told apart from a client that fails "
+			"every connection";
 	if (s->control < 0)
-		return "not run: refusals cannot be told apart from a client that fails every connection";
+		return "not run: refusals cannot be told apart from a client that fails every connection; "
+			"the scorecard is inconclusive";
 	if (s->control == 0)
 		return s->conclusive ? "REFUSED: the client failed against a certificate it should trust" :
 			"REFUSED: the client failed against a certificate it should trust; the scorecard is inconclusive";
@@ -247,9 +335,37 @@ static const char *control_text(const mitm_summary *s)
 
 /* ---- text -------------------------------------------------------------------------- */
 
+static const char *result_text(const mitm_summary *s)
+{
+	return s->exit_code == 1 ? "FAIL: the client accepted an interception" :
+		s->exit_code == 2 ? "INCONCLUSIVE" : "pass: every attack was refused";
+}
+
+/* Names of the attacks with scheduled attempts that got no verdict, ", "-separated. */
+static void not_tried_names(char *out, size_t outlen, const mitm_run *run)
+{
+	unsigned rounds = run->rounds ? run->rounds : 1;
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (int i = 0; i < MITM_NATTACKS; i++) {
+		const mitm_attack_info *a = &run->attacks[i];
+		int n;
+
+		if (!a->runnable || a->attempts >= rounds)
+			continue;
+		n = snprintf(out + used, outlen - used, "%s%s %u/%u", used ? ", " : "", mitm_attack_name(i),
+			rounds - a->attempts, rounds);
+		if (n < 0 || (size_t)n >= outlen - used)
+			break;
+		used += (size_t)n;
+	}
+}
+
 int mitm_report_text(FILE *f, const mitm_run *run)
 {
 	mitm_summary s;
+	char note[512], names[256];
 
 	mitm_summarize(&s, run);
 	fprintf(f, "certpin mitm scorecard for %s (listen %s, accept on %s)\n", run->host, run->listen,
@@ -257,7 +373,6 @@ int mitm_report_text(FILE *f, const mitm_run *run)
 	fprintf(f, "%-18s %8s  %-14s %s\n", "attack", "attempts", "verdict", "detail");
 	for (int i = 0; i < MITM_NATTACKS; i++) {
 		const mitm_attack_info *a = &run->attacks[i];
-		const mitm_attempt *ex = row_example(run, i);
 		unsigned bad = i == MITM_CONTROL ? a->refused : a->accepted;
 		char verdict[40];
 
@@ -268,19 +383,28 @@ int mitm_report_text(FILE *f, const mitm_run *run)
 			snprintf(verdict, sizeof(verdict), "%s %u/%u", row_verdict(run, i), bad, a->attempts);
 		else
 			snprintf(verdict, sizeof(verdict), "%s", row_verdict(run, i));
-		fprintf(f, "%-18s %8u  %-14s %s\n", mitm_attack_name(i), a->attempts, verdict,
-			!a->runnable ? a->skip : ex ? ex->reason : "no connection was given this attack");
+		fprintf(f, "%-18s %8u  %-14s %s\n", mitm_attack_name(i), a->attempts, verdict, row_detail(run, i));
 	}
+	for (int i = 0; i < MITM_NATTACKS; i++)
+		if (run->attacks[i].selected && mitm_attack_note(run, i, note, sizeof(note)))
+			fprintf(f, "note: %s: %s\n", mitm_attack_name(i), note);
 	if (s.attack_attempts)
 		fprintf(f, "MITM test failure rate: %u/%u attack attempts accepted (%.1f%%)\n", s.accepted,
 			s.attack_attempts, rate_percent(&s));
 	else
 		fprintf(f, "MITM test failure rate: n/a (no attack was attempted)\n");
-	fprintf(f, "control: %s\n", control_text(&s));
-	fprintf(f, "connections: %zu (%u not scored); stopped: %s\n", run->nattempts, run->unscored,
-		run->stop_reason);
-	fprintf(f, "result: %s\n", s.exit_code == 1 ? "FAIL: the client accepted an interception" :
-		s.exit_code == 2 ? "INCONCLUSIVE" : "pass: every attack was refused");
+	fprintf(f, "control: %s\n", control_text(run, &s));
+	if (s.not_tried) {
+		not_tried_names(names, sizeof(names), run);
+		fprintf(f, "not tried: %u scheduled attempt%s got no verdict (%s)\n", s.not_tried,
+			s.not_tried == 1 ? "" : "s", names);
+	}
+	fprintf(f, "connections: %zu (%u not scored, %u aborted without an alert, %u with a wrong or no SNI); "
+		"stopped: %s\n", run->nattempts, run->unscored, run->aborted, run->wrong_sni, run->stop_reason);
+	if (s.inconclusive && s.exit_code == 2)
+		fprintf(f, "result: %s: %s\n", result_text(&s), s.inconclusive);
+	else
+		fprintf(f, "result: %s\n", result_text(&s));
 	return ferror(f) ? -1 : 0;
 }
 
@@ -297,6 +421,8 @@ static json_t *attack_json(const mitm_run *run, int id)
 {
 	const mitm_attack_info *a = &run->attacks[id];
 	json_t *o = json_object(), *p = NULL;
+	unsigned rounds = run->rounds ? run->rounds : 1;
+	char note[512];
 	int bad = 0;
 
 	if (!o)
@@ -324,8 +450,14 @@ static json_t *attack_json(const mitm_run *run, int id)
 	bad |= json_object_set_new(o, "attempts", json_integer(a->attempts));
 	bad |= json_object_set_new(o, "accepted", json_integer(a->accepted));
 	bad |= json_object_set_new(o, "refused", json_integer(a->refused));
+	bad |= json_object_set_new(o, "unscored", json_integer(a->unscored));
+	bad |= json_object_set_new(o, "aborted", json_integer(a->aborted));
+	bad |= json_object_set_new(o, "not_tried", json_integer(a->runnable && a->attempts < rounds ?
+		rounds - a->attempts : 0));
 	bad |= json_object_set_new(o, "verdict", json_string(row_verdict(run, id)));
 	bad |= json_object_set_new(o, "expected", json_string(id == MITM_CONTROL ? "accepted" : "refused"));
+	bad |= json_object_set_new(o, "note", mitm_attack_note(run, id, note, sizeof(note)) ? json_string(note) :
+		json_null());
 	if (bad) {
 		json_decref(o);
 		return NULL;
@@ -349,12 +481,17 @@ static json_t *attempt_json(const mitm_attempt *t)
 	bad |= json_object_set_new(o, "started", json_string(when));
 	bad |= json_object_set_new(o, "duration_ms", json_integer(t->duration_ms));
 	bad |= json_object_set_new(o, "sni", t->have_sni ? json_string(t->sni) : json_null());
+	bad |= json_object_set_new(o, "sni_matches_host", json_boolean(t->sni_ok));
 	bad |= json_object_set_new(o, "tls_version", str_or_null(t->tls_version));
 	bad |= json_object_set_new(o, "handshake", json_boolean(t->handshake));
 	bad |= json_object_set_new(o, "app_data_bytes", json_integer((json_int_t)t->app_bytes));
 	bad |= json_object_set_new(o, "app_data_excerpt", str_or_null(t->excerpt));
 	bad |= json_object_set_new(o, "alert", t->alert >= 0 ? json_string(t->alert_text) : json_null());
 	bad |= json_object_set_new(o, "alert_code", t->alert >= 0 ? json_integer(t->alert) : json_null());
+	bad |= json_object_set_new(o, "server_alert", t->server_alert >= 0 ? json_string(t->server_alert_text) :
+		json_null());
+	bad |= json_object_set_new(o, "server_alert_code", t->server_alert >= 0 ? json_integer(t->server_alert) :
+		json_null());
 	bad |= json_object_set_new(o, "close_notify", json_boolean(t->close_notify));
 	bad |= json_object_set_new(o, "error", str_or_null(t->error));
 	bad |= json_object_set_new(o, "verdict", json_string(verdict_name(t->verdict)));
@@ -397,9 +534,17 @@ json_t *mitm_report_json(const mitm_run *run)
 		json_real((double)s.accepted / s.attack_attempts) : json_null());
 	bad |= json_object_set_new(sum, "control", json_string(s.control < 0 ? "not-run" :
 		s.control ? "accepted" : "refused"));
+	bad |= json_object_set_new(sum, "insecure_no_control", json_boolean(run->insecure_no_control));
+	bad |= json_object_set_new(sum, "not_tried", json_integer(s.not_tried));
 	bad |= json_object_set_new(sum, "conclusive", json_boolean(s.conclusive));
+	bad |= json_object_set_new(sum, "inconclusive_reason", s.exit_code == 2 ? json_string(s.inconclusive) :
+		json_null());
+	bad |= json_object_set_new(sum, "result", json_string(s.exit_code == 1 ? "fail" : s.exit_code == 2 ?
+		"inconclusive" : "pass"));
 	bad |= json_object_set_new(sum, "connections", json_integer((json_int_t)run->nattempts));
 	bad |= json_object_set_new(sum, "unscored_connections", json_integer(run->unscored));
+	bad |= json_object_set_new(sum, "aborted_connections", json_integer(run->aborted));
+	bad |= json_object_set_new(sum, "wrong_sni_connections", json_integer(run->wrong_sni));
 	bad |= json_object_set_new(sum, "exit_code", json_integer(s.exit_code));
 	bad |= json_object_set_new(o, "summary", sum);
 	sum = NULL;
@@ -533,7 +678,8 @@ static void html_td(FILE *f, const char *cls, const char *text)
 int mitm_report_html(FILE *f, const mitm_run *run)
 {
 	mitm_summary s;
-	char t[32], num[64];
+	char t[32], num[64], note[512], names[256];
+	int nnotes;
 
 	mitm_summarize(&s, run);
 	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n<title>certpin mitm scorecard: ", f);
@@ -554,7 +700,25 @@ int mitm_report_html(FILE *f, const mitm_run *run)
 	fputs("</h1>\n<p class=\"result\" id=\"result\">", f);
 	fputs(s.exit_code == 1 ? "FAIL: the client accepted an interception" :
 		s.exit_code == 2 ? "INCONCLUSIVE" : "Pass: every attack was refused", f);
-	fputs("</p>\n<p id=\"rate\">MITM test failure rate: ", f);
+	if (s.exit_code == 2 && s.inconclusive) {
+		fputs(": ", f);
+		h(f, s.inconclusive);
+	}
+	fputs("</p>\n", f);
+	nnotes = 0;
+	for (int i = 0; i < MITM_NATTACKS; i++) {
+		if (!run->attacks[i].selected || !mitm_attack_note(run, i, note, sizeof(note)))
+			continue;
+		fputs(nnotes++ ? "" : "<ul id=\"notes\">\n", f);
+		fputs("<li class=\"note\">Note on ", f);
+		h(f, mitm_attack_name(i));
+		fputs(": ", f);
+		h(f, note);
+		fputs("</li>\n", f);
+	}
+	if (nnotes)
+		fputs("</ul>\n", f);
+	fputs("<p id=\"rate\">MITM test failure rate: ", f);
 	if (s.attack_attempts) {
 		snprintf(num, sizeof(num), "%u/%u attack attempts accepted (%.1f%%)", s.accepted, s.attack_attempts,
 			rate_percent(&s));
@@ -563,7 +727,16 @@ int mitm_report_html(FILE *f, const mitm_run *run)
 		fputs("n/a (no attack was attempted)", f);
 	}
 	fputs("<br/>Control: ", f);
-	h(f, control_text(&s));
+	h(f, control_text(run, &s));
+	if (s.not_tried) {
+		not_tried_names(names, sizeof(names), run);
+		snprintf(num, sizeof(num), "%u", s.not_tried);
+		fputs("<br/>Not tried: ", f);
+		h(f, num);
+		fputs(" scheduled attempts got no verdict (", f);
+		h(f, names);
+		fputs(")", f);
+	}
 	fputs("<br/>Listening on <span class=\"mono\">", f);
 	h(f, run->listen);
 	fputs("</span>, a connection counts as accepted on ", f);
@@ -577,13 +750,17 @@ int mitm_report_html(FILE *f, const mitm_run *run)
 	h(f, t);
 	fputs(" (", f);
 	h(f, run->stop_reason);
-	fprintf(f, "); %zu connections, %u not scored.</p>\n", run->nattempts, run->unscored);
+	fprintf(f, "); %zu connections, %u not scored (%u aborted without an alert, %u with a wrong or no SNI).</p>\n",
+		run->nattempts, run->unscored, run->aborted, run->wrong_sni);
+
+	/* The chart first: the outcome at a glance, above tables whose length varies. */
+	fputs("<h2>Chart</h2>\n", f);
+	html_chart(f, run);
 
 	fputs("<h2>Scorecard</h2>\n<table id=\"scorecard\">\n<thead><tr><th>Attack</th><th>What was presented</th>"
 		"<th>Attempts</th><th>Accepted</th><th>Verdict</th><th>Client behaviour</th></tr></thead>\n<tbody>\n", f);
 	for (int i = 0; i < MITM_NATTACKS; i++) {
 		const mitm_attack_info *a = &run->attacks[i];
-		const mitm_attempt *ex = row_example(run, i);
 
 		if (!a->selected)
 			continue;
@@ -618,11 +795,16 @@ int mitm_report_html(FILE *f, const mitm_run *run)
 		snprintf(num, sizeof(num), "%u", a->accepted);
 		html_td(f, "num", num);
 		html_td(f, !a->runnable || a->attempts == 0 ? NULL : row_good(run, i) ? "good" : "bad", row_verdict(run, i));
-		html_td(f, NULL, !a->runnable ? "" : ex ? ex->reason : "no connection was given this attack");
-		fputs("</tr>\n", f);
+		fputs("<td>", f);
+		h(f, a->runnable ? row_detail(run, i) : "");
+		if (mitm_attack_note(run, i, note, sizeof(note))) {
+			fputs("<br/><em class=\"note\">Note: ", f);
+			h(f, note);
+			fputs("</em>", f);
+		}
+		fputs("</td></tr>\n", f);
 	}
-	fputs("</tbody>\n</table>\n<h2>Chart</h2>\n", f);
-	html_chart(f, run);
+	fputs("</tbody>\n</table>\n", f);
 
 	fputs("<h2>Connections</h2>\n<table id=\"attempts\">\n<thead><tr><th>#</th><th>Attack</th><th>Peer</th>"
 		"<th>SNI</th><th>TLS</th><th>Verdict</th><th>Stage</th><th>Alert from client</th><th>What happened</th>"
@@ -631,14 +813,18 @@ int mitm_report_html(FILE *f, const mitm_run *run)
 		const mitm_attempt *a = &run->attempts[i];
 		const char *cls = NULL;
 
-		if (a->verdict != MITM_V_UNSCORED)
+		if (a->verdict == MITM_V_ACCEPTED || a->verdict == MITM_V_REFUSED)
 			cls = (a->verdict == MITM_V_ACCEPTED) == (a->attack == MITM_CONTROL) ? "good" : "bad";
 		fputs("<tr>", f);
 		snprintf(num, sizeof(num), "%u", a->n);
 		html_td(f, "num", num);
 		html_td(f, NULL, a->attack >= 0 ? mitm_attack_name(a->attack) : "-");
 		html_td(f, "mono", a->peer);
-		html_td(f, "mono", a->have_sni ? a->sni : "-");
+		fputs("<td class=\"mono\">", f);
+		h(f, a->have_sni ? a->sni : "-");
+		if (a->attack >= 0 && !a->sni_ok)
+			fputs(" <strong class=\"bad\">(not the host)</strong>", f);
+		fputs("</td>", f);
 		html_td(f, NULL, a->tls_version[0] ? a->tls_version : "-");
 		html_td(f, cls, verdict_name(a->verdict));
 		html_td(f, NULL, stage_name(a->stage));

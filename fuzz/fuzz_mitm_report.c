@@ -107,6 +107,7 @@ static void fill(mitm_run *run, reader *r)
 	run->accept_on = take_byte(r) & 1 ? "handshake" : "data";
 	run->rounds = 1 + take_byte(r) % 4;
 	run->io_timeout_ms = 5000;
+	run->insecure_no_control = take_byte(r) & 1;
 	run->started = (int64_t)take_byte(r) << 24;
 	run->finished = run->started + take_byte(r);
 	snprintf(run->stop_reason, sizeof(run->stop_reason), "completed");
@@ -130,23 +131,31 @@ static void fill(mitm_run *run, reader *r)
 			abort();
 		f = take_byte(r);
 		t->attack = (int)(f % (MITM_NATTACKS + 1)) - 1;
-		t->verdict = (mitm_verdict)(take_byte(r) % 3);
+		t->verdict = (mitm_verdict)(take_byte(r) % 4);
 		if (t->attack < 0 || !run->attacks[t->attack].runnable)
 			t->verdict = MITM_V_UNSCORED;
 		t->stage = (mitm_stage)(take_byte(r) % 5);
 		t->have_sni = f & 0x80 ? 1 : 0;
 		t->alert = f & 0x40 ? (int)take_byte(r) : -1;
+		t->server_alert = f & 0x10 ? (int)take_byte(r) : -1;
+		t->sni_ok = (f >> 3) & 1;
 		t->handshake = (f >> 5) & 1;
 		t->app_bytes = take_byte(r);
 		FIELD(t->sni, r);
 		FIELD(t->excerpt, r);
 		FIELD(t->alert_text, r);
+		FIELD(t->server_alert_text, r);
 		FIELD(t->error, r);
 		FIELD(t->reason, r);
 		FIELD(t->peer, r);
 		FIELD(t->tls_version, r);
-		if (t->verdict == MITM_V_UNSCORED) {
+		if (t->verdict == MITM_V_UNSCORED || t->verdict == MITM_V_ABORTED) {
 			run->unscored++;
+			run->aborted += t->verdict == MITM_V_ABORTED;
+			if (t->attack >= 0) {
+				run->attacks[t->attack].unscored++;
+				run->attacks[t->attack].aborted += t->verdict == MITM_V_ABORTED;
+			}
 		} else {
 			mitm_attack_info *a = &run->attacks[t->attack];
 
@@ -171,6 +180,7 @@ static void blank(mitm_run *run)
 		mitm_attempt *t = &run->attempts[i];
 
 		t->sni[0] = t->excerpt[0] = t->alert_text[0] = t->error[0] = t->reason[0] = '\0';
+		t->server_alert_text[0] = '\0';
 		t->peer[0] = t->tls_version[0] = '\0';
 	}
 }

@@ -12,13 +12,22 @@
 #   5. the generated certificates checked with the openssl CLI; nothing written
 #      outside --dir; the rogue CA reused by a second run
 #   6. the HTML report: well-formed XML, self-contained, consistent with the
-#      JSON; rendered by headless chromium when it is installed
+#      JSON; rendered by headless chromium when it is installed (required
+#      when CERTPIN_REQUIRE_BROWSER=1, as "make test" sets it)
 #   7. robustness: empty connections, garbage, a truncated ClientHello, a
 #      client that leaves mid-handshake, 50 idle connections, a hostile SNI;
 #      --max-attempts; SIGTERM and SIGINT write the reports and exit cleanly
+#   8. what must not pass: a run stopped before every attack was scored; a
+#      handshake the harness itself could not complete (no shared cipher, no
+#      signature algorithm); a ClientHello followed by a close without an
+#      alert; no control case (unless --insecure-no-control); a missing or
+#      wrong SNI; and the notes on a rogue CA the client does not trust and
+#      on a single-label wildcard
+#   9. --real-chain: chain-injection sends the rogue leaf, then that file
 #
 # Every client's own outcome is compared with the harness's verdict.
-# Environment: CERTPIN (the CLI), CERTPIN_TEST_PKI (tests/data/mkpki.sh output).
+# Environment: CERTPIN (the CLI), CERTPIN_TEST_PKI (tests/data/mkpki.sh output),
+# CERTPIN_REQUIRE_BROWSER=1 to fail instead of skipping when chromium is missing.
 set -u
 
 : "${CERTPIN:?CERTPIN must name the certpin binary}"
@@ -477,7 +486,9 @@ for y in range(h):
 print(count)
 EOF
 }
-if [ -z "$CHROMIUM" ]; then
+if [ -z "$CHROMIUM" ] && [ "${CERTPIN_REQUIRE_BROWSER:-0}" = 1 ]; then
+	fail "chromium is not installed but CERTPIN_REQUIRE_BROWSER=1 (scripts/install-deps.sh installs it)"
+elif [ -z "$CHROMIUM" ]; then
 	echo "mitm_test: SKIP browser check: chromium not installed (HTML checked with html.parser and xmllint only)"
 else
 	shot() { # DIR: dump the DOM and take a screenshot; prints the red pixel count
@@ -536,12 +547,17 @@ EOF
 		-CAfile "$PKI/root.pem" -verify_return_error -quiet -no_ign_eof >/dev/null 2>>"$R/client.err"
 	curl_once "$PORT" "$PKI/root.pem"
 	finish
-	expect_eq "robust: harness exit" "$HRC" 0
+	# 1 of 10 rounds scored, and no control: inconclusive.
+	expect_eq "robust: harness exit" "$HRC" 2
 	expect_eq "robust: stop reason" "$(json_field "$D" stop_reason)" max-attempts
 	expect_eq "robust: connections" "$(json_field "$D" summary connections)" 60
-	expect_eq "robust: unscored" "$(json_field "$D" summary unscored_connections)" 57
+	# Scored: curl only.  The client that left mid-handshake aborted; the hostile SNI is not the host.
+	expect_eq "robust: unscored" "$(json_field "$D" summary unscored_connections)" 59
+	expect_eq "robust: aborted" "$(json_field "$D" summary aborted_connections)" 1
+	expect_eq "robust: wrong SNI" "$(json_field "$D" summary wrong_sni_connections)" 1
+	expect_eq "robust: not tried" "$(json_field "$D" summary not_tried)" 9
 	expect_eq "robust: scorecard" "$(scorecard "$D")" "self-signed:refused"
-	expect_eq "robust: scored attempts" "$(json_field "$D" attacks 1 attempts)" 3
+	expect_eq "robust: scored attempts" "$(json_field "$D" attacks 1 attempts)" 1
 	expect_eq "robust: idle connections timed out" "$(grep -c 'sent no ClientHello within 1000 ms' "$ERR")" 50
 	expect_grep "robust: garbage" "$ERR" "sent no usable TLS ClientHello"
 	expect_grep "robust: mid-handshake" "$ERR" "closed the connection during the handshake without an alert"
@@ -576,8 +592,11 @@ if start sigterm "" --attack control,self-signed --rounds 3 --io-timeout 30000 $
 	kill "$CPID" 2>/dev/null
 	wait "$CPID" 2>/dev/null
 	CPID=
-	expect_eq "sigterm: harness exit" "$HRC" 0
+	# Round 1 of 3 only: stopping early is never a pass.
+	expect_eq "sigterm: harness exit (inconclusive)" "$HRC" 2
 	expect_grep "sigterm: stop reason" "$OUT" "stopped: signal"
+	expect_grep "sigterm: not tried" "$OUT" "not tried: 4 scheduled attempts got no verdict (control 2/3, self-signed 2/3)"
+	expect_grep "sigterm: result" "$OUT" "result: INCONCLUSIVE: some scheduled attempts got no verdict"
 	expect_eq "sigterm: scorecard" "$(scorecard "$D")" "control:accepted self-signed:refused"
 	expect_eq "sigterm: cut-short connection" "$(json_field "$D" attempts 2 reason)" "cut short: the harness stopped (signal)"
 	[ -s "$D/report.html" ] && ok || fail "sigterm: no HTML report"
@@ -588,6 +607,163 @@ if start sigint "" --io-timeout 30000; then
 	finish 5
 	expect_eq "sigint: harness exit (nothing attempted: inconclusive)" "$HRC" 2
 	expect_eq "sigint: stop reason" "$(json_field "$D" stop_reason)" signal
+fi
+
+# ---- 8. what must not pass -----------------------------------------------------------------------
+# s_client with SNI options of the caller; its exit status is returned.
+s_client_once() { # PORT CAFILE [s_client options]
+	_port=$1
+	_ca=$2
+	shift 2
+	printf 'hello\n' | timeout 20 openssl s_client -connect "127.0.0.1:$_port" -CAfile "$_ca" -verify_return_error \
+		-quiet -no_ign_eof "$@" >/dev/null 2>>"$R/client.err"
+}
+
+# A run that stops (here at --max-attempts) before every attack was scored is
+# inconclusive, however the attacks that were tried went.
+# shellcheck disable=SC2086
+if start partial "" $CONTROL --max-attempts 2; then
+	cat "$D/rogue-ca.pem" "$PKI/root.pem" >"$R/bundle.pem"
+	curl_once "$PORT" "$R/bundle.pem" --pinnedpubkey "sha256//${LEAF_PIN#sha256/}"
+	curl_once "$PORT" "$R/bundle.pem" --pinnedpubkey "sha256//${LEAF_PIN#sha256/}"
+	finish
+	expect_eq "partial: harness exit (inconclusive)" "$HRC" 2
+	expect_eq "partial: scorecard" "$(scorecard "$D")" \
+		"control:accepted self-signed:refused rogue-ca:not tried chain-injection:not tried expired:not tried wrong-host:not tried wildcard-too-deep:not tried weak-key:not tried"
+	expect_eq "partial: not tried" "$(json_field "$D" summary not_tried)" 6
+	expect_eq "partial: conclusive" "$(json_field "$D" summary conclusive)" false
+	expect_eq "partial: result" "$(json_field "$D" summary result)" inconclusive
+	expect_grep "partial: text result" "$OUT" "result: INCONCLUSIVE: some scheduled attempts got no verdict"
+	if grep -qF "result: pass" "$OUT"; then fail "partial: a stopped run reads as a pass"; else ok; fi
+fi
+
+# The harness, not the client, ends the handshake: no shared cipher for the
+# rogue-ca (EC) leaf with an RSA-only TLS 1.2 suite; no signature algorithm
+# for the weak-key (RSA) leaf with ECDSA-only sigalgs.  Not scored, and the
+# attack comes back after the others.
+# shellcheck disable=SC2086
+if start harness-fail "" $CONTROL --attack control,rogue-ca,weak-key --max-attempts 4; then
+	cat "$D/rogue-ca.pem" "$PKI/root.pem" >"$R/bundle.pem"
+	s_client_once "$PORT" "$R/bundle.pem" -servername "$HOST"
+	s_client_once "$PORT" "$R/bundle.pem" -servername "$HOST" -tls1_2 -cipher AES128-SHA
+	s_client_once "$PORT" "$R/bundle.pem" -servername "$HOST" -sigalgs ECDSA+SHA256
+	s_client_once "$PORT" "$R/bundle.pem" -servername "$HOST" -tls1_2 -cipher AES128-SHA
+	finish
+	expect_eq "harness-fail: harness exit (inconclusive)" "$HRC" 2
+	expect_eq "harness-fail: scorecard" "$(scorecard "$D")" "control:accepted rogue-ca:not scored weak-key:not scored"
+	expect_eq "harness-fail: attacks in order" "$(attempt_field "$D" attack)" "control rogue-ca weak-key rogue-ca"
+	expect_eq "harness-fail: verdicts" "$(attempt_field "$D" verdict)" "accepted unscored unscored unscored"
+	expect_eq "harness-fail: server alert" "$(json_field "$D" attempts 1 server_alert_code)" 40
+	expect_eq "harness-fail: no client alert" "$(json_field "$D" attempts 1 alert)" None
+	expect_grep "harness-fail: cipher" "$OUT" "server could not present the attack: no shared cipher"
+	expect_grep "harness-fail: sigalg" "$ERR" "server could not present the attack: no suitable signature algorithm"
+	if grep -qF "without an alert" "$ERR"; then fail "harness-fail: its own alert taken for the client's"; else ok; fi
+fi
+
+# A ClientHello, then a close without an alert (a scanner, a preconnect), is
+# "aborted": not a refusal, and the next connection gets the same attack.
+hello_and_close() { # PORT
+	python3 - "$1" "$HOST" <<'EOF'
+import socket, ssl, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+inc, outg = ssl.MemoryBIO(), ssl.MemoryBIO()
+obj = ctx.wrap_bio(inc, outg, server_hostname=sys.argv[2])
+try:
+    obj.do_handshake()
+except ssl.SSLWantReadError:
+    pass
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(outg.read())
+s.recv(100)
+s.close()
+EOF
+}
+# shellcheck disable=SC2086
+if start aborted "" $CONTROL --attack control,self-signed --max-attempts 3; then
+	hello_and_close "$PORT"
+	curl_once "$PORT" "$PKI/root.pem"
+	hello_and_close "$PORT"
+	finish
+	expect_eq "aborted: harness exit (inconclusive)" "$HRC" 2
+	expect_eq "aborted: attacks in order" "$(attempt_field "$D" attack)" "control control self-signed"
+	expect_eq "aborted: verdicts" "$(attempt_field "$D" verdict)" "aborted accepted aborted"
+	expect_eq "aborted: scorecard" "$(scorecard "$D")" "control:accepted self-signed:not scored"
+	expect_eq "aborted: count" "$(json_field "$D" summary aborted_connections)" 2
+fi
+
+# No control: a client that trusts nothing here refuses everything.  That is
+# inconclusive, unless --insecure-no-control; either way the "unknown CA"
+# refusals are flagged: the client does not trust the rogue CA.
+for mode in plain insecure; do
+	extra=
+	[ $mode = insecure ] && extra=--insecure-no-control
+	# shellcheck disable=SC2086
+	start no-control-$mode "" --attack self-signed,rogue-ca,expired $extra || continue
+	for i in 1 2 3; do
+		curl_once "$PORT" "$PKI/root.pem"
+	done
+	finish
+	expect_eq "no-control-$mode: scorecard" "$(scorecard "$D")" "self-signed:refused rogue-ca:refused expired:refused"
+	expect_eq "no-control-$mode: rogue-ca alert" "$(json_field "$D" attempts 1 alert_code)" 48
+	expect_grep "no-control-$mode: note" "$OUT" \
+		"note: rogue-ca: refused with \"unknown CA\" (48): the client does not seem to trust the rogue CA"
+	expect_grep "no-control-$mode: warning" "$ERR" "certpin: warning: mitm: rogue-ca refused with \"unknown CA\""
+	expect_grep "no-control-$mode: HTML note" "$D/report.html" "does not seem to trust the rogue CA"
+	if [ $mode = plain ]; then
+		expect_eq "no-control: harness exit (inconclusive)" "$HRC" 2
+		expect_grep "no-control: result" "$OUT" "result: INCONCLUSIVE: no control case"
+	else
+		expect_eq "no-control-insecure: harness exit" "$HRC" 0
+		expect_eq "no-control-insecure: flag in JSON" "$(json_field "$D" summary insecure_no_control)" true
+		expect_grep "no-control-insecure: warning" "$ERR" "--insecure-no-control: no control case"
+	fi
+done
+
+# SNI: missing or another name is not scored (the attack comes back); case and
+# a trailing dot do not matter.
+# shellcheck disable=SC2086
+if start sni "" $CONTROL --attack control,rogue-ca; then
+	cat "$D/rogue-ca.pem" "$PKI/root.pem" >"$R/bundle.pem"
+	s_client_once "$PORT" "$R/bundle.pem" -servername localhost
+	s_client_once "$PORT" "$R/bundle.pem" -noservername
+	s_client_once "$PORT" "$R/bundle.pem" -servername API.CERTPIN.TEST.
+	s_client_once "$PORT" "$R/bundle.pem" -servername "$HOST"
+	finish
+	expect_eq "sni: harness exit" "$HRC" 1
+	expect_eq "sni: attacks in order" "$(attempt_field "$D" attack)" "control control control rogue-ca"
+	expect_eq "sni: verdicts" "$(attempt_field "$D" verdict)" "unscored unscored accepted accepted"
+	expect_eq "sni: matches" "$(attempt_field "$D" sni_matches_host)" "false false true true"
+	expect_eq "sni: count" "$(json_field "$D" summary wrong_sni_connections)" 2
+	expect_grep "sni: reason" "$ERR" "SNI \"localhost\" is not $HOST (accepted:"
+	expect_grep "sni: no SNI" "$ERR" "sent no SNI, so it may not check $HOST"
+	expect_grep "sni: HTML flag" "$D/report.html" "(not the host)"
+fi
+
+# The wildcard of a three-label host has a single label: noted.
+S=$TMP/s-client/dir
+expect_eq "wildcard note in JSON" "$(json_field "$S" attacks 6 note | cut -c1-38)" "the pattern *.test has a single label:"
+expect_grep "wildcard warning" "$TMP/s-client/err" \
+	"certpin: warning: mitm: wildcard-too-deep: the pattern *.test has a single label"
+
+# ---- 9. --real-chain ----------------------------------------------------------------------------------
+# chain-injection sends the rogue leaf, then exactly the given file (a chain other than the control's).
+pem_blocks() { sed -n '/-----BEGIN CERTIFICATE-----/,/-----END CERTIFICATE-----/p' "$@"; }
+if start real-chain "" --attack rogue-ca,chain-injection --real-chain "$PKI/backup-chain.pem" --insecure-no-control; then
+	s_client_once "$PORT" "$PKI/root.pem" -servername "$HOST"
+	# No verification: the chain as sent.
+	printf 'x\n' | timeout 20 openssl s_client -connect "127.0.0.1:$PORT" -servername "$HOST" -showcerts \
+		-no_ign_eof 2>>"$R/client.err" | pem_blocks >"$R/sent.pem"
+	finish
+	expect_eq "real-chain: harness exit" "$HRC" 1
+	expect_eq "real-chain: scorecard" "$(scorecard "$D")" "rogue-ca:refused chain-injection:ACCEPTED"
+	cat "$D/attack-rogue-ca.pem" "$PKI/backup-chain.pem" | pem_blocks >"$R/want.pem"
+	expect_eq "real-chain: file = rogue leaf + --real-chain" \
+		"$(pem_blocks "$D/attack-chain-injection.pem" | cmp -s "$R/want.pem" - && echo same)" same
+	expect_eq "real-chain: sent = rogue leaf + --real-chain" "$(cmp -s "$R/want.pem" "$R/sent.pem" && echo same)" same
+	expect_eq "real-chain: presented chain length" "$(json_field "$D" attacks 3 presented chain_length)" \
+		$((1 + $(grep -c 'BEGIN CERTIFICATE' "$PKI/backup-chain.pem")))
 fi
 
 echo "mitm_test: $passed passed, $failed failed"
