@@ -77,6 +77,7 @@ INTER_PIN=$(pin_of inter)
 # ---- the harness ---------------------------------------------------------------
 # start NAME DIR ARGS...: run the harness with --dir DIR (default $TMP/NAME/dir)
 # in $TMP/NAME/cwd, to see that it writes nothing there; sets PORT, D, R, OUT, ERR.
+# --max-attempts 100 and --io-timeout 4000 unless ARGS set them (an option may be given once).
 start() {
 	name=$1
 	R=$TMP/$name
@@ -85,8 +86,12 @@ start() {
 	OUT=$R/out
 	ERR=$R/err
 	mkdir -p "$R/cwd"
+	defaults=
+	case " $* " in *" --max-attempts "*) ;; *) defaults="--max-attempts 100" ;; esac
+	case " $* " in *" --io-timeout "*) ;; *) defaults="$defaults --io-timeout 4000" ;; esac
+	# shellcheck disable=SC2086
 	(cd "$R/cwd" && exec "$CERTPIN" mitm --host "$HOST" --dir "$D" --port-file "$R/port" --timeout 120 \
-		--max-attempts 100 --io-timeout 4000 "$@") >"$OUT" 2>"$ERR" &
+		$defaults "$@") >"$OUT" 2>"$ERR" &
 	HPID=$!
 	PORT=
 	i=0
