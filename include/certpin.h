@@ -527,7 +527,10 @@ typedef struct certpin_ssl_options {
  * if the application later sets SSL_VERIFY_NONE, a handshake to a pinned host
  * that certpin refuses is still aborted (unpinned hosts keep the
  * application's choice).  A later SSL_CTX_set_cert_verify_callback() replaces
- * certpin's callback and so removes the pins: attach last.
+ * certpin's callback and so removes the pins: attach last.  An application
+ * verify callback (SSL_CTX_set_verify()) still runs; if it accepts an error
+ * OpenSSL reported, the chain is not verified and a pinned host is refused
+ * (CERTPIN_E_PKIX) all the same; unpinned hosts keep the callback's choice.
  * A handshake refused by the pins fails with X509_V_ERR_APPLICATION_VERIFICATION;
  * one that failed PKIX validation keeps OpenSSL's own error (expired,
  * hostname mismatch, ...), also copied to certpin_result.pkix_error.  Call
@@ -550,7 +553,8 @@ CERTPIN_EXPORT int certpin_ssl_result(certpin_result *out, const void *ssl);
  * (keeping the one already set, which still runs first) and checks pins when
  * OpenSSL reports the leaf verified with no error pending; sets
  * SSL_VERIFY_PEER.  Call it after any SSL_set_verify() of your own: a later
- * SSL_set_verify() replaces the wrapper.  CERTPIN_SSL_INSECURE_PIN_ONLY is
+ * SSL_set_verify() replaces the wrapper.  An error your callback accepts
+ * refuses a pinned host (CERTPIN_E_PKIX), at whatever depth it comes.  CERTPIN_SSL_INSECURE_PIN_ONLY is
  * not available here (CERTPIN_E_INVALID_ARG); use certpin_ssl_ctx_attach().
  */
 CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_ssl_attach(void *ssl, const certpin_policy *policy,

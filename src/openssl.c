@@ -22,6 +22,9 @@ typedef struct binding {
 typedef struct ssl_state {
 	int rc;
 	certpin_result result;
+	/* context binding, during X509_verify_cert(): the verify callback it calls, and whether it overrode */
+	X509_STORE_CTX_verify_cb app_verify_cb;
+	int pkix_overridden;        /* the callback accepted an error OpenSSL reported */
 } ssl_state;
 
 static CRYPTO_ONCE once = CRYPTO_ONCE_STATIC_INIT;
@@ -76,17 +79,26 @@ static void result_init(certpin_result *r, int64_t now)
 	r->checked_at = now;
 }
 
-/* Record the outcome on the SSL; returns 0 if it could not be stored (caller fails closed). */
-static int record(SSL *ssl, int rc, const certpin_result *res)
+/* The SSL's certpin state, created on first use; NULL if out of memory. */
+static ssl_state *state_get(SSL *ssl)
 {
 	ssl_state *st = SSL_get_ex_data(ssl, ssl_state_idx);
 	if (!st) {
 		st = OPENSSL_zalloc(sizeof(*st));
 		if (!st || !SSL_set_ex_data(ssl, ssl_state_idx, st)) {
 			OPENSSL_free(st);
-			return 0;
+			return NULL;
 		}
 	}
+	return st;
+}
+
+/* Record the outcome on the SSL; returns 0 if it could not be stored (caller fails closed). */
+static int record(SSL *ssl, int rc, const certpin_result *res)
+{
+	ssl_state *st = state_get(ssl);
+	if (!st)
+		return 0;
 	st->rc = rc;
 	st->result = *res;
 	return 1;
@@ -490,24 +502,51 @@ static SSL *store_ssl(X509_STORE_CTX *sctx)
 	return X509_STORE_CTX_get_ex_data(sctx, SSL_get_ex_data_X509_STORE_CTX_idx());
 }
 
+/*
+ * Stands in for the application's verify callback during X509_verify_cert()
+ * and notes when it accepts an error OpenSSL reported: a chain the
+ * application let through that way is not verified, and pins need one.
+ */
+static int watch_verify_cb(int preverify_ok, X509_STORE_CTX *sctx)
+{
+	SSL *ssl = store_ssl(sctx);
+	ssl_state *st = ssl ? SSL_get_ex_data(ssl, ssl_state_idx) : NULL;
+	int ok;
+
+	if (!st)
+		return 0;
+	ok = st->app_verify_cb ? st->app_verify_cb(preverify_ok, sctx) : preverify_ok;
+	if (ok && !preverify_ok)
+		st->pkix_overridden = 1;
+	return ok;
+}
+
 /* SSL_CTX_set_cert_verify_callback(): replaces X509_verify_cert(), which we call first. */
 static int ctx_verify_cb(X509_STORE_CTX *sctx, void *arg)
 {
 	const binding *b = arg;
 	SSL *ssl = store_ssl(sctx);
+	ssl_state *st;
 	int ok;
 
 	if (!ssl)
 		return 0;
 	if (b->opts.flags & CERTPIN_SSL_INSECURE_PIN_ONLY)
 		return decide(b, ssl, sctx, true, true, NULL);
+	if (!(st = state_get(ssl)))
+		return 0;
+	st->app_verify_cb = X509_STORE_CTX_get_verify_cb(sctx);
+	st->pkix_overridden = 0;
+	X509_STORE_CTX_set_verify_cb(sctx, watch_verify_cb);
 	/* make SNI the verification host before PKIX runs, if the caller set none */
 	char name[CERTPIN_HOSTNAME_MAX + 1];
 	bool have_name = certpin__ssl_conn_hostname(name, sizeof(name), ssl, sctx, true);
 	ERR_set_mark();
 	ok = X509_verify_cert(sctx);
 	ERR_pop_to_mark();
-	bool pkix_ok = ok > 0 && X509_STORE_CTX_get_error(sctx) == X509_V_OK;
+	X509_STORE_CTX_set_verify_cb(sctx, st->app_verify_cb);
+	/* an error the application's callback accepted (and perhaps cleared) still means not verified */
+	bool pkix_ok = ok > 0 && X509_STORE_CTX_get_error(sctx) == X509_V_OK && !st->pkix_overridden;
 	int d = decide(b, ssl, sctx, pkix_ok, false, have_name ? name : NULL);
 	if (d < 0)
 		return ok; /* unpinned host: OpenSSL's result, unchanged */
@@ -555,7 +594,18 @@ static int ssl_verify_wrapper(int preverify_ok, X509_STORE_CTX *sctx)
 	if (!b)
 		return 0;
 	ok = b->app_cb ? b->app_cb(preverify_ok, sctx) : preverify_ok;
-	if (X509_STORE_CTX_get_error_depth(sctx) != 0 || !preverify_ok)
+	if (!preverify_ok) {
+		if (!ok)
+			return ok;
+		/*
+		 * The application's callback accepted an error OpenSSL reported, at
+		 * any depth, before or after the leaf's decision (name constraints
+		 * come after it): a pinned host is refused all the same.
+		 */
+		int d = decide(b, ssl, sctx, false, false, NULL);
+		return d < 0 ? ok : d;
+	}
+	if (X509_STORE_CTX_get_error_depth(sctx) != 0)
 		return ok;
 	/* depth 0 reported verified: the last call of a successful chain walk */
 	bool pkix_ok = ok && X509_STORE_CTX_get_error(sctx) == X509_V_OK;

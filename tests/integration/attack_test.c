@@ -722,6 +722,33 @@ static void two_name_cases(void)
 	certpin_policy_free(p);
 }
 
+/*
+ * An application verify callback that accepts (and clears) every error:
+ * its choice stands for unpinned hosts, but pins need a verified chain, so
+ * a pinned host is refused, through either binding.
+ */
+static void accept_all_cases(void)
+{
+	certpin_policy *p = simple_policy(HOST, P_LEAF, -1);
+	conn c = { ROGUE, TRUST, HOST, TEST_CLIENT_ACCEPT_ALL, p, NULL };
+
+	run("[app callback accepts all] untrusted rogue chain", &c, CERTPIN_E_PKIX, ANY_VERDICT, ANY_DEPTH);
+	c.server = SS_OTHER;
+	run("[app callback accepts all] self-signed", &c, CERTPIN_E_PKIX, ANY_VERDICT, ANY_DEPTH);
+	c.server = EXPIRED;
+	run("[app callback accepts all] expired, pinned key", &c, CERTPIN_E_PKIX, ANY_VERDICT, ANY_DEPTH);
+	c.server = REAL;
+	run("[app callback accepts all] genuine chain, pinned key", &c, CERTPIN_OK, CERTPIN_VERDICT_MATCH, 0);
+	c.flags |= TEST_CLIENT_PER_SSL;
+	c.server = ROGUE;
+	run("[per-SSL, app callback accepts all] untrusted rogue chain", &c, CERTPIN_E_PKIX, ANY_VERDICT, ANY_DEPTH);
+	c.server = EXPIRED;
+	run("[per-SSL, app callback accepts all] expired, pinned key", &c, CERTPIN_E_PKIX, ANY_VERDICT, ANY_DEPTH);
+	c.server = REAL;
+	run("[per-SSL, app callback accepts all] genuine chain, pinned key", &c, CERTPIN_OK, CERTPIN_VERDICT_MATCH, 0);
+	certpin_policy_free(p);
+}
+
 static void unpinned_cases(void)
 {
 	certpin_policy *p = simple_policy("other.host", P_SS_OTHER, -1);
@@ -916,6 +943,7 @@ int main(void)
 	unpinned_cases();
 	verify_none_cases();
 	two_name_cases();
+	accept_all_cases();
 	pin_only_cases();
 	hostname_cases();
 	per_ssl_cases();

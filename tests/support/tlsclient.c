@@ -77,6 +77,14 @@ static int exchange(SSL *ssl, test_client_info *info)
 	return 1;
 }
 
+/* An application's verify callback that accepts every certificate error and clears it. */
+static int accept_all(int preverify_ok, X509_STORE_CTX *sctx)
+{
+	(void)preverify_ok;
+	X509_STORE_CTX_set_error(sctx, X509_V_OK);
+	return 1;
+}
+
 int test_client_connect(certpin_result *out, test_client_info *info,
 	int port, const char *host, unsigned int flags, const char *ca_file,
 	const certpin_policy *policy, const certpin_ssl_options *opts)
@@ -118,7 +126,7 @@ int test_client_connect(certpin_result *out, test_client_info *info,
 		goto done;
 	}
 	/* The application's own setting; certpin must keep PKIX on top of it. */
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, (flags & TEST_CLIENT_ACCEPT_ALL) ? accept_all : NULL);
 	if (policy && !(flags & TEST_CLIENT_PER_SSL)) {
 		rc = certpin_ssl_ctx_attach(ctx, policy, opts);
 		if (rc != CERTPIN_OK) {

@@ -26,6 +26,7 @@
 #define TEST_CLIENT_VERIFY_NONE 4u /* after attaching to the SSL_CTX, set SSL_VERIFY_NONE on it */
 #define TEST_CLIENT_TWO_NAMES 8u   /* SSL_set1_host(TEST_CLIENT_OTHER_NAME), then SSL_add1_host(host) */
 #define TEST_CLIENT_OTHER_NAME "other.certpin.test"
+#define TEST_CLIENT_ACCEPT_ALL 16u  /* the application's verify callback accepts (and clears) every error */
 
 typedef struct test_client_info {
 	int connected;          /* 1 if the handshake completed and "ok\n" came back */
