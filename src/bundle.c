@@ -111,9 +111,9 @@ static int key_id(unsigned char id[CERTPIN_DIGEST_LEN], EVP_PKEY *key)
 
 	if (len <= 0)
 		return CERTPIN_E_DECODE;
-	certpin__sha256(id, der, (size_t)len);
+	int rc = certpin__sha256(id, der, (size_t)len);
 	OPENSSL_free(der);
-	return CERTPIN_OK;
+	return rc;
 }
 
 /* Decode one Ed25519 SPKI into an anchor (not yet added). */
@@ -417,7 +417,8 @@ static int parse_bundle(bundle *b, certpin_bundle_info *info, const void *data, 
 	}
 	b->policy_len = (size_t)n;
 	b->policy[n] = '\0';
-	certpin__sha256(b->policy_sha256, b->policy, b->policy_len);
+	if ((rc = certpin__sha256(b->policy_sha256, b->policy, b->policy_len)) != CERTPIN_OK)
+		goto out;
 	if ((rc = get_str(info, root, "signature", &s, &slen)) != CERTPIN_OK)
 		goto out;
 	n = slen == 88 ? certpin__b64_decode(sig, sizeof(sig), s, slen) : -1;
@@ -829,7 +830,8 @@ int certpin_bundle_sign(char **out, size_t *outlen, const void *policy_json, siz
 	if ((rc = certpin_pin_format(b.key_id_s, sizeof(b.key_id_s), &b.key_id, CERTPIN_STYLE_DEFAULT)) != CERTPIN_OK)
 		goto out;
 	b.policy_len = policy_len;
-	certpin__sha256(b.policy_sha256, policy_json, policy_len);
+	if ((rc = certpin__sha256(b.policy_sha256, policy_json, policy_len)) != CERTPIN_OK)
+		goto out;
 	rc = CERTPIN_E_TLS;
 	if (!(tbslen = tbs_bytes(tbs, &b)))
 		goto out;

@@ -25,7 +25,8 @@ int certpin__b64_decode(unsigned char *out, size_t outlen, const char *in, size_
 int certpin__parse_time(int64_t *out, const char *s);
 /* Format Unix time as "YYYY-MM-DDTHH:MM:SSZ" (needs 21 bytes). */
 void certpin__format_time(char *out, size_t outlen, int64_t t);
-void certpin__sha256(unsigned char out[CERTPIN_DIGEST_LEN], const unsigned char *in, size_t len);
+/* SHA-256 of `in`: CERTPIN_OK, or CERTPIN_E_NOMEM if the digest failed (`out` is then unusable). */
+CERTPIN_MUST_CHECK int certpin__sha256(unsigned char out[CERTPIN_DIGEST_LEN], const unsigned char *in, size_t len);
 
 /* ---- der.c ---- */
 /* Locate the SubjectPublicKeyInfo element (tag+length+value) inside a DER certificate. */

@@ -244,14 +244,17 @@ static int elem_from_x509(certpin_chain_elem *e, X509 *x, unsigned int kinds)
 		unsigned char buf[SPKI_FAST_MAX];
 		size_t fast = certpin__x509_spki_der(buf, sizeof(buf), x);
 		if (fast) {
-			certpin__sha256(e->spki_sha256, buf, fast);
+			if (certpin__sha256(e->spki_sha256, buf, fast) != CERTPIN_OK)
+				return 0;
 		} else {
 			unsigned char *der = NULL;
 			int len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &der);
 			if (len <= 0)
 				return 0;
-			certpin__sha256(e->spki_sha256, der, (size_t)len);
+			int rc = certpin__sha256(e->spki_sha256, der, (size_t)len);
 			OPENSSL_free(der);
+			if (rc != CERTPIN_OK)
+				return 0;
 		}
 		e->flags |= CERTPIN_HAVE_SPKI;
 	}

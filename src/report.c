@@ -55,7 +55,8 @@ void certpin__report_key(unsigned char key[CERTPIN_DIGEST_LEN], const char *host
 		memcpy(p, chain[i].cert_sha256, CERTPIN_DIGEST_LEN);
 		p += CERTPIN_DIGEST_LEN;
 	}
-	certpin__sha256(key, buf, len);
+	if (certpin__sha256(key, buf, len) != CERTPIN_OK)
+		memset(key, 0, CERTPIN_DIGEST_LEN); /* as for an oversized input: no dedup key */
 }
 
 certpin_report_kind certpin__report_kind_for(int rc, const certpin_result *r)

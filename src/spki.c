@@ -32,14 +32,20 @@ static void sha256_fetch(void)
 	sha256_fetched = EVP_MD_fetch(NULL, "SHA2-256", NULL);
 }
 
-void certpin__sha256(unsigned char out[CERTPIN_DIGEST_LEN], const unsigned char *in, size_t len)
+int certpin__sha256(unsigned char out[CERTPIN_DIGEST_LEN], const unsigned char *in, size_t len)
 {
 	unsigned int n = CERTPIN_DIGEST_LEN;
 	const EVP_MD *md = CRYPTO_THREAD_run_once(&sha256_once, sha256_fetch) && sha256_fetched ? sha256_fetched
 												: EVP_sha256();
-	/* EVP_Digest of in-memory input cannot fail short of memory exhaustion. */
-	if (EVP_Digest(in, len, out, &n, md, NULL) != 1)
+	/*
+	 * EVP_Digest of in-memory input fails only when memory runs out; then
+	 * say so, never hand back a digest that a crafted pin could equal.
+	 */
+	if (EVP_Digest(in, len, out, &n, md, NULL) != 1 || n != CERTPIN_DIGEST_LEN) {
 		memset(out, 0, CERTPIN_DIGEST_LEN);
+		return CERTPIN_E_NOMEM;
+	}
+	return CERTPIN_OK;
 }
 
 int certpin_pin_from_spki_der(certpin_pin *out, const unsigned char *der, size_t len)
@@ -49,8 +55,7 @@ int certpin_pin_from_spki_der(certpin_pin *out, const unsigned char *der, size_t
 	if (!certpin__der_is_sequence(der, len))
 		return CERTPIN_E_DECODE;
 	out->kind = CERTPIN_PIN_SPKI_SHA256;
-	certpin__sha256(out->digest, der, len);
-	return CERTPIN_OK;
+	return certpin__sha256(out->digest, der, len);
 }
 
 int certpin_pin_from_cert_der(certpin_pin *out, const unsigned char *der, size_t len, certpin_pin_kind kind)
@@ -64,14 +69,14 @@ int certpin_pin_from_cert_der(certpin_pin *out, const unsigned char *der, size_t
 	if ((rc = certpin__der_cert_spki(&spki, &spki_len, der, len)) != CERTPIN_OK)
 		return rc;
 	if (kind == CERTPIN_PIN_SPKI_SHA256) {
-		certpin__sha256(out->digest, spki, spki_len);
+		rc = certpin__sha256(out->digest, spki, spki_len);
 	} else if (kind == CERTPIN_PIN_CERT_SHA256) {
-		certpin__sha256(out->digest, der, len);
+		rc = certpin__sha256(out->digest, der, len);
 	} else {
 		return CERTPIN_E_INVALID_ARG;
 	}
 	out->kind = kind;
-	return CERTPIN_OK;
+	return rc;
 }
 
 int certpin_chain_elem_from_der(certpin_chain_elem *out, const unsigned char *der, size_t len)
@@ -84,8 +89,9 @@ int certpin_chain_elem_from_der(certpin_chain_elem *out, const unsigned char *de
 		return CERTPIN_E_INVALID_ARG;
 	if ((rc = certpin__der_cert_spki(&spki, &spki_len, der, len)) != CERTPIN_OK)
 		return rc;
-	certpin__sha256(out->spki_sha256, spki, spki_len);
-	certpin__sha256(out->cert_sha256, der, len);
+	if ((rc = certpin__sha256(out->spki_sha256, spki, spki_len)) != CERTPIN_OK ||
+	    (rc = certpin__sha256(out->cert_sha256, der, len)) != CERTPIN_OK)
+		return rc;
 	out->flags = CERTPIN_HAVE_SPKI | CERTPIN_HAVE_CERT;
 	return CERTPIN_OK;
 }
@@ -150,9 +156,9 @@ static int set_spki(certpin_item *it, EVP_PKEY *pk)
 	if (len <= 0)
 		return CERTPIN_E_DECODE;
 	it->spki.kind = CERTPIN_PIN_SPKI_SHA256;
-	certpin__sha256(it->spki.digest, der, (size_t)len);
+	rc = certpin__sha256(it->spki.digest, der, (size_t)len);
 	OPENSSL_free(der);
-	return CERTPIN_OK;
+	return rc;
 }
 
 static char *name_string(const X509_NAME *name)

@@ -650,7 +650,7 @@ static void test_parse_unverified(void)
 	CHECK_INT(info.bundle_version, 12);
 	CHECK_INT(info.issued, NOW);
 	unsigned char h[32];
-	certpin__sha256(h, (const unsigned char *)policy_a, strlen(policy_a));
+	CHECK_INT(certpin__sha256(h, (const unsigned char *)policy_a, strlen(policy_a)), CERTPIN_OK);
 	snprintf(hex, sizeof(hex), "%02x%02x", info.policy_sha256[0], info.policy_sha256[1]);
 	char want[8];
 	snprintf(want, sizeof(want), "%02x%02x", h[0], h[1]);
