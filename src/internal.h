@@ -117,6 +117,12 @@ struct x509_store_ctx_st;
  */
 int certpin__ssl_conn_hostname(char *out, size_t outlen, struct ssl_st *ssl, struct x509_store_ctx_st *sctx,
 	bool set_host);
+/*
+ * Make a refusal abort the handshake: under SSL_VERIFY_NONE (set after
+ * attaching, say) OpenSSL would note the failed verification and carry on.
+ * Sets SSL_VERIFY_PEER on `ssl`, keeping its verify callback.
+ */
+void certpin__ssl_force_verify_peer(struct ssl_st *ssl);
 struct x509_st;
 /* A certificate's SubjectPublicKeyInfo DER rebuilt from its parsed parts into buf; 0 if not of a usual shape. */
 size_t certpin__x509_spki_der(unsigned char *buf, size_t buflen, struct x509_st *x);

@@ -145,6 +145,14 @@ int certpin__ssl_conn_hostname(char *out, size_t outlen, SSL *ssl, X509_STORE_CT
 	return 0;
 }
 
+void certpin__ssl_force_verify_peer(SSL *ssl)
+{
+	int mode = SSL_get_verify_mode(ssl);
+
+	if (!(mode & SSL_VERIFY_PEER))
+		SSL_set_verify(ssl, mode | SSL_VERIFY_PEER, SSL_get_verify_callback(ssl));
+}
+
 /* DER tag and length octets for len < 0x10000; returns the count written (at most 3). */
 static size_t der_header(unsigned char *p, unsigned char tag, size_t len)
 {
@@ -488,13 +496,7 @@ out:
 		/* a PKIX failure keeps OpenSSL's reason; a pin refusal gets its own */
 		if (X509_STORE_CTX_get_error(sctx) == X509_V_OK)
 			X509_STORE_CTX_set_error(sctx, X509_V_ERR_APPLICATION_VERIFICATION);
-		/*
-		 * Under SSL_VERIFY_NONE (set after attaching, say) OpenSSL would
-		 * note this refusal and carry on; a pinned host is refused anyway.
-		 */
-		int mode = SSL_get_verify_mode(ssl);
-		if (!(mode & SSL_VERIFY_PEER))
-			SSL_set_verify(ssl, mode | SSL_VERIFY_PEER, SSL_get_verify_callback(ssl));
+		certpin__ssl_force_verify_peer(ssl); /* even under a later SSL_VERIFY_NONE */
 		return 0;
 	}
 	return 1;

@@ -852,18 +852,6 @@ static int record_state(SSL *ssl, int rc, const certpin_tofu_result *res)
 	return 1;
 }
 
-/*
- * Make a refusal abort the handshake: under SSL_VERIFY_NONE (set after
- * attaching, say) OpenSSL would note the failed verification and carry on.
- */
-static void force_verify_peer(SSL *ssl)
-{
-	int mode = SSL_get_verify_mode(ssl);
-
-	if (!(mode & SSL_VERIFY_PEER))
-		SSL_set_verify(ssl, mode | SSL_VERIFY_PEER, SSL_get_verify_callback(ssl));
-}
-
 static int tofu_decide(const tofu_binding *b, SSL *ssl, X509_STORE_CTX *sctx)
 {
 	certpin_chain_elem elems[TOFU_CHAIN_MAX];
@@ -905,7 +893,7 @@ static int tofu_decide(const tofu_binding *b, SSL *ssl, X509_STORE_CTX *sctx)
 	ERR_clear_error();
 	if (!allow) {
 		X509_STORE_CTX_set_error(sctx, X509_V_ERR_APPLICATION_VERIFICATION);
-		force_verify_peer(ssl);
+		certpin__ssl_force_verify_peer(ssl);
 	}
 	return allow;
 }
@@ -931,7 +919,7 @@ static int refuse_pkix(const tofu_binding *b, SSL *ssl, X509_STORE_CTX *sctx)
 	}
 	if (err == X509_V_OK)
 		X509_STORE_CTX_set_error(sctx, X509_V_ERR_APPLICATION_VERIFICATION);
-	force_verify_peer(ssl);
+	certpin__ssl_force_verify_peer(ssl);
 	return 0;
 }
 
@@ -945,7 +933,7 @@ static int tofu_verify_cb(int preverify_ok, X509_STORE_CTX *sctx)
 		return 0;
 	ok = b->app_cb ? b->app_cb(preverify_ok, sctx) : preverify_ok;
 	if (!ok) {
-		force_verify_peer(ssl);         /* PKIX refused: no TOFU without it */
+		certpin__ssl_force_verify_peer(ssl); /* PKIX refused: no TOFU without it */
 		return ok;
 	}
 	/*
