@@ -160,17 +160,17 @@ static void check(const char *host, const certpin_chain_elem *chain, size_t n, i
 	FUZZ_CHECK(res.expired == expired, "\"%s\" at %lld: expired=%d, want %d", host, (long long)now, res.expired,
 		expired);
 
+	if (n == 0 || !chain) {
+		FUZZ_CHECK(rc == CERTPIN_E_CHAIN && res.verdict == CERTPIN_VERDICT_MISMATCH && !res.allowed,
+			"pinned \"%s\" with empty chain: rc %d verdict %d", host, rc, (int)res.verdict);
+		return;
+	}
 	if (expired && h.on_expiry != CERTPIN_EXPIRY_KEEP) {
 		int allow = h.on_expiry == CERTPIN_EXPIRY_FAIL_OPEN || report_only;
 		FUZZ_CHECK(res.verdict == CERTPIN_VERDICT_PINSET_EXPIRED && res.allowed == allow &&
 				(allow ? rc == CERTPIN_OK : rc == CERTPIN_E_PINSET_EXPIRED),
 			"expired \"%s\": verdict %d rc %d", host, (int)res.verdict, rc);
 		FUZZ_CHECK(res.pin == -1 && res.depth == -1, "expired verdict names a pin");
-		return;
-	}
-	if (n == 0 || !chain) {
-		FUZZ_CHECK(rc == CERTPIN_E_CHAIN && res.verdict == CERTPIN_VERDICT_MISMATCH && !res.allowed,
-			"pinned \"%s\" with empty chain: rc %d verdict %d", host, rc, (int)res.verdict);
 		return;
 	}
 

@@ -41,14 +41,15 @@ int certpin__verify_rule(certpin_result *out, const certpin__rule *rule, long ru
 	 * fail-open pinset may let an unmatched certificate through.
 	 */
 	bool report_only = rule->mode == CERTPIN_MODE_REPORT_ONLY && !leaf_only;
+	bool expired = rule->expires && now > rule->expires + (int64_t)rule->clock_skew;
 
+	out->expired = expired;
 	if (n == 0 || !chain) {
 		out->verdict = CERTPIN_VERDICT_MISMATCH;
 		out->allowed = 0;
 		return CERTPIN_E_CHAIN;
 	}
-	if (rule->expires && now > rule->expires + (int64_t)rule->clock_skew) {
-		out->expired = 1;
+	if (expired) {
 		if (rule->on_expiry == CERTPIN_EXPIRY_FAIL_CLOSED ||
 		    (rule->on_expiry == CERTPIN_EXPIRY_FAIL_OPEN && !leaf_only)) {
 			bool open = rule->on_expiry == CERTPIN_EXPIRY_FAIL_OPEN || report_only;
