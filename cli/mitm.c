@@ -70,7 +70,8 @@ void usage_mitm(FILE *f)
 		"                    [--control-cert CHAIN --control-key KEY] [--real-chain FILE]\n"
 		"                    [--ca-out FILE] [--attack NAME[,NAME...]] [--rounds N]\n"
 		"                    [--accept-on data|handshake] [--max-attempts N] [--timeout S]\n"
-		"                    [--io-timeout MS] [--insecure-no-control] [--json] [--quiet]\n"
+		"                    [--io-timeout MS] [--insecure-no-control]\n"
+		"                    [--insecure-untrusted-rogue-ca] [--json] [--quiet]\n"
 		"       certpin mitm --list-attacks\n"
 		"\n"
 		"Run a TLS server that presents one interception attack per connection, in\n"
@@ -101,6 +102,9 @@ void usage_mitm(FILE *f)
 		"  --io-timeout MS      time a connection gets for each phase (default 5000)\n"
 		"  --insecure-no-control  let a run without --control-cert pass: WEAKENS the\n"
 		"                       result, a client that refuses everything passes\n"
+		"  --insecure-untrusted-rogue-ca  let a run pass although the client refused\n"
+		"                       the rogue CA as unknown (it does not trust it, so its\n"
+		"                       refusals do not test pinning): WEAKENS the result\n"
 		"  --json               print the scorecard as JSON instead of text\n"
 		"  --quiet              no progress line per connection on stderr\n"
 		"\n"
@@ -121,7 +125,7 @@ void usage_mitm(FILE *f)
 typedef struct mitm_opts {
 	const char *host, *dir, *listen, *port_file, *control_cert, *control_key, *real_chain, *ca_out;
 	const char *attack, *rounds, *accept_on, *max_attempts, *timeout, *io_timeout;
-	int json, quiet, list, insecure_no_control;
+	int json, quiet, list, insecure_no_control, insecure_untrusted_ca;
 } mitm_opts;
 
 static int parse_uint(unsigned *out, const char *opt, const char *s, unsigned min, unsigned max)
@@ -1111,6 +1115,7 @@ static int run_mitm(const mitm_opts *o)
 	if (parse_listen(&ss, &sl, o->listen ? o->listen : "127.0.0.1:0") != 0)
 		return CLI_EXIT_USAGE;
 	run.insecure_no_control = o->insecure_no_control;
+	run.insecure_untrusted_ca = o->insecure_untrusted_ca;
 	h.io_timeout_ms = run.io_timeout_ms;
 	h.accept_on_handshake = strcmp(run.accept_on, "handshake") == 0;
 	h.quiet = o->quiet;
@@ -1151,6 +1156,9 @@ static int run_mitm(const mitm_opts *o)
 			cli_warn("mitm: no control case: refusals cannot be told apart from a client that fails every "
 				"connection; the result will be inconclusive (give --control-cert and --control-key)");
 	}
+	if (run.insecure_untrusted_ca)
+		cli_warn("mitm: --insecure-untrusted-rogue-ca: a client that does not trust the rogue CA may pass "
+			"without any pinning");
 	if (run.attacks[MITM_WILDCARD_TOO_DEEP].selected &&
 			mitm_attack_note(&run, MITM_WILDCARD_TOO_DEEP, note, sizeof(note)))
 		cli_warn("mitm: wildcard-too-deep: %s", note);
@@ -1292,6 +1300,7 @@ int cmd_mitm(int argc, char **argv)
 		{ "--timeout", &o.timeout, NULL },
 		{ "--io-timeout", &o.io_timeout, NULL },
 		{ "--insecure-no-control", NULL, &o.insecure_no_control },
+		{ "--insecure-untrusted-rogue-ca", NULL, &o.insecure_untrusted_ca },
 		{ "--json", NULL, &o.json },
 		{ "--quiet", NULL, &o.quiet },
 		{ "--list-attacks", NULL, &o.list },

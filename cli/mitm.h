@@ -140,6 +140,7 @@ typedef struct mitm_run {
 	unsigned rounds;
 	unsigned io_timeout_ms;
 	int insecure_no_control;   /* --insecure-no-control: a run without a control case may pass */
+	int insecure_untrusted_ca; /* --insecure-untrusted-rogue-ca: may pass with the rogue CA untrusted */
 	int64_t started, finished; /* Unix time */
 	char stop_reason[32];      /* "completed", "max-attempts", "timeout", "signal" */
 	mitm_attack_info attacks[MITM_NATTACKS];
@@ -163,8 +164,10 @@ typedef struct mitm_summary {
 	unsigned not_tried;        /* scheduled attempts (runnable attacks x rounds, control included) without a verdict */
 	/*
 	 * An attack accepted (a finding whatever else happened); or every
-	 * scheduled attempt scored, at least one attack among them, and the
-	 * control accepted (or no control case and run->insecure_no_control).
+	 * scheduled attempt scored, at least one attack among them, the
+	 * control accepted (or no control case and run->insecure_no_control),
+	 * and no attack of the rogue CA refused as "unknown CA" (unless
+	 * run->insecure_untrusted_ca).
 	 */
 	int conclusive;
 	const char *inconclusive;  /* why not conclusive, one line; NULL if conclusive */
@@ -172,6 +175,9 @@ typedef struct mitm_summary {
 } mitm_summary;
 
 void mitm_summarize(mitm_summary *out, const mitm_run *run);
+
+/* 1 if an attack issued by the rogue CA was refused with "unknown CA" (48): the client does not trust it. */
+int mitm_rogue_ca_untrusted(const mitm_run *run);
 
 /*
  * A warning about what row `id` measures, into `out` (one line): the

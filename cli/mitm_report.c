@@ -127,6 +127,19 @@ void mitm_run_free(mitm_run *run)
 
 /* ---- summary ---------------------------------------------------------------------- */
 
+/* Was an attack issued by the rogue CA refused with "unknown CA" (48)? */
+int mitm_rogue_ca_untrusted(const mitm_run *run)
+{
+	for (size_t i = 0; i < run->nattempts; i++) {
+		const mitm_attempt *t = &run->attempts[i];
+
+		if (t->attack >= 0 && t->attack != MITM_CONTROL && t->attack != MITM_SELF_SIGNED &&
+		    t->verdict == MITM_V_REFUSED && t->alert == 48)
+			return 1;
+	}
+	return 0;
+}
+
 void mitm_summarize(mitm_summary *out, const mitm_run *run)
 {
 	const mitm_attack_info *c = &run->attacks[MITM_CONTROL];
@@ -161,6 +174,10 @@ void mitm_summarize(mitm_summary *out, const mitm_run *run)
 	else if (!c->runnable && !run->insecure_no_control)
 		out->inconclusive = "no control case: a client that refuses every connection cannot be told apart "
 			"(give --control-cert and --control-key, or --insecure-no-control)";
+	else if (mitm_rogue_ca_untrusted(run) && !run->insecure_untrusted_ca)
+		out->inconclusive = "the client refused the rogue CA as unknown: it does not trust it, so its refusals "
+			"say nothing about pinning (install DIR/rogue-ca.pem in the client, or "
+			"--insecure-untrusted-rogue-ca)";
 	else if (out->not_tried > 0)
 		out->inconclusive = "some scheduled attempts got no verdict (\"not tried\"); a pass needs every "
 			"attack scored in every round";
@@ -535,6 +552,7 @@ json_t *mitm_report_json(const mitm_run *run)
 	bad |= json_object_set_new(sum, "control", json_string(s.control < 0 ? "not-run" :
 		s.control ? "accepted" : "refused"));
 	bad |= json_object_set_new(sum, "insecure_no_control", json_boolean(run->insecure_no_control));
+	bad |= json_object_set_new(sum, "insecure_untrusted_rogue_ca", json_boolean(run->insecure_untrusted_ca));
 	bad |= json_object_set_new(sum, "not_tried", json_integer(s.not_tried));
 	bad |= json_object_set_new(sum, "conclusive", json_boolean(s.conclusive));
 	bad |= json_object_set_new(sum, "inconclusive_reason", s.exit_code == 2 ? json_string(s.inconclusive) :

@@ -108,6 +108,7 @@ static void fill(mitm_run *run, reader *r)
 	run->rounds = 1 + take_byte(r) % 4;
 	run->io_timeout_ms = 5000;
 	run->insecure_no_control = take_byte(r) & 1;
+	run->insecure_untrusted_ca = take_byte(r) & 1;
 	run->started = (int64_t)take_byte(r) << 24;
 	run->finished = run->started + take_byte(r);
 	snprintf(run->stop_reason, sizeof(run->stop_reason), "completed");

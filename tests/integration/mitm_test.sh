@@ -699,11 +699,12 @@ if start aborted "" $CONTROL --attack control,self-signed --max-attempts 3; then
 fi
 
 # No control: a client that trusts nothing here refuses everything.  That is
-# inconclusive, unless --insecure-no-control; either way the "unknown CA"
+# inconclusive, unless --insecure-no-control (and, since it does not trust the
+# rogue CA either, --insecure-untrusted-rogue-ca); either way the "unknown CA"
 # refusals are flagged: the client does not trust the rogue CA.
 for mode in plain insecure; do
 	extra=
-	[ $mode = insecure ] && extra=--insecure-no-control
+	[ $mode = insecure ] && extra="--insecure-no-control --insecure-untrusted-rogue-ca"
 	# shellcheck disable=SC2086
 	start no-control-$mode "" --attack self-signed,rogue-ca,expired $extra || continue
 	for i in 1 2 3; do
@@ -723,6 +724,31 @@ for mode in plain insecure; do
 		expect_eq "no-control-insecure: harness exit" "$HRC" 0
 		expect_eq "no-control-insecure: flag in JSON" "$(json_field "$D" summary insecure_no_control)" true
 		expect_grep "no-control-insecure: warning" "$ERR" "--insecure-no-control: no control case"
+		expect_eq "no-control-insecure: rogue flag in JSON" \
+			"$(json_field "$D" summary insecure_untrusted_rogue_ca)" true
+	fi
+done
+
+# A client with no pinning that does not trust the rogue CA refuses every
+# rogue attack as "unknown CA": that says nothing about pinning, so even with
+# the control accepted the run is inconclusive, unless
+# --insecure-untrusted-rogue-ca weakens it.
+for mode in plain weakened; do
+	extra=
+	[ $mode = weakened ] && extra=--insecure-untrusted-rogue-ca
+	# shellcheck disable=SC2086
+	start untrusted-rogue-$mode "" $CONTROL --attack control,rogue-ca,expired $extra || continue
+	for i in 1 2 3; do
+		curl_once "$PORT" "$PKI/trust.pem"
+	done
+	finish
+	expect_eq "untrusted-rogue-$mode: scorecard" "$(scorecard "$D")" "control:accepted rogue-ca:refused expired:refused"
+	if [ $mode = plain ]; then
+		expect_eq "untrusted-rogue: harness exit (inconclusive)" "$HRC" 2
+		expect_grep "untrusted-rogue: result" "$OUT" "result: INCONCLUSIVE: the client refused the rogue CA as unknown"
+	else
+		expect_eq "untrusted-rogue-weakened: harness exit" "$HRC" 0
+		expect_grep "untrusted-rogue-weakened: warning" "$ERR" "--insecure-untrusted-rogue-ca: a client that does not trust"
 	fi
 done
 
