@@ -516,6 +516,8 @@ typedef struct certpin_ssl_options {
  * with X509_VERIFY_PARAM_set1_ip*, else the SNI name.  With several names
  * (SSL_add1_host()) OpenSSL accepts a certificate valid for any of them, so
  * the rule of every pinned name must pass; the first refusal is the result.
+ * An IP set next to a host name is verified by OpenSSL too, and its rule
+ * must pass as well.
  * If the caller set only
  * SNI, that name is also enforced as the verification hostname.  With no
  * hostname at all, a connection is refused whenever the policy is non-empty.
@@ -531,6 +533,16 @@ typedef struct certpin_ssl_options {
  * verify callback (SSL_CTX_set_verify()) still runs; if it accepts an error
  * OpenSSL reported, the chain is not verified and a pinned host is refused
  * (CERTPIN_E_PKIX) all the same; unpinned hosts keep the callback's choice.
+ *
+ * A resumed session runs no certificate verification, so no pin check (the
+ * full handshake that made the session was checked, and
+ * certpin_ssl_result() reports CERTPIN_E_STATE for the resumed one): resume
+ * only sessions made by connections to the same host under the same
+ * policy, never one from an SSL_CTX with another policy or none.
+ * CERTPIN_SSL_INSECURE_PIN_ONLY runs no X509_verify_cert() and so no verify
+ * callback: a connection that also has certpin_ssl_attach() or a TOFU store
+ * (certpin_tofu_ssl_ctx_attach()) is refused (CERTPIN_E_INVALID_ARG), as
+ * those would be skipped.
  * A handshake refused by the pins fails with X509_V_ERR_APPLICATION_VERIFICATION;
  * one that failed PKIX validation keeps OpenSSL's own error (expired,
  * hostname mismatch, ...), also copied to certpin_result.pkix_error.  Call
@@ -554,7 +566,10 @@ CERTPIN_EXPORT int certpin_ssl_result(certpin_result *out, const void *ssl);
  * OpenSSL reports the leaf verified with no error pending; sets
  * SSL_VERIFY_PEER.  Call it after any SSL_set_verify() of your own: a later
  * SSL_set_verify() replaces the wrapper.  An error your callback accepts
- * refuses a pinned host (CERTPIN_E_PKIX), at whatever depth it comes.  CERTPIN_SSL_INSECURE_PIN_ONLY is
+ * refuses a pinned host (CERTPIN_E_PKIX), at whatever depth it comes, also
+ * under SSL_VERIFY_NONE.  If only SNI names the host, OpenSSL verified the
+ * certificate for no name; the wrapper checks the leaf against that name
+ * itself before the pins (X509_V_ERR_HOSTNAME_MISMATCH, CERTPIN_E_PKIX).  CERTPIN_SSL_INSECURE_PIN_ONLY is
  * not available here (CERTPIN_E_INVALID_ARG); use certpin_ssl_ctx_attach().
  */
 CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_ssl_attach(void *ssl, const certpin_policy *policy,

@@ -123,6 +123,9 @@ int certpin__ssl_conn_hostname(char *out, size_t outlen, struct ssl_st *ssl, str
  * Sets SSL_VERIFY_PEER on `ssl`, keeping its verify callback.
  */
 void certpin__ssl_force_verify_peer(struct ssl_st *ssl);
+struct ssl_ctx_st;
+/* Is a TOFU store attached to `ctx` (certpin_tofu_ssl_ctx_attach())?  (tofu.c) */
+bool certpin__tofu_ctx_attached(const struct ssl_ctx_st *ctx);
 struct x509_st;
 /* A certificate's SubjectPublicKeyInfo DER rebuilt from its parsed parts into buf; 0 if not of a usual shape. */
 size_t certpin__x509_spki_der(unsigned char *buf, size_t buflen, struct x509_st *x);

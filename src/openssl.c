@@ -356,6 +356,7 @@ static int check_rule(const binding *b, certpin_result *res, X509_STORE_CTX *sct
 	if (!pkix_ok) {
 		res->rule = (int)ri;
 		res->mode = rule->mode;
+		res->verdict = CERTPIN_VERDICT_MISMATCH; /* pinned, and no pin can be trusted on this chain */
 		return CERTPIN_E_PKIX;
 	}
 	if (pin_only) {
@@ -381,45 +382,83 @@ static int check_rule(const binding *b, certpin_result *res, X509_STORE_CTX *sct
 
 #define NAMES_MAX 8
 
+/* Add the rule of `name` to rules/names unless unpinned or already there; -1 if it cannot be. */
+static int add_rule(long *rules, char (*names)[CERTPIN_HOSTNAME_MAX], int *n, const certpin_policy *policy,
+	const char *name, long first)
+{
+	char norm[CERTPIN_HOSTNAME_MAX];
+	int is_ip;
+
+	if (certpin__host_normalize(norm, sizeof(norm), &is_ip, name) != CERTPIN_OK)
+		return -1;
+	long r = certpin__policy_match(policy, norm, is_ip);
+	bool seen = r < 0 || r == first;
+	for (int k = 0; k < *n && !seen; k++)
+		seen = rules[k] == r;
+	if (seen)
+		return 0;
+	if (*n == NAMES_MAX)
+		return -1;
+	rules[*n] = r;
+	memcpy(names[(*n)++], norm, sizeof(norm));
+	return 0;
+}
+
 /*
- * The rules of the names set after the first with SSL_add1_host(): OpenSSL
- * accepts a certificate valid for any of them, so each pinned one is checked
- * too.  Fills distinct rules other than `first` with their names; returns
- * the count, or -1 if a name does not normalize or there are too many.
+ * The rules of the other names the certificate is verified against: the
+ * names set after the first with SSL_add1_host() (OpenSSL accepts a
+ * certificate valid for any of them) and, next to a host name, a
+ * verification IP address (OpenSSL requires it as well).  Each pinned one is
+ * checked too.  Fills distinct rules other than `first` with their names;
+ * returns the count, or -1 if a name does not normalize or there are too many.
  */
 static int other_rules(long *rules, char (*names)[CERTPIN_HOSTNAME_MAX], const certpin_policy *policy,
 	X509_STORE_CTX *sctx, long first)
 {
 	X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(sctx);
 	const char *h;
-	int n = 0, is_ip;
+	int n = 0;
 
-	for (int i = 1; (h = X509_VERIFY_PARAM_get0_host(param, i)) != NULL; i++) {
-		char norm[CERTPIN_HOSTNAME_MAX];
-		if (certpin__host_normalize(norm, sizeof(norm), &is_ip, h) != CERTPIN_OK)
+	for (int i = 1; (h = X509_VERIFY_PARAM_get0_host(param, i)) != NULL; i++)
+		if (add_rule(rules, names, &n, policy, h, first) != 0)
 			return -1;
-		long r = certpin__policy_match(policy, norm, is_ip);
-		bool seen = r < 0 || r == first;
-		for (int k = 0; k < n && !seen; k++)
-			seen = rules[k] == r;
-		if (seen)
-			continue;
-		if (n == NAMES_MAX)
+	if (X509_VERIFY_PARAM_get0_host(param, 0)) {
+		ERR_set_mark(); /* no IP set queues an error; keep it from the caller */
+		char *ip = X509_VERIFY_PARAM_get1_ip_asc(param);
+		ERR_pop_to_mark();
+		int rc = ip ? add_rule(rules, names, &n, policy, ip, first) : 0;
+		OPENSSL_free(ip);
+		if (rc != 0)
 			return -1;
-		rules[n] = r;
-		memcpy(names[n++], norm, sizeof(norm));
 	}
 	return n;
+}
+
+/* Has the caller set a verification host name or IP address (not just SNI)? */
+static bool param_has_name(X509_STORE_CTX *sctx)
+{
+	X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(sctx);
+
+	if (X509_VERIFY_PARAM_get0_host(param, 0))
+		return true;
+	ERR_set_mark();
+	char *ip = X509_VERIFY_PARAM_get1_ip_asc(param);
+	ERR_pop_to_mark();
+	OPENSSL_free(ip);
+	return ip != NULL;
 }
 
 /*
  * The pin decision for one handshake.  `pkix_ok` says whether OpenSSL
  * verified the chain with no error left pending; `name` is the connection's
- * host name if the caller already looked it up, else NULL.  Returns 1 to let
+ * host name if the caller already looked it up, else NULL.  `check_sni`: the
+ * name comes from SNI only and OpenSSL did not verify the certificate for it
+ * (it was set as the verification host too late), so check it here.  Returns 1 to let
  * the handshake continue, 0 to abort it (error already set on `sctx`), -1
  * when the host is not pinned and OpenSSL's own verdict stands.
  */
-static int decide(const binding *b, SSL *ssl, X509_STORE_CTX *sctx, bool pkix_ok, bool pin_only, const char *name)
+static int decide(const binding *b, SSL *ssl, X509_STORE_CTX *sctx, bool pkix_ok, bool pin_only, const char *name,
+	bool check_sni)
 {
 	const certpin_policy *policy = b->policy;
 	certpin_result res;
@@ -462,6 +501,14 @@ static int decide(const binding *b, SSL *ssl, X509_STORE_CTX *sctx, bool pkix_ok
 		/* the first name is not pinned, a later one is */
 		ri = more[k];
 		memcpy(res.hostname, more_names[k++], sizeof(res.hostname));
+	}
+	if (ri >= 0 && pkix_ok && check_sni) {
+		X509 *leaf = X509_STORE_CTX_get0_cert(sctx);
+		if (!leaf || X509_check_host(leaf, res.hostname, 0, 0, NULL) != 1) {
+			X509_STORE_CTX_set_error(sctx, X509_V_ERR_HOSTNAME_MISMATCH);
+			res.pkix_error = X509_V_ERR_HOSTNAME_MISMATCH;
+			pkix_ok = false;
+		}
 	}
 	if (ri < 0) {
 		if (pin_only) {
@@ -536,10 +583,26 @@ static int ctx_verify_cb(X509_STORE_CTX *sctx, void *arg)
 
 	if (!ssl)
 		return 0;
-	if (b->opts.flags & CERTPIN_SSL_INSECURE_PIN_ONLY)
-		return decide(b, ssl, sctx, true, true, NULL);
-	if (!(st = state_get(ssl)))
+	if (b->opts.flags & CERTPIN_SSL_INSECURE_PIN_ONLY) {
+		/*
+		 * Pin-only runs no X509_verify_cert(), so no verify callback: a
+		 * per-connection policy or a TOFU store on this connection would be
+		 * skipped.  They do not compose: refuse.
+		 */
+		if (SSL_get_ex_data(ssl, ssl_binding_idx) || certpin__tofu_ctx_attached(SSL_get_SSL_CTX(ssl))) {
+			certpin_result res;
+			result_init(&res, (int64_t)time(NULL));
+			(void)record(ssl, CERTPIN_E_INVALID_ARG, &res);
+			X509_STORE_CTX_set_error(sctx, X509_V_ERR_APPLICATION_VERIFICATION);
+			certpin__ssl_force_verify_peer(ssl);
+			return 0;
+		}
+		return decide(b, ssl, sctx, true, true, NULL, false);
+	}
+	if (!(st = state_get(ssl))) {
+		certpin__ssl_force_verify_peer(ssl);
 		return 0;
+	}
 	st->app_verify_cb = X509_STORE_CTX_get_verify_cb(sctx);
 	st->pkix_overridden = 0;
 	X509_STORE_CTX_set_verify_cb(sctx, watch_verify_cb);
@@ -552,7 +615,7 @@ static int ctx_verify_cb(X509_STORE_CTX *sctx, void *arg)
 	X509_STORE_CTX_set_verify_cb(sctx, st->app_verify_cb);
 	/* an error the application's callback accepted (and perhaps cleared) still means not verified */
 	bool pkix_ok = ok > 0 && X509_STORE_CTX_get_error(sctx) == X509_V_OK && !st->pkix_overridden;
-	int d = decide(b, ssl, sctx, pkix_ok, false, have_name ? name : NULL);
+	int d = decide(b, ssl, sctx, pkix_ok, false, have_name ? name : NULL, false);
 	if (d < 0)
 		return ok; /* unpinned host: OpenSSL's result, unchanged */
 	return d;
@@ -599,22 +662,24 @@ static int ssl_verify_wrapper(int preverify_ok, X509_STORE_CTX *sctx)
 	if (!b)
 		return 0;
 	ok = b->app_cb ? b->app_cb(preverify_ok, sctx) : preverify_ok;
-	if (!preverify_ok) {
-		if (!ok)
-			return ok;
+	if (!preverify_ok || !ok) {
 		/*
-		 * The application's callback accepted an error OpenSSL reported, at
+		 * An error OpenSSL reported or the application's callback raised, at
 		 * any depth, before or after the leaf's decision (name constraints
-		 * come after it): a pinned host is refused all the same.
+		 * come after it): a pinned host is refused, even if the callback
+		 * accepted the error or SSL_VERIFY_NONE was set after attaching.
 		 */
-		int d = decide(b, ssl, sctx, false, false, NULL);
+		int d = decide(b, ssl, sctx, false, false, NULL, false);
 		return d < 0 ? ok : d;
 	}
 	if (X509_STORE_CTX_get_error_depth(sctx) != 0)
 		return ok;
-	/* depth 0 reported verified: the last call of a successful chain walk */
-	bool pkix_ok = ok && X509_STORE_CTX_get_error(sctx) == X509_V_OK;
-	int d = decide(b, ssl, sctx, pkix_ok, false, NULL);
+	/*
+	 * Depth 0 reported verified: the last call of a successful chain walk.
+	 * With only SNI set, OpenSSL verified no name: decide() checks it.
+	 */
+	bool pkix_ok = X509_STORE_CTX_get_error(sctx) == X509_V_OK;
+	int d = decide(b, ssl, sctx, pkix_ok, false, NULL, !param_has_name(sctx));
 	if (d < 0)
 		return ok;
 	return d;

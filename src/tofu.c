@@ -949,6 +949,11 @@ static int tofu_verify_cb(int preverify_ok, X509_STORE_CTX *sctx)
 	return tofu_decide(b, ssl, sctx);
 }
 
+bool certpin__tofu_ctx_attached(const SSL_CTX *ctx)
+{
+	return ensure_indexes() && SSL_CTX_get_ex_data(ctx, ctx_idx) != NULL;
+}
+
 int certpin_tofu_ssl_ctx_attach(void *ssl_ctx, certpin_tofu *store)
 {
 	SSL_CTX *ctx = ssl_ctx;

@@ -749,6 +749,58 @@ static void accept_all_cases(void)
 	certpin_policy_free(p);
 }
 
+/*
+ * Per-connection binding gaps found in review: a host set from SNI only
+ * (OpenSSL verified no name), SSL_VERIFY_NONE on the SSL after attaching, a
+ * verification IP next to the host (OpenSSL requires both), and pin-only
+ * trust on the context with a per-connection policy (they cannot compose).
+ */
+static void review_cases(void)
+{
+	certpin_policy *inter = simple_policy(HOST, P_INTER, -1), *leaf = simple_policy(HOST, P_LEAF, -1);
+	conn c = { WRONGHOST, TRUST, HOST, TEST_CLIENT_PER_SSL | TEST_CLIENT_SNI_ONLY, inter, NULL };
+
+	run("[per-SSL, SNI only] certificate for another name, pinned CA", &c, CERTPIN_E_PKIX, ANY_VERDICT, ANY_DEPTH);
+	c.server = REAL;
+	run("[per-SSL, SNI only] genuine certificate, pinned CA", &c, CERTPIN_OK, CERTPIN_VERDICT_MATCH, 1);
+
+	c.policy = leaf;
+	c.flags = TEST_CLIENT_PER_SSL | TEST_CLIENT_VERIFY_NONE;
+	c.server = ROGUE;
+	run("[per-SSL, SSL_VERIFY_NONE after attach] untrusted rogue chain", &c, CERTPIN_E_PKIX, ANY_VERDICT, ANY_DEPTH);
+	c.server = SS_OTHER;
+	run("[per-SSL, SSL_VERIFY_NONE after attach] self-signed", &c, CERTPIN_E_PKIX, ANY_VERDICT, ANY_DEPTH);
+	c.server = REAL;
+	run("[per-SSL, SSL_VERIFY_NONE after attach] pinned leaf key", &c, CERTPIN_OK, CERTPIN_VERDICT_MATCH, 0);
+
+	/* host pinned to the server's key, the IP 127.0.0.1 to another: the IP's pins apply too */
+	certpin_policy *ip = simple_policy(HOST, P_LEAF, -1);
+	add_host(ip, "127.0.0.1", CERTPIN_MODE_ENFORCE, 0, CERTPIN_EXPIRY_FAIL_OPEN, 0);
+	add_pin(ip, "127.0.0.1", P_SS_OTHER, CERTPIN_POS_ANY);
+	c.policy = ip;
+	c.flags = TEST_CLIENT_ADD_IP;
+	certpin_result r = run("[host and IP set] IP pinned to another key", &c, CERTPIN_E_PIN_MISMATCH,
+		CERTPIN_VERDICT_MISMATCH, -1);
+	CHECK_STR(r.hostname, "127.0.0.1");
+	c.flags = TEST_CLIENT_ADD_IP | TEST_CLIENT_PER_SSL;
+	run("[per-SSL, host and IP set] IP pinned to another key", &c, CERTPIN_E_PIN_MISMATCH,
+		CERTPIN_VERDICT_MISMATCH, -1);
+	certpin_policy_free(ip);
+
+	/* pin-only on the context runs no verify callback: a per-SSL policy would be skipped */
+	certpin_ssl_options po = CERTPIN_SSL_OPTIONS_INIT;
+	po.flags = CERTPIN_SSL_INSECURE_PIN_ONLY;
+	c.policy = leaf;
+	c.opts = &po;
+	c.flags = TEST_CLIENT_PER_SSL | TEST_CLIENT_BOTH;
+	c.server = SELFSIGNED;
+	c.ca = NO_CA;
+	run("[pin-only context + per-SSL policy] refused (cannot compose)", &c, CERTPIN_E_INVALID_ARG, ANY_VERDICT,
+		ANY_DEPTH);
+	certpin_policy_free(inter);
+	certpin_policy_free(leaf);
+}
+
 static void unpinned_cases(void)
 {
 	certpin_policy *p = simple_policy("other.host", P_SS_OTHER, -1);
@@ -944,6 +996,7 @@ int main(void)
 	verify_none_cases();
 	two_name_cases();
 	accept_all_cases();
+	review_cases();
 	pin_only_cases();
 	hostname_cases();
 	per_ssl_cases();

@@ -127,7 +127,7 @@ int test_client_connect(certpin_result *out, test_client_info *info,
 	}
 	/* The application's own setting; certpin must keep PKIX on top of it. */
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, (flags & TEST_CLIENT_ACCEPT_ALL) ? accept_all : NULL);
-	if (policy && !(flags & TEST_CLIENT_PER_SSL)) {
+	if (policy && (!(flags & TEST_CLIENT_PER_SSL) || (flags & TEST_CLIENT_BOTH))) {
 		rc = certpin_ssl_ctx_attach(ctx, policy, opts);
 		if (rc != CERTPIN_OK) {
 			fprintf(stderr, "tlsclient: certpin_ssl_ctx_attach: %s\n", certpin_strerror(rc));
@@ -158,6 +158,12 @@ int test_client_connect(certpin_result *out, test_client_info *info,
 			rc = CERTPIN_E_TLS;
 			goto done;
 		}
+		if ((flags & TEST_CLIENT_ADD_IP) && X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), "127.0.0.1") != 1) {
+			fprintf(stderr, "tlsclient: cannot set the verification IP\n");
+			note_tls_error(info);
+			rc = CERTPIN_E_TLS;
+			goto done;
+		}
 		if (SSL_set_tlsext_host_name(ssl, host) != 1) {
 			fprintf(stderr, "tlsclient: cannot set SNI %s\n", host);
 			note_tls_error(info);
@@ -166,11 +172,14 @@ int test_client_connect(certpin_result *out, test_client_info *info,
 		}
 	}
 	if (policy && (flags & TEST_CLIENT_PER_SSL)) {
-		rc = certpin_ssl_attach(ssl, policy, opts);
+		rc = certpin_ssl_attach(ssl, policy, (flags & TEST_CLIENT_BOTH) ? NULL : opts);
 		if (rc != CERTPIN_OK) {
 			fprintf(stderr, "tlsclient: certpin_ssl_attach: %s\n", certpin_strerror(rc));
 			goto done;
 		}
+		/* an application that switches verification off after attaching, keeping the callback */
+		if (flags & TEST_CLIENT_VERIFY_NONE)
+			SSL_set_verify(ssl, SSL_VERIFY_NONE, SSL_get_verify_callback(ssl));
 	}
 
 	fd = tcp_connect(port);

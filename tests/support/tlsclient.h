@@ -23,9 +23,11 @@
 /* flags */
 #define TEST_CLIENT_SNI_ONLY 1u  /* send SNI = host but do not call SSL_set1_host() */
 #define TEST_CLIENT_PER_SSL  2u  /* attach with certpin_ssl_attach() instead of the SSL_CTX */
-#define TEST_CLIENT_VERIFY_NONE 4u /* after attaching to the SSL_CTX, set SSL_VERIFY_NONE on it */
+#define TEST_CLIENT_VERIFY_NONE 4u /* after attaching, set SSL_VERIFY_NONE (on the SSL_CTX, or the SSL for PER_SSL) */
 #define TEST_CLIENT_TWO_NAMES 8u   /* SSL_set1_host(TEST_CLIENT_OTHER_NAME), then SSL_add1_host(host) */
 #define TEST_CLIENT_OTHER_NAME "other.certpin.test"
+#define TEST_CLIENT_ADD_IP 32u     /* also X509_VERIFY_PARAM_set1_ip_asc(127.0.0.1) next to the host */
+#define TEST_CLIENT_BOTH 64u       /* attach to the SSL_CTX with opts and, with TEST_CLIENT_PER_SSL, to the SSL too */
 #define TEST_CLIENT_ACCEPT_ALL 16u  /* the application's verify callback accepts (and clears) every error */
 
 typedef struct test_client_info {
