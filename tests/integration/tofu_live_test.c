@@ -31,6 +31,7 @@ static certpin_pin pin_leaf, pin_backup, pin_root;
 static char dir[256];
 static SSL_verify_cb app_verify_cb;     /* set with SSL_CTX_set_verify() before attaching, if not NULL */
 static int verify_none_after;           /* SSL_VERIFY_NONE set after attaching (callback kept) */
+static int pin_only;                    /* attach the policy with CERTPIN_SSL_INSECURE_PIN_ONLY */
 
 static int load_pin(certpin_pin *out, const char *name)
 {
@@ -109,12 +110,14 @@ static void connect_once(outcome *o, const char *chain, const char *key, const c
 	}
 	if (app_verify_cb)
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, app_verify_cb);
+	certpin_ssl_options so = CERTPIN_SSL_OPTIONS_INIT;
+	so.flags = pin_only ? CERTPIN_SSL_INSECURE_PIN_ONLY : 0;
 	if (order == POLICY_BEFORE)
-		CHECK_INT(certpin_ssl_ctx_attach(ctx, policy, NULL), CERTPIN_OK);
+		CHECK_INT(certpin_ssl_ctx_attach(ctx, policy, &so), CERTPIN_OK);
 	if (store)
 		CHECK_INT(certpin_tofu_ssl_ctx_attach(ctx, store), CERTPIN_OK);
 	if (order == POLICY_AFTER)
-		CHECK_INT(certpin_ssl_ctx_attach(ctx, policy, NULL), CERTPIN_OK);
+		CHECK_INT(certpin_ssl_ctx_attach(ctx, policy, &so), CERTPIN_OK);
 	if (verify_none_after)
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, SSL_CTX_get_verify_callback(ctx));
 	if ((fd = tcp_connect(tlsserver_port(srv))) < 0 || !(ssl = SSL_new(ctx)) || SSL_set_fd(ssl, fd) != 1) {
@@ -299,6 +302,13 @@ static void test_composition(void)
 		CHECK_INT(o.connected, 0);
 		CHECK_INT(o.tofu_rc, CERTPIN_E_PIN_MISMATCH);
 		CHECK(o.pin_rc != CERTPIN_OK);
+
+		/* pin-only trust runs no verify callback, so TOFU would be skipped: refused */
+		pin_only = 1;
+		connect_once(&o, "backup-chain.pem", "backup.key", "api.certpin.test", t, bad, order);
+		pin_only = 0;
+		CHECK_INT(o.connected, 0);
+		CHECK_INT(o.pin_rc, CERTPIN_E_INVALID_ARG);
 		certpin_tofu_close(t);
 	}
 	certpin_policy_free(good);
