@@ -256,6 +256,14 @@ CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_pin_from_spki_der(certpin_pin *out
 
 typedef struct certpin_policy certpin_policy;
 
+/*
+ * Positions are taken on the chain OpenSSL verified, which ends at the trust
+ * anchor it used: with X509_V_FLAG_PARTIAL_CHAIN and an intermediate in the
+ * trust store, that intermediate is the "root"; with DANE-EE the chain may
+ * be the leaf alone (leaf and root at once).  The OpenSSL binding refuses a
+ * pinned host whose verified chain is longer than 16 certificates
+ * (CERTPIN_E_CHAIN).
+ */
 typedef enum certpin_position {
 	CERTPIN_POS_ANY = 0,            /* any certificate of the verified chain */
 	CERTPIN_POS_LEAF = 1,           /* the end-entity certificate (depth 0) */
