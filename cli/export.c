@@ -33,7 +33,8 @@ void usage_export(FILE *f)
 		"TrustKit and '*.x'; TLSA and any wildcard; a rule without expressible pins)\n"
 		"is refused with exit status 3.  So is, unless --force is given, a rule the\n"
 		"format could only write with fewer usable pins, which may lock clients out:\n"
-		"certificate pins (all formats but tlsa), intermediate or root pins (curl).\n", f);
+		"certificate pins (all formats but tlsa), and for curl every pin not at\n"
+		"position leaf (intermediate, root or any; mark leaf pins \"position\": \"leaf\").\n", f);
 }
 
 int cmd_export(int argc, char **argv)

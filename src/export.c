@@ -469,7 +469,7 @@ static int export_trustkit_plist(exporter *E, const rule *r)
 static int export_curl(exporter *E, const rule *r)
 {
 	char pin[CERTPIN_PIN_STRLEN];
-	size_t leafish = 0, nonleaf = 0;
+	size_t leaf = 0, any = 0, nonleaf = 0;
 	int rc;
 
 	if ((rc = check_spki_only(E, r)))
@@ -479,19 +479,33 @@ static int export_curl(exporter *E, const rule *r)
 	for (size_t k = 0; k < r->h.pin_count; k++) {
 		if (r->pins[k].kind != CERTPIN_PIN_SPKI_SHA256)
 			continue;
-		if (r->pos[k] == CERTPIN_POS_LEAF || r->pos[k] == CERTPIN_POS_ANY)
-			leafish++;
+		if (r->pos[k] == CERTPIN_POS_LEAF)
+			leaf++;
+		else if (r->pos[k] == CERTPIN_POS_ANY)
+			any++;
 		else
 			nonleaf++;
 	}
 	if (nonleaf && !E->o.allow_narrowing)
 		return refuse(E, "rule '%s': %zu intermediate/root pin(s) can never match in curl, which checks the "
 			"leaf key only; %s: pin leaf keys (with a backup), or export anyway with --force", r->h.pattern,
-			nonleaf, leafish ? "the curl pinset would accept fewer chains than the policy and may lock clients "
+			nonleaf, leaf + any ? "the curl pinset would accept fewer chains than the policy and may lock clients "
 			"out" : "NO pin of this rule can match, curl would refuse every connection");
+	/*
+	 * A pin at position any may be the intermediate's or root's key, which
+	 * certpin accepts at depth 1 or more and curl never: only pins the
+	 * policy says are leaf keys keep their meaning.
+	 */
+	if (any && !E->o.allow_narrowing)
+		return refuse(E, "rule '%s': %zu pin(s) at position any, but curl checks only the leaf key (an "
+			"intermediate or root key never matches there and may lock clients out): mark leaf pins with "
+			"\"position\": \"leaf\", or export anyway with --force", r->h.pattern, any);
 	if (nonleaf)
 		W(E, "%s: %zu intermediate/root pin(s) can never match in curl, which checks the leaf key only%s",
-			r->h.pattern, nonleaf, leafish ? "" : "; NO pin of this rule can match, curl will refuse every connection");
+			r->h.pattern, nonleaf, leaf + any ? "" : "; NO pin of this rule can match, curl will refuse every connection");
+	if (any)
+		W(E, "%s: %zu pin(s) at position any exported as leaf pins: curl checks only the leaf key, a pin of an "
+			"intermediate or root key never matches", r->h.pattern, any);
 	P(E, "# %s\n", r->h.pattern);
 	const char *sep = "";
 	for (size_t k = 0; k < r->h.pin_count; k++) {

@@ -114,9 +114,11 @@
  * unless certpin_export_options.allow_narrowing is set (then it is written
  * with a warning): certificate pins in a format that has public-key pins
  * only (ANDROID, OKHTTP, TRUSTKIT_*, CURL, HPKP; "N certificate pin(s)
- * dropped"), and pins limited to the intermediate or root position in CURL,
- * which matches the leaf key only (with none left for the leaf, curl refuses
- * every connection).
+ * dropped"), and in CURL, which matches the leaf key only, every pin not at
+ * position leaf: intermediate and root pins never match there (with none left
+ * for the leaf, curl refuses every connection), and a pin at position any
+ * may be an intermediate's or root's key, which certpin matches and curl
+ * never (written as a leaf pin when allowed).
  *
  *   ANDROID        network_security_config.xml: one <domain-config> per rule,
  *                  <domain includeSubdomains="true|false">, <pin-set
@@ -146,10 +148,10 @@
  *                  without a backup pin), positions, non-fail-open expiry.
  *   CURL           per rule a "# HOST" comment line, then the --pinnedpubkey
  *                  value "sha256//A;sha256//B".  Always warns that curl checks
- *                  the leaf key only; pins at position intermediate or root
- *                  never match there (refused, see NARROWED RULES; pins at
- *                  position any are written, and match only if they are the
- *                  leaf's key).  Also warns for expiry and report-only.
+ *                  the leaf key only; a rule with pins at position
+ *                  intermediate, root or any is refused (see NARROWED RULES;
+ *                  only pins at position leaf keep their meaning).  Also
+ *                  warns for expiry and report-only.
  *                  Imported again, the pins are at position leaf.
  *   HPKP           per rule a "# HOST" comment line, then
  *                  `Public-Key-Pins: pin-sha256="A"; ...; max-age=N[; includeSubDomains]`

@@ -258,6 +258,9 @@ static const struct refusal {
 		"{\"host\": \"a.example\", \"pins\": [{\"pin\": \"sha256/" B64_A "\", \"position\": \"leaf\"},"
 		" {\"pin\": \"sha256/" B64_B "\", \"position\": \"intermediate\"}]}",
 		"1 intermediate/root pin(s) can never match in curl" },
+	{ "curl pin at position any", CERTPIN_EXPORT_CURL,
+		"{\"host\": \"a.example\", \"pins\": [\"sha256/" B64_A "\"]}",
+		"rule 'a.example': 1 pin(s) at position any, but curl checks only the leaf key" },
 	{ "tlsa wildcard", CERTPIN_EXPORT_TLSA, "{\"host\": \"**.example.com\", \"pins\": [\"sha256/" B64_A "\"]}",
 		"rule '**.example.com': TLSA records need one owner name per host" },
 	{ "tlsa one-label wildcard", CERTPIN_EXPORT_TLSA, "{\"host\": \"*.example.com\", \"pins\": [\"sha256/" B64_A "\"]}",
@@ -455,7 +458,8 @@ static void test_trustkit_plist(void)
 static void test_curl(void)
 {
 	certpin_policy *p = load("{\"schema\": 1, \"hosts\": [{\"host\": \"api.example.com\", \"pins\": ["
-		"\"sha256/" B64_A "\", {\"pin\": \"sha256/" B64_B "\", \"position\": \"leaf\"}]}]}"), *q;
+		"{\"pin\": \"sha256/" B64_A "\", \"position\": \"leaf\"}, {\"pin\": \"sha256/" B64_B "\", "
+		"\"position\": \"leaf\"}]}]}"), *q;
 	char *out = NULL, *warn = NULL;
 	const char *line;
 
@@ -494,6 +498,25 @@ static void test_curl(void)
 	CHECK_INT(run_ex(p, CERTPIN_EXPORT_CURL, 0, 0, 1, &out, &warn, NULL), CERTPIN_OK);
 	CHECK_CONTAINS(warn, "a.example: 1 intermediate/root pin(s) can never match in curl");
 	CHECK_CONTAINS(warn, "NO pin of this rule can match");
+	free(out);
+	free(warn);
+	certpin_policy_free(p);
+
+	/*
+	 * A pin at position any may be the intermediate's key (certpin matches it
+	 * at depth 1, curl never): refused, written with a warning when forced.
+	 */
+	p = load("{\"schema\": 1, \"hosts\": [{\"host\": \"a.example\", \"pins\": [\"sha256/" B64_A "\", "
+		"{\"pin\": \"sha256/" B64_B "\", \"position\": \"leaf\"}]}]}");
+	char *err = NULL;
+	CHECK_INT(run(p, CERTPIN_EXPORT_CURL, 0, 0, &out, &warn, &err), CERTPIN_E_UNSUPPORTED);
+	CHECK(out == NULL && warn == NULL);
+	CHECK_CONTAINS(err, "rule 'a.example': 1 pin(s) at position any, but curl checks only the leaf key");
+	CHECK_CONTAINS(err, "\"position\": \"leaf\"");
+	free(err);
+	CHECK_INT(run_ex(p, CERTPIN_EXPORT_CURL, 0, 0, 1, &out, &warn, NULL), CERTPIN_OK);
+	CHECK_CONTAINS(out, "\nsha256//" B64_A ";sha256//" B64_B "\n");
+	CHECK_CONTAINS(warn, "a.example: 1 pin(s) at position any exported as leaf pins");
 	free(out);
 	free(warn);
 	certpin_policy_free(p);
