@@ -26,8 +26,9 @@ void usage_plan(FILE *f)
 		"  --connect HOST[:PORT]  the chain a server serves now (e.g. a staging server)\n"
 		"  --key FILE, --csr FILE  a new leaf key (private or public key, or CSR): the\n"
 		"                      rest of the chain comes from --chain/--connect if given\n"
-		"                      (the CA chain stays, only the leaf key changes), else it\n"
-		"                      is unknown\n"
+		"                      (the CA chain stays, only the leaf key changes: the\n"
+		"                      current leaf's expiry and host are not checked), else\n"
+		"                      it is unknown\n"
 		"\n"
 		"Without --host the host is the one host named by the policies (or the\n"
 		"--connect host).  For every version and host the matrix says whether it still\n"
@@ -644,7 +645,8 @@ static int run_plan(plan_args *a)
 			}
 		}
 		if (t->chain_file) {
-			rc = rot_chain_from_file(&t->chain, t->chain_file, a->cafile, 1, t->norm, at, err, sizeof(err));
+			rc = rot_chain_from_file(&t->chain, t->chain_file, a->cafile,
+				ROT_SYSTEM_STORE | (t->key_file ? ROT_LEAF_REPLACED : 0), t->norm, at, err, sizeof(err));
 			if (rc == CLI_EXIT_REFUSED) {
 				/* a chain no client would accept: every version is locked out, pins or not */
 				cli_error("plan: %s (every client would refuse it): UNSAFE", err);

@@ -154,20 +154,45 @@ static const char *subject_of(X509 *x, char *buf, size_t len)
 }
 
 /*
+ * Is certificate i of `certs` valid at `at`?  0, or CLI_EXIT_REFUSED with
+ * `err` set ("PATH: certificate I (SUBJECT) has expired at ...").
+ */
+static int check_validity(STACK_OF(X509) *certs, int i, const char *path, int64_t at, char *err, size_t errlen)
+{
+	X509 *x = sk_X509_value(certs, i);
+	time_t t = (time_t)at;
+	int nb = X509_cmp_time(X509_get0_notBefore(x), &t), na = X509_cmp_time(X509_get0_notAfter(x), &t);
+	char s1[256], when[32];
+
+	cli_time_rfc3339(when, at);
+	if (nb == 0 || na == 0) {
+		snprintf(err, errlen, "%s: certificate %d (%s) has an unreadable validity period", path, i,
+			subject_of(x, s1, sizeof(s1)));
+		return CLI_EXIT_REFUSED;
+	}
+	if (nb > 0 || na < 0) {
+		snprintf(err, errlen, "%s: certificate %d (%s) %s at %s", path, i, subject_of(x, s1, sizeof(s1)),
+			nb > 0 ? "is not yet valid" : "has expired", when);
+		return CLI_EXIT_REFUSED;
+	}
+	return 0;
+}
+
+/*
  * What every client checks whatever its trust anchors: the file is the chain
  * leaf first, each certificate issued (and signed) by the next one, the leaf
  * is not a CA and is valid for `host`, and every certificate is valid at `at`.
- * 0, or CLI_EXIT_REFUSED with `err` set.
+ * With ROT_LEAF_REPLACED in `flags` the leaf's validity period and host are
+ * not checked (a new leaf is issued for the new key).  0, or
+ * CLI_EXIT_REFUSED with `err` set.
  */
 static int check_chain_shape(STACK_OF(X509) *certs, const char *path, const char *host, int64_t at,
-	char *err, size_t errlen)
+	unsigned int flags, char *err, size_t errlen)
 {
-	int n = sk_X509_num(certs);
+	int n = sk_X509_num(certs), rc;
 	X509 *leaf = sk_X509_value(certs, 0);
-	time_t t = (time_t)at;
-	char s1[256], s2[256], when[32];
+	char s1[256], s2[256];
 
-	cli_time_rfc3339(when, at);
 	for (int i = 0; i + 1 < n; i++) {
 		X509 *x = sk_X509_value(certs, i), *issuer = sk_X509_value(certs, i + 1);
 		EVP_PKEY *k = X509_get0_pubkey(issuer);
@@ -184,21 +209,11 @@ static int check_chain_shape(STACK_OF(X509) *certs, const char *path, const char
 			"(the file must hold the chain leaf first)", path, subject_of(leaf, s1, sizeof(s1)));
 		return CLI_EXIT_REFUSED;
 	}
-	for (int i = 0; i < n; i++) {
-		X509 *x = sk_X509_value(certs, i);
-		int nb = X509_cmp_time(X509_get0_notBefore(x), &t), na = X509_cmp_time(X509_get0_notAfter(x), &t);
-
-		if (nb == 0 || na == 0) {
-			snprintf(err, errlen, "%s: certificate %d (%s) has an unreadable validity period", path, i,
-				subject_of(x, s1, sizeof(s1)));
-			return CLI_EXIT_REFUSED;
-		}
-		if (nb > 0 || na < 0) {
-			snprintf(err, errlen, "%s: certificate %d (%s) %s at %s", path, i, subject_of(x, s1, sizeof(s1)),
-				nb > 0 ? "is not yet valid" : "has expired", when);
-			return CLI_EXIT_REFUSED;
-		}
-	}
+	for (int i = flags & ROT_LEAF_REPLACED ? 1 : 0; i < n; i++)
+		if ((rc = check_validity(certs, i, path, at, err, errlen)) != 0)
+			return rc;
+	if (flags & ROT_LEAF_REPLACED)
+		return 0;
 	if (cli_is_ip_literal(host) ? X509_check_ip_asc(leaf, host, 0) != 1 :
 			X509_check_host(leaf, host, strlen(host), 0, NULL) != 1) {
 		snprintf(err, errlen, "%s: the leaf certificate (%s) is not valid for %s", path,
@@ -210,13 +225,15 @@ static int check_chain_shape(STACK_OF(X509) *certs, const char *path, const char
 
 /*
  * PKIX-verify `certs` for `host` at `at` against `cafile` (NULL: the system
- * store).  0 with the verified chain appended to `out`; ROT_INCOMPLETE if, with the
+ * store).  With ROT_LEAF_REPLACED in `flags`, the leaf's validity period and
+ * host are not checked, only the CA certificates' (trust anchor included)
+ * validity at `at`.  0 with the verified chain appended to `out`; ROT_INCOMPLETE if, with the
  * system store, the chain cannot be completed to a trust anchor because the
  * issuer of its last certificate is nowhere to be found (out->unverified
  * set, nothing appended); else an exit code with `err` set.
  */
 static int verify_chain(rot_chain *out, STACK_OF(X509) *certs, const char *cafile, const char *host, int64_t at,
-	char *err, size_t errlen)
+	unsigned int flags, char *err, size_t errlen)
 {
 	X509_STORE *store = X509_STORE_new();
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
@@ -244,10 +261,14 @@ static int verify_chain(rot_chain *out, STACK_OF(X509) *certs, const char *cafil
 	if (X509_STORE_CTX_init(ctx, store, sk_X509_value(certs, 0), untrusted) != 1)
 		goto out;
 	param = X509_STORE_CTX_get0_param(ctx);
-	X509_VERIFY_PARAM_set_time(param, (time_t)at);
 	X509_VERIFY_PARAM_set_purpose(param, X509_PURPOSE_SSL_SERVER);
-	if (cli_is_ip_literal(host) ? X509_VERIFY_PARAM_set1_ip_asc(param, host) != 1 :
-			X509_VERIFY_PARAM_set1_host(param, host, 0) != 1) {
+	if (flags & ROT_LEAF_REPLACED)
+		/* OpenSSL checks every certificate's time or none: the CA part is checked below */
+		X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_NO_CHECK_TIME);
+	else
+		X509_VERIFY_PARAM_set_time(param, (time_t)at);
+	if (!(flags & ROT_LEAF_REPLACED) && (cli_is_ip_literal(host) ? X509_VERIFY_PARAM_set1_ip_asc(param, host) != 1 :
+			X509_VERIFY_PARAM_set1_host(param, host, 0) != 1)) {
 		snprintf(err, errlen, "invalid host name '%s'", host);
 		status = CLI_EXIT_USAGE;
 		goto out;
@@ -275,6 +296,12 @@ static int verify_chain(rot_chain *out, STACK_OF(X509) *certs, const char *cafil
 	verified = X509_STORE_CTX_get1_chain(ctx);
 	if (!verified)
 		goto out;
+	for (int i = 1; (flags & ROT_LEAF_REPLACED) && i < sk_X509_num(verified); i++) {
+		if ((rc = check_validity(verified, i, "the verified chain", at, err, errlen)) != 0) {
+			status = rc;
+			goto out;
+		}
+	}
 	rc = append_stack(out, verified);
 	if (rc != CERTPIN_OK) {
 		snprintf(err, errlen, "cannot decode the verified chain: %s", certpin_strerror(rc));
@@ -293,7 +320,7 @@ out:
 	return status;
 }
 
-int rot_chain_from_file(rot_chain *out, const char *path, const char *cafile, int system_store, const char *host,
+int rot_chain_from_file(rot_chain *out, const char *path, const char *cafile, unsigned int flags, const char *host,
 	int64_t at, char *err, size_t errlen)
 {
 	STACK_OF(X509) *certs;
@@ -304,12 +331,12 @@ int rot_chain_from_file(rot_chain *out, const char *path, const char *cafile, in
 	certs = read_certs(path, err, errlen);
 	if (!certs)
 		return CLI_EXIT_USAGE;
-	if ((status = check_chain_shape(certs, path, host, at, err, errlen)) != 0) {
+	if ((status = check_chain_shape(certs, path, host, at, flags, err, errlen)) != 0) {
 		sk_X509_pop_free(certs, X509_free);
 		return status;
 	}
-	if (cafile || system_store) {
-		status = verify_chain(out, certs, cafile, host, at, err, errlen);
+	if (cafile || (flags & ROT_SYSTEM_STORE)) {
+		status = verify_chain(out, certs, cafile, host, at, flags, err, errlen);
 		if (status != ROT_INCOMPLETE) {
 			sk_X509_pop_free(certs, X509_free);
 			if (status != 0)

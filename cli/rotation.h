@@ -39,7 +39,10 @@ int rot_chain_append_unknown(rot_chain *c, const char *what);
  * checked first, as every client would: the order (each certificate issued
  * and signed by the next), the leaf is no CA and is valid for `host`, every
  * certificate is valid at `at`; a failure gives CLI_EXIT_REFUSED with `err`
- * set.  Then, with `cafile` (or, if `system_store`, without it: the system
+ * set.  With ROT_LEAF_REPLACED in `flags` (a new key replaces the leaf, and
+ * a new certificate is issued for it) the leaf's validity period and host
+ * are not checked, only those of the CA certificates, trust anchor
+ * included.  Then, with `cafile` (or, with ROT_SYSTEM_STORE, without it: the system
  * trust store), the chain is PKIX-verified for `host` at `at` (purpose TLS
  * server) and the verified chain, trust anchor included, is returned; a
  * verification failure gives CLI_EXIT_REFUSED, except when, with the
@@ -50,7 +53,9 @@ int rot_chain_append_unknown(rot_chain *c, const char *what);
  * lone leaf, an unknown intermediate before it).  Returns 0 or an exit code
  * (CLI_EXIT_USAGE for unreadable input, message in `err`).
  */
-int rot_chain_from_file(rot_chain *out, const char *path, const char *cafile, int system_store, const char *host,
+#define ROT_SYSTEM_STORE  1u      /* rot_chain_from_file(): without cafile, verify with the system store */
+#define ROT_LEAF_REPLACED 2u      /* rot_chain_from_file(): the leaf is replaced, check the CA part only */
+int rot_chain_from_file(rot_chain *out, const char *path, const char *cafile, unsigned int flags, const char *host,
 	int64_t at, char *err, size_t errlen);
 
 /*
