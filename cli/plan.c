@@ -28,7 +28,7 @@ void usage_plan(FILE *f)
 		"                      rest of the chain comes from --chain/--connect if given\n"
 		"                      (the CA chain stays, only the leaf key changes: the\n"
 		"                      current leaf's expiry and host are not checked), else\n"
-		"                      it is unknown\n"
+		"                      it is unknown and the verdict at best UNDECIDED\n"
 		"\n"
 		"Without --host the host is the one host named by the policies (or the\n"
 		"--connect host).  For every version and host the matrix says whether it still\n"
@@ -82,7 +82,7 @@ typedef struct plan_args {
 	size_t ntargets;
 	const char *cafile, *at, *window, *format;
 	int json;
-	int undecided;          /* pins say safe, but a chain file could not be PKIX-verified */
+	int undecided;          /* pins say safe, but a chain is not PKIX-verified or unknown */
 } plan_args;
 
 /* Option value: "--opt=value" or the next argument.  NULL after printing a message. */
@@ -250,6 +250,10 @@ static int apply_key(target *t, char *err, size_t errlen)
 		snprintf(t->key_note, sizeof(t->key_note), "leaf key from %s; the CA part of the chain is unknown "
 			"(assumed: one intermediate and a root; give --chain or --connect with the current chain)",
 			t->key_file);
+		/* even if every pin matches the new key, the new chain is never checked */
+		snprintf(t->chain.unverified, sizeof(t->chain.unverified), "new leaf key only: the CA chain is "
+			"unknown, so whether clients accept the new certificate is not checked (give --chain with the "
+			"current chain, or --connect)");
 	} else {
 		snprintf(t->key_note, sizeof(t->key_note), "leaf key from %s: assumes the current CA chain stays "
 			"and only the leaf key changes (a new certificate is issued for it)", t->key_file);
@@ -282,21 +286,29 @@ static void pin_of(char out[CERTPIN_PIN_STRLEN], const certpin_chain_elem *e)
 	cli_pin_string(out, &p, CERTPIN_STYLE_DEFAULT);
 }
 
-/* Hosts whose planned chain comes from a file that could not be PKIX-verified. */
-static size_t unverified_files(const plan_args *a)
+/*
+ * Does the planned chain of `t` remain unproven: a chain file that could not
+ * be PKIX-verified, or a new key without any CA chain?
+ */
+static int unverified(const target *t)
+{
+	return (t->chain_file || !t->connect) && t->chain.unverified[0];
+}
+
+static size_t unverified_count(const plan_args *a)
 {
 	size_t n = 0;
 
 	for (size_t i = 0; i < a->ntargets; i++)
-		if (a->targets[i].chain_file && a->targets[i].chain.unverified[0])
+		if (unverified(&a->targets[i]))
 			n++;
 	return n;
 }
 
 /*
- * The verdict text: the library's, unless a chain file was not verified and
- * the pins alone say safe (then UNDECIDED, with the reason).  Each
- * unverified chain is named either way.  malloc'd; NULL if out of memory.
+ * The verdict text: the library's, unless a chain file was not verified (or
+ * only a new key was given) and the pins alone say safe (then UNDECIDED,
+ * with the reason).  Each unverified chain is named either way.  malloc'd; NULL if out of memory.
  */
 static char *verdict_text(const plan_args *a, const certpin_plan *plan)
 {
@@ -322,6 +334,8 @@ static char *verdict_text(const plan_args *a, const certpin_plan *plan)
 		if (t->chain_file && t->chain.unverified[0])
 			p += snprintf(p, len - (size_t)(p - out), "%s: chain from %s %s\n", t->norm, t->chain_file,
 				t->chain.unverified);
+		else if (unverified(t))
+			p += snprintf(p, len - (size_t)(p - out), "%s: %s\n", t->norm, t->chain.unverified);
 	}
 	if (a->undecided)
 		for (size_t i = 0; i < certpin_plan_warning_count(plan); i++)
@@ -522,8 +536,7 @@ static int print_json(const plan_args *a, const certpin_plan *plan, int64_t at, 
 		bad |= json_object_set_new(j, "source", json_string(g->source));
 		bad |= json_object_set_new(j, "note", cli_json_str(g->key_note[0] ? g->key_note : NULL));
 		bad |= json_object_set_new(j, "verified", json_boolean(g->chain.verified));
-		bad |= json_object_set_new(j, "unverified_reason", cli_json_str(g->chain_file && g->chain.unverified[0] ?
-			g->chain.unverified : NULL));
+		bad |= json_object_set_new(j, "unverified_reason", cli_json_str(unverified(g) ? g->chain.unverified : NULL));
 		bad |= json_object_set_new(j, "chain", rot_chain_json(&g->chain));
 		bad |= json_object_set_new(j, "refused", names_json(plan, adv.refused, adv.nrefused));
 		bad |= json_object_set_new(j, "undecided", names_json(plan, adv.undecided, adv.nundecided));
@@ -697,8 +710,11 @@ static int run_plan(plan_args *a)
 		status = cli_exit_for(rc);
 		goto out;
 	}
-	/* pins alone cannot make a chain that was not PKIX-verified safe */
-	if (certpin_plan_get_verdict(plan) == CERTPIN_PLAN_SAFE && unverified_files(a) > 0)
+	/*
+	 * Pins alone cannot make a chain that was not PKIX-verified safe, nor
+	 * an unknown one (a new key only), even if every pin matches the key.
+	 */
+	if (certpin_plan_get_verdict(plan) == CERTPIN_PLAN_SAFE && unverified_count(a) > 0)
 		a->undecided = 1;
 	status = certpin_plan_get_verdict(plan) == CERTPIN_PLAN_SAFE && !a->undecided ? CLI_EXIT_OK : CLI_EXIT_REFUSED;
 	if (a->json) {
