@@ -13,7 +13,7 @@
 void usage_plan(FILE *f)
 {
 	fputs("usage: certpin plan [NAME=]POLICY... [--host NAME] (--chain FILE | --connect HOST[:PORT])\n"
-		"                    [--key FILE | --csr FILE] [--host NAME ...] [--cafile FILE]\n"
+		"                    [--key FILE | --csr FILE] [--host NAME ...] [--cafile [NAME=]FILE]\n"
 		"                    [--at DATE] [--expiry-window DAYS] [--format FMT] [--json]\n"
 		"\n"
 		"Each POLICY is the pinning policy of one app version still in the field:\n"
@@ -47,6 +47,10 @@ void usage_plan(FILE *f)
 		"                      Without --cafile, a chain file whose issuer is not in\n"
 		"                      the system store has an unknown root, and the verdict\n"
 		"                      is at best UNDECIDED (exit 1)\n"
+		"  --cafile NAME=FILE  version NAME's own trust anchors: an Android version\n"
+		"                      whose <trust-anchors> leave out the system store is at\n"
+		"                      best UNDECIDED without them; with them a --chain file is\n"
+		"                      also PKIX-verified against FILE (failure: UNSAFE)\n"
 		"  --at DATE           deploy time (YYYY-MM-DD or RFC 3339; default now)\n"
 		"  --expiry-window N   flag pinsets expiring within N days (default 30)\n"
 		"  --format FMT        policy format: auto (default), json, android, pins\n"
@@ -72,6 +76,7 @@ typedef struct shipped {
 	const char *name;
 	const char *path;
 	int named;              /* NAME= given (else the name is the file's) */
+	const char *cafile;     /* --cafile NAME=FILE: this version's own trust anchors */
 	certpin_policy *policy;
 } shipped;
 
@@ -81,8 +86,12 @@ typedef struct plan_args {
 	target targets[MAX_TARGETS];
 	size_t ntargets;
 	const char *cafile, *at, *window, *format;
+	const char *cafiles[MAX_TARGETS];       /* every --cafile value, resolved in run_plan() */
+	size_t ncafiles;
 	int json;
 	int undecided;          /* pins say safe, but a chain is not PKIX-verified or unknown */
+	int anchors_unchecked;  /* a version trusts only its own anchors, not checked */
+	char anchor_msgs[4096]; /* one line per such version and host */
 } plan_args;
 
 /* Option value: "--opt=value" or the next argument.  NULL after printing a message. */
@@ -160,7 +169,11 @@ static int parse(plan_args *a, int argc, char **argv)
 		if (!(v = opt_value(argc, argv, &i, name)))
 			return CLI_EXIT_USAGE;
 		if (IS("--cafile")) {
-			a->cafile = v;
+			if (a->ncafiles == MAX_TARGETS) {
+				cli_error("plan: at most %d --cafile options", MAX_TARGETS);
+				return CLI_EXIT_USAGE;
+			}
+			a->cafiles[a->ncafiles++] = v;
 		} else if (IS("--at")) {
 			a->at = v;
 		} else if (IS("--expiry-window")) {
@@ -312,7 +325,7 @@ static size_t unverified_count(const plan_args *a)
  */
 static char *verdict_text(const plan_args *a, const certpin_plan *plan)
 {
-	size_t len = strlen(certpin_plan_text(plan)) + 128;
+	size_t len = strlen(certpin_plan_text(plan)) + strlen(a->anchor_msgs) + 128;
 	char *out, *p;
 
 	for (size_t i = 0; i < a->ntargets; i++)
@@ -325,9 +338,11 @@ static char *verdict_text(const plan_args *a, const certpin_plan *plan)
 	if (!a->undecided) {
 		p += snprintf(p, len, "%s", certpin_plan_text(plan));
 	} else {
-		p += snprintf(p, len, "UNDECIDED: every version connects by its pins, but the planned chain is not "
-			"proven valid\n");
+		p += snprintf(p, len, "UNDECIDED: every version connects by its pins, but %s\n",
+			unverified_count(a) > 0 ? "the planned chain is not proven valid" :
+			"not every version's trust anchors were checked");
 	}
+	p += snprintf(p, len - (size_t)(p - out), "%s", a->anchor_msgs);
 	for (size_t i = 0; i < a->ntargets; i++) {
 		const target *t = &a->targets[i];
 
@@ -578,6 +593,52 @@ static int print_json(const plan_args *a, const certpin_plan *plan, int64_t at, 
 	return cli_json_print(o);
 }
 
+/*
+ * Versions that trust only their own anchors for `t` (Android
+ * <trust-anchors> without "system"): with --cafile NAME=FILE, the chain
+ * file is PKIX-verified against FILE too (a failure locks that version out:
+ * CLI_EXIT_REFUSED after the message); else the version is noted and the
+ * verdict is at best UNDECIDED.  0 or an exit code.
+ */
+static int check_own_anchors(plan_args *a, const target *t, int64_t at)
+{
+	char err[600];
+	size_t len = strlen(a->anchor_msgs);
+
+	for (size_t i = 0; i < a->npols; i++) {
+		const shipped *s = &a->pols[i];
+		const char *anchors = certpin_policy_import_anchors(s->policy, t->norm);
+		rot_chain tmp;
+		int rc;
+
+		if (!anchors)
+			continue;
+		if (s->cafile && t->chain_file) {
+			rc = rot_chain_from_file(&tmp, t->chain_file, s->cafile,
+				t->key_file ? ROT_LEAF_REPLACED : 0, t->norm, at, err, sizeof(err));
+			rot_chain_free(&tmp);
+			if (rc == CLI_EXIT_REFUSED) {
+				cli_error("plan: version %s trusts only its own anchors (%s): %s (it would refuse it): UNSAFE",
+					s->name, anchors, err);
+				return rc;
+			}
+			if (rc != 0) {
+				cli_error("plan: %s", err);
+				return rc;
+			}
+			continue;
+		}
+		a->anchors_unchecked = 1;
+		len += (size_t)snprintf(a->anchor_msgs + len, len < sizeof(a->anchor_msgs) ? sizeof(a->anchor_msgs) - len : 0,
+			"%s: version %s trusts only its own anchors (%s), not %s: %s\n", t->norm, s->name, anchors,
+			a->cafile ? "--cafile" : "the system store", t->chain_file ?
+			"give them with --cafile NAME=FILE" : "give --chain with the planned chain and --cafile NAME=FILE");
+		if (len >= sizeof(a->anchor_msgs))
+			len = sizeof(a->anchor_msgs) - 1;
+	}
+	return 0;
+}
+
 static int run_plan(plan_args *a)
 {
 	certpin_import_format fmt = CERTPIN_IMPORT_AUTO;
@@ -626,6 +687,28 @@ static int run_plan(plan_args *a)
 			first_host = t->host;
 	}
 
+	/* --cafile NAME=FILE gives version NAME's own anchors; else the one --cafile for all */
+	for (size_t k = 0; k < a->ncafiles; k++) {
+		const char *val = a->cafiles[k], *eq = strchr(val, '=');
+		shipped *s = NULL;
+
+		for (size_t i = 0; eq && !s && i < a->npols; i++)
+			if (strlen(a->pols[i].name) == (size_t)(eq - val) &&
+					strncmp(a->pols[i].name, val, (size_t)(eq - val)) == 0)
+				s = &a->pols[i];
+		if (s && (s->cafile || !eq[1])) {
+			cli_error("plan: --cafile %s: %s", val, s->cafile ? "one --cafile per version" : "no FILE");
+			return CLI_EXIT_USAGE;
+		}
+		if (s) {
+			s->cafile = eq + 1;
+		} else if (a->cafile) {
+			cli_error("plan: one --cafile FILE for all versions (give a version's own with --cafile NAME=FILE)");
+			return CLI_EXIT_USAGE;
+		} else {
+			a->cafile = val;
+		}
+	}
 	for (size_t i = 0; i < a->npols; i++)
 		if ((status = rot_policy_load(&a->pols[i].policy, a->pols[i].path, fmt, first_host)) != 0)
 			return status;
@@ -687,6 +770,8 @@ static int run_plan(plan_args *a)
 			cli_error("plan: %s", err);
 			return rc;
 		}
+		if ((rc = check_own_anchors(a, t, at)) != 0)
+			return rc;
 		hosts[i].hostname = t->norm;
 		hosts[i].chain = t->chain.elems;
 		hosts[i].n = t->chain.n;
@@ -714,7 +799,7 @@ static int run_plan(plan_args *a)
 	 * Pins alone cannot make a chain that was not PKIX-verified safe, nor
 	 * an unknown one (a new key only), even if every pin matches the key.
 	 */
-	if (certpin_plan_get_verdict(plan) == CERTPIN_PLAN_SAFE && unverified_count(a) > 0)
+	if (certpin_plan_get_verdict(plan) == CERTPIN_PLAN_SAFE && (unverified_count(a) > 0 || a->anchors_unchecked))
 		a->undecided = 1;
 	status = certpin_plan_get_verdict(plan) == CERTPIN_PLAN_SAFE && !a->undecided ? CLI_EXIT_OK : CLI_EXIT_REFUSED;
 	if (a->json) {

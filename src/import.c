@@ -237,24 +237,66 @@ static int attr_bool(importer *I, const xmlNode *elem, const xmlAttr *a, int *ou
 	return CERTPIN_OK;
 }
 
-/* <trust-anchors>: ignored except for overridePins="true" on <certificates>. */
-static int nsc_trust_anchors(importer *I, const xmlNode *ta)
+/*
+ * <trust-anchors>: not pins, but plan must know when they leave out the
+ * system store.  `out` gets the <certificates src="..."> values joined by
+ * ", " when none is "system" (e.g. "@raw/private_ca"; "none" for an empty
+ * <trust-anchors>), else "".  overridePins="true" gives a warning.
+ */
+static int nsc_trust_anchors(importer *I, const xmlNode *ta, char *out, size_t outlen)
 {
+	bool system = false;
+	size_t n = 0;
+
+	out[0] = '\0';
 	for (const xmlNode *c = ta->children; c; c = c->next) {
 		if (!is_elem(c, "certificates"))
 			continue;
 		for (const xmlAttr *a = c->properties; a; a = a->next) {
-			int v = 0;
-			if (attr_skipped(a) || strcmp((const char *)a->name, "overridePins") != 0)
+			int v = 0, rc;
+			if (attr_skipped(a))
 				continue;
-			int rc = attr_bool(I, c, a, &v);
-			if (rc)
+			if (strcmp((const char *)a->name, "src") == 0) {
+				char src[128];
+				if ((rc = attr_value(I, c, a, src, sizeof(src))))
+					return rc;
+				if (strcmp(src, "system") == 0)
+					system = true;
+				n += (size_t)snprintf(out + n, n < outlen ? outlen - n : 0, "%s%s", n ? ", " : "", src);
+				if (n >= outlen)
+					n = outlen - 1;
+				continue;
+			}
+			if (strcmp((const char *)a->name, "overridePins") != 0)
+				continue;
+			if ((rc = attr_bool(I, c, a, &v)))
 				return rc;
 			if (v)
 				warn(I, node_line(c), "overridePins=\"true\": Android skips pin checks for chains "
 					"ending at these trust anchors; certpin always checks pins");
 		}
 	}
+	if (system)
+		out[0] = '\0';
+	else if (out[0] == '\0')
+		snprintf(out, outlen, "none");
+	return CERTPIN_OK;
+}
+
+/* Remember that rule `pattern` trusts only `anchors` (not the system store). */
+static int nsc_anchor_note(importer *I, const char *pattern, const char *anchors)
+{
+	certpin_policy *p = I->p;
+	certpin__anchor_note *nn = realloc(p->anchor_notes, (p->nanchor_notes + 1) * sizeof(*nn));
+
+	if (!nn)
+		return nomem(I);
+	p->anchor_notes = nn;
+	nn[p->nanchor_notes].pattern = strdup(pattern);
+	nn[p->nanchor_notes].anchors = strdup(anchors);
+	p->nanchor_notes++;
+	if (!nn[p->nanchor_notes - 1].pattern || !nn[p->nanchor_notes - 1].anchors)
+		return nomem(I);
 	return CERTPIN_OK;
 }
 
@@ -387,8 +429,11 @@ static int nsc_unpinned(importer *I, long line, const char *name)
 	return CERTPIN_OK;
 }
 
-/* One <domain>: validate, record, and if `ps` has pins, make it a rule. */
-static int nsc_domain(importer *I, const xmlNode *d, const nsc_pinset *ps)
+/*
+ * One <domain>: validate, record, and if `ps` has pins, make it a rule;
+ * `anchors` ("" for the system store) are its effective trust anchors.
+ */
+static int nsc_domain(importer *I, const xmlNode *d, const nsc_pinset *ps, const char *anchors)
 {
 	char text[CERTPIN_HOSTNAME_MAX + 8], base[CERTPIN_HOSTNAME_MAX], pattern[CERTPIN_HOSTNAME_MAX + 4];
 	int sub = 0, wild, is_ip, rc;
@@ -426,13 +471,18 @@ static int nsc_domain(importer *I, const xmlNode *d, const nsc_pinset *ps)
 	for (size_t k = 0; k < ps->n; k++)
 		if ((rc = add_pin(I, ps->line, pattern, &ps->pins[k], CERTPIN_POS_ANY)))
 			return rc;
+	if (anchors[0])
+		return nsc_anchor_note(I, pattern, anchors);
 	return CERTPIN_OK;
 }
 
-static int nsc_domain_config(importer *I, const xmlNode *dc, const nsc_pinset *inherited, int depth)
+static int nsc_domain_config(importer *I, const xmlNode *dc, const nsc_pinset *inherited,
+	const char *inherited_anchors, int depth)
 {
 	nsc_pinset own = { 0 };
 	const xmlNode *pinset = NULL;
+	char anchors[256];
+	bool own_anchors = false;
 	size_t ndomains = 0;
 	int rc = CERTPIN_OK;
 
@@ -452,8 +502,9 @@ static int nsc_domain_config(importer *I, const xmlNode *dc, const nsc_pinset *i
 				return fail(I, node_line(c), "more than one <pin-set> in a <domain-config>");
 			pinset = c;
 		} else if (is_elem(c, "trust-anchors")) {
-			if ((rc = nsc_trust_anchors(I, c)))
+			if ((rc = nsc_trust_anchors(I, c, anchors, sizeof(anchors))))
 				return rc;
+			own_anchors = true;
 		} else if (!is_elem(c, "domain-config")) {
 			if ((rc = check_other_child(I, dc, c)))
 				return rc;
@@ -465,25 +516,27 @@ static int nsc_domain_config(importer *I, const xmlNode *dc, const nsc_pinset *i
 		goto done;
 	/* Android: values not set in a nested domain-config come from its parent. */
 	const nsc_pinset *ps = pinset ? &own : inherited;
+	const char *ta = own_anchors ? anchors : inherited_anchors;
 	for (const xmlNode *c = dc->children; c && rc == CERTPIN_OK; c = c->next) {
 		if (is_elem(c, "domain"))
-			rc = nsc_domain(I, c, ps);
+			rc = nsc_domain(I, c, ps, ta);
 		else if (is_elem(c, "domain-config"))
-			rc = nsc_domain_config(I, c, ps, depth + 1);
+			rc = nsc_domain_config(I, c, ps, ta, depth + 1);
 	}
 done:
 	free(own.pins);
 	return rc;
 }
 
-static int nsc_base_config(importer *I, const xmlNode *bc)
+/* <base-config>: `anchors` gets its trust anchors if they leave out the system store. */
+static int nsc_base_config(importer *I, const xmlNode *bc, char *anchors, size_t len)
 {
 	int rc;
 
 	for (const xmlNode *c = bc->children; c; c = c->next) {
 		if (is_elem(c, "pin-set"))
 			return fail(I, node_line(c), "<pin-set> is not allowed in <base-config> (Android rejects it)");
-		if (is_elem(c, "trust-anchors") && (rc = nsc_trust_anchors(I, c)))
+		if (is_elem(c, "trust-anchors") && (rc = nsc_trust_anchors(I, c, anchors, len)))
 			return rc;
 	}
 	return CERTPIN_OK;
@@ -592,11 +645,21 @@ static int import_nsc(importer *I, const char *data, size_t len)
 			goto done;
 		}
 	}
+	/* <base-config> first: domain-configs inherit its trust anchors wherever it is */
+	char base_anchors[256] = "";
+	for (const xmlNode *c = root->children; c; c = c->next) {
+		if (is_elem(c, "base-config") && (rc = nsc_base_config(I, c, base_anchors, sizeof(base_anchors))))
+			goto done;
+	}
+	if (base_anchors[0] && !(I->p->default_anchors = strdup(base_anchors))) {
+		rc = nomem(I);
+		goto done;
+	}
 	for (const xmlNode *c = root->children; c; c = c->next) {
 		if (is_elem(c, "domain-config"))
-			rc = nsc_domain_config(I, c, NULL, 1);
+			rc = nsc_domain_config(I, c, NULL, base_anchors, 1);
 		else if (is_elem(c, "base-config"))
-			rc = nsc_base_config(I, c);
+			rc = CERTPIN_OK;
 		else if (is_elem(c, "debug-overrides"))
 			rc = CERTPIN_OK;   /* debug builds only */
 		else
@@ -1237,4 +1300,21 @@ const char *certpin_import_format_name(certpin_import_format format)
 	case CERTPIN_IMPORT_PIN_LIST: return "pins";
 	}
 	return "unknown";
+}
+
+const char *certpin_policy_import_anchors(const certpin_policy *policy, const char *hostname)
+{
+	certpin_host_info h;
+	size_t idx;
+
+	if (!policy || !hostname)
+		return NULL;
+	if (certpin_policy_lookup(&idx, policy, hostname) != CERTPIN_OK)
+		return policy->default_anchors;
+	if (certpin_policy_host(&h, policy, idx) != CERTPIN_OK)
+		return NULL;
+	for (size_t i = 0; i < policy->nanchor_notes; i++)
+		if (strcmp(policy->anchor_notes[i].pattern, h.pattern) == 0)
+			return policy->anchor_notes[i].anchors;
+	return NULL;
 }

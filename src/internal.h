@@ -87,11 +87,21 @@ typedef struct certpin__rule {
 	size_t nreport_uris;
 } certpin__rule;
 
+/* An imported Android rule whose trust anchors leave out the system store. */
+typedef struct certpin__anchor_note {
+	char *pattern;          /* the rule's pattern */
+	char *anchors;          /* e.g. "@raw/private_ca" */
+} certpin__anchor_note;
+
 struct certpin_policy {
 	certpin__rule *rules;
 	size_t nrules, caprules;
 	char **report_uris;     /* policy-wide report URIs */
 	size_t nreport_uris;
+	/* Android import only (certpin_policy_import_anchors()); not saved */
+	certpin__anchor_note *anchor_notes;
+	size_t nanchor_notes;
+	char *default_anchors;  /* <base-config>'s, if they leave out the system store */
 	certpin__hostindex index;
 	uint64_t version;
 	char err[512];

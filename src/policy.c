@@ -43,6 +43,15 @@ void certpin__policy_clear(certpin_policy *p)
 		free_uris(&r->report_uris, &r->nreport_uris);
 	}
 	free(p->rules);
+	for (size_t i = 0; i < p->nanchor_notes; i++) {
+		free(p->anchor_notes[i].pattern);
+		free(p->anchor_notes[i].anchors);
+	}
+	free(p->anchor_notes);
+	p->anchor_notes = NULL;
+	p->nanchor_notes = 0;
+	free(p->default_anchors);
+	p->default_anchors = NULL;
 	certpin__hostindex_free(&p->index);
 	free_uris(&p->report_uris, &p->nreport_uris);
 	p->rules = NULL;

@@ -35,9 +35,14 @@
  *                 Android uses the device's local time zone, certpin UTC),
  *                 with on_expiry fail-open, as Android.
  *                 <base-config>, <debug-overrides>, <trust-anchors> and
- *                 <certificates> are ignored (trust anchors are not pins;
+ *                 <certificates> make no rules (trust anchors are not pins;
  *                 overridePins="true" on a domain's <certificates>, which lets
- *                 chains to those anchors skip pinning, gives a warning).
+ *                 chains to those anchors skip pinning, gives a warning), but
+ *                 trust anchors that leave out the system store (no
+ *                 <certificates src="system">, e.g. only "@raw/private_ca" or
+ *                 "user") are kept for certpin_policy_import_anchors(): a
+ *                 domain-config's own, else its parent's, else base-config's
+ *                 (debug-overrides are ignored).
  *                 Android exempts a host from a wider pinned rule by a more
  *                 specific <domain-config> without pins (or with an empty
  *                 <pin-set>); certpin has no "unpinned" rule, so such a
@@ -229,6 +234,22 @@ CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_policy_import_data_ex(certpin_poli
 CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_policy_import_file_ex(certpin_policy *policy,
 	const char *path, certpin_import_format format, const char *default_host,
 	char **warnings);
+
+/*
+ * The trust anchors an Android import gives `hostname` (normalized) when
+ * they leave out the system store: the <certificates src> values joined by
+ * ", " (e.g. "@raw/private_ca"; "none" for an empty <trust-anchors>), from
+ * the most specific pinned rule matching the host, else from <base-config>
+ * for hosts no rule pins.  NULL when the host's anchors include the system
+ * store, or the policy was not imported from Android XML.  Clients of such
+ * a host accept only chains to those anchors, whatever the pins: a chain
+ * checked against other anchors proves nothing for them.  (A domain-config
+ * without pins does not make a rule: its hosts get the wider rule's or
+ * base-config's anchors here.)  Borrowed until the policy is modified or
+ * freed; not saved with the policy.
+ */
+CERTPIN_EXPORT const char *certpin_policy_import_anchors(const certpin_policy *policy,
+	const char *hostname);
 
 /*
  * Parse a format name: "auto", "json", "android" (or "nsc"), "pins" (or

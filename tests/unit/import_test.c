@@ -110,6 +110,44 @@ static void test_nsc_basic(void)
 	certpin_policy_free(p);
 }
 
+/* Trust anchors that leave out the system store are kept for plan (certpin_policy_import_anchors()). */
+static void test_nsc_trust_anchors(void)
+{
+	static const char xml[] =
+		"<network-security-config>"
+		"<base-config><trust-anchors><certificates src=\"user\"/></trust-anchors></base-config>"
+		"<domain-config><domain>own.example</domain>"
+		"<trust-anchors><certificates src=\"@raw/private_ca\"/><certificates src=\"user\"/></trust-anchors>"
+		"<pin-set><pin digest=\"SHA-256\">" B64_A "</pin></pin-set>"
+		"<domain-config><domain>child.own.example</domain></domain-config></domain-config>"
+		"<domain-config><domain>sys.example</domain>"
+		"<trust-anchors><certificates src=\"system\"/><certificates src=\"@raw/extra\"/></trust-anchors>"
+		"<pin-set><pin digest=\"SHA-256\">" B64_B "</pin></pin-set></domain-config>"
+		"<domain-config><domain>base.example</domain>"
+		"<pin-set><pin digest=\"SHA-256\">" B64_C "</pin></pin-set></domain-config>"
+		"</network-security-config>";
+	static const char sys[] =
+		"<network-security-config><domain-config><domain>a.example</domain>"
+		"<pin-set><pin digest=\"SHA-256\">" B64_A "</pin></pin-set></domain-config></network-security-config>";
+	int rc;
+	certpin_policy *p = import_str(xml, CERTPIN_IMPORT_AUTO, NULL, &rc, NULL);
+
+	CHECK_INT(rc, CERTPIN_OK);
+	CHECK_STR(certpin_policy_import_anchors(p, "own.example"), "@raw/private_ca, user");
+	CHECK_STR(certpin_policy_import_anchors(p, "child.own.example"), "@raw/private_ca, user");   /* inherited */
+	CHECK(certpin_policy_import_anchors(p, "sys.example") == NULL);         /* system among them */
+	CHECK_STR(certpin_policy_import_anchors(p, "base.example"), "user");   /* from base-config */
+	CHECK_STR(certpin_policy_import_anchors(p, "unpinned.example"), "user");
+	certpin_policy_free(p);
+	/* the default (system) anchors, and a JSON policy: nothing to say */
+	p = import_str(sys, CERTPIN_IMPORT_AUTO, NULL, &rc, NULL);
+	CHECK_INT(rc, CERTPIN_OK);
+	CHECK(certpin_policy_import_anchors(p, "a.example") == NULL);
+	CHECK(certpin_policy_import_anchors(p, "b.example") == NULL);
+	CHECK(certpin_policy_import_anchors(NULL, "a.example") == NULL);
+	certpin_policy_free(p);
+}
+
 static void test_nsc_nested(void)
 {
 	certpin_policy *p;
@@ -586,6 +624,7 @@ int main(void)
 {
 	test_nsc_basic();
 	test_nsc_nested();
+	test_nsc_trust_anchors();
 	test_nsc_warnings();
 	test_bad_inputs();
 	test_xxe_file();
