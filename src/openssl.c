@@ -25,6 +25,7 @@ typedef struct ssl_state {
 	/* context binding, during X509_verify_cert(): the verify callback it calls, and whether it overrode */
 	X509_STORE_CTX_verify_cb app_verify_cb;
 	int pkix_overridden;        /* the callback accepted an error OpenSSL reported */
+	int ssl_binding_refused;    /* certpin_ssl_attach()'s policy refused during it: its result stands */
 } ssl_state;
 
 static CRYPTO_ONCE once = CRYPTO_ONCE_STATIC_INIT;
@@ -605,6 +606,7 @@ static int ctx_verify_cb(X509_STORE_CTX *sctx, void *arg)
 	}
 	st->app_verify_cb = X509_STORE_CTX_get_verify_cb(sctx);
 	st->pkix_overridden = 0;
+	st->ssl_binding_refused = 0;
 	X509_STORE_CTX_set_verify_cb(sctx, watch_verify_cb);
 	/* make SNI the verification host before PKIX runs, if the caller set none */
 	char name[CERTPIN_HOSTNAME_MAX + 1];
@@ -613,6 +615,11 @@ static int ctx_verify_cb(X509_STORE_CTX *sctx, void *arg)
 	ok = X509_verify_cert(sctx);
 	ERR_pop_to_mark();
 	X509_STORE_CTX_set_verify_cb(sctx, st->app_verify_cb);
+	if (st->ssl_binding_refused) {
+		/* the connection's own policy refused: keep its result rather than a generic PKIX failure */
+		certpin__ssl_force_verify_peer(ssl);
+		return 0;
+	}
 	/* an error the application's callback accepted (and perhaps cleared) still means not verified */
 	bool pkix_ok = ok > 0 && X509_STORE_CTX_get_error(sctx) == X509_V_OK && !st->pkix_overridden;
 	int d = decide(b, ssl, sctx, pkix_ok, false, have_name ? name : NULL, false);
@@ -652,6 +659,15 @@ int certpin_ssl_ctx_attach(void *ssl_ctx, const certpin_policy *policy, const ce
 	return CERTPIN_OK;
 }
 
+/* A refusal by certpin_ssl_attach()'s policy: a context binding on the same connection keeps its result. */
+static void note_ssl_refusal(SSL *ssl, int decision)
+{
+	ssl_state *st = decision == 0 ? SSL_get_ex_data(ssl, ssl_state_idx) : NULL;
+
+	if (st)
+		st->ssl_binding_refused = 1;
+}
+
 /* Per-SSL wrapper: the app's callback first, then pins once the leaf verified cleanly. */
 static int ssl_verify_wrapper(int preverify_ok, X509_STORE_CTX *sctx)
 {
@@ -670,6 +686,7 @@ static int ssl_verify_wrapper(int preverify_ok, X509_STORE_CTX *sctx)
 		 * accepted the error or SSL_VERIFY_NONE was set after attaching.
 		 */
 		int d = decide(b, ssl, sctx, false, false, NULL, false);
+		note_ssl_refusal(ssl, d);
 		return d < 0 ? ok : d;
 	}
 	if (X509_STORE_CTX_get_error_depth(sctx) != 0)
@@ -680,6 +697,7 @@ static int ssl_verify_wrapper(int preverify_ok, X509_STORE_CTX *sctx)
 	 */
 	bool pkix_ok = X509_STORE_CTX_get_error(sctx) == X509_V_OK;
 	int d = decide(b, ssl, sctx, pkix_ok, false, NULL, !param_has_name(sctx));
+	note_ssl_refusal(ssl, d);
 	if (d < 0)
 		return ok;
 	return d;
@@ -721,7 +739,8 @@ int certpin_ssl_result(certpin_result *out, const void *ssl)
 	if (!ensure_indexes())
 		return CERTPIN_E_TLS;
 	st = SSL_get_ex_data(ssl, ssl_state_idx);
-	if (!st)
+	/* a resumed session runs no certificate check; a recorded result is an earlier handshake's */
+	if (!st || SSL_session_reused((const SSL *)ssl))
 		return CERTPIN_E_STATE;
 	if (out)
 		*out = st->result;

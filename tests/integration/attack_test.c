@@ -797,6 +797,16 @@ static void review_cases(void)
 	c.ca = NO_CA;
 	run("[pin-only context + per-SSL policy] refused (cannot compose)", &c, CERTPIN_E_INVALID_ARG, ANY_VERDICT,
 		ANY_DEPTH);
+	/* both bindings, the connection's own policy refuses: its result stands, not a generic PKIX failure */
+	certpin_policy *other = simple_policy(HOST, P_SS_OTHER, -1);
+	c.policy = other;
+	c.opts = NULL;
+	c.ca = TRUST;
+	c.server = REAL;
+	c.flags = TEST_CLIENT_PER_SSL | TEST_CLIENT_BOTH;
+	run("[context + per-SSL binding] per-SSL policy refuses", &c, CERTPIN_E_PIN_MISMATCH, CERTPIN_VERDICT_MISMATCH,
+		-1);
+	certpin_policy_free(other);
 	certpin_policy_free(inter);
 	certpin_policy_free(leaf);
 }

@@ -210,6 +210,13 @@ static void free_server(tlsserver *srv)
 	free(srv);
 }
 
+static int resumption;
+
+void tlsserver_allow_resumption(int on)
+{
+	resumption = on;
+}
+
 int tlsserver_start(tlsserver **out, const char *chain_pem, const char *key_pem, int max_conns)
 {
 	struct sigaction sa;
@@ -236,9 +243,12 @@ int tlsserver_start(tlsserver **out, const char *chain_pem, const char *key_pem,
 		print_ssl_errors("cannot create SSL_CTX");
 		goto err;
 	}
-	/* No session tickets: each test connection is a full handshake. */
-	SSL_CTX_set_num_tickets(srv->ctx, 0);
-	SSL_CTX_set_session_cache_mode(srv->ctx, SSL_SESS_CACHE_OFF);
+	/* No session tickets: each test connection is a full handshake (unless a test asks). */
+	if (!resumption) {
+		SSL_CTX_set_num_tickets(srv->ctx, 0);
+		SSL_CTX_set_options(srv->ctx, SSL_OP_NO_TICKET);
+		SSL_CTX_set_session_cache_mode(srv->ctx, SSL_SESS_CACHE_OFF);
+	}
 	if (SSL_CTX_use_certificate_chain_file(srv->ctx, chain_pem) != 1) {
 		fprintf(stderr, "tlsserver: cannot load chain %s\n", chain_pem);
 		print_ssl_errors("certificate chain");

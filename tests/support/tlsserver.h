@@ -28,6 +28,13 @@ typedef struct tlsserver tlsserver;
  */
 int tlsserver_start(tlsserver **out, const char *chain_pem, const char *key_pem, int max_conns);
 
+/*
+ * For servers started after this call: issue session tickets (TLS 1.2 and
+ * 1.3), so that clients can resume.  Off by default: every connection is a
+ * full handshake.
+ */
+void tlsserver_allow_resumption(int on);
+
 /* The TCP port the server listens on (127.0.0.1). */
 int tlsserver_port(const tlsserver *srv);
 
