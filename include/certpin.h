@@ -542,11 +542,16 @@ typedef struct certpin_ssl_options {
  * OpenSSL reported, the chain is not verified and a pinned host is refused
  * (CERTPIN_E_PKIX) all the same; unpinned hosts keep the callback's choice.
  *
- * A resumed session runs no certificate verification, so no pin check (the
- * full handshake that made the session was checked, and
- * certpin_ssl_result() reports CERTPIN_E_STATE for the resumed one): resume
- * only sessions made by connections to the same host under the same
- * policy, never one from an SSL_CTX with another policy or none.
+ * A resumed session runs no certificate verification, so no pin check; for
+ * a pinned host the binding lets the client resume only a session whose
+ * full handshake passed this policy for the same host.  Any other session
+ * the application sets (from an SSL_CTX with another policy or none, or for
+ * another host) is dropped at the start of the handshake, so a full,
+ * checked handshake follows.  certpin_ssl_result() reports CERTPIN_E_STATE
+ * for a resumed handshake.  This uses the SSL_CTX's info callback; one the
+ * application set before attaching is still called, one set after
+ * replaces the guard: attach last.  certpin_ssl_attach() alone does not
+ * guard resumption.
  * CERTPIN_SSL_INSECURE_PIN_ONLY runs no X509_verify_cert() and so no verify
  * callback: a connection that also has certpin_ssl_attach() or a TOFU store
  * (certpin_tofu_ssl_ctx_attach()) is refused (CERTPIN_E_INVALID_ARG), as

@@ -13,11 +13,24 @@
 #include <string.h>
 #include <time.h>
 
+typedef void (*info_cb_fn)(const SSL *ssl, int where, int ret);
+
 typedef struct binding {
 	const certpin_policy *policy;
 	certpin_ssl_options opts;
 	SSL_verify_cb app_cb;       /* per-SSL attach: the callback we wrap */
+	info_cb_fn app_info_cb;     /* context attach: the application's info callback, still called */
 } binding;
+
+/*
+ * Tag on an SSL_SESSION whose full handshake passed this policy for this
+ * host: only such a session may be resumed for a pinned host (a resumed
+ * handshake runs no certificate check).
+ */
+typedef struct session_tag {
+	const certpin_policy *policy;
+	char host[CERTPIN_HOSTNAME_MAX];
+} session_tag;
 
 typedef struct ssl_state {
 	int rc;
@@ -29,7 +42,7 @@ typedef struct ssl_state {
 } ssl_state;
 
 static CRYPTO_ONCE once = CRYPTO_ONCE_STATIC_INIT;
-static int ctx_idx = -1, ssl_binding_idx = -1, ssl_state_idx = -1;
+static int ctx_idx = -1, ssl_binding_idx = -1, ssl_state_idx = -1, session_idx = -1;
 
 static void free_ex(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
 {
@@ -57,18 +70,96 @@ static int dup_binding(CRYPTO_EX_DATA *to, const CRYPTO_EX_DATA *from, void **fr
 	return 1;
 }
 
+/* A session copied (TLS 1.3 tickets are copies of the handshake's session) keeps its tag. */
+static int dup_tag(CRYPTO_EX_DATA *to, const CRYPTO_EX_DATA *from, void **from_d, int idx, long argl, void *argp)
+{
+	(void)to, (void)from, (void)idx, (void)argl, (void)argp;
+	void **p = (void **)from_d;
+	if (*p) {
+		session_tag *copy = OPENSSL_memdup(*p, sizeof(session_tag));
+		*p = copy;
+		return copy != NULL;
+	}
+	return 1;
+}
+
 static void init_indexes(void)
 {
 	ctx_idx = SSL_CTX_get_ex_new_index(0, "certpin binding", NULL, NULL, free_ex);
 	ssl_binding_idx = SSL_get_ex_new_index(0, "certpin binding", NULL, dup_binding, free_ex);
 	ssl_state_idx = SSL_get_ex_new_index(0, "certpin state", NULL, dup_state, free_ex);
+	session_idx = SSL_SESSION_get_ex_new_index(0, "certpin session tag", NULL, dup_tag, free_ex);
 }
 
 static int ensure_indexes(void)
 {
 	if (!CRYPTO_THREAD_run_once(&once, init_indexes))
 		return 0;
-	return ctx_idx >= 0 && ssl_binding_idx >= 0 && ssl_state_idx >= 0;
+	return ctx_idx >= 0 && ssl_binding_idx >= 0 && ssl_state_idx >= 0 && session_idx >= 0;
+}
+
+/* Tag the connection's session: its full handshake passed `policy` for pinned host `host`. */
+static void tag_session(SSL *ssl, const certpin_policy *policy, const char *host)
+{
+	SSL_SESSION *sess = SSL_get_session(ssl);
+	session_tag *t;
+
+	if (!sess || !(t = OPENSSL_zalloc(sizeof(*t))))
+		return; /* untagged: the session is simply never resumed for a pinned host */
+	t->policy = policy;
+	snprintf(t->host, sizeof(t->host), "%s", host);
+	session_tag *old = SSL_SESSION_get_ex_data(sess, session_idx);
+	if (SSL_SESSION_set_ex_data(sess, session_idx, t))
+		OPENSSL_free(old);
+	else
+		OPENSSL_free(t);
+}
+
+/*
+ * At the start of a client's first handshake: a session the application set
+ * for resumption is dropped (a full handshake, with the pin check, follows)
+ * unless the host is unpinned or a full handshake for this host passed this
+ * policy to make the session.  A session from another SSL_CTX, another
+ * policy or another host would otherwise skip the pins.
+ */
+static void drop_foreign_session(SSL *ssl, const binding *b)
+{
+	SSL_SESSION *sess = SSL_get_session(ssl);
+	const char *h = X509_VERIFY_PARAM_get0_host(SSL_get0_param(ssl), 0);
+	char norm[CERTPIN_HOSTNAME_MAX];
+	int is_ip;
+
+	if (!sess || b->policy->nrules == 0)
+		return;
+	if (!h) {
+		ERR_set_mark();
+		char *ip = X509_VERIFY_PARAM_get1_ip_asc(SSL_get0_param(ssl));
+		ERR_pop_to_mark();
+		bool ok = ip && certpin__host_normalize(norm, sizeof(norm), &is_ip, ip) == CERTPIN_OK;
+		OPENSSL_free(ip);
+		if (!ok && !((h = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name)) &&
+			     certpin__host_normalize(norm, sizeof(norm), &is_ip, h) == CERTPIN_OK))
+			norm[0] = '\0';
+	} else if (certpin__host_normalize(norm, sizeof(norm), &is_ip, h) != CERTPIN_OK) {
+		norm[0] = '\0';
+	}
+	if (norm[0] && certpin__policy_match(b->policy, norm, is_ip) < 0)
+		return; /* unpinned: resumption as the application wants */
+	const session_tag *t = SSL_SESSION_get_ex_data(sess, session_idx);
+	if (norm[0] && t && t->policy == b->policy && strcmp(t->host, norm) == 0)
+		return;
+	(void)SSL_set_session(ssl, NULL);
+}
+
+static void info_cb(const SSL *cssl, int where, int ret)
+{
+	SSL *ssl = (SSL *)cssl; /* OpenSSL passes its own SSL; dropping a session needs it writable */
+	const binding *b = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ctx_idx);
+
+	if (b && (where & SSL_CB_HANDSHAKE_START) && !SSL_is_server(ssl) && SSL_in_before(ssl))
+		drop_foreign_session(ssl, b);
+	if (b && b->app_info_cb)
+		b->app_info_cb(cssl, where, ret);
 }
 
 static void result_init(certpin_result *r, int64_t now)
@@ -540,6 +631,8 @@ out:
 		res.allowed = 0;
 		rc = CERTPIN_E_NOMEM;
 	}
+	if (rc == CERTPIN_OK && res.allowed && res.rule >= 0)
+		tag_session(ssl, policy, res.hostname);
 	if (rc != CERTPIN_OK || !res.allowed) {
 		/* a PKIX failure keeps OpenSSL's reason; a pin refusal gets its own */
 		if (X509_STORE_CTX_get_error(sctx) == X509_V_OK)
@@ -649,11 +742,14 @@ int certpin_ssl_ctx_attach(void *ssl_ctx, const certpin_policy *policy, const ce
 	else
 		b->opts = (certpin_ssl_options)CERTPIN_SSL_OPTIONS_INIT;
 	binding *old = SSL_CTX_get_ex_data(ctx, ctx_idx);
+	info_cb_fn cur = SSL_CTX_get_info_callback(ctx);
+	b->app_info_cb = cur == info_cb ? (old ? old->app_info_cb : NULL) : cur;
 	if (!SSL_CTX_set_ex_data(ctx, ctx_idx, b)) {
 		OPENSSL_free(b);
 		return CERTPIN_E_NOMEM;
 	}
 	OPENSSL_free(old);
+	SSL_CTX_set_info_callback(ctx, info_cb);
 	SSL_CTX_set_cert_verify_callback(ctx, ctx_verify_cb, b);
 	SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx) | SSL_VERIFY_PEER, SSL_CTX_get_verify_callback(ctx));
 	return CERTPIN_OK;

@@ -5,7 +5,9 @@
  * result of the resumed connection must say so (CERTPIN_E_STATE), never
  * repeat an earlier handshake's verdict, whether the SSL is new or reused
  * with SSL_clear().  The first, full handshake is checked as usual.
- * TLS 1.3 (tickets) and TLS 1.2 (session IDs).
+ * A session made elsewhere (an SSL_CTX without pins, another policy) is not
+ * resumed for a pinned host: the handshake is a full one and the pins
+ * decide.  TLS 1.3 (tickets) and TLS 1.2 (tickets).
  */
 #include "certpin.h"
 #include "test.h"
@@ -59,6 +61,16 @@ static int exchange(SSL *ssl, int port, int *fdp)
 	return SSL_read(ssl, buf, 3) == 3 && memcmp(buf, "ok\n", 3) == 0;
 }
 
+static int handshakes_done;
+
+/* The application's own info callback: certpin's must call it. */
+static void app_info_cb(const SSL *ssl, int where, int ret)
+{
+	(void)ssl, (void)ret;
+	if (where & SSL_CB_HANDSHAKE_DONE)
+		handshakes_done++;
+}
+
 static void run(int version, int reuse_ssl)
 {
 	tlsserver *srv = NULL;
@@ -87,7 +99,10 @@ static void run(int version, int reuse_ssl)
 	SSL_CTX_set_min_proto_version(ctx, version);
 	SSL_CTX_set_max_proto_version(ctx, version);
 	CHECK_INT(SSL_CTX_load_verify_locations(ctx, test_pki("trust.pem"), NULL), 1);
+	SSL_CTX_set_info_callback(ctx, app_info_cb);
 	CHECK_INT(certpin_ssl_ctx_attach(ctx, policy, NULL), CERTPIN_OK);
+	CHECK_INT(certpin_ssl_ctx_attach(ctx, policy, NULL), CERTPIN_OK); /* attaching again keeps the chain */
+	handshakes_done = 0;
 	CHECK_INT(tlsserver_start(&srv, test_pki("chain.pem"), test_pki("leaf.key"), 2), 0);
 	if (!srv)
 		exit(2);
@@ -114,6 +129,7 @@ static void run(int version, int reuse_ssl)
 	CHECK_INT(exchange(ssl2, tlsserver_port(srv), &fd2), 1);
 	CHECK_INT(SSL_session_reused(ssl2), 1);
 	CHECK_INT(certpin_ssl_result(NULL, ssl2), CERTPIN_E_STATE);
+	CHECK_INT(handshakes_done, 2); /* the application's info callback still runs */
 	printf("ok   TLS 1.%d, %s SSL: full handshake checked, resumed one reports no check\n",
 		version == TLS1_3_VERSION ? 3 : 2, reuse_ssl ? "reused (SSL_clear)" : "new");
 	SSL_shutdown(ssl2);
@@ -128,6 +144,82 @@ static void run(int version, int reuse_ssl)
 	certpin_policy_free(policy);
 }
 
+static certpin_policy *policy_for(const char *pin_name)
+{
+	certpin_host_options ho = CERTPIN_HOST_OPTIONS_INIT;
+	certpin_policy *policy = NULL;
+	certpin_pin pin;
+	char want[32], *pins = test_read_file(test_pki("pins.txt"), NULL), *p;
+
+	snprintf(want, sizeof(want), "%s ", pin_name);
+	if (!pins)
+		exit(2);
+	for (p = pins; p && strncmp(p, want, strlen(want)) != 0; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		;
+	if (!p)
+		exit(2);
+	p += strlen(want);
+	p[strcspn(p, "\n")] = '\0';
+	ho.pattern = HOST;
+	if (certpin_pin_parse(&pin, p, strlen(p)) != CERTPIN_OK || certpin_policy_new(&policy) != CERTPIN_OK ||
+	    certpin_policy_add_host(policy, &ho) != CERTPIN_OK ||
+	    certpin_policy_add_pin(policy, HOST, &pin, CERTPIN_POS_ANY) != CERTPIN_OK)
+		exit(2);
+	free(pins);
+	return policy;
+}
+
+static SSL_CTX *client_ctx(int version, const certpin_policy *policy)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+
+	if (!ctx || !SSL_CTX_set_min_proto_version(ctx, version) || !SSL_CTX_set_max_proto_version(ctx, version) ||
+	    SSL_CTX_load_verify_locations(ctx, test_pki("trust.pem"), NULL) != 1)
+		exit(2);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	if (policy && certpin_ssl_ctx_attach(ctx, policy, NULL) != CERTPIN_OK)
+		exit(2);
+	return ctx;
+}
+
+/*
+ * A session from `from` (NULL policy: no certpin) offered on a context
+ * pinned with `to`: resumed only if `want_reused`; `want_ok` says whether the
+ * connection must succeed.
+ */
+static void cross(int version, const char *label, const certpin_policy *from, const certpin_policy *to,
+	int want_reused, int want_ok, int want_rc)
+{
+	tlsserver *srv = NULL;
+	SSL_CTX *a = client_ctx(version, from), *b = client_ctx(version, to);
+	SSL *ssl = SSL_new(a), *ssl2 = SSL_new(b);
+	SSL_SESSION *sess = NULL;
+	int fd = -1, fd2 = -1, failed = test_failed;
+
+	CHECK_INT(tlsserver_start(&srv, test_pki("chain.pem"), test_pki("leaf.key"), 2), 0);
+	if (!srv)
+		exit(2);
+	CHECK_INT(exchange(ssl, tlsserver_port(srv), &fd), 1);
+	sess = SSL_get1_session(ssl);
+	CHECK(sess != NULL && SSL_SESSION_is_resumable(sess));
+	CHECK_INT(SSL_set_session(ssl2, sess), 1);
+	CHECK_INT(exchange(ssl2, tlsserver_port(srv), &fd2), want_ok);
+	CHECK_INT(SSL_session_reused(ssl2), want_reused);
+	CHECK_INT(certpin_ssl_result(NULL, ssl2), want_rc);
+	printf("%-4s TLS 1.%d, %s\n", failed == test_failed ? "ok" : "FAIL", version == TLS1_3_VERSION ? 3 : 2, label);
+	SSL_SESSION_free(sess);
+	SSL_free(ssl);
+	SSL_free(ssl2);
+	if (fd >= 0)
+		close(fd);
+	if (fd2 >= 0)
+		close(fd2);
+	SSL_CTX_free(a);
+	SSL_CTX_free(b);
+	tlsserver_wait(srv, 2000);
+	tlsserver_stop(srv);
+}
+
 int main(void)
 {
 	tlsserver_allow_resumption(1);
@@ -135,5 +227,21 @@ int main(void)
 	run(TLS1_3_VERSION, 1);
 	run(TLS1_2_VERSION, 0);
 	run(TLS1_2_VERSION, 1);
+
+	certpin_policy *leaf = policy_for("leaf"), *leaf2 = policy_for("leaf"), *backup = policy_for("backup");
+	for (int v = TLS1_2_VERSION; v <= TLS1_3_VERSION; v++) {
+		if (v != TLS1_2_VERSION && v != TLS1_3_VERSION)
+			continue;
+		cross(v, "session from an unpinned SSL_CTX, pins of another key: full handshake, refused", NULL, backup,
+			0, 0, CERTPIN_E_PIN_MISMATCH);
+		cross(v, "session from an unpinned SSL_CTX, pins of the server key: full handshake, checked", NULL, leaf,
+			0, 1, CERTPIN_OK);
+		cross(v, "session made under another policy object: full handshake, checked", leaf, leaf2, 0, 1,
+			CERTPIN_OK);
+		cross(v, "session made under the same policy: resumed", leaf, leaf, 1, 1, CERTPIN_E_STATE);
+	}
+	certpin_policy_free(leaf);
+	certpin_policy_free(leaf2);
+	certpin_policy_free(backup);
 	return test_finish("resume_test");
 }
