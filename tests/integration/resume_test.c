@@ -11,44 +11,20 @@
  */
 #include "certpin.h"
 #include "test.h"
+#include "tlsclient.h"
 #include "tlsserver.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include <openssl/ssl.h>
 
 #define HOST "api.certpin.test"
 
-static int tcp_connect(int port)
-{
-	struct sockaddr_in sa;
-	struct timeval tv = { 10, 0 };
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	if (fd < 0)
-		return -1;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* One exchange on `ssl` over a new connection; returns 1 if "ok\n" came back. */
 static int exchange(SSL *ssl, int port, int *fdp)
 {
 	char buf[8] = "";
-	int fd = tcp_connect(port);
+	int fd = test_tcp_connect(port);
 
 	*fdp = fd;
 	if (fd < 0 || SSL_set_fd(ssl, fd) != 1)

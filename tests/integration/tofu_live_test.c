@@ -14,6 +14,7 @@
  */
 #include "certpin.h"
 #include "test.h"
+#include "tlsclient.h"
 #include "tlsserver.h"
 
 #include <arpa/inet.h>
@@ -54,27 +55,6 @@ static const char *path_in(const char *name)
 
 	snprintf(b, sizeof(bufs[0]), "%s/%s", dir, name);
 	return b;
-}
-
-static int tcp_connect(int port)
-{
-	struct sockaddr_in addr;
-	struct timeval tv = { 10, 0 };
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	if (fd < 0)
-		return -1;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	memset(&addr, 0, sizeof(addr));
-	addr.sin_family = AF_INET;
-	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	addr.sin_port = htons((unsigned short)port);
-	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
 }
 
 typedef struct outcome {
@@ -120,7 +100,7 @@ static void connect_once(outcome *o, const char *chain, const char *key, const c
 		CHECK_INT(certpin_ssl_ctx_attach(ctx, policy, &so), CERTPIN_OK);
 	if (verify_none_after)
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, SSL_CTX_get_verify_callback(ctx));
-	if ((fd = tcp_connect(tlsserver_port(srv))) < 0 || !(ssl = SSL_new(ctx)) || SSL_set_fd(ssl, fd) != 1) {
+	if ((fd = test_tcp_connect(tlsserver_port(srv))) < 0 || !(ssl = SSL_new(ctx)) || SSL_set_fd(ssl, fd) != 1) {
 		CHECK(0);
 		goto out;
 	}

@@ -24,7 +24,7 @@ static void note_tls_error(test_client_info *info)
 	ERR_clear_error();
 }
 
-static int tcp_connect(int port)
+int test_tcp_connect(int port)
 {
 	struct sockaddr_in addr;
 	struct timeval tv;
@@ -182,7 +182,7 @@ int test_client_connect(certpin_result *out, test_client_info *info,
 			SSL_set_verify(ssl, SSL_VERIFY_NONE, SSL_get_verify_callback(ssl));
 	}
 
-	fd = tcp_connect(port);
+	fd = test_tcp_connect(port);
 	if (fd < 0) {
 		perror("tlsclient: connect 127.0.0.1");
 		rc = CERTPIN_E_IO;

@@ -55,6 +55,12 @@ typedef struct test_client_info {
  *   - the attach call's code, or CERTPIN_E_IO if the CA file cannot be
  *     loaded or the TCP connection cannot be made (a message on stderr).
  */
+/*
+ * A TCP connection to 127.0.0.1:port with send and receive timeouts of
+ * TEST_CLIENT_TIMEOUT_S; the socket, or -1.
+ */
+int test_tcp_connect(int port);
+
 int test_client_connect(certpin_result *out, test_client_info *info,
 	int port, const char *host, unsigned int flags, const char *ca_file,
 	const certpin_policy *policy, const certpin_ssl_options *opts);

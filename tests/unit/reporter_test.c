@@ -21,7 +21,6 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -775,17 +774,9 @@ static void test_submit_ssl_pkix(void)
 
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method()); /* no trust anchors: PKIX fails */
 	SSL *ssl = NULL;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sa;
-	struct timeval tv = { 10, 0 };
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)(srv ? tlsserver_port(srv) : 1));
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	CHECK(ctx != NULL);
+	int fd = test_tcp_connect(srv ? tlsserver_port(srv) : 1);
+	CHECK(ctx != NULL && fd >= 0);
 	CHECK_INT(certpin_ssl_ctx_attach(ctx, policy, NULL), CERTPIN_OK);
-	CHECK_INT(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	ssl = SSL_new(ctx);
 	SSL_set_fd(ssl, fd);
 	SSL_set_tlsext_host_name(ssl, "api.certpin.test");
