@@ -50,7 +50,7 @@ static void free_ex(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long a
 	OPENSSL_free(ptr);
 }
 
-/* SSL_dup(): the copy starts with no check result, and its own copy of the binding. */
+/* SSL_dup(): the copy starts with no check result. */
 static int dup_state(CRYPTO_EX_DATA *to, const CRYPTO_EX_DATA *from, void **from_d, int idx, long argl, void *argp)
 {
 	(void)to, (void)from, (void)idx, (void)argl, (void)argp;
@@ -58,25 +58,17 @@ static int dup_state(CRYPTO_EX_DATA *to, const CRYPTO_EX_DATA *from, void **from
 	return 1;
 }
 
-static int dup_binding(CRYPTO_EX_DATA *to, const CRYPTO_EX_DATA *from, void **from_d, int idx, long argl, void *argp)
+/*
+ * Copying an SSL (SSL_dup(): its own copy of the binding) or a session (TLS
+ * 1.3 tickets are copies of the handshake's session: the tag follows): a
+ * flat copy of `argl` bytes, the size given when the index was made.
+ */
+static int dup_flat(CRYPTO_EX_DATA *to, const CRYPTO_EX_DATA *from, void **from_d, int idx, long argl, void *argp)
 {
-	(void)to, (void)from, (void)idx, (void)argl, (void)argp;
+	(void)to, (void)from, (void)idx, (void)argp;
 	void **p = (void **)from_d;
 	if (*p) {
-		binding *copy = OPENSSL_memdup(*p, sizeof(binding));
-		*p = copy;
-		return copy != NULL;
-	}
-	return 1;
-}
-
-/* A session copied (TLS 1.3 tickets are copies of the handshake's session) keeps its tag. */
-static int dup_tag(CRYPTO_EX_DATA *to, const CRYPTO_EX_DATA *from, void **from_d, int idx, long argl, void *argp)
-{
-	(void)to, (void)from, (void)idx, (void)argl, (void)argp;
-	void **p = (void **)from_d;
-	if (*p) {
-		session_tag *copy = OPENSSL_memdup(*p, sizeof(session_tag));
+		void *copy = OPENSSL_memdup(*p, (size_t)argl);
 		*p = copy;
 		return copy != NULL;
 	}
@@ -86,9 +78,10 @@ static int dup_tag(CRYPTO_EX_DATA *to, const CRYPTO_EX_DATA *from, void **from_d
 static void init_indexes(void)
 {
 	ctx_idx = SSL_CTX_get_ex_new_index(0, "certpin binding", NULL, NULL, free_ex);
-	ssl_binding_idx = SSL_get_ex_new_index(0, "certpin binding", NULL, dup_binding, free_ex);
+	ssl_binding_idx = SSL_get_ex_new_index((long)sizeof(binding), "certpin binding", NULL, dup_flat, free_ex);
 	ssl_state_idx = SSL_get_ex_new_index(0, "certpin state", NULL, dup_state, free_ex);
-	session_idx = SSL_SESSION_get_ex_new_index(0, "certpin session tag", NULL, dup_tag, free_ex);
+	session_idx = SSL_SESSION_get_ex_new_index((long)sizeof(session_tag), "certpin session tag", NULL, dup_flat,
+		free_ex);
 }
 
 static int ensure_indexes(void)
@@ -96,6 +89,53 @@ static int ensure_indexes(void)
 	if (!CRYPTO_THREAD_run_once(&once, init_indexes))
 		return 0;
 	return ctx_idx >= 0 && ssl_binding_idx >= 0 && ssl_state_idx >= 0 && session_idx >= 0;
+}
+
+/* The verification IP address set in `param` (OPENSSL_free() it), or NULL. */
+static char *param_ip(X509_VERIFY_PARAM *param)
+{
+	ERR_set_mark(); /* no IP set queues an error; keep it from the caller */
+	char *ip = X509_VERIFY_PARAM_get1_ip_asc(param);
+	ERR_pop_to_mark();
+	return ip;
+}
+
+/*
+ * The hostname a connection is verified against: the verification host,
+ * else the verification IP, else SNI (which with `set_host` then also
+ * becomes the verification host, so PKIX checks the name too).  1 if `out`
+ * holds it, 0 if there is none or it does not fit.
+ */
+static int conn_name(char *out, size_t outlen, SSL *ssl, X509_VERIFY_PARAM *param, bool set_host)
+{
+	const char *h = X509_VERIFY_PARAM_get0_host(param, 0);
+	char *ip;
+
+	if (h) {
+		snprintf(out, outlen, "%s", h);
+		return strlen(h) < outlen;
+	}
+	if ((ip = param_ip(param)) != NULL) {
+		snprintf(out, outlen, "%s", ip);
+		bool fits = strlen(ip) < outlen;
+		OPENSSL_free(ip);
+		return fits;
+	}
+	const char *sni = ssl ? SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name) : NULL;
+	if (sni) {
+		char norm[CERTPIN_HOSTNAME_MAX];
+		int is_ip;
+		/*
+		 * OpenSSL's name check does not strip a trailing dot, so verify the
+		 * normalized name; an SNI that does not normalize is refused later.
+		 */
+		if (set_host && certpin__host_normalize(norm, sizeof(norm), &is_ip, sni) == CERTPIN_OK &&
+		    !(is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, norm) : X509_VERIFY_PARAM_set1_host(param, norm, 0)))
+			return 0;
+		snprintf(out, outlen, "%s", sni);
+		return strlen(sni) < outlen;
+	}
+	return 0;
 }
 
 /* Tag the connection's session: its full handshake passed `policy` for pinned host `host`. */
@@ -125,24 +165,15 @@ static void tag_session(SSL *ssl, const certpin_policy *policy, const char *host
 static void drop_foreign_session(SSL *ssl, const binding *b)
 {
 	SSL_SESSION *sess = SSL_get_session(ssl);
-	const char *h = X509_VERIFY_PARAM_get0_host(SSL_get0_param(ssl), 0);
-	char norm[CERTPIN_HOSTNAME_MAX];
+	char raw[CERTPIN_HOSTNAME_MAX + 1], norm[CERTPIN_HOSTNAME_MAX];
 	int is_ip;
 
 	if (!sess || b->policy->nrules == 0)
 		return;
-	if (!h) {
-		ERR_set_mark();
-		char *ip = X509_VERIFY_PARAM_get1_ip_asc(SSL_get0_param(ssl));
-		ERR_pop_to_mark();
-		bool ok = ip && certpin__host_normalize(norm, sizeof(norm), &is_ip, ip) == CERTPIN_OK;
-		OPENSSL_free(ip);
-		if (!ok && !((h = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name)) &&
-			     certpin__host_normalize(norm, sizeof(norm), &is_ip, h) == CERTPIN_OK))
-			norm[0] = '\0';
-	} else if (certpin__host_normalize(norm, sizeof(norm), &is_ip, h) != CERTPIN_OK) {
+	/* the name the handshake's pin decision will use; none or invalid: no resumption */
+	if (!conn_name(raw, sizeof(raw), ssl, SSL_get0_param(ssl), false) ||
+	    certpin__host_normalize(norm, sizeof(norm), &is_ip, raw) != CERTPIN_OK)
 		norm[0] = '\0';
-	}
 	if (norm[0] && certpin__policy_match(b->policy, norm, is_ip) < 0)
 		return; /* unpinned: resumption as the application wants */
 	const session_tag *t = SSL_SESSION_get_ex_data(sess, session_idx);
@@ -197,44 +228,12 @@ static int record(SSL *ssl, int rc, const certpin_result *res)
 }
 
 /*
- * The hostname this connection is verified against: the verification host,
- * else the verification IP, else SNI (which then also becomes the
- * verification host, so PKIX checks the name too).
+ * The hostname this connection is verified against (see conn_name()); with
+ * `set_host`, an SNI name also becomes the verification host.
  */
 int certpin__ssl_conn_hostname(char *out, size_t outlen, SSL *ssl, X509_STORE_CTX *sctx, bool set_host)
 {
-	X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(sctx);
-	const char *h = X509_VERIFY_PARAM_get0_host(param, 0);
-	char *ip;
-
-	if (h) {
-		snprintf(out, outlen, "%s", h);
-		return strlen(h) < outlen;
-	}
-	ERR_set_mark(); /* no IP set queues an error; keep it from the caller */
-	ip = X509_VERIFY_PARAM_get1_ip_asc(param);
-	ERR_pop_to_mark();
-	if (ip) {
-		snprintf(out, outlen, "%s", ip);
-		bool fits = strlen(ip) < outlen;
-		OPENSSL_free(ip);
-		return fits;
-	}
-	const char *sni = ssl ? SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name) : NULL;
-	if (sni) {
-		char norm[CERTPIN_HOSTNAME_MAX];
-		int is_ip;
-		/*
-		 * OpenSSL's name check does not strip a trailing dot, so verify the
-		 * normalized name; an SNI that does not normalize is refused later.
-		 */
-		if (set_host && certpin__host_normalize(norm, sizeof(norm), &is_ip, sni) == CERTPIN_OK &&
-		    !(is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, norm) : X509_VERIFY_PARAM_set1_host(param, norm, 0)))
-			return 0;
-		snprintf(out, outlen, "%s", sni);
-		return strlen(sni) < outlen;
-	}
-	return 0;
+	return conn_name(out, outlen, ssl, X509_STORE_CTX_get0_param(sctx), set_host);
 }
 
 void certpin__ssl_force_verify_peer(SSL *ssl)
@@ -515,9 +514,7 @@ static int other_rules(long *rules, char (*names)[CERTPIN_HOSTNAME_MAX], const c
 		if (add_rule(rules, names, &n, policy, h, first) != 0)
 			return -1;
 	if (X509_VERIFY_PARAM_get0_host(param, 0)) {
-		ERR_set_mark(); /* no IP set queues an error; keep it from the caller */
-		char *ip = X509_VERIFY_PARAM_get1_ip_asc(param);
-		ERR_pop_to_mark();
+		char *ip = param_ip(param);
 		int rc = ip ? add_rule(rules, names, &n, policy, ip, first) : 0;
 		OPENSSL_free(ip);
 		if (rc != 0)
@@ -533,9 +530,7 @@ static bool param_has_name(X509_STORE_CTX *sctx)
 
 	if (X509_VERIFY_PARAM_get0_host(param, 0))
 		return true;
-	ERR_set_mark();
-	char *ip = X509_VERIFY_PARAM_get1_ip_asc(param);
-	ERR_pop_to_mark();
+	char *ip = param_ip(param);
 	OPENSSL_free(ip);
 	return ip != NULL;
 }
