@@ -27,6 +27,14 @@ int certpin__parse_time(int64_t *out, const char *s);
 void certpin__format_time(char *out, size_t outlen, int64_t t);
 /* SHA-256 of `in`: CERTPIN_OK, or CERTPIN_E_NOMEM if the digest failed (`out` is then unusable). */
 CERTPIN_MUST_CHECK int certpin__sha256(unsigned char out[CERTPIN_DIGEST_LEN], const unsigned char *in, size_t len);
+struct evp_md_ctx_st;
+/*
+ * The same with a context kept for the next call (*ctx NULL: made here; the
+ * caller frees it with EVP_MD_CTX_free()): several digests in a row skip an
+ * allocation and a provider context each.
+ */
+CERTPIN_MUST_CHECK int certpin__sha256_reuse(struct evp_md_ctx_st **ctx, unsigned char out[CERTPIN_DIGEST_LEN],
+	const unsigned char *in, size_t len);
 
 /* ---- der.c ---- */
 /* Locate the SubjectPublicKeyInfo element (tag+length+value) inside a DER certificate. */
@@ -96,6 +104,7 @@ typedef struct certpin__anchor_note {
 struct certpin_policy {
 	certpin__rule *rules;
 	size_t nrules, caprules;
+	size_t nip_rules;       /* rules for an IP address: none, and no IP can match */
 	char **report_uris;     /* policy-wide report URIs */
 	size_t nreport_uris;
 	/* Android import only (certpin_policy_import_anchors()); not saved */

@@ -106,18 +106,29 @@ static char *param_ip(X509_VERIFY_PARAM *param)
  * becomes the verification host, so PKIX checks the name too).  1 if `out`
  * holds it, 0 if there is none or it does not fit.
  */
+/* Copy `s` into out[outlen]; 1 if it fits whole (else out is empty). */
+static int copy_name(char *out, size_t outlen, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n >= outlen) {
+		if (outlen)
+			out[0] = '\0';
+		return 0;
+	}
+	memcpy(out, s, n + 1);
+	return 1;
+}
+
 static int conn_name(char *out, size_t outlen, SSL *ssl, X509_VERIFY_PARAM *param, bool set_host)
 {
 	const char *h = X509_VERIFY_PARAM_get0_host(param, 0);
 	char *ip;
 
-	if (h) {
-		snprintf(out, outlen, "%s", h);
-		return strlen(h) < outlen;
-	}
+	if (h)
+		return copy_name(out, outlen, h);
 	if ((ip = param_ip(param)) != NULL) {
-		snprintf(out, outlen, "%s", ip);
-		bool fits = strlen(ip) < outlen;
+		int fits = copy_name(out, outlen, ip);
 		OPENSSL_free(ip);
 		return fits;
 	}
@@ -132,8 +143,7 @@ static int conn_name(char *out, size_t outlen, SSL *ssl, X509_VERIFY_PARAM *para
 		if (set_host && certpin__host_normalize(norm, sizeof(norm), &is_ip, sni) == CERTPIN_OK &&
 		    !(is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, norm) : X509_VERIFY_PARAM_set1_host(param, norm, 0)))
 			return 0;
-		snprintf(out, outlen, "%s", sni);
-		return strlen(sni) < outlen;
+		return copy_name(out, outlen, sni);
 	}
 	return 0;
 }
@@ -337,20 +347,30 @@ size_t certpin__x509_spki_der(unsigned char *buf, size_t buflen, X509 *x)
 	return (size_t)(p - buf);
 }
 
-static int elem_from_x509(certpin_chain_elem *e, X509 *x, unsigned int kinds)
+#define CHAIN_MAX 16
+
+/* The digests of one handshake's chain, computed as needed with one hashing context. */
+typedef struct chain_digests {
+	certpin_chain_elem elems[CHAIN_MAX];
+	EVP_MD_CTX *md;
+} chain_digests;
+
+static int elem_from_x509(chain_digests *d, size_t i, X509 *x, unsigned int kinds)
 {
+	certpin_chain_elem *e = &d->elems[i];
+
 	if ((kinds & CERTPIN_HAVE_SPKI) && !(e->flags & CERTPIN_HAVE_SPKI)) {
 		unsigned char buf[SPKI_FAST_MAX];
 		size_t fast = certpin__x509_spki_der(buf, sizeof(buf), x);
 		if (fast) {
-			if (certpin__sha256(e->spki_sha256, buf, fast) != CERTPIN_OK)
+			if (certpin__sha256_reuse(&d->md, e->spki_sha256, buf, fast) != CERTPIN_OK)
 				return 0;
 		} else {
 			unsigned char *der = NULL;
 			int len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &der);
 			if (len <= 0)
 				return 0;
-			int rc = certpin__sha256(e->spki_sha256, der, (size_t)len);
+			int rc = certpin__sha256_reuse(&d->md, e->spki_sha256, der, (size_t)len);
 			OPENSSL_free(der);
 			if (rc != CERTPIN_OK)
 				return 0;
@@ -365,8 +385,6 @@ static int elem_from_x509(certpin_chain_elem *e, X509 *x, unsigned int kinds)
 	}
 	return 1;
 }
-
-#define CHAIN_MAX 16
 
 /*
  * Digests for the chain elements the rule can match: only positions that
@@ -383,12 +401,12 @@ static unsigned int position_bits(size_t i, size_t n)
 	return bits;
 }
 
-static int fill_chain(certpin_chain_elem *elems, STACK_OF(X509) *chain, size_t n, const certpin__rule *rule, bool all)
+static int fill_chain(chain_digests *d, STACK_OF(X509) *chain, size_t n, const certpin__rule *rule, bool all)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (!all && !(rule->positions & position_bits(i, n)))
 			continue;
-		if (!elem_from_x509(&elems[i], sk_X509_value(chain, (int)i),
+		if (!elem_from_x509(d, i, sk_X509_value(chain, (int)i),
 			all ? CERTPIN_HAVE_SPKI | CERTPIN_HAVE_CERT : rule->kinds))
 			return 0;
 	}
@@ -401,43 +419,43 @@ static int fill_chain(certpin_chain_elem *elems, STACK_OF(X509) *chain, size_t n
  * one a fully hashed chain gives; a leaf pin costs one digest, not one per
  * certificate.  Returns the engine's code, or CERTPIN_E_CHAIN.
  */
-static int check_chain(certpin_result *res, certpin_chain_elem *elems, STACK_OF(X509) *chain, size_t n,
+static int check_chain(certpin_result *res, chain_digests *d, STACK_OF(X509) *chain, size_t n,
 	const certpin__rule *rule, long ri, int64_t now)
 {
 	int rc = CERTPIN_E_CHAIN;
 
 	for (size_t i = 0; i < n; i++) {
 		bool wanted = (rule->positions & position_bits(i, n)) != 0;
-		if (wanted && !elem_from_x509(&elems[i], sk_X509_value(chain, (int)i), rule->kinds))
+		if (wanted && !elem_from_x509(d, i, sk_X509_value(chain, (int)i), rule->kinds))
 			return CERTPIN_E_CHAIN;
 		if (!wanted && i + 1 < n)
 			continue;
-		rc = certpin__verify_rule(res, rule, ri, elems, n, now, false);
+		rc = certpin__verify_rule(res, rule, ri, d->elems, n, now, false);
 		if (res->verdict != CERTPIN_VERDICT_MISMATCH)
 			break;
 	}
 	return rc;
 }
 
-static void notify_failure(const binding *b, const certpin_result *res, certpin_chain_elem *elems,
-	STACK_OF(X509) *chain, size_t n, const certpin__rule *rule)
+static void notify_failure(const binding *b, const certpin_result *res, chain_digests *d, STACK_OF(X509) *chain,
+	size_t n, const certpin__rule *rule)
 {
 	if (!b->opts.on_failure)
 		return;
 	if (res->verdict != CERTPIN_VERDICT_MISMATCH && res->verdict != CERTPIN_VERDICT_PINSET_EXPIRED)
 		return;
-	if (chain && !fill_chain(elems, chain, n, rule, true))
+	if (chain && !fill_chain(d, chain, n, rule, true))
 		n = 0;
-	b->opts.on_failure(res, elems, n, b->opts.payload);
+	b->opts.on_failure(res, d->elems, n, b->opts.payload);
 }
 
 /*
  * Check rule `ri` for this handshake into `res`: PKIX first, then the pins on
  * the verified chain (pin-only: on the leaf alone).  Digests already in
- * `elems` are reused.  Calls the failure callback.  Returns the certpin code.
+ * `d` are reused.  Calls the failure callback.  Returns the certpin code.
  */
-static int check_rule(const binding *b, certpin_result *res, X509_STORE_CTX *sctx, certpin_chain_elem *elems,
-	long ri, bool pkix_ok, bool pin_only, int64_t now)
+static int check_rule(const binding *b, certpin_result *res, X509_STORE_CTX *sctx, chain_digests *d, long ri,
+	bool pkix_ok, bool pin_only, int64_t now)
 {
 	const certpin__rule *rule = certpin__policy_rule(b->policy, (size_t)ri);
 	STACK_OF(X509) *chain = NULL;
@@ -452,11 +470,11 @@ static int check_rule(const binding *b, certpin_result *res, X509_STORE_CTX *sct
 	}
 	if (pin_only) {
 		X509 *leaf = X509_STORE_CTX_get0_cert(sctx);
-		if (!leaf || !elem_from_x509(&elems[0], leaf, rule->kinds))
+		if (!leaf || !elem_from_x509(d, 0, leaf, rule->kinds))
 			return CERTPIN_E_CHAIN;
-		rc = certpin__verify_rule(res, rule, ri, elems, n, now, true);
+		rc = certpin__verify_rule(res, rule, ri, d->elems, n, now, true);
 		/* the failure callback gets the leaf, the one certificate the handshake proved */
-		if (!elem_from_x509(&elems[0], leaf, CERTPIN_HAVE_SPKI | CERTPIN_HAVE_CERT))
+		if (!elem_from_x509(d, 0, leaf, CERTPIN_HAVE_SPKI | CERTPIN_HAVE_CERT))
 			n = 0;
 	} else {
 		chain = X509_STORE_CTX_get0_chain(sctx);
@@ -464,10 +482,10 @@ static int check_rule(const binding *b, certpin_result *res, X509_STORE_CTX *sct
 		if (cn <= 0 || cn > CHAIN_MAX)
 			return CERTPIN_E_CHAIN;
 		n = (size_t)cn;
-		if ((rc = check_chain(res, elems, chain, n, rule, ri, now)) == CERTPIN_E_CHAIN)
+		if ((rc = check_chain(res, d, chain, n, rule, ri, now)) == CERTPIN_E_CHAIN)
 			return rc;
 	}
-	notify_failure(b, res, elems, chain, n, rule);
+	notify_failure(b, res, d, chain, n, rule);
 	return rc;
 }
 
@@ -513,7 +531,8 @@ static int other_rules(long *rules, char (*names)[CERTPIN_HOSTNAME_MAX], const c
 	for (int i = 1; (h = X509_VERIFY_PARAM_get0_host(param, i)) != NULL; i++)
 		if (add_rule(rules, names, &n, policy, h, first) != 0)
 			return -1;
-	if (X509_VERIFY_PARAM_get0_host(param, 0)) {
+	/* an IP address matches only a rule for that address: none, nothing to look up */
+	if (policy->nip_rules && X509_VERIFY_PARAM_get0_host(param, 0)) {
 		char *ip = param_ip(param);
 		int rc = ip ? add_rule(rules, names, &n, policy, ip, first) : 0;
 		OPENSSL_free(ip);
@@ -549,7 +568,7 @@ static int decide(const binding *b, SSL *ssl, X509_STORE_CTX *sctx, bool pkix_ok
 {
 	const certpin_policy *policy = b->policy;
 	certpin_result res;
-	certpin_chain_elem elems[CHAIN_MAX];
+	chain_digests d;
 	char raw[CERTPIN_HOSTNAME_MAX + 1];
 	long more[NAMES_MAX];
 	char more_names[NAMES_MAX][CERTPIN_HOSTNAME_MAX];
@@ -557,7 +576,7 @@ static int decide(const binding *b, SSL *ssl, X509_STORE_CTX *sctx, bool pkix_ok
 	int64_t now = (int64_t)time(NULL);
 
 	result_init(&res, now);
-	memset(elems, 0, sizeof(elems));
+	memset(&d, 0, sizeof(d));
 	if (!pkix_ok)
 		res.pkix_error = X509_STORE_CTX_get_error(sctx) != X509_V_OK ? X509_STORE_CTX_get_error(sctx)
 									 : X509_V_ERR_UNSPECIFIED;
@@ -609,18 +628,19 @@ static int decide(const binding *b, SSL *ssl, X509_STORE_CTX *sctx, bool pkix_ok
 		record(ssl, rc, &res);
 		return -1;
 	}
-	rc = check_rule(b, &res, sctx, elems, ri, pkix_ok, pin_only, now);
+	rc = check_rule(b, &res, sctx, &d, ri, pkix_ok, pin_only, now);
 	/* every pinned name must pass; the first refusal is the result */
 	for (; k < nmore && rc == CERTPIN_OK && res.allowed; k++) {
 		certpin_result other;
 		result_init(&other, now);
 		memcpy(other.hostname, more_names[k], sizeof(other.hostname));
-		int orc = check_rule(b, &other, sctx, elems, more[k], pkix_ok, pin_only, now);
+		int orc = check_rule(b, &other, sctx, &d, more[k], pkix_ok, pin_only, now);
 		if (orc != CERTPIN_OK || !other.allowed) {
 			res = other;
 			rc = orc;
 		}
 	}
+	EVP_MD_CTX_free(d.md);
 out:
 	if (!record(ssl, rc, &res)) {
 		res.allowed = 0;

@@ -55,7 +55,7 @@ void certpin__policy_clear(certpin_policy *p)
 	certpin__hostindex_free(&p->index);
 	free_uris(&p->report_uris, &p->nreport_uris);
 	p->rules = NULL;
-	p->nrules = p->caprules = 0;
+	p->nrules = p->caprules = p->nip_rules = 0;
 	p->version = 0;
 }
 
@@ -126,6 +126,7 @@ int certpin_policy_add_host(certpin_policy *p, const certpin_host_options *o)
 		return certpin__policy_fail(p, rc, "%s", certpin_strerror(rc));
 	}
 	p->nrules++;
+	p->nip_rules += is_ip != 0;
 	return CERTPIN_OK;
 }
 

@@ -32,16 +32,34 @@ static void sha256_fetch(void)
 	sha256_fetched = EVP_MD_fetch(NULL, "SHA2-256", NULL);
 }
 
+static const EVP_MD *sha256_md(void)
+{
+	return CRYPTO_THREAD_run_once(&sha256_once, sha256_fetch) && sha256_fetched ? sha256_fetched : EVP_sha256();
+}
+
 int certpin__sha256(unsigned char out[CERTPIN_DIGEST_LEN], const unsigned char *in, size_t len)
 {
 	unsigned int n = CERTPIN_DIGEST_LEN;
-	const EVP_MD *md = CRYPTO_THREAD_run_once(&sha256_once, sha256_fetch) && sha256_fetched ? sha256_fetched
-												: EVP_sha256();
+
 	/*
 	 * EVP_Digest of in-memory input fails only when memory runs out; then
 	 * say so, never hand back a digest that a crafted pin could equal.
 	 */
-	if (EVP_Digest(in, len, out, &n, md, NULL) != 1 || n != CERTPIN_DIGEST_LEN) {
+	if (EVP_Digest(in, len, out, &n, sha256_md(), NULL) != 1 || n != CERTPIN_DIGEST_LEN) {
+		memset(out, 0, CERTPIN_DIGEST_LEN);
+		return CERTPIN_E_NOMEM;
+	}
+	return CERTPIN_OK;
+}
+
+int certpin__sha256_reuse(EVP_MD_CTX **ctx, unsigned char out[CERTPIN_DIGEST_LEN], const unsigned char *in,
+	size_t len)
+{
+	unsigned int n = CERTPIN_DIGEST_LEN;
+
+	if ((!*ctx && !(*ctx = EVP_MD_CTX_new())) || EVP_DigestInit_ex2(*ctx, sha256_md(), NULL) != 1 ||
+	    EVP_DigestUpdate(*ctx, in, len) != 1 || EVP_DigestFinal_ex(*ctx, out, &n) != 1 ||
+	    n != CERTPIN_DIGEST_LEN) {
 		memset(out, 0, CERTPIN_DIGEST_LEN);
 		return CERTPIN_E_NOMEM;
 	}
