@@ -157,7 +157,7 @@ static void tag_session(SSL *ssl, const certpin_policy *policy, const char *host
 	if (!sess || !(t = OPENSSL_zalloc(sizeof(*t))))
 		return; /* untagged: the session is simply never resumed for a pinned host */
 	t->policy = policy;
-	snprintf(t->host, sizeof(t->host), "%s", host);
+	copy_name(t->host, sizeof(t->host), host); /* normalized: it fits */
 	session_tag *old = SSL_SESSION_get_ex_data(sess, session_idx);
 	if (SSL_SESSION_set_ex_data(sess, session_idx, t))
 		OPENSSL_free(old);
@@ -201,6 +201,17 @@ static void info_cb(const SSL *cssl, int where, int ret)
 		drop_foreign_session(ssl, b);
 	if (b && b->app_info_cb)
 		b->app_info_cb(cssl, where, ret);
+}
+
+/*
+ * The info callback when the application has none: OpenSSL calls it at every
+ * state change, and only the start of a handshake matters, so the others
+ * return before any lookup.
+ */
+static void info_cb_alone(const SSL *cssl, int where, int ret)
+{
+	if (where & SSL_CB_HANDSHAKE_START)
+		info_cb(cssl, where, ret);
 }
 
 static void result_init(certpin_result *r, int64_t now)
@@ -758,13 +769,13 @@ int certpin_ssl_ctx_attach(void *ssl_ctx, const certpin_policy *policy, const ce
 		b->opts = (certpin_ssl_options)CERTPIN_SSL_OPTIONS_INIT;
 	binding *old = SSL_CTX_get_ex_data(ctx, ctx_idx);
 	info_cb_fn cur = SSL_CTX_get_info_callback(ctx);
-	b->app_info_cb = cur == info_cb ? (old ? old->app_info_cb : NULL) : cur;
+	b->app_info_cb = cur == info_cb || cur == info_cb_alone ? (old ? old->app_info_cb : NULL) : cur;
 	if (!SSL_CTX_set_ex_data(ctx, ctx_idx, b)) {
 		OPENSSL_free(b);
 		return CERTPIN_E_NOMEM;
 	}
 	OPENSSL_free(old);
-	SSL_CTX_set_info_callback(ctx, info_cb);
+	SSL_CTX_set_info_callback(ctx, b->app_info_cb ? info_cb : info_cb_alone);
 	SSL_CTX_set_cert_verify_callback(ctx, ctx_verify_cb, b);
 	SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx) | SSL_VERIFY_PEER, SSL_CTX_get_verify_callback(ctx));
 	return CERTPIN_OK;
