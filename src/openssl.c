@@ -100,12 +100,6 @@ static char *param_ip(X509_VERIFY_PARAM *param)
 	return ip;
 }
 
-/*
- * The hostname a connection is verified against: the verification host,
- * else the verification IP, else SNI (which with `set_host` then also
- * becomes the verification host, so PKIX checks the name too).  1 if `out`
- * holds it, 0 if there is none or it does not fit.
- */
 /* Copy `s` into out[outlen]; 1 if it fits whole (else out is empty). */
 static int copy_name(char *out, size_t outlen, const char *s)
 {
@@ -120,6 +114,12 @@ static int copy_name(char *out, size_t outlen, const char *s)
 	return 1;
 }
 
+/*
+ * The hostname a connection is verified against: the verification host,
+ * else the verification IP, else SNI (which with `set_host` then also
+ * becomes the verification host, so PKIX checks the name too).  1 if `out`
+ * holds it, 0 if there is none or it does not fit.
+ */
 static int conn_name(char *out, size_t outlen, SSL *ssl, X509_VERIFY_PARAM *param, bool set_host)
 {
 	const char *h = X509_VERIFY_PARAM_get0_host(param, 0);

@@ -39,17 +39,11 @@ static const EVP_MD *sha256_md(void)
 
 int certpin__sha256(unsigned char out[CERTPIN_DIGEST_LEN], const unsigned char *in, size_t len)
 {
-	unsigned int n = CERTPIN_DIGEST_LEN;
+	EVP_MD_CTX *ctx = NULL;
+	int rc = certpin__sha256_reuse(&ctx, out, in, len);
 
-	/*
-	 * EVP_Digest of in-memory input fails only when memory runs out; then
-	 * say so, never hand back a digest that a crafted pin could equal.
-	 */
-	if (EVP_Digest(in, len, out, &n, sha256_md(), NULL) != 1 || n != CERTPIN_DIGEST_LEN) {
-		memset(out, 0, CERTPIN_DIGEST_LEN);
-		return CERTPIN_E_NOMEM;
-	}
-	return CERTPIN_OK;
+	EVP_MD_CTX_free(ctx);
+	return rc;
 }
 
 int certpin__sha256_reuse(EVP_MD_CTX **ctx, unsigned char out[CERTPIN_DIGEST_LEN], const unsigned char *in,
@@ -57,6 +51,10 @@ int certpin__sha256_reuse(EVP_MD_CTX **ctx, unsigned char out[CERTPIN_DIGEST_LEN
 {
 	unsigned int n = CERTPIN_DIGEST_LEN;
 
+	/*
+	 * Hashing in-memory input fails only when memory runs out; then say so,
+	 * never hand back a digest that a crafted pin could equal.
+	 */
 	if ((!*ctx && !(*ctx = EVP_MD_CTX_new())) || EVP_DigestInit_ex2(*ctx, sha256_md(), NULL) != 1 ||
 	    EVP_DigestUpdate(*ctx, in, len) != 1 || EVP_DigestFinal_ex(*ctx, out, &n) != 1 ||
 	    n != CERTPIN_DIGEST_LEN) {
