@@ -43,6 +43,7 @@ echo "== 2. TLS handshake with and without certpin (bench_handshake)"
 if [ -x "$BENCH/bench_handshake" ]; then
 	"$BENCH/bench_handshake" "$WORK/pki" "${HANDSHAKE_BLOCKS:-1000}" "${HANDSHAKE_PER_BLOCK:-4}" root
 	"$BENCH/bench_handshake" "$WORK/pki" "${HANDSHAKE_BLOCKS:-1000}" "${HANDSHAKE_PER_BLOCK:-4}" leaf
+	"$BENCH/bench_handshake" "$WORK/pki" "${HANDSHAKE_BLOCKS:-1000}" "${HANDSHAKE_PER_BLOCK:-4}" control
 else
 	echo "bench_handshake not built (needs tests/support/tlsserver.c); skipped"
 fi
