@@ -561,6 +561,10 @@ typedef struct certpin_ssl_options {
  * hostname mismatch, ...), also copied to certpin_result.pkix_error.  Call
  * certpin_ssl_result() for the certpin error and verdict.  `opts` may be NULL.
  * `policy` is borrowed and must outlive the SSL_CTX and all its connections.
+ * For speed the binding remembers, until the SSL_CTX is freed or attached
+ * again, the rule of the first 8 connection names it saw and the SHA-256 of
+ * the first 8 SubjectPublicKeyInfos it hashed (at most about 20 KB); later
+ * handshakes compare the bytes exactly instead of working them out again.
  */
 CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_ssl_ctx_attach(void *ssl_ctx, const certpin_policy *policy,
 	const certpin_ssl_options *opts);

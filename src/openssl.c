@@ -10,16 +10,50 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 
 typedef void (*info_cb_fn)(const SSL *ssl, int where, int ret);
+
+/*
+ * A handshake starts cold: the callback runs once, after verification has
+ * pushed its code and data out of the caches, so each step costs its cache
+ * misses more than its work.  A context binding therefore remembers, in
+ * MEMO_SLOTS entries of each kind, the rule a host name led to and the
+ * SHA-256 of the SubjectPublicKeyInfos it hashed; later handshakes compare
+ * bytes instead.  Entries are made whole, published once with a
+ * compare-and-swap into an empty slot, never changed and freed with the
+ * binding, so lookups need no lock.  When the slots are full, new names and
+ * keys are simply worked out each time.
+ */
+#define MEMO_SLOTS 8
+
+typedef struct name_memo {
+	long rule;                      /* certpin__policy_match(), -1 if unpinned */
+	int is_ip;
+	char norm[CERTPIN_HOSTNAME_MAX];
+	char raw[];                     /* the name as the connection gave it */
+} name_memo;
+
+typedef struct spki_memo {
+	size_t len;
+	unsigned char digest[CERTPIN_DIGEST_LEN];
+	unsigned char spki[];           /* DER */
+} spki_memo;
 
 typedef struct binding {
 	const certpin_policy *policy;
 	certpin_ssl_options opts;
 	SSL_verify_cb app_cb;       /* per-SSL attach: the callback we wrap */
 	info_cb_fn app_info_cb;     /* context attach: the application's info callback, still called */
+	/*
+	 * Context attach: what earlier handshakes worked out, so the next ones
+	 * skip it (see memo_find()).  Per-SSL bindings keep none.
+	 */
+	bool memo;
+	_Atomic(void *) names[MEMO_SLOTS];  /* name_memo */
+	_Atomic(void *) spkis[MEMO_SLOTS];  /* spki_memo */
 } binding;
 
 /*
@@ -43,11 +77,59 @@ typedef struct ssl_state {
 
 static CRYPTO_ONCE once = CRYPTO_ONCE_STATIC_INIT;
 static int ctx_idx = -1, ssl_binding_idx = -1, ssl_state_idx = -1, session_idx = -1;
+/* OpenSSL's verify callback when the application set none: it returns what it is given */
+static X509_STORE_CTX_verify_cb default_verify_cb;
 
 static void free_ex(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
 {
 	(void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
 	OPENSSL_free(ptr);
+}
+
+static void binding_free(binding *b)
+{
+	if (!b)
+		return;
+	for (size_t i = 0; i < MEMO_SLOTS; i++) {
+		OPENSSL_free(atomic_load(&b->names[i]));
+		OPENSSL_free(atomic_load(&b->spkis[i]));
+	}
+	OPENSSL_free(b);
+}
+
+/* The first entry of slots[] that `same` accepts, or NULL; *free_slot: whether an empty slot remains. */
+static const void *memo_find(_Atomic(void *) *slots, bool (*same)(const void *e, const void *key), const void *key,
+	bool *free_slot)
+{
+	for (size_t i = 0; i < MEMO_SLOTS; i++) {
+		const void *e = atomic_load_explicit(&slots[i], memory_order_acquire);
+		if (!e) {
+			*free_slot = true;
+			return NULL;
+		}
+		if (same(e, key))
+			return e;
+	}
+	*free_slot = false;
+	return NULL;
+}
+
+/* Publish the finished entry `e` in an empty slot; frees it if none is left. */
+static void memo_add(_Atomic(void *) *slots, void *e)
+{
+	for (size_t i = 0; i < MEMO_SLOTS; i++) {
+		void *none = NULL;
+		if (atomic_compare_exchange_strong_explicit(&slots[i], &none, e, memory_order_release,
+			memory_order_relaxed))
+			return;
+	}
+	OPENSSL_free(e);
+}
+
+static void free_ctx_binding(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+	(void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
+	binding_free(ptr);
 }
 
 /* SSL_dup(): the copy starts with no check result. */
@@ -77,18 +159,23 @@ static int dup_flat(CRYPTO_EX_DATA *to, const CRYPTO_EX_DATA *from, void **from_
 
 static void init_indexes(void)
 {
-	ctx_idx = SSL_CTX_get_ex_new_index(0, "certpin binding", NULL, NULL, free_ex);
+	ctx_idx = SSL_CTX_get_ex_new_index(0, "certpin binding", NULL, NULL, free_ctx_binding);
 	ssl_binding_idx = SSL_get_ex_new_index((long)sizeof(binding), "certpin binding", NULL, dup_flat, free_ex);
 	ssl_state_idx = SSL_get_ex_new_index(0, "certpin state", NULL, dup_state, free_ex);
 	session_idx = SSL_SESSION_get_ex_new_index((long)sizeof(session_tag), "certpin session tag", NULL, dup_flat,
 		free_ex);
+	X509_STORE_CTX *probe = X509_STORE_CTX_new();
+	if (probe && X509_STORE_CTX_init(probe, NULL, NULL, NULL))
+		default_verify_cb = X509_STORE_CTX_get_verify_cb(probe);
+	X509_STORE_CTX_free(probe);
 }
 
 static int ensure_indexes(void)
 {
 	if (!CRYPTO_THREAD_run_once(&once, init_indexes))
 		return 0;
-	return ctx_idx >= 0 && ssl_binding_idx >= 0 && ssl_state_idx >= 0 && session_idx >= 0;
+	return ctx_idx >= 0 && ssl_binding_idx >= 0 && ssl_state_idx >= 0 && session_idx >= 0 &&
+		default_verify_cb != NULL;
 }
 
 /* The verification IP address set in `param` (OPENSSL_free() it), or NULL. */
@@ -360,11 +447,60 @@ size_t certpin__x509_spki_der(unsigned char *buf, size_t buflen, X509 *x)
 
 #define CHAIN_MAX 16
 
-/* The digests of one handshake's chain, computed as needed with one hashing context. */
+/*
+ * The digests of one handshake's chain, computed as needed with one hashing
+ * context.  Only elems[0..ready) are in use (flags cleared): clearing all of
+ * them would touch a dozen more cache lines per handshake.
+ */
 typedef struct chain_digests {
-	certpin_chain_elem elems[CHAIN_MAX];
+	size_t ready;
 	EVP_MD_CTX *md;
+	binding *memo;  /* the binding whose memo serves, or NULL */
+	certpin_chain_elem elems[CHAIN_MAX];
 } chain_digests;
+
+/* Put elems[0..n) in use. */
+static void digests_use(chain_digests *d, size_t n)
+{
+	while (d->ready < n)
+		d->elems[d->ready++].flags = 0;
+}
+
+struct spki_key {
+	const unsigned char *der;
+	size_t len;
+};
+
+static bool spki_same(const void *e, const void *key)
+{
+	const spki_memo *m = e;
+	const struct spki_key *k = key;
+
+	return m->len == k->len && memcmp(m->spki, k->der, k->len) == 0;
+}
+
+/* SHA-256 of a SubjectPublicKeyInfo's DER: from the memo if these bytes were hashed before. */
+static int spki_digest(chain_digests *d, unsigned char out[CERTPIN_DIGEST_LEN], const unsigned char *der, size_t len)
+{
+	struct spki_key key = { der, len };
+	bool room = false;
+	const spki_memo *m = d->memo ? memo_find(d->memo->spkis, spki_same, &key, &room) : NULL;
+
+	if (m) {
+		memcpy(out, m->digest, CERTPIN_DIGEST_LEN);
+		return 1;
+	}
+	if (certpin__sha256_reuse(&d->md, out, der, len) != CERTPIN_OK)
+		return 0;
+	spki_memo *add = room && len <= SPKI_FAST_MAX ? OPENSSL_malloc(sizeof(*add) + len) : NULL;
+	if (add) {
+		add->len = len;
+		memcpy(add->digest, out, CERTPIN_DIGEST_LEN);
+		memcpy(add->spki, der, len);
+		memo_add(d->memo->spkis, add);
+	}
+	return 1;
+}
 
 static int elem_from_x509(chain_digests *d, size_t i, X509 *x, unsigned int kinds)
 {
@@ -374,16 +510,16 @@ static int elem_from_x509(chain_digests *d, size_t i, X509 *x, unsigned int kind
 		unsigned char buf[SPKI_FAST_MAX];
 		size_t fast = certpin__x509_spki_der(buf, sizeof(buf), x);
 		if (fast) {
-			if (certpin__sha256_reuse(&d->md, e->spki_sha256, buf, fast) != CERTPIN_OK)
+			if (!spki_digest(d, e->spki_sha256, buf, fast))
 				return 0;
 		} else {
 			unsigned char *der = NULL;
 			int len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &der);
 			if (len <= 0)
 				return 0;
-			int rc = certpin__sha256_reuse(&d->md, e->spki_sha256, der, (size_t)len);
+			int ok = spki_digest(d, e->spki_sha256, der, (size_t)len);
 			OPENSSL_free(der);
-			if (rc != CERTPIN_OK)
+			if (!ok)
 				return 0;
 		}
 		e->flags |= CERTPIN_HAVE_SPKI;
@@ -481,6 +617,7 @@ static int check_rule(const binding *b, certpin_result *res, X509_STORE_CTX *sct
 	}
 	if (pin_only) {
 		X509 *leaf = X509_STORE_CTX_get0_cert(sctx);
+		digests_use(d, 1);
 		if (!leaf || !elem_from_x509(d, 0, leaf, rule->kinds))
 			return CERTPIN_E_CHAIN;
 		rc = certpin__verify_rule(res, rule, ri, d->elems, n, now, true);
@@ -493,11 +630,48 @@ static int check_rule(const binding *b, certpin_result *res, X509_STORE_CTX *sct
 		if (cn <= 0 || cn > CHAIN_MAX)
 			return CERTPIN_E_CHAIN;
 		n = (size_t)cn;
+		digests_use(d, n);
 		if ((rc = check_chain(res, d, chain, n, rule, ri, now)) == CERTPIN_E_CHAIN)
 			return rc;
 	}
 	notify_failure(b, res, d, chain, n, rule);
 	return rc;
+}
+
+static bool name_same(const void *e, const void *key)
+{
+	return strcmp(((const name_memo *)e)->raw, key) == 0;
+}
+
+/*
+ * The connection name `name` normalized into norm[CERTPIN_HOSTNAME_MAX] and
+ * the index of its rule (-1: unpinned) into *rule; false if it does not
+ * normalize.  From the memo when the same name was seen before.
+ */
+static bool name_rule(binding *b, const char *name, char *norm, int *is_ip, long *rule)
+{
+	bool room = false;
+	const name_memo *m = b->memo ? memo_find(b->names, name_same, name, &room) : NULL;
+
+	if (m) {
+		memcpy(norm, m->norm, strlen(m->norm) + 1);
+		*is_ip = m->is_ip;
+		*rule = m->rule;
+		return true;
+	}
+	if (certpin__host_normalize(norm, CERTPIN_HOSTNAME_MAX, is_ip, name) != CERTPIN_OK)
+		return false;
+	*rule = certpin__policy_match(b->policy, norm, *is_ip);
+	size_t len = strlen(name);
+	name_memo *add = room ? OPENSSL_malloc(sizeof(*add) + len + 1) : NULL;
+	if (add) {
+		add->rule = *rule;
+		add->is_ip = *is_ip;
+		memcpy(add->norm, norm, strlen(norm) + 1);
+		memcpy(add->raw, name, len + 1);
+		memo_add(b->names, add);
+	}
+	return true;
 }
 
 #define NAMES_MAX 8
@@ -574,7 +748,7 @@ static bool param_has_name(X509_STORE_CTX *sctx)
  * the handshake continue, 0 to abort it (error already set on `sctx`), -1
  * when the host is not pinned and OpenSSL's own verdict stands.
  */
-static int decide(const binding *b, SSL *ssl, X509_STORE_CTX *sctx, bool pkix_ok, bool pin_only, const char *name,
+static int decide(binding *b, SSL *ssl, X509_STORE_CTX *sctx, bool pkix_ok, bool pin_only, const char *name,
 	bool check_sni)
 {
 	const certpin_policy *policy = b->policy;
@@ -587,7 +761,9 @@ static int decide(const binding *b, SSL *ssl, X509_STORE_CTX *sctx, bool pkix_ok
 	int64_t now = (int64_t)time(NULL);
 
 	result_init(&res, now);
-	memset(&d, 0, sizeof(d));
+	d.ready = 0;
+	d.md = NULL;
+	d.memo = b->memo ? b : NULL;
 	if (!pkix_ok)
 		res.pkix_error = X509_STORE_CTX_get_error(sctx) != X509_V_OK ? X509_STORE_CTX_get_error(sctx)
 									 : X509_V_ERR_UNSPECIFIED;
@@ -604,12 +780,12 @@ static int decide(const binding *b, SSL *ssl, X509_STORE_CTX *sctx, bool pkix_ok
 		rc = CERTPIN_E_HOSTNAME; /* cannot tell which pins apply: refuse */
 		goto out;
 	}
-	if (certpin__host_normalize(res.hostname, sizeof(res.hostname), &is_ip, name) != CERTPIN_OK) {
+	long ri;
+	if (!name_rule(b, name, res.hostname, &is_ip, &ri)) {
 		res.hostname[0] = '\0';
 		rc = CERTPIN_E_HOSTNAME;
 		goto out;
 	}
-	long ri = certpin__policy_match(policy, res.hostname, is_ip);
 	if ((nmore = other_rules(more, more_names, policy, sctx, ri)) < 0) {
 		rc = CERTPIN_E_HOSTNAME;
 		goto out;
@@ -696,7 +872,7 @@ static int watch_verify_cb(int preverify_ok, X509_STORE_CTX *sctx)
 /* SSL_CTX_set_cert_verify_callback(): replaces X509_verify_cert(), which we call first. */
 static int ctx_verify_cb(X509_STORE_CTX *sctx, void *arg)
 {
-	const binding *b = arg;
+	binding *b = arg;
 	SSL *ssl = store_ssl(sctx);
 	ssl_state *st;
 	int ok;
@@ -719,28 +895,33 @@ static int ctx_verify_cb(X509_STORE_CTX *sctx, void *arg)
 		}
 		return decide(b, ssl, sctx, true, true, NULL, false);
 	}
-	if (!(st = state_get(ssl))) {
-		certpin__ssl_force_verify_peer(ssl);
-		return 0;
-	}
-	st->app_verify_cb = X509_STORE_CTX_get_verify_cb(sctx);
-	st->pkix_overridden = 0;
-	st->ssl_binding_refused = 0;
-	X509_STORE_CTX_set_verify_cb(sctx, watch_verify_cb);
 	/* make SNI the verification host before PKIX runs, if the caller set none */
 	char name[CERTPIN_HOSTNAME_MAX + 1];
 	bool have_name = certpin__ssl_conn_hostname(name, sizeof(name), ssl, sctx, true);
-	ERR_set_mark();
-	ok = X509_verify_cert(sctx);
-	ERR_pop_to_mark();
-	X509_STORE_CTX_set_verify_cb(sctx, st->app_verify_cb);
-	if (st->ssl_binding_refused) {
-		/* the connection's own policy refused: keep its result rather than a generic PKIX failure */
-		certpin__ssl_force_verify_peer(ssl);
-		return 0;
+	bool pkix_ok;
+	if (X509_STORE_CTX_get_verify_cb(sctx) == default_verify_cb) {
+		/* OpenSSL's own callback never accepts an error: nothing to watch */
+		ok = X509_verify_cert(sctx);
+		pkix_ok = ok > 0 && X509_STORE_CTX_get_error(sctx) == X509_V_OK;
+	} else {
+		if (!(st = state_get(ssl))) {
+			certpin__ssl_force_verify_peer(ssl);
+			return 0;
+		}
+		st->app_verify_cb = X509_STORE_CTX_get_verify_cb(sctx);
+		st->pkix_overridden = 0;
+		st->ssl_binding_refused = 0;
+		X509_STORE_CTX_set_verify_cb(sctx, watch_verify_cb);
+		ok = X509_verify_cert(sctx);
+		X509_STORE_CTX_set_verify_cb(sctx, st->app_verify_cb);
+		if (st->ssl_binding_refused) {
+			/* the connection's own policy refused: keep its result rather than a generic PKIX failure */
+			certpin__ssl_force_verify_peer(ssl);
+			return 0;
+		}
+		/* an error the application's callback accepted (and perhaps cleared) still means not verified */
+		pkix_ok = ok > 0 && X509_STORE_CTX_get_error(sctx) == X509_V_OK && !st->pkix_overridden;
 	}
-	/* an error the application's callback accepted (and perhaps cleared) still means not verified */
-	bool pkix_ok = ok > 0 && X509_STORE_CTX_get_error(sctx) == X509_V_OK && !st->pkix_overridden;
 	int d = decide(b, ssl, sctx, pkix_ok, false, have_name ? name : NULL, false);
 	if (d < 0)
 		return ok; /* unpinned host: OpenSSL's result, unchanged */
@@ -767,6 +948,11 @@ int certpin_ssl_ctx_attach(void *ssl_ctx, const certpin_policy *policy, const ce
 		b->opts = *opts;
 	else
 		b->opts = (certpin_ssl_options)CERTPIN_SSL_OPTIONS_INIT;
+	for (size_t i = 0; i < MEMO_SLOTS; i++) {
+		atomic_init(&b->names[i], NULL);
+		atomic_init(&b->spkis[i], NULL);
+	}
+	b->memo = true;
 	binding *old = SSL_CTX_get_ex_data(ctx, ctx_idx);
 	info_cb_fn cur = SSL_CTX_get_info_callback(ctx);
 	b->app_info_cb = cur == info_cb || cur == info_cb_alone ? (old ? old->app_info_cb : NULL) : cur;
@@ -774,7 +960,7 @@ int certpin_ssl_ctx_attach(void *ssl_ctx, const certpin_policy *policy, const ce
 		OPENSSL_free(b);
 		return CERTPIN_E_NOMEM;
 	}
-	OPENSSL_free(old);
+	binding_free(old);
 	SSL_CTX_set_info_callback(ctx, b->app_info_cb ? info_cb : info_cb_alone);
 	SSL_CTX_set_cert_verify_callback(ctx, ctx_verify_cb, b);
 	SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx) | SSL_VERIFY_PEER, SSL_CTX_get_verify_callback(ctx));
@@ -794,7 +980,7 @@ static void note_ssl_refusal(SSL *ssl, int decision)
 static int ssl_verify_wrapper(int preverify_ok, X509_STORE_CTX *sctx)
 {
 	SSL *ssl = store_ssl(sctx);
-	const binding *b = ssl ? SSL_get_ex_data(ssl, ssl_binding_idx) : NULL;
+	binding *b = ssl ? SSL_get_ex_data(ssl, ssl_binding_idx) : NULL;
 	int ok;
 
 	if (!b)
