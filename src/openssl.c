@@ -677,15 +677,15 @@ static bool name_rule(binding *b, const char *name, char *norm, int *is_ip, long
 #define NAMES_MAX 8
 
 /* Add the rule of `name` to rules/names unless unpinned or already there; -1 if it cannot be. */
-static int add_rule(long *rules, char (*names)[CERTPIN_HOSTNAME_MAX], int *n, const certpin_policy *policy,
-	const char *name, long first)
+static int add_rule(long *rules, char (*names)[CERTPIN_HOSTNAME_MAX], int *n, binding *b, const char *name,
+	long first)
 {
 	char norm[CERTPIN_HOSTNAME_MAX];
 	int is_ip;
+	long r;
 
-	if (certpin__host_normalize(norm, sizeof(norm), &is_ip, name) != CERTPIN_OK)
+	if (!name_rule(b, name, norm, &is_ip, &r))
 		return -1;
-	long r = certpin__policy_match(policy, norm, is_ip);
 	bool seen = r < 0 || r == first;
 	for (int k = 0; k < *n && !seen; k++)
 		seen = rules[k] == r;
@@ -706,20 +706,20 @@ static int add_rule(long *rules, char (*names)[CERTPIN_HOSTNAME_MAX], int *n, co
  * checked too.  Fills distinct rules other than `first` with their names;
  * returns the count, or -1 if a name does not normalize or there are too many.
  */
-static int other_rules(long *rules, char (*names)[CERTPIN_HOSTNAME_MAX], const certpin_policy *policy,
-	X509_STORE_CTX *sctx, long first)
+static int other_rules(long *rules, char (*names)[CERTPIN_HOSTNAME_MAX], binding *b, X509_STORE_CTX *sctx,
+	long first)
 {
 	X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(sctx);
 	const char *h;
 	int n = 0;
 
 	for (int i = 1; (h = X509_VERIFY_PARAM_get0_host(param, i)) != NULL; i++)
-		if (add_rule(rules, names, &n, policy, h, first) != 0)
+		if (add_rule(rules, names, &n, b, h, first) != 0)
 			return -1;
 	/* an IP address matches only a rule for that address: none, nothing to look up */
-	if (policy->nip_rules && X509_VERIFY_PARAM_get0_host(param, 0)) {
+	if (b->policy->nip_rules && X509_VERIFY_PARAM_get0_host(param, 0)) {
 		char *ip = param_ip(param);
-		int rc = ip ? add_rule(rules, names, &n, policy, ip, first) : 0;
+		int rc = ip ? add_rule(rules, names, &n, b, ip, first) : 0;
 		OPENSSL_free(ip);
 		if (rc != 0)
 			return -1;
@@ -786,7 +786,7 @@ static int decide(binding *b, SSL *ssl, X509_STORE_CTX *sctx, bool pkix_ok, bool
 		rc = CERTPIN_E_HOSTNAME;
 		goto out;
 	}
-	if ((nmore = other_rules(more, more_names, policy, sctx, ri)) < 0) {
+	if ((nmore = other_rules(more, more_names, b, sctx, ri)) < 0) {
 		rc = CERTPIN_E_HOSTNAME;
 		goto out;
 	}
