@@ -92,29 +92,6 @@ static SSL_CTX *client_ctx(const char *dir)
 	return ctx;
 }
 
-static certpin_pin named_pin(const char *dir, const char *name)
-{
-	char line[256], want[64];
-	certpin_pin pin;
-	FILE *f = fopen(bench_path(dir, "pins.txt"), "r");
-
-	if (!f)
-		die("cannot open pins.txt (run tests/data/mkpki.sh first)");
-	snprintf(want, sizeof(want), "%s ", name);
-	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, want, strlen(want)) != 0)
-			continue;
-		char *v = line + strlen(want);
-		v[strcspn(v, "\r\n")] = '\0';
-		if (certpin_pin_parse(&pin, v, strlen(v)) != CERTPIN_OK)
-			die("bad pin in pins.txt");
-		fclose(f);
-		return pin;
-	}
-	fclose(f);
-	die("pin missing from pins.txt");
-}
-
 /*
  * One full handshake to 127.0.0.1:port; returns the SSL_connect() time in
  * ns and the certificate window in *window.  Exits if the connection does not
@@ -234,7 +211,8 @@ int main(int argc, char **argv)
 
 	certpin_policy *policy;
 	certpin_host_options o = CERTPIN_HOST_OPTIONS_INIT;
-	certpin_pin backup = named_pin(dir, "backup"), root = named_pin(dir, leaf_pins ? "leaf" : "root");
+	certpin_pin backup = bench_named_pin("bench_handshake", dir, "backup");
+	certpin_pin root = bench_named_pin("bench_handshake", dir, leaf_pins ? "leaf" : "root");
 	o.pattern = HOST;
 	if (certpin_policy_new(&policy) != CERTPIN_OK || certpin_policy_add_host(policy, &o) != CERTPIN_OK ||
 	    certpin_policy_add_pin(policy, HOST, &backup, CERTPIN_POS_ANY) != CERTPIN_OK ||

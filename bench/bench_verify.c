@@ -51,31 +51,6 @@ static X509 *read_cert(BIO *b)
 	return PEM_read_bio_X509(b, NULL, NULL, NULL);
 }
 
-/* The named pin ("leaf", "backup", "inter", "root", "rogue-root") from PKI_DIR/pins.txt. */
-static certpin_pin named_pin(const char *dir, const char *name)
-{
-	char line[256], want[64];
-	certpin_pin pin;
-	FILE *f = fopen(bench_path(dir, "pins.txt"), "r");
-
-	if (!f)
-		die("cannot open pins.txt (run tests/data/mkpki.sh first)");
-	snprintf(want, sizeof(want), "%s ", name);
-	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, want, strlen(want)) != 0)
-			continue;
-		char *v = line + strlen(want);
-		v[strcspn(v, "\r\n")] = '\0';
-		if (certpin_pin_parse(&pin, v, strlen(v)) != CERTPIN_OK)
-			die("bad pin in pins.txt");
-		fclose(f);
-		return pin;
-	}
-	fclose(f);
-	fprintf(stderr, "bench_verify: no pin \"%s\" in pins.txt\n", name);
-	exit(1);
-}
-
 static certpin_policy *make_policy(const char *dir, const char *pin1, certpin_position pos1, const char *pin2,
 	certpin_position pos2)
 {
@@ -87,14 +62,14 @@ static certpin_policy *make_policy(const char *dir, const char *pin1, certpin_po
 		die("out of memory");
 	/* Other rules, so the host index is not trivially small. */
 	for (int i = 0; i < FILLER_HOSTS; i++) {
-		certpin_pin filler = named_pin(dir, "rogue-root");
+		certpin_pin filler = bench_named_pin("bench_verify", dir, "rogue-root");
 		snprintf(name, sizeof(name), "%sservice%d.example.com", i % 2 ? "**." : "", i);
 		o.pattern = name;
 		if (certpin_policy_add_host(p, &o) != CERTPIN_OK ||
 		    certpin_policy_add_pin(p, name, &filler, CERTPIN_POS_ANY) != CERTPIN_OK)
 			die(certpin_policy_error(p));
 	}
-	certpin_pin a = named_pin(dir, pin1), b = named_pin(dir, pin2);
+	certpin_pin a = bench_named_pin("bench_verify", dir, pin1), b = bench_named_pin("bench_verify", dir, pin2);
 	o.pattern = HOST;
 	if (certpin_policy_add_host(p, &o) != CERTPIN_OK || certpin_policy_add_pin(p, HOST, &a, pos1) != CERTPIN_OK ||
 	    certpin_policy_add_pin(p, HOST, &b, pos2) != CERTPIN_OK)
