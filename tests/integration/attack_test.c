@@ -746,6 +746,18 @@ static void accept_all_cases(void)
 	run("[per-SSL, app callback accepts all] expired, pinned key", &c, CERTPIN_E_PKIX, ANY_VERDICT, ANY_DEPTH);
 	c.server = REAL;
 	run("[per-SSL, app callback accepts all] genuine chain, pinned key", &c, CERTPIN_OK, CERTPIN_VERDICT_MATCH, 0);
+	/*
+	 * The callback set on the X509_STORE, where OpenSSL finds it when the
+	 * SSL has none: the context binding must watch it too, not take the
+	 * path it keeps for OpenSSL's own callback.
+	 */
+	c.flags = TEST_CLIENT_STORE_ACCEPT_ALL;
+	c.server = ROGUE;
+	run("[store callback accepts all] untrusted rogue chain", &c, CERTPIN_E_PKIX, ANY_VERDICT, ANY_DEPTH);
+	c.server = EXPIRED;
+	run("[store callback accepts all] expired, pinned key", &c, CERTPIN_E_PKIX, ANY_VERDICT, ANY_DEPTH);
+	c.server = REAL;
+	run("[store callback accepts all] genuine chain, pinned key", &c, CERTPIN_OK, CERTPIN_VERDICT_MATCH, 0);
 	certpin_policy_free(p);
 }
 

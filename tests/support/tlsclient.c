@@ -127,6 +127,8 @@ int test_client_connect(certpin_result *out, test_client_info *info,
 	}
 	/* The application's own setting; certpin must keep PKIX on top of it. */
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, (flags & TEST_CLIENT_ACCEPT_ALL) ? accept_all : NULL);
+	if (flags & TEST_CLIENT_STORE_ACCEPT_ALL)
+		X509_STORE_set_verify_cb(SSL_CTX_get_cert_store(ctx), accept_all);
 	if (policy && (!(flags & TEST_CLIENT_PER_SSL) || (flags & TEST_CLIENT_BOTH))) {
 		rc = certpin_ssl_ctx_attach(ctx, policy, opts);
 		if (rc != CERTPIN_OK) {

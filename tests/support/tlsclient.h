@@ -29,6 +29,7 @@
 #define TEST_CLIENT_ADD_IP 32u     /* also X509_VERIFY_PARAM_set1_ip_asc(127.0.0.1) next to the host */
 #define TEST_CLIENT_BOTH 64u       /* attach to the SSL_CTX with opts and, with TEST_CLIENT_PER_SSL, to the SSL too */
 #define TEST_CLIENT_ACCEPT_ALL 16u  /* the application's verify callback accepts (and clears) every error */
+#define TEST_CLIENT_STORE_ACCEPT_ALL 128u /* the same callback, set on the SSL_CTX's X509_STORE instead */
 
 typedef struct test_client_info {
 	int connected;          /* 1 if the handshake completed and "ok\n" came back */
