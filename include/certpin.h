@@ -550,8 +550,10 @@ typedef struct certpin_ssl_options {
  * checked handshake follows.  certpin_ssl_result() reports CERTPIN_E_STATE
  * for a resumed handshake.  This uses the SSL_CTX's info callback; one the
  * application set before attaching is still called, one set after
- * replaces the guard: attach last.  certpin_ssl_attach() alone does not
- * guard resumption.
+ * replaces the guard: attach last.  OpenSSL calls the SSL_CTX's info
+ * callback only for connections with none of their own: one set with
+ * SSL_set_info_callback() bypasses the guard, unless certpin_ssl_attach()
+ * came after it (that one guards for both policies).
  * CERTPIN_SSL_INSECURE_PIN_ONLY runs no X509_verify_cert() and so no verify
  * callback: a connection that also has certpin_ssl_attach() or a TOFU store
  * (certpin_tofu_ssl_ctx_attach()) is refused (CERTPIN_E_INVALID_ARG), as
@@ -591,6 +593,13 @@ CERTPIN_EXPORT int certpin_ssl_result(certpin_result *out, const void *ssl);
  * certificate for no name; the wrapper checks the leaf against that name
  * itself before the pins (X509_V_ERR_HOSTNAME_MISMATCH, CERTPIN_E_PKIX).  CERTPIN_SSL_INSECURE_PIN_ONLY is
  * not available here (CERTPIN_E_INVALID_ARG); use certpin_ssl_ctx_attach().
+ * Resumption is guarded as for certpin_ssl_ctx_attach(): for a host this
+ * policy pins, a session the application sets is resumed only if its full
+ * handshake passed this policy (and the SSL_CTX's, if it has one) for the
+ * same host; any other is dropped at the start of the handshake.  This sets
+ * the SSL's info callback: one set on the SSL before is still called (else
+ * the SSL_CTX's, as OpenSSL would); a later SSL_set_info_callback() removes
+ * the guard.
  */
 CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_ssl_attach(void *ssl, const certpin_policy *policy,
 	const certpin_ssl_options *opts);

@@ -46,7 +46,11 @@ typedef struct binding {
 	const certpin_policy *policy;
 	certpin_ssl_options opts;
 	SSL_verify_cb app_cb;       /* per-SSL attach: the callback we wrap */
-	info_cb_fn app_info_cb;     /* context attach: the application's info callback, still called */
+	/*
+	 * The application's info callback, still called (per-SSL attach: the
+	 * SSL's own; NULL: the SSL_CTX's, as OpenSSL would)
+	 */
+	info_cb_fn app_info_cb;
 	/*
 	 * Context attach: what earlier handshakes worked out, so the next ones
 	 * skip it (see memo_find()).  Per-SSL bindings keep none.
@@ -61,8 +65,11 @@ typedef struct binding {
  * host: only such a session may be resumed for a pinned host (a resumed
  * handshake runs no certificate check).
  */
+#define TAG_POLICIES 4
+
 typedef struct session_tag {
-	const certpin_policy *policy;
+	/* the policies it passed (a context's and a connection's): the first TAG_POLICIES, NULL after the last */
+	const certpin_policy *policies[TAG_POLICIES];
 	char host[CERTPIN_HOSTNAME_MAX];
 } session_tag;
 
@@ -235,17 +242,43 @@ static int conn_name(char *out, size_t outlen, SSL *ssl, X509_VERIFY_PARAM *para
 	return 0;
 }
 
-/* Tag the connection's session: its full handshake passed `policy` for pinned host `host`. */
+/* Did the full handshake that made the session pass `policy` for `host`? */
+static bool tag_has(const session_tag *t, const certpin_policy *policy, const char *host)
+{
+	if (!t || strcmp(t->host, host) != 0)
+		return false;
+	for (size_t i = 0; i < TAG_POLICIES && t->policies[i]; i++)
+		if (t->policies[i] == policy)
+			return true;
+	return false;
+}
+
+/*
+ * Tag the connection's session: its full handshake passed `policy` for
+ * pinned host `host`.  A context's and a connection's binding both tag it;
+ * a tag for another host is replaced (a session is never resumed on a
+ * tag it does not have, so losing one only costs a full handshake).
+ */
 static void tag_session(SSL *ssl, const certpin_policy *policy, const char *host)
 {
 	SSL_SESSION *sess = SSL_get_session(ssl);
 	session_tag *t;
 
-	if (!sess || !(t = OPENSSL_zalloc(sizeof(*t))))
-		return; /* untagged: the session is simply never resumed for a pinned host */
-	t->policy = policy;
-	copy_name(t->host, sizeof(t->host), host); /* normalized: it fits */
+	if (!sess)
+		return;
 	session_tag *old = SSL_SESSION_get_ex_data(sess, session_idx);
+	if (old && strcmp(old->host, host) == 0) {
+		/* the handshake's own session, not yet shared: add the policy in place */
+		size_t i = 0;
+		while (i < TAG_POLICIES - 1 && old->policies[i] && old->policies[i] != policy)
+			i++;
+		old->policies[i] = policy;
+		return;
+	}
+	if (!(t = OPENSSL_zalloc(sizeof(*t))))
+		return; /* untagged: the session is simply never resumed for a pinned host */
+	t->policies[0] = policy;
+	copy_name(t->host, sizeof(t->host), host); /* normalized: it fits */
 	if (SSL_SESSION_set_ex_data(sess, session_idx, t))
 		OPENSSL_free(old);
 	else
@@ -273,8 +306,7 @@ static void drop_foreign_session(SSL *ssl, const binding *b)
 		norm[0] = '\0';
 	if (norm[0] && certpin__policy_match(b->policy, norm, is_ip) < 0)
 		return; /* unpinned: resumption as the application wants */
-	const session_tag *t = SSL_SESSION_get_ex_data(sess, session_idx);
-	if (norm[0] && t && t->policy == b->policy && strcmp(t->host, norm) == 0)
+	if (norm[0] && tag_has(SSL_SESSION_get_ex_data(sess, session_idx), b->policy, norm))
 		return;
 	(void)SSL_set_session(ssl, NULL);
 }
@@ -288,6 +320,28 @@ static void info_cb(const SSL *cssl, int where, int ret)
 		drop_foreign_session(ssl, b);
 	if (b && b->app_info_cb)
 		b->app_info_cb(cssl, where, ret);
+}
+
+/*
+ * certpin_ssl_attach()'s info callback, set on the SSL: the same guard for
+ * the connection's own policy, then the callback OpenSSL would have called
+ * without it (the SSL's earlier one, else the SSL_CTX's, with its guard).
+ */
+static void ssl_info_cb(const SSL *cssl, int where, int ret)
+{
+	SSL *ssl = (SSL *)cssl;
+	const binding *b = SSL_get_ex_data(ssl, ssl_binding_idx);
+
+	if (b && (where & SSL_CB_HANDSHAKE_START) && !SSL_is_server(ssl) && SSL_in_before(ssl)) {
+		drop_foreign_session(ssl, b);
+		/* the context's guard too: OpenSSL calls its callback only when the SSL has none */
+		const binding *cb = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ctx_idx);
+		if (cb)
+			drop_foreign_session(ssl, cb);
+	}
+	info_cb_fn next = b && b->app_info_cb ? b->app_info_cb : SSL_CTX_get_info_callback(SSL_get_SSL_CTX(ssl));
+	if (next && next != ssl_info_cb)
+		next(cssl, where, ret);
 }
 
 /*
@@ -1029,11 +1083,14 @@ int certpin_ssl_attach(void *ssl_ptr, const certpin_policy *policy, const certpi
 	binding *old = SSL_get_ex_data(ssl, ssl_binding_idx);
 	SSL_verify_cb cur = SSL_get_verify_callback(ssl);
 	b->app_cb = cur == ssl_verify_wrapper ? (old ? old->app_cb : NULL) : cur;
+	info_cb_fn cur_info = SSL_get_info_callback(ssl);
+	b->app_info_cb = cur_info == ssl_info_cb ? (old ? old->app_info_cb : NULL) : cur_info;
 	if (!SSL_set_ex_data(ssl, ssl_binding_idx, b)) {
 		OPENSSL_free(b);
 		return CERTPIN_E_NOMEM;
 	}
 	OPENSSL_free(old);
+	SSL_set_info_callback(ssl, ssl_info_cb);
 	SSL_set_verify(ssl, SSL_get_verify_mode(ssl) | SSL_VERIFY_PEER, ssl_verify_wrapper);
 	return CERTPIN_OK;
 }

@@ -7,7 +7,10 @@
  * with SSL_clear().  The first, full handshake is checked as usual.
  * A session made elsewhere (an SSL_CTX without pins, another policy) is not
  * resumed for a pinned host: the handshake is a full one and the pins
- * decide.  TLS 1.3 (tickets) and TLS 1.2 (tickets).
+ * decide.  The same for a policy on one connection (certpin_ssl_attach()),
+ * alone or next to the context's: a session is resumed only if its full
+ * handshake passed every policy the new connection has.  TLS 1.3 (tickets)
+ * and TLS 1.2 (tickets).
  */
 #include "certpin.h"
 #include "test.h"
@@ -145,7 +148,7 @@ static certpin_policy *policy_for(const char *pin_name)
 	return policy;
 }
 
-static SSL_CTX *client_ctx(int version, const certpin_policy *policy)
+static SSL_CTX *client_ctx(int version, const certpin_policy *policy, int app_cb)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 
@@ -153,25 +156,44 @@ static SSL_CTX *client_ctx(int version, const certpin_policy *policy)
 	    SSL_CTX_load_verify_locations(ctx, test_pki("trust.pem"), NULL) != 1)
 		exit(2);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	if (app_cb)
+		SSL_CTX_set_info_callback(ctx, app_info_cb);
 	if (policy && certpin_ssl_ctx_attach(ctx, policy, NULL) != CERTPIN_OK)
 		exit(2);
 	return ctx;
 }
 
+/* Where each side's policies go: the SSL_CTX, the SSL (certpin_ssl_attach()); NULL: none. */
+typedef struct side {
+	const certpin_policy *ctx, *ssl;
+} side;
+
+#define SSL_OWN_INFO_CB 1 /* the second connection's info callback is set on its SSL, before attaching */
+
 /*
- * A session from `from` (NULL policy: no certpin) offered on a context
- * pinned with `to`: resumed only if `want_reused`; `want_ok` says whether the
- * connection must succeed.
+ * A session made on side `from`, offered by a new connection on side `to`:
+ * resumed only if `want_reused`; `want_ok` says whether the connection must
+ * succeed.  The application's info callback (on the SSL_CTX, or with
+ * SSL_OWN_INFO_CB on the second SSL) must run for each finished handshake.
  */
-static void cross(int version, const char *label, const certpin_policy *from, const certpin_policy *to,
-	int want_reused, int want_ok, int want_rc)
+static void cross(int version, const char *label, side from, side to, int flags, int want_reused, int want_ok,
+	int want_rc)
 {
 	tlsserver *srv = NULL;
-	SSL_CTX *a = client_ctx(version, from), *b = client_ctx(version, to);
+	SSL_CTX *a = client_ctx(version, from.ctx, 1), *b = client_ctx(version, to.ctx, !(flags & SSL_OWN_INFO_CB));
 	SSL *ssl = SSL_new(a), *ssl2 = SSL_new(b);
 	SSL_SESSION *sess = NULL;
 	int fd = -1, fd2 = -1, failed = test_failed;
 
+	if (!ssl || !ssl2)
+		exit(2);
+	if (flags & SSL_OWN_INFO_CB)
+		SSL_set_info_callback(ssl2, app_info_cb);
+	if (from.ssl)
+		CHECK_INT(certpin_ssl_attach(ssl, from.ssl, NULL), CERTPIN_OK);
+	if (to.ssl)
+		CHECK_INT(certpin_ssl_attach(ssl2, to.ssl, NULL), CERTPIN_OK);
+	handshakes_done = 0;
 	CHECK_INT(tlsserver_start(&srv, test_pki("chain.pem"), test_pki("leaf.key"), 2), 0);
 	if (!srv)
 		exit(2);
@@ -182,6 +204,7 @@ static void cross(int version, const char *label, const certpin_policy *from, co
 	CHECK_INT(exchange(ssl2, tlsserver_port(srv), &fd2), want_ok);
 	CHECK_INT(SSL_session_reused(ssl2), want_reused);
 	CHECK_INT(certpin_ssl_result(NULL, ssl2), want_rc);
+	CHECK_INT(handshakes_done, 1 + want_ok);
 	printf("%-4s TLS 1.%d, %s\n", failed == test_failed ? "ok" : "FAIL", version == TLS1_3_VERSION ? 3 : 2, label);
 	SSL_SESSION_free(sess);
 	SSL_free(ssl);
@@ -208,13 +231,34 @@ int main(void)
 	for (int v = TLS1_2_VERSION; v <= TLS1_3_VERSION; v++) {
 		if (v != TLS1_2_VERSION && v != TLS1_3_VERSION)
 			continue;
-		cross(v, "session from an unpinned SSL_CTX, pins of another key: full handshake, refused", NULL, backup,
-			0, 0, CERTPIN_E_PIN_MISMATCH);
-		cross(v, "session from an unpinned SSL_CTX, pins of the server key: full handshake, checked", NULL, leaf,
-			0, 1, CERTPIN_OK);
-		cross(v, "session made under another policy object: full handshake, checked", leaf, leaf2, 0, 1,
-			CERTPIN_OK);
-		cross(v, "session made under the same policy: resumed", leaf, leaf, 1, 1, CERTPIN_E_STATE);
+		side none = { NULL, NULL };
+		cross(v, "session from an unpinned SSL_CTX, pins of another key: full handshake, refused", none,
+			(side){ backup, NULL }, 0, 0, 0, CERTPIN_E_PIN_MISMATCH);
+		cross(v, "session from an unpinned SSL_CTX, pins of the server key: full handshake, checked", none,
+			(side){ leaf, NULL }, 0, 0, 1, CERTPIN_OK);
+		cross(v, "session made under another policy object: full handshake, checked", (side){ leaf, NULL },
+			(side){ leaf2, NULL }, 0, 0, 1, CERTPIN_OK);
+		cross(v, "session made under the same policy: resumed", (side){ leaf, NULL }, (side){ leaf, NULL }, 0,
+			1, 1, CERTPIN_E_STATE);
+		/* certpin_ssl_attach() guards resumption too */
+		cross(v, "per-SSL pins of another key, session from an unpinned SSL_CTX: full handshake, refused",
+			none, (side){ NULL, backup }, 0, 0, 0, CERTPIN_E_PIN_MISMATCH);
+		cross(v, "the same, the SSL's own info callback set before attaching: refused, callback called", none,
+			(side){ NULL, backup }, SSL_OWN_INFO_CB, 0, 0, CERTPIN_E_PIN_MISMATCH);
+		cross(v, "per-SSL pins of the server key, session from an unpinned SSL_CTX: full handshake, checked",
+			none, (side){ NULL, leaf }, 0, 0, 1, CERTPIN_OK);
+		cross(v, "per-SSL, session made under another policy object: full handshake, checked",
+			(side){ NULL, leaf }, (side){ NULL, leaf2 }, 0, 0, 1, CERTPIN_OK);
+		cross(v, "per-SSL, session made under the same policy: resumed", (side){ NULL, leaf },
+			(side){ NULL, leaf }, 0, 1, 1, CERTPIN_E_STATE);
+		cross(v, "both bindings, session made under the same two policies: resumed", (side){ leaf, leaf2 },
+			(side){ leaf, leaf2 }, 0, 1, 1, CERTPIN_E_STATE);
+		cross(v, "both bindings, session that passed only the context's policy: full handshake, checked",
+			(side){ leaf, NULL }, (side){ leaf, leaf2 }, 0, 0, 1, CERTPIN_OK);
+		cross(v, "both bindings, session that passed only the SSL's policy, context pins another key: refused",
+			(side){ NULL, leaf }, (side){ backup, leaf }, 0, 0, 0, CERTPIN_E_PIN_MISMATCH);
+		cross(v, "the same with the SSL's own info callback: the context's guard still runs, refused",
+			(side){ NULL, leaf }, (side){ backup, leaf }, SSL_OWN_INFO_CB, 0, 0, CERTPIN_E_PIN_MISMATCH);
 	}
 	certpin_policy_free(leaf);
 	certpin_policy_free(leaf2);
