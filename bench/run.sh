@@ -44,6 +44,11 @@ if [ -x "$BENCH/bench_handshake" ]; then
 	"$BENCH/bench_handshake" "$WORK/pki" "${HANDSHAKE_BLOCKS:-1000}" "${HANDSHAKE_PER_BLOCK:-4}" root
 	"$BENCH/bench_handshake" "$WORK/pki" "${HANDSHAKE_BLOCKS:-1000}" "${HANDSHAKE_PER_BLOCK:-4}" leaf
 	"$BENCH/bench_handshake" "$WORK/pki" "${HANDSHAKE_BLOCKS:-1000}" "${HANDSHAKE_PER_BLOCK:-4}" control
+	if [ -x "$BENCH/bench_handshake_timed" ]; then
+		echo "-- the same with the binding's own time measured inside the handshake (bench_handshake_timed)"
+		"$BENCH/bench_handshake_timed" "$WORK/pki" "${HANDSHAKE_BLOCKS:-1000}" "${HANDSHAKE_PER_BLOCK:-4}" root
+		"$BENCH/bench_handshake_timed" "$WORK/pki" "${HANDSHAKE_BLOCKS:-1000}" "${HANDSHAKE_PER_BLOCK:-4}" leaf
+	fi
 else
 	echo "bench_handshake not built (needs tests/support/tlsserver.c); skipped"
 fi
