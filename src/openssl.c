@@ -11,6 +11,7 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <string.h>
 #include <time.h>
 
@@ -70,12 +71,18 @@ typedef struct binding {
 typedef struct session_tag {
 	/* the policies it passed (a context's and a connection's): the first TAG_POLICIES, NULL after the last */
 	const certpin_policy *policies[TAG_POLICIES];
-	char host[CERTPIN_HOSTNAME_MAX];
+	char host[];                /* normalized, allocated to its length */
 } session_tag;
+
+/*
+ * The result's fields before its host name: a handshake writes those and the
+ * name's own length, not the whole (mostly empty) name buffer.
+ */
+#define RESULT_HEAD offsetof(certpin_result, hostname)
 
 typedef struct ssl_state {
 	int rc;
-	certpin_result result;
+	certpin_result result;      /* valid up to the hostname's terminating NUL */
 	/* context binding, during X509_verify_cert(): the verify callback it calls, and whether it overrode */
 	X509_STORE_CTX_verify_cb app_verify_cb;
 	int pkix_overridden;        /* the callback accepted an error OpenSSL reported */
@@ -148,9 +155,8 @@ static int dup_state(CRYPTO_EX_DATA *to, const CRYPTO_EX_DATA *from, void **from
 }
 
 /*
- * Copying an SSL (SSL_dup(): its own copy of the binding) or a session (TLS
- * 1.3 tickets are copies of the handshake's session: the tag follows): a
- * flat copy of `argl` bytes, the size given when the index was made.
+ * Copying an SSL (SSL_dup(): its own copy of the binding): a flat copy of
+ * `argl` bytes, the size given when the index was made.
  */
 static int dup_flat(CRYPTO_EX_DATA *to, const CRYPTO_EX_DATA *from, void **from_d, int idx, long argl, void *argp)
 {
@@ -164,13 +170,25 @@ static int dup_flat(CRYPTO_EX_DATA *to, const CRYPTO_EX_DATA *from, void **from_
 	return 1;
 }
 
+/* TLS 1.3 tickets are copies of the handshake's session: the tag follows. */
+static int dup_tag(CRYPTO_EX_DATA *to, const CRYPTO_EX_DATA *from, void **from_d, int idx, long argl, void *argp)
+{
+	(void)to, (void)from, (void)idx, (void)argl, (void)argp;
+	session_tag **p = (session_tag **)from_d;
+	if (*p) {
+		session_tag *copy = OPENSSL_memdup(*p, sizeof(**p) + strlen((*p)->host) + 1);
+		*p = copy;
+		return copy != NULL;
+	}
+	return 1;
+}
+
 static void init_indexes(void)
 {
 	ctx_idx = SSL_CTX_get_ex_new_index(0, "certpin binding", NULL, NULL, free_ctx_binding);
 	ssl_binding_idx = SSL_get_ex_new_index((long)sizeof(binding), "certpin binding", NULL, dup_flat, free_ex);
 	ssl_state_idx = SSL_get_ex_new_index(0, "certpin state", NULL, dup_state, free_ex);
-	session_idx = SSL_SESSION_get_ex_new_index((long)sizeof(session_tag), "certpin session tag", NULL, dup_flat,
-		free_ex);
+	session_idx = SSL_SESSION_get_ex_new_index(0, "certpin session tag", NULL, dup_tag, free_ex);
 	X509_STORE_CTX *probe = X509_STORE_CTX_new();
 	if (probe && X509_STORE_CTX_init(probe, NULL, NULL, NULL))
 		default_verify_cb = X509_STORE_CTX_get_verify_cb(probe);
@@ -275,10 +293,13 @@ static void tag_session(SSL *ssl, const certpin_policy *policy, const char *host
 		old->policies[i] = policy;
 		return;
 	}
-	if (!(t = OPENSSL_zalloc(sizeof(*t))))
+	size_t len = strlen(host);
+	if (!(t = OPENSSL_malloc(sizeof(*t) + len + 1)))
 		return; /* untagged: the session is simply never resumed for a pinned host */
 	t->policies[0] = policy;
-	copy_name(t->host, sizeof(t->host), host); /* normalized: it fits */
+	for (size_t i = 1; i < TAG_POLICIES; i++)
+		t->policies[i] = NULL;
+	memcpy(t->host, host, len + 1);
 	if (SSL_SESSION_set_ex_data(sess, session_idx, t))
 		OPENSSL_free(old);
 	else
@@ -369,7 +390,13 @@ static ssl_state *state_get(SSL *ssl)
 {
 	ssl_state *st = SSL_get_ex_data(ssl, ssl_state_idx);
 	if (!st) {
-		st = OPENSSL_zalloc(sizeof(*st));
+		/* not zeroed whole: the result's name buffer is written only up to its NUL */
+		st = OPENSSL_malloc(sizeof(*st));
+		if (st) {
+			memset(st, 0, offsetof(ssl_state, result) + RESULT_HEAD + 1);
+			st->app_verify_cb = NULL;
+			st->pkix_overridden = st->ssl_binding_refused = 0;
+		}
 		if (!st || !SSL_set_ex_data(ssl, ssl_state_idx, st)) {
 			OPENSSL_free(st);
 			return NULL;
@@ -385,7 +412,8 @@ static int record(SSL *ssl, int rc, const certpin_result *res)
 	if (!st)
 		return 0;
 	st->rc = rc;
-	st->result = *res;
+	memcpy(&st->result, res, RESULT_HEAD);
+	copy_name(st->result.hostname, sizeof(st->result.hostname), res->hostname);
 	return 1;
 }
 
@@ -1147,7 +1175,10 @@ int certpin_ssl_result(certpin_result *out, const void *ssl)
 	/* a resumed session runs no certificate check; a recorded result is an earlier handshake's */
 	if (!st || SSL_session_reused((const SSL *)ssl))
 		return CERTPIN_E_STATE;
-	if (out)
-		*out = st->result;
+	if (out) {
+		memset(out, 0, sizeof(*out));
+		memcpy(out, &st->result, RESULT_HEAD);
+		copy_name(out->hostname, sizeof(out->hostname), st->result.hostname);
+	}
 	return st->rc;
 }
