@@ -112,7 +112,7 @@ static void binding_free(binding *b)
 }
 
 /* The first entry of slots[] that `same` accepts, or NULL; *free_slot: whether an empty slot remains. */
-static const void *memo_find(_Atomic(void *) *slots, bool (*same)(const void *e, const void *key), const void *key,
+CERTPIN_HOT static const void *memo_find(_Atomic(void *) *slots, bool (*same)(const void *e, const void *key), const void *key,
 	bool *free_slot)
 {
 	for (size_t i = 0; i < MEMO_SLOTS; i++) {
@@ -213,7 +213,7 @@ static char *param_ip(X509_VERIFY_PARAM *param)
 }
 
 /* Copy `s` into out[outlen]; 1 if it fits whole (else out is empty). */
-static int copy_name(char *out, size_t outlen, const char *s)
+CERTPIN_HOT static int copy_name(char *out, size_t outlen, const char *s)
 {
 	size_t n = strlen(s);
 
@@ -232,7 +232,7 @@ static int copy_name(char *out, size_t outlen, const char *s)
  * becomes the verification host, so PKIX checks the name too).  1 if `out`
  * holds it, 0 if there is none or it does not fit.
  */
-static int conn_name(char *out, size_t outlen, SSL *ssl, X509_VERIFY_PARAM *param, bool set_host)
+CERTPIN_HOT static int conn_name(char *out, size_t outlen, SSL *ssl, X509_VERIFY_PARAM *param, bool set_host)
 {
 	const char *h = X509_VERIFY_PARAM_get0_host(param, 0);
 	char *ip;
@@ -277,7 +277,7 @@ static bool tag_has(const session_tag *t, const certpin_policy *policy, const ch
  * a tag for another host is replaced (a session is never resumed on a
  * tag it does not have, so losing one only costs a full handshake).
  */
-static void tag_session(SSL *ssl, const certpin_policy *policy, const char *host)
+CERTPIN_HOT static void tag_session(SSL *ssl, const certpin_policy *policy, const char *host)
 {
 	SSL_SESSION *sess = SSL_get_session(ssl);
 	session_tag *t;
@@ -370,13 +370,13 @@ static void ssl_info_cb(const SSL *cssl, int where, int ret)
  * state change, and only the start of a handshake matters, so the others
  * return before any lookup.
  */
-static void info_cb_alone(const SSL *cssl, int where, int ret)
+CERTPIN_HOT static void info_cb_alone(const SSL *cssl, int where, int ret)
 {
 	if (where & SSL_CB_HANDSHAKE_START)
 		info_cb(cssl, where, ret);
 }
 
-static void result_init(certpin_result *r, int64_t now)
+CERTPIN_HOT static void result_init(certpin_result *r, int64_t now)
 {
 	memset(r, 0, sizeof(*r));
 	r->version = CERTPIN_RESULT_VERSION;
@@ -386,7 +386,7 @@ static void result_init(certpin_result *r, int64_t now)
 }
 
 /* The SSL's certpin state, created on first use; NULL if out of memory. */
-static ssl_state *state_get(SSL *ssl)
+CERTPIN_HOT static ssl_state *state_get(SSL *ssl)
 {
 	ssl_state *st = SSL_get_ex_data(ssl, ssl_state_idx);
 	if (!st) {
@@ -406,7 +406,7 @@ static ssl_state *state_get(SSL *ssl)
 }
 
 /* Record the outcome on the SSL; returns 0 if it could not be stored (caller fails closed). */
-static int record(SSL *ssl, int rc, const certpin_result *res)
+CERTPIN_HOT static int record(SSL *ssl, int rc, const certpin_result *res)
 {
 	ssl_state *st = state_get(ssl);
 	if (!st)
@@ -421,7 +421,7 @@ static int record(SSL *ssl, int rc, const certpin_result *res)
  * The hostname this connection is verified against (see conn_name()); with
  * `set_host`, an SNI name also becomes the verification host.
  */
-int certpin__ssl_conn_hostname(char *out, size_t outlen, SSL *ssl, X509_STORE_CTX *sctx, bool set_host)
+CERTPIN_HOT int certpin__ssl_conn_hostname(char *out, size_t outlen, SSL *ssl, X509_STORE_CTX *sctx, bool set_host)
 {
 	return conn_name(out, outlen, ssl, X509_STORE_CTX_get0_param(sctx), set_host);
 }
@@ -435,7 +435,7 @@ void certpin__ssl_force_verify_peer(SSL *ssl)
 }
 
 /* DER tag and length octets for len < 0x10000; returns the count written (at most 3). */
-static size_t der_header(unsigned char *p, unsigned char tag, size_t len)
+CERTPIN_HOT static size_t der_header(unsigned char *p, unsigned char tag, size_t len)
 {
 	size_t n = 0;
 
@@ -464,7 +464,7 @@ static size_t der_header(unsigned char *p, unsigned char tag, size_t len)
  * or 0 when the key is of another shape (the caller then uses
  * i2d_X509_PUBKEY()).
  */
-size_t certpin__x509_spki_der(unsigned char *buf, size_t buflen, X509 *x)
+CERTPIN_HOT size_t certpin__x509_spki_der(unsigned char *buf, size_t buflen, X509 *x)
 {
 	const ASN1_BIT_STRING *bits = X509_get0_pubkey_bitstr(x);
 	X509_ALGOR *alg = NULL;
@@ -542,7 +542,7 @@ typedef struct chain_digests {
 } chain_digests;
 
 /* Put elems[0..n) in use. */
-static void digests_use(chain_digests *d, size_t n)
+CERTPIN_HOT static void digests_use(chain_digests *d, size_t n)
 {
 	while (d->ready < n)
 		d->elems[d->ready++].flags = 0;
@@ -553,7 +553,7 @@ struct spki_key {
 	size_t len;
 };
 
-static bool spki_same(const void *e, const void *key)
+CERTPIN_HOT static bool spki_same(const void *e, const void *key)
 {
 	const spki_memo *m = e;
 	const struct spki_key *k = key;
@@ -562,7 +562,7 @@ static bool spki_same(const void *e, const void *key)
 }
 
 /* SHA-256 of a SubjectPublicKeyInfo's DER: from the memo if these bytes were hashed before. */
-static int spki_digest(chain_digests *d, unsigned char out[CERTPIN_DIGEST_LEN], const unsigned char *der, size_t len)
+CERTPIN_HOT static int spki_digest(chain_digests *d, unsigned char out[CERTPIN_DIGEST_LEN], const unsigned char *der, size_t len)
 {
 	struct spki_key key = { der, len };
 	bool room = false;
@@ -584,7 +584,7 @@ static int spki_digest(chain_digests *d, unsigned char out[CERTPIN_DIGEST_LEN], 
 	return 1;
 }
 
-static int elem_from_x509(chain_digests *d, size_t i, X509 *x, unsigned int kinds)
+CERTPIN_HOT static int elem_from_x509(chain_digests *d, size_t i, X509 *x, unsigned int kinds)
 {
 	certpin_chain_elem *e = &d->elems[i];
 
@@ -621,7 +621,7 @@ static int elem_from_x509(chain_digests *d, size_t i, X509 *x, unsigned int kind
  * element with both kinds (for failure callbacks).
  */
 /* Position bits (1 << certpin_position) that chain index i of n can match. */
-static unsigned int position_bits(size_t i, size_t n)
+CERTPIN_HOT static unsigned int position_bits(size_t i, size_t n)
 {
 	unsigned int bits = 1u << CERTPIN_POS_ANY;
 	bits |= i == 0 ? 1u << CERTPIN_POS_LEAF : 0;
@@ -648,7 +648,7 @@ static int fill_chain(chain_digests *d, STACK_OF(X509) *chain, size_t n, const c
  * one a fully hashed chain gives; a leaf pin costs one digest, not one per
  * certificate.  Returns the engine's code, or CERTPIN_E_CHAIN.
  */
-static int check_chain(certpin_result *res, chain_digests *d, STACK_OF(X509) *chain, size_t n,
+CERTPIN_HOT static int check_chain(certpin_result *res, chain_digests *d, STACK_OF(X509) *chain, size_t n,
 	const certpin__rule *rule, long ri, int64_t now)
 {
 	int rc = CERTPIN_E_CHAIN;
@@ -683,7 +683,7 @@ static void notify_failure(const binding *b, const certpin_result *res, chain_di
  * the verified chain (pin-only: on the leaf alone).  Digests already in
  * `d` are reused.  Calls the failure callback.  Returns the certpin code.
  */
-static int check_rule(const binding *b, certpin_result *res, X509_STORE_CTX *sctx, chain_digests *d, long ri,
+CERTPIN_HOT static int check_rule(const binding *b, certpin_result *res, X509_STORE_CTX *sctx, chain_digests *d, long ri,
 	bool pkix_ok, bool pin_only, int64_t now)
 {
 	const certpin__rule *rule = certpin__policy_rule(b->policy, (size_t)ri);
@@ -720,7 +720,7 @@ static int check_rule(const binding *b, certpin_result *res, X509_STORE_CTX *sct
 	return rc;
 }
 
-static bool name_same(const void *e, const void *key)
+CERTPIN_HOT static bool name_same(const void *e, const void *key)
 {
 	return strcmp(((const name_memo *)e)->raw, key) == 0;
 }
@@ -730,7 +730,7 @@ static bool name_same(const void *e, const void *key)
  * the index of its rule (-1: unpinned) into *rule; false if it does not
  * normalize.  From the memo when the same name was seen before.
  */
-static bool name_rule(binding *b, const char *name, char *norm, int *is_ip, long *rule)
+CERTPIN_HOT static bool name_rule(binding *b, const char *name, char *norm, int *is_ip, long *rule)
 {
 	bool room = false;
 	const name_memo *m = b->memo ? memo_find(b->names, name_same, name, &room) : NULL;
@@ -759,7 +759,7 @@ static bool name_rule(binding *b, const char *name, char *norm, int *is_ip, long
 #define NAMES_MAX 8
 
 /* Add the rule of `name` to rules/names unless unpinned or already there; -1 if it cannot be. */
-static int add_rule(long *rules, char (*names)[CERTPIN_HOSTNAME_MAX], int *n, binding *b, const char *name,
+CERTPIN_HOT static int add_rule(long *rules, char (*names)[CERTPIN_HOSTNAME_MAX], int *n, binding *b, const char *name,
 	long first)
 {
 	char norm[CERTPIN_HOSTNAME_MAX];
@@ -788,7 +788,7 @@ static int add_rule(long *rules, char (*names)[CERTPIN_HOSTNAME_MAX], int *n, bi
  * checked too.  Fills distinct rules other than `first` with their names;
  * returns the count, or -1 if a name does not normalize or there are too many.
  */
-static int other_rules(long *rules, char (*names)[CERTPIN_HOSTNAME_MAX], binding *b, X509_STORE_CTX *sctx,
+CERTPIN_HOT static int other_rules(long *rules, char (*names)[CERTPIN_HOSTNAME_MAX], binding *b, X509_STORE_CTX *sctx,
 	long first)
 {
 	X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(sctx);
@@ -830,7 +830,7 @@ static bool param_has_name(X509_STORE_CTX *sctx)
  * the handshake continue, 0 to abort it (error already set on `sctx`), -1
  * when the host is not pinned and OpenSSL's own verdict stands.
  */
-static int decide(binding *b, SSL *ssl, X509_STORE_CTX *sctx, bool pkix_ok, bool pin_only, const char *name,
+CERTPIN_HOT static int decide(binding *b, SSL *ssl, X509_STORE_CTX *sctx, bool pkix_ok, bool pin_only, const char *name,
 	bool check_sni)
 {
 	const certpin_policy *policy = b->policy;
@@ -927,7 +927,7 @@ out:
 	return 1;
 }
 
-static SSL *store_ssl(X509_STORE_CTX *sctx)
+CERTPIN_HOT static SSL *store_ssl(X509_STORE_CTX *sctx)
 {
 	return X509_STORE_CTX_get_ex_data(sctx, SSL_get_ex_data_X509_STORE_CTX_idx());
 }
@@ -977,10 +977,10 @@ static int verify_chain(X509_STORE_CTX *sctx)
 #define verify_chain X509_verify_cert
 #endif
 
-static int ctx_check(X509_STORE_CTX *sctx, binding *b);
+CERTPIN_HOT static int ctx_check(X509_STORE_CTX *sctx, binding *b);
 
 /* SSL_CTX_set_cert_verify_callback(): replaces X509_verify_cert(), which we call first. */
-static int ctx_verify_cb(X509_STORE_CTX *sctx, void *arg)
+CERTPIN_HOT static int ctx_verify_cb(X509_STORE_CTX *sctx, void *arg)
 {
 #ifdef CERTPIN_CALLBACK_TIMER
 	double t = timer_now();
@@ -993,7 +993,7 @@ static int ctx_verify_cb(X509_STORE_CTX *sctx, void *arg)
 #endif
 }
 
-static int ctx_check(X509_STORE_CTX *sctx, binding *b)
+CERTPIN_HOT static int ctx_check(X509_STORE_CTX *sctx, binding *b)
 {
 	SSL *ssl = store_ssl(sctx);
 	ssl_state *st;

@@ -196,7 +196,7 @@ size_t certpin_policy_host_count(const certpin_policy *p)
 	return p ? p->nrules : 0;
 }
 
-const certpin__rule *certpin__policy_rule(const certpin_policy *p, size_t i)
+CERTPIN_HOT const certpin__rule *certpin__policy_rule(const certpin_policy *p, size_t i)
 {
 	return i < p->nrules ? &p->rules[i] : NULL;
 }

@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-bool certpin__position_ok(certpin_position want, size_t i, size_t n)
+CERTPIN_HOT bool certpin__position_ok(certpin_position want, size_t i, size_t n)
 {
 	switch (want) {
 	case CERTPIN_POS_ANY:
@@ -21,7 +21,7 @@ bool certpin__position_ok(certpin_position want, size_t i, size_t n)
 	return false;
 }
 
-bool certpin__elem_matches(const certpin_chain_elem *e, const certpin_pin *pin)
+CERTPIN_HOT bool certpin__elem_matches(const certpin_chain_elem *e, const certpin_pin *pin)
 {
 	if (pin->kind == CERTPIN_PIN_SPKI_SHA256)
 		return (e->flags & CERTPIN_HAVE_SPKI) && memcmp(e->spki_sha256, pin->digest, CERTPIN_DIGEST_LEN) == 0;
@@ -30,7 +30,7 @@ bool certpin__elem_matches(const certpin_chain_elem *e, const certpin_pin *pin)
 	return false;
 }
 
-int certpin__verify_rule(certpin_result *out, const certpin__rule *rule, long rule_index,
+CERTPIN_HOT int certpin__verify_rule(certpin_result *out, const certpin__rule *rule, long rule_index,
 	const certpin_chain_elem *chain, size_t n, int64_t now, bool leaf_only)
 {
 	out->rule = (int)rule_index;
