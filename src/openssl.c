@@ -421,7 +421,8 @@ static void ssl_info_cb(const SSL *cssl, int where, int ret)
  */
 CERTPIN_HOT static void info_cb_alone(const SSL *cssl, int where, int ret)
 {
-	if (where & SSL_CB_HANDSHAKE_START)
+	/* no session to resume (the usual case): one call, nothing else to look up */
+	if ((where & SSL_CB_HANDSHAKE_START) && SSL_get_session(cssl))
 		info_cb(cssl, where, ret);
 }
 
