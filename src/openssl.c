@@ -392,6 +392,8 @@ static void info_cb(const SSL *cssl, int where, int ret)
 		b->app_info_cb(cssl, where, ret);
 }
 
+static void info_cb_alone(const SSL *cssl, int where, int ret);
+
 /*
  * certpin_ssl_attach()'s info callback, set on the SSL: the same guard for
  * the connection's own policy, then the callback OpenSSL would have called
@@ -402,14 +404,18 @@ static void ssl_info_cb(const SSL *cssl, int where, int ret)
 	SSL *ssl = (SSL *)cssl;
 	const binding *b = SSL_get_ex_data(ssl, ssl_binding_idx);
 
+	info_cb_fn next = b && b->app_info_cb ? b->app_info_cb : SSL_CTX_get_info_callback(SSL_get_SSL_CTX(ssl));
+
 	if (b && (where & SSL_CB_HANDSHAKE_START) && !SSL_is_server(ssl) && SSL_in_before(ssl)) {
 		drop_foreign_session(ssl, b);
-		/* the context's guard too: OpenSSL calls its callback only when the SSL has none */
+		/*
+		 * The context's guard too, unless `next` is it: OpenSSL calls the
+		 * context's callback only for an SSL without its own.
+		 */
 		const binding *cb = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ctx_idx);
-		if (cb)
+		if (cb && next != info_cb && next != info_cb_alone)
 			drop_foreign_session(ssl, cb);
 	}
-	info_cb_fn next = b && b->app_info_cb ? b->app_info_cb : SSL_CTX_get_info_callback(SSL_get_SSL_CTX(ssl));
 	if (next && next != ssl_info_cb)
 		next(cssl, where, ret);
 }
