@@ -112,6 +112,18 @@ static void free_ex(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long a
 #define BLOCK_SIZE 384
 #define BLOCK_SPARES 8
 
+/* Put `p` in the first empty one of slots[0..n) (release: its contents are seen with it); false if all are full. */
+static bool slot_put(_Atomic(void *) *slots, size_t n, void *p)
+{
+	for (size_t i = 0; i < n; i++) {
+		void *none = NULL;
+		if (atomic_compare_exchange_strong_explicit(&slots[i], &none, p, memory_order_release,
+			memory_order_relaxed))
+			return true;
+	}
+	return false;
+}
+
 static _Atomic(void *) spares[BLOCK_SPARES];
 _Static_assert(sizeof(ssl_state) <= BLOCK_SIZE, "ssl_state fits a block");
 _Static_assert(sizeof(session_tag) + CERTPIN_HOSTNAME_MAX <= BLOCK_SIZE, "a session tag fits a block");
@@ -130,15 +142,8 @@ static void *block_get(void)
 
 static void block_put(void *p)
 {
-	if (!p)
-		return;
-	for (size_t i = 0; i < BLOCK_SPARES; i++) {
-		void *none = NULL;
-		if (atomic_compare_exchange_strong_explicit(&spares[i], &none, p, memory_order_release,
-			memory_order_relaxed))
-			return;
-	}
-	OPENSSL_free(p);
+	if (p && !slot_put(spares, BLOCK_SPARES, p))
+		OPENSSL_free(p);
 }
 
 static void free_block(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
@@ -178,13 +183,8 @@ CERTPIN_HOT static const void *memo_find(_Atomic(void *) *slots, bool (*same)(co
 /* Publish the finished entry `e` in an empty slot; frees it if none is left. */
 static void memo_add(_Atomic(void *) *slots, void *e)
 {
-	for (size_t i = 0; i < MEMO_SLOTS; i++) {
-		void *none = NULL;
-		if (atomic_compare_exchange_strong_explicit(&slots[i], &none, e, memory_order_release,
-			memory_order_relaxed))
-			return;
-	}
-	OPENSSL_free(e);
+	if (!slot_put(slots, MEMO_SLOTS, e))
+		OPENSSL_free(e);
 }
 
 static void free_ctx_binding(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
