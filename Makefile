@@ -41,6 +41,7 @@ fuzz-smoke: deps
 test: check check-asan fuzz-smoke
 
 bench: build
+	cmake --build $(BUILD) --target bench_handshake_timed -j $(JOBS)
 	sh bench/run.sh $(BUILD)
 
 install: build

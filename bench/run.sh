@@ -48,6 +48,8 @@ if [ -x "$BENCH/bench_handshake" ]; then
 		echo "-- the same with the binding's own time measured inside the handshake (bench_handshake_timed)"
 		"$BENCH/bench_handshake_timed" "$WORK/pki" "${HANDSHAKE_BLOCKS:-1000}" "${HANDSHAKE_PER_BLOCK:-4}" root
 		"$BENCH/bench_handshake_timed" "$WORK/pki" "${HANDSHAKE_BLOCKS:-1000}" "${HANDSHAKE_PER_BLOCK:-4}" leaf
+	else
+		echo "-- bench_handshake_timed not built (make bench builds it); skipped"
 	fi
 else
 	echo "bench_handshake not built (needs tests/support/tlsserver.c); skipped"
