@@ -1,7 +1,7 @@
 /*
  * bench_handshake: what certpin_ssl_ctx_attach() adds to a full TLS handshake.
  *
- *   bench_handshake PKI_DIR [BLOCKS] [PER_BLOCK] [root|leaf|control]
+ *   bench_handshake PKI_DIR [BLOCKS] [PER_BLOCK] [root|leaf|control|infocb]
  *
  * An in-process server (tests/support/tlsserver.c, its own thread) serves
  * PKI_DIR/chain.pem on 127.0.0.1.  Two client SSL_CTXs trust PKI_DIR/trust.pem
@@ -10,6 +10,9 @@
  * digest instead of three), so every certificate of the verified
  * chain is hashed and compared (the binding's most expensive path).  With
  * "control", B is plain OpenSSL too: B - A then shows the bench's own bias.
+ * With "infocb", B is plain OpenSSL with an info callback that does nothing
+ * (the binding sets one to guard resumption): B - A is what OpenSSL's calls
+ * of such a callback cost.
  * Sessions are never resumed: each sample is a full handshake, timed around
  * SSL_connect() only (the TCP connect and the application data exchange that
  * follows are not counted, so the overhead is relative to the handshake
@@ -23,7 +26,8 @@
  * per-block overhead of B over A (median, interquartile range, and mean
  * with a 95 % interval).  Also the certificate window (see window_cb()),
  * the part of the handshake where the binding runs, without the server's
- * work and the network waits.  Figures only.
+ * work and the network waits, and B - A before and after it (where the
+ * binding only receives OpenSSL's info-callback calls).  Figures only.
  *
  * Built as bench_handshake_timed (on a library compiled with
  * CERTPIN_CALLBACK_TIMER), it also prints the binding's own time inside each
@@ -102,12 +106,16 @@ static SSL_CTX *client_ctx(const char *dir)
 	return ctx;
 }
 
+/* The parts of one handshake's SSL_connect() time, in ns. */
+enum { P_WHOLE, P_BEFORE, P_WINDOW, P_AFTER, P_N };
+
 /*
- * One full handshake to 127.0.0.1:port; returns the SSL_connect() time in
- * ns and the certificate window in *window.  Exits if the connection does not
- * end the way the setup intends.
+ * One full handshake to 127.0.0.1:port: its times into t[P_N] (whole; before,
+ * in and after the certificate window) and, on a timed build, the binding's
+ * own time into *own.  Exits if the connection does not end the way the setup
+ * intends.
  */
-static double handshake(SSL_CTX *ctx, int port, int pinned, const char **proto, double *window, double *own)
+static void handshake(SSL_CTX *ctx, int port, int pinned, const char **proto, double t[P_N], double *own)
 {
 	struct sockaddr_in addr;
 	struct timeval tv = { 5, 0 };
@@ -134,13 +142,17 @@ static double handshake(SSL_CTX *ctx, int port, int pinned, const char **proto, 
 	win_start = win_end = 0;
 	double t0 = bench_now_ns();
 	int r = SSL_connect(ssl);
-	double dt = bench_now_ns() - t0;
+	double t1 = bench_now_ns();
 	if (r != 1)
 		die("handshake failed");
 	if (win_start == 0 || win_end == 0)
 		die("the certificate window was not seen");
-	if (window)
-		*window = win_end - win_start;
+	if (t) {
+		t[P_WHOLE] = t1 - t0;
+		t[P_BEFORE] = win_start - t0;
+		t[P_WINDOW] = win_end - win_start;
+		t[P_AFTER] = t1 - win_end;
+	}
 
 	if (pinned) {
 		certpin_result res;
@@ -173,26 +185,49 @@ static double handshake(SSL_CTX *ctx, int port, int pinned, const char **proto, 
 		die("no reply from the test server");
 	SSL_free(ssl);
 	close(fd);
-	return dt;
+}
+
+/* "infocb": B's only difference from A is an info callback that does nothing. */
+static volatile unsigned long info_calls;
+
+static void idle_info_cb(const SSL *ssl, int where, int ret)
+{
+	(void)ssl, (void)where, (void)ret;
+	info_calls++;
+}
+
+static double *alloc_doubles(size_t n)
+{
+	double *p = calloc(n, sizeof(double));
+	if (!p)
+		die("out of memory");
+	return p;
 }
 
 int main(int argc, char **argv)
 {
+	enum { M_ROOT, M_LEAF, M_CONTROL, M_INFOCB } mode = M_ROOT;
+	static const char *const modes[] = { "root", "leaf", "control", "infocb" };
+
 	if (argc < 2) {
-		fprintf(stderr, "usage: bench_handshake PKI_DIR [BLOCKS] [PER_BLOCK] [root|leaf|control]\n");
+		fprintf(stderr, "usage: bench_handshake PKI_DIR [BLOCKS] [PER_BLOCK] [root|leaf|control|infocb]\n");
 		return 2;
 	}
 	const char *dir = argv[1];
 	int blocks = argc > 2 ? atoi(argv[2]) : 1000;
 	int per = argc > 3 ? atoi(argv[3]) : 4;
-	/* root (default): the pin matches only at depth 2, so all 3 certificates are hashed; leaf: one digest */
-	int leaf_pins = argc > 4 && strcmp(argv[4], "leaf") == 0;
-	/* control: B is plain OpenSSL too, so B - A shows the bench's own bias */
-	int control = argc > 4 && strcmp(argv[4], "control") == 0;
-	if (argc > 4 && !leaf_pins && !control && strcmp(argv[4], "root") != 0) {
-		fprintf(stderr, "bench_handshake: the last argument is root, leaf or control\n");
-		return 2;
+	if (argc > 4) {
+		size_t m = 0;
+		while (m < sizeof(modes) / sizeof(modes[0]) && strcmp(argv[4], modes[m]) != 0)
+			m++;
+		if (m == sizeof(modes) / sizeof(modes[0])) {
+			fprintf(stderr, "bench_handshake: the last argument is root, leaf, control or infocb\n");
+			return 2;
+		}
+		mode = (int)m;
 	}
+	/* root (default): the pin matches only at depth 2, so all 3 certificates are hashed; leaf: one digest */
+	int pins = mode == M_ROOT || mode == M_LEAF;
 	if (blocks < 2 || blocks > MAX_BLOCKS || per < 1 || per > MAX_PER_BLOCK) {
 		fprintf(stderr, "bench_handshake: 2 <= BLOCKS <= %d, 1 <= PER_BLOCK <= %d\n", MAX_BLOCKS, MAX_PER_BLOCK);
 		return 2;
@@ -228,7 +263,7 @@ int main(int argc, char **argv)
 	certpin_policy *policy;
 	certpin_host_options o = CERTPIN_HOST_OPTIONS_INIT;
 	certpin_pin backup = bench_named_pin("bench_handshake", dir, "backup");
-	certpin_pin root = bench_named_pin("bench_handshake", dir, leaf_pins ? "leaf" : "root");
+	certpin_pin root = bench_named_pin("bench_handshake", dir, mode == M_LEAF ? "leaf" : "root");
 	o.pattern = HOST;
 	if (certpin_policy_new(&policy) != CERTPIN_OK || certpin_policy_add_host(policy, &o) != CERTPIN_OK ||
 	    certpin_policy_add_pin(policy, HOST, &backup, CERTPIN_POS_ANY) != CERTPIN_OK ||
@@ -236,52 +271,62 @@ int main(int argc, char **argv)
 		die("cannot build the policy");
 
 	SSL_CTX *a = client_ctx(dir), *b = client_ctx(dir);
-	if (!control && certpin_ssl_ctx_attach(b, policy, NULL) != CERTPIN_OK)
+	if (pins && certpin_ssl_ctx_attach(b, policy, NULL) != CERTPIN_OK)
 		die("certpin_ssl_ctx_attach failed");
+	if (mode == M_INFOCB)
+		SSL_CTX_set_info_callback(b, idle_info_cb);
 
 	const char *proto = "?";
 	for (int i = 0; i < WARMUP; i++) {
 		handshake(a, port, 0, &proto, NULL, NULL);
-		handshake(b, port, !control, NULL, NULL, NULL);
+		handshake(b, port, pins, NULL, NULL, NULL);
 	}
+	unsigned long warm_info_calls = info_calls;
 
+	/* v[side][part]: every handshake's time; blk: one block's; d[part]: per-block B - A of the medians */
 	size_t total = (size_t)blocks * (size_t)per;
-	double *all_a = malloc(total * sizeof(double)), *all_b = malloc(total * sizeof(double));
-	double *blk = malloc((size_t)per * sizeof(double));
-	double *ovh = malloc((size_t)blocks * sizeof(double)), *diff = malloc((size_t)blocks * sizeof(double));
-	double *win_a = malloc(total * sizeof(double)), *win_b = malloc(total * sizeof(double));
-	double *wblk = malloc((size_t)per * sizeof(double)), *wdiff = malloc((size_t)blocks * sizeof(double));
-	double *own = calloc(total, sizeof(double));
-	if (!all_a || !all_b || !blk || !ovh || !diff || !win_a || !win_b || !wblk || !wdiff || !own)
-		die("out of memory");
+	double *v[2][P_N], *blk[2][P_N], *d[P_N];
+	for (int p = 0; p < P_N; p++) {
+		for (int side = 0; side < 2; side++) {
+			v[side][p] = alloc_doubles(total);
+			blk[side][p] = alloc_doubles((size_t)per);
+		}
+		d[p] = alloc_doubles((size_t)blocks);
+	}
+	double *ovh = alloc_doubles((size_t)blocks), *own = alloc_doubles(total);
 
 	double t_start = bench_now_ns();
 	for (int k = 0; k < blocks; k++) {
-		double med[2], wmed[2];
+		size_t at = (size_t)k * (size_t)per;
 		for (int side = 0; side < 2; side++) {
-			int pinned = (k % 2 == 0) ? side : !side;
-			SSL_CTX *ctx = pinned ? b : a;
-			size_t at = (size_t)k * (size_t)per;
-			double *dst = (pinned ? all_b : all_a) + at, *wdst = (pinned ? win_b : win_a) + at;
+			int is_b = (k % 2 == 0) ? side : !side;
 			for (int i = 0; i < per; i++) {
-				dst[i] = blk[i] = handshake(ctx, port, pinned && !control, NULL, &wblk[i],
-					pinned ? &own[at + i] : NULL);
-				wdst[i] = wblk[i];
+				double t[P_N];
+				handshake(is_b ? b : a, port, is_b && pins, NULL, t, is_b ? &own[at + i] : NULL);
+				for (int p = 0; p < P_N; p++)
+					v[is_b][p][at + i] = blk[is_b][p][i] = t[p];
 			}
-			med[pinned] = bench_median(blk, (size_t)per);
-			wmed[pinned] = bench_median(wblk, (size_t)per);
 		}
-		ovh[k] = med[1] / med[0] - 1.0;
-		diff[k] = med[1] - med[0];
-		wdiff[k] = wmed[1] - wmed[0];
+		double ma = 0, mb = 0;
+		for (int p = 0; p < P_N; p++) {
+			double x = bench_median(blk[0][p], (size_t)per), y = bench_median(blk[1][p], (size_t)per);
+			d[p][k] = y - x;
+			if (p == P_WHOLE)
+				ma = x, mb = y;
+		}
+		ovh[k] = mb / ma - 1.0;
 	}
 	double wall = (bench_now_ns() - t_start) / 1e9;
 
-	double ma = bench_median(all_a, total), mb = bench_median(all_b, total);
-	double a25 = bench_quantile(all_a, total, 0.25), a75 = bench_quantile(all_a, total, 0.75);
-	double b25 = bench_quantile(all_b, total, 0.25), b75 = bench_quantile(all_b, total, 0.75);
-	double diffmed = bench_median(diff, (size_t)blocks);
-	double dq25 = bench_quantile(diff, (size_t)blocks, 0.25), dq75 = bench_quantile(diff, (size_t)blocks, 0.75);
+	double ma = bench_median(v[0][P_WHOLE], total), mb = bench_median(v[1][P_WHOLE], total);
+	double a25 = bench_quantile(v[0][P_WHOLE], total, 0.25), a75 = bench_quantile(v[0][P_WHOLE], total, 0.75);
+	double b25 = bench_quantile(v[1][P_WHOLE], total, 0.25), b75 = bench_quantile(v[1][P_WHOLE], total, 0.75);
+	double dm[P_N], dq25[P_N], dq75[P_N];
+	for (int p = 0; p < P_N; p++) {
+		dm[p] = bench_median(d[p], (size_t)blocks);
+		dq25[p] = bench_quantile(d[p], (size_t)blocks, 0.25);
+		dq75[p] = bench_quantile(d[p], (size_t)blocks, 0.75);
+	}
 	/* mean and a 95 % interval of the per-block overhead (normal approximation) */
 	double mean = 0, var = 0;
 	for (int k = 0; k < blocks; k++)
@@ -292,30 +337,36 @@ int main(int argc, char **argv)
 	double om = bench_median(ovh, (size_t)blocks);
 	double q25 = bench_quantile(ovh, (size_t)blocks, 0.25), q75 = bench_quantile(ovh, (size_t)blocks, 0.75);
 	double lo = ovh[0], hi = ovh[blocks - 1]; /* sorted by bench_quantile */
-	double wa = bench_median(win_a, total), wb = bench_median(win_b, total);
-	double wd = bench_median(wdiff, (size_t)blocks);
-	double wd25 = bench_quantile(wdiff, (size_t)blocks, 0.25), wd75 = bench_quantile(wdiff, (size_t)blocks, 0.75);
+	double wa = bench_median(v[0][P_WINDOW], total), wb = bench_median(v[1][P_WINDOW], total);
+	static const char *const b_is[] = { "the root only", "the leaf", "nowhere (control run: B is plain OpenSSL too)",
+		"nowhere (infocb run: B is plain OpenSSL with an info callback that does nothing)" };
 
 	printf("bench_handshake: %s, %s, loopback, %d blocks x %d handshakes per side (%.1f s)%s; pins match %s\n",
 		OpenSSL_version(OPENSSL_VERSION), proto, blocks, per, wall,
-		pinned_cpus ? ", server on CPU 0, client on CPU 1" : "",
-		control ? "nowhere (control run: B is plain OpenSSL too)" : leaf_pins ? "the leaf" : "the root only");
+		pinned_cpus ? ", server on CPU 0, client on CPU 1" : "", b_is[mode]);
 	printf("  A  plain OpenSSL verification      median %8.1f us  (IQR %.1f-%.1f)\n", ma / 1e3, a25 / 1e3,
 		a75 / 1e3);
-	printf("  B  + certpin_ssl_ctx_attach        median %8.1f us  (IQR %.1f-%.1f)\n", mb / 1e3, b25 / 1e3,
-		b75 / 1e3);
-	printf("  B - A per block: median %+.2f us (IQR %+.2f..%+.2f)\n", diffmed / 1e3, dq25 / 1e3, dq75 / 1e3);
+	printf("  B  %-32s median %8.1f us  (IQR %.1f-%.1f)\n",
+		pins ? "+ certpin_ssl_ctx_attach" : mode == M_CONTROL ? "plain OpenSSL too" : "+ an idle info callback",
+		mb / 1e3, b25 / 1e3, b75 / 1e3);
+	printf("  B - A per block: median %+.2f us (IQR %+.2f..%+.2f)\n", dm[P_WHOLE] / 1e3, dq25[P_WHOLE] / 1e3,
+		dq75[P_WHOLE] / 1e3);
 	printf("  overhead per block: median %+.3f %% (IQR %+.3f..%+.3f %%, range %+.3f..%+.3f %%)\n", om * 100,
 		q25 * 100, q75 * 100, lo * 100, hi * 100);
 	printf("  overhead mean %+.3f %% +- %.3f %% (95 %% interval over blocks)\n", mean * 100, ci * 100);
 	printf("  certificate window (Certificate received -> next message received): A median %.1f us, B %.1f us\n",
 		wa / 1e3, wb / 1e3);
 	printf("  window B - A per block: median %+.2f us (IQR %+.2f..%+.2f) = %+.3f %% of A's median handshake\n",
-		wd / 1e3, wd25 / 1e3, wd75 / 1e3, wd / ma * 100);
+		dm[P_WINDOW] / 1e3, dq25[P_WINDOW] / 1e3, dq75[P_WINDOW] / 1e3, dm[P_WINDOW] / ma * 100);
+	printf("  B - A per block outside the window: median %+.2f us before it, %+.2f us after it\n",
+		dm[P_BEFORE] / 1e3, dm[P_AFTER] / 1e3);
 	printf("  target <= 0.3 %%: the window's B - A is the binding's cost inside the handshake, measured\n"
 	       "  without the network and server time that make the whole-handshake figures noisy.\n");
+	if (mode == M_INFOCB)
+		printf("  info callback: %.1f calls per handshake\n",
+			(double)(info_calls - warm_info_calls) / (double)total);
 #ifdef CERTPIN_CALLBACK_TIMER
-	if (!control) {
+	if (pins) {
 		double o25 = bench_quantile(own, total, 0.25), o75 = bench_quantile(own, total, 0.75);
 		double om50 = bench_median(own, total);
 		printf("  binding's own time per B handshake (timed inside, X509_verify_cert() left out): median %.2f us\n"
@@ -324,15 +375,14 @@ int main(int argc, char **argv)
 	}
 #endif
 
-	free(all_a);
-	free(all_b);
-	free(blk);
+	for (int p = 0; p < P_N; p++) {
+		for (int side = 0; side < 2; side++) {
+			free(v[side][p]);
+			free(blk[side][p]);
+		}
+		free(d[p]);
+	}
 	free(ovh);
-	free(diff);
-	free(win_a);
-	free(win_b);
-	free(wblk);
-	free(wdiff);
 	free(own);
 	SSL_CTX_free(a);
 	SSL_CTX_free(b);

@@ -2,7 +2,8 @@
 # run.sh BUILD_DIR - run every certpin benchmark and print its figures.
 #
 # Generates the test PKI with tests/data/mkpki.sh into a temporary directory,
-# then runs bench_verify, bench_handshake, bench_cli_pin.sh, bench_monitor.sh
+# then runs bench_verify, bench_handshake (root, leaf, control and infocb
+# runs; bench_handshake_timed when built), bench_cli_pin.sh, bench_monitor.sh
 # and bench_collect.  Figures only:
 # no benchmark fails on a timing.  Knobs (environment):
 #   VERIFY_ITERATIONS (1000000)  VERIFY_RUNS (7)
@@ -44,6 +45,7 @@ if [ -x "$BENCH/bench_handshake" ]; then
 	"$BENCH/bench_handshake" "$WORK/pki" "${HANDSHAKE_BLOCKS:-1000}" "${HANDSHAKE_PER_BLOCK:-4}" root
 	"$BENCH/bench_handshake" "$WORK/pki" "${HANDSHAKE_BLOCKS:-1000}" "${HANDSHAKE_PER_BLOCK:-4}" leaf
 	"$BENCH/bench_handshake" "$WORK/pki" "${HANDSHAKE_BLOCKS:-1000}" "${HANDSHAKE_PER_BLOCK:-4}" control
+	"$BENCH/bench_handshake" "$WORK/pki" "${HANDSHAKE_BLOCKS:-1000}" "${HANDSHAKE_PER_BLOCK:-4}" infocb
 	if [ -x "$BENCH/bench_handshake_timed" ]; then
 		echo "-- the same with the binding's own time measured inside the handshake (bench_handshake_timed)"
 		"$BENCH/bench_handshake_timed" "$WORK/pki" "${HANDSHAKE_BLOCKS:-1000}" "${HANDSHAKE_PER_BLOCK:-4}" root
