@@ -730,34 +730,38 @@ static void two_name_cases(void)
 static void accept_all_cases(void)
 {
 	certpin_policy *p = simple_policy(HOST, P_LEAF, -1);
-	conn c = { ROGUE, TRUST, HOST, TEST_CLIENT_ACCEPT_ALL, p, NULL };
-
-	run("[app callback accepts all] untrusted rogue chain", &c, CERTPIN_E_PKIX, ANY_VERDICT, ANY_DEPTH);
-	c.server = SS_OTHER;
-	run("[app callback accepts all] self-signed", &c, CERTPIN_E_PKIX, ANY_VERDICT, ANY_DEPTH);
-	c.server = EXPIRED;
-	run("[app callback accepts all] expired, pinned key", &c, CERTPIN_E_PKIX, ANY_VERDICT, ANY_DEPTH);
-	c.server = REAL;
-	run("[app callback accepts all] genuine chain, pinned key", &c, CERTPIN_OK, CERTPIN_VERDICT_MATCH, 0);
-	c.flags |= TEST_CLIENT_PER_SSL;
-	c.server = ROGUE;
-	run("[per-SSL, app callback accepts all] untrusted rogue chain", &c, CERTPIN_E_PKIX, ANY_VERDICT, ANY_DEPTH);
-	c.server = EXPIRED;
-	run("[per-SSL, app callback accepts all] expired, pinned key", &c, CERTPIN_E_PKIX, ANY_VERDICT, ANY_DEPTH);
-	c.server = REAL;
-	run("[per-SSL, app callback accepts all] genuine chain, pinned key", &c, CERTPIN_OK, CERTPIN_VERDICT_MATCH, 0);
 	/*
-	 * The callback set on the X509_STORE, where OpenSSL finds it when the
-	 * SSL has none: the context binding must watch it too, not take the
-	 * path it keeps for OpenSSL's own callback.
+	 * The callback on the SSL_CTX, through either binding, and on the
+	 * X509_STORE, where OpenSSL finds it when the SSL has none: the context
+	 * binding must watch that one too, not take the path it keeps for
+	 * OpenSSL's own callback.
 	 */
-	c.flags = TEST_CLIENT_STORE_ACCEPT_ALL;
-	c.server = ROGUE;
-	run("[store callback accepts all] untrusted rogue chain", &c, CERTPIN_E_PKIX, ANY_VERDICT, ANY_DEPTH);
-	c.server = EXPIRED;
-	run("[store callback accepts all] expired, pinned key", &c, CERTPIN_E_PKIX, ANY_VERDICT, ANY_DEPTH);
-	c.server = REAL;
-	run("[store callback accepts all] genuine chain, pinned key", &c, CERTPIN_OK, CERTPIN_VERDICT_MATCH, 0);
+	static const struct {
+		unsigned int flags;
+		const char *label;
+	} where[] = {
+		{ TEST_CLIENT_ACCEPT_ALL, "app callback accepts all" },
+		{ TEST_CLIENT_ACCEPT_ALL | TEST_CLIENT_PER_SSL, "per-SSL, app callback accepts all" },
+		{ TEST_CLIENT_STORE_ACCEPT_ALL, "store callback accepts all" },
+	};
+	char name[128];
+
+	for (size_t i = 0; i < sizeof(where) / sizeof(where[0]); i++) {
+		conn c = { ROGUE, TRUST, HOST, where[i].flags, p, NULL };
+		snprintf(name, sizeof(name), "[%s] untrusted rogue chain", where[i].label);
+		run(name, &c, CERTPIN_E_PKIX, ANY_VERDICT, ANY_DEPTH);
+		if (i == 0) {
+			c.server = SS_OTHER;
+			snprintf(name, sizeof(name), "[%s] self-signed", where[i].label);
+			run(name, &c, CERTPIN_E_PKIX, ANY_VERDICT, ANY_DEPTH);
+		}
+		c.server = EXPIRED;
+		snprintf(name, sizeof(name), "[%s] expired, pinned key", where[i].label);
+		run(name, &c, CERTPIN_E_PKIX, ANY_VERDICT, ANY_DEPTH);
+		c.server = REAL;
+		snprintf(name, sizeof(name), "[%s] genuine chain, pinned key", where[i].label);
+		run(name, &c, CERTPIN_OK, CERTPIN_VERDICT_MATCH, 0);
+	}
 	certpin_policy_free(p);
 }
 
