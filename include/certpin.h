@@ -574,9 +574,12 @@ CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_ssl_ctx_attach(void *ssl_ctx, cons
 /*
  * Result of the last pin check on `ssl` (an SSL *).  Returns the certpin code
  * of that check (CERTPIN_OK, CERTPIN_E_PIN_MISMATCH, CERTPIN_E_PKIX, ...) and
- * fills `out` if not NULL; CERTPIN_E_STATE if no check has run on `ssl`, or
- * if its last handshake resumed a session (which runs no check: the result
- * of an earlier handshake is never reported for it).  With both bindings on
+ * fills `out` if not NULL; CERTPIN_E_STATE if no check has run in the
+ * connection's current (or last) handshake: none yet since SSL_new() or
+ * SSL_clear(), a handshake that failed before the server's certificate, or
+ * one that resumed a session (which runs no check).  The result of an
+ * earlier handshake, or of the connection that made a session set with
+ * SSL_set_session(), is never reported.  With both bindings on
  * one connection, a refusal by the certpin_ssl_attach() policy is the result.
  */
 CERTPIN_EXPORT int certpin_ssl_result(certpin_result *out, const void *ssl);

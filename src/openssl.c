@@ -62,26 +62,37 @@ typedef struct binding {
 } binding;
 
 /*
+ * The result's fields before its host name: a handshake writes those and the
+ * name's own length, not the whole (mostly empty) name buffer.
+ */
+#define RESULT_HEAD offsetof(certpin_result, hostname)
+
+/*
  * Tag on an SSL_SESSION whose full handshake passed this policy for this
  * host: only such a session may be resumed for a pinned host (a resumed
  * handshake runs no certificate check).
+ *
+ * The tag also carries that handshake's result, for certpin_ssl_result() on
+ * the connection that made it (known by its client random, which a
+ * connection before its first ClientHello has all zero): a connection
+ * whose handshake passed needs no state of its own, which spares it an
+ * ex_data table on the SSL (two allocations) in every handshake.
  */
 #define TAG_POLICIES 4
 
 typedef struct session_tag {
 	/* the policies it passed (a context's and a connection's): the first TAG_POLICIES, NULL after the last */
 	const certpin_policy *policies[TAG_POLICIES];
-	char host[];                /* normalized, allocated to its length */
+	unsigned char client_random[SSL3_RANDOM_SIZE];
+	int rc;
+	certpin_result result;      /* valid up to the hostname's NUL: the normalized host the tag is for */
 } session_tag;
 
-/*
- * The result's fields before its host name: a handshake writes those and the
- * name's own length, not the whole (mostly empty) name buffer.
- */
-#define RESULT_HEAD offsetof(certpin_result, hostname)
+#define TAG_SIZE(host_len) (offsetof(session_tag, result) + RESULT_HEAD + (host_len) + 1)
 
 typedef struct ssl_state {
 	int rc;
+	unsigned char client_random[SSL3_RANDOM_SIZE]; /* of the handshake that recorded the result */
 	certpin_result result;      /* valid up to the hostname's terminating NUL */
 	/* context binding, during X509_verify_cert(): the verify callback it calls, and whether it overrode */
 	X509_STORE_CTX_verify_cb app_verify_cb;
@@ -91,6 +102,8 @@ typedef struct ssl_state {
 
 static CRYPTO_ONCE once = CRYPTO_ONCE_STATIC_INIT;
 static int ctx_idx = -1, ssl_binding_idx = -1, ssl_state_idx = -1, session_idx = -1;
+/* libssl's index of the SSL on an X509_STORE_CTX (fixed once made; asking again takes a lock-free once check and a call per handshake) */
+static int store_ssl_idx = -1;
 /* OpenSSL's verify callback when the application set none: it returns what it is given */
 static X509_STORE_CTX_verify_cb default_verify_cb;
 
@@ -126,7 +139,7 @@ static bool slot_put(_Atomic(void *) *slots, size_t n, void *p)
 
 static _Atomic(void *) spares[BLOCK_SPARES];
 _Static_assert(sizeof(ssl_state) <= BLOCK_SIZE, "ssl_state fits a block");
-_Static_assert(sizeof(session_tag) + CERTPIN_HOSTNAME_MAX <= BLOCK_SIZE, "a session tag fits a block");
+_Static_assert(sizeof(session_tag) <= BLOCK_SIZE, "a session tag fits a block");
 
 static void *block_get(void)
 {
@@ -225,7 +238,7 @@ static int dup_tag(CRYPTO_EX_DATA *to, const CRYPTO_EX_DATA *from, void **from_d
 	if (*p) {
 		session_tag *copy = block_get();
 		if (copy)
-			memcpy(copy, *p, sizeof(**p) + strlen((*p)->host) + 1);
+			memcpy(copy, *p, TAG_SIZE(strlen((*p)->result.hostname)));
 		*p = copy;
 		return copy != NULL;
 	}
@@ -238,6 +251,7 @@ static void init_indexes(void)
 	ssl_binding_idx = SSL_get_ex_new_index((long)sizeof(binding), "certpin binding", NULL, dup_flat, free_ex);
 	ssl_state_idx = SSL_get_ex_new_index(0, "certpin state", NULL, dup_state, free_block);
 	session_idx = SSL_SESSION_get_ex_new_index(0, "certpin session tag", NULL, dup_tag, free_block);
+	store_ssl_idx = SSL_get_ex_data_X509_STORE_CTX_idx();
 	X509_STORE_CTX *probe = X509_STORE_CTX_new();
 	if (probe && X509_STORE_CTX_init(probe, NULL, NULL, NULL))
 		default_verify_cb = X509_STORE_CTX_get_verify_cb(probe);
@@ -249,7 +263,7 @@ static int ensure_indexes(void)
 	if (!CRYPTO_THREAD_run_once(&once, init_indexes))
 		return 0;
 	return ctx_idx >= 0 && ssl_binding_idx >= 0 && ssl_state_idx >= 0 && session_idx >= 0 &&
-		default_verify_cb != NULL;
+		store_ssl_idx >= 0 && default_verify_cb != NULL;
 }
 
 /* The verification IP address set in `param` (OPENSSL_free() it), or NULL. */
@@ -312,7 +326,7 @@ CERTPIN_HOT static int conn_name(char *out, size_t outlen, SSL *ssl, X509_VERIFY
 /* Did the full handshake that made the session pass `policy` for `host`? */
 static bool tag_has(const session_tag *t, const certpin_policy *policy, const char *host)
 {
-	if (!t || strcmp(t->host, host) != 0)
+	if (!t || strcmp(t->result.hostname, host) != 0)
 		return false;
 	for (size_t i = 0; i < TAG_POLICIES && t->policies[i]; i++)
 		if (t->policies[i] == policy)
@@ -320,39 +334,50 @@ static bool tag_has(const session_tag *t, const certpin_policy *policy, const ch
 	return false;
 }
 
+/* The handshake's result into tag `t` (its host name already there), with the connection's client random. */
+CERTPIN_HOT static bool tag_result(session_tag *t, SSL *ssl, int rc, const certpin_result *res)
+{
+	t->rc = rc;
+	memcpy(&t->result, res, RESULT_HEAD);
+	return SSL_get_client_random(ssl, t->client_random, sizeof(t->client_random)) == sizeof(t->client_random);
+}
+
 /*
  * Tag the connection's session: its full handshake passed `policy` for
- * pinned host `host`.  A context's and a connection's binding both tag it;
- * a tag for another host is replaced (a session is never resumed on a
- * tag it does not have, so losing one only costs a full handshake).
+ * pinned host res->hostname, with result `res` and code `rc`.  A context's
+ * and a connection's binding both tag it (the later result stands); a tag
+ * for another host is replaced (a session is never resumed on a tag it does
+ * not have, so losing one only costs a full handshake).  False if the
+ * session is left untagged.
  */
-CERTPIN_HOT static void tag_session(SSL *ssl, const certpin_policy *policy, const char *host)
+CERTPIN_HOT static bool tag_session(SSL *ssl, const certpin_policy *policy, int rc, const certpin_result *res)
 {
 	SSL_SESSION *sess = SSL_get_session(ssl);
 	session_tag *t;
 
 	if (!sess)
-		return;
+		return false;
 	session_tag *old = SSL_SESSION_get_ex_data(sess, session_idx);
-	if (old && strcmp(old->host, host) == 0) {
+	if (old && strcmp(old->result.hostname, res->hostname) == 0) {
 		/* the handshake's own session, not yet shared: add the policy in place */
 		size_t i = 0;
 		while (i < TAG_POLICIES - 1 && old->policies[i] && old->policies[i] != policy)
 			i++;
 		old->policies[i] = policy;
-		return;
+		return tag_result(old, ssl, rc, res);
 	}
-	size_t len = strlen(host);
 	if (!(t = block_get()))
-		return; /* untagged: the session is simply never resumed for a pinned host */
+		return false; /* untagged: the session is simply never resumed for a pinned host */
 	t->policies[0] = policy;
 	for (size_t i = 1; i < TAG_POLICIES; i++)
 		t->policies[i] = NULL;
-	memcpy(t->host, host, len + 1);
-	if (SSL_SESSION_set_ex_data(sess, session_idx, t))
-		block_put(old);
-	else
+	copy_name(t->result.hostname, sizeof(t->result.hostname), res->hostname);
+	if (!tag_result(t, ssl, rc, res) || !SSL_SESSION_set_ex_data(sess, session_idx, t)) {
 		block_put(t);
+		return false;
+	}
+	block_put(old);
+	return true;
 }
 
 /*
@@ -432,9 +457,10 @@ CERTPIN_HOT static void info_cb_alone(const SSL *cssl, int where, int ret)
 		info_cb(cssl, where, ret);
 }
 
+/* Fields before the host name zeroed, the name empty (the rest of its buffer is never read). */
 CERTPIN_HOT static void result_init(certpin_result *r, int64_t now)
 {
-	memset(r, 0, sizeof(*r));
+	memset(r, 0, RESULT_HEAD + 1);
 	r->version = CERTPIN_RESULT_VERSION;
 	r->verdict = CERTPIN_VERDICT_NOT_PINNED;
 	r->rule = r->pin = r->depth = -1;
@@ -450,6 +476,7 @@ CERTPIN_HOT static ssl_state *state_get(SSL *ssl)
 		st = block_get();
 		if (st) {
 			memset(st, 0, offsetof(ssl_state, result) + RESULT_HEAD + 1);
+			st->rc = CERTPIN_E_STATE; /* nothing recorded yet */
 			st->app_verify_cb = NULL;
 			st->pkix_overridden = st->ssl_binding_refused = 0;
 		}
@@ -468,6 +495,8 @@ CERTPIN_HOT static int record(SSL *ssl, int rc, const certpin_result *res)
 	if (!st)
 		return 0;
 	st->rc = rc;
+	if (SSL_get_client_random(ssl, st->client_random, sizeof(st->client_random)) != sizeof(st->client_random))
+		return 0;
 	memcpy(&st->result, res, RESULT_HEAD);
 	copy_name(st->result.hostname, sizeof(st->result.hostname), res->hostname);
 	return 1;
@@ -524,7 +553,9 @@ CERTPIN_HOT size_t certpin__x509_spki_der(unsigned char *buf, size_t buflen, X50
 {
 	const ASN1_BIT_STRING *bits = X509_get0_pubkey_bitstr(x);
 	X509_ALGOR *alg = NULL;
-	const ASN1_OBJECT *oid, *param_oid = NULL;
+	const ASN1_OBJECT *oid;
+	const unsigned char *param_data = NULL;
+	size_t param_oid_len = 0;
 	const void *pval;
 	int ptype;
 	unsigned char head[3][4];
@@ -545,9 +576,9 @@ CERTPIN_HOT size_t certpin__x509_spki_der(unsigned char *buf, size_t buflen, X50
 		param_len = 0;
 	} else if (ptype == V_ASN1_NULL) {
 		param_len = 2;
-	} else if (ptype == V_ASN1_OBJECT && (param_oid = pval) && OBJ_length(param_oid) > 0 &&
-		   OBJ_length(param_oid) < 0x80 && OBJ_get0_data(param_oid)) {
-		param_len = 2 + (size_t)OBJ_length(param_oid);
+	} else if (ptype == V_ASN1_OBJECT && pval && (param_oid_len = (size_t)OBJ_length(pval)) > 0 &&
+		   param_oid_len < 0x80 && (param_data = OBJ_get0_data(pval)) != NULL) {
+		param_len = 2 + param_oid_len;
 	} else {
 		return 0; /* explicit EC parameters, RSA-PSS parameters, ... */
 	}
@@ -571,10 +602,10 @@ CERTPIN_HOT size_t certpin__x509_spki_der(unsigned char *buf, size_t buflen, X50
 	if (ptype == V_ASN1_NULL) {
 		*p++ = 0x05;
 		*p++ = 0x00;
-	} else if (param_oid) {
+	} else if (param_data) {
 		*p++ = 0x06;
-		*p++ = (unsigned char)OBJ_length(param_oid);
-		memcpy(p, OBJ_get0_data(param_oid), (size_t)OBJ_length(param_oid)), p += OBJ_length(param_oid);
+		*p++ = (unsigned char)param_oid_len;
+		memcpy(p, param_data, param_oid_len), p += param_oid_len;
 	}
 	memcpy(p, head[1], h_key), p += h_key;
 	*p++ = 0x00;
@@ -965,14 +996,22 @@ CERTPIN_HOT static int decide(binding *b, SSL *ssl, X509_STORE_CTX *sctx, bool p
 			rc = orc;
 		}
 	}
-	EVP_MD_CTX_free(d.md);
-out:
-	if (!record(ssl, rc, &res)) {
-		res.allowed = 0;
-		rc = CERTPIN_E_NOMEM;
+	if (d.md)
+		EVP_MD_CTX_free(d.md);
+out:;
+	bool pass = rc == CERTPIN_OK && res.allowed && res.rule >= 0;
+	/*
+	 * A passing result rides on the session's tag (see session_tag); a
+	 * connection that already has state keeps its result there as well.
+	 */
+	if (!pass || SSL_get_ex_data(ssl, ssl_state_idx) || !tag_session(ssl, policy, rc, &res)) {
+		if (!record(ssl, rc, &res)) {
+			res.allowed = 0;
+			rc = CERTPIN_E_NOMEM;
+		} else if (pass) {
+			(void)tag_session(ssl, policy, rc, &res);
+		}
 	}
-	if (rc == CERTPIN_OK && res.allowed && res.rule >= 0)
-		tag_session(ssl, policy, res.hostname);
 	if (rc != CERTPIN_OK || !res.allowed) {
 		/* a PKIX failure keeps OpenSSL's reason; a pin refusal gets its own */
 		if (X509_STORE_CTX_get_error(sctx) == X509_V_OK)
@@ -985,7 +1024,7 @@ out:
 
 CERTPIN_HOT static SSL *store_ssl(X509_STORE_CTX *sctx)
 {
-	return X509_STORE_CTX_get_ex_data(sctx, SSL_get_ex_data_X509_STORE_CTX_idx());
+	return X509_STORE_CTX_get_ex_data(sctx, store_ssl_idx);
 }
 
 /*
@@ -1227,14 +1266,43 @@ int certpin_ssl_result(certpin_result *out, const void *ssl)
 		return CERTPIN_E_INVALID_ARG;
 	if (!ensure_indexes())
 		return CERTPIN_E_TLS;
-	st = SSL_get_ex_data(ssl, ssl_state_idx);
 	/* a resumed session runs no certificate check; a recorded result is an earlier handshake's */
-	if (!st || SSL_session_reused((const SSL *)ssl))
+	if (SSL_session_reused((const SSL *)ssl))
 		return CERTPIN_E_STATE;
+	const certpin_result *res;
+	const unsigned char *made_by;
+	int rc;
+	if ((st = SSL_get_ex_data(ssl, ssl_state_idx)) != NULL) {
+		res = &st->result;
+		rc = st->rc;
+		made_by = st->client_random;
+	} else {
+		/* a passing handshake left its result on the tag of the session it made (see session_tag) */
+		SSL_SESSION *sess = SSL_get_session(ssl);
+		const session_tag *t = sess ? SSL_SESSION_get_ex_data(sess, session_idx) : NULL;
+		if (!t)
+			return CERTPIN_E_STATE;
+		res = &t->result;
+		rc = t->rc;
+		made_by = t->client_random;
+	}
+	/*
+	 * Only this handshake's result: not one an earlier handshake on this SSL
+	 * left before SSL_clear(), nor the one of the connection that made a
+	 * session set with SSL_set_session().
+	 */
+	unsigned char random[SSL3_RANDOM_SIZE], any = 0;
+	if (SSL_get_client_random(ssl, random, sizeof(random)) != sizeof(random) ||
+	    memcmp(random, made_by, sizeof(random)) != 0)
+		return CERTPIN_E_STATE;
+	for (size_t i = 0; i < sizeof(random); i++)
+		any |= random[i];
+	if (!any)
+		return CERTPIN_E_STATE; /* no handshake since SSL_new() or SSL_clear() */
 	if (out) {
 		memset(out, 0, sizeof(*out));
-		memcpy(out, &st->result, RESULT_HEAD);
-		copy_name(out->hostname, sizeof(out->hostname), st->result.hostname);
+		memcpy(out, res, RESULT_HEAD);
+		copy_name(out->hostname, sizeof(out->hostname), res->hostname);
 	}
-	return st->rc;
+	return rc;
 }

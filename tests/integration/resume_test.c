@@ -11,6 +11,9 @@
  * alone or next to the context's: a session is resumed only if its full
  * handshake passed every policy the new connection has.  TLS 1.3 (tickets)
  * and TLS 1.2 (tickets).
+ * A passing handshake keeps its result on the tag of the session it made:
+ * another connection given that session, before or during its own
+ * handshake, must not report it, nor an SSL after SSL_clear().
  */
 #include "certpin.h"
 #include "test.h"
@@ -19,6 +22,7 @@
 
 #include <unistd.h>
 
+#include <openssl/bio.h>
 #include <openssl/ssl.h>
 
 #define HOST "api.certpin.test"
@@ -96,9 +100,26 @@ static void run(int version, int reuse_ssl)
 	SSL_shutdown(ssl);
 	close(fd);
 
+	/* the session carries that handshake's result: another SSL given it has none of its own yet */
+	SSL *other = SSL_new(ctx);
+	BIO *rb = BIO_new(BIO_s_mem()), *wb = BIO_new(BIO_s_mem());
+	CHECK(other != NULL && rb != NULL && wb != NULL);
+	if (!other || !rb || !wb)
+		exit(2);
+	CHECK_INT(SSL_set_session(other, sess), 1);
+	CHECK_INT(certpin_ssl_result(NULL, other), CERTPIN_E_STATE);
+	SSL_set_bio(other, rb, wb);
+	SSL_set_tlsext_host_name(other, HOST);
+	SSL_set1_host(other, HOST);
+	CHECK_INT(SSL_connect(other), -1); /* ClientHello sent, no server: waiting */
+	CHECK_INT(SSL_get_error(other, -1), SSL_ERROR_WANT_READ);
+	CHECK_INT(certpin_ssl_result(NULL, other), CERTPIN_E_STATE);
+	SSL_free(other);
+
 	/* resumed: no check ran, and the result says so */
 	if (reuse_ssl) {
 		CHECK_INT(SSL_clear(ssl), 1);
+		CHECK_INT(certpin_ssl_result(NULL, ssl), CERTPIN_E_STATE); /* cleared: the last result was another handshake's */
 		ssl2 = ssl;
 		ssl = NULL;
 	} else {
@@ -205,6 +226,8 @@ static void cross(int version, const char *label, side from, side to, int flags,
 	CHECK_INT(SSL_session_reused(ssl2), want_reused);
 	CHECK_INT(certpin_ssl_result(NULL, ssl2), want_rc);
 	CHECK_INT(handshakes_done, 1 + want_ok);
+	CHECK_INT(SSL_clear(ssl2), 1);
+	CHECK_INT(certpin_ssl_result(NULL, ssl2), CERTPIN_E_STATE); /* cleared: no handshake yet */
 	printf("%-4s TLS 1.%d, %s\n", failed == test_failed ? "ok" : "FAIL", version == TLS1_3_VERSION ? 3 : 2, label);
 	SSL_SESSION_free(sess);
 	SSL_free(ssl);
