@@ -1,7 +1,7 @@
 /*
  * bench_handshake: what certpin_ssl_ctx_attach() adds to a full TLS handshake.
  *
- *   bench_handshake PKI_DIR [BLOCKS] [PER_BLOCK] [root|leaf|control|infocb]
+ *   bench_handshake PKI_DIR [BLOCKS] [PER_BLOCK] [root|leaf|control|infocb] [tcp|mem]
  *
  * An in-process server (tests/support/tlsserver.c, its own thread) serves
  * PKI_DIR/chain.pem on 127.0.0.1.  Two client SSL_CTXs trust PKI_DIR/trust.pem
@@ -33,6 +33,13 @@
  * CERTPIN_CALLBACK_TIMER), it also prints the binding's own time inside each
  * B handshake, timed by the library with X509_verify_cert() left out: the
  * direct cost, free of the A/B noise (the timer adds about 0.1 us to B).
+ *
+ * Transport "mem" (default "tcp"): no sockets; the client and a server
+ * SSL_CTX of its own handshake in this thread over a BIO pair, so no system
+ * call runs during a handshake.  On a kernel with page-table isolation and
+ * no PCID every system call empties the TLB; this transport shows what the
+ * binding costs without that (the times then hold the server's work too,
+ * in the same thread).
  *
  * Defaults: 1000 blocks of 4.  On a small VM the handshake time drifts by
  * tens of percent within seconds; short blocks let each A/B pair share
@@ -94,6 +101,41 @@ static void window_cb(int write_p, int version, int content_type, const void *bu
 		win_end = bench_now_ns();
 }
 
+/* Transport "mem": the server side, and one handshake over a BIO pair. */
+static SSL_CTX *mem_server;
+
+static void mem_handshake(SSL *c)
+{
+	SSL *s = SSL_new(mem_server);
+	BIO *cb = NULL, *sb = NULL;
+	int c_done = 0, s_done = 0;
+
+	if (!s || !BIO_new_bio_pair(&cb, 0, &sb, 0))
+		die("cannot set up the in-memory handshake");
+	SSL_set_bio(c, cb, cb);
+	SSL_set_bio(s, sb, sb);
+	/* each side runs until it waits for the other: a TLS 1.3 handshake takes a few turns */
+	for (int turn = 0; turn < 16 && !(c_done && s_done); turn++) {
+		if (!c_done) {
+			int r = SSL_connect(c);
+			if (r == 1)
+				c_done = 1;
+			else if (SSL_get_error(c, r) != SSL_ERROR_WANT_READ)
+				die("handshake failed");
+		}
+		if (!s_done) {
+			int r = SSL_accept(s);
+			if (r == 1)
+				s_done = 1;
+			else if (SSL_get_error(s, r) != SSL_ERROR_WANT_READ)
+				die("the in-memory server failed");
+		}
+	}
+	if (!c_done || !s_done)
+		die("the in-memory handshake did not finish");
+	SSL_free(s);
+}
+
 static SSL_CTX *client_ctx(const char *dir)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
@@ -109,14 +151,29 @@ static SSL_CTX *client_ctx(const char *dir)
 /* The parts of one handshake's SSL_connect() time, in ns. */
 enum { P_WHOLE, P_BEFORE, P_WINDOW, P_AFTER, P_N };
 
+static void check_handshake(SSL *ssl, int pinned, const char **proto, double t[P_N], double *own, double t0,
+	double t1);
+
 /*
- * One full handshake to 127.0.0.1:port: its times into t[P_N] (whole; before,
- * in and after the certificate window) and, on a timed build, the binding's
- * own time into *own.  Exits if the connection does not end the way the setup
- * intends.
+ * One full handshake to 127.0.0.1:port (transport "mem": to mem_server, in
+ * this thread): its times into t[P_N] (whole; before, in and after the
+ * certificate window) and, on a timed build, the binding's own time into
+ * *own.  Exits if the connection does not end the way the setup intends.
  */
 static void handshake(SSL_CTX *ctx, int port, int pinned, const char **proto, double t[P_N], double *own)
 {
+	if (mem_server) {
+		SSL *ssl = SSL_new(ctx);
+		if (!ssl || !SSL_set1_host(ssl, HOST) || !SSL_set_tlsext_host_name(ssl, HOST))
+			die("cannot set up the SSL");
+		win_start = win_end = 0;
+		double t0 = bench_now_ns();
+		mem_handshake(ssl);
+		double t1 = bench_now_ns();
+		check_handshake(ssl, pinned, proto, t, own, t0, t1);
+		SSL_free(ssl);
+		return;
+	}
 	struct sockaddr_in addr;
 	struct timeval tv = { 5, 0 };
 	int one = 1;
@@ -145,6 +202,32 @@ static void handshake(SSL_CTX *ctx, int port, int pinned, const char **proto, do
 	double t1 = bench_now_ns();
 	if (r != 1)
 		die("handshake failed");
+	check_handshake(ssl, pinned, proto, t, own, t0, t1);
+
+	/* Finish the exchange the server expects, so it is idle for the next sample. */
+	if (SSL_write(ssl, "hi\n", 3) != 3)
+		die("write failed");
+	while (got < sizeof(buf)) {
+		int n = SSL_read(ssl, buf + got, (int)(sizeof(buf) - got));
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		if (memchr(buf, '\n', got))
+			break;
+	}
+	if (got < 3 || memcmp(buf, "ok\n", 3) != 0)
+		die("no reply from the test server");
+	SSL_free(ssl);
+	close(fd);
+}
+
+/*
+ * The times of a finished handshake (from t0 to t1) into t[P_N] and, on a
+ * timed build, the binding's own time into *own; exits if the connection
+ * did not end the way the setup intends.
+ */
+static void check_handshake(SSL *ssl, int pinned, const char **proto, double t[P_N], double *own, double t0, double t1)
+{
 	if (win_start == 0 || win_end == 0)
 		die("the certificate window was not seen");
 	if (t) {
@@ -169,22 +252,6 @@ static void handshake(SSL_CTX *ctx, int port, int pinned, const char **proto, do
 	}
 	if (proto)
 		*proto = SSL_get_version(ssl);
-
-	/* Finish the exchange the server expects, so it is idle for the next sample. */
-	if (SSL_write(ssl, "hi\n", 3) != 3)
-		die("write failed");
-	while (got < sizeof(buf)) {
-		int n = SSL_read(ssl, buf + got, (int)(sizeof(buf) - got));
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-		if (memchr(buf, '\n', got))
-			break;
-	}
-	if (got < 3 || memcmp(buf, "ok\n", 3) != 0)
-		die("no reply from the test server");
-	SSL_free(ssl);
-	close(fd);
 }
 
 /* "infocb": B's only difference from A is an info callback that does nothing. */
@@ -210,7 +277,7 @@ int main(int argc, char **argv)
 	static const char *const modes[] = { "root", "leaf", "control", "infocb" };
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: bench_handshake PKI_DIR [BLOCKS] [PER_BLOCK] [root|leaf|control|infocb]\n");
+		fprintf(stderr, "usage: bench_handshake PKI_DIR [BLOCKS] [PER_BLOCK] [root|leaf|control|infocb] [tcp|mem]\n");
 		return 2;
 	}
 	const char *dir = argv[1];
@@ -225,6 +292,14 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		mode = (int)m;
+	}
+	int mem = 0;
+	if (argc > 5) {
+		mem = strcmp(argv[5], "mem") == 0;
+		if (!mem && strcmp(argv[5], "tcp") != 0) {
+			fprintf(stderr, "bench_handshake: the transport is tcp or mem\n");
+			return 2;
+		}
 	}
 	/* root (default): the pin matches only at depth 2, so all 3 certificates are hashed; leaf: one digest */
 	int pins = mode == M_ROOT || mode == M_LEAF;
@@ -258,6 +333,15 @@ int main(int argc, char **argv)
 		CPU_ZERO(&cpus);
 		CPU_SET(1, &cpus);
 		pinned_cpus = sched_setaffinity(0, sizeof(cpus), &cpus) == 0;
+	}
+
+	if (mem) {
+		mem_server = SSL_CTX_new(TLS_server_method());
+		if (!mem_server || SSL_CTX_use_certificate_chain_file(mem_server, chain) != 1 ||
+		    SSL_CTX_use_PrivateKey_file(mem_server, key, SSL_FILETYPE_PEM) != 1)
+			die("cannot set up the in-memory server");
+		SSL_CTX_set_session_cache_mode(mem_server, SSL_SESS_CACHE_OFF);
+		SSL_CTX_set_num_tickets(mem_server, 0); /* as the test server: no session tickets */
 	}
 
 	certpin_policy *policy;
@@ -341,9 +425,10 @@ int main(int argc, char **argv)
 	static const char *const b_is[] = { "the root only", "the leaf", "nowhere (control run: B is plain OpenSSL too)",
 		"nowhere (infocb run: B is plain OpenSSL with an info callback that does nothing)" };
 
-	printf("bench_handshake: %s, %s, loopback, %d blocks x %d handshakes per side (%.1f s)%s; pins match %s\n",
-		OpenSSL_version(OPENSSL_VERSION), proto, blocks, per, wall,
-		pinned_cpus ? ", server on CPU 0, client on CPU 1" : "", b_is[mode]);
+	printf("bench_handshake: %s, %s, %s, %d blocks x %d handshakes per side (%.1f s)%s; pins match %s\n",
+		OpenSSL_version(OPENSSL_VERSION), proto,
+		mem ? "in memory (client and server in one thread, no system calls)" : "loopback", blocks, per, wall,
+		mem ? "" : pinned_cpus ? ", server on CPU 0, client on CPU 1" : "", b_is[mode]);
 	printf("  A  plain OpenSSL verification      median %8.1f us  (IQR %.1f-%.1f)\n", ma / 1e3, a25 / 1e3,
 		a75 / 1e3);
 	printf("  B  %-32s median %8.1f us  (IQR %.1f-%.1f)\n",
@@ -386,6 +471,7 @@ int main(int argc, char **argv)
 	free(own);
 	SSL_CTX_free(a);
 	SSL_CTX_free(b);
+	SSL_CTX_free(mem_server);
 	tlsserver_stop(srv);
 	certpin_policy_free(policy);
 	return 0;

@@ -3,7 +3,7 @@
 #
 # Generates the test PKI with tests/data/mkpki.sh into a temporary directory,
 # then runs bench_verify, bench_handshake (root, leaf, control and infocb
-# runs; bench_handshake_timed when built), bench_cli_pin.sh, bench_monitor.sh
+# runs on loopback, leaf and control in memory; bench_handshake_timed when built), bench_cli_pin.sh, bench_monitor.sh
 # and bench_collect.  Figures only:
 # no benchmark fails on a timing.  Knobs (environment):
 #   VERIFY_ITERATIONS (1000000)  VERIFY_RUNS (7)
@@ -46,6 +46,9 @@ if [ -x "$BENCH/bench_handshake" ]; then
 	"$BENCH/bench_handshake" "$WORK/pki" "${HANDSHAKE_BLOCKS:-1000}" "${HANDSHAKE_PER_BLOCK:-4}" leaf
 	"$BENCH/bench_handshake" "$WORK/pki" "${HANDSHAKE_BLOCKS:-1000}" "${HANDSHAKE_PER_BLOCK:-4}" control
 	"$BENCH/bench_handshake" "$WORK/pki" "${HANDSHAKE_BLOCKS:-1000}" "${HANDSHAKE_PER_BLOCK:-4}" infocb
+	echo "-- the same in memory (client and server in one thread over a BIO pair: no system calls)"
+	"$BENCH/bench_handshake" "$WORK/pki" "${HANDSHAKE_BLOCKS:-1000}" "${HANDSHAKE_PER_BLOCK:-4}" leaf mem
+	"$BENCH/bench_handshake" "$WORK/pki" "${HANDSHAKE_BLOCKS:-1000}" "${HANDSHAKE_PER_BLOCK:-4}" control mem
 	if [ -x "$BENCH/bench_handshake_timed" ]; then
 		echo "-- the same with the binding's own time measured inside the handshake (bench_handshake_timed)"
 		"$BENCH/bench_handshake_timed" "$WORK/pki" "${HANDSHAKE_BLOCKS:-1000}" "${HANDSHAKE_PER_BLOCK:-4}" root
