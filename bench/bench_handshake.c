@@ -104,6 +104,17 @@ static void window_cb(int write_p, int version, int content_type, const void *bu
 /* Transport "mem": the server side, and one handshake over a BIO pair. */
 static SSL_CTX *mem_server;
 
+/* One turn of one side, unless it is `done`: 1 once its handshake is done; exits on anything but a wait. */
+static int mem_turn(SSL *ssl, int done, const char *failed)
+{
+	if (done)
+		return 1;
+	int r = SSL_do_handshake(ssl);
+	if (r != 1 && SSL_get_error(ssl, r) != SSL_ERROR_WANT_READ)
+		die(failed);
+	return r == 1;
+}
+
 static void mem_handshake(SSL *c)
 {
 	SSL *s = SSL_new(mem_server);
@@ -114,22 +125,12 @@ static void mem_handshake(SSL *c)
 		die("cannot set up the in-memory handshake");
 	SSL_set_bio(c, cb, cb);
 	SSL_set_bio(s, sb, sb);
+	SSL_set_connect_state(c);
+	SSL_set_accept_state(s);
 	/* each side runs until it waits for the other: a TLS 1.3 handshake takes a few turns */
 	for (int turn = 0; turn < 16 && !(c_done && s_done); turn++) {
-		if (!c_done) {
-			int r = SSL_connect(c);
-			if (r == 1)
-				c_done = 1;
-			else if (SSL_get_error(c, r) != SSL_ERROR_WANT_READ)
-				die("handshake failed");
-		}
-		if (!s_done) {
-			int r = SSL_accept(s);
-			if (r == 1)
-				s_done = 1;
-			else if (SSL_get_error(s, r) != SSL_ERROR_WANT_READ)
-				die("the in-memory server failed");
-		}
+		c_done = mem_turn(c, c_done, "handshake failed");
+		s_done = mem_turn(s, s_done, "the in-memory server failed");
 	}
 	if (!c_done || !s_done)
 		die("the in-memory handshake did not finish");
