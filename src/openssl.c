@@ -1000,15 +1000,16 @@ CERTPIN_HOT static int decide(binding *b, SSL *ssl, X509_STORE_CTX *sctx, bool p
 		EVP_MD_CTX_free(d.md);
 out:;
 	bool pass = rc == CERTPIN_OK && res.allowed && res.rule >= 0;
+	bool has_state = pass && SSL_get_ex_data(ssl, ssl_state_idx) != NULL;
 	/*
 	 * A passing result rides on the session's tag (see session_tag); a
 	 * connection that already has state keeps its result there as well.
 	 */
-	if (!pass || SSL_get_ex_data(ssl, ssl_state_idx) || !tag_session(ssl, policy, rc, &res)) {
+	if (!pass || has_state || !tag_session(ssl, policy, rc, &res)) {
 		if (!record(ssl, rc, &res)) {
 			res.allowed = 0;
 			rc = CERTPIN_E_NOMEM;
-		} else if (pass) {
+		} else if (has_state) {
 			(void)tag_session(ssl, policy, rc, &res);
 		}
 	}

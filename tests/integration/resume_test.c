@@ -190,6 +190,13 @@ typedef struct side {
 } side;
 
 #define SSL_OWN_INFO_CB 1 /* the second connection's info callback is set on its SSL, before attaching */
+#define APP_VERIFY_CB 2   /* both SSL_CTXs have an application verify callback (the binding then keeps state) */
+
+static int app_verify_cb(int ok, X509_STORE_CTX *sctx)
+{
+	(void)sctx;
+	return ok;
+}
 
 /*
  * A session made on side `from`, offered by a new connection on side `to`:
@@ -202,6 +209,10 @@ static void cross(int version, const char *label, side from, side to, int flags,
 {
 	tlsserver *srv = NULL;
 	SSL_CTX *a = client_ctx(version, from.ctx, 1), *b = client_ctx(version, to.ctx, !(flags & SSL_OWN_INFO_CB));
+	if (flags & APP_VERIFY_CB) {
+		SSL_CTX_set_verify(a, SSL_VERIFY_PEER, app_verify_cb);
+		SSL_CTX_set_verify(b, SSL_VERIFY_PEER, app_verify_cb);
+	}
 	SSL *ssl = SSL_new(a), *ssl2 = SSL_new(b);
 	SSL_SESSION *sess = NULL;
 	int fd = -1, fd2 = -1, failed = test_failed;
@@ -263,6 +274,10 @@ int main(void)
 			(side){ leaf2, NULL }, 0, 0, 1, CERTPIN_OK);
 		cross(v, "session made under the same policy: resumed", (side){ leaf, NULL }, (side){ leaf, NULL }, 0,
 			1, 1, CERTPIN_E_STATE);
+		cross(v, "the same with an application verify callback: resumed", (side){ leaf, NULL },
+			(side){ leaf, NULL }, APP_VERIFY_CB, 1, 1, CERTPIN_E_STATE);
+		cross(v, "session from an unpinned SSL_CTX, application verify callback, pins of another key: refused",
+			none, (side){ backup, NULL }, APP_VERIFY_CB, 0, 0, CERTPIN_E_PIN_MISMATCH);
 		/* certpin_ssl_attach() guards resumption too */
 		cross(v, "per-SSL pins of another key, session from an unpinned SSL_CTX: full handshake, refused",
 			none, (side){ NULL, backup }, 0, 0, 0, CERTPIN_E_PIN_MISMATCH);
