@@ -3,13 +3,14 @@
 #
 # Generates the test PKI with tests/data/mkpki.sh into a temporary directory,
 # then runs bench_verify, bench_handshake (root, leaf, control and infocb
-# runs on loopback, leaf and control in memory; bench_handshake_timed when built), bench_cli_pin.sh, bench_monitor.sh
-# and bench_collect.  Figures only:
+# runs on loopback, leaf and control in memory; bench_handshake_timed when built), bench_cli_pin.sh, bench_monitor.sh,
+# bench_collect and bench_tofu.  Figures only:
 # no benchmark fails on a timing.  Knobs (environment):
 #   VERIFY_ITERATIONS (1000000)  VERIFY_RUNS (7)
 #   HANDSHAKE_BLOCKS (1000)      HANDSHAKE_PER_BLOCK (4)
 #   CLI_FILES (200)              MONITOR_ENDPOINTS (100)
 #   COLLECT_REPORTS (10000)      COLLECT_CLIENTS (4)
+#   TOFU_HOSTS (100)             TOFU_CHECKS (2000)
 # For stable figures run on an otherwise idle machine.
 set -eu
 
@@ -75,3 +76,7 @@ if [ -x "$BENCH/bench_collect" ]; then
 else
 	echo "bench_collect not built; skipped"
 fi
+
+echo
+echo "== 6. TOFU check, known_pins read vs reused (bench_tofu)"
+"$BENCH/bench_tofu" "${TOFU_HOSTS:-100}" "${TOFU_CHECKS:-2000}"

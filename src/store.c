@@ -122,6 +122,14 @@ void certpin__store_unlock(certpin__lock *lock)
 
 int certpin__store_read(char **out, size_t *len, const char *path, size_t max, char *err, size_t errlen)
 {
+	struct stat st;
+
+	return certpin__store_read_st(out, len, &st, path, max, err, errlen);
+}
+
+int certpin__store_read_st(char **out, size_t *len, struct stat *stp, const char *path, size_t max, char *err,
+	size_t errlen)
+{
 	char *buf = NULL;
 	size_t cap, used = 0;
 	struct stat st;
@@ -176,6 +184,7 @@ int certpin__store_read(char **out, size_t *len, const char *path, size_t max, c
 	buf[used] = '\0';
 	*out = buf;
 	*len = used;
+	*stp = st;
 	buf = NULL;
 	rc = CERTPIN_OK;
 out:

@@ -8,6 +8,8 @@
 
 #include "internal.h"
 
+#include <sys/stat.h>
+
 /* ---- store.c ---- */
 
 /* An exclusive lock held on a lock file; fd -1 when not held. */
@@ -37,6 +39,10 @@ void certpin__store_unlock(certpin__lock *lock);
  * if it is larger than `max` bytes, CERTPIN_E_IO or CERTPIN_E_NOMEM.
  */
 int certpin__store_read(char **out, size_t *len, const char *path, size_t max, char *err, size_t errlen);
+
+/* The same, and the status of the file it read (taken before reading) into *st. */
+int certpin__store_read_st(char **out, size_t *len, struct stat *st, const char *path, size_t max, char *err,
+	size_t errlen);
 
 /*
  * Replace `path` atomically with `data`: write "PATH.tmp" (O_NOFOLLOW,
@@ -70,5 +76,13 @@ int certpin__tofu_parse(certpin__tofu_db *db, const char *data, size_t len, char
 int certpin__tofu_format(char **out, size_t *len, const certpin__tofu_db *db);
 
 void certpin__tofu_db_free(certpin__tofu_db *db);
+
+/*
+ * Tests only: a store's count of known_pins reads for checks, and the age
+ * in seconds a file must have before a check reuses what it read (see
+ * check_db_get() in tofu.c).
+ */
+unsigned long certpin__tofu_check_reads(const certpin_tofu *store);
+void certpin__tofu_set_settle_seconds(int seconds);
 
 #endif

@@ -26,7 +26,23 @@ struct certpin_tofu {
 	certpin_tofu_options opts;
 	pthread_mutex_t mu;
 	char err[256];
+	/*
+	 * Checks (under `mu`): the known_pins file as last read, the status it
+	 * had, and whether a check may use it again while the file keeps that
+	 * status (see check_db_get()).
+	 */
+	certpin__tofu_db seen;
+	struct stat seen_st;
+	bool reuse;
+	unsigned long check_reads;
 };
+
+/*
+ * A file changed within this many seconds may change again with the same
+ * size and time stamps (they are coarse): what was read from it is not
+ * reused until it has been left alone that long.
+ */
+static int settle_seconds = 2;
 
 const char *certpin_tofu_verdict_name(certpin_tofu_verdict verdict)
 {
@@ -367,6 +383,7 @@ void certpin_tofu_close(certpin_tofu *store)
 {
 	if (!store)
 		return;
+	certpin__tofu_db_free(&store->seen);
 	pthread_mutex_destroy(&store->mu);
 	free(store->path);
 	free(store->lock_path);
@@ -378,16 +395,24 @@ const char *certpin_tofu_error(const certpin_tofu *store)
 	return store ? store->err : "";
 }
 
-/* Read and parse the store file; a missing file is an empty store. */
-static int load_db(certpin__tofu_db *db, const certpin_tofu *t, char *err, size_t errlen)
+/*
+ * Read and parse the store file; a missing file is an empty store.  With
+ * `st`, the status of the file read goes there, st->st_nlink 0 if there was
+ * none.
+ */
+static int read_db(certpin__tofu_db *db, struct stat *st, const certpin_tofu *t, char *err, size_t errlen)
 {
 	char *data = NULL;
 	char why[200] = "";
 	size_t len = 0;
+	struct stat here;
 	int rc;
 
 	memset(db, 0, sizeof(*db));
-	rc = certpin__store_read(&data, &len, t->path, CERTPIN_TOFU_FILE_MAX, why, sizeof(why));
+	if (!st)
+		st = &here;
+	memset(st, 0, sizeof(*st));
+	rc = certpin__store_read_st(&data, &len, st, t->path, CERTPIN_TOFU_FILE_MAX, why, sizeof(why));
 	if (rc == CERTPIN_E_NOT_FOUND)
 		return CERTPIN_OK;
 	if (rc == CERTPIN_E_STORE) {
@@ -404,6 +429,59 @@ static int load_db(certpin__tofu_db *db, const certpin_tofu *t, char *err, size_
 	if (rc == CERTPIN_E_STORE)
 		set_err(err, errlen, "%s: %s (known_pins file is corrupt; not modified)", t->path, why);
 	return rc;
+}
+
+static int load_db(certpin__tofu_db *db, const certpin_tofu *t, char *err, size_t errlen)
+{
+	return read_db(db, NULL, t, err, errlen);
+}
+
+static bool same_status(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+		a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+		a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/*
+ * The store file for a check (caller holds t->mu): what the last check read
+ * if the file still has the status it had then and had been left alone for
+ * settle_seconds before that read, else read again.  A write replaces the
+ * file (new inode) and any change moves its ctime, which no one can set
+ * back, so one stat() tells whether the file is as read; a file changed
+ * within settle_seconds of its reading is read at each check, as a second
+ * change in the same time stamp tick could keep size and times.  The db
+ * stays t's.
+ */
+static int check_db_get(const certpin__tofu_db **out, certpin_tofu *t, char *err, size_t errlen)
+{
+	struct stat st;
+	int rc;
+
+	if (t->reuse && stat(t->path, &st) == 0 && same_status(&st, &t->seen_st)) {
+		*out = &t->seen;
+		return CERTPIN_OK;
+	}
+	t->reuse = false;
+	certpin__tofu_db_free(&t->seen);
+	t->check_reads++;
+	if ((rc = read_db(&t->seen, &t->seen_st, t, err, errlen)) != CERTPIN_OK)
+		return rc;
+	time_t settled = time(NULL) - settle_seconds;
+	/* a missing file (no status) is looked for again at each check: it may appear */
+	t->reuse = t->seen_st.st_nlink > 0 && t->seen_st.st_mtim.tv_sec < settled && t->seen_st.st_ctim.tv_sec < settled;
+	*out = &t->seen;
+	return CERTPIN_OK;
+}
+
+unsigned long certpin__tofu_check_reads(const certpin_tofu *store)
+{
+	return store->check_reads;
+}
+
+void certpin__tofu_set_settle_seconds(int seconds)
+{
+	settle_seconds = seconds;
 }
 
 static int save_db(const certpin__tofu_db *db, const certpin_tofu *t, char *err, size_t errlen)
@@ -555,20 +633,18 @@ static int decide_known(certpin_tofu_result *r, const certpin_tofu *t, const cer
 static int check_locked(certpin_tofu_result *r, certpin_tofu *t, const certpin_chain_elem *chain, size_t n,
 	int64_t now)
 {
+	const certpin__tofu_db *seen;
 	certpin__tofu_db db;
 	certpin__lock lock = CERTPIN__LOCK_INIT;
 	certpin_tofu_entry e;
 	char err[256] = "";
 	int rc;
 
-	if ((rc = load_db(&db, t, err, sizeof(err))) != CERTPIN_OK)
+	if ((rc = check_db_get(&seen, t, err, sizeof(err))) != CERTPIN_OK)
 		return rfail(r, rc, "%s", err[0] ? err : certpin_strerror(rc));
-	collect_known(r, &db);
-	if (r->known_count > 0) {
-		certpin__tofu_db_free(&db);
+	collect_known(r, seen);
+	if (r->known_count > 0)
 		return decide_known(r, t, chain, n, now);
-	}
-	certpin__tofu_db_free(&db);
 
 	/* first use: record under the writers' lock, after looking again */
 	if (!r->have_presented)
@@ -595,6 +671,7 @@ static int check_locked(certpin_tofu_result *r, certpin_tofu *t, const certpin_c
 		rc = rfail(r, rc, "out of memory");
 		goto out;
 	}
+	t->reuse = false; /* written or not, the file is read again */
 	if ((rc = save_db(&db, t, err, sizeof(err))) != CERTPIN_OK) {
 		rc = rfail(r, rc, "%s: cannot record the pin: %s", r->hostname, err[0] ? err : certpin_strerror(rc));
 		goto out;
@@ -677,8 +754,10 @@ static int modify(certpin_tofu *t, edit_fn edit, void *arg)
 		goto out;
 	if ((rc = edit(&db, arg, &changed, t->err, sizeof(t->err))) != CERTPIN_OK)
 		goto out;
-	if (changed)
+	if (changed) {
+		t->reuse = false;
 		rc = save_db(&db, t, t->err, sizeof(t->err));
+	}
 out:
 	certpin__store_unlock(&lock);
 	certpin__tofu_db_free(&db);

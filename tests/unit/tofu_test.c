@@ -15,11 +15,15 @@
  *     which is reported with its line and never reset by any operation;
  *   - concurrent writers: several processes and several threads recording
  *     at once lose no entry, and a host raced by different keys ends with
- *     exactly one recorded pin.
+ *     exactly one recorded pin;
+ *   - checks reuse what they read while the file is unchanged and settled,
+ *     and see every change: another handle's write, and an in-place rewrite
+ *     of the same size with its modification time set back.
  */
 #include "test.h"
 #include "store.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -653,6 +657,77 @@ static void test_like_with_like(void)
 	certpin_tofu_close(t);
 }
 
+/* Rewrite `name` in place with `text` (its size), then set its modification time back to what it was. */
+static void rewrite_in_place(const char *name, const char *text)
+{
+	struct stat st;
+	FILE *f;
+
+	if (stat(path_in(name), &st) != 0 || (size_t)st.st_size != strlen(text) || !(f = fopen(path_in(name), "r+b")))
+		exit(2);
+	if (fwrite(text, 1, strlen(text), f) != strlen(text) || fclose(f) != 0)
+		exit(2);
+	struct timespec times[2] = { st.st_atim, st.st_mtim };
+	if (utimensat(AT_FDCWD, path_in(name), times, 0) != 0)
+		exit(2);
+}
+
+static void test_reuse(void)
+{
+	certpin_tofu *a = open_store("kp-reuse", CERTPIN_POS_LEAF, CERTPIN_PIN_SPKI_SHA256, CERTPIN_MODE_ENFORCE);
+	certpin_tofu *b = open_store("kp-reuse", CERTPIN_POS_LEAF, CERTPIN_PIN_SPKI_SHA256, CERTPIN_MODE_ENFORCE);
+	certpin_chain_elem c1[3], c2[3];
+	certpin_tofu_result r;
+	size_t removed = 0;
+
+	chain_of(c1, 3, 0x11);
+	chain_of(c2, 3, 0x51);
+	certpin__tofu_set_settle_seconds(-5); /* every file counts as settled */
+
+	CHECK_INT(certpin_tofu_check(&r, a, "reuse.example", c1, 3, NOW), CERTPIN_OK);
+	CHECK_INT(r.verdict, CERTPIN_TOFU_FIRST_USE);
+	char *with_c1 = file_text("kp-reuse");
+	unsigned long reads = certpin__tofu_check_reads(a);
+	CHECK_INT(certpin_tofu_check(&r, a, "reuse.example", c1, 3, NOW), CERTPIN_OK);
+	CHECK_INT(r.verdict, CERTPIN_TOFU_MATCH);
+	CHECK(certpin__tofu_check_reads(a) == reads + 1); /* its own write: read again */
+	CHECK_INT(certpin_tofu_check(&r, a, "reuse.example", c1, 3, NOW), CERTPIN_OK);
+	CHECK_INT(r.verdict, CERTPIN_TOFU_MATCH);
+	CHECK(certpin__tofu_check_reads(a) == reads + 1); /* unchanged: reused */
+
+	/* another handle (another process, as far as `a` knows) replaces the pin */
+	CHECK_INT(certpin_tofu_forget(b, "reuse.example", &removed), CERTPIN_OK);
+	CHECK_INT(certpin_tofu_check(&r, b, "reuse.example", c2, 3, NOW), CERTPIN_OK);
+	CHECK_INT(r.verdict, CERTPIN_TOFU_FIRST_USE);
+	CHECK_INT(certpin_tofu_check(&r, a, "reuse.example", c1, 3, NOW), CERTPIN_E_PIN_MISMATCH);
+	CHECK_INT(r.verdict, CERTPIN_TOFU_CHANGED);
+	CHECK_INT(certpin_tofu_check(&r, a, "reuse.example", c2, 3, NOW), CERTPIN_OK);
+	CHECK_INT(r.verdict, CERTPIN_TOFU_MATCH);
+	reads = certpin__tofu_check_reads(a);
+
+	/* rewritten in place to the first pin, same size, modification time set back: the ctime tells */
+	CHECK(with_c1 != NULL);
+	if (with_c1)
+		rewrite_in_place("kp-reuse", with_c1);
+	CHECK_INT(certpin_tofu_check(&r, a, "reuse.example", c1, 3, NOW), CERTPIN_OK);
+	CHECK_INT(r.verdict, CERTPIN_TOFU_MATCH);
+	CHECK(certpin__tofu_check_reads(a) == reads + 1);
+
+	/* a file changed within the settling time is read at every check */
+	certpin__tofu_set_settle_seconds(3600);
+	CHECK_INT(certpin_tofu_forget(b, "reuse.example", &removed), CERTPIN_OK);
+	CHECK_INT(certpin_tofu_check(&r, b, "reuse.example", c1, 3, NOW), CERTPIN_OK);
+	reads = certpin__tofu_check_reads(a);
+	CHECK_INT(certpin_tofu_check(&r, a, "reuse.example", c1, 3, NOW), CERTPIN_OK);
+	CHECK_INT(certpin_tofu_check(&r, a, "reuse.example", c1, 3, NOW), CERTPIN_OK);
+	CHECK(certpin__tofu_check_reads(a) == reads + 2);
+
+	certpin__tofu_set_settle_seconds(2);
+	free(with_c1);
+	certpin_tofu_close(a);
+	certpin_tofu_close(b);
+}
+
 int main(void)
 {
 	char cmd[512];
@@ -673,6 +748,7 @@ int main(void)
 	test_corrupt_file_never_reset();
 	test_concurrent_processes();
 	test_concurrent_threads();
+	test_reuse();
 	CHECK_STR(certpin_tofu_verdict_name(CERTPIN_TOFU_CHANGED), "changed");
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
