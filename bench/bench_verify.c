@@ -167,23 +167,27 @@ static double time_op(enum op op, X509 **certs, unsigned char **der, int *derlen
  * The binding's check end to end: per call, the verify callback that
  * certpin_ssl_attach() installed runs on the verified chain in `sctx` as
  * OpenSSL calls it for the leaf after a successful chain walk.  Median over
- * RUNS of the time per call; *rc_out gets certpin_ssl_result() of the last.
+ * RUNS of the time per call; *passed says whether the last call let the
+ * chain through (certpin_ssl_result() has no result to give: no handshake
+ * ran on `ssl`).
  */
-static double time_binding(SSL *ssl, X509_STORE_CTX *sctx, long iters, int runs, int *rc_out)
+static double time_binding(SSL *ssl, X509_STORE_CTX *sctx, long iters, int runs, int *passed)
 {
 	double per[64];
 	SSL_verify_cb cb = SSL_get_verify_callback(ssl);
+	int ok = 0;
 
 	for (int r = 0; r < runs; r++) {
 		double t0 = bench_now_ns();
 		for (long i = 0; i < iters; i++) {
 			X509_STORE_CTX_set_error(sctx, X509_V_OK);
 			X509_STORE_CTX_set_error_depth(sctx, 0);
-			sink += (unsigned long)cb(1, sctx);
+			ok = cb(1, sctx);
+			sink += (unsigned long)ok;
 		}
 		per[r] = (bench_now_ns() - t0) / (double)iters;
 	}
-	*rc_out = certpin_ssl_result(NULL, ssl);
+	*passed = ok == 1;
 	return bench_median(per, (size_t)runs);
 }
 
@@ -301,11 +305,11 @@ int main(int argc, char **argv)
 	       "leaf up to the first match, decision, result recorded), %ld iterations x %d runs:\n", diters, runs);
 	double bworst = 0;
 	for (size_t s = 0; s < 3; s++) {
-		int rc;
+		int passed;
 		if (certpin_ssl_attach(ssl, sc[s].policy, NULL) != CERTPIN_OK)
 			die("certpin_ssl_attach failed");
-		double ns = time_binding(ssl, sctx, diters, runs, &rc);
-		if ((rc == CERTPIN_OK) != (sc[s].want == CERTPIN_VERDICT_MATCH))
+		double ns = time_binding(ssl, sctx, diters, runs, &passed);
+		if (passed != (sc[s].want == CERTPIN_VERDICT_MATCH))
 			die("the binding gave an unexpected verdict");
 		if (ns > bworst)
 			bworst = ns;
