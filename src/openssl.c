@@ -80,20 +80,23 @@ typedef struct binding {
  */
 #define TAG_POLICIES 4
 
+/* A handshake's outcome, for certpin_ssl_result() on the connection whose client random it holds. */
+typedef struct conn_result {
+	int rc;
+	unsigned char client_random[SSL3_RANDOM_SIZE];
+	certpin_result result;      /* valid up to the hostname's terminating NUL */
+} conn_result;
+
 typedef struct session_tag {
 	/* the policies it passed (a context's and a connection's): the first TAG_POLICIES, NULL after the last */
 	const certpin_policy *policies[TAG_POLICIES];
-	unsigned char client_random[SSL3_RANDOM_SIZE];
-	int rc;
-	certpin_result result;      /* valid up to the hostname's NUL: the normalized host the tag is for */
+	conn_result r;              /* r.result.hostname: the normalized host the tag is for */
 } session_tag;
 
-#define TAG_SIZE(host_len) (offsetof(session_tag, result) + RESULT_HEAD + (host_len) + 1)
+#define TAG_SIZE(host_len) (offsetof(session_tag, r.result) + RESULT_HEAD + (host_len) + 1)
 
 typedef struct ssl_state {
-	int rc;
-	unsigned char client_random[SSL3_RANDOM_SIZE]; /* of the handshake that recorded the result */
-	certpin_result result;      /* valid up to the hostname's terminating NUL */
+	conn_result r;
 	/* context binding, during X509_verify_cert(): the verify callback it calls, and whether it overrode */
 	X509_STORE_CTX_verify_cb app_verify_cb;
 	int pkix_overridden;        /* the callback accepted an error OpenSSL reported */
@@ -238,7 +241,7 @@ static int dup_tag(CRYPTO_EX_DATA *to, const CRYPTO_EX_DATA *from, void **from_d
 	if (*p) {
 		session_tag *copy = block_get();
 		if (copy)
-			memcpy(copy, *p, TAG_SIZE(strlen((*p)->result.hostname)));
+			memcpy(copy, *p, TAG_SIZE(strlen((*p)->r.result.hostname)));
 		*p = copy;
 		return copy != NULL;
 	}
@@ -326,7 +329,7 @@ CERTPIN_HOT static int conn_name(char *out, size_t outlen, SSL *ssl, X509_VERIFY
 /* Did the full handshake that made the session pass `policy` for `host`? */
 static bool tag_has(const session_tag *t, const certpin_policy *policy, const char *host)
 {
-	if (!t || strcmp(t->result.hostname, host) != 0)
+	if (!t || strcmp(t->r.result.hostname, host) != 0)
 		return false;
 	for (size_t i = 0; i < TAG_POLICIES && t->policies[i]; i++)
 		if (t->policies[i] == policy)
@@ -334,12 +337,13 @@ static bool tag_has(const session_tag *t, const certpin_policy *policy, const ch
 	return false;
 }
 
-/* The handshake's result into tag `t` (its host name already there), with the connection's client random. */
-CERTPIN_HOT static bool tag_result(session_tag *t, SSL *ssl, int rc, const certpin_result *res)
+/* `rc` and `res` into `r`, with the connection's client random; false if that cannot be read. */
+CERTPIN_HOT static bool result_put(conn_result *r, SSL *ssl, int rc, const certpin_result *res)
 {
-	t->rc = rc;
-	memcpy(&t->result, res, RESULT_HEAD);
-	return SSL_get_client_random(ssl, t->client_random, sizeof(t->client_random)) == sizeof(t->client_random);
+	r->rc = rc;
+	memcpy(&r->result, res, RESULT_HEAD);
+	copy_name(r->result.hostname, sizeof(r->result.hostname), res->hostname);
+	return SSL_get_client_random(ssl, r->client_random, sizeof(r->client_random)) == sizeof(r->client_random);
 }
 
 /*
@@ -358,21 +362,20 @@ CERTPIN_HOT static bool tag_session(SSL *ssl, const certpin_policy *policy, int 
 	if (!sess)
 		return false;
 	session_tag *old = SSL_SESSION_get_ex_data(sess, session_idx);
-	if (old && strcmp(old->result.hostname, res->hostname) == 0) {
+	if (old && strcmp(old->r.result.hostname, res->hostname) == 0) {
 		/* the handshake's own session, not yet shared: add the policy in place */
 		size_t i = 0;
 		while (i < TAG_POLICIES - 1 && old->policies[i] && old->policies[i] != policy)
 			i++;
 		old->policies[i] = policy;
-		return tag_result(old, ssl, rc, res);
+		return result_put(&old->r, ssl, rc, res);
 	}
 	if (!(t = block_get()))
 		return false; /* untagged: the session is simply never resumed for a pinned host */
 	t->policies[0] = policy;
 	for (size_t i = 1; i < TAG_POLICIES; i++)
 		t->policies[i] = NULL;
-	copy_name(t->result.hostname, sizeof(t->result.hostname), res->hostname);
-	if (!tag_result(t, ssl, rc, res) || !SSL_SESSION_set_ex_data(sess, session_idx, t)) {
+	if (!result_put(&t->r, ssl, rc, res) || !SSL_SESSION_set_ex_data(sess, session_idx, t)) {
 		block_put(t);
 		return false;
 	}
@@ -475,8 +478,8 @@ CERTPIN_HOT static ssl_state *state_get(SSL *ssl)
 		/* not zeroed whole: the result's name buffer is written only up to its NUL */
 		st = block_get();
 		if (st) {
-			memset(st, 0, offsetof(ssl_state, result) + RESULT_HEAD + 1);
-			st->rc = CERTPIN_E_STATE; /* nothing recorded yet */
+			memset(st, 0, offsetof(ssl_state, r.result) + RESULT_HEAD + 1);
+			st->r.rc = CERTPIN_E_STATE; /* nothing recorded yet */
 			st->app_verify_cb = NULL;
 			st->pkix_overridden = st->ssl_binding_refused = 0;
 		}
@@ -494,12 +497,7 @@ CERTPIN_HOT static int record(SSL *ssl, int rc, const certpin_result *res)
 	ssl_state *st = state_get(ssl);
 	if (!st)
 		return 0;
-	st->rc = rc;
-	if (SSL_get_client_random(ssl, st->client_random, sizeof(st->client_random)) != sizeof(st->client_random))
-		return 0;
-	memcpy(&st->result, res, RESULT_HEAD);
-	copy_name(st->result.hostname, sizeof(st->result.hostname), res->hostname);
-	return 1;
+	return result_put(&st->r, ssl, rc, res);
 }
 
 /*
@@ -1270,22 +1268,16 @@ int certpin_ssl_result(certpin_result *out, const void *ssl)
 	/* a resumed session runs no certificate check; a recorded result is an earlier handshake's */
 	if (SSL_session_reused((const SSL *)ssl))
 		return CERTPIN_E_STATE;
-	const certpin_result *res;
-	const unsigned char *made_by;
-	int rc;
+	const conn_result *r;
 	if ((st = SSL_get_ex_data(ssl, ssl_state_idx)) != NULL) {
-		res = &st->result;
-		rc = st->rc;
-		made_by = st->client_random;
+		r = &st->r;
 	} else {
 		/* a passing handshake left its result on the tag of the session it made (see session_tag) */
 		SSL_SESSION *sess = SSL_get_session(ssl);
 		const session_tag *t = sess ? SSL_SESSION_get_ex_data(sess, session_idx) : NULL;
 		if (!t)
 			return CERTPIN_E_STATE;
-		res = &t->result;
-		rc = t->rc;
-		made_by = t->client_random;
+		r = &t->r;
 	}
 	/*
 	 * Only this handshake's result: not one an earlier handshake on this SSL
@@ -1294,7 +1286,7 @@ int certpin_ssl_result(certpin_result *out, const void *ssl)
 	 */
 	unsigned char random[SSL3_RANDOM_SIZE], any = 0;
 	if (SSL_get_client_random(ssl, random, sizeof(random)) != sizeof(random) ||
-	    memcmp(random, made_by, sizeof(random)) != 0)
+	    memcmp(random, r->client_random, sizeof(random)) != 0)
 		return CERTPIN_E_STATE;
 	for (size_t i = 0; i < sizeof(random); i++)
 		any |= random[i];
@@ -1302,8 +1294,8 @@ int certpin_ssl_result(certpin_result *out, const void *ssl)
 		return CERTPIN_E_STATE; /* no handshake since SSL_new() or SSL_clear() */
 	if (out) {
 		memset(out, 0, sizeof(*out));
-		memcpy(out, res, RESULT_HEAD);
-		copy_name(out->hostname, sizeof(out->hostname), res->hostname);
+		memcpy(out, &r->result, RESULT_HEAD);
+		copy_name(out->hostname, sizeof(out->hostname), r->result.hostname);
 	}
-	return rc;
+	return r->rc;
 }
