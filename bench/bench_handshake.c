@@ -152,76 +152,6 @@ static SSL_CTX *client_ctx(const char *dir)
 /* The parts of one handshake's SSL_connect() time, in ns. */
 enum { P_WHOLE, P_BEFORE, P_WINDOW, P_AFTER, P_N };
 
-static void check_handshake(SSL *ssl, int pinned, const char **proto, double t[P_N], double *own, double t0,
-	double t1);
-
-/*
- * One full handshake to 127.0.0.1:port (transport "mem": to mem_server, in
- * this thread): its times into t[P_N] (whole; before, in and after the
- * certificate window) and, on a timed build, the binding's own time into
- * *own.  Exits if the connection does not end the way the setup intends.
- */
-static void handshake(SSL_CTX *ctx, int port, int pinned, const char **proto, double t[P_N], double *own)
-{
-	if (mem_server) {
-		SSL *ssl = SSL_new(ctx);
-		if (!ssl || !SSL_set1_host(ssl, HOST) || !SSL_set_tlsext_host_name(ssl, HOST))
-			die("cannot set up the SSL");
-		win_start = win_end = 0;
-		double t0 = bench_now_ns();
-		mem_handshake(ssl);
-		double t1 = bench_now_ns();
-		check_handshake(ssl, pinned, proto, t, own, t0, t1);
-		SSL_free(ssl);
-		return;
-	}
-	struct sockaddr_in addr;
-	struct timeval tv = { 5, 0 };
-	int one = 1;
-	char buf[16];
-	size_t got = 0;
-
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (fd < 0)
-		die("socket failed");
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	memset(&addr, 0, sizeof(addr));
-	addr.sin_family = AF_INET;
-	addr.sin_port = htons((unsigned short)port);
-	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0)
-		die("connect to the test server failed");
-
-	SSL *ssl = SSL_new(ctx);
-	if (!ssl || !SSL_set_fd(ssl, fd) || !SSL_set1_host(ssl, HOST) || !SSL_set_tlsext_host_name(ssl, HOST))
-		die("cannot set up the SSL");
-	win_start = win_end = 0;
-	double t0 = bench_now_ns();
-	int r = SSL_connect(ssl);
-	double t1 = bench_now_ns();
-	if (r != 1)
-		die("handshake failed");
-	check_handshake(ssl, pinned, proto, t, own, t0, t1);
-
-	/* Finish the exchange the server expects, so it is idle for the next sample. */
-	if (SSL_write(ssl, "hi\n", 3) != 3)
-		die("write failed");
-	while (got < sizeof(buf)) {
-		int n = SSL_read(ssl, buf + got, (int)(sizeof(buf) - got));
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-		if (memchr(buf, '\n', got))
-			break;
-	}
-	if (got < 3 || memcmp(buf, "ok\n", 3) != 0)
-		die("no reply from the test server");
-	SSL_free(ssl);
-	close(fd);
-}
-
 /*
  * The times of a finished handshake (from t0 to t1) into t[P_N] and, on a
  * timed build, the binding's own time into *own; exits if the connection
@@ -254,6 +184,73 @@ static void check_handshake(SSL *ssl, int pinned, const char **proto, double t[P
 	if (proto)
 		*proto = SSL_get_version(ssl);
 }
+
+/*
+ * One full handshake to 127.0.0.1:port (transport "mem": to mem_server, in
+ * this thread): its times into t[P_N] (whole; before, in and after the
+ * certificate window) and, on a timed build, the binding's own time into
+ * *own.  Exits if the connection does not end the way the setup intends.
+ */
+static void handshake(SSL_CTX *ctx, int port, int pinned, const char **proto, double t[P_N], double *own)
+{
+	SSL *ssl = SSL_new(ctx);
+	if (!ssl || !SSL_set1_host(ssl, HOST) || !SSL_set_tlsext_host_name(ssl, HOST))
+		die("cannot set up the SSL");
+	if (mem_server) {
+		win_start = win_end = 0;
+		double t0 = bench_now_ns();
+		mem_handshake(ssl);
+		double t1 = bench_now_ns();
+		check_handshake(ssl, pinned, proto, t, own, t0, t1);
+		SSL_free(ssl);
+		return;
+	}
+	struct sockaddr_in addr;
+	struct timeval tv = { 5, 0 };
+	int one = 1;
+	char buf[16];
+	size_t got = 0;
+
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0)
+		die("socket failed");
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	memset(&addr, 0, sizeof(addr));
+	addr.sin_family = AF_INET;
+	addr.sin_port = htons((unsigned short)port);
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0)
+		die("connect to the test server failed");
+
+	if (!SSL_set_fd(ssl, fd))
+		die("cannot set up the SSL");
+	win_start = win_end = 0;
+	double t0 = bench_now_ns();
+	int r = SSL_connect(ssl);
+	double t1 = bench_now_ns();
+	if (r != 1)
+		die("handshake failed");
+	check_handshake(ssl, pinned, proto, t, own, t0, t1);
+
+	/* Finish the exchange the server expects, so it is idle for the next sample. */
+	if (SSL_write(ssl, "hi\n", 3) != 3)
+		die("write failed");
+	while (got < sizeof(buf)) {
+		int n = SSL_read(ssl, buf + got, (int)(sizeof(buf) - got));
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		if (memchr(buf, '\n', got))
+			break;
+	}
+	if (got < 3 || memcmp(buf, "ok\n", 3) != 0)
+		die("no reply from the test server");
+	SSL_free(ssl);
+	close(fd);
+}
+
 
 /* "infocb": B's only difference from A is an info callback that does nothing. */
 static volatile unsigned long info_calls;
