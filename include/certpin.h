@@ -62,7 +62,8 @@
  * are borrowed from the handle and stay valid until the handle is modified or
  * freed.  A policy is not modified by certpin_verify() or by the OpenSSL
  * binding, so one loaded policy may be shared read-only by any number of
- * threads and connections; it must outlive every SSL_CTX it is attached to.
+ * threads and connections; it must outlive every SSL_CTX it is attached to
+ * and must not be changed while attached (attach it again after a change).
  * Building or loading a policy is not thread-safe on that policy.
  */
 #ifndef CERTPIN_H
@@ -562,11 +563,14 @@ typedef struct certpin_ssl_options {
  * one that failed PKIX validation keeps OpenSSL's own error (expired,
  * hostname mismatch, ...), also copied to certpin_result.pkix_error.  Call
  * certpin_ssl_result() for the certpin error and verdict.  `opts` may be NULL.
- * `policy` is borrowed and must outlive the SSL_CTX and all its connections.
+ * `policy` is borrowed and must outlive the SSL_CTX and all its connections;
+ * it must not be changed while attached (attach again after changing it).
  * For speed the binding remembers, until the SSL_CTX is freed or attached
  * again, the rule of the first 8 connection names it saw and the SHA-256 of
  * the first 8 SubjectPublicKeyInfos it hashed (at most about 20 KB); later
- * handshakes compare the bytes exactly instead of working them out again.
+ * handshakes compare names and keys exactly instead of working them out
+ * again (a key by its algorithm and parameters, as OpenSSL's objects for
+ * their OIDs, and its bytes).
  */
 CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_ssl_ctx_attach(void *ssl_ctx, const certpin_policy *policy,
 	const certpin_ssl_options *opts);

@@ -154,6 +154,12 @@ bool certpin__tofu_ctx_attached(const struct ssl_ctx_st *ctx);
 struct x509_st;
 /* A certificate's SubjectPublicKeyInfo DER rebuilt from its parsed parts into buf; 0 if not of a usual shape. */
 size_t certpin__x509_spki_der(unsigned char *buf, size_t buflen, struct x509_st *x);
+/*
+ * Tests: the SHA-256 of x's SubjectPublicKeyInfo as a handshake on
+ * `ssl_ctx` (which must have certpin_ssl_ctx_attach()) gets it, through the
+ * binding's memo.  CERTPIN_OK, or the error.
+ */
+int certpin__ssl_ctx_spki_sha256(void *ssl_ctx, struct x509_st *x, unsigned char out[CERTPIN_DIGEST_LEN]);
 
 /* ---- verify.c ---- */
 /* Engine core for a known rule (rule may be NULL = not pinned). */

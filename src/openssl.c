@@ -32,19 +32,32 @@ typedef void (*info_cb_fn)(const SSL *ssl, int where, int ret);
 
 typedef struct name_memo {
 	long rule;                      /* certpin__policy_match(), -1 if unpinned */
+	const certpin__rule *r;         /* that rule, NULL if unpinned */
 	int is_ip;
 	char norm[CERTPIN_HOSTNAME_MAX];
 	char raw[];                     /* the name as the connection gave it */
 } name_memo;
 
+/*
+ * A SubjectPublicKeyInfo remembered by its parts as OpenSSL parsed them:
+ * algorithm and parameter OIDs by the address of OpenSSL's own object for
+ * them (see obj_lasting()), the key bits by value.  Comparing those reads
+ * no OID bytes: libcrypto's object table is three pages a handshake would
+ * otherwise touch for this alone.
+ */
 typedef struct spki_memo {
-	size_t len;
+	const ASN1_OBJECT *alg;
+	const ASN1_OBJECT *param;       /* ptype V_ASN1_OBJECT only */
+	int ptype;
+	int bits_len;
 	unsigned char digest[CERTPIN_DIGEST_LEN];
-	unsigned char spki[];           /* DER */
+	unsigned char bits[];           /* the key's BIT STRING contents */
 } spki_memo;
 
 typedef struct binding {
 	const certpin_policy *policy;
+	/* policy->nip_rules, read here so a handshake whose name is remembered need not touch the policy */
+	size_t nip_rules;
 	certpin_ssl_options opts;
 	SSL_verify_cb app_cb;       /* per-SSL attach: the callback we wrap */
 	/*
@@ -103,6 +116,14 @@ typedef struct ssl_state {
 	int ssl_binding_refused;    /* certpin_ssl_attach()'s policy refused during it: its result stands */
 } ssl_state;
 
+/*
+ * How many SSLs hold an ssl_state.  While none does, a passing handshake
+ * knows its SSL has none without asking OpenSSL (whose ex_data lookup from
+ * libssl is a few more cold pages per handshake).  Only the SSL's own thread
+ * creates its state, so a relaxed read sees that thread's own increment.
+ */
+static atomic_size_t live_states;
+
 static CRYPTO_ONCE once = CRYPTO_ONCE_STATIC_INIT;
 static int ctx_idx = -1, ssl_binding_idx = -1, ssl_state_idx = -1, session_idx = -1;
 /* libssl's index of the SSL on an X509_STORE_CTX (fixed once made; asking again takes a lock-free once check and a call per handshake) */
@@ -129,7 +150,7 @@ static void free_ex(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long a
 #define BLOCK_SPARES 8
 
 /* Put `p` in the first empty one of slots[0..n) (release: its contents are seen with it); false if all are full. */
-static bool slot_put(_Atomic(void *) *slots, size_t n, void *p)
+CERTPIN_HOT static bool slot_put(_Atomic(void *) *slots, size_t n, void *p)
 {
 	for (size_t i = 0; i < n; i++) {
 		void *none = NULL;
@@ -144,7 +165,7 @@ static _Atomic(void *) spares[BLOCK_SPARES];
 _Static_assert(sizeof(ssl_state) <= BLOCK_SIZE, "ssl_state fits a block");
 _Static_assert(sizeof(session_tag) <= BLOCK_SIZE, "a session tag fits a block");
 
-static void *block_get(void)
+CERTPIN_HOT static void *block_get(void)
 {
 	for (size_t i = 0; i < BLOCK_SPARES; i++) {
 		if (!atomic_load_explicit(&spares[i], memory_order_relaxed))
@@ -156,7 +177,7 @@ static void *block_get(void)
 	return OPENSSL_malloc(BLOCK_SIZE);
 }
 
-static void block_put(void *p)
+CERTPIN_HOT static void block_put(void *p)
 {
 	if (p && !slot_put(spares, BLOCK_SPARES, p))
 		OPENSSL_free(p);
@@ -201,6 +222,15 @@ static void memo_add(_Atomic(void *) *slots, void *e)
 {
 	if (!slot_put(slots, MEMO_SLOTS, e))
 		OPENSSL_free(e);
+}
+
+static void free_state(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+	(void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
+	if (ptr) {
+		atomic_fetch_sub_explicit(&live_states, 1, memory_order_relaxed);
+		block_put(ptr);
+	}
 }
 
 static void free_ctx_binding(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
@@ -252,7 +282,7 @@ static void init_indexes(void)
 {
 	ctx_idx = SSL_CTX_get_ex_new_index(0, "certpin binding", NULL, NULL, free_ctx_binding);
 	ssl_binding_idx = SSL_get_ex_new_index((long)sizeof(binding), "certpin binding", NULL, dup_flat, free_ex);
-	ssl_state_idx = SSL_get_ex_new_index(0, "certpin state", NULL, dup_state, free_block);
+	ssl_state_idx = SSL_get_ex_new_index(0, "certpin state", NULL, dup_state, free_state);
 	session_idx = SSL_SESSION_get_ex_new_index(0, "certpin session tag", NULL, dup_tag, free_block);
 	store_ssl_idx = SSL_get_ex_data_X509_STORE_CTX_idx();
 	X509_STORE_CTX *probe = X509_STORE_CTX_new();
@@ -487,6 +517,7 @@ CERTPIN_HOT static ssl_state *state_get(SSL *ssl)
 			block_put(st);
 			return NULL;
 		}
+		atomic_fetch_add_explicit(&live_states, 1, memory_order_relaxed);
 	}
 	return st;
 }
@@ -537,51 +568,66 @@ CERTPIN_HOT static size_t der_header(unsigned char *p, unsigned char tag, size_t
 }
 
 #define SPKI_FAST_MAX 2048
+/*
+ * The stack buffer a handshake assembles a SubjectPublicKeyInfo in: room for
+ * RSA keys up to 4096 bits and every EC and EdDSA key; larger ones take
+ * i2d_X509_PUBKEY().  Kept small so the calls below it stay on stack pages
+ * the handshake has just used.
+ */
+#define SPKI_STACK_BUF 640
+
+/* The parts of a certificate's SubjectPublicKeyInfo, as OpenSSL parsed them. */
+typedef struct key_view {
+	const ASN1_OBJECT *alg;
+	int ptype;                      /* of the parameters: V_ASN1_UNDEF (absent), V_ASN1_NULL or V_ASN1_OBJECT */
+	const ASN1_OBJECT *param;       /* V_ASN1_OBJECT */
+	const ASN1_BIT_STRING *bits;    /* whole octets (no unused bits) */
+} key_view;
 
 /*
- * The certificate's SubjectPublicKeyInfo in DER, assembled from the parts
- * OpenSSL parsed: algorithm OID, parameters (absent, NULL or an OID: RSA,
- * named-curve EC, Ed25519/Ed448) and the key bit string.  The bytes are the
- * ones i2d_X509_PUBKEY() writes (unit-tested against it), at a fraction of
- * its cost: no template encoder, no allocation.  Returns the length in buf,
- * or 0 when the key is of another shape (the caller then uses
- * i2d_X509_PUBKEY()).
+ * Fill `k` from x's key; false when the key is of another shape (explicit
+ * EC parameters, RSA-PSS parameters, a bit string with unused bits, ...).
  */
-CERTPIN_HOT size_t certpin__x509_spki_der(unsigned char *buf, size_t buflen, X509 *x)
+CERTPIN_HOT static bool key_view_get(key_view *k, X509 *x)
 {
-	const ASN1_BIT_STRING *bits = X509_get0_pubkey_bitstr(x);
 	X509_ALGOR *alg = NULL;
-	const ASN1_OBJECT *oid;
+	const void *pval;
+
+	k->bits = X509_get0_pubkey_bitstr(x);
+	/* a bit string parsed from DER says how many bits it leaves unused: require 0 */
+	if (!k->bits || !(k->bits->flags & ASN1_STRING_FLAG_BITS_LEFT) || (k->bits->flags & 7) != 0 ||
+	    k->bits->length < 0 || !X509_PUBKEY_get0_param(NULL, NULL, NULL, &alg, X509_get_X509_PUBKEY(x)) || !alg)
+		return false;
+	X509_ALGOR_get0(&k->alg, &k->ptype, &pval, alg);
+	k->param = k->ptype == V_ASN1_OBJECT ? pval : NULL;
+	return k->alg && (k->ptype == V_ASN1_UNDEF || k->ptype == V_ASN1_NULL || (k->ptype == V_ASN1_OBJECT && k->param));
+}
+
+/* The SubjectPublicKeyInfo DER of `k` into buf; its length, or 0 if it does not fit or an OID is out of range. */
+CERTPIN_HOT static size_t spki_assemble(unsigned char *buf, size_t buflen, const key_view *k)
+{
 	const unsigned char *param_data = NULL;
 	size_t param_oid_len = 0;
-	const void *pval;
-	int ptype;
 	unsigned char head[3][4];
 
 	if (buflen > SPKI_FAST_MAX)
 		buflen = SPKI_FAST_MAX;
-	/* a bit string parsed from DER says how many bits it leaves unused: require 0 */
-	if (!bits || !(bits->flags & ASN1_STRING_FLAG_BITS_LEFT) || (bits->flags & 7) != 0 || bits->length < 0 ||
-	    !X509_PUBKEY_get0_param(NULL, NULL, NULL, &alg, X509_get_X509_PUBKEY(x)) || !alg)
-		return 0;
-	X509_ALGOR_get0(&oid, &ptype, &pval, alg);
-	size_t oid_len = oid ? (size_t)OBJ_length(oid) : 0;
-	const unsigned char *oid_data = oid ? OBJ_get0_data(oid) : NULL;
+	size_t oid_len = (size_t)OBJ_length(k->alg);
+	const unsigned char *oid_data = OBJ_get0_data(k->alg);
 	if (!oid_data || oid_len == 0 || oid_len >= 0x80)
 		return 0;
-	size_t param_len;
-	if (ptype == V_ASN1_UNDEF) {
-		param_len = 0;
-	} else if (ptype == V_ASN1_NULL) {
+	size_t param_len = 0;
+	if (k->ptype == V_ASN1_NULL) {
 		param_len = 2;
-	} else if (ptype == V_ASN1_OBJECT && pval && (param_oid_len = (size_t)OBJ_length(pval)) > 0 &&
-		   param_oid_len < 0x80 && (param_data = OBJ_get0_data(pval)) != NULL) {
+	} else if (k->ptype == V_ASN1_OBJECT) {
+		param_oid_len = (size_t)OBJ_length(k->param);
+		param_data = OBJ_get0_data(k->param);
+		if (!param_data || param_oid_len == 0 || param_oid_len >= 0x80)
+			return 0;
 		param_len = 2 + param_oid_len;
-	} else {
-		return 0; /* explicit EC parameters, RSA-PSS parameters, ... */
 	}
 	size_t alg_len = 2 + oid_len + param_len;
-	size_t key_len = (size_t)bits->length + 1; /* the unused-bits octet, 0 */
+	size_t key_len = (size_t)k->bits->length + 1; /* the unused-bits octet, 0 */
 	if (key_len > buflen)
 		return 0;
 	size_t h_alg = der_header(head[0], 0x30, alg_len);
@@ -597,7 +643,7 @@ CERTPIN_HOT size_t certpin__x509_spki_der(unsigned char *buf, size_t buflen, X50
 	*p++ = 0x06;
 	*p++ = (unsigned char)oid_len;
 	memcpy(p, oid_data, oid_len), p += oid_len;
-	if (ptype == V_ASN1_NULL) {
+	if (k->ptype == V_ASN1_NULL) {
 		*p++ = 0x05;
 		*p++ = 0x00;
 	} else if (param_data) {
@@ -607,9 +653,25 @@ CERTPIN_HOT size_t certpin__x509_spki_der(unsigned char *buf, size_t buflen, X50
 	}
 	memcpy(p, head[1], h_key), p += h_key;
 	*p++ = 0x00;
-	if (bits->length)
-		memcpy(p, bits->data, (size_t)bits->length), p += bits->length;
+	if (k->bits->length)
+		memcpy(p, k->bits->data, (size_t)k->bits->length), p += k->bits->length;
 	return (size_t)(p - buf);
+}
+
+/*
+ * The certificate's SubjectPublicKeyInfo in DER, assembled from the parts
+ * OpenSSL parsed: algorithm OID, parameters (absent, NULL or an OID: RSA,
+ * named-curve EC, Ed25519/Ed448) and the key bit string.  The bytes are the
+ * ones i2d_X509_PUBKEY() writes (unit-tested against it), at a fraction of
+ * its cost: no template encoder, no allocation.  Returns the length in buf,
+ * or 0 when the key is of another shape (the caller then uses
+ * i2d_X509_PUBKEY()).
+ */
+size_t certpin__x509_spki_der(unsigned char *buf, size_t buflen, X509 *x)
+{
+	key_view k;
+
+	return key_view_get(&k, x) ? spki_assemble(buf, buflen, &k) : 0;
 }
 
 #define CHAIN_MAX 16
@@ -633,39 +695,84 @@ CERTPIN_HOT static void digests_use(chain_digests *d, size_t n)
 		d->elems[d->ready++].flags = 0;
 }
 
-struct spki_key {
-	const unsigned char *der;
-	size_t len;
-};
-
 CERTPIN_HOT static bool spki_same(const void *e, const void *key)
 {
 	const spki_memo *m = e;
-	const struct spki_key *k = key;
+	const key_view *k = key;
 
-	return m->len == k->len && memcmp(m->spki, k->der, k->len) == 0;
+	return m->alg == k->alg && m->ptype == k->ptype && m->param == k->param && m->bits_len == k->bits->length &&
+	       memcmp(m->bits, k->bits->data, (size_t)m->bits_len) == 0;
 }
 
-/* SHA-256 of a SubjectPublicKeyInfo's DER: from the memo if these bytes were hashed before. */
-CERTPIN_HOT static int spki_digest(chain_digests *d, unsigned char out[CERTPIN_DIGEST_LEN], const unsigned char *der, size_t len)
+/*
+ * Is `o` OpenSSL's lasting object for its OID (its built-in table entry, or
+ * one added with OBJ_create(), kept until the library is cleaned up)?  Only
+ * such an address names one OID for good: a certificate's own object for
+ * an unknown OID is freed with it, and another OID's object may take its
+ * address later.
+ */
+static bool obj_lasting(const ASN1_OBJECT *o)
 {
-	struct spki_key key = { der, len };
-	bool room = false;
-	const spki_memo *m = d->memo ? memo_find(d->memo->spkis, spki_same, &key, &room) : NULL;
+	int nid = o ? OBJ_obj2nid(o) : NID_undef;
+
+	return nid != NID_undef && OBJ_nid2obj(nid) == o;
+}
+
+/* Remember the digest of key `k` in a free memo slot, if its OIDs allow (see obj_lasting()). */
+static void spki_remember(binding *b, const key_view *k, const unsigned char digest[CERTPIN_DIGEST_LEN])
+{
+	if (!obj_lasting(k->alg) || (k->ptype == V_ASN1_OBJECT && !obj_lasting(k->param)) ||
+	    k->bits->length > SPKI_FAST_MAX)
+		return;
+	spki_memo *add = OPENSSL_malloc(sizeof(*add) + (size_t)k->bits->length);
+	if (!add)
+		return;
+	add->alg = k->alg;
+	add->param = k->param;
+	add->ptype = k->ptype;
+	add->bits_len = k->bits->length;
+	memcpy(add->digest, digest, CERTPIN_DIGEST_LEN);
+	if (k->bits->length)
+		memcpy(add->bits, k->bits->data, (size_t)k->bits->length);
+	memo_add(b->spkis, add);
+}
+
+/*
+ * SHA-256 of x's SubjectPublicKeyInfo DER, hashed (`k`: its parts, NULL if
+ * not of a usual shape).  Not inlined: a key found in the memo does not need
+ * this buffer on the stack.
+ */
+CERTPIN_HOT __attribute__((noinline)) static int spki_hash(chain_digests *d, unsigned char out[CERTPIN_DIGEST_LEN], X509 *x,
+	const key_view *k)
+{
+	unsigned char buf[SPKI_STACK_BUF];
+	size_t len = k ? spki_assemble(buf, sizeof(buf), k) : 0;
+	if (len)
+		return certpin__sha256_reuse(&d->md, out, buf, len) == CERTPIN_OK;
+	unsigned char *der = NULL;
+	int dlen = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &der);
+	if (dlen <= 0)
+		return 0;
+	int rc = certpin__sha256_reuse(&d->md, out, der, (size_t)dlen);
+	OPENSSL_free(der);
+	return rc == CERTPIN_OK;
+}
+
+/* SHA-256 of x's SubjectPublicKeyInfo DER: from the memo if this key was hashed before. */
+CERTPIN_HOT static int spki_digest(chain_digests *d, unsigned char out[CERTPIN_DIGEST_LEN], X509 *x)
+{
+	key_view k;
+	bool room = false, view = key_view_get(&k, x);
+	const spki_memo *m = view && d->memo ? memo_find(d->memo->spkis, spki_same, &k, &room) : NULL;
 
 	if (m) {
 		memcpy(out, m->digest, CERTPIN_DIGEST_LEN);
 		return 1;
 	}
-	if (certpin__sha256_reuse(&d->md, out, der, len) != CERTPIN_OK)
+	if (!spki_hash(d, out, x, view ? &k : NULL))
 		return 0;
-	spki_memo *add = room && len <= SPKI_FAST_MAX ? OPENSSL_malloc(sizeof(*add) + len) : NULL;
-	if (add) {
-		add->len = len;
-		memcpy(add->digest, out, CERTPIN_DIGEST_LEN);
-		memcpy(add->spki, der, len);
-		memo_add(d->memo->spkis, add);
-	}
+	if (view && room)
+		spki_remember(d->memo, &k, out);
 	return 1;
 }
 
@@ -674,21 +781,8 @@ CERTPIN_HOT static int elem_from_x509(chain_digests *d, size_t i, X509 *x, unsig
 	certpin_chain_elem *e = &d->elems[i];
 
 	if ((kinds & CERTPIN_HAVE_SPKI) && !(e->flags & CERTPIN_HAVE_SPKI)) {
-		unsigned char buf[SPKI_FAST_MAX];
-		size_t fast = certpin__x509_spki_der(buf, sizeof(buf), x);
-		if (fast) {
-			if (!spki_digest(d, e->spki_sha256, buf, fast))
-				return 0;
-		} else {
-			unsigned char *der = NULL;
-			int len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &der);
-			if (len <= 0)
-				return 0;
-			int ok = spki_digest(d, e->spki_sha256, der, (size_t)len);
-			OPENSSL_free(der);
-			if (!ok)
-				return 0;
-		}
+		if (!spki_digest(d, e->spki_sha256, x))
+			return 0;
 		e->flags |= CERTPIN_HAVE_SPKI;
 	}
 	if ((kinds & CERTPIN_HAVE_CERT) && !(e->flags & CERTPIN_HAVE_CERT)) {
@@ -764,14 +858,13 @@ static void notify_failure(const binding *b, const certpin_result *res, chain_di
 }
 
 /*
- * Check rule `ri` for this handshake into `res`: PKIX first, then the pins on
+ * Check `rule` (index `ri`) for this handshake into `res`: PKIX first, then the pins on
  * the verified chain (pin-only: on the leaf alone).  Digests already in
  * `d` are reused.  Calls the failure callback.  Returns the certpin code.
  */
-CERTPIN_HOT static int check_rule(const binding *b, certpin_result *res, X509_STORE_CTX *sctx, chain_digests *d, long ri,
-	bool pkix_ok, bool pin_only, int64_t now)
+CERTPIN_HOT static int check_rule(const binding *b, certpin_result *res, X509_STORE_CTX *sctx, chain_digests *d,
+	const certpin__rule *rule, long ri, bool pkix_ok, bool pin_only, int64_t now)
 {
-	const certpin__rule *rule = certpin__policy_rule(b->policy, (size_t)ri);
 	STACK_OF(X509) *chain = NULL;
 	size_t n = 1;
 	int rc;
@@ -807,15 +900,22 @@ CERTPIN_HOT static int check_rule(const binding *b, certpin_result *res, X509_ST
 
 CERTPIN_HOT static bool name_same(const void *e, const void *key)
 {
-	return strcmp(((const name_memo *)e)->raw, key) == 0;
+	/* not strcmp(): libc's is on a page the rest of a handshake leaves cold */
+	const char *a = ((const name_memo *)e)->raw, *b = key;
+
+	while (*a && *a == *b)
+		a++, b++;
+	return *a == *b;
 }
 
 /*
- * The connection name `name` normalized into norm[CERTPIN_HOSTNAME_MAX] and
- * the index of its rule (-1: unpinned) into *rule; false if it does not
- * normalize.  From the memo when the same name was seen before.
+ * The connection name `name` normalized into norm[CERTPIN_HOSTNAME_MAX],
+ * the index of its rule (-1: unpinned) into *rule and the rule into *rp
+ * (NULL: unpinned); false if it does not normalize.  From the memo when the
+ * same name was seen before.
  */
-CERTPIN_HOT static bool name_rule(binding *b, const char *name, char *norm, int *is_ip, long *rule)
+CERTPIN_HOT static bool name_rule(binding *b, const char *name, char *norm, int *is_ip, long *rule,
+	const certpin__rule **rp)
 {
 	bool room = false;
 	const name_memo *m = b->memo ? memo_find(b->names, name_same, name, &room) : NULL;
@@ -824,15 +924,18 @@ CERTPIN_HOT static bool name_rule(binding *b, const char *name, char *norm, int 
 		memcpy(norm, m->norm, strlen(m->norm) + 1);
 		*is_ip = m->is_ip;
 		*rule = m->rule;
+		*rp = m->r;
 		return true;
 	}
 	if (certpin__host_normalize(norm, CERTPIN_HOSTNAME_MAX, is_ip, name) != CERTPIN_OK)
 		return false;
 	*rule = certpin__policy_match(b->policy, norm, *is_ip);
+	*rp = *rule >= 0 ? certpin__policy_rule(b->policy, (size_t)*rule) : NULL;
 	size_t len = strlen(name);
 	name_memo *add = room ? OPENSSL_malloc(sizeof(*add) + len + 1) : NULL;
 	if (add) {
 		add->rule = *rule;
+		add->r = *rp;
 		add->is_ip = *is_ip;
 		memcpy(add->norm, norm, strlen(norm) + 1);
 		memcpy(add->raw, name, len + 1);
@@ -850,8 +953,9 @@ CERTPIN_HOT static int add_rule(long *rules, char (*names)[CERTPIN_HOSTNAME_MAX]
 	char norm[CERTPIN_HOSTNAME_MAX];
 	int is_ip;
 	long r;
+	const certpin__rule *rule;
 
-	if (!name_rule(b, name, norm, &is_ip, &r))
+	if (!name_rule(b, name, norm, &is_ip, &r, &rule))
 		return -1;
 	bool seen = r < 0 || r == first;
 	for (int k = 0; k < *n && !seen; k++)
@@ -884,7 +988,7 @@ CERTPIN_HOT static int other_rules(long *rules, char (*names)[CERTPIN_HOSTNAME_M
 		if (add_rule(rules, names, &n, b, h, first) != 0)
 			return -1;
 	/* an IP address matches only a rule for that address: none, nothing to look up */
-	if (b->policy->nip_rules && X509_VERIFY_PARAM_get0_host(param, 0)) {
+	if (b->nip_rules && X509_VERIFY_PARAM_get0_host(param, 0)) {
 		char *ip = param_ip(param);
 		int rc = ip ? add_rule(rules, names, &n, b, ip, first) : 0;
 		OPENSSL_free(ip);
@@ -906,6 +1010,82 @@ static bool param_has_name(X509_STORE_CTX *sctx)
 	return ip != NULL;
 }
 
+/* check_name(): the connection's name is not pinned (OpenSSL's verdict stands, res->allowed says it). */
+#define UNPINNED 1
+
+/*
+ * The pin decision for the connection's name in res->hostname, with rule
+ * `rule` (index `ri`, < 0 if unpinned), into `res`; `*pkix_ok` is cleared
+ * if `check_sni` finds the certificate not valid for the name.  Returns the
+ * certpin code, or UNPINNED.
+ */
+CERTPIN_HOT static int check_name(const binding *b, X509_STORE_CTX *sctx, certpin_result *res, chain_digests *d, long ri,
+	const certpin__rule *rule, bool *pkix_ok, bool pin_only, bool check_sni, int64_t now)
+{
+	if (ri >= 0 && *pkix_ok && check_sni) {
+		X509 *leaf = X509_STORE_CTX_get0_cert(sctx);
+		if (!leaf || X509_check_host(leaf, res->hostname, 0, 0, NULL) != 1) {
+			X509_STORE_CTX_set_error(sctx, X509_V_ERR_HOSTNAME_MISMATCH);
+			res->pkix_error = X509_V_ERR_HOSTNAME_MISMATCH;
+			*pkix_ok = false;
+		}
+	}
+	if (ri < 0) {
+		if (pin_only) {
+			res->verdict = CERTPIN_VERDICT_MISMATCH;
+			return CERTPIN_E_PIN_MISMATCH; /* nothing vouches for an unpinned host without PKIX */
+		}
+		res->allowed = *pkix_ok;
+		return UNPINNED;
+	}
+	return check_rule(b, res, sctx, d, rule, ri, *pkix_ok, pin_only, now);
+}
+
+/* Is the certificate verified against more names than the first, which a rule may pin (see other_rules())? */
+CERTPIN_HOT static bool more_names(const binding *b, X509_STORE_CTX *sctx)
+{
+	X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(sctx);
+
+	return X509_VERIFY_PARAM_get0_host(param, 1) != NULL ||
+	       (b->nip_rules && X509_VERIFY_PARAM_get0_host(param, 0) != NULL);
+}
+
+/*
+ * check_name() for a connection verified against several names: every
+ * pinned one must pass, the first refusal is the result.  Apart, and not
+ * inlined, so that its name buffers do not deepen the stack of the usual
+ * handshake (a cold stack page costs more than the work here).
+ */
+__attribute__((noinline)) static int check_names(const binding *b, X509_STORE_CTX *sctx, certpin_result *res,
+	chain_digests *d, long ri, const certpin__rule *rule, bool pkix_ok, bool pin_only, bool check_sni, int64_t now)
+{
+	long more[NAMES_MAX];
+	char more_names[NAMES_MAX][CERTPIN_HOSTNAME_MAX];
+	int nmore, k = 0;
+
+	if ((nmore = other_rules(more, more_names, (binding *)b, sctx, ri)) < 0)
+		return CERTPIN_E_HOSTNAME;
+	if (ri < 0 && nmore > 0) {
+		/* the first name is not pinned, a later one is */
+		ri = more[k];
+		rule = certpin__policy_rule(b->policy, (size_t)ri);
+		memcpy(res->hostname, more_names[k++], sizeof(res->hostname));
+	}
+	int rc = check_name(b, sctx, res, d, ri, rule, &pkix_ok, pin_only, check_sni, now);
+	for (; k < nmore && rc == CERTPIN_OK && res->allowed; k++) {
+		certpin_result other;
+		result_init(&other, now);
+		memcpy(other.hostname, more_names[k], sizeof(other.hostname));
+		int orc = check_rule(b, &other, sctx, d, certpin__policy_rule(b->policy, (size_t)more[k]), more[k], pkix_ok,
+			pin_only, now);
+		if (orc != CERTPIN_OK || !other.allowed) {
+			*res = other;
+			rc = orc;
+		}
+	}
+	return rc;
+}
+
 /*
  * The pin decision for one handshake.  `pkix_ok` says whether OpenSSL
  * verified the chain with no error left pending; `name` is the connection's
@@ -922,9 +1102,7 @@ CERTPIN_HOT static int decide(binding *b, SSL *ssl, X509_STORE_CTX *sctx, bool p
 	certpin_result res;
 	chain_digests d;
 	char raw[CERTPIN_HOSTNAME_MAX + 1];
-	long more[NAMES_MAX];
-	char more_names[NAMES_MAX][CERTPIN_HOSTNAME_MAX];
-	int is_ip, rc, nmore, k = 0;
+	int is_ip, rc;
 	int64_t now = (int64_t)time(NULL);
 
 	result_init(&res, now);
@@ -948,57 +1126,27 @@ CERTPIN_HOT static int decide(binding *b, SSL *ssl, X509_STORE_CTX *sctx, bool p
 		goto out;
 	}
 	long ri;
-	if (!name_rule(b, name, res.hostname, &is_ip, &ri)) {
+	const certpin__rule *rule;
+	if (!name_rule(b, name, res.hostname, &is_ip, &ri, &rule)) {
 		res.hostname[0] = '\0';
 		rc = CERTPIN_E_HOSTNAME;
 		goto out;
 	}
-	if ((nmore = other_rules(more, more_names, b, sctx, ri)) < 0) {
-		rc = CERTPIN_E_HOSTNAME;
-		goto out;
-	}
-	if (ri < 0 && nmore > 0) {
-		/* the first name is not pinned, a later one is */
-		ri = more[k];
-		memcpy(res.hostname, more_names[k++], sizeof(res.hostname));
-	}
-	if (ri >= 0 && pkix_ok && check_sni) {
-		X509 *leaf = X509_STORE_CTX_get0_cert(sctx);
-		if (!leaf || X509_check_host(leaf, res.hostname, 0, 0, NULL) != 1) {
-			X509_STORE_CTX_set_error(sctx, X509_V_ERR_HOSTNAME_MISMATCH);
-			res.pkix_error = X509_V_ERR_HOSTNAME_MISMATCH;
-			pkix_ok = false;
-		}
-	}
-	if (ri < 0) {
-		if (pin_only) {
-			rc = CERTPIN_E_PIN_MISMATCH; /* nothing vouches for an unpinned host without PKIX */
-			res.verdict = CERTPIN_VERDICT_MISMATCH;
-			goto out;
-		}
-		/* not pinned: OpenSSL's own verdict stands, untouched */
-		res.allowed = pkix_ok;
-		rc = pkix_ok ? CERTPIN_OK : CERTPIN_E_PKIX;
-		record(ssl, rc, &res);
-		return -1;
-	}
-	rc = check_rule(b, &res, sctx, &d, ri, pkix_ok, pin_only, now);
-	/* every pinned name must pass; the first refusal is the result */
-	for (; k < nmore && rc == CERTPIN_OK && res.allowed; k++) {
-		certpin_result other;
-		result_init(&other, now);
-		memcpy(other.hostname, more_names[k], sizeof(other.hostname));
-		int orc = check_rule(b, &other, sctx, &d, more[k], pkix_ok, pin_only, now);
-		if (orc != CERTPIN_OK || !other.allowed) {
-			res = other;
-			rc = orc;
-		}
-	}
+	if (more_names(b, sctx))
+		rc = check_names(b, sctx, &res, &d, ri, rule, pkix_ok, pin_only, check_sni, now);
+	else
+		rc = check_name(b, sctx, &res, &d, ri, rule, &pkix_ok, pin_only, check_sni, now);
 	if (d.md)
 		EVP_MD_CTX_free(d.md);
+	if (rc == UNPINNED) {
+		/* not pinned: OpenSSL's own verdict stands, untouched */
+		record(ssl, res.allowed ? CERTPIN_OK : CERTPIN_E_PKIX, &res);
+		return -1;
+	}
 out:;
 	bool pass = rc == CERTPIN_OK && res.allowed && res.rule >= 0;
-	bool has_state = pass && SSL_get_ex_data(ssl, ssl_state_idx) != NULL;
+	bool has_state = pass && atomic_load_explicit(&live_states, memory_order_relaxed) != 0 &&
+		SSL_get_ex_data(ssl, ssl_state_idx) != NULL;
 	/*
 	 * A passing result rides on the session's tag (see session_tag); a
 	 * connection that already has state keeps its result there as well.
@@ -1160,6 +1308,7 @@ int certpin_ssl_ctx_attach(void *ssl_ctx, const certpin_policy *policy, const ce
 	if (!(b = OPENSSL_zalloc(sizeof(*b))))
 		return CERTPIN_E_NOMEM;
 	b->policy = policy;
+	b->nip_rules = policy->nip_rules;
 	if (opts)
 		b->opts = *opts;
 	else
@@ -1181,6 +1330,18 @@ int certpin_ssl_ctx_attach(void *ssl_ctx, const certpin_policy *policy, const ce
 	SSL_CTX_set_cert_verify_callback(ctx, ctx_verify_cb, b);
 	SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx) | SSL_VERIFY_PEER, SSL_CTX_get_verify_callback(ctx));
 	return CERTPIN_OK;
+}
+
+int certpin__ssl_ctx_spki_sha256(void *ssl_ctx, X509 *x, unsigned char out[CERTPIN_DIGEST_LEN])
+{
+	binding *b = ssl_ctx && ensure_indexes() ? SSL_CTX_get_ex_data(ssl_ctx, ctx_idx) : NULL;
+	chain_digests d = { .ready = 0, .md = NULL, .memo = b };
+
+	if (!b || !x)
+		return CERTPIN_E_INVALID_ARG;
+	int ok = spki_digest(&d, out, x);
+	EVP_MD_CTX_free(d.md);
+	return ok ? CERTPIN_OK : CERTPIN_E_CHAIN;
 }
 
 /* A refusal by certpin_ssl_attach()'s policy: a context binding on the same connection keeps its result. */
@@ -1241,6 +1402,7 @@ int certpin_ssl_attach(void *ssl_ptr, const certpin_policy *policy, const certpi
 	if (!(b = OPENSSL_zalloc(sizeof(*b))))
 		return CERTPIN_E_NOMEM;
 	b->policy = policy;
+	b->nip_rules = policy->nip_rules;
 	b->opts = opts ? *opts : (certpin_ssl_options)CERTPIN_SSL_OPTIONS_INIT;
 	binding *old = SSL_get_ex_data(ssl, ssl_binding_idx);
 	SSL_verify_cb cur = SSL_get_verify_callback(ssl);

@@ -4,6 +4,7 @@
 #include "test.h"
 
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 
 /*
@@ -235,6 +236,98 @@ static void test_spki_rebuild(void)
 	CHECK_INT(fast, 7);
 }
 
+/* `der` with every occurrence of `from` replaced by `to` (same length), parsed; NULL if absent or unparsable. */
+static X509 *patched(const unsigned char *der, int len, const unsigned char *from, const unsigned char *to, size_t n,
+	unsigned char *out)
+{
+	int hits = 0;
+
+	memcpy(out, der, (size_t)len);
+	for (int i = 0; i + (int)n <= len; i++)
+		if (memcmp(out + i, from, n) == 0) {
+			memcpy(out + i, to, n);
+			hits++;
+		}
+	const unsigned char *p = out;
+	return hits ? d2i_X509(NULL, &p, len) : NULL;
+}
+
+/* SHA-256 of the SubjectPublicKeyInfo bytes in a certificate's DER: what the memo must agree with. */
+static int reference_digest(const unsigned char *der, int len, unsigned char out[CERTPIN_DIGEST_LEN])
+{
+	const unsigned char *spki;
+	size_t n;
+	unsigned int dl = 0;
+
+	return certpin__der_cert_spki(&spki, &n, der, (size_t)len) == CERTPIN_OK &&
+	       EVP_Digest(spki, n, out, &dl, EVP_sha256(), NULL) && dl == CERTPIN_DIGEST_LEN;
+}
+
+/*
+ * A context binding remembers a key's digest by its parsed parts (OID
+ * objects by address, key bits by value).  Keys that differ from a
+ * remembered one only in the curve, the algorithm or one bit of the key get
+ * their own digest; each key, asked again (from the memo), the same one.
+ */
+static void test_memo_by_parts(void)
+{
+	static const unsigned char p256[] = { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
+	static const unsigned char p192[] = { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x01 }; /* prime192v1 */
+	static const unsigned char ecpk[] = { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01 };       /* id-ecPublicKey */
+	static const unsigned char other[] = { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x7f };      /* unassigned */
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	certpin_policy *pol = NULL;
+	X509 *x = parsed_cert("EC", "P-256");
+	unsigned char *der = NULL;
+	int len = x ? i2d_X509(x, &der) : 0;
+
+	CHECK(ctx && x && len > 0 && certpin_policy_new(&pol) == CERTPIN_OK);
+	CHECK_INT(certpin_ssl_ctx_attach(ctx, pol, NULL), CERTPIN_OK);
+	if (!ctx || len <= 0 || !pol) {
+		X509_free(x);
+		OPENSSL_free(der);
+		SSL_CTX_free(ctx);
+		certpin_policy_free(pol);
+		return;
+	}
+	/* the original, a different curve, an unknown algorithm, the key's last bit flipped */
+	unsigned char bufs[4][2048];
+	X509 *certs[4] = { x, NULL, NULL, NULL };
+	certs[1] = len <= 2048 ? patched(der, len, p256, p192, sizeof(p256), bufs[1]) : NULL;
+	certs[2] = len <= 2048 ? patched(der, len, ecpk, other, sizeof(ecpk), bufs[2]) : NULL;
+	memcpy(bufs[0], der, (size_t)len);
+	const unsigned char *spki;
+	size_t spki_len;
+	if (len <= 2048 && certpin__der_cert_spki(&spki, &spki_len, der, (size_t)len) == CERTPIN_OK) {
+		memcpy(bufs[3], der, (size_t)len);
+		bufs[3][spki + spki_len - 1 - der] ^= 1;
+		const unsigned char *p = bufs[3];
+		certs[3] = d2i_X509(NULL, &p, len);
+	}
+	unsigned char want[4][CERTPIN_DIGEST_LEN], got[CERTPIN_DIGEST_LEN];
+	for (int i = 0; i < 4; i++) {
+		CHECK(certs[i] != NULL);
+		CHECK(reference_digest(bufs[i], len, want[i]));
+	}
+	for (int i = 1; i < 4; i++)
+		CHECK(memcmp(want[0], want[i], CERTPIN_DIGEST_LEN) != 0);
+	for (int round = 0; round < 2; round++) /* the second round is answered from the memo */
+		for (int i = 0; i < 4; i++) {
+			memset(got, 0, sizeof(got));
+			CHECK_INT(certs[i] ? certpin__ssl_ctx_spki_sha256(ctx, certs[i], got) : -1, CERTPIN_OK);
+			CHECK(memcmp(got, want[i], CERTPIN_DIGEST_LEN) == 0);
+		}
+	/* a context without a binding is refused, not answered */
+	SSL_CTX *bare = SSL_CTX_new(TLS_client_method());
+	CHECK_INT(certpin__ssl_ctx_spki_sha256(bare, x, got), CERTPIN_E_INVALID_ARG);
+	SSL_CTX_free(bare);
+	for (int i = 0; i < 4; i++)
+		X509_free(certs[i]);
+	OPENSSL_free(der);
+	SSL_CTX_free(ctx);
+	certpin_policy_free(pol);
+}
+
 int main(void)
 {
 	test_agreement_with_openssl();
@@ -242,5 +335,6 @@ int main(void)
 	test_der_locator();
 	test_bad_inputs();
 	test_spki_rebuild();
+	test_memo_by_parts();
 	return test_finish("spki_test");
 }
