@@ -64,7 +64,9 @@
 #include <openssl/ssl.h>
 
 #define HOST "api.certpin.test"
+#ifndef WARMUP
 #define WARMUP 100
+#endif
 #define MAX_BLOCKS 5000
 #define MAX_PER_BLOCK 5000
 
@@ -88,6 +90,23 @@ static double win_start, win_end;
 #ifdef CERTPIN_CALLBACK_TIMER
 /* set by the library built for bench_handshake_timed (src/openssl.c) */
 extern _Thread_local double certpin__callback_own_ns;
+#endif
+
+#ifdef CERTPIN_PAGE_MARK
+/*
+ * bench_handshake_marked (bench/pagetouch.sh): this process's memory map,
+ * printed at exit for the trace's reader.
+ */
+static void print_maps(void)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512];
+
+	while (f && fgets(line, sizeof(line), f))
+		fprintf(stderr, "MAP %s", line);
+	if (f)
+		fclose(f);
+}
 #endif
 
 static void window_cb(int write_p, int version, int content_type, const void *buf, size_t len, SSL *ssl, void *arg)
@@ -278,6 +297,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: bench_handshake PKI_DIR [BLOCKS] [PER_BLOCK] [root|leaf|control|infocb] [tcp|mem]\n");
 		return 2;
 	}
+#ifdef CERTPIN_PAGE_MARK
+	atexit(print_maps);
+#endif
 	const char *dir = argv[1];
 	int blocks = argc > 2 ? atoi(argv[2]) : 1000;
 	int per = argc > 3 ? atoi(argv[3]) : 4;
