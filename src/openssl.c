@@ -1056,14 +1056,14 @@ CERTPIN_HOT static bool more_names(const binding *b, X509_STORE_CTX *sctx)
  * inlined, so that its name buffers do not deepen the stack of the usual
  * handshake (a cold stack page costs more than the work here).
  */
-__attribute__((noinline)) static int check_names(const binding *b, X509_STORE_CTX *sctx, certpin_result *res,
+__attribute__((noinline)) static int check_names(binding *b, X509_STORE_CTX *sctx, certpin_result *res,
 	chain_digests *d, long ri, const certpin__rule *rule, bool pkix_ok, bool pin_only, bool check_sni, int64_t now)
 {
 	long more[NAMES_MAX];
 	char more_names[NAMES_MAX][CERTPIN_HOSTNAME_MAX];
 	int nmore, k = 0;
 
-	if ((nmore = other_rules(more, more_names, (binding *)b, sctx, ri)) < 0)
+	if ((nmore = other_rules(more, more_names, b, sctx, ri)) < 0)
 		return CERTPIN_E_HOSTNAME;
 	if (ri < 0 && nmore > 0) {
 		/* the first name is not pinned, a later one is */
