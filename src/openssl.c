@@ -116,20 +116,29 @@ typedef struct ssl_state {
 	int ssl_binding_refused;    /* certpin_ssl_attach()'s policy refused during it: its result stands */
 } ssl_state;
 
+#define BLOCK_SPARES 8
+
 /*
- * How many SSLs hold an ssl_state.  While none does, a passing handshake
- * knows its SSL has none without asking OpenSSL (whose ex_data lookup from
- * libssl is a few more cold pages per handshake).  Only the SSL's own thread
- * creates its state, so a relaxed read sees that thread's own increment.
+ * This file's globals that a handshake reads, side by side (initialized, so
+ * one data page and a few cache lines rather than .data and .bss apart).
  */
-static atomic_size_t live_states;
+static struct {
+	int ctx_idx, ssl_binding_idx, ssl_state_idx, session_idx;
+	/* libssl's index of the SSL on an X509_STORE_CTX (fixed once made; asking again takes a lock-free once check and a call per handshake) */
+	int store_ssl_idx;
+	/* OpenSSL's verify callback when the application set none: it returns what it is given */
+	X509_STORE_CTX_verify_cb default_verify_cb;
+	/*
+	 * How many SSLs hold an ssl_state.  While none does, a passing handshake
+	 * knows its SSL has none without asking OpenSSL (whose ex_data lookup from
+	 * libssl is a few more cold pages per handshake).  Only the SSL's own thread
+	 * creates its state, so a relaxed read sees that thread's own increment.
+	 */
+	atomic_size_t live_states;
+	_Atomic(void *) spares[BLOCK_SPARES]; /* see block_get() */
+} g = { -1, -1, -1, -1, -1, NULL, 0, { NULL } };
 
 static CRYPTO_ONCE once = CRYPTO_ONCE_STATIC_INIT;
-static int ctx_idx = -1, ssl_binding_idx = -1, ssl_state_idx = -1, session_idx = -1;
-/* libssl's index of the SSL on an X509_STORE_CTX (fixed once made; asking again takes a lock-free once check and a call per handshake) */
-static int store_ssl_idx = -1;
-/* OpenSSL's verify callback when the application set none: it returns what it is given */
-static X509_STORE_CTX_verify_cb default_verify_cb;
 
 static void free_ex(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
 {
@@ -147,7 +156,6 @@ static void free_ex(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long a
  * and filled with one atomic exchange, so threads need no lock.
  */
 #define BLOCK_SIZE 384
-#define BLOCK_SPARES 8
 
 /* Put `p` in the first empty one of slots[0..n) (release: its contents are seen with it); false if all are full. */
 CERTPIN_HOT static bool slot_put(_Atomic(void *) *slots, size_t n, void *p)
@@ -161,16 +169,15 @@ CERTPIN_HOT static bool slot_put(_Atomic(void *) *slots, size_t n, void *p)
 	return false;
 }
 
-static _Atomic(void *) spares[BLOCK_SPARES];
 _Static_assert(sizeof(ssl_state) <= BLOCK_SIZE, "ssl_state fits a block");
 _Static_assert(sizeof(session_tag) <= BLOCK_SIZE, "a session tag fits a block");
 
 CERTPIN_HOT static void *block_get(void)
 {
 	for (size_t i = 0; i < BLOCK_SPARES; i++) {
-		if (!atomic_load_explicit(&spares[i], memory_order_relaxed))
+		if (!atomic_load_explicit(&g.spares[i], memory_order_relaxed))
 			continue;
-		void *p = atomic_exchange_explicit(&spares[i], NULL, memory_order_acquire);
+		void *p = atomic_exchange_explicit(&g.spares[i], NULL, memory_order_acquire);
 		if (p)
 			return p;
 	}
@@ -179,7 +186,7 @@ CERTPIN_HOT static void *block_get(void)
 
 CERTPIN_HOT static void block_put(void *p)
 {
-	if (p && !slot_put(spares, BLOCK_SPARES, p))
+	if (p && !slot_put(g.spares, BLOCK_SPARES, p))
 		OPENSSL_free(p);
 }
 
@@ -228,7 +235,7 @@ static void free_state(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, lon
 {
 	(void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
 	if (ptr) {
-		atomic_fetch_sub_explicit(&live_states, 1, memory_order_relaxed);
+		atomic_fetch_sub_explicit(&g.live_states, 1, memory_order_relaxed);
 		block_put(ptr);
 	}
 }
@@ -280,14 +287,14 @@ static int dup_tag(CRYPTO_EX_DATA *to, const CRYPTO_EX_DATA *from, void **from_d
 
 static void init_indexes(void)
 {
-	ctx_idx = SSL_CTX_get_ex_new_index(0, "certpin binding", NULL, NULL, free_ctx_binding);
-	ssl_binding_idx = SSL_get_ex_new_index((long)sizeof(binding), "certpin binding", NULL, dup_flat, free_ex);
-	ssl_state_idx = SSL_get_ex_new_index(0, "certpin state", NULL, dup_state, free_state);
-	session_idx = SSL_SESSION_get_ex_new_index(0, "certpin session tag", NULL, dup_tag, free_block);
-	store_ssl_idx = SSL_get_ex_data_X509_STORE_CTX_idx();
+	g.ctx_idx = SSL_CTX_get_ex_new_index(0, "certpin binding", NULL, NULL, free_ctx_binding);
+	g.ssl_binding_idx = SSL_get_ex_new_index((long)sizeof(binding), "certpin binding", NULL, dup_flat, free_ex);
+	g.ssl_state_idx = SSL_get_ex_new_index(0, "certpin state", NULL, dup_state, free_state);
+	g.session_idx = SSL_SESSION_get_ex_new_index(0, "certpin session tag", NULL, dup_tag, free_block);
+	g.store_ssl_idx = SSL_get_ex_data_X509_STORE_CTX_idx();
 	X509_STORE_CTX *probe = X509_STORE_CTX_new();
 	if (probe && X509_STORE_CTX_init(probe, NULL, NULL, NULL))
-		default_verify_cb = X509_STORE_CTX_get_verify_cb(probe);
+		g.default_verify_cb = X509_STORE_CTX_get_verify_cb(probe);
 	X509_STORE_CTX_free(probe);
 }
 
@@ -295,8 +302,8 @@ static int ensure_indexes(void)
 {
 	if (!CRYPTO_THREAD_run_once(&once, init_indexes))
 		return 0;
-	return ctx_idx >= 0 && ssl_binding_idx >= 0 && ssl_state_idx >= 0 && session_idx >= 0 &&
-		store_ssl_idx >= 0 && default_verify_cb != NULL;
+	return g.ctx_idx >= 0 && g.ssl_binding_idx >= 0 && g.ssl_state_idx >= 0 && g.session_idx >= 0 &&
+		g.store_ssl_idx >= 0 && g.default_verify_cb != NULL;
 }
 
 /* The verification IP address set in `param` (OPENSSL_free() it), or NULL. */
@@ -391,7 +398,7 @@ CERTPIN_HOT static bool tag_session(SSL *ssl, const certpin_policy *policy, int 
 
 	if (!sess)
 		return false;
-	session_tag *old = SSL_SESSION_get_ex_data(sess, session_idx);
+	session_tag *old = SSL_SESSION_get_ex_data(sess, g.session_idx);
 	if (old && strcmp(old->r.result.hostname, res->hostname) == 0) {
 		/* the handshake's own session, not yet shared: add the policy in place */
 		size_t i = 0;
@@ -405,7 +412,7 @@ CERTPIN_HOT static bool tag_session(SSL *ssl, const certpin_policy *policy, int 
 	t->policies[0] = policy;
 	for (size_t i = 1; i < TAG_POLICIES; i++)
 		t->policies[i] = NULL;
-	if (!result_put(&t->r, ssl, rc, res) || !SSL_SESSION_set_ex_data(sess, session_idx, t)) {
+	if (!result_put(&t->r, ssl, rc, res) || !SSL_SESSION_set_ex_data(sess, g.session_idx, t)) {
 		block_put(t);
 		return false;
 	}
@@ -434,7 +441,7 @@ static void drop_foreign_session(SSL *ssl, const binding *b)
 		norm[0] = '\0';
 	if (norm[0] && certpin__policy_match(b->policy, norm, is_ip) < 0)
 		return; /* unpinned: resumption as the application wants */
-	if (norm[0] && tag_has(SSL_SESSION_get_ex_data(sess, session_idx), b->policy, norm))
+	if (norm[0] && tag_has(SSL_SESSION_get_ex_data(sess, g.session_idx), b->policy, norm))
 		return;
 	(void)SSL_set_session(ssl, NULL);
 }
@@ -442,7 +449,7 @@ static void drop_foreign_session(SSL *ssl, const binding *b)
 static void info_cb(const SSL *cssl, int where, int ret)
 {
 	SSL *ssl = (SSL *)cssl; /* OpenSSL passes its own SSL; dropping a session needs it writable */
-	const binding *b = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ctx_idx);
+	const binding *b = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), g.ctx_idx);
 
 	if (b && (where & SSL_CB_HANDSHAKE_START) && !SSL_is_server(ssl) && SSL_in_before(ssl))
 		drop_foreign_session(ssl, b);
@@ -460,7 +467,7 @@ static void info_cb_alone(const SSL *cssl, int where, int ret);
 static void ssl_info_cb(const SSL *cssl, int where, int ret)
 {
 	SSL *ssl = (SSL *)cssl;
-	const binding *b = SSL_get_ex_data(ssl, ssl_binding_idx);
+	const binding *b = SSL_get_ex_data(ssl, g.ssl_binding_idx);
 
 	info_cb_fn next = b && b->app_info_cb ? b->app_info_cb : SSL_CTX_get_info_callback(SSL_get_SSL_CTX(ssl));
 
@@ -470,7 +477,7 @@ static void ssl_info_cb(const SSL *cssl, int where, int ret)
 		 * The context's guard too, unless `next` is it: OpenSSL calls the
 		 * context's callback only for an SSL without its own.
 		 */
-		const binding *cb = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ctx_idx);
+		const binding *cb = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), g.ctx_idx);
 		if (cb && next != info_cb && next != info_cb_alone)
 			drop_foreign_session(ssl, cb);
 	}
@@ -503,7 +510,7 @@ CERTPIN_HOT static void result_init(certpin_result *r, int64_t now)
 /* The SSL's certpin state, created on first use; NULL if out of memory. */
 CERTPIN_HOT static ssl_state *state_get(SSL *ssl)
 {
-	ssl_state *st = SSL_get_ex_data(ssl, ssl_state_idx);
+	ssl_state *st = SSL_get_ex_data(ssl, g.ssl_state_idx);
 	if (!st) {
 		/* not zeroed whole: the result's name buffer is written only up to its NUL */
 		st = block_get();
@@ -513,11 +520,11 @@ CERTPIN_HOT static ssl_state *state_get(SSL *ssl)
 			st->app_verify_cb = NULL;
 			st->pkix_overridden = st->ssl_binding_refused = 0;
 		}
-		if (!st || !SSL_set_ex_data(ssl, ssl_state_idx, st)) {
+		if (!st || !SSL_set_ex_data(ssl, g.ssl_state_idx, st)) {
 			block_put(st);
 			return NULL;
 		}
-		atomic_fetch_add_explicit(&live_states, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&g.live_states, 1, memory_order_relaxed);
 	}
 	return st;
 }
@@ -591,15 +598,19 @@ typedef struct key_view {
 CERTPIN_HOT static bool key_view_get(key_view *k, X509 *x)
 {
 	X509_ALGOR *alg = NULL;
-	const void *pval;
 
 	k->bits = X509_get0_pubkey_bitstr(x);
 	/* a bit string parsed from DER says how many bits it leaves unused: require 0 */
 	if (!k->bits || !(k->bits->flags & ASN1_STRING_FLAG_BITS_LEFT) || (k->bits->flags & 7) != 0 ||
 	    k->bits->length < 0 || !X509_PUBKEY_get0_param(NULL, NULL, NULL, &alg, X509_get_X509_PUBKEY(x)) || !alg)
 		return false;
-	X509_ALGOR_get0(&k->alg, &k->ptype, &pval, alg);
-	k->param = k->ptype == V_ASN1_OBJECT ? pval : NULL;
+	/*
+	 * What X509_ALGOR_get0() returns, read from the public struct: the call
+	 * is one more libcrypto page a handshake touches for nothing else.
+	 */
+	k->alg = alg->algorithm;
+	k->ptype = alg->parameter ? alg->parameter->type : V_ASN1_UNDEF;
+	k->param = k->ptype == V_ASN1_OBJECT ? alg->parameter->value.object : NULL;
 	return k->alg && (k->ptype == V_ASN1_UNDEF || k->ptype == V_ASN1_NULL || (k->ptype == V_ASN1_OBJECT && k->param));
 }
 
@@ -1145,8 +1156,8 @@ CERTPIN_HOT static int decide(binding *b, SSL *ssl, X509_STORE_CTX *sctx, bool p
 	}
 out:;
 	bool pass = rc == CERTPIN_OK && res.allowed && res.rule >= 0;
-	bool has_state = pass && atomic_load_explicit(&live_states, memory_order_relaxed) != 0 &&
-		SSL_get_ex_data(ssl, ssl_state_idx) != NULL;
+	bool has_state = pass && atomic_load_explicit(&g.live_states, memory_order_relaxed) != 0 &&
+		SSL_get_ex_data(ssl, g.ssl_state_idx) != NULL;
 	/*
 	 * A passing result rides on the session's tag (see session_tag); a
 	 * connection that already has state keeps its result there as well.
@@ -1171,7 +1182,7 @@ out:;
 
 CERTPIN_HOT static SSL *store_ssl(X509_STORE_CTX *sctx)
 {
-	return X509_STORE_CTX_get_ex_data(sctx, store_ssl_idx);
+	return X509_STORE_CTX_get_ex_data(sctx, g.store_ssl_idx);
 }
 
 /*
@@ -1182,7 +1193,7 @@ CERTPIN_HOT static SSL *store_ssl(X509_STORE_CTX *sctx)
 static int watch_verify_cb(int preverify_ok, X509_STORE_CTX *sctx)
 {
 	SSL *ssl = store_ssl(sctx);
-	ssl_state *st = ssl ? SSL_get_ex_data(ssl, ssl_state_idx) : NULL;
+	ssl_state *st = ssl ? SSL_get_ex_data(ssl, g.ssl_state_idx) : NULL;
 	int ok;
 
 	if (!st)
@@ -1270,7 +1281,7 @@ CERTPIN_HOT static int ctx_check(X509_STORE_CTX *sctx, binding *b)
 		 * per-connection policy or a TOFU store on this connection would be
 		 * skipped.  They do not compose: refuse.
 		 */
-		if (SSL_get_ex_data(ssl, ssl_binding_idx) || certpin__tofu_ctx_attached(SSL_get_SSL_CTX(ssl))) {
+		if (SSL_get_ex_data(ssl, g.ssl_binding_idx) || certpin__tofu_ctx_attached(SSL_get_SSL_CTX(ssl))) {
 			certpin_result res;
 			result_init(&res, (int64_t)time(NULL));
 			(void)record(ssl, CERTPIN_E_INVALID_ARG, &res);
@@ -1284,7 +1295,7 @@ CERTPIN_HOT static int ctx_check(X509_STORE_CTX *sctx, binding *b)
 	char name[CERTPIN_HOSTNAME_MAX + 1];
 	bool have_name = certpin__ssl_conn_hostname(name, sizeof(name), ssl, sctx, true);
 	bool pkix_ok;
-	if (X509_STORE_CTX_get_verify_cb(sctx) == default_verify_cb) {
+	if (X509_STORE_CTX_get_verify_cb(sctx) == g.default_verify_cb) {
 		/* OpenSSL's own callback never accepts an error: nothing to watch */
 		ok = verify_chain(sctx);
 		pkix_ok = ok > 0 && X509_STORE_CTX_get_error(sctx) == X509_V_OK;
@@ -1339,10 +1350,10 @@ int certpin_ssl_ctx_attach(void *ssl_ctx, const certpin_policy *policy, const ce
 		atomic_init(&b->spkis[i], NULL);
 	}
 	b->memo = true;
-	binding *old = SSL_CTX_get_ex_data(ctx, ctx_idx);
+	binding *old = SSL_CTX_get_ex_data(ctx, g.ctx_idx);
 	info_cb_fn cur = SSL_CTX_get_info_callback(ctx);
 	b->app_info_cb = cur == info_cb || cur == info_cb_alone ? (old ? old->app_info_cb : NULL) : cur;
-	if (!SSL_CTX_set_ex_data(ctx, ctx_idx, b)) {
+	if (!SSL_CTX_set_ex_data(ctx, g.ctx_idx, b)) {
 		OPENSSL_free(b);
 		return CERTPIN_E_NOMEM;
 	}
@@ -1355,7 +1366,7 @@ int certpin_ssl_ctx_attach(void *ssl_ctx, const certpin_policy *policy, const ce
 
 int certpin__ssl_ctx_spki_sha256(void *ssl_ctx, X509 *x, unsigned char out[CERTPIN_DIGEST_LEN])
 {
-	binding *b = ssl_ctx && ensure_indexes() ? SSL_CTX_get_ex_data(ssl_ctx, ctx_idx) : NULL;
+	binding *b = ssl_ctx && ensure_indexes() ? SSL_CTX_get_ex_data(ssl_ctx, g.ctx_idx) : NULL;
 	chain_digests d = { .ready = 0, .md = NULL, .memo = b };
 
 	if (!b || !x)
@@ -1368,7 +1379,7 @@ int certpin__ssl_ctx_spki_sha256(void *ssl_ctx, X509 *x, unsigned char out[CERTP
 /* A refusal by certpin_ssl_attach()'s policy: a context binding on the same connection keeps its result. */
 static void note_ssl_refusal(SSL *ssl, int decision)
 {
-	ssl_state *st = decision == 0 ? SSL_get_ex_data(ssl, ssl_state_idx) : NULL;
+	ssl_state *st = decision == 0 ? SSL_get_ex_data(ssl, g.ssl_state_idx) : NULL;
 
 	if (st)
 		st->ssl_binding_refused = 1;
@@ -1378,7 +1389,7 @@ static void note_ssl_refusal(SSL *ssl, int decision)
 static int ssl_verify_wrapper(int preverify_ok, X509_STORE_CTX *sctx)
 {
 	SSL *ssl = store_ssl(sctx);
-	binding *b = ssl ? SSL_get_ex_data(ssl, ssl_binding_idx) : NULL;
+	binding *b = ssl ? SSL_get_ex_data(ssl, g.ssl_binding_idx) : NULL;
 	int ok;
 
 	if (!b)
@@ -1425,12 +1436,12 @@ int certpin_ssl_attach(void *ssl_ptr, const certpin_policy *policy, const certpi
 	b->policy = policy;
 	b->nip_rules = policy->nip_rules;
 	b->opts = opts ? *opts : (certpin_ssl_options)CERTPIN_SSL_OPTIONS_INIT;
-	binding *old = SSL_get_ex_data(ssl, ssl_binding_idx);
+	binding *old = SSL_get_ex_data(ssl, g.ssl_binding_idx);
 	SSL_verify_cb cur = SSL_get_verify_callback(ssl);
 	b->app_cb = cur == ssl_verify_wrapper ? (old ? old->app_cb : NULL) : cur;
 	info_cb_fn cur_info = SSL_get_info_callback(ssl);
 	b->app_info_cb = cur_info == ssl_info_cb ? (old ? old->app_info_cb : NULL) : cur_info;
-	if (!SSL_set_ex_data(ssl, ssl_binding_idx, b)) {
+	if (!SSL_set_ex_data(ssl, g.ssl_binding_idx, b)) {
 		OPENSSL_free(b);
 		return CERTPIN_E_NOMEM;
 	}
@@ -1452,12 +1463,12 @@ int certpin_ssl_result(certpin_result *out, const void *ssl)
 	if (SSL_session_reused((const SSL *)ssl))
 		return CERTPIN_E_STATE;
 	const conn_result *r;
-	if ((st = SSL_get_ex_data(ssl, ssl_state_idx)) != NULL) {
+	if ((st = SSL_get_ex_data(ssl, g.ssl_state_idx)) != NULL) {
 		r = &st->r;
 	} else {
 		/* a passing handshake left its result on the tag of the session it made (see session_tag) */
 		SSL_SESSION *sess = SSL_get_session(ssl);
-		const session_tag *t = sess ? SSL_SESSION_get_ex_data(sess, session_idx) : NULL;
+		const session_tag *t = sess ? SSL_SESSION_get_ex_data(sess, g.session_idx) : NULL;
 		if (!t)
 			return CERTPIN_E_STATE;
 		r = &t->r;
