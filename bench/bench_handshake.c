@@ -1,7 +1,7 @@
 /*
  * bench_handshake: what certpin_ssl_ctx_attach() adds to a full TLS handshake.
  *
- *   bench_handshake PKI_DIR [BLOCKS] [PER_BLOCK] [root|leaf|control|infocb] [tcp|mem]
+ *   bench_handshake PKI_DIR [BLOCKS] [PER_BLOCK] [root|leaf|control|infocb|all] [tcp|mem]
  *
  * An in-process server (tests/support/tlsserver.c, its own thread) serves
  * PKI_DIR/chain.pem on 127.0.0.1.  Two client SSL_CTXs trust PKI_DIR/trust.pem
@@ -12,7 +12,10 @@
  * "control", B is plain OpenSSL too: B - A then shows the bench's own bias.
  * With "infocb", B is plain OpenSSL with an info callback that does nothing
  * (the binding sets one to guard resumption): B - A is what OpenSSL's calls
- * of such a callback cost.
+ * of such a callback cost.  With "all", four sides run in the same blocks:
+ * A, a control, leaf pins and root pins, each compared with A, so the
+ * bench's bias and both pin positions are measured under the same
+ * conditions (the VM's speed drifts between runs).
  * Sessions are never resumed: each sample is a full handshake, timed around
  * SSL_connect() only (the TCP connect and the application data exchange that
  * follows are not counted, so the overhead is relative to the handshake
@@ -21,10 +24,10 @@
  * after the first handshake (see certpin_ssl_ctx_attach()).
  *
  * A and B run in alternating blocks of PER_BLOCK handshakes (A first in even
- * blocks, B first in odd ones), after a warm-up.  Printed: the median
+ * blocks, B first in odd ones; with "all", the order rotates), after a warm-up.  Printed: the median
  * handshake time of each side, the per-block difference B - A, and the
- * per-block overhead of B over A (median, interquartile range, and mean
- * with a 95 % interval).  Also the certificate window (see window_cb()),
+ * per-block overhead of B over A (median with a 95 % interval that assumes
+ * no distribution, interquartile range, and mean with a 95 % interval).  Also the certificate window (see window_cb()),
  * the part of the handshake where the binding runs, without the server's
  * work and the network waits, and B - A before and after it (where the
  * binding only receives OpenSSL's info-callback calls).  Figures only.
@@ -67,7 +70,7 @@
 #ifndef WARMUP
 #define WARMUP 100
 #endif
-#define MAX_BLOCKS 5000
+#define MAX_BLOCKS 100000
 #define MAX_PER_BLOCK 5000
 
 static _Noreturn void die(const char *msg)
@@ -280,6 +283,21 @@ static void idle_info_cb(const SSL *ssl, int where, int ret)
 	info_calls++;
 }
 
+/*
+ * A 95 % confidence interval for the median of v[0..n-1] that assumes no
+ * distribution (the sign test's: order statistics k and n-1-k with
+ * k = (n - 1.96 sqrt(n)) / 2); sorts v.
+ */
+static void median_interval(double *v, size_t n, double *lo, double *hi)
+{
+	double k = floor(((double)n - 1.96 * sqrt((double)n)) / 2.0);
+	size_t i = k < 0 ? 0 : (size_t)k;
+
+	qsort(v, n, sizeof(*v), bench_cmp_double);
+	*lo = v[i];
+	*hi = v[n - 1 - i];
+}
+
 static double *alloc_doubles(size_t n)
 {
 	double *p = calloc(n, sizeof(double));
@@ -288,13 +306,148 @@ static double *alloc_doubles(size_t n)
 	return p;
 }
 
+/*
+ * One side of the comparison.  Arm 0 is A, plain OpenSSL; each other arm is
+ * compared with it block by block.
+ */
+typedef struct arm {
+	const char *label;      /* its row in the output */
+	const char *pins_at;    /* where its pins match, for the header */
+	SSL_CTX *ctx;
+	certpin_policy *policy; /* attached to ctx, or NULL */
+	int pinned;
+	double *v[P_N];         /* every handshake's times */
+	double *blk[P_N];       /* the current block's */
+	double *d[P_N];         /* per block: this arm's median minus A's */
+	double *ovh;            /* per block: this arm's median whole handshake / A's - 1 */
+	double *own;            /* timed build: the binding's own time per handshake */
+} arm;
+
+#define MAX_ARMS 4
+
+/* A policy for HOST with the backup pin and the named pin of PKI_DIR/pins.txt. */
+static certpin_policy *make_policy(const char *dir, const char *pin_name)
+{
+	certpin_policy *policy;
+	certpin_host_options o = CERTPIN_HOST_OPTIONS_INIT;
+	certpin_pin backup = bench_named_pin("bench_handshake", dir, "backup");
+	certpin_pin pin = bench_named_pin("bench_handshake", dir, pin_name);
+
+	o.pattern = HOST;
+	if (certpin_policy_new(&policy) != CERTPIN_OK || certpin_policy_add_host(policy, &o) != CERTPIN_OK ||
+	    certpin_policy_add_pin(policy, HOST, &backup, CERTPIN_POS_ANY) != CERTPIN_OK ||
+	    certpin_policy_add_pin(policy, HOST, &pin, CERTPIN_POS_ANY) != CERTPIN_OK)
+		die("cannot build the policy");
+	return policy;
+}
+
+/* Arm `kind` (root, leaf, control or infocb; NULL: A) with room for `blocks` blocks of `per`. */
+static void arm_init(arm *a, const char *kind, const char *dir, int blocks, int per)
+{
+	size_t total = (size_t)blocks * (size_t)per;
+
+	memset(a, 0, sizeof(*a));
+	a->ctx = client_ctx(dir);
+	if (!kind) {
+		a->label = "A  plain OpenSSL verification";
+	} else if (strcmp(kind, "root") == 0 || strcmp(kind, "leaf") == 0) {
+		/* root: the pin matches only at depth 2, so all 3 certificates are hashed; leaf: one digest */
+		a->pinned = 1;
+		a->policy = make_policy(dir, kind);
+		a->label = kind[0] == 'r' ? "B  + certpin, pins on the root" : "B  + certpin, pin on the leaf";
+		a->pins_at = kind[0] == 'r' ? "the root only" : "the leaf";
+		if (certpin_ssl_ctx_attach(a->ctx, a->policy, NULL) != CERTPIN_OK)
+			die("certpin_ssl_ctx_attach failed");
+	} else if (strcmp(kind, "control") == 0) {
+		a->label = "B  plain OpenSSL too (control)";
+		a->pins_at = "nowhere (control: B is plain OpenSSL too)";
+	} else {
+		a->label = "B  + an idle info callback";
+		a->pins_at = "nowhere (infocb: B is plain OpenSSL with an info callback that does nothing)";
+		SSL_CTX_set_info_callback(a->ctx, idle_info_cb);
+	}
+	for (int p = 0; p < P_N; p++) {
+		a->v[p] = alloc_doubles(total);
+		a->blk[p] = alloc_doubles((size_t)per);
+		a->d[p] = alloc_doubles((size_t)blocks);
+	}
+	a->ovh = alloc_doubles((size_t)blocks);
+	a->own = alloc_doubles(total);
+}
+
+static void arm_free(arm *a)
+{
+	for (int p = 0; p < P_N; p++) {
+		free(a->v[p]);
+		free(a->blk[p]);
+		free(a->d[p]);
+	}
+	free(a->ovh);
+	free(a->own);
+	SSL_CTX_free(a->ctx);
+	certpin_policy_free(a->policy);
+}
+
+/* Arm b's figures against A (arm a), from `blocks` blocks of `per`. */
+static void arm_print(arm *b, arm *a, int blocks, int per, double info_calls_per_handshake)
+{
+	size_t total = (size_t)blocks * (size_t)per;
+	double ma = bench_median(a->v[P_WHOLE], total), mb = bench_median(b->v[P_WHOLE], total);
+	double b25 = bench_quantile(b->v[P_WHOLE], total, 0.25), b75 = bench_quantile(b->v[P_WHOLE], total, 0.75);
+	double dm[P_N], dq25[P_N], dq75[P_N];
+	for (int p = 0; p < P_N; p++) {
+		dm[p] = bench_median(b->d[p], (size_t)blocks);
+		dq25[p] = bench_quantile(b->d[p], (size_t)blocks, 0.25);
+		dq75[p] = bench_quantile(b->d[p], (size_t)blocks, 0.75);
+	}
+	/* mean and a 95 % interval of the per-block overhead (normal approximation) */
+	double mean = 0, var = 0;
+	for (int k = 0; k < blocks; k++)
+		mean += b->ovh[k] / blocks;
+	for (int k = 0; k < blocks; k++)
+		var += (b->ovh[k] - mean) * (b->ovh[k] - mean) / (blocks - 1);
+	double ci = 1.96 * sqrt(var / blocks);
+	double om = bench_median(b->ovh, (size_t)blocks);
+	double q25 = bench_quantile(b->ovh, (size_t)blocks, 0.25), q75 = bench_quantile(b->ovh, (size_t)blocks, 0.75);
+	double lo = b->ovh[0], hi = b->ovh[blocks - 1]; /* sorted by bench_quantile */
+	double om_lo, om_hi, dm_lo, dm_hi, wm_lo, wm_hi;
+	median_interval(b->ovh, (size_t)blocks, &om_lo, &om_hi);
+	median_interval(b->d[P_WHOLE], (size_t)blocks, &dm_lo, &dm_hi);
+	median_interval(b->d[P_WINDOW], (size_t)blocks, &wm_lo, &wm_hi);
+
+	printf("  %-34s median %8.1f us  (IQR %.1f-%.1f)\n", b->label, mb / 1e3, b25 / 1e3, b75 / 1e3);
+	printf("    B - A per block: median %+.2f us (95 %% interval %+.2f..%+.2f; IQR %+.2f..%+.2f)\n", dm[P_WHOLE] / 1e3,
+		dm_lo / 1e3, dm_hi / 1e3, dq25[P_WHOLE] / 1e3, dq75[P_WHOLE] / 1e3);
+	printf("    overhead per block: median %+.3f %% (95 %% interval %+.3f..%+.3f %%; IQR %+.3f..%+.3f %%, range "
+	       "%+.3f..%+.3f %%)\n",
+		om * 100, om_lo * 100, om_hi * 100, q25 * 100, q75 * 100, lo * 100, hi * 100);
+	printf("    overhead mean %+.3f %% +- %.3f %% (95 %% interval over blocks; the mean of ratios leans positive)\n",
+		mean * 100, ci * 100);
+	printf("    certificate window B - A per block: median %+.2f us (95 %% interval %+.2f..%+.2f; IQR %+.2f..%+.2f)"
+	       " = %+.3f %% of A's median handshake\n",
+		dm[P_WINDOW] / 1e3, wm_lo / 1e3, wm_hi / 1e3, dq25[P_WINDOW] / 1e3, dq75[P_WINDOW] / 1e3,
+		dm[P_WINDOW] / ma * 100);
+	printf("    B - A per block outside the window: median %+.2f us before it, %+.2f us after it\n",
+		dm[P_BEFORE] / 1e3, dm[P_AFTER] / 1e3);
+	if (info_calls_per_handshake > 0)
+		printf("    info callback: %.1f calls per handshake\n", info_calls_per_handshake);
+#ifdef CERTPIN_CALLBACK_TIMER
+	if (b->pinned) {
+		double o25 = bench_quantile(b->own, total, 0.25), o75 = bench_quantile(b->own, total, 0.75);
+		double om50 = bench_median(b->own, total);
+		printf("    binding's own time per handshake (timed inside, X509_verify_cert() left out): median %.2f us\n"
+		       "    (IQR %.2f-%.2f) = %.3f %% of A's median handshake\n",
+			om50 / 1e3, o25 / 1e3, o75 / 1e3, om50 / ma * 100);
+	}
+#endif
+}
+
 int main(int argc, char **argv)
 {
-	enum { M_ROOT, M_LEAF, M_CONTROL, M_INFOCB } mode = M_ROOT;
-	static const char *const modes[] = { "root", "leaf", "control", "infocb" };
+	static const char *const modes[] = { "root", "leaf", "control", "infocb", "all" };
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: bench_handshake PKI_DIR [BLOCKS] [PER_BLOCK] [root|leaf|control|infocb] [tcp|mem]\n");
+		fprintf(stderr, "usage: bench_handshake PKI_DIR [BLOCKS] [PER_BLOCK] [root|leaf|control|infocb|all] [tcp|mem]\n");
 		return 2;
 	}
 #ifdef CERTPIN_PAGE_MARK
@@ -303,15 +456,13 @@ int main(int argc, char **argv)
 	const char *dir = argv[1];
 	int blocks = argc > 2 ? atoi(argv[2]) : 1000;
 	int per = argc > 3 ? atoi(argv[3]) : 4;
-	if (argc > 4) {
-		size_t m = 0;
-		while (m < sizeof(modes) / sizeof(modes[0]) && strcmp(argv[4], modes[m]) != 0)
-			m++;
-		if (m == sizeof(modes) / sizeof(modes[0])) {
-			fprintf(stderr, "bench_handshake: the last argument is root, leaf, control or infocb\n");
-			return 2;
-		}
-		mode = (int)m;
+	const char *mode = argc > 4 ? argv[4] : "root";
+	size_t m = 0;
+	while (m < sizeof(modes) / sizeof(modes[0]) && strcmp(mode, modes[m]) != 0)
+		m++;
+	if (m == sizeof(modes) / sizeof(modes[0])) {
+		fprintf(stderr, "bench_handshake: the mode is root, leaf, control, infocb or all\n");
+		return 2;
 	}
 	int mem = 0;
 	if (argc > 5) {
@@ -321,8 +472,6 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	/* root (default): the pin matches only at depth 2, so all 3 certificates are hashed; leaf: one digest */
-	int pins = mode == M_ROOT || mode == M_LEAF;
 	if (blocks < 2 || blocks > MAX_BLOCKS || per < 1 || per > MAX_PER_BLOCK) {
 		fprintf(stderr, "bench_handshake: 2 <= BLOCKS <= %d, 1 <= PER_BLOCK <= %d\n", MAX_BLOCKS, MAX_PER_BLOCK);
 		return 2;
@@ -364,135 +513,76 @@ int main(int argc, char **argv)
 		SSL_CTX_set_num_tickets(mem_server, 0); /* as the test server: no session tickets */
 	}
 
-	certpin_policy *policy;
-	certpin_host_options o = CERTPIN_HOST_OPTIONS_INIT;
-	certpin_pin backup = bench_named_pin("bench_handshake", dir, "backup");
-	certpin_pin root = bench_named_pin("bench_handshake", dir, mode == M_LEAF ? "leaf" : "root");
-	o.pattern = HOST;
-	if (certpin_policy_new(&policy) != CERTPIN_OK || certpin_policy_add_host(policy, &o) != CERTPIN_OK ||
-	    certpin_policy_add_pin(policy, HOST, &backup, CERTPIN_POS_ANY) != CERTPIN_OK ||
-	    certpin_policy_add_pin(policy, HOST, &root, CERTPIN_POS_ANY) != CERTPIN_OK)
-		die("cannot build the policy");
-
-	SSL_CTX *a = client_ctx(dir), *b = client_ctx(dir);
-	if (pins && certpin_ssl_ctx_attach(b, policy, NULL) != CERTPIN_OK)
-		die("certpin_ssl_ctx_attach failed");
-	if (mode == M_INFOCB)
-		SSL_CTX_set_info_callback(b, idle_info_cb);
+	/* "all": a control arm and both pin positions, in the same blocks; otherwise A and one arm */
+	static const char *const all_kinds[] = { "control", "leaf", "root" };
+	arm arms[MAX_ARMS];
+	int narms = 1;
+	arm_init(&arms[0], NULL, dir, blocks, per);
+	if (strcmp(mode, "all") == 0)
+		for (size_t i = 0; i < sizeof(all_kinds) / sizeof(all_kinds[0]); i++)
+			arm_init(&arms[narms++], all_kinds[i], dir, blocks, per);
+	else
+		arm_init(&arms[narms++], mode, dir, blocks, per);
 
 	const char *proto = "?";
-	for (int i = 0; i < WARMUP; i++) {
-		handshake(a, port, 0, &proto, NULL, NULL);
-		handshake(b, port, pins, NULL, NULL, NULL);
-	}
+	for (int i = 0; i < WARMUP; i++)
+		for (int a = 0; a < narms; a++)
+			handshake(arms[a].ctx, port, arms[a].pinned, &proto, NULL, NULL);
 	unsigned long warm_info_calls = info_calls;
 
-	/* v[side][part]: every handshake's time; blk: one block's; d[part]: per-block B - A of the medians */
-	size_t total = (size_t)blocks * (size_t)per;
-	double *v[2][P_N], *blk[2][P_N], *d[P_N];
-	for (int p = 0; p < P_N; p++) {
-		for (int side = 0; side < 2; side++) {
-			v[side][p] = alloc_doubles(total);
-			blk[side][p] = alloc_doubles((size_t)per);
-		}
-		d[p] = alloc_doubles((size_t)blocks);
-	}
-	double *ovh = alloc_doubles((size_t)blocks), *own = alloc_doubles(total);
-
+	/*
+	 * Block k runs the arms in the order k, k+1, ... (mod narms), so each arm
+	 * runs first, second, ... equally often; with two arms that alternates
+	 * A first and B first.
+	 */
 	double t_start = bench_now_ns();
 	for (int k = 0; k < blocks; k++) {
 		size_t at = (size_t)k * (size_t)per;
-		for (int side = 0; side < 2; side++) {
-			int is_b = (k % 2 == 0) ? side : !side;
+		for (int j = 0; j < narms; j++) {
+			arm *a = &arms[(k + j) % narms];
 			for (int i = 0; i < per; i++) {
 				double t[P_N];
-				handshake(is_b ? b : a, port, is_b && pins, NULL, t, is_b ? &own[at + i] : NULL);
+				handshake(a->ctx, port, a->pinned, NULL, t, a->pinned ? &a->own[at + i] : NULL);
 				for (int p = 0; p < P_N; p++)
-					v[is_b][p][at + i] = blk[is_b][p][i] = t[p];
+					a->v[p][at + i] = a->blk[p][i] = t[p];
 			}
 		}
-		double ma = 0, mb = 0;
-		for (int p = 0; p < P_N; p++) {
-			double x = bench_median(blk[0][p], (size_t)per), y = bench_median(blk[1][p], (size_t)per);
-			d[p][k] = y - x;
-			if (p == P_WHOLE)
-				ma = x, mb = y;
+		double base[P_N];
+		for (int p = 0; p < P_N; p++)
+			base[p] = bench_median(arms[0].blk[p], (size_t)per);
+		for (int a = 1; a < narms; a++) {
+			for (int p = 0; p < P_N; p++)
+				arms[a].d[p][k] = bench_median(arms[a].blk[p], (size_t)per) - base[p];
+			arms[a].ovh[k] = (arms[a].d[P_WHOLE][k] + base[P_WHOLE]) / base[P_WHOLE] - 1.0;
 		}
-		ovh[k] = mb / ma - 1.0;
 	}
 	double wall = (bench_now_ns() - t_start) / 1e9;
 
-	double ma = bench_median(v[0][P_WHOLE], total), mb = bench_median(v[1][P_WHOLE], total);
-	double a25 = bench_quantile(v[0][P_WHOLE], total, 0.25), a75 = bench_quantile(v[0][P_WHOLE], total, 0.75);
-	double b25 = bench_quantile(v[1][P_WHOLE], total, 0.25), b75 = bench_quantile(v[1][P_WHOLE], total, 0.75);
-	double dm[P_N], dq25[P_N], dq75[P_N];
-	for (int p = 0; p < P_N; p++) {
-		dm[p] = bench_median(d[p], (size_t)blocks);
-		dq25[p] = bench_quantile(d[p], (size_t)blocks, 0.25);
-		dq75[p] = bench_quantile(d[p], (size_t)blocks, 0.75);
-	}
-	/* mean and a 95 % interval of the per-block overhead (normal approximation) */
-	double mean = 0, var = 0;
-	for (int k = 0; k < blocks; k++)
-		mean += ovh[k] / blocks;
-	for (int k = 0; k < blocks; k++)
-		var += (ovh[k] - mean) * (ovh[k] - mean) / (blocks - 1);
-	double ci = 1.96 * sqrt(var / blocks);
-	double om = bench_median(ovh, (size_t)blocks);
-	double q25 = bench_quantile(ovh, (size_t)blocks, 0.25), q75 = bench_quantile(ovh, (size_t)blocks, 0.75);
-	double lo = ovh[0], hi = ovh[blocks - 1]; /* sorted by bench_quantile */
-	double wa = bench_median(v[0][P_WINDOW], total), wb = bench_median(v[1][P_WINDOW], total);
-	static const char *const b_is[] = { "the root only", "the leaf", "nowhere (control run: B is plain OpenSSL too)",
-		"nowhere (infocb run: B is plain OpenSSL with an info callback that does nothing)" };
-
-	printf("bench_handshake: %s, %s, %s, %d blocks x %d handshakes per side (%.1f s)%s; pins match %s\n",
+	size_t total = (size_t)blocks * (size_t)per;
+	printf("bench_handshake: %s, %s, %s, %d blocks x %d handshakes per side (%.1f s)%s; pins match ",
 		OpenSSL_version(OPENSSL_VERSION), proto,
 		mem ? "in memory (client and server in one thread, no system calls)" : "loopback", blocks, per, wall,
-		mem ? "" : pinned_cpus ? ", server on CPU 0, client on CPU 1" : "", b_is[mode]);
-	printf("  A  plain OpenSSL verification      median %8.1f us  (IQR %.1f-%.1f)\n", ma / 1e3, a25 / 1e3,
-		a75 / 1e3);
-	printf("  B  %-32s median %8.1f us  (IQR %.1f-%.1f)\n",
-		pins ? "+ certpin_ssl_ctx_attach" : mode == M_CONTROL ? "plain OpenSSL too" : "+ an idle info callback",
-		mb / 1e3, b25 / 1e3, b75 / 1e3);
-	printf("  B - A per block: median %+.2f us (IQR %+.2f..%+.2f)\n", dm[P_WHOLE] / 1e3, dq25[P_WHOLE] / 1e3,
-		dq75[P_WHOLE] / 1e3);
-	printf("  overhead per block: median %+.3f %% (IQR %+.3f..%+.3f %%, range %+.3f..%+.3f %%)\n", om * 100,
-		q25 * 100, q75 * 100, lo * 100, hi * 100);
-	printf("  overhead mean %+.3f %% +- %.3f %% (95 %% interval over blocks)\n", mean * 100, ci * 100);
-	printf("  certificate window (Certificate received -> next message received): A median %.1f us, B %.1f us\n",
-		wa / 1e3, wb / 1e3);
-	printf("  window B - A per block: median %+.2f us (IQR %+.2f..%+.2f) = %+.3f %% of A's median handshake\n",
-		dm[P_WINDOW] / 1e3, dq25[P_WINDOW] / 1e3, dq75[P_WINDOW] / 1e3, dm[P_WINDOW] / ma * 100);
-	printf("  B - A per block outside the window: median %+.2f us before it, %+.2f us after it\n",
-		dm[P_BEFORE] / 1e3, dm[P_AFTER] / 1e3);
-	printf("  target <= 0.3 %%: the window's B - A is the binding's cost inside the handshake, measured\n"
-	       "  without the network and server time that make the whole-handshake figures noisy.\n");
-	if (mode == M_INFOCB)
-		printf("  info callback: %.1f calls per handshake\n",
-			(double)(info_calls - warm_info_calls) / (double)total);
-#ifdef CERTPIN_CALLBACK_TIMER
-	if (pins) {
-		double o25 = bench_quantile(own, total, 0.25), o75 = bench_quantile(own, total, 0.75);
-		double om50 = bench_median(own, total);
-		printf("  binding's own time per B handshake (timed inside, X509_verify_cert() left out): median %.2f us\n"
-		       "  (IQR %.2f-%.2f) = %.3f %% of A's median handshake\n",
-			om50 / 1e3, o25 / 1e3, o75 / 1e3, om50 / ma * 100);
+		mem ? "" : pinned_cpus ? ", server on CPU 0, client on CPU 1" : "");
+	if (narms == 2)
+		printf("%s\n", arms[1].pins_at);
+	else
+		printf("the leaf or the root, with a control arm, %d sides in the same blocks\n", narms);
+	double a25 = bench_quantile(arms[0].v[P_WHOLE], total, 0.25), a75 = bench_quantile(arms[0].v[P_WHOLE], total, 0.75);
+	double wa = bench_median(arms[0].v[P_WINDOW], total);
+	printf("  %-34s median %8.1f us  (IQR %.1f-%.1f); certificate window median %.1f us\n", arms[0].label,
+		bench_median(arms[0].v[P_WHOLE], total) / 1e3, a25 / 1e3, a75 / 1e3, wa / 1e3);
+	for (int a = 1; a < narms; a++) {
+		int idle_cb = SSL_CTX_get_info_callback(arms[a].ctx) == idle_info_cb;
+		arm_print(&arms[a], &arms[0], blocks, per,
+			idle_cb ? (double)(info_calls - warm_info_calls) / (double)total : 0);
 	}
-#endif
+	printf("  target <= 0.3 %%: the per-block median overhead of a pinned side, its 95 %% interval, and the\n"
+	       "  certificate window's B - A (the binding's cost inside the handshake, without the network and\n"
+	       "  server time that make the whole-handshake figures noisy); a control side shows the bench's bias.\n");
 
-	for (int p = 0; p < P_N; p++) {
-		for (int side = 0; side < 2; side++) {
-			free(v[side][p]);
-			free(blk[side][p]);
-		}
-		free(d[p]);
-	}
-	free(ovh);
-	free(own);
-	SSL_CTX_free(a);
-	SSL_CTX_free(b);
+	for (int a = 0; a < narms; a++)
+		arm_free(&arms[a]);
 	SSL_CTX_free(mem_server);
 	tlsserver_stop(srv);
-	certpin_policy_free(policy);
 	return 0;
 }
