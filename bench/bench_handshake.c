@@ -12,10 +12,11 @@
  * "control", B is plain OpenSSL too: B - A then shows the bench's own bias.
  * With "infocb", B is plain OpenSSL with an info callback that does nothing
  * (the binding sets one to guard resumption): B - A is what OpenSSL's calls
- * of such a callback cost.  With "all", four sides run in the same blocks:
- * A, a control, leaf pins and root pins, each compared with A, so the
- * bench's bias and both pin positions are measured under the same
- * conditions (the VM's speed drifts between runs).
+ * of such a callback cost.  With "all", five sides run in the same blocks:
+ * A, a control, the idle info callback, leaf pins and root pins, each
+ * compared with A, so the bench's bias, the info callback's share and both
+ * pin positions are measured under the same conditions (the VM's speed
+ * drifts between runs).
  * Sessions are never resumed: each sample is a full handshake, timed around
  * SSL_connect() only (the TCP connect and the application data exchange that
  * follows are not counted, so the overhead is relative to the handshake
@@ -323,7 +324,7 @@ typedef struct arm {
 	double *own;            /* timed build: the binding's own time per handshake */
 } arm;
 
-#define MAX_ARMS 4
+#define MAX_ARMS 5
 
 /* A policy for HOST with the backup pin and the named pin of PKI_DIR/pins.txt. */
 static certpin_policy *make_policy(const char *dir, const char *pin_name)
@@ -513,8 +514,8 @@ int main(int argc, char **argv)
 		SSL_CTX_set_num_tickets(mem_server, 0); /* as the test server: no session tickets */
 	}
 
-	/* "all": a control arm and both pin positions, in the same blocks; otherwise A and one arm */
-	static const char *const all_kinds[] = { "control", "leaf", "root" };
+	/* "all": a control, an idle info callback and both pin positions, in the same blocks; otherwise A and one arm */
+	static const char *const all_kinds[] = { "control", "infocb", "leaf", "root" };
 	arm arms[MAX_ARMS];
 	int narms = 1;
 	arm_init(&arms[0], NULL, dir, blocks, per);
@@ -566,7 +567,8 @@ int main(int argc, char **argv)
 	if (narms == 2)
 		printf("%s\n", arms[1].pins_at);
 	else
-		printf("the leaf or the root, with a control arm, %d sides in the same blocks\n", narms);
+		printf("the leaf or the root; with a control and an idle info callback, %d sides in the same blocks\n",
+			narms);
 	double a25 = bench_quantile(arms[0].v[P_WHOLE], total, 0.25), a75 = bench_quantile(arms[0].v[P_WHOLE], total, 0.75);
 	double wa = bench_median(arms[0].v[P_WINDOW], total);
 	printf("  %-34s median %8.1f us  (IQR %.1f-%.1f); certificate window median %.1f us\n", arms[0].label,

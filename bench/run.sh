@@ -2,8 +2,8 @@
 # run.sh BUILD_DIR - run every certpin benchmark and print its figures.
 #
 # Generates the test PKI with tests/data/mkpki.sh into a temporary directory,
-# then runs bench_verify, bench_handshake (on loopback: control, leaf and root
-# pins in one run, then infocb; leaf and control in memory; bench_handshake_timed when built), bench_cli_pin.sh, bench_monitor.sh,
+# then runs bench_verify, bench_handshake (on loopback: control, idle info
+# callback, leaf and root pins in one run; leaf and control in memory; bench_handshake_timed when built), bench_cli_pin.sh, bench_monitor.sh,
 # bench_collect and bench_tofu.  Figures only:
 # no benchmark fails on a timing.  Knobs (environment):
 #   VERIFY_ITERATIONS (1000000)  VERIFY_RUNS (7)
@@ -44,7 +44,6 @@ echo
 echo "== 2. TLS handshake with and without certpin (bench_handshake)"
 if [ -x "$BENCH/bench_handshake" ]; then
 	"$BENCH/bench_handshake" "$WORK/pki" "${HANDSHAKE_BLOCKS:-1000}" "${HANDSHAKE_PER_BLOCK:-4}" all
-	"$BENCH/bench_handshake" "$WORK/pki" "${HANDSHAKE_BLOCKS:-1000}" "${HANDSHAKE_PER_BLOCK:-4}" infocb
 	echo "-- the same in memory (client and server in one thread over a BIO pair: no system calls)"
 	"$BENCH/bench_handshake" "$WORK/pki" "${HANDSHAKE_BLOCKS:-1000}" "${HANDSHAKE_PER_BLOCK:-4}" leaf mem
 	"$BENCH/bench_handshake" "$WORK/pki" "${HANDSHAKE_BLOCKS:-1000}" "${HANDSHAKE_PER_BLOCK:-4}" control mem
