@@ -321,7 +321,7 @@ typedef struct arm {
 	double *v[P_N];         /* every handshake's times */
 	double *blk[P_N];       /* the current block's */
 	double *d[P_N];         /* per block: this arm's median minus A's */
-	double *ovh;            /* per block: this arm's median whole handshake / A's - 1 */
+	double *ovh;            /* per block: d[P_WHOLE] / A's median whole handshake */
 	double *own;            /* timed build: the binding's own time per handshake */
 } arm;
 
@@ -539,8 +539,7 @@ int main(int argc, char **argv)
 	 * order k, k+1, ... A followed the root side, and the control came out
 	 * 0.04-0.10 % faster than A in every run; this way, -0.01 %
 	 * (RESULTS.md, section 2, seventh session).
-	 */
-	/*
+	 *
 	 * A block's first handshake comes right after another side's and is the
 	 * noisiest by far: the per-block medians leave it out (interquartile
 	 * range of the certificate window's B - A +-5 us instead of +-20 us in
@@ -566,7 +565,7 @@ int main(int argc, char **argv)
 		for (int a = 1; a < narms; a++) {
 			for (int p = 0; p < P_N; p++)
 				arms[a].d[p][k] = bench_median(arms[a].blk[p] + skip, (size_t)per - skip) - base[p];
-			arms[a].ovh[k] = (arms[a].d[P_WHOLE][k] + base[P_WHOLE]) / base[P_WHOLE] - 1.0;
+			arms[a].ovh[k] = arms[a].d[P_WHOLE][k] / base[P_WHOLE];
 		}
 	}
 	double wall = (bench_now_ns() - t_start) / 1e9;
