@@ -167,7 +167,12 @@ int certpin__ssl_ctx_spki_sha256(void *ssl_ctx, struct x509_st *x, unsigned char
 bool certpin__position_ok(certpin_position want, size_t i, size_t n);
 /* Does a digest of `e` of the pin's kind equal the pin's? */
 bool certpin__elem_matches(const certpin_chain_elem *e, const certpin_pin *pin);
+/*
+ * The verdict of `rule` on chain[0..n).  The pins are compared from element
+ * `from` up: the caller knows the elements below it match none (see
+ * check_chain() in openssl.c); 0 compares them all.
+ */
 int certpin__verify_rule(certpin_result *out, const certpin__rule *rule, long rule_index,
-	const certpin_chain_elem *chain, size_t n, int64_t now, bool leaf_only);
+	const certpin_chain_elem *chain, size_t n, size_t from, int64_t now, bool leaf_only);
 
 #endif

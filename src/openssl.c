@@ -706,6 +706,8 @@ size_t certpin__x509_spki_der(unsigned char *buf, size_t buflen, X509 *x)
 }
 
 #define CHAIN_MAX 16
+/* How many of a chain's first elements gather_keys() keeps the key parts of (a usual chain's length) */
+#define VIEWS_MAX 4
 
 /*
  * The digests of one handshake's chain, computed as needed with one hashing
@@ -716,6 +718,8 @@ typedef struct chain_digests {
 	size_t ready;
 	EVP_MD_CTX *md;
 	binding *memo;  /* the binding whose memo serves, or NULL */
+	unsigned int viewed;            /* bit i: views[i] holds element i's key (see gather_keys()) */
+	key_view views[VIEWS_MAX];
 	certpin_chain_elem elems[CHAIN_MAX];
 } chain_digests;
 
@@ -789,11 +793,19 @@ CERTPIN_HOT __attribute__((noinline)) static int spki_hash(chain_digests *d, uns
 	return rc == CERTPIN_OK;
 }
 
-/* SHA-256 of x's SubjectPublicKeyInfo DER: from the memo if this key was hashed before. */
-CERTPIN_HOT static int spki_digest(chain_digests *d, unsigned char out[CERTPIN_DIGEST_LEN], X509 *x)
+/*
+ * SHA-256 of x's SubjectPublicKeyInfo DER, x being chain element `i` (its
+ * key parts may be in d->views): from the memo if this key was hashed before.
+ */
+CERTPIN_HOT static int spki_digest(chain_digests *d, unsigned char out[CERTPIN_DIGEST_LEN], X509 *x, size_t i)
 {
 	key_view k;
-	bool room = false, view = key_view_get(&k, x);
+	bool room = false, view = true;
+
+	if (i < VIEWS_MAX && (d->viewed & (1u << i)))
+		k = d->views[i];
+	else
+		view = key_view_get(&k, x);
 	const spki_memo *m = view && d->memo ? memo_find(d->memo->spkis, spki_same, &k, &room) : NULL;
 
 	if (m) {
@@ -812,7 +824,7 @@ CERTPIN_HOT static int elem_from_x509(chain_digests *d, size_t i, X509 *x, unsig
 	certpin_chain_elem *e = &d->elems[i];
 
 	if ((kinds & CERTPIN_HAVE_SPKI) && !(e->flags & CERTPIN_HAVE_SPKI)) {
-		if (!spki_digest(d, e->spki_sha256, x))
+		if (!spki_digest(d, e->spki_sha256, x, i))
 			return 0;
 		e->flags |= CERTPIN_HAVE_SPKI;
 	}
@@ -853,24 +865,21 @@ static int fill_chain(chain_digests *d, STACK_OF(X509) *chain, size_t n, const c
 }
 
 /*
- * The leaf did not match: ask for the key bytes and algorithm parameters of
- * the other certificates the rule can match, all at once.  Read one
- * certificate at a time, each is a chain of cold misses (certificate, key,
- * bit string, bytes; algorithm, parameters); started together, the chains
- * overlap (root pins: own time 0.1-0.3 us lower, bench_handshake_timed).
+ * The leaf did not match: read the key parts of the other certificates the
+ * rule can match (up to VIEWS_MAX) into d->views, and ask for their key
+ * bytes, all at once.  Read one certificate at a time, each is a chain of
+ * cold misses (certificate, key, bit string, bytes; algorithm,
+ * parameters); started together, the chains overlap.
  */
-CERTPIN_HOT static void prefetch_keys(STACK_OF(X509) *chain, size_t n, const certpin__rule *rule)
+CERTPIN_HOT static void gather_keys(chain_digests *d, STACK_OF(X509) *chain, size_t n, const certpin__rule *rule)
 {
-	for (size_t i = 1; i < n; i++) {
+	for (size_t i = 1; i < n && i < VIEWS_MAX; i++) {
 		if (!(rule->positions & position_bits(i, n)))
 			continue;
-		X509 *x = sk_X509_value(chain, (int)i);
-		const ASN1_BIT_STRING *bits = X509_get0_pubkey_bitstr(x);
-		X509_ALGOR *alg = NULL;
-		if (bits)
-			__builtin_prefetch(bits->data);
-		if (X509_PUBKEY_get0_param(NULL, NULL, NULL, &alg, X509_get_X509_PUBKEY(x)) && alg)
-			__builtin_prefetch(alg->parameter);
+		if (key_view_get(&d->views[i], sk_X509_value(chain, (int)i))) {
+			d->viewed |= 1u << i;
+			__builtin_prefetch(d->views[i].bits->data);
+		}
 	}
 }
 
@@ -884,18 +893,21 @@ CERTPIN_HOT static int check_chain(certpin_result *res, chain_digests *d, STACK_
 	const certpin__rule *rule, long ri, int64_t now)
 {
 	int rc = CERTPIN_E_CHAIN;
+	size_t from = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		bool wanted = (rule->positions & position_bits(i, n)) != 0;
 		if (i == 1 && (rule->kinds & CERTPIN_HAVE_SPKI))
-			prefetch_keys(chain, n, rule);
+			gather_keys(d, chain, n, rule);
 		if (wanted && !elem_from_x509(d, i, sk_X509_value(chain, (int)i), rule->kinds))
 			return CERTPIN_E_CHAIN;
 		if (!wanted && i + 1 < n)
 			continue;
-		rc = certpin__verify_rule(res, rule, ri, d->elems, n, now, false);
+		/* the elements below `from` matched no pin in the passes before */
+		rc = certpin__verify_rule(res, rule, ri, d->elems, n, from, now, false);
 		if (res->verdict != CERTPIN_VERDICT_MISMATCH)
 			break;
+		from = i + 1;
 	}
 	return rc;
 }
@@ -935,7 +947,7 @@ CERTPIN_HOT static int check_rule(const binding *b, certpin_result *res, X509_ST
 		digests_use(d, 1);
 		if (!leaf || !elem_from_x509(d, 0, leaf, rule->kinds))
 			return CERTPIN_E_CHAIN;
-		rc = certpin__verify_rule(res, rule, ri, d->elems, n, now, true);
+		rc = certpin__verify_rule(res, rule, ri, d->elems, n, 0, now, true);
 		/* the failure callback gets the leaf, the one certificate the handshake proved */
 		if (!elem_from_x509(d, 0, leaf, CERTPIN_HAVE_SPKI | CERTPIN_HAVE_CERT))
 			n = 0;
@@ -1165,6 +1177,7 @@ CERTPIN_HOT static int decide(binding *b, SSL *ssl, X509_STORE_CTX *sctx, bool p
 
 	result_init(&res, now);
 	d.ready = 0;
+	d.viewed = 0;
 	d.md = NULL;
 	d.memo = b->memo ? b : NULL;
 	if (!pkix_ok)
@@ -1466,7 +1479,7 @@ int certpin__ssl_ctx_spki_sha256(void *ssl_ctx, X509 *x, unsigned char out[CERTP
 
 	if (!b || !x)
 		return CERTPIN_E_INVALID_ARG;
-	int ok = spki_digest(&d, out, x);
+	int ok = spki_digest(&d, out, x, 0);
 	EVP_MD_CTX_free(d.md);
 	return ok ? CERTPIN_OK : CERTPIN_E_CHAIN;
 }

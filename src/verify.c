@@ -31,7 +31,7 @@ CERTPIN_HOT bool certpin__elem_matches(const certpin_chain_elem *e, const certpi
 }
 
 CERTPIN_HOT int certpin__verify_rule(certpin_result *out, const certpin__rule *rule, long rule_index,
-	const certpin_chain_elem *chain, size_t n, int64_t now, bool leaf_only)
+	const certpin_chain_elem *chain, size_t n, size_t from, int64_t now, bool leaf_only)
 {
 	out->rule = (int)rule_index;
 	out->mode = rule->mode;
@@ -60,7 +60,7 @@ CERTPIN_HOT int certpin__verify_rule(certpin_result *out, const certpin__rule *r
 		/* CERTPIN_EXPIRY_KEEP, and fail-open with nothing to fall back on: pins stay in force */
 	}
 	size_t limit = leaf_only ? 1 : n;
-	for (size_t i = 0; i < limit; i++) {
+	for (size_t i = from; i < limit; i++) {
 		for (size_t k = 0; k < rule->npins; k++) {
 			const certpin__pinent *e = &rule->pins[k];
 			if (leaf_only && e->position != CERTPIN_POS_LEAF && e->position != CERTPIN_POS_ANY)
@@ -102,5 +102,5 @@ int certpin_verify(certpin_result *out, const certpin_policy *policy, const char
 		out->allowed = 1;
 		return CERTPIN_OK;
 	}
-	return certpin__verify_rule(out, certpin__policy_rule(policy, (size_t)r), r, chain, n, now, false);
+	return certpin__verify_rule(out, certpin__policy_rule(policy, (size_t)r), r, chain, n, 0, now, false);
 }

@@ -329,6 +329,16 @@ static void position_cases(void)
 	run("root pin, position root", &c, CERTPIN_OK, CERTPIN_VERDICT_MATCH, 2);
 	certpin_policy_free(p);
 
+	/* position any: the chain is hashed from the leaf up, the lowest match is the result */
+	p = policy_new();
+	add_host(p, HOST, CERTPIN_MODE_ENFORCE, 0, CERTPIN_EXPIRY_FAIL_OPEN, 0);
+	add_pin(p, HOST, P_ROOT, CERTPIN_POS_ANY);
+	c.policy = p;
+	run("root pin, position any", &c, CERTPIN_OK, CERTPIN_VERDICT_MATCH, 2);
+	add_pin(p, HOST, P_INTER, CERTPIN_POS_ANY);
+	run("root + intermediate pins, position any", &c, CERTPIN_OK, CERTPIN_VERDICT_MATCH, 1);
+	certpin_policy_free(p);
+
 	p = policy_new();
 	add_host(p, HOST, CERTPIN_MODE_ENFORCE, 0, CERTPIN_EXPIRY_FAIL_OPEN, 0);
 	add_pin(p, HOST, P_ROOT, CERTPIN_POS_INTERMEDIATE);

@@ -229,15 +229,44 @@ static void test_leaf_only(void)
 	add(p, "a.test", spki_pin(0x60), CERTPIN_POS_ROOT); /* the leaf's key, but as a root pin */
 	const certpin__rule *rule = certpin__policy_rule(p, 0);
 	memset(&r, 0, sizeof(r));
-	CHECK_INT(certpin__verify_rule(&r, rule, 0, chain, 3, NOW, true), CERTPIN_E_PIN_MISMATCH);
-	CHECK_INT(certpin__verify_rule(&r, rule, 0, chain, 1, NOW, true), CERTPIN_E_PIN_MISMATCH);
+	CHECK_INT(certpin__verify_rule(&r, rule, 0, chain, 3, 0, NOW, true), CERTPIN_E_PIN_MISMATCH);
+	CHECK_INT(certpin__verify_rule(&r, rule, 0, chain, 1, 0, NOW, true), CERTPIN_E_PIN_MISMATCH);
 	/* the same chain and pins pass when the whole verified chain counts */
-	CHECK_INT(certpin__verify_rule(&r, rule, 0, chain, 3, NOW, false), CERTPIN_OK);
+	CHECK_INT(certpin__verify_rule(&r, rule, 0, chain, 3, 0, NOW, false), CERTPIN_OK);
 	add(p, "a.test", spki_pin(0x60), CERTPIN_POS_LEAF);
 	rule = certpin__policy_rule(p, 0);
-	CHECK_INT(certpin__verify_rule(&r, rule, 0, chain, 3, NOW, true), CERTPIN_OK);
+	CHECK_INT(certpin__verify_rule(&r, rule, 0, chain, 3, 0, NOW, true), CERTPIN_OK);
 	CHECK_INT(r.depth, 0);
 	CHECK_INT(r.pin, 2);
+	certpin_policy_free(p);
+}
+
+/* `from`: the elements below it are known to match no pin, and are not compared. */
+static void test_from(void)
+{
+	certpin_chain_elem chain[3];
+	certpin_result r;
+	make_chain(chain, 3, 0x70, 0xe0);
+	certpin_policy *p = one_rule("a.test", CERTPIN_MODE_ENFORCE, 0, CERTPIN_EXPIRY_FAIL_OPEN, 0);
+	add(p, "a.test", spki_pin(0x72), CERTPIN_POS_ANY);
+	add(p, "a.test", spki_pin(0x70), CERTPIN_POS_ANY);
+	const certpin__rule *rule = certpin__policy_rule(p, 0);
+	memset(&r, 0, sizeof(r));
+	CHECK_INT(certpin__verify_rule(&r, rule, 0, chain, 3, 0, NOW, false), CERTPIN_OK);
+	CHECK_INT(r.depth, 0);
+	CHECK_INT(r.pin, 1);
+	CHECK_INT(certpin__verify_rule(&r, rule, 0, chain, 3, 1, NOW, false), CERTPIN_OK);
+	CHECK_INT(r.depth, 2);
+	CHECK_INT(r.pin, 0);
+	CHECK_INT(certpin__verify_rule(&r, rule, 0, chain, 3, 3, NOW, false), CERTPIN_E_PIN_MISMATCH);
+	CHECK_INT(r.verdict, CERTPIN_VERDICT_MISMATCH);
+	CHECK_INT(r.allowed, 0);
+	certpin_policy_free(p);
+	/* nothing left to compare: an expired fail-open pinset is still decided by its expiry */
+	p = one_rule("a.test", CERTPIN_MODE_ENFORCE, NOW - 100, CERTPIN_EXPIRY_FAIL_OPEN, 0);
+	add(p, "a.test", spki_pin(0x70), CERTPIN_POS_ANY);
+	CHECK_INT(certpin__verify_rule(&r, certpin__policy_rule(p, 0), 0, chain, 3, 3, NOW, false), CERTPIN_OK);
+	CHECK_INT(r.verdict, CERTPIN_VERDICT_PINSET_EXPIRED);
 	certpin_policy_free(p);
 }
 
@@ -258,6 +287,7 @@ int main(void)
 	test_modes_and_expiry();
 	test_hosts();
 	test_leaf_only();
+	test_from();
 	test_names();
 	return test_finish("verify_test");
 }
