@@ -168,11 +168,26 @@ bool certpin__position_ok(certpin_position want, size_t i, size_t n);
 /* Does a digest of `e` of the pin's kind equal the pin's? */
 bool certpin__elem_matches(const certpin_chain_elem *e, const certpin_pin *pin);
 /*
- * The verdict of `rule` on chain[0..n).  The pins are compared from element
- * `from` up: the caller knows the elements below it match none (see
- * check_chain() in openssl.c); 0 compares them all.
+ * The first pin of `rule` (its index) that chain[i] of an n-element chain
+ * matches, or -1; `leaf_only`: pin-only trust (leaf and any pins only).
+ */
+long certpin__rule_pin_at(const certpin__rule *rule, const certpin_chain_elem *chain, size_t i, size_t n,
+	bool leaf_only);
+/*
+ * What the expiry of `rule`'s pinset decides at `now`: fills out's rule,
+ * mode and expired fields; true if the pins do not count (an expired
+ * pinset that fails open or closed), with the verdict in `out` and the
+ * code in *rc.
+ */
+bool certpin__rule_expiry(certpin_result *out, const certpin__rule *rule, long rule_index, int64_t now,
+	bool leaf_only, int *rc);
+/* The verdict of `rule` when pin k matched chain element i (depth), or k < 0 when no pin matched. */
+int certpin__rule_verdict(certpin_result *out, const certpin__rule *rule, long k, size_t i, bool leaf_only);
+/*
+ * The verdict of `rule` on chain[0..n): certpin__rule_expiry(), then the
+ * first pin match scanning from the leaf, then certpin__rule_verdict().
  */
 int certpin__verify_rule(certpin_result *out, const certpin__rule *rule, long rule_index,
-	const certpin_chain_elem *chain, size_t n, size_t from, int64_t now, bool leaf_only);
+	const certpin_chain_elem *chain, size_t n, int64_t now, bool leaf_only);
 
 #endif

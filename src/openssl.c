@@ -884,32 +884,35 @@ CERTPIN_HOT static void gather_keys(chain_digests *d, STACK_OF(X509) *chain, siz
 }
 
 /*
- * Hash the verified chain from the leaf up and stop at the first depth where
- * a pin matches.  The engine scans from the leaf too, so the answer is the
- * one a fully hashed chain gives; a leaf pin costs one digest, not one per
- * certificate.  Returns the engine's code, or CERTPIN_E_CHAIN.
+ * Hash the verified chain from the leaf up and stop at the first element a
+ * pin matches: the answer a fully hashed chain gives, as the engine scans
+ * from the leaf too (certpin__verify_rule()).  A leaf pin costs one digest,
+ * not one per certificate; an expired pinset that the pins no longer decide,
+ * none.  Returns the engine's code, or CERTPIN_E_CHAIN.
  */
 CERTPIN_HOT static int check_chain(certpin_result *res, chain_digests *d, STACK_OF(X509) *chain, size_t n,
 	const certpin__rule *rule, long ri, int64_t now)
 {
-	int rc = CERTPIN_E_CHAIN;
-	size_t from = 0;
+	int rc;
+	long k = -1;
+	size_t i;
+	bool gathered = false;
 
-	for (size_t i = 0; i < n; i++) {
-		bool wanted = (rule->positions & position_bits(i, n)) != 0;
-		if (i == 1 && (rule->kinds & CERTPIN_HAVE_SPKI))
-			gather_keys(d, chain, n, rule);
-		if (wanted && !elem_from_x509(d, i, sk_X509_value(chain, (int)i), rule->kinds))
-			return CERTPIN_E_CHAIN;
-		if (!wanted && i + 1 < n)
+	if (certpin__rule_expiry(res, rule, ri, now, false, &rc))
+		return rc;
+	for (i = 0; i < n; i++) {
+		if (!(rule->positions & position_bits(i, n)))
 			continue;
-		/* the elements below `from` matched no pin in the passes before */
-		rc = certpin__verify_rule(res, rule, ri, d->elems, n, from, now, false);
-		if (res->verdict != CERTPIN_VERDICT_MISMATCH)
+		if (i > 0 && !gathered && (rule->kinds & CERTPIN_HAVE_SPKI)) {
+			gather_keys(d, chain, n, rule);
+			gathered = true;
+		}
+		if (!elem_from_x509(d, i, sk_X509_value(chain, (int)i), rule->kinds))
+			return CERTPIN_E_CHAIN;
+		if ((k = certpin__rule_pin_at(rule, d->elems, i, n, false)) >= 0)
 			break;
-		from = i + 1;
 	}
-	return rc;
+	return certpin__rule_verdict(res, rule, k, i, false);
 }
 
 static void notify_failure(const binding *b, const certpin_result *res, chain_digests *d, STACK_OF(X509) *chain,
@@ -947,7 +950,7 @@ CERTPIN_HOT static int check_rule(const binding *b, certpin_result *res, X509_ST
 		digests_use(d, 1);
 		if (!leaf || !elem_from_x509(d, 0, leaf, rule->kinds))
 			return CERTPIN_E_CHAIN;
-		rc = certpin__verify_rule(res, rule, ri, d->elems, n, 0, now, true);
+		rc = certpin__verify_rule(res, rule, ri, d->elems, n, now, true);
 		/* the failure callback gets the leaf, the one certificate the handshake proved */
 		if (!elem_from_x509(d, 0, leaf, CERTPIN_HAVE_SPKI | CERTPIN_HAVE_CERT))
 			n = 0;

@@ -229,45 +229,83 @@ static void test_leaf_only(void)
 	add(p, "a.test", spki_pin(0x60), CERTPIN_POS_ROOT); /* the leaf's key, but as a root pin */
 	const certpin__rule *rule = certpin__policy_rule(p, 0);
 	memset(&r, 0, sizeof(r));
-	CHECK_INT(certpin__verify_rule(&r, rule, 0, chain, 3, 0, NOW, true), CERTPIN_E_PIN_MISMATCH);
-	CHECK_INT(certpin__verify_rule(&r, rule, 0, chain, 1, 0, NOW, true), CERTPIN_E_PIN_MISMATCH);
+	CHECK_INT(certpin__verify_rule(&r, rule, 0, chain, 3, NOW, true), CERTPIN_E_PIN_MISMATCH);
+	CHECK_INT(certpin__verify_rule(&r, rule, 0, chain, 1, NOW, true), CERTPIN_E_PIN_MISMATCH);
 	/* the same chain and pins pass when the whole verified chain counts */
-	CHECK_INT(certpin__verify_rule(&r, rule, 0, chain, 3, 0, NOW, false), CERTPIN_OK);
+	CHECK_INT(certpin__verify_rule(&r, rule, 0, chain, 3, NOW, false), CERTPIN_OK);
 	add(p, "a.test", spki_pin(0x60), CERTPIN_POS_LEAF);
 	rule = certpin__policy_rule(p, 0);
-	CHECK_INT(certpin__verify_rule(&r, rule, 0, chain, 3, 0, NOW, true), CERTPIN_OK);
+	CHECK_INT(certpin__verify_rule(&r, rule, 0, chain, 3, NOW, true), CERTPIN_OK);
 	CHECK_INT(r.depth, 0);
 	CHECK_INT(r.pin, 2);
 	certpin_policy_free(p);
 }
 
-/* `from`: the elements below it are known to match no pin, and are not compared. */
-static void test_from(void)
+/* The parts check_chain() in openssl.c composes: a pin match per element, expiry, verdict. */
+static void test_parts(void)
 {
 	certpin_chain_elem chain[3];
 	certpin_result r;
+	int rc = -1;
 	make_chain(chain, 3, 0x70, 0xe0);
 	certpin_policy *p = one_rule("a.test", CERTPIN_MODE_ENFORCE, 0, CERTPIN_EXPIRY_FAIL_OPEN, 0);
 	add(p, "a.test", spki_pin(0x72), CERTPIN_POS_ANY);
 	add(p, "a.test", spki_pin(0x70), CERTPIN_POS_ANY);
+	add(p, "a.test", spki_pin(0x71), CERTPIN_POS_LEAF); /* the intermediate's key, as a leaf pin */
 	const certpin__rule *rule = certpin__policy_rule(p, 0);
+	CHECK_INT(certpin__rule_pin_at(rule, chain, 0, 3, false), 1);
+	CHECK_INT(certpin__rule_pin_at(rule, chain, 1, 3, false), -1);
+	CHECK_INT(certpin__rule_pin_at(rule, chain, 2, 3, false), 0);
 	memset(&r, 0, sizeof(r));
-	CHECK_INT(certpin__verify_rule(&r, rule, 0, chain, 3, 0, NOW, false), CERTPIN_OK);
-	CHECK_INT(r.depth, 0);
-	CHECK_INT(r.pin, 1);
-	CHECK_INT(certpin__verify_rule(&r, rule, 0, chain, 3, 1, NOW, false), CERTPIN_OK);
+	CHECK(!certpin__rule_expiry(&r, rule, 0, NOW, false, &rc));
+	CHECK_INT(r.expired, 0);
+	CHECK_INT(rc, -1);
+	CHECK_INT(certpin__rule_verdict(&r, rule, 0, 2, false), CERTPIN_OK);
+	CHECK_INT(r.verdict, CERTPIN_VERDICT_MATCH);
 	CHECK_INT(r.depth, 2);
 	CHECK_INT(r.pin, 0);
-	CHECK_INT(certpin__verify_rule(&r, rule, 0, chain, 3, 3, NOW, false), CERTPIN_E_PIN_MISMATCH);
+	CHECK_INT(certpin__rule_verdict(&r, rule, -1, 3, false), CERTPIN_E_PIN_MISMATCH);
 	CHECK_INT(r.verdict, CERTPIN_VERDICT_MISMATCH);
 	CHECK_INT(r.allowed, 0);
 	certpin_policy_free(p);
-	/* nothing left to compare: an expired fail-open pinset is still decided by its expiry */
-	p = one_rule("a.test", CERTPIN_MODE_ENFORCE, NOW - 100, CERTPIN_EXPIRY_FAIL_OPEN, 0);
-	add(p, "a.test", spki_pin(0x70), CERTPIN_POS_ANY);
-	CHECK_INT(certpin__verify_rule(&r, certpin__policy_rule(p, 0), 0, chain, 3, 3, NOW, false), CERTPIN_OK);
-	CHECK_INT(r.verdict, CERTPIN_VERDICT_PINSET_EXPIRED);
+
+	/* report-only lets a mismatch through, except under pin-only trust */
+	p = one_rule("a.test", CERTPIN_MODE_REPORT_ONLY, 0, CERTPIN_EXPIRY_FAIL_OPEN, 0);
+	add(p, "a.test", spki_pin(0x72), CERTPIN_POS_ANY);
+	rule = certpin__policy_rule(p, 0);
+	CHECK_INT(certpin__rule_verdict(&r, rule, -1, 3, false), CERTPIN_OK);
+	CHECK_INT(r.allowed, 1);
+	CHECK_INT(certpin__rule_verdict(&r, rule, -1, 1, true), CERTPIN_E_PIN_MISMATCH);
+	CHECK_INT(r.allowed, 0);
 	certpin_policy_free(p);
+
+	/* expired: fail-open and fail-closed decide without the pins; keep, and pin-only fail-open, do not */
+	static const struct {
+		certpin_expiry_action act;
+		bool leaf_only, decided;
+		int rc, allowed;
+	} cases[] = {
+		{ CERTPIN_EXPIRY_FAIL_OPEN, false, true, CERTPIN_OK, 1 },
+		{ CERTPIN_EXPIRY_FAIL_CLOSED, false, true, CERTPIN_E_PINSET_EXPIRED, 0 },
+		{ CERTPIN_EXPIRY_FAIL_CLOSED, true, true, CERTPIN_E_PINSET_EXPIRED, 0 },
+		{ CERTPIN_EXPIRY_KEEP, false, false, 0, 0 },
+		{ CERTPIN_EXPIRY_FAIL_OPEN, true, false, 0, 0 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		p = one_rule("a.test", CERTPIN_MODE_ENFORCE, NOW - 100, cases[i].act, 0);
+		add(p, "a.test", spki_pin(0x70), CERTPIN_POS_ANY);
+		memset(&r, 0, sizeof(r));
+		rc = 0;
+		bool decided = certpin__rule_expiry(&r, certpin__policy_rule(p, 0), 0, NOW, cases[i].leaf_only, &rc);
+		CHECK_INT(decided, cases[i].decided);
+		CHECK_INT(r.expired, 1);
+		CHECK_INT(rc, cases[i].rc);
+		if (decided) {
+			CHECK_INT(r.verdict, CERTPIN_VERDICT_PINSET_EXPIRED);
+			CHECK_INT(r.allowed, cases[i].allowed);
+		}
+		certpin_policy_free(p);
+	}
 }
 
 static void test_names(void)
@@ -287,7 +325,7 @@ int main(void)
 	test_modes_and_expiry();
 	test_hosts();
 	test_leaf_only();
-	test_from();
+	test_parts();
 	test_names();
 	return test_finish("verify_test");
 }
