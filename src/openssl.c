@@ -866,15 +866,16 @@ static int fill_chain(chain_digests *d, STACK_OF(X509) *chain, size_t n, const c
 
 /*
  * The leaf did not match: read the key parts of the other certificates the
- * rule can match (up to VIEWS_MAX) into d->views, and ask for their key
- * bytes, all at once.  Read one certificate at a time, each is a chain of
+ * rule can match and whose digest is not yet known (another rule of the
+ * same handshake may have hashed them, see check_names()), up to VIEWS_MAX,
+ * into d->views, and ask for their key bytes, all at once.  Read one certificate at a time, each is a chain of
  * cold misses (certificate, key, bit string, bytes; algorithm,
  * parameters); started together, the chains overlap.
  */
 CERTPIN_HOT static void gather_keys(chain_digests *d, STACK_OF(X509) *chain, size_t n, const certpin__rule *rule)
 {
 	for (size_t i = 1; i < n && i < VIEWS_MAX; i++) {
-		if (!(rule->positions & position_bits(i, n)))
+		if (!(rule->positions & position_bits(i, n)) || (d->elems[i].flags & CERTPIN_HAVE_SPKI))
 			continue;
 		if (key_view_get(&d->views[i], sk_X509_value(chain, (int)i))) {
 			d->viewed |= 1u << i;
