@@ -13,7 +13,10 @@
  * and TLS 1.2 (tickets).
  * A passing handshake keeps its result on the tag of the session it made:
  * another connection given that session, before or during its own
- * handshake, must not report it, nor an SSL after SSL_clear().
+ * handshake, must not report it, nor an SSL after SSL_clear().  A new
+ * connection waiting for the server's reply reports no result; after a
+ * HelloRetryRequest (a second ClientHello on the same session) the check's
+ * result is reported as after one ClientHello.
  */
 #include "certpin.h"
 #include "test.h"
@@ -115,6 +118,20 @@ static void run(int version, int reuse_ssl)
 	CHECK_INT(SSL_get_error(other, -1), SSL_ERROR_WANT_READ);
 	CHECK_INT(certpin_ssl_result(NULL, other), CERTPIN_E_STATE);
 	SSL_free(other);
+
+	/* a new connection whose ClientHello is out, waiting for the server: no result yet */
+	SSL *pending = SSL_new(ctx);
+	rb = BIO_new(BIO_s_mem()), wb = BIO_new(BIO_s_mem());
+	CHECK(pending != NULL && rb != NULL && wb != NULL);
+	if (!pending || !rb || !wb)
+		exit(2);
+	SSL_set_bio(pending, rb, wb);
+	SSL_set_tlsext_host_name(pending, HOST);
+	SSL_set1_host(pending, HOST);
+	CHECK_INT(SSL_connect(pending), -1);
+	CHECK_INT(SSL_get_error(pending, -1), SSL_ERROR_WANT_READ);
+	CHECK_INT(certpin_ssl_result(NULL, pending), CERTPIN_E_STATE);
+	SSL_free(pending);
 
 	/* resumed: no check ran, and the result says so */
 	if (reuse_ssl) {
@@ -253,6 +270,68 @@ static void cross(int version, const char *label, side from, side to, int flags,
 	tlsserver_stop(srv);
 }
 
+/* Count the ClientHellos a client writes. */
+static int hellos_sent;
+
+static void count_hellos(int write_p, int version, int content_type, const void *buf, size_t len, SSL *ssl, void *arg)
+{
+	(void)version, (void)ssl, (void)arg;
+	const unsigned char *msg = buf;
+	if (write_p && content_type == SSL3_RT_HANDSHAKE && len > 0 && msg[0] == SSL3_MT_CLIENT_HELLO)
+		hellos_sent++;
+}
+
+/*
+ * TLS 1.3 HelloRetryRequest: the client sends a second ClientHello on the
+ * same session, and the pin check's result (kept on that session's tag)
+ * must be reported all the same.  Client and server in this thread over a
+ * BIO pair; the server takes only P-384 and the client offers an X25519 key
+ * share first.
+ */
+static void hello_retry(void)
+{
+	certpin_policy *policy = policy_for("leaf");
+	SSL_CTX *cctx = client_ctx(TLS1_3_VERSION, policy, 1), *sctx = SSL_CTX_new(TLS_server_method());
+	SSL *c = SSL_new(cctx), *s = NULL;
+	BIO *cb = NULL, *sb = NULL;
+	certpin_result res;
+	int c_done = 0, s_done = 0, failed = test_failed;
+
+	if (!c || !sctx || SSL_CTX_use_certificate_chain_file(sctx, test_pki("chain.pem")) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(sctx, test_pki("leaf.key"), SSL_FILETYPE_PEM) != 1 || !(s = SSL_new(sctx)) ||
+	    !SSL_set1_groups_list(s, "P-384") || !SSL_set1_groups_list(c, "X25519:P-384") ||
+	    !BIO_new_bio_pair(&cb, 0, &sb, 0))
+		exit(2);
+	SSL_set_bio(c, cb, cb);
+	SSL_set_bio(s, sb, sb);
+	SSL_set_connect_state(c);
+	SSL_set_accept_state(s);
+	SSL_set_tlsext_host_name(c, HOST);
+	SSL_set1_host(c, HOST);
+	SSL_set_msg_callback(c, count_hellos);
+	hellos_sent = 0;
+	/* each side runs until it waits for the other; bounded, a failure stops it */
+	for (int turn = 0, r = 0; turn < 16 && !(c_done && s_done); turn++) {
+		if (!c_done && (r = SSL_do_handshake(c)) != 1 && SSL_get_error(c, r) != SSL_ERROR_WANT_READ)
+			break;
+		c_done |= r == 1;
+		if (!s_done && (r = SSL_do_handshake(s)) != 1 && SSL_get_error(s, r) != SSL_ERROR_WANT_READ)
+			break;
+		s_done |= r == 1;
+	}
+	CHECK(c_done && s_done);
+	CHECK_INT(hellos_sent, 2);
+	CHECK_INT(certpin_ssl_result(&res, c), CERTPIN_OK);
+	CHECK_INT(res.verdict, CERTPIN_VERDICT_MATCH);
+	printf("%-4s TLS 1.3 HelloRetryRequest: the second ClientHello's handshake reports its check\n",
+		failed == test_failed ? "ok" : "FAIL");
+	SSL_free(c);
+	SSL_free(s);
+	SSL_CTX_free(cctx);
+	SSL_CTX_free(sctx);
+	certpin_policy_free(policy);
+}
+
 int main(void)
 {
 	tlsserver_allow_resumption(1);
@@ -298,6 +377,7 @@ int main(void)
 		cross(v, "the same with the SSL's own info callback: the context's guard still runs, refused",
 			(side){ NULL, leaf }, (side){ backup, leaf }, SSL_OWN_INFO_CB, 0, 0, CERTPIN_E_PIN_MISMATCH);
 	}
+	hello_retry();
 	certpin_policy_free(leaf);
 	certpin_policy_free(leaf2);
 	certpin_policy_free(backup);
