@@ -128,36 +128,16 @@ static void window_cb(int write_p, int version, int content_type, const void *bu
 /* Transport "mem": the server side, and one handshake over a BIO pair. */
 static SSL_CTX *mem_server;
 
-/* One turn of one side, unless it is `done`: 1 once its handshake is done; exits on anything but a wait. */
-static int mem_turn(SSL *ssl, int done, const char *failed)
-{
-	if (done)
-		return 1;
-	int r = SSL_do_handshake(ssl);
-	if (r != 1 && SSL_get_error(ssl, r) != SSL_ERROR_WANT_READ)
-		die(failed);
-	return r == 1;
-}
-
 static void mem_handshake(SSL *c)
 {
 	SSL *s = SSL_new(mem_server);
-	BIO *cb = NULL, *sb = NULL;
-	int c_done = 0, s_done = 0;
 
-	if (!s || !BIO_new_bio_pair(&cb, 0, &sb, 0))
+	if (!s)
 		die("cannot set up the in-memory handshake");
-	SSL_set_bio(c, cb, cb);
-	SSL_set_bio(s, sb, sb);
-	SSL_set_connect_state(c);
-	SSL_set_accept_state(s);
-	/* each side runs until it waits for the other: a TLS 1.3 handshake takes a few turns */
-	for (int turn = 0; turn < 16 && !(c_done && s_done); turn++) {
-		c_done = mem_turn(c, c_done, "handshake failed");
-		s_done = mem_turn(s, s_done, "the in-memory server failed");
-	}
-	if (!c_done || !s_done)
-		die("the in-memory handshake did not finish");
+	int r = tlsserver_pair_handshake(c, s);
+	if (r != 1)
+		die(r == -1 ? "handshake failed" : r == -2 ? "the in-memory server failed"
+							    : "the in-memory handshake did not finish");
 	SSL_free(s);
 }
 

@@ -57,6 +57,31 @@ static void app_info_cb(const SSL *ssl, int where, int ret)
 		handshakes_done++;
 }
 
+/*
+ * A connection of `ctx` to HOST (offering `sess` if not NULL: before its
+ * handshake it has no result) whose ClientHello has gone out to a memory
+ * BIO: it waits for a reply that never comes.
+ */
+static SSL *waiting(SSL_CTX *ctx, SSL_SESSION *sess)
+{
+	SSL *ssl = SSL_new(ctx);
+	BIO *rb = BIO_new(BIO_s_mem()), *wb = BIO_new(BIO_s_mem());
+
+	CHECK(ssl != NULL && rb != NULL && wb != NULL);
+	if (!ssl || !rb || !wb)
+		exit(2);
+	if (sess) {
+		CHECK_INT(SSL_set_session(ssl, sess), 1);
+		CHECK_INT(certpin_ssl_result(NULL, ssl), CERTPIN_E_STATE);
+	}
+	SSL_set_bio(ssl, rb, wb);
+	SSL_set_tlsext_host_name(ssl, HOST);
+	SSL_set1_host(ssl, HOST);
+	CHECK_INT(SSL_connect(ssl), -1); /* ClientHello sent, no server: waiting */
+	CHECK_INT(SSL_get_error(ssl, -1), SSL_ERROR_WANT_READ);
+	return ssl;
+}
+
 static void run(int version, int reuse_ssl)
 {
 	tlsserver *srv = NULL;
@@ -104,32 +129,12 @@ static void run(int version, int reuse_ssl)
 	close(fd);
 
 	/* the session carries that handshake's result: another SSL given it has none of its own yet */
-	SSL *other = SSL_new(ctx);
-	BIO *rb = BIO_new(BIO_s_mem()), *wb = BIO_new(BIO_s_mem());
-	CHECK(other != NULL && rb != NULL && wb != NULL);
-	if (!other || !rb || !wb)
-		exit(2);
-	CHECK_INT(SSL_set_session(other, sess), 1);
-	CHECK_INT(certpin_ssl_result(NULL, other), CERTPIN_E_STATE);
-	SSL_set_bio(other, rb, wb);
-	SSL_set_tlsext_host_name(other, HOST);
-	SSL_set1_host(other, HOST);
-	CHECK_INT(SSL_connect(other), -1); /* ClientHello sent, no server: waiting */
-	CHECK_INT(SSL_get_error(other, -1), SSL_ERROR_WANT_READ);
+	SSL *other = waiting(ctx, sess);
 	CHECK_INT(certpin_ssl_result(NULL, other), CERTPIN_E_STATE);
 	SSL_free(other);
 
 	/* a new connection whose ClientHello is out, waiting for the server: no result yet */
-	SSL *pending = SSL_new(ctx);
-	rb = BIO_new(BIO_s_mem()), wb = BIO_new(BIO_s_mem());
-	CHECK(pending != NULL && rb != NULL && wb != NULL);
-	if (!pending || !rb || !wb)
-		exit(2);
-	SSL_set_bio(pending, rb, wb);
-	SSL_set_tlsext_host_name(pending, HOST);
-	SSL_set1_host(pending, HOST);
-	CHECK_INT(SSL_connect(pending), -1);
-	CHECK_INT(SSL_get_error(pending, -1), SSL_ERROR_WANT_READ);
+	SSL *pending = waiting(ctx, NULL);
 	CHECK_INT(certpin_ssl_result(NULL, pending), CERTPIN_E_STATE);
 	SSL_free(pending);
 
@@ -293,33 +298,18 @@ static void hello_retry(void)
 	certpin_policy *policy = policy_for("leaf");
 	SSL_CTX *cctx = client_ctx(TLS1_3_VERSION, policy, 1), *sctx = SSL_CTX_new(TLS_server_method());
 	SSL *c = SSL_new(cctx), *s = NULL;
-	BIO *cb = NULL, *sb = NULL;
 	certpin_result res;
-	int c_done = 0, s_done = 0, failed = test_failed;
+	int failed = test_failed;
 
 	if (!c || !sctx || SSL_CTX_use_certificate_chain_file(sctx, test_pki("chain.pem")) != 1 ||
 	    SSL_CTX_use_PrivateKey_file(sctx, test_pki("leaf.key"), SSL_FILETYPE_PEM) != 1 || !(s = SSL_new(sctx)) ||
-	    !SSL_set1_groups_list(s, "P-384") || !SSL_set1_groups_list(c, "X25519:P-384") ||
-	    !BIO_new_bio_pair(&cb, 0, &sb, 0))
+	    !SSL_set1_groups_list(s, "P-384") || !SSL_set1_groups_list(c, "X25519:P-384"))
 		exit(2);
-	SSL_set_bio(c, cb, cb);
-	SSL_set_bio(s, sb, sb);
-	SSL_set_connect_state(c);
-	SSL_set_accept_state(s);
 	SSL_set_tlsext_host_name(c, HOST);
 	SSL_set1_host(c, HOST);
 	SSL_set_msg_callback(c, count_hellos);
 	hellos_sent = 0;
-	/* each side runs until it waits for the other; bounded, a failure stops it */
-	for (int turn = 0, r = 0; turn < 16 && !(c_done && s_done); turn++) {
-		if (!c_done && (r = SSL_do_handshake(c)) != 1 && SSL_get_error(c, r) != SSL_ERROR_WANT_READ)
-			break;
-		c_done |= r == 1;
-		if (!s_done && (r = SSL_do_handshake(s)) != 1 && SSL_get_error(s, r) != SSL_ERROR_WANT_READ)
-			break;
-		s_done |= r == 1;
-	}
-	CHECK(c_done && s_done);
+	CHECK_INT(tlsserver_pair_handshake(c, s), 1);
 	CHECK_INT(hellos_sent, 2);
 	CHECK_INT(certpin_ssl_result(&res, c), CERTPIN_OK);
 	CHECK_INT(res.verdict, CERTPIN_VERDICT_MATCH);

@@ -15,6 +15,8 @@
 #ifndef CERTPIN_TLSSERVER_H
 #define CERTPIN_TLSSERVER_H
 
+#include <openssl/ssl.h>
+
 typedef struct tlsserver tlsserver;
 
 #define TLSSERVER_IO_TIMEOUT_MS 5000
@@ -50,5 +52,15 @@ int tlsserver_wait(tlsserver *srv, int timeout_ms);
 
 /* Stop the server, join its thread and free it.  NULL-safe. */
 void tlsserver_stop(tlsserver *srv);
+
+/*
+ * No server thread: one handshake between client `c` and server `s` in the
+ * calling thread, over a new BIO pair given to both.  Each side runs until
+ * it waits for the other, TLSSERVER_PAIR_TURNS times at most.  Returns 1
+ * when both have finished; 0 when the turns ran out; -1 when the client
+ * failed, -2 when the server did (OpenSSL's error queue says why).
+ */
+#define TLSSERVER_PAIR_TURNS 16
+int tlsserver_pair_handshake(SSL *c, SSL *s);
 
 #endif
