@@ -868,9 +868,10 @@ static int fill_chain(chain_digests *d, STACK_OF(X509) *chain, size_t n, const c
  * The leaf did not match: read the key parts of the other certificates the
  * rule can match and whose digest is not yet known (another rule of the
  * same handshake may have hashed them, see check_names()), up to VIEWS_MAX,
- * into d->views, and ask for their key bytes, all at once.  Read one certificate at a time, each is a chain of
- * cold misses (certificate, key, bit string, bytes; algorithm,
- * parameters); started together, the chains overlap.
+ * into d->views, and ask for their key bytes, all at once.  Read one
+ * certificate at a time, each is a chain of cold misses (certificate, key,
+ * bit string, bytes; algorithm, parameters); started together, the chains
+ * overlap.
  */
 CERTPIN_HOT static void gather_keys(chain_digests *d, STACK_OF(X509) *chain, size_t n, const certpin__rule *rule)
 {
