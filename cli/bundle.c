@@ -133,7 +133,7 @@ static int write_output(const char *path, const char *data, size_t len)
 	FILE *f = path ? fopen(path, "wb") : stdout;
 
 	if (!f) {
-		cli_error("%s: %s", path, strerror(errno));
+		cli_error("%s: %s", path ? path : "(stdout)", strerror(errno));
 		return CLI_EXIT_USAGE;
 	}
 	int bad = fwrite(data, 1, len, f) != len;

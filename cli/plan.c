@@ -67,7 +67,7 @@ typedef struct target {
 	int key_is_csr;
 	rot_chain chain;
 	char key_note[512];
-	char source[512];
+	char source[1024];
 	char norm[CERTPIN_HOSTNAME_MAX];
 	char hostbuf[CERTPIN_HOSTNAME_MAX];
 } target;
@@ -761,8 +761,11 @@ static int run_plan(plan_args *a)
 				cli_error("plan: %s", err);
 				return rc;
 			}
-			snprintf(t->source, sizeof(t->source), "verified chain served by %s (%s port %s)", t->connect,
+			/* through a local buffer: gcc's -Wrestrict cannot tell t->chain from t->source */
+			char src[sizeof(t->source)];
+			snprintf(src, sizeof(src), "verified chain served by %s (%s port %s)", t->connect,
 				t->chain.address, t->chain.port);
+			memcpy(t->source, src, sizeof(src));
 		} else {
 			snprintf(t->source, sizeof(t->source), "new leaf key only");
 		}

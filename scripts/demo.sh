@@ -47,25 +47,35 @@ trap stop_server EXIT
 trap 'exit 2' HUP INT TERM
 
 # start_server CHAIN KEY: run tls_server in the background, set PORT.
+# Each server writes its port to a file of its own, atomically (rename), that
+# does not exist before it starts: the port read is always this server's, never
+# the previous one's.  Waits up to 30 s, so a busy machine does not fail it.
+SERVER_N=0
 start_server() {
 	stop_server
-	"$TLS_SERVER" --cert "$1" --key "$2" --timeout 60 >"$OUT/server.out" 2>"$OUT/server.err" &
+	SERVER_N=$((SERVER_N + 1))
+	portfile=$OUT/server-$SERVER_N.port
+	rm -f "$portfile"
+	"$TLS_SERVER" --cert "$1" --key "$2" --timeout 120 --port-file "$portfile" \
+		>/dev/null 2>"$OUT/server-$SERVER_N.err" &
 	SERVER_PID=$!
 	PORT=
 	i=0
-	while [ $i -lt 50 ] && [ -z "$PORT" ]; do
-		PORT=$(head -n 1 "$OUT/server.out" 2>/dev/null)
-		case $PORT in
-		'' | *[!0-9]*) PORT= ;;
-		esac
-		[ -n "$PORT" ] && break
+	while [ $i -lt 300 ]; do
+		if [ -f "$portfile" ]; then
+			PORT=$(head -n 1 "$portfile")
+			break
+		fi
 		kill -0 "$SERVER_PID" 2>/dev/null || break
 		sleep 0.1
 		i=$((i + 1))
 	done
+	case $PORT in
+	'' | *[!0-9]*) PORT= ;;
+	esac
 	if [ -z "$PORT" ]; then
 		echo "demo: tls_server did not start:" >&2
-		cat "$OUT/server.err" >&2
+		cat "$OUT/server-$SERVER_N.err" >&2
 		exit 2
 	fi
 	echo "   (tls_server pid $SERVER_PID serving $(basename "$1") on 127.0.0.1:$PORT)"
@@ -86,8 +96,14 @@ run() {
 
 R1=FAIL R2=FAIL R3=FAIL R4=FAIL
 mkdir -p "$OUT"
+rm -f "$OUT"/server*.port "$OUT"/server*.out "$OUT"/server*.err
 
 echo "== Setup: generating a throwaway test PKI in demo-out/pki"
+# A PKI left by an earlier run is reused, unless its certificates expire within
+# a day (they are valid for a year): then it is made anew.
+if [ -f "$PKI/.done" ] && ! openssl x509 -checkend 86400 -noout -in "$PKI/leaf.pem" >/dev/null 2>&1; then
+	rm -rf "$PKI"
+fi
 if ! sh "$SRC_DIR/tests/data/mkpki.sh" "$PKI" >"$OUT/mkpki.log" 2>&1; then
 	echo "demo: mkpki.sh failed:" >&2
 	cat "$OUT/mkpki.log" >&2

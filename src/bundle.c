@@ -311,8 +311,8 @@ static int get_str(certpin_bundle_info *info, json_t *root, const char *key, con
 
 static int get_time(certpin_bundle_info *info, json_t *root, const char *key, int64_t *t, char *canon)
 {
-	const char *s;
-	size_t len;
+	const char *s = NULL;
+	size_t len = 0;
 	int rc;
 
 	if ((rc = get_str(info, root, key, &s, &len)) != CERTPIN_OK)

@@ -25,7 +25,7 @@ struct certpin_tofu {
 	char *lock_path;
 	certpin_tofu_options opts;
 	pthread_mutex_t mu;
-	char err[256];
+	char err[CERTPIN_HOSTNAME_MAX + 256]; /* room for a message naming a host */
 	/*
 	 * Checks (under `mu`): the known_pins file as last read, the status it
 	 * had, and whether a check may use it again while the file keeps that
@@ -783,7 +783,7 @@ static int edit_forget(certpin__tofu_db *db, void *arg, int *changed, char *err,
 	}
 	db->n = w;
 	if (a->removed == 0) {
-		snprintf(err, errlen, "no pins recorded for %s", a->host);
+		set_err(err, errlen, "no pins recorded for %s", a->host);
 		return CERTPIN_E_NOT_FOUND;
 	}
 	*changed = 1;
@@ -840,7 +840,7 @@ static int edit_trust(certpin__tofu_db *db, void *arg, int *changed, char *err, 
 	}
 	db->n = w;
 	if (kept >= CERTPIN_TOFU_MAX_PINS) {
-		snprintf(err, errlen, "%s already has %d pins", a->e.host, CERTPIN_TOFU_MAX_PINS);
+		set_err(err, errlen, "%s already has %d pins", a->e.host, CERTPIN_TOFU_MAX_PINS);
 		return CERTPIN_E_INVALID_ARG;
 	}
 	*changed = 1;

@@ -1,7 +1,9 @@
 #!/bin/sh
 # Install into a staging prefix, then build a client against it twice: with
 # pkg-config (certpin.pc) and with CMake's find_package(certpin).  Checks the
-# SONAME, the header and the man pages land where they should.
+# SONAME, the header and the man pages land where they should; that
+# `make install PREFIX=DIR` honours DIR; that a library-only configure needs
+# no collector libraries; and that certpin builds as a CMake subproject.
 set -eu
 build=$1
 src=$2
@@ -85,5 +87,62 @@ if CC=$cc cmake -S "$tmp/cm" -B "$tmp/cm/b" -DCMAKE_PREFIX_PATH="$prefix" -DCMAK
 else
 	bad "find_package(certpin) client"
 fi
+# make install PREFIX=DIR installs under DIR even though the build directory
+# exists already (and was configured without a prefix).
+if make -s -C "$src" install BUILD="$build" PREFIX="$tmp/mkprefix" >"$tmp/make-install.log" 2>&1 &&
+	ls "$tmp"/mkprefix/lib*/libcertpin.so.0 >/dev/null 2>&1 && [ -f "$tmp/mkprefix/include/certpin.h" ]; then
+	ok
+else
+	bad "make install PREFIX=DIR did not install under DIR"
+	cat "$tmp/make-install.log"
+fi
+
+# A pkg-config search path without libpq, libmicrohttpd and SQLite: what a
+# machine with only the library's dependencies looks like.
+mkdir -p "$tmp/pc"
+for d in $(pkg-config --variable pc_path pkg-config | tr ':' ' '); do
+	for pc in "$d"/*.pc; do
+		[ -f "$pc" ] || continue
+		case ${pc##*/} in
+		libpq.pc | libmicrohttpd.pc | sqlite3.pc) ;;
+		*) [ -e "$tmp/pc/${pc##*/}" ] || ln -s "$pc" "$tmp/pc/" ;;
+		esac
+	done
+done
+# The restriction bites: the full build (with the tool and collector) cannot
+# configure there, so the checks below can fail.
+if PKG_CONFIG_LIBDIR="$tmp/pc" CC=$cc cmake -S "$src" -B "$tmp/full" >"$tmp/full.log" 2>&1; then
+	bad "the full configure succeeded without libpq, libmicrohttpd and SQLite (the restriction does not work)"
+else
+	ok
+fi
+# A library-only configure needs none of them.
+if PKG_CONFIG_LIBDIR="$tmp/pc" CC=$cc cmake -S "$src" -B "$tmp/libonly" -DCERTPIN_CLI=OFF >"$tmp/libonly.log" 2>&1; then
+	ok
+else
+	bad "-DCERTPIN_CLI=OFF still needs the collector's libraries"
+	tail -n 5 "$tmp/libonly.log"
+fi
+
+# As a subproject: add_subdirectory(certpin) and link certpin::certpin; the
+# library alone is built (no tool, no tests), with the same restricted path.
+mkdir -p "$tmp/sub"
+cat > "$tmp/sub/CMakeLists.txt" <<CM
+cmake_minimum_required(VERSION 3.18)
+project(app C)
+add_subdirectory("$src" certpin)
+add_executable(app ../client.c)
+target_link_libraries(app PRIVATE certpin::certpin)
+CM
+if PKG_CONFIG_LIBDIR="$tmp/pc" CC=$cc cmake -S "$tmp/sub" -B "$tmp/sub/b" -DCMAKE_C_FLAGS="$xflags" \
+		-DCMAKE_EXE_LINKER_FLAGS="$xflags" -DCMAKE_SHARED_LINKER_FLAGS="$xflags" >"$tmp/sub.log" 2>&1 &&
+	cmake --build "$tmp/sub/b" -j 2 >>"$tmp/sub.log" 2>&1 && "$tmp/sub/b/app" | grep -q '^[0-9]'; then
+	ok
+else
+	bad "add_subdirectory(certpin) + certpin::certpin"
+	grep -E 'Error|error' "$tmp/sub.log" | head -n 10
+fi
+[ ! -e "$tmp/sub/b/certpin/certpin" ] && ok || bad "a subproject build built the certpin tool too"
+
 echo "install_test: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
