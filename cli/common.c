@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -62,6 +63,24 @@ int cli_exit_for(int err)
 	default:
 		return CLI_EXIT_USAGE;
 	}
+}
+
+int cli_ensure_dir(const char *cmd, const char *dir)
+{
+	struct stat st;
+
+	if (mkdir(dir, 0700) == 0)
+		return 0;
+	if (errno != EEXIST) {
+		cli_error("%s: cannot create directory %s: %s", cmd, dir, strerror(errno));
+		return CLI_EXIT_USAGE;
+	}
+	/* mkdir() follows no symlink; stat() does, so only a link to a directory passes */
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		cli_error("%s: %s: exists and is not a directory", cmd, dir);
+		return CLI_EXIT_USAGE;
+	}
+	return 0;
 }
 
 /* ---- option parsing ----------------------------------------------------- */

@@ -44,6 +44,14 @@ void cli_warn(const char *fmt, ...) CLI_PRINTF(1, 2);
 /* Map a library error code to an exit code. */
 int cli_exit_for(int certpin_err);
 
+/*
+ * Make sure directory `dir` exists: create it (mode 0700, the last component
+ * only) if it does not, accept an existing directory (or a symlink to one),
+ * refuse anything else, a dangling symlink included.  0, or CLI_EXIT_USAGE
+ * after a one-line message prefixed with `cmd`.
+ */
+int cli_ensure_dir(const char *cmd, const char *dir);
+
 /* ---- option parsing ---------------------------------------------------- */
 
 typedef struct cli_opt {
