@@ -22,15 +22,26 @@
 
 /* ---- messages ----------------------------------------------------------- */
 
+/* For "check --json" and the like, which also put the message in their output. */
+static _Thread_local char last_error[512];
+
 void cli_error(const char *fmt, ...)
 {
 	va_list ap;
 
+	va_start(ap, fmt);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	va_end(ap);
 	fputs("certpin: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+const char *cli_last_error(void)
+{
+	return last_error;
 }
 
 void cli_warn(const char *fmt, ...)
@@ -437,6 +448,7 @@ static int tcp_connect(cli_conn *c, const cli_target *t)
 		snprintf(c->error, sizeof(c->error), "cannot resolve %s: %s", t->host, gai_strerror(rc));
 		return -1;
 	}
+	c->resolved = 1;
 	for (ai = res; ai && tries < 8; ai = ai->ai_next, tries++) {
 		struct timeval tv = { CLI_CONNECT_TIMEOUT, 0 };
 		int fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);

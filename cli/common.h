@@ -38,6 +38,8 @@ enum {
 
 /* "certpin: MESSAGE\n" on stderr.  Messages are one line. */
 void cli_error(const char *fmt, ...) CLI_PRINTF(1, 2);
+/* The last cli_error() MESSAGE of this thread (no "certpin: " prefix), "" if none yet. */
+const char *cli_last_error(void);
 /* "certpin: warning: MESSAGE\n" on stderr. */
 void cli_warn(const char *fmt, ...) CLI_PRINTF(1, 2);
 
@@ -126,6 +128,7 @@ typedef struct cli_conn {
 	int fd;
 	SSL *ssl;
 	char address[64];       /* numeric peer address that was connected */
+	int resolved;           /* the host name resolved to at least one address */
 	int tcp_ok;             /* TCP connection established */
 	int handshake_ok;       /* TLS handshake completed */
 	char error[512];        /* one-line reason when a step failed */
