@@ -460,12 +460,7 @@ static int evaluate(check_report *r, const certpin_policy *policy, const capture
 			refusal_text(r->rc, r->insecure));
 	collect_chain(r, cap);
 
-	if (conn->handshake_ok)
-		status = r->rc == CERTPIN_OK || r->rc == CERTPIN_E_STATE ? CLI_EXIT_OK : cli_exit_for(r->rc);
-	else if (r->rc == CERTPIN_E_PIN_MISMATCH || r->rc == CERTPIN_E_PINSET_EXPIRED)
-		status = CLI_EXIT_REFUSED;
-	else
-		status = CLI_EXIT_TLS;
+	status = cli_exit_for_handshake(conn->handshake_ok, r->rc);
 	if (conn->handshake_ok && r->rc == CERTPIN_E_STATE) {
 		/* Attached policies run on every handshake; no result means a library fault. */
 		cli_error("%s: the pin check did not run", r->target);

@@ -22,6 +22,18 @@
 
 /* ---- messages ----------------------------------------------------------- */
 
+int cli_exit_for_handshake(int handshake_ok, int rc)
+{
+	if (handshake_ok) {
+		if (rc == CERTPIN_E_STATE)
+			return CLI_EXIT_INTERNAL;
+		return rc == CERTPIN_OK ? CLI_EXIT_OK : cli_exit_for(rc);
+	}
+	if (rc == CERTPIN_E_PIN_MISMATCH || rc == CERTPIN_E_PINSET_EXPIRED)
+		return CLI_EXIT_REFUSED;
+	return CLI_EXIT_TLS;
+}
+
 /* For "check --json" and the like, which also put the message in their output. */
 static _Thread_local char last_error[512];
 
