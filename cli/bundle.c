@@ -45,6 +45,7 @@ void usage_bundle(FILE *f)
 		"  sign                 sign the exact bytes of POLICY (certpin-policy(5))\n"
 		"  verify               check signature, expiry and policy (not the version)\n"
 		"  apply                verify and store atomically in DIR (DIR/current.bundle)\n"
+
 		"  fetch                download over HTTPS pinned by the policy FILE in force\n"
 		"                       (the URL host must have a rule), verify, and with\n"
 		"                       --state store it\n"
@@ -57,6 +58,9 @@ void usage_bundle(FILE *f)
 		"  --issued, --expires  YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (issued: now)\n"
 		"  --print-policy       print the embedded policy after verification\n"
 		"  --out FILE           write the bundle to FILE instead of stdout\n"
+		"  --out DIR, --state DIR\n"
+		"                       created (mode 0700) if missing; a path that exists\n"
+		"                       and is not a directory is refused\n"
 		"  BUNDLE, POLICY       a file name, or - for standard input\n"
 		"\n"
 		"exit status: 0 accepted, 1 refused (signature, untrusted key, expired,\n"
@@ -383,11 +387,9 @@ static int do_keygen(const char *dir, int force)
 	char kid[CERTPIN_PIN_STRLEN];
 	int rc, status = CLI_EXIT_INTERNAL;
 
-	struct stat st;
-	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		cli_error("bundle keygen: %s: not a directory", dir);
-		return CLI_EXIT_USAGE;
-	}
+	if ((status = cli_ensure_dir("bundle keygen", dir)) != 0)
+		return status;
+	status = CLI_EXIT_INTERNAL;
 	if ((rc = certpin_bundle_keygen(&priv, &pub)) != CERTPIN_OK) {
 		cli_error("bundle keygen: %s", certpin_strerror(rc));
 		return CLI_EXIT_INTERNAL;
@@ -506,6 +508,8 @@ static int do_verify(const char *action, const char *path, const char *pubkey, c
 	}
 	if ((status = load_anchors(&anchors, pubkey)) != 0)
 		goto out;
+	if (state && (status = cli_ensure_dir("bundle apply", state)) != 0)
+		goto out;
 	if (strcmp(action, "apply") == 0) {
 		r.rc = certpin_policy_update_from_bundle(&policy, &info, anchors, state, data, len, now);
 		r.stored = r.rc == CERTPIN_OK;
@@ -559,6 +563,8 @@ static int do_fetch(const char *url, const char *policy_path, const char *pubkey
 		status = rc == CERTPIN_E_NOMEM ? CLI_EXIT_INTERNAL : CLI_EXIT_USAGE;
 		goto out;
 	}
+	if (state && (status = cli_ensure_dir("bundle fetch", state)) != 0)
+		goto out;
 	fo.cafile = cafile;
 	fo.connect_host = connect_to;
 	rc = certpin_bundle_fetch(&body, &len, &fr, url, current, &fo);

@@ -27,7 +27,9 @@ void usage_check(FILE *f)
 		"  --insecure-pin-only  skip PKIX validation; accept only if the leaf the\n"
 		"                       server sent matches a leaf/any pin (self-signed\n"
 		"                       devices; hostname and dates are NOT checked)\n"
-		"  --json               print a JSON object instead of text\n", f);
+		"  --json               print a JSON object instead of text; also on failure,\n"
+		"                       with \"error\" and \"stage\" (usage, policy, trust, dns,\n"
+		"                       connect, tls, pin, internal)\n", f);
 }
 
 /* What the library's failure callback saw during the handshake. */
@@ -150,9 +152,9 @@ static void annotate_subjects(chain_line *lines, long n, STACK_OF(X509) *chain)
 typedef struct check_report {
 	const char *target;
 	cli_target t;
-	const char *name;
+	const char *name;       /* host name checked, NULL before the arguments are */
 	cli_conn *conn;
-	int rc;                 /* certpin_ssl_result() code, or 1 if none ran */
+	int rc;                 /* certpin_ssl_result() code, CERTPIN_E_STATE if none ran */
 	certpin_result res;
 	int have_res;
 	certpin_host_info rule;
@@ -165,7 +167,33 @@ typedef struct check_report {
 	long nlines;
 	int insecure;
 	int exit_code;
+	/*
+	 * The step that failed, for scripts: "usage", "policy", "trust" (CA
+	 * file or store), "dns", "connect", "tls", "pin" (refused by the pins)
+	 * or "internal"; NULL if none did.  `error` is its one-line reason.
+	 */
+	const char *stage;
+	const char *error;
+	char error_buf[512];
 } check_report;
+
+static void report_init(check_report *r, cli_conn *conn)
+{
+	memset(r, 0, sizeof(*r));
+	memset(conn, 0, sizeof(*conn));
+	conn->fd = -1;
+	r->conn = conn;
+	r->rc = CERTPIN_E_STATE;
+}
+
+/* Record a failed step whose reason cli_error() has just printed; returns `status`. */
+static int fail_at(check_report *r, const char *stage, int status)
+{
+	snprintf(r->error_buf, sizeof(r->error_buf), "%s", cli_last_error());
+	r->stage = stage;
+	r->error = r->error_buf;
+	return status;
+}
 
 static const char *outcome_text(const check_report *r)
 {
@@ -260,13 +288,14 @@ static int print_json(const check_report *r)
 		json_decref(chain);
 		return -1;
 	}
-	bad |= json_object_set_new(o, "host", json_string(r->name));
-	bad |= json_object_set_new(o, "port", json_integer(atoi(r->t.port)));
+	bad |= json_object_set_new(o, "host", cli_json_str(r->name));
+	bad |= json_object_set_new(o, "port", r->t.port[0] ? json_integer(atoi(r->t.port)) : json_null());
 	bad |= json_object_set_new(o, "address", cli_json_str(r->conn->address[0] ? r->conn->address : NULL));
 	bad |= json_object_set_new(o, "handshake", json_boolean(r->conn->handshake_ok));
 	bad |= json_object_set_new(o, "tls_version",
 		cli_json_str(r->conn->handshake_ok ? SSL_get_version(r->conn->ssl) : NULL));
-	bad |= json_object_set_new(o, "error", cli_json_str(r->conn->handshake_ok ? NULL : r->conn->error));
+	bad |= json_object_set_new(o, "error", cli_json_str(r->error));
+	bad |= json_object_set_new(o, "stage", cli_json_str(r->stage));
 	bad |= json_object_set_new(o, "insecure_pin_only", json_boolean(r->insecure));
 	bad |= json_object_set_new(o, "result", json_string(r->rc != CERTPIN_E_STATE ? certpin_error_name(r->rc) : "none"));
 	bad |= json_object_set_new(o, "verdict", r->have_res ? json_string(certpin_verdict_name(r->res.verdict)) : json_null());
@@ -304,7 +333,7 @@ static int print_json(const check_report *r)
 		}
 		bad |= json_object_set_new(e, "subject", cli_json_str(l->subject[0] ? l->subject : NULL));
 	}
-	bad |= json_object_set_new(o, "chain_source", json_string(r->chain_label));
+	bad |= json_object_set_new(o, "chain_source", cli_json_str(r->chain_label));
 	bad |= json_object_set_new(o, "chain", chain);
 	bad |= json_object_set_new(o, "exit_code", json_integer(r->exit_code));
 	if (bad) {
@@ -324,144 +353,179 @@ static const char *refusal_text(int rc, int insecure)
 	return certpin_strerror(rc);
 }
 
-static int run_check(const char *target, const char *policy_path, const char *cafile,
-	const char *servername, int insecure, int json)
+typedef struct check_args {
+	const char *target, *policy, *cafile, *servername;
+	int insecure, json;
+} check_args;
+
+/* Target, policy and TLS context; 0 or an exit status with the failed step recorded. */
+static int prepare(check_report *r, const check_args *a, certpin_policy **policy, SSL_CTX **ctx, capture *cap)
 {
-	check_report r;
-	capture cap;
-	certpin_policy *policy = NULL;
 	certpin_ssl_options sopts = CERTPIN_SSL_OPTIONS_INIT;
-	SSL_CTX *ctx = NULL;
-	cli_conn conn;
 	char norm[CERTPIN_HOSTNAME_MAX];
 	int rc, status = CLI_EXIT_INTERNAL;
 
-	memset(&r, 0, sizeof(r));
-	memset(&cap, 0, sizeof(cap));
-	memset(&conn, 0, sizeof(conn));
-	conn.fd = -1;
-	r.target = target;
-	r.conn = &conn;
-	if (cli_parse_target(&r.t, target) != 0)
-		return CLI_EXIT_USAGE;
-	r.name = servername ? servername : r.t.host;
-	if (certpin_hostname_normalize(norm, sizeof(norm), r.name) != CERTPIN_OK) {
-		cli_error("check: invalid host name '%s'", r.name);
-		return CLI_EXIT_USAGE;
+	if (cli_parse_target(&r->t, a->target) != 0)
+		return fail_at(r, "usage", CLI_EXIT_USAGE);
+	r->name = a->servername ? a->servername : r->t.host;
+	if (certpin_hostname_normalize(norm, sizeof(norm), r->name) != CERTPIN_OK) {
+		cli_error("check: invalid host name '%s'", r->name);
+		return fail_at(r, "usage", CLI_EXIT_USAGE);
 	}
-
-	rc = certpin_policy_new(&policy);
+	rc = certpin_policy_new(policy);
 	if (rc != CERTPIN_OK) {
 		cli_error("%s", certpin_strerror(rc));
-		return CLI_EXIT_INTERNAL;
+		return fail_at(r, "internal", CLI_EXIT_INTERNAL);
 	}
-	rc = certpin_policy_load_file(policy, policy_path);
+	rc = certpin_policy_load_file(*policy, a->policy);
 	if (rc != CERTPIN_OK) {
-		const char *detail = certpin_policy_error(policy);
+		const char *detail = certpin_policy_error(*policy);
 
 		if (detail && detail[0])
 			cli_error("%s", detail);
 		else
-			cli_error("%s: %s", policy_path, certpin_strerror(rc));
-		status = rc == CERTPIN_E_NOMEM ? CLI_EXIT_INTERNAL : CLI_EXIT_USAGE;
-		goto out;
+			cli_error("%s: %s", a->policy, certpin_strerror(rc));
+		return fail_at(r, "policy", rc == CERTPIN_E_NOMEM ? CLI_EXIT_INTERNAL : CLI_EXIT_USAGE);
 	}
-
-	ctx = cli_ssl_ctx_new(cafile, &status);
-	if (!ctx)
-		goto out;
-	if (insecure) {
+	*ctx = cli_ssl_ctx_new(a->cafile, &status);
+	if (!*ctx)
+		return fail_at(r, status == CLI_EXIT_INTERNAL ? "internal" : "trust", status);
+	if (a->insecure) {
 		cli_warn("--insecure-pin-only: PKIX validation, host name and validity dates are NOT checked; "
 			"only the server's leaf key is compared with leaf/any pins");
 		sopts.flags |= CERTPIN_SSL_INSECURE_PIN_ONLY;
 	}
 	sopts.on_failure = on_failure;
-	sopts.payload = &cap;
-	rc = certpin_ssl_ctx_attach(ctx, policy, &sopts);
+	sopts.payload = cap;
+	rc = certpin_ssl_ctx_attach(*ctx, *policy, &sopts);
 	if (rc != CERTPIN_OK) {
 		cli_error("cannot attach the policy: %s", certpin_strerror(rc));
-		status = CLI_EXIT_INTERNAL;
-		goto out;
+		return fail_at(r, "internal", CLI_EXIT_INTERNAL);
 	}
+	return 0;
+}
 
-	status = cli_tls_connect(&conn, ctx, &r.t, r.name, r.name);
-	if (!conn.tcp_ok) {
-		cli_error("%s: %s", target, conn.error);
-		goto out;
+/* Chain to show: the verified chain after a completed handshake, else what the callback saw. */
+static void collect_chain(check_report *r, const capture *cap)
+{
+	SSL *ssl = r->conn->ssl;
+
+	if (r->conn->handshake_ok && r->insecure) {
+		X509 *leaf = SSL_get0_peer_certificate(ssl);
+		STACK_OF(X509) *one = sk_X509_new_null();
+
+		r->chain_label = "peer leaf (not PKIX-verified)";
+		if (one && leaf && sk_X509_push(one, leaf))
+			r->nlines = lines_from_x509(&r->lines, one, 1);
+		sk_X509_free(one);
+	} else if (r->conn->handshake_ok) {
+		r->chain_label = "verified chain";
+		r->nlines = lines_from_x509(&r->lines, SSL_get0_verified_chain(ssl), 0);
+	} else {
+		r->chain_label = r->insecure ? "peer leaf (not PKIX-verified)" : "verified chain";
+		r->nlines = lines_from_capture(&r->lines, cap);
+		if (r->nlines > 0 && !r->insecure)
+			annotate_subjects(r->lines, r->nlines, SSL_get0_verified_chain(ssl));
 	}
-	r.rc = conn.ssl ? certpin_ssl_result(&r.res, conn.ssl) : CERTPIN_E_STATE;
-	r.have_res = r.rc != CERTPIN_E_STATE && r.rc != CERTPIN_E_PKIX && r.rc != CERTPIN_E_TLS &&
-		r.rc != CERTPIN_E_CHAIN && r.rc != CERTPIN_E_HOSTNAME;
-	if (r.rc != CERTPIN_E_STATE && r.res.rule >= 0 &&
-			certpin_policy_host(&r.rule, policy, (size_t)r.res.rule) == CERTPIN_OK)
-		r.have_rule = 1;
-	if (r.have_rule && r.res.pin >= 0 &&
-			certpin_policy_host_pin(&r.matched, &r.matched_pos, policy, (size_t)r.res.rule,
-				(size_t)r.res.pin) == CERTPIN_OK)
-		r.have_matched = 1;
+	if (r->nlines < 0) {
+		cli_error("cannot decode the server's certificate chain");
+		r->nlines = 0;
+	}
+}
+
+/* The library's verdict on a connection that reached TLS; returns the exit status. */
+static int evaluate(check_report *r, const certpin_policy *policy, const capture *cap)
+{
+	cli_conn *conn = r->conn;
+	int status;
+
+	r->rc = conn->ssl ? certpin_ssl_result(&r->res, conn->ssl) : CERTPIN_E_STATE;
+	r->have_res = r->rc != CERTPIN_E_STATE && r->rc != CERTPIN_E_PKIX && r->rc != CERTPIN_E_TLS &&
+		r->rc != CERTPIN_E_CHAIN && r->rc != CERTPIN_E_HOSTNAME;
+	if (r->rc != CERTPIN_E_STATE && r->res.rule >= 0 &&
+			certpin_policy_host(&r->rule, policy, (size_t)r->res.rule) == CERTPIN_OK)
+		r->have_rule = 1;
+	if (r->have_rule && r->res.pin >= 0 &&
+			certpin_policy_host_pin(&r->matched, &r->matched_pos, policy, (size_t)r->res.rule,
+				(size_t)r->res.pin) == CERTPIN_OK)
+		r->have_matched = 1;
 
 	/*
 	 * A refusal by the pins shows as X509_V_ERR_APPLICATION_VERIFICATION
 	 * (PKIX failures keep OpenSSL's reason); name the certpin reason instead.
 	 */
-	if (!conn.handshake_ok && r.rc != CERTPIN_E_STATE && r.rc != CERTPIN_OK &&
-			SSL_get_verify_result(conn.ssl) == X509_V_ERR_APPLICATION_VERIFICATION)
-		snprintf(conn.error, sizeof(conn.error), "%s%s", r.rc == CERTPIN_E_PKIX ? "" : "refused by certpin: ",
-			refusal_text(r.rc, insecure));
+	if (!conn->handshake_ok && r->rc != CERTPIN_E_STATE && r->rc != CERTPIN_OK &&
+			SSL_get_verify_result(conn->ssl) == X509_V_ERR_APPLICATION_VERIFICATION)
+		snprintf(conn->error, sizeof(conn->error), "%s%s", r->rc == CERTPIN_E_PKIX ? "" : "refused by certpin: ",
+			refusal_text(r->rc, r->insecure));
+	collect_chain(r, cap);
 
-	/* Chain to show: the verified chain after a completed handshake, else what the callback saw. */
-	if (conn.handshake_ok && insecure) {
-		X509 *leaf = SSL_get0_peer_certificate(conn.ssl);
-		STACK_OF(X509) *one = sk_X509_new_null();
-
-		r.chain_label = "peer leaf (not PKIX-verified)";
-		if (one && leaf && sk_X509_push(one, leaf))
-			r.nlines = lines_from_x509(&r.lines, one, 1);
-		sk_X509_free(one);
-	} else if (conn.handshake_ok) {
-		r.chain_label = "verified chain";
-		r.nlines = lines_from_x509(&r.lines, SSL_get0_verified_chain(conn.ssl), 0);
-	} else {
-		r.chain_label = insecure ? "peer leaf (not PKIX-verified)" : "verified chain";
-		r.nlines = lines_from_capture(&r.lines, &cap);
-		if (r.nlines > 0 && !insecure)
-			annotate_subjects(r.lines, r.nlines, SSL_get0_verified_chain(conn.ssl));
-	}
-	if (r.nlines < 0) {
-		cli_error("cannot decode the server's certificate chain");
-		r.nlines = 0;
-	}
-
-	if (conn.handshake_ok)
-		status = r.rc == CERTPIN_OK || r.rc == CERTPIN_E_STATE ? CLI_EXIT_OK : cli_exit_for(r.rc);
-	else if (r.rc == CERTPIN_E_PIN_MISMATCH || r.rc == CERTPIN_E_PINSET_EXPIRED)
-		status = CLI_EXIT_REFUSED;
-	else
-		status = CLI_EXIT_TLS;
-	if (conn.handshake_ok && r.rc == CERTPIN_E_STATE) {
+	status = cli_exit_for_handshake(conn->handshake_ok, r->rc);
+	if (conn->handshake_ok && r->rc == CERTPIN_E_STATE) {
 		/* Attached policies run on every handshake; no result means a library fault. */
-		cli_error("%s: the pin check did not run", target);
-		status = CLI_EXIT_INTERNAL;
+		cli_error("%s: the pin check did not run", r->target);
+		r->stage = "internal";
+		r->error = "the pin check did not run";
+		return CLI_EXIT_INTERNAL;
 	}
-	r.exit_code = status;
+	if (status != CLI_EXIT_OK) {
+		r->stage = status == CLI_EXIT_REFUSED ? "pin" : status == CLI_EXIT_TLS ? "tls" : "internal";
+		r->error = conn->handshake_ok ? refusal_text(r->rc, r->insecure) : conn->error;
+	}
+	return status;
+}
 
+/* Print the outcome (JSON for every outcome, text once TLS was reached); returns the exit status. */
+static int finish(check_report *r, const certpin_policy *policy, int json, int status)
+{
+	r->exit_code = status;
 	if (json) {
-		if (print_json(&r) != 0) {
+		if (print_json(r) != 0) {
 			cli_error("cannot write JSON output");
 			status = CLI_EXIT_INTERNAL;
 		}
-	} else {
-		print_text(policy, &r);
+	} else if (r->conn->tcp_ok) {
+		print_text(policy, r);
 	}
 	fflush(stdout);
-	if (r.have_res && r.res.verdict == CERTPIN_VERDICT_PINSET_EXPIRED && r.res.allowed)
-		cli_warn("%s: the pinset has expired; the connection was allowed without a pin match (%s)", r.name,
-			r.res.mode == CERTPIN_MODE_REPORT_ONLY ? "report-only" : "on_expiry fail-open");
-	if (status == CLI_EXIT_REFUSED)
-		cli_error("%s: refused: %s", r.name, refusal_text(r.rc, insecure));
-	else if (status == CLI_EXIT_TLS)
-		cli_error("%s: %s", target, conn.error);
-out:
+	if (!r->conn->tcp_ok)
+		return status;          /* the one message is out already */
+	if (r->have_res && r->res.verdict == CERTPIN_VERDICT_PINSET_EXPIRED && r->res.allowed)
+		cli_warn("%s: the pinset has expired; the connection was allowed without a pin match (%s)", r->name,
+			r->res.mode == CERTPIN_MODE_REPORT_ONLY ? "report-only" : "on_expiry fail-open");
+	if (r->exit_code == CLI_EXIT_REFUSED)
+		cli_error("%s: refused: %s", r->name, refusal_text(r->rc, r->insecure));
+	else if (r->exit_code == CLI_EXIT_TLS)
+		cli_error("%s: %s", r->target, r->conn->error);
+	return status;
+}
+
+static int run_check(const check_args *a)
+{
+	check_report r;
+	capture cap;
+	certpin_policy *policy = NULL;
+	SSL_CTX *ctx = NULL;
+	cli_conn conn;
+	int status;
+
+	report_init(&r, &conn);
+	memset(&cap, 0, sizeof(cap));
+	r.target = a->target;
+	r.insecure = a->insecure;
+	status = prepare(&r, a, &policy, &ctx, &cap);
+	if (status == 0) {
+		status = cli_tls_connect(&conn, ctx, &r.t, r.name, r.name);
+		if (!conn.tcp_ok) {
+			cli_error("%s: %s", a->target, conn.error);
+			r.stage = conn.resolved ? "connect" : "dns";
+			r.error = conn.error;
+			status = CLI_EXIT_TLS;
+		} else {
+			status = evaluate(&r, policy, &cap);
+		}
+	}
+	status = finish(&r, policy, a->json, status);
 	free(r.lines);
 	free(cap.chain);
 	cli_conn_close(&conn);
@@ -470,18 +534,40 @@ out:
 	return status;
 }
 
+/* After a parse error the options that follow it were not read; --json anywhere still asks for JSON. */
+static int wants_json(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--json") == 0)
+			return 1;
+	return 0;
+}
+
+/* A usage error: with --json, the same object as for any other outcome. */
+static int usage_error(int json, int status)
+{
+	check_report r;
+	cli_conn conn;
+
+	report_init(&r, &conn);
+	fail_at(&r, "usage", status);
+	return json ? finish(&r, NULL, 1, status) : status;
+}
+
 int cmd_check(int argc, char **argv)
 {
-	const char *policy = NULL, *cafile = NULL, *servername = NULL;
-	int insecure = 0, json = 0, help = 0, status;
+	check_args a;
+	int help = 0, status;
 	size_t n = 0;
 	char **operands = calloc((size_t)argc + 1, sizeof(*operands));
+
+	memset(&a, 0, sizeof(a));
 	const cli_opt opts[] = {
-		{ "--policy", &policy, NULL },
-		{ "--cafile", &cafile, NULL },
-		{ "--servername", &servername, NULL },
-		{ "--insecure-pin-only", NULL, &insecure },
-		{ "--json", NULL, &json },
+		{ "--policy", &a.policy, NULL },
+		{ "--cafile", &a.cafile, NULL },
+		{ "--servername", &a.servername, NULL },
+		{ "--insecure-pin-only", NULL, &a.insecure },
+		{ "--json", NULL, &a.json },
 		{ NULL, NULL, NULL },
 	};
 
@@ -490,18 +576,19 @@ int cmd_check(int argc, char **argv)
 		return CLI_EXIT_INTERNAL;
 	}
 	status = cli_parse_args(argc, argv, opts, "check", operands, &n, &help);
-	if (status == 0 && help) {
+	if (status != 0) {
+		status = usage_error(a.json || wants_json(argc, argv), status);
+	} else if (help) {
 		usage_check(stdout);
-	} else if (status == 0) {
-		if (n != 1) {
-			cli_error("check: expected exactly one HOST[:PORT] (see certpin help check)");
-			status = CLI_EXIT_USAGE;
-		} else if (!policy) {
-			cli_error("check: --policy FILE is required");
-			status = CLI_EXIT_USAGE;
-		} else {
-			status = run_check(operands[0], policy, cafile, servername, insecure, json);
-		}
+	} else if (n != 1) {
+		cli_error("check: expected exactly one HOST[:PORT] (see certpin help check)");
+		status = usage_error(a.json, CLI_EXIT_USAGE);
+	} else if (!a.policy) {
+		cli_error("check: --policy FILE is required");
+		status = usage_error(a.json, CLI_EXIT_USAGE);
+	} else {
+		a.target = operands[0];
+		status = run_check(&a);
 	}
 	free(operands);
 	return status;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,15 +22,38 @@
 
 /* ---- messages ----------------------------------------------------------- */
 
+int cli_exit_for_handshake(int handshake_ok, int rc)
+{
+	if (handshake_ok) {
+		if (rc == CERTPIN_E_STATE)
+			return CLI_EXIT_INTERNAL;
+		return rc == CERTPIN_OK ? CLI_EXIT_OK : cli_exit_for(rc);
+	}
+	if (rc == CERTPIN_E_PIN_MISMATCH || rc == CERTPIN_E_PINSET_EXPIRED)
+		return CLI_EXIT_REFUSED;
+	return CLI_EXIT_TLS;
+}
+
+/* For "check --json" and the like, which also put the message in their output. */
+static _Thread_local char last_error[512];
+
 void cli_error(const char *fmt, ...)
 {
 	va_list ap;
 
+	va_start(ap, fmt);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	va_end(ap);
 	fputs("certpin: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+const char *cli_last_error(void)
+{
+	return last_error;
 }
 
 void cli_warn(const char *fmt, ...)
@@ -62,6 +86,24 @@ int cli_exit_for(int err)
 	default:
 		return CLI_EXIT_USAGE;
 	}
+}
+
+int cli_ensure_dir(const char *cmd, const char *dir)
+{
+	struct stat st;
+
+	if (mkdir(dir, 0700) == 0)
+		return 0;
+	if (errno != EEXIST) {
+		cli_error("%s: cannot create directory %s: %s", cmd, dir, strerror(errno));
+		return CLI_EXIT_USAGE;
+	}
+	/* mkdir() follows no symlink; stat() does, so only a link to a directory passes */
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		cli_error("%s: %s: exists and is not a directory", cmd, dir);
+		return CLI_EXIT_USAGE;
+	}
+	return 0;
 }
 
 /* ---- option parsing ----------------------------------------------------- */
@@ -418,6 +460,7 @@ static int tcp_connect(cli_conn *c, const cli_target *t)
 		snprintf(c->error, sizeof(c->error), "cannot resolve %s: %s", t->host, gai_strerror(rc));
 		return -1;
 	}
+	c->resolved = 1;
 	for (ai = res; ai && tries < 8; ai = ai->ai_next, tries++) {
 		struct timeval tv = { CLI_CONNECT_TIMEOUT, 0 };
 		int fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);

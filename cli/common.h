@@ -38,11 +38,35 @@ enum {
 
 /* "certpin: MESSAGE\n" on stderr.  Messages are one line. */
 void cli_error(const char *fmt, ...) CLI_PRINTF(1, 2);
+/* The last cli_error() MESSAGE of this thread (no "certpin: " prefix), "" if none yet. */
+const char *cli_last_error(void);
 /* "certpin: warning: MESSAGE\n" on stderr. */
 void cli_warn(const char *fmt, ...) CLI_PRINTF(1, 2);
 
 /* Map a library error code to an exit code. */
 int cli_exit_for(int certpin_err);
+
+/*
+ * Exit status of one TLS connection made with a policy attached, the same for
+ * check and monitor: whether a client with that policy would have been
+ * allowed to connect.  `handshake_ok` is 1 if the handshake completed, `rc`
+ * is certpin_ssl_result()'s code.  CLI_EXIT_OK for a match, a host not pinned
+ * and a connection allowed anyway (report-only mismatch, fail-open expired
+ * pinset); CLI_EXIT_REFUSED when the pins refused it (enforced mismatch,
+ * fail-closed expired pinset); CLI_EXIT_TLS for any other failed handshake
+ * (PKIX, host name, protocol, timeout); CLI_EXIT_INTERNAL for a completed
+ * handshake with no pin check (a library fault).  A connection that never
+ * reached TLS (name lookup, connect) is CLI_EXIT_TLS too.
+ */
+int cli_exit_for_handshake(int handshake_ok, int rc);
+
+/*
+ * Make sure directory `dir` exists: create it (mode 0700, the last component
+ * only) if it does not, accept an existing directory (or a symlink to one),
+ * refuse anything else, a dangling symlink included.  0, or CLI_EXIT_USAGE
+ * after a one-line message prefixed with `cmd`.
+ */
+int cli_ensure_dir(const char *cmd, const char *dir);
 
 /* ---- option parsing ---------------------------------------------------- */
 
@@ -118,6 +142,7 @@ typedef struct cli_conn {
 	int fd;
 	SSL *ssl;
 	char address[64];       /* numeric peer address that was connected */
+	int resolved;           /* the host name resolved to at least one address */
 	int tcp_ok;             /* TCP connection established */
 	int handshake_ok;       /* TLS handshake completed */
 	char error[512];        /* one-line reason when a step failed */

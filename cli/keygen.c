@@ -205,23 +205,6 @@ static BIO *pem_of(EVP_PKEY *key, X509_REQ *req)
 	return b;
 }
 
-static int ensure_dir(const char *dir)
-{
-	struct stat st;
-
-	if (mkdir(dir, 0700) == 0)
-		return 0;
-	if (errno != EEXIST) {
-		cli_error("keygen: cannot create %s: %s", dir, strerror(errno));
-		return -1;
-	}
-	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		cli_error("keygen: %s is not a directory", dir);
-		return -1;
-	}
-	return 0;
-}
-
 int cmd_keygen(int argc, char **argv)
 {
 	const char *dir = NULL, *type_name = "p256", *subject = DEFAULT_SUBJECT, *style_name = NULL;
@@ -295,7 +278,7 @@ int cmd_keygen(int argc, char **argv)
 	}
 	snprintf(key_path, dl + sizeof(KEY_NAME) + 1, "%s/%s", dir, KEY_NAME);
 	snprintf(csr_path, dl + sizeof(CSR_NAME) + 1, "%s/%s", dir, CSR_NAME);
-	if (ensure_dir(dir) != 0)
+	if (cli_ensure_dir("keygen", dir) != 0)
 		goto done;
 	/* Claim both names before generating anything; never replace a key. */
 	if ((key_fd = create_excl(key_path, 0600)) < 0)

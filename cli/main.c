@@ -42,10 +42,13 @@ static void usage(FILE *f)
 		"\n"
 		"exit status:\n"
 		"  0  success: pin match, host not pinned, or connection allowed\n"
+		"     (report-only mismatch, fail-open expired pinset)\n"
 		"  1  refused: pin mismatch, or expired pinset with on_expiry fail-closed\n"
 		"  2  connect, TLS or certificate (PKIX) validation failure\n"
 		"  3  usage error or bad input (unreadable file, bad policy, bad arguments)\n"
 		"  4  internal error\n"
+		"check and monitor say whether a client with the policy would connect;\n"
+		"monitor exits with its worst endpoint's status, in the order 4, 1, 2, 0.\n"
 		"\n"
 		"See certpin(1), certpin-policy(5) and libcertpin(3).\n", f);
 }

@@ -60,15 +60,19 @@ void usage_monitor(FILE *f)
 		"  --json             one JSON object per line (\"type\": \"host\", then \"summary\")\n"
 		"  --no-progress      no progress line on stderr (shown only on a terminal)\n"
 		"\n"
-		"exit status: 0 every endpoint matched (or is not pinned), 1 a pin mismatch or\n"
-		"refused expired pinset (also report-only mismatches), 2 a connection, TLS or\n"
-		"PKIX failure (and no pin failure), 3 usage or input error.\n", f);
+		"exit status, per endpoint as for certpin check: 0 a client with the policy\n"
+		"would connect (match, not pinned, fail-open expired pinset, report-only\n"
+		"mismatch -- still shown as FAIL), 1 the pins refuse it (enforced mismatch,\n"
+		"fail-closed expired pinset), 2 connection, TLS or PKIX failure, 4 internal\n"
+		"error; the worst endpoint decides, in the order 4, 1, 2, 0.  3: usage or\n"
+		"input error (also an unwritable --state file when every endpoint gave 0).\n", f);
 }
 
 typedef enum mon_status {
 	MON_OK = 0,
 	MON_WARN = 1,           /* connected, but pins are not in force (not pinned, pinset expired fail-open) */
-	MON_PIN_FAIL = 2,       /* pin mismatch (enforce or report-only) or refused expired pinset */
+	MON_PIN_FAIL = 2,       /* pin mismatch (enforce or report-only) or refused expired pinset;
+	                           shown whether or not it refused the connection (exit_code) */
 	MON_CONN_FAIL = 3       /* connect, TLS or PKIX failure */
 } mon_status;
 
@@ -79,6 +83,7 @@ typedef struct job {
 	const hf_entry *e;
 	mon_status status;
 	int rc;                         /* certpin_ssl_result() code, CERTPIN_E_STATE if none */
+	int exit_code;                  /* what "certpin check" would exit with for this endpoint */
 	int have_res;
 	certpin_result res;
 	char error[256];
@@ -295,6 +300,7 @@ static void check_one(pool *pl, job *j)
 
 	j->rc = CERTPIN_E_STATE;
 	j->status = MON_CONN_FAIL;
+	j->exit_code = CLI_EXIT_TLS;
 	fd = tcp_connect(j, deadline);
 	if (fd < 0)
 		goto done;
@@ -335,6 +341,7 @@ static void check_one(pool *pl, job *j)
 	j->rc = certpin_ssl_result(&j->res, ssl);
 	j->have_res = j->rc != CERTPIN_E_STATE && j->rc != CERTPIN_E_PKIX && j->rc != CERTPIN_E_TLS &&
 		j->rc != CERTPIN_E_CHAIN && j->rc != CERTPIN_E_HOSTNAME;
+	j->exit_code = cli_exit_for_handshake(ret == 1, j->rc);
 	record_leaf_expiry(j, ssl);
 	if (ret == 1) {
 		snprintf(j->tls_version, sizeof(j->tls_version), "%s", SSL_get_version(ssl));
@@ -659,6 +666,8 @@ static int print_json(const certpin_policy *p, const job *j, int64_t now)
 		bad |= json_object_set_new(o, "depth", json_null());
 	}
 	bad |= json_object_set_new(o, "error", cli_json_str(j->error[0] ? j->error : NULL));
+	bad |= json_object_set_new(o, "allowed", json_boolean(j->have_res && j->res.allowed));
+	bad |= json_object_set_new(o, "exit_code", json_integer(j->exit_code));
 	if (j->have_leaf_expiry) {
 		cli_time_rfc3339(t, j->leaf_not_after);
 		bad |= json_object_set_new(o, "leaf_not_after", json_string(t));
@@ -706,6 +715,24 @@ static int print_json(const certpin_policy *p, const job *j, int64_t now)
 }
 
 /* ---- main ---------------------------------------------------------------------- */
+
+/*
+ * The run's exit status is the worst endpoint's: internal error (4), then
+ * refused by the pins (1), then connection or TLS failure (2), then 0.
+ */
+static int exit_rank(int code)
+{
+	switch (code) {
+	case CLI_EXIT_INTERNAL:
+		return 3;
+	case CLI_EXIT_REFUSED:
+		return 2;
+	case CLI_EXIT_TLS:
+		return 1;
+	default:
+		return 0;
+	}
+}
 
 typedef struct mon_args {
 	const char *hosts, *policy, *cafile, *state, *concurrency, *timeout, *format;
@@ -773,7 +800,7 @@ static int run_monitor(const mon_args *a)
 	json_t *state = NULL;
 	char *data = NULL, err[300];
 	size_t counts[4] = { 0, 0, 0, 0 };
-	int status = CLI_EXIT_USAGE, rc, progress, started = 0;
+	int status = CLI_EXIT_USAGE, rc, progress, started = 0, worst = CLI_EXIT_OK;
 	int64_t t0 = mono_ms(), now = (int64_t)time(NULL);
 	pool pl;
 
@@ -877,6 +904,8 @@ static int run_monitor(const mon_args *a)
 			else
 				j->change = "unknown";
 			counts[j->status]++;
+			if (exit_rank(j->exit_code) > exit_rank(worst))
+				worst = j->exit_code;
 			if (progress)
 				fputs("\r\033[K", stderr);
 			if (a->json) {
@@ -895,7 +924,7 @@ static int run_monitor(const mon_args *a)
 		pthread_join(threads[i], NULL);
 	nthreads = 0;
 
-	status = counts[MON_PIN_FAIL] ? CLI_EXIT_REFUSED : counts[MON_CONN_FAIL] ? CLI_EXIT_TLS : CLI_EXIT_OK;
+	status = worst;
 	/* milliseconds, as seconds with three decimals (not 0.017000000000000001) */
 	double secs = (double)(mono_ms() - t0) / 1000.0;
 	if (a->json) {

@@ -4,7 +4,8 @@
 # one a chain from an untrusted CA, one closed port and one that accepts TCP
 # but never speaks TLS (timeout).  Checks per-endpoint status in file order,
 # the summary and exit code, that --concurrency 1 agrees with the default
-# pool, and chain-change detection through --state.
+# pool, chain-change detection through --state, and that check and monitor
+# agree on the exit status for each verdict.
 #
 # Environment (set by CTest): CERTPIN, TLS_SERVER, CERTPIN_TEST_PKI.
 set -u
@@ -191,9 +192,57 @@ check "unpinned keys: exit 1, got $rc" [ "$rc" -eq 1 ]
 check "unpinned keys: 16 FAIL lines" [ "$(grep -c '^FAIL  ' "$TMP/run5.out")" -eq 16 ]
 check "unpinned keys: no OK line" [ "$(grep -c '^OK ' "$TMP/run5.out")" -eq 0 ]
 
+# ---- check and monitor: one exit status per verdict (would a pinning client connect?) --
+# agree DESCRIPTION EXPECTED PORT POLICY: "certpin check" and "certpin monitor" on the
+# one endpoint 127.0.0.1:PORT (api.certpin.test) with POLICY both exit EXPECTED.
+agree() {
+	printf '%s\n' "$4" >"$TMP/agree.json"
+	printf '127.0.0.1:%s api.certpin.test\n' "$3" >"$TMP/agree.txt"
+	"$CERTPIN" check "127.0.0.1:$3" --servername api.certpin.test --policy "$TMP/agree.json" \
+		--cafile "$PKI/trust.pem" >"$TMP/agree-check.out" 2>&1
+	c=$?
+	"$CERTPIN" monitor "$TMP/agree.txt" --policy "$TMP/agree.json" --cafile "$PKI/trust.pem" --timeout 2 \
+		>"$TMP/agree-monitor.out" 2>&1
+	m=$?
+	check "$1: check exits $2, got $c" [ "$c" -eq "$2" ]
+	check "$1: monitor exits $2, got $m" [ "$m" -eq "$2" ]
+}
+GOOD=$(sed -n 2p "$HOSTS" | cut -d' ' -f1 | cut -d: -f2)
+LEAF=$(spki_pin "$PKI/leaf.key")
+BACKUP=$(spki_pin "$PKI/backup.key")
+rule() { # rule EXTRA PIN...: a policy with one api.certpin.test rule
+	extra=$1
+	shift
+	pins=$(printf '"%s", ' "$@")
+	printf '{"schema": 1, "hosts": [{"host": "api.certpin.test", %s"pins": [%s]}]}' "$extra" "${pins%, }"
+}
+agree "match" 0 "$GOOD" "$(rule '' "$LEAF" "$BACKUP")"
+agree "not pinned" 0 "$GOOD" '{"schema": 1, "hosts": []}'
+agree "report-only mismatch" 0 "$GOOD" "$(rule '"mode": "report-only", ' "$BACKUP")"
+agree "enforced mismatch" 1 "$GOOD" "$(rule '' "$BACKUP")"
+agree "expired pinset, fail-open" 0 "$GOOD" "$(rule '"expires": "2020-01-01", "on_expiry": "fail-open", ' "$BACKUP")"
+agree "expired pinset, fail-closed" 1 "$GOOD" "$(rule '"expires": "2020-01-01", "on_expiry": "fail-closed", ' "$LEAF" "$BACKUP")"
+agree "expired pinset, fail-closed, report-only" 0 "$GOOD" \
+	"$(rule '"mode": "report-only", "expires": "2020-01-01", "on_expiry": "fail-closed", ' "$BACKUP")"
+agree "untrusted CA (PKIX)" 2 "$ROGUE" "$(rule '' "$LEAF" "$BACKUP")"
+agree "closed port" 2 "$DEAD" "$(rule '' "$LEAF" "$BACKUP")"
+
+# Many endpoints: the worst status wins, internal error (4) > refused (1) > connection (2) > 0;
+# a report-only mismatch counts as allowed.
+rule '"mode": "report-only", ' "$BACKUP" >"$TMP/ro.json"
+{
+	printf '127.0.0.1:%s api.certpin.test\n' "$GOOD"
+	printf '127.0.0.1:%s api.certpin.test\n' "$DEAD"
+} >"$TMP/ro-dead.txt"
+"$CERTPIN" monitor "$TMP/ro-dead.txt" --policy "$TMP/ro.json" --cafile "$PKI/trust.pem" --timeout 2 \
+	>"$TMP/run6.out" 2>&1
+rc=$?
+check "report-only mismatch and a closed port: exit 2, got $rc" [ "$rc" -eq 2 ]
+check "report-only mismatch still shown" grep -q "^FAIL  127.0.0.1:$GOOD (api.certpin.test): PIN MISMATCH (rule api.certpin.test, report-only)" "$TMP/run6.out"
+
 if [ "$FAILED" -ne 0 ]; then
 	echo "monitor_test: $FAILED of $CHECKS checks failed"
-	for f in run1.out run1.err run2.out run3.out run5.out py1.out; do
+	for f in run1.out run1.err run2.out run3.out run5.out run6.out agree-check.out agree-monitor.out py1.out; do
 		echo "--- $f"
 		head -n 40 "$TMP/$f"
 	done
