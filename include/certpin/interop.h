@@ -125,6 +125,18 @@
  * may be an intermediate's or root's key, which certpin matches and curl
  * never (written as a leaf pin when allowed).
  *
+ * OVERLAPPING RULES.  OkHttp accepts at a host the pins of EVERY pattern that
+ * matches it (exact, "*." one label, "**." any depth and the name itself);
+ * certpin only those of the most specific rule.  So where a wider rule has
+ * a public-key pin that the most specific rule for some host lacks (e.g.
+ * "a.example.com" pinning X and "*.example.com" pinning Y: OkHttp accepts Y
+ * at a.example.com), the OKHTTP export would accept more than the policy: it
+ * is refused with CERTPIN_E_UNSUPPORTED unless
+ * certpin_export_options.insecure_allow_union is set (then it is written
+ * with a warning naming both rules).  Rules whose wider patterns' pins are
+ * all among the more specific rule's (the union is then that rule's own
+ * pinset) are written without comment.
+ *
  *   ANDROID        network_security_config.xml: one <domain-config> per rule,
  *                  <domain includeSubdomains="true|false">, <pin-set
  *                  expiration="YYYY-MM-DD"> of <pin digest="SHA-256">.
@@ -139,10 +151,9 @@
  *                  day; clock skew is added first), certificate pins (see
  *                  NARROWED RULES).
  *   OKHTTP         Kotlin `CertificatePinner.Builder().add(...).build()`;
- *                  patterns are the same as certpin's.  Warned: expiry,
- *                  report-only, positions, and rules whose
- *                  hosts overlap (OkHttp checks the union of every matching
- *                  pattern's pins; certpin only the most specific rule's).
+ *                  patterns are the same as certpin's.  Refused: rules whose
+ *                  hosts overlap with different pins (see OVERLAPPING
+ *                  RULES).  Warned: expiry, report-only, positions.
  *   TRUSTKIT_SWIFT Swift dictionary for TrustKit.initSharedInstance(), and
  *   TRUSTKIT_PLIST Info.plist XML with the same content under
  *                  TSKConfiguration.  kTSKIncludeSubdomains for "**." rules,
@@ -272,7 +283,7 @@ typedef enum certpin_export_format {
 } certpin_export_format;
 
 typedef struct certpin_export_options {
-	unsigned int version;           /* CERTPIN_EXPORT_OPTIONS_VERSION (1 is still accepted) */
+	unsigned int version;           /* CERTPIN_EXPORT_OPTIONS_VERSION (1 and 2 are still accepted) */
 	unsigned int port;              /* TLSA only: 1..65535; 0 means 443 */
 	int64_t now;                    /* HPKP only: Unix time for max-age; 0 means the current time */
 	/*
@@ -282,10 +293,18 @@ typedef struct certpin_export_options {
 	 * clients out.
 	 */
 	int allow_narrowing;
+	/*
+	 * Version 3.  Non-zero: write OKHTTP rules that overlap although
+	 * OkHttp then accepts at a host the pins of every matching pattern,
+	 * more than the policy (see OVERLAPPING RULES above), with a warning
+	 * instead of CERTPIN_E_UNSUPPORTED.  Such an export is weaker than the
+	 * policy.
+	 */
+	int insecure_allow_union;
 } certpin_export_options;
 
-#define CERTPIN_EXPORT_OPTIONS_VERSION 2
-#define CERTPIN_EXPORT_OPTIONS_INIT { CERTPIN_EXPORT_OPTIONS_VERSION, 443, 0, 0 }
+#define CERTPIN_EXPORT_OPTIONS_VERSION 3
+#define CERTPIN_EXPORT_OPTIONS_INIT { CERTPIN_EXPORT_OPTIONS_VERSION, 443, 0, 0, 0 }
 
 /*
  * Write `policy` in `format`.  On success `*out` is malloc'd NUL-terminated
@@ -293,7 +312,7 @@ typedef struct certpin_export_options {
  * malloc'd newline-separated list of lossy-conversion warnings (no trailing
  * newline), or NULL if there are none.  Returns CERTPIN_E_UNSUPPORTED when a
  * rule cannot be expressed without widening it, or only narrowed (see
- * NARROWED RULES; use certpin_policy_export_ex() to get the reason), CERTPIN_E_INVALID_ARG for a
+ * NARROWED RULES and OVERLAPPING RULES; use certpin_policy_export_ex() to get the reason), CERTPIN_E_INVALID_ARG for a
  * bad format or NULL argument, CERTPIN_E_NOMEM.  On error *out and *warnings
  * are NULL.  The policy is not modified.
  */
