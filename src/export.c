@@ -266,6 +266,22 @@ static void warn_no_expiry(exporter *E, const rule *r)
 		certpin_expiry_action_name(r->h.on_expiry));
 }
 
+/* The report URIs that apply to rule `r`: its own, else the policy's. */
+static const char *const *report_uris(exporter *E, const rule *r, size_t *n)
+{
+	return certpin_policy_report_uris(E->p, (int)r->index, n);
+}
+
+/* Write `s` with '"' and '\\' escaped by a backslash (HTTP quoted-string, Swift string literal). */
+static void put_backslashed(exporter *E, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			certpin__text_append(&E->out, "\\", 1);
+		certpin__text_append(&E->out, s, 1);
+	}
+}
+
 static void b64_pin(char out[48], const certpin_pin *pin)
 {
 	if (certpin__b64_encode(out, 48, pin->digest, CERTPIN_DIGEST_LEN) < 0)
@@ -619,6 +635,8 @@ static int export_hpkp(exporter *E, const rule *r)
 {
 	char pin[CERTPIN_PIN_STRLEN];
 	int64_t max_age = HPKP_DEFAULT_MAX_AGE;
+	size_t nuris;
+	const char *const *uris = report_uris(E, r, &nuris);
 	int rc;
 
 	if ((rc = check_spki_only(E, r)))
@@ -639,7 +657,11 @@ static int export_hpkp(exporter *E, const rule *r)
 			W(E, "%s: max-age=%lld counts from export time; a header served later must count down "
 				"or pins outlive the expiry", r->h.pattern, (long long)max_age);
 	}
-	if (r->h.mode == CERTPIN_MODE_REPORT_ONLY)
+	/* RFC 7469 section 2.1: one report-uri directive */
+	for (size_t k = 1; k < nuris; k++)
+		W(E, "%s: report URI %s not written: HPKP has a single report-uri (%s is written)", r->h.pattern,
+			uris[k], uris[0]);
+	if (r->h.mode == CERTPIN_MODE_REPORT_ONLY && nuris == 0)
 		W(E, "%s: Public-Key-Pins-Report-Only without report-uri reports nowhere", r->h.pattern);
 	P(E, "# %s%s\n%s: ", r->h.pattern, r->h.wildcard == WILD_ONE ? " (served by each of these hosts)" : "",
 		r->h.mode == CERTPIN_MODE_REPORT_ONLY ? "Public-Key-Pins-Report-Only" : "Public-Key-Pins");
@@ -650,7 +672,13 @@ static int export_hpkp(exporter *E, const rule *r)
 			return CERTPIN_E_INVALID_ARG;
 		P(E, "%s; ", pin);
 	}
-	P(E, "max-age=%lld%s\n", (long long)max_age, r->h.wildcard == WILD_ANY ? "; includeSubDomains" : "");
+	P(E, "max-age=%lld%s", (long long)max_age, r->h.wildcard == WILD_ANY ? "; includeSubDomains" : "");
+	if (nuris) {
+		P(E, "; report-uri=\"");
+		put_backslashed(E, uris[0]);
+		P(E, "\"");
+	}
+	P(E, "\n");
 	return CERTPIN_OK;
 }
 

@@ -170,15 +170,18 @@
  *                  warns for expiry and report-only.
  *                  Imported again, the pins are at position leaf.
  *   HPKP           per rule a "# HOST" comment line, then
- *                  `Public-Key-Pins: pin-sha256="A"; ...; max-age=N[; includeSubDomains]`
+ *                  `Public-Key-Pins: pin-sha256="A"; ...; max-age=N[; includeSubDomains][; report-uri="URI"]`
  *                  (Public-Key-Pins-Report-Only for report-only rules).  N is
  *                  the time left until the effective expiry at
  *                  certpin_export_options.now (0 once expired), else 5184000
- *                  (60 days).  report-uri is omitted.  Always warns that
- *                  browsers no longer support HPKP; also warns for fewer than
- *                  two pins (RFC 7469 requires a backup pin), positions,
- *                  a max-age taken from an expiry (it
- *                  counts from export time), report-only without report-uri.
+ *                  (60 days).  URI is the first of the rule's report URIs
+ *                  (certpin_policy_report_uris(): its own, else the
+ *                  policy's), '"' and '\' escaped; HPKP has a single
+ *                  report-uri, so every further URI is warned by name.  Always
+ *                  warns that browsers no longer support HPKP; also warns for
+ *                  fewer than two pins (RFC 7469 requires a backup pin),
+ *                  positions, a max-age taken from an expiry (it counts from
+ *                  export time), report-only without any report URI.
  *   TLSA           DNS zone lines "_PORT._tcp.HOST. IN TLSA U S 1 HEX": usage 3
  *                  (DANE-EE) for leaf pins, 2 (DANE-TA) for intermediate and
  *                  root pins, both for "any" (with a warning); selector 1 for

@@ -656,6 +656,32 @@ static void test_hpkp(void)
 	certpin_policy_free(p);
 }
 
+/* report-uri: the rule's own list, else the policy's; one URI only (RFC 7469), a quoted-string */
+static void test_hpkp_report_uri(void)
+{
+	certpin_policy *p = load("{\"schema\": 1, \"report_uris\": [\"https://top.example/r\"], \"hosts\": ["
+		"{\"host\": \"a.example\", \"pins\": [\"sha256/" B64_A "\", \"sha256/" B64_B "\"]},"
+		"{\"host\": \"**.b.example\", \"mode\": \"report-only\", \"report_uris\": [\"https://b.example/q=\\\"x\\\"\\\\\","
+		" \"https://b2.example/r\", \"https://b3.example/r\"], \"pins\": [\"sha256/" B64_C "\", \"sha256/" B64_A "\"]}"
+		"]}");
+	char *out = NULL, *warn = NULL;
+
+	CHECK_INT(run(p, CERTPIN_EXPORT_HPKP, 0, 0, &out, &warn, NULL), CERTPIN_OK);
+	CHECK_CONTAINS(out, "\nPublic-Key-Pins: pin-sha256=\"" B64_A "\"; pin-sha256=\"" B64_B "\"; max-age=5184000; "
+		"report-uri=\"https://top.example/r\"\n");
+	/* '"' and '\\' in the URI are quoted-pairs */
+	CHECK_CONTAINS(out, "\nPublic-Key-Pins-Report-Only: pin-sha256=\"" B64_C "\"; pin-sha256=\"" B64_A "\"; "
+		"max-age=5184000; includeSubDomains; report-uri=\"https://b.example/q=\\\"x\\\"\\\\\"\n");
+	CHECK(!strstr(out, "b2.example") && !strstr(out, "b3.example"));
+	CHECK_CONTAINS(warn, "**.b.example: report URI https://b2.example/r not written: HPKP has a single report-uri");
+	CHECK_CONTAINS(warn, "**.b.example: report URI https://b3.example/r not written");
+	CHECK(!strstr(warn, "without report-uri"));
+	CHECK(!strstr(warn, "a.example: report URI"));
+	free(out);
+	free(warn);
+	certpin_policy_free(p);
+}
+
 /* ---- TLSA ---------------------------------------------------------------- */
 
 static void test_tlsa(void)
@@ -785,6 +811,7 @@ int main(void)
 	test_trustkit_plist();
 	test_curl();
 	test_hpkp();
+	test_hpkp_report_uri();
 	test_tlsa();
 	test_misc();
 	return test_finish("export");
