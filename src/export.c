@@ -516,6 +516,63 @@ static int trustkit_check(exporter *E, const rule *r, char date[32])
 	return CERTPIN_OK;
 }
 
+/*
+ * TrustKit's per-domain reporting: the rule's report URIs, and never
+ * TrustKit's default report server (the library vendor's), which it uses
+ * unless kTSKDisableDefaultReportUri is set.
+ */
+static void trustkit_swift_reports(exporter *E, const rule *r)
+{
+	size_t n;
+	const char *const *uris = report_uris(E, r, &n);
+
+	P(E, "            kTSKDisableDefaultReportUri: true,\n");
+	if (n == 0)
+		return;
+	P(E, "            kTSKReportUris: [\n");
+	for (size_t k = 0; k < n; k++) {
+		P(E, "                \"");
+		put_backslashed(E, uris[k]);
+		P(E, "\",\n");
+	}
+	P(E, "            ],\n");
+}
+
+/* Write `s` as XML character data. */
+static void put_xml_text(exporter *E, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '&')
+			certpin__text_puts(&E->out, "&amp;");
+		else if (*s == '<')
+			certpin__text_puts(&E->out, "&lt;");
+		else if (*s == '>')
+			certpin__text_puts(&E->out, "&gt;");
+		else
+			certpin__text_append(&E->out, s, 1);
+	}
+}
+
+/* The same keys in Info.plist form. */
+static void trustkit_plist_reports(exporter *E, const rule *r)
+{
+	size_t n;
+	const char *const *uris = report_uris(E, r, &n);
+
+	P(E, "\t\t\t\t<key>TSKDisableDefaultReportUri</key>\n"
+		"\t\t\t\t<true/>\n");
+	if (n == 0)
+		return;
+	P(E, "\t\t\t\t<key>TSKReportUris</key>\n"
+		"\t\t\t\t<array>\n");
+	for (size_t k = 0; k < n; k++) {
+		P(E, "\t\t\t\t\t<string>");
+		put_xml_text(E, uris[k]);
+		P(E, "</string>\n");
+	}
+	P(E, "\t\t\t\t</array>\n");
+}
+
 static int export_trustkit_swift(exporter *E, const rule *r)
 {
 	char date[32], b64[48];
@@ -528,6 +585,7 @@ static int export_trustkit_swift(exporter *E, const rule *r)
 		"            kTSKEnforcePinning: %s,\n",
 		r->h.name, r->h.wildcard == WILD_ANY ? "true" : "false",
 		r->h.mode == CERTPIN_MODE_REPORT_ONLY ? "false" : "true");
+	trustkit_swift_reports(E, r);
 	if (date[0])
 		P(E, "            kTSKExpirationDate: \"%s\",\n", date);
 	P(E, "            kTSKPublicKeyHashes: [\n");
@@ -557,6 +615,7 @@ static int export_trustkit_plist(exporter *E, const rule *r)
 		"\t\t\t\t<%s/>\n",
 		r->h.name, r->h.wildcard == WILD_ANY ? "true" : "false",
 		r->h.mode == CERTPIN_MODE_REPORT_ONLY ? "false" : "true");
+	trustkit_plist_reports(E, r);
 	if (date[0])
 		P(E, "\t\t\t\t<key>TSKExpirationDate</key>\n"
 			"\t\t\t\t<string>%s</string>\n", date);

@@ -158,10 +158,15 @@
  *   TRUSTKIT_PLIST Info.plist XML with the same content under
  *                  TSKConfiguration.  kTSKIncludeSubdomains for "**." rules,
  *                  kTSKEnforcePinning false for report-only rules,
- *                  kTSKExpirationDate for fail-open expiry.  Refused as for
- *                  ANDROID ("*.", IP, "x" with "**.x").  Warned: fewer than two
- *                  pins in a domain (TrustKit raises an exception at start-up
- *                  without a backup pin), positions, non-fail-open expiry.
+ *                  kTSKExpirationDate for fail-open expiry, kTSKReportUris
+ *                  with the rule's report URIs (its own, else the
+ *                  policy's; none: the key is left out), and for every
+ *                  domain kTSKDisableDefaultReportUri true (else TrustKit
+ *                  also sends failure reports to its vendor's server).
+ *                  Refused as for ANDROID ("*.", IP, "x" with "**.x").
+ *                  Warned: fewer than two pins in a domain (TrustKit raises
+ *                  an exception at start-up without a backup pin),
+ *                  positions, non-fail-open expiry.
  *   CURL           per rule a "# HOST" comment line, then the --pinnedpubkey
  *                  value "sha256//A;sha256//B".  Always warns that curl checks
  *                  the leaf key only; a rule with pins at position

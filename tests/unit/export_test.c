@@ -467,6 +467,7 @@ static void test_trustkit_swift(void)
 	certpin_policy *p = load("{\"schema\": 1, \"hosts\": ["
 		"{\"host\": \"api.example.com\", \"pins\": [\"sha256/" B64_A "\", \"sha256/" B64_B "\"]},"
 		"{\"host\": \"**.example.org\", \"mode\": \"report-only\", \"expires\": \"2030-01-01\","
+		" \"report_uris\": [\"https://r.example/\\\"q\\\"\\\\\", \"https://r2.example/r\"],"
 		" \"pins\": [\"sha256/" B64_C "\"]}"
 		"]}");
 	char *out = NULL, *warn = NULL;
@@ -478,6 +479,7 @@ static void test_trustkit_swift(void)
 		"        \"api.example.com\": [\n"
 		"            kTSKIncludeSubdomains: false,\n"
 		"            kTSKEnforcePinning: true,\n"
+		"            kTSKDisableDefaultReportUri: true,\n"
 		"            kTSKPublicKeyHashes: [\n"
 		"                \"" B64_A "\",\n"
 		"                \"" B64_B "\",\n"
@@ -486,6 +488,11 @@ static void test_trustkit_swift(void)
 		"        \"example.org\": [\n"
 		"            kTSKIncludeSubdomains: true,\n"
 		"            kTSKEnforcePinning: false,\n"
+		"            kTSKDisableDefaultReportUri: true,\n"
+		"            kTSKReportUris: [\n"
+		"                \"https://r.example/\\\"q\\\"\\\\\",\n"
+		"                \"https://r2.example/r\",\n"
+		"            ],\n"
 		"            kTSKExpirationDate: \"2030-01-01\",\n");
 	CHECK_CONTAINS(out, "TrustKit.initSharedInstance(withConfiguration: trustKitConfig)\n");
 	/* brackets balance */
@@ -550,6 +557,37 @@ static void test_trustkit_plist(void)
 	xmlNodePtr org = dict_get(domains, "example.org");
 	CHECK(elem_is(dict_get(org, "TSKIncludeSubdomains"), "true"));
 	CHECK(text_is(dict_get(org, "TSKExpirationDate"), "2030-01-01"));
+	/* no report URIs in the policy: none written, and TrustKit's own report server off */
+	CHECK(elem_is(dict_get(api, "TSKDisableDefaultReportUri"), "true"));
+	CHECK(elem_is(dict_get(org, "TSKDisableDefaultReportUri"), "true"));
+	CHECK(dict_get(api, "TSKReportUris") == NULL);
+	xmlFreeDoc(doc);
+	free(out);
+	certpin_policy_free(p);
+
+	/* the rule's own report URIs, else the policy's, XML-escaped */
+	p = load("{\"schema\": 1, \"report_uris\": [\"https://top.example/r\"], \"hosts\": ["
+		"{\"host\": \"a.example\", \"report_uris\": [\"https://a.example/r?x=1&y=<2>\", \"https://a2.example/r\"],"
+		" \"pins\": [\"sha256/" B64_A "\", \"sha256/" B64_B "\"]},"
+		"{\"host\": \"b.example\", \"pins\": [\"sha256/" B64_A "\", \"sha256/" B64_B "\"]}]}");
+	CHECK_INT(run(p, CERTPIN_EXPORT_TRUSTKIT_PLIST, 0, 0, &out, &warn, NULL), CERTPIN_OK);
+	CHECK(warn == NULL);
+	CHECK_CONTAINS(out, "<string>https://a.example/r?x=1&amp;y=&lt;2&gt;</string>");
+	doc = parse_xml(out);
+	CHECK(doc != NULL);
+	domains = doc ? dict_get(dict_get(first_elem(xmlDocGetRootElement(doc)->children), "TSKConfiguration"),
+		"TSKPinnedDomains") : NULL;
+	xmlNodePtr a = dict_get(domains, "a.example"), b = dict_get(domains, "b.example");
+	xmlNodePtr uris = dict_get(a, "TSKReportUris");
+	CHECK(elem_is(uris, "array"));
+	CHECK_INT(uris ? xmlChildElementCount(uris) : 0, 2);
+	CHECK(text_is(uris ? first_elem(uris->children) : NULL, "https://a.example/r?x=1&y=<2>"));
+	CHECK(text_is(next_elem(uris ? first_elem(uris->children) : NULL), "https://a2.example/r"));
+	uris = dict_get(b, "TSKReportUris");
+	CHECK_INT(uris ? xmlChildElementCount(uris) : 0, 1);
+	CHECK(text_is(uris ? first_elem(uris->children) : NULL, "https://top.example/r"));
+	CHECK(elem_is(dict_get(a, "TSKDisableDefaultReportUri"), "true"));
+	CHECK(elem_is(dict_get(b, "TSKDisableDefaultReportUri"), "true"));
 	xmlFreeDoc(doc);
 	free(out);
 	certpin_policy_free(p);
