@@ -37,10 +37,16 @@
  *                 <base-config>, <debug-overrides>, <trust-anchors> and
  *                 <certificates> make no rules (trust anchors are not pins;
  *                 overridePins="true" on a domain's <certificates>, which lets
- *                 chains to those anchors skip pinning, gives a warning), but
- *                 trust anchors that leave out the system store (no
- *                 <certificates src="system">, e.g. only "@raw/private_ca" or
- *                 "user") are kept for certpin_policy_import_anchors(): a
+ *                 chains to those anchors skip pinning, gives a warning).
+ *                 A policy cannot hold cleartextTrafficPermitted,
+ *                 <trust-anchors> or <debug-overrides>, so an export would
+ *                 drop them: each gives a warning naming it and its element
+ *                 ("NAME: <trust-anchors> in <domain-config> for \"x\" is not
+ *                 kept in the policy (export will not write it)"), one per
+ *                 setting per element.  Trust anchors that leave out the
+ *                 system store (no <certificates src="system">, e.g. only
+ *                 "@raw/private_ca" or "user") are still kept, in memory
+ *                 only, for certpin_policy_import_anchors(): a
  *                 domain-config's own, else its parent's, else base-config's
  *                 (debug-overrides are ignored).
  *                 Android exempts a host from a wider pinned rule by a more
