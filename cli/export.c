@@ -26,7 +26,8 @@ void usage_export(FILE *f)
 		"                   tlsa            DANE TLSA records (3 1 1 / 2 1 1)\n"
 		"  --port N         port in TLSA owner names (default 443)\n"
 		"  --from F, --host H   as for certpin import\n"
-		"  --force          write rules the format can only narrow (see below)\n"
+		"  --force          write rules the format can only narrow, and OkHttp rules\n"
+		"                   that overlap with different pins (see below)\n"
 		"\n"
 		"What the format cannot express is reported as 'certpin: warning: ...' on\n"
 		"standard error.  A rule the format could only write wider (Android or\n"
@@ -34,7 +35,10 @@ void usage_export(FILE *f)
 		"is refused with exit status 3.  So is, unless --force is given, a rule the\n"
 		"format could only write with fewer usable pins, which may lock clients out:\n"
 		"certificate pins (all formats but tlsa), and for curl every pin not at\n"
-		"position leaf (intermediate, root or any; mark leaf pins \"position\": \"leaf\").\n", f);
+		"position leaf (intermediate, root or any; mark leaf pins \"position\": \"leaf\").\n"
+		"OkHttp accepts at a host the pins of every pattern matching it: rules that\n"
+		"overlap ('a.x' and '*.x', say) are refused with exit status 3 unless the\n"
+		"wider rule's pins are all in the more specific one, or --force is given.\n", f);
 }
 
 int cmd_export(int argc, char **argv)
@@ -101,6 +105,7 @@ int cmd_export(int argc, char **argv)
 		goto done;
 	}
 	eo.allow_narrowing = force;
+	eo.insecure_allow_union = force;
 	if ((rc = interop_load_policy(&p, operands[0], in_format, host)))
 		goto done;
 	int erc = certpin_policy_export_ex(&out, &warnings, &err, p, format, &eo);

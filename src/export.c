@@ -266,6 +266,22 @@ static void warn_no_expiry(exporter *E, const rule *r)
 		certpin_expiry_action_name(r->h.on_expiry));
 }
 
+/* The report URIs that apply to rule `r`: its own, else the policy's. */
+static const char *const *report_uris(exporter *E, const rule *r, size_t *n)
+{
+	return certpin_policy_report_uris(E->p, (int)r->index, n);
+}
+
+/* Write `s` with '"' and '\\' escaped by a backslash (HTTP quoted-string, Swift string literal). */
+static void put_backslashed(exporter *E, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			certpin__text_append(&E->out, "\\", 1);
+		certpin__text_append(&E->out, s, 1);
+	}
+}
+
 static void b64_pin(char out[48], const certpin_pin *pin)
 {
 	if (certpin__b64_encode(out, 48, pin->digest, CERTPIN_DIGEST_LEN) < 0)
@@ -328,41 +344,143 @@ static int export_android(exporter *E, const rule *r)
 
 /* ---- OkHttp -------------------------------------------------------------- */
 
-/* Warn for every other rule that also matches `host` (OkHttp takes the union). */
-static void okhttp_overlaps(exporter *E, const rule *r, const char *host)
+/*
+ * OkHttp accepts at a host the pins of EVERY pattern that matches it; certpin
+ * only those of the most specific rule.  The export is as strict as the
+ * policy only where each wider pattern's public-key pins (the ones written)
+ * are all among the most specific rule's.  Positions and modes do not change
+ * that: OkHttp matches every pin at any position and enforces every rule,
+ * which the per-rule warnings already say, with or without an overlap.
+ */
+
+/* The public-key pins of `g` that `s` lacks. */
+static size_t pins_missing(const certpin__rule *g, const certpin__rule *s)
 {
-	const certpin__hostindex *ix = &E->p->index;
-	size_t len = strlen(host);
-	long found[CERTPIN_HOSTNAME_MAX];
 	size_t n = 0;
+
+	for (size_t k = 0; k < g->npins; k++) {
+		bool found = false;
+		if (g->pins[k].pin.kind != CERTPIN_PIN_SPKI_SHA256)
+			continue;
+		for (size_t j = 0; j < s->npins && !found; j++)
+			found = certpin_pin_equal(&s->pins[j].pin, &g->pins[k].pin);
+		n += !found;
+	}
+	return n;
+}
+
+/*
+ * The rules OkHttp applies to a host, certpin's choice (the most specific)
+ * first: `depth` 0 is the host `name` itself, 1 a host one label below it,
+ * 2 one at least two labels below (hosts that name no rule themselves).
+ * Every host has the rules of one of these for some rule's name: that of
+ * its longest suffix (itself included) that is a rule's name.
+ */
+static size_t okhttp_matches(long *found, const certpin__hostindex *ix, const char *name, int depth)
+{
+	size_t len = strlen(name), n = 0;
+	const char *dot = strchr(name, '.');
 	long idx;
 
-	const char *first_dot = strchr(host, '.');
-
-	if ((idx = certpin__hostindex_find(ix, host, len, WILD_NONE)) >= 0)
+	if (depth == 0 && (idx = certpin__hostindex_find(ix, name, len, WILD_NONE)) >= 0)
 		found[n++] = idx;
-	/* "**.s" for every suffix s at a label boundary (the host itself included), "*.s" for its parent. */
-	for (size_t i = 0; i < len; i++) {
-		if (i != 0 && host[i - 1] != '.')
-			continue;
-		if ((idx = certpin__hostindex_find(ix, host + i, len - i, WILD_ANY)) >= 0)
+	if (depth == 1 && (idx = certpin__hostindex_find(ix, name, len, WILD_ONE)) >= 0)
+		found[n++] = idx;
+	if ((idx = certpin__hostindex_find(ix, name, len, WILD_ANY)) >= 0)
+		found[n++] = idx;
+	if (depth == 0 && dot && (idx = certpin__hostindex_find(ix, dot + 1, len - (size_t)(dot + 1 - name),
+	    WILD_ONE)) >= 0)
+		found[n++] = idx;
+	for (const char *s = dot; s; s = strchr(s + 1, '.'))
+		if ((idx = certpin__hostindex_find(ix, s + 1, len - (size_t)(s + 1 - name), WILD_ANY)) >= 0)
 			found[n++] = idx;
-		if (i != 0 && first_dot == host + i - 1 &&
-		    (idx = certpin__hostindex_find(ix, host + i, len - i, WILD_ONE)) >= 0)
-			found[n++] = idx;
+	return n;
+}
+
+/* Pairs of rules (specific, wider) already warned about. */
+typedef struct overlap_seen {
+	size_t (*pair)[2];
+	size_t n, cap;
+} overlap_seen;
+
+/* Record the pair; false if it was recorded before (or memory ran out: E->warn notes that). */
+static bool overlap_first(exporter *E, overlap_seen *seen, size_t s, size_t g)
+{
+	for (size_t k = 0; k < seen->n; k++)
+		if (seen->pair[k][0] == s && seen->pair[k][1] == g)
+			return false;
+	if (seen->n == seen->cap) {
+		size_t ncap = seen->cap ? seen->cap * 2 : 8;
+		size_t (*np)[2] = realloc(seen->pair, ncap * sizeof(*np));
+		if (!np) {
+			E->warn.nomem = 1;
+			return false;
+		}
+		seen->pair = np;
+		seen->cap = ncap;
 	}
-	for (size_t k = 0; k < n; k++) {
-		certpin_host_info o;
-		if ((size_t)found[k] == r->index || certpin_policy_host(&o, E->p, (size_t)found[k]) != CERTPIN_OK)
+	seen->pair[seen->n][0] = s;
+	seen->pair[seen->n++][1] = g;
+	return true;
+}
+
+/* Refuse (or, if allowed, warn about) the overlaps at one kind of host. */
+static int okhttp_overlaps_at(exporter *E, overlap_seen *seen, const char *name, int depth)
+{
+	static const char *const below[] = { "", "x.", "x.y." };
+	long found[CERTPIN_HOSTNAME_MAX];
+	char host[CERTPIN_HOSTNAME_MAX + 8];
+	size_t n = okhttp_matches(found, &E->p->index, name, depth);
+	const certpin__rule *s = n ? certpin__policy_rule(E->p, (size_t)found[0]) : NULL;
+
+	snprintf(host, sizeof(host), "%s%s", below[depth], name);
+	for (size_t k = 1; k < n; k++) {
+		const certpin__rule *g = certpin__policy_rule(E->p, (size_t)found[k]);
+		size_t extra = pins_missing(g, s);
+		if (!extra)
 			continue;
-		W(E, "%s: also matched by rule '%s' (e.g. host %s); OkHttp accepts the pins of every matching "
-			"pattern, certpin only those of the most specific rule", r->h.pattern, o.pattern, host);
+		if (!E->o.insecure_allow_union)
+			return refuse(E, "rules '%s' and '%s' both match host %s, where OkHttp accepts the pins of both "
+				"(%zu more than certpin, which uses '%s' alone): add the pins of '%s' to '%s' in the policy, "
+				"or export anyway with --force", s->pattern, g->pattern, host, extra, s->pattern, g->pattern,
+				s->pattern);
+		if (overlap_first(E, seen, (size_t)found[0], (size_t)found[k]))
+			W(E, "%s: also matched by rule '%s' (e.g. host %s); OkHttp accepts there the pins of every "
+				"matching pattern, %zu more than certpin, which uses only the most specific rule's",
+				s->pattern, g->pattern, host, extra);
 	}
+	return CERTPIN_OK;
+}
+
+/*
+ * Check every kind of host once: each name that some rule has (for the
+ * first rule with it), at depths 0-2 where such a host fits in 253
+ * characters.
+ */
+static int okhttp_overlaps(exporter *E)
+{
+	const certpin__hostindex *ix = &E->p->index;
+	overlap_seen seen = { 0 };
+	int rc = CERTPIN_OK;
+
+	for (size_t i = 0; i < E->p->nrules && rc == CERTPIN_OK; i++) {
+		const certpin__rule *r = certpin__policy_rule(E->p, i);
+		size_t len = strlen(r->base);
+		bool first = !r->is_ip;
+		for (int w = WILD_NONE; w <= WILD_ANY && first; w++) {
+			long idx = certpin__hostindex_find(ix, r->base, len, w);
+			first = idx < 0 || (size_t)idx >= i;
+		}
+		for (int depth = 0; first && depth <= 2 && len + 2 * (size_t)depth <= 253 && rc == CERTPIN_OK; depth++)
+			rc = okhttp_overlaps_at(E, &seen, r->base, depth);
+	}
+	free(seen.pair);
+	return rc;
 }
 
 static int export_okhttp(exporter *E, const rule *r)
 {
-	char pin[CERTPIN_PIN_STRLEN], probe[CERTPIN_HOSTNAME_MAX + 32];
+	char pin[CERTPIN_PIN_STRLEN];
 	int rc;
 
 	if ((rc = check_spki_only(E, r)))
@@ -370,15 +488,6 @@ static int export_okhttp(exporter *E, const rule *r)
 	warn_positions(E, r);
 	warn_report_only(E, r);
 	warn_no_expiry(E, r);
-	/* A host this rule applies to in certpin: the rule's own name, or a probe below it. */
-	if (r->h.wildcard == WILD_NONE)
-		snprintf(probe, sizeof(probe), "%s", r->h.name);
-	else
-		snprintf(probe, sizeof(probe), "certpin-overlap-probe.%s", r->h.name);
-	size_t idx;
-	if (!r->h.is_ip && strlen(probe) < CERTPIN_HOSTNAME_MAX && certpin_policy_lookup(&idx, E->p, probe) == CERTPIN_OK &&
-	    idx == r->index)
-		okhttp_overlaps(E, r, probe);
 	P(E, "    .add(\"%s\"", r->h.pattern);
 	for (size_t k = 0; k < r->h.pin_count; k++) {
 		if (r->pins[k].kind != CERTPIN_PIN_SPKI_SHA256)
@@ -407,6 +516,63 @@ static int trustkit_check(exporter *E, const rule *r, char date[32])
 	return CERTPIN_OK;
 }
 
+/*
+ * TrustKit's per-domain reporting: the rule's report URIs, and never
+ * TrustKit's default report server (the library vendor's), which it uses
+ * unless kTSKDisableDefaultReportUri is set.
+ */
+static void trustkit_swift_reports(exporter *E, const rule *r)
+{
+	size_t n;
+	const char *const *uris = report_uris(E, r, &n);
+
+	P(E, "            kTSKDisableDefaultReportUri: true,\n");
+	if (n == 0)
+		return;
+	P(E, "            kTSKReportUris: [\n");
+	for (size_t k = 0; k < n; k++) {
+		P(E, "                \"");
+		put_backslashed(E, uris[k]);
+		P(E, "\",\n");
+	}
+	P(E, "            ],\n");
+}
+
+/* Write `s` as XML character data. */
+static void put_xml_text(exporter *E, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '&')
+			certpin__text_puts(&E->out, "&amp;");
+		else if (*s == '<')
+			certpin__text_puts(&E->out, "&lt;");
+		else if (*s == '>')
+			certpin__text_puts(&E->out, "&gt;");
+		else
+			certpin__text_append(&E->out, s, 1);
+	}
+}
+
+/* The same keys in Info.plist form. */
+static void trustkit_plist_reports(exporter *E, const rule *r)
+{
+	size_t n;
+	const char *const *uris = report_uris(E, r, &n);
+
+	P(E, "\t\t\t\t<key>TSKDisableDefaultReportUri</key>\n"
+		"\t\t\t\t<true/>\n");
+	if (n == 0)
+		return;
+	P(E, "\t\t\t\t<key>TSKReportUris</key>\n"
+		"\t\t\t\t<array>\n");
+	for (size_t k = 0; k < n; k++) {
+		P(E, "\t\t\t\t\t<string>");
+		put_xml_text(E, uris[k]);
+		P(E, "</string>\n");
+	}
+	P(E, "\t\t\t\t</array>\n");
+}
+
 static int export_trustkit_swift(exporter *E, const rule *r)
 {
 	char date[32], b64[48];
@@ -419,6 +585,7 @@ static int export_trustkit_swift(exporter *E, const rule *r)
 		"            kTSKEnforcePinning: %s,\n",
 		r->h.name, r->h.wildcard == WILD_ANY ? "true" : "false",
 		r->h.mode == CERTPIN_MODE_REPORT_ONLY ? "false" : "true");
+	trustkit_swift_reports(E, r);
 	if (date[0])
 		P(E, "            kTSKExpirationDate: \"%s\",\n", date);
 	P(E, "            kTSKPublicKeyHashes: [\n");
@@ -448,6 +615,7 @@ static int export_trustkit_plist(exporter *E, const rule *r)
 		"\t\t\t\t<%s/>\n",
 		r->h.name, r->h.wildcard == WILD_ANY ? "true" : "false",
 		r->h.mode == CERTPIN_MODE_REPORT_ONLY ? "false" : "true");
+	trustkit_plist_reports(E, r);
 	if (date[0])
 		P(E, "\t\t\t\t<key>TSKExpirationDate</key>\n"
 			"\t\t\t\t<string>%s</string>\n", date);
@@ -526,6 +694,8 @@ static int export_hpkp(exporter *E, const rule *r)
 {
 	char pin[CERTPIN_PIN_STRLEN];
 	int64_t max_age = HPKP_DEFAULT_MAX_AGE;
+	size_t nuris;
+	const char *const *uris = report_uris(E, r, &nuris);
 	int rc;
 
 	if ((rc = check_spki_only(E, r)))
@@ -546,7 +716,11 @@ static int export_hpkp(exporter *E, const rule *r)
 			W(E, "%s: max-age=%lld counts from export time; a header served later must count down "
 				"or pins outlive the expiry", r->h.pattern, (long long)max_age);
 	}
-	if (r->h.mode == CERTPIN_MODE_REPORT_ONLY)
+	/* RFC 7469 section 2.1: one report-uri directive */
+	for (size_t k = 1; k < nuris; k++)
+		W(E, "%s: report URI %s not written: HPKP has a single report-uri (%s is written)", r->h.pattern,
+			uris[k], uris[0]);
+	if (r->h.mode == CERTPIN_MODE_REPORT_ONLY && nuris == 0)
 		W(E, "%s: Public-Key-Pins-Report-Only without report-uri reports nowhere", r->h.pattern);
 	P(E, "# %s%s\n%s: ", r->h.pattern, r->h.wildcard == WILD_ONE ? " (served by each of these hosts)" : "",
 		r->h.mode == CERTPIN_MODE_REPORT_ONLY ? "Public-Key-Pins-Report-Only" : "Public-Key-Pins");
@@ -557,7 +731,13 @@ static int export_hpkp(exporter *E, const rule *r)
 			return CERTPIN_E_INVALID_ARG;
 		P(E, "%s; ", pin);
 	}
-	P(E, "max-age=%lld%s\n", (long long)max_age, r->h.wildcard == WILD_ANY ? "; includeSubDomains" : "");
+	P(E, "max-age=%lld%s", (long long)max_age, r->h.wildcard == WILD_ANY ? "; includeSubDomains" : "");
+	if (nuris) {
+		P(E, "; report-uri=\"");
+		put_backslashed(E, uris[0]);
+		P(E, "\"");
+	}
+	P(E, "\n");
 	return CERTPIN_OK;
 }
 
@@ -626,10 +806,10 @@ static const char *display_name(certpin_export_format format)
 	return "unknown";
 }
 
-static int export_all(exporter *E, certpin_export_format format)
+/* The text before the first rule (`n` rules); for OkHttp, the overlap check first. */
+static int export_begin(exporter *E, certpin_export_format format, size_t n)
 {
-	size_t n = certpin_policy_host_count(E->p);
-	int rc = CERTPIN_OK;
+	int rc;
 
 	switch (format) {
 	case CERTPIN_EXPORT_ANDROID:
@@ -641,6 +821,8 @@ static int export_all(exporter *E, certpin_export_format format)
 			"<network-security-config>\n", CERTPIN_VERSION_STRING);
 		break;
 	case CERTPIN_EXPORT_OKHTTP:
+		if ((rc = okhttp_overlaps(E)) != CERTPIN_OK)
+			return rc;
 		P(E, "// OkHttp CertificatePinner, generated by certpin %s (Kotlin; in Java write\n"
 			"// \"CertificatePinner certificatePinner = new CertificatePinner.Builder()\" and end with \";\").\n"
 			"val certificatePinner = CertificatePinner.Builder()\n", CERTPIN_VERSION_STRING);
@@ -678,26 +860,12 @@ static int export_all(exporter *E, certpin_export_format format)
 		P(E, "; DANE TLSA records for port %u, generated by certpin %s.\n", E->o.port, CERTPIN_VERSION_STRING);
 		break;
 	}
+	return CERTPIN_OK;
+}
 
-	for (size_t i = 0; i < n && rc == CERTPIN_OK; i++) {
-		rule r;
-		rc = rule_get(E, &r, i);
-		if (rc == CERTPIN_OK) {
-			switch (format) {
-			case CERTPIN_EXPORT_ANDROID: rc = export_android(E, &r); break;
-			case CERTPIN_EXPORT_OKHTTP: rc = export_okhttp(E, &r); break;
-			case CERTPIN_EXPORT_TRUSTKIT_SWIFT: rc = export_trustkit_swift(E, &r); break;
-			case CERTPIN_EXPORT_TRUSTKIT_PLIST: rc = export_trustkit_plist(E, &r); break;
-			case CERTPIN_EXPORT_CURL: rc = export_curl(E, &r); break;
-			case CERTPIN_EXPORT_HPKP: rc = export_hpkp(E, &r); break;
-			case CERTPIN_EXPORT_TLSA: rc = export_tlsa(E, &r); break;
-			}
-		}
-		rule_free(&r);
-	}
-	if (rc != CERTPIN_OK)
-		return rc;
-
+/* The text after the last rule. */
+static void export_end(exporter *E, certpin_export_format format, size_t n)
+{
 	switch (format) {
 	case CERTPIN_EXPORT_ANDROID:
 		P(E, "</network-security-config>\n");
@@ -718,6 +886,36 @@ static int export_all(exporter *E, certpin_export_format format)
 	default:
 		break;
 	}
+}
+
+static int export_all(exporter *E, certpin_export_format format)
+{
+	size_t n = certpin_policy_host_count(E->p);
+	int rc = CERTPIN_OK;
+
+	if ((rc = export_begin(E, format, n)) != CERTPIN_OK)
+		return rc;
+
+	for (size_t i = 0; i < n && rc == CERTPIN_OK; i++) {
+		rule r;
+		rc = rule_get(E, &r, i);
+		if (rc == CERTPIN_OK) {
+			switch (format) {
+			case CERTPIN_EXPORT_ANDROID: rc = export_android(E, &r); break;
+			case CERTPIN_EXPORT_OKHTTP: rc = export_okhttp(E, &r); break;
+			case CERTPIN_EXPORT_TRUSTKIT_SWIFT: rc = export_trustkit_swift(E, &r); break;
+			case CERTPIN_EXPORT_TRUSTKIT_PLIST: rc = export_trustkit_plist(E, &r); break;
+			case CERTPIN_EXPORT_CURL: rc = export_curl(E, &r); break;
+			case CERTPIN_EXPORT_HPKP: rc = export_hpkp(E, &r); break;
+			case CERTPIN_EXPORT_TLSA: rc = export_tlsa(E, &r); break;
+			}
+		}
+		rule_free(&r);
+	}
+	if (rc != CERTPIN_OK)
+		return rc;
+
+	export_end(E, format, n);
 	if (n == 0)
 		W(E, "the policy has no rules; nothing is pinned");
 	return CERTPIN_OK;
@@ -742,16 +940,18 @@ int certpin_policy_export_ex(char **out, char **warnings, char **err, const cert
 	E.fmt = display_name(format);
 	E.o = (certpin_export_options)CERTPIN_EXPORT_OPTIONS_INIT;
 	if (opts) {
-		if (opts->version != 1 && opts->version != CERTPIN_EXPORT_OPTIONS_VERSION) {
+		if (opts->version < 1 || opts->version > CERTPIN_EXPORT_OPTIONS_VERSION) {
 			rc = CERTPIN_E_INVALID_ARG;
 			snprintf(E.err, sizeof(E.err), "export options of an unknown version");
 			goto done;
 		}
-		/* a version 1 struct ends after `now` */
+		/* a version 1 struct ends after `now`, a version 2 one after `allow_narrowing` */
 		E.o.port = opts->port;
 		E.o.now = opts->now;
 		if (opts->version >= 2)
 			E.o.allow_narrowing = opts->allow_narrowing;
+		if (opts->version >= 3)
+			E.o.insecure_allow_union = opts->insecure_allow_union;
 	}
 	if (E.o.port == 0)
 		E.o.port = 443;

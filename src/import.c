@@ -283,6 +283,52 @@ static int nsc_trust_anchors(importer *I, const xmlNode *ta, char *out, size_t o
 	return CERTPIN_OK;
 }
 
+#define NOT_KEPT "is not kept in the policy (export will not write it)"
+
+/*
+ * Warn about the settings of `elem` (<base-config> or <domain-config>) that
+ * a certpin policy cannot hold, so that an export would silently drop them:
+ * cleartextTrafficPermitted and <trust-anchors>, one line each.  A
+ * <domain-config> is named by its first <domain>.  Inherited settings are
+ * warned where they are written only.
+ */
+static void nsc_not_kept(importer *I, const xmlNode *elem)
+{
+	char where[CERTPIN_HOSTNAME_MAX + 16] = "";
+	xmlChar *clear = xmlGetNoNsProp(elem, (const xmlChar *)"cleartextTrafficPermitted");
+	bool anchors = false;
+
+	for (const xmlNode *c = elem->children; c; c = c->next) {
+		if (is_elem(c, "trust-anchors"))
+			anchors = true;
+		if (!is_elem(c, "domain") || where[0])
+			continue;
+		xmlChar *t = xmlNodeGetContent(c);
+		const char *d = t ? (const char *)t : "";
+		size_t n;
+		while (is_space((unsigned char)*d))
+			d++;
+		for (n = strlen(d); n > 0 && is_space((unsigned char)d[n - 1]); n--)
+			;
+		snprintf(where, sizeof(where), " for \"%.*s\"", (int)(n < CERTPIN_HOSTNAME_MAX ? n : CERTPIN_HOSTNAME_MAX),
+			d);
+		xmlFree(t);
+	}
+	if (clear)
+		warn(I, 0, "cleartextTrafficPermitted=\"%.16s\" on <%s>%s " NOT_KEPT, (const char *)clear, elem->name,
+			where);
+	if (anchors)
+		warn(I, 0, "<trust-anchors> in <%s>%s " NOT_KEPT, elem->name, where);
+	xmlFree(clear);
+}
+
+/* <debug-overrides>: debug builds only, and not kept either. */
+static int nsc_debug_overrides(importer *I)
+{
+	warn(I, 0, "<debug-overrides> " NOT_KEPT);
+	return CERTPIN_OK;
+}
+
 /* Remember that rule `pattern` trusts only `anchors` (not the system store). */
 static int nsc_anchor_note(importer *I, const char *pattern, const char *anchors)
 {
@@ -512,6 +558,7 @@ static int nsc_domain_config(importer *I, const xmlNode *dc, const nsc_pinset *i
 	}
 	if (ndomains == 0)
 		return fail(I, node_line(dc), "<domain-config> without <domain>");
+	nsc_not_kept(I, dc);
 	if (pinset && (rc = nsc_pin_set(I, pinset, &own)))
 		goto done;
 	/* Android: values not set in a nested domain-config come from its parent. */
@@ -539,6 +586,7 @@ static int nsc_base_config(importer *I, const xmlNode *bc, char *anchors, size_t
 		if (is_elem(c, "trust-anchors") && (rc = nsc_trust_anchors(I, c, anchors, len)))
 			return rc;
 	}
+	nsc_not_kept(I, bc);
 	return CERTPIN_OK;
 }
 
@@ -661,7 +709,7 @@ static int import_nsc(importer *I, const char *data, size_t len)
 		else if (is_elem(c, "base-config"))
 			rc = CERTPIN_OK;
 		else if (is_elem(c, "debug-overrides"))
-			rc = CERTPIN_OK;   /* debug builds only */
+			rc = nsc_debug_overrides(I);
 		else
 			rc = check_other_child(I, root, c);
 		if (rc)

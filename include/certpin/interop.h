@@ -37,10 +37,16 @@
  *                 <base-config>, <debug-overrides>, <trust-anchors> and
  *                 <certificates> make no rules (trust anchors are not pins;
  *                 overridePins="true" on a domain's <certificates>, which lets
- *                 chains to those anchors skip pinning, gives a warning), but
- *                 trust anchors that leave out the system store (no
- *                 <certificates src="system">, e.g. only "@raw/private_ca" or
- *                 "user") are kept for certpin_policy_import_anchors(): a
+ *                 chains to those anchors skip pinning, gives a warning).
+ *                 A policy cannot hold cleartextTrafficPermitted,
+ *                 <trust-anchors> or <debug-overrides>, so an export would
+ *                 drop them: each gives a warning naming it and its element
+ *                 ("NAME: <trust-anchors> in <domain-config> for \"x\" is not
+ *                 kept in the policy (export will not write it)"), one per
+ *                 setting per element.  Trust anchors that leave out the
+ *                 system store (no <certificates src="system">, e.g. only
+ *                 "@raw/private_ca" or "user") are still kept, in memory
+ *                 only, for certpin_policy_import_anchors(): a
  *                 domain-config's own, else its parent's, else base-config's
  *                 (debug-overrides are ignored).
  *                 Android exempts a host from a wider pinned rule by a more
@@ -125,6 +131,18 @@
  * may be an intermediate's or root's key, which certpin matches and curl
  * never (written as a leaf pin when allowed).
  *
+ * OVERLAPPING RULES.  OkHttp accepts at a host the pins of EVERY pattern that
+ * matches it (exact, "*." one label, "**." any depth and the name itself);
+ * certpin only those of the most specific rule.  So where a wider rule has
+ * a public-key pin that the most specific rule for some host lacks (e.g.
+ * "a.example.com" pinning X and "*.example.com" pinning Y: OkHttp accepts Y
+ * at a.example.com), the OKHTTP export would accept more than the policy: it
+ * is refused with CERTPIN_E_UNSUPPORTED unless
+ * certpin_export_options.insecure_allow_union is set (then it is written
+ * with a warning naming both rules).  Rules whose wider patterns' pins are
+ * all among the more specific rule's (the union is then that rule's own
+ * pinset) are written without comment.
+ *
  *   ANDROID        network_security_config.xml: one <domain-config> per rule,
  *                  <domain includeSubdomains="true|false">, <pin-set
  *                  expiration="YYYY-MM-DD"> of <pin digest="SHA-256">.
@@ -139,18 +157,22 @@
  *                  day; clock skew is added first), certificate pins (see
  *                  NARROWED RULES).
  *   OKHTTP         Kotlin `CertificatePinner.Builder().add(...).build()`;
- *                  patterns are the same as certpin's.  Warned: expiry,
- *                  report-only, positions, and rules whose
- *                  hosts overlap (OkHttp checks the union of every matching
- *                  pattern's pins; certpin only the most specific rule's).
+ *                  patterns are the same as certpin's.  Refused: rules whose
+ *                  hosts overlap with different pins (see OVERLAPPING
+ *                  RULES).  Warned: expiry, report-only, positions.
  *   TRUSTKIT_SWIFT Swift dictionary for TrustKit.initSharedInstance(), and
  *   TRUSTKIT_PLIST Info.plist XML with the same content under
  *                  TSKConfiguration.  kTSKIncludeSubdomains for "**." rules,
  *                  kTSKEnforcePinning false for report-only rules,
- *                  kTSKExpirationDate for fail-open expiry.  Refused as for
- *                  ANDROID ("*.", IP, "x" with "**.x").  Warned: fewer than two
- *                  pins in a domain (TrustKit raises an exception at start-up
- *                  without a backup pin), positions, non-fail-open expiry.
+ *                  kTSKExpirationDate for fail-open expiry, kTSKReportUris
+ *                  with the rule's report URIs (its own, else the
+ *                  policy's; none: the key is left out), and for every
+ *                  domain kTSKDisableDefaultReportUri true (else TrustKit
+ *                  also sends failure reports to its vendor's server).
+ *                  Refused as for ANDROID ("*.", IP, "x" with "**.x").
+ *                  Warned: fewer than two pins in a domain (TrustKit raises
+ *                  an exception at start-up without a backup pin),
+ *                  positions, non-fail-open expiry.
  *   CURL           per rule a "# HOST" comment line, then the --pinnedpubkey
  *                  value "sha256//A;sha256//B".  Always warns that curl checks
  *                  the leaf key only; a rule with pins at position
@@ -159,15 +181,18 @@
  *                  warns for expiry and report-only.
  *                  Imported again, the pins are at position leaf.
  *   HPKP           per rule a "# HOST" comment line, then
- *                  `Public-Key-Pins: pin-sha256="A"; ...; max-age=N[; includeSubDomains]`
+ *                  `Public-Key-Pins: pin-sha256="A"; ...; max-age=N[; includeSubDomains][; report-uri="URI"]`
  *                  (Public-Key-Pins-Report-Only for report-only rules).  N is
  *                  the time left until the effective expiry at
  *                  certpin_export_options.now (0 once expired), else 5184000
- *                  (60 days).  report-uri is omitted.  Always warns that
- *                  browsers no longer support HPKP; also warns for fewer than
- *                  two pins (RFC 7469 requires a backup pin), positions,
- *                  a max-age taken from an expiry (it
- *                  counts from export time), report-only without report-uri.
+ *                  (60 days).  URI is the first of the rule's report URIs
+ *                  (certpin_policy_report_uris(): its own, else the
+ *                  policy's), '"' and '\' escaped; HPKP has a single
+ *                  report-uri, so every further URI is warned by name.  Always
+ *                  warns that browsers no longer support HPKP; also warns for
+ *                  fewer than two pins (RFC 7469 requires a backup pin),
+ *                  positions, a max-age taken from an expiry (it counts from
+ *                  export time), report-only without any report URI.
  *   TLSA           DNS zone lines "_PORT._tcp.HOST. IN TLSA U S 1 HEX": usage 3
  *                  (DANE-EE) for leaf pins, 2 (DANE-TA) for intermediate and
  *                  root pins, both for "any" (with a warning); selector 1 for
@@ -272,7 +297,7 @@ typedef enum certpin_export_format {
 } certpin_export_format;
 
 typedef struct certpin_export_options {
-	unsigned int version;           /* CERTPIN_EXPORT_OPTIONS_VERSION (1 is still accepted) */
+	unsigned int version;           /* CERTPIN_EXPORT_OPTIONS_VERSION (1 and 2 are still accepted) */
 	unsigned int port;              /* TLSA only: 1..65535; 0 means 443 */
 	int64_t now;                    /* HPKP only: Unix time for max-age; 0 means the current time */
 	/*
@@ -282,10 +307,18 @@ typedef struct certpin_export_options {
 	 * clients out.
 	 */
 	int allow_narrowing;
+	/*
+	 * Version 3.  Non-zero: write OKHTTP rules that overlap although
+	 * OkHttp then accepts at a host the pins of every matching pattern,
+	 * more than the policy (see OVERLAPPING RULES above), with a warning
+	 * instead of CERTPIN_E_UNSUPPORTED.  Such an export is weaker than the
+	 * policy.
+	 */
+	int insecure_allow_union;
 } certpin_export_options;
 
-#define CERTPIN_EXPORT_OPTIONS_VERSION 2
-#define CERTPIN_EXPORT_OPTIONS_INIT { CERTPIN_EXPORT_OPTIONS_VERSION, 443, 0, 0 }
+#define CERTPIN_EXPORT_OPTIONS_VERSION 3
+#define CERTPIN_EXPORT_OPTIONS_INIT { CERTPIN_EXPORT_OPTIONS_VERSION, 443, 0, 0, 0 }
 
 /*
  * Write `policy` in `format`.  On success `*out` is malloc'd NUL-terminated
@@ -293,7 +326,7 @@ typedef struct certpin_export_options {
  * malloc'd newline-separated list of lossy-conversion warnings (no trailing
  * newline), or NULL if there are none.  Returns CERTPIN_E_UNSUPPORTED when a
  * rule cannot be expressed without widening it, or only narrowed (see
- * NARROWED RULES; use certpin_policy_export_ex() to get the reason), CERTPIN_E_INVALID_ARG for a
+ * NARROWED RULES and OVERLAPPING RULES; use certpin_policy_export_ex() to get the reason), CERTPIN_E_INVALID_ARG for a
  * bad format or NULL argument, CERTPIN_E_NOMEM.  On error *out and *warnings
  * are NULL.  The policy is not modified.
  */

@@ -51,6 +51,15 @@ static int run(const certpin_policy *p, certpin_export_format f, unsigned int po
 	return run_ex(p, f, port, now, 0, out, warn, err);
 }
 
+/* OkHttp export with insecure_allow_union set (what certpin export --force does). */
+static int run_union(const certpin_policy *p, char **out, char **warn, char **err)
+{
+	certpin_export_options o = CERTPIN_EXPORT_OPTIONS_INIT;
+
+	o.insecure_allow_union = 1;
+	return certpin_policy_export_ex(out, warn, err, p, CERTPIN_EXPORT_OKHTTP, &o);
+}
+
 /* The policy used by most tests. */
 static const char MAIN_POLICY[] =
 	"{\"schema\": 1, \"hosts\": ["
@@ -321,9 +330,16 @@ static void test_okhttp(void)
 		"{\"host\": \"**.example.com\", \"pins\": [\"sha256/" B64_B "\", \"sha256/" B64_C "\"]},"
 		"{\"host\": \"*.cdn.example.net\", \"pins\": [\"sha256/" B64_C "\"]}"
 		"]}"), *q;
-	char *out = NULL, *warn = NULL;
+	char *out = NULL, *warn = NULL, *err = NULL;
 
-	CHECK_INT(run(p, CERTPIN_EXPORT_OKHTTP, 0, 0, &out, &warn, NULL), CERTPIN_OK);
+	/* OkHttp would accept at api.example.com the pins of "**.example.com" too: refused */
+	CHECK_INT(run(p, CERTPIN_EXPORT_OKHTTP, 0, 0, &out, &warn, &err), CERTPIN_E_UNSUPPORTED);
+	CHECK_CONTAINS(err, "rules 'api.example.com' and '**.example.com' both match host api.example.com");
+	CHECK(out == NULL && warn == NULL);
+	free(err);
+	/* allow_narrowing is not enough */
+	CHECK_INT(run_ex(p, CERTPIN_EXPORT_OKHTTP, 0, 0, 1, &out, &warn, NULL), CERTPIN_E_UNSUPPORTED);
+	CHECK_INT(run_union(p, &out, &warn, NULL), CERTPIN_OK);
 	CHECK_CONTAINS(out, "val certificatePinner = CertificatePinner.Builder()\n"
 		"    .add(\"api.example.com\", \"sha256/" B64_A "\")\n"
 		"    .add(\"**.example.com\", \"sha256/" B64_B "\", \"sha256/" B64_C "\")\n"
@@ -331,7 +347,8 @@ static void test_okhttp(void)
 		"    .build()\n");
 	CHECK_CONTAINS(warn, "api.example.com: OkHttp has no pin expiry; pins stay enforced after 2030-01-01T00:00:00Z");
 	/* OkHttp takes the union of api.example.com and **.example.com pins */
-	CHECK_CONTAINS(warn, "api.example.com: also matched by rule '**.example.com'");
+	CHECK_CONTAINS(warn, "api.example.com: also matched by rule '**.example.com' (e.g. host api.example.com); "
+		"OkHttp accepts there the pins of every matching pattern, 2 more than certpin");
 	CHECK(!strstr(warn, "*.cdn.example.net: also"));
 
 	/* round trip through the OkHttp importer: same patterns and pins (expiry is lost, as warned) */
@@ -358,6 +375,91 @@ static void test_okhttp(void)
 	certpin_policy_free(p);
 }
 
+/* A rule with SPKI pins (sha256/B64 each); OV1 one pin, OV2 two. */
+#define OV1(h, a) "{\"host\": \"" h "\", \"pins\": [\"sha256/" a "\"]}"
+#define OV2(h, a, b) "{\"host\": \"" h "\", \"pins\": [\"sha256/" a "\", \"sha256/" b "\"]}"
+
+/*
+ * OkHttp accepts at a host the pins of every pattern matching it (exact,
+ * "*." one label, "**." any depth and the name itself); certpin those of the
+ * most specific rule.  Wherever a wider pattern brings a pin the specific
+ * rule lacks, the export would accept more than the policy: refused.
+ */
+static const struct overlap {
+	const char *name;
+	const char *hosts;      /* JSON "hosts" array content */
+	const char *want;       /* the refusal, or NULL: written, no overlap warning */
+} overlaps[] = {
+	{ "exact and one-label", OV1("a.example.com", B64_A) "," OV1("*.example.com", B64_B),
+		"rules 'a.example.com' and '*.example.com' both match host a.example.com" },
+	{ "one-label first", OV1("*.example.com", B64_B) "," OV1("a.example.com", B64_A),
+		"rules 'a.example.com' and '*.example.com' both match host a.example.com" },
+	{ "exact and any depth", OV1("a.b.example.com", B64_A) "," OV1("**.example.com", B64_B),
+		"rules 'a.b.example.com' and '**.example.com' both match host a.b.example.com" },
+	{ "name itself and any depth", OV1("example.com", B64_A) "," OV1("**.example.com", B64_B),
+		"rules 'example.com' and '**.example.com' both match host example.com" },
+	{ "one-label and any depth", OV1("*.example.com", B64_A) "," OV1("**.example.com", B64_B),
+		"rules '*.example.com' and '**.example.com' both match host x.example.com" },
+	{ "any depth nested", OV1("**.a.example.com", B64_A) "," OV1("**.example.com", B64_B),
+		"rules '**.a.example.com' and '**.example.com' both match host a.example.com" },
+	{ "any depth and parent's one-label", OV1("**.a.example.com", B64_A) "," OV1("*.example.com", B64_B),
+		"rules '**.a.example.com' and '*.example.com' both match host a.example.com" },
+	{ "three patterns, the widest differs", OV2("a.example.com", B64_A, B64_B) "," OV1("*.example.com", B64_B) ","
+		OV1("**.example.com", B64_C), "rules 'a.example.com' and '**.example.com' both match host a.example.com" },
+	{ "wider pattern has more pins", OV1("a.example.com", B64_A) "," OV2("*.example.com", B64_A, B64_B),
+		"rules 'a.example.com' and '*.example.com' both match host a.example.com" },
+	/* the same pair at hosts x.example.com and a.example.com: warned once when forced */
+	{ "one pair at two kinds of host", OV1("*.example.com", B64_A) "," OV1("**.example.com", B64_B) ","
+		OV2("*.a.example.com", B64_A, B64_B), "rules '*.example.com' and '**.example.com' both match host x.example.com" },
+	/* the union is the specific rule's own pinset: exactly as strict */
+	{ "subset", OV2("a.example.com", B64_A, B64_B) "," OV1("*.example.com", B64_B), NULL },
+	{ "same pins", OV2("a.example.com", B64_A, B64_B) "," OV2("**.example.com", B64_B, B64_A), NULL },
+	{ "subset at every depth", OV2("*.example.com", B64_A, B64_B) "," OV1("**.example.com", B64_B) ","
+		OV2("a.example.com", B64_A, B64_B), NULL },
+	/* no host matches both */
+	{ "two labels below a one-label wildcard", OV1("a.b.example.com", B64_A) "," OV1("*.example.com", B64_B), NULL },
+	{ "one-label wildcard and its own name", OV1("example.com", B64_A) "," OV1("*.example.com", B64_B), NULL },
+	{ "siblings", OV1("a.example.com", B64_A) "," OV1("**.b.example.com", B64_B), NULL },
+};
+
+static void test_okhttp_overlaps(void)
+{
+	for (size_t i = 0; i < sizeof(overlaps) / sizeof(overlaps[0]); i++) {
+		const struct overlap *c = &overlaps[i];
+		char json[1024], *out = NULL, *warn = NULL, *err = NULL;
+
+		snprintf(json, sizeof(json), "{\"schema\": 1, \"hosts\": [%s]}", c->hosts);
+		certpin_policy *p = load(json);
+		int rc = run(p, CERTPIN_EXPORT_OKHTTP, 0, 0, &out, &warn, &err);
+		if (rc != (c->want ? CERTPIN_E_UNSUPPORTED : CERTPIN_OK) || (c->want && (!err || !strstr(err, c->want))) ||
+		    (!c->want && warn))
+			fprintf(stderr, "overlap case '%s': rc %d, err \"%s\", warn \"%s\"\n", c->name, rc,
+				err ? err : "(null)", warn ? warn : "(null)");
+		if (c->want) {
+			CHECK_INT(rc, CERTPIN_E_UNSUPPORTED);
+			CHECK_CONTAINS(err, c->want);
+			CHECK_CONTAINS(err, "or export anyway with --force");
+			CHECK(strchr(err ? err : "", '\n') == NULL);
+			CHECK(out == NULL);
+			/* forced: written, each overlapping pair warned once, naming both rules */
+			char a[64], b[64], want[200];
+			CHECK_INT(sscanf(c->want, "rules '%63[^']' and '%63[^']'", a, b), 2);
+			snprintf(want, sizeof(want), "%s: also matched by rule '%s' (e.g. host ", a, b);
+			CHECK_INT(run_union(p, &out, &warn, NULL), CERTPIN_OK);
+			CHECK_CONTAINS(warn, want);
+			const char *w1 = warn ? strstr(warn, want) : NULL;
+			CHECK(w1 && !strstr(w1 + 1, want));
+		} else {
+			CHECK_INT(rc, CERTPIN_OK);
+			CHECK(warn == NULL);
+		}
+		free(out);
+		free(warn);
+		free(err);
+		certpin_policy_free(p);
+	}
+}
+
 /* ---- TrustKit ------------------------------------------------------------ */
 
 static void test_trustkit_swift(void)
@@ -365,6 +467,7 @@ static void test_trustkit_swift(void)
 	certpin_policy *p = load("{\"schema\": 1, \"hosts\": ["
 		"{\"host\": \"api.example.com\", \"pins\": [\"sha256/" B64_A "\", \"sha256/" B64_B "\"]},"
 		"{\"host\": \"**.example.org\", \"mode\": \"report-only\", \"expires\": \"2030-01-01\","
+		" \"report_uris\": [\"https://r.example/\\\"q\\\"\\\\\", \"https://r2.example/r\"],"
 		" \"pins\": [\"sha256/" B64_C "\"]}"
 		"]}");
 	char *out = NULL, *warn = NULL;
@@ -376,6 +479,7 @@ static void test_trustkit_swift(void)
 		"        \"api.example.com\": [\n"
 		"            kTSKIncludeSubdomains: false,\n"
 		"            kTSKEnforcePinning: true,\n"
+		"            kTSKDisableDefaultReportUri: true,\n"
 		"            kTSKPublicKeyHashes: [\n"
 		"                \"" B64_A "\",\n"
 		"                \"" B64_B "\",\n"
@@ -384,6 +488,11 @@ static void test_trustkit_swift(void)
 		"        \"example.org\": [\n"
 		"            kTSKIncludeSubdomains: true,\n"
 		"            kTSKEnforcePinning: false,\n"
+		"            kTSKDisableDefaultReportUri: true,\n"
+		"            kTSKReportUris: [\n"
+		"                \"https://r.example/\\\"q\\\"\\\\\",\n"
+		"                \"https://r2.example/r\",\n"
+		"            ],\n"
 		"            kTSKExpirationDate: \"2030-01-01\",\n");
 	CHECK_CONTAINS(out, "TrustKit.initSharedInstance(withConfiguration: trustKitConfig)\n");
 	/* brackets balance */
@@ -448,6 +557,37 @@ static void test_trustkit_plist(void)
 	xmlNodePtr org = dict_get(domains, "example.org");
 	CHECK(elem_is(dict_get(org, "TSKIncludeSubdomains"), "true"));
 	CHECK(text_is(dict_get(org, "TSKExpirationDate"), "2030-01-01"));
+	/* no report URIs in the policy: none written, and TrustKit's own report server off */
+	CHECK(elem_is(dict_get(api, "TSKDisableDefaultReportUri"), "true"));
+	CHECK(elem_is(dict_get(org, "TSKDisableDefaultReportUri"), "true"));
+	CHECK(dict_get(api, "TSKReportUris") == NULL);
+	xmlFreeDoc(doc);
+	free(out);
+	certpin_policy_free(p);
+
+	/* the rule's own report URIs, else the policy's, XML-escaped */
+	p = load("{\"schema\": 1, \"report_uris\": [\"https://top.example/r\"], \"hosts\": ["
+		"{\"host\": \"a.example\", \"report_uris\": [\"https://a.example/r?x=1&y=<2>\", \"https://a2.example/r\"],"
+		" \"pins\": [\"sha256/" B64_A "\", \"sha256/" B64_B "\"]},"
+		"{\"host\": \"b.example\", \"pins\": [\"sha256/" B64_A "\", \"sha256/" B64_B "\"]}]}");
+	CHECK_INT(run(p, CERTPIN_EXPORT_TRUSTKIT_PLIST, 0, 0, &out, &warn, NULL), CERTPIN_OK);
+	CHECK(warn == NULL);
+	CHECK_CONTAINS(out, "<string>https://a.example/r?x=1&amp;y=&lt;2&gt;</string>");
+	doc = parse_xml(out);
+	CHECK(doc != NULL);
+	domains = doc ? dict_get(dict_get(first_elem(xmlDocGetRootElement(doc)->children), "TSKConfiguration"),
+		"TSKPinnedDomains") : NULL;
+	xmlNodePtr a = dict_get(domains, "a.example"), b = dict_get(domains, "b.example");
+	xmlNodePtr uris = dict_get(a, "TSKReportUris");
+	CHECK(elem_is(uris, "array"));
+	CHECK_INT(uris ? xmlChildElementCount(uris) : 0, 2);
+	CHECK(text_is(uris ? first_elem(uris->children) : NULL, "https://a.example/r?x=1&y=<2>"));
+	CHECK(text_is(next_elem(uris ? first_elem(uris->children) : NULL), "https://a2.example/r"));
+	uris = dict_get(b, "TSKReportUris");
+	CHECK_INT(uris ? xmlChildElementCount(uris) : 0, 1);
+	CHECK(text_is(uris ? first_elem(uris->children) : NULL, "https://top.example/r"));
+	CHECK(elem_is(dict_get(a, "TSKDisableDefaultReportUri"), "true"));
+	CHECK(elem_is(dict_get(b, "TSKDisableDefaultReportUri"), "true"));
 	xmlFreeDoc(doc);
 	free(out);
 	certpin_policy_free(p);
@@ -554,6 +694,32 @@ static void test_hpkp(void)
 	certpin_policy_free(p);
 }
 
+/* report-uri: the rule's own list, else the policy's; one URI only (RFC 7469), a quoted-string */
+static void test_hpkp_report_uri(void)
+{
+	certpin_policy *p = load("{\"schema\": 1, \"report_uris\": [\"https://top.example/r\"], \"hosts\": ["
+		"{\"host\": \"a.example\", \"pins\": [\"sha256/" B64_A "\", \"sha256/" B64_B "\"]},"
+		"{\"host\": \"**.b.example\", \"mode\": \"report-only\", \"report_uris\": [\"https://b.example/q=\\\"x\\\"\\\\\","
+		" \"https://b2.example/r\", \"https://b3.example/r\"], \"pins\": [\"sha256/" B64_C "\", \"sha256/" B64_A "\"]}"
+		"]}");
+	char *out = NULL, *warn = NULL;
+
+	CHECK_INT(run(p, CERTPIN_EXPORT_HPKP, 0, 0, &out, &warn, NULL), CERTPIN_OK);
+	CHECK_CONTAINS(out, "\nPublic-Key-Pins: pin-sha256=\"" B64_A "\"; pin-sha256=\"" B64_B "\"; max-age=5184000; "
+		"report-uri=\"https://top.example/r\"\n");
+	/* '"' and '\\' in the URI are quoted-pairs */
+	CHECK_CONTAINS(out, "\nPublic-Key-Pins-Report-Only: pin-sha256=\"" B64_C "\"; pin-sha256=\"" B64_A "\"; "
+		"max-age=5184000; includeSubDomains; report-uri=\"https://b.example/q=\\\"x\\\"\\\\\"\n");
+	CHECK(!strstr(out, "b2.example") && !strstr(out, "b3.example"));
+	CHECK_CONTAINS(warn, "**.b.example: report URI https://b2.example/r not written: HPKP has a single report-uri");
+	CHECK_CONTAINS(warn, "**.b.example: report URI https://b3.example/r not written");
+	CHECK(!strstr(warn, "without report-uri"));
+	CHECK(!strstr(warn, "a.example: report URI"));
+	free(out);
+	free(warn);
+	certpin_policy_free(p);
+}
+
 /* ---- TLSA ---------------------------------------------------------------- */
 
 static void test_tlsa(void)
@@ -651,6 +817,15 @@ static void test_misc(void)
 		CERTPIN_E_UNSUPPORTED);
 	certpin_policy_free(p);
 
+	/* version 2 options (no insecure_allow_union field) are still read, and never allow the OkHttp union */
+	struct { unsigned int version, port; int64_t now; int allow_narrowing; } v2 = { 2, 0, 0, 1 };
+	p = load("{\"schema\": 1, \"hosts\": [" OV1("a.example", B64_A) "," OV1("*.example", B64_B) "]}");
+	CHECK_INT(certpin_policy_export_ex(&out, NULL, NULL, p, CERTPIN_EXPORT_OKHTTP, (const certpin_export_options *)&v2),
+		CERTPIN_E_UNSUPPORTED);
+	bad.version = 4;
+	CHECK_INT(certpin_policy_export_ex(&out, NULL, NULL, p, CERTPIN_EXPORT_OKHTTP, &bad), CERTPIN_E_INVALID_ARG);
+	certpin_policy_free(p);
+
 	CHECK_INT(certpin_export_format_parse(&f, "trustkit"), CERTPIN_OK);
 	CHECK_INT(f, CERTPIN_EXPORT_TRUSTKIT_SWIFT);
 	CHECK_INT(certpin_export_format_parse(&f, "trustkit-plist"), CERTPIN_OK);
@@ -669,10 +844,12 @@ int main(void)
 	test_refusals();
 	test_refuse_no_pins();
 	test_okhttp();
+	test_okhttp_overlaps();
 	test_trustkit_swift();
 	test_trustkit_plist();
 	test_curl();
 	test_hpkp();
+	test_hpkp_report_uri();
 	test_tlsa();
 	test_misc();
 	return test_finish("export");

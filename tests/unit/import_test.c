@@ -88,7 +88,9 @@ static void test_nsc_basic(void)
 	CHECK_INT(certpin_policy_import_file_ex(p, test_data("nsc/basic.xml"), CERTPIN_IMPORT_AUTO, NULL, &warn),
 		CERTPIN_OK);
 	CHECK_STR(certpin_policy_error(p), "");
-	CHECK(warn == NULL);   /* overridePins inside debug-overrides is not a release setting */
+	/* what the policy does not keep is warned; overridePins inside debug-overrides is not a release setting */
+	CHECK_CONTAINS(warn, "basic.xml: <debug-overrides> is not kept in the policy (export will not write it)");
+	CHECK(!strstr(warn ? warn : "", "overridePins"));
 	CHECK_INT(certpin_policy_host_count(p), 2);
 	CHECK(rule_has_pins(p, "api.example.com", ab, 2));
 	CHECK(rule_has_pins(p, "**.cdn.example.net", cd, 2));
@@ -145,6 +147,57 @@ static void test_nsc_trust_anchors(void)
 	CHECK(certpin_policy_import_anchors(p, "a.example") == NULL);
 	CHECK(certpin_policy_import_anchors(p, "b.example") == NULL);
 	CHECK(certpin_policy_import_anchors(NULL, "a.example") == NULL);
+	certpin_policy_free(p);
+}
+
+/* Settings the policy cannot keep: one warning per setting per element, naming it; none when there are none. */
+static void test_nsc_lost_settings(void)
+{
+	static const char xml[] =
+		"<network-security-config>\n"
+		"<base-config cleartextTrafficPermitted=\"true\"/>\n"
+		"<domain-config cleartextTrafficPermitted=\"true\"><domain>a.example</domain><domain>a2.example</domain>"
+		"<pin-set><pin digest=\"SHA-256\">" B64_A "</pin></pin-set>\n"
+		"<domain-config><domain>b.a.example</domain>"
+		"<trust-anchors><certificates src=\"system\"/></trust-anchors></domain-config>\n"
+		"</domain-config>\n"
+		"<domain-config><domain>plain.example</domain>"
+		"<pin-set><pin digest=\"SHA-256\">" B64_B "</pin></pin-set></domain-config>\n"
+		"<debug-overrides><trust-anchors><certificates src=\"user\"/></trust-anchors></debug-overrides>\n"
+		"</network-security-config>\n";
+	static const char none[] =
+		"<network-security-config><base-config/><domain-config><domain>a.example</domain>"
+		"<pin-set><pin digest=\"SHA-256\">" B64_A "</pin></pin-set></domain-config></network-security-config>";
+	static const char *const want[] = {
+		"in: cleartextTrafficPermitted=\"true\" on <base-config> is not kept in the policy (export will not write it)",
+		"in: cleartextTrafficPermitted=\"true\" on <domain-config> for \"a.example\" is not kept in the policy "
+		"(export will not write it)",
+		"in: <trust-anchors> in <domain-config> for \"b.a.example\" is not kept in the policy (export will not write it)",
+		"in: <debug-overrides> is not kept in the policy (export will not write it)",
+	};
+	char *warn = NULL;
+	int rc;
+	certpin_policy *p = import_str(xml, CERTPIN_IMPORT_AUTO, NULL, &rc, &warn);
+
+	CHECK_INT(rc, CERTPIN_OK);
+	CHECK_INT(certpin_policy_host_count(p), 4);
+	/* exactly these lines, in document order */
+	const char *w = warn ? warn : "";
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		size_t n = strlen(want[i]);
+		CHECK(strncmp(w, want[i], n) == 0 && (w[n] == '\n' || w[n] == '\0'));
+		if (strncmp(w, want[i], n) != 0)
+			fprintf(stderr, "  warning %zu: \"%.*s\", want \"%s\"\n", i, (int)strcspn(w, "\n"), w, want[i]);
+		w += strcspn(w, "\n");
+		w += *w == '\n';
+	}
+	CHECK_STR(w, "");
+	free(warn);
+	certpin_policy_free(p);
+	warn = (char *)"unset";
+	p = import_str(none, CERTPIN_IMPORT_AUTO, NULL, &rc, &warn);
+	CHECK_INT(rc, CERTPIN_OK);
+	CHECK(warn == NULL);
 	certpin_policy_free(p);
 }
 
@@ -625,6 +678,7 @@ int main(void)
 	test_nsc_basic();
 	test_nsc_nested();
 	test_nsc_trust_anchors();
+	test_nsc_lost_settings();
 	test_nsc_warnings();
 	test_bad_inputs();
 	test_xxe_file();
