@@ -170,8 +170,8 @@ static void test_nsc_lost_settings(void)
 		"<pin-set><pin digest=\"SHA-256\">" B64_A "</pin></pin-set></domain-config></network-security-config>";
 	static const char *const want[] = {
 		"in: cleartextTrafficPermitted=\"true\" on <base-config> is not kept in the policy (export will not write it)",
-		"in: cleartextTrafficPermitted=\"true\" on <domain-config> for \"a.example\" is not kept in the policy "
-		"(export will not write it)",
+		("in: cleartextTrafficPermitted=\"true\" on <domain-config> for \"a.example\" is not kept in the policy "
+		 "(export will not write it)"),
 		"in: <trust-anchors> in <domain-config> for \"b.a.example\" is not kept in the policy (export will not write it)",
 		"in: <debug-overrides> is not kept in the policy (export will not write it)",
 	};
