@@ -479,7 +479,7 @@ CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_verify(certpin_result *out, const 
 CERTPIN_EXPORT const char *certpin_verdict_name(certpin_verdict verdict);
 
 /* ------------------------------------------------------------------------ */
-/* OpenSSL binding                                                           */
+/* Attaching to a TLS stack (the options every adapter takes)                */
 /* ------------------------------------------------------------------------ */
 
 /*
@@ -514,103 +514,6 @@ typedef struct certpin_ssl_options {
 #define CERTPIN_SSL_OPTIONS_VERSION 1
 #define CERTPIN_SSL_OPTIONS_INIT { CERTPIN_SSL_OPTIONS_VERSION, 0, NULL, NULL }
 
-/*
- * Check `policy` on every handshake of connections made from `ssl_ctx`
- * (an SSL_CTX *, typed void here so this header does not need OpenSSL).
- *
- * Installs a certificate verification callback that runs OpenSSL's normal
- * X509_verify_cert() first and then checks pins on X509_STORE_CTX_get0_chain()
- * -- the verified chain, never the peer-sent list.  The hostname is the one
- * set with SSL_set1_host()/X509_VERIFY_PARAM_set1_host(), else the IP set
- * with X509_VERIFY_PARAM_set1_ip*, else the SNI name.  With several names
- * (SSL_add1_host()) OpenSSL accepts a certificate valid for any of them, so
- * the rule of every pinned name must pass; the first refusal is the result.
- * An IP set next to a host name is verified by OpenSSL too, and its rule
- * must pass as well.
- * If the caller set only
- * SNI, that name is also enforced as the verification hostname.  With no
- * hostname at all, a connection is refused whenever the policy is non-empty.
- * Pass SSL_set1_host() the normalized name (certpin_hostname_normalize()):
- * the policy lookup ignores case and one trailing dot, OpenSSL's own name
- * check does not strip the dot.
- *
- * Also sets SSL_VERIFY_PEER (a failed verification must abort the handshake);
- * if the application later sets SSL_VERIFY_NONE, a handshake to a pinned host
- * that certpin refuses is still aborted (unpinned hosts keep the
- * application's choice).  A later SSL_CTX_set_cert_verify_callback() replaces
- * certpin's callback and so removes the pins: attach last.  An application
- * verify callback (SSL_CTX_set_verify()) still runs; if it accepts an error
- * OpenSSL reported, the chain is not verified and a pinned host is refused
- * (CERTPIN_E_PKIX) all the same; unpinned hosts keep the callback's choice.
- *
- * A resumed session runs no certificate verification, so no pin check; for
- * a pinned host the binding lets the client resume only a session whose
- * full handshake passed this policy for the same host.  Any other session
- * the application sets (from an SSL_CTX with another policy or none, or for
- * another host) is dropped at the start of the handshake, so a full,
- * checked handshake follows.  certpin_ssl_result() reports CERTPIN_E_STATE
- * for a resumed handshake.  This uses the SSL_CTX's info callback; one the
- * application set before attaching is still called, one set after
- * replaces the guard: attach last.  OpenSSL calls the SSL_CTX's info
- * callback only for connections with none of their own: one set with
- * SSL_set_info_callback() bypasses the guard, unless certpin_ssl_attach()
- * came after it (that one guards for both policies).
- * CERTPIN_SSL_INSECURE_PIN_ONLY runs no X509_verify_cert() and so no verify
- * callback: a connection that also has certpin_ssl_attach() or a TOFU store
- * (certpin_tofu_ssl_ctx_attach()) is refused (CERTPIN_E_INVALID_ARG), as
- * those would be skipped.
- * A handshake refused by the pins fails with X509_V_ERR_APPLICATION_VERIFICATION;
- * one that failed PKIX validation keeps OpenSSL's own error (expired,
- * hostname mismatch, ...), also copied to certpin_result.pkix_error.  Call
- * certpin_ssl_result() for the certpin error and verdict.  `opts` may be NULL.
- * `policy` is borrowed and must outlive the SSL_CTX and all its connections;
- * it must not be changed while attached (attach again after changing it).
- * For speed the binding remembers, until the SSL_CTX is freed or attached
- * again, the rule of the first 8 connection names it saw and the SHA-256 of
- * the first 8 SubjectPublicKeyInfos it hashed (at most about 20 KB); later
- * handshakes compare names and keys exactly instead of working them out
- * again (a key by its algorithm and parameters, as OpenSSL's objects for
- * their OIDs, and its bytes).
- */
-CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_ssl_ctx_attach(void *ssl_ctx, const certpin_policy *policy,
-	const certpin_ssl_options *opts);
-
-/*
- * Result of the last pin check on `ssl` (an SSL *).  Returns the certpin code
- * of that check (CERTPIN_OK, CERTPIN_E_PIN_MISMATCH, CERTPIN_E_PKIX, ...) and
- * fills `out` if not NULL; CERTPIN_E_STATE if no check has run in the
- * connection's current (or last) handshake: none yet since SSL_new() or
- * SSL_clear(), a handshake that failed before the server's certificate, or
- * one that resumed a session (which runs no check).  The result of an
- * earlier handshake, or of the connection that made a session set with
- * SSL_set_session(), is never reported.  With both bindings on
- * one connection, a refusal by the certpin_ssl_attach() policy is the result.
- */
-CERTPIN_EXPORT int certpin_ssl_result(certpin_result *out, const void *ssl);
-
-/*
- * Check `policy` on one connection only (`ssl` is an SSL *), in addition to
- * any policy attached to its SSL_CTX.  Wraps the connection's verify callback
- * (keeping the one already set, which still runs first) and checks pins when
- * OpenSSL reports the leaf verified with no error pending; sets
- * SSL_VERIFY_PEER.  Call it after any SSL_set_verify() of your own: a later
- * SSL_set_verify() replaces the wrapper.  An error your callback accepts
- * refuses a pinned host (CERTPIN_E_PKIX), at whatever depth it comes, also
- * under SSL_VERIFY_NONE.  If only SNI names the host, OpenSSL verified the
- * certificate for no name; the wrapper checks the leaf against that name
- * itself before the pins (X509_V_ERR_HOSTNAME_MISMATCH, CERTPIN_E_PKIX).  CERTPIN_SSL_INSECURE_PIN_ONLY is
- * not available here (CERTPIN_E_INVALID_ARG); use certpin_ssl_ctx_attach().
- * Resumption is guarded as for certpin_ssl_ctx_attach(): for a host this
- * policy pins, a session the application sets is resumed only if its full
- * handshake passed this policy (and the SSL_CTX's, if it has one) for the
- * same host; any other is dropped at the start of the handshake.  This sets
- * the SSL's info callback: one set on the SSL before is still called (else
- * the SSL_CTX's, as OpenSSL would); a later SSL_set_info_callback() removes
- * the guard.
- */
-CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_ssl_attach(void *ssl, const certpin_policy *policy,
-	const certpin_ssl_options *opts);
-
 #ifdef __cplusplus
 }
 #endif
@@ -623,6 +526,7 @@ CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_ssl_attach(void *ssl, const certpi
 #include "certpin/bundle.h"
 #include "certpin/interop.h"
 #include "certpin/lint.h"
+#include "certpin/openssl.h"
 #include "certpin/report.h"
 #include "certpin/tofu.h"
 

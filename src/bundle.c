@@ -1247,7 +1247,7 @@ out:
 }
 
 int certpin_bundle_fetch(char **out, size_t *outlen, certpin_fetch_result *result, const char *url,
-	const certpin_policy *current, const certpin_fetch_options *opts)
+	certpin_policy *current, const certpin_fetch_options *opts)
 {
 	certpin_fetch_options o = CERTPIN_FETCH_OPTIONS_INIT;
 	certpin_fetch_result local;

@@ -10,12 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-/*
- * On the functions a pinned handshake runs: the compiler groups them in
- * .text.hot, so the handshake's cold start touches fewer code pages.
- */
-#define CERTPIN_HOT __attribute__((hot))
+#include <pthread.h>
+#include <stdatomic.h>
 
 #define CERTPIN_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -108,6 +104,9 @@ typedef struct certpin__anchor_note {
 } certpin__anchor_note;
 
 struct certpin_policy {
+	atomic_size_t refs;     /* certpin_policy_free() drops one; attachments hold one each */
+	uint64_t serial;        /* set when frozen: names the policy in session tags */
+	bool frozen;            /* attached: no more changes (CERTPIN_E_STATE) */
 	certpin__rule *rules;
 	size_t nrules, caprules;
 	size_t nip_rules;       /* rules for an IP address: none, and no IP can match */
@@ -132,62 +131,213 @@ const certpin__rule *certpin__policy_rule(const certpin_policy *p, size_t i);
 /* Lookup for a normalized host. */
 long certpin__policy_match(const certpin_policy *p, const char *host, int is_ip);
 
-/* ---- openssl.c ---- */
-struct ssl_st;
-struct x509_store_ctx_st;
-/*
- * The name a connection is verified against: the verification host, else the
- * verification IP, else SNI (with `set_host`, the normalized SNI also becomes
- * the verification host so PKIX checks it).  Returns 1, or 0 if none fits.
- */
-int certpin__ssl_conn_hostname(char *out, size_t outlen, struct ssl_st *ssl, struct x509_store_ctx_st *sctx,
-	bool set_host);
-/*
- * Make a refusal abort the handshake: under SSL_VERIFY_NONE (set after
- * attaching, say) OpenSSL would note the failed verification and carry on.
- * Sets SSL_VERIFY_PEER on `ssl`, keeping its verify callback.
- */
-void certpin__ssl_force_verify_peer(struct ssl_st *ssl);
-struct ssl_ctx_st;
-/* Is a TOFU store attached to `ctx` (certpin_tofu_ssl_ctx_attach())?  (tofu.c) */
-bool certpin__tofu_ctx_attached(const struct ssl_ctx_st *ctx);
-struct x509_st;
-/* A certificate's SubjectPublicKeyInfo DER rebuilt from its parsed parts into buf; 0 if not of a usual shape. */
-size_t certpin__x509_spki_der(unsigned char *buf, size_t buflen, struct x509_st *x);
-/*
- * Tests: the SHA-256 of x's SubjectPublicKeyInfo as a handshake on
- * `ssl_ctx` (which must have certpin_ssl_ctx_attach()) gets it, through the
- * binding's memo.  CERTPIN_OK, or the error.
- */
-int certpin__ssl_ctx_spki_sha256(void *ssl_ctx, struct x509_st *x, unsigned char out[CERTPIN_DIGEST_LEN]);
+/* ---- chain.c: the verified chain an adapter hands to the engine ---- */
 
-/* ---- verify.c ---- */
-/* Engine core for a known rule (rule may be NULL = not pinned). */
+/* Longest verified chain certpin checks; a pinned host with a longer one is refused (CERTPIN_E_CHAIN). */
+#define CERTPIN__CHAIN_MAX 16
+
+/*
+ * What a TLS adapter provides for element i of the chain its stack verified
+ * (0 = leaf, n-1 = trust anchor): the DER of the certificate, or with
+ * `spki` of its SubjectPublicKeyInfo.  Returns 0 with a pointer that stays
+ * valid until the next call, -1 on error, or 1 when asked for an SPKI it
+ * does not keep apart: the SPKI is then located in the certificate's DER.
+ */
+typedef struct certpin__chain_source {
+	int (*der)(void *ctx, size_t i, bool spki, const unsigned char **der, size_t *len);
+	void *ctx;
+} certpin__chain_source;
+
+/*
+ * A chain as the engine sees it: n elements whose digests are computed on
+ * first use (at most once each), or given whole by certpin_verify()'s caller.
+ */
+typedef struct certpin__chain {
+	size_t n;
+	const certpin__chain_source *src;       /* NULL: `given` holds every digest there is */
+	const certpin_chain_elem *given;
+	certpin_chain_elem own[CERTPIN__CHAIN_MAX]; /* with `src`: the digests computed so far */
+	struct evp_md_ctx_st *md;               /* one hashing context per check */
+	bool failed;                            /* a digest could not be computed: fail closed */
+} certpin__chain;
+
+/* A chain of n (<= CERTPIN__CHAIN_MAX) elements read through `src`. */
+void certpin__chain_init(certpin__chain *c, const certpin__chain_source *src, size_t n);
+/* A chain whose digests the caller computed (any length). */
+void certpin__chain_init_given(certpin__chain *c, const certpin_chain_elem *elems, size_t n);
+/* Release what the chain holds (its hashing context). */
+void certpin__chain_done(certpin__chain *c);
+/*
+ * The digest of `kind` of element i: computed on first use.  NULL if the
+ * element has none (a given chain without that digest) or it could not be
+ * computed (then c->failed is set).
+ */
+const unsigned char *certpin__chain_digest(certpin__chain *c, size_t i, certpin_pin_kind kind);
+/* Every digest of every element (for failure callbacks); NULL if one could not be computed. */
+const certpin_chain_elem *certpin__chain_all(certpin__chain *c);
+
+/* ---- verify.c: the engine ---- */
+
+/* Names a certificate can be verified against at once (SSL_add1_host(), plus an IP). */
+#define CERTPIN__NAMES_MAX 8
+
+/* One pin check: what the adapter knows about the handshake. */
+typedef struct certpin__check {
+	/* the names the stack verified the certificate for, [0] the one the result is for */
+	char names[CERTPIN__NAMES_MAX][CERTPIN_HOSTNAME_MAX + 1];
+	size_t nnames;
+	bool names_from_sni;                    /* the one name is the SNI (the stack verified none) */
+	certpin__chain *chain;                  /* the verified chain (pin-only: the peer's leaf alone) */
+	bool pkix_ok;                           /* the stack verified the chain with no error accepted */
+	long pkix_error;                        /* the stack's error code when !pkix_ok */
+	bool pin_only;                          /* CERTPIN_SSL_INSECURE_PIN_ONLY: no PKIX, leaf pins only */
+	bool composed;                          /* another attachment checks this connection too */
+	int64_t now;
+	certpin_failure_cb on_failure;          /* may be NULL */
+	void *payload;
+} certpin__check;
+
+/* Add a name to chk->names; false if it does not fit (too long, too many). */
+bool certpin__check_add_name(certpin__check *chk, const char *name);
+
+/* Initialize a result: not pinned, no rule, no pin, at `now`. */
+void certpin__result_init(certpin_result *r, int64_t now);
+
+/*
+ * The policy's decision on one handshake: every pinned name's rule must
+ * pass, the first refusal is the result.  Returns the certpin code and
+ * fills `out`; *unpinned is set when no name is pinned and the TLS stack's
+ * own verdict stands (then `out->allowed` is pkix_ok).
+ */
+int certpin__decide(certpin_result *out, const certpin_policy *policy, const certpin__check *chk, bool *unpinned);
+
+/*
+ * The first pin of pins[0..npins) that the chain matches at the pin's
+ * position, scanning from the leaf (pin-only: the leaf alone, with leaf and
+ * any pins); its index with *depth set, or -1.  Digests are computed only
+ * for elements some pin's position allows, and only up to the match.
+ */
+long certpin__scan(const certpin__pinent *pins, size_t npins, certpin__chain *c, bool leaf_only, size_t *depth);
+
+/* Does a digest of `e` (given, not computed) equal the pin's? */
+bool certpin__elem_matches(const certpin_chain_elem *e, const certpin_pin *pin);
+
 /* May a pin at position `want` match element `i` of an `n`-element chain? */
 bool certpin__position_ok(certpin_position want, size_t i, size_t n);
-/* Does a digest of `e` of the pin's kind equal the pin's? */
-bool certpin__elem_matches(const certpin_chain_elem *e, const certpin_pin *pin);
+
 /*
- * The first pin of `rule` (its index) that chain[i] of an n-element chain
- * matches, or -1; `leaf_only`: pin-only trust (leaf and any pins only).
+ * The verdict of `rule` (index `ri`) on the chain at `now`: the pinset's
+ * expiry first, then certpin__scan().  Returns the certpin code.
  */
-long certpin__rule_pin_at(const certpin__rule *rule, const certpin_chain_elem *chain, size_t i, size_t n,
+int certpin__rule_decide(certpin_result *out, const certpin__rule *rule, long ri, certpin__chain *c, int64_t now,
 	bool leaf_only);
+
+/* ---- sources.c: the pin sources behind every adapter ---- */
+
 /*
- * What the expiry of `rule`'s pinset decides at `now`: fills out's rule,
- * mode and expired fields; true if the pins do not count (an expired
- * pinset that fails open or closed), with the verdict in `out` and the
- * code in *rc.
+ * What a context (or connection) is attached to: a policy, a TOFU store,
+ * the options.  Attaching again swaps them under `mu`; each handshake takes
+ * references at its start (a snapshot), so a swap reaches new handshakes
+ * only and never frees what a running one uses.
  */
-bool certpin__rule_expiry(certpin_result *out, const certpin__rule *rule, long rule_index, int64_t now,
-	bool leaf_only, int *rc);
-/* The verdict of `rule` when pin k matched chain element i (depth), or k < 0 when no pin matched. */
-int certpin__rule_verdict(certpin_result *out, const certpin__rule *rule, long k, size_t i, bool leaf_only);
+typedef void (*certpin__fn)(void);
+typedef struct certpin__binding {
+	pthread_mutex_t mu;
+	certpin_policy *policy;         /* a reference, or NULL */
+	certpin_tofu *tofu;             /* a reference, or NULL */
+	certpin_ssl_options opts;
+	/* the application's callbacks the adapter wraps and still calls, as the adapter's own types */
+	certpin__fn app_verify, app_info;
+} certpin__binding;
+
+typedef struct certpin__snapshot {
+	certpin_policy *policy;
+	certpin_tofu *tofu;
+	certpin_ssl_options opts;
+} certpin__snapshot;
+
+/* A new binding with nothing attached and default options; NULL if out of memory. */
+certpin__binding *certpin__binding_new(void);
+/* A copy with its own references (SSL_dup()); NULL if out of memory or `b` is NULL. */
+certpin__binding *certpin__binding_dup(const certpin__binding *b);
+void certpin__binding_free(certpin__binding *b);
+/* Put `policy` (with `opts`) and/or `tofu`, references the caller took, in place of b's; NULL keeps b's. */
+void certpin__binding_swap(certpin__binding *b, certpin_policy *policy, const certpin_ssl_options *opts,
+	certpin_tofu *tofu);
+void certpin__snapshot_take(certpin__snapshot *s, certpin__binding *b);
+void certpin__snapshot_drop(certpin__snapshot *s);
+
 /*
- * The verdict of `rule` on chain[0..n): certpin__rule_expiry(), then the
- * first pin match scanning from the leaf, then certpin__rule_verdict().
+ * A connection's results: the policy's check and the TOFU store's, each
+ * with the adapter's identifier of the handshake that made it (OpenSSL: the
+ * client random), so that only the current handshake's result is reported.
  */
-int certpin__verify_rule(certpin_result *out, const certpin__rule *rule, long rule_index,
-	const certpin_chain_elem *chain, size_t n, int64_t now, bool leaf_only);
+#define CERTPIN__HANDSHAKE_ID_LEN 32
+typedef struct certpin__record {
+	unsigned char id[CERTPIN__HANDSHAKE_ID_LEN];    /* the handshake being checked (set by the adapter) */
+	unsigned char policy_id[CERTPIN__HANDSHAKE_ID_LEN], tofu_id[CERTPIN__HANDSHAKE_ID_LEN];
+	bool have_policy, have_tofu;
+	int policy_rc, tofu_rc;
+	certpin_result policy;
+	certpin_tofu_result tofu;
+} certpin__record;
+
+/*
+ * On a session whose full handshake passed: the serials of the policies and
+ * TOFU stores it passed, for one host.  Only such a session may be resumed
+ * for a host they check (a resumed handshake checks nothing).
+ */
+#define CERTPIN__TAG_SERIALS 4
+typedef struct certpin__tag {
+	uint64_t serials[CERTPIN__TAG_SERIALS];         /* newest first, 0 unused */
+	char host[CERTPIN_HOSTNAME_MAX];
+} certpin__tag;
+
+/* Add `serial` for `host`; a tag for another host starts over. */
+void certpin__tag_add(certpin__tag *t, uint64_t serial, const char *host);
+/* Add what `passed` holds (see certpin__sources_check()) to the session's tag `t`. */
+void certpin__tag_merge(certpin__tag *t, const certpin__tag *passed);
+/* May a session with tag `t` (NULL: none) be resumed for connection name `name` under `s`? */
+bool certpin__resume_ok(const certpin__snapshot *s, const char *name, const certpin__tag *t);
+
+/*
+ * The check of one handshake by every source of `s`, each recorded in
+ * `rec`: the policy (the engine) and the TOFU store (for the first name).
+ * Both run, so both results are known; the connection passes only if both
+ * allow it, and when the store refuses what the policy allowed, the
+ * policy's record carries the store's code (its verdict stays).  With a
+ * store, a chain the stack itself refused (`pkix_failed`) is refused and
+ * nothing is recorded: every host is subject to TOFU.  Pin-only trust
+ * verifies nothing, so any other check would be skipped: with a store or
+ * another attachment (`composed`) it is refused (CERTPIN_E_INVALID_ARG).  A passing
+ * handshake's session is to be tagged with `tag` (tag->serials[0] == 0:
+ * nothing to tag).  Returns 1 to continue, 0 to refuse, -1 when no source
+ * checked the handshake and the stack's own verdict stands.
+ */
+int certpin__sources_check(certpin__record *rec, certpin__tag *tag, const certpin__snapshot *s,
+	const certpin__check *chk, bool pkix_failed);
+/*
+ * The recorded result of the handshake `id` (see certpin__record);
+ * CERTPIN_E_STATE if none, or if `id` is all zero (no handshake yet).
+ */
+int certpin__record_policy(certpin_result *out, const certpin__record *rec, const unsigned char *id);
+int certpin__record_tofu(certpin_tofu_result *out, const certpin__record *rec, const unsigned char *id);
+
+/* ---- policy.c and tofu.c, for the sources ---- */
+/* Freeze a policy (attach does): later changes fail with CERTPIN_E_STATE. */
+void certpin__policy_freeze(certpin_policy *p);
+/* Another reference (NULL-safe); certpin_policy_free() drops one. */
+certpin_policy *certpin__policy_ref(certpin_policy *p);
+/* Unique for the process's lifetime, never 0: names the policy in session tags. */
+uint64_t certpin__policy_serial(const certpin_policy *p);
+certpin_tofu *certpin__tofu_ref(certpin_tofu *t);
+uint64_t certpin__tofu_serial(const certpin_tofu *t);
+/* The TOFU decision for `name` on the chain (see certpin_tofu_check()). */
+int certpin__tofu_decide(certpin_tofu_result *out, certpin_tofu *t, const char *name, certpin__chain *chain,
+	int64_t now);
+/* A refusal by the TOFU source before any check, with `code` and `why`; returns `code`. */
+int certpin__tofu_refuse(certpin_tofu_result *out, const certpin_tofu *t, int code, int64_t now, const char *why);
+/* A fresh serial for a policy or store (never 0, never reused). */
+uint64_t certpin__new_serial(void);
 
 #endif

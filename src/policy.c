@@ -19,7 +19,42 @@ int certpin_policy_new(certpin_policy **out)
 	if (!out)
 		return CERTPIN_E_INVALID_ARG;
 	*out = calloc(1, sizeof(**out));
-	return *out ? CERTPIN_OK : CERTPIN_E_NOMEM;
+	if (!*out)
+		return CERTPIN_E_NOMEM;
+	atomic_init(&(*out)->refs, 1);
+	return CERTPIN_OK;
+}
+
+void certpin__policy_freeze(certpin_policy *p)
+{
+	if (p && !p->frozen) {
+		p->serial = certpin__new_serial();
+		p->frozen = true;
+	}
+}
+
+certpin_policy *certpin__policy_ref(certpin_policy *p)
+{
+	if (p)
+		atomic_fetch_add(&p->refs, 1);
+	return p;
+}
+
+uint64_t certpin__policy_serial(const certpin_policy *p)
+{
+	return p->serial;
+}
+
+/* Changes are refused once the policy is attached (frozen). */
+static int check_mutable(certpin_policy *p)
+{
+	if (!p)
+		return CERTPIN_E_INVALID_ARG;
+	p->err[0] = '\0';
+	if (p->frozen)
+		return certpin__policy_fail(p, CERTPIN_E_STATE,
+			"the policy is attached and cannot be changed (load or build a new one and attach it)");
+	return CERTPIN_OK;
 }
 
 static void free_uris(char ***uris, size_t *n)
@@ -61,7 +96,7 @@ void certpin__policy_clear(certpin_policy *p)
 
 void certpin_policy_free(certpin_policy *policy)
 {
-	if (!policy)
+	if (!policy || atomic_fetch_sub(&policy->refs, 1) != 1)
 		return;
 	certpin__policy_clear(policy);
 	free(policy);
@@ -77,9 +112,8 @@ int certpin_policy_add_host(certpin_policy *p, const certpin_host_options *o)
 	char base[CERTPIN_HOSTNAME_MAX], pattern[CERTPIN_HOSTNAME_MAX + 4];
 	int wild, is_ip, rc;
 
-	if (!p)
-		return CERTPIN_E_INVALID_ARG;
-	p->err[0] = '\0';
+	if ((rc = check_mutable(p)) != CERTPIN_OK)
+		return rc;
 	if (!o || o->version != CERTPIN_HOST_OPTIONS_VERSION)
 		return certpin__policy_fail(p, CERTPIN_E_INVALID_ARG, "host options missing or of an unknown version");
 	if (o->mode != CERTPIN_MODE_ENFORCE && o->mode != CERTPIN_MODE_REPORT_ONLY)
@@ -143,9 +177,10 @@ static long find_rule(const certpin_policy *p, const char *pattern)
 int certpin__policy_add_pin_comment(certpin_policy *p, const char *pattern, const certpin_pin *pin,
 	certpin_position position, const char *comment)
 {
-	if (!p)
-		return CERTPIN_E_INVALID_ARG;
-	p->err[0] = '\0';
+	int rc;
+
+	if ((rc = check_mutable(p)) != CERTPIN_OK)
+		return rc;
 	if (!pin || (pin->kind != CERTPIN_PIN_SPKI_SHA256 && pin->kind != CERTPIN_PIN_CERT_SHA256))
 		return certpin__policy_fail(p, CERTPIN_E_INVALID_ARG, "pin missing or of unknown kind");
 	if (position < CERTPIN_POS_ANY || position > CERTPIN_POS_ROOT)
@@ -196,7 +231,7 @@ size_t certpin_policy_host_count(const certpin_policy *p)
 	return p ? p->nrules : 0;
 }
 
-CERTPIN_HOT const certpin__rule *certpin__policy_rule(const certpin_policy *p, size_t i)
+const certpin__rule *certpin__policy_rule(const certpin_policy *p, size_t i)
 {
 	return i < p->nrules ? &p->rules[i] : NULL;
 }
@@ -314,9 +349,10 @@ int certpin_policy_set_report_uris(certpin_policy *p, const char *pattern, const
 	char ***dst;
 	size_t *ndst;
 
-	if (!p)
-		return CERTPIN_E_INVALID_ARG;
-	p->err[0] = '\0';
+	int rc;
+
+	if ((rc = check_mutable(p)) != CERTPIN_OK)
+		return rc;
 	if ((n && !uris) || n > CERTPIN_REPORT_URIS_MAX)
 		return certpin__policy_fail(p, CERTPIN_E_INVALID_ARG, "at most %d report URIs", CERTPIN_REPORT_URIS_MAX);
 	for (size_t i = 0; i < n; i++)

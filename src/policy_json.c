@@ -246,6 +246,8 @@ int certpin_policy_load_data(certpin_policy *policy, const char *json, size_t le
 	policy->err[0] = '\0';
 	if (!json && len)
 		return certpin__policy_fail(policy, CERTPIN_E_INVALID_ARG, "no document");
+	if (policy->frozen)
+		return certpin__policy_fail(policy, CERTPIN_E_STATE, "the policy is attached and cannot be changed");
 	if (policy->nrules)
 		return certpin__policy_fail(policy, CERTPIN_E_INVALID_ARG, "policy is not empty");
 	if (len > POLICY_MAX_BYTES)

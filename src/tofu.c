@@ -1,26 +1,23 @@
 /*
  * Trust on first use (certpin/tofu.h): the known_pins file format, the
- * first-use/match/change decision (matching is done by the decision engine
- * on a one-rule policy built from the host's recorded pins), management
- * operations and the OpenSSL verify-callback binding.
+ * first-use/match/change decision (a source of pins: the engine's scan
+ * compares the host's recorded pins with the chain) and the management
+ * operations.  The TLS adapters call certpin__tofu_decide().
  */
 #include "store.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
-#include <openssl/x509_vfy.h>
-
 #define TIME_LEN 20
 #define TOFU_DEFAULT_LOCK_MS 10000u
-#define TOFU_CHAIN_MAX 16
 
 struct certpin_tofu {
+	atomic_size_t refs;             /* certpin_tofu_close() drops one; attachments hold one each */
+	uint64_t serial;                /* names the store in session tags */
 	char *path;
 	char *lock_path;
 	certpin_tofu_options opts;
@@ -363,6 +360,8 @@ int certpin_tofu_open(certpin_tofu **out, const char *path, const certpin_tofu_o
 		o.lock_timeout_ms = TOFU_DEFAULT_LOCK_MS;
 	if (!(t = calloc(1, sizeof(*t))))
 		return CERTPIN_E_NOMEM;
+	atomic_init(&t->refs, 1);
+	t->serial = certpin__new_serial();
 	size_t pl = strlen(path);
 	t->path = strdup(path);
 	t->lock_path = malloc(pl + 6);
@@ -379,9 +378,21 @@ int certpin_tofu_open(certpin_tofu **out, const char *path, const certpin_tofu_o
 	return CERTPIN_OK;
 }
 
+certpin_tofu *certpin__tofu_ref(certpin_tofu *t)
+{
+	if (t)
+		atomic_fetch_add(&t->refs, 1);
+	return t;
+}
+
+uint64_t certpin__tofu_serial(const certpin_tofu *t)
+{
+	return t->serial;
+}
+
 void certpin_tofu_close(certpin_tofu *store)
 {
-	if (!store)
+	if (!store || atomic_fetch_sub(&store->refs, 1) != 1)
 		return;
 	certpin__tofu_db_free(&store->seen);
 	pthread_mutex_destroy(&store->mu);
@@ -529,29 +540,25 @@ static int rfail(certpin_tofu_result *r, int code, const char *fmt, ...)
  * The chain's pin at `position` (leaf: depth 0, intermediate: depth 1 of a
  * chain of at least 3, root: last) and of `kind`; 0 if there is none.
  */
-static int pin_at(certpin_pin *out, certpin_position position, certpin_pin_kind kind,
-	const certpin_chain_elem *chain, size_t n)
+static int pin_at(certpin_pin *out, certpin_position position, certpin_pin_kind kind, certpin__chain *c)
 {
 	size_t i;
+	const unsigned char *d;
 
 	memset(out, 0, sizeof(*out));
-	if (n == 0)
+	if (c->n == 0)
 		return 0;
 	if (position == CERTPIN_POS_LEAF)
 		i = 0;
 	else if (position == CERTPIN_POS_ROOT)
-		i = n - 1;
-	else if (position == CERTPIN_POS_INTERMEDIATE && n >= 3)
+		i = c->n - 1;
+	else if (position == CERTPIN_POS_INTERMEDIATE && c->n >= 3)
 		i = 1;
 	else
 		return 0;
-	if (kind == CERTPIN_PIN_SPKI_SHA256 && (chain[i].flags & CERTPIN_HAVE_SPKI)) {
-		memcpy(out->digest, chain[i].spki_sha256, CERTPIN_DIGEST_LEN);
-	} else if (kind == CERTPIN_PIN_CERT_SHA256 && (chain[i].flags & CERTPIN_HAVE_CERT)) {
-		memcpy(out->digest, chain[i].cert_sha256, CERTPIN_DIGEST_LEN);
-	} else {
+	if (!(d = certpin__chain_digest(c, i, kind)))
 		return 0;
-	}
+	memcpy(out->digest, d, CERTPIN_DIGEST_LEN);
 	out->kind = kind;
 	return 1;
 }
@@ -565,30 +572,21 @@ static void collect_known(certpin_tofu_result *r, const certpin__tofu_db *db)
 			r->known[r->known_count++] = db->e[i];
 }
 
-/* Does the chain match one of the known pins?  Uses the decision engine.  1, 0, or a negative error. */
-static int known_match(const certpin_tofu_result *r, const certpin_chain_elem *chain, size_t n, int64_t now)
+/* Does the chain match one of the known pins?  The engine's scan decides.  1, 0, or a negative error. */
+static int known_match(const certpin_tofu_result *r, certpin__chain *c)
 {
-	certpin_host_options ho = CERTPIN_HOST_OPTIONS_INIT;
-	certpin_policy *p = NULL;
-	certpin_result vr;
-	int rc;
+	certpin__pinent pins[CERTPIN_TOFU_MAX_PINS];
+	size_t depth;
 
-	if ((rc = certpin_policy_new(&p)) != CERTPIN_OK)
-		return rc;
-	ho.pattern = r->hostname;
-	if ((rc = certpin_policy_add_host(p, &ho)) != CERTPIN_OK)
-		goto out;
-	for (size_t i = 0; i < r->known_count; i++)
-		if ((rc = certpin_policy_add_pin(p, r->hostname, &r->known[i].pin, r->known[i].position)) != CERTPIN_OK)
-			goto out;
-	rc = certpin_verify(&vr, p, r->hostname, chain, n, now);
-	if (rc == CERTPIN_OK && vr.verdict == CERTPIN_VERDICT_MATCH)
-		rc = 1;
-	else if (rc == CERTPIN_OK || rc == CERTPIN_E_PIN_MISMATCH)
-		rc = 0;
-out:
-	certpin_policy_free(p);
-	return rc;
+	for (size_t i = 0; i < r->known_count; i++) {
+		pins[i].pin = r->known[i].pin;
+		pins[i].position = r->known[i].position;
+		pins[i].comment = NULL;
+	}
+	long k = certpin__scan(pins, r->known_count, c, false, &depth);
+	if (c->failed)
+		return CERTPIN_E_CHAIN;
+	return k >= 0;
 }
 
 /*
@@ -596,16 +594,15 @@ out:
  * recorded pin at its own position and kind; presented_at[] shows the same
  * comparison to people.  A change is passed to the options' on_change.
  */
-static int decide_known(certpin_tofu_result *r, const certpin_tofu *t, const certpin_chain_elem *chain, size_t n,
-	int64_t now)
+static int decide_known(certpin_tofu_result *r, const certpin_tofu *t, certpin__chain *c)
 {
 	int m, rc;
 	char pin[CERTPIN_PIN_STRLEN] = "(none)";
 	const char *pos = position_word(r->known[0].position);
 
 	for (size_t i = 0; i < r->known_count; i++)
-		r->have_presented_at[i] = pin_at(&r->presented_at[i], r->known[i].position, r->known[i].pin.kind, chain, n);
-	if ((m = known_match(r, chain, n, now)) < 0)
+		r->have_presented_at[i] = pin_at(&r->presented_at[i], r->known[i].position, r->known[i].pin.kind, c);
+	if ((m = known_match(r, c)) < 0)
 		return rfail(r, m, "pin comparison failed: %s", certpin_strerror(m));
 	if (m == 1) {
 		r->verdict = CERTPIN_TOFU_MATCH;
@@ -630,8 +627,7 @@ static int decide_known(certpin_tofu_result *r, const certpin_tofu *t, const cer
 	return rc;
 }
 
-static int check_locked(certpin_tofu_result *r, certpin_tofu *t, const certpin_chain_elem *chain, size_t n,
-	int64_t now)
+static int check_locked(certpin_tofu_result *r, certpin_tofu *t, certpin__chain *c, int64_t now)
 {
 	const certpin__tofu_db *seen;
 	certpin__tofu_db db;
@@ -644,7 +640,7 @@ static int check_locked(certpin_tofu_result *r, certpin_tofu *t, const certpin_c
 		return rfail(r, rc, "%s", err[0] ? err : certpin_strerror(rc));
 	collect_known(r, seen);
 	if (r->known_count > 0)
-		return decide_known(r, t, chain, n, now);
+		return decide_known(r, t, c);
 
 	/* first use: record under the writers' lock, after looking again */
 	if (!r->have_presented)
@@ -659,7 +655,7 @@ static int check_locked(certpin_tofu_result *r, certpin_tofu *t, const certpin_c
 	collect_known(r, &db);
 	if (r->known_count > 0) {
 		/* another process recorded this host meanwhile: its pins apply */
-		rc = decide_known(r, t, chain, n, now);
+		rc = decide_known(r, t, c);
 		goto out;
 	}
 	memset(&e, 0, sizeof(e));
@@ -685,30 +681,51 @@ out:
 	return rc;
 }
 
-int certpin_tofu_check(certpin_tofu_result *out, certpin_tofu *store, const char *hostname,
-	const certpin_chain_elem *chain, size_t n, int64_t now)
+int certpin__tofu_decide(certpin_tofu_result *out, certpin_tofu *store, const char *hostname, certpin__chain *c,
+	int64_t now)
 {
-	certpin_tofu_result local;
 	int is_ip, rc;
 
-	if (!out)
-		out = &local;
 	result_init(out, store, now);
-	if (!store || !hostname || (!chain && n > 0))
+	if (!store || !hostname)
 		return rfail(out, CERTPIN_E_INVALID_ARG, "invalid argument");
 	if (certpin__host_normalize(out->hostname, sizeof(out->hostname), &is_ip, hostname) != CERTPIN_OK) {
 		out->hostname[0] = '\0';
 		return rfail(out, CERTPIN_E_HOSTNAME, "invalid host name");
 	}
-	if (n == 0)
+	if (c->n == 0)
 		return rfail(out, CERTPIN_E_CHAIN, "%s: empty certificate chain", out->hostname);
-	out->have_presented = pin_at(&out->presented, store->opts.position, store->opts.kind, chain, n);
+	out->have_presented = pin_at(&out->presented, store->opts.position, store->opts.kind, c);
+	if (c->failed)
+		return rfail(out, CERTPIN_E_CHAIN, "%s: cannot read the verified chain", out->hostname);
 	pthread_mutex_lock(&store->mu);
-	rc = check_locked(out, store, chain, n, now);
+	rc = check_locked(out, store, c, now);
 	pthread_mutex_unlock(&store->mu);
 	if (rc == CERTPIN_OK && out->verdict != CERTPIN_TOFU_CHANGED)
 		out->detail[0] = '\0';
 	return rc;
+}
+
+int certpin__tofu_refuse(certpin_tofu_result *out, const certpin_tofu *t, int code, int64_t now, const char *why)
+{
+	result_init(out, t, now);
+	return rfail(out, code, "%s", why);
+}
+
+int certpin_tofu_check(certpin_tofu_result *out, certpin_tofu *store, const char *hostname,
+	const certpin_chain_elem *chain, size_t n, int64_t now)
+{
+	certpin_tofu_result local;
+	certpin__chain c;
+
+	if (!out)
+		out = &local;
+	if (!chain && n > 0) {
+		result_init(out, store, now);
+		return rfail(out, CERTPIN_E_INVALID_ARG, "invalid argument");
+	}
+	certpin__chain_init_given(&c, chain, n);
+	return certpin__tofu_decide(out, store, hostname, &c, now);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -868,208 +885,4 @@ int certpin_tofu_trust(certpin_tofu *store, const char *hostname, const certpin_
 	a.e.first_seen = now;
 	a.flags = flags;
 	return modify(store, edit_trust, &a);
-}
-
-/* ------------------------------------------------------------------------ */
-/* OpenSSL binding                                                           */
-/* ------------------------------------------------------------------------ */
-
-typedef struct tofu_binding {
-	certpin_tofu *store;
-	SSL_verify_cb app_cb;
-} tofu_binding;
-
-typedef struct tofu_state {
-	int rc;
-	certpin_tofu_result result;
-} tofu_state;
-
-static CRYPTO_ONCE once = CRYPTO_ONCE_STATIC_INIT;
-static int ctx_idx = -1, ssl_idx = -1;
-
-static void free_ex(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
-{
-	(void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
-	OPENSSL_free(ptr);
-}
-
-/* SSL_dup(): the copy has no TOFU result of its own yet. */
-static int dup_state(CRYPTO_EX_DATA *to, const CRYPTO_EX_DATA *from, void **from_d, int idx, long argl, void *argp)
-{
-	(void)to, (void)from, (void)idx, (void)argl, (void)argp;
-	*(void **)from_d = NULL;
-	return 1;
-}
-
-static void init_indexes(void)
-{
-	ctx_idx = SSL_CTX_get_ex_new_index(0, "certpin tofu binding", NULL, NULL, free_ex);
-	ssl_idx = SSL_get_ex_new_index(0, "certpin tofu state", NULL, dup_state, free_ex);
-}
-
-static int ensure_indexes(void)
-{
-	if (!CRYPTO_THREAD_run_once(&once, init_indexes))
-		return 0;
-	return ctx_idx >= 0 && ssl_idx >= 0;
-}
-
-static int record_state(SSL *ssl, int rc, const certpin_tofu_result *res)
-{
-	tofu_state *st = SSL_get_ex_data(ssl, ssl_idx);
-
-	if (!st) {
-		if (!(st = OPENSSL_zalloc(sizeof(*st))))
-			return 0;
-		if (!SSL_set_ex_data(ssl, ssl_idx, st)) {
-			OPENSSL_free(st);
-			return 0;
-		}
-	}
-	st->rc = rc;
-	st->result = *res;
-	return 1;
-}
-
-static int tofu_decide(const tofu_binding *b, SSL *ssl, X509_STORE_CTX *sctx)
-{
-	certpin_chain_elem elems[TOFU_CHAIN_MAX];
-	certpin_tofu_result *res;
-	STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(sctx);
-	char host[CERTPIN_HOSTNAME_MAX + 1];
-	int cn = chain ? sk_X509_num(chain) : 0, rc;
-	int64_t now = (int64_t)time(NULL);
-
-	/* the result is large: keep it off the handshake's stack */
-	if (!(res = OPENSSL_malloc(sizeof(*res))))
-		return 0;
-	memset(elems, 0, sizeof(elems));
-	if (!certpin__ssl_conn_hostname(host, sizeof(host), ssl, sctx, false)) {
-		result_init(res, b->store, now);
-		rc = rfail(res, CERTPIN_E_HOSTNAME, "no host name set on the connection (SSL_set1_host)");
-	} else if (cn <= 0 || cn > TOFU_CHAIN_MAX) {
-		result_init(res, b->store, now);
-		rc = rfail(res, CERTPIN_E_CHAIN, "verified chain missing or too long");
-	} else {
-		rc = CERTPIN_OK;
-		for (int i = 0; i < cn && rc == CERTPIN_OK; i++) {
-			unsigned char *der = NULL;
-			int len = i2d_X509(sk_X509_value(chain, i), &der);
-			if (len <= 0 || certpin_chain_elem_from_der(&elems[i], der, (size_t)len) != CERTPIN_OK)
-				rc = CERTPIN_E_CHAIN;
-			OPENSSL_free(der);
-		}
-		if (rc != CERTPIN_OK) {
-			result_init(res, b->store, now);
-			rc = rfail(res, rc, "cannot read the verified chain");
-		} else {
-			rc = certpin_tofu_check(res, b->store, host, elems, (size_t)cn, now);
-		}
-	}
-	int stored = record_state(ssl, rc, res);
-	int allow = stored && rc == CERTPIN_OK && res->allowed;
-	OPENSSL_free(res);
-	ERR_clear_error();
-	if (!allow) {
-		X509_STORE_CTX_set_error(sctx, X509_V_ERR_APPLICATION_VERIFICATION);
-		certpin__ssl_force_verify_peer(ssl);
-	}
-	return allow;
-}
-
-/*
- * The application's verify callback accepted a PKIX error: TOFU vouches only
- * for chains OpenSSL verified, so the handshake is refused all the same.
- * OpenSSL's reason is kept; the TOFU result says CERTPIN_E_PKIX.
- */
-static int refuse_pkix(const tofu_binding *b, SSL *ssl, X509_STORE_CTX *sctx)
-{
-	certpin_tofu_result *res = OPENSSL_malloc(sizeof(*res));
-	int err = X509_STORE_CTX_get_error(sctx);
-
-	if (res) {
-		result_init(res, b->store, (int64_t)time(NULL));
-		rfail(res, CERTPIN_E_PKIX, "the chain failed PKIX validation (%s at depth %d), which the application's "
-			"verify callback accepted; TOFU needs a verified chain",
-			X509_verify_cert_error_string(err != X509_V_OK ? err : X509_V_ERR_UNSPECIFIED),
-			X509_STORE_CTX_get_error_depth(sctx));
-		(void)record_state(ssl, CERTPIN_E_PKIX, res);
-		OPENSSL_free(res);
-	}
-	if (err == X509_V_OK)
-		X509_STORE_CTX_set_error(sctx, X509_V_ERR_APPLICATION_VERIFICATION);
-	certpin__ssl_force_verify_peer(ssl);
-	return 0;
-}
-
-static int tofu_verify_cb(int preverify_ok, X509_STORE_CTX *sctx)
-{
-	SSL *ssl = X509_STORE_CTX_get_ex_data(sctx, SSL_get_ex_data_X509_STORE_CTX_idx());
-	const tofu_binding *b = ssl ? SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ctx_idx) : NULL;
-	int ok;
-
-	if (!b)
-		return 0;
-	ok = b->app_cb ? b->app_cb(preverify_ok, sctx) : preverify_ok;
-	if (!ok) {
-		certpin__ssl_force_verify_peer(ssl); /* PKIX refused: no TOFU without it */
-		return ok;
-	}
-	/*
-	 * Any error, at any depth and before or after the TOFU decision (a
-	 * name-constraints failure comes after the leaf's last call), that the
-	 * application's callback chose to accept: refuse, never skip the check.
-	 */
-	if (!preverify_ok || X509_STORE_CTX_get_error(sctx) != X509_V_OK)
-		return refuse_pkix(b, ssl, sctx);
-	/* the whole chain verified down to the leaf */
-	if (X509_STORE_CTX_get_error_depth(sctx) != 0)
-		return ok;
-	return tofu_decide(b, ssl, sctx);
-}
-
-bool certpin__tofu_ctx_attached(const SSL_CTX *ctx)
-{
-	return ensure_indexes() && SSL_CTX_get_ex_data(ctx, ctx_idx) != NULL;
-}
-
-int certpin_tofu_ssl_ctx_attach(void *ssl_ctx, certpin_tofu *store)
-{
-	SSL_CTX *ctx = ssl_ctx;
-	tofu_binding *b, *old;
-	SSL_verify_cb cur;
-
-	if (!ctx || !store)
-		return CERTPIN_E_INVALID_ARG;
-	if (!ensure_indexes())
-		return CERTPIN_E_TLS;
-	if (!(b = OPENSSL_zalloc(sizeof(*b))))
-		return CERTPIN_E_NOMEM;
-	b->store = store;
-	old = SSL_CTX_get_ex_data(ctx, ctx_idx);
-	cur = SSL_CTX_get_verify_callback(ctx);
-	b->app_cb = cur == tofu_verify_cb ? (old ? old->app_cb : NULL) : cur;
-	if (!SSL_CTX_set_ex_data(ctx, ctx_idx, b)) {
-		OPENSSL_free(b);
-		return CERTPIN_E_NOMEM;
-	}
-	OPENSSL_free(old);
-	SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx) | SSL_VERIFY_PEER, tofu_verify_cb);
-	return CERTPIN_OK;
-}
-
-int certpin_tofu_ssl_result(certpin_tofu_result *out, const void *ssl)
-{
-	const tofu_state *st;
-
-	if (!ssl)
-		return CERTPIN_E_INVALID_ARG;
-	if (!ensure_indexes())
-		return CERTPIN_E_TLS;
-	st = SSL_get_ex_data(ssl, ssl_idx);
-	if (!st)
-		return CERTPIN_E_STATE;
-	if (out)
-		*out = st->result;
-	return st->rc;
 }

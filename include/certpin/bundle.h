@@ -281,7 +281,7 @@ typedef struct certpin_fetch_result {
  * certpin_policy_update_from_bundle().  `result` and `opts` may be NULL.
  */
 CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_bundle_fetch(char **out, size_t *outlen,
-	certpin_fetch_result *result, const char *url, const certpin_policy *current,
+	certpin_fetch_result *result, const char *url, certpin_policy *current,
 	const certpin_fetch_options *opts);
 
 #ifdef __cplusplus

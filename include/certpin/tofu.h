@@ -180,7 +180,11 @@ struct certpin_tofu_result {
 CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_tofu_open(certpin_tofu **out, const char *path,
 	const certpin_tofu_options *opts);
 
-/* NULL-safe.  Must outlive every SSL_CTX it is attached to. */
+/*
+ * Drop the caller's reference (NULL-safe).  An SSL_CTX the store is attached
+ * to (certpin_tofu_ssl_ctx_attach(), <certpin/openssl.h>) holds its own
+ * reference, so the handle may be closed once attached.
+ */
 CERTPIN_EXPORT void certpin_tofu_close(certpin_tofu *store);
 
 /* Detail of the last failed management call (list, forget, trust), or "". */
@@ -217,43 +221,6 @@ CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_tofu_forget(certpin_tofu *store, c
  */
 CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_tofu_trust(certpin_tofu *store, const char *hostname,
 	const certpin_pin *pin, certpin_position position, unsigned int flags, int64_t now);
-
-/*
- * Run certpin_tofu_check() on every handshake of connections made from
- * `ssl_ctx` (an SSL_CTX *), on the chain OpenSSL verified, once PKIX
- * validation of the leaf has succeeded.  The hostname is the one set with
- * SSL_set1_host(), else the verification IP, else SNI; with none the
- * handshake is refused.  Works by wrapping the SSL_CTX's verify callback
- * (the one already set runs first), so call it after any
- * SSL_CTX_set_verify() of your own; sets SSL_VERIFY_PEER.  It composes with
- * certpin_ssl_ctx_attach() in either order: TOFU runs inside PKIX
- * validation, the policy check after it, and either can refuse.  A refused
- * handshake fails with X509_V_ERR_APPLICATION_VERIFICATION.  TOFU never
- * vouches for a chain that failed PKIX validation: if your own callback
- * accepts a verification error (returns 1 when called with preverify_ok 0,
- * at any depth, even if it clears the error), the handshake is refused
- * anyway, OpenSSL's error is kept and certpin_tofu_ssl_result() returns
- * CERTPIN_E_PKIX.  There is no pin-only (PKIX-free) TOFU mode; report-only
- * relaxes the pin comparison, never PKIX.  If the application sets
- * SSL_VERIFY_NONE after attaching (keeping the callback), a refusal or a
- * PKIX failure still aborts the handshake (SSL_VERIFY_PEER is set on that
- * connection), since every host is subject to TOFU.  A per-connection
- * SSL_set_verify() with a callback replaces the SSL_CTX's, and so this
- * check: certpin_tofu_ssl_result() then returns CERTPIN_E_STATE, which an
- * application should treat as a failure.  The check runs
- * when OpenSSL reports the leaf verified; a first-use record made then stays
- * even if a later step (a policy attached with certpin_ssl_ctx_attach(), a
- * name-constraints check, the server's proof of key possession) fails the
- * handshake -- the recorded pin is still that of a chain which passed PKIX
- * validation for the host.
- */
-CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_tofu_ssl_ctx_attach(void *ssl_ctx, certpin_tofu *store);
-
-/*
- * Result of the TOFU check on `ssl` (an SSL *): its return code, `out`
- * filled if not NULL; CERTPIN_E_STATE if no TOFU check ran on `ssl`.
- */
-CERTPIN_EXPORT int certpin_tofu_ssl_result(certpin_tofu_result *out, const void *ssl);
 
 CERTPIN_EXPORT const char *certpin_tofu_verdict_name(certpin_tofu_verdict verdict);
 

@@ -111,7 +111,7 @@ typedef struct conn {
 	const char *ca;                 /* file under the PKI dir, or NULL */
 	const char *host;               /* NULL: no SSL_set1_host, no SNI */
 	unsigned int flags;             /* TEST_CLIENT_* */
-	const certpin_policy *policy;
+	certpin_policy *policy;
 	const certpin_ssl_options *opts;
 } conn;
 
@@ -274,7 +274,7 @@ static const char MAIN_JSON[] =
 	"{\"pin\":\"@leaf@\",\"position\":\"leaf\",\"comment\":\"current key\"},"
 	"{\"pin\":\"@backup@\",\"position\":\"leaf\",\"comment\":\"backup key, offline\"}]}]}";
 
-static void basic_cases(const char *how, const certpin_policy *p)
+static void basic_cases(const char *how, certpin_policy *p)
 {
 	char name[128];
 	certpin_result r;
@@ -335,7 +335,13 @@ static void position_cases(void)
 	add_pin(p, HOST, P_ROOT, CERTPIN_POS_ANY);
 	c.policy = p;
 	run("root pin, position any", &c, CERTPIN_OK, CERTPIN_VERDICT_MATCH, 2);
+	certpin_policy_free(p);
+	/* an attached policy is frozen: the next case gets a policy of its own */
+	p = policy_new();
+	add_host(p, HOST, CERTPIN_MODE_ENFORCE, 0, CERTPIN_EXPIRY_FAIL_OPEN, 0);
+	add_pin(p, HOST, P_ROOT, CERTPIN_POS_ANY);
 	add_pin(p, HOST, P_INTER, CERTPIN_POS_ANY);
+	c.policy = p;
 	run("root + intermediate pins, position any", &c, CERTPIN_OK, CERTPIN_VERDICT_MATCH, 1);
 	certpin_policy_free(p);
 
@@ -999,6 +1005,96 @@ static certpin_policy *main_policy_file(void)
 	return p;
 }
 
+/* ---- the same catalog through the other source of pins: a TOFU store ---- */
+
+/*
+ * One connection with only the TOFU store `t` attached: the TOFU code (or
+ * REFUSED for a PKIX refusal, where no TOFU check runs), the TOFU verdict
+ * (-1: any) and whether the connection went through.
+ */
+static void run_tofu(const char *name, certpin_tofu *t, server_id server, const char *ca, const char *host,
+	int want_rc, int want_verdict)
+{
+	int failed_before = test_failed;
+	test_client_info info;
+	tlsserver *srv = NULL;
+
+	if (tlsserver_start(&srv, test_pki(server.chain), test_pki(server.key), 1) != 0) {
+		CHECK(0);
+		return;
+	}
+	test_client_tofu = t;
+	(void)test_client_connect(NULL, &info, tlsserver_port(srv), host, 0, test_pki(ca), NULL, NULL);
+	test_client_tofu = NULL;
+	CHECK(tlsserver_wait(srv, 5000));
+	tlsserver_stop(srv);
+	if (want_rc == REFUSED) {
+		CHECK_INT(info.tofu_rc, CERTPIN_E_STATE); /* PKIX refused first: TOFU vouches for nothing */
+		CHECK_INT(info.connected, 0);
+	} else {
+		CHECK_INT(info.tofu_rc, want_rc);
+		CHECK_INT(info.connected, want_rc == CERTPIN_OK);
+		CHECK_INT(info.tofu.allowed, want_rc == CERTPIN_OK);
+	}
+	if (want_verdict >= 0)
+		CHECK_INT(info.tofu.verdict, want_verdict);
+	printf("%-4s %-66s %-16s %s\n", test_failed == failed_before ? "ok" : "FAIL", name,
+		certpin_error_name(info.tofu_rc), certpin_tofu_verdict_name(info.tofu.verdict));
+}
+
+static certpin_tofu *tofu_store(const char *file, certpin_mode mode, int recorded)
+{
+	char path[4096];
+	certpin_tofu_options o = CERTPIN_TOFU_OPTIONS_INIT;
+	certpin_tofu *t = NULL;
+
+	snprintf(path, sizeof(path), "%s/%s", test_tmpdir(), file);
+	unlink(path);
+	o.mode = mode;
+	CHECK_INT(certpin_tofu_open(&t, path, &o), CERTPIN_OK);
+	if (!t)
+		exit(2);
+	if (recorded >= 0)
+		CHECK_INT(certpin_tofu_trust(t, HOST, &pins[recorded], CERTPIN_POS_LEAF, 0, (int64_t)time(NULL)),
+			CERTPIN_OK);
+	return t;
+}
+
+/* The attack catalog with a TOFU store that recorded the real leaf key: the same verdicts as the policy's. */
+static void tofu_cases(void)
+{
+	certpin_tofu *t = tofu_store("attack-known_pins", CERTPIN_MODE_ENFORCE, P_LEAF);
+
+	run_tofu("[tofu] recorded leaf key", t, REAL, TRUST, HOST, CERTPIN_OK, CERTPIN_TOFU_MATCH);
+	run_tofu("[tofu] \"API.CERTPIN.TEST\": the same host", t, REAL, TRUST, "API.CERTPIN.TEST", CERTPIN_OK,
+		CERTPIN_TOFU_MATCH);
+	/* OpenSSL's own name check does not strip a trailing dot: PKIX refuses before TOFU */
+	run_tofu("[tofu] \"api.certpin.test.\" as the verification host", t, REAL, TRUST, HOST ".", REFUSED, -1);
+	run_tofu("[tofu] rogue CA trusted by client, forged leaf", t, ROGUE, TRUST_ROGUE, HOST,
+		CERTPIN_E_PIN_MISMATCH, CERTPIN_TOFU_CHANGED);
+	run_tofu("[tofu] chain injection (forged leaf + real chain)", t, INJECT, TRUST_ROGUE, HOST,
+		CERTPIN_E_PIN_MISMATCH, CERTPIN_TOFU_CHANGED);
+	run_tofu("[tofu] another key from the real CA (backup, not recorded)", t, BACKUP, TRUST, HOST,
+		CERTPIN_E_PIN_MISMATCH, CERTPIN_TOFU_CHANGED);
+	run_tofu("[tofu] rogue CA not trusted", t, ROGUE, TRUST, HOST, REFUSED, -1);
+	run_tofu("[tofu] self-signed with the recorded key", t, SELFSIGNED, TRUST, HOST, REFUSED, -1);
+	run_tofu("[tofu] expired certificate, recorded key", t, EXPIRED, TRUST, HOST, REFUSED, -1);
+	run_tofu("[tofu] certificate for another host, recorded key", t, WRONGHOST, TRUST, HOST, REFUSED, -1);
+	run_tofu("[tofu] no host name at all", t, REAL, TRUST, NULL, CERTPIN_E_HOSTNAME, CERTPIN_TOFU_NONE);
+	certpin_tofu_close(t);
+
+	/* report-only: a change is allowed and reported; first use records */
+	t = tofu_store("attack-known_pins-ro", CERTPIN_MODE_REPORT_ONLY, P_LEAF);
+	run_tofu("[tofu, report-only] rogue CA trusted by client: allowed, reported", t, ROGUE, TRUST_ROGUE, HOST,
+		CERTPIN_OK, CERTPIN_TOFU_CHANGED);
+	certpin_tofu_close(t);
+	t = tofu_store("attack-known_pins-new", CERTPIN_MODE_ENFORCE, -1);
+	run_tofu("[tofu] first use records the real key", t, REAL, TRUST, HOST, CERTPIN_OK, CERTPIN_TOFU_FIRST_USE);
+	run_tofu("[tofu] then a rogue CA's leaf is refused", t, ROGUE, TRUST_ROGUE, HOST, CERTPIN_E_PIN_MISMATCH,
+		CERTPIN_TOFU_CHANGED);
+	certpin_tofu_close(t);
+}
+
 int main(void)
 {
 	certpin_policy *p;
@@ -1036,6 +1132,7 @@ int main(void)
 	pin_only_cases();
 	hostname_cases();
 	per_ssl_cases();
+	tofu_cases();
 
 	return test_finish("attack_test");
 }

@@ -151,7 +151,7 @@ static certpin_policy *policy_for(const char *host, const certpin_pin *pin)
 	return p;
 }
 
-static int fetch(responder *r, char **body, size_t *len, certpin_fetch_result *res, const certpin_policy *cur,
+static int fetch(responder *r, char **body, size_t *len, certpin_fetch_result *res, certpin_policy *cur,
 	const char *cafile, size_t max, unsigned int timeout_ms)
 {
 	certpin_fetch_options o = CERTPIN_FETCH_OPTIONS_INIT;

@@ -1,16 +1,16 @@
 /*
- * memo_test - a context binding remembers the rule each host name led to and
- * the digest of each key it hashed, so later handshakes compare bytes.  The
- * memo must never change a decision.  On one SSL_CTX:
+ * memo_test - many names and many keys on one SSL_CTX: each handshake is
+ * decided on its own, whatever the context saw before.  (The context
+ * binding once remembered names and key digests; the test stays as the
+ * guard that no per-context state ever changes a decision.)  On one SSL_CTX:
  *
- *   - names and keys already remembered are decided as fresh ones: the pinned
+ *   - names and keys seen before are decided as fresh ones: the pinned
  *     key passes, a rogue CA's key and an injected chain are refused;
- *   - once the memo is full (more names and keys than it holds), new names
- *     and keys are still decided right, in both directions: certificates
- *     the real intermediate issued for unpinned keys are refused, the pinned
- *     and backup keys pass;
+ *   - after many names and keys, new ones are still decided right, in both
+ *     directions: certificates the real intermediate issued for unpinned
+ *     keys are refused, the pinned and backup keys pass;
  *   - sixteen spellings of the pinned name (case) all get its pins, and
- *     none is taken for an unpinned name remembered before them;
+ *     none is taken for an unpinned name seen before them;
  *   - several threads at once, on the same SSL_CTX.
  *
  * The mis-issued certificates are made here, in a temporary directory.

@@ -191,7 +191,7 @@ static certpin_policy *policy_for(const char *pin_name)
 	return policy;
 }
 
-static SSL_CTX *client_ctx(int version, const certpin_policy *policy, int app_cb)
+static SSL_CTX *client_ctx(int version, certpin_policy *policy, int app_cb)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 
@@ -208,7 +208,7 @@ static SSL_CTX *client_ctx(int version, const certpin_policy *policy, int app_cb
 
 /* Where each side's policies go: the SSL_CTX, the SSL (certpin_ssl_attach()); NULL: none. */
 typedef struct side {
-	const certpin_policy *ctx, *ssl;
+	certpin_policy *ctx, *ssl;
 } side;
 
 #define SSL_OWN_INFO_CB 1 /* the second connection's info callback is set on its SSL, before attaching */

@@ -69,7 +69,7 @@ enum { POLICY_NONE, POLICY_BEFORE, POLICY_AFTER };
 
 /* One connection with `store` (may be NULL) and `policy` attached as `order` says. */
 static void connect_once(outcome *o, const char *chain, const char *key, const char *host,
-	certpin_tofu *store, const certpin_policy *policy, int order)
+	certpin_tofu *store, certpin_policy *policy, int order)
 {
 	tlsserver *srv = NULL;
 	SSL_CTX *ctx = NULL;

@@ -1,5 +1,8 @@
 #include "test.h"
 
+#include <dirent.h>
+#include <unistd.h>
+
 int test_passed;
 int test_failed;
 
@@ -52,4 +55,37 @@ char *test_read_file(const char *path, size_t *len)
 	if (len)
 		*len = n;
 	return buf;
+}
+
+static char tmpdir[4096];
+
+static void tmpdir_remove(void)
+{
+	DIR *d = opendir(tmpdir);
+	struct dirent *e;
+	char path[8192];
+
+	while (d && (e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", tmpdir, e->d_name);
+		unlink(path);
+	}
+	if (d)
+		closedir(d);
+	rmdir(tmpdir);
+}
+
+const char *test_tmpdir(void)
+{
+	if (tmpdir[0])
+		return tmpdir;
+	const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	snprintf(tmpdir, sizeof(tmpdir), "%s/certpin-test-XXXXXX", base);
+	if (!mkdtemp(tmpdir)) {
+		perror("test_tmpdir: mkdtemp");
+		exit(2);
+	}
+	atexit(tmpdir_remove);
+	return tmpdir;
 }

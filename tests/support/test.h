@@ -47,4 +47,11 @@ const char *test_data(const char *file);
 /* Read a whole file; NUL-terminated; *len set if non-NULL.  Aborts the test on failure. */
 char *test_read_file(const char *path, size_t *len);
 
+/*
+ * A private temporary directory for this test process, made on first use
+ * under $TMPDIR (or /tmp); the files in it and the directory are removed at
+ * exit.  Aborts the test if it cannot be made.
+ */
+const char *test_tmpdir(void);
+
 #endif

@@ -77,6 +77,8 @@ static int exchange(SSL *ssl, test_client_info *info)
 	return 1;
 }
 
+certpin_tofu *test_client_tofu;
+
 /* An application's verify callback that accepts every certificate error and clears it. */
 static int accept_all(int preverify_ok, X509_STORE_CTX *sctx)
 {
@@ -87,7 +89,7 @@ static int accept_all(int preverify_ok, X509_STORE_CTX *sctx)
 
 int test_client_connect(certpin_result *out, test_client_info *info,
 	int port, const char *host, unsigned int flags, const char *ca_file,
-	const certpin_policy *policy, const certpin_ssl_options *opts)
+	certpin_policy *policy, const certpin_ssl_options *opts)
 {
 	test_client_info local;
 	certpin_result res;
@@ -99,7 +101,7 @@ int test_client_connect(certpin_result *out, test_client_info *info,
 	if (!info)
 		info = &local;
 	memset(info, 0, sizeof(*info));
-	info->certpin_rc = CERTPIN_E_STATE;
+	info->certpin_rc = info->tofu_rc = CERTPIN_E_STATE;
 	info->verify_result = X509_V_OK;
 	memset(&res, 0, sizeof(res));
 	res.version = CERTPIN_RESULT_VERSION;
@@ -140,6 +142,10 @@ int test_client_connect(certpin_result *out, test_client_info *info,
 			SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
 	}
 
+	if (test_client_tofu && (rc = certpin_tofu_ssl_ctx_attach(ctx, test_client_tofu)) != CERTPIN_OK) {
+		fprintf(stderr, "tlsclient: certpin_tofu_ssl_ctx_attach: %s\n", certpin_strerror(rc));
+		goto done;
+	}
 	ssl = SSL_new(ctx);
 	if (!ssl) {
 		note_tls_error(info);
@@ -199,6 +205,7 @@ int test_client_connect(certpin_result *out, test_client_info *info,
 	info->connected = exchange(ssl, info);
 	info->verify_result = SSL_get_verify_result(ssl);
 	info->certpin_rc = certpin_ssl_result(&res, ssl);
+	info->tofu_rc = certpin_tofu_ssl_result(&info->tofu, ssl);
 	info->checked = info->certpin_rc != CERTPIN_E_STATE;
 	if (!info->checked) {
 		/* certpin_ssl_result() may have touched `res`; report "no check". */

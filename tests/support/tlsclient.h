@@ -31,8 +31,16 @@
 #define TEST_CLIENT_ACCEPT_ALL 16u  /* the application's verify callback accepts (and clears) every error */
 #define TEST_CLIENT_STORE_ACCEPT_ALL 128u /* the same callback, set on the SSL_CTX's X509_STORE instead */
 
+/*
+ * A TOFU store to attach as well (certpin_tofu_ssl_ctx_attach()), or NULL;
+ * its result lands in info->tofu_rc and info->tofu.
+ */
+extern certpin_tofu *test_client_tofu;
+
 typedef struct test_client_info {
 	int connected;          /* 1 if the handshake completed and "ok\n" came back */
+	int tofu_rc;            /* certpin_tofu_ssl_result() (CERTPIN_E_STATE if none ran) */
+	certpin_tofu_result tofu;
 	int checked;            /* 1 if certpin_ssl_result() reported a check */
 	int certpin_rc;         /* what certpin_ssl_result() returned (CERTPIN_E_STATE if no check) */
 	long verify_result;     /* SSL_get_verify_result() after the handshake attempt */
@@ -64,6 +72,6 @@ int test_tcp_connect(int port);
 
 int test_client_connect(certpin_result *out, test_client_info *info,
 	int port, const char *host, unsigned int flags, const char *ca_file,
-	const certpin_policy *policy, const certpin_ssl_options *opts);
+	certpin_policy *policy, const certpin_ssl_options *opts);
 
 #endif

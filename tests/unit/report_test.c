@@ -119,7 +119,7 @@ static void setup_chains(void)
 		CHECK_INT(certpin_chain_elem_from_der(&velems[i], validated[i].der, validated[i].der_len), CERTPIN_OK);
 }
 
-static void check_verify_mismatch(certpin_result *res, const certpin_policy *p, const char *host)
+static void check_verify_mismatch(certpin_result *res, certpin_policy *p, const char *host)
 {
 	int rc = certpin_verify(res, p, host, velems, 3, (int64_t)time(NULL));
 	(void)rc;
@@ -132,7 +132,7 @@ static json_t *load(const char *s)
 	return j;
 }
 
-static void test_build_roundtrip(const certpin_policy *p)
+static void test_build_roundtrip(certpin_policy *p)
 {
 	certpin_result res;
 	certpin_report_input in = CERTPIN_REPORT_INPUT_INIT;
@@ -239,7 +239,7 @@ static void test_build_roundtrip(const certpin_policy *p)
 	free(json);
 }
 
-static void test_build_errors(const certpin_policy *p)
+static void test_build_errors(certpin_policy *p)
 {
 	certpin_result res, match;
 	certpin_report_input in = CERTPIN_REPORT_INPUT_INIT;
@@ -359,7 +359,7 @@ static void expect_bad(const char *doc, const char *why_contains)
 	CHECK_STR(info.hostname, "");
 }
 
-static void test_parse_bad(const certpin_policy *p)
+static void test_parse_bad(certpin_policy *p)
 {
 	certpin_result res;
 	certpin_report_input in = CERTPIN_REPORT_INPUT_INIT;
@@ -492,7 +492,7 @@ static void test_parse_bad(const certpin_policy *p)
 
 /* ---- from a real connection ------------------------------------------- */
 
-static SSL *connect_pinned(SSL_CTX **ctxp, int *fdp, int port, const char *host, const certpin_policy *p,
+static SSL *connect_pinned(SSL_CTX **ctxp, int *fdp, int port, const char *host, certpin_policy *p,
 	const char *cafile, int *handshake_ok)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
@@ -528,7 +528,7 @@ static void close_conn(SSL_CTX *ctx, SSL *ssl, int fd)
 	close(fd);
 }
 
-static void test_from_ssl(const certpin_policy *p)
+static void test_from_ssl(certpin_policy *p)
 {
 	tlsserver *srv = NULL;
 	SSL_CTX *ctx;

@@ -3,6 +3,8 @@
 #include "internal.h"
 #include "test.h"
 
+#include <stdarg.h>
+
 #define NOW ((int64_t)1800000000)
 #define DAY 86400
 
@@ -218,6 +220,15 @@ static void test_hosts(void)
 	certpin_policy_free(p);
 }
 
+static int rule_decide(certpin_result *r, certpin_policy *p, const certpin_chain_elem *chain, size_t n,
+	bool leaf_only)
+{
+	certpin__chain c;
+	certpin__chain_init_given(&c, chain, n);
+	certpin__result_init(r, NOW);
+	return certpin__rule_decide(r, certpin__policy_rule(p, 0), 0, &c, NOW, leaf_only);
+}
+
 /* Pin-only trust: only the leaf counts, and only leaf/any pins. */
 static void test_leaf_only(void)
 {
@@ -227,55 +238,52 @@ static void test_leaf_only(void)
 	certpin_policy *p = one_rule("a.test", CERTPIN_MODE_ENFORCE, 0, CERTPIN_EXPIRY_FAIL_OPEN, 0);
 	add(p, "a.test", spki_pin(0x61), CERTPIN_POS_ANY);  /* matches the second element only */
 	add(p, "a.test", spki_pin(0x60), CERTPIN_POS_ROOT); /* the leaf's key, but as a root pin */
-	const certpin__rule *rule = certpin__policy_rule(p, 0);
-	memset(&r, 0, sizeof(r));
-	CHECK_INT(certpin__verify_rule(&r, rule, 0, chain, 3, NOW, true), CERTPIN_E_PIN_MISMATCH);
-	CHECK_INT(certpin__verify_rule(&r, rule, 0, chain, 1, NOW, true), CERTPIN_E_PIN_MISMATCH);
+	CHECK_INT(rule_decide(&r, p, chain, 3, true), CERTPIN_E_PIN_MISMATCH);
+	CHECK_INT(rule_decide(&r, p, chain, 1, true), CERTPIN_E_PIN_MISMATCH);
 	/* the same chain and pins pass when the whole verified chain counts */
-	CHECK_INT(certpin__verify_rule(&r, rule, 0, chain, 3, NOW, false), CERTPIN_OK);
+	CHECK_INT(rule_decide(&r, p, chain, 3, false), CERTPIN_OK);
 	add(p, "a.test", spki_pin(0x60), CERTPIN_POS_LEAF);
-	rule = certpin__policy_rule(p, 0);
-	CHECK_INT(certpin__verify_rule(&r, rule, 0, chain, 3, NOW, true), CERTPIN_OK);
+	CHECK_INT(rule_decide(&r, p, chain, 3, true), CERTPIN_OK);
 	CHECK_INT(r.depth, 0);
 	CHECK_INT(r.pin, 2);
 	certpin_policy_free(p);
 }
 
-/* The parts check_chain() in openssl.c composes: a pin match per element, expiry, verdict. */
+/* The engine's parts: the scan per element, expiry, verdict. */
 static void test_parts(void)
 {
 	certpin_chain_elem chain[3];
 	certpin_result r;
-	int rc = -1;
+	certpin__chain c;
+	size_t depth = 99;
 	make_chain(chain, 3, 0x70, 0xe0);
 	certpin_policy *p = one_rule("a.test", CERTPIN_MODE_ENFORCE, 0, CERTPIN_EXPIRY_FAIL_OPEN, 0);
 	add(p, "a.test", spki_pin(0x72), CERTPIN_POS_ANY);
 	add(p, "a.test", spki_pin(0x70), CERTPIN_POS_ANY);
 	add(p, "a.test", spki_pin(0x71), CERTPIN_POS_LEAF); /* the intermediate's key, as a leaf pin */
 	const certpin__rule *rule = certpin__policy_rule(p, 0);
-	CHECK_INT(certpin__rule_pin_at(rule, chain, 0, 3, false), 1);
-	CHECK_INT(certpin__rule_pin_at(rule, chain, 1, 3, false), -1);
-	CHECK_INT(certpin__rule_pin_at(rule, chain, 2, 3, false), 0);
-	memset(&r, 0, sizeof(r));
-	CHECK(!certpin__rule_expiry(&r, rule, 0, NOW, false, &rc));
-	CHECK_INT(r.expired, 0);
-	CHECK_INT(rc, -1);
-	CHECK_INT(certpin__rule_verdict(&r, rule, 0, 2, false), CERTPIN_OK);
+	/* from the leaf up: the leaf's pin (index 1) comes first, whatever the pins' order */
+	certpin__chain_init_given(&c, chain, 3);
+	CHECK_INT(certpin__scan(rule->pins, rule->npins, &c, false, &depth), 1);
+	CHECK_INT(depth, 0);
+	/* without the leaf's pin: the root's (index 0) at depth 2; the leaf pin never matches depth 1 */
+	CHECK_INT(certpin__scan(rule->pins + 2, 1, &c, false, &depth), -1);
+	CHECK_INT(certpin__scan(rule->pins, 1, &c, false, &depth), 0);
+	CHECK_INT(depth, 2);
+	CHECK_INT(rule_decide(&r, p, chain, 3, false), CERTPIN_OK);
 	CHECK_INT(r.verdict, CERTPIN_VERDICT_MATCH);
-	CHECK_INT(r.depth, 2);
-	CHECK_INT(r.pin, 0);
-	CHECK_INT(certpin__rule_verdict(&r, rule, -1, 3, false), CERTPIN_E_PIN_MISMATCH);
-	CHECK_INT(r.verdict, CERTPIN_VERDICT_MISMATCH);
-	CHECK_INT(r.allowed, 0);
+	CHECK_INT(r.expired, 0);
+	CHECK_INT(r.depth, 0);
+	CHECK_INT(r.pin, 1);
 	certpin_policy_free(p);
 
 	/* report-only lets a mismatch through, except under pin-only trust */
 	p = one_rule("a.test", CERTPIN_MODE_REPORT_ONLY, 0, CERTPIN_EXPIRY_FAIL_OPEN, 0);
-	add(p, "a.test", spki_pin(0x72), CERTPIN_POS_ANY);
-	rule = certpin__policy_rule(p, 0);
-	CHECK_INT(certpin__rule_verdict(&r, rule, -1, 3, false), CERTPIN_OK);
+	add(p, "a.test", spki_pin(0x7f), CERTPIN_POS_ANY);
+	CHECK_INT(rule_decide(&r, p, chain, 3, false), CERTPIN_OK);
+	CHECK_INT(r.verdict, CERTPIN_VERDICT_MISMATCH);
 	CHECK_INT(r.allowed, 1);
-	CHECK_INT(certpin__rule_verdict(&r, rule, -1, 1, true), CERTPIN_E_PIN_MISMATCH);
+	CHECK_INT(rule_decide(&r, p, chain, 1, true), CERTPIN_E_PIN_MISMATCH);
 	CHECK_INT(r.allowed, 0);
 	certpin_policy_free(p);
 
@@ -288,24 +296,163 @@ static void test_parts(void)
 		{ CERTPIN_EXPIRY_FAIL_OPEN, false, true, CERTPIN_OK, 1 },
 		{ CERTPIN_EXPIRY_FAIL_CLOSED, false, true, CERTPIN_E_PINSET_EXPIRED, 0 },
 		{ CERTPIN_EXPIRY_FAIL_CLOSED, true, true, CERTPIN_E_PINSET_EXPIRED, 0 },
-		{ CERTPIN_EXPIRY_KEEP, false, false, 0, 0 },
-		{ CERTPIN_EXPIRY_FAIL_OPEN, true, false, 0, 0 },
+		{ CERTPIN_EXPIRY_KEEP, false, false, CERTPIN_E_PIN_MISMATCH, 0 },
+		{ CERTPIN_EXPIRY_FAIL_OPEN, true, false, CERTPIN_E_PIN_MISMATCH, 0 },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		p = one_rule("a.test", CERTPIN_MODE_ENFORCE, NOW - 100, cases[i].act, 0);
-		add(p, "a.test", spki_pin(0x70), CERTPIN_POS_ANY);
-		memset(&r, 0, sizeof(r));
-		rc = 0;
-		bool decided = certpin__rule_expiry(&r, certpin__policy_rule(p, 0), 0, NOW, cases[i].leaf_only, &rc);
-		CHECK_INT(decided, cases[i].decided);
+		add(p, "a.test", spki_pin(0x7f), CERTPIN_POS_ANY); /* matches nothing: only expiry can decide */
+		CHECK_INT(rule_decide(&r, p, chain, 3, cases[i].leaf_only), cases[i].rc);
 		CHECK_INT(r.expired, 1);
-		CHECK_INT(rc, cases[i].rc);
-		if (decided) {
-			CHECK_INT(r.verdict, CERTPIN_VERDICT_PINSET_EXPIRED);
-			CHECK_INT(r.allowed, cases[i].allowed);
-		}
+		CHECK_INT(r.verdict, cases[i].decided ? CERTPIN_VERDICT_PINSET_EXPIRED : CERTPIN_VERDICT_MISMATCH);
+		CHECK_INT(r.allowed, cases[i].allowed);
 		certpin_policy_free(p);
 	}
+}
+
+/* A chain source that counts what the engine asks for: digests are lazy, and stop at the first match. */
+typedef struct counting {
+	unsigned char der[3][64];
+	int spki_calls[3], cert_calls[3];
+	bool fail;
+} counting;
+
+static int count_der(void *ctx, size_t i, bool spki, const unsigned char **der, size_t *len)
+{
+	counting *k = ctx;
+	if (spki)
+		k->spki_calls[i]++;
+	else
+		k->cert_calls[i]++;
+	*der = k->der[i];
+	*len = sizeof(k->der[i]);
+	return k->fail ? -1 : 0;
+}
+
+static certpin_pin digest_pin(const unsigned char *data, size_t len, certpin_pin_kind kind)
+{
+	certpin_pin pin = { kind, { 0 } };
+	CHECK_INT(certpin__sha256(pin.digest, data, len), CERTPIN_OK);
+	return pin;
+}
+
+static void test_lazy_chain(void)
+{
+	counting k;
+	certpin__chain_source src = { count_der, &k };
+	certpin__chain c;
+	certpin_result r;
+	memset(&k, 0, sizeof(k));
+	for (size_t i = 0; i < 3; i++)
+		memset(k.der[i], (int)(0x30 + i), sizeof(k.der[i]));
+
+	/* a leaf pin: one SPKI digest, nothing else */
+	certpin_policy *p = one_rule("a.test", CERTPIN_MODE_ENFORCE, 0, CERTPIN_EXPIRY_FAIL_OPEN, 0);
+	certpin_pin leaf = digest_pin(k.der[0], sizeof(k.der[0]), CERTPIN_PIN_SPKI_SHA256);
+	CHECK_INT(certpin_policy_add_pin(p, "a.test", &leaf, CERTPIN_POS_LEAF), CERTPIN_OK);
+	certpin__chain_init(&c, &src, 3);
+	CHECK_INT(certpin__rule_decide(&r, certpin__policy_rule(p, 0), 0, &c, NOW, false), CERTPIN_OK);
+	certpin__chain_done(&c);
+	CHECK_INT(k.spki_calls[0] + k.spki_calls[1] + k.spki_calls[2], 1);
+	CHECK_INT(k.cert_calls[0] + k.cert_calls[1] + k.cert_calls[2], 0);
+	certpin_policy_free(p);
+
+	/* a root certificate pin: only the root, only its certificate digest, once even if asked twice */
+	memset(k.spki_calls, 0, sizeof(k.spki_calls));
+	p = one_rule("a.test", CERTPIN_MODE_ENFORCE, 0, CERTPIN_EXPIRY_FAIL_OPEN, 0);
+	certpin_pin root = digest_pin(k.der[2], sizeof(k.der[2]), CERTPIN_PIN_CERT_SHA256);
+	CHECK_INT(certpin_policy_add_pin(p, "a.test", &root, CERTPIN_POS_ROOT), CERTPIN_OK);
+	certpin__chain_init(&c, &src, 3);
+	CHECK_INT(certpin__rule_decide(&r, certpin__policy_rule(p, 0), 0, &c, NOW, false), CERTPIN_OK);
+	CHECK_INT(r.depth, 2);
+	CHECK(certpin__chain_digest(&c, 2, CERTPIN_PIN_CERT_SHA256) != NULL);
+	certpin__chain_done(&c);
+	CHECK_INT(k.cert_calls[2], 1);
+	CHECK_INT(k.cert_calls[0] + k.cert_calls[1] + k.spki_calls[0] + k.spki_calls[1] + k.spki_calls[2], 0);
+
+	/* a digest that cannot be computed fails closed: CERTPIN_E_CHAIN, never "no match" */
+	k.fail = true;
+	certpin__chain_init(&c, &src, 3);
+	CHECK_INT(certpin__rule_decide(&r, certpin__policy_rule(p, 0), 0, &c, NOW, false), CERTPIN_E_CHAIN);
+	CHECK_INT(r.allowed, 0);
+	certpin__chain_done(&c);
+	/* and a chain longer than the engine takes is refused */
+	k.fail = false;
+	certpin__chain_init(&c, &src, CERTPIN__CHAIN_MAX + 1);
+	CHECK_INT(certpin__rule_decide(&r, certpin__policy_rule(p, 0), 0, &c, NOW, false), CERTPIN_E_CHAIN);
+	certpin__chain_done(&c);
+	certpin_policy_free(p);
+}
+
+/* chk's names := the arguments (NULL-terminated). */
+static void set_names(certpin__check *chk, const char *first, ...)
+{
+	va_list ap;
+	chk->nnames = 0;
+	va_start(ap, first);
+	for (const char *n = first; n; n = va_arg(ap, const char *))
+		CHECK(certpin__check_add_name(chk, n));
+	va_end(ap);
+}
+
+/* certpin__decide(): the names an adapter hands over, every pinned one must pass. */
+static void test_decide_names(void)
+{
+	certpin_chain_elem chain[3];
+	certpin_result r;
+	certpin__chain c;
+	bool unpinned;
+	make_chain(chain, 3, 0x40, 0xb0);
+	certpin_policy *p = one_rule("a.test", CERTPIN_MODE_ENFORCE, 0, CERTPIN_EXPIRY_FAIL_OPEN, 0);
+	add(p, "a.test", spki_pin(0x40), CERTPIN_POS_LEAF);
+	certpin_host_options o = CERTPIN_HOST_OPTIONS_INIT;
+	o.pattern = "b.test";
+	CHECK_INT(certpin_policy_add_host(p, &o), CERTPIN_OK);
+	add(p, "b.test", spki_pin(0x4f), CERTPIN_POS_LEAF); /* not this chain's */
+	certpin__chain_init_given(&c, chain, 3);
+	certpin__check chk = { .chain = &c, .pkix_ok = true, .now = NOW };
+	set_names(&chk, "a.test", NULL);
+
+	CHECK_INT(certpin__decide(&r, p, &chk, &unpinned), CERTPIN_OK);
+	CHECK(!unpinned);
+	CHECK_INT(r.verdict, CERTPIN_VERDICT_MATCH);
+	/* a second name whose rule refuses: refused, with that name's result */
+	set_names(&chk, "a.test", "B.TEST.", NULL);
+	CHECK_INT(certpin__decide(&r, p, &chk, &unpinned), CERTPIN_E_PIN_MISMATCH);
+	CHECK_STR(r.hostname, "b.test");
+	CHECK_INT(r.rule, 1);
+	/* the first name unpinned, a later one pinned: the later one decides */
+	set_names(&chk, "other.test", "a.test", NULL);
+	CHECK_INT(certpin__decide(&r, p, &chk, &unpinned), CERTPIN_OK);
+	CHECK(!unpinned);
+	CHECK_STR(r.hostname, "a.test");
+	/* nothing pinned: the stack's verdict stands, PKIX failure included */
+	set_names(&chk, "other.test", NULL);
+	CHECK_INT(certpin__decide(&r, p, &chk, &unpinned), CERTPIN_OK);
+	CHECK(unpinned);
+	chk.pkix_ok = false;
+	CHECK_INT(certpin__decide(&r, p, &chk, &unpinned), CERTPIN_E_PKIX);
+	CHECK(unpinned);
+	CHECK_INT(r.allowed, 0);
+	/* a pinned name on a chain the stack did not verify: refused, whatever the pins */
+	set_names(&chk, "a.test", NULL);
+	CHECK_INT(certpin__decide(&r, p, &chk, &unpinned), CERTPIN_E_PKIX);
+	CHECK(!unpinned);
+	CHECK_INT(r.verdict, CERTPIN_VERDICT_MISMATCH);
+	/* pin-only: an unpinned name is refused (nothing else vouches for it) */
+	chk.pkix_ok = true;
+	chk.pin_only = true;
+	set_names(&chk, "other.test", NULL);
+	CHECK_INT(certpin__decide(&r, p, &chk, &unpinned), CERTPIN_E_PIN_MISMATCH);
+	CHECK(!unpinned);
+	/* no name: refused when anything is pinned; a malformed name too */
+	chk.pin_only = false;
+	chk.nnames = 0;
+	CHECK_INT(certpin__decide(&r, p, &chk, &unpinned), CERTPIN_E_HOSTNAME);
+	set_names(&chk, "a..test", NULL);
+	CHECK_INT(certpin__decide(&r, p, &chk, &unpinned), CERTPIN_E_HOSTNAME);
+	CHECK(!unpinned);
+	certpin_policy_free(p);
 }
 
 static void test_names(void)
@@ -326,6 +473,8 @@ int main(void)
 	test_hosts();
 	test_leaf_only();
 	test_parts();
+	test_lazy_chain();
+	test_decide_names();
 	test_names();
 	return test_finish("verify_test");
 }
