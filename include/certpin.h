@@ -51,10 +51,11 @@
  *
  * ERRORS
  *
- * Every function that can fail returns a certpin_error: CERTPIN_OK (0) or a
+ * Every function that can fail returns a certpin_code: CERTPIN_OK (0) or a
  * negative code.  A pin mismatch (CERTPIN_E_PIN_MISMATCH) is distinct from
  * parse, I/O and TLS errors.  certpin_strerror() gives a fixed message per
- * code; certpin_policy_error() gives detail for the last failure on a policy.
+ * code; a certpin_error gives the detail of one failure (message, and the
+ * JSON path or line where the input was at fault).
  *
  * OWNERSHIP AND THREADS
  *
@@ -93,7 +94,7 @@ extern "C" {
 /* Errors                                                                    */
 /* ------------------------------------------------------------------------ */
 
-typedef enum certpin_error {
+typedef enum certpin_code {
 	CERTPIN_OK = 0,
 	CERTPIN_E_PIN_MISMATCH = -1,    /* no pin of the host's pinset matched the verified chain */
 	CERTPIN_E_PINSET_EXPIRED = -2,  /* pinset expired and its policy says fail-closed */
@@ -121,7 +122,31 @@ typedef enum certpin_error {
 	CERTPIN_E_EXPIRED_BUNDLE = -24, /* bundle past its expiry time */
 	CERTPIN_E_STORE = -25,          /* on-disk store (bundle state, known_pins) corrupt */
 	CERTPIN_E_LOCKED = -26          /* store lock not acquired within the timeout */
+} certpin_code;
+
+/*
+ * The detail of a failure: one model for every call that has more to say
+ * than its code.  Such calls take `certpin_error *err` as their last
+ * parameter (NULL: no detail wanted) and fill it when they fail; the code is
+ * returned as well.  Handles keep no error state of their own.
+ */
+typedef struct certpin_error {
+	int code;                       /* the code the call returned (CERTPIN_OK: no failure) */
+	char message[512];              /* one line naming the input and the reason, no final newline */
+	char path[128];                 /* where in a JSON input: a JSON pointer ("/hosts/2/pins/0"), else "" */
+	unsigned long line;             /* where in a text input (XML, known_pins, pin lists): 1-based, else 0 */
+	unsigned long column;           /* 1-based column in that line, else 0 */
 } certpin_error;
+
+/* Reset `err` (NULL-safe) to code CERTPIN_OK with no detail. */
+CERTPIN_EXPORT void certpin_error_clear(certpin_error *err);
+
+/*
+ * Called for each warning of a call that can warn (an import or export that
+ * cannot express something, ...): `warning->code` is CERTPIN_OK and the
+ * rest is filled as for an error.  Borrowed for the duration of the call.
+ */
+typedef void (*certpin_warning_cb)(const certpin_error *warning, void *payload);
 
 /* Fixed, human-readable message for a code; never NULL. */
 CERTPIN_EXPORT const char *certpin_strerror(int err);

@@ -51,6 +51,46 @@ const char *certpin_error_name(int err)
 	return "unknown";
 }
 
+void certpin_error_clear(certpin_error *err)
+{
+	if (err)
+		memset(err, 0, sizeof(*err));
+}
+
+int certpin__fail(certpin_error *err, int code, const char *path, unsigned long line, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return code;
+	memset(err, 0, sizeof(*err));
+	err->code = code;
+	if (path)
+		snprintf(err->path, sizeof(err->path), "%s", path);
+	err->line = line;
+	va_start(ap, fmt);
+	vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+void certpin__warn(certpin_warning_cb cb, void *payload, const char *path, unsigned long line, const char *fmt, ...)
+{
+	certpin_error w;
+	va_list ap;
+
+	if (!cb)
+		return;
+	memset(&w, 0, sizeof(w));
+	if (path)
+		snprintf(w.path, sizeof(w.path), "%s", path);
+	w.line = line;
+	va_start(ap, fmt);
+	vsnprintf(w.message, sizeof(w.message), fmt, ap);
+	va_end(ap);
+	cb(&w, payload);
+}
+
 const char *certpin_version(void)
 {
 	return CERTPIN_VERSION_STRING;

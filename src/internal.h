@@ -15,6 +15,17 @@
 
 #define CERTPIN_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+/* ---- error.c ---- */
+/*
+ * Fill `err` (NULL-safe) with `code`, the JSON `path` (or NULL) or text
+ * `line` (or 0), and a message; returns `code`.
+ */
+int certpin__fail(certpin_error *err, int code, const char *path, unsigned long line, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+/* Call `cb` (if any) with a warning built the same way. */
+void certpin__warn(certpin_warning_cb cb, void *payload, const char *path, unsigned long line, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
 /* ---- pin.c ---- */
 /* Base64 (RFC 4648, padded) of `len` bytes into `out`; returns chars written or -1 if it does not fit. */
 int certpin__b64_encode(char *out, size_t outlen, const unsigned char *in, size_t len);
