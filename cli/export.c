@@ -5,6 +5,7 @@
  */
 #include "common.h"
 #include "interop.h"
+#include "render.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -48,7 +49,8 @@ int cmd_export(int argc, char **argv)
 	certpin_import_format in_format = CERTPIN_IMPORT_AUTO;
 	certpin_export_format format;
 	certpin_policy *p = NULL;
-	char **operands = NULL, *out = NULL, *warnings = NULL, *err = NULL;
+	certpin_error err;
+	char **operands = NULL, *out = NULL;
 	size_t noperands = 0;
 	int help = 0, force = 0, rc;
 	const cli_opt opts[] = {
@@ -106,15 +108,15 @@ int cmd_export(int argc, char **argv)
 	}
 	eo.allow_narrowing = force;
 	eo.insecure_allow_union = force;
+	eo.on_warning = render_warning_cb;
 	if ((rc = interop_load_policy(&p, operands[0], in_format, host)))
 		goto done;
-	int erc = certpin_policy_export_ex(&out, &warnings, &err, p, format, &eo);
+	int erc = certpin_policy_export(&out, p, format, &eo, &err);
 	if (erc != CERTPIN_OK) {
-		cli_error("export: %s", err ? err : certpin_strerror(erc));
+		cli_error("export: %s", err.message);
 		rc = erc == CERTPIN_E_UNSUPPORTED ? CLI_EXIT_USAGE : cli_exit_for(erc);
 		goto done;
 	}
-	interop_print_warnings(warnings);
 	fputs(out, stdout);
 	if (fflush(stdout) != 0) {
 		cli_error("export: write error");
@@ -124,8 +126,6 @@ int cmd_export(int argc, char **argv)
 	rc = CLI_EXIT_OK;
 done:
 	free(out);
-	free(warnings);
-	free(err);
 	certpin_policy_free(p);
 	free(operands);
 	return rc;

@@ -5,6 +5,7 @@
  */
 #include "common.h"
 #include "interop.h"
+#include "render.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -55,51 +56,32 @@ static char *read_stdin_all(size_t *len)
 	return buf;
 }
 
-void interop_print_warnings(const char *warnings)
-{
-	const char *s = warnings;
-
-	while (s && *s) {
-		const char *nl = strchr(s, '\n');
-		size_t n = nl ? (size_t)(nl - s) : strlen(s);
-		cli_warn("%.*s", (int)n, s);
-		s = nl ? nl + 1 : NULL;
-	}
-}
-
 int interop_load_policy(certpin_policy **out, const char *path, certpin_import_format format,
 	const char *default_host)
 {
-	certpin_policy *p = NULL;
-	char *warnings = NULL;
+	certpin_import_options io = CERTPIN_IMPORT_OPTIONS_INIT;
+	certpin_error err;
 	int rc;
 
 	*out = NULL;
-	if (certpin_policy_new(&p) != CERTPIN_OK) {
-		cli_error("out of memory");
-		return CLI_EXIT_INTERNAL;
-	}
+	io.format = format;
+	io.default_host = default_host;
+	io.on_warning = render_warning_cb;
 	if (strcmp(path, "-") == 0) {
 		size_t len = 0;
 		char *data = read_stdin_all(&len);
-		if (!data) {
-			certpin_policy_free(p);
+		if (!data)
 			return CLI_EXIT_USAGE;
-		}
-		rc = certpin_policy_import_data_ex(p, data, len, format, default_host, "-", &warnings);
+		io.name = "-";
+		rc = certpin_policy_import_data(out, data, len, &io, &err);
 		free(data);
 	} else {
-		rc = certpin_policy_import_file_ex(p, path, format, default_host, &warnings);
+		rc = certpin_policy_import_file(out, path, &io, &err);
 	}
 	if (rc != CERTPIN_OK) {
-		const char *detail = certpin_policy_error(p);
-		cli_error("%s", detail[0] ? detail : certpin_strerror(rc));
-		certpin_policy_free(p);
+		cli_error("%s", err.message[0] ? err.message : certpin_strerror(rc));
 		return cli_exit_for(rc);
 	}
-	interop_print_warnings(warnings);
-	free(warnings);
-	*out = p;
 	return CLI_EXIT_OK;
 }
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "certpin.h"
+#include "certpin/tools.h"
 
 int cmd_import(int argc, char **argv);
 int cmd_export(int argc, char **argv);
@@ -23,8 +24,5 @@ void usage_keygen(FILE *f);
  */
 int interop_load_policy(certpin_policy **out, const char *path, certpin_import_format format,
 	const char *default_host);
-
-/* Print a newline-separated warning list (may be NULL) as "certpin: warning: LINE" lines. */
-void interop_print_warnings(const char *warnings);
 
 #endif

@@ -61,8 +61,9 @@ static int add_name(live_host **hosts, size_t *n, size_t cap, const char *name)
 }
 
 static void print_text(const char *path, const certpin_policy *p, const certpin_lint_report *r,
-	const live_host *hosts, size_t nhosts)
+	const certpin_lint_options *lo, const live_host *hosts, size_t nhosts)
 {
+	char msg[1024];
 	size_t errors = certpin_lint_errors(r), warnings = certpin_lint_warnings(r);
 
 	for (size_t i = 0; i < nhosts; i++) {
@@ -94,8 +95,8 @@ static void print_text(const char *path, const certpin_policy *p, const certpin_
 	for (size_t i = 0; i < certpin_lint_count(r); i++) {
 		const certpin_lint_finding *f = certpin_lint_finding_at(r, i);
 
-		printf("%s %s %s: %s\n", f->severity == CERTPIN_LINT_ERROR ? "error" : "warning", f->id, f->name,
-			f->message);
+		render_lint_message(msg, sizeof(msg), f, lo);
+		printf("%s %s %s: %s\n", f->severity == CERTPIN_LINT_ERROR ? "error" : "warning", f->id, f->name, msg);
 	}
 	printf("%s: %zu rule%s, %zu error%s, %zu warning%s\n", path, certpin_policy_host_count(p),
 		certpin_policy_host_count(p) == 1 ? "" : "s", errors, errors == 1 ? "" : "s", warnings,
@@ -103,10 +104,10 @@ static void print_text(const char *path, const certpin_policy *p, const certpin_
 }
 
 static int print_json(const char *path, const certpin_policy *p, const certpin_lint_report *r,
-	const live_host *hosts, size_t nhosts, int64_t at, int exit_code)
+	const certpin_lint_options *lo, const live_host *hosts, size_t nhosts, int64_t at, int exit_code)
 {
 	json_t *o = json_object(), *live = json_array(), *findings = json_array();
-	char t[32];
+	char t[32], msg[1024];
 	int bad = 0;
 
 	if (!o || !live || !findings) {
@@ -150,7 +151,8 @@ static int print_json(const char *path, const certpin_policy *p, const certpin_l
 		bad |= json_object_set_new(j, "pattern", cli_json_str(f->pattern));
 		bad |= json_object_set_new(j, "host", cli_json_str(f->hostname));
 		bad |= json_object_set_new(j, "pin", f->pin >= 0 ? json_integer(f->pin) : json_null());
-		bad |= json_object_set_new(j, "message", json_string(f->message));
+		render_lint_message(msg, sizeof(msg), f, lo);
+		bad |= json_object_set_new(j, "message", json_string(msg));
 	}
 	bad |= json_object_set_new(o, "live", live);
 	bad |= json_object_set_new(o, "findings", findings);
@@ -224,7 +226,7 @@ static int run_lint(const lint_args *a)
 		}
 	}
 
-	if ((status = rot_policy_load(&p, a->policy, fmt, a->host)) != 0)
+	if ((status = rot_policy_load(&p, NULL, a->policy, fmt, a->host)) != 0)
 		return status;
 	nrules = certpin_policy_host_count(p);
 
@@ -293,7 +295,7 @@ static int run_lint(const lint_args *a)
 	lo.now = at;
 	lo.live = live;
 	lo.nlive = nlive;
-	rc = certpin_lint(&r, p, &lo);
+	rc = certpin_lint(&r, p, &lo, NULL);
 	if (rc != CERTPIN_OK) {
 		cli_error("lint: %s", certpin_strerror(rc));
 		status = cli_exit_for(rc);
@@ -301,12 +303,12 @@ static int run_lint(const lint_args *a)
 	}
 	status = certpin_lint_errors(r) ? CLI_EXIT_REFUSED : live_failed ? CLI_EXIT_TLS : CLI_EXIT_OK;
 	if (a->json) {
-		if (print_json(a->policy, p, r, hosts, nhosts, at, status) != 0) {
+		if (print_json(a->policy, p, r, &lo, hosts, nhosts, at, status) != 0) {
 			cli_error("cannot write JSON output");
 			status = CLI_EXIT_INTERNAL;
 		}
 	} else {
-		print_text(a->policy, p, r, hosts, nhosts);
+		print_text(a->policy, p, r, &lo, hosts, nhosts);
 	}
 	for (size_t i = 0; i < nhosts; i++)
 		if (!hosts[i].ok)

@@ -830,7 +830,7 @@ static int run_monitor(const mon_args *a)
 		cli_error("monitor: %s: %s", a->hosts, err);
 		return CLI_EXIT_USAGE;
 	}
-	if ((status = rot_policy_load(&policy, a->policy, fmt, NULL)) != 0)
+	if ((status = rot_policy_load(&policy, NULL, a->policy, fmt, NULL)) != 0)
 		goto out;
 	if (a->state && !(state = state_load(a->state))) {
 		status = CLI_EXIT_USAGE;

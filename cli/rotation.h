@@ -9,6 +9,7 @@
 #define CERTPIN_CLI_ROTATION_H
 
 #include "common.h"
+#include "render.h"
 
 int cmd_lint(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
@@ -76,9 +77,11 @@ json_t *rot_chain_json(const rot_chain *c);
  * Load a policy of any format (certpin_policy_import_file(): certpin JSON,
  * Android network_security_config.xml, pin list).  Import warnings go to
  * stderr.  Returns 0 and *out, or an exit code after printing the reason.
+ * `anchors` (may be NULL) gets an Android import's trust anchors (see
+ * certpin_import_anchors_for(); free with certpin_import_anchors_free()).
  */
-int rot_policy_load(certpin_policy **out, const char *path, certpin_import_format format,
-	const char *default_host);
+int rot_policy_load(certpin_policy **out, certpin_import_anchors **anchors, const char *path,
+	certpin_import_format format, const char *default_host);
 
 /* Parse "YYYY-MM-DD" or RFC 3339 into Unix time.  0 or -1. */
 int rot_parse_time(int64_t *out, const char *s);

@@ -625,10 +625,9 @@ typedef struct certpin_ssl_options {
  */
 /* CERTPIN_FEATURE_HEADERS (one #include line per feature header, keep sorted) */
 #include "certpin/bundle.h"
-#include "certpin/interop.h"
-#include "certpin/lint.h"
 #include "certpin/openssl.h"
 #include "certpin/report.h"
 #include "certpin/tofu.h"
+#include "certpin/tools.h"
 
 #endif /* CERTPIN_H */
