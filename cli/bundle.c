@@ -544,6 +544,7 @@ static int do_fetch(const char *url, const char *policy_path, const char *pubkey
 {
 	certpin_fetch_options fo = CERTPIN_FETCH_OPTIONS_INIT;
 	certpin_fetch_result fr;
+	certpin_error ferr;
 	certpin_trust_anchors *anchors = NULL;
 	certpin_policy *current = NULL, *next = NULL;
 	certpin_bundle_info info;
@@ -567,9 +568,9 @@ static int do_fetch(const char *url, const char *policy_path, const char *pubkey
 		goto out;
 	fo.cafile = cafile;
 	fo.connect_host = connect_to;
-	rc = certpin_bundle_fetch(&body, &len, &fr, url, current, &fo);
+	rc = certpin_bundle_fetch(&body, &len, &fr, url, current, &fo, &ferr);
 	if (rc != CERTPIN_OK) {
-		cli_error("fetch %s: %s", url, fr.detail[0] ? fr.detail : certpin_strerror(rc));
+		cli_error("fetch %s: %s", url, ferr.message[0] ? ferr.message : certpin_strerror(rc));
 		if (rc == CERTPIN_E_INVALID_ARG)
 			status = CLI_EXIT_USAGE;        /* a bad URL: bad arguments */
 		else if (rc == CERTPIN_E_IO || rc == CERTPIN_E_TLS || rc == CERTPIN_E_PKIX)

@@ -374,7 +374,7 @@ static void test_deliver_and_dedup(void)
 	CHECK_INT(sink_bodies(s), 2);
 	if (sink_bodies(s) >= 1) {
 		certpin_report_info info;
-		CHECK_INT(certpin_report_parse(&info, s->bodies[0], strlen(s->bodies[0]), NULL, 0), CERTPIN_OK);
+		CHECK_INT(certpin_report_parse(&info, s->bodies[0], strlen(s->bodies[0]), NULL), CERTPIN_OK);
 		CHECK_STR(info.hostname, "api.certpin.test");
 		CHECK_INT(info.nvalidated, 2);
 		CHECK_INT(info.enforce, 1);
@@ -613,7 +613,7 @@ static void test_spool(void)
 		size_t len;
 		char *body = test_read_file(path, &len);
 		certpin_report_info info;
-		CHECK_INT(certpin_report_parse(&info, body, len, NULL, 0), CERTPIN_OK);
+		CHECK_INT(certpin_report_parse(&info, body, len, NULL), CERTPIN_OK);
 		free(body);
 	}
 	certpin_reporter_free(r);
@@ -748,7 +748,7 @@ static void test_ssl_failure_callback(void)
 	CHECK_INT(sink_bodies(s), 1);
 	if (sink_bodies(s) == 1) {
 		certpin_report_info ri;
-		CHECK_INT(certpin_report_parse(&ri, s->bodies[0], strlen(s->bodies[0]), NULL, 0), CERTPIN_OK);
+		CHECK_INT(certpin_report_parse(&ri, s->bodies[0], strlen(s->bodies[0]), NULL), CERTPIN_OK);
 		CHECK_INT(ri.port, 8443);
 		CHECK_INT(ri.nvalidated, 3);
 		CHECK_INT(ri.nserved, 0);
@@ -802,7 +802,7 @@ static void test_submit_ssl_pkix(void)
 	CHECK_INT(sink_bodies(s), 1);
 	if (sink_bodies(s) == 1) {
 		certpin_report_info ri;
-		CHECK_INT(certpin_report_parse(&ri, s->bodies[0], strlen(s->bodies[0]), NULL, 0), CERTPIN_OK);
+		CHECK_INT(certpin_report_parse(&ri, s->bodies[0], strlen(s->bodies[0]), NULL), CERTPIN_OK);
 		CHECK_INT(ri.kind, CERTPIN_REPORT_PKIX);
 		CHECK_INT(ri.nserved, 2); /* what the server sent: leaf and intermediate */
 	}

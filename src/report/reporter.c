@@ -124,14 +124,13 @@ static void item_route(const certpin_reporter *r, item *it, long rule)
 /* The policy rule a stored report is about, from its "hostname"; -1 if none applies. */
 static long report_rule(const certpin_reporter *r, const item *it)
 {
-	char host[CERTPIN_HOSTNAME_MAX];
-	int is_ip;
+	size_t idx;
 	long rule = -1;
 	json_t *doc = json_loadb(it->json, it->len, 0, NULL);
 	const char *h = json_string_value(json_object_get(doc, "hostname"));
 
-	if (h && certpin__host_normalize(host, sizeof(host), &is_ip, h) == CERTPIN_OK)
-		rule = certpin__policy_match(r->policy, host, is_ip);
+	if (h && certpin_policy_lookup(&idx, r->policy, h) == CERTPIN_OK)
+		rule = (long)idx;
 	json_decref(doc);
 	return rule;
 }
@@ -581,6 +580,11 @@ static void curl_init_once(void)
 	curl_ok = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
 }
 
+int certpin_report__curl_init(void)
+{
+	return pthread_once(&curl_once, curl_init_once) == 0 && curl_ok ? CERTPIN_OK : CERTPIN_E_TLS;
+}
+
 static int uri_ok(const char *u, unsigned int flags)
 {
 	size_t n;
@@ -630,19 +634,15 @@ void certpin_reporter_free(certpin_reporter *r)
 	free(r);
 }
 
-int certpin_reporter_new(certpin_reporter **out, const certpin_policy *policy, const certpin_reporter_options *opts)
+/*
+ * The options, checked: CERTPIN_OK or CERTPIN_E_INVALID_ARG.  *any_uris is
+ * set if some report can go to some URI (the options', else the policy's:
+ * each rule's own, or the policy-wide list).
+ */
+static int check_options(const certpin_reporter_options *opts, const certpin_policy *policy, int *any_uris)
 {
-	certpin_reporter *r = NULL;
-	pthread_condattr_t ca;
-	struct stat sb;
-	int rc = CERTPIN_E_NOMEM;
-
-	if (!out)
-		return CERTPIN_E_INVALID_ARG;
-	*out = NULL;
-	if (!policy || !opts || opts->version != CERTPIN_REPORTER_OPTIONS_VERSION)
-		return CERTPIN_E_INVALID_ARG;
-	if ((opts->flags & ~(CERTPIN_REPORTER_HASHES_ONLY | CERTPIN_REPORTER_PKIX | CERTPIN_REPORTER_INSECURE_HTTP)) ||
+	if (opts->version != CERTPIN_REPORTER_OPTIONS_VERSION ||
+		(opts->flags & ~(CERTPIN_REPORTER_HASHES_ONLY | CERTPIN_REPORTER_PKIX | CERTPIN_REPORTER_INSECURE_HTTP)) ||
 		opts->nreport_uris > CERTPIN_REPORTER_URIS_MAX || (opts->nreport_uris && !opts->report_uris) ||
 		opts->dedup_window < 0 || opts->queue_max == 0 || opts->queue_max > 1000000 ||
 		opts->dedup_max > 1000000 || opts->max_attempts == 0 || opts->max_attempts > 100 ||
@@ -654,23 +654,35 @@ int certpin_reporter_new(certpin_reporter **out, const certpin_policy *policy, c
 		if (!uri_ok(opts->report_uris[i], opts->flags))
 			return CERTPIN_E_INVALID_ARG;
 	/* without URIs in the options, reports go where the policy says: check those too */
-	int any_uris = opts->nreport_uris > 0;
+	*any_uris = opts->nreport_uris > 0;
 	for (long rule = -1; !opts->nreport_uris && rule < (long)certpin_policy_host_count(policy); rule++) {
 		size_t n;
-		const char *const *u = rule < 0 ? certpin_policy_report_uris(policy, -1, &n) : NULL;
-		if (rule >= 0) {
-			u = policy->rules[rule].report_uris ? (const char *const *)policy->rules[rule].report_uris : NULL;
-			n = policy->rules[rule].nreport_uris;
-		}
+		const char *const *u = certpin_policy_report_uris(policy, rule < 0 || rule > INT_MAX ? -1 : (int)rule, &n);
+
 		for (size_t i = 0; i < n; i++)
 			if (!uri_ok(u[i], opts->flags))
 				return CERTPIN_E_INVALID_ARG;
-		any_uris |= n > 0;
+		*any_uris |= n > 0;
 	}
+	return CERTPIN_OK;
+}
+
+int certpin_reporter_new(certpin_reporter **out, const certpin_policy *policy, const certpin_reporter_options *opts)
+{
+	certpin_reporter *r = NULL;
+	pthread_condattr_t ca;
+	struct stat sb;
+	int rc = CERTPIN_E_NOMEM, any_uris = 0;
+
+	if (!out)
+		return CERTPIN_E_INVALID_ARG;
+	*out = NULL;
+	if (!policy || !opts || check_options(opts, policy, &any_uris) != CERTPIN_OK)
+		return CERTPIN_E_INVALID_ARG;
 	if (opts->spool_dir && (stat(opts->spool_dir, &sb) != 0 || !S_ISDIR(sb.st_mode) ||
 		access(opts->spool_dir, W_OK | X_OK) != 0))
 		return CERTPIN_E_IO;
-	if (any_uris && (pthread_once(&curl_once, curl_init_once) != 0 || !curl_ok))
+	if (any_uris && certpin_report__curl_init() != CERTPIN_OK)
 		return CERTPIN_E_TLS;
 
 	if (!(r = calloc(1, sizeof(*r))))
@@ -779,12 +791,12 @@ int certpin_reporter_submit(certpin_reporter *r, const certpin_report_input *in)
 	if (!r || !in)
 		return CERTPIN_E_INVALID_ARG;
 	if (in->version == CERTPIN_REPORT_INPUT_VERSION && in->result &&
-		!certpin__report_kind_for(in->rc, in->result))
+		!certpin_report__kind_for(in->rc, in->result))
 		return CERTPIN_REPORT_NONE;
 	certpin_report_input copy = *in;
 	if (r->o.flags & CERTPIN_REPORTER_HASHES_ONLY)
 		copy.hashes_only = 1;
-	if ((rc = certpin__report_build(&json, key, &copy)) != CERTPIN_OK)
+	if ((rc = certpin_report__build(&json, key, &copy)) != CERTPIN_OK)
 		return build_failed(r, rc);
 	return enqueue(r, json, key, in->result ? in->result->rule : -1);
 }
@@ -800,7 +812,7 @@ int certpin_reporter_submit_ssl(certpin_reporter *r, const void *ssl)
 		return CERTPIN_E_INVALID_ARG;
 	o.hashes_only = (r->o.flags & CERTPIN_REPORTER_HASHES_ONLY) != 0;
 	o.report_pkix = (r->o.flags & CERTPIN_REPORTER_PKIX) != 0;
-	rc = certpin__report_from_ssl(&json, key, ssl, r->policy, &o);
+	rc = certpin_report__from_ssl(&json, key, ssl, r->policy, &o);
 	if (rc == CERTPIN_E_NOT_FOUND || rc == CERTPIN_E_STATE)
 		return CERTPIN_REPORT_NONE;
 	if (rc != CERTPIN_OK)
