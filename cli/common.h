@@ -17,6 +17,8 @@
 #include <openssl/ssl.h>
 
 #include "certpin.h"
+#include "certpin/report.h"
+#include "certpin/tools.h"
 
 /* Exit codes; documented in certpin(1) and "certpin --help". */
 enum {

@@ -15,6 +15,7 @@
  *     pins, in order, plus pins merged from wider patterns (OkHttp's union).
  */
 #include "fuzz_common.h"
+#include "certpin/tools.h"
 
 #include <strings.h>
 

@@ -15,6 +15,7 @@
  *   - an Android export, imported again, gives the same rules, pins and expiry.
  */
 #include "fuzz_common.h"
+#include "certpin/tools.h"
 
 #define DAY 86400
 

@@ -14,6 +14,7 @@
  *   - trailing JSON whitespace changes nothing.
  */
 #include "fuzz_common.h"
+#include "certpin/report.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

@@ -620,14 +620,16 @@ typedef struct certpin_ssl_options {
 #endif
 
 /*
- * Feature headers: each documents its own part of the API and is included
- * here so that applications include only <certpin.h>.
+ * Feature headers of the core library: each documents its own part of the
+ * API and is included here so that applications of the core include only
+ * <certpin.h>.  The optional libraries have headers of their own, which
+ * their users include: <certpin/report.h> (libcertpin-report: failure
+ * reports, the bundle fetch) and <certpin/tools.h> (libcertpin-tools:
+ * import, export, lint, plan).
  */
 /* CERTPIN_FEATURE_HEADERS (one #include line per feature header, keep sorted) */
 #include "certpin/bundle.h"
 #include "certpin/openssl.h"
-#include "certpin/report.h"
 #include "certpin/tofu.h"
-#include "certpin/tools.h"
 
 #endif /* CERTPIN_H */

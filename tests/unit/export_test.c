@@ -6,6 +6,7 @@
  * through the importer where both directions exist.
  */
 #include "certpin.h"
+#include "certpin/tools.h"
 #include "internal.h"
 #include "test.h"
 

@@ -4,6 +4,7 @@
  * inputs that must be rejected with FILE:LINE detail and an empty policy.
  */
 #include "certpin.h"
+#include "certpin/tools.h"
 #include "internal.h"
 #include "test.h"
 

@@ -5,6 +5,7 @@
  * reports built from a real OpenSSL connection (served vs validated chain).
  */
 #include "certpin.h"
+#include "certpin/report.h"
 #include "test.h"
 #include "tlsserver.h"
 

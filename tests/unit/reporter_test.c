@@ -8,6 +8,7 @@
  * waits) records every POST body and answers with a scripted status.
  */
 #include "certpin.h"
+#include "certpin/report.h"
 #include "test.h"
 #include "tlsclient.h"
 #include "tlsserver.h"
