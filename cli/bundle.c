@@ -605,9 +605,8 @@ int cmd_bundle(int argc, char **argv)
 {
 	const char *out = NULL, *key = NULL, *version = NULL, *issued = NULL, *expires = NULL, *pubkey = NULL;
 	const char *state = NULL, *policy = NULL, *cafile = NULL, *connect_to = NULL;
-	int force = 0, print_policy = 0, json = 0, help = 0, status;
-	size_t n = 0;
-	char **ops = calloc((size_t)argc + 1, sizeof(*ops));
+	int force = 0, print_policy = 0, json = 0, status;
+	cli_args args;
 	const cli_opt opts[] = {
 		{ "--out", &out, NULL },
 		{ "--key", &key, NULL },
@@ -624,23 +623,13 @@ int cmd_bundle(int argc, char **argv)
 		{ "--json", NULL, &json },
 		{ NULL, NULL, NULL },
 	};
+	const cli_spec spec = { "bundle", usage_bundle, opts, 1, CLI_ANY, "keygen, sign, verify, apply, fetch or show", 1 };
 
-	if (!ops) {
-		cli_error("out of memory");
-		return CLI_EXIT_INTERNAL;
-	}
-	status = cli_parse_args(argc, argv, opts, "bundle", ops, &n, &help);
-	if (status != 0)
-		goto out;
-	if (help || (n >= 1 && strcmp(ops[0], "help") == 0)) {
-		usage_bundle(stdout);
-		goto out;
-	}
+	if ((status = cli_start(&args, &spec, argc, argv)) != CLI_RUN)
+		return status;
+	char **ops = args.operands;
+	size_t n = args.n;
 	status = CLI_EXIT_USAGE;
-	if (n == 0) {
-		cli_error("bundle: expected keygen, sign, verify, apply, fetch or show (see certpin help bundle)");
-		goto out;
-	}
 	const char *sub = ops[0];
 	if (strcmp(sub, "keygen") == 0) {
 		if (n != 1 || !out)
@@ -682,7 +671,5 @@ int cmd_bundle(int argc, char **argv)
 	} else {
 		cli_error("bundle: unknown subcommand '%s' (keygen, sign, verify, apply, fetch, show)", sub);
 	}
-out:
-	free(ops);
 	return status;
 }

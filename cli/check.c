@@ -535,9 +535,10 @@ static int run_check(const check_args *a)
 }
 
 /* After a parse error the options that follow it were not read; --json anywhere still asks for JSON. */
+/* --json among the arguments a failed parse left unread. */
 static int wants_json(int argc, char **argv)
 {
-	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+	for (int i = 0; i < argc && strcmp(argv[i], "--") != 0; i++)
 		if (strcmp(argv[i], "--json") == 0)
 			return 1;
 	return 0;
@@ -557,9 +558,8 @@ static int usage_error(int json, int status)
 int cmd_check(int argc, char **argv)
 {
 	check_args a;
-	int help = 0, status;
-	size_t n = 0;
-	char **operands = calloc((size_t)argc + 1, sizeof(*operands));
+	cli_args args;
+	int status;
 
 	memset(&a, 0, sizeof(a));
 	const cli_opt opts[] = {
@@ -570,26 +570,17 @@ int cmd_check(int argc, char **argv)
 		{ "--json", NULL, &a.json },
 		{ NULL, NULL, NULL },
 	};
+	const cli_spec spec = { "check", usage_check, opts, 1, 1, "exactly one HOST[:PORT]", 0 };
 
-	if (!operands) {
-		cli_error("out of memory");
-		return CLI_EXIT_INTERNAL;
-	}
-	status = cli_parse_args(argc, argv, opts, "check", operands, &n, &help);
-	if (status != 0) {
-		status = usage_error(a.json || wants_json(argc, argv), status);
-	} else if (help) {
-		usage_check(stdout);
-	} else if (n != 1) {
-		cli_error("check: expected exactly one HOST[:PORT] (see certpin help check)");
-		status = usage_error(a.json, CLI_EXIT_USAGE);
-	} else if (!a.policy) {
+	status = cli_start(&args, &spec, argc, argv);
+	if (status == CLI_EXIT_USAGE)
+		return usage_error(a.json || wants_json(argc - args.unparsed, argv + args.unparsed), status);
+	if (status != CLI_RUN)
+		return status;
+	if (!a.policy) {
 		cli_error("check: --policy FILE is required");
-		status = usage_error(a.json, CLI_EXIT_USAGE);
-	} else {
-		a.target = operands[0];
-		status = run_check(&a);
+		return usage_error(a.json, CLI_EXIT_USAGE);
 	}
-	free(operands);
-	return status;
+	a.target = args.operands[0];
+	return run_check(&a);
 }

@@ -106,11 +106,17 @@ int cli_ensure_dir(const char *cmd, const char *dir)
 	return 0;
 }
 
-/* ---- option parsing ----------------------------------------------------- */
+/* ---- start-up: options and operands ------------------------------------ */
 
-int cli_parse_args(int argc, char **argv, const cli_opt *opts, const char *cmd,
-	char **operands, size_t *noperands, int *help)
+/*
+ * Options into spec->opts, operands into argv[1..*noperands] (a slot is
+ * reused only once it has been read).  0, or CLI_EXIT_USAGE after a message
+ * with *unparsed the index of the argument that failed.
+ */
+static int parse_args(int argc, char **argv, const cli_opt *opts, const char *cmd,
+	size_t *noperands, int *help, int *unparsed)
 {
+	char **operands = argv + 1;
 	int only_operands = 0;
 	uint64_t seen = 0; /* value options given so far, a bit per entry of opts */
 
@@ -139,6 +145,7 @@ int cli_parse_args(int argc, char **argv, const cli_opt *opts, const char *cmd,
 		for (o = opts; o->name; o++)
 			if (strlen(o->name) == namelen && strncmp(o->name, arg, namelen) == 0)
 				break;
+		*unparsed = i;
 		if (!o->name) {
 			cli_error("%s: unknown option '%.*s' (see certpin help %s)", cmd, (int)namelen, arg, cmd);
 			return CLI_EXIT_USAGE;
@@ -171,6 +178,33 @@ int cli_parse_args(int argc, char **argv, const cli_opt *opts, const char *cmd,
 		}
 	}
 	return 0;
+}
+
+static int operands_error(const cli_spec *spec, const cli_args *a)
+{
+	if (spec->max_operands == 0)
+		cli_error("%s: unexpected argument '%s' (see certpin help %s)", spec->name, a->operands[0], spec->name);
+	else
+		cli_error("%s: expected %s (see certpin help %s)", spec->name, spec->expected, spec->name);
+	return CLI_EXIT_USAGE;
+}
+
+int cli_start(cli_args *out, const cli_spec *spec, int argc, char **argv)
+{
+	int help = 0;
+
+	out->operands = argv + 1;
+	out->n = 0;
+	out->unparsed = argc;
+	if (parse_args(argc, argv, spec->opts, spec->name, &out->n, &help, &out->unparsed) != 0)
+		return CLI_EXIT_USAGE;
+	if (help || (spec->subcommands && out->n > 0 && strcmp(out->operands[0], "help") == 0)) {
+		spec->usage(stdout);
+		return CLI_EXIT_OK;
+	}
+	if (out->n < spec->min_operands || (spec->max_operands != CLI_ANY && out->n > spec->max_operands))
+		return operands_error(spec, out);
+	return CLI_RUN;
 }
 
 /* ---- formatting ---------------------------------------------------------- */

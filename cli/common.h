@@ -68,7 +68,7 @@ int cli_exit_for_handshake(int handshake_ok, int rc);
  */
 int cli_ensure_dir(const char *cmd, const char *dir);
 
-/* ---- option parsing ---------------------------------------------------- */
+/* ---- start-up: options and operands ------------------------------------ */
 
 typedef struct cli_opt {
 	const char *name;       /* long option, e.g. "--json" */
@@ -76,15 +76,38 @@ typedef struct cli_opt {
 	int *flag;              /* set to 1 for flags, else NULL */
 } cli_opt;
 
+#define CLI_ANY ((size_t)-1)    /* cli_spec.max_operands: no limit */
+
+/* What a command accepts. */
+typedef struct cli_spec {
+	const char *name;       /* "lint", "bundle": in messages and "see certpin help NAME" */
+	void (*usage)(FILE *f); /* printed on stdout for -h and --help */
+	const cli_opt *opts;    /* terminated by a NULL name */
+	size_t min_operands, max_operands;
+	const char *expected;   /* the operands wanted, for the message on a wrong count:
+	                           "exactly one POLICY file" (unused when max_operands is 0) */
+	int subcommands;        /* the first operand names a subcommand; "help" prints usage */
+} cli_spec;
+
+typedef struct cli_args {
+	char **operands;        /* in order; argv's own slots (argv[1..n]) are reused */
+	size_t n;
+	int unparsed;           /* after an option error: index of the first argument not parsed */
+} cli_args;
+
+#define CLI_RUN (-1)            /* cli_start(): the command goes on */
+
 /*
- * Parse argv[1..argc-1] against `opts` (terminated by a NULL name).  Options
- * and operands may be mixed; "--name=value" and "--name value" both work;
- * "--" ends options; "-" is an operand.  Operands are stored in `operands`
- * (room for argc entries) and counted in *noperands.  "-h" and "--help" set
- * *help.  Returns 0, or CLI_EXIT_USAGE after printing a message.
+ * The start every command shares.  Parse argv[1..argc-1] (argv[0] names the
+ * command) against spec->opts: options and operands may be mixed;
+ * "--name=value" and "--name value" both work; "--" ends options; "-" is an
+ * operand; a value option given twice is an error.  Then print the usage on
+ * stdout for -h or --help (or the subcommand "help"), else check the number
+ * of operands.  Returns CLI_RUN with *out set when the command should run,
+ * else its exit status: CLI_EXIT_OK after the usage, CLI_EXIT_USAGE after a
+ * one-line message.
  */
-int cli_parse_args(int argc, char **argv, const cli_opt *opts, const char *cmd,
-	char **operands, size_t *noperands, int *help);
+int cli_start(cli_args *out, const cli_spec *spec, int argc, char **argv);
 
 /* ---- formatting -------------------------------------------------------- */
 

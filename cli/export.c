@@ -48,9 +48,9 @@ int cmd_export(int argc, char **argv)
 	certpin_import_format in_format = CERTPIN_IMPORT_AUTO;
 	certpin_export_format format;
 	certpin_policy *p = NULL;
-	char **operands = NULL, *out = NULL, *warnings = NULL, *err = NULL;
-	size_t noperands = 0;
-	int help = 0, force = 0, rc;
+	char *out = NULL, *warnings = NULL, *err = NULL;
+	cli_args args;
+	int force = 0, rc;
 	const cli_opt opts[] = {
 		{ "--format", &format_name, NULL },
 		{ "--port", &port_s, NULL },
@@ -59,19 +59,10 @@ int cmd_export(int argc, char **argv)
 		{ "--force", NULL, &force },
 		{ NULL, NULL, NULL },
 	};
+	const cli_spec spec = { "export", usage_export, opts, 0, CLI_ANY, NULL, 0 };
 
-	operands = calloc((size_t)argc + 1, sizeof(*operands));
-	if (!operands) {
-		cli_error("out of memory");
-		return CLI_EXIT_INTERNAL;
-	}
-	rc = cli_parse_args(argc, argv, opts, "export", operands, &noperands, &help);
-	if (rc)
-		goto done;
-	if (help) {
-		usage_export(stdout);
-		goto done;
-	}
+	if ((rc = cli_start(&args, &spec, argc, argv)) != CLI_RUN)
+		return rc;
 	rc = CLI_EXIT_USAGE;
 	if (!format_name) {
 		cli_error("export: --format is required (android, okhttp, trustkit, trustkit-plist, curl, hpkp, tlsa)");
@@ -82,7 +73,7 @@ int cmd_export(int argc, char **argv)
 			format_name);
 		goto done;
 	}
-	if (noperands != 1) {
+	if (args.n != 1) {
 		cli_error("export: expected one POLICY file (see certpin help export)");
 		goto done;
 	}
@@ -106,7 +97,7 @@ int cmd_export(int argc, char **argv)
 	}
 	eo.allow_narrowing = force;
 	eo.insecure_allow_union = force;
-	if ((rc = interop_load_policy(&p, operands[0], in_format, host)))
+	if ((rc = interop_load_policy(&p, args.operands[0], in_format, host)))
 		goto done;
 	int erc = certpin_policy_export_ex(&out, &warnings, &err, p, format, &eo);
 	if (erc != CERTPIN_OK) {
@@ -127,6 +118,5 @@ done:
 	free(warnings);
 	free(err);
 	certpin_policy_free(p);
-	free(operands);
 	return rc;
 }

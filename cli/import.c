@@ -108,39 +108,24 @@ int cmd_import(int argc, char **argv)
 	const char *from = NULL, *host = NULL;
 	certpin_import_format format = CERTPIN_IMPORT_AUTO;
 	certpin_policy *p = NULL;
-	char **operands = NULL, *json = NULL;
-	size_t noperands = 0;
-	int help = 0, rc;
+	char *json = NULL;
+	cli_args args;
+	int rc;
 	const cli_opt opts[] = {
 		{ "--from", &from, NULL },
 		{ "--host", &host, NULL },
 		{ NULL, NULL, NULL },
 	};
+	const cli_spec spec = { "import", usage_import, opts, 1, 1, "one FILE", 0 };
 
-	operands = calloc((size_t)argc + 1, sizeof(*operands));
-	if (!operands) {
-		cli_error("out of memory");
-		return CLI_EXIT_INTERNAL;
-	}
-	rc = cli_parse_args(argc, argv, opts, "import", operands, &noperands, &help);
-	if (rc)
-		goto done;
-	if (help) {
-		usage_import(stdout);
-		goto done;
-	}
-	if (noperands != 1) {
-		cli_error("import: expected one FILE (see certpin help import)");
-		rc = CLI_EXIT_USAGE;
-		goto done;
-	}
+	if ((rc = cli_start(&args, &spec, argc, argv)) != CLI_RUN)
+		return rc;
 	if (from && certpin_import_format_parse(&format, from) != CERTPIN_OK) {
 		cli_error("import: unknown --from '%s' (auto, json, android, pins)", from);
-		rc = CLI_EXIT_USAGE;
-		goto done;
+		return CLI_EXIT_USAGE;
 	}
-	if ((rc = interop_load_policy(&p, operands[0], format, host)))
-		goto done;
+	if ((rc = interop_load_policy(&p, args.operands[0], format, host)))
+		return rc;
 	if (certpin_policy_to_json(&json, p) != CERTPIN_OK) {
 		cli_error("import: cannot serialize the policy");
 		rc = CLI_EXIT_INTERNAL;
@@ -156,6 +141,5 @@ int cmd_import(int argc, char **argv)
 done:
 	free(json);
 	certpin_policy_free(p);
-	free(operands);
 	return rc;
 }

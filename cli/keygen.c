@@ -210,9 +210,10 @@ int cmd_keygen(int argc, char **argv)
 	const char *dir = NULL, *type_name = "p256", *subject = DEFAULT_SUBJECT, *style_name = NULL;
 	const struct key_type *type = NULL;
 	certpin_pin_style style = CERTPIN_STYLE_DEFAULT;
-	int backup = 0, json = 0, help = 0, rc, key_fd = -1, csr_fd = -1, created = 0;
-	char **operands = NULL, *key_path = NULL, *csr_path = NULL;
-	size_t noperands = 0, count = 0;
+	int backup = 0, json = 0, rc, key_fd = -1, csr_fd = -1, created = 0;
+	char *key_path = NULL, *csr_path = NULL;
+	size_t count = 0;
+	cli_args args;
 	EVP_PKEY *key = NULL;
 	X509_REQ *req = NULL;
 	X509_NAME *name = NULL;
@@ -228,24 +229,11 @@ int cmd_keygen(int argc, char **argv)
 		{ "--format", &style_name, NULL },
 		{ NULL, NULL, NULL },
 	};
+	const cli_spec spec = { "keygen", usage_keygen, opts, 0, 0, NULL, 0 };
 
-	operands = calloc((size_t)argc + 1, sizeof(*operands));
-	if (!operands) {
-		cli_error("out of memory");
-		return CLI_EXIT_INTERNAL;
-	}
-	rc = cli_parse_args(argc, argv, opts, "keygen", operands, &noperands, &help);
-	if (rc)
-		goto done;
-	if (help) {
-		usage_keygen(stdout);
-		goto done;
-	}
+	if ((rc = cli_start(&args, &spec, argc, argv)) != CLI_RUN)
+		return rc;
 	rc = CLI_EXIT_USAGE;
-	if (noperands) {
-		cli_error("keygen: unexpected argument '%s' (see certpin help keygen)", operands[0]);
-		goto done;
-	}
 	if (!backup) {
 		cli_error("keygen: --backup is required (it is the only mode)");
 		goto done;
@@ -385,6 +373,5 @@ done:
 	EVP_PKEY_free(key);
 	free(key_path);
 	free(csr_path);
-	free(operands);
 	return rc;
 }

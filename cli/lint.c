@@ -330,9 +330,8 @@ out:
 int cmd_lint(int argc, char **argv)
 {
 	lint_args a;
-	int help = 0, status;
-	size_t n = 0;
-	char **operands = calloc((size_t)argc + 1, sizeof(*operands));
+	cli_args args;
+	int status;
 
 	memset(&a, 0, sizeof(a));
 	const cli_opt opts[] = {
@@ -349,23 +348,10 @@ int cmd_lint(int argc, char **argv)
 		{ "--json", NULL, &a.json },
 		{ NULL, NULL, NULL },
 	};
+	const cli_spec spec = { "lint", usage_lint, opts, 1, 1, "exactly one POLICY file", 0 };
 
-	if (!operands) {
-		cli_error("out of memory");
-		return CLI_EXIT_INTERNAL;
-	}
-	status = cli_parse_args(argc, argv, opts, "lint", operands, &n, &help);
-	if (status == 0 && help) {
-		usage_lint(stdout);
-	} else if (status == 0) {
-		if (n != 1) {
-			cli_error("lint: expected exactly one POLICY file (see certpin help lint)");
-			status = CLI_EXIT_USAGE;
-		} else {
-			a.policy = operands[0];
-			status = run_lint(&a);
-		}
-	}
-	free(operands);
-	return status;
+	if ((status = cli_start(&args, &spec, argc, argv)) != CLI_RUN)
+		return status;
+	a.policy = args.operands[0];
+	return run_lint(&a);
 }

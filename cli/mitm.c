@@ -1281,9 +1281,8 @@ out:
 int cmd_mitm(int argc, char **argv)
 {
 	mitm_opts o;
-	int help = 0, status;
-	size_t n = 0;
-	char **operands = calloc((size_t)argc + 1, sizeof(*operands));
+	cli_args args;
+	int status;
 	const cli_opt opts[] = {
 		{ "--host", &o.host, NULL },
 		{ "--dir", &o.dir, NULL },
@@ -1306,23 +1305,10 @@ int cmd_mitm(int argc, char **argv)
 		{ "--list-attacks", NULL, &o.list },
 		{ NULL, NULL, NULL },
 	};
+	const cli_spec spec = { "mitm", usage_mitm, opts, 0, 0, NULL, 0 };
 
 	memset(&o, 0, sizeof(o));
-	if (!operands) {
-		cli_error("out of memory");
-		return CLI_EXIT_INTERNAL;
-	}
-	status = cli_parse_args(argc, argv, opts, "mitm", operands, &n, &help);
-	if (status == 0 && help) {
-		usage_mitm(stdout);
-	} else if (status == 0 && n != 0) {
-		cli_error("mitm: unexpected argument '%s' (see certpin help mitm)", operands[0]);
-		status = CLI_EXIT_USAGE;
-	} else if (status == 0 && o.list) {
-		status = list_attacks();
-	} else if (status == 0) {
-		status = run_mitm(&o);
-	}
-	free(operands);
-	return status;
+	if ((status = cli_start(&args, &spec, argc, argv)) != CLI_RUN)
+		return status;
+	return o.list ? list_attacks() : run_mitm(&o);
 }

@@ -975,9 +975,8 @@ out:
 int cmd_monitor(int argc, char **argv)
 {
 	mon_args a;
-	int help = 0, status;
-	size_t n = 0;
-	char **operands = calloc((size_t)argc + 1, sizeof(*operands));
+	cli_args args;
+	int status;
 
 	memset(&a, 0, sizeof(a));
 	const cli_opt opts[] = {
@@ -991,26 +990,14 @@ int cmd_monitor(int argc, char **argv)
 		{ "--no-progress", NULL, &a.no_progress },
 		{ NULL, NULL, NULL },
 	};
+	const cli_spec spec = { "monitor", usage_monitor, opts, 1, 1, "exactly one HOSTS-FILE", 0 };
 
-	if (!operands) {
-		cli_error("out of memory");
-		return CLI_EXIT_INTERNAL;
+	if ((status = cli_start(&args, &spec, argc, argv)) != CLI_RUN)
+		return status;
+	if (!a.policy) {
+		cli_error("monitor: --policy FILE is required");
+		return CLI_EXIT_USAGE;
 	}
-	status = cli_parse_args(argc, argv, opts, "monitor", operands, &n, &help);
-	if (status == 0 && help) {
-		usage_monitor(stdout);
-	} else if (status == 0) {
-		if (n != 1) {
-			cli_error("monitor: expected exactly one HOSTS-FILE (see certpin help monitor)");
-			status = CLI_EXIT_USAGE;
-		} else if (!a.policy) {
-			cli_error("monitor: --policy FILE is required");
-			status = CLI_EXIT_USAGE;
-		} else {
-			a.hosts = operands[0];
-			status = run_monitor(&a);
-		}
-	}
-	free(operands);
-	return status;
+	a.hosts = args.operands[0];
+	return run_monitor(&a);
 }

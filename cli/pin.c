@@ -383,9 +383,8 @@ int cmd_pin(int argc, char **argv)
 {
 	const char *format = NULL, *connect = NULL, *servername = NULL, *cafile = NULL;
 	pin_opts o = { 0, 0, CERTPIN_STYLE_DEFAULT };
-	int help = 0, status = CLI_EXIT_OK;
-	size_t nfiles = 0;
-	char **files;
+	int status;
+	cli_args args;
 	json_t *array = NULL;
 	const cli_opt opts[] = {
 		{ "--json", NULL, &o.json },
@@ -396,68 +395,47 @@ int cmd_pin(int argc, char **argv)
 		{ "--cafile", &cafile, NULL },
 		{ NULL, NULL, NULL },
 	};
+	const cli_spec spec = { "pin", usage_pin, opts, 0, CLI_ANY, NULL, 0 };
 
-	files = calloc((size_t)argc + 1, sizeof(*files));
-	if (!files) {
-		cli_error("out of memory");
-		return CLI_EXIT_INTERNAL;
-	}
-	status = cli_parse_args(argc, argv, opts, "pin", files, &nfiles, &help);
-	if (status != 0)
-		goto out;
-	if (help) {
-		usage_pin(stdout);
-		goto out;
-	}
+	if ((status = cli_start(&args, &spec, argc, argv)) != CLI_RUN)
+		return status;
+	status = CLI_EXIT_OK;
 	if (format && cli_parse_style(&o.style, format) != 0) {
 		cli_error("pin: unknown --format '%s' (default, curl, hpkp, hex, base64)", format);
-		status = CLI_EXIT_USAGE;
-		goto out;
+		return CLI_EXIT_USAGE;
 	}
 	if (o.cert_pin && (o.style == CERTPIN_STYLE_CURL || o.style == CERTPIN_STYLE_HPKP)) {
 		cli_error("pin: --format %s cannot express certificate pins (--cert-pin)", format);
-		status = CLI_EXIT_USAGE;
-		goto out;
+		return CLI_EXIT_USAGE;
 	}
 	if (connect) {
-		if (nfiles != 0) {
+		if (args.n != 0) {
 			cli_error("pin: --connect takes no FILE arguments");
-			status = CLI_EXIT_USAGE;
-			goto out;
+			return CLI_EXIT_USAGE;
 		}
-		status = pin_connect(connect, servername, cafile, &o);
-		goto out;
+		return pin_connect(connect, servername, cafile, &o);
 	}
 	if (servername || cafile) {
 		cli_error("pin: --servername and --cafile need --connect");
-		status = CLI_EXIT_USAGE;
-		goto out;
+		return CLI_EXIT_USAGE;
 	}
-	if (nfiles == 0) {
+	if (args.n == 0) {
 		cli_error("pin: no FILE given (see certpin help pin)");
-		status = CLI_EXIT_USAGE;
-		goto out;
+		return CLI_EXIT_USAGE;
 	}
 	if (o.json && !(array = json_array())) {
 		cli_error("out of memory");
-		status = CLI_EXIT_INTERNAL;
-		goto out;
+		return CLI_EXIT_INTERNAL;
 	}
-	for (size_t i = 0; i < nfiles; i++) {
-		int r = pin_file(files[i], &o, array);
+	for (size_t i = 0; i < args.n; i++) {
+		int r = pin_file(args.operands[i], &o, array);
 
 		if (r > status)
 			status = r;
 	}
-	if (array) {
-		if (cli_json_print(array) != 0) {
-			cli_error("cannot write JSON output");
-			status = CLI_EXIT_INTERNAL;
-		}
-		array = NULL;
+	if (array && cli_json_print(array) != 0) {
+		cli_error("cannot write JSON output");
+		status = CLI_EXIT_INTERNAL;
 	}
-out:
-	json_decref(array);
-	free(files);
 	return status;
 }

@@ -531,12 +531,11 @@ int cmd_tofu(int argc, char **argv)
 {
 	const char *store_opt = NULL, *cafile = NULL, *servername = NULL, *position = NULL, *kind_s = NULL;
 	const char *pin = NULL, *connect = NULL;
-	int report_only = 0, add = 0, json = 0, help = 0, status;
+	int report_only = 0, add = 0, json = 0, status;
 	certpin_position pos;
 	certpin_pin_kind kind;
 	char store[4096];
-	size_t n = 0;
-	char **ops = calloc((size_t)argc + 1, sizeof(*ops));
+	cli_args args;
 	const cli_opt opts[] = {
 		{ "--store", &store_opt, NULL },
 		{ "--cafile", &cafile, NULL },
@@ -550,68 +549,53 @@ int cmd_tofu(int argc, char **argv)
 		{ "--json", NULL, &json },
 		{ NULL, NULL, NULL },
 	};
+	const cli_spec spec = { "tofu", usage_tofu, opts, 1, CLI_ANY, "check, list, forget or trust", 1 };
 
-	if (!ops) {
-		cli_error("out of memory");
-		return CLI_EXIT_INTERNAL;
-	}
-	status = cli_parse_args(argc, argv, opts, "tofu", ops, &n, &help);
-	if (status != 0)
-		goto out;
-	if (help || (n >= 1 && strcmp(ops[0], "help") == 0)) {
-		usage_tofu(stdout);
-		goto out;
-	}
-	status = CLI_EXIT_USAGE;
-	if (n == 0) {
-		cli_error("tofu: expected check, list, forget or trust (see certpin help tofu)");
-		goto out;
-	}
+	if ((status = cli_start(&args, &spec, argc, argv)) != CLI_RUN)
+		return status;
+	char **ops = args.operands;
+	size_t n = args.n;
 	if (parse_position(&pos, position) != 0 || parse_kind(&kind, kind_s) != 0)
-		goto out;
+		return CLI_EXIT_USAGE;
 	const char *sub = ops[0];
 	int is_check = strcmp(sub, "check") == 0, is_list = strcmp(sub, "list") == 0;
 	int is_forget = strcmp(sub, "forget") == 0, is_trust = strcmp(sub, "trust") == 0;
 	if (!is_check && !is_list && !is_forget && !is_trust) {
 		cli_error("tofu: unknown subcommand '%s' (check, list, forget, trust)", sub);
-		goto out;
+		return CLI_EXIT_USAGE;
 	}
 	if ((is_list && n > 2) || (!is_list && n != 2)) {
 		cli_error("tofu %s: expected %s", sub, is_list ? "at most one HOST" : is_check ? "one HOST[:PORT]" : "one HOST");
-		goto out;
+		return CLI_EXIT_USAGE;
 	}
 	if (!is_trust && (pin || connect || add)) {
 		cli_error("tofu %s: --pin, --connect and --add are for trust", sub);
-		goto out;
+		return CLI_EXIT_USAGE;
 	}
 	if (!is_check && report_only) {
 		cli_error("tofu %s: --report-only is for check", sub);
-		goto out;
+		return CLI_EXIT_USAGE;
 	}
 	if (is_trust && !pin == !connect) {
 		cli_error("tofu trust: give exactly one of --pin PIN and --connect HOST[:PORT]");
-		goto out;
+		return CLI_EXIT_USAGE;
 	}
 	if (is_trust && pin && (kind_s || cafile || servername)) {
 		cli_error("tofu trust: %s is for --connect (a --pin is recorded as given, with its own kind)",
 			kind_s ? "--kind" : cafile ? "--cafile" : "--servername");
-		goto out;
+		return CLI_EXIT_USAGE;
 	}
 	if ((is_list || is_forget) && (position || kind_s || cafile || servername)) {
 		cli_error("tofu %s: --position, --kind, --cafile and --servername are for check and trust", sub);
-		goto out;
+		return CLI_EXIT_USAGE;
 	}
 	if (store_path(store, sizeof(store), store_opt) != 0)
-		goto out;
+		return CLI_EXIT_USAGE;
 	if (is_check)
-		status = do_check(ops[1], store, cafile, servername, pos, kind, report_only, json);
-	else if (is_list)
-		status = do_list(store, n == 2 ? ops[1] : NULL, json);
-	else if (is_forget)
-		status = do_forget(store, ops[1]);
-	else
-		status = do_trust(store, ops[1], pin, connect, cafile, servername, pos, kind, add);
-out:
-	free(ops);
-	return status;
+		return do_check(ops[1], store, cafile, servername, pos, kind, report_only, json);
+	if (is_list)
+		return do_list(store, n == 2 ? ops[1] : NULL, json);
+	if (is_forget)
+		return do_forget(store, ops[1]);
+	return do_trust(store, ops[1], pin, connect, cafile, servername, pos, kind, add);
 }

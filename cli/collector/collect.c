@@ -671,7 +671,7 @@ int cmd_collect(int argc, char **argv)
 	const char *db_spec = NULL, *listen_s = DEFAULT_LISTEN, *port_file = NULL, *tls_cert = NULL, *tls_key = NULL;
 	const char *max_body_s = NULL, *timeout_s = NULL, *req_timeout_s = NULL, *max_conns_s = NULL;
 	const char *per_ip_s = NULL, *threads_s = NULL, *max_req_s = NULL, *duration_s = NULL;
-	int verbose = 0, help = 0;
+	int verbose = 0;
 	const cli_opt opts[] = {
 		{ "--db", &db_spec, NULL }, { "--listen", &listen_s, NULL }, { "--port-file", &port_file, NULL },
 		{ "--tls-cert", &tls_cert, NULL }, { "--tls-key", &tls_key, NULL }, { "--max-body", &max_body_s, NULL },
@@ -680,8 +680,8 @@ int cmd_collect(int argc, char **argv)
 		{ "--threads", &threads_s, NULL }, { "--max-requests", &max_req_s, NULL },
 		{ "--duration", &duration_s, NULL }, { "--verbose", NULL, &verbose }, { NULL, NULL, NULL },
 	};
-	char **operands = calloc((size_t)argc + 1, sizeof(char *));
-	size_t noperands = 0;
+	const cli_spec spec = { "collect", usage_collect, opts, 0, 0, NULL, 0 };
+	cli_args args;
 	unsigned long long max_body = DEFAULT_MAX_BODY, timeout = DEFAULT_TIMEOUT, req_timeout = DEFAULT_REQUEST_TIMEOUT;
 	unsigned long long max_conns = DEFAULT_MAX_CONNS, per_ip = DEFAULT_MAX_CONNS_PER_IP, threads = DEFAULT_THREADS;
 	unsigned long long max_requests = 0, duration = 0;
@@ -693,24 +693,11 @@ int cmd_collect(int argc, char **argv)
 	sigset_t sigs, old;
 	int rc = CLI_EXIT_USAGE;
 
+	if ((rc = cli_start(&args, &spec, argc, argv)) != CLI_RUN)
+		return rc;
+	rc = CLI_EXIT_USAGE;
 	memset(&C, 0, sizeof(C));
 	pthread_mutex_init(&C.mu, NULL);
-	if (!operands) {
-		cli_error("collect: out of memory");
-		return CLI_EXIT_INTERNAL;
-	}
-	if ((rc = cli_parse_args(argc, argv, opts, "collect", operands, &noperands, &help)) != 0)
-		goto out;
-	rc = CLI_EXIT_USAGE;
-	if (help) {
-		usage_collect(stdout);
-		rc = CLI_EXIT_OK;
-		goto out;
-	}
-	if (noperands) {
-		cli_error("collect: unexpected argument '%s'", operands[0]);
-		goto out;
-	}
 	if (!db_spec) {
 		cli_error("collect: --db is required (a .sqlite file or a postgresql:// URI)");
 		goto out;
@@ -842,7 +829,6 @@ out:
 	cdb_close(C.db);
 	free(cert_pem);
 	free(key_pem);
-	free(operands);
 	pthread_mutex_destroy(&C.mu);
 	return rc;
 }

@@ -398,35 +398,22 @@ static int parse_since(int64_t *out, const char *s)
 int cmd_reports(int argc, char **argv)
 {
 	const char *db_spec = NULL, *since_s = NULL, *days_s = NULL, *top_s = NULL, *html = NULL;
-	int json = 0, help = 0, rc;
+	int json = 0, rc;
 	const cli_opt opts[] = {
 		{ "--db", &db_spec, NULL }, { "--since", &since_s, NULL }, { "--days", &days_s, NULL },
 		{ "--top", &top_s, NULL }, { "--html", &html, NULL }, { "--json", NULL, &json }, { NULL, NULL, NULL },
 	};
-	char **operands = calloc((size_t)argc + 1, sizeof(char *));
-	size_t noperands = 0;
+	const cli_spec spec = { "reports", usage_reports, opts, 0, 0, NULL, 0 };
+	cli_args args;
 	int64_t since = 0;
 	unsigned long top = 10;
 	char err[512];
 	cdb *db = NULL;
 	json_t *sum = NULL;
 
-	if (!operands) {
-		cli_error("reports: out of memory");
-		return CLI_EXIT_INTERNAL;
-	}
-	if ((rc = cli_parse_args(argc, argv, opts, "reports", operands, &noperands, &help)) != 0)
-		goto out;
+	if ((rc = cli_start(&args, &spec, argc, argv)) != CLI_RUN)
+		return rc;
 	rc = CLI_EXIT_USAGE;
-	if (help) {
-		usage_reports(stdout);
-		rc = CLI_EXIT_OK;
-		goto out;
-	}
-	if (noperands) {
-		cli_error("reports: unexpected argument '%s'", operands[0]);
-		goto out;
-	}
 	if (!db_spec) {
 		cli_error("reports: --db is required");
 		goto out;
@@ -492,6 +479,5 @@ int cmd_reports(int argc, char **argv)
 out:
 	json_decref(sum);
 	cdb_close(db);
-	free(operands);
 	return rc;
 }
