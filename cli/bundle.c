@@ -41,27 +41,32 @@ void usage_bundle(FILE *f)
 		"is well formed, signed by a trusted key, not expired, its policy loads, and\n"
 		"(with a state directory) its version is newer than the stored one.\n"
 		"\n"
-		"  keygen               write DIR/signing.key (mode 0600) and DIR/signing.pub\n"
-		"  sign                 sign the exact bytes of POLICY (certpin-policy(5))\n"
-		"  verify               check signature, expiry and policy (not the version)\n"
-		"  apply                verify and store atomically in DIR (DIR/current.bundle)\n"
-
-		"  fetch                download over HTTPS pinned by the policy FILE in force\n"
-		"                       (the URL host must have a rule), verify, and with\n"
-		"                       --state store it\n"
-		"  show                 print the fields of a bundle WITHOUT verifying it\n"
+		"  keygen                   write DIR/signing.key (mode 0600) and\n"
+		"                           DIR/signing.pub\n"
+		"  sign                     sign the exact bytes of POLICY (certpin-policy(5))\n"
+		"  verify                   check signature, expiry and policy (not the version)\n"
+		"  apply                    verify and store atomically in DIR\n"
+		"                           (DIR/current.bundle)\n"
+		"  fetch                    download over HTTPS pinned by the policy FILE in\n"
+		"                           force (the URL host must have a rule), verify, and\n"
+		"                           with --state store it\n"
+		"  show                     print the fields of a bundle WITHOUT verifying it\n"
 		"\n"
-		"  --key KEY            Ed25519 private key (PEM or DER)\n"
-		"  --pubkey FILE        trusted public key(s): PEM with one or more PUBLIC KEY\n"
-		"                       blocks (several keys allow key rotation), or one DER key\n"
-		"  --version N          bundle version, 1 .. 9223372036854775807\n"
-		"  --issued, --expires  YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (issued: now)\n"
-		"  --print-policy       print the embedded policy after verification\n"
-		"  --out FILE           write the bundle to FILE instead of stdout\n"
-		"  --out DIR, --state DIR\n"
-		"                       created (mode 0700) if missing; a path that exists\n"
-		"                       and is not a directory is refused\n"
-		"  BUNDLE, POLICY       a file name, or - for standard input\n"
+		"  -k, --key KEY            Ed25519 private key (PEM or DER)\n"
+		"      --pubkey FILE        trusted public key(s): PEM with one or more PUBLIC\n"
+		"                           KEY blocks (several keys allow key rotation), or\n"
+		"                           one DER key\n"
+		"      --version N          bundle version, 1 .. 9223372036854775807\n"
+		"      --issued, --expires  YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (issued: now)\n"
+		"      --print-policy       print the embedded policy after verification\n"
+		"  -p, --policy FILE        fetch: the policy in force\n"
+		"  -c, --cafile FILE        fetch: trust anchors (default: system store)\n"
+		"  -o, --out FILE           write the bundle to FILE instead of stdout\n"
+		"  -o, --out DIR, --state DIR\n"
+		"                           created (mode 0700) if missing; a path that exists\n"
+		"                           and is not a directory is refused\n"
+		"  -j, --json               print JSON\n"
+		"  BUNDLE, POLICY           a file name, or - for standard input\n"
 		"\n"
 		"exit status: 0 accepted, 1 refused (signature, untrusted key, expired,\n"
 		"rollback, pin mismatch), 2 connection or TLS failure, 3 bad input\n"
@@ -608,20 +613,20 @@ int cmd_bundle(int argc, char **argv)
 	int force = 0, print_policy = 0, json = 0, status;
 	cli_args args;
 	const cli_opt opts[] = {
-		{ "--out", &out, NULL },
-		{ "--key", &key, NULL },
-		{ "--version", &version, NULL },
-		{ "--issued", &issued, NULL },
-		{ "--expires", &expires, NULL },
-		{ "--pubkey", &pubkey, NULL },
-		{ "--state", &state, NULL },
-		{ "--policy", &policy, NULL },
-		{ "--cafile", &cafile, NULL },
-		{ "--connect-to", &connect_to, NULL },
-		{ "--force", NULL, &force },
-		{ "--print-policy", NULL, &print_policy },
-		{ "--json", NULL, &json },
-		{ NULL, NULL, NULL },
+		CLI_VALUE("--out", 'o', &out),
+		CLI_VALUE("--key", 'k', &key),
+		CLI_VALUE("--version", 0, &version),
+		CLI_VALUE("--issued", 0, &issued),
+		CLI_VALUE("--expires", 0, &expires),
+		CLI_VALUE("--pubkey", 0, &pubkey),
+		CLI_VALUE("--state", 0, &state),
+		CLI_VALUE("--policy", 'p', &policy),
+		CLI_VALUE("--cafile", 'c', &cafile),
+		CLI_VALUE("--connect-to", 0, &connect_to),
+		CLI_FLAG("--force", 0, &force),
+		CLI_FLAG("--print-policy", 0, &print_policy),
+		CLI_FLAG("--json", 'j', &json),
+		CLI_OPT_END,
 	};
 	const cli_spec spec = { "bundle", usage_bundle, opts, 1, CLI_ANY, "keygen, sign, verify, apply, fetch or show", 1 };
 

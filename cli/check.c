@@ -20,16 +20,16 @@ void usage_check(FILE *f)
 		"(match, mismatch, not-pinned, pinset-expired), the rule that applied, the\n"
 		"matching pin and the pins of the verified chain.\n"
 		"\n"
-		"  --policy FILE        JSON pinning policy (required)\n"
-		"  --cafile FILE        trust anchors (default: system store)\n"
-		"  --servername NAME    SNI and host name checked and looked up in the policy\n"
-		"                       (default: HOST)\n"
-		"  --insecure-pin-only  skip PKIX validation; accept only if the leaf the\n"
-		"                       server sent matches a leaf/any pin (self-signed\n"
-		"                       devices; hostname and dates are NOT checked)\n"
-		"  --json               print a JSON object instead of text; also on failure,\n"
-		"                       with \"error\" and \"stage\" (usage, policy, trust, dns,\n"
-		"                       connect, tls, pin, internal)\n", f);
+		"  -p, --policy FILE        JSON pinning policy (required)\n"
+		"  -c, --cafile FILE        trust anchors (default: system store)\n"
+		"  -s, --servername NAME    SNI and host name checked and looked up in the policy\n"
+		"                           (default: HOST)\n"
+		"      --insecure-pin-only  skip PKIX validation; accept only if the leaf the\n"
+		"                           server sent matches a leaf/any pin (self-signed\n"
+		"                           devices; hostname and dates are NOT checked)\n"
+		"  -j, --json               print a JSON object instead of text; also on failure,\n"
+		"                           with \"error\" and \"stage\" (usage, policy, trust, dns,\n"
+		"                           connect, tls, pin, internal)\n", f);
 }
 
 /* What the library's failure callback saw during the handshake. */
@@ -535,15 +535,6 @@ static int run_check(const check_args *a)
 }
 
 /* After a parse error the options that follow it were not read; --json anywhere still asks for JSON. */
-/* --json among the arguments a failed parse left unread. */
-static int wants_json(int argc, char **argv)
-{
-	for (int i = 0; i < argc && strcmp(argv[i], "--") != 0; i++)
-		if (strcmp(argv[i], "--json") == 0)
-			return 1;
-	return 0;
-}
-
 /* A usage error: with --json, the same object as for any other outcome. */
 static int usage_error(int json, int status)
 {
@@ -563,18 +554,21 @@ int cmd_check(int argc, char **argv)
 
 	memset(&a, 0, sizeof(a));
 	const cli_opt opts[] = {
-		{ "--policy", &a.policy, NULL },
-		{ "--cafile", &a.cafile, NULL },
-		{ "--servername", &a.servername, NULL },
-		{ "--insecure-pin-only", NULL, &a.insecure },
-		{ "--json", NULL, &a.json },
-		{ NULL, NULL, NULL },
+		CLI_VALUE("--policy", 'p', &a.policy),
+		CLI_VALUE("--cafile", 'c', &a.cafile),
+		CLI_VALUE("--servername", 's', &a.servername),
+		CLI_FLAG("--insecure-pin-only", 0, &a.insecure),
+		CLI_FLAG("--json", 'j', &a.json),
+		CLI_OPT_END,
 	};
 	const cli_spec spec = { "check", usage_check, opts, 1, 1, "exactly one HOST[:PORT]", 0 };
 
 	status = cli_start(&args, &spec, argc, argv);
-	if (status == CLI_EXIT_USAGE)
-		return usage_error(a.json || wants_json(argc - args.unparsed, argv + args.unparsed), status);
+	if (status == CLI_EXIT_USAGE) {
+		/* --json among the arguments an option error left unread counts too */
+		a.json |= cli_flag_given(opts, "--json", argc - args.unparsed, argv + args.unparsed);
+		return usage_error(a.json, status);
+	}
 	if (status != CLI_RUN)
 		return status;
 	if (!a.policy) {

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -108,75 +109,146 @@ int cli_ensure_dir(const char *cmd, const char *dir)
 
 /* ---- start-up: options and operands ------------------------------------ */
 
-/*
- * Options into spec->opts, operands into argv[1..*noperands] (a slot is
- * reused only once it has been read).  0, or CLI_EXIT_USAGE after a message
- * with *unparsed the index of the argument that failed.
- */
-static int parse_args(int argc, char **argv, const cli_opt *opts, const char *cmd,
-	size_t *noperands, int *help, int *unparsed)
+/* The getopt_long() tables for `opts`; the `val` of a long-only option is 256 + its index.  0 or -1. */
+static int getopt_tables(struct option *lo, char *so, const cli_opt *opts)
 {
-	char **operands = argv + 1;
-	int only_operands = 0;
-	uint64_t seen = 0; /* value options given so far, a bit per entry of opts */
+	size_t i;
 
-	*noperands = 0;
-	*help = 0;
-	for (int i = 1; i < argc; i++) {
-		const char *arg = argv[i];
-		const cli_opt *o;
-		const char *eq;
-		size_t namelen;
-
-		if (only_operands || arg[0] != '-' || strcmp(arg, "-") == 0) {
-			operands[(*noperands)++] = argv[i];
-			continue;
-		}
-		if (strcmp(arg, "--") == 0) {
-			only_operands = 1;
-			continue;
-		}
-		if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
-			*help = 1;
-			continue;
-		}
-		eq = strchr(arg, '=');
-		namelen = eq ? (size_t)(eq - arg) : strlen(arg);
-		for (o = opts; o->name; o++)
-			if (strlen(o->name) == namelen && strncmp(o->name, arg, namelen) == 0)
-				break;
-		*unparsed = i;
-		if (!o->name) {
-			cli_error("%s: unknown option '%.*s' (see certpin help %s)", cmd, (int)namelen, arg, cmd);
-			return CLI_EXIT_USAGE;
-		}
-		if (o->flag) {
-			if (eq) {
-				cli_error("%s: option %s takes no value", cmd, o->name);
-				return CLI_EXIT_USAGE;
-			}
-			*o->flag = 1;
-			continue;
-		}
-		size_t bit = (size_t)(o - opts);
-		if (bit < 64 && (seen >> bit & 1)) {
-			cli_error("%s: option %s given twice", cmd, o->name);
-			return CLI_EXIT_USAGE;
-		}
-		seen |= bit < 64 ? (uint64_t)1 << bit : 0;
-		if (eq) {
-			*o->value = eq + 1;
-		} else if (i + 1 < argc) {
-			*o->value = argv[++i];
-		} else {
-			cli_error("%s: option %s needs a value", cmd, o->name);
-			return CLI_EXIT_USAGE;
-		}
-		if (**o->value == '\0') {
-			cli_error("%s: option %s needs a non-empty value", cmd, o->name);
-			return CLI_EXIT_USAGE;
+	*so++ = '-';                    /* operands come back in order, as option 1 */
+	*so++ = ':';                    /* a missing value is ':', not '?' */
+	*so++ = 'h';
+	for (i = 0; opts[i].name; i++) {
+		if (i == CLI_MAX_OPTS)
+			return -1;
+		lo[i].name = opts[i].name + 2;
+		lo[i].has_arg = opts[i].flag ? no_argument : required_argument;
+		lo[i].flag = NULL;
+		lo[i].val = opts[i].letter ? opts[i].letter : 256 + (int)i;
+		if (opts[i].letter) {
+			*so++ = opts[i].letter;
+			if (!opts[i].flag)
+				*so++ = ':';
 		}
 	}
+	lo[i] = (struct option){ "help", no_argument, NULL, 'h' };
+	lo[i + 1] = (struct option){ NULL, 0, NULL, 0 };
+	*so = '\0';
+	return 0;
+}
+
+/* Index in `opts` of getopt_long()'s return value `c`, or -1. */
+static int opt_index(const cli_opt *opts, int c)
+{
+	for (int i = 0; opts[i].name; i++)
+		if (c == (opts[i].letter ? opts[i].letter : 256 + i))
+			return i;
+	return -1;
+}
+
+/* Length of the option name in argument `arg` ("--name=value": "--name"). */
+static int name_len(const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+
+	return (int)(eq ? (size_t)(eq - arg) : strlen(arg));
+}
+
+/* 1 if `arg` ("--name" or "--name=value") names a long option of `lo` in full. */
+static int whole_long_name(const struct option *lo, const char *arg)
+{
+	size_t n = (size_t)name_len(arg) - 2;
+
+	for (; lo->name; lo++)
+		if (strlen(lo->name) == n && strncmp(lo->name, arg + 2, n) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The one-line message for a bad option: `arg` is the argument getopt_long()
+ * was reading, `c` what it returned ('?', ':', or an option it took from
+ * the unique prefix `arg`, which we refuse).
+ */
+static int option_error(const cli_opt *opts, const struct option *lo, const char *cmd, int c, const char *arg)
+{
+	int is_long = strncmp(arg, "--", 2) == 0, n = name_len(arg);
+
+	if (is_long && !whole_long_name(lo, arg))
+		cli_error("%s: unknown option '%.*s' (see certpin help %s)", cmd, n, arg, cmd);
+	else if (c == ':' && is_long)
+		cli_error("%s: option %.*s needs a value", cmd, n, arg);
+	else if (c == ':')
+		cli_error("%s: option %s needs a value", cmd, opts[opt_index(opts, optopt)].name);
+	else if (is_long)
+		cli_error("%s: option %.*s takes no value", cmd, n, arg);
+	else
+		cli_error("%s: unknown option '-%c' (see certpin help %s)", cmd, optopt, cmd);
+	return CLI_EXIT_USAGE;
+}
+
+/* One option of `opts` (index i) with its value, if any.  0 or an exit status after a message. */
+static int take_option(const cli_spec *spec, int i, const char *value, uint64_t *seen)
+{
+	const cli_opt *o = &spec->opts[i];
+
+	if (o->flag) {
+		*o->flag = 1;
+		return 0;
+	}
+	if (value[0] == '\0') {
+		cli_error("%s: option %s needs a non-empty value", spec->name, o->name);
+		return CLI_EXIT_USAGE;
+	}
+	if (o->each)
+		return o->each(o->payload, o->name, value);
+	if (*seen >> i & 1) {
+		cli_error("%s: option %s given twice", spec->name, o->name);
+		return CLI_EXIT_USAGE;
+	}
+	*seen |= (uint64_t)1 << i;
+	*o->value = value;
+	return 0;
+}
+
+/*
+ * Options into spec->opts, operands into out (argv's slots, each reused only
+ * once getopt_long() has passed it).  0, or an exit status after a message
+ * with out->unparsed the index of the first argument not read.
+ */
+static int parse_args(cli_args *out, const cli_spec *spec, int argc, char **argv, int *help)
+{
+	struct option lo[CLI_MAX_OPTS + 2];
+	char so[4 + 2 * CLI_MAX_OPTS];
+	uint64_t seen = 0;              /* value options given so far, a bit per entry of opts */
+	int c, rc = 0;
+
+	if (getopt_tables(lo, so, spec->opts) != 0) {
+		cli_error("%s: too many options", spec->name);
+		return CLI_EXIT_INTERNAL;
+	}
+	optind = 0;                     /* a fresh scan */
+	opterr = 0;                     /* our messages, not getopt's */
+	for (;;) {
+		int at = optind > 0 ? optind : 1, li = -1;    /* argv[at]: the argument read next */
+
+		c = getopt_long(argc, argv, so, lo, &li);
+		if (c == -1)
+			break;
+		if (c == 1)
+			out->operands[out->n++] = optarg;
+		else if (c == '?' || c == ':' || (li >= 0 && !whole_long_name(lo, argv[at])))
+			rc = option_error(spec->opts, lo, spec->name, c, argv[at]);
+		else if (c == 'h')
+			*help = 1;
+		else
+			rc = take_option(spec, opt_index(spec->opts, c), optarg, &seen);
+		if (rc != 0) {
+			out->unparsed = optind;
+			return rc;
+		}
+	}
+	while (optind < argc)           /* after "--" */
+		out->operands[out->n++] = argv[optind++];
 	return 0;
 }
 
@@ -191,13 +263,13 @@ static int operands_error(const cli_spec *spec, const cli_args *a)
 
 int cli_start(cli_args *out, const cli_spec *spec, int argc, char **argv)
 {
-	int help = 0;
+	int help = 0, rc;
 
 	out->operands = argv + 1;
 	out->n = 0;
 	out->unparsed = argc;
-	if (parse_args(argc, argv, spec->opts, spec->name, &out->n, &help, &out->unparsed) != 0)
-		return CLI_EXIT_USAGE;
+	if ((rc = parse_args(out, spec, argc, argv, &help)) != 0)
+		return rc;
 	if (help || (spec->subcommands && out->n > 0 && strcmp(out->operands[0], "help") == 0)) {
 		spec->usage(stdout);
 		return CLI_EXIT_OK;
@@ -205,6 +277,30 @@ int cli_start(cli_args *out, const cli_spec *spec, int argc, char **argv)
 	if (out->n < spec->min_operands || (spec->max_operands != CLI_ANY && out->n > spec->max_operands))
 		return operands_error(spec, out);
 	return CLI_RUN;
+}
+
+int cli_flag_given(const cli_opt *opts, const char *name, int argc, char **argv)
+{
+	const cli_opt *o = opts;
+
+	while (o->name && strcmp(o->name, name) != 0)
+		o++;
+	for (int i = 0; o->name && i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (strcmp(argv[i], name) == 0)
+			return 1;
+		if (argv[i][0] != '-' || argv[i][1] == '-')
+			continue;
+		/* a group of short options: flags, then at most one option whose value is the rest */
+		for (const char *p = argv[i] + 1; *p; p++) {
+			int k = opt_index(opts, (unsigned char)*p);
+
+			if (*p == o->letter)
+				return 1;
+			if (k < 0 || !opts[k].flag)
+				break;
+		}
+	}
+	return 0;
 }
 
 /* ---- formatting ---------------------------------------------------------- */

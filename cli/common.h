@@ -72,17 +72,27 @@ int cli_ensure_dir(const char *cmd, const char *dir);
 
 typedef struct cli_opt {
 	const char *name;       /* long option, e.g. "--json" */
-	const char **value;     /* set for options taking an argument, else NULL */
-	int *flag;              /* set to 1 for flags, else NULL */
+	char letter;            /* short option, e.g. 'j', or 0 */
+	const char **value;     /* options taking a value: set to it; given twice is an error */
+	int *flag;              /* flags: set to 1 */
+	/* options taking a value that may repeat: called for each, in order; 0 or an exit status after a message */
+	int (*each)(void *payload, const char *name, const char *value);
+	void *payload;
 } cli_opt;
 
+#define CLI_FLAG(name, letter, flag) { (name), (letter), NULL, (flag), NULL, NULL }
+#define CLI_VALUE(name, letter, value) { (name), (letter), (value), NULL, NULL, NULL }
+#define CLI_EACH(name, letter, fn, payload) { (name), (letter), NULL, NULL, (fn), (payload) }
+#define CLI_OPT_END { NULL, 0, NULL, NULL, NULL, NULL }
+
+#define CLI_MAX_OPTS 32
 #define CLI_ANY ((size_t)-1)    /* cli_spec.max_operands: no limit */
 
 /* What a command accepts. */
 typedef struct cli_spec {
 	const char *name;       /* "lint", "bundle": in messages and "see certpin help NAME" */
 	void (*usage)(FILE *f); /* printed on stdout for -h and --help */
-	const cli_opt *opts;    /* terminated by a NULL name */
+	const cli_opt *opts;    /* terminated by CLI_OPT_END; at most CLI_MAX_OPTS */
 	size_t min_operands, max_operands;
 	const char *expected;   /* the operands wanted, for the message on a wrong count:
 	                           "exactly one POLICY file" (unused when max_operands is 0) */
@@ -99,15 +109,24 @@ typedef struct cli_args {
 
 /*
  * The start every command shares.  Parse argv[1..argc-1] (argv[0] names the
- * command) against spec->opts: options and operands may be mixed;
- * "--name=value" and "--name value" both work; "--" ends options; "-" is an
- * operand; a value option given twice is an error.  Then print the usage on
+ * command) against spec->opts with getopt_long(): options and operands may
+ * be mixed; "--name=value", "--name value", "-Lvalue" and "-L value" all
+ * work, and short flags group ("-jL value"); long options are never
+ * abbreviated; "--" ends options; "-" is an operand; a value option given
+ * twice is an error, and so is an empty value.  Then print the usage on
  * stdout for -h or --help (or the subcommand "help"), else check the number
  * of operands.  Returns CLI_RUN with *out set when the command should run,
  * else its exit status: CLI_EXIT_OK after the usage, CLI_EXIT_USAGE after a
- * one-line message.
+ * one-line message (CLI_EXIT_INTERNAL for more than CLI_MAX_OPTS options).
  */
 int cli_start(cli_args *out, const cli_spec *spec, int argc, char **argv);
+
+/*
+ * 1 if flag `name` of `opts` is among argv[0..argc-1] (before any "--"),
+ * alone or in a group of short options: where the parser stopped early (an
+ * option error) but the output format still matters (check --json).
+ */
+int cli_flag_given(const cli_opt *opts, const char *name, int argc, char **argv);
 
 /* ---- formatting -------------------------------------------------------- */
 

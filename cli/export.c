@@ -17,17 +17,18 @@ void usage_export(FILE *f)
 		"Write POLICY (a certpin policy, or any file certpin import reads; '-' is\n"
 		"standard input) in another pinning format on standard output.\n"
 		"\n"
-		"  --format FORMAT  android         res/xml/network_security_config.xml\n"
-		"                   okhttp          Kotlin CertificatePinner.Builder() code\n"
-		"                   trustkit        Swift dictionary for TrustKit\n"
-		"                   trustkit-plist  Info.plist TSKConfiguration\n"
-		"                   curl            --pinnedpubkey values (leaf key only!)\n"
-		"                   hpkp            Public-Key-Pins headers (obsolete)\n"
-		"                   tlsa            DANE TLSA records (3 1 1 / 2 1 1)\n"
-		"  --port N         port in TLSA owner names (default 443)\n"
-		"  --from F, --host H   as for certpin import\n"
-		"  --force          write rules the format can only narrow, and OkHttp rules\n"
-		"                   that overlap with different pins (see below)\n"
+		"  -f, --format FORMAT  android         res/xml/network_security_config.xml\n"
+		"                       okhttp          Kotlin CertificatePinner.Builder() code\n"
+		"                       trustkit        Swift dictionary for TrustKit\n"
+		"                       trustkit-plist  Info.plist TSKConfiguration\n"
+		"                       curl            --pinnedpubkey values (leaf key only!)\n"
+		"                       hpkp            Public-Key-Pins headers (obsolete)\n"
+		"                       tlsa            DANE TLSA records (3 1 1 / 2 1 1)\n"
+		"      --port N         port in TLSA owner names (default 443)\n"
+		"      --from F         as for certpin import\n"
+		"  -H, --host H         as for certpin import\n"
+		"      --force          write rules the format can only narrow, and OkHttp rules\n"
+		"                       that overlap with different pins (see below)\n"
 		"\n"
 		"What the format cannot express is reported as 'certpin: warning: ...' on\n"
 		"standard error.  A rule the format could only write wider (Android or\n"
@@ -52,12 +53,12 @@ int cmd_export(int argc, char **argv)
 	cli_args args;
 	int force = 0, rc;
 	const cli_opt opts[] = {
-		{ "--format", &format_name, NULL },
-		{ "--port", &port_s, NULL },
-		{ "--from", &from, NULL },
-		{ "--host", &host, NULL },
-		{ "--force", NULL, &force },
-		{ NULL, NULL, NULL },
+		CLI_VALUE("--format", 'f', &format_name),
+		CLI_VALUE("--port", 0, &port_s),
+		CLI_VALUE("--from", 0, &from),
+		CLI_VALUE("--host", 'H', &host),
+		CLI_FLAG("--force", 0, &force),
+		CLI_OPT_END,
 	};
 	const cli_spec spec = { "export", usage_export, opts, 0, CLI_ANY, NULL, 0 };
 

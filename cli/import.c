@@ -16,11 +16,12 @@ void usage_import(FILE *f)
 		"Convert the pins in FILE ('-' reads standard input) into a certpin policy\n"
 		"and print it as JSON (certpin-policy(5)).\n"
 		"\n"
-		"  --from FORMAT   auto (default: '{' JSON, '<' Android XML, else a pin list),\n"
-		"                  json, android (network_security_config.xml), or pins\n"
-		"                  (curl \"sha256//A;sha256//B\", \"HOST PIN...\" lines, or OkHttp\n"
-		"                  CertificatePinner.Builder().add(\"HOST\", \"sha256/...\") code)\n"
-		"  --host HOST     host for pins that name none (a bare curl string)\n"
+		"      --from FORMAT   auto (default: '{' JSON, '<' Android XML, else a pin\n"
+		"                      list), json, android (network_security_config.xml), or\n"
+		"                      pins (curl \"sha256//A;sha256//B\", \"HOST PIN...\" lines,\n"
+		"                      or OkHttp CertificatePinner.Builder().add(\"HOST\",\n"
+		"                      \"sha256/...\") code)\n"
+		"  -H, --host HOST     host for pins that name none (a bare curl string)\n"
 		"\n"
 		"Android pins match any chain position and stop being checked at the\n"
 		"pin-set expiration date: imported as position any, on_expiry fail-open.\n"
@@ -112,9 +113,9 @@ int cmd_import(int argc, char **argv)
 	cli_args args;
 	int rc;
 	const cli_opt opts[] = {
-		{ "--from", &from, NULL },
-		{ "--host", &host, NULL },
-		{ NULL, NULL, NULL },
+		CLI_VALUE("--from", 0, &from),
+		CLI_VALUE("--host", 'H', &host),
+		CLI_OPT_END,
 	};
 	const cli_spec spec = { "import", usage_import, opts, 1, 1, "one FILE", 0 };
 

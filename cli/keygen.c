@@ -37,13 +37,13 @@ void usage_keygen(FILE *f)
 		"must be replaced, then get the CSR signed.  DIR is created (mode 0700) if it\n"
 		"does not exist; existing files are never overwritten.\n"
 		"\n"
-		"  --backup         create a backup key (required; the only mode)\n"
-		"  --out DIR        output directory\n"
-		"  --type TYPE      p256 (default), p384, rsa2048, rsa3072, rsa4096, ed25519\n"
-		"  --subject DN     CSR subject, e.g. \"/CN=api.example.com/O=Example\"\n"
-		"                   (default \"" DEFAULT_SUBJECT "\"; '\\' escapes '/')\n"
-		"  --json           print a JSON object instead of text\n"
-		"  --format STYLE   pin style: default, curl, hpkp, hex, base64\n"
+		"      --backup         create a backup key (required; the only mode)\n"
+		"  -o, --out DIR        output directory\n"
+		"      --type TYPE      p256 (default), p384, rsa2048, rsa3072, rsa4096, ed25519\n"
+		"      --subject DN     CSR subject, e.g. \"/CN=api.example.com/O=Example\"\n"
+		"                       (default \"" DEFAULT_SUBJECT "\"; '\\' escapes '/')\n"
+		"  -j, --json           print a JSON object instead of text\n"
+		"  -f, --format STYLE   pin style: default, curl, hpkp, hex, base64\n"
 		"\n"
 		"Same as: openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out backup.key\n"
 		"         openssl req -new -key backup.key -subj \"/CN=...\" -out backup.csr\n"
@@ -221,13 +221,13 @@ int cmd_keygen(int argc, char **argv)
 	certpin_item *items = NULL;
 	unsigned char *spki = NULL;
 	const cli_opt opts[] = {
-		{ "--backup", NULL, &backup },
-		{ "--out", &dir, NULL },
-		{ "--type", &type_name, NULL },
-		{ "--subject", &subject, NULL },
-		{ "--json", NULL, &json },
-		{ "--format", &style_name, NULL },
-		{ NULL, NULL, NULL },
+		CLI_FLAG("--backup", 0, &backup),
+		CLI_VALUE("--out", 'o', &dir),
+		CLI_VALUE("--type", 0, &type_name),
+		CLI_VALUE("--subject", 0, &subject),
+		CLI_FLAG("--json", 'j', &json),
+		CLI_VALUE("--format", 'f', &style_name),
+		CLI_OPT_END,
 	};
 	const cli_spec spec = { "keygen", usage_keygen, opts, 0, 0, NULL, 0 };
 

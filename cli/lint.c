@@ -23,19 +23,21 @@ void usage_lint(FILE *f)
 		"the pinset, W004 wildcard on a public suffix, W005 fail-closed expiry, W006\n"
 		"pinset expiring soon, W007 rule not checked live, W008 live host not pinned.\n"
 		"\n"
-		"  --connect            check live: connect to every host of the policy (exact\n"
-		"                       names and include_subdomains bases; or --host only)\n"
-		"  --chain FILE         check against this PEM chain (leaf first) instead\n"
-		"  --host NAME          the host to check live (default: every named host)\n"
-		"  --address ADDR       connect to ADDR instead of resolving the host name\n"
-		"  --port N             port to connect to (default 443)\n"
-		"  --cafile FILE        trust anchors (default: system store); with --chain,\n"
-		"                       the chain is PKIX-verified and completed to its root\n"
-		"  --at DATE            evaluate at DATE (YYYY-MM-DD or RFC 3339; default now)\n"
-		"  --format FMT         policy format: auto (default), json, android, pins\n"
-		"  --max-expiry-days N  W002 threshold (default 365)\n"
-		"  --soon-days N        W006 threshold (default 30)\n"
-		"  --json               print a JSON object instead of text\n", f);
+		"      --connect            check live: connect to every host of the policy\n"
+		"                           (exact names and include_subdomains bases; or\n"
+		"                           --host only)\n"
+		"      --chain FILE         check against this PEM chain (leaf first) instead\n"
+		"  -H, --host NAME          the host to check live (default: every named host)\n"
+		"      --address ADDR       connect to ADDR instead of resolving the host name\n"
+		"      --port N             port to connect to (default 443)\n"
+		"  -c, --cafile FILE        trust anchors (default: system store); with --chain,\n"
+		"                           the chain is PKIX-verified and completed to its root\n"
+		"      --at DATE            evaluate at DATE (YYYY-MM-DD or RFC 3339; default\n"
+		"                           now)\n"
+		"  -f, --format FMT         policy format: auto (default), json, android, pins\n"
+		"      --max-expiry-days N  W002 threshold (default 365)\n"
+		"      --soon-days N        W006 threshold (default 30)\n"
+		"  -j, --json               print a JSON object instead of text\n", f);
 }
 
 typedef struct live_host {
@@ -335,18 +337,18 @@ int cmd_lint(int argc, char **argv)
 
 	memset(&a, 0, sizeof(a));
 	const cli_opt opts[] = {
-		{ "--connect", NULL, &a.connect },
-		{ "--chain", &a.chain, NULL },
-		{ "--host", &a.host, NULL },
-		{ "--address", &a.address, NULL },
-		{ "--port", &a.port, NULL },
-		{ "--cafile", &a.cafile, NULL },
-		{ "--at", &a.at, NULL },
-		{ "--format", &a.format, NULL },
-		{ "--max-expiry-days", &a.max_days, NULL },
-		{ "--soon-days", &a.soon_days, NULL },
-		{ "--json", NULL, &a.json },
-		{ NULL, NULL, NULL },
+		CLI_FLAG("--connect", 0, &a.connect),
+		CLI_VALUE("--chain", 0, &a.chain),
+		CLI_VALUE("--host", 'H', &a.host),
+		CLI_VALUE("--address", 0, &a.address),
+		CLI_VALUE("--port", 0, &a.port),
+		CLI_VALUE("--cafile", 'c', &a.cafile),
+		CLI_VALUE("--at", 0, &a.at),
+		CLI_VALUE("--format", 'f', &a.format),
+		CLI_VALUE("--max-expiry-days", 0, &a.max_days),
+		CLI_VALUE("--soon-days", 0, &a.soon_days),
+		CLI_FLAG("--json", 'j', &a.json),
+		CLI_OPT_END,
 	};
 	const cli_spec spec = { "lint", usage_lint, opts, 1, 1, "exactly one POLICY file", 0 };
 

@@ -80,33 +80,40 @@ void usage_mitm(FILE *f)
 		"certificates are generated in DIR (the rogue CA is reused across runs);\n"
 		"DIR/report.json and DIR/report.html hold the scorecard.\n"
 		"\n"
-		"  --host NAME          host name the attacks impersonate (DNS name)\n"
-		"  --dir DIR            directory for keys, certificates and reports (created\n"
-		"                       0700 if missing; a symlink is refused); nothing is\n"
-		"                       written outside it but --port-file and --ca-out\n"
-		"  --listen ADDR:PORT   numeric address and port (default 127.0.0.1:0, a free port)\n"
-		"  --port-file FILE     write the bound port to FILE once listening\n"
-		"  --control-cert FILE  chain (leaf first) the client must accept: the control\n"
-		"  --control-key FILE   its private key\n"
-		"  --real-chain FILE    real certificates appended by chain-injection (default:\n"
-		"                       the control chain)\n"
-		"  --ca-out FILE        also write the rogue CA certificate to FILE (install it in\n"
-		"                       the client's trust store)\n"
-		"  --attack LIST        run only these attacks (comma-separated, see --list-attacks)\n"
-		"  --rounds N           present the catalog N times (default 1)\n"
-		"  --accept-on MODE     data: accepted = handshake and application data (default);\n"
-		"                       handshake: accepted = completed handshake (clients that\n"
-		"                       check in the handshake and send nothing, e.g. certpin check)\n"
-		"  --max-attempts N     stop after N connections of any kind (default 1000)\n"
-		"  --timeout S          stop after S seconds (default 300)\n"
-		"  --io-timeout MS      time a connection gets for each phase (default 5000)\n"
-		"  --insecure-no-control  let a run without --control-cert pass: WEAKENS the\n"
-		"                       result, a client that refuses everything passes\n"
-		"  --insecure-untrusted-rogue-ca  let a run pass although the client refused\n"
-		"                       the rogue CA as unknown (it does not trust it, so its\n"
-		"                       refusals do not test pinning): WEAKENS the result\n"
-		"  --json               print the scorecard as JSON instead of text\n"
-		"  --quiet              no progress line per connection on stderr\n"
+		"  -H, --host NAME          host name the attacks impersonate (DNS name)\n"
+		"      --dir DIR            directory for keys, certificates and reports\n"
+		"                           (created 0700 if missing; a symlink is refused);\n"
+		"                           nothing is written outside it but --port-file and\n"
+		"                           --ca-out\n"
+		"      --listen ADDR:PORT   numeric address and port (default 127.0.0.1:0, a\n"
+		"                           free port)\n"
+		"      --port-file FILE     write the bound port to FILE once listening\n"
+		"      --control-cert FILE  chain (leaf first) the client must accept:\n"
+		"                           the control\n"
+		"      --control-key FILE   its private key\n"
+		"      --real-chain FILE    real certificates appended by chain-injection\n"
+		"                           (default: the control chain)\n"
+		"      --ca-out FILE        also write the rogue CA certificate to FILE\n"
+		"                           (install it in the client's trust store)\n"
+		"      --attack LIST        run only these attacks (comma-separated, see\n"
+		"                           --list-attacks)\n"
+		"      --rounds N           present the catalog N times (default 1)\n"
+		"      --accept-on MODE     data: accepted = handshake and application data\n"
+		"                           (default); handshake: accepted = completed\n"
+		"                           handshake (clients that check in the handshake\n"
+		"                           and send nothing, e.g. certpin check)\n"
+		"      --max-attempts N     stop after N connections of any kind (default 1000)\n"
+		"  -t, --timeout S          stop after S seconds (default 300)\n"
+		"      --io-timeout MS      time a connection gets for each phase (default 5000)\n"
+		"      --insecure-no-control\n"
+		"                           let a run without --control-cert pass: WEAKENS the\n"
+		"                           result, a client that refuses everything passes\n"
+		"      --insecure-untrusted-rogue-ca\n"
+		"                           let a run pass although the client refused the\n"
+		"                           rogue CA as unknown (it does not trust it, so its\n"
+		"                           refusals do not test pinning): WEAKENS the result\n"
+		"  -j, --json               print the scorecard as JSON instead of text\n"
+		"      --quiet              no progress line per connection on stderr\n"
 		"\n"
 		"Only a refusal with an alert, or a close after the handshake, counts as\n"
 		"refused; an attempt without a verdict (closed mid-handshake without an\n"
@@ -1284,26 +1291,26 @@ int cmd_mitm(int argc, char **argv)
 	cli_args args;
 	int status;
 	const cli_opt opts[] = {
-		{ "--host", &o.host, NULL },
-		{ "--dir", &o.dir, NULL },
-		{ "--listen", &o.listen, NULL },
-		{ "--port-file", &o.port_file, NULL },
-		{ "--control-cert", &o.control_cert, NULL },
-		{ "--control-key", &o.control_key, NULL },
-		{ "--real-chain", &o.real_chain, NULL },
-		{ "--ca-out", &o.ca_out, NULL },
-		{ "--attack", &o.attack, NULL },
-		{ "--rounds", &o.rounds, NULL },
-		{ "--accept-on", &o.accept_on, NULL },
-		{ "--max-attempts", &o.max_attempts, NULL },
-		{ "--timeout", &o.timeout, NULL },
-		{ "--io-timeout", &o.io_timeout, NULL },
-		{ "--insecure-no-control", NULL, &o.insecure_no_control },
-		{ "--insecure-untrusted-rogue-ca", NULL, &o.insecure_untrusted_ca },
-		{ "--json", NULL, &o.json },
-		{ "--quiet", NULL, &o.quiet },
-		{ "--list-attacks", NULL, &o.list },
-		{ NULL, NULL, NULL },
+		CLI_VALUE("--host", 'H', &o.host),
+		CLI_VALUE("--dir", 0, &o.dir),
+		CLI_VALUE("--listen", 0, &o.listen),
+		CLI_VALUE("--port-file", 0, &o.port_file),
+		CLI_VALUE("--control-cert", 0, &o.control_cert),
+		CLI_VALUE("--control-key", 0, &o.control_key),
+		CLI_VALUE("--real-chain", 0, &o.real_chain),
+		CLI_VALUE("--ca-out", 0, &o.ca_out),
+		CLI_VALUE("--attack", 0, &o.attack),
+		CLI_VALUE("--rounds", 0, &o.rounds),
+		CLI_VALUE("--accept-on", 0, &o.accept_on),
+		CLI_VALUE("--max-attempts", 0, &o.max_attempts),
+		CLI_VALUE("--timeout", 't', &o.timeout),
+		CLI_VALUE("--io-timeout", 0, &o.io_timeout),
+		CLI_FLAG("--insecure-no-control", 0, &o.insecure_no_control),
+		CLI_FLAG("--insecure-untrusted-rogue-ca", 0, &o.insecure_untrusted_ca),
+		CLI_FLAG("--json", 'j', &o.json),
+		CLI_FLAG("--quiet", 0, &o.quiet),
+		CLI_FLAG("--list-attacks", 0, &o.list),
+		CLI_OPT_END,
 	};
 	const cli_spec spec = { "mitm", usage_mitm, opts, 0, 0, NULL, 0 };
 

@@ -51,14 +51,17 @@ void usage_monitor(FILE *f)
 		"the pinset expire, and whether the chain changed since the last run\n"
 		"(--state).\n"
 		"\n"
-		"  --policy FILE      pinning policy (certpin JSON, Android XML or pin list)\n"
-		"  --cafile FILE      trust anchors (default: system store)\n"
-		"  --state FILE       JSON file remembering each endpoint's chain between runs\n"
-		"  --concurrency N    parallel connections (default 16, at most 256)\n"
-		"  --timeout S        per-endpoint limit for connect and handshake (default 10)\n"
-		"  --format FMT       policy format: auto (default), json, android, pins\n"
-		"  --json             one JSON object per line (\"type\": \"host\", then \"summary\")\n"
-		"  --no-progress      no progress line on stderr (shown only on a terminal)\n"
+		"  -p, --policy FILE      pinning policy (certpin JSON, Android XML or pin list)\n"
+		"  -c, --cafile FILE      trust anchors (default: system store)\n"
+		"      --state FILE       JSON file remembering each endpoint's chain between\n"
+		"                         runs\n"
+		"      --concurrency N    parallel connections (default 16, at most 256)\n"
+		"  -t, --timeout S        per-endpoint limit for connect and handshake\n"
+		"                         (default 10)\n"
+		"  -f, --format FMT       policy format: auto (default), json, android, pins\n"
+		"  -j, --json             one JSON object per line (\"type\": \"host\", then\n"
+		"                         \"summary\")\n"
+		"      --no-progress      no progress line on stderr (shown only on a terminal)\n"
 		"\n"
 		"exit status, per endpoint as for certpin check: 0 a client with the policy\n"
 		"would connect (match, not pinned, fail-open expired pinset, report-only\n"
@@ -980,15 +983,15 @@ int cmd_monitor(int argc, char **argv)
 
 	memset(&a, 0, sizeof(a));
 	const cli_opt opts[] = {
-		{ "--policy", &a.policy, NULL },
-		{ "--cafile", &a.cafile, NULL },
-		{ "--state", &a.state, NULL },
-		{ "--concurrency", &a.concurrency, NULL },
-		{ "--timeout", &a.timeout, NULL },
-		{ "--format", &a.format, NULL },
-		{ "--json", NULL, &a.json },
-		{ "--no-progress", NULL, &a.no_progress },
-		{ NULL, NULL, NULL },
+		CLI_VALUE("--policy", 'p', &a.policy),
+		CLI_VALUE("--cafile", 'c', &a.cafile),
+		CLI_VALUE("--state", 0, &a.state),
+		CLI_VALUE("--concurrency", 0, &a.concurrency),
+		CLI_VALUE("--timeout", 't', &a.timeout),
+		CLI_VALUE("--format", 'f', &a.format),
+		CLI_FLAG("--json", 'j', &a.json),
+		CLI_FLAG("--no-progress", 0, &a.no_progress),
+		CLI_OPT_END,
 	};
 	const cli_spec spec = { "monitor", usage_monitor, opts, 1, 1, "exactly one HOSTS-FILE", 0 };
 

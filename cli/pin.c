@@ -22,14 +22,14 @@ void usage_pin(FILE *f)
 		"in each FILE (PEM or DER; '-' reads standard input), or of the certificate\n"
 		"chain a TLS server sends (--connect; port 443 by default, [IPv6]:PORT).\n"
 		"\n"
-		"  --json             print a JSON array instead of text\n"
-		"  --format STYLE     default (sha256/B64), curl (sha256//B64), hpkp\n"
-		"                     (pin-sha256=\"B64\"), hex or base64\n"
-		"  --cert-pin         print the whole-certificate pin (cert-sha256/...) of\n"
-		"                     certificates instead of the public-key pin\n"
-		"  --connect HOST     fetch the chain from a TLS server (TLS 1.2 or later)\n"
-		"  --servername NAME  SNI and verification name (default: HOST)\n"
-		"  --cafile FILE      trust anchors for verification (default: system store)\n", f);
+		"  -j, --json             print a JSON array instead of text\n"
+		"  -f, --format STYLE     default (sha256/B64), curl (sha256//B64), hpkp\n"
+		"                         (pin-sha256=\"B64\"), hex or base64\n"
+		"      --cert-pin         print the whole-certificate pin (cert-sha256/...) of\n"
+		"                         certificates instead of the public-key pin\n"
+		"      --connect HOST     fetch the chain from a TLS server (TLS 1.2 or later)\n"
+		"  -s, --servername NAME  SNI and verification name (default: HOST)\n"
+		"  -c, --cafile FILE      trust anchors for verification (default: system store)\n", f);
 }
 
 typedef struct pin_opts {
@@ -387,13 +387,13 @@ int cmd_pin(int argc, char **argv)
 	cli_args args;
 	json_t *array = NULL;
 	const cli_opt opts[] = {
-		{ "--json", NULL, &o.json },
-		{ "--cert-pin", NULL, &o.cert_pin },
-		{ "--format", &format, NULL },
-		{ "--connect", &connect, NULL },
-		{ "--servername", &servername, NULL },
-		{ "--cafile", &cafile, NULL },
-		{ NULL, NULL, NULL },
+		CLI_FLAG("--json", 'j', &o.json),
+		CLI_FLAG("--cert-pin", 0, &o.cert_pin),
+		CLI_VALUE("--format", 'f', &format),
+		CLI_VALUE("--connect", 0, &connect),
+		CLI_VALUE("--servername", 's', &servername),
+		CLI_VALUE("--cafile", 'c', &cafile),
+		CLI_OPT_END,
 	};
 	const cli_spec spec = { "pin", usage_pin, opts, 0, CLI_ANY, NULL, 0 };
 

@@ -19,16 +19,18 @@ void usage_plan(FILE *f)
 		"Each POLICY is the pinning policy of one app version still in the field:\n"
 		"certpin JSON, Android network_security_config.xml, or a file of OkHttp/curl pin\n"
 		"strings; NAME (default: the file name) names the version in the output.\n"
-		"The planned server state follows, per host: --host NAME starts a host (options\n"
-		"before the first --host are for the default host), then\n"
+		"The planned server state follows, per host: -H, --host NAME starts a host\n"
+		"(options before the first --host are for the default host), then\n"
 		"\n"
-		"  --chain FILE        the new chain (PEM, leaf first)\n"
-		"  --connect HOST[:PORT]  the chain a server serves now (e.g. a staging server)\n"
-		"  --key FILE, --csr FILE  a new leaf key (private or public key, or CSR): the\n"
-		"                      rest of the chain comes from --chain/--connect if given\n"
-		"                      (the CA chain stays, only the leaf key changes: the\n"
-		"                      current leaf's expiry and host are not checked), else\n"
-		"                      it is unknown and the verdict at best UNDECIDED\n"
+		"      --chain FILE          the new chain (PEM, leaf first)\n"
+		"      --connect HOST[:PORT] the chain a server serves now (e.g. a staging\n"
+		"                            server)\n"
+		"  -k, --key FILE            a new leaf key (private or public key, or CSR;\n"
+		"      --csr FILE            both the same): the rest of the chain comes from\n"
+		"                            --chain/--connect if given (the CA chain stays,\n"
+		"                            only the leaf key changes: the current leaf's\n"
+		"                            expiry and host are not checked), else it is\n"
+		"                            unknown and the verdict at best UNDECIDED\n"
 		"\n"
 		"Without --host the host is the one host named by the policies (or the\n"
 		"--connect host).  For every version and host the matrix says whether it still\n"
@@ -37,24 +39,26 @@ void usage_plan(FILE *f)
 		"the outcome depends on unknown certificates).  Pinsets expiring within the\n"
 		"window are flagged.\n"
 		"\n"
-		"  --cafile FILE       trust anchors (default: the system store): chain files\n"
-		"                      are PKIX-verified for the host at --at and completed to\n"
-		"                      their root, --connect verifies against them.  A chain\n"
-		"                      file must be in order (leaf first, each certificate\n"
-		"                      issued by the next), valid at --at and for the host,\n"
-		"                      with a leaf that is not a CA: else, or if it fails PKIX\n"
-		"                      validation, every version is locked out (exit 1).\n"
-		"                      Without --cafile, a chain file whose issuer is not in\n"
-		"                      the system store has an unknown root, and the verdict\n"
-		"                      is at best UNDECIDED (exit 1)\n"
-		"  --cafile NAME=FILE  version NAME's own trust anchors: an Android version\n"
-		"                      whose <trust-anchors> leave out the system store is at\n"
-		"                      best UNDECIDED without them; with them a --chain file is\n"
-		"                      also PKIX-verified against FILE (failure: UNSAFE)\n"
-		"  --at DATE           deploy time (YYYY-MM-DD or RFC 3339; default now)\n"
-		"  --expiry-window N   flag pinsets expiring within N days (default 30)\n"
-		"  --format FMT        policy format: auto (default), json, android, pins\n"
-		"  --json              print a JSON object instead of text\n", f);
+		"  -c, --cafile FILE         trust anchors (default: the system store): chain\n"
+		"                            files are PKIX-verified for the host at --at and\n"
+		"                            completed to their root, --connect verifies\n"
+		"                            against them.  A chain file must be in order (leaf\n"
+		"                            first, each certificate issued by the next), valid\n"
+		"                            at --at and for the host, with a leaf that is not\n"
+		"                            a CA: else, or if it fails PKIX validation, every\n"
+		"                            version is locked out (exit 1).  Without --cafile,\n"
+		"                            a chain file whose issuer is not in the system\n"
+		"                            store has an unknown root, and the verdict is at\n"
+		"                            best UNDECIDED (exit 1)\n"
+		"  -c, --cafile NAME=FILE    version NAME's own trust anchors: an Android\n"
+		"                            version whose <trust-anchors> leave out the system\n"
+		"                            store is at best UNDECIDED without them; with them\n"
+		"                            a --chain file is also PKIX-verified against FILE\n"
+		"                            (failure: UNSAFE)\n"
+		"      --at DATE             deploy time (YYYY-MM-DD or RFC 3339; default now)\n"
+		"      --expiry-window N     flag pinsets expiring within N days (default 30)\n"
+		"  -f, --format FMT          policy format: auto (default), json, android, pins\n"
+		"  -j, --json                print a JSON object instead of text\n", f);
 }
 
 #define MAX_TARGETS 64
@@ -94,20 +98,6 @@ typedef struct plan_args {
 	char anchor_msgs[4096]; /* one line per such version and host */
 } plan_args;
 
-/* Option value: "--opt=value" or the next argument.  NULL after printing a message. */
-static const char *opt_value(int argc, char **argv, int *i, const char *name)
-{
-	const char *arg = argv[*i], *eq = strchr(arg, '=');
-
-	if (eq)
-		return eq[1] ? eq + 1 : (cli_error("plan: option %s needs a non-empty value", name), NULL);
-	if (*i + 1 >= argc || argv[*i + 1][0] == '\0') {
-		cli_error("plan: option %s needs a value", name);
-		return NULL;
-	}
-	return argv[++*i];
-}
-
 static target *current(plan_args *a)
 {
 	if (a->ntargets == 0)
@@ -115,101 +105,67 @@ static target *current(plan_args *a)
 	return &a->targets[a->ntargets - 1];
 }
 
-/* 0, 1 for --help, or CLI_EXIT_USAGE. */
-static int parse(plan_args *a, int argc, char **argv)
+/* --host, --chain, --connect, --key, --csr and --cafile, which may repeat: in order. */
+static int plan_option(void *payload, const char *name, const char *v)
 {
-	int only_operands = 0;
+	plan_args *a = payload;
+	target *t;
 
-	for (int i = 1; i < argc; i++) {
-		const char *arg = argv[i], *eq, *v;
-		size_t nl;
-		target *t;
-
-		if (only_operands || arg[0] != '-' || strcmp(arg, "-") == 0) {
-			shipped *s = &a->pols[a->npols++];
-			const char *sep = strchr(arg, '=');
-
-			if (sep && sep != arg && sep[1] && !memchr(arg, '/', (size_t)(sep - arg))) {
-				s->name = arg;
-				s->path = sep + 1;
-				s->named = 1;
-				argv[i][sep - arg] = '\0';
-			} else {
-				const char *slash = strrchr(arg, '/');
-
-				s->path = arg;
-				s->name = slash && slash[1] ? slash + 1 : arg;
-			}
-			continue;
-		}
-		if (strcmp(arg, "--") == 0) {
-			only_operands = 1;
-			continue;
-		}
-		if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0)
-			return 1;
-		eq = strchr(arg, '=');
-		nl = eq ? (size_t)(eq - arg) : strlen(arg);
-#define IS(o) (nl == strlen(o) && strncmp(arg, o, nl) == 0)
-		if (IS("--json")) {
-			if (eq) {
-				cli_error("plan: option --json takes no value");
-				return CLI_EXIT_USAGE;
-			}
-			a->json = 1;
-			continue;
-		}
-		if (!IS("--host") && !IS("--chain") && !IS("--connect") && !IS("--key") && !IS("--csr") &&
-				!IS("--cafile") && !IS("--at") && !IS("--expiry-window") && !IS("--format")) {
-			cli_error("plan: unknown option '%.*s' (see certpin help plan)", (int)nl, arg);
+	if (strcmp(name, "--cafile") == 0) {
+		if (a->ncafiles == MAX_TARGETS) {
+			cli_error("plan: at most %d --cafile options", MAX_TARGETS);
 			return CLI_EXIT_USAGE;
 		}
-		char name[32];
-		snprintf(name, sizeof(name), "%.*s", (int)nl, arg);
-		if (!(v = opt_value(argc, argv, &i, name)))
-			return CLI_EXIT_USAGE;
-		if (IS("--cafile")) {
-			if (a->ncafiles == MAX_TARGETS) {
-				cli_error("plan: at most %d --cafile options", MAX_TARGETS);
-				return CLI_EXIT_USAGE;
-			}
-			a->cafiles[a->ncafiles++] = v;
-		} else if (IS("--at")) {
-			a->at = v;
-		} else if (IS("--expiry-window")) {
-			a->window = v;
-		} else if (IS("--format")) {
-			a->format = v;
-		} else if (IS("--host")) {
-			if (a->ntargets == MAX_TARGETS) {
-				cli_error("plan: at most %d hosts", MAX_TARGETS);
-				return CLI_EXIT_USAGE;
-			}
-			a->targets[a->ntargets++].host = v;
-		} else {
-			t = current(a);
-			if (IS("--chain") || IS("--connect")) {
-				if (t->chain_file || t->connect) {
-					cli_error("plan: %s: one --chain or --connect per host (start another with --host)",
-						t->host ? t->host : "host");
-					return CLI_EXIT_USAGE;
-				}
-				if (IS("--chain"))
-					t->chain_file = v;
-				else
-					t->connect = v;
-			} else {
-				if (t->key_file) {
-					cli_error("plan: %s: one --key or --csr per host", t->host ? t->host : "host");
-					return CLI_EXIT_USAGE;
-				}
-				t->key_file = v;
-				t->key_is_csr = IS("--csr");
-			}
-		}
-#undef IS
+		a->cafiles[a->ncafiles++] = v;
+		return 0;
 	}
+	if (strcmp(name, "--host") == 0) {
+		if (a->ntargets == MAX_TARGETS) {
+			cli_error("plan: at most %d hosts", MAX_TARGETS);
+			return CLI_EXIT_USAGE;
+		}
+		a->targets[a->ntargets++].host = v;
+		return 0;
+	}
+	t = current(a);
+	if (strcmp(name, "--chain") == 0 || strcmp(name, "--connect") == 0) {
+		if (t->chain_file || t->connect) {
+			cli_error("plan: %s: one --chain or --connect per host (start another with --host)",
+				t->host ? t->host : "host");
+			return CLI_EXIT_USAGE;
+		}
+		if (strcmp(name, "--chain") == 0)
+			t->chain_file = v;
+		else
+			t->connect = v;
+		return 0;
+	}
+	if (t->key_file) {
+		cli_error("plan: %s: one --key or --csr per host", t->host ? t->host : "host");
+		return CLI_EXIT_USAGE;
+	}
+	t->key_file = v;
+	t->key_is_csr = strcmp(name, "--csr") == 0;
 	return 0;
+}
+
+/* A shipped POLICY operand: [NAME=]FILE (a '/' before the '=' makes it a file name). */
+static void add_shipped(plan_args *a, char *arg)
+{
+	shipped *s = &a->pols[a->npols++];
+	char *sep = strchr(arg, '=');
+
+	if (sep && sep != arg && sep[1] && !memchr(arg, '/', (size_t)(sep - arg))) {
+		*sep = '\0';
+		s->name = arg;
+		s->path = sep + 1;
+		s->named = 1;
+	} else {
+		const char *slash = strrchr(arg, '/');
+
+		s->path = arg;
+		s->name = slash && slash[1] ? slash + 1 : arg;
+	}
 }
 
 /* The single host name the policies pin (exact names and include_subdomains bases), or NULL. */
@@ -823,18 +779,36 @@ out:
 int cmd_plan(int argc, char **argv)
 {
 	plan_args *a = calloc(1, sizeof(*a));
+	cli_args args;
 	int status;
 
-	if (!a || !(a->pols = calloc((size_t)argc + 1, sizeof(*a->pols)))) {
-		free(a);
+	if (!a) {
 		cli_error("out of memory");
 		return CLI_EXIT_INTERNAL;
 	}
-	status = parse(a, argc, argv);
-	if (status == 1) {
-		usage_plan(stdout);
-		status = CLI_EXIT_OK;
-	} else if (status == 0) {
+	const cli_opt opts[] = {
+		CLI_EACH("--host", 'H', plan_option, a),
+		CLI_EACH("--chain", 0, plan_option, a),
+		CLI_EACH("--connect", 0, plan_option, a),
+		CLI_EACH("--key", 'k', plan_option, a),
+		CLI_EACH("--csr", 0, plan_option, a),
+		CLI_EACH("--cafile", 'c', plan_option, a),
+		CLI_VALUE("--at", 0, &a->at),
+		CLI_VALUE("--expiry-window", 0, &a->window),
+		CLI_VALUE("--format", 'f', &a->format),
+		CLI_FLAG("--json", 'j', &a->json),
+		CLI_OPT_END,
+	};
+	const cli_spec spec = { "plan", usage_plan, opts, 0, CLI_ANY, NULL, 0 };
+
+	status = cli_start(&args, &spec, argc, argv);
+	if (status == CLI_RUN && !(a->pols = calloc(args.n + 1, sizeof(*a->pols)))) {
+		cli_error("out of memory");
+		status = CLI_EXIT_INTERNAL;
+	}
+	if (status == CLI_RUN) {
+		for (size_t i = 0; i < args.n; i++)
+			add_shipped(a, args.operands[i]);
 		status = run_plan(a);
 	}
 	for (size_t i = 0; i < a->npols; i++)

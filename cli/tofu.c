@@ -45,18 +45,21 @@ void usage_tofu(FILE *f)
 		"policy file has no TOFU section.  A chain that fails PKIX is never\n"
 		"recorded or accepted.\n"
 		"\n"
-		"  --store FILE         the known_pins file (default: $CERTPIN_KNOWN_PINS, else\n"
-		"                       $HOME/.certpin/known_pins)\n"
-		"  --cafile FILE        trust anchors (default: system store)\n"
-		"  --servername NAME    SNI, verified name and store key (default: HOST)\n"
-		"  --position P         check: position recorded on first use; trust: position\n"
-		"                       of the pin recorded (default leaf)\n"
-		"  --kind spki|cert     check: kind recorded on first use; trust --connect: kind\n"
-		"                       taken from the server (a --pin has its own kind)\n"
-		"  --pin PIN            trust: record this pin (sha256/B64, cert-sha256/B64, ...)\n"
-		"  --connect HOST[:PORT]  trust: record the pin of this server's verified chain\n"
-		"  --add                trust: keep the host's other pins\n"
-		"  --json               print JSON\n"
+		"      --store FILE         the known_pins file (default: $CERTPIN_KNOWN_PINS,\n"
+		"                           else $HOME/.certpin/known_pins)\n"
+		"  -c, --cafile FILE        trust anchors (default: system store)\n"
+		"  -s, --servername NAME    SNI, verified name and store key (default: HOST)\n"
+		"      --position P         check: position recorded on first use; trust:\n"
+		"                           position of the pin recorded (default leaf)\n"
+		"      --kind spki|cert     check: kind recorded on first use; trust --connect:\n"
+		"                           kind taken from the server (a --pin has its own)\n"
+		"      --pin PIN            trust: record this pin (sha256/B64,\n"
+		"                           cert-sha256/B64, ...)\n"
+		"      --connect HOST[:PORT]\n"
+		"                           trust: record the pin of this server's verified\n"
+		"                           chain\n"
+		"      --add                trust: keep the host's other pins\n"
+		"  -j, --json               print JSON\n"
 		"\n"
 		"exit status: 0 ok (first use, match, report-only change), 1 key changed\n"
 		"(refused), 2 connection, TLS or PKIX failure, 3 bad input (corrupt store,\n"
@@ -537,17 +540,17 @@ int cmd_tofu(int argc, char **argv)
 	char store[4096];
 	cli_args args;
 	const cli_opt opts[] = {
-		{ "--store", &store_opt, NULL },
-		{ "--cafile", &cafile, NULL },
-		{ "--servername", &servername, NULL },
-		{ "--position", &position, NULL },
-		{ "--kind", &kind_s, NULL },
-		{ "--pin", &pin, NULL },
-		{ "--connect", &connect, NULL },
-		{ "--report-only", NULL, &report_only },
-		{ "--add", NULL, &add },
-		{ "--json", NULL, &json },
-		{ NULL, NULL, NULL },
+		CLI_VALUE("--store", 0, &store_opt),
+		CLI_VALUE("--cafile", 'c', &cafile),
+		CLI_VALUE("--servername", 's', &servername),
+		CLI_VALUE("--position", 0, &position),
+		CLI_VALUE("--kind", 0, &kind_s),
+		CLI_VALUE("--pin", 0, &pin),
+		CLI_VALUE("--connect", 0, &connect),
+		CLI_FLAG("--report-only", 0, &report_only),
+		CLI_FLAG("--add", 0, &add),
+		CLI_FLAG("--json", 'j', &json),
+		CLI_OPT_END,
 	};
 	const cli_spec spec = { "tofu", usage_tofu, opts, 1, CLI_ANY, "check, list, forget or trust", 1 };
 

@@ -68,24 +68,26 @@ void usage_collect(FILE *f)
 		"error; a connection that does not speak HTTP is closed without a reply.\n"
 		"GET /stats returns the counters as JSON, GET /healthz \"ok\".\n"
 		"\n"
-		"  --db SPEC              file.sqlite (SQLite, WAL mode; also sqlite:PATH) or\n"
-		"                         postgresql://USER@HOST:PORT/DB (libpq URI)\n"
-		"  --listen ADDR:PORT     address to listen on (default " DEFAULT_LISTEN "; port 0:\n"
-		"                         any free port)\n"
-		"  --port-file FILE       write the port listened on to FILE (atomic)\n"
-		"  --tls-cert FILE        serve HTTPS with this PEM chain (leaf first) ...\n"
-		"  --tls-key FILE         ... and this PEM private key\n"
-		"  --max-body BYTES       largest report accepted, 256 to %u (default %u:\n"
-		"                         the largest report the library builds or parses)\n"
-		"  --timeout S            close connections idle for S seconds (default 10)\n"
-		"  --request-timeout S    close connections that take longer than S seconds to\n"
-		"                         deliver one request (default 30)\n"
-		"  --max-conns N          concurrent connections (default 256)\n"
-		"  --max-conns-per-ip N   concurrent connections per client address (default 64)\n"
-		"  --threads N            server threads (default 2)\n"
-		"  --max-requests N       exit after N report requests (tests, benchmarks)\n"
-		"  --duration S           exit after S seconds\n"
-		"  --verbose              log every rejected request on stderr\n"
+		"  -d, --db SPEC              file.sqlite (SQLite, WAL mode; also sqlite:PATH) or\n"
+		"                             postgresql://USER@HOST:PORT/DB (libpq URI)\n"
+		"      --listen ADDR:PORT     address to listen on (default " DEFAULT_LISTEN ";\n"
+		"                             port 0: any free port)\n"
+		"      --port-file FILE       write the port listened on to FILE (atomic)\n"
+		"      --tls-cert FILE        serve HTTPS with this PEM chain (leaf first) ...\n"
+		"      --tls-key FILE         ... and this PEM private key\n"
+		"      --max-body BYTES       largest report accepted, 256 to %u (default\n"
+		"                             %u: the largest report the library builds or\n"
+		"                             parses)\n"
+		"  -t, --timeout S            close connections idle for S seconds (default 10)\n"
+		"      --request-timeout S    close connections that take longer than S seconds\n"
+		"                             to deliver one request (default 30)\n"
+		"      --max-conns N          concurrent connections (default 256)\n"
+		"      --max-conns-per-ip N   concurrent connections per client address\n"
+		"                             (default 64)\n"
+		"      --threads N            server threads (default 2)\n"
+		"      --max-requests N       exit after N report requests (tests, benchmarks)\n"
+		"      --duration S           exit after S seconds\n"
+		"      --verbose              log every rejected request on stderr\n"
 		"\n"
 		"On exit a summary line with the counters goes to stderr.  The first line on\n"
 		"stdout is \"listening on ADDR:PORT\".\n", CERTPIN_REPORT_MAX_LEN, CERTPIN_REPORT_MAX_LEN);
@@ -673,12 +675,12 @@ int cmd_collect(int argc, char **argv)
 	const char *per_ip_s = NULL, *threads_s = NULL, *max_req_s = NULL, *duration_s = NULL;
 	int verbose = 0;
 	const cli_opt opts[] = {
-		{ "--db", &db_spec, NULL }, { "--listen", &listen_s, NULL }, { "--port-file", &port_file, NULL },
-		{ "--tls-cert", &tls_cert, NULL }, { "--tls-key", &tls_key, NULL }, { "--max-body", &max_body_s, NULL },
-		{ "--timeout", &timeout_s, NULL }, { "--request-timeout", &req_timeout_s, NULL },
-		{ "--max-conns", &max_conns_s, NULL }, { "--max-conns-per-ip", &per_ip_s, NULL },
-		{ "--threads", &threads_s, NULL }, { "--max-requests", &max_req_s, NULL },
-		{ "--duration", &duration_s, NULL }, { "--verbose", NULL, &verbose }, { NULL, NULL, NULL },
+		CLI_VALUE("--db", 'd', &db_spec), CLI_VALUE("--listen", 0, &listen_s), CLI_VALUE("--port-file", 0, &port_file),
+		CLI_VALUE("--tls-cert", 0, &tls_cert), CLI_VALUE("--tls-key", 0, &tls_key), CLI_VALUE("--max-body", 0, &max_body_s),
+		CLI_VALUE("--timeout", 't', &timeout_s), CLI_VALUE("--request-timeout", 0, &req_timeout_s),
+		CLI_VALUE("--max-conns", 0, &max_conns_s), CLI_VALUE("--max-conns-per-ip", 0, &per_ip_s),
+		CLI_VALUE("--threads", 0, &threads_s), CLI_VALUE("--max-requests", 0, &max_req_s),
+		CLI_VALUE("--duration", 0, &duration_s), CLI_FLAG("--verbose", 0, &verbose), CLI_OPT_END,
 	};
 	const cli_spec spec = { "collect", usage_collect, opts, 0, 0, NULL, 0 };
 	cli_args args;

@@ -26,13 +26,13 @@ void usage_reports(FILE *f)
 		"Only reads the database: one of an older schema is refused (run\n"
 		"\"certpin collect\" on it once to migrate it).\n"
 		"\n"
-		"  --db SPEC     the collector's database (file.sqlite or postgresql://...)\n"
-		"  --since DATE  only reports received at or after DATE (UTC; YYYY-MM-DD or\n"
-		"                YYYY-MM-DDTHH:MM:SSZ)\n"
-		"  --days N      only reports received in the last N days\n"
-		"  --top N       rows per table (default 10, at most 1000)\n"
-		"  --json        print a JSON object\n"
-		"  --html FILE   write a self-contained HTML page with a chart (\"-\": stdout)\n", f);
+		"  -d, --db SPEC     the collector's database (file.sqlite or postgresql://...)\n"
+		"      --since DATE  only reports received at or after DATE (UTC; YYYY-MM-DD or\n"
+		"                    YYYY-MM-DDTHH:MM:SSZ)\n"
+		"      --days N      only reports received in the last N days\n"
+		"      --top N       rows per table (default 10, at most 1000)\n"
+		"  -j, --json        print a JSON object\n"
+		"      --html FILE   write a self-contained HTML page with a chart (\"-\": stdout)\n", f);
 }
 
 /* ---- collecting the summary ------------------------------------------------ */
@@ -400,8 +400,8 @@ int cmd_reports(int argc, char **argv)
 	const char *db_spec = NULL, *since_s = NULL, *days_s = NULL, *top_s = NULL, *html = NULL;
 	int json = 0, rc;
 	const cli_opt opts[] = {
-		{ "--db", &db_spec, NULL }, { "--since", &since_s, NULL }, { "--days", &days_s, NULL },
-		{ "--top", &top_s, NULL }, { "--html", &html, NULL }, { "--json", NULL, &json }, { NULL, NULL, NULL },
+		CLI_VALUE("--db", 'd', &db_spec), CLI_VALUE("--since", 0, &since_s), CLI_VALUE("--days", 0, &days_s),
+		CLI_VALUE("--top", 0, &top_s), CLI_VALUE("--html", 0, &html), CLI_FLAG("--json", 'j', &json), CLI_OPT_END,
 	};
 	const cli_spec spec = { "reports", usage_reports, opts, 0, 0, NULL, 0 };
 	cli_args args;
