@@ -541,83 +541,125 @@ SSL_CTX *cli_ssl_ctx_new(const char *cafile, int *exit_code)
 	return ctx;
 }
 
-/* Non-blocking connect bounded by `timeout_ms`; 0 or an errno value. */
-static int connect_timeout(int fd, const struct sockaddr *sa, socklen_t salen, int timeout_ms)
+int64_t cli_mono_ms(void)
 {
-	int flags = fcntl(fd, F_GETFL, 0);
-	int err = 0;
-	socklen_t errlen = sizeof(err);
-	struct pollfd pfd;
-	int n;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int cli_wait_fd(int fd, short events, int64_t deadline)
+{
+	for (;;) {
+		struct pollfd p = { fd, events, 0 };
+		int64_t left = deadline - cli_mono_ms();
+		int r;
+
+		if (left <= 0)
+			return 0;
+		r = poll(&p, 1, left > 1000 ? 1000 : (int)left);
+		if (r > 0)
+			return 1;
+		if (r < 0 && errno != EINTR)
+			return -1;
+	}
+}
+
+/* A non-blocking connect to one address, bounded by `deadline`: 0 or an errno value. */
+static int connect_one(int fd, const struct addrinfo *ai, int64_t deadline)
+{
+	int err = 0, flags = fcntl(fd, F_GETFL, 0), w;
+	socklen_t len = sizeof(err);
 
 	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
 		return errno;
-	if (connect(fd, sa, salen) == 0)
-		goto done;
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		return 0;
 	if (errno != EINPROGRESS)
 		return errno;
-	pfd.fd = fd;
-	pfd.events = POLLOUT;
-	pfd.revents = 0;
-	do {
-		n = poll(&pfd, 1, timeout_ms);
-	} while (n < 0 && errno == EINTR);
-	if (n == 0)
-		return ETIMEDOUT;
-	if (n < 0)
+	w = cli_wait_fd(fd, POLLOUT, deadline);
+	if (w <= 0)
+		return w == 0 ? ETIMEDOUT : errno;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
 		return errno;
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &errlen) < 0)
-		return errno;
-	if (err != 0)
-		return err;
-done:
-	if (fcntl(fd, F_SETFL, flags) < 0)
-		return errno;
-	return 0;
+	return err;
 }
 
-static int tcp_connect(cli_conn *c, const cli_target *t)
+int cli_tcp_connect(cli_tcp *t, const char *host, const char *port)
 {
 	struct addrinfo hints, *res = NULL, *ai;
-	int rc, last_err = 0, tries = 0;
+	int tries = 0;
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
-	rc = getaddrinfo(t->host, t->port, &hints, &res);
-	if (rc != 0) {
-		snprintf(c->error, sizeof(c->error), "cannot resolve %s: %s", t->host, gai_strerror(rc));
+	hints.ai_flags = AI_NUMERICSERV | (cli_is_ip_literal(host) ? AI_NUMERICHOST : 0);
+	t->address[0] = '\0';
+	t->error = 0;
+	t->gai_error = getaddrinfo(host, port, &hints, &res);
+	if (t->gai_error != 0)
 		return -1;
-	}
-	c->resolved = 1;
-	for (ai = res; ai && tries < 8; ai = ai->ai_next, tries++) {
-		struct timeval tv = { CLI_CONNECT_TIMEOUT, 0 };
-		int fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+	for (ai = res; ai && tries < t->max_addrs; ai = ai->ai_next, tries++) {
+		int64_t end = t->attempt_ms ? cli_mono_ms() + t->attempt_ms : INT64_MAX;
+		int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
 
+		if (t->deadline && t->deadline < end)
+			end = t->deadline;
 		if (fd < 0) {
-			last_err = errno;
+			t->error = errno;
 			continue;
 		}
-		last_err = connect_timeout(fd, ai->ai_addr, ai->ai_addrlen, CLI_CONNECT_TIMEOUT * 1000);
-		if (last_err != 0) {
+		t->error = connect_one(fd, ai, end);
+		if (t->error != 0) {
 			close(fd);
+			if (t->error == ETIMEDOUT && t->deadline && cli_mono_ms() >= t->deadline)
+				break;          /* the whole budget is spent */
 			continue;
 		}
-		/* Bound every later read and write of the handshake as well. */
-		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-		if (getnameinfo(ai->ai_addr, ai->ai_addrlen, c->address, sizeof(c->address),
-				NULL, 0, NI_NUMERICHOST) != 0)
-			snprintf(c->address, sizeof(c->address), "?");
-		c->fd = fd;
+		if (getnameinfo(ai->ai_addr, ai->ai_addrlen, t->address, sizeof(t->address), NULL, 0,
+				NI_NUMERICHOST) != 0)
+			snprintf(t->address, sizeof(t->address), "?");
 		freeaddrinfo(res);
-		return 0;
+		return fd;
 	}
 	freeaddrinfo(res);
-	snprintf(c->error, sizeof(c->error), "cannot connect to %s port %s: %s", t->host, t->port,
-		last_err ? strerror(last_err) : "no usable address");
 	return -1;
+}
+
+const char *cli_tcp_reason(const cli_tcp *t)
+{
+	if (t->gai_error)
+		return gai_strerror(t->gai_error);
+	return t->error ? strerror(t->error) : "no usable address";
+}
+
+/* TCP for cli_tls_connect(): blocking again, every read and write bounded. */
+static int tcp_connect(cli_conn *c, const cli_target *t)
+{
+	struct timeval tv = { CLI_CONNECT_TIMEOUT, 0 };
+	cli_tcp tcp = { .max_addrs = 8, .attempt_ms = CLI_CONNECT_TIMEOUT * 1000 };
+	int fd = cli_tcp_connect(&tcp, t->host, t->port), flags;
+
+	c->resolved = tcp.gai_error == 0;
+	if (fd >= 0 && ((flags = fcntl(fd, F_GETFL, 0)) < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0)) {
+		tcp.error = errno;
+		close(fd);
+		fd = -1;
+	}
+	if (fd < 0) {
+		if (!c->resolved)
+			snprintf(c->error, sizeof(c->error), "cannot resolve %s: %s", t->host, cli_tcp_reason(&tcp));
+		else
+			snprintf(c->error, sizeof(c->error), "cannot connect to %s port %s: %s", t->host, t->port,
+				cli_tcp_reason(&tcp));
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	snprintf(c->address, sizeof(c->address), "%s", tcp.address);
+	c->fd = fd;
+	return 0;
 }
 
 static void handshake_error(cli_conn *c, int ret)

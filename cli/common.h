@@ -180,6 +180,33 @@ int cli_is_ip_literal(const char *s);
  */
 SSL_CTX *cli_ssl_ctx_new(const char *cafile, int *exit_code);
 
+/* Milliseconds of CLOCK_MONOTONIC. */
+int64_t cli_mono_ms(void);
+
+/* Wait until `fd` is ready for `events` (POLLIN, POLLOUT) or cli_mono_ms() reaches `deadline`: 1, 0 or -1. */
+int cli_wait_fd(int fd, short events, int64_t deadline);
+
+typedef struct cli_tcp {
+	int max_addrs;          /* addresses of the name tried at most */
+	int attempt_ms;         /* time for each address, 0: no limit of its own */
+	int64_t deadline;       /* cli_mono_ms() limit for all of them, 0: none */
+	char address[64];       /* out: numeric address connected to */
+	int gai_error;          /* out: the name did not resolve: getaddrinfo()'s code, else 0 */
+	int error;              /* out: no connection: the last errno value, 0: no usable address */
+} cli_tcp;
+
+/*
+ * The one TCP connect of the CLI: try up to t->max_addrs addresses of `host`
+ * (a name or an IP literal) at `port` (digits) in turn, each bounded by
+ * t->attempt_ms and all by t->deadline; once the deadline has passed the
+ * others are not tried.  Returns a connected socket, non-blocking and
+ * close-on-exec, or -1 with t->gai_error or t->error set.
+ */
+int cli_tcp_connect(cli_tcp *t, const char *host, const char *port);
+
+/* Why cli_tcp_connect() failed: gai_strerror(), strerror() or "no usable address". */
+const char *cli_tcp_reason(const cli_tcp *t);
+
 typedef struct cli_conn {
 	int fd;
 	SSL *ssl;

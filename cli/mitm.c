@@ -297,14 +297,6 @@ static void on_signal(int sig)
 	stop_signal = sig;
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static mitm_attempt *rec_of(const conn *c)
 {
 	return &c->h->run->attempts[c->rec];
@@ -407,7 +399,7 @@ static void conn_close(conn *c)
 		return;
 	if (!c->recorded)
 		record(c, MITM_V_UNSCORED, MITM_STAGE_NONE, "connection ended without a verdict");
-	rec_of(c)->duration_ms = (unsigned)(mono_ms() - c->start_ms);
+	rec_of(c)->duration_ms = (unsigned)(cli_mono_ms() - c->start_ms);
 	SSL_free(c->ssl);
 	close(c->fd);
 	ERR_clear_error();
@@ -816,7 +808,7 @@ static const char *stop_reason(const harness *h, int64_t now, int64_t end)
 
 static void run_loop(harness *h, unsigned timeout_s)
 {
-	int64_t now = mono_ms(), end = now + (int64_t)timeout_s * 1000;
+	int64_t now = cli_mono_ms(), end = now + (int64_t)timeout_s * 1000;
 	const char *why;
 
 	while ((why = stop_reason(h, now, end)) == NULL) {
@@ -849,7 +841,7 @@ static void run_loop(harness *h, unsigned timeout_s)
 		if (wait < 0)
 			wait = 0;
 		rc = poll(pfd, n, (int)wait);
-		now = mono_ms();
+		now = cli_mono_ms();
 		if (rc < 0 && errno != EINTR) {
 			cli_error("mitm: poll: %s", strerror(errno));
 			h->oom = 1;

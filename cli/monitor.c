@@ -15,12 +15,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -138,89 +136,16 @@ static void on_failure(const certpin_result *result, const certpin_chain_elem *c
 	j->n = n;
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Wait for `events` on fd until `deadline`.  1 ready, 0 timeout, -1 error. */
-static int wait_fd(int fd, short events, int64_t deadline)
-{
-	for (;;) {
-		struct pollfd p = { fd, events, 0 };
-		int64_t left = deadline - mono_ms();
-		int r;
-
-		if (left <= 0)
-			return 0;
-		r = poll(&p, 1, left > 1000 ? 1000 : (int)left);
-		if (r > 0)
-			return 1;
-		if (r < 0 && errno != EINTR)
-			return -1;
-	}
-}
-
 static int tcp_connect(job *j, int64_t deadline)
 {
-	struct addrinfo hints, *res = NULL, *ai;
-	int err = 0, rc, tries = 0;
+	cli_tcp t = { .max_addrs = MON_MAX_ADDRS, .deadline = deadline };
+	int fd = cli_tcp_connect(&t, j->e->host, j->e->port);
 
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV | (j->e->host_is_ip ? AI_NUMERICHOST : 0);
-	rc = getaddrinfo(j->e->host, j->e->port, &hints, &res);
-	if (rc != 0) {
-		snprintf(j->error, sizeof(j->error), "cannot resolve the host name: %s", gai_strerror(rc));
-		return -1;
-	}
-	for (ai = res; ai && tries < MON_MAX_ADDRS; ai = ai->ai_next, tries++) {
-		int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-		socklen_t len = sizeof(err);
-
-		if (fd < 0) {
-			err = errno;
-			continue;
-		}
-		if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0) {
-			err = errno;
-			close(fd);
-			continue;
-		}
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-			if (errno != EINPROGRESS) {
-				err = errno;
-				close(fd);
-				continue;
-			}
-			rc = wait_fd(fd, POLLOUT, deadline);
-			if (rc <= 0) {
-				err = rc == 0 ? ETIMEDOUT : errno;
-				close(fd);
-				if (rc == 0)
-					break;      /* the whole budget is spent */
-				continue;
-			}
-			if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
-				if (err == 0)
-					err = errno;
-				close(fd);
-				continue;
-			}
-		}
-		if (getnameinfo(ai->ai_addr, ai->ai_addrlen, j->address, sizeof(j->address), NULL, 0,
-				NI_NUMERICHOST) != 0)
-			snprintf(j->address, sizeof(j->address), "?");
-		freeaddrinfo(res);
-		return fd;
-	}
-	freeaddrinfo(res);
-	snprintf(j->error, sizeof(j->error), "cannot connect: %s", err ? strerror(err) : "no usable address");
-	return -1;
+	if (fd < 0)
+		snprintf(j->error, sizeof(j->error), "cannot %s: %s", t.gai_error ? "resolve the host name" : "connect",
+			cli_tcp_reason(&t));
+	snprintf(j->address, sizeof(j->address), "%s", t.address);
+	return fd;
 }
 
 static void handshake_error(job *j, SSL *ssl, int sslerr, int timed_out)
@@ -297,7 +222,7 @@ static void record_leaf_expiry(job *j, SSL *ssl)
 
 static void check_one(pool *pl, job *j)
 {
-	int64_t start = mono_ms(), deadline = start + pl->timeout_ms;
+	int64_t start = cli_mono_ms(), deadline = start + pl->timeout_ms;
 	SSL *ssl = NULL;
 	int fd, ret, sslerr = 0, timed_out = 0;
 
@@ -331,7 +256,7 @@ static void check_one(pool *pl, job *j)
 			break;
 		sslerr = SSL_get_error(ssl, ret);
 		if (sslerr == SSL_ERROR_WANT_READ || sslerr == SSL_ERROR_WANT_WRITE) {
-			int w = wait_fd(fd, sslerr == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline);
+			int w = cli_wait_fd(fd, sslerr == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline);
 
 			if (w > 0)
 				continue;
@@ -373,7 +298,7 @@ done:
 	SSL_free(ssl);
 	if (fd >= 0)
 		close(fd);
-	j->ms = (long)(mono_ms() - start);
+	j->ms = (long)(cli_mono_ms() - start);
 }
 
 static void *worker(void *arg)
@@ -804,7 +729,7 @@ static int run_monitor(const mon_args *a)
 	char *data = NULL, err[300];
 	size_t counts[4] = { 0, 0, 0, 0 };
 	int status = CLI_EXIT_USAGE, rc, progress, started = 0, worst = CLI_EXIT_OK;
-	int64_t t0 = mono_ms(), now = (int64_t)time(NULL);
+	int64_t t0 = cli_mono_ms(), now = (int64_t)time(NULL);
 	pool pl;
 
 	memset(&pl, 0, sizeof(pl));
@@ -929,7 +854,7 @@ static int run_monitor(const mon_args *a)
 
 	status = worst;
 	/* milliseconds, as seconds with three decimals (not 0.017000000000000001) */
-	double secs = (double)(mono_ms() - t0) / 1000.0;
+	double secs = (double)(cli_mono_ms() - t0) / 1000.0;
 	if (a->json) {
 		json_t *sum = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:f, s:I, s:i}", "type", "summary",
 			"hosts", (json_int_t)nentries, "ok", (json_int_t)counts[MON_OK], "warnings",

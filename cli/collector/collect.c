@@ -133,9 +133,7 @@ typedef struct collector {
 
 static uint64_t mono_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	return (uint64_t)cli_mono_ms();
 }
 
 /* Bytes the kernel received on a TCP socket (Linux TCP_INFO), or 0 if unknown. */
