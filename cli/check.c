@@ -372,21 +372,8 @@ static int prepare(check_report *r, const check_args *a, certpin_policy **policy
 		cli_error("check: invalid host name '%s'", r->name);
 		return fail_at(r, "usage", CLI_EXIT_USAGE);
 	}
-	rc = certpin_policy_new(policy);
-	if (rc != CERTPIN_OK) {
-		cli_error("%s", certpin_strerror(rc));
-		return fail_at(r, "internal", CLI_EXIT_INTERNAL);
-	}
-	rc = certpin_policy_load_file(*policy, a->policy);
-	if (rc != CERTPIN_OK) {
-		const char *detail = certpin_policy_error(*policy);
-
-		if (detail && detail[0])
-			cli_error("%s", detail);
-		else
-			cli_error("%s: %s", a->policy, certpin_strerror(rc));
-		return fail_at(r, "policy", rc == CERTPIN_E_NOMEM ? CLI_EXIT_INTERNAL : CLI_EXIT_USAGE);
-	}
+	if ((status = cli_policy_load(policy, a->policy, NULL)) != CLI_EXIT_OK)
+		return fail_at(r, "policy", status);
 	*ctx = cli_ssl_ctx_new(a->cafile, &status);
 	if (!*ctx)
 		return fail_at(r, status == CLI_EXIT_INTERNAL ? "internal" : "trust", status);

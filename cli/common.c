@@ -68,6 +68,17 @@ void cli_warn(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+void cli_warn_lines(const char *text)
+{
+	while (text && *text) {
+		size_t n = strcspn(text, "\n");
+
+		if (n > 0)
+			cli_warn("%.*s", (int)n, text);
+		text += n + (text[n] == '\n');
+	}
+}
+
 int cli_exit_for(int err)
 {
 	switch (err) {

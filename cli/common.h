@@ -42,6 +42,8 @@ void cli_error(const char *fmt, ...) CLI_PRINTF(1, 2);
 const char *cli_last_error(void);
 /* "certpin: warning: MESSAGE\n" on stderr. */
 void cli_warn(const char *fmt, ...) CLI_PRINTF(1, 2);
+/* cli_warn() each non-empty line of `text` (NULL: none). */
+void cli_warn_lines(const char *text);
 
 /* Map a library error code to an exit code. */
 int cli_exit_for(int certpin_err);
@@ -127,6 +129,27 @@ int cli_start(cli_args *out, const cli_spec *spec, int argc, char **argv);
  * option error) but the output format still matters (check --json).
  */
 int cli_flag_given(const cli_opt *opts, const char *name, int argc, char **argv);
+
+/* ---- policies ----------------------------------------------------------- */
+
+/* How cli_policy_load() reads a policy (NULL: a certpin JSON policy file). */
+typedef struct cli_policy_opts {
+	int import;                     /* any format certpin import reads, not only certpin JSON */
+	certpin_import_format format;   /* with import: auto, json, android, pins */
+	const char *default_host;       /* with import: the host of pins that name none, or NULL */
+	int stdin_dash;                 /* with import: "-" reads standard input */
+	const char *data;               /* without import: the JSON already read (the path names it) */
+	size_t len;
+} cli_policy_opts;
+
+/*
+ * The one place the CLI loads a policy (cli/policy.c), so that only it
+ * calls the library's loaders.  Import warnings are printed as
+ * "certpin: warning: ..." lines.  Returns CLI_EXIT_OK with *out set (free
+ * with certpin_policy_free()), or an exit status after a one-line message:
+ * the library's detail (file, JSON path, reason), else "PATH: reason".
+ */
+int cli_policy_load(certpin_policy **out, const char *path, const cli_policy_opts *opts);
 
 /* ---- formatting -------------------------------------------------------- */
 

@@ -98,7 +98,8 @@ int cmd_export(int argc, char **argv)
 	}
 	eo.allow_narrowing = force;
 	eo.insecure_allow_union = force;
-	if ((rc = interop_load_policy(&p, args.operands[0], in_format, host)))
+	const cli_policy_opts po = { 1, in_format, host, 1, NULL, 0 };
+	if ((rc = cli_policy_load(&p, args.operands[0], &po)) != CLI_EXIT_OK)
 		goto done;
 	int erc = certpin_policy_export_ex(&out, &warnings, &err, p, format, &eo);
 	if (erc != CERTPIN_OK) {
@@ -106,7 +107,7 @@ int cmd_export(int argc, char **argv)
 		rc = erc == CERTPIN_E_UNSUPPORTED ? CLI_EXIT_USAGE : cli_exit_for(erc);
 		goto done;
 	}
-	interop_print_warnings(warnings);
+	cli_warn_lines(warnings);
 	fputs(out, stdout);
 	if (fflush(stdout) != 0) {
 		cli_error("export: write error");

@@ -31,79 +31,6 @@ void usage_import(FILE *f)
 		"Approximations are reported as warnings on standard error.\n", f);
 }
 
-/* Read standard input, at most CERTPIN_IMPORT_MAX_SIZE + 1 bytes; NULL on error (message printed). */
-static char *read_stdin_all(size_t *len)
-{
-	size_t cap = CERTPIN_IMPORT_MAX_SIZE + 1, n = 0;
-	char *buf = malloc(cap);
-
-	if (!buf) {
-		cli_error("out of memory");
-		return NULL;
-	}
-	while (n < cap) {
-		size_t got = fread(buf + n, 1, cap - n, stdin);
-		n += got;
-		if (got == 0)
-			break;
-	}
-	if (ferror(stdin)) {
-		cli_error("-: read error");
-		free(buf);
-		return NULL;
-	}
-	*len = n;
-	return buf;
-}
-
-void interop_print_warnings(const char *warnings)
-{
-	const char *s = warnings;
-
-	while (s && *s) {
-		const char *nl = strchr(s, '\n');
-		size_t n = nl ? (size_t)(nl - s) : strlen(s);
-		cli_warn("%.*s", (int)n, s);
-		s = nl ? nl + 1 : NULL;
-	}
-}
-
-int interop_load_policy(certpin_policy **out, const char *path, certpin_import_format format,
-	const char *default_host)
-{
-	certpin_policy *p = NULL;
-	char *warnings = NULL;
-	int rc;
-
-	*out = NULL;
-	if (certpin_policy_new(&p) != CERTPIN_OK) {
-		cli_error("out of memory");
-		return CLI_EXIT_INTERNAL;
-	}
-	if (strcmp(path, "-") == 0) {
-		size_t len = 0;
-		char *data = read_stdin_all(&len);
-		if (!data) {
-			certpin_policy_free(p);
-			return CLI_EXIT_USAGE;
-		}
-		rc = certpin_policy_import_data_ex(p, data, len, format, default_host, "-", &warnings);
-		free(data);
-	} else {
-		rc = certpin_policy_import_file_ex(p, path, format, default_host, &warnings);
-	}
-	if (rc != CERTPIN_OK) {
-		const char *detail = certpin_policy_error(p);
-		cli_error("%s", detail[0] ? detail : certpin_strerror(rc));
-		certpin_policy_free(p);
-		return cli_exit_for(rc);
-	}
-	interop_print_warnings(warnings);
-	free(warnings);
-	*out = p;
-	return CLI_EXIT_OK;
-}
-
 int cmd_import(int argc, char **argv)
 {
 	const char *from = NULL, *host = NULL;
@@ -125,7 +52,8 @@ int cmd_import(int argc, char **argv)
 		cli_error("import: unknown --from '%s' (auto, json, android, pins)", from);
 		return CLI_EXIT_USAGE;
 	}
-	if ((rc = interop_load_policy(&p, args.operands[0], format, host)))
+	const cli_policy_opts po = { 1, format, host, 1, NULL, 0 };
+	if ((rc = cli_policy_load(&p, args.operands[0], &po)) != CLI_EXIT_OK)
 		return rc;
 	if (certpin_policy_to_json(&json, p) != CERTPIN_OK) {
 		cli_error("import: cannot serialize the policy");

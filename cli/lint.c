@@ -226,7 +226,8 @@ static int run_lint(const lint_args *a)
 		}
 	}
 
-	if ((status = rot_policy_load(&p, a->policy, fmt, a->host)) != 0)
+	const cli_policy_opts po = { 1, fmt, a->host, 0, NULL, 0 };
+	if ((status = cli_policy_load(&p, a->policy, &po)) != CLI_EXIT_OK)
 		return status;
 	nrules = certpin_policy_host_count(p);
 

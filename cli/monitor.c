@@ -758,7 +758,8 @@ static int run_monitor(const mon_args *a)
 		cli_error("monitor: %s: %s", a->hosts, err);
 		return CLI_EXIT_USAGE;
 	}
-	if ((status = rot_policy_load(&policy, a->policy, fmt, NULL)) != 0)
+	const cli_policy_opts po = { 1, fmt, NULL, 0, NULL, 0 };
+	if ((status = cli_policy_load(&policy, a->policy, &po)) != CLI_EXIT_OK)
 		goto out;
 	if (a->state && !(state = state_load(a->state))) {
 		status = CLI_EXIT_USAGE;

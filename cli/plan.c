@@ -665,8 +665,9 @@ static int run_plan(plan_args *a)
 			a->cafile = val;
 		}
 	}
+	const cli_policy_opts lo = { 1, fmt, first_host, 0, NULL, 0 };
 	for (size_t i = 0; i < a->npols; i++)
-		if ((status = rot_policy_load(&a->pols[i].policy, a->pols[i].path, fmt, first_host)) != 0)
+		if ((status = cli_policy_load(&a->pols[i].policy, a->pols[i].path, &lo)) != CLI_EXIT_OK)
 			return status;
 
 	status = CLI_EXIT_USAGE;

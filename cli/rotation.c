@@ -481,42 +481,6 @@ json_t *rot_chain_json(const rot_chain *c)
 	return a;
 }
 
-int rot_policy_load(certpin_policy **out, const char *path, certpin_import_format format,
-	const char *default_host)
-{
-	certpin_policy *p = NULL;
-	char *warnings = NULL;
-	int rc;
-
-	*out = NULL;
-	rc = certpin_policy_new(&p);
-	if (rc != CERTPIN_OK) {
-		cli_error("%s", certpin_strerror(rc));
-		return CLI_EXIT_INTERNAL;
-	}
-	rc = certpin_policy_import_file_ex(p, path, format, default_host, &warnings);
-	if (rc != CERTPIN_OK) {
-		const char *detail = certpin_policy_error(p);
-
-		if (detail && detail[0])
-			cli_error("%s", detail);
-		else
-			cli_error("%s: %s", path, certpin_strerror(rc));
-		certpin_policy_free(p);
-		free(warnings);
-		return rc == CERTPIN_E_NOMEM ? CLI_EXIT_INTERNAL : CLI_EXIT_USAGE;
-	}
-	if (warnings) {
-		char *save = NULL;
-
-		for (char *line = strtok_r(warnings, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-			cli_warn("%s", line);
-		free(warnings);
-	}
-	*out = p;
-	return 0;
-}
-
 int rot_parse_time(int64_t *out, const char *s)
 {
 	return certpin__parse_time(out, s) == 0 ? 0 : -1;

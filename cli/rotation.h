@@ -72,14 +72,6 @@ const char *rot_position(size_t i, size_t n);
 /* JSON array describing the chain (depth, position, known, spki_pin, cert_pin, subject, not_after). */
 json_t *rot_chain_json(const rot_chain *c);
 
-/*
- * Load a policy of any format (certpin_policy_import_file(): certpin JSON,
- * Android network_security_config.xml, pin list).  Import warnings go to
- * stderr.  Returns 0 and *out, or an exit code after printing the reason.
- */
-int rot_policy_load(certpin_policy **out, const char *path, certpin_import_format format,
-	const char *default_host);
-
 /* Parse "YYYY-MM-DD" or RFC 3339 into Unix time.  0 or -1. */
 int rot_parse_time(int64_t *out, const char *s);
 
