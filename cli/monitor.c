@@ -716,101 +716,110 @@ fail:
 	return NULL;
 }
 
-static int run_monitor(const mon_args *a)
+/* The endpoints of the hosts file `path` ("-": standard input).  0 or an exit status after a message. */
+static int load_hosts(hf_entry **entries, size_t *n, const char *path)
 {
-	certpin_import_format fmt = CERTPIN_IMPORT_AUTO;
-	certpin_ssl_options so = CERTPIN_SSL_OPTIONS_INIT;
-	certpin_policy *policy = NULL;
-	hf_entry *entries = NULL;
-	size_t nentries = 0, len = 0, printed = 0, nthreads = 0;
-	unsigned long concurrency = MON_DEFAULT_CONCURRENCY, timeout = MON_DEFAULT_TIMEOUT;
-	pthread_t *threads = NULL;
-	json_t *state = NULL;
-	char *data = NULL, err[300];
-	size_t counts[4] = { 0, 0, 0, 0 };
-	int status = CLI_EXIT_USAGE, rc, progress, started = 0, worst = CLI_EXIT_OK;
-	int64_t t0 = cli_mono_ms(), now = (int64_t)time(NULL);
-	pool pl;
+	char *data, err[300];
+	size_t len = 0;
+	int rc;
 
-	memset(&pl, 0, sizeof(pl));
-	if (a->format && certpin_import_format_parse(&fmt, a->format) != CERTPIN_OK) {
-		cli_error("monitor: unknown --format '%s' (auto, json, android, pins)", a->format);
+	if (!(data = read_all(path, &len)))
 		return CLI_EXIT_USAGE;
-	}
-	if (a->concurrency && rot_parse_uint(&concurrency, a->concurrency, 1, MON_MAX_CONCURRENCY) != 0) {
-		cli_error("monitor: invalid --concurrency '%s' (1-%d)", a->concurrency, MON_MAX_CONCURRENCY);
-		return CLI_EXIT_USAGE;
-	}
-	if (a->timeout && rot_parse_uint(&timeout, a->timeout, 1, MON_MAX_TIMEOUT) != 0) {
-		cli_error("monitor: invalid --timeout '%s' (1-%d seconds)", a->timeout, MON_MAX_TIMEOUT);
-		return CLI_EXIT_USAGE;
-	}
-	data = read_all(a->hosts, &len);
-	if (!data)
-		return CLI_EXIT_USAGE;
-	rc = hostsfile_parse(&entries, &nentries, data, len, err, sizeof(err));
+	rc = hostsfile_parse(entries, n, data, len, err, sizeof(err));
 	free(data);
 	if (rc == -2) {
 		cli_error("out of memory");
 		return CLI_EXIT_INTERNAL;
 	}
 	if (rc != 0) {
-		cli_error("monitor: %s: %s", a->hosts, err);
+		cli_error("monitor: %s: %s", path, err);
 		return CLI_EXIT_USAGE;
 	}
-	const cli_policy_opts po = { 1, fmt, NULL, 0, NULL, 0 };
-	if ((status = cli_policy_load(&policy, a->policy, &po)) != CLI_EXIT_OK)
-		goto out;
-	if (a->state && !(state = state_load(a->state))) {
-		status = CLI_EXIT_USAGE;
-		goto out;
-	}
+	return 0;
+}
 
-	pl.ctx = cli_ssl_ctx_new(a->cafile, &status);
-	if (!pl.ctx)
-		goto out;
+/* The TLS context every worker shares: trust anchors, no resumption, the policy attached.  0 or an exit status. */
+static int pool_ctx(pool *pl, const char *cafile, const certpin_policy *policy)
+{
+	certpin_ssl_options so = CERTPIN_SSL_OPTIONS_INIT;
+	int status = CLI_EXIT_INTERNAL, rc;
+
+	pl->ctx = cli_ssl_ctx_new(cafile, &status);
+	if (!pl->ctx)
+		return status;
 	/* every check is a full handshake: a resumed session would skip verification */
-	SSL_CTX_set_session_cache_mode(pl.ctx, SSL_SESS_CACHE_OFF);
-	SSL_CTX_set_options(pl.ctx, SSL_OP_NO_TICKET);
+	SSL_CTX_set_session_cache_mode(pl->ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_options(pl->ctx, SSL_OP_NO_TICKET);
 	so.on_failure = on_failure;
-	rc = certpin_ssl_ctx_attach(pl.ctx, policy, &so);
+	rc = certpin_ssl_ctx_attach(pl->ctx, policy, &so);
 	if (rc != CERTPIN_OK) {
 		cli_error("monitor: cannot attach the policy: %s", certpin_strerror(rc));
-		status = CLI_EXIT_INTERNAL;
-		goto out;
+		return CLI_EXIT_INTERNAL;
 	}
-	pl.policy = policy;
-	pl.jobs = calloc(nentries, sizeof(*pl.jobs));
-	nthreads = nentries < concurrency ? nentries : concurrency;
-	threads = calloc(nthreads, sizeof(*threads));
-	if (!pl.jobs || !threads) {
-		cli_error("out of memory");
-		status = CLI_EXIT_INTERNAL;
-		goto out;
-	}
-	for (size_t i = 0; i < nentries; i++)
-		pl.jobs[i].e = &entries[i];
-	pl.njobs = nentries;
-	pl.timeout_ms = (int)timeout * 1000;
-	pthread_mutex_init(&pl.mu, NULL);
-	pthread_cond_init(&pl.cv, NULL);
-	started = 1;
+	pl->policy = policy;
+	return 0;
+}
+
+/* Start up to `concurrency` workers on the jobs; how many run (0: message printed). */
+static size_t pool_start(pool *pl, pthread_t *threads, size_t nthreads)
+{
+	pthread_mutex_init(&pl->mu, NULL);
+	pthread_cond_init(&pl->cv, NULL);
 	for (size_t i = 0; i < nthreads; i++) {
-		if (pthread_create(&threads[i], NULL, worker, &pl) != 0) {
+		if (pthread_create(&threads[i], NULL, worker, pl) != 0) {
 			nthreads = i;
 			break;
 		}
 	}
-	if (nthreads == 0) {
+	if (nthreads == 0)
 		cli_error("monitor: cannot start worker threads");
-		status = CLI_EXIT_INTERNAL;
-		goto out;
-	}
+	return nthreads;
+}
 
-	progress = !a->no_progress && isatty(STDERR_FILENO);
-	pthread_mutex_lock(&pl.mu);
-	while (printed < nentries) {
-		while (printed < nentries && !pl.jobs[printed].done) {
+/* Stop handing out work, wait for the workers and free the pool's locks. */
+static void pool_stop(pool *pl, pthread_t *threads, size_t nthreads)
+{
+	pthread_mutex_lock(&pl->mu);
+	pl->next = pl->njobs;
+	pthread_mutex_unlock(&pl->mu);
+	for (size_t i = 0; i < nthreads; i++)
+		pthread_join(threads[i], NULL);
+	pthread_cond_destroy(&pl->cv);
+	pthread_mutex_destroy(&pl->mu);
+}
+
+/* What the run counts: endpoints per status, the worst exit status. */
+typedef struct tally {
+	size_t counts[4];
+	int worst;
+} tally;
+
+/* Print job j's line (after comparing with the state) and count it. */
+static void print_job(const mon_args *a, const certpin_policy *policy, job *j, json_t *state, tally *t, int64_t now)
+{
+	if (state)
+		compare_state(j, json_object_get(state, "hosts"));
+	else
+		j->change = "unknown";
+	t->counts[j->status]++;
+	if (exit_rank(j->exit_code) > exit_rank(t->worst))
+		t->worst = j->exit_code;
+	if (!a->json)
+		print_text(policy, j, now);
+	else if (print_json(policy, j, now) != 0)
+		cli_error("monitor: cannot write JSON for line %u", j->e->line);
+	fflush(stdout);
+}
+
+/* Print the results in file order as the workers finish them, with a progress line on a terminal. */
+static void print_results(const mon_args *a, pool *pl, json_t *state, tally *t, int64_t now)
+{
+	int progress = !a->no_progress && isatty(STDERR_FILENO);
+	size_t printed = 0;
+
+	pthread_mutex_lock(&pl->mu);
+	while (printed < pl->njobs) {
+		while (printed < pl->njobs && !pl->jobs[printed].done) {
 			struct timespec ts;
 
 			clock_gettime(CLOCK_REALTIME, &ts);
@@ -819,49 +828,33 @@ static int run_monitor(const mon_args *a)
 				ts.tv_sec++;
 				ts.tv_nsec -= 1000000000L;
 			}
-			pthread_cond_timedwait(&pl.cv, &pl.mu, &ts);
+			pthread_cond_timedwait(&pl->cv, &pl->mu, &ts);
 			if (progress) {
-				fprintf(stderr, "\r\033[Kmonitor: %zu/%zu checked", pl.ndone, nentries);
+				fprintf(stderr, "\r\033[Kmonitor: %zu/%zu checked", pl->ndone, pl->njobs);
 				fflush(stderr);
 			}
 		}
-		while (printed < nentries && pl.jobs[printed].done) {
-			job *j = &pl.jobs[printed++];
-
-			if (state)
-				compare_state(j, json_object_get(state, "hosts"));
-			else
-				j->change = "unknown";
-			counts[j->status]++;
-			if (exit_rank(j->exit_code) > exit_rank(worst))
-				worst = j->exit_code;
+		while (printed < pl->njobs && pl->jobs[printed].done) {
 			if (progress)
 				fputs("\r\033[K", stderr);
-			if (a->json) {
-				if (print_json(policy, j, now) != 0)
-					cli_error("monitor: cannot write JSON for line %u", j->e->line);
-			} else {
-				print_text(policy, j, now);
-			}
-			fflush(stdout);
+			print_job(a, pl->policy, &pl->jobs[printed++], state, t, now);
 		}
 	}
-	pthread_mutex_unlock(&pl.mu);
+	pthread_mutex_unlock(&pl->mu);
 	if (progress)
 		fputs("\r\033[K", stderr);
-	for (size_t i = 0; i < nthreads; i++)
-		pthread_join(threads[i], NULL);
-	nthreads = 0;
+}
 
-	status = worst;
-	/* milliseconds, as seconds with three decimals (not 0.017000000000000001) */
-	double secs = (double)(cli_mono_ms() - t0) / 1000.0;
+static void print_summary(const mon_args *a, const tally *t, size_t n, double secs, unsigned long concurrency)
+{
+	const size_t *c = t->counts;
+
 	if (a->json) {
 		json_t *sum = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:f, s:I, s:i}", "type", "summary",
-			"hosts", (json_int_t)nentries, "ok", (json_int_t)counts[MON_OK], "warnings",
-			(json_int_t)counts[MON_WARN], "pin_failures", (json_int_t)counts[MON_PIN_FAIL],
-			"connection_failures", (json_int_t)counts[MON_CONN_FAIL], "seconds", secs,
-			"concurrency", (json_int_t)concurrency, "exit_code", status);
+			"hosts", (json_int_t)n, "ok", (json_int_t)c[MON_OK], "warnings",
+			(json_int_t)c[MON_WARN], "pin_failures", (json_int_t)c[MON_PIN_FAIL],
+			"connection_failures", (json_int_t)c[MON_CONN_FAIL], "seconds", secs,
+			"concurrency", (json_int_t)concurrency, "exit_code", t->worst);
 		if (!sum || json_dumpf(sum, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12)) != 0)
 			cli_error("monitor: cannot write the JSON summary");
 		else
@@ -869,28 +862,81 @@ static int run_monitor(const mon_args *a)
 		json_decref(sum);
 	} else {
 		printf("monitor: %zu endpoint%s: %zu ok, %zu warning%s, %zu pin failure%s, %zu connection failure%s "
-			"(%.2f s, concurrency %lu)\n", nentries, nentries == 1 ? "" : "s", counts[MON_OK],
-			counts[MON_WARN], counts[MON_WARN] == 1 ? "" : "s", counts[MON_PIN_FAIL],
-			counts[MON_PIN_FAIL] == 1 ? "" : "s", counts[MON_CONN_FAIL], counts[MON_CONN_FAIL] == 1 ? "" : "s",
+			"(%.2f s, concurrency %lu)\n", n, n == 1 ? "" : "s", c[MON_OK],
+			c[MON_WARN], c[MON_WARN] == 1 ? "" : "s", c[MON_PIN_FAIL],
+			c[MON_PIN_FAIL] == 1 ? "" : "s", c[MON_CONN_FAIL], c[MON_CONN_FAIL] == 1 ? "" : "s",
 			secs, concurrency);
 	}
 	fflush(stdout);
-	if (state && state_save(a->state, state, pl.jobs, nentries) != 0) {
-		cli_error("monitor: %s: cannot write the state file", a->state);
-		if (status == CLI_EXIT_OK)
-			status = CLI_EXIT_USAGE;
+}
+
+/* Check every endpoint with the policy, print, save the state: the exit status. */
+static int check_all(const mon_args *a, pool *pl, json_t *state, unsigned long concurrency)
+{
+	size_t nthreads = pl->njobs < concurrency ? pl->njobs : concurrency;
+	pthread_t *threads = calloc(nthreads, sizeof(*threads));
+	int64_t t0 = cli_mono_ms(), now = (int64_t)time(NULL);
+	tally t = { { 0, 0, 0, 0 }, CLI_EXIT_OK };
+
+	if (!threads) {
+		cli_error("out of memory");
+		return CLI_EXIT_INTERNAL;
 	}
-out:
-	if (started) {
-		pthread_mutex_lock(&pl.mu);
-		pl.next = pl.njobs;     /* stop handing out work */
-		pthread_mutex_unlock(&pl.mu);
-		for (size_t i = 0; i < nthreads; i++)
-			pthread_join(threads[i], NULL);
-		pthread_cond_destroy(&pl.cv);
-		pthread_mutex_destroy(&pl.mu);
-	}
+	nthreads = pool_start(pl, threads, nthreads);
+	if (nthreads > 0)
+		print_results(a, pl, state, &t, now);
+	pool_stop(pl, threads, nthreads);
 	free(threads);
+	if (nthreads == 0)
+		return CLI_EXIT_INTERNAL;
+	/* milliseconds, as seconds with three decimals (not 0.017000000000000001) */
+	print_summary(a, &t, pl->njobs, (double)(cli_mono_ms() - t0) / 1000.0, concurrency);
+	if (state && state_save(a->state, state, pl->jobs, pl->njobs) != 0) {
+		cli_error("monitor: %s: cannot write the state file", a->state);
+		if (t.worst == CLI_EXIT_OK)
+			return CLI_EXIT_USAGE;
+	}
+	return t.worst;
+}
+
+static int run_monitor(const mon_args *a)
+{
+	certpin_import_format fmt = CERTPIN_IMPORT_AUTO;
+	certpin_policy *policy = NULL;
+	hf_entry *entries = NULL;
+	size_t nentries = 0;
+	unsigned long concurrency = MON_DEFAULT_CONCURRENCY, timeout = MON_DEFAULT_TIMEOUT;
+	json_t *state = NULL;
+	int status;
+	pool pl;
+
+	memset(&pl, 0, sizeof(pl));
+	if (rot_opt_format(&fmt, "monitor", a->format) ||
+	    rot_opt_uint(&concurrency, "monitor", "--concurrency", a->concurrency, 1, MON_MAX_CONCURRENCY, "") ||
+	    rot_opt_uint(&timeout, "monitor", "--timeout", a->timeout, 1, MON_MAX_TIMEOUT, " seconds"))
+		return CLI_EXIT_USAGE;
+	if ((status = load_hosts(&entries, &nentries, a->hosts)) != 0)
+		return status;
+	const cli_policy_opts po = { 1, fmt, NULL, 0, NULL, 0 };
+	if ((status = cli_policy_load(&policy, a->policy, &po)) != CLI_EXIT_OK)
+		goto out;
+	if (a->state && !(state = state_load(a->state))) {
+		status = CLI_EXIT_USAGE;
+		goto out;
+	}
+	if ((status = pool_ctx(&pl, a->cafile, policy)) != 0)
+		goto out;
+	if (!(pl.jobs = calloc(nentries, sizeof(*pl.jobs)))) {
+		cli_error("out of memory");
+		status = CLI_EXIT_INTERNAL;
+		goto out;
+	}
+	for (size_t i = 0; i < nentries; i++)
+		pl.jobs[i].e = &entries[i];
+	pl.njobs = nentries;
+	pl.timeout_ms = (int)timeout * 1000;
+	status = check_all(a, &pl, state, concurrency);
+out:
 	for (size_t i = 0; pl.jobs && i < pl.njobs; i++)
 		free(pl.jobs[i].chain);
 	free(pl.jobs);

@@ -595,19 +595,10 @@ static int check_own_anchors(plan_args *a, const target *t, int64_t at)
 	return 0;
 }
 
-static int run_plan(plan_args *a)
+/* The option values and the planned state of every host: 0, or CLI_EXIT_USAGE after a message. */
+static int check_args(plan_args *a, certpin_import_format *fmt, certpin_plan_options *po, int64_t *at)
 {
-	certpin_import_format fmt = CERTPIN_IMPORT_AUTO;
-	certpin_plan_options po = CERTPIN_PLAN_OPTIONS_INIT;
-	certpin_plan_host hosts[MAX_TARGETS];
-	const certpin_policy **pols = NULL;
-	const char **names = NULL;
-	certpin_plan *plan = NULL;
-	char err[600], defbuf[CERTPIN_HOSTNAME_MAX];
-	const char *first_host = NULL;
-	int64_t at = (int64_t)time(NULL);
-	unsigned long v;
-	int status = CLI_EXIT_USAGE, rc;
+	unsigned long window = po->expiry_window_days;
 
 	if (a->npols == 0) {
 		cli_error("plan: give at least one shipped POLICY (see certpin help plan)");
@@ -617,33 +608,24 @@ static int run_plan(plan_args *a)
 		cli_error("plan: give the planned server state: --chain FILE, --connect HOST or --key FILE");
 		return CLI_EXIT_USAGE;
 	}
-	if (a->format && certpin_import_format_parse(&fmt, a->format) != CERTPIN_OK) {
-		cli_error("plan: unknown --format '%s' (auto, json, android, pins)", a->format);
+	if (rot_opt_format(fmt, "plan", a->format) || rot_opt_time(at, "plan", a->at) ||
+	    rot_opt_uint(&window, "plan", "--expiry-window", a->window, 0, 36500, " days"))
 		return CLI_EXIT_USAGE;
-	}
-	if (a->at && rot_parse_time(&at, a->at) != 0) {
-		cli_error("plan: invalid --at '%s' (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)", a->at);
-		return CLI_EXIT_USAGE;
-	}
-	if (a->window) {
-		if (rot_parse_uint(&v, a->window, 0, 36500) != 0) {
-			cli_error("plan: invalid --expiry-window '%s' (0-36500 days)", a->window);
-			return CLI_EXIT_USAGE;
-		}
-		po.expiry_window_days = (unsigned int)v;
-	}
+	po->expiry_window_days = (unsigned int)window;
 	for (size_t i = 0; i < a->ntargets; i++) {
-		target *t = &a->targets[i];
+		const target *t = &a->targets[i];
 
 		if (!t->chain_file && !t->connect && !t->key_file) {
 			cli_error("plan: %s: no planned state (--chain, --connect or --key/--csr)", t->host ? t->host : "host");
 			return CLI_EXIT_USAGE;
 		}
-		if (!first_host && t->host)
-			first_host = t->host;
 	}
+	return 0;
+}
 
-	/* --cafile NAME=FILE gives version NAME's own anchors; else the one --cafile for all */
+/* --cafile NAME=FILE gives version NAME's own anchors; else the one --cafile for all.  0 or CLI_EXIT_USAGE. */
+static int assign_cafiles(plan_args *a)
+{
 	for (size_t k = 0; k < a->ncafiles; k++) {
 		const char *val = a->cafiles[k], *eq = strchr(val, '=');
 		shipped *s = NULL;
@@ -665,80 +647,89 @@ static int run_plan(plan_args *a)
 			a->cafile = val;
 		}
 	}
-	const cli_policy_opts lo = { 1, fmt, first_host, 0, NULL, 0 };
-	for (size_t i = 0; i < a->npols; i++)
-		if ((status = cli_policy_load(&a->pols[i].policy, a->pols[i].path, &lo)) != CLI_EXIT_OK)
-			return status;
+	return 0;
+}
 
-	status = CLI_EXIT_USAGE;
-	for (size_t i = 0; i < a->ntargets; i++) {
-		target *t = &a->targets[i];
-		cli_target ct;
+/*
+ * Host i's name: --host, else the one host the policies name (kept in
+ * `defbuf`), else the --connect host; normalized, not given twice.  0 or
+ * CLI_EXIT_USAGE.
+ */
+static int target_host(plan_args *a, size_t i, char defbuf[CERTPIN_HOSTNAME_MAX])
+{
+	target *t = &a->targets[i];
+	cli_target ct;
 
-		if (!t->host)
-			t->host = default_host(a, defbuf, sizeof(defbuf));
-		if (!t->host && t->connect) {
-			if (cli_parse_target(&ct, t->connect) != 0)
-				return CLI_EXIT_USAGE;
-			snprintf(t->hostbuf, sizeof(t->hostbuf), "%s", ct.host);
-			t->host = t->hostbuf;
-		}
-		if (!t->host) {
-			cli_error("plan: the policies name no single host: say which with --host NAME");
+	if (!t->host)
+		t->host = default_host(a, defbuf, CERTPIN_HOSTNAME_MAX);
+	if (!t->host && t->connect) {
+		if (cli_parse_target(&ct, t->connect) != 0)
+			return CLI_EXIT_USAGE;
+		snprintf(t->hostbuf, sizeof(t->hostbuf), "%s", ct.host);
+		t->host = t->hostbuf;
+	}
+	if (!t->host) {
+		cli_error("plan: the policies name no single host: say which with --host NAME");
+		return CLI_EXIT_USAGE;
+	}
+	if (certpin_hostname_normalize(t->norm, sizeof(t->norm), t->host) != CERTPIN_OK) {
+		cli_error("plan: invalid host name '%s'", t->host);
+		return CLI_EXIT_USAGE;
+	}
+	for (size_t k = 0; k < i; k++) {
+		if (strcmp(a->targets[k].norm, t->norm) == 0) {
+			cli_error("plan: host %s given twice", t->norm);
 			return CLI_EXIT_USAGE;
 		}
-		if (certpin_hostname_normalize(t->norm, sizeof(t->norm), t->host) != CERTPIN_OK) {
-			cli_error("plan: invalid host name '%s'", t->host);
-			return CLI_EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* The planned chain of `t`: from --chain, --connect and --key/--csr.  0 or an exit status after a message. */
+static int target_chain(const plan_args *a, target *t, int64_t at)
+{
+	char err[600];
+	int rc = 0;
+
+	if (t->chain_file) {
+		rc = rot_chain_from_file(&t->chain, t->chain_file, a->cafile,
+			ROT_SYSTEM_STORE | (t->key_file ? ROT_LEAF_REPLACED : 0), t->norm, at, err, sizeof(err));
+		if (rc == CLI_EXIT_REFUSED) {
+			/* a chain no client would accept: every version is locked out, pins or not */
+			cli_error("plan: %s (every client would refuse it): UNSAFE", err);
+			return CLI_EXIT_REFUSED;
 		}
-		for (size_t k = 0; k < i; k++) {
-			if (strcmp(a->targets[k].norm, t->norm) == 0) {
-				cli_error("plan: host %s given twice", t->norm);
-				return CLI_EXIT_USAGE;
-			}
-		}
-		if (t->chain_file) {
-			rc = rot_chain_from_file(&t->chain, t->chain_file, a->cafile,
-				ROT_SYSTEM_STORE | (t->key_file ? ROT_LEAF_REPLACED : 0), t->norm, at, err, sizeof(err));
-			if (rc == CLI_EXIT_REFUSED) {
-				/* a chain no client would accept: every version is locked out, pins or not */
-				cli_error("plan: %s (every client would refuse it): UNSAFE", err);
-				return CLI_EXIT_REFUSED;
-			}
-			if (rc != 0) {
-				cli_error("plan: %s", err);
-				return rc;
-			}
+		if (rc == 0)
 			snprintf(t->source, sizeof(t->source), "chain from %s (%s)", t->chain_file,
 				t->chain.verified ? (a->cafile ? "PKIX-verified with --cafile" :
 				"PKIX-verified with the system trust store") : t->chain.unverified);
-		} else if (t->connect) {
-			rc = rot_chain_connect(&t->chain, t->connect, t->norm, a->cafile, err, sizeof(err));
-			if (rc != 0) {
-				cli_error("plan: %s", err);
-				return rc;
-			}
+	} else if (t->connect) {
+		rc = rot_chain_connect(&t->chain, t->connect, t->norm, a->cafile, err, sizeof(err));
+		if (rc == 0) {
 			/* through a local buffer: gcc's -Wrestrict cannot tell t->chain from t->source */
 			char src[sizeof(t->source)];
 			snprintf(src, sizeof(src), "verified chain served by %s (%s port %s)", t->connect,
 				t->chain.address, t->chain.port);
 			memcpy(t->source, src, sizeof(src));
-		} else {
-			snprintf(t->source, sizeof(t->source), "new leaf key only");
 		}
-		if (t->key_file && (rc = apply_key(t, err, sizeof(err))) != 0) {
-			cli_error("plan: %s", err);
-			return rc;
-		}
-		if ((rc = check_own_anchors(a, t, at)) != 0)
-			return rc;
-		hosts[i].hostname = t->norm;
-		hosts[i].chain = t->chain.elems;
-		hosts[i].n = t->chain.n;
+	} else {
+		snprintf(t->source, sizeof(t->source), "new leaf key only");
 	}
+	if (rc == 0 && t->key_file)
+		rc = apply_key(t, err, sizeof(err));
+	if (rc != 0)
+		cli_error("plan: %s", err);
+	return rc;
+}
 
-	pols = calloc(a->npols, sizeof(*pols));
-	names = calloc(a->npols, sizeof(*names));
+/* Evaluate the plan and print it; the exit status. */
+static int evaluate(plan_args *a, const certpin_plan_host *hosts, certpin_plan_options *po)
+{
+	const certpin_policy **pols = calloc(a->npols, sizeof(*pols));
+	const char **names = calloc(a->npols, sizeof(*names));
+	certpin_plan *plan = NULL;
+	int rc, status;
+
 	if (!pols || !names) {
 		cli_error("out of memory");
 		status = CLI_EXIT_INTERNAL;
@@ -748,8 +739,7 @@ static int run_plan(plan_args *a)
 		pols[i] = a->pols[i].policy;
 		names[i] = a->pols[i].name;
 	}
-	po.at = at;
-	rc = certpin_plan_evaluate(&plan, pols, names, a->npols, hosts, a->ntargets, &po);
+	rc = certpin_plan_evaluate(&plan, pols, names, a->npols, hosts, a->ntargets, po);
 	if (rc != CERTPIN_OK) {
 		cli_error("plan: %s", certpin_strerror(rc));
 		status = cli_exit_for(rc);
@@ -762,19 +752,49 @@ static int run_plan(plan_args *a)
 	if (certpin_plan_get_verdict(plan) == CERTPIN_PLAN_SAFE && (unverified_count(a) > 0 || a->anchors_unchecked))
 		a->undecided = 1;
 	status = certpin_plan_get_verdict(plan) == CERTPIN_PLAN_SAFE && !a->undecided ? CLI_EXIT_OK : CLI_EXIT_REFUSED;
-	if (a->json) {
-		if (print_json(a, plan, at, status) != 0) {
-			cli_error("cannot write JSON output");
-			status = CLI_EXIT_INTERNAL;
-		}
-	} else {
-		print_text(a, plan, at);
+	if (!a->json)
+		print_text(a, plan, po->at);
+	else if (print_json(a, plan, po->at, status) != 0) {
+		cli_error("cannot write JSON output");
+		status = CLI_EXIT_INTERNAL;
 	}
 out:
 	certpin_plan_free(plan);
 	free(pols);
 	free(names);
 	return status;
+}
+
+static int run_plan(plan_args *a)
+{
+	certpin_import_format fmt = CERTPIN_IMPORT_AUTO;
+	certpin_plan_options po = CERTPIN_PLAN_OPTIONS_INIT;
+	certpin_plan_host hosts[MAX_TARGETS];
+	char defbuf[CERTPIN_HOSTNAME_MAX];
+	const char *first_host = NULL;
+	int64_t at = (int64_t)time(NULL);
+	int status;
+
+	if ((status = check_args(a, &fmt, &po, &at)) != 0 || (status = assign_cafiles(a)) != 0)
+		return status;
+	for (size_t i = 0; i < a->ntargets && !first_host; i++)
+		first_host = a->targets[i].host;
+	const cli_policy_opts lo = { 1, fmt, first_host, 0, NULL, 0 };
+	for (size_t i = 0; i < a->npols; i++)
+		if ((status = cli_policy_load(&a->pols[i].policy, a->pols[i].path, &lo)) != CLI_EXIT_OK)
+			return status;
+	for (size_t i = 0; i < a->ntargets; i++) {
+		target *t = &a->targets[i];
+
+		if ((status = target_host(a, i, defbuf)) != 0 || (status = target_chain(a, t, at)) != 0 ||
+		    (status = check_own_anchors(a, t, at)) != 0)
+			return status;
+		hosts[i].hostname = t->norm;
+		hosts[i].chain = t->chain.elems;
+		hosts[i].n = t->chain.n;
+	}
+	po.at = at;
+	return evaluate(a, hosts, &po);
 }
 
 int cmd_plan(int argc, char **argv)

@@ -481,22 +481,37 @@ json_t *rot_chain_json(const rot_chain *c)
 	return a;
 }
 
-int rot_parse_time(int64_t *out, const char *s)
+int rot_opt_format(certpin_import_format *out, const char *cmd, const char *s)
 {
-	return certpin__parse_time(out, s) == 0 ? 0 : -1;
+	if (s && certpin_import_format_parse(out, s) != CERTPIN_OK) {
+		cli_error("%s: unknown --format '%s' (auto, json, android, pins)", cmd, s);
+		return CLI_EXIT_USAGE;
+	}
+	return 0;
 }
 
-int rot_parse_uint(unsigned long *out, const char *s, unsigned long min, unsigned long max)
+int rot_opt_time(int64_t *out, const char *cmd, const char *s)
 {
-	char *end;
-	unsigned long v;
+	if (s && certpin__parse_time(out, s) != 0) {
+		cli_error("%s: invalid --at '%s' (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)", cmd, s);
+		return CLI_EXIT_USAGE;
+	}
+	return 0;
+}
 
-	if (!s[0] || strspn(s, "0123456789") != strlen(s) || strlen(s) > 9)
-		return -1;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v < min || v > max)
-		return -1;
+int rot_opt_uint(unsigned long *out, const char *cmd, const char *opt, const char *s, unsigned long min,
+	unsigned long max, const char *unit)
+{
+	size_t n = s ? strlen(s) : 0;
+	int digits = n > 0 && n <= 9 && strspn(s, "0123456789") == n;  /* 9 digits: no overflow */
+	unsigned long v = digits ? strtoul(s, NULL, 10) : 0;
+
+	if (!s)
+		return 0;
+	if (!digits || v < min || v > max) {
+		cli_error("%s: invalid %s '%s' (%lu-%lu%s)", cmd, opt, s, min, max, unit);
+		return CLI_EXIT_USAGE;
+	}
 	*out = v;
 	return 0;
 }

@@ -395,6 +395,76 @@ static int parse_since(int64_t *out, const char *s)
 	return 0;
 }
 
+/* Which options go together: 0, or -1 after a message. */
+static int check_args(const char *db_spec, const char *since_s, const char *days_s, int json, const char *html)
+{
+	if (!db_spec) {
+		cli_error("reports: --db is required");
+		return -1;
+	}
+	if (since_s && days_s) {
+		cli_error("reports: --since and --days exclude each other");
+		return -1;
+	}
+	if (json && html) {
+		cli_error("reports: --json and --html exclude each other");
+		return -1;
+	}
+	return 0;
+}
+
+/* --since DATE.  0, or -1 after a message. */
+static int since_option(int64_t *since, const char *s)
+{
+	if (parse_since(since, s) != 0) {
+		cli_error("reports: --since must be a date YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC), got '%s'", s);
+		return -1;
+	}
+	return 0;
+}
+
+/* --days N: *since N days ago.  0, or -1 after a message. */
+static int parse_days(int64_t *since, const char *s)
+{
+	char *end;
+	errno = 0;
+	unsigned long d = strtoul(s, &end, 10);
+	if (*s == '-' || *end || errno || d < 1 || d > 100000) {
+		cli_error("reports: --days must be an integer from 1 to 100000");
+		return -1;
+	}
+	*since = (int64_t)time(NULL) - (int64_t)d * 86400;
+	return 0;
+}
+
+/* --top N.  0, or -1 after a message. */
+static int parse_top(unsigned long *top, const char *s)
+{
+	char *end;
+	errno = 0;
+	*top = strtoul(s, &end, 10);
+	if (*s == '-' || *end || errno || *top < 1 || *top > 1000) {
+		cli_error("reports: --top must be an integer from 1 to 1000");
+		return -1;
+	}
+	return 0;
+}
+
+/* A reader must not create an empty SQLite database by mistake: the file must exist.  0 or -1. */
+static int check_db_file(const char *db_spec)
+{
+	struct stat sb;
+	const char *path = strncmp(db_spec, "sqlite:", 7) == 0 ? db_spec + 7 : db_spec;
+
+	if (strncmp(db_spec, "postgres", 8) == 0)
+		return 0;
+	if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		cli_error("reports: no database file %s", path);
+		return -1;
+	}
+	return 0;
+}
+
 int cmd_reports(int argc, char **argv)
 {
 	const char *db_spec = NULL, *since_s = NULL, *days_s = NULL, *top_s = NULL, *html = NULL;
@@ -414,50 +484,10 @@ int cmd_reports(int argc, char **argv)
 	if ((rc = cli_start(&args, &spec, argc, argv)) != CLI_RUN)
 		return rc;
 	rc = CLI_EXIT_USAGE;
-	if (!db_spec) {
-		cli_error("reports: --db is required");
+	if (check_args(db_spec, since_s, days_s, json, html) != 0 || (since_s && since_option(&since, since_s) != 0) ||
+	    (days_s && parse_days(&since, days_s) != 0) ||
+	    (top_s && parse_top(&top, top_s) != 0) || check_db_file(db_spec) != 0)
 		goto out;
-	}
-	if (since_s && days_s) {
-		cli_error("reports: --since and --days exclude each other");
-		goto out;
-	}
-	if (json && html) {
-		cli_error("reports: --json and --html exclude each other");
-		goto out;
-	}
-	if (since_s && parse_since(&since, since_s) != 0) {
-		cli_error("reports: --since must be a date YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC), got '%s'", since_s);
-		goto out;
-	}
-	if (days_s) {
-		char *end;
-		errno = 0;
-		unsigned long d = strtoul(days_s, &end, 10);
-		if (*days_s == '-' || *end || errno || d < 1 || d > 100000) {
-			cli_error("reports: --days must be an integer from 1 to 100000");
-			goto out;
-		}
-		since = (int64_t)time(NULL) - (int64_t)d * 86400;
-	}
-	if (top_s) {
-		char *end;
-		errno = 0;
-		top = strtoul(top_s, &end, 10);
-		if (*top_s == '-' || *end || errno || top < 1 || top > 1000) {
-			cli_error("reports: --top must be an integer from 1 to 1000");
-			goto out;
-		}
-	}
-	/* a reader must not create an empty SQLite database by mistake */
-	if (strncmp(db_spec, "postgres", 8) != 0) {
-		struct stat sb;
-		const char *path = strncmp(db_spec, "sqlite:", 7) == 0 ? db_spec + 7 : db_spec;
-		if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-			cli_error("reports: no database file %s", path);
-			goto out;
-		}
-	}
 	/* read only: never migrates or otherwise writes (certpin collect does) */
 	if (cdb_open_readonly(&db, db_spec, err, sizeof(err)) != 0) {
 		cli_error("reports: %s", err);
