@@ -1085,26 +1085,217 @@ static int check_opts(mitm_run *run, const mitm_opts *o, unsigned *max_attempts,
 	return 0;
 }
 
+/* What a run opens before it generates anything, and undoes if it fails. */
+typedef struct mitm_files {
+	port_file pf;
+	int ca_fd;                  /* --ca-out, opened early, written once the CA exists */
+	int ca_created;
+	int have_signals;
+	struct sigaction old_int, old_term;
+} mitm_files;
+
+/* What can fail in the environment is checked before anything is generated in DIR.  0 or CLI_EXIT_USAGE. */
+static int open_early(harness *h, mitm_files *mf, const mitm_opts *o, struct sockaddr_storage *ss, socklen_t sl)
+{
+	char err[512];
+
+	if (listen_on(h, ss, sl, o->listen ? o->listen : "127.0.0.1:0") != 0)
+		return CLI_EXIT_USAGE;
+	if (o->ca_out && (mf->ca_fd = mitm_open_later(o->ca_out, &mf->ca_created, err, sizeof(err))) < 0) {
+		cli_error("mitm: %s", err);
+		return CLI_EXIT_USAGE;
+	}
+	if (o->port_file && port_file_open(&mf->pf, o->port_file, err, sizeof(err)) != 0) {
+		cli_error("mitm: %s", err);
+		return CLI_EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* The keys and certificates in DIR, and what they make of the run (warnings); --ca-out written.  0 or an exit status. */
+static int setup_pki(mitm_pki *pki, mitm_run *run, mitm_files *mf, const mitm_opts *o)
+{
+	mitm_pki_options po;
+	char err[512], note[512];
+	int status, rc;
+
+	memset(&po, 0, sizeof(po));
+	po.dir = o->dir;
+	po.host = run->host;
+	po.control_cert = o->control_cert;
+	po.control_key = o->control_key;
+	po.real_chain = o->real_chain;
+	po.now = (int64_t)time(NULL);
+	if ((status = mitm_pki_setup(pki, run, &po, err, sizeof(err))) != 0) {
+		cli_error("mitm: %s", err);
+		return status;
+	}
+	for (int i = 0; i < MITM_NATTACKS; i++)
+		if (run->attacks[i].selected && !run->attacks[i].runnable)
+			cli_warn("mitm: attack %s not run: %s", mitm_attack_name(i), run->attacks[i].skip);
+	if (!run->attacks[MITM_CONTROL].runnable) {
+		if (run->insecure_no_control)
+			cli_warn("mitm: --insecure-no-control: no control case, and the run may pass anyway: a client "
+				"that refuses every connection passes");
+		else
+			cli_warn("mitm: no control case: refusals cannot be told apart from a client that fails every "
+				"connection; the result will be inconclusive (give --control-cert and --control-key)");
+	}
+	if (run->insecure_untrusted_ca)
+		cli_warn("mitm: --insecure-untrusted-rogue-ca: a client that does not trust the rogue CA may pass "
+			"without any pinning");
+	if (run->attacks[MITM_WILDCARD_TOO_DEEP].selected &&
+			mitm_attack_note(run, MITM_WILDCARD_TOO_DEEP, note, sizeof(note)))
+		cli_warn("mitm: wildcard-too-deep: %s", note);
+	if (mf->ca_fd < 0)
+		return 0;
+	rc = mitm_write_cert_fd(mf->ca_fd, o->ca_out, pki->ca, err, sizeof(err));
+	mf->ca_fd = -1;
+	mf->ca_created = 0;
+	if (rc != 0) {
+		cli_error("mitm: %s", err);
+		return CLI_EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* The schedule: runnable attacks in catalog order, --rounds times.  0 or an exit status. */
+static int make_schedule(harness *h, const mitm_run *run)
+{
+	for (int i = 0; i < MITM_NATTACKS; i++)
+		h->per_round += run->attacks[i].runnable ? 1 : 0;
+	if (h->per_round == 0) {
+		cli_error("mitm: none of the selected attacks can run");
+		return CLI_EXIT_USAGE;
+	}
+	h->schedule_len = h->per_round * run->rounds;
+	if (!(h->schedule = calloc(h->schedule_len, sizeof(*h->schedule))) ||
+			!(h->slot = calloc(h->schedule_len, sizeof(*h->slot)))) {
+		cli_error("out of memory");
+		return CLI_EXIT_INTERNAL;
+	}
+	for (size_t k = 0, r = 0; r < run->rounds; r++)
+		for (int i = 0; i < MITM_NATTACKS; i++)
+			if (run->attacks[i].runnable)
+				h->schedule[k++] = i;
+	h->pending = h->schedule_len;
+	if (h->schedule_len > h->max_attempts)
+		cli_warn("mitm: %zu attempts are scheduled (%zu attacks x %u rounds) but --max-attempts is %u: "
+			"the run cannot complete and will be inconclusive", h->schedule_len, h->per_round, run->rounds,
+			h->max_attempts);
+	return 0;
+}
+
+/*
+ * Serve the attacks until the schedule is done, --max-attempts, --timeout or
+ * a signal (from here on one ends the run cleanly, with reports; the
+ * handlers stay until the caller is done).  0 or an exit status.
+ */
+static int serve(harness *h, mitm_files *mf, const mitm_opts *o, unsigned timeout_s)
+{
+	mitm_run *run = h->run;
+	struct sigaction sa;
+	char note[512];
+
+	if (!(h->ctx = server_ctx(h))) {
+		cli_error("mitm: cannot set up the TLS server");
+		ERR_clear_error();
+		return CLI_EXIT_INTERNAL;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	stop_signal = 0;
+	if (sigaction(SIGINT, &sa, &mf->old_int) != 0 || sigaction(SIGTERM, &sa, &mf->old_term) != 0) {
+		cli_error("mitm: cannot install signal handlers: %s", strerror(errno));
+		return CLI_EXIT_INTERNAL;
+	}
+	mf->have_signals = 1;
+	if (mf->pf.fd >= 0 && port_file_write(&mf->pf, bound_port(run->listen)) != 0) {
+		cli_error("mitm: cannot write %s: %s", o->port_file, strerror(errno));
+		return CLI_EXIT_USAGE;
+	}
+	if (!o->quiet)
+		fprintf(stderr, "certpin: mitm: listening on %s for %s; %zu attempts scheduled; rogue CA %s%s\n",
+			run->listen, run->host, h->schedule_len, h->pki->ca_file, h->pki->ca_reused ? " (reused)" : " (new)");
+	fflush(stderr);
+	run->started = (int64_t)time(NULL);
+	run_loop(h, timeout_s);
+	run->finished = (int64_t)time(NULL);
+	if (!o->quiet && stop_signal)
+		fprintf(stderr, "certpin: mitm: stopped by signal %d; writing the reports\n", (int)stop_signal);
+	for (int i = 0; i < MITM_NATTACKS; i++)
+		if (i != MITM_WILDCARD_TOO_DEEP && mitm_attack_note(run, i, note, sizeof(note))) {
+			cli_warn("mitm: %s %s", mitm_attack_name(i), note);
+			break;
+		}
+	return 0;
+}
+
+/* The scorecard: DIR/report.json and report.html, and text or JSON on stdout.  The run's exit status. */
+static int scorecard(const mitm_run *run, int json)
+{
+	mitm_summary sum;
+	int status;
+
+	mitm_summarize(&sum, run);
+	status = sum.exit_code;
+	if (write_reports(run) != 0)
+		status = CLI_EXIT_INTERNAL;
+	if (json) {
+		if (cli_json_print(mitm_report_json(run)) != 0) {
+			cli_error("cannot write JSON output");
+			status = CLI_EXIT_INTERNAL;
+		}
+	} else if (mitm_report_text(stdout, run) != 0) {
+		status = CLI_EXIT_INTERNAL;
+	} else {
+		printf("reports: %s/report.json, %s/report.html\n", run->dir, run->dir);
+	}
+	if (fflush(stdout) != 0)
+		status = CLI_EXIT_INTERNAL;
+	if (strcmp(run->stop_reason, "out-of-memory") == 0 || strcmp(run->stop_reason, "error") == 0)
+		status = CLI_EXIT_INTERNAL;
+	return status;
+}
+
+/* Undo what a run set up: signal handlers back, files opened early but never written not left behind. */
+static void cleanup(harness *h, mitm_files *mf, const mitm_opts *o)
+{
+	if (mf->have_signals) {
+		sigaction(SIGINT, &mf->old_int, NULL);
+		sigaction(SIGTERM, &mf->old_term, NULL);
+	}
+	if (mf->ca_fd >= 0) {
+		close(mf->ca_fd);
+		if (mf->ca_created)
+			unlink(o->ca_out);
+	}
+	port_file_abandon(&mf->pf);
+	if (h->lfd >= 0)
+		close(h->lfd);
+	SSL_CTX_free(h->ctx);
+	free(h->schedule);
+	free(h->slot);
+}
+
 static int run_mitm(const mitm_opts *o)
 {
 	mitm_run run;
 	mitm_pki pki;
-	mitm_pki_options po;
 	harness h;
 	struct sockaddr_storage ss;
 	socklen_t sl = 0;
-	struct sigaction sa, old_int, old_term;
-	mitm_summary sum;
-	port_file pf;
+	mitm_files mf;
 	unsigned timeout_s = 0;
-	char err[512], note[512];
-	int status, have_signals = 0, ca_fd = -1, ca_created = 0;
+	int status;
 
 	memset(&run, 0, sizeof(run));
 	memset(&h, 0, sizeof(h));
 	memset(&pki, 0, sizeof(pki));
-	memset(&pf, 0, sizeof(pf));
-	pf.fd = -1;
+	memset(&mf, 0, sizeof(mf));
+	mf.pf.fd = -1;
+	mf.ca_fd = -1;
 	h.lfd = -1;
 	h.run = &run;
 	h.pki = &pki;
@@ -1118,160 +1309,10 @@ static int run_mitm(const mitm_opts *o)
 	h.io_timeout_ms = run.io_timeout_ms;
 	h.accept_on_handshake = strcmp(run.accept_on, "handshake") == 0;
 	h.quiet = o->quiet;
-
-	/* What can fail in the environment is checked before anything is generated in DIR. */
-	status = CLI_EXIT_USAGE;
-	if (listen_on(&h, &ss, sl, o->listen ? o->listen : "127.0.0.1:0") != 0)
-		goto out;
-	if (o->ca_out && (ca_fd = mitm_open_later(o->ca_out, &ca_created, err, sizeof(err))) < 0) {
-		cli_error("mitm: %s", err);
-		goto out;
-	}
-	if (o->port_file && port_file_open(&pf, o->port_file, err, sizeof(err)) != 0) {
-		cli_error("mitm: %s", err);
-		goto out;
-	}
-
-	memset(&po, 0, sizeof(po));
-	po.dir = o->dir;
-	po.host = run.host;
-	po.control_cert = o->control_cert;
-	po.control_key = o->control_key;
-	po.real_chain = o->real_chain;
-	po.now = (int64_t)time(NULL);
-	status = mitm_pki_setup(&pki, &run, &po, err, sizeof(err));
-	if (status != 0) {
-		cli_error("mitm: %s", err);
-		goto out;
-	}
-	for (int i = 0; i < MITM_NATTACKS; i++)
-		if (run.attacks[i].selected && !run.attacks[i].runnable)
-			cli_warn("mitm: attack %s not run: %s", mitm_attack_name(i), run.attacks[i].skip);
-	if (!run.attacks[MITM_CONTROL].runnable) {
-		if (run.insecure_no_control)
-			cli_warn("mitm: --insecure-no-control: no control case, and the run may pass anyway: a client "
-				"that refuses every connection passes");
-		else
-			cli_warn("mitm: no control case: refusals cannot be told apart from a client that fails every "
-				"connection; the result will be inconclusive (give --control-cert and --control-key)");
-	}
-	if (run.insecure_untrusted_ca)
-		cli_warn("mitm: --insecure-untrusted-rogue-ca: a client that does not trust the rogue CA may pass "
-			"without any pinning");
-	if (run.attacks[MITM_WILDCARD_TOO_DEEP].selected &&
-			mitm_attack_note(&run, MITM_WILDCARD_TOO_DEEP, note, sizeof(note)))
-		cli_warn("mitm: wildcard-too-deep: %s", note);
-	if (ca_fd >= 0) {
-		int rc = mitm_write_cert_fd(ca_fd, o->ca_out, pki.ca, err, sizeof(err));
-
-		ca_fd = -1;
-		ca_created = 0;
-		if (rc != 0) {
-			cli_error("mitm: %s", err);
-			status = CLI_EXIT_USAGE;
-			goto out;
-		}
-	}
-
-	/* The schedule: runnable attacks in catalog order, --rounds times. */
-	for (int i = 0; i < MITM_NATTACKS; i++)
-		h.per_round += run.attacks[i].runnable ? 1 : 0;
-	if (h.per_round == 0) {
-		cli_error("mitm: none of the selected attacks can run");
-		status = CLI_EXIT_USAGE;
-		goto out;
-	}
-	h.schedule_len = h.per_round * run.rounds;
-	if (!(h.schedule = calloc(h.schedule_len, sizeof(*h.schedule))) ||
-			!(h.slot = calloc(h.schedule_len, sizeof(*h.slot)))) {
-		cli_error("out of memory");
-		status = CLI_EXIT_INTERNAL;
-		goto out;
-	}
-	for (size_t k = 0, r = 0; r < run.rounds; r++)
-		for (int i = 0; i < MITM_NATTACKS; i++)
-			if (run.attacks[i].runnable)
-				h.schedule[k++] = i;
-	h.pending = h.schedule_len;
-	if (h.schedule_len > h.max_attempts)
-		cli_warn("mitm: %zu attempts are scheduled (%zu attacks x %u rounds) but --max-attempts is %u: "
-			"the run cannot complete and will be inconclusive", h.schedule_len, h.per_round, run.rounds,
-			h.max_attempts);
-
-	if (!(h.ctx = server_ctx(&h))) {
-		cli_error("mitm: cannot set up the TLS server");
-		ERR_clear_error();
-		status = CLI_EXIT_INTERNAL;
-		goto out;
-	}
-	/* From here on a signal ends the run cleanly, with reports. */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	stop_signal = 0;
-	if (sigaction(SIGINT, &sa, &old_int) != 0 || sigaction(SIGTERM, &sa, &old_term) != 0) {
-		cli_error("mitm: cannot install signal handlers: %s", strerror(errno));
-		status = CLI_EXIT_INTERNAL;
-		goto out;
-	}
-	have_signals = 1;
-	if (pf.fd >= 0 && port_file_write(&pf, bound_port(run.listen)) != 0) {
-		cli_error("mitm: cannot write %s: %s", o->port_file, strerror(errno));
-		status = CLI_EXIT_USAGE;
-		goto out;
-	}
-
-	if (!o->quiet)
-		fprintf(stderr, "certpin: mitm: listening on %s for %s; %zu attempts scheduled; rogue CA %s%s\n",
-			run.listen, run.host, h.schedule_len, pki.ca_file, pki.ca_reused ? " (reused)" : " (new)");
-	fflush(stderr);
-
-	run.started = (int64_t)time(NULL);
-	run_loop(&h, timeout_s);
-	run.finished = (int64_t)time(NULL);
-	if (!o->quiet && stop_signal)
-		fprintf(stderr, "certpin: mitm: stopped by signal %d; writing the reports\n", (int)stop_signal);
-	for (int i = 0; i < MITM_NATTACKS; i++)
-		if (i != MITM_WILDCARD_TOO_DEEP && mitm_attack_note(&run, i, note, sizeof(note))) {
-			cli_warn("mitm: %s %s", mitm_attack_name(i), note);
-			break;
-		}
-
-	mitm_summarize(&sum, &run);
-	status = sum.exit_code;
-	if (write_reports(&run) != 0)
-		status = CLI_EXIT_INTERNAL;
-	if (o->json) {
-		if (cli_json_print(mitm_report_json(&run)) != 0) {
-			cli_error("cannot write JSON output");
-			status = CLI_EXIT_INTERNAL;
-		}
-	} else if (mitm_report_text(stdout, &run) != 0) {
-		status = CLI_EXIT_INTERNAL;
-	} else {
-		printf("reports: %s/report.json, %s/report.html\n", run.dir, run.dir);
-	}
-	if (fflush(stdout) != 0)
-		status = CLI_EXIT_INTERNAL;
-	if (strcmp(run.stop_reason, "out-of-memory") == 0 || strcmp(run.stop_reason, "error") == 0)
-		status = CLI_EXIT_INTERNAL;
-out:
-	if (have_signals) {
-		sigaction(SIGINT, &old_int, NULL);
-		sigaction(SIGTERM, &old_term, NULL);
-	}
-	/* Files opened early but never written are not left behind. */
-	if (ca_fd >= 0) {
-		close(ca_fd);
-		if (ca_created)
-			unlink(o->ca_out);
-	}
-	port_file_abandon(&pf);
-	if (h.lfd >= 0)
-		close(h.lfd);
-	SSL_CTX_free(h.ctx);
-	free(h.schedule);
-	free(h.slot);
+	if ((status = open_early(&h, &mf, o, &ss, sl)) == 0 && (status = setup_pki(&pki, &run, &mf, o)) == 0 &&
+	    (status = make_schedule(&h, &run)) == 0 && (status = serve(&h, &mf, o, timeout_s)) == 0)
+		status = scorecard(&run, o->json);
+	cleanup(&h, &mf, o);
 	mitm_pki_free(&pki);
 	mitm_run_free(&run);
 	return status;

@@ -328,6 +328,17 @@ static void *worker(void *arg)
 
 /* ---- state file ------------------------------------------------------------ */
 
+/* The SPKI and certificate pins of chain element `e`, in the default style. */
+static void elem_pins(char spki[CERTPIN_PIN_STRLEN], char cert[CERTPIN_PIN_STRLEN], const certpin_chain_elem *e)
+{
+	certpin_pin s = { CERTPIN_PIN_SPKI_SHA256, { 0 } }, c = { CERTPIN_PIN_CERT_SHA256, { 0 } };
+
+	memcpy(s.digest, e->spki_sha256, CERTPIN_DIGEST_LEN);
+	memcpy(c.digest, e->cert_sha256, CERTPIN_DIGEST_LEN);
+	cli_pin_string(spki, &s, CERTPIN_STYLE_DEFAULT);
+	cli_pin_string(cert, &c, CERTPIN_STYLE_DEFAULT);
+}
+
 static void state_key(char *out, size_t len, const hf_entry *e)
 {
 	char ep[300];
@@ -341,14 +352,10 @@ static json_t *chain_state(const job *j)
 	json_t *a = json_array();
 
 	for (size_t i = 0; a && i < j->n; i++) {
-		certpin_pin s = { CERTPIN_PIN_SPKI_SHA256, { 0 } }, c = { CERTPIN_PIN_CERT_SHA256, { 0 } };
 		char ss[CERTPIN_PIN_STRLEN], cs[CERTPIN_PIN_STRLEN];
 		json_t *o;
 
-		memcpy(s.digest, j->chain[i].spki_sha256, CERTPIN_DIGEST_LEN);
-		memcpy(c.digest, j->chain[i].cert_sha256, CERTPIN_DIGEST_LEN);
-		cli_pin_string(ss, &s, CERTPIN_STYLE_DEFAULT);
-		cli_pin_string(cs, &c, CERTPIN_STYLE_DEFAULT);
+		elem_pins(ss, cs, &j->chain[i]);
 		o = json_pack("{s:s, s:s}", "spki", ss, "cert", cs);
 		if (!o || json_array_append_new(a, o) != 0) {
 			json_decref(a);
@@ -550,14 +557,80 @@ static void print_text(const certpin_policy *p, const job *j, int64_t now)
 	printf("; %ld ms\n", j->ms);
 }
 
+/* "rule", "mode", "matched_pin" and "depth" of job j.  Nonzero if one could not be set. */
+static int rule_json(json_t *o, const certpin_policy *p, const job *j)
+{
+	certpin_host_info h;
+	certpin_pin pin;
+	certpin_position pos;
+	char s[CERTPIN_PIN_STRLEN];
+	int have_rule = j->have_res && j->res.rule >= 0 && certpin_policy_host(&h, p, (size_t)j->res.rule) == CERTPIN_OK;
+	int bad = 0;
+
+	bad |= json_object_set_new(o, "rule", have_rule ? json_string(h.pattern) : json_null());
+	bad |= json_object_set_new(o, "mode", have_rule ? json_string(certpin_mode_name(h.mode)) : json_null());
+	if (have_rule && j->res.pin >= 0) {
+		if (certpin_policy_host_pin(&pin, &pos, p, (size_t)j->res.rule, (size_t)j->res.pin) == CERTPIN_OK) {
+			cli_pin_string(s, &pin, CERTPIN_STYLE_DEFAULT);
+			bad |= json_object_set_new(o, "matched_pin", json_string(s));
+		}
+		bad |= json_object_set_new(o, "depth", json_integer(j->res.depth));
+	} else {
+		bad |= json_object_set_new(o, "matched_pin", json_null());
+		bad |= json_object_set_new(o, "depth", json_null());
+	}
+	return bad;
+}
+
+/* "leaf_not_after", "leaf_days_left", "pinset_expires" and "pinset_days_left".  Nonzero on failure. */
+static int expiry_json(json_t *o, const certpin_policy *p, const job *j, int64_t now)
+{
+	int64_t expires;
+	int pd = pinset_days(p, j, now, &expires), bad = 0;
+	char t[32];
+
+	if (j->have_leaf_expiry) {
+		cli_time_rfc3339(t, j->leaf_not_after);
+		bad |= json_object_set_new(o, "leaf_not_after", json_string(t));
+		bad |= json_object_set_new(o, "leaf_days_left", json_integer(j->leaf_days));
+	} else {
+		bad |= json_object_set_new(o, "leaf_not_after", json_null());
+		bad |= json_object_set_new(o, "leaf_days_left", json_null());
+	}
+	if (expires) {
+		cli_time_rfc3339(t, expires);
+		bad |= json_object_set_new(o, "pinset_expires", json_string(t));
+		bad |= json_object_set_new(o, "pinset_days_left", json_integer(pd));
+	} else {
+		bad |= json_object_set_new(o, "pinset_expires", json_null());
+		bad |= json_object_set_new(o, "pinset_days_left", json_null());
+	}
+	return bad;
+}
+
+/* The verified chain of job j: depth, position and pins per certificate; NULL on failure. */
+static json_t *chain_json(const job *j)
+{
+	json_t *chain = json_array();
+
+	for (size_t i = 0; chain && i < j->n; i++) {
+		char ss[CERTPIN_PIN_STRLEN], cs[CERTPIN_PIN_STRLEN];
+
+		elem_pins(ss, cs, &j->chain[i]);
+		if (json_array_append_new(chain, json_pack("{s:I, s:s, s:s, s:s}", "depth", (json_int_t)i, "position",
+				rot_position(i, j->n), "spki_pin", ss, "cert_pin", cs)) != 0) {
+			json_decref(chain);
+			return NULL;
+		}
+	}
+	return chain;
+}
+
 static int print_json(const certpin_policy *p, const job *j, int64_t now)
 {
-	json_t *o = json_object(), *chain = json_array();
-	char ep[300], s[CERTPIN_PIN_STRLEN], t[32];
-	certpin_host_info h;
-	int have_rule = 0, bad = !o || !chain;
-	int64_t expires;
-	int pd;
+	json_t *o = json_object(), *chain = chain_json(j);
+	char ep[300];
+	int bad = !o || !chain;
 
 	if (bad) {
 		json_decref(o);
@@ -565,8 +638,6 @@ static int print_json(const certpin_policy *p, const job *j, int64_t now)
 		return -1;
 	}
 	hostsfile_endpoint(ep, sizeof(ep), j->e);
-	if (j->have_res && j->res.rule >= 0 && certpin_policy_host(&h, p, (size_t)j->res.rule) == CERTPIN_OK)
-		have_rule = 1;
 	bad |= json_object_set_new(o, "type", json_string("host"));
 	bad |= json_object_set_new(o, "endpoint", json_string(ep));
 	bad |= json_object_set_new(o, "host", json_string(j->e->host));
@@ -578,62 +649,16 @@ static int print_json(const certpin_policy *p, const job *j, int64_t now)
 	bad |= json_object_set_new(o, "tls_version", cli_json_str(j->tls_version[0] ? j->tls_version : NULL));
 	bad |= json_object_set_new(o, "result", json_string(j->rc == CERTPIN_E_STATE ? "none" : certpin_error_name(j->rc)));
 	bad |= json_object_set_new(o, "verdict", j->have_res ? json_string(certpin_verdict_name(j->res.verdict)) : json_null());
-	bad |= json_object_set_new(o, "rule", have_rule ? json_string(h.pattern) : json_null());
-	bad |= json_object_set_new(o, "mode", have_rule ? json_string(certpin_mode_name(h.mode)) : json_null());
-	if (have_rule && j->res.pin >= 0) {
-		certpin_pin pin;
-		certpin_position pos;
-
-		if (certpin_policy_host_pin(&pin, &pos, p, (size_t)j->res.rule, (size_t)j->res.pin) == CERTPIN_OK) {
-			cli_pin_string(s, &pin, CERTPIN_STYLE_DEFAULT);
-			bad |= json_object_set_new(o, "matched_pin", json_string(s));
-		}
-		bad |= json_object_set_new(o, "depth", json_integer(j->res.depth));
-	} else {
-		bad |= json_object_set_new(o, "matched_pin", json_null());
-		bad |= json_object_set_new(o, "depth", json_null());
-	}
+	bad |= rule_json(o, p, j);
 	bad |= json_object_set_new(o, "error", cli_json_str(j->error[0] ? j->error : NULL));
 	bad |= json_object_set_new(o, "allowed", json_boolean(j->have_res && j->res.allowed));
 	bad |= json_object_set_new(o, "exit_code", json_integer(j->exit_code));
-	if (j->have_leaf_expiry) {
-		cli_time_rfc3339(t, j->leaf_not_after);
-		bad |= json_object_set_new(o, "leaf_not_after", json_string(t));
-		bad |= json_object_set_new(o, "leaf_days_left", json_integer(j->leaf_days));
-	} else {
-		bad |= json_object_set_new(o, "leaf_not_after", json_null());
-		bad |= json_object_set_new(o, "leaf_days_left", json_null());
-	}
-	pd = pinset_days(p, j, now, &expires);
-	if (expires) {
-		cli_time_rfc3339(t, expires);
-		bad |= json_object_set_new(o, "pinset_expires", json_string(t));
-		bad |= json_object_set_new(o, "pinset_days_left", json_integer(pd));
-	} else {
-		bad |= json_object_set_new(o, "pinset_expires", json_null());
-		bad |= json_object_set_new(o, "pinset_days_left", json_null());
-	}
-	for (size_t i = 0; i < j->n; i++) {
-		certpin_pin sp = { CERTPIN_PIN_SPKI_SHA256, { 0 } }, cp = { CERTPIN_PIN_CERT_SHA256, { 0 } };
-		char ss[CERTPIN_PIN_STRLEN], cs[CERTPIN_PIN_STRLEN];
-
-		memcpy(sp.digest, j->chain[i].spki_sha256, CERTPIN_DIGEST_LEN);
-		memcpy(cp.digest, j->chain[i].cert_sha256, CERTPIN_DIGEST_LEN);
-		cli_pin_string(ss, &sp, CERTPIN_STYLE_DEFAULT);
-		cli_pin_string(cs, &cp, CERTPIN_STYLE_DEFAULT);
-		if (json_array_append_new(chain, json_pack("{s:I, s:s, s:s, s:s}", "depth", (json_int_t)i, "position",
-				rot_position(i, j->n), "spki_pin", ss, "cert_pin", cs)) != 0)
-			bad = 1;
-	}
+	bad |= expiry_json(o, p, j, now);
 	bad |= json_object_set_new(o, "chain", chain);
 	bad |= json_object_set_new(o, "chain_change", json_string(j->change));
 	bad |= json_object_set_new(o, "chain_change_detail", cli_json_str(j->change_detail[0] ? j->change_detail : NULL));
 	bad |= json_object_set_new(o, "ms", json_integer(j->ms));
-	if (bad) {
-		json_decref(o);
-		return -1;
-	}
-	if (json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER) != 0) {
+	if (bad || json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER) != 0) {
 		json_decref(o);
 		return -1;
 	}

@@ -271,6 +271,44 @@ static int print_check_json(const cli_conn *c, const cli_target *t, const char *
 	return cli_json_print(o);
 }
 
+/* "certpin: HOST: refused: key changed: ...": each recorded pin next to the pin presented at its position. */
+static void key_changed_error(const certpin_tofu_result *res)
+{
+	char cmp[CERTPIN_TOFU_MAX_PINS * (2 * CERTPIN_PIN_STRLEN + 48)];
+	size_t used = 0;
+
+	cmp[0] = '\0';
+	for (size_t i = 0; i < res->known_count && used < sizeof(cmp); i++) {
+		char now[CERTPIN_PIN_STRLEN] = "none", was[CERTPIN_PIN_STRLEN];
+		cli_pin_string(was, &res->known[i].pin, CERTPIN_STYLE_DEFAULT);
+		if (res->have_presented_at[i])
+			cli_pin_string(now, &res->presented_at[i], CERTPIN_STYLE_DEFAULT);
+		int w = snprintf(cmp + used, sizeof(cmp) - used, "%s%s: recorded %s, presented %s", i ? "; " : "",
+			certpin_position_name(res->known[i].position), was, now);
+		if (w < 0)
+			break;
+		used += (size_t)w;
+	}
+	cli_error("%s: refused: key changed: %s (certpin tofu trust/forget after a legitimate change)",
+		res->hostname, cmp);
+}
+
+/* The one-line message for a tofu check that did not exit 0. */
+static void check_error(int status, int rc, int ran, const certpin_tofu_result *res, const char *target,
+	const char *conn_error, const char *store_file)
+{
+	if (status == CLI_EXIT_REFUSED)
+		key_changed_error(res);
+	else if (status == CLI_EXIT_TLS)
+		cli_error("%s: %s", target, conn_error);
+	else if (status == CLI_EXIT_INTERNAL && !ran)
+		cli_error("%s: the TOFU check did not run", target);
+	else if (status != CLI_EXIT_OK && res->detail[0])
+		cli_error("%s", res->detail);   /* the library's detail names the file where it is about the file */
+	else if (status != CLI_EXIT_OK)
+		cli_error("%s: %s", store_file, certpin_strerror(rc));
+}
+
 static int do_check(const char *target, const char *store_file, const char *cafile, const char *servername,
 	certpin_position pos, certpin_pin_kind kind, int report_only, int json)
 {
@@ -325,35 +363,7 @@ static int do_check(const char *target, const char *store_file, const char *cafi
 		print_check_text(&conn, &t, name, rc, &res, ran);
 	}
 	fflush(stdout);
-	if (status == CLI_EXIT_REFUSED) {
-		char cmp[CERTPIN_TOFU_MAX_PINS * (2 * CERTPIN_PIN_STRLEN + 48)];
-		size_t used = 0;
-		cmp[0] = '\0';
-		/* each recorded pin next to the pin presented at its own position */
-		for (size_t i = 0; i < res.known_count && used < sizeof(cmp); i++) {
-			char now[CERTPIN_PIN_STRLEN] = "none", was[CERTPIN_PIN_STRLEN];
-			cli_pin_string(was, &res.known[i].pin, CERTPIN_STYLE_DEFAULT);
-			if (res.have_presented_at[i])
-				cli_pin_string(now, &res.presented_at[i], CERTPIN_STYLE_DEFAULT);
-			int w = snprintf(cmp + used, sizeof(cmp) - used, "%s%s: recorded %s, presented %s", i ? "; " : "",
-				certpin_position_name(res.known[i].position), was, now);
-			if (w < 0)
-				break;
-			used += (size_t)w;
-		}
-		cli_error("%s: refused: key changed: %s (certpin tofu trust/forget after a legitimate change)",
-			res.hostname, cmp);
-	} else if (status == CLI_EXIT_TLS) {
-		cli_error("%s: %s", target, conn.error);
-	} else if (status == CLI_EXIT_INTERNAL && !ran) {
-		cli_error("%s: the TOFU check did not run", target);
-	} else if (status != CLI_EXIT_OK) {
-		/* the library's detail names the file where it is about the file */
-		if (res.detail[0])
-			cli_error("%s", res.detail);
-		else
-			cli_error("%s: %s", store_file, certpin_strerror(rc));
-	}
+	check_error(status, rc, ran, &res, target, conn.error, store_file);
 out:
 	cli_conn_close(&conn);
 	SSL_CTX_free(ctx);
