@@ -450,7 +450,7 @@ static int do_sign(const char *policy_path, const char *key_path, const char *ve
 	if ((status = read_input(&key, &klen, key_path, 1u << 20)) != 0)
 		goto out;
 	/* the library refuses invalid policies too; load it here for a detailed message */
-	const cli_policy_opts po = { 0, CERTPIN_IMPORT_JSON, NULL, 0, policy, plen };
+	const cli_policy_opts po = { .data = policy, .len = plen };
 	if ((status = cli_policy_load(&check, policy_path, &po)) != CLI_EXIT_OK)
 		goto out;
 	rc = certpin_bundle_sign(&bundle, &blen, policy, plen, key, klen, &o);

@@ -98,7 +98,7 @@ int cmd_export(int argc, char **argv)
 	}
 	eo.allow_narrowing = force;
 	eo.insecure_allow_union = force;
-	const cli_policy_opts po = { 1, in_format, host, 1, NULL, 0 };
+	const cli_policy_opts po = { .import = 1, .format = in_format, .default_host = host, .stdin_dash = 1 };
 	if ((rc = cli_policy_load(&p, args.operands[0], &po)) != CLI_EXIT_OK)
 		goto done;
 	int erc = certpin_policy_export_ex(&out, &warnings, &err, p, format, &eo);

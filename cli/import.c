@@ -52,7 +52,7 @@ int cmd_import(int argc, char **argv)
 		cli_error("import: unknown --from '%s' (auto, json, android, pins)", from);
 		return CLI_EXIT_USAGE;
 	}
-	const cli_policy_opts po = { 1, format, host, 1, NULL, 0 };
+	const cli_policy_opts po = { .import = 1, .format = format, .default_host = host, .stdin_dash = 1 };
 	if ((rc = cli_policy_load(&p, args.operands[0], &po)) != CLI_EXIT_OK)
 		return rc;
 	if (certpin_policy_to_json(&json, p) != CERTPIN_OK) {

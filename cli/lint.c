@@ -295,7 +295,7 @@ static int run_lint(const lint_args *a)
 
 	if ((status = check_args(a, &fmt, &lo, &at)) != 0)
 		return status;
-	const cli_policy_opts po = { 1, fmt, a->host, 0, NULL, 0 };
+	const cli_policy_opts po = { .import = 1, .format = fmt, .default_host = a->host };
 	if ((status = cli_policy_load(&p, a->policy, &po)) != CLI_EXIT_OK)
 		return status;
 	if (a->connect || a->chain) {

@@ -942,7 +942,7 @@ static int run_monitor(const mon_args *a)
 		return CLI_EXIT_USAGE;
 	if ((status = load_hosts(&entries, &nentries, a->hosts)) != 0)
 		return status;
-	const cli_policy_opts po = { 1, fmt, NULL, 0, NULL, 0 };
+	const cli_policy_opts po = { .import = 1, .format = fmt };
 	if ((status = cli_policy_load(&policy, a->policy, &po)) != CLI_EXIT_OK)
 		goto out;
 	if (a->state && !(state = state_load(a->state))) {

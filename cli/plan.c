@@ -779,7 +779,7 @@ static int run_plan(plan_args *a)
 		return status;
 	for (size_t i = 0; i < a->ntargets && !first_host; i++)
 		first_host = a->targets[i].host;
-	const cli_policy_opts lo = { 1, fmt, first_host, 0, NULL, 0 };
+	const cli_policy_opts lo = { .import = 1, .format = fmt, .default_host = first_host };
 	for (size_t i = 0; i < a->npols; i++)
 		if ((status = cli_policy_load(&a->pols[i].policy, a->pols[i].path, &lo)) != CLI_EXIT_OK)
 			return status;

@@ -49,8 +49,8 @@ static int load(certpin_policy *p, const char *path, const cli_policy_opts *o, c
 
 int cli_policy_load(certpin_policy **out, const char *path, const cli_policy_opts *opts)
 {
-	static const cli_policy_opts json = { 0, CERTPIN_IMPORT_JSON, NULL, 0, NULL, 0 };
-	const cli_policy_opts *o = opts ? opts : &json;
+	static const cli_policy_opts json_file = { .import = 0 };
+	const cli_policy_opts *o = opts ? opts : &json_file;
 	certpin_policy *p = NULL;
 	char *input = NULL, *warnings = NULL;
 	size_t len = 0;
