@@ -1,0 +1,84 @@
+/*
+ * The CLI's one policy loader: every command that reads a policy file
+ * (check, import, export, lint, plan, monitor, bundle sign and fetch) goes
+ * through cli_policy_load(), so that the library's loading API is called in
+ * this file only.  See common.h.
+ */
+#include "common.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Read standard input, at most CERTPIN_IMPORT_MAX_SIZE + 1 bytes; NULL on error (message printed). */
+static char *read_stdin_all(size_t *len)
+{
+	size_t cap = CERTPIN_IMPORT_MAX_SIZE + 1, n = 0;
+	char *buf = malloc(cap);
+
+	if (!buf) {
+		cli_error("out of memory");
+		return NULL;
+	}
+	while (n < cap) {
+		size_t got = fread(buf + n, 1, cap - n, stdin);
+		n += got;
+		if (got == 0)
+			break;
+	}
+	if (ferror(stdin)) {
+		cli_error("-: read error");
+		free(buf);
+		return NULL;
+	}
+	*len = n;
+	return buf;
+}
+
+/* The library call for `o` (`input`: standard input, read): a certpin error code, import warnings in *warnings. */
+static int load(certpin_policy *p, const char *path, const cli_policy_opts *o, const char *input, size_t len,
+	char **warnings)
+{
+	if (!o->import && o->data)
+		return certpin_policy_load_data(p, o->data, o->len, path);
+	if (!o->import)
+		return certpin_policy_load_file(p, path);
+	if (input)
+		return certpin_policy_import_data_ex(p, input, len, o->format, o->default_host, "-", warnings);
+	return certpin_policy_import_file_ex(p, path, o->format, o->default_host, warnings);
+}
+
+int cli_policy_load(certpin_policy **out, const char *path, const cli_policy_opts *opts)
+{
+	static const cli_policy_opts json_file = { .import = 0 };
+	const cli_policy_opts *o = opts ? opts : &json_file;
+	certpin_policy *p = NULL;
+	char *input = NULL, *warnings = NULL;
+	size_t len = 0;
+	int rc;
+
+	*out = NULL;
+	if (o->import && o->stdin_dash && strcmp(path, "-") == 0 && !(input = read_stdin_all(&len)))
+		return CLI_EXIT_USAGE;
+	if (certpin_policy_new(&p) != CERTPIN_OK) {
+		free(input);
+		cli_error("out of memory");
+		return CLI_EXIT_INTERNAL;
+	}
+	rc = load(p, path, o, input, len, &warnings);
+	free(input);
+	if (rc != CERTPIN_OK) {
+		const char *detail = certpin_policy_error(p);
+
+		if (detail[0])
+			cli_error("%s", detail);
+		else
+			cli_error("%s: %s", path, certpin_strerror(rc));
+		certpin_policy_free(p);
+		free(warnings);
+		return cli_exit_for(rc);
+	}
+	cli_warn_lines(warnings);
+	free(warnings);
+	*out = p;
+	return CLI_EXIT_OK;
+}
