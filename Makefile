@@ -43,7 +43,6 @@ fuzz-smoke: deps
 test: check check-asan fuzz-smoke
 
 bench: build
-	cmake --build $(BUILD) --target bench_handshake_timed -j $(JOBS)
 	sh bench/run.sh $(BUILD)
 
 # PREFIX applies at install time, whatever the build directory was configured with.
