@@ -60,6 +60,21 @@ bench_cert bench_pki_issue(const char *cn, const char *dns, const bench_cert *is
 	}
 	if (!X509_sign(c.cert, issuer ? issuer->key : c.key, EVP_sha256()))
 		pki_die("signing a certificate");
+
+	/*
+	 * Handed out as decoded from its DER, as a peer's certificate is: an
+	 * X509 built field by field keeps no encoding, and OpenSSL re-encodes
+	 * it for every digest (X509_digest() took 20 us instead of 2).
+	 */
+	unsigned char *der = NULL;
+	int len = i2d_X509(c.cert, &der);
+	const unsigned char *p = der;
+	X509 *decoded = len > 0 ? d2i_X509(NULL, &p, len) : NULL;
+	if (!decoded)
+		pki_die("decoding a certificate");
+	OPENSSL_free(der);
+	X509_free(c.cert);
+	c.cert = decoded;
 	return c;
 }
 

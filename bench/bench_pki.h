@@ -5,7 +5,8 @@
  * Every key is a fresh P-256 key; every certificate is valid from a day ago
  * for 30 days, with the extensions of tests/data/mkpki.sh: CAs with
  * basicConstraints CA:TRUE and keyCertSign, leaves with CA:FALSE,
- * digitalSignature, serverAuth and one DNS name.  Nothing here is kept on
+ * digitalSignature, serverAuth and one DNS name.  Certificates are handed
+ * out decoded from their DER, as a peer's are.  Nothing here is kept on
  * disk.  The functions exit with a message on any failure.
  */
 #ifndef CERTPIN_BENCH_PKI_H

@@ -38,7 +38,7 @@ sh "$ROOT/tests/data/mkpki.sh" "$WORK/pki" >"$WORK/mkpki.log" 2>&1 || {
 
 echo
 echo "== 1. pin decision (bench_verify)"
-"$BENCH/bench_verify" "$WORK/pki" "${VERIFY_ITERATIONS:-1000000}" "${VERIFY_RUNS:-7}"
+"$BENCH/bench_verify" "${VERIFY_ITERATIONS:-1000000}" "${VERIFY_RUNS:-7}"
 
 echo
 echo "== 2. TLS handshake with and without certpin (bench_handshake)"
