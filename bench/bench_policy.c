@@ -157,10 +157,21 @@ static void build_policy(certpin_policy *p, size_t n)
 	}
 }
 
-static size_t heap_in_use(void)
+/* glibc's in-use bytes: small blocks (uordblks) and mapped blocks (hblkhd). */
+typedef struct heap {
+	size_t small, mapped;
+} heap;
+
+static heap heap_in_use(void)
 {
 	struct mallinfo2 mi = mallinfo2();
-	return mi.uordblks + mi.hblkhd;
+	return (heap){ mi.uordblks, mi.hblkhd };
+}
+
+/* after - before, as a signed count of bytes */
+static double grown(size_t after, size_t before)
+{
+	return (double)after - (double)before;
 }
 
 static void min_max(const double *v, size_t n, double *lo, double *hi)
@@ -207,7 +218,7 @@ static void bench_size(size_t n, int blocks, int per)
 	fflush(stdout);
 
 	/* load: the median of LOADS, the last policy kept */
-	size_t before = heap_in_use();
+	heap before = heap_in_use();
 	char *doc = make_document(n, &len);
 	double t[LOADS];
 	certpin_policy *p = NULL;
@@ -247,10 +258,13 @@ static void bench_size(size_t n, int blocks, int per)
 	}
 	if (certpin_policy_host_count(p) != n)
 		die("the policy has not the intended size");
-	size_t after = heap_in_use();
-	size_t footprint = after > before ? after - before : 0;
-	printf("memory:  %.1f MB retained, %.1f bytes per host (mallinfo2 uordblks + hblkhd, after - before%s)\n",
-		(double)footprint / 1e6, (double)footprint / (double)n, built ? "; built, not loaded" : "");
+	heap after = heap_in_use();
+	double small = grown(after.small, before.small), mapped = grown(after.mapped, before.mapped);
+	size_t footprint = small + mapped > 0 ? (size_t)(small + mapped) : 0;
+	printf("memory:  %.1f MB retained, %.1f bytes per host (mallinfo2, after - before%s:\n"
+	       "         uordblks %.1f + hblkhd %.1f bytes per host)\n",
+		(double)footprint / 1e6, (double)footprint / (double)n, built ? "; built, not loaded" : "", small / (double)n,
+		mapped / (double)n);
 
 	/* the names, drawn before the chase array exists; each used once */
 	size_t nnames = (size_t)blocks * (size_t)per;
