@@ -764,7 +764,7 @@ static int load_hosts(hf_entry **entries, size_t *n, const char *path)
 }
 
 /* The TLS context every worker shares: trust anchors, no resumption, the policy attached.  0 or an exit status. */
-static int pool_ctx(pool *pl, const char *cafile, const certpin_policy *policy)
+static int pool_ctx(pool *pl, const char *cafile, certpin_policy *policy)
 {
 	certpin_ssl_options so = CERTPIN_SSL_OPTIONS_INIT;
 	int status = CLI_EXIT_INTERNAL, rc;
