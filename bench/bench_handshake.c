@@ -316,9 +316,9 @@ static certpin_policy *make_policy(const char *dir, const char *pin_name)
 	certpin_pin pin = bench_named_pin("bench_handshake", dir, pin_name);
 
 	o.pattern = HOST;
-	if (certpin_policy_new(&policy) != CERTPIN_OK || certpin_policy_add_host(policy, &o) != CERTPIN_OK ||
-	    certpin_policy_add_pin(policy, HOST, &backup, CERTPIN_POS_ANY) != CERTPIN_OK ||
-	    certpin_policy_add_pin(policy, HOST, &pin, CERTPIN_POS_ANY) != CERTPIN_OK)
+	if (certpin_policy_new(&policy) != CERTPIN_OK || certpin_policy_add_host(policy, &o, NULL) != CERTPIN_OK ||
+	    certpin_policy_add_pin(policy, HOST, &backup, CERTPIN_POS_ANY, NULL, NULL) != CERTPIN_OK ||
+	    certpin_policy_add_pin(policy, HOST, &pin, CERTPIN_POS_ANY, NULL, NULL) != CERTPIN_OK)
 		die("cannot build the policy");
 	return policy;
 }

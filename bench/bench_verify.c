@@ -56,6 +56,7 @@ static certpin_policy *make_policy(const char *dir, const char *pin1, certpin_po
 {
 	certpin_policy *p;
 	certpin_host_options o = CERTPIN_HOST_OPTIONS_INIT;
+	certpin_error err;
 	char name[64];
 
 	if (certpin_policy_new(&p) != CERTPIN_OK)
@@ -65,15 +66,16 @@ static certpin_policy *make_policy(const char *dir, const char *pin1, certpin_po
 		certpin_pin filler = bench_named_pin("bench_verify", dir, "rogue-root");
 		snprintf(name, sizeof(name), "%sservice%d.example.com", i % 2 ? "**." : "", i);
 		o.pattern = name;
-		if (certpin_policy_add_host(p, &o) != CERTPIN_OK ||
-		    certpin_policy_add_pin(p, name, &filler, CERTPIN_POS_ANY) != CERTPIN_OK)
-			die(certpin_policy_error(p));
+		if (certpin_policy_add_host(p, &o, &err) != CERTPIN_OK ||
+		    certpin_policy_add_pin(p, name, &filler, CERTPIN_POS_ANY, NULL, &err) != CERTPIN_OK)
+			die(err.message);
 	}
 	certpin_pin a = bench_named_pin("bench_verify", dir, pin1), b = bench_named_pin("bench_verify", dir, pin2);
 	o.pattern = HOST;
-	if (certpin_policy_add_host(p, &o) != CERTPIN_OK || certpin_policy_add_pin(p, HOST, &a, pos1) != CERTPIN_OK ||
-	    certpin_policy_add_pin(p, HOST, &b, pos2) != CERTPIN_OK)
-		die(certpin_policy_error(p));
+	if (certpin_policy_add_host(p, &o, &err) != CERTPIN_OK ||
+	    certpin_policy_add_pin(p, HOST, &a, pos1, NULL, &err) != CERTPIN_OK ||
+	    certpin_policy_add_pin(p, HOST, &b, pos2, NULL, &err) != CERTPIN_OK)
+		die(err.message);
 	return p;
 }
 

@@ -445,10 +445,9 @@ static int do_sign(const char *policy_path, const char *key_path, const char *ve
 	if ((status = read_input(&key, &klen, key_path, 1u << 20)) != 0)
 		goto out;
 	/* the library refuses invalid policies too; load it here for a detailed message */
-	if ((rc = certpin_policy_new(&check)) != CERTPIN_OK ||
-	    (rc = certpin_policy_load_data(check, policy, plen, policy_path)) != CERTPIN_OK) {
-		const char *d = check ? certpin_policy_error(check) : "";
-		cli_error("%s", d[0] ? d : certpin_strerror(rc));
+	certpin_error perr;
+	if ((rc = certpin_policy_load_data(&check, policy, plen, policy_path, NULL, &perr)) != CERTPIN_OK) {
+		cli_error("%s", perr.message[0] ? perr.message : certpin_strerror(rc));
 		status = rc == CERTPIN_E_NOMEM ? CLI_EXIT_INTERNAL : CLI_EXIT_USAGE;
 		goto out;
 	}
@@ -556,10 +555,9 @@ static int do_fetch(const char *url, const char *policy_path, const char *pubkey
 	memset(&info, 0, sizeof(info));
 	if ((status = load_anchors(&anchors, pubkey)) != 0)
 		return status;
-	if ((rc = certpin_policy_new(&current)) != CERTPIN_OK ||
-	    (rc = certpin_policy_load_file(current, policy_path)) != CERTPIN_OK) {
-		const char *d = current ? certpin_policy_error(current) : "";
-		cli_error("%s", d[0] ? d : certpin_strerror(rc));
+	certpin_error perr;
+	if ((rc = certpin_policy_load_file(&current, policy_path, NULL, &perr)) != CERTPIN_OK) {
+		cli_error("%s", perr.message[0] ? perr.message : certpin_strerror(rc));
 		status = rc == CERTPIN_E_NOMEM ? CLI_EXIT_INTERNAL : CLI_EXIT_USAGE;
 		goto out;
 	}

@@ -372,16 +372,12 @@ static int prepare(check_report *r, const check_args *a, certpin_policy **policy
 		cli_error("check: invalid host name '%s'", r->name);
 		return fail_at(r, "usage", CLI_EXIT_USAGE);
 	}
-	rc = certpin_policy_new(policy);
+	certpin_error perr;
+	rc = certpin_policy_load_file(policy, a->policy, NULL, &perr);
 	if (rc != CERTPIN_OK) {
-		cli_error("%s", certpin_strerror(rc));
-		return fail_at(r, "internal", CLI_EXIT_INTERNAL);
-	}
-	rc = certpin_policy_load_file(*policy, a->policy);
-	if (rc != CERTPIN_OK) {
-		const char *detail = certpin_policy_error(*policy);
+		const char *detail = perr.message;
 
-		if (detail && detail[0])
+		if (detail[0])
 			cli_error("%s", detail);
 		else
 			cli_error("%s: %s", a->policy, certpin_strerror(rc));

@@ -72,6 +72,7 @@ int interop_load_policy(certpin_policy **out, const char *path, certpin_import_f
 {
 	certpin_policy *p = NULL;
 	char *warnings = NULL;
+	certpin_error perr;
 	int rc;
 
 	*out = NULL;
@@ -86,13 +87,13 @@ int interop_load_policy(certpin_policy **out, const char *path, certpin_import_f
 			certpin_policy_free(p);
 			return CLI_EXIT_USAGE;
 		}
-		rc = certpin_policy_import_data_ex(p, data, len, format, default_host, "-", &warnings);
+		rc = certpin_policy_import_data_ex(p, data, len, format, default_host, "-", &warnings, &perr);
 		free(data);
 	} else {
-		rc = certpin_policy_import_file_ex(p, path, format, default_host, &warnings);
+		rc = certpin_policy_import_file_ex(p, path, format, default_host, &warnings, &perr);
 	}
 	if (rc != CERTPIN_OK) {
-		const char *detail = certpin_policy_error(p);
+		const char *detail = perr.message;
 		cli_error("%s", detail[0] ? detail : certpin_strerror(rc));
 		certpin_policy_free(p);
 		return cli_exit_for(rc);

@@ -494,11 +494,12 @@ int rot_policy_load(certpin_policy **out, const char *path, certpin_import_forma
 		cli_error("%s", certpin_strerror(rc));
 		return CLI_EXIT_INTERNAL;
 	}
-	rc = certpin_policy_import_file_ex(p, path, format, default_host, &warnings);
+	certpin_error perr;
+	rc = certpin_policy_import_file_ex(p, path, format, default_host, &warnings, &perr);
 	if (rc != CERTPIN_OK) {
-		const char *detail = certpin_policy_error(p);
+		const char *detail = perr.message;
 
-		if (detail && detail[0])
+		if (detail[0])
 			cli_error("%s", detail);
 		else
 			cli_error("%s: %s", path, certpin_strerror(rc));
