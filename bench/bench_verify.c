@@ -85,11 +85,13 @@ typedef struct scenario {
 static void add_rule(certpin_policy *p, const char *pattern, const certpin_pin *a, const certpin_pin *b)
 {
 	certpin_host_options o = CERTPIN_HOST_OPTIONS_INIT;
+	certpin_error err;
 
 	o.pattern = pattern;
-	if (certpin_policy_add_host(p, &o) != CERTPIN_OK || certpin_policy_add_pin(p, pattern, a, CERTPIN_POS_ANY) != CERTPIN_OK ||
-	    certpin_policy_add_pin(p, pattern, b, CERTPIN_POS_ANY) != CERTPIN_OK)
-		die(certpin_policy_error(p));
+	if (certpin_policy_add_host(p, &o, &err) != CERTPIN_OK ||
+	    certpin_policy_add_pin(p, pattern, a, CERTPIN_POS_ANY, NULL, &err) != CERTPIN_OK ||
+	    certpin_policy_add_pin(p, pattern, b, CERTPIN_POS_ANY, NULL, &err) != CERTPIN_OK)
+		die(err.message);
 }
 
 /* The policy of case `c`: the chains' hosts with that case's pins, then other names up to POLICY_HOSTS. */

@@ -34,17 +34,24 @@ static char *read_stdin_all(size_t *len)
 	return buf;
 }
 
-/* The library call for `o` (`input`: standard input, read): a certpin error code, import warnings in *warnings. */
-static int load(certpin_policy *p, const char *path, const cli_policy_opts *o, const char *input, size_t len,
-	char **warnings)
+/*
+ * The library call for `o` (`input`: standard input, read): a certpin error
+ * code, the policy in *p, import warnings in *warnings, the detail in *err.
+ */
+static int load(certpin_policy **p, const char *path, const cli_policy_opts *o, const char *input, size_t len,
+	char **warnings, certpin_error *err)
 {
+	int rc;
+
 	if (!o->import && o->data)
-		return certpin_policy_load_data(p, o->data, o->len, path);
+		return certpin_policy_load_data(p, o->data, o->len, path, NULL, err);
 	if (!o->import)
-		return certpin_policy_load_file(p, path);
+		return certpin_policy_load_file(p, path, NULL, err);
+	if ((rc = certpin_policy_new(p)) != CERTPIN_OK)
+		return rc;
 	if (input)
-		return certpin_policy_import_data_ex(p, input, len, o->format, o->default_host, "-", warnings);
-	return certpin_policy_import_file_ex(p, path, o->format, o->default_host, warnings);
+		return certpin_policy_import_data_ex(*p, input, len, o->format, o->default_host, "-", warnings, err);
+	return certpin_policy_import_file_ex(*p, path, o->format, o->default_host, warnings, err);
 }
 
 int cli_policy_load(certpin_policy **out, const char *path, const cli_policy_opts *opts)
@@ -52,25 +59,20 @@ int cli_policy_load(certpin_policy **out, const char *path, const cli_policy_opt
 	static const cli_policy_opts json_file = { .import = 0 };
 	const cli_policy_opts *o = opts ? opts : &json_file;
 	certpin_policy *p = NULL;
+	certpin_error err;
 	char *input = NULL, *warnings = NULL;
 	size_t len = 0;
 	int rc;
 
 	*out = NULL;
+	certpin_error_clear(&err);
 	if (o->import && o->stdin_dash && strcmp(path, "-") == 0 && !(input = read_stdin_all(&len)))
 		return CLI_EXIT_USAGE;
-	if (certpin_policy_new(&p) != CERTPIN_OK) {
-		free(input);
-		cli_error("out of memory");
-		return CLI_EXIT_INTERNAL;
-	}
-	rc = load(p, path, o, input, len, &warnings);
+	rc = load(&p, path, o, input, len, &warnings, &err);
 	free(input);
 	if (rc != CERTPIN_OK) {
-		const char *detail = certpin_policy_error(p);
-
-		if (detail[0])
-			cli_error("%s", detail);
+		if (err.message[0])
+			cli_error("%s", err.message);
 		else
 			cli_error("%s: %s", path, certpin_strerror(rc));
 		certpin_policy_free(p);

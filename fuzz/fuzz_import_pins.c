@@ -32,14 +32,15 @@ static certpin_policy *import(const uint8_t *data, size_t size, const char *host
 {
 	certpin_policy *p = NULL;
 	char *warn = (char *)"unset";
+	certpin_error err;
 
 	if (certpin_policy_new(&p) != CERTPIN_OK)
 		abort();
-	*rc = certpin_policy_import_data_ex(p, (const char *)data, size, CERTPIN_IMPORT_PIN_LIST, host, "fuzz", &warn);
+	*rc = certpin_policy_import_data_ex(p, (const char *)data, size, CERTPIN_IMPORT_PIN_LIST, host, "fuzz", &warn, &err);
 	if (*rc != CERTPIN_OK) {
 		FUZZ_CHECK(*rc == CERTPIN_E_POLICY || *rc == CERTPIN_E_NOMEM, "import returned %d", *rc);
 		FUZZ_CHECK(certpin_policy_host_count(p) == 0, "failed import left rules");
-		FUZZ_CHECK(certpin_policy_error(p)[0] != '\0', "failed import without an error detail");
+		FUZZ_CHECK(err.code == *rc && err.message[0] != '\0', "failed import without an error detail");
 		FUZZ_CHECK(warn == NULL, "failed import returned warnings");
 		return p;
 	}
@@ -85,11 +86,12 @@ static void okhttp_round_trip(const certpin_policy *p)
 	}
 	if (certpin_policy_new(&q) != CERTPIN_OK)
 		abort();
-	rc = certpin_policy_import_data(q, out, strlen(out), CERTPIN_IMPORT_AUTO, NULL, "okhttp");
+	certpin_error ierr;
+	rc = certpin_policy_import_data(q, out, strlen(out), CERTPIN_IMPORT_AUTO, NULL, "okhttp", &ierr);
 	if (certpin_policy_host_count(p) == 0) {
 		FUZZ_CHECK(rc == CERTPIN_E_POLICY, "empty OkHttp export imported: %d", rc);
 	} else {
-		FUZZ_CHECK(rc == CERTPIN_OK, "OkHttp export does not import: %s\n%s", certpin_policy_error(q), out);
+		FUZZ_CHECK(rc == CERTPIN_OK, "OkHttp export does not import: %s\n%s", ierr.message, out);
 		FUZZ_CHECK(certpin_policy_host_count(q) == certpin_policy_host_count(p), "OkHttp round trip: rule count");
 		for (size_t i = 0; i < certpin_policy_host_count(p); i++) {
 			certpin_host_info a, b;

@@ -66,15 +66,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	certpin_policy *p = NULL, *q = NULL;
 	char *warn = (char *)"unset", *json = NULL;
+	certpin_error err;
 	int rc;
 
 	if (certpin_policy_new(&p) != CERTPIN_OK)
 		abort();
-	rc = certpin_policy_import_data_ex(p, (const char *)data, size, CERTPIN_IMPORT_ANDROID_NSC, NULL, "fuzz", &warn);
+	rc = certpin_policy_import_data_ex(p, (const char *)data, size, CERTPIN_IMPORT_ANDROID_NSC, NULL, "fuzz", &warn, &err);
 	if (rc != CERTPIN_OK) {
 		FUZZ_CHECK(rc == CERTPIN_E_POLICY || rc == CERTPIN_E_NOMEM, "import returned %d", rc);
 		FUZZ_CHECK(certpin_policy_host_count(p) == 0, "failed import left %zu rules", certpin_policy_host_count(p));
-		FUZZ_CHECK(certpin_policy_error(p)[0] != '\0', "failed import without an error detail");
+		FUZZ_CHECK(err.code == rc && err.message[0] != '\0', "failed import without an error detail");
 		FUZZ_CHECK(warn == NULL, "failed import returned warnings");
 		certpin_policy_free(p);
 		return 0;
@@ -84,36 +85,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* JSON round trip */
 	FUZZ_CHECK(certpin_policy_to_json(&json, p) == CERTPIN_OK, "to_json failed");
-	if (certpin_policy_new(&q) != CERTPIN_OK)
-		abort();
-	rc = certpin_policy_load_data(q, json, strlen(json), "json");
-	FUZZ_CHECK(rc == CERTPIN_OK, "imported policy does not reload as JSON: %s\n%s", certpin_policy_error(q), json);
+	rc = certpin_policy_load_data(&q, json, strlen(json), "json", NULL, &err);
+	FUZZ_CHECK(rc == CERTPIN_OK, "imported policy does not reload as JSON: %s\n%s", err.message, json);
 	same_policy(p, q, "json");
 	certpin_policy_free(q);
 	free(json);
 
 	/* every export succeeds or refuses with a reason */
 	for (int f = CERTPIN_EXPORT_ANDROID; f <= CERTPIN_EXPORT_TLSA; f++) {
-		char *out = NULL, *w = NULL, *err = NULL;
+		char *out = NULL, *w = NULL, *xerr = NULL;
 		certpin_export_options o = CERTPIN_EXPORT_OPTIONS_INIT;
 		o.now = 1700000000;
-		rc = certpin_policy_export_ex(&out, &w, &err, p, (certpin_export_format)f, &o);
+		rc = certpin_policy_export_ex(&out, &w, &xerr, p, (certpin_export_format)f, &o);
 		FUZZ_CHECK(rc == CERTPIN_OK || rc == CERTPIN_E_UNSUPPORTED || rc == CERTPIN_E_NOMEM,
 			"export %d returned %d", f, rc);
-		FUZZ_CHECK(rc == CERTPIN_OK ? out != NULL && err == NULL : out == NULL && w == NULL && err != NULL,
+		FUZZ_CHECK(rc == CERTPIN_OK ? out != NULL && xerr == NULL : out == NULL && w == NULL && xerr != NULL,
 			"export %d: inconsistent outputs for %d", f, rc);
 		if (rc == CERTPIN_OK && f == CERTPIN_EXPORT_ANDROID) {
 			/* Android -> certpin -> Android -> certpin: nothing lost */
 			if (certpin_policy_new(&q) != CERTPIN_OK)
 				abort();
-			rc = certpin_policy_import_data(q, out, strlen(out), CERTPIN_IMPORT_ANDROID_NSC, NULL, "export");
-			FUZZ_CHECK(rc == CERTPIN_OK, "exported XML does not import: %s\n%s", certpin_policy_error(q), out);
+			rc = certpin_policy_import_data(q, out, strlen(out), CERTPIN_IMPORT_ANDROID_NSC, NULL, "export", &err);
+			FUZZ_CHECK(rc == CERTPIN_OK, "exported XML does not import: %s\n%s", err.message, out);
 			same_policy(p, q, "android round trip");
 			certpin_policy_free(q);
 		}
 		free(out);
 		free(w);
-		free(err);
+		free(xerr);
 	}
 	certpin_policy_free(p);
 	return 0;

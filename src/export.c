@@ -353,17 +353,18 @@ static int export_android(exporter *E, const rule *r)
  * which the per-rule warnings already say, with or without an overlap.
  */
 
-/* The public-key pins of `g` that `s` lacks. */
-static size_t pins_missing(const certpin__rule *g, const certpin__rule *s)
+/* The public-key pins of rule `g` that rule `s` lacks. */
+static size_t pins_missing(const certpin_policy *p, size_t g, size_t s)
 {
-	size_t n = 0;
+	size_t n = 0, ng = certpin__policy_rule(p, g)->npins, ns = certpin__policy_rule(p, s)->npins;
+	certpin_pin a, b;
 
-	for (size_t k = 0; k < g->npins; k++) {
+	for (size_t k = 0; k < ng; k++) {
 		bool found = false;
-		if (g->pins[k].pin.kind != CERTPIN_PIN_SPKI_SHA256)
+		if (certpin_policy_host_pin(&a, NULL, p, g, k) != CERTPIN_OK || a.kind != CERTPIN_PIN_SPKI_SHA256)
 			continue;
-		for (size_t j = 0; j < s->npins && !found; j++)
-			found = certpin_pin_equal(&s->pins[j].pin, &g->pins[k].pin);
+		for (size_t j = 0; j < ns && !found; j++)
+			found = certpin_policy_host_pin(&b, NULL, p, s, j) == CERTPIN_OK && certpin_pin_equal(&a, &b);
 		n += !found;
 	}
 	return n;
@@ -376,23 +377,23 @@ static size_t pins_missing(const certpin__rule *g, const certpin__rule *s)
  * Every host has the rules of one of these for some rule's name: that of
  * its longest suffix (itself included) that is a rule's name.
  */
-static size_t okhttp_matches(long *found, const certpin__hostindex *ix, const char *name, int depth)
+static size_t okhttp_matches(long *found, const certpin_policy *ix, const char *name, int depth)
 {
 	size_t len = strlen(name), n = 0;
 	const char *dot = strchr(name, '.');
 	long idx;
 
-	if (depth == 0 && (idx = certpin__hostindex_find(ix, name, len, WILD_NONE)) >= 0)
+	if (depth == 0 && (idx = certpin__policy_find(ix, name, len, WILD_NONE)) >= 0)
 		found[n++] = idx;
-	if (depth == 1 && (idx = certpin__hostindex_find(ix, name, len, WILD_ONE)) >= 0)
+	if (depth == 1 && (idx = certpin__policy_find(ix, name, len, WILD_ONE)) >= 0)
 		found[n++] = idx;
-	if ((idx = certpin__hostindex_find(ix, name, len, WILD_ANY)) >= 0)
+	if ((idx = certpin__policy_find(ix, name, len, WILD_ANY)) >= 0)
 		found[n++] = idx;
-	if (depth == 0 && dot && (idx = certpin__hostindex_find(ix, dot + 1, len - (size_t)(dot + 1 - name),
+	if (depth == 0 && dot && (idx = certpin__policy_find(ix, dot + 1, len - (size_t)(dot + 1 - name),
 	    WILD_ONE)) >= 0)
 		found[n++] = idx;
 	for (const char *s = dot; s; s = strchr(s + 1, '.'))
-		if ((idx = certpin__hostindex_find(ix, s + 1, len - (size_t)(s + 1 - name), WILD_ANY)) >= 0)
+		if ((idx = certpin__policy_find(ix, s + 1, len - (size_t)(s + 1 - name), WILD_ANY)) >= 0)
 			found[n++] = idx;
 	return n;
 }
@@ -430,24 +431,23 @@ static int okhttp_overlaps_at(exporter *E, overlap_seen *seen, const char *name,
 	static const char *const below[] = { "", "x.", "x.y." };
 	long found[CERTPIN_HOSTNAME_MAX];
 	char host[CERTPIN_HOSTNAME_MAX + 8];
-	size_t n = okhttp_matches(found, &E->p->index, name, depth);
-	const certpin__rule *s = n ? certpin__policy_rule(E->p, (size_t)found[0]) : NULL;
+	size_t n = okhttp_matches(found, E->p, name, depth);
+	const char *s = n ? certpin__rule_pattern(E->p, certpin__policy_rule(E->p, (size_t)found[0])) : NULL;
 
 	snprintf(host, sizeof(host), "%s%s", below[depth], name);
 	for (size_t k = 1; k < n; k++) {
-		const certpin__rule *g = certpin__policy_rule(E->p, (size_t)found[k]);
-		size_t extra = pins_missing(g, s);
+		const char *g = certpin__rule_pattern(E->p, certpin__policy_rule(E->p, (size_t)found[k]));
+		size_t extra = pins_missing(E->p, (size_t)found[k], (size_t)found[0]);
 		if (!extra)
 			continue;
 		if (!E->o.insecure_allow_union)
 			return refuse(E, "rules '%s' and '%s' both match host %s, where OkHttp accepts the pins of both "
 				"(%zu more than certpin, which uses '%s' alone): add the pins of '%s' to '%s' in the policy, "
-				"or export anyway with --force", s->pattern, g->pattern, host, extra, s->pattern, g->pattern,
-				s->pattern);
+				"or export anyway with --force", s, g, host, extra, s, g, s);
 		if (overlap_first(E, seen, (size_t)found[0], (size_t)found[k]))
 			W(E, "%s: also matched by rule '%s' (e.g. host %s); OkHttp accepts there the pins of every "
 				"matching pattern, %zu more than certpin, which uses only the most specific rule's",
-				s->pattern, g->pattern, host, extra);
+				s, g, host, extra);
 	}
 	return CERTPIN_OK;
 }
@@ -459,20 +459,21 @@ static int okhttp_overlaps_at(exporter *E, overlap_seen *seen, const char *name,
  */
 static int okhttp_overlaps(exporter *E)
 {
-	const certpin__hostindex *ix = &E->p->index;
+	const certpin_policy *ix = E->p;
 	overlap_seen seen = { 0 };
 	int rc = CERTPIN_OK;
 
 	for (size_t i = 0; i < E->p->nrules && rc == CERTPIN_OK; i++) {
 		const certpin__rule *r = certpin__policy_rule(E->p, i);
-		size_t len = strlen(r->base);
+		const char *base = certpin__rule_base(E->p, r);
+		size_t len = strlen(base);
 		bool first = !r->is_ip;
 		for (int w = WILD_NONE; w <= WILD_ANY && first; w++) {
-			long idx = certpin__hostindex_find(ix, r->base, len, w);
+			long idx = certpin__policy_find(ix, base, len, w);
 			first = idx < 0 || (size_t)idx >= i;
 		}
 		for (int depth = 0; first && depth <= 2 && len + 2 * (size_t)depth <= 253 && rc == CERTPIN_OK; depth++)
-			rc = okhttp_overlaps_at(E, &seen, r->base, depth);
+			rc = okhttp_overlaps_at(E, &seen, base, depth);
 	}
 	free(seen.pair);
 	return rc;

@@ -33,6 +33,7 @@ typedef struct importer {
 		long line;
 	} *unpinned;
 	size_t nunpinned, capunpinned;
+	certpin_error *err;
 } importer;
 
 __attribute__((format(printf, 3, 4)))
@@ -45,13 +46,13 @@ static int fail(importer *I, long line, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (line > 0)
-		return certpin__policy_fail(I->p, CERTPIN_E_POLICY, "%s:%ld: %s", I->name, line, msg);
-	return certpin__policy_fail(I->p, CERTPIN_E_POLICY, "%s: %s", I->name, msg);
+		return certpin__fail(I->err, CERTPIN_E_POLICY, NULL, (unsigned long)line, "%s:%ld: %s", I->name, line, msg);
+	return certpin__fail(I->err, CERTPIN_E_POLICY, NULL, 0, "%s: %s", I->name, msg);
 }
 
 static int nomem(importer *I)
 {
-	return certpin__policy_fail(I->p, CERTPIN_E_NOMEM, "%s: out of memory", I->name);
+	return certpin__fail(I->err, CERTPIN_E_NOMEM, NULL, 0, "%s: out of memory", I->name);
 }
 
 __attribute__((format(printf, 3, 4)))
@@ -75,7 +76,7 @@ static void warn(importer *I, long line, const char *fmt, ...)
  */
 static int ensure_rule(importer *I, long line, const certpin_host_options *o, bool reuse)
 {
-	int rc = certpin_policy_add_host(I->p, o);
+	int rc = certpin_policy_add_host(I->p, o, NULL);
 
 	if (rc == CERTPIN_OK || (rc == CERTPIN_E_DUPLICATE && reuse))
 		return CERTPIN_OK;
@@ -92,21 +93,20 @@ static int ensure_rule(importer *I, long line, const certpin_host_options *o, bo
  */
 static int add_pin(importer *I, long line, const char *pattern, const certpin_pin *pin, certpin_position position)
 {
-	char base[CERTPIN_HOSTNAME_MAX];
-	int wild, is_ip;
+	certpin_host_info h;
+	certpin_pin have;
+	size_t r;
 
-	if (certpin__pattern_parse(base, sizeof(base), &wild, &is_ip, pattern, 0) == CERTPIN_OK) {
-		long r = certpin__hostindex_find(&I->p->index, base, strlen(base), wild);
-		for (size_t k = 0; r >= 0 && k < I->p->rules[r].npins; k++)
-			if (certpin_pin_equal(&I->p->rules[r].pins[k].pin, pin))
+	if (certpin_policy_find(&r, I->p, pattern) == CERTPIN_OK && certpin_policy_host(&h, I->p, r) == CERTPIN_OK) {
+		for (size_t k = 0; k < h.pin_count; k++)
+			if (certpin_policy_host_pin(&have, NULL, I->p, r, k) == CERTPIN_OK && certpin_pin_equal(&have, pin))
 				return CERTPIN_OK;
-		if (r >= 0 && I->p->rules[r].npins >= CERTPIN_IMPORT_MAX_HOST_PINS)
-			return fail(I, line, "more than %u pins for host \"%s\"", CERTPIN_IMPORT_MAX_HOST_PINS,
-				I->p->rules[r].pattern);
+		if (h.pin_count >= CERTPIN_IMPORT_MAX_HOST_PINS)
+			return fail(I, line, "more than %u pins for host \"%s\"", CERTPIN_IMPORT_MAX_HOST_PINS, h.pattern);
 	}
 	if (I->total_pins >= CERTPIN_IMPORT_MAX_PINS)
 		return fail(I, line, "more than %u pins in all", CERTPIN_IMPORT_MAX_PINS);
-	int rc = certpin_policy_add_pin(I->p, pattern, pin, position);
+	int rc = certpin_policy_add_pin(I->p, pattern, pin, position, NULL, NULL);
 
 	if (rc == CERTPIN_OK)
 		I->total_pins++;
@@ -437,10 +437,15 @@ static int nsc_pin_set(importer *I, const xmlNode *ps, nsc_pinset *out)
 	return CERTPIN_OK;
 }
 
+static const char *seen_name(const void *ctx, size_t i)
+{
+	return ((const importer *)ctx)->seen_names[i];
+}
+
 /* Record `name` as seen; error if it was seen before (Android rejects duplicate domains). */
 static int nsc_seen(importer *I, long line, const char *name)
 {
-	if (certpin__hostindex_find(&I->seen, name, strlen(name), WILD_NONE) >= 0)
+	if (certpin__hostindex_find(&I->seen, name, strlen(name), WILD_NONE, seen_name, I) >= 0)
 		return fail(I, line, "domain \"%s\" appears more than once (Android rejects this)", name);
 	if (I->nseen == I->capseen) {
 		size_t ncap = I->capseen ? I->capseen * 2 : 16;
@@ -454,7 +459,7 @@ static int nsc_seen(importer *I, long line, const char *name)
 	if (!copy)
 		return nomem(I);
 	I->seen_names[I->nseen++] = copy;
-	if (certpin__hostindex_add(&I->seen, copy, WILD_NONE, I->nseen - 1) != CERTPIN_OK)
+	if (certpin__hostindex_add(&I->seen, copy, strlen(copy), WILD_NONE, I->nseen - 1, seen_name, I) != CERTPIN_OK)
 		return nomem(I);
 	return CERTPIN_OK;
 }
@@ -1203,8 +1208,54 @@ static void importer_free(importer *I)
 	certpin__text_free(&I->warn);
 }
 
+/* Copy every rule of the loaded policy `q` into the empty `p` (JSON import). */
+static int copy_policy(certpin_policy *p, const certpin_policy *q, certpin_error *err)
+{
+	int rc = CERTPIN_OK;
+	size_t n;
+	const char *const *uris = certpin_policy_report_uris(q, -1, &n);
+
+	if (n && (rc = certpin_policy_set_report_uris(p, NULL, uris, n, err)) != CERTPIN_OK)
+		return rc;
+	for (size_t i = 0; i < certpin_policy_host_count(q) && rc == CERTPIN_OK; i++) {
+		certpin_host_info h;
+		certpin_host_options o = CERTPIN_HOST_OPTIONS_INIT;
+		if ((rc = certpin_policy_host(&h, q, i)) != CERTPIN_OK)
+			break;
+		o.pattern = h.pattern;
+		o.mode = h.mode;
+		o.expires = h.expires;
+		o.on_expiry = h.on_expiry;
+		o.clock_skew = h.clock_skew;
+		rc = certpin_policy_add_host(p, &o, err);
+		for (size_t k = 0; k < h.pin_count && rc == CERTPIN_OK; k++) {
+			certpin_pin pin;
+			certpin_position pos;
+			if ((rc = certpin_policy_host_pin(&pin, &pos, q, i, k)) == CERTPIN_OK)
+				rc = certpin_policy_add_pin(p, h.pattern, &pin, pos, certpin_policy_host_pin_comment(q, i, k), err);
+		}
+		const certpin__rule *r = certpin__policy_rule(q, i);
+		if (rc == CERTPIN_OK && r->uris && q->uri_sets[r->uris - 1].n)
+			rc = certpin_policy_set_report_uris(p, h.pattern, (const char *const *)q->uri_sets[r->uris - 1].uris,
+				q->uri_sets[r->uris - 1].n, err);
+	}
+	p->version = q->version;
+	return rc;
+}
+
+static int import_json(importer *I, const char *data, size_t len)
+{
+	certpin_policy *q = NULL;
+	int rc = certpin_policy_load_data(&q, data, len, I->name, NULL, I->err);
+
+	if (rc == CERTPIN_OK)
+		rc = copy_policy(I->p, q, I->err);
+	certpin_policy_free(q);
+	return rc;
+}
+
 int certpin_policy_import_data_ex(certpin_policy *p, const char *data, size_t len, certpin_import_format format,
-	const char *default_host, const char *name, char **warnings)
+	const char *default_host, const char *name, char **warnings, certpin_error *err)
 {
 	importer I;
 	int rc;
@@ -1212,14 +1263,14 @@ int certpin_policy_import_data_ex(certpin_policy *p, const char *data, size_t le
 	if (warnings)
 		*warnings = NULL;
 	if (!p)
-		return CERTPIN_E_INVALID_ARG;
-	p->err[0] = '\0';
+		return certpin__fail(err, CERTPIN_E_INVALID_ARG, NULL, 0, "no policy");
 	if (!data && len)
-		return certpin__policy_fail(p, CERTPIN_E_INVALID_ARG, "no data");
-	if (p->nrules != 0)
-		return certpin__policy_fail(p, CERTPIN_E_INVALID_ARG, "import into a policy that already has rules");
+		return certpin__fail(err, CERTPIN_E_INVALID_ARG, NULL, 0, "no data");
+	if (p->nrules != 0 || p->frozen)
+		return certpin__fail(err, CERTPIN_E_INVALID_ARG, NULL, 0, "import into a policy that already has rules");
 	memset(&I, 0, sizeof(I));
 	I.p = p;
+	I.err = err;
 	I.name = name ? name : "<data>";
 	I.default_host = default_host;
 	if (!data)
@@ -1237,7 +1288,7 @@ int certpin_policy_import_data_ex(certpin_policy *p, const char *data, size_t le
 		format = detect(data, len);
 	switch (format) {
 	case CERTPIN_IMPORT_JSON:
-		rc = certpin_policy_load_data(p, data, len, I.name);
+		rc = import_json(&I, data, len);
 		break;
 	case CERTPIN_IMPORT_ANDROID_NSC:
 		rc = import_nsc(&I, data, len);
@@ -1246,31 +1297,28 @@ int certpin_policy_import_data_ex(certpin_policy *p, const char *data, size_t le
 		rc = import_list(&I, data, len);
 		break;
 	default:
-		rc = certpin__policy_fail(p, CERTPIN_E_INVALID_ARG, "unknown import format %d", (int)format);
+		rc = certpin__fail(err, CERTPIN_E_INVALID_ARG, NULL, 0, "unknown import format %d", (int)format);
 		break;
 	}
 	if (rc == CERTPIN_OK && I.warn.nomem)
 		rc = nomem(&I);
 done:
-	if (rc != CERTPIN_OK) {
-		certpin__policy_clear(p);
-	} else {
-		if (warnings)
-			*warnings = certpin__text_take(&I.warn);
-		p->err[0] = '\0';
-	}
+	if (rc != CERTPIN_OK)
+		certpin__policy_reset(p);
+	else if (warnings)
+		*warnings = certpin__text_take(&I.warn);
 	importer_free(&I);
 	return rc;
 }
 
 int certpin_policy_import_data(certpin_policy *p, const char *data, size_t len, certpin_import_format format,
-	const char *default_host, const char *name)
+	const char *default_host, const char *name, certpin_error *err)
 {
-	return certpin_policy_import_data_ex(p, data, len, format, default_host, name, NULL);
+	return certpin_policy_import_data_ex(p, data, len, format, default_host, name, NULL, err);
 }
 
 int certpin_policy_import_file_ex(certpin_policy *p, const char *path, certpin_import_format format,
-	const char *default_host, char **warnings)
+	const char *default_host, char **warnings, certpin_error *err)
 {
 	char *buf = NULL;
 	size_t n = 0;
@@ -1279,31 +1327,29 @@ int certpin_policy_import_file_ex(certpin_policy *p, const char *path, certpin_i
 
 	if (warnings)
 		*warnings = NULL;
-	if (!p)
-		return CERTPIN_E_INVALID_ARG;
-	if (!path)
-		return certpin__policy_fail(p, CERTPIN_E_INVALID_ARG, "no file name");
+	if (!p || !path)
+		return certpin__fail(err, CERTPIN_E_INVALID_ARG, NULL, 0, "no policy or no file name");
 	if (p->nrules != 0)
-		return certpin__policy_fail(p, CERTPIN_E_INVALID_ARG, "import into a policy that already has rules");
+		return certpin__fail(err, CERTPIN_E_INVALID_ARG, NULL, 0, "import into a policy that already has rules");
 	f = fopen(path, "rb");
 	if (!f)
-		return certpin__policy_fail(p, CERTPIN_E_IO, "%s: %s", path, strerror(errno));
+		return certpin__fail(err, CERTPIN_E_IO, NULL, 0, "%s: %s", path, strerror(errno));
 	buf = malloc(CERTPIN_IMPORT_MAX_SIZE + 1);
 	if (!buf) {
 		fclose(f);
-		return certpin__policy_fail(p, CERTPIN_E_NOMEM, "%s: out of memory", path);
+		return certpin__fail(err, CERTPIN_E_NOMEM, NULL, 0, "%s: out of memory", path);
 	}
 	n = fread(buf, 1, CERTPIN_IMPORT_MAX_SIZE + 1, f);
 	if (ferror(f)) {
-		rc = certpin__policy_fail(p, CERTPIN_E_IO, "%s: read error (is it a directory?)", path);
+		rc = certpin__fail(err, CERTPIN_E_IO, NULL, 0, "%s: read error (is it a directory?)", path);
 		goto done;
 	}
 	if (n > CERTPIN_IMPORT_MAX_SIZE) {
-		rc = certpin__policy_fail(p, CERTPIN_E_POLICY, "%s: input larger than %u bytes", path,
+		rc = certpin__fail(err, CERTPIN_E_POLICY, NULL, 0, "%s: input larger than %u bytes", path,
 			CERTPIN_IMPORT_MAX_SIZE);
 		goto done;
 	}
-	rc = certpin_policy_import_data_ex(p, buf, n, format, default_host, path, warnings);
+	rc = certpin_policy_import_data_ex(p, buf, n, format, default_host, path, warnings, err);
 done:
 	fclose(f);
 	free(buf);
@@ -1311,9 +1357,9 @@ done:
 }
 
 int certpin_policy_import_file(certpin_policy *p, const char *path, certpin_import_format format,
-	const char *default_host)
+	const char *default_host, certpin_error *err)
 {
-	return certpin_policy_import_file_ex(p, path, format, default_host, NULL);
+	return certpin_policy_import_file_ex(p, path, format, default_host, NULL, err);
 }
 
 int certpin_import_format_parse(certpin_import_format *out, const char *name)

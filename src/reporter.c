@@ -657,11 +657,7 @@ int certpin_reporter_new(certpin_reporter **out, const certpin_policy *policy, c
 	int any_uris = opts->nreport_uris > 0;
 	for (long rule = -1; !opts->nreport_uris && rule < (long)certpin_policy_host_count(policy); rule++) {
 		size_t n;
-		const char *const *u = rule < 0 ? certpin_policy_report_uris(policy, -1, &n) : NULL;
-		if (rule >= 0) {
-			u = policy->rules[rule].report_uris ? (const char *const *)policy->rules[rule].report_uris : NULL;
-			n = policy->rules[rule].nreport_uris;
-		}
+		const char *const *u = certpin_policy_report_uris(policy, (int)rule, &n);
 		for (size_t i = 0; i < n; i++)
 			if (!uri_ok(u[i], opts->flags))
 				return CERTPIN_E_INVALID_ARG;

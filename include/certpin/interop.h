@@ -231,11 +231,11 @@ typedef enum certpin_import_format {
  * `policy` (CERTPIN_E_INVALID_ARG if it has rules).  `default_host` (may be
  * NULL, copied) is the host for PIN_LIST lines that name none.  Returns
  * CERTPIN_OK, CERTPIN_E_IO if the file cannot be read, CERTPIN_E_POLICY for
- * any content error (certpin_policy_error(): "PATH:LINE: reason").  On error
- * the policy is left empty.
+ * any content error (`err`: "PATH:LINE: reason", err->line).  On error the
+ * policy is left empty.
  */
 CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_policy_import_file(certpin_policy *policy,
-	const char *path, certpin_import_format format, const char *default_host);
+	const char *path, certpin_import_format format, const char *default_host, certpin_error *err);
 
 /*
  * Same for `len` bytes at `data` (need not be NUL-terminated).  `name` is
@@ -243,7 +243,7 @@ CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_policy_import_file(certpin_policy 
  */
 CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_policy_import_data(certpin_policy *policy,
 	const char *data, size_t len, certpin_import_format format,
-	const char *default_host, const char *name);
+	const char *default_host, const char *name, certpin_error *err);
 
 /*
  * As certpin_policy_import_data(), also returning warnings: if `warnings` is
@@ -253,12 +253,12 @@ CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_policy_import_data(certpin_policy 
  */
 CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_policy_import_data_ex(certpin_policy *policy,
 	const char *data, size_t len, certpin_import_format format,
-	const char *default_host, const char *name, char **warnings);
+	const char *default_host, const char *name, char **warnings, certpin_error *err);
 
 /* As certpin_policy_import_file(), with warnings as above. */
 CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_policy_import_file_ex(certpin_policy *policy,
 	const char *path, certpin_import_format format, const char *default_host,
-	char **warnings);
+	char **warnings, certpin_error *err);
 
 /*
  * The trust anchors an Android import gives `hostname` (normalized) when

@@ -7,6 +7,9 @@
 #include "internal.h"
 #include "test.h"
 
+
+/* The detail of the last failed import. */
+static certpin_error E;
 #define B64_A "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0="   /* sha256("abc") */
 #define B64_B "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="   /* sha256("") */
 #define B64_C "ypeBEsobvcr6wjGzmiPcTaeG7/gUfE5yuYB3ha/uSLs="   /* sha256("a") */
@@ -73,7 +76,7 @@ static certpin_policy *import_str(const char *s, certpin_import_format f, const 
 
 	if (certpin_policy_new(&p) != CERTPIN_OK)
 		abort();
-	*rc = certpin_policy_import_data_ex(p, s, strlen(s), f, host, "in", warn);
+	*rc = certpin_policy_import_data_ex(p, s, strlen(s), f, host, "in", warn, &E);
 	return p;
 }
 
@@ -85,9 +88,9 @@ static void test_nsc_basic(void)
 	const char *ab[] = { B64_A, B64_B }, *cd[] = { B64_C, B64_D };
 
 	CHECK_INT(certpin_policy_new(&p), CERTPIN_OK);
-	CHECK_INT(certpin_policy_import_file_ex(p, test_data("nsc/basic.xml"), CERTPIN_IMPORT_AUTO, NULL, &warn),
+	CHECK_INT(certpin_policy_import_file_ex(p, test_data("nsc/basic.xml"), CERTPIN_IMPORT_AUTO, NULL, &warn, &E),
 		CERTPIN_OK);
-	CHECK_STR(certpin_policy_error(p), "");
+	CHECK_STR(E.message, "");
 	/* what the policy does not keep is warned; overridePins inside debug-overrides is not a release setting */
 	CHECK_CONTAINS(warn, "basic.xml: <debug-overrides> is not kept in the policy (export will not write it)");
 	CHECK(!strstr(warn ? warn : "", "overridePins"));
@@ -210,7 +213,7 @@ static void test_nsc_nested(void)
 
 	CHECK_INT(certpin_policy_new(&p), CERTPIN_OK);
 	CHECK_INT(certpin_policy_import_file_ex(p, test_data("nsc/nested.xml"), CERTPIN_IMPORT_ANDROID_NSC, NULL,
-		&warn), CERTPIN_OK);
+		&warn, &E), CERTPIN_OK);
 	CHECK_INT(certpin_policy_host_count(p), 4);
 	CHECK(rule_has_pins(p, "**.example.com", ab, 2));
 	/* inherits the parent's pin-set, expiration included */
@@ -238,7 +241,7 @@ static void test_nsc_warnings(void)
 
 	CHECK_INT(certpin_policy_new(&p), CERTPIN_OK);
 	CHECK_INT(certpin_policy_import_file_ex(p, test_data("nsc/override-pins.xml"), CERTPIN_IMPORT_AUTO, NULL,
-		&warn), CERTPIN_OK);
+		&warn, &E), CERTPIN_OK);
 	CHECK_CONTAINS(warn, "override-pins.xml:6: overridePins=\"true\"");
 	free(warn);
 	certpin_policy_free(p);
@@ -246,7 +249,7 @@ static void test_nsc_warnings(void)
 	/* no pins at all is a valid app configuration: empty policy, with a warning */
 	CHECK_INT(certpin_policy_new(&p), CERTPIN_OK);
 	CHECK_INT(certpin_policy_import_file_ex(p, test_data("nsc/no-pins.xml"), CERTPIN_IMPORT_AUTO, NULL,
-		&warn), CERTPIN_OK);
+		&warn, &E), CERTPIN_OK);
 	CHECK_INT(certpin_policy_host_count(p), 0);
 	CHECK_CONTAINS(warn, "no pinned domains");
 	free(warn);
@@ -368,11 +371,11 @@ static void test_bad_inputs(void)
 		int rc;
 
 		CHECK_INT(certpin_policy_new(&p), CERTPIN_OK);
-		rc = certpin_policy_import_data_ex(p, c->input, len, c->format, NULL, "in", &warn);
-		if (rc != CERTPIN_E_POLICY || !strstr(certpin_policy_error(p), c->want))
-			fprintf(stderr, "case '%s': rc %d, error \"%s\"\n", c->name, rc, certpin_policy_error(p));
+		rc = certpin_policy_import_data_ex(p, c->input, len, c->format, NULL, "in", &warn, &E);
+		if (rc != CERTPIN_E_POLICY || !strstr(E.message, c->want))
+			fprintf(stderr, "case '%s': rc %d, error \"%s\"\n", c->name, rc, E.message);
 		CHECK_INT(rc, CERTPIN_E_POLICY);
-		CHECK_CONTAINS(certpin_policy_error(p), c->want);
+		CHECK_CONTAINS(E.message, c->want);
 		CHECK_INT(certpin_policy_host_count(p), 0);
 		CHECK(warn == NULL);
 		certpin_policy_free(p);
@@ -384,12 +387,12 @@ static void test_xxe_file(void)
 	certpin_policy *p;
 
 	CHECK_INT(certpin_policy_new(&p), CERTPIN_OK);
-	CHECK_INT(certpin_policy_import_file(p, test_data("nsc/xxe.xml"), CERTPIN_IMPORT_AUTO, NULL), CERTPIN_E_POLICY);
-	CHECK_CONTAINS(certpin_policy_error(p), "xxe.xml:2: DOCTYPE and ENTITY declarations are not accepted");
-	CHECK(!strstr(certpin_policy_error(p), "root:"));   /* nothing of /etc/passwd */
+	CHECK_INT(certpin_policy_import_file(p, test_data("nsc/xxe.xml"), CERTPIN_IMPORT_AUTO, NULL, &E), CERTPIN_E_POLICY);
+	CHECK_CONTAINS(E.message, "xxe.xml:2: DOCTYPE and ENTITY declarations are not accepted");
+	CHECK(!strstr(E.message, "root:"));   /* nothing of /etc/passwd */
 	CHECK_INT(certpin_policy_host_count(p), 0);
-	CHECK_INT(certpin_policy_import_file(p, test_data("nsc/sha1.xml"), CERTPIN_IMPORT_AUTO, NULL), CERTPIN_E_POLICY);
-	CHECK_CONTAINS(certpin_policy_error(p), "sha1.xml:7: pin digest \"SHA-1\" is not supported");
+	CHECK_INT(certpin_policy_import_file(p, test_data("nsc/sha1.xml"), CERTPIN_IMPORT_AUTO, NULL, &E), CERTPIN_E_POLICY);
+	CHECK_CONTAINS(E.message, "sha1.xml:7: pin digest \"SHA-1\" is not supported");
 	certpin_policy_free(p);
 }
 
@@ -405,26 +408,26 @@ static void test_size_and_args(void)
 	memset(buf, ' ', big);
 	buf[0] = '<';
 	CHECK_INT(certpin_policy_new(&p), CERTPIN_OK);
-	CHECK_INT(certpin_policy_import_data(p, buf, big, CERTPIN_IMPORT_AUTO, NULL, "big"), CERTPIN_E_POLICY);
-	CHECK_CONTAINS(certpin_policy_error(p), "big: input larger than");
+	CHECK_INT(certpin_policy_import_data(p, buf, big, CERTPIN_IMPORT_AUTO, NULL, "big", &E), CERTPIN_E_POLICY);
+	CHECK_CONTAINS(E.message, "big: input larger than");
 	free(buf);
 
 	/* missing file: I/O error with the path */
-	CHECK_INT(certpin_policy_import_file(p, "/nonexistent/nsc.xml", CERTPIN_IMPORT_AUTO, NULL), CERTPIN_E_IO);
-	CHECK_CONTAINS(certpin_policy_error(p), "/nonexistent/nsc.xml");
-	CHECK_INT(certpin_policy_import_data(NULL, "x", 1, CERTPIN_IMPORT_AUTO, NULL, NULL), CERTPIN_E_INVALID_ARG);
-	CHECK_INT(certpin_policy_import_data(p, "x", 1, (certpin_import_format)9, "a.example", NULL),
+	CHECK_INT(certpin_policy_import_file(p, "/nonexistent/nsc.xml", CERTPIN_IMPORT_AUTO, NULL, &E), CERTPIN_E_IO);
+	CHECK_CONTAINS(E.message, "/nonexistent/nsc.xml");
+	CHECK_INT(certpin_policy_import_data(NULL, "x", 1, CERTPIN_IMPORT_AUTO, NULL, NULL, &E), CERTPIN_E_INVALID_ARG);
+	CHECK_INT(certpin_policy_import_data(p, "x", 1, (certpin_import_format)9, "a.example", NULL, &E),
 		CERTPIN_E_INVALID_ARG);
 	/* invalid default host */
 	CHECK_INT(certpin_policy_import_data(p, "sha256/" B64_A, strlen("sha256/" B64_A), CERTPIN_IMPORT_PIN_LIST,
-		"bad host", NULL), CERTPIN_E_POLICY);
-	CHECK_CONTAINS(certpin_policy_error(p), "<data>: invalid default host");
+		"bad host", NULL, &E), CERTPIN_E_POLICY);
+	CHECK_CONTAINS(E.message, "<data>: invalid default host");
 
 	/* import into a non-empty policy is refused and leaves it intact */
 	certpin_policy_free(p);
 	p = import_str("a.example sha256/" B64_A, CERTPIN_IMPORT_AUTO, NULL, &rc, NULL);
 	CHECK_INT(rc, CERTPIN_OK);
-	CHECK_INT(certpin_policy_import_data(p, "b.example sha256/" B64_B, 40, CERTPIN_IMPORT_AUTO, NULL, NULL),
+	CHECK_INT(certpin_policy_import_data(p, "b.example sha256/" B64_B, 40, CERTPIN_IMPORT_AUTO, NULL, NULL, &E),
 		CERTPIN_E_INVALID_ARG);
 	CHECK_INT(certpin_policy_host_count(p), 1);
 	certpin_policy_free(p);
@@ -460,7 +463,7 @@ static void test_limits(void)
 		p = import_str(buf, CERTPIN_IMPORT_ANDROID_NSC, NULL, &rc, NULL);
 		CHECK_INT(rc, extra ? CERTPIN_E_POLICY : CERTPIN_OK);
 		if (extra)
-			CHECK_CONTAINS(certpin_policy_error(p), "more than 256 pins in one <pin-set>");
+			CHECK_CONTAINS(E.message, "more than 256 pins in one <pin-set>");
 		certpin_policy_free(p);
 	}
 	/* a pin list host with too many pins */
@@ -471,7 +474,7 @@ static void test_limits(void)
 	}
 	p = import_str(buf, CERTPIN_IMPORT_PIN_LIST, NULL, &rc, NULL);
 	CHECK_INT(rc, CERTPIN_E_POLICY);
-	CHECK_CONTAINS(certpin_policy_error(p), "in:257: more than 256 pins for host \"a.example\"");
+	CHECK_CONTAINS(E.message, "in:257: more than 256 pins for host \"a.example\"");
 	certpin_policy_free(p);
 	/* inheritance amplification: one full pin-set inherited by 257 nested domains */
 	n = (size_t)snprintf(buf, cap, "<network-security-config><domain-config><domain>a.example</domain><pin-set>");
@@ -485,7 +488,7 @@ static void test_limits(void)
 	n += (size_t)snprintf(buf + n, cap - n, "</domain-config></domain-config></network-security-config>");
 	p = import_str(buf, CERTPIN_IMPORT_ANDROID_NSC, NULL, &rc, NULL);
 	CHECK_INT(rc, CERTPIN_E_POLICY);
-	CHECK_CONTAINS(certpin_policy_error(p), "more than 65536 pins in all");
+	CHECK_CONTAINS(E.message, "more than 65536 pins in all");
 	CHECK_INT(certpin_policy_host_count(p), 0);
 	certpin_policy_free(p);
 	free(buf);
@@ -592,7 +595,7 @@ static void test_okhttp(void)
 	p = import_str(kotlin, CERTPIN_IMPORT_AUTO, NULL, &rc, &warn);
 	CHECK_INT(rc, CERTPIN_OK);
 	if (rc)
-		fprintf(stderr, "okhttp: %s\n", certpin_policy_error(p));
+		fprintf(stderr, "okhttp: %s\n", E.message);
 	CHECK_INT(certpin_policy_host_count(p), 3);
 	/*
 	 * OkHttp accepts the pins of every matching pattern: "**.example.com"
