@@ -161,33 +161,44 @@ static bool slot_is(const certpin__slot *s, const char *base, size_t len, int wi
 	return len <= CERTPIN__SLOT_NAME || memcmp(full(ctx, s->rule1 - 1) + head, base + head, len - head) == 0;
 }
 
-static void slot_put(certpin__slot *slots, size_t cap, const char *base, size_t len, int wildcard, size_t rule)
+static void slot_fill(certpin__slot *s, const char *base, size_t len, int wildcard, size_t rule)
 {
-	size_t j = home(hash_key(base, len, wildcard), cap);
+	s->rule1 = (uint32_t)rule + 1;
+	s->wildcard = (uint8_t)wildcard;
+	s->len = (uint8_t)len;
+	memcpy(s->name, base, len < CERTPIN__SLOT_NAME ? len : CERTPIN__SLOT_NAME);
+}
 
-	while (slots[j].rule1)
-		j = j + 1 == cap ? 0 : j + 1;
-	slots[j].rule1 = (uint32_t)rule + 1;
-	slots[j].wildcard = (uint8_t)wildcard;
-	slots[j].len = (uint8_t)len;
-	memcpy(slots[j].name, base, len < CERTPIN__SLOT_NAME ? len : CERTPIN__SLOT_NAME);
+/*
+ * The slot of (base, wildcard): the one holding it, or the empty one where
+ * it would go (a probe ends at the first empty slot).
+ */
+static certpin__slot *probe(const certpin__hostindex *ix, const char *base, size_t len, int wildcard,
+	certpin__base_fn full, const void *ctx)
+{
+	for (size_t j = home(hash_key(base, len, wildcard), ix->cap);; j = j + 1 == ix->cap ? 0 : j + 1) {
+		certpin__slot *s = &ix->slots[j];
+		if (!s->rule1 || slot_is(s, base, len, wildcard, full, ctx))
+			return s;
+	}
 }
 
 /* Move every entry into `ncap` slots. */
 static int rehash(certpin__hostindex *ix, size_t ncap, certpin__base_fn full, const void *ctx)
 {
-	certpin__slot *ns = calloc(ncap, sizeof(*ns));
+	certpin__hostindex n = { calloc(ncap, sizeof(certpin__slot)), ncap, ix->used };
 
-	if (!ns)
+	if (!n.slots)
 		return CERTPIN_E_NOMEM;
 	for (size_t i = 0; i < ix->cap; i++) {
 		const certpin__slot *s = &ix->slots[i];
-		if (s->rule1)
-			slot_put(ns, ncap, full(ctx, s->rule1 - 1), s->len, s->wildcard, s->rule1 - 1);
+		if (!s->rule1)
+			continue;
+		const char *name = full(ctx, s->rule1 - 1);
+		slot_fill(probe(&n, name, s->len, s->wildcard, full, ctx), name, s->len, s->wildcard, s->rule1 - 1);
 	}
 	free(ix->slots);
-	ix->slots = ns;
-	ix->cap = ncap;
+	*ix = n;
 	return CERTPIN_OK;
 }
 
@@ -201,9 +212,19 @@ int certpin__hostindex_add(certpin__hostindex *ix, const char *base, size_t len,
 		if (rc != CERTPIN_OK)
 			return rc;
 	}
-	slot_put(ix->slots, ix->cap, base, len, wildcard, rule);
+	certpin__slot *s = probe(ix, base, len, wildcard, full, ctx);
+	if (s->rule1)
+		return CERTPIN_E_DUPLICATE;
+	slot_fill(s, base, len, wildcard, rule);
 	ix->used++;
 	return CERTPIN_OK;
+}
+
+int certpin__hostindex_reserve(certpin__hostindex *ix, size_t more, certpin__base_fn full, const void *ctx)
+{
+	size_t want = (ix->used + more) * LOAD_DEN / LOAD_NUM + 1;
+
+	return want > ix->cap ? rehash(ix, want < 16 ? 16 : want, full, ctx) : CERTPIN_OK;
 }
 
 void certpin__hostindex_compact(certpin__hostindex *ix, certpin__base_fn full, const void *ctx)
@@ -221,13 +242,8 @@ long certpin__hostindex_find(const certpin__hostindex *ix, const char *base, siz
 {
 	if (ix->cap == 0 || len > 255)
 		return -1;
-	for (size_t j = home(hash_key(base, len, wildcard), ix->cap);; j = j + 1 == ix->cap ? 0 : j + 1) {
-		const certpin__slot *s = &ix->slots[j];
-		if (!s->rule1)
-			return -1;
-		if (slot_is(s, base, len, wildcard, full, ctx))
-			return (long)s->rule1 - 1;
-	}
+	const certpin__slot *s = probe(ix, base, len, wildcard, full, ctx);
+	return s->rule1 ? (long)s->rule1 - 1 : -1;
 }
 
 long certpin__hostindex_match(const certpin__hostindex *ix, const char *host, int is_ip, certpin__base_fn full,

@@ -87,7 +87,7 @@ typedef struct certpin__hostindex {
 /* The whole base name of `rule`, for names longer than a slot holds and for rehashing. */
 typedef const char *(*certpin__base_fn)(const void *ctx, size_t rule);
 
-/* Add (base[0..len), wildcard) -> rule; the caller has made sure it is not there.  CERTPIN_OK or _E_NOMEM. */
+/* Add (base[0..len), wildcard) -> rule: CERTPIN_OK, _E_DUPLICATE if it is there already, or _E_NOMEM. */
 int certpin__hostindex_add(certpin__hostindex *ix, const char *base, size_t len, int wildcard, size_t rule,
 	certpin__base_fn full, const void *ctx);
 /* The rule of (base[0..len), wildcard), or -1. */
@@ -96,6 +96,8 @@ long certpin__hostindex_find(const certpin__hostindex *ix, const char *base, siz
 /* The most specific rule for a normalized host, or -1. */
 long certpin__hostindex_match(const certpin__hostindex *ix, const char *host, int is_ip, certpin__base_fn full,
 	const void *ctx);
+/* Room for `more` entries without growing again. */
+int certpin__hostindex_reserve(certpin__hostindex *ix, size_t more, certpin__base_fn full, const void *ctx);
 /* Shrink the slot array to the load a frozen index keeps. */
 void certpin__hostindex_compact(certpin__hostindex *ix, certpin__base_fn full, const void *ctx);
 void certpin__hostindex_free(certpin__hostindex *ix);
@@ -157,9 +159,11 @@ struct certpin_policy {
 
 /* Empty a policy being built (an import that failed); a frozen one is left alone. */
 void certpin__policy_reset(certpin_policy *p);
-/* Add a pin with an optional comment (the JSON loader's and importers' call). */
-int certpin__policy_add_pin_comment(certpin_policy *p, const char *pattern, const certpin_pin *pin,
-	certpin_position position, const char *comment, certpin_error *err);
+/* certpin_policy_add_pin() to rule `rule` (its index): the loader's call, with no pattern to look up. */
+int certpin__policy_add_pin_at(certpin_policy *p, size_t rule, const certpin_pin *pin, certpin_position position,
+	const char *comment, certpin_error *err);
+/* Room for `rules` more rules and `pins` more pins, the index sized for them: one allocation each. */
+int certpin__policy_reserve(certpin_policy *p, size_t rules, size_t pins);
 const certpin__rule *certpin__policy_rule(const certpin_policy *p, size_t i);
 /* A rule's pins (rule->npins of them) and its pattern, base name and own report URIs. */
 const certpin__pinent *certpin__rule_pins(const certpin_policy *p, const certpin__rule *r);

@@ -154,6 +154,12 @@ static int read_escape(reader *r, uint8_t *flags)
 	return 0;
 }
 
+/* May byte c stand in a string as it is, with nothing to check?  Printable ASCII but '"' and '\\'. */
+static inline bool plain(unsigned char c)
+{
+	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
 /* A string token; r->pos is at the opening quote. */
 static int read_string(reader *r)
 {
@@ -164,6 +170,13 @@ static int read_string(reader *r)
 		return -1;
 	while (r->pos < r->len) {
 		unsigned char c = (unsigned char)r->s[r->pos];
+		if (plain(c)) { /* most of a document: a tight loop over such bytes */
+			const unsigned char *p = (const unsigned char *)r->s + r->pos + 1, *end = (const unsigned char *)r->s + r->len;
+			while (p < end && plain(*p))
+				p++;
+			r->pos = (size_t)(p - (const unsigned char *)r->s);
+			continue;
+		}
 		if (c == '"') {
 			certpin__json_tok *tok = &r->out->tok[t];
 			tok->len = (uint32_t)(r->pos - tok->start);
@@ -265,11 +278,22 @@ static int keyref_cmp(const void *a, const void *b)
 	return x->hash < y->hash ? -1 : x->hash > y->hash;
 }
 
-/* Refuse an object whose keys repeat; `obj` is complete.  Sorted by hash: n log n for any size. */
+/*
+ * Refuse an object whose keys repeat; `obj` is complete.  A small object
+ * compares its keys pairwise; a large one sorts them by hash (n log n).
+ */
 static int check_duplicates(reader *r, size_t obj)
 {
 	const certpin__json *j = r->out;
 	size_t n = j->tok[obj].len, i = 0;
+
+	if (n <= 8) {
+		for (size_t a = obj + 1; a < j->tok[obj].next; a = j->tok[a + 1].next)
+			for (size_t b = j->tok[a + 1].next; b < j->tok[obj].next; b = j->tok[b + 1].next)
+				if (certpin__json_str_eq(j, a, j, b))
+					return fail(r, "duplicate object key");
+		return 0;
+	}
 	keyref *keys = malloc(n * sizeof(*keys));
 
 	if (!keys)
@@ -389,6 +413,14 @@ int certpin__json_read(certpin__json *out, const char *s, size_t len, char *err,
 	out->text = s;
 	if (len > UINT32_MAX - 1)
 		return fail(&r, "document too large");
+	/*
+	 * Room for a token every 16 bytes (a policy has one every 20 or so), so
+	 * that a large document is not copied as its array grows; pages never
+	 * written are never committed.
+	 */
+	if (len / 16 > 256 && !(out->tok = malloc((len / 16) * sizeof(*out->tok))))
+		return fail(&r, "out of memory");
+	r.cap = out->tok ? len / 16 : 0;
 	if (read_value(&r, 0) != 0)
 		return -1;
 	skip_ws(&r);
@@ -409,6 +441,14 @@ long certpin__json_str(const certpin__json *j, size_t t, char *out, size_t outle
 	const certpin__json_tok *tok = &j->tok[t];
 	const char *s = j->text + tok->start, *end = s + tok->len;
 	size_t o = 0;
+
+	if (!(tok->flags & CERTPIN__JSON_ESCAPED)) { /* the usual string: its bytes as they stand */
+		if (tok->len >= outlen)
+			return -1;
+		memcpy(out, s, tok->len);
+		out[tok->len] = '\0';
+		return (long)tok->len;
+	}
 
 	while (s < end) {
 		unsigned long cp = (unsigned char)*s;

@@ -233,10 +233,9 @@ int certpin_policy_add_host(certpin_policy *p, const certpin_host_options *o, ce
 	if (rc != CERTPIN_OK)
 		return certpin__fail(err, rc, NULL, 0, "invalid host pattern \"%.300s\"", o->pattern ? o->pattern : "(null)");
 	const char *prefix = wild == WILD_ANY ? "**." : wild == WILD_ONE ? "*." : "";
-	snprintf(pattern, sizeof(pattern), "%s%s", prefix, base);
-	size_t blen = strlen(base);
-	if (certpin__hostindex_find(&p->index, base, blen, wild, base_of, p) >= 0)
-		return certpin__fail(err, CERTPIN_E_DUPLICATE, NULL, 0, "host \"%s\" is defined more than once", pattern);
+	size_t plen = strlen(prefix), blen = strlen(base);
+	memcpy(pattern, prefix, plen);
+	memcpy(pattern + plen, base, blen + 1);
 	if (p->nrules >= UINT32_MAX - 1 || !reserve((void **)&p->rules, &p->caprules, p->nrules, 1, sizeof(*p->rules)))
 		return certpin__fail(err, CERTPIN_E_NOMEM, NULL, 0, "out of memory");
 	certpin__rule *r = &p->rules[p->nrules];
@@ -251,8 +250,13 @@ int certpin_policy_add_host(certpin_policy *p, const certpin_host_options *o, ce
 	r->on_expiry = (uint8_t)o->on_expiry;
 	r->clock_skew = o->clock_skew;
 	r->pins = (uint32_t)p->npins;
-	if ((rc = certpin__hostindex_add(&p->index, base, blen, wild, p->nrules, base_of, p)) != CERTPIN_OK)
+	/* the index refuses a duplicate in the same probe that finds the free slot */
+	if ((rc = certpin__hostindex_add(&p->index, base, blen, wild, p->nrules, base_of, p)) != CERTPIN_OK) {
+		p->nstrings = r->pattern; /* take the pattern back: the rule is not added */
+		if (rc == CERTPIN_E_DUPLICATE)
+			return certpin__fail(err, rc, NULL, 0, "host \"%s\" is defined more than once", pattern);
 		return certpin__fail(err, rc, NULL, 0, "%s", certpin_strerror(rc));
+	}
 	p->nrules++;
 	p->nip_rules += is_ip != 0;
 	return CERTPIN_OK;
@@ -337,8 +341,8 @@ static bool set_comment(certpin_policy *p, size_t k, const char *comment)
 	return off != 0;
 }
 
-int certpin__policy_add_pin_comment(certpin_policy *p, const char *pattern, const certpin_pin *pin,
-	certpin_position position, const char *comment, certpin_error *err)
+int certpin__policy_add_pin_at(certpin_policy *p, size_t rule, const certpin_pin *pin, certpin_position position,
+	const char *comment, certpin_error *err)
 {
 	int rc;
 
@@ -348,11 +352,9 @@ int certpin__policy_add_pin_comment(certpin_policy *p, const char *pattern, cons
 		return certpin__fail(err, CERTPIN_E_INVALID_ARG, NULL, 0, "pin missing or of unknown kind");
 	if (position < CERTPIN_POS_ANY || position > CERTPIN_POS_ROOT)
 		return certpin__fail(err, CERTPIN_E_INVALID_ARG, NULL, 0, "unknown pin position %d", (int)position);
-	long i = pattern ? find_rule(p, pattern) : -1;
-	if (i < 0)
-		return certpin__fail(err, CERTPIN_E_NOT_FOUND, NULL, 0, "no host \"%.300s\" in the policy",
-			pattern ? pattern : "(null)");
-	certpin__rule *r = &p->rules[i];
+	if (rule >= p->nrules)
+		return certpin__fail(err, CERTPIN_E_NOT_FOUND, NULL, 0, "no rule %zu in the policy", rule);
+	certpin__rule *r = &p->rules[rule];
 	if (r->npins >= CERTPIN_MAX_PINS_PER_HOST)
 		return certpin__fail(err, CERTPIN_E_INVALID_ARG, NULL, 0, "host \"%s\" has more than %d pins",
 			certpin__rule_pattern(p, r), CERTPIN_MAX_PINS_PER_HOST);
@@ -379,7 +381,22 @@ int certpin__policy_add_pin_comment(certpin_policy *p, const char *pattern, cons
 int certpin_policy_add_pin(certpin_policy *p, const char *pattern, const certpin_pin *pin, certpin_position position,
 	const char *comment, certpin_error *err)
 {
-	return certpin__policy_add_pin_comment(p, pattern, pin, position, comment, err);
+	int rc;
+
+	if ((rc = check_mutable(p, err)) != CERTPIN_OK)
+		return rc;
+	long i = pattern ? find_rule(p, pattern) : -1;
+	if (i < 0)
+		return certpin__fail(err, CERTPIN_E_NOT_FOUND, NULL, 0, "no host \"%.300s\" in the policy",
+			pattern ? pattern : "(null)");
+	return certpin__policy_add_pin_at(p, (size_t)i, pin, position, comment, err);
+}
+
+int certpin__policy_reserve(certpin_policy *p, size_t rules, size_t pins)
+{
+	if (!reserve((void **)&p->rules, &p->caprules, p->nrules, rules, sizeof(*p->rules)) || !grow_pins(p, pins))
+		return CERTPIN_E_NOMEM;
+	return certpin__hostindex_reserve(&p->index, rules, base_of, p);
 }
 
 /* ---- reading ---------------------------------------------------------------- */

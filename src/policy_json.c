@@ -35,59 +35,71 @@ static int fail(loader *L, const char *path, const char *fmt, ...)
 	return certpin__fail(L->err, CERTPIN_E_POLICY, path, 0, "%s: %s: %s", L->name, path, msg);
 }
 
+/* prefix + "/" + decimal i into out (no printf: this runs for every host and pin of a document). */
+static void index_path(char *out, size_t outlen, const char *prefix, const char *name, size_t i)
+{
+	char digits[24];
+	size_t n = 0, plen = strlen(prefix), nlen = strlen(name);
+
+	do
+		digits[n++] = (char)('0' + i % 10);
+	while ((i /= 10) != 0);
+	if (plen + nlen + n + 1 > outlen) {
+		out[0] = '\0';
+		return;
+	}
+	memcpy(out, prefix, plen);
+	memcpy(out + plen, name, nlen);
+	for (size_t k = 0; k < n; k++)
+		out[plen + nlen + k] = digits[n - 1 - k];
+	out[plen + nlen + n] = '\0';
+}
+
 static certpin__json_type type_of(const loader *L, long t)
 {
 	return t < 0 ? 0 : (certpin__json_type)L->j->tok[t].type;
 }
 
-/* Every key of object `obj` must be in `allowed` (NULL-terminated). */
-static int check_keys(loader *L, const char *path, size_t obj, const char *const *allowed)
+/*
+ * One pass over the members of object `obj`: out[i] is the value of
+ * keys[i] (a token index), -1 if absent.  A key not in keys[] (NULL-ended)
+ * is an error.
+ */
+static int members(loader *L, const char *path, size_t obj, const char *const *keys, long *out)
 {
 	const certpin__json *j = L->j;
+	size_t n = 0;
 
+	while (keys[n])
+		out[n++] = -1;
 	for (size_t k = obj + 1; k < j->tok[obj].next; k = j->tok[k + 1].next) {
-		bool ok = false;
-		for (size_t i = 0; allowed[i] && !ok; i++)
-			ok = certpin__json_key_is(j, k, allowed[i]);
-		if (!ok) {
+		size_t i = 0;
+		while (i < n && !certpin__json_key_is(j, k, keys[i]))
+			i++;
+		if (i == n) {
 			if (certpin__json_str(j, k, L->str, sizeof(L->str)) < 0)
 				snprintf(L->str, sizeof(L->str), "(a long key)");
 			return fail(L, path, "unknown key \"%.80s\"", L->str);
 		}
+		out[i] = (long)k + 1;
 	}
 	return CERTPIN_OK;
 }
 
-/* String token t into L->str; `what` names it in messages. */
-static int read_str(loader *L, const char *path, long t, const char *what, const char **out)
+/* String token t (-1: absent, out = "") copied to out[outlen]; `key` names it in messages. */
+static int get_str(loader *L, const char *path, long t, const char *key, char *out, size_t outlen)
 {
-	if (type_of(L, t) != CERTPIN__JSON_STRING)
-		return fail(L, path, "%s must be a string", what);
-	if (L->j->tok[t].flags & CERTPIN__JSON_NUL)
-		return fail(L, path, "%s contains a NUL character", what);
-	if (certpin__json_str(L->j, (size_t)t, L->str, sizeof(L->str)) < 0)
-		return fail(L, path, "%s is longer than %d bytes", what, STR_MAX - 1);
-	*out = L->str;
-	return CERTPIN_OK;
-}
-
-/* The member `key` of `obj` as a string copied to out[outlen] ("" if absent). */
-static int get_str(loader *L, const char *path, size_t obj, const char *key, char *out, size_t outlen)
-{
-	char what[40];
-	const char *s;
-	long t = certpin__json_get(L->j, obj, key);
-	int rc;
+	const certpin__json *j = L->j;
 
 	out[0] = '\0';
 	if (t < 0)
 		return CERTPIN_OK;
-	snprintf(what, sizeof(what), "\"%s\"", key);
-	if ((rc = read_str(L, path, t, what, &s)) != CERTPIN_OK)
-		return rc;
-	if (strlen(s) >= outlen)
-		return fail(L, path, "\"%s\" is too long", key);
-	memcpy(out, s, strlen(s) + 1);
+	if (type_of(L, t) != CERTPIN__JSON_STRING)
+		return fail(L, path, "%s must be a string", key);
+	if (j->tok[t].flags & CERTPIN__JSON_NUL)
+		return fail(L, path, "%s contains a NUL character", key);
+	if (certpin__json_str(j, (size_t)t, out, outlen) < 0)
+		return fail(L, path, "%s is longer than %zu bytes", key, outlen - 1);
 	return CERTPIN_OK;
 }
 
@@ -116,60 +128,56 @@ static int load_report_uris(loader *L, const char *path, size_t v, const char *p
 }
 
 /*
- * The member `key` of `obj`, one of names[0..n) (its index into *out);
- * absent: *out unchanged.  `list` names the choices in messages.
+ * String token t (-1: absent: *out unchanged), one of names[0..n) (its
+ * index into *out).  `key` and `list` name it and the choices in messages.
  */
-static int pick(loader *L, const char *path, size_t obj, const char *key, const char *const *names, int n, int *out,
+static int pick(loader *L, const char *path, long t, const char *key, const char *const *names, int n, int *out,
 	const char *list)
 {
-	char what[40];
-	const char *s;
-	long t = certpin__json_get(L->j, obj, key);
+	char s[32], what[32];
 	int rc;
 
 	if (t < 0)
 		return CERTPIN_OK;
 	snprintf(what, sizeof(what), "\"%s\"", key);
-	if ((rc = read_str(L, path, t, what, &s)) != CERTPIN_OK)
+	if ((rc = get_str(L, path, t, what, s, sizeof(s))) != CERTPIN_OK)
 		return rc;
 	for (int i = 0; i < n; i++)
 		if (strcmp(s, names[i]) == 0) {
 			*out = i;
 			return CERTPIN_OK;
 		}
-	return fail(L, path, "unknown %s \"%.40s\" (%s)", key, s, list);
+	return fail(L, path, "unknown %s \"%.31s\" (%s)", key, s, list);
 }
 
-static int load_pin(loader *L, const char *hpath, const char *pattern, size_t pj, size_t k)
+static int load_pin(loader *L, const char *hpath, size_t rule, size_t pj, size_t k)
 {
 	static const char *const keys[] = { "pin", "position", "comment", NULL };
 	static const char *const positions[] = { "any", "leaf", "intermediate", "root" };
-	char path[128], pinstr[256] = "", comment[STR_MAX] = "";
-	int position = CERTPIN_POS_ANY;
+	enum { PIN, POSITION, COMMENT };
+	char path[128], pinstr[256], comment[STR_MAX] = "";
+	int position = CERTPIN_POS_ANY, rc;
 	certpin_pin pin;
 	certpin_error e;
-	const char *s;
-	int rc;
+	long m[3];
 
-	snprintf(path, sizeof(path), "%s/pins/%zu", hpath, k);
+	index_path(path, sizeof(path), hpath, "/pins/", k);
 	if (type_of(L, (long)pj) == CERTPIN__JSON_STRING) {
-		if ((rc = read_str(L, path, (long)pj, "a pin", &s)) != CERTPIN_OK)
+		if ((rc = get_str(L, path, (long)pj, "a pin", pinstr, sizeof(pinstr))) != CERTPIN_OK)
 			return rc;
-		snprintf(pinstr, sizeof(pinstr), "%s", s);
 	} else if (type_of(L, (long)pj) == CERTPIN__JSON_OBJECT) {
-		if ((rc = check_keys(L, path, pj, keys)) || (rc = get_str(L, path, pj, "pin", pinstr, sizeof(pinstr))) ||
-		    (rc = pick(L, path, pj, "position", positions, 4, &position, "any, leaf, intermediate, root")) ||
-		    (rc = get_str(L, path, pj, "comment", comment, sizeof(comment))))
+		if ((rc = members(L, path, pj, keys, m)) || (rc = get_str(L, path, m[PIN], "\"pin\"", pinstr, sizeof(pinstr))) ||
+		    (rc = pick(L, path, m[POSITION], "position", positions, 4, &position, "any, leaf, intermediate, root")) ||
+		    (rc = get_str(L, path, m[COMMENT], "\"comment\"", comment, sizeof(comment))))
 			return rc;
-		if (certpin__json_get(L->j, pj, "pin") < 0)
+		if (m[PIN] < 0)
 			return fail(L, path, "missing \"pin\"");
 	} else {
 		return fail(L, path, "a pin must be a string or an object");
 	}
 	if ((rc = certpin_pin_parse(&pin, pinstr, strlen(pinstr))) != CERTPIN_OK)
 		return fail(L, path, "%s: \"%.80s\"", certpin_strerror(rc), pinstr);
-	rc = certpin__policy_add_pin_comment(L->p, pattern, &pin, (certpin_position)position, comment[0] ? comment : NULL,
-		&e);
+	rc = certpin__policy_add_pin_at(L->p, rule, &pin, (certpin_position)position, comment[0] ? comment : NULL, &e);
 	if (rc == CERTPIN_E_DUPLICATE)
 		return fail(L, path, "pin listed twice with the same position");
 	if (rc != CERTPIN_OK)
@@ -177,8 +185,11 @@ static int load_pin(loader *L, const char *hpath, const char *pattern, size_t pj
 	return CERTPIN_OK;
 }
 
-/* The host entry's options, read into `o` (its pattern in `host`). */
-static int host_options(loader *L, const char *path, size_t hj, certpin_host_options *o, char *host, size_t hostlen)
+enum { H_HOST, H_SUBDOMAINS, H_MODE, H_EXPIRES, H_ON_EXPIRY, H_SKEW, H_PINS, H_URIS, H_COMMENT, H_COUNT };
+
+/* The host entry's options from its members m[], into `o` (its pattern in `host`). */
+static int host_options(loader *L, const char *path, const long *m, certpin_host_options *o, char *host,
+	size_t hostlen)
 {
 	static const char *const modes[] = { "enforce", "report-only" };
 	static const char *const actions[] = { "fail-open", "fail-closed", "keep" };
@@ -186,29 +197,27 @@ static int host_options(loader *L, const char *path, size_t hj, certpin_host_opt
 	int mode = o->mode, on_expiry = o->on_expiry, rc;
 	int64_t skew;
 
-	if ((rc = get_str(L, path, hj, "host", host, hostlen)) ||
-	    (rc = pick(L, path, hj, "mode", modes, 2, &mode, "enforce, report-only")) ||
-	    (rc = get_str(L, path, hj, "expires", expires, sizeof(expires))) ||
-	    (rc = pick(L, path, hj, "on_expiry", actions, 3, &on_expiry, "fail-open, fail-closed, keep")))
+	if ((rc = get_str(L, path, m[H_HOST], "\"host\"", host, hostlen)) ||
+	    (rc = pick(L, path, m[H_MODE], "mode", modes, 2, &mode, "enforce, report-only")) ||
+	    (rc = get_str(L, path, m[H_EXPIRES], "\"expires\"", expires, sizeof(expires))) ||
+	    (rc = pick(L, path, m[H_ON_EXPIRY], "on_expiry", actions, 3, &on_expiry, "fail-open, fail-closed, keep")))
 		return rc;
-	long v = certpin__json_get(L->j, hj, "comment");
-	if (v >= 0 && type_of(L, v) != CERTPIN__JSON_STRING)
+	if (m[H_COMMENT] >= 0 && type_of(L, m[H_COMMENT]) != CERTPIN__JSON_STRING)
 		return fail(L, path, "\"comment\" must be a string");
-	if (certpin__json_get(L->j, hj, "host") < 0)
+	if (m[H_HOST] < 0)
 		return fail(L, path, "missing \"host\"");
 	o->pattern = host;
 	o->mode = (certpin_mode)mode;
 	o->on_expiry = (certpin_expiry_action)on_expiry;
-	if ((v = certpin__json_get(L->j, hj, "include_subdomains")) >= 0) {
-		if (type_of(L, v) != CERTPIN__JSON_TRUE && type_of(L, v) != CERTPIN__JSON_FALSE)
+	if (m[H_SUBDOMAINS] >= 0) {
+		if (type_of(L, m[H_SUBDOMAINS]) != CERTPIN__JSON_TRUE && type_of(L, m[H_SUBDOMAINS]) != CERTPIN__JSON_FALSE)
 			return fail(L, path, "\"include_subdomains\" must be true or false");
-		o->include_subdomains = type_of(L, v) == CERTPIN__JSON_TRUE;
+		o->include_subdomains = type_of(L, m[H_SUBDOMAINS]) == CERTPIN__JSON_TRUE;
 	}
-	if (certpin__json_get(L->j, hj, "expires") >= 0 &&
-	    (certpin__parse_time(&o->expires, expires) != 0 || o->expires <= 0))
+	if (m[H_EXPIRES] >= 0 && (certpin__parse_time(&o->expires, expires) != 0 || o->expires <= 0))
 		return fail(L, path, "bad \"expires\" \"%.40s\" (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)", expires);
-	if ((v = certpin__json_get(L->j, hj, "clock_skew")) >= 0) {
-		if (!certpin__json_int(L->j, (size_t)v, &skew) || skew < 0 || skew > CLOCK_SKEW_MAX)
+	if (m[H_SKEW] >= 0) {
+		if (!certpin__json_int(L->j, (size_t)m[H_SKEW], &skew) || skew < 0 || skew > CLOCK_SKEW_MAX)
 			return fail(L, path, "\"clock_skew\" must be an integer from 0 to %u seconds", CLOCK_SKEW_MAX);
 		o->clock_skew = (unsigned int)skew;
 	}
@@ -222,14 +231,15 @@ static int load_host(loader *L, size_t hj, size_t i)
 	char path[64], host[CERTPIN_HOSTNAME_MAX + 8];
 	certpin_host_options o = CERTPIN_HOST_OPTIONS_INIT;
 	certpin_error e;
+	long m[H_COUNT];
 	int rc;
 
-	snprintf(path, sizeof(path), "/hosts/%zu", i);
+	index_path(path, sizeof(path), "", "/hosts/", i);
 	if (type_of(L, (long)hj) != CERTPIN__JSON_OBJECT)
 		return fail(L, path, "a host entry must be an object");
-	if ((rc = check_keys(L, path, hj, keys)) != CERTPIN_OK || (rc = host_options(L, path, hj, &o, host, sizeof(host))))
+	if ((rc = members(L, path, hj, keys, m)) != CERTPIN_OK || (rc = host_options(L, path, m, &o, host, sizeof(host))))
 		return rc;
-	long pins = certpin__json_get(L->j, hj, "pins");
+	long pins = m[H_PINS];
 	if (pins < 0)
 		return fail(L, path, "missing \"pins\"");
 	if (type_of(L, pins) != CERTPIN__JSON_ARRAY || L->j->tok[pins].len == 0)
@@ -241,46 +251,50 @@ static int load_host(loader *L, size_t hj, size_t i)
 		return fail(L, path, "invalid host pattern \"%.80s\"", host);
 	if (rc != CERTPIN_OK)
 		return fail(L, path, "%s", e.message);
-	/* the rule just added; address pins through its normalized pattern */
-	const char *pattern = certpin__rule_pattern(L->p, &L->p->rules[L->p->nrules - 1]);
-	size_t k = 0;
+	/* the rule just added */
+	size_t rule = L->p->nrules - 1, k = 0;
 	for (size_t t = (size_t)pins + 1; t < L->j->tok[pins].next; t = L->j->tok[t].next, k++)
-		if ((rc = load_pin(L, path, pattern, t, k)) != CERTPIN_OK)
+		if ((rc = load_pin(L, path, rule, t, k)) != CERTPIN_OK)
 			return rc;
-	long v = certpin__json_get(L->j, hj, "report_uris");
-	return v >= 0 ? load_report_uris(L, path, (size_t)v, pattern) : CERTPIN_OK;
+	if (m[H_URIS] < 0)
+		return CERTPIN_OK;
+	return load_report_uris(L, path, (size_t)m[H_URIS], certpin__rule_pattern(L->p, &L->p->rules[rule]));
 }
 
 static int load_doc(loader *L)
 {
 	static const char *const keys[] = { "schema", "policy_version", "report_uris", "hosts", "comment", NULL };
+	enum { SCHEMA, VERSION, URIS, HOSTS, COMMENT };
 	const certpin__json *j = L->j;
+	long m[5];
 	int64_t n;
-	long v;
 	int rc;
 
 	if (type_of(L, 0) != CERTPIN__JSON_OBJECT)
 		return fail(L, "/", "the document must be a JSON object");
-	if ((rc = check_keys(L, "/", 0, keys)))
+	if ((rc = members(L, "/", 0, keys, m)))
 		return rc;
-	if ((v = certpin__json_get(j, 0, "schema")) < 0)
+	if (m[SCHEMA] < 0)
 		return fail(L, "/", "missing \"schema\" (this version reads schema 1)");
-	if (!certpin__json_int(j, (size_t)v, &n) || n != 1)
+	if (!certpin__json_int(j, (size_t)m[SCHEMA], &n) || n != 1)
 		return fail(L, "/schema", "unsupported schema (this version reads schema 1)");
-	if ((v = certpin__json_get(j, 0, "policy_version")) >= 0) {
-		if (!certpin__json_int(j, (size_t)v, &n) || n < 0)
+	if (m[VERSION] >= 0) {
+		if (!certpin__json_int(j, (size_t)m[VERSION], &n) || n < 0)
 			return fail(L, "/policy_version", "must be a non-negative integer");
 		L->p->version = (uint64_t)n;
 	}
-	if ((v = certpin__json_get(j, 0, "comment")) >= 0 && type_of(L, v) != CERTPIN__JSON_STRING)
+	if (m[COMMENT] >= 0 && type_of(L, m[COMMENT]) != CERTPIN__JSON_STRING)
 		return fail(L, "/comment", "must be a string");
-	if ((v = certpin__json_get(j, 0, "report_uris")) >= 0 && (rc = load_report_uris(L, "/", (size_t)v, NULL)))
+	if (m[URIS] >= 0 && (rc = load_report_uris(L, "/", (size_t)m[URIS], NULL)))
 		return rc;
-	long hosts = certpin__json_get(j, 0, "hosts");
+	long hosts = m[HOSTS];
 	if (hosts < 0)
 		return fail(L, "/", "missing \"hosts\"");
 	if (type_of(L, hosts) != CERTPIN__JSON_ARRAY)
 		return fail(L, "/hosts", "must be an array");
+	/* one allocation for all: a pin and a backup per host is the usual shape (freezing trims the rest) */
+	if (certpin__policy_reserve(L->p, j->tok[hosts].len, 2 * (size_t)j->tok[hosts].len) != CERTPIN_OK)
+		return certpin__fail(L->err, CERTPIN_E_NOMEM, NULL, 0, "%s: out of memory", L->name);
 	size_t i = 0;
 	for (size_t t = (size_t)hosts + 1; t < j->tok[hosts].next; t = j->tok[t].next, i++)
 		if ((rc = load_host(L, t, i)) != CERTPIN_OK)
