@@ -1,20 +1,31 @@
 #!/bin/sh
-# bench_cli_pin.sh CERTPIN [COUNT]
+# bench_cli_pin.sh CERTPIN [COUNT] [RUNS]
 #
 # `certpin pin` over COUNT (default 200) small P-256 certificates in ONE
-# invocation, against the usual openssl recipe run per file (4 processes):
+# invocation (side A), against the usual openssl recipe run per file
+# (4 processes, side B):
 #
 #   openssl x509 -pubkey -noout -in F | openssl pkey -pubin -outform DER |
 #     openssl dgst -sha256 -binary | openssl base64
 #
-# Both must print the same pins (checked first).  Timed with hyperfine if
-# installed, else with `date +%s%N` (median of 5 runs).  Prints the speed
-# ratio; asserts nothing about it.
+# Both must print the same pins (checked first).  After one warm-up run of
+# each, RUNS (default 6) timed runs per side, interleaved run by run: A B,
+# B A, A B, ... (wall clock from `date +%s%N`, each side through `sh -c`).
+# Prints each side's median with its minimum and maximum, and the ratio of
+# the medians; asserts nothing about speed.
 set -eu
 
-CERTPIN=${1:?usage: bench_cli_pin.sh CERTPIN [COUNT]}
+CERTPIN=${1:?usage: bench_cli_pin.sh CERTPIN [COUNT] [RUNS]}
 COUNT=${2:-200}
+RUNS=${3:-6}
+HERE=$(cd "$(dirname "$0")" && pwd)
 : "${OPENSSL:=openssl}"
+. "$HERE/lib.sh"
+
+case $COUNT$RUNS in
+*[!0-9]*) echo "bench_cli_pin: COUNT and RUNS must be numbers" >&2; exit 2 ;;
+esac
+[ "$RUNS" -ge 1 ] || { echo "bench_cli_pin: RUNS must be at least 1" >&2; exit 2; }
 
 if [ ! -x "$CERTPIN" ]; then
 	echo "bench_cli_pin: $CERTPIN not built (the certpin CLI target); skipped"
@@ -58,31 +69,33 @@ echo "bench_cli_pin: $COUNT certificates, pins agree with the openssl pipeline (
 CMD_CERTPIN="$CERTPIN pin $WORK/certs/*.pem"
 CMD_OPENSSL="sh $WORK/openssl-pins.sh $WORK/certs/*.pem"
 
-if command -v hyperfine >/dev/null 2>&1; then
-	hyperfine --style basic --warmup 1 --min-runs 5 --export-csv "$WORK/times.csv" \
-		-n "certpin pin (1 process)" "$CMD_CERTPIN >/dev/null" \
-		-n "openssl pipeline (4 processes per file)" "$CMD_OPENSSL >/dev/null"
-	# CSV: command,mean,stddev,median,user,system,min,max (seconds)
-	c=$(awk -F, 'NR == 2 { print $4 }' "$WORK/times.csv")
-	o=$(awk -F, 'NR == 3 { print $4 }' "$WORK/times.csv")
-	tool=hyperfine
-else
-	median_ns() { # command...: median wall time of 5 runs, in ns
-		for _ in 1 2 3 4 5; do
-			s=$(date +%s%N)
-			sh -c "$1" >/dev/null
-			e=$(date +%s%N)
-			echo $((e - s))
-		done | sort -n | sed -n 3p
-	}
-	sh -c "$CMD_CERTPIN" >/dev/null # warm-up
-	c=$(median_ns "$CMD_CERTPIN" | awk '{ print $1 / 1e9 }')
-	o=$(median_ns "$CMD_OPENSSL" | awk '{ print $1 / 1e9 }')
-	tool="date +%s%N, 5 runs"
-fi
+# One timed run of side 0 (certpin) or 1 (openssl), its wall time in ns appended to $WORK/side$1.
+run_side() {
+	if [ "$1" -eq 0 ]; then cmd=$CMD_CERTPIN; else cmd=$CMD_OPENSSL; fi
+	t0=$(bench_now_ns)
+	sh -c "$cmd" >/dev/null
+	t1=$(bench_now_ns)
+	echo $((t1 - t0)) >>"$WORK/side$1"
+}
 
-awk -v c="$c" -v o="$o" -v n="$COUNT" -v tool="$tool" 'BEGIN {
-	printf "bench_cli_pin (%s, medians): certpin %.1f ms (%.0f us/file), openssl %.0f ms (%.2f ms/file)\n",
-		tool, c * 1000, c * 1e6 / n, o * 1000, o * 1000 / n
-	printf "bench_cli_pin: speed ratio %.0fx (target >= 200x)\n", o / c
+sh -c "$CMD_CERTPIN" >/dev/null # warm-up: page cache, dynamic loader
+sh -c "$CMD_OPENSSL" >/dev/null
+: >"$WORK/side0"
+: >"$WORK/side1"
+r=1
+while [ "$r" -le "$RUNS" ]; do
+	first=$(bench_first_of "$r" 2)
+	run_side "$first"
+	run_side $((1 - first))
+	r=$((r + 1))
+done
+
+set -- $(bench_stats "$WORK/side0") $(bench_stats "$WORK/side1")
+awk -v cm="$1" -v clo="$2" -v chi="$3" -v om="$4" -v olo="$5" -v ohi="$6" -v n="$COUNT" -v runs="$RUNS" 'BEGIN {
+	printf "bench_cli_pin: %d runs per side, interleaved (A B, B A, ...), wall clock; median (min..max)\n", runs
+	printf "  A  certpin pin, 1 process:            %9.1f ms (%.1f..%.1f)  %7.0f us/file\n",
+		cm / 1e6, clo / 1e6, chi / 1e6, cm / 1e3 / n
+	printf "  B  openssl pipeline, 4 per file:      %9.1f ms (%.1f..%.1f)  %7.2f ms/file\n",
+		om / 1e6, olo / 1e6, ohi / 1e6, om / 1e6 / n
+	printf "bench_cli_pin: speed ratio of the medians B/A %.0fx (target >= 200x)\n", om / cm
 }'

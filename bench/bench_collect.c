@@ -151,8 +151,8 @@ int main(int argc, char **argv)
 	memset(e, 0, sizeof(e));
 	memset(certs, 0, sizeof(certs));
 	ho.pattern = "api.example.com";
-	if (certpin_policy_new(&p) != CERTPIN_OK || certpin_policy_add_host(p, &ho) != CERTPIN_OK ||
-		certpin_policy_add_pin(p, "api.example.com", &pin, CERTPIN_POS_ANY) != CERTPIN_OK)
+	if (certpin_policy_new(&p) != CERTPIN_OK || certpin_policy_add_host(p, &ho, NULL) != CERTPIN_OK ||
+		certpin_policy_add_pin(p, "api.example.com", &pin, CERTPIN_POS_ANY, NULL, NULL) != CERTPIN_OK)
 		return 1;
 	for (int i = 0; i < 2; i++) {
 		e[i].flags = CERTPIN_HAVE_SPKI | CERTPIN_HAVE_CERT;

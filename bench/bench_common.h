@@ -1,4 +1,4 @@
-/* Small helpers shared by the benchmarks: a monotonic clock, medians, the test PKI's pins. */
+/* Small helpers shared by the benchmarks: a monotonic clock, medians and quantiles, paths. */
 #ifndef CERTPIN_BENCH_COMMON_H
 #define CERTPIN_BENCH_COMMON_H
 
@@ -45,39 +45,6 @@ static inline const char *bench_path(const char *dir, const char *name)
 	static char buf[4096];
 	snprintf(buf, sizeof(buf), "%s/%s", dir, name);
 	return buf;
-}
-
-/*
- * The named pin ("leaf", "backup", "inter", "root", "rogue-root", ...) from
- * DIR/pins.txt, which tests/data/mkpki.sh writes; exits with a message if it
- * cannot be read.
- */
-static inline certpin_pin bench_named_pin(const char *prog, const char *dir, const char *name)
-{
-	char line[256], want[64];
-	certpin_pin pin;
-	FILE *f = fopen(bench_path(dir, "pins.txt"), "r");
-
-	if (!f) {
-		fprintf(stderr, "%s: cannot open %s (run tests/data/mkpki.sh first)\n", prog, bench_path(dir, "pins.txt"));
-		exit(1);
-	}
-	snprintf(want, sizeof(want), "%s ", name);
-	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, want, strlen(want)) != 0)
-			continue;
-		char *v = line + strlen(want);
-		v[strcspn(v, "\r\n")] = '\0';
-		fclose(f);
-		if (certpin_pin_parse(&pin, v, strlen(v)) != CERTPIN_OK) {
-			fprintf(stderr, "%s: bad \"%s\" pin in pins.txt\n", prog, name);
-			exit(1);
-		}
-		return pin;
-	}
-	fclose(f);
-	fprintf(stderr, "%s: no pin \"%s\" in pins.txt\n", prog, name);
-	exit(1);
 }
 
 #endif

@@ -1,5 +1,5 @@
 #!/bin/sh
-# bench_monitor.sh BUILD_DIR [COUNT]
+# bench_monitor.sh BUILD_DIR [COUNT] [RUNS]
 #
 # `certpin monitor` over COUNT (default 100) local TLS endpoints (one
 # tests/support tls_server process per port on 127.0.0.1, serving leaf +
@@ -19,14 +19,19 @@
 # below before timing.  (Without --http0.9 curl exits 1 after the handshake,
 # which would hide nothing about the pin but is less clear.)
 #
-# Timing: median of 5 runs for the monitor (default concurrency 16, and also
-# --concurrency 1), median of 3 for the curl loop; wall clock from
-# `date +%s%N`.  Prints figures and the ratio; asserts nothing about speed.
+# Timing: three sides, each run RUNS times (default 5) and interleaved run
+# by run, the order rotating (A B C, B C A, C A B, ...): A = certpin monitor
+# (default concurrency 16), B = certpin monitor --concurrency 1, C = the curl
+# loop; wall clock from `date +%s%N`.  Prints each side's median with its
+# minimum and maximum, and the ratios of the medians (curl loop / monitor);
+# asserts nothing about speed.
 set -eu
 
-BUILD=${1:?usage: bench_monitor.sh BUILD_DIR [COUNT]}
+BUILD=${1:?usage: bench_monitor.sh BUILD_DIR [COUNT] [RUNS]}
 COUNT=${2:-100}
+RUNS=${3:-5}
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib.sh"
 ROOT=$(dirname "$HERE")
 CERTPIN=$BUILD/certpin
 TLS_SERVER=$BUILD/tests/tls_server
@@ -35,6 +40,10 @@ TLS_SERVER=$BUILD/tests/tls_server
 case $COUNT in
 '' | *[!0-9]*) echo "bench_monitor: COUNT must be a number" >&2; exit 2 ;;
 esac
+case $RUNS in
+'' | *[!0-9]*) echo "bench_monitor: RUNS must be a number" >&2; exit 2 ;;
+esac
+[ "$RUNS" -ge 1 ] || { echo "bench_monitor: RUNS must be at least 1" >&2; exit 2; }
 if [ "$COUNT" -lt 1 ] || [ "$COUNT" -gt 500 ]; then
 	echo "bench_monitor: COUNT must be 1..500" >&2
 	exit 2
@@ -119,44 +128,55 @@ rc=0
 "$CERTPIN" monitor "$WORK/hosts.txt" --policy "$WORK/wrong.json" --cafile "$PKI/trust.pem" >"$WORK/w.out" || rc=$?
 [ "$rc" -eq 1 ] || { echo "bench_monitor: monitor with a wrong pin exited $rc, expected 1" >&2; exit 1; }
 
-now_ns() { date +%s%N; }
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-
 time_monitor() { # time_monitor EXTRA-ARGS -> ns
-	t0=$(now_ns)
+	t0=$(bench_now_ns)
 	"$CERTPIN" monitor "$WORK/hosts.txt" --policy "$WORK/policy.json" --cafile "$PKI/trust.pem" $1 \
 		>/dev/null 2>&1 || true
-	t1=$(now_ns)
+	t1=$(bench_now_ns)
 	echo $((t1 - t0))
 }
 
 time_curl() {
-	t0=$(now_ns)
+	t0=$(bench_now_ns)
 	while read -r port; do
 		curl_one "$port" "$LEAF" || echo "curl failed on port $port" >&2
 	done <"$WORK/ports.txt"
-	t1=$(now_ns)
+	t1=$(bench_now_ns)
 	echo $((t1 - t0))
 }
 
-: >"$WORK/mon16"
-: >"$WORK/mon1"
-: >"$WORK/curl"
-for r in 1 2 3 4 5; do
-	time_monitor "" >>"$WORK/mon16"
-	time_monitor "--concurrency 1" >>"$WORK/mon1"
+# One timed run of side 0 (monitor), 1 (monitor --concurrency 1) or 2 (curl loop), appended to $WORK/side$1.
+run_side() {
+	case $1 in
+	0) time_monitor "" ;;
+	1) time_monitor "--concurrency 1" ;;
+	2) time_curl ;;
+	esac >>"$WORK/side$1"
+}
+
+: >"$WORK/side0"
+: >"$WORK/side1"
+: >"$WORK/side2"
+r=1
+while [ "$r" -le "$RUNS" ]; do
+	first=$(bench_first_of "$r" 3)
+	for k in 0 1 2; do
+		run_side $(((first + k) % 3))
+	done
+	r=$((r + 1))
 done
-for r in 1 2 3; do
-	time_curl >>"$WORK/curl"
-done
-M16=$(median <"$WORK/mon16")
-M1=$(median <"$WORK/mon1")
-C=$(median <"$WORK/curl")
 
 echo "endpoints: $COUNT local TLS servers (P-256 leaf + intermediate, TLS 1.3), 127.0.0.1"
-awk -v n="$COUNT" -v m16="$M16" -v m1="$M1" -v c="$C" 'BEGIN {
-	printf "certpin monitor (concurrency 16):  %8.1f ms total, %6.2f ms/endpoint  (median of 5)\n", m16 / 1e6, m16 / 1e6 / n
-	printf "certpin monitor (concurrency 1):   %8.1f ms total, %6.2f ms/endpoint  (median of 5)\n", m1 / 1e6, m1 / 1e6 / n
-	printf "curl --pinnedpubkey loop:          %8.1f ms total, %6.2f ms/endpoint  (median of 3)\n", c / 1e6, c / 1e6 / n
-	printf "speedup vs curl loop: %.1fx (concurrency 16), %.1fx (concurrency 1)\n", c / m16, c / m1
+set -- $(bench_stats "$WORK/side0") $(bench_stats "$WORK/side1") $(bench_stats "$WORK/side2")
+awk -v n="$COUNT" -v runs="$RUNS" -v m16="$1" -v m16lo="$2" -v m16hi="$3" -v m1="$4" -v m1lo="$5" -v m1hi="$6" \
+	-v c="$7" -v clo="$8" -v chi="$9" 'BEGIN {
+	printf "%d runs per side, interleaved (A B C, B C A, C A B, ...), wall clock; median (min..max)\n", runs
+	printf "A  certpin monitor (concurrency 16): %8.1f ms (%.1f..%.1f), %6.2f ms/endpoint\n",
+		m16 / 1e6, m16lo / 1e6, m16hi / 1e6, m16 / 1e6 / n
+	printf "B  certpin monitor (concurrency 1):  %8.1f ms (%.1f..%.1f), %6.2f ms/endpoint\n",
+		m1 / 1e6, m1lo / 1e6, m1hi / 1e6, m1 / 1e6 / n
+	printf "C  curl --pinnedpubkey loop:         %8.1f ms (%.1f..%.1f), %6.2f ms/endpoint\n",
+		c / 1e6, clo / 1e6, chi / 1e6, c / 1e6 / n
+	printf "speed-up, ratio of the medians: C/A %.1fx (concurrency 16), C/B %.1fx (concurrency 1); target >= 10x\n",
+		c / m16, c / m1
 }'

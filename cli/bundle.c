@@ -13,7 +13,6 @@
  */
 #include "common.h"
 #include "bundle.h"
-#include "internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -41,27 +40,32 @@ void usage_bundle(FILE *f)
 		"is well formed, signed by a trusted key, not expired, its policy loads, and\n"
 		"(with a state directory) its version is newer than the stored one.\n"
 		"\n"
-		"  keygen               write DIR/signing.key (mode 0600) and DIR/signing.pub\n"
-		"  sign                 sign the exact bytes of POLICY (certpin-policy(5))\n"
-		"  verify               check signature, expiry and policy (not the version)\n"
-		"  apply                verify and store atomically in DIR (DIR/current.bundle)\n"
-
-		"  fetch                download over HTTPS pinned by the policy FILE in force\n"
-		"                       (the URL host must have a rule), verify, and with\n"
-		"                       --state store it\n"
-		"  show                 print the fields of a bundle WITHOUT verifying it\n"
+		"  keygen                   write DIR/signing.key (mode 0600) and\n"
+		"                           DIR/signing.pub\n"
+		"  sign                     sign the exact bytes of POLICY (certpin-policy(5))\n"
+		"  verify                   check signature, expiry and policy (not the version)\n"
+		"  apply                    verify and store atomically in DIR\n"
+		"                           (DIR/current.bundle)\n"
+		"  fetch                    download over HTTPS pinned by the policy FILE in\n"
+		"                           force (the URL host must have a rule), verify, and\n"
+		"                           with --state store it\n"
+		"  show                     print the fields of a bundle WITHOUT verifying it\n"
 		"\n"
-		"  --key KEY            Ed25519 private key (PEM or DER)\n"
-		"  --pubkey FILE        trusted public key(s): PEM with one or more PUBLIC KEY\n"
-		"                       blocks (several keys allow key rotation), or one DER key\n"
-		"  --version N          bundle version, 1 .. 9223372036854775807\n"
-		"  --issued, --expires  YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (issued: now)\n"
-		"  --print-policy       print the embedded policy after verification\n"
-		"  --out FILE           write the bundle to FILE instead of stdout\n"
-		"  --out DIR, --state DIR\n"
-		"                       created (mode 0700) if missing; a path that exists\n"
-		"                       and is not a directory is refused\n"
-		"  BUNDLE, POLICY       a file name, or - for standard input\n"
+		"  -k, --key KEY            Ed25519 private key (PEM or DER)\n"
+		"      --pubkey FILE        trusted public key(s): PEM with one or more PUBLIC\n"
+		"                           KEY blocks (several keys allow key rotation), or\n"
+		"                           one DER key\n"
+		"      --version N          bundle version, 1 .. 9223372036854775807\n"
+		"      --issued, --expires  YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (issued: now)\n"
+		"      --print-policy       print the embedded policy after verification\n"
+		"  -p, --policy FILE        fetch: the policy in force\n"
+		"  -c, --cafile FILE        fetch: trust anchors (default: system store)\n"
+		"  -o, --out FILE           write the bundle to FILE instead of stdout\n"
+		"  -o, --out DIR, --state DIR\n"
+		"                           created (mode 0700) if missing; a path that exists\n"
+		"                           and is not a directory is refused\n"
+		"  -j, --json               print JSON\n"
+		"  BUNDLE, POLICY           a file name, or - for standard input\n"
 		"\n"
 		"exit status: 0 accepted, 1 refused (signature, untrusted key, expired,\n"
 		"rollback, pin mismatch), 2 connection or TLS failure, 3 bad input\n"
@@ -178,7 +182,7 @@ static int exit_for(int rc)
 
 static int parse_date(int64_t *out, const char *opt, const char *s)
 {
-	if (certpin__parse_time(out, s) != 0) {
+	if (certpin_time_parse(out, s) != CERTPIN_OK) {
 		cli_error("bundle: %s: invalid date '%s' (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)", opt, s);
 		return -1;
 	}
@@ -445,13 +449,9 @@ static int do_sign(const char *policy_path, const char *key_path, const char *ve
 	if ((status = read_input(&key, &klen, key_path, 1u << 20)) != 0)
 		goto out;
 	/* the library refuses invalid policies too; load it here for a detailed message */
-	if ((rc = certpin_policy_new(&check)) != CERTPIN_OK ||
-	    (rc = certpin_policy_load_data(check, policy, plen, policy_path)) != CERTPIN_OK) {
-		const char *d = check ? certpin_policy_error(check) : "";
-		cli_error("%s", d[0] ? d : certpin_strerror(rc));
-		status = rc == CERTPIN_E_NOMEM ? CLI_EXIT_INTERNAL : CLI_EXIT_USAGE;
+	const cli_policy_opts po = { .data = policy, .len = plen };
+	if ((status = cli_policy_load(&check, policy_path, &po)) != CLI_EXIT_OK)
 		goto out;
-	}
 	rc = certpin_bundle_sign(&bundle, &blen, policy, plen, key, klen, &o);
 	if (rc != CERTPIN_OK) {
 		if (rc == CERTPIN_E_DECODE || rc == CERTPIN_E_UNSUPPORTED)
@@ -557,13 +557,8 @@ static int do_fetch(const char *url, const char *policy_path, const char *pubkey
 	memset(&info, 0, sizeof(info));
 	if ((status = load_anchors(&anchors, pubkey)) != 0)
 		return status;
-	if ((rc = certpin_policy_new(&current)) != CERTPIN_OK ||
-	    (rc = certpin_policy_load_file(current, policy_path)) != CERTPIN_OK) {
-		const char *d = current ? certpin_policy_error(current) : "";
-		cli_error("%s", d[0] ? d : certpin_strerror(rc));
-		status = rc == CERTPIN_E_NOMEM ? CLI_EXIT_INTERNAL : CLI_EXIT_USAGE;
+	if ((status = cli_policy_load(&current, policy_path, NULL)) != CLI_EXIT_OK)
 		goto out;
-	}
 	if (state && (status = cli_ensure_dir("bundle fetch", state)) != 0)
 		goto out;
 	fo.cafile = cafile;
@@ -606,42 +601,31 @@ int cmd_bundle(int argc, char **argv)
 {
 	const char *out = NULL, *key = NULL, *version = NULL, *issued = NULL, *expires = NULL, *pubkey = NULL;
 	const char *state = NULL, *policy = NULL, *cafile = NULL, *connect_to = NULL;
-	int force = 0, print_policy = 0, json = 0, help = 0, status;
-	size_t n = 0;
-	char **ops = calloc((size_t)argc + 1, sizeof(*ops));
+	int force = 0, print_policy = 0, json = 0, status;
+	cli_args args;
 	const cli_opt opts[] = {
-		{ "--out", &out, NULL },
-		{ "--key", &key, NULL },
-		{ "--version", &version, NULL },
-		{ "--issued", &issued, NULL },
-		{ "--expires", &expires, NULL },
-		{ "--pubkey", &pubkey, NULL },
-		{ "--state", &state, NULL },
-		{ "--policy", &policy, NULL },
-		{ "--cafile", &cafile, NULL },
-		{ "--connect-to", &connect_to, NULL },
-		{ "--force", NULL, &force },
-		{ "--print-policy", NULL, &print_policy },
-		{ "--json", NULL, &json },
-		{ NULL, NULL, NULL },
+		CLI_VALUE("--out", 'o', &out),
+		CLI_VALUE("--key", 'k', &key),
+		CLI_VALUE("--version", 0, &version),
+		CLI_VALUE("--issued", 0, &issued),
+		CLI_VALUE("--expires", 0, &expires),
+		CLI_VALUE("--pubkey", 0, &pubkey),
+		CLI_VALUE("--state", 0, &state),
+		CLI_VALUE("--policy", 'p', &policy),
+		CLI_VALUE("--cafile", 'c', &cafile),
+		CLI_VALUE("--connect-to", 0, &connect_to),
+		CLI_FLAG("--force", 0, &force),
+		CLI_FLAG("--print-policy", 0, &print_policy),
+		CLI_FLAG("--json", 'j', &json),
+		CLI_OPT_END,
 	};
+	const cli_spec spec = { "bundle", usage_bundle, opts, 1, CLI_ANY, "keygen, sign, verify, apply, fetch or show", 1 };
 
-	if (!ops) {
-		cli_error("out of memory");
-		return CLI_EXIT_INTERNAL;
-	}
-	status = cli_parse_args(argc, argv, opts, "bundle", ops, &n, &help);
-	if (status != 0)
-		goto out;
-	if (help || (n >= 1 && strcmp(ops[0], "help") == 0)) {
-		usage_bundle(stdout);
-		goto out;
-	}
+	if ((status = cli_start(&args, &spec, argc, argv)) != CLI_RUN)
+		return status;
+	char **ops = args.operands;
+	size_t n = args.n;
 	status = CLI_EXIT_USAGE;
-	if (n == 0) {
-		cli_error("bundle: expected keygen, sign, verify, apply, fetch or show (see certpin help bundle)");
-		goto out;
-	}
 	const char *sub = ops[0];
 	if (strcmp(sub, "keygen") == 0) {
 		if (n != 1 || !out)
@@ -683,7 +667,5 @@ int cmd_bundle(int argc, char **argv)
 	} else {
 		cli_error("bundle: unknown subcommand '%s' (keygen, sign, verify, apply, fetch, show)", sub);
 	}
-out:
-	free(ops);
 	return status;
 }

@@ -20,16 +20,16 @@ void usage_check(FILE *f)
 		"(match, mismatch, not-pinned, pinset-expired), the rule that applied, the\n"
 		"matching pin and the pins of the verified chain.\n"
 		"\n"
-		"  --policy FILE        JSON pinning policy (required)\n"
-		"  --cafile FILE        trust anchors (default: system store)\n"
-		"  --servername NAME    SNI and host name checked and looked up in the policy\n"
-		"                       (default: HOST)\n"
-		"  --insecure-pin-only  skip PKIX validation; accept only if the leaf the\n"
-		"                       server sent matches a leaf/any pin (self-signed\n"
-		"                       devices; hostname and dates are NOT checked)\n"
-		"  --json               print a JSON object instead of text; also on failure,\n"
-		"                       with \"error\" and \"stage\" (usage, policy, trust, dns,\n"
-		"                       connect, tls, pin, internal)\n", f);
+		"  -p, --policy FILE        JSON pinning policy (required)\n"
+		"  -c, --cafile FILE        trust anchors (default: system store)\n"
+		"  -s, --servername NAME    SNI and host name checked and looked up in the policy\n"
+		"                           (default: HOST)\n"
+		"      --insecure-pin-only  skip PKIX validation; accept only if the leaf the\n"
+		"                           server sent matches a leaf/any pin (self-signed\n"
+		"                           devices; hostname and dates are NOT checked)\n"
+		"  -j, --json               print a JSON object instead of text; also on failure,\n"
+		"                           with \"error\" and \"stage\" (usage, policy, trust, dns,\n"
+		"                           connect, tls, pin, internal)\n", f);
 }
 
 /* What the library's failure callback saw during the handshake. */
@@ -372,21 +372,8 @@ static int prepare(check_report *r, const check_args *a, certpin_policy **policy
 		cli_error("check: invalid host name '%s'", r->name);
 		return fail_at(r, "usage", CLI_EXIT_USAGE);
 	}
-	rc = certpin_policy_new(policy);
-	if (rc != CERTPIN_OK) {
-		cli_error("%s", certpin_strerror(rc));
-		return fail_at(r, "internal", CLI_EXIT_INTERNAL);
-	}
-	rc = certpin_policy_load_file(*policy, a->policy);
-	if (rc != CERTPIN_OK) {
-		const char *detail = certpin_policy_error(*policy);
-
-		if (detail && detail[0])
-			cli_error("%s", detail);
-		else
-			cli_error("%s: %s", a->policy, certpin_strerror(rc));
-		return fail_at(r, "policy", rc == CERTPIN_E_NOMEM ? CLI_EXIT_INTERNAL : CLI_EXIT_USAGE);
-	}
+	if ((status = cli_policy_load(policy, a->policy, NULL)) != CLI_EXIT_OK)
+		return fail_at(r, "policy", status);
 	*ctx = cli_ssl_ctx_new(a->cafile, &status);
 	if (!*ctx)
 		return fail_at(r, status == CLI_EXIT_INTERNAL ? "internal" : "trust", status);
@@ -535,14 +522,6 @@ static int run_check(const check_args *a)
 }
 
 /* After a parse error the options that follow it were not read; --json anywhere still asks for JSON. */
-static int wants_json(int argc, char **argv)
-{
-	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
-		if (strcmp(argv[i], "--json") == 0)
-			return 1;
-	return 0;
-}
-
 /* A usage error: with --json, the same object as for any other outcome. */
 static int usage_error(int json, int status)
 {
@@ -557,39 +536,32 @@ static int usage_error(int json, int status)
 int cmd_check(int argc, char **argv)
 {
 	check_args a;
-	int help = 0, status;
-	size_t n = 0;
-	char **operands = calloc((size_t)argc + 1, sizeof(*operands));
+	cli_args args;
+	int status;
 
 	memset(&a, 0, sizeof(a));
 	const cli_opt opts[] = {
-		{ "--policy", &a.policy, NULL },
-		{ "--cafile", &a.cafile, NULL },
-		{ "--servername", &a.servername, NULL },
-		{ "--insecure-pin-only", NULL, &a.insecure },
-		{ "--json", NULL, &a.json },
-		{ NULL, NULL, NULL },
+		CLI_VALUE("--policy", 'p', &a.policy),
+		CLI_VALUE("--cafile", 'c', &a.cafile),
+		CLI_VALUE("--servername", 's', &a.servername),
+		CLI_FLAG("--insecure-pin-only", 0, &a.insecure),
+		CLI_FLAG("--json", 'j', &a.json),
+		CLI_OPT_END,
 	};
+	const cli_spec spec = { "check", usage_check, opts, 1, 1, "exactly one HOST[:PORT]", 0 };
 
-	if (!operands) {
-		cli_error("out of memory");
-		return CLI_EXIT_INTERNAL;
+	status = cli_start(&args, &spec, argc, argv);
+	if (status == CLI_EXIT_USAGE) {
+		/* --json among the arguments an option error left unread counts too */
+		a.json |= cli_flag_given(opts, "--json", argc - args.unparsed, argv + args.unparsed);
+		return usage_error(a.json, status);
 	}
-	status = cli_parse_args(argc, argv, opts, "check", operands, &n, &help);
-	if (status != 0) {
-		status = usage_error(a.json || wants_json(argc, argv), status);
-	} else if (help) {
-		usage_check(stdout);
-	} else if (n != 1) {
-		cli_error("check: expected exactly one HOST[:PORT] (see certpin help check)");
-		status = usage_error(a.json, CLI_EXIT_USAGE);
-	} else if (!a.policy) {
+	if (status != CLI_RUN)
+		return status;
+	if (!a.policy) {
 		cli_error("check: --policy FILE is required");
-		status = usage_error(a.json, CLI_EXIT_USAGE);
-	} else {
-		a.target = operands[0];
-		status = run_check(&a);
+		return usage_error(a.json, CLI_EXIT_USAGE);
 	}
-	free(operands);
-	return status;
+	a.target = args.operands[0];
+	return run_check(&a);
 }

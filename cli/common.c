@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -67,6 +68,12 @@ void cli_warn(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+void cli_warning_cb(const certpin_error *warning, void *payload)
+{
+	(void)payload;
+	cli_warn("%s", warning->message);
+}
+
 int cli_exit_for(int err)
 {
 	switch (err) {
@@ -106,68 +113,197 @@ int cli_ensure_dir(const char *cmd, const char *dir)
 	return 0;
 }
 
-/* ---- option parsing ----------------------------------------------------- */
+/* ---- start-up: options and operands ------------------------------------ */
 
-int cli_parse_args(int argc, char **argv, const cli_opt *opts, const char *cmd,
-	char **operands, size_t *noperands, int *help)
+/* The getopt_long() tables for `opts`; the `val` of a long-only option is 256 + its index.  0 or -1. */
+static int getopt_tables(struct option *lo, char *so, const cli_opt *opts)
 {
-	int only_operands = 0;
-	uint64_t seen = 0; /* value options given so far, a bit per entry of opts */
+	size_t i;
 
-	*noperands = 0;
-	*help = 0;
-	for (int i = 1; i < argc; i++) {
-		const char *arg = argv[i];
-		const cli_opt *o;
-		const char *eq;
-		size_t namelen;
+	*so++ = '-';                    /* operands come back in order, as option 1 */
+	*so++ = ':';                    /* a missing value is ':', not '?' */
+	*so++ = 'h';
+	for (i = 0; opts[i].name; i++) {
+		if (i == CLI_MAX_OPTS)
+			return -1;
+		lo[i].name = opts[i].name + 2;
+		lo[i].has_arg = opts[i].flag ? no_argument : required_argument;
+		lo[i].flag = NULL;
+		lo[i].val = opts[i].letter ? opts[i].letter : 256 + (int)i;
+		if (opts[i].letter) {
+			*so++ = opts[i].letter;
+			if (!opts[i].flag)
+				*so++ = ':';
+		}
+	}
+	lo[i] = (struct option){ "help", no_argument, NULL, 'h' };
+	lo[i + 1] = (struct option){ NULL, 0, NULL, 0 };
+	*so = '\0';
+	return 0;
+}
 
-		if (only_operands || arg[0] != '-' || strcmp(arg, "-") == 0) {
-			operands[(*noperands)++] = argv[i];
-			continue;
-		}
-		if (strcmp(arg, "--") == 0) {
-			only_operands = 1;
-			continue;
-		}
-		if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+/* Index in `opts` of getopt_long()'s return value `c`, or -1. */
+static int opt_index(const cli_opt *opts, int c)
+{
+	for (int i = 0; opts[i].name; i++)
+		if (c == (opts[i].letter ? opts[i].letter : 256 + i))
+			return i;
+	return -1;
+}
+
+/* Length of the option name in argument `arg` ("--name=value": "--name"). */
+static int name_len(const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+
+	return (int)(eq ? (size_t)(eq - arg) : strlen(arg));
+}
+
+/* 1 if `arg` ("--name" or "--name=value") names a long option of `lo` in full. */
+static int whole_long_name(const struct option *lo, const char *arg)
+{
+	size_t n = (size_t)name_len(arg) - 2;
+
+	for (; lo->name; lo++)
+		if (strlen(lo->name) == n && strncmp(lo->name, arg + 2, n) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The one-line message for a bad option: `arg` is the argument getopt_long()
+ * was reading, `c` what it returned ('?', ':', or an option it took from
+ * the unique prefix `arg`, which we refuse).
+ */
+static int option_error(const cli_opt *opts, const struct option *lo, const char *cmd, int c, const char *arg)
+{
+	int is_long = strncmp(arg, "--", 2) == 0, n = name_len(arg);
+
+	if (is_long && !whole_long_name(lo, arg))
+		cli_error("%s: unknown option '%.*s' (see certpin help %s)", cmd, n, arg, cmd);
+	else if (c == ':' && is_long)
+		cli_error("%s: option %.*s needs a value", cmd, n, arg);
+	else if (c == ':')
+		cli_error("%s: option %s needs a value", cmd, opts[opt_index(opts, optopt)].name);
+	else if (is_long)
+		cli_error("%s: option %.*s takes no value", cmd, n, arg);
+	else
+		cli_error("%s: unknown option '-%c' (see certpin help %s)", cmd, optopt, cmd);
+	return CLI_EXIT_USAGE;
+}
+
+/* One option of `opts` (index i) with its value, if any.  0 or an exit status after a message. */
+static int take_option(const cli_spec *spec, int i, const char *value, uint64_t *seen)
+{
+	const cli_opt *o = &spec->opts[i];
+
+	if (o->flag) {
+		*o->flag = 1;
+		return 0;
+	}
+	if (value[0] == '\0') {
+		cli_error("%s: option %s needs a non-empty value", spec->name, o->name);
+		return CLI_EXIT_USAGE;
+	}
+	if (o->each)
+		return o->each(o->payload, o->name, value);
+	if (*seen >> i & 1) {
+		cli_error("%s: option %s given twice", spec->name, o->name);
+		return CLI_EXIT_USAGE;
+	}
+	*seen |= (uint64_t)1 << i;
+	*o->value = value;
+	return 0;
+}
+
+/*
+ * Options into spec->opts, operands into out (argv's slots, each reused only
+ * once getopt_long() has passed it).  0, or an exit status after a message
+ * with out->unparsed the index of the first argument not read.
+ */
+static int parse_args(cli_args *out, const cli_spec *spec, int argc, char **argv, int *help)
+{
+	struct option lo[CLI_MAX_OPTS + 2];
+	char so[4 + 2 * CLI_MAX_OPTS];
+	uint64_t seen = 0;              /* value options given so far, a bit per entry of opts */
+	int c, rc = 0;
+
+	if (getopt_tables(lo, so, spec->opts) != 0) {
+		cli_error("%s: too many options", spec->name);
+		return CLI_EXIT_INTERNAL;
+	}
+	optind = 0;                     /* a fresh scan */
+	opterr = 0;                     /* our messages, not getopt's */
+	for (;;) {
+		int at = optind > 0 ? optind : 1, li = -1;    /* argv[at]: the argument read next */
+
+		c = getopt_long(argc, argv, so, lo, &li);
+		if (c == -1)
+			break;
+		if (c == 1)
+			out->operands[out->n++] = optarg;
+		else if (c == '?' || c == ':' || (li >= 0 && !whole_long_name(lo, argv[at])))
+			rc = option_error(spec->opts, lo, spec->name, c, argv[at]);
+		else if (c == 'h')
 			*help = 1;
-			continue;
+		else
+			rc = take_option(spec, opt_index(spec->opts, c), optarg, &seen);
+		if (rc != 0) {
+			out->unparsed = optind;
+			return rc;
 		}
-		eq = strchr(arg, '=');
-		namelen = eq ? (size_t)(eq - arg) : strlen(arg);
-		for (o = opts; o->name; o++)
-			if (strlen(o->name) == namelen && strncmp(o->name, arg, namelen) == 0)
+	}
+	while (optind < argc)           /* after "--" */
+		out->operands[out->n++] = argv[optind++];
+	return 0;
+}
+
+static int operands_error(const cli_spec *spec, const cli_args *a)
+{
+	if (spec->max_operands == 0)
+		cli_error("%s: unexpected argument '%s' (see certpin help %s)", spec->name, a->operands[0], spec->name);
+	else
+		cli_error("%s: expected %s (see certpin help %s)", spec->name, spec->expected, spec->name);
+	return CLI_EXIT_USAGE;
+}
+
+int cli_start(cli_args *out, const cli_spec *spec, int argc, char **argv)
+{
+	int help = 0, rc;
+
+	out->operands = argv + 1;
+	out->n = 0;
+	out->unparsed = argc;
+	if ((rc = parse_args(out, spec, argc, argv, &help)) != 0)
+		return rc;
+	if (help || (spec->subcommands && out->n > 0 && strcmp(out->operands[0], "help") == 0)) {
+		spec->usage(stdout);
+		return CLI_EXIT_OK;
+	}
+	if (out->n < spec->min_operands || (spec->max_operands != CLI_ANY && out->n > spec->max_operands))
+		return operands_error(spec, out);
+	return CLI_RUN;
+}
+
+int cli_flag_given(const cli_opt *opts, const char *name, int argc, char **argv)
+{
+	const cli_opt *o = opts;
+
+	while (o->name && strcmp(o->name, name) != 0)
+		o++;
+	for (int i = 0; o->name && i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (strcmp(argv[i], name) == 0)
+			return 1;
+		if (argv[i][0] != '-' || argv[i][1] == '-')
+			continue;
+		/* a group of short options: flags, then at most one option whose value is the rest */
+		for (const char *p = argv[i] + 1; *p; p++) {
+			int k = opt_index(opts, (unsigned char)*p);
+
+			if (*p == o->letter)
+				return 1;
+			if (k < 0 || !opts[k].flag)
 				break;
-		if (!o->name) {
-			cli_error("%s: unknown option '%.*s' (see certpin help %s)", cmd, (int)namelen, arg, cmd);
-			return CLI_EXIT_USAGE;
-		}
-		if (o->flag) {
-			if (eq) {
-				cli_error("%s: option %s takes no value", cmd, o->name);
-				return CLI_EXIT_USAGE;
-			}
-			*o->flag = 1;
-			continue;
-		}
-		size_t bit = (size_t)(o - opts);
-		if (bit < 64 && (seen >> bit & 1)) {
-			cli_error("%s: option %s given twice", cmd, o->name);
-			return CLI_EXIT_USAGE;
-		}
-		seen |= bit < 64 ? (uint64_t)1 << bit : 0;
-		if (eq) {
-			*o->value = eq + 1;
-		} else if (i + 1 < argc) {
-			*o->value = argv[++i];
-		} else {
-			cli_error("%s: option %s needs a value", cmd, o->name);
-			return CLI_EXIT_USAGE;
-		}
-		if (**o->value == '\0') {
-			cli_error("%s: option %s needs a non-empty value", cmd, o->name);
-			return CLI_EXIT_USAGE;
 		}
 	}
 	return 0;
@@ -411,83 +547,125 @@ SSL_CTX *cli_ssl_ctx_new(const char *cafile, int *exit_code)
 	return ctx;
 }
 
-/* Non-blocking connect bounded by `timeout_ms`; 0 or an errno value. */
-static int connect_timeout(int fd, const struct sockaddr *sa, socklen_t salen, int timeout_ms)
+int64_t cli_mono_ms(void)
 {
-	int flags = fcntl(fd, F_GETFL, 0);
-	int err = 0;
-	socklen_t errlen = sizeof(err);
-	struct pollfd pfd;
-	int n;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int cli_wait_fd(int fd, short events, int64_t deadline)
+{
+	for (;;) {
+		struct pollfd p = { fd, events, 0 };
+		int64_t left = deadline - cli_mono_ms();
+		int r;
+
+		if (left <= 0)
+			return 0;
+		r = poll(&p, 1, left > 1000 ? 1000 : (int)left);
+		if (r > 0)
+			return 1;
+		if (r < 0 && errno != EINTR)
+			return -1;
+	}
+}
+
+/* A non-blocking connect to one address, bounded by `deadline`: 0 or an errno value. */
+static int connect_one(int fd, const struct addrinfo *ai, int64_t deadline)
+{
+	int err = 0, flags = fcntl(fd, F_GETFL, 0), w;
+	socklen_t len = sizeof(err);
 
 	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
 		return errno;
-	if (connect(fd, sa, salen) == 0)
-		goto done;
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		return 0;
 	if (errno != EINPROGRESS)
 		return errno;
-	pfd.fd = fd;
-	pfd.events = POLLOUT;
-	pfd.revents = 0;
-	do {
-		n = poll(&pfd, 1, timeout_ms);
-	} while (n < 0 && errno == EINTR);
-	if (n == 0)
-		return ETIMEDOUT;
-	if (n < 0)
+	w = cli_wait_fd(fd, POLLOUT, deadline);
+	if (w <= 0)
+		return w == 0 ? ETIMEDOUT : errno;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
 		return errno;
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &errlen) < 0)
-		return errno;
-	if (err != 0)
-		return err;
-done:
-	if (fcntl(fd, F_SETFL, flags) < 0)
-		return errno;
-	return 0;
+	return err;
 }
 
-static int tcp_connect(cli_conn *c, const cli_target *t)
+int cli_tcp_connect(cli_tcp *t, const char *host, const char *port)
 {
 	struct addrinfo hints, *res = NULL, *ai;
-	int rc, last_err = 0, tries = 0;
+	int tries = 0;
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
-	rc = getaddrinfo(t->host, t->port, &hints, &res);
-	if (rc != 0) {
-		snprintf(c->error, sizeof(c->error), "cannot resolve %s: %s", t->host, gai_strerror(rc));
+	hints.ai_flags = AI_NUMERICSERV | (cli_is_ip_literal(host) ? AI_NUMERICHOST : 0);
+	t->address[0] = '\0';
+	t->error = 0;
+	t->gai_error = getaddrinfo(host, port, &hints, &res);
+	if (t->gai_error != 0)
 		return -1;
-	}
-	c->resolved = 1;
-	for (ai = res; ai && tries < 8; ai = ai->ai_next, tries++) {
-		struct timeval tv = { CLI_CONNECT_TIMEOUT, 0 };
-		int fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+	for (ai = res; ai && tries < t->max_addrs; ai = ai->ai_next, tries++) {
+		int64_t end = t->attempt_ms ? cli_mono_ms() + t->attempt_ms : INT64_MAX;
+		int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
 
+		if (t->deadline && t->deadline < end)
+			end = t->deadline;
 		if (fd < 0) {
-			last_err = errno;
+			t->error = errno;
 			continue;
 		}
-		last_err = connect_timeout(fd, ai->ai_addr, ai->ai_addrlen, CLI_CONNECT_TIMEOUT * 1000);
-		if (last_err != 0) {
+		t->error = connect_one(fd, ai, end);
+		if (t->error != 0) {
 			close(fd);
+			if (t->error == ETIMEDOUT && t->deadline && cli_mono_ms() >= t->deadline)
+				break;          /* the whole budget is spent */
 			continue;
 		}
-		/* Bound every later read and write of the handshake as well. */
-		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-		if (getnameinfo(ai->ai_addr, ai->ai_addrlen, c->address, sizeof(c->address),
-				NULL, 0, NI_NUMERICHOST) != 0)
-			snprintf(c->address, sizeof(c->address), "?");
-		c->fd = fd;
+		if (getnameinfo(ai->ai_addr, ai->ai_addrlen, t->address, sizeof(t->address), NULL, 0,
+				NI_NUMERICHOST) != 0)
+			snprintf(t->address, sizeof(t->address), "?");
 		freeaddrinfo(res);
-		return 0;
+		return fd;
 	}
 	freeaddrinfo(res);
-	snprintf(c->error, sizeof(c->error), "cannot connect to %s port %s: %s", t->host, t->port,
-		last_err ? strerror(last_err) : "no usable address");
 	return -1;
+}
+
+const char *cli_tcp_reason(const cli_tcp *t)
+{
+	if (t->gai_error)
+		return gai_strerror(t->gai_error);
+	return t->error ? strerror(t->error) : "no usable address";
+}
+
+/* TCP for cli_tls_connect(): blocking again, every read and write bounded. */
+static int tcp_connect(cli_conn *c, const cli_target *t)
+{
+	struct timeval tv = { CLI_CONNECT_TIMEOUT, 0 };
+	cli_tcp tcp = { .max_addrs = 8, .attempt_ms = CLI_CONNECT_TIMEOUT * 1000 };
+	int fd = cli_tcp_connect(&tcp, t->host, t->port), flags;
+
+	c->resolved = tcp.gai_error == 0;
+	if (fd >= 0 && ((flags = fcntl(fd, F_GETFL, 0)) < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0)) {
+		tcp.error = errno;
+		close(fd);
+		fd = -1;
+	}
+	if (fd < 0) {
+		if (!c->resolved)
+			snprintf(c->error, sizeof(c->error), "cannot resolve %s: %s", t->host, cli_tcp_reason(&tcp));
+		else
+			snprintf(c->error, sizeof(c->error), "cannot connect to %s port %s: %s", t->host, t->port,
+				cli_tcp_reason(&tcp));
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	snprintf(c->address, sizeof(c->address), "%s", tcp.address);
+	c->fd = fd;
+	return 0;
 }
 
 static void handshake_error(cli_conn *c, int ret)

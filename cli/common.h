@@ -44,6 +44,8 @@ void cli_error(const char *fmt, ...) CLI_PRINTF(1, 2);
 const char *cli_last_error(void);
 /* "certpin: warning: MESSAGE\n" on stderr. */
 void cli_warn(const char *fmt, ...) CLI_PRINTF(1, 2);
+/* A certpin_warning_cb: cli_warn() each warning's message (import, export). */
+void cli_warning_cb(const certpin_error *warning, void *payload);
 
 /* Map a library error code to an exit code. */
 int cli_exit_for(int certpin_err);
@@ -70,23 +72,88 @@ int cli_exit_for_handshake(int handshake_ok, int rc);
  */
 int cli_ensure_dir(const char *cmd, const char *dir);
 
-/* ---- option parsing ---------------------------------------------------- */
+/* ---- start-up: options and operands ------------------------------------ */
 
 typedef struct cli_opt {
 	const char *name;       /* long option, e.g. "--json" */
-	const char **value;     /* set for options taking an argument, else NULL */
-	int *flag;              /* set to 1 for flags, else NULL */
+	char letter;            /* short option, e.g. 'j', or 0 */
+	const char **value;     /* options taking a value: set to it; given twice is an error */
+	int *flag;              /* flags: set to 1 */
+	/* options taking a value that may repeat: called for each, in order; 0 or an exit status after a message */
+	int (*each)(void *payload, const char *name, const char *value);
+	void *payload;
 } cli_opt;
 
+#define CLI_FLAG(name, letter, flag) { (name), (letter), NULL, (flag), NULL, NULL }
+#define CLI_VALUE(name, letter, value) { (name), (letter), (value), NULL, NULL, NULL }
+#define CLI_EACH(name, letter, fn, payload) { (name), (letter), NULL, NULL, (fn), (payload) }
+#define CLI_OPT_END { NULL, 0, NULL, NULL, NULL, NULL }
+
+#define CLI_MAX_OPTS 32
+#define CLI_ANY ((size_t)-1)    /* cli_spec.max_operands: no limit */
+
+/* What a command accepts. */
+typedef struct cli_spec {
+	const char *name;       /* "lint", "bundle": in messages and "see certpin help NAME" */
+	void (*usage)(FILE *f); /* printed on stdout for -h and --help */
+	const cli_opt *opts;    /* terminated by CLI_OPT_END; at most CLI_MAX_OPTS */
+	size_t min_operands, max_operands;
+	const char *expected;   /* the operands wanted, for the message on a wrong count:
+	                           "exactly one POLICY file" (unused when max_operands is 0) */
+	int subcommands;        /* the first operand names a subcommand; "help" prints usage */
+} cli_spec;
+
+typedef struct cli_args {
+	char **operands;        /* in order; argv's own slots (argv[1..n]) are reused */
+	size_t n;
+	int unparsed;           /* after an option error: index of the first argument not parsed */
+} cli_args;
+
+#define CLI_RUN (-1)            /* cli_start(): the command goes on */
+
 /*
- * Parse argv[1..argc-1] against `opts` (terminated by a NULL name).  Options
- * and operands may be mixed; "--name=value" and "--name value" both work;
- * "--" ends options; "-" is an operand.  Operands are stored in `operands`
- * (room for argc entries) and counted in *noperands.  "-h" and "--help" set
- * *help.  Returns 0, or CLI_EXIT_USAGE after printing a message.
+ * The start every command shares.  Parse argv[1..argc-1] (argv[0] names the
+ * command) against spec->opts with getopt_long(): options and operands may
+ * be mixed; "--name=value", "--name value", "-Lvalue" and "-L value" all
+ * work, and short flags group ("-jL value"); long options are never
+ * abbreviated; "--" ends options; "-" is an operand; a value option given
+ * twice is an error, and so is an empty value.  Then print the usage on
+ * stdout for -h or --help (or the subcommand "help"), else check the number
+ * of operands.  Returns CLI_RUN with *out set when the command should run,
+ * else its exit status: CLI_EXIT_OK after the usage, CLI_EXIT_USAGE after a
+ * one-line message (CLI_EXIT_INTERNAL for more than CLI_MAX_OPTS options).
  */
-int cli_parse_args(int argc, char **argv, const cli_opt *opts, const char *cmd,
-	char **operands, size_t *noperands, int *help);
+int cli_start(cli_args *out, const cli_spec *spec, int argc, char **argv);
+
+/*
+ * 1 if flag `name` of `opts` is among argv[0..argc-1] (before any "--"),
+ * alone or in a group of short options: where the parser stopped early (an
+ * option error) but the output format still matters (check --json).
+ */
+int cli_flag_given(const cli_opt *opts, const char *name, int argc, char **argv);
+
+/* ---- policies ----------------------------------------------------------- */
+
+/* How cli_policy_load() reads a policy (NULL: a certpin JSON policy file). */
+typedef struct cli_policy_opts {
+	int import;                     /* any format certpin import reads, not only certpin JSON */
+	certpin_import_format format;   /* with import: auto, json, android, pins */
+	const char *default_host;       /* with import: the host of pins that name none, or NULL */
+	int stdin_dash;                 /* with import: "-" reads standard input */
+	const char *data;               /* without import: the JSON already read (the path names it) */
+	size_t len;
+	certpin_import_anchors **anchors; /* with import, if not NULL: an Android import's own trust anchors
+	                                     (certpin_import_anchors_for(); free with certpin_import_anchors_free()) */
+} cli_policy_opts;
+
+/*
+ * The one place the CLI loads a policy (cli/policy.c), so that only it
+ * calls the library's loaders.  Import warnings are printed as
+ * "certpin: warning: ..." lines.  Returns CLI_EXIT_OK with *out set (free
+ * with certpin_policy_free()), or an exit status after a one-line message:
+ * the library's detail (file, JSON path, reason), else "PATH: reason".
+ */
+int cli_policy_load(certpin_policy **out, const char *path, const cli_policy_opts *opts);
 
 /* ---- formatting -------------------------------------------------------- */
 
@@ -139,6 +206,33 @@ int cli_is_ip_literal(const char *s);
  * set).
  */
 SSL_CTX *cli_ssl_ctx_new(const char *cafile, int *exit_code);
+
+/* Milliseconds of CLOCK_MONOTONIC. */
+int64_t cli_mono_ms(void);
+
+/* Wait until `fd` is ready for `events` (POLLIN, POLLOUT) or cli_mono_ms() reaches `deadline`: 1, 0 or -1. */
+int cli_wait_fd(int fd, short events, int64_t deadline);
+
+typedef struct cli_tcp {
+	int max_addrs;          /* addresses of the name tried at most */
+	int attempt_ms;         /* time for each address, 0: no limit of its own */
+	int64_t deadline;       /* cli_mono_ms() limit for all of them, 0: none */
+	char address[64];       /* out: numeric address connected to */
+	int gai_error;          /* out: the name did not resolve: getaddrinfo()'s code, else 0 */
+	int error;              /* out: no connection: the last errno value, 0: no usable address */
+} cli_tcp;
+
+/*
+ * The one TCP connect of the CLI: try up to t->max_addrs addresses of `host`
+ * (a name or an IP literal) at `port` (digits) in turn, each bounded by
+ * t->attempt_ms and all by t->deadline; once the deadline has passed the
+ * others are not tried.  Returns a connected socket, non-blocking and
+ * close-on-exec, or -1 with t->gai_error or t->error set.
+ */
+int cli_tcp_connect(cli_tcp *t, const char *host, const char *port);
+
+/* Why cli_tcp_connect() failed: gai_strerror(), strerror() or "no usable address". */
+const char *cli_tcp_reason(const cli_tcp *t);
 
 typedef struct cli_conn {
 	int fd;

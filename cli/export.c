@@ -5,7 +5,6 @@
  */
 #include "common.h"
 #include "interop.h"
-#include "render.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -18,17 +17,18 @@ void usage_export(FILE *f)
 		"Write POLICY (a certpin policy, or any file certpin import reads; '-' is\n"
 		"standard input) in another pinning format on standard output.\n"
 		"\n"
-		"  --format FORMAT  android         res/xml/network_security_config.xml\n"
-		"                   okhttp          Kotlin CertificatePinner.Builder() code\n"
-		"                   trustkit        Swift dictionary for TrustKit\n"
-		"                   trustkit-plist  Info.plist TSKConfiguration\n"
-		"                   curl            --pinnedpubkey values (leaf key only!)\n"
-		"                   hpkp            Public-Key-Pins headers (obsolete)\n"
-		"                   tlsa            DANE TLSA records (3 1 1 / 2 1 1)\n"
-		"  --port N         port in TLSA owner names (default 443)\n"
-		"  --from F, --host H   as for certpin import\n"
-		"  --force          write rules the format can only narrow, and OkHttp rules\n"
-		"                   that overlap with different pins (see below)\n"
+		"  -f, --format FORMAT  android         res/xml/network_security_config.xml\n"
+		"                       okhttp          Kotlin CertificatePinner.Builder() code\n"
+		"                       trustkit        Swift dictionary for TrustKit\n"
+		"                       trustkit-plist  Info.plist TSKConfiguration\n"
+		"                       curl            --pinnedpubkey values (leaf key only!)\n"
+		"                       hpkp            Public-Key-Pins headers (obsolete)\n"
+		"                       tlsa            DANE TLSA records (3 1 1 / 2 1 1)\n"
+		"      --port N         port in TLSA owner names (default 443)\n"
+		"      --from F         as for certpin import\n"
+		"  -H, --host H         as for certpin import\n"
+		"      --force          write rules the format can only narrow, and OkHttp rules\n"
+		"                       that overlap with different pins (see below)\n"
 		"\n"
 		"What the format cannot express is reported as 'certpin: warning: ...' on\n"
 		"standard error.  A rule the format could only write wider (Android or\n"
@@ -50,30 +50,21 @@ int cmd_export(int argc, char **argv)
 	certpin_export_format format;
 	certpin_policy *p = NULL;
 	certpin_error err;
-	char **operands = NULL, *out = NULL;
-	size_t noperands = 0;
-	int help = 0, force = 0, rc;
+	char *out = NULL;
+	cli_args args;
+	int force = 0, rc;
 	const cli_opt opts[] = {
-		{ "--format", &format_name, NULL },
-		{ "--port", &port_s, NULL },
-		{ "--from", &from, NULL },
-		{ "--host", &host, NULL },
-		{ "--force", NULL, &force },
-		{ NULL, NULL, NULL },
+		CLI_VALUE("--format", 'f', &format_name),
+		CLI_VALUE("--port", 0, &port_s),
+		CLI_VALUE("--from", 0, &from),
+		CLI_VALUE("--host", 'H', &host),
+		CLI_FLAG("--force", 0, &force),
+		CLI_OPT_END,
 	};
+	const cli_spec spec = { "export", usage_export, opts, 0, CLI_ANY, NULL, 0 };
 
-	operands = calloc((size_t)argc + 1, sizeof(*operands));
-	if (!operands) {
-		cli_error("out of memory");
-		return CLI_EXIT_INTERNAL;
-	}
-	rc = cli_parse_args(argc, argv, opts, "export", operands, &noperands, &help);
-	if (rc)
-		goto done;
-	if (help) {
-		usage_export(stdout);
-		goto done;
-	}
+	if ((rc = cli_start(&args, &spec, argc, argv)) != CLI_RUN)
+		return rc;
 	rc = CLI_EXIT_USAGE;
 	if (!format_name) {
 		cli_error("export: --format is required (android, okhttp, trustkit, trustkit-plist, curl, hpkp, tlsa)");
@@ -84,7 +75,7 @@ int cmd_export(int argc, char **argv)
 			format_name);
 		goto done;
 	}
-	if (noperands != 1) {
+	if (args.n != 1) {
 		cli_error("export: expected one POLICY file (see certpin help export)");
 		goto done;
 	}
@@ -108,8 +99,9 @@ int cmd_export(int argc, char **argv)
 	}
 	eo.allow_narrowing = force;
 	eo.insecure_allow_union = force;
-	eo.on_warning = render_warning_cb;
-	if ((rc = interop_load_policy(&p, operands[0], in_format, host)))
+	eo.on_warning = cli_warning_cb;
+	const cli_policy_opts po = { .import = 1, .format = in_format, .default_host = host, .stdin_dash = 1 };
+	if ((rc = cli_policy_load(&p, args.operands[0], &po)) != CLI_EXIT_OK)
 		goto done;
 	int erc = certpin_policy_export(&out, p, format, &eo, &err);
 	if (erc != CERTPIN_OK) {
@@ -127,6 +119,5 @@ int cmd_export(int argc, char **argv)
 done:
 	free(out);
 	certpin_policy_free(p);
-	free(operands);
 	return rc;
 }

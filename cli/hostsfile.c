@@ -88,6 +88,86 @@ static int normalize(char *out, size_t outlen, int *is_ip, const char *name)
 	return 0;
 }
 
+/* Up to 3 blank-separated fields of a line (comment removed); their number (3: at least 3). */
+static size_t split_fields(const char *s, size_t ll, const char *tok[3], size_t tlen[3])
+{
+	size_t ntok = 0;
+
+	for (size_t i = 0; i < ll;) {
+		while (i < ll && is_blank(s[i]))
+			i++;
+		if (i == ll)
+			break;
+		size_t start = i;
+		while (i < ll && !is_blank(s[i]))
+			i++;
+		if (ntok == 3)
+			break;
+		tok[ntok] = s + start;
+		tlen[ntok++] = i - start;
+	}
+	return ntok;
+}
+
+/*
+ * One line (without its newline): 1 with the endpoint in *e, 0 for a blank
+ * or comment line, -1 with the reason in `err`.
+ */
+static int parse_line(hf_entry *e, const char *s, size_t ll, unsigned int line, char *err, size_t errlen)
+{
+	const char *tok[3], *why = NULL, *hash;
+	size_t tlen[3], ntok;
+	char raw[CERTPIN_HOSTNAME_MAX + 8];
+
+	if (ll > 0 && s[ll - 1] == '\r')
+		ll--;
+	if ((hash = memchr(s, '#', ll)) != NULL)
+		ll = (size_t)(hash - s);
+	ntok = split_fields(s, ll, tok, tlen);
+	if (ntok == 0)
+		return 0;
+	if (ntok > 2) {
+		snprintf(err, errlen, "line %u: expected HOST[:PORT] [SERVERNAME], found a third field", line);
+		return -1;
+	}
+	for (size_t t = 0; t < ntok; t++) {
+		for (size_t i = 0; i < tlen[t]; i++) {
+			unsigned char c = (unsigned char)tok[t][i];
+			if (c < 0x21 || c > 0x7e) {
+				snprintf(err, errlen, "line %u: control or non-ASCII character", line);
+				return -1;
+			}
+		}
+	}
+	memset(e, 0, sizeof(*e));
+	e->line = line;
+	if (split_endpoint(raw, sizeof(raw), e->port, tok[0], tlen[0], &why) != 0) {
+		snprintf(err, errlen, "line %u: %s", line, why);
+		return -1;
+	}
+	if (normalize(e->host, sizeof(e->host), &e->host_is_ip, raw) != 0) {
+		snprintf(err, errlen, "line %u: invalid host name or address '%.*s'", line, (int)(tlen[0] > 80 ? 80 : tlen[0]),
+			tok[0]);
+		return -1;
+	}
+	if (ntok == 1) {
+		memcpy(e->servername, e->host, sizeof(e->servername));
+		e->servername_is_ip = e->host_is_ip;
+		return 1;
+	}
+	if (tlen[1] >= sizeof(raw)) {
+		snprintf(err, errlen, "line %u: server name too long", line);
+		return -1;
+	}
+	memcpy(raw, tok[1], tlen[1]);
+	raw[tlen[1]] = '\0';
+	if (normalize(e->servername, sizeof(e->servername), &e->servername_is_ip, raw) != 0) {
+		snprintf(err, errlen, "line %u: invalid server name '%.*s'", line, (int)(tlen[1] > 80 ? 80 : tlen[1]), tok[1]);
+		return -1;
+	}
+	return 1;
+}
+
 int hostsfile_parse(hf_entry **out, size_t *count, const char *data, size_t len, char *err, size_t errlen)
 {
 	hf_entry *v = NULL;
@@ -103,11 +183,8 @@ int hostsfile_parse(hf_entry **out, size_t *count, const char *data, size_t len,
 	while (pos < len) {
 		const char *s = data + pos, *nl = memchr(s, '\n', len - pos);
 		size_t ll = nl ? (size_t)(nl - s) : len - pos;
-		const char *tok[3];
-		size_t tlen[3], ntok = 0;
-		const char *why = NULL;
-		char raw[CERTPIN_HOSTNAME_MAX + 8];
 		hf_entry e;
+		int rc;
 
 		pos += ll + (nl ? 1 : 0);
 		line++;
@@ -115,66 +192,10 @@ int hostsfile_parse(hf_entry **out, size_t *count, const char *data, size_t len,
 			snprintf(err, errlen, "line %u: longer than %d bytes", line, HF_MAX_LINE);
 			goto fail;
 		}
-		if (ll > 0 && s[ll - 1] == '\r')
-			ll--;
-		const char *hash = memchr(s, '#', ll);
-		if (hash)
-			ll = (size_t)(hash - s);
-		for (size_t i = 0; i < ll;) {
-			while (i < ll && is_blank(s[i]))
-				i++;
-			if (i == ll)
-				break;
-			size_t start = i;
-			while (i < ll && !is_blank(s[i]))
-				i++;
-			if (ntok == 3)
-				break;
-			tok[ntok] = s + start;
-			tlen[ntok++] = i - start;
-		}
-		if (ntok == 0)
+		if ((rc = parse_line(&e, s, ll, line, err, errlen)) < 0)
+			goto fail;
+		if (rc == 0)
 			continue;
-		if (ntok > 2) {
-			snprintf(err, errlen, "line %u: expected HOST[:PORT] [SERVERNAME], found a third field", line);
-			goto fail;
-		}
-		for (size_t t = 0; t < ntok; t++) {
-			for (size_t i = 0; i < tlen[t]; i++) {
-				unsigned char c = (unsigned char)tok[t][i];
-				if (c < 0x21 || c > 0x7e) {
-					snprintf(err, errlen, "line %u: control or non-ASCII character", line);
-					goto fail;
-				}
-			}
-		}
-		memset(&e, 0, sizeof(e));
-		e.line = line;
-		if (split_endpoint(raw, sizeof(raw), e.port, tok[0], tlen[0], &why) != 0) {
-			snprintf(err, errlen, "line %u: %s", line, why);
-			goto fail;
-		}
-		if (normalize(e.host, sizeof(e.host), &e.host_is_ip, raw) != 0) {
-			snprintf(err, errlen, "line %u: invalid host name or address '%.*s'", line, (int)(tlen[0] > 80 ? 80 : tlen[0]),
-				tok[0]);
-			goto fail;
-		}
-		if (ntok == 2) {
-			if (tlen[1] >= sizeof(raw)) {
-				snprintf(err, errlen, "line %u: server name too long", line);
-				goto fail;
-			}
-			memcpy(raw, tok[1], tlen[1]);
-			raw[tlen[1]] = '\0';
-			if (normalize(e.servername, sizeof(e.servername), &e.servername_is_ip, raw) != 0) {
-				snprintf(err, errlen, "line %u: invalid server name '%.*s'", line,
-					(int)(tlen[1] > 80 ? 80 : tlen[1]), tok[1]);
-				goto fail;
-			}
-		} else {
-			memcpy(e.servername, e.host, sizeof(e.servername));
-			e.servername_is_ip = e.host_is_ip;
-		}
 		if (n == HF_MAX_ENTRIES) {
 			snprintf(err, errlen, "line %u: more than %d entries", line, HF_MAX_ENTRIES);
 			goto fail;

@@ -5,7 +5,6 @@
  */
 #include "common.h"
 #include "interop.h"
-#include "render.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -17,11 +16,12 @@ void usage_import(FILE *f)
 		"Convert the pins in FILE ('-' reads standard input) into a certpin policy\n"
 		"and print it as JSON (certpin-policy(5)).\n"
 		"\n"
-		"  --from FORMAT   auto (default: '{' JSON, '<' Android XML, else a pin list),\n"
-		"                  json, android (network_security_config.xml), or pins\n"
-		"                  (curl \"sha256//A;sha256//B\", \"HOST PIN...\" lines, or OkHttp\n"
-		"                  CertificatePinner.Builder().add(\"HOST\", \"sha256/...\") code)\n"
-		"  --host HOST     host for pins that name none (a bare curl string)\n"
+		"      --from FORMAT   auto (default: '{' JSON, '<' Android XML, else a pin\n"
+		"                      list), json, android (network_security_config.xml), or\n"
+		"                      pins (curl \"sha256//A;sha256//B\", \"HOST PIN...\" lines,\n"
+		"                      or OkHttp CertificatePinner.Builder().add(\"HOST\",\n"
+		"                      \"sha256/...\") code)\n"
+		"  -H, --host HOST     host for pins that name none (a bare curl string)\n"
 		"\n"
 		"Android pins match any chain position and stop being checked at the\n"
 		"pin-set expiration date: imported as position any, on_expiry fail-open.\n"
@@ -31,98 +31,30 @@ void usage_import(FILE *f)
 		"Approximations are reported as warnings on standard error.\n", f);
 }
 
-/* Read standard input, at most CERTPIN_IMPORT_MAX_SIZE + 1 bytes; NULL on error (message printed). */
-static char *read_stdin_all(size_t *len)
-{
-	size_t cap = CERTPIN_IMPORT_MAX_SIZE + 1, n = 0;
-	char *buf = malloc(cap);
-
-	if (!buf) {
-		cli_error("out of memory");
-		return NULL;
-	}
-	while (n < cap) {
-		size_t got = fread(buf + n, 1, cap - n, stdin);
-		n += got;
-		if (got == 0)
-			break;
-	}
-	if (ferror(stdin)) {
-		cli_error("-: read error");
-		free(buf);
-		return NULL;
-	}
-	*len = n;
-	return buf;
-}
-
-int interop_load_policy(certpin_policy **out, const char *path, certpin_import_format format,
-	const char *default_host)
-{
-	certpin_import_options io = CERTPIN_IMPORT_OPTIONS_INIT;
-	certpin_error err;
-	int rc;
-
-	*out = NULL;
-	io.format = format;
-	io.default_host = default_host;
-	io.on_warning = render_warning_cb;
-	if (strcmp(path, "-") == 0) {
-		size_t len = 0;
-		char *data = read_stdin_all(&len);
-		if (!data)
-			return CLI_EXIT_USAGE;
-		io.name = "-";
-		rc = certpin_policy_import_data(out, data, len, &io, &err);
-		free(data);
-	} else {
-		rc = certpin_policy_import_file(out, path, &io, &err);
-	}
-	if (rc != CERTPIN_OK) {
-		cli_error("%s", err.message[0] ? err.message : certpin_strerror(rc));
-		return cli_exit_for(rc);
-	}
-	return CLI_EXIT_OK;
-}
-
 int cmd_import(int argc, char **argv)
 {
 	const char *from = NULL, *host = NULL;
 	certpin_import_format format = CERTPIN_IMPORT_AUTO;
 	certpin_policy *p = NULL;
-	char **operands = NULL, *json = NULL;
-	size_t noperands = 0;
-	int help = 0, rc;
+	char *json = NULL;
+	cli_args args;
+	int rc;
 	const cli_opt opts[] = {
-		{ "--from", &from, NULL },
-		{ "--host", &host, NULL },
-		{ NULL, NULL, NULL },
+		CLI_VALUE("--from", 0, &from),
+		CLI_VALUE("--host", 'H', &host),
+		CLI_OPT_END,
 	};
+	const cli_spec spec = { "import", usage_import, opts, 1, 1, "one FILE", 0 };
 
-	operands = calloc((size_t)argc + 1, sizeof(*operands));
-	if (!operands) {
-		cli_error("out of memory");
-		return CLI_EXIT_INTERNAL;
-	}
-	rc = cli_parse_args(argc, argv, opts, "import", operands, &noperands, &help);
-	if (rc)
-		goto done;
-	if (help) {
-		usage_import(stdout);
-		goto done;
-	}
-	if (noperands != 1) {
-		cli_error("import: expected one FILE (see certpin help import)");
-		rc = CLI_EXIT_USAGE;
-		goto done;
-	}
+	if ((rc = cli_start(&args, &spec, argc, argv)) != CLI_RUN)
+		return rc;
 	if (from && certpin_import_format_parse(&format, from) != CERTPIN_OK) {
 		cli_error("import: unknown --from '%s' (auto, json, android, pins)", from);
-		rc = CLI_EXIT_USAGE;
-		goto done;
+		return CLI_EXIT_USAGE;
 	}
-	if ((rc = interop_load_policy(&p, operands[0], format, host)))
-		goto done;
+	const cli_policy_opts po = { .import = 1, .format = format, .default_host = host, .stdin_dash = 1 };
+	if ((rc = cli_policy_load(&p, args.operands[0], &po)) != CLI_EXIT_OK)
+		return rc;
 	if (certpin_policy_to_json(&json, p) != CERTPIN_OK) {
 		cli_error("import: cannot serialize the policy");
 		rc = CLI_EXIT_INTERNAL;
@@ -138,6 +70,5 @@ int cmd_import(int argc, char **argv)
 done:
 	free(json);
 	certpin_policy_free(p);
-	free(operands);
 	return rc;
 }

@@ -37,13 +37,13 @@ void usage_keygen(FILE *f)
 		"must be replaced, then get the CSR signed.  DIR is created (mode 0700) if it\n"
 		"does not exist; existing files are never overwritten.\n"
 		"\n"
-		"  --backup         create a backup key (required; the only mode)\n"
-		"  --out DIR        output directory\n"
-		"  --type TYPE      p256 (default), p384, rsa2048, rsa3072, rsa4096, ed25519\n"
-		"  --subject DN     CSR subject, e.g. \"/CN=api.example.com/O=Example\"\n"
-		"                   (default \"" DEFAULT_SUBJECT "\"; '\\' escapes '/')\n"
-		"  --json           print a JSON object instead of text\n"
-		"  --format STYLE   pin style: default, curl, hpkp, hex, base64\n"
+		"      --backup         create a backup key (required; the only mode)\n"
+		"  -o, --out DIR        output directory\n"
+		"      --type TYPE      p256 (default), p384, rsa2048, rsa3072, rsa4096, ed25519\n"
+		"      --subject DN     CSR subject, e.g. \"/CN=api.example.com/O=Example\"\n"
+		"                       (default \"" DEFAULT_SUBJECT "\"; '\\' escapes '/')\n"
+		"  -j, --json           print a JSON object instead of text\n"
+		"  -f, --format STYLE   pin style: default, curl, hpkp, hex, base64\n"
 		"\n"
 		"Same as: openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out backup.key\n"
 		"         openssl req -new -key backup.key -subj \"/CN=...\" -out backup.csr\n"
@@ -205,186 +205,227 @@ static BIO *pem_of(EVP_PKEY *key, X509_REQ *req)
 	return b;
 }
 
+/* One run: the files it claims and what it makes, freed by keygen_free(). */
+typedef struct keygen {
+	char *key_path, *csr_path;
+	int key_fd, csr_fd;
+	int created;            /* 1: the key file is ours, 2: both are (removed unless the run succeeds) */
+	EVP_PKEY *key;
+	X509_REQ *req;
+	BIO *key_pem, *csr_pem;
+	certpin_item *items;    /* the CSR, read back */
+	size_t count;
+	unsigned char *spki;
+} keygen;
+
+static void keygen_free(keygen *k)
+{
+	if (k->key_fd >= 0)
+		close(k->key_fd);
+	if (k->csr_fd >= 0)
+		close(k->csr_fd);
+	/* A failed run leaves nothing behind (only files this run created). */
+	if (k->created >= 1)
+		unlink(k->key_path);
+	if (k->created >= 2)
+		unlink(k->csr_path);
+	OPENSSL_free(k->spki);
+	certpin_items_free(k->items, k->count);
+	BIO_free(k->key_pem);
+	BIO_free(k->csr_pem);
+	X509_REQ_free(k->req);
+	EVP_PKEY_free(k->key);
+	free(k->key_path);
+	free(k->csr_path);
+}
+
+/* The option values: 0, or CLI_EXIT_USAGE after a message. */
+static int check_args(int backup, const char *dir, const char *type_name, const char *style_name,
+	const struct key_type **type, certpin_pin_style *style)
+{
+	if (!backup) {
+		cli_error("keygen: --backup is required (it is the only mode)");
+		return CLI_EXIT_USAGE;
+	}
+	if (!dir) {
+		cli_error("keygen: --out DIR is required");
+		return CLI_EXIT_USAGE;
+	}
+	for (size_t i = 0; i < sizeof(key_types) / sizeof(key_types[0]); i++)
+		if (strcmp(type_name, key_types[i].name) == 0)
+			*type = &key_types[i];
+	if (!*type) {
+		cli_error("keygen: unknown --type '%s' (p256, p384, rsa2048, rsa3072, rsa4096, ed25519)", type_name);
+		return CLI_EXIT_USAGE;
+	}
+	if (style_name && cli_parse_style(style, style_name) != 0) {
+		cli_error("keygen: unknown --format '%s' (default, curl, hpkp, hex, base64)", style_name);
+		return CLI_EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* DIR/backup.key and DIR/backup.csr, both created before anything is generated (never replaced).  0 or an exit status. */
+static int claim_files(keygen *k, const char *dir)
+{
+	size_t dl = strlen(dir);
+
+	k->key_path = malloc(dl + sizeof(KEY_NAME) + 1);
+	k->csr_path = malloc(dl + sizeof(CSR_NAME) + 1);
+	if (!k->key_path || !k->csr_path) {
+		cli_error("out of memory");
+		return CLI_EXIT_INTERNAL;
+	}
+	snprintf(k->key_path, dl + sizeof(KEY_NAME) + 1, "%s/%s", dir, KEY_NAME);
+	snprintf(k->csr_path, dl + sizeof(CSR_NAME) + 1, "%s/%s", dir, CSR_NAME);
+	if (cli_ensure_dir("keygen", dir) != 0)
+		return CLI_EXIT_USAGE;
+	if ((k->key_fd = create_excl(k->key_path, 0600)) < 0)
+		return CLI_EXIT_USAGE;
+	k->created = 1;
+	if ((k->csr_fd = create_excl(k->csr_path, 0644)) < 0)
+		return CLI_EXIT_USAGE;
+	k->created = 2;
+	return 0;
+}
+
+/* Generate the key and its CSR, both as PEM.  0, or -1 after a message. */
+static int make_key_and_csr(keygen *k, const struct key_type *type, X509_NAME *name)
+{
+	if (!(k->key = generate(type))) {
+		cli_error("keygen: key generation failed (%s)", type->name);
+		return -1;
+	}
+	if (!(k->req = X509_REQ_new()) || !X509_REQ_set_version(k->req, 0) ||
+	    !X509_REQ_set_subject_name(k->req, name) || !X509_REQ_set_pubkey(k->req, k->key)) {
+		cli_error("keygen: cannot build the CSR");
+		return -1;
+	}
+	/* Ed25519 signs the message itself: no separate digest. */
+	if (X509_REQ_sign(k->req, k->key, EVP_PKEY_get_base_id(k->key) == EVP_PKEY_ED25519 ? NULL : EVP_sha256()) <= 0) {
+		cli_error("keygen: cannot sign the CSR");
+		return -1;
+	}
+	if (!(k->key_pem = pem_of(k->key, NULL)) || !(k->csr_pem = pem_of(NULL, k->req))) {
+		cli_error("keygen: cannot encode the key or CSR");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The pin, from the CSR by the library (what "certpin pin backup.csr"
+ * prints), cross-checked against the key's own SubjectPublicKeyInfo: the
+ * CSR read back in k->items.  0, or -1 after a message.
+ */
+static int read_back(keygen *k)
+{
+	char *csr_text = NULL;
+	long csr_len = BIO_get_mem_data(k->csr_pem, &csr_text);
+	int lrc = certpin_items_from_data(&k->items, &k->count, csr_text, (size_t)csr_len);
+	certpin_pin from_key;
+	int spki_len;
+
+	if (lrc != CERTPIN_OK || k->count != 1 || k->items[0].type != CERTPIN_ITEM_CSR) {
+		cli_error("keygen: cannot read back the CSR: %s", certpin_strerror(lrc));
+		return -1;
+	}
+	spki_len = i2d_PUBKEY(k->key, &k->spki);
+	if (spki_len <= 0 || certpin_pin_from_spki_der(&from_key, k->spki, (size_t)spki_len) != CERTPIN_OK ||
+	    !certpin_pin_equal(&from_key, &k->items[0].spki)) {
+		cli_error("keygen: the CSR's key does not match the generated key");
+		return -1;
+	}
+	return 0;
+}
+
+/* Write and close both files, which are then kept.  0, or -1 after a message. */
+static int write_files(keygen *k)
+{
+	char *key_text = NULL, *csr_text = NULL;
+	long key_len = BIO_get_mem_data(k->key_pem, &key_text), csr_len = BIO_get_mem_data(k->csr_pem, &csr_text);
+
+	if (write_all(k->key_fd, k->key_path, key_text, (size_t)key_len) != 0 ||
+	    write_all(k->csr_fd, k->csr_path, csr_text, (size_t)csr_len) != 0)
+		return -1;
+	if (close(k->key_fd) != 0 || close(k->csr_fd) != 0) {
+		k->key_fd = k->csr_fd = -1;
+		cli_error("keygen: cannot close the output files: %s", strerror(errno));
+		return -1;
+	}
+	k->key_fd = k->csr_fd = -1;
+	k->created = 0;   /* keep the files */
+	return 0;
+}
+
+/* Print the pin and the two files (text or JSON).  0, or -1 after a message. */
+static int print_result(const keygen *k, const X509_NAME *name, certpin_pin_style style, int json)
+{
+	char pin[CERTPIN_PIN_STRLEN], subj[SUBJECT_MAX + 64];
+	const certpin_item *csr = &k->items[0];
+
+	cli_pin_string(pin, &csr->spki, style);
+	subject_text(subj, sizeof(subj), name);
+	if (json) {
+		json_t *o = json_object();
+		if (!o || json_object_set_new(o, "pin", json_string(pin)) ||
+		    json_object_set_new(o, "key_type", json_string(csr->key_type)) ||
+		    json_object_set_new(o, "key_file", json_string(k->key_path)) ||
+		    json_object_set_new(o, "csr_file", json_string(k->csr_path)) ||
+		    json_object_set_new(o, "subject", json_string(subj))) {
+			json_decref(o);
+			cli_error("out of memory");
+			return -1;
+		}
+		if (cli_json_print(o) != 0) {
+			cli_error("keygen: write error");
+			return -1;
+		}
+	} else {
+		printf("pin: %s\n", pin);
+		printf("key: %s (%s, unencrypted PKCS#8, mode 0600; keep it offline)\n", k->key_path, csr->key_type);
+		printf("csr: %s (subject %s)\n", k->csr_path, subj);
+	}
+	if (fflush(stdout) != 0) {
+		cli_error("keygen: write error");
+		return -1;
+	}
+	return 0;
+}
+
 int cmd_keygen(int argc, char **argv)
 {
 	const char *dir = NULL, *type_name = "p256", *subject = DEFAULT_SUBJECT, *style_name = NULL;
 	const struct key_type *type = NULL;
 	certpin_pin_style style = CERTPIN_STYLE_DEFAULT;
-	int backup = 0, json = 0, help = 0, rc, key_fd = -1, csr_fd = -1, created = 0;
-	char **operands = NULL, *key_path = NULL, *csr_path = NULL;
-	size_t noperands = 0, count = 0;
-	EVP_PKEY *key = NULL;
-	X509_REQ *req = NULL;
+	int backup = 0, json = 0, rc;
 	X509_NAME *name = NULL;
-	BIO *key_pem = NULL, *csr_pem = NULL;
-	certpin_item *items = NULL;
-	unsigned char *spki = NULL;
+	keygen k = { .key_fd = -1, .csr_fd = -1 };
+	cli_args args;
 	const cli_opt opts[] = {
-		{ "--backup", NULL, &backup },
-		{ "--out", &dir, NULL },
-		{ "--type", &type_name, NULL },
-		{ "--subject", &subject, NULL },
-		{ "--json", NULL, &json },
-		{ "--format", &style_name, NULL },
-		{ NULL, NULL, NULL },
+		CLI_FLAG("--backup", 0, &backup),
+		CLI_VALUE("--out", 'o', &dir),
+		CLI_VALUE("--type", 0, &type_name),
+		CLI_VALUE("--subject", 0, &subject),
+		CLI_FLAG("--json", 'j', &json),
+		CLI_VALUE("--format", 'f', &style_name),
+		CLI_OPT_END,
 	};
+	const cli_spec spec = { "keygen", usage_keygen, opts, 0, 0, NULL, 0 };
 
-	operands = calloc((size_t)argc + 1, sizeof(*operands));
-	if (!operands) {
-		cli_error("out of memory");
-		return CLI_EXIT_INTERNAL;
-	}
-	rc = cli_parse_args(argc, argv, opts, "keygen", operands, &noperands, &help);
-	if (rc)
-		goto done;
-	if (help) {
-		usage_keygen(stdout);
-		goto done;
-	}
-	rc = CLI_EXIT_USAGE;
-	if (noperands) {
-		cli_error("keygen: unexpected argument '%s' (see certpin help keygen)", operands[0]);
-		goto done;
-	}
-	if (!backup) {
-		cli_error("keygen: --backup is required (it is the only mode)");
-		goto done;
-	}
-	if (!dir) {
-		cli_error("keygen: --out DIR is required");
-		goto done;
-	}
-	for (size_t i = 0; i < sizeof(key_types) / sizeof(key_types[0]); i++)
-		if (strcmp(type_name, key_types[i].name) == 0)
-			type = &key_types[i];
-	if (!type) {
-		cli_error("keygen: unknown --type '%s' (p256, p384, rsa2048, rsa3072, rsa4096, ed25519)", type_name);
-		goto done;
-	}
-	if (style_name && cli_parse_style(&style, style_name) != 0) {
-		cli_error("keygen: unknown --format '%s' (default, curl, hpkp, hex, base64)", style_name);
-		goto done;
-	}
+	if ((rc = cli_start(&args, &spec, argc, argv)) != CLI_RUN)
+		return rc;
+	if ((rc = check_args(backup, dir, type_name, style_name, &type, &style)) != 0)
+		return rc;
 	if (!(name = parse_subject(subject)))
-		goto done;
-
-	size_t dl = strlen(dir);
-	key_path = malloc(dl + sizeof(KEY_NAME) + 1);
-	csr_path = malloc(dl + sizeof(CSR_NAME) + 1);
-	if (!key_path || !csr_path) {
-		cli_error("out of memory");
+		return CLI_EXIT_USAGE;
+	if ((rc = claim_files(&k, dir)) == 0) {
 		rc = CLI_EXIT_INTERNAL;
-		goto done;
+		if (make_key_and_csr(&k, type, name) == 0 && read_back(&k) == 0 && write_files(&k) == 0 &&
+		    print_result(&k, name, style, json) == 0)
+			rc = CLI_EXIT_OK;
 	}
-	snprintf(key_path, dl + sizeof(KEY_NAME) + 1, "%s/%s", dir, KEY_NAME);
-	snprintf(csr_path, dl + sizeof(CSR_NAME) + 1, "%s/%s", dir, CSR_NAME);
-	if (cli_ensure_dir("keygen", dir) != 0)
-		goto done;
-	/* Claim both names before generating anything; never replace a key. */
-	if ((key_fd = create_excl(key_path, 0600)) < 0)
-		goto done;
-	created = 1;
-	if ((csr_fd = create_excl(csr_path, 0644)) < 0)
-		goto done;
-	created = 2;
-
-	rc = CLI_EXIT_INTERNAL;
-	if (!(key = generate(type))) {
-		cli_error("keygen: key generation failed (%s)", type->name);
-		goto done;
-	}
-	if (!(req = X509_REQ_new()) || !X509_REQ_set_version(req, 0) || !X509_REQ_set_subject_name(req, name) ||
-	    !X509_REQ_set_pubkey(req, key)) {
-		cli_error("keygen: cannot build the CSR");
-		goto done;
-	}
-	/* Ed25519 signs the message itself: no separate digest. */
-	if (X509_REQ_sign(req, key, EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519 ? NULL : EVP_sha256()) <= 0) {
-		cli_error("keygen: cannot sign the CSR");
-		goto done;
-	}
-	if (!(key_pem = pem_of(key, NULL)) || !(csr_pem = pem_of(NULL, req))) {
-		cli_error("keygen: cannot encode the key or CSR");
-		goto done;
-	}
-
-	/* The pin, from the CSR by the library (what "certpin pin backup.csr" prints) ... */
-	char *csr_text = NULL;
-	long csr_len = BIO_get_mem_data(csr_pem, &csr_text);
-	int lrc = certpin_items_from_data(&items, &count, csr_text, (size_t)csr_len);
-	if (lrc != CERTPIN_OK || count != 1 || items[0].type != CERTPIN_ITEM_CSR) {
-		cli_error("keygen: cannot read back the CSR: %s", certpin_strerror(lrc));
-		goto done;
-	}
-	/* ... cross-checked against the key's own SubjectPublicKeyInfo. */
-	certpin_pin from_key;
-	int spki_len = i2d_PUBKEY(key, &spki);
-	if (spki_len <= 0 || certpin_pin_from_spki_der(&from_key, spki, (size_t)spki_len) != CERTPIN_OK ||
-	    !certpin_pin_equal(&from_key, &items[0].spki)) {
-		cli_error("keygen: the CSR's key does not match the generated key");
-		goto done;
-	}
-
-	char *key_text = NULL;
-	long key_len = BIO_get_mem_data(key_pem, &key_text);
-	if (write_all(key_fd, key_path, key_text, (size_t)key_len) != 0 ||
-	    write_all(csr_fd, csr_path, csr_text, (size_t)csr_len) != 0)
-		goto done;
-	if (close(key_fd) != 0 || close(csr_fd) != 0) {
-		key_fd = csr_fd = -1;
-		cli_error("keygen: cannot close the output files: %s", strerror(errno));
-		goto done;
-	}
-	key_fd = csr_fd = -1;
-	created = 0;   /* keep the files */
-
-	char pin[CERTPIN_PIN_STRLEN], subj[SUBJECT_MAX + 64];
-	cli_pin_string(pin, &items[0].spki, style);
-	subject_text(subj, sizeof(subj), name);
-	if (json) {
-		json_t *o = json_object();
-		if (!o || json_object_set_new(o, "pin", json_string(pin)) ||
-		    json_object_set_new(o, "key_type", json_string(items[0].key_type)) ||
-		    json_object_set_new(o, "key_file", json_string(key_path)) ||
-		    json_object_set_new(o, "csr_file", json_string(csr_path)) ||
-		    json_object_set_new(o, "subject", json_string(subj))) {
-			json_decref(o);
-			cli_error("out of memory");
-			goto done;
-		}
-		if (cli_json_print(o) != 0) {
-			cli_error("keygen: write error");
-			goto done;
-		}
-	} else {
-		printf("pin: %s\n", pin);
-		printf("key: %s (%s, unencrypted PKCS#8, mode 0600; keep it offline)\n", key_path, items[0].key_type);
-		printf("csr: %s (subject %s)\n", csr_path, subj);
-	}
-	if (fflush(stdout) != 0) {
-		cli_error("keygen: write error");
-		goto done;
-	}
-	rc = CLI_EXIT_OK;
-done:
-	if (key_fd >= 0)
-		close(key_fd);
-	if (csr_fd >= 0)
-		close(csr_fd);
-	/* A failed run leaves nothing behind (only files this run created). */
-	if (created >= 1)
-		unlink(key_path);
-	if (created >= 2)
-		unlink(csr_path);
-	OPENSSL_free(spki);
-	certpin_items_free(items, count);
-	BIO_free(key_pem);
-	BIO_free(csr_pem);
-	X509_REQ_free(req);
+	keygen_free(&k);
 	X509_NAME_free(name);
-	EVP_PKEY_free(key);
-	free(key_path);
-	free(csr_path);
-	free(operands);
 	return rc;
 }

@@ -3,6 +3,7 @@
  * with --connect or --chain, against the chains its hosts serve.  The checks
  * are the library's (certpin_lint()); this file gathers chains and prints.
  */
+#include "render.h"
 #include "rotation.h"
 
 #include <stdlib.h>
@@ -23,19 +24,21 @@ void usage_lint(FILE *f)
 		"the pinset, W004 wildcard on a public suffix, W005 fail-closed expiry, W006\n"
 		"pinset expiring soon, W007 rule not checked live, W008 live host not pinned.\n"
 		"\n"
-		"  --connect            check live: connect to every host of the policy (exact\n"
-		"                       names and include_subdomains bases; or --host only)\n"
-		"  --chain FILE         check against this PEM chain (leaf first) instead\n"
-		"  --host NAME          the host to check live (default: every named host)\n"
-		"  --address ADDR       connect to ADDR instead of resolving the host name\n"
-		"  --port N             port to connect to (default 443)\n"
-		"  --cafile FILE        trust anchors (default: system store); with --chain,\n"
-		"                       the chain is PKIX-verified and completed to its root\n"
-		"  --at DATE            evaluate at DATE (YYYY-MM-DD or RFC 3339; default now)\n"
-		"  --format FMT         policy format: auto (default), json, android, pins\n"
-		"  --max-expiry-days N  W002 threshold (default 365)\n"
-		"  --soon-days N        W006 threshold (default 30)\n"
-		"  --json               print a JSON object instead of text\n", f);
+		"      --connect            check live: connect to every host of the policy\n"
+		"                           (exact names and include_subdomains bases; or\n"
+		"                           --host only)\n"
+		"      --chain FILE         check against this PEM chain (leaf first) instead\n"
+		"  -H, --host NAME          the host to check live (default: every named host)\n"
+		"      --address ADDR       connect to ADDR instead of resolving the host name\n"
+		"      --port N             port to connect to (default 443)\n"
+		"  -c, --cafile FILE        trust anchors (default: system store); with --chain,\n"
+		"                           the chain is PKIX-verified and completed to its root\n"
+		"      --at DATE            evaluate at DATE (YYYY-MM-DD or RFC 3339; default\n"
+		"                           now)\n"
+		"  -f, --format FMT         policy format: auto (default), json, android, pins\n"
+		"      --max-expiry-days N  W002 threshold (default 365)\n"
+		"      --soon-days N        W006 threshold (default 30)\n"
+		"  -j, --json               print a JSON object instead of text\n", f);
 }
 
 typedef struct live_host {
@@ -104,10 +107,12 @@ static void print_text(const char *path, const certpin_policy *p, const certpin_
 }
 
 static int print_json(const char *path, const certpin_policy *p, const certpin_lint_report *r,
-	const certpin_lint_options *lo, const live_host *hosts, size_t nhosts, int64_t at, int exit_code)
+	const certpin_lint_options *lo, const live_host *hosts, size_t nhosts, int exit_code)
 {
+	int64_t at = lo->now;
+	char msg[1024];
 	json_t *o = json_object(), *live = json_array(), *findings = json_array();
-	char t[32], msg[1024];
+	char t[32];
 	int bad = 0;
 
 	if (!o || !live || !findings) {
@@ -170,41 +175,18 @@ typedef struct lint_args {
 	int connect, json;
 } lint_args;
 
-static int run_lint(const lint_args *a)
+/* The option values: 0, or CLI_EXIT_USAGE after a message. */
+static int check_args(const lint_args *a, certpin_import_format *fmt, certpin_lint_options *lo, int64_t *at)
 {
-	certpin_import_format fmt = CERTPIN_IMPORT_AUTO;
-	certpin_lint_options lo = CERTPIN_LINT_OPTIONS_INIT;
-	certpin_policy *p = NULL;
-	certpin_lint_report *r = NULL;
-	live_host *hosts = NULL;
-	certpin_lint_chain *live = NULL;
-	size_t nhosts = 0, nlive = 0, nrules;
-	unsigned long v;
-	int status, live_failed = 0, rc;
-	int64_t at = (int64_t)time(NULL);
+	unsigned long max_days = lo->max_expiry_days, soon_days = lo->soon_days, port;
+	char norm[CERTPIN_HOSTNAME_MAX];
 
-	if (a->format && certpin_import_format_parse(&fmt, a->format) != CERTPIN_OK) {
-		cli_error("lint: unknown --format '%s' (auto, json, android, pins)", a->format);
+	if (rot_opt_format(fmt, "lint", a->format) || rot_opt_time(at, "lint", a->at) ||
+	    rot_opt_uint(&max_days, "lint", "--max-expiry-days", a->max_days, 1, 36500, "") ||
+	    rot_opt_uint(&soon_days, "lint", "--soon-days", a->soon_days, 0, 36500, ""))
 		return CLI_EXIT_USAGE;
-	}
-	if (a->at && rot_parse_time(&at, a->at) != 0) {
-		cli_error("lint: invalid --at '%s' (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)", a->at);
-		return CLI_EXIT_USAGE;
-	}
-	if (a->max_days) {
-		if (rot_parse_uint(&v, a->max_days, 1, 36500) != 0) {
-			cli_error("lint: invalid --max-expiry-days '%s' (1-36500)", a->max_days);
-			return CLI_EXIT_USAGE;
-		}
-		lo.max_expiry_days = (unsigned int)v;
-	}
-	if (a->soon_days) {
-		if (rot_parse_uint(&v, a->soon_days, 0, 36500) != 0) {
-			cli_error("lint: invalid --soon-days '%s' (0-36500)", a->soon_days);
-			return CLI_EXIT_USAGE;
-		}
-		lo.soon_days = (unsigned int)v;
-	}
+	lo->max_expiry_days = (unsigned int)max_days;
+	lo->soon_days = (unsigned int)soon_days;
 	if (a->connect && a->chain) {
 		cli_error("lint: --connect and --chain exclude each other");
 		return CLI_EXIT_USAGE;
@@ -213,110 +195,131 @@ static int run_lint(const lint_args *a)
 		cli_error("lint: --address and --port need --connect");
 		return CLI_EXIT_USAGE;
 	}
-	if (a->port && rot_parse_uint(&v, a->port, 1, 65535) != 0) {
-		cli_error("lint: invalid --port '%s' (1-65535)", a->port);
+	if (rot_opt_uint(&port, "lint", "--port", a->port, 1, 65535, ""))
+		return CLI_EXIT_USAGE;
+	if (a->host && certpin_hostname_normalize(norm, sizeof(norm), a->host) != CERTPIN_OK) {
+		cli_error("lint: invalid host name '%s'", a->host);
 		return CLI_EXIT_USAGE;
 	}
-	if (a->host) {
-		char norm[CERTPIN_HOSTNAME_MAX];
+	return 0;
+}
 
-		if (certpin_hostname_normalize(norm, sizeof(norm), a->host) != CERTPIN_OK) {
-			cli_error("lint: invalid host name '%s'", a->host);
-			return CLI_EXIT_USAGE;
-		}
+/* The hosts to check live: --host, else every host the policy names.  0, or -1 out of memory. */
+static int live_names(live_host *hosts, size_t *n, size_t cap, const lint_args *a, const certpin_policy *p)
+{
+	if (a->host)
+		return add_name(&hosts, n, cap, a->host);
+	for (size_t i = 0; i < certpin_policy_host_count(p); i++) {
+		certpin_host_info h;
+
+		if (certpin_policy_host(&h, p, i) == CERTPIN_OK && h.wildcard != 1 && add_name(&hosts, n, cap, h.name) != 0)
+			return -1;
 	}
+	return 0;
+}
 
-	if ((status = rot_policy_load(&p, NULL, a->policy, fmt, a->host)) != 0)
-		return status;
-	nrules = certpin_policy_host_count(p);
+/* The chain host `h` serves (--connect) or would serve (--chain): 0, CLI_EXIT_TLS or _REFUSED (h->error), else fatal. */
+static int live_chain(live_host *h, const lint_args *a, int64_t at)
+{
+	char target[CERTPIN_HOSTNAME_MAX + 16];
+	const char *addr = a->address ? a->address : h->name;
 
-	if (a->connect || a->chain) {
-		size_t cap = nrules + 1;
+	if (a->chain)
+		return rot_chain_from_file(&h->chain, a->chain, a->cafile, 0, h->name, at, h->error, sizeof(h->error));
+	snprintf(target, sizeof(target), strchr(addr, ':') ? "[%s]:%s" : "%s:%s", addr, a->port ? a->port : "443");
+	return rot_chain_connect(&h->chain, target, h->name, a->cafile, h->error, sizeof(h->error));
+}
 
-		status = CLI_EXIT_INTERNAL;
-		hosts = calloc(cap, sizeof(*hosts));
-		live = calloc(cap, sizeof(*live));
-		if (!hosts || !live) {
-			cli_error("out of memory");
-			goto out;
+/*
+ * --connect, --chain: the live chains, as lint takes them (*nlive of them;
+ * hosts whose chain failed have ok 0).  0, or a fatal exit status.
+ */
+static int check_live(certpin_lint_chain *live, size_t *nlive, live_host *hosts, size_t nhosts,
+	const lint_args *a, int64_t at)
+{
+	if (nhosts == 0)
+		cli_warn("lint: no host name to check live (only one-label wildcard rules); use --host NAME");
+	for (size_t i = 0; i < nhosts; i++) {
+		live_host *h = &hosts[i];
+		int rc = live_chain(h, a, at);
+
+		if (rc == CLI_EXIT_USAGE || rc == CLI_EXIT_INTERNAL) {
+			cli_error("lint: %s", h->error);
+			return rc;
 		}
-		if (a->host) {
-			if (add_name(&hosts, &nhosts, cap, a->host) != 0)
-				goto oom;
-		} else {
-			for (size_t i = 0; i < nrules; i++) {
-				certpin_host_info h;
-
-				if (certpin_policy_host(&h, p, i) == CERTPIN_OK && h.wildcard != 1 &&
-						add_name(&hosts, &nhosts, cap, h.name) != 0)
-					goto oom;
-			}
-		}
-		if (nhosts == 0)
-			cli_warn("lint: no host name to check live (only one-label wildcard rules); use --host NAME");
-		for (size_t i = 0; i < nhosts; i++) {
-			live_host *h = &hosts[i];
-
-			if (a->chain) {
-				rc = rot_chain_from_file(&h->chain, a->chain, a->cafile, 0, h->name, at, h->error,
-					sizeof(h->error));
-				if (rc == CLI_EXIT_USAGE || rc == CLI_EXIT_INTERNAL) {
-					cli_error("lint: %s", h->error);
-					status = rc;
-					goto out;
-				}
-			} else {
-				char target[CERTPIN_HOSTNAME_MAX + 16];
-				const char *addr = a->address ? a->address : h->name;
-
-				snprintf(target, sizeof(target), strchr(addr, ':') ? "[%s]:%s" : "%s:%s", addr,
-					a->port ? a->port : "443");
-				rc = rot_chain_connect(&h->chain, target, h->name, a->cafile, h->error, sizeof(h->error));
-				if (rc == CLI_EXIT_USAGE || rc == CLI_EXIT_INTERNAL) {
-					cli_error("lint: %s", h->error);
-					status = rc;
-					goto out;
-				}
-			}
-			h->ok = rc == 0;
-			if (!h->ok) {
-				live_failed = 1;
-				continue;
-			}
-			live[nlive].hostname = h->name;
-			live[nlive].chain = h->chain.elems;
-			live[nlive].n = h->chain.n;
-			live[nlive].leaf_not_after = h->chain.not_after[0];
-			live[nlive].subjects = (const char *const *)h->chain.subjects;
-			nlive++;
-		}
+		h->ok = rc == 0;
+		if (!h->ok)
+			continue;
+		live[*nlive].hostname = h->name;
+		live[*nlive].chain = h->chain.elems;
+		live[*nlive].n = h->chain.n;
+		live[*nlive].leaf_not_after = h->chain.not_after[0];
+		live[*nlive].subjects = (const char *const *)h->chain.subjects;
+		(*nlive)++;
 	}
+	return 0;
+}
 
-	lo.now = at;
-	lo.live = live;
-	lo.nlive = nlive;
-	rc = certpin_lint(&r, p, &lo, NULL);
+/* Lint, print, and the exit status: errors, else live checks that failed, else 0. */
+static int report(const lint_args *a, const certpin_policy *p, certpin_lint_options *lo, const live_host *hosts,
+	size_t nhosts)
+{
+	certpin_lint_report *r = NULL;
+	int rc = certpin_lint(&r, p, lo, NULL), status, live_failed = 0;
+
 	if (rc != CERTPIN_OK) {
 		cli_error("lint: %s", certpin_strerror(rc));
-		status = cli_exit_for(rc);
-		goto out;
+		return cli_exit_for(rc);
 	}
+	for (size_t i = 0; i < nhosts; i++)
+		live_failed |= !hosts[i].ok;
 	status = certpin_lint_errors(r) ? CLI_EXIT_REFUSED : live_failed ? CLI_EXIT_TLS : CLI_EXIT_OK;
-	if (a->json) {
-		if (print_json(a->policy, p, r, &lo, hosts, nhosts, at, status) != 0) {
-			cli_error("cannot write JSON output");
-			status = CLI_EXIT_INTERNAL;
-		}
-	} else {
-		print_text(a->policy, p, r, &lo, hosts, nhosts);
+	if (!a->json)
+		print_text(a->policy, p, r, lo, hosts, nhosts);
+	else if (print_json(a->policy, p, r, lo, hosts, nhosts, status) != 0) {
+		cli_error("cannot write JSON output");
+		status = CLI_EXIT_INTERNAL;
 	}
 	for (size_t i = 0; i < nhosts; i++)
 		if (!hosts[i].ok)
 			cli_error("lint: %s: not checked live: %s", hosts[i].name, hosts[i].error);
-	goto out;
-oom:
-	cli_error("out of memory");
-	status = CLI_EXIT_INTERNAL;
+	certpin_lint_report_free(r);
+	return status;
+}
+
+static int run_lint(const lint_args *a)
+{
+	certpin_import_format fmt = CERTPIN_IMPORT_AUTO;
+	certpin_lint_options lo = CERTPIN_LINT_OPTIONS_INIT;
+	certpin_policy *p = NULL;
+	live_host *hosts = NULL;
+	certpin_lint_chain *live = NULL;
+	size_t nhosts = 0, nlive = 0;
+	int64_t at = (int64_t)time(NULL);
+	int status;
+
+	if ((status = check_args(a, &fmt, &lo, &at)) != 0)
+		return status;
+	const cli_policy_opts po = { .import = 1, .format = fmt, .default_host = a->host };
+	if ((status = cli_policy_load(&p, a->policy, &po)) != CLI_EXIT_OK)
+		return status;
+	if (a->connect || a->chain) {
+		size_t cap = certpin_policy_host_count(p) + 1;
+
+		hosts = calloc(cap, sizeof(*hosts));
+		live = calloc(cap, sizeof(*live));
+		if (!hosts || !live || live_names(hosts, &nhosts, cap, a, p) != 0) {
+			cli_error("out of memory");
+			status = CLI_EXIT_INTERNAL;
+			goto out;
+		}
+		if ((status = check_live(live, &nlive, hosts, nhosts, a, at)) != 0)
+			goto out;
+	}
+	lo.now = at;
+	lo.live = live;
+	lo.nlive = nlive;
+	status = report(a, p, &lo, hosts, nhosts);
 out:
 	for (size_t i = 0; hosts && i < nhosts; i++) {
 		free(hosts[i].name);
@@ -324,7 +327,6 @@ out:
 	}
 	free(hosts);
 	free(live);
-	certpin_lint_report_free(r);
 	certpin_policy_free(p);
 	return status;
 }
@@ -332,42 +334,28 @@ out:
 int cmd_lint(int argc, char **argv)
 {
 	lint_args a;
-	int help = 0, status;
-	size_t n = 0;
-	char **operands = calloc((size_t)argc + 1, sizeof(*operands));
+	cli_args args;
+	int status;
 
 	memset(&a, 0, sizeof(a));
 	const cli_opt opts[] = {
-		{ "--connect", NULL, &a.connect },
-		{ "--chain", &a.chain, NULL },
-		{ "--host", &a.host, NULL },
-		{ "--address", &a.address, NULL },
-		{ "--port", &a.port, NULL },
-		{ "--cafile", &a.cafile, NULL },
-		{ "--at", &a.at, NULL },
-		{ "--format", &a.format, NULL },
-		{ "--max-expiry-days", &a.max_days, NULL },
-		{ "--soon-days", &a.soon_days, NULL },
-		{ "--json", NULL, &a.json },
-		{ NULL, NULL, NULL },
+		CLI_FLAG("--connect", 0, &a.connect),
+		CLI_VALUE("--chain", 0, &a.chain),
+		CLI_VALUE("--host", 'H', &a.host),
+		CLI_VALUE("--address", 0, &a.address),
+		CLI_VALUE("--port", 0, &a.port),
+		CLI_VALUE("--cafile", 'c', &a.cafile),
+		CLI_VALUE("--at", 0, &a.at),
+		CLI_VALUE("--format", 'f', &a.format),
+		CLI_VALUE("--max-expiry-days", 0, &a.max_days),
+		CLI_VALUE("--soon-days", 0, &a.soon_days),
+		CLI_FLAG("--json", 'j', &a.json),
+		CLI_OPT_END,
 	};
+	const cli_spec spec = { "lint", usage_lint, opts, 1, 1, "exactly one POLICY file", 0 };
 
-	if (!operands) {
-		cli_error("out of memory");
-		return CLI_EXIT_INTERNAL;
-	}
-	status = cli_parse_args(argc, argv, opts, "lint", operands, &n, &help);
-	if (status == 0 && help) {
-		usage_lint(stdout);
-	} else if (status == 0) {
-		if (n != 1) {
-			cli_error("lint: expected exactly one POLICY file (see certpin help lint)");
-			status = CLI_EXIT_USAGE;
-		} else {
-			a.policy = operands[0];
-			status = run_lint(&a);
-		}
-	}
-	free(operands);
-	return status;
+	if ((status = cli_start(&args, &spec, argc, argv)) != CLI_RUN)
+		return status;
+	a.policy = args.operands[0];
+	return run_lint(&a);
 }

@@ -13,29 +13,64 @@
 #include <openssl/crypto.h>
 #include <openssl/opensslv.h>
 
+static int cmd_help(int argc, char **argv);
+
+/*
+ * The commands, in the order "certpin --help" lists them.  A row without a
+ * handler is a second form of the command above it, listed only.  The
+ * collector's commands have no usage printer here: their helper prints it
+ * (certpin-collect help CMD).
+ */
+static const struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);   /* argv[0] is the command name */
+	void (*usage)(FILE *f);
+	const char *synopsis;                /* listed as "NAME SYNOPSIS" */
+	const char *summary;                 /* one line */
+} commands[] = {
+	{ "pin", cmd_pin, usage_pin, "FILE...", "print the pins of certificates, keys and CSRs" },
+	{ "pin", NULL, NULL, "--connect HOST", "print the pins of a TLS server's chain" },
+	{ "check", cmd_check, usage_check, "HOST --policy F", "connect with a pinning policy and report the verdict" },
+	{ "mitm", cmd_mitm, usage_mitm, "--host H --dir D", "score a client against TLS interception attacks" },
+	{ "export", cmd_export, usage_export, "--format F POL",
+		"write a policy as Android/OkHttp/TrustKit/curl/HPKP/TLSA" },
+	{ "import", cmd_import, usage_import, "FILE", "convert Android XML, curl or OkHttp pins to a policy" },
+	{ "keygen", cmd_keygen, usage_keygen, "--backup", "create a backup key and CSR, print its pin" },
+	{ "collect", cli_run_collector, NULL, "--db DB", "receive pin failure reports over HTTP(S) and store them" },
+	{ "reports", cli_run_collector, NULL, "--db DB", "summarize stored failure reports (text, JSON, HTML)" },
+	{ "lint", cmd_lint, usage_lint, "POLICY", "check a policy for lockout risks (--connect: live)" },
+	{ "plan", cmd_plan, usage_plan, "POLICY... --chain F", "would shipped versions survive a key/CA change?" },
+	{ "monitor", cmd_monitor, usage_monitor, "HOSTS --policy F", "check many endpoints' pins concurrently" },
+	{ "bundle", cmd_bundle, usage_bundle, "SUBCOMMAND",
+		"signed policy bundles: keygen, sign, verify, apply, fetch" },
+	{ "tofu", cmd_tofu, usage_tofu, "SUBCOMMAND", "trust-on-first-use pins: check, list, forget, trust" },
+	{ "help", cmd_help, NULL, "[COMMAND]", "show this help or a command's options" },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (commands[i].run && strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
 static void usage(FILE *f)
 {
 	fputs("usage: certpin COMMAND [ARGS]\n"
 		"\n"
 		"TLS certificate and public-key pinning.\n"
 		"\n"
-		"commands:\n"
-		"  pin FILE...            print the pins of certificates, keys and CSRs\n"
-		"  pin --connect HOST     print the pins of a TLS server's chain\n"
-		"  check HOST --policy F  connect with a pinning policy and report the verdict\n"
-		"  mitm --host H --dir D  score a client against TLS interception attacks\n"
-		"  export --format F POL  write a policy as Android/OkHttp/TrustKit/curl/HPKP/TLSA\n"
-		"  import FILE            convert Android XML, curl or OkHttp pins to a policy\n"
-		"  keygen --backup        create a backup key and CSR, print its pin\n"
-		"  collect --db DB        receive pin failure reports over HTTP(S) and store them\n"
-		"  reports --db DB        summarize stored failure reports (text, JSON, HTML)\n"
-		"  lint POLICY            check a policy for lockout risks (--connect: live)\n"
-		"  plan POLICY... --chain F  would shipped versions survive a key/CA change?\n"
-		"  monitor HOSTS --policy F  check many endpoints' pins concurrently\n"
-		"  bundle SUBCOMMAND      signed policy bundles: keygen, sign, verify, apply, fetch\n"
-		"  tofu SUBCOMMAND        trust-on-first-use pins: check, list, forget, trust\n"
-		"  help [COMMAND]         show this help or a command's options\n"
-		"\n"
+		"commands:\n", f);
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		char form[64];
+
+		snprintf(form, sizeof(form), "%s %s", commands[i].name, commands[i].synopsis);
+		fprintf(f, "  %-21s  %s\n", form, commands[i].summary);
+	}
+	fputs("\n"
 		"options:\n"
 		"  -h, --help             show help\n"
 		"  --version              show versions\n"
@@ -60,64 +95,36 @@ static int version(void)
 	return CLI_EXIT_OK;
 }
 
-static int help(int argc, char **argv)
+/* "certpin help [COMMAND]"; argv[0] is "help". */
+static int cmd_help(int argc, char **argv)
 {
+	const struct command *c;
+	char names[256] = "";
+
 	if (argc < 2) {
 		usage(stdout);
 		return CLI_EXIT_OK;
 	}
-	if (strcmp(argv[1], "pin") == 0) {
-		usage_pin(stdout);
+	c = find_command(argv[1]);
+	if (c && c->run != cmd_help) {
+		if (!c->usage)
+			return c->run(argc, argv);   /* the collector helper: "help collect|reports" */
+		c->usage(stdout);
 		return CLI_EXIT_OK;
 	}
-	if (strcmp(argv[1], "check") == 0) {
-		usage_check(stdout);
-		return CLI_EXIT_OK;
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		if (!commands[i].run || commands[i].run == cmd_help)
+			continue;
+		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s", names[0] ? ", " : "",
+			commands[i].name);
 	}
-	if (strcmp(argv[1], "mitm") == 0) {
-		usage_mitm(stdout);
-		return CLI_EXIT_OK;
-	}
-	if (strcmp(argv[1], "export") == 0) {
-		usage_export(stdout);
-		return CLI_EXIT_OK;
-	}
-	if (strcmp(argv[1], "import") == 0) {
-		usage_import(stdout);
-		return CLI_EXIT_OK;
-	}
-	if (strcmp(argv[1], "collect") == 0 || strcmp(argv[1], "reports") == 0)
-		return cli_run_collector(argc, argv);
-	if (strcmp(argv[1], "keygen") == 0) {
-		usage_keygen(stdout);
-		return CLI_EXIT_OK;
-	}
-	if (strcmp(argv[1], "lint") == 0) {
-		usage_lint(stdout);
-		return CLI_EXIT_OK;
-	}
-	if (strcmp(argv[1], "plan") == 0) {
-		usage_plan(stdout);
-		return CLI_EXIT_OK;
-	}
-	if (strcmp(argv[1], "monitor") == 0) {
-		usage_monitor(stdout);
-		return CLI_EXIT_OK;
-	}
-	if (strcmp(argv[1], "bundle") == 0) {
-		usage_bundle(stdout);
-		return CLI_EXIT_OK;
-	}
-	if (strcmp(argv[1], "tofu") == 0) {
-		usage_tofu(stdout);
-		return CLI_EXIT_OK;
-	}
-	cli_error("help: unknown command '%s' (commands: pin, check, mitm, export, import, keygen, collect, reports, lint, plan, monitor, bundle, tofu)", argv[1]);
+	cli_error("help: unknown command '%s' (commands: %s)", argv[1], names);
 	return CLI_EXIT_USAGE;
 }
 
 int main(int argc, char **argv)
 {
+	const struct command *c;
 	const char *cmd;
 
 	/* A peer that closes early must give an error, not kill us on write. */
@@ -128,32 +135,8 @@ int main(int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	cmd = argv[1];
-	if (strcmp(cmd, "pin") == 0)
-		return cmd_pin(argc - 1, argv + 1);
-	if (strcmp(cmd, "check") == 0)
-		return cmd_check(argc - 1, argv + 1);
-	if (strcmp(cmd, "mitm") == 0)
-		return cmd_mitm(argc - 1, argv + 1);
-	if (strcmp(cmd, "export") == 0)
-		return cmd_export(argc - 1, argv + 1);
-	if (strcmp(cmd, "import") == 0)
-		return cmd_import(argc - 1, argv + 1);
-	if (strcmp(cmd, "collect") == 0 || strcmp(cmd, "reports") == 0)
-		return cli_run_collector(argc - 1, argv + 1);
-	if (strcmp(cmd, "keygen") == 0)
-		return cmd_keygen(argc - 1, argv + 1);
-	if (strcmp(cmd, "lint") == 0)
-		return cmd_lint(argc - 1, argv + 1);
-	if (strcmp(cmd, "plan") == 0)
-		return cmd_plan(argc - 1, argv + 1);
-	if (strcmp(cmd, "monitor") == 0)
-		return cmd_monitor(argc - 1, argv + 1);
-	if (strcmp(cmd, "bundle") == 0)
-		return cmd_bundle(argc - 1, argv + 1);
-	if (strcmp(cmd, "tofu") == 0)
-		return cmd_tofu(argc - 1, argv + 1);
-	if (strcmp(cmd, "help") == 0)
-		return help(argc - 1, argv + 1);
+	if ((c = find_command(cmd)) != NULL)
+		return c->run(argc - 1, argv + 1);
 	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0) {
 		usage(stdout);
 		return CLI_EXIT_OK;

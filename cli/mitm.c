@@ -80,33 +80,40 @@ void usage_mitm(FILE *f)
 		"certificates are generated in DIR (the rogue CA is reused across runs);\n"
 		"DIR/report.json and DIR/report.html hold the scorecard.\n"
 		"\n"
-		"  --host NAME          host name the attacks impersonate (DNS name)\n"
-		"  --dir DIR            directory for keys, certificates and reports (created\n"
-		"                       0700 if missing; a symlink is refused); nothing is\n"
-		"                       written outside it but --port-file and --ca-out\n"
-		"  --listen ADDR:PORT   numeric address and port (default 127.0.0.1:0, a free port)\n"
-		"  --port-file FILE     write the bound port to FILE once listening\n"
-		"  --control-cert FILE  chain (leaf first) the client must accept: the control\n"
-		"  --control-key FILE   its private key\n"
-		"  --real-chain FILE    real certificates appended by chain-injection (default:\n"
-		"                       the control chain)\n"
-		"  --ca-out FILE        also write the rogue CA certificate to FILE (install it in\n"
-		"                       the client's trust store)\n"
-		"  --attack LIST        run only these attacks (comma-separated, see --list-attacks)\n"
-		"  --rounds N           present the catalog N times (default 1)\n"
-		"  --accept-on MODE     data: accepted = handshake and application data (default);\n"
-		"                       handshake: accepted = completed handshake (clients that\n"
-		"                       check in the handshake and send nothing, e.g. certpin check)\n"
-		"  --max-attempts N     stop after N connections of any kind (default 1000)\n"
-		"  --timeout S          stop after S seconds (default 300)\n"
-		"  --io-timeout MS      time a connection gets for each phase (default 5000)\n"
-		"  --insecure-no-control  let a run without --control-cert pass: WEAKENS the\n"
-		"                       result, a client that refuses everything passes\n"
-		"  --insecure-untrusted-rogue-ca  let a run pass although the client refused\n"
-		"                       the rogue CA as unknown (it does not trust it, so its\n"
-		"                       refusals do not test pinning): WEAKENS the result\n"
-		"  --json               print the scorecard as JSON instead of text\n"
-		"  --quiet              no progress line per connection on stderr\n"
+		"  -H, --host NAME          host name the attacks impersonate (DNS name)\n"
+		"      --dir DIR            directory for keys, certificates and reports\n"
+		"                           (created 0700 if missing; a symlink is refused);\n"
+		"                           nothing is written outside it but --port-file and\n"
+		"                           --ca-out\n"
+		"      --listen ADDR:PORT   numeric address and port (default 127.0.0.1:0, a\n"
+		"                           free port)\n"
+		"      --port-file FILE     write the bound port to FILE once listening\n"
+		"      --control-cert FILE  chain (leaf first) the client must accept:\n"
+		"                           the control\n"
+		"      --control-key FILE   its private key\n"
+		"      --real-chain FILE    real certificates appended by chain-injection\n"
+		"                           (default: the control chain)\n"
+		"      --ca-out FILE        also write the rogue CA certificate to FILE\n"
+		"                           (install it in the client's trust store)\n"
+		"      --attack LIST        run only these attacks (comma-separated, see\n"
+		"                           --list-attacks)\n"
+		"      --rounds N           present the catalog N times (default 1)\n"
+		"      --accept-on MODE     data: accepted = handshake and application data\n"
+		"                           (default); handshake: accepted = completed\n"
+		"                           handshake (clients that check in the handshake\n"
+		"                           and send nothing, e.g. certpin check)\n"
+		"      --max-attempts N     stop after N connections of any kind (default 1000)\n"
+		"  -t, --timeout S          stop after S seconds (default 300)\n"
+		"      --io-timeout MS      time a connection gets for each phase (default 5000)\n"
+		"      --insecure-no-control\n"
+		"                           let a run without --control-cert pass: WEAKENS the\n"
+		"                           result, a client that refuses everything passes\n"
+		"      --insecure-untrusted-rogue-ca\n"
+		"                           let a run pass although the client refused the\n"
+		"                           rogue CA as unknown (it does not trust it, so its\n"
+		"                           refusals do not test pinning): WEAKENS the result\n"
+		"  -j, --json               print the scorecard as JSON instead of text\n"
+		"      --quiet              no progress line per connection on stderr\n"
 		"\n"
 		"Only a refusal with an alert, or a close after the handshake, counts as\n"
 		"refused; an attempt without a verdict (closed mid-handshake without an\n"
@@ -290,14 +297,6 @@ static void on_signal(int sig)
 	stop_signal = sig;
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static mitm_attempt *rec_of(const conn *c)
 {
 	return &c->h->run->attempts[c->rec];
@@ -400,7 +399,7 @@ static void conn_close(conn *c)
 		return;
 	if (!c->recorded)
 		record(c, MITM_V_UNSCORED, MITM_STAGE_NONE, "connection ended without a verdict");
-	rec_of(c)->duration_ms = (unsigned)(mono_ms() - c->start_ms);
+	rec_of(c)->duration_ms = (unsigned)(cli_mono_ms() - c->start_ms);
 	SSL_free(c->ssl);
 	close(c->fd);
 	ERR_clear_error();
@@ -809,7 +808,7 @@ static const char *stop_reason(const harness *h, int64_t now, int64_t end)
 
 static void run_loop(harness *h, unsigned timeout_s)
 {
-	int64_t now = mono_ms(), end = now + (int64_t)timeout_s * 1000;
+	int64_t now = cli_mono_ms(), end = now + (int64_t)timeout_s * 1000;
 	const char *why;
 
 	while ((why = stop_reason(h, now, end)) == NULL) {
@@ -842,7 +841,7 @@ static void run_loop(harness *h, unsigned timeout_s)
 		if (wait < 0)
 			wait = 0;
 		rc = poll(pfd, n, (int)wait);
-		now = mono_ms();
+		now = cli_mono_ms();
 		if (rc < 0 && errno != EINTR) {
 			cli_error("mitm: poll: %s", strerror(errno));
 			h->oom = 1;
@@ -1086,26 +1085,217 @@ static int check_opts(mitm_run *run, const mitm_opts *o, unsigned *max_attempts,
 	return 0;
 }
 
+/* What a run opens before it generates anything, and undoes if it fails. */
+typedef struct mitm_files {
+	port_file pf;
+	int ca_fd;                  /* --ca-out, opened early, written once the CA exists */
+	int ca_created;
+	int have_signals;
+	struct sigaction old_int, old_term;
+} mitm_files;
+
+/* What can fail in the environment is checked before anything is generated in DIR.  0 or CLI_EXIT_USAGE. */
+static int open_early(harness *h, mitm_files *mf, const mitm_opts *o, struct sockaddr_storage *ss, socklen_t sl)
+{
+	char err[512];
+
+	if (listen_on(h, ss, sl, o->listen ? o->listen : "127.0.0.1:0") != 0)
+		return CLI_EXIT_USAGE;
+	if (o->ca_out && (mf->ca_fd = mitm_open_later(o->ca_out, &mf->ca_created, err, sizeof(err))) < 0) {
+		cli_error("mitm: %s", err);
+		return CLI_EXIT_USAGE;
+	}
+	if (o->port_file && port_file_open(&mf->pf, o->port_file, err, sizeof(err)) != 0) {
+		cli_error("mitm: %s", err);
+		return CLI_EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* The keys and certificates in DIR, and what they make of the run (warnings); --ca-out written.  0 or an exit status. */
+static int setup_pki(mitm_pki *pki, mitm_run *run, mitm_files *mf, const mitm_opts *o)
+{
+	mitm_pki_options po;
+	char err[512], note[512];
+	int status, rc;
+
+	memset(&po, 0, sizeof(po));
+	po.dir = o->dir;
+	po.host = run->host;
+	po.control_cert = o->control_cert;
+	po.control_key = o->control_key;
+	po.real_chain = o->real_chain;
+	po.now = (int64_t)time(NULL);
+	if ((status = mitm_pki_setup(pki, run, &po, err, sizeof(err))) != 0) {
+		cli_error("mitm: %s", err);
+		return status;
+	}
+	for (int i = 0; i < MITM_NATTACKS; i++)
+		if (run->attacks[i].selected && !run->attacks[i].runnable)
+			cli_warn("mitm: attack %s not run: %s", mitm_attack_name(i), run->attacks[i].skip);
+	if (!run->attacks[MITM_CONTROL].runnable) {
+		if (run->insecure_no_control)
+			cli_warn("mitm: --insecure-no-control: no control case, and the run may pass anyway: a client "
+				"that refuses every connection passes");
+		else
+			cli_warn("mitm: no control case: refusals cannot be told apart from a client that fails every "
+				"connection; the result will be inconclusive (give --control-cert and --control-key)");
+	}
+	if (run->insecure_untrusted_ca)
+		cli_warn("mitm: --insecure-untrusted-rogue-ca: a client that does not trust the rogue CA may pass "
+			"without any pinning");
+	if (run->attacks[MITM_WILDCARD_TOO_DEEP].selected &&
+			mitm_attack_note(run, MITM_WILDCARD_TOO_DEEP, note, sizeof(note)))
+		cli_warn("mitm: wildcard-too-deep: %s", note);
+	if (mf->ca_fd < 0)
+		return 0;
+	rc = mitm_write_cert_fd(mf->ca_fd, o->ca_out, pki->ca, err, sizeof(err));
+	mf->ca_fd = -1;
+	mf->ca_created = 0;
+	if (rc != 0) {
+		cli_error("mitm: %s", err);
+		return CLI_EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* The schedule: runnable attacks in catalog order, --rounds times.  0 or an exit status. */
+static int make_schedule(harness *h, const mitm_run *run)
+{
+	for (int i = 0; i < MITM_NATTACKS; i++)
+		h->per_round += run->attacks[i].runnable ? 1 : 0;
+	if (h->per_round == 0) {
+		cli_error("mitm: none of the selected attacks can run");
+		return CLI_EXIT_USAGE;
+	}
+	h->schedule_len = h->per_round * run->rounds;
+	if (!(h->schedule = calloc(h->schedule_len, sizeof(*h->schedule))) ||
+			!(h->slot = calloc(h->schedule_len, sizeof(*h->slot)))) {
+		cli_error("out of memory");
+		return CLI_EXIT_INTERNAL;
+	}
+	for (size_t k = 0, r = 0; r < run->rounds; r++)
+		for (int i = 0; i < MITM_NATTACKS; i++)
+			if (run->attacks[i].runnable)
+				h->schedule[k++] = i;
+	h->pending = h->schedule_len;
+	if (h->schedule_len > h->max_attempts)
+		cli_warn("mitm: %zu attempts are scheduled (%zu attacks x %u rounds) but --max-attempts is %u: "
+			"the run cannot complete and will be inconclusive", h->schedule_len, h->per_round, run->rounds,
+			h->max_attempts);
+	return 0;
+}
+
+/*
+ * Serve the attacks until the schedule is done, --max-attempts, --timeout or
+ * a signal (from here on one ends the run cleanly, with reports; the
+ * handlers stay until the caller is done).  0 or an exit status.
+ */
+static int serve(harness *h, mitm_files *mf, const mitm_opts *o, unsigned timeout_s)
+{
+	mitm_run *run = h->run;
+	struct sigaction sa;
+	char note[512];
+
+	if (!(h->ctx = server_ctx(h))) {
+		cli_error("mitm: cannot set up the TLS server");
+		ERR_clear_error();
+		return CLI_EXIT_INTERNAL;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	stop_signal = 0;
+	if (sigaction(SIGINT, &sa, &mf->old_int) != 0 || sigaction(SIGTERM, &sa, &mf->old_term) != 0) {
+		cli_error("mitm: cannot install signal handlers: %s", strerror(errno));
+		return CLI_EXIT_INTERNAL;
+	}
+	mf->have_signals = 1;
+	if (mf->pf.fd >= 0 && port_file_write(&mf->pf, bound_port(run->listen)) != 0) {
+		cli_error("mitm: cannot write %s: %s", o->port_file, strerror(errno));
+		return CLI_EXIT_USAGE;
+	}
+	if (!o->quiet)
+		fprintf(stderr, "certpin: mitm: listening on %s for %s; %zu attempts scheduled; rogue CA %s%s\n",
+			run->listen, run->host, h->schedule_len, h->pki->ca_file, h->pki->ca_reused ? " (reused)" : " (new)");
+	fflush(stderr);
+	run->started = (int64_t)time(NULL);
+	run_loop(h, timeout_s);
+	run->finished = (int64_t)time(NULL);
+	if (!o->quiet && stop_signal)
+		fprintf(stderr, "certpin: mitm: stopped by signal %d; writing the reports\n", (int)stop_signal);
+	for (int i = 0; i < MITM_NATTACKS; i++)
+		if (i != MITM_WILDCARD_TOO_DEEP && mitm_attack_note(run, i, note, sizeof(note))) {
+			cli_warn("mitm: %s %s", mitm_attack_name(i), note);
+			break;
+		}
+	return 0;
+}
+
+/* The scorecard: DIR/report.json and report.html, and text or JSON on stdout.  The run's exit status. */
+static int scorecard(const mitm_run *run, int json)
+{
+	mitm_summary sum;
+	int status;
+
+	mitm_summarize(&sum, run);
+	status = sum.exit_code;
+	if (write_reports(run) != 0)
+		status = CLI_EXIT_INTERNAL;
+	if (json) {
+		if (cli_json_print(mitm_report_json(run)) != 0) {
+			cli_error("cannot write JSON output");
+			status = CLI_EXIT_INTERNAL;
+		}
+	} else if (mitm_report_text(stdout, run) != 0) {
+		status = CLI_EXIT_INTERNAL;
+	} else {
+		printf("reports: %s/report.json, %s/report.html\n", run->dir, run->dir);
+	}
+	if (fflush(stdout) != 0)
+		status = CLI_EXIT_INTERNAL;
+	if (strcmp(run->stop_reason, "out-of-memory") == 0 || strcmp(run->stop_reason, "error") == 0)
+		status = CLI_EXIT_INTERNAL;
+	return status;
+}
+
+/* Undo what a run set up: signal handlers back, files opened early but never written not left behind. */
+static void cleanup(harness *h, mitm_files *mf, const mitm_opts *o)
+{
+	if (mf->have_signals) {
+		sigaction(SIGINT, &mf->old_int, NULL);
+		sigaction(SIGTERM, &mf->old_term, NULL);
+	}
+	if (mf->ca_fd >= 0) {
+		close(mf->ca_fd);
+		if (mf->ca_created)
+			unlink(o->ca_out);
+	}
+	port_file_abandon(&mf->pf);
+	if (h->lfd >= 0)
+		close(h->lfd);
+	SSL_CTX_free(h->ctx);
+	free(h->schedule);
+	free(h->slot);
+}
+
 static int run_mitm(const mitm_opts *o)
 {
 	mitm_run run;
 	mitm_pki pki;
-	mitm_pki_options po;
 	harness h;
 	struct sockaddr_storage ss;
 	socklen_t sl = 0;
-	struct sigaction sa, old_int, old_term;
-	mitm_summary sum;
-	port_file pf;
+	mitm_files mf;
 	unsigned timeout_s = 0;
-	char err[512], note[512];
-	int status, have_signals = 0, ca_fd = -1, ca_created = 0;
+	int status;
 
 	memset(&run, 0, sizeof(run));
 	memset(&h, 0, sizeof(h));
 	memset(&pki, 0, sizeof(pki));
-	memset(&pf, 0, sizeof(pf));
-	pf.fd = -1;
+	memset(&mf, 0, sizeof(mf));
+	mf.pf.fd = -1;
+	mf.ca_fd = -1;
 	h.lfd = -1;
 	h.run = &run;
 	h.pki = &pki;
@@ -1119,160 +1309,10 @@ static int run_mitm(const mitm_opts *o)
 	h.io_timeout_ms = run.io_timeout_ms;
 	h.accept_on_handshake = strcmp(run.accept_on, "handshake") == 0;
 	h.quiet = o->quiet;
-
-	/* What can fail in the environment is checked before anything is generated in DIR. */
-	status = CLI_EXIT_USAGE;
-	if (listen_on(&h, &ss, sl, o->listen ? o->listen : "127.0.0.1:0") != 0)
-		goto out;
-	if (o->ca_out && (ca_fd = mitm_open_later(o->ca_out, &ca_created, err, sizeof(err))) < 0) {
-		cli_error("mitm: %s", err);
-		goto out;
-	}
-	if (o->port_file && port_file_open(&pf, o->port_file, err, sizeof(err)) != 0) {
-		cli_error("mitm: %s", err);
-		goto out;
-	}
-
-	memset(&po, 0, sizeof(po));
-	po.dir = o->dir;
-	po.host = run.host;
-	po.control_cert = o->control_cert;
-	po.control_key = o->control_key;
-	po.real_chain = o->real_chain;
-	po.now = (int64_t)time(NULL);
-	status = mitm_pki_setup(&pki, &run, &po, err, sizeof(err));
-	if (status != 0) {
-		cli_error("mitm: %s", err);
-		goto out;
-	}
-	for (int i = 0; i < MITM_NATTACKS; i++)
-		if (run.attacks[i].selected && !run.attacks[i].runnable)
-			cli_warn("mitm: attack %s not run: %s", mitm_attack_name(i), run.attacks[i].skip);
-	if (!run.attacks[MITM_CONTROL].runnable) {
-		if (run.insecure_no_control)
-			cli_warn("mitm: --insecure-no-control: no control case, and the run may pass anyway: a client "
-				"that refuses every connection passes");
-		else
-			cli_warn("mitm: no control case: refusals cannot be told apart from a client that fails every "
-				"connection; the result will be inconclusive (give --control-cert and --control-key)");
-	}
-	if (run.insecure_untrusted_ca)
-		cli_warn("mitm: --insecure-untrusted-rogue-ca: a client that does not trust the rogue CA may pass "
-			"without any pinning");
-	if (run.attacks[MITM_WILDCARD_TOO_DEEP].selected &&
-			mitm_attack_note(&run, MITM_WILDCARD_TOO_DEEP, note, sizeof(note)))
-		cli_warn("mitm: wildcard-too-deep: %s", note);
-	if (ca_fd >= 0) {
-		int rc = mitm_write_cert_fd(ca_fd, o->ca_out, pki.ca, err, sizeof(err));
-
-		ca_fd = -1;
-		ca_created = 0;
-		if (rc != 0) {
-			cli_error("mitm: %s", err);
-			status = CLI_EXIT_USAGE;
-			goto out;
-		}
-	}
-
-	/* The schedule: runnable attacks in catalog order, --rounds times. */
-	for (int i = 0; i < MITM_NATTACKS; i++)
-		h.per_round += run.attacks[i].runnable ? 1 : 0;
-	if (h.per_round == 0) {
-		cli_error("mitm: none of the selected attacks can run");
-		status = CLI_EXIT_USAGE;
-		goto out;
-	}
-	h.schedule_len = h.per_round * run.rounds;
-	if (!(h.schedule = calloc(h.schedule_len, sizeof(*h.schedule))) ||
-			!(h.slot = calloc(h.schedule_len, sizeof(*h.slot)))) {
-		cli_error("out of memory");
-		status = CLI_EXIT_INTERNAL;
-		goto out;
-	}
-	for (size_t k = 0, r = 0; r < run.rounds; r++)
-		for (int i = 0; i < MITM_NATTACKS; i++)
-			if (run.attacks[i].runnable)
-				h.schedule[k++] = i;
-	h.pending = h.schedule_len;
-	if (h.schedule_len > h.max_attempts)
-		cli_warn("mitm: %zu attempts are scheduled (%zu attacks x %u rounds) but --max-attempts is %u: "
-			"the run cannot complete and will be inconclusive", h.schedule_len, h.per_round, run.rounds,
-			h.max_attempts);
-
-	if (!(h.ctx = server_ctx(&h))) {
-		cli_error("mitm: cannot set up the TLS server");
-		ERR_clear_error();
-		status = CLI_EXIT_INTERNAL;
-		goto out;
-	}
-	/* From here on a signal ends the run cleanly, with reports. */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	stop_signal = 0;
-	if (sigaction(SIGINT, &sa, &old_int) != 0 || sigaction(SIGTERM, &sa, &old_term) != 0) {
-		cli_error("mitm: cannot install signal handlers: %s", strerror(errno));
-		status = CLI_EXIT_INTERNAL;
-		goto out;
-	}
-	have_signals = 1;
-	if (pf.fd >= 0 && port_file_write(&pf, bound_port(run.listen)) != 0) {
-		cli_error("mitm: cannot write %s: %s", o->port_file, strerror(errno));
-		status = CLI_EXIT_USAGE;
-		goto out;
-	}
-
-	if (!o->quiet)
-		fprintf(stderr, "certpin: mitm: listening on %s for %s; %zu attempts scheduled; rogue CA %s%s\n",
-			run.listen, run.host, h.schedule_len, pki.ca_file, pki.ca_reused ? " (reused)" : " (new)");
-	fflush(stderr);
-
-	run.started = (int64_t)time(NULL);
-	run_loop(&h, timeout_s);
-	run.finished = (int64_t)time(NULL);
-	if (!o->quiet && stop_signal)
-		fprintf(stderr, "certpin: mitm: stopped by signal %d; writing the reports\n", (int)stop_signal);
-	for (int i = 0; i < MITM_NATTACKS; i++)
-		if (i != MITM_WILDCARD_TOO_DEEP && mitm_attack_note(&run, i, note, sizeof(note))) {
-			cli_warn("mitm: %s %s", mitm_attack_name(i), note);
-			break;
-		}
-
-	mitm_summarize(&sum, &run);
-	status = sum.exit_code;
-	if (write_reports(&run) != 0)
-		status = CLI_EXIT_INTERNAL;
-	if (o->json) {
-		if (cli_json_print(mitm_report_json(&run)) != 0) {
-			cli_error("cannot write JSON output");
-			status = CLI_EXIT_INTERNAL;
-		}
-	} else if (mitm_report_text(stdout, &run) != 0) {
-		status = CLI_EXIT_INTERNAL;
-	} else {
-		printf("reports: %s/report.json, %s/report.html\n", run.dir, run.dir);
-	}
-	if (fflush(stdout) != 0)
-		status = CLI_EXIT_INTERNAL;
-	if (strcmp(run.stop_reason, "out-of-memory") == 0 || strcmp(run.stop_reason, "error") == 0)
-		status = CLI_EXIT_INTERNAL;
-out:
-	if (have_signals) {
-		sigaction(SIGINT, &old_int, NULL);
-		sigaction(SIGTERM, &old_term, NULL);
-	}
-	/* Files opened early but never written are not left behind. */
-	if (ca_fd >= 0) {
-		close(ca_fd);
-		if (ca_created)
-			unlink(o->ca_out);
-	}
-	port_file_abandon(&pf);
-	if (h.lfd >= 0)
-		close(h.lfd);
-	SSL_CTX_free(h.ctx);
-	free(h.schedule);
-	free(h.slot);
+	if ((status = open_early(&h, &mf, o, &ss, sl)) == 0 && (status = setup_pki(&pki, &run, &mf, o)) == 0 &&
+	    (status = make_schedule(&h, &run)) == 0 && (status = serve(&h, &mf, o, timeout_s)) == 0)
+		status = scorecard(&run, o->json);
+	cleanup(&h, &mf, o);
 	mitm_pki_free(&pki);
 	mitm_run_free(&run);
 	return status;
@@ -1281,48 +1321,34 @@ out:
 int cmd_mitm(int argc, char **argv)
 {
 	mitm_opts o;
-	int help = 0, status;
-	size_t n = 0;
-	char **operands = calloc((size_t)argc + 1, sizeof(*operands));
+	cli_args args;
+	int status;
 	const cli_opt opts[] = {
-		{ "--host", &o.host, NULL },
-		{ "--dir", &o.dir, NULL },
-		{ "--listen", &o.listen, NULL },
-		{ "--port-file", &o.port_file, NULL },
-		{ "--control-cert", &o.control_cert, NULL },
-		{ "--control-key", &o.control_key, NULL },
-		{ "--real-chain", &o.real_chain, NULL },
-		{ "--ca-out", &o.ca_out, NULL },
-		{ "--attack", &o.attack, NULL },
-		{ "--rounds", &o.rounds, NULL },
-		{ "--accept-on", &o.accept_on, NULL },
-		{ "--max-attempts", &o.max_attempts, NULL },
-		{ "--timeout", &o.timeout, NULL },
-		{ "--io-timeout", &o.io_timeout, NULL },
-		{ "--insecure-no-control", NULL, &o.insecure_no_control },
-		{ "--insecure-untrusted-rogue-ca", NULL, &o.insecure_untrusted_ca },
-		{ "--json", NULL, &o.json },
-		{ "--quiet", NULL, &o.quiet },
-		{ "--list-attacks", NULL, &o.list },
-		{ NULL, NULL, NULL },
+		CLI_VALUE("--host", 'H', &o.host),
+		CLI_VALUE("--dir", 0, &o.dir),
+		CLI_VALUE("--listen", 0, &o.listen),
+		CLI_VALUE("--port-file", 0, &o.port_file),
+		CLI_VALUE("--control-cert", 0, &o.control_cert),
+		CLI_VALUE("--control-key", 0, &o.control_key),
+		CLI_VALUE("--real-chain", 0, &o.real_chain),
+		CLI_VALUE("--ca-out", 0, &o.ca_out),
+		CLI_VALUE("--attack", 0, &o.attack),
+		CLI_VALUE("--rounds", 0, &o.rounds),
+		CLI_VALUE("--accept-on", 0, &o.accept_on),
+		CLI_VALUE("--max-attempts", 0, &o.max_attempts),
+		CLI_VALUE("--timeout", 't', &o.timeout),
+		CLI_VALUE("--io-timeout", 0, &o.io_timeout),
+		CLI_FLAG("--insecure-no-control", 0, &o.insecure_no_control),
+		CLI_FLAG("--insecure-untrusted-rogue-ca", 0, &o.insecure_untrusted_ca),
+		CLI_FLAG("--json", 'j', &o.json),
+		CLI_FLAG("--quiet", 0, &o.quiet),
+		CLI_FLAG("--list-attacks", 0, &o.list),
+		CLI_OPT_END,
 	};
+	const cli_spec spec = { "mitm", usage_mitm, opts, 0, 0, NULL, 0 };
 
 	memset(&o, 0, sizeof(o));
-	if (!operands) {
-		cli_error("out of memory");
-		return CLI_EXIT_INTERNAL;
-	}
-	status = cli_parse_args(argc, argv, opts, "mitm", operands, &n, &help);
-	if (status == 0 && help) {
-		usage_mitm(stdout);
-	} else if (status == 0 && n != 0) {
-		cli_error("mitm: unexpected argument '%s' (see certpin help mitm)", operands[0]);
-		status = CLI_EXIT_USAGE;
-	} else if (status == 0 && o.list) {
-		status = list_attacks();
-	} else if (status == 0) {
-		status = run_mitm(&o);
-	}
-	free(operands);
-	return status;
+	if ((status = cli_start(&args, &spec, argc, argv)) != CLI_RUN)
+		return status;
+	return o.list ? list_attacks() : run_mitm(&o);
 }

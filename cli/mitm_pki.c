@@ -669,16 +669,11 @@ static int remove_material(const char *dir, int id, char *err, size_t errlen)
 	return 0;
 }
 
-int mitm_pki_setup(mitm_pki *pki, mitm_run *run, const mitm_pki_options *o, char *err, size_t errlen)
+/* What each selected attack needs, decided before anything is written: sets runnable, or skip. */
+static void decide_runnable(mitm_run *run, const mitm_pki_options *o)
 {
-	STACK_OF(X509) *real = NULL;
 	char pattern[CERTPIN_HOSTNAME_MAX + 2];
-	int rc = CLI_EXIT_INTERNAL;
 
-	memset(pki, 0, sizeof(*pki));
-	err[0] = '\0';
-
-	/* What each selected attack needs, decided before anything is written. */
 	for (int i = 0; i < MITM_NATTACKS; i++) {
 		mitm_attack_info *a = &run->attacks[i];
 
@@ -699,37 +694,12 @@ int mitm_pki_setup(mitm_pki *pki, mitm_run *run, const mitm_pki_options *o, char
 			}
 		}
 	}
+}
 
-	/* The tester's files first: a typo should not leave a half-made directory. */
-	if (run->attacks[MITM_CONTROL].runnable && load_control(&pki->m[MITM_CONTROL], o, err, errlen) != 0) {
-		rc = CLI_EXIT_USAGE;
-		goto out;
-	}
-	if (run->attacks[MITM_CHAIN_INJECTION].runnable) {
-		real = load_certs(o->real_chain ? o->real_chain : o->control_cert, err, errlen);
-		if (!real) {
-			rc = CLI_EXIT_USAGE;
-			goto out;
-		}
-	}
-
-	if (ensure_dir(o->dir, err, errlen) != 0) {
-		rc = CLI_EXIT_USAGE;
-		goto out;
-	}
-	if (setup_ca(pki, o, err, errlen) != 0) {
-		rc = CLI_EXIT_USAGE;
-		goto out;
-	}
-
-	/* The directory describes the last run only: drop files of attacks not made now. */
-	for (int i = 0; i < MITM_NATTACKS; i++) {
-		if (i != MITM_CONTROL && !run->attacks[i].runnable && remove_material(o->dir, i, err, errlen) != 0) {
-			rc = CLI_EXIT_USAGE;
-			goto out;
-		}
-	}
-
+/* Make and save every runnable attack's certificate and key (the control's are the tester's).  0 or an exit status. */
+static int make_attacks(mitm_pki *pki, mitm_run *run, const mitm_pki_options *o, STACK_OF(X509) *real,
+	char *err, size_t errlen)
+{
 	for (int i = 0; i < MITM_NATTACKS; i++) {
 		mitm_attack_info *a = &run->attacks[i];
 		mitm_material *m = &pki->m[i];
@@ -744,19 +714,41 @@ int mitm_pki_setup(mitm_pki *pki, mitm_run *run, const mitm_pki_options *o, char
 			/* Shares the rogue-ca leaf; made even if rogue-ca itself is not selected. */
 			if (!pki->m[MITM_ROGUE_CA].leaf &&
 					make_leaf(&pki->m[MITM_ROGUE_CA], pki, o, MITM_ROGUE_CA, err, errlen) != 0)
-				goto out;
+				return CLI_EXIT_INTERNAL;
 			if (make_injection(m, &pki->m[MITM_ROGUE_CA], real, err, errlen) != 0)
-				goto out;
+				return CLI_EXIT_INTERNAL;
 		} else if (!m->leaf && make_leaf(m, pki, o, i, err, errlen) != 0) {
-			goto out;
+			return CLI_EXIT_INTERNAL;
 		}
-		if (save_material(m, a, o->dir, i, err, errlen) != 0) {
-			rc = CLI_EXIT_USAGE;
-			goto out;
-		}
+		if (save_material(m, a, o->dir, i, err, errlen) != 0)
+			return CLI_EXIT_USAGE;
 		describe(a, m);
 	}
-	rc = 0;
+	return 0;
+}
+
+int mitm_pki_setup(mitm_pki *pki, mitm_run *run, const mitm_pki_options *o, char *err, size_t errlen)
+{
+	STACK_OF(X509) *real = NULL;
+	int rc = CLI_EXIT_USAGE;
+
+	memset(pki, 0, sizeof(*pki));
+	err[0] = '\0';
+	decide_runnable(run, o);
+
+	/* The tester's files first: a typo should not leave a half-made directory. */
+	if (run->attacks[MITM_CONTROL].runnable && load_control(&pki->m[MITM_CONTROL], o, err, errlen) != 0)
+		goto out;
+	if (run->attacks[MITM_CHAIN_INJECTION].runnable &&
+	    !(real = load_certs(o->real_chain ? o->real_chain : o->control_cert, err, errlen)))
+		goto out;
+	if (ensure_dir(o->dir, err, errlen) != 0 || setup_ca(pki, o, err, errlen) != 0)
+		goto out;
+	/* The directory describes the last run only: drop files of attacks not made now. */
+	for (int i = 0; i < MITM_NATTACKS; i++)
+		if (i != MITM_CONTROL && !run->attacks[i].runnable && remove_material(o->dir, i, err, errlen) != 0)
+			goto out;
+	rc = make_attacks(pki, run, o, real, err, errlen);
 out:
 	sk_X509_pop_free(real, X509_free);
 	return rc;

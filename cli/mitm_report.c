@@ -693,13 +693,9 @@ static void html_td(FILE *f, const char *cls, const char *text)
 	fputs("</td>", f);
 }
 
-int mitm_report_html(FILE *f, const mitm_run *run)
+/* <head> and the title. */
+static void html_head(FILE *f, const mitm_run *run)
 {
-	mitm_summary s;
-	char t[32], num[64], note[512], names[256];
-	int nnotes;
-
-	mitm_summarize(&s, run);
 	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n<title>certpin mitm scorecard: ", f);
 	h(f, run->host);
 	fputs("</title>\n<style>\n"
@@ -715,15 +711,23 @@ int mitm_report_html(FILE *f, const mitm_run *run)
 		"p.result{font-size:1.2em}\n"
 		"</style>\n</head>\n<body>\n<h1>MITM scorecard for ", f);
 	h(f, run->host);
-	fputs("</h1>\n<p class=\"result\" id=\"result\">", f);
-	fputs(s.exit_code == 1 ? "FAIL: the client accepted an interception" :
-		s.exit_code == 2 ? "INCONCLUSIVE" : "Pass: every attack was refused", f);
-	if (s.exit_code == 2 && s.inconclusive) {
+	fputs("</h1>\n", f);
+}
+
+/* The result line and the notes on attacks. */
+static void html_result(FILE *f, const mitm_run *run, const mitm_summary *s)
+{
+	char note[512];
+	int nnotes = 0;
+
+	fputs("<p class=\"result\" id=\"result\">", f);
+	fputs(s->exit_code == 1 ? "FAIL: the client accepted an interception" :
+		s->exit_code == 2 ? "INCONCLUSIVE" : "Pass: every attack was refused", f);
+	if (s->exit_code == 2 && s->inconclusive) {
 		fputs(": ", f);
-		h(f, s.inconclusive);
+		h(f, s->inconclusive);
 	}
 	fputs("</p>\n", f);
-	nnotes = 0;
 	for (int i = 0; i < MITM_NATTACKS; i++) {
 		if (!run->attacks[i].selected || !mitm_attack_note(run, i, note, sizeof(note)))
 			continue;
@@ -736,19 +740,26 @@ int mitm_report_html(FILE *f, const mitm_run *run)
 	}
 	if (nnotes)
 		fputs("</ul>\n", f);
+}
+
+/* The failure rate, the control, and how the run went. */
+static void html_rate(FILE *f, const mitm_run *run, const mitm_summary *s)
+{
+	char t[32], num[64], names[256];
+
 	fputs("<p id=\"rate\">MITM test failure rate: ", f);
-	if (s.attack_attempts) {
-		snprintf(num, sizeof(num), "%u/%u attack attempts accepted (%.1f%%)", s.accepted, s.attack_attempts,
-			rate_percent(&s));
+	if (s->attack_attempts) {
+		snprintf(num, sizeof(num), "%u/%u attack attempts accepted (%.1f%%)", s->accepted, s->attack_attempts,
+			rate_percent(s));
 		fprintf(f, "<strong>%s</strong>", num);
 	} else {
 		fputs("n/a (no attack was attempted)", f);
 	}
 	fputs("<br/>Control: ", f);
-	h(f, control_text(run, &s));
-	if (s.not_tried) {
+	h(f, control_text(run, s));
+	if (s->not_tried) {
 		not_tried_names(names, sizeof(names), run);
-		snprintf(num, sizeof(num), "%u", s.not_tried);
+		snprintf(num, sizeof(num), "%u", s->not_tried);
 		fputs("<br/>Not tried: ", f);
 		h(f, num);
 		fputs(" scheduled attempts got no verdict (", f);
@@ -770,10 +781,36 @@ int mitm_report_html(FILE *f, const mitm_run *run)
 	h(f, run->stop_reason);
 	fprintf(f, "); %zu connections, %u not scored (%u aborted without an alert, %u with a wrong or no SNI).</p>\n",
 		run->nattempts, run->unscored, run->aborted, run->wrong_sni);
+}
 
-	/* The chart first: the outcome at a glance, above tables whose length varies. */
-	fputs("<h2>Chart</h2>\n", f);
-	html_chart(f, run);
+/* What attack `a` presented: its leaf and chain, or why it was not run. */
+static void html_presented(FILE *f, const mitm_attack_info *a)
+{
+	if (a->runnable) {
+		fputs("subject ", f);
+		h(f, a->subject);
+		fputs("<br/>names ", f);
+		h(f, a->names[0] ? a->names : "(none)");
+		fputs("<br/>issuer ", f);
+		h(f, a->issuer);
+		fputs("<br/>key ", f);
+		h(f, a->key);
+		fputs(", valid ", f);
+		h(f, a->not_before);
+		fputs(" to ", f);
+		h(f, a->not_after);
+		fprintf(f, ", %d certificate%s sent<br/><span class=\"mono\">", a->chain_len, a->chain_len == 1 ? "" : "s");
+		h(f, a->spki_pin);
+		fputs("</span>", f);
+	} else {
+		h(f, a->skip);
+	}
+}
+
+/* One row per selected attack. */
+static void html_scorecard(FILE *f, const mitm_run *run)
+{
+	char num[64], note[512];
 
 	fputs("<h2>Scorecard</h2>\n<table id=\"scorecard\">\n<thead><tr><th>Attack</th><th>What was presented</th>"
 		"<th>Attempts</th><th>Accepted</th><th>Verdict</th><th>Client behaviour</th></tr></thead>\n<tbody>\n", f);
@@ -788,25 +825,7 @@ int mitm_report_html(FILE *f, const mitm_run *run)
 		fputs("</strong><br/>", f);
 		h(f, mitm_attack_summary(i));
 		fputs("</td><td>", f);
-		if (a->runnable) {
-			fputs("subject ", f);
-			h(f, a->subject);
-			fputs("<br/>names ", f);
-			h(f, a->names[0] ? a->names : "(none)");
-			fputs("<br/>issuer ", f);
-			h(f, a->issuer);
-			fputs("<br/>key ", f);
-			h(f, a->key);
-			fputs(", valid ", f);
-			h(f, a->not_before);
-			fputs(" to ", f);
-			h(f, a->not_after);
-			fprintf(f, ", %d certificate%s sent<br/><span class=\"mono\">", a->chain_len, a->chain_len == 1 ? "" : "s");
-			h(f, a->spki_pin);
-			fputs("</span>", f);
-		} else {
-			h(f, a->skip);
-		}
+		html_presented(f, a);
 		fputs("</td>", f);
 		snprintf(num, sizeof(num), "%u", a->attempts);
 		html_td(f, "num", num);
@@ -823,6 +842,12 @@ int mitm_report_html(FILE *f, const mitm_run *run)
 		fputs("</td></tr>\n", f);
 	}
 	fputs("</tbody>\n</table>\n", f);
+}
+
+/* One row per connection. */
+static void html_attempts(FILE *f, const mitm_run *run)
+{
+	char num[64];
 
 	fputs("<h2>Connections</h2>\n<table id=\"attempts\">\n<thead><tr><th>#</th><th>Attack</th><th>Peer</th>"
 		"<th>SNI</th><th>TLS</th><th>Verdict</th><th>Stage</th><th>Alert from client</th><th>What happened</th>"
@@ -853,7 +878,23 @@ int mitm_report_html(FILE *f, const mitm_run *run)
 		html_td(f, "num", num);
 		fputs("</tr>\n", f);
 	}
-	fputs("</tbody>\n</table>\n<p>Generated by certpin mitm " CERTPIN_VERSION_STRING
+	fputs("</tbody>\n</table>\n", f);
+}
+
+int mitm_report_html(FILE *f, const mitm_run *run)
+{
+	mitm_summary s;
+
+	mitm_summarize(&s, run);
+	html_head(f, run);
+	html_result(f, run, &s);
+	html_rate(f, run, &s);
+	/* The chart first: the outcome at a glance, above tables whose length varies. */
+	fputs("<h2>Chart</h2>\n", f);
+	html_chart(f, run);
+	html_scorecard(f, run);
+	html_attempts(f, run);
+	fputs("<p>Generated by certpin mitm " CERTPIN_VERSION_STRING
 		". Every certificate above is a test certificate; remove the rogue CA from the client's trust store "
 		"when testing is done.</p>\n</body>\n</html>\n", f);
 	return ferror(f) ? -1 : 0;

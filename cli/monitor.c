@@ -15,12 +15,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,14 +49,17 @@ void usage_monitor(FILE *f)
 		"the pinset expire, and whether the chain changed since the last run\n"
 		"(--state).\n"
 		"\n"
-		"  --policy FILE      pinning policy (certpin JSON, Android XML or pin list)\n"
-		"  --cafile FILE      trust anchors (default: system store)\n"
-		"  --state FILE       JSON file remembering each endpoint's chain between runs\n"
-		"  --concurrency N    parallel connections (default 16, at most 256)\n"
-		"  --timeout S        per-endpoint limit for connect and handshake (default 10)\n"
-		"  --format FMT       policy format: auto (default), json, android, pins\n"
-		"  --json             one JSON object per line (\"type\": \"host\", then \"summary\")\n"
-		"  --no-progress      no progress line on stderr (shown only on a terminal)\n"
+		"  -p, --policy FILE      pinning policy (certpin JSON, Android XML or pin list)\n"
+		"  -c, --cafile FILE      trust anchors (default: system store)\n"
+		"      --state FILE       JSON file remembering each endpoint's chain between\n"
+		"                         runs\n"
+		"      --concurrency N    parallel connections (default 16, at most 256)\n"
+		"  -t, --timeout S        per-endpoint limit for connect and handshake\n"
+		"                         (default 10)\n"
+		"  -f, --format FMT       policy format: auto (default), json, android, pins\n"
+		"  -j, --json             one JSON object per line (\"type\": \"host\", then\n"
+		"                         \"summary\")\n"
+		"      --no-progress      no progress line on stderr (shown only on a terminal)\n"
 		"\n"
 		"exit status, per endpoint as for certpin check: 0 a client with the policy\n"
 		"would connect (match, not pinned, fail-open expired pinset, report-only\n"
@@ -135,89 +136,16 @@ static void on_failure(const certpin_result *result, const certpin_chain_elem *c
 	j->n = n;
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Wait for `events` on fd until `deadline`.  1 ready, 0 timeout, -1 error. */
-static int wait_fd(int fd, short events, int64_t deadline)
-{
-	for (;;) {
-		struct pollfd p = { fd, events, 0 };
-		int64_t left = deadline - mono_ms();
-		int r;
-
-		if (left <= 0)
-			return 0;
-		r = poll(&p, 1, left > 1000 ? 1000 : (int)left);
-		if (r > 0)
-			return 1;
-		if (r < 0 && errno != EINTR)
-			return -1;
-	}
-}
-
 static int tcp_connect(job *j, int64_t deadline)
 {
-	struct addrinfo hints, *res = NULL, *ai;
-	int err = 0, rc, tries = 0;
+	cli_tcp t = { .max_addrs = MON_MAX_ADDRS, .deadline = deadline };
+	int fd = cli_tcp_connect(&t, j->e->host, j->e->port);
 
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV | (j->e->host_is_ip ? AI_NUMERICHOST : 0);
-	rc = getaddrinfo(j->e->host, j->e->port, &hints, &res);
-	if (rc != 0) {
-		snprintf(j->error, sizeof(j->error), "cannot resolve the host name: %s", gai_strerror(rc));
-		return -1;
-	}
-	for (ai = res; ai && tries < MON_MAX_ADDRS; ai = ai->ai_next, tries++) {
-		int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-		socklen_t len = sizeof(err);
-
-		if (fd < 0) {
-			err = errno;
-			continue;
-		}
-		if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0) {
-			err = errno;
-			close(fd);
-			continue;
-		}
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-			if (errno != EINPROGRESS) {
-				err = errno;
-				close(fd);
-				continue;
-			}
-			rc = wait_fd(fd, POLLOUT, deadline);
-			if (rc <= 0) {
-				err = rc == 0 ? ETIMEDOUT : errno;
-				close(fd);
-				if (rc == 0)
-					break;      /* the whole budget is spent */
-				continue;
-			}
-			if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
-				if (err == 0)
-					err = errno;
-				close(fd);
-				continue;
-			}
-		}
-		if (getnameinfo(ai->ai_addr, ai->ai_addrlen, j->address, sizeof(j->address), NULL, 0,
-				NI_NUMERICHOST) != 0)
-			snprintf(j->address, sizeof(j->address), "?");
-		freeaddrinfo(res);
-		return fd;
-	}
-	freeaddrinfo(res);
-	snprintf(j->error, sizeof(j->error), "cannot connect: %s", err ? strerror(err) : "no usable address");
-	return -1;
+	if (fd < 0)
+		snprintf(j->error, sizeof(j->error), "cannot %s: %s", t.gai_error ? "resolve the host name" : "connect",
+			cli_tcp_reason(&t));
+	snprintf(j->address, sizeof(j->address), "%s", t.address);
+	return fd;
 }
 
 static void handshake_error(job *j, SSL *ssl, int sslerr, int timed_out)
@@ -294,7 +222,7 @@ static void record_leaf_expiry(job *j, SSL *ssl)
 
 static void check_one(pool *pl, job *j)
 {
-	int64_t start = mono_ms(), deadline = start + pl->timeout_ms;
+	int64_t start = cli_mono_ms(), deadline = start + pl->timeout_ms;
 	SSL *ssl = NULL;
 	int fd, ret, sslerr = 0, timed_out = 0;
 
@@ -328,7 +256,7 @@ static void check_one(pool *pl, job *j)
 			break;
 		sslerr = SSL_get_error(ssl, ret);
 		if (sslerr == SSL_ERROR_WANT_READ || sslerr == SSL_ERROR_WANT_WRITE) {
-			int w = wait_fd(fd, sslerr == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline);
+			int w = cli_wait_fd(fd, sslerr == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline);
 
 			if (w > 0)
 				continue;
@@ -370,7 +298,7 @@ done:
 	SSL_free(ssl);
 	if (fd >= 0)
 		close(fd);
-	j->ms = (long)(mono_ms() - start);
+	j->ms = (long)(cli_mono_ms() - start);
 }
 
 static void *worker(void *arg)
@@ -400,6 +328,17 @@ static void *worker(void *arg)
 
 /* ---- state file ------------------------------------------------------------ */
 
+/* The SPKI and certificate pins of chain element `e`, in the default style. */
+static void elem_pins(char spki[CERTPIN_PIN_STRLEN], char cert[CERTPIN_PIN_STRLEN], const certpin_chain_elem *e)
+{
+	certpin_pin s = { CERTPIN_PIN_SPKI_SHA256, { 0 } }, c = { CERTPIN_PIN_CERT_SHA256, { 0 } };
+
+	memcpy(s.digest, e->spki_sha256, CERTPIN_DIGEST_LEN);
+	memcpy(c.digest, e->cert_sha256, CERTPIN_DIGEST_LEN);
+	cli_pin_string(spki, &s, CERTPIN_STYLE_DEFAULT);
+	cli_pin_string(cert, &c, CERTPIN_STYLE_DEFAULT);
+}
+
 static void state_key(char *out, size_t len, const hf_entry *e)
 {
 	char ep[300];
@@ -413,14 +352,10 @@ static json_t *chain_state(const job *j)
 	json_t *a = json_array();
 
 	for (size_t i = 0; a && i < j->n; i++) {
-		certpin_pin s = { CERTPIN_PIN_SPKI_SHA256, { 0 } }, c = { CERTPIN_PIN_CERT_SHA256, { 0 } };
 		char ss[CERTPIN_PIN_STRLEN], cs[CERTPIN_PIN_STRLEN];
 		json_t *o;
 
-		memcpy(s.digest, j->chain[i].spki_sha256, CERTPIN_DIGEST_LEN);
-		memcpy(c.digest, j->chain[i].cert_sha256, CERTPIN_DIGEST_LEN);
-		cli_pin_string(ss, &s, CERTPIN_STYLE_DEFAULT);
-		cli_pin_string(cs, &c, CERTPIN_STYLE_DEFAULT);
+		elem_pins(ss, cs, &j->chain[i]);
 		o = json_pack("{s:s, s:s}", "spki", ss, "cert", cs);
 		if (!o || json_array_append_new(a, o) != 0) {
 			json_decref(a);
@@ -622,14 +557,80 @@ static void print_text(const certpin_policy *p, const job *j, int64_t now)
 	printf("; %ld ms\n", j->ms);
 }
 
+/* "rule", "mode", "matched_pin" and "depth" of job j.  Nonzero if one could not be set. */
+static int rule_json(json_t *o, const certpin_policy *p, const job *j)
+{
+	certpin_host_info h;
+	certpin_pin pin;
+	certpin_position pos;
+	char s[CERTPIN_PIN_STRLEN];
+	int have_rule = j->have_res && j->res.rule >= 0 && certpin_policy_host(&h, p, (size_t)j->res.rule) == CERTPIN_OK;
+	int bad = 0;
+
+	bad |= json_object_set_new(o, "rule", have_rule ? json_string(h.pattern) : json_null());
+	bad |= json_object_set_new(o, "mode", have_rule ? json_string(certpin_mode_name(h.mode)) : json_null());
+	if (have_rule && j->res.pin >= 0) {
+		if (certpin_policy_host_pin(&pin, &pos, p, (size_t)j->res.rule, (size_t)j->res.pin) == CERTPIN_OK) {
+			cli_pin_string(s, &pin, CERTPIN_STYLE_DEFAULT);
+			bad |= json_object_set_new(o, "matched_pin", json_string(s));
+		}
+		bad |= json_object_set_new(o, "depth", json_integer(j->res.depth));
+	} else {
+		bad |= json_object_set_new(o, "matched_pin", json_null());
+		bad |= json_object_set_new(o, "depth", json_null());
+	}
+	return bad;
+}
+
+/* "leaf_not_after", "leaf_days_left", "pinset_expires" and "pinset_days_left".  Nonzero on failure. */
+static int expiry_json(json_t *o, const certpin_policy *p, const job *j, int64_t now)
+{
+	int64_t expires;
+	int pd = pinset_days(p, j, now, &expires), bad = 0;
+	char t[32];
+
+	if (j->have_leaf_expiry) {
+		cli_time_rfc3339(t, j->leaf_not_after);
+		bad |= json_object_set_new(o, "leaf_not_after", json_string(t));
+		bad |= json_object_set_new(o, "leaf_days_left", json_integer(j->leaf_days));
+	} else {
+		bad |= json_object_set_new(o, "leaf_not_after", json_null());
+		bad |= json_object_set_new(o, "leaf_days_left", json_null());
+	}
+	if (expires) {
+		cli_time_rfc3339(t, expires);
+		bad |= json_object_set_new(o, "pinset_expires", json_string(t));
+		bad |= json_object_set_new(o, "pinset_days_left", json_integer(pd));
+	} else {
+		bad |= json_object_set_new(o, "pinset_expires", json_null());
+		bad |= json_object_set_new(o, "pinset_days_left", json_null());
+	}
+	return bad;
+}
+
+/* The verified chain of job j: depth, position and pins per certificate; NULL on failure. */
+static json_t *chain_json(const job *j)
+{
+	json_t *chain = json_array();
+
+	for (size_t i = 0; chain && i < j->n; i++) {
+		char ss[CERTPIN_PIN_STRLEN], cs[CERTPIN_PIN_STRLEN];
+
+		elem_pins(ss, cs, &j->chain[i]);
+		if (json_array_append_new(chain, json_pack("{s:I, s:s, s:s, s:s}", "depth", (json_int_t)i, "position",
+				rot_position(i, j->n), "spki_pin", ss, "cert_pin", cs)) != 0) {
+			json_decref(chain);
+			return NULL;
+		}
+	}
+	return chain;
+}
+
 static int print_json(const certpin_policy *p, const job *j, int64_t now)
 {
-	json_t *o = json_object(), *chain = json_array();
-	char ep[300], s[CERTPIN_PIN_STRLEN], t[32];
-	certpin_host_info h;
-	int have_rule = 0, bad = !o || !chain;
-	int64_t expires;
-	int pd;
+	json_t *o = json_object(), *chain = chain_json(j);
+	char ep[300];
+	int bad = !o || !chain;
 
 	if (bad) {
 		json_decref(o);
@@ -637,8 +638,6 @@ static int print_json(const certpin_policy *p, const job *j, int64_t now)
 		return -1;
 	}
 	hostsfile_endpoint(ep, sizeof(ep), j->e);
-	if (j->have_res && j->res.rule >= 0 && certpin_policy_host(&h, p, (size_t)j->res.rule) == CERTPIN_OK)
-		have_rule = 1;
 	bad |= json_object_set_new(o, "type", json_string("host"));
 	bad |= json_object_set_new(o, "endpoint", json_string(ep));
 	bad |= json_object_set_new(o, "host", json_string(j->e->host));
@@ -650,62 +649,16 @@ static int print_json(const certpin_policy *p, const job *j, int64_t now)
 	bad |= json_object_set_new(o, "tls_version", cli_json_str(j->tls_version[0] ? j->tls_version : NULL));
 	bad |= json_object_set_new(o, "result", json_string(j->rc == CERTPIN_E_STATE ? "none" : certpin_error_name(j->rc)));
 	bad |= json_object_set_new(o, "verdict", j->have_res ? json_string(certpin_verdict_name(j->res.verdict)) : json_null());
-	bad |= json_object_set_new(o, "rule", have_rule ? json_string(h.pattern) : json_null());
-	bad |= json_object_set_new(o, "mode", have_rule ? json_string(certpin_mode_name(h.mode)) : json_null());
-	if (have_rule && j->res.pin >= 0) {
-		certpin_pin pin;
-		certpin_position pos;
-
-		if (certpin_policy_host_pin(&pin, &pos, p, (size_t)j->res.rule, (size_t)j->res.pin) == CERTPIN_OK) {
-			cli_pin_string(s, &pin, CERTPIN_STYLE_DEFAULT);
-			bad |= json_object_set_new(o, "matched_pin", json_string(s));
-		}
-		bad |= json_object_set_new(o, "depth", json_integer(j->res.depth));
-	} else {
-		bad |= json_object_set_new(o, "matched_pin", json_null());
-		bad |= json_object_set_new(o, "depth", json_null());
-	}
+	bad |= rule_json(o, p, j);
 	bad |= json_object_set_new(o, "error", cli_json_str(j->error[0] ? j->error : NULL));
 	bad |= json_object_set_new(o, "allowed", json_boolean(j->have_res && j->res.allowed));
 	bad |= json_object_set_new(o, "exit_code", json_integer(j->exit_code));
-	if (j->have_leaf_expiry) {
-		cli_time_rfc3339(t, j->leaf_not_after);
-		bad |= json_object_set_new(o, "leaf_not_after", json_string(t));
-		bad |= json_object_set_new(o, "leaf_days_left", json_integer(j->leaf_days));
-	} else {
-		bad |= json_object_set_new(o, "leaf_not_after", json_null());
-		bad |= json_object_set_new(o, "leaf_days_left", json_null());
-	}
-	pd = pinset_days(p, j, now, &expires);
-	if (expires) {
-		cli_time_rfc3339(t, expires);
-		bad |= json_object_set_new(o, "pinset_expires", json_string(t));
-		bad |= json_object_set_new(o, "pinset_days_left", json_integer(pd));
-	} else {
-		bad |= json_object_set_new(o, "pinset_expires", json_null());
-		bad |= json_object_set_new(o, "pinset_days_left", json_null());
-	}
-	for (size_t i = 0; i < j->n; i++) {
-		certpin_pin sp = { CERTPIN_PIN_SPKI_SHA256, { 0 } }, cp = { CERTPIN_PIN_CERT_SHA256, { 0 } };
-		char ss[CERTPIN_PIN_STRLEN], cs[CERTPIN_PIN_STRLEN];
-
-		memcpy(sp.digest, j->chain[i].spki_sha256, CERTPIN_DIGEST_LEN);
-		memcpy(cp.digest, j->chain[i].cert_sha256, CERTPIN_DIGEST_LEN);
-		cli_pin_string(ss, &sp, CERTPIN_STYLE_DEFAULT);
-		cli_pin_string(cs, &cp, CERTPIN_STYLE_DEFAULT);
-		if (json_array_append_new(chain, json_pack("{s:I, s:s, s:s, s:s}", "depth", (json_int_t)i, "position",
-				rot_position(i, j->n), "spki_pin", ss, "cert_pin", cs)) != 0)
-			bad = 1;
-	}
+	bad |= expiry_json(o, p, j, now);
 	bad |= json_object_set_new(o, "chain", chain);
 	bad |= json_object_set_new(o, "chain_change", json_string(j->change));
 	bad |= json_object_set_new(o, "chain_change_detail", cli_json_str(j->change_detail[0] ? j->change_detail : NULL));
 	bad |= json_object_set_new(o, "ms", json_integer(j->ms));
-	if (bad) {
-		json_decref(o);
-		return -1;
-	}
-	if (json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER) != 0) {
+	if (bad || json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER) != 0) {
 		json_decref(o);
 		return -1;
 	}
@@ -788,100 +741,110 @@ fail:
 	return NULL;
 }
 
-static int run_monitor(const mon_args *a)
+/* The endpoints of the hosts file `path` ("-": standard input).  0 or an exit status after a message. */
+static int load_hosts(hf_entry **entries, size_t *n, const char *path)
 {
-	certpin_import_format fmt = CERTPIN_IMPORT_AUTO;
-	certpin_ssl_options so = CERTPIN_SSL_OPTIONS_INIT;
-	certpin_policy *policy = NULL;
-	hf_entry *entries = NULL;
-	size_t nentries = 0, len = 0, printed = 0, nthreads = 0;
-	unsigned long concurrency = MON_DEFAULT_CONCURRENCY, timeout = MON_DEFAULT_TIMEOUT;
-	pthread_t *threads = NULL;
-	json_t *state = NULL;
-	char *data = NULL, err[300];
-	size_t counts[4] = { 0, 0, 0, 0 };
-	int status = CLI_EXIT_USAGE, rc, progress, started = 0, worst = CLI_EXIT_OK;
-	int64_t t0 = mono_ms(), now = (int64_t)time(NULL);
-	pool pl;
+	char *data, err[300];
+	size_t len = 0;
+	int rc;
 
-	memset(&pl, 0, sizeof(pl));
-	if (a->format && certpin_import_format_parse(&fmt, a->format) != CERTPIN_OK) {
-		cli_error("monitor: unknown --format '%s' (auto, json, android, pins)", a->format);
+	if (!(data = read_all(path, &len)))
 		return CLI_EXIT_USAGE;
-	}
-	if (a->concurrency && rot_parse_uint(&concurrency, a->concurrency, 1, MON_MAX_CONCURRENCY) != 0) {
-		cli_error("monitor: invalid --concurrency '%s' (1-%d)", a->concurrency, MON_MAX_CONCURRENCY);
-		return CLI_EXIT_USAGE;
-	}
-	if (a->timeout && rot_parse_uint(&timeout, a->timeout, 1, MON_MAX_TIMEOUT) != 0) {
-		cli_error("monitor: invalid --timeout '%s' (1-%d seconds)", a->timeout, MON_MAX_TIMEOUT);
-		return CLI_EXIT_USAGE;
-	}
-	data = read_all(a->hosts, &len);
-	if (!data)
-		return CLI_EXIT_USAGE;
-	rc = hostsfile_parse(&entries, &nentries, data, len, err, sizeof(err));
+	rc = hostsfile_parse(entries, n, data, len, err, sizeof(err));
 	free(data);
 	if (rc == -2) {
 		cli_error("out of memory");
 		return CLI_EXIT_INTERNAL;
 	}
 	if (rc != 0) {
-		cli_error("monitor: %s: %s", a->hosts, err);
+		cli_error("monitor: %s: %s", path, err);
 		return CLI_EXIT_USAGE;
 	}
-	if ((status = rot_policy_load(&policy, NULL, a->policy, fmt, NULL)) != 0)
-		goto out;
-	if (a->state && !(state = state_load(a->state))) {
-		status = CLI_EXIT_USAGE;
-		goto out;
-	}
+	return 0;
+}
 
-	pl.ctx = cli_ssl_ctx_new(a->cafile, &status);
-	if (!pl.ctx)
-		goto out;
+/* The TLS context every worker shares: trust anchors, no resumption, the policy attached.  0 or an exit status. */
+static int pool_ctx(pool *pl, const char *cafile, certpin_policy *policy)
+{
+	certpin_ssl_options so = CERTPIN_SSL_OPTIONS_INIT;
+	int status = CLI_EXIT_INTERNAL, rc;
+
+	pl->ctx = cli_ssl_ctx_new(cafile, &status);
+	if (!pl->ctx)
+		return status;
 	/* every check is a full handshake: a resumed session would skip verification */
-	SSL_CTX_set_session_cache_mode(pl.ctx, SSL_SESS_CACHE_OFF);
-	SSL_CTX_set_options(pl.ctx, SSL_OP_NO_TICKET);
+	SSL_CTX_set_session_cache_mode(pl->ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_options(pl->ctx, SSL_OP_NO_TICKET);
 	so.on_failure = on_failure;
-	rc = certpin_ssl_ctx_attach(pl.ctx, policy, &so);
+	rc = certpin_ssl_ctx_attach(pl->ctx, policy, &so);
 	if (rc != CERTPIN_OK) {
 		cli_error("monitor: cannot attach the policy: %s", certpin_strerror(rc));
-		status = CLI_EXIT_INTERNAL;
-		goto out;
+		return CLI_EXIT_INTERNAL;
 	}
-	pl.policy = policy;
-	pl.jobs = calloc(nentries, sizeof(*pl.jobs));
-	nthreads = nentries < concurrency ? nentries : concurrency;
-	threads = calloc(nthreads, sizeof(*threads));
-	if (!pl.jobs || !threads) {
-		cli_error("out of memory");
-		status = CLI_EXIT_INTERNAL;
-		goto out;
-	}
-	for (size_t i = 0; i < nentries; i++)
-		pl.jobs[i].e = &entries[i];
-	pl.njobs = nentries;
-	pl.timeout_ms = (int)timeout * 1000;
-	pthread_mutex_init(&pl.mu, NULL);
-	pthread_cond_init(&pl.cv, NULL);
-	started = 1;
+	pl->policy = policy;
+	return 0;
+}
+
+/* Start up to `concurrency` workers on the jobs; how many run (0: message printed). */
+static size_t pool_start(pool *pl, pthread_t *threads, size_t nthreads)
+{
+	pthread_mutex_init(&pl->mu, NULL);
+	pthread_cond_init(&pl->cv, NULL);
 	for (size_t i = 0; i < nthreads; i++) {
-		if (pthread_create(&threads[i], NULL, worker, &pl) != 0) {
+		if (pthread_create(&threads[i], NULL, worker, pl) != 0) {
 			nthreads = i;
 			break;
 		}
 	}
-	if (nthreads == 0) {
+	if (nthreads == 0)
 		cli_error("monitor: cannot start worker threads");
-		status = CLI_EXIT_INTERNAL;
-		goto out;
-	}
+	return nthreads;
+}
 
-	progress = !a->no_progress && isatty(STDERR_FILENO);
-	pthread_mutex_lock(&pl.mu);
-	while (printed < nentries) {
-		while (printed < nentries && !pl.jobs[printed].done) {
+/* Stop handing out work, wait for the workers and free the pool's locks. */
+static void pool_stop(pool *pl, pthread_t *threads, size_t nthreads)
+{
+	pthread_mutex_lock(&pl->mu);
+	pl->next = pl->njobs;
+	pthread_mutex_unlock(&pl->mu);
+	for (size_t i = 0; i < nthreads; i++)
+		pthread_join(threads[i], NULL);
+	pthread_cond_destroy(&pl->cv);
+	pthread_mutex_destroy(&pl->mu);
+}
+
+/* What the run counts: endpoints per status, the worst exit status. */
+typedef struct tally {
+	size_t counts[4];
+	int worst;
+} tally;
+
+/* Print job j's line (after comparing with the state) and count it. */
+static void print_job(const mon_args *a, const certpin_policy *policy, job *j, json_t *state, tally *t, int64_t now)
+{
+	if (state)
+		compare_state(j, json_object_get(state, "hosts"));
+	else
+		j->change = "unknown";
+	t->counts[j->status]++;
+	if (exit_rank(j->exit_code) > exit_rank(t->worst))
+		t->worst = j->exit_code;
+	if (!a->json)
+		print_text(policy, j, now);
+	else if (print_json(policy, j, now) != 0)
+		cli_error("monitor: cannot write JSON for line %u", j->e->line);
+	fflush(stdout);
+}
+
+/* Print the results in file order as the workers finish them, with a progress line on a terminal. */
+static void print_results(const mon_args *a, pool *pl, json_t *state, tally *t, int64_t now)
+{
+	int progress = !a->no_progress && isatty(STDERR_FILENO);
+	size_t printed = 0;
+
+	pthread_mutex_lock(&pl->mu);
+	while (printed < pl->njobs) {
+		while (printed < pl->njobs && !pl->jobs[printed].done) {
 			struct timespec ts;
 
 			clock_gettime(CLOCK_REALTIME, &ts);
@@ -890,49 +853,33 @@ static int run_monitor(const mon_args *a)
 				ts.tv_sec++;
 				ts.tv_nsec -= 1000000000L;
 			}
-			pthread_cond_timedwait(&pl.cv, &pl.mu, &ts);
+			pthread_cond_timedwait(&pl->cv, &pl->mu, &ts);
 			if (progress) {
-				fprintf(stderr, "\r\033[Kmonitor: %zu/%zu checked", pl.ndone, nentries);
+				fprintf(stderr, "\r\033[Kmonitor: %zu/%zu checked", pl->ndone, pl->njobs);
 				fflush(stderr);
 			}
 		}
-		while (printed < nentries && pl.jobs[printed].done) {
-			job *j = &pl.jobs[printed++];
-
-			if (state)
-				compare_state(j, json_object_get(state, "hosts"));
-			else
-				j->change = "unknown";
-			counts[j->status]++;
-			if (exit_rank(j->exit_code) > exit_rank(worst))
-				worst = j->exit_code;
+		while (printed < pl->njobs && pl->jobs[printed].done) {
 			if (progress)
 				fputs("\r\033[K", stderr);
-			if (a->json) {
-				if (print_json(policy, j, now) != 0)
-					cli_error("monitor: cannot write JSON for line %u", j->e->line);
-			} else {
-				print_text(policy, j, now);
-			}
-			fflush(stdout);
+			print_job(a, pl->policy, &pl->jobs[printed++], state, t, now);
 		}
 	}
-	pthread_mutex_unlock(&pl.mu);
+	pthread_mutex_unlock(&pl->mu);
 	if (progress)
 		fputs("\r\033[K", stderr);
-	for (size_t i = 0; i < nthreads; i++)
-		pthread_join(threads[i], NULL);
-	nthreads = 0;
+}
 
-	status = worst;
-	/* milliseconds, as seconds with three decimals (not 0.017000000000000001) */
-	double secs = (double)(mono_ms() - t0) / 1000.0;
+static void print_summary(const mon_args *a, const tally *t, size_t n, double secs, unsigned long concurrency)
+{
+	const size_t *c = t->counts;
+
 	if (a->json) {
 		json_t *sum = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:f, s:I, s:i}", "type", "summary",
-			"hosts", (json_int_t)nentries, "ok", (json_int_t)counts[MON_OK], "warnings",
-			(json_int_t)counts[MON_WARN], "pin_failures", (json_int_t)counts[MON_PIN_FAIL],
-			"connection_failures", (json_int_t)counts[MON_CONN_FAIL], "seconds", secs,
-			"concurrency", (json_int_t)concurrency, "exit_code", status);
+			"hosts", (json_int_t)n, "ok", (json_int_t)c[MON_OK], "warnings",
+			(json_int_t)c[MON_WARN], "pin_failures", (json_int_t)c[MON_PIN_FAIL],
+			"connection_failures", (json_int_t)c[MON_CONN_FAIL], "seconds", secs,
+			"concurrency", (json_int_t)concurrency, "exit_code", t->worst);
 		if (!sum || json_dumpf(sum, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12)) != 0)
 			cli_error("monitor: cannot write the JSON summary");
 		else
@@ -940,28 +887,81 @@ static int run_monitor(const mon_args *a)
 		json_decref(sum);
 	} else {
 		printf("monitor: %zu endpoint%s: %zu ok, %zu warning%s, %zu pin failure%s, %zu connection failure%s "
-			"(%.2f s, concurrency %lu)\n", nentries, nentries == 1 ? "" : "s", counts[MON_OK],
-			counts[MON_WARN], counts[MON_WARN] == 1 ? "" : "s", counts[MON_PIN_FAIL],
-			counts[MON_PIN_FAIL] == 1 ? "" : "s", counts[MON_CONN_FAIL], counts[MON_CONN_FAIL] == 1 ? "" : "s",
+			"(%.2f s, concurrency %lu)\n", n, n == 1 ? "" : "s", c[MON_OK],
+			c[MON_WARN], c[MON_WARN] == 1 ? "" : "s", c[MON_PIN_FAIL],
+			c[MON_PIN_FAIL] == 1 ? "" : "s", c[MON_CONN_FAIL], c[MON_CONN_FAIL] == 1 ? "" : "s",
 			secs, concurrency);
 	}
 	fflush(stdout);
-	if (state && state_save(a->state, state, pl.jobs, nentries) != 0) {
-		cli_error("monitor: %s: cannot write the state file", a->state);
-		if (status == CLI_EXIT_OK)
-			status = CLI_EXIT_USAGE;
+}
+
+/* Check every endpoint with the policy, print, save the state: the exit status. */
+static int check_all(const mon_args *a, pool *pl, json_t *state, unsigned long concurrency)
+{
+	size_t nthreads = pl->njobs < concurrency ? pl->njobs : concurrency;
+	pthread_t *threads = calloc(nthreads, sizeof(*threads));
+	int64_t t0 = cli_mono_ms(), now = (int64_t)time(NULL);
+	tally t = { { 0, 0, 0, 0 }, CLI_EXIT_OK };
+
+	if (!threads) {
+		cli_error("out of memory");
+		return CLI_EXIT_INTERNAL;
 	}
-out:
-	if (started) {
-		pthread_mutex_lock(&pl.mu);
-		pl.next = pl.njobs;     /* stop handing out work */
-		pthread_mutex_unlock(&pl.mu);
-		for (size_t i = 0; i < nthreads; i++)
-			pthread_join(threads[i], NULL);
-		pthread_cond_destroy(&pl.cv);
-		pthread_mutex_destroy(&pl.mu);
-	}
+	nthreads = pool_start(pl, threads, nthreads);
+	if (nthreads > 0)
+		print_results(a, pl, state, &t, now);
+	pool_stop(pl, threads, nthreads);
 	free(threads);
+	if (nthreads == 0)
+		return CLI_EXIT_INTERNAL;
+	/* milliseconds, as seconds with three decimals (not 0.017000000000000001) */
+	print_summary(a, &t, pl->njobs, (double)(cli_mono_ms() - t0) / 1000.0, concurrency);
+	if (state && state_save(a->state, state, pl->jobs, pl->njobs) != 0) {
+		cli_error("monitor: %s: cannot write the state file", a->state);
+		if (t.worst == CLI_EXIT_OK)
+			return CLI_EXIT_USAGE;
+	}
+	return t.worst;
+}
+
+static int run_monitor(const mon_args *a)
+{
+	certpin_import_format fmt = CERTPIN_IMPORT_AUTO;
+	certpin_policy *policy = NULL;
+	hf_entry *entries = NULL;
+	size_t nentries = 0;
+	unsigned long concurrency = MON_DEFAULT_CONCURRENCY, timeout = MON_DEFAULT_TIMEOUT;
+	json_t *state = NULL;
+	int status;
+	pool pl;
+
+	memset(&pl, 0, sizeof(pl));
+	if (rot_opt_format(&fmt, "monitor", a->format) ||
+	    rot_opt_uint(&concurrency, "monitor", "--concurrency", a->concurrency, 1, MON_MAX_CONCURRENCY, "") ||
+	    rot_opt_uint(&timeout, "monitor", "--timeout", a->timeout, 1, MON_MAX_TIMEOUT, " seconds"))
+		return CLI_EXIT_USAGE;
+	if ((status = load_hosts(&entries, &nentries, a->hosts)) != 0)
+		return status;
+	const cli_policy_opts po = { .import = 1, .format = fmt };
+	if ((status = cli_policy_load(&policy, a->policy, &po)) != CLI_EXIT_OK)
+		goto out;
+	if (a->state && !(state = state_load(a->state))) {
+		status = CLI_EXIT_USAGE;
+		goto out;
+	}
+	if ((status = pool_ctx(&pl, a->cafile, policy)) != 0)
+		goto out;
+	if (!(pl.jobs = calloc(nentries, sizeof(*pl.jobs)))) {
+		cli_error("out of memory");
+		status = CLI_EXIT_INTERNAL;
+		goto out;
+	}
+	for (size_t i = 0; i < nentries; i++)
+		pl.jobs[i].e = &entries[i];
+	pl.njobs = nentries;
+	pl.timeout_ms = (int)timeout * 1000;
+	status = check_all(a, &pl, state, concurrency);
+out:
 	for (size_t i = 0; pl.jobs && i < pl.njobs; i++)
 		free(pl.jobs[i].chain);
 	free(pl.jobs);
@@ -975,42 +975,29 @@ out:
 int cmd_monitor(int argc, char **argv)
 {
 	mon_args a;
-	int help = 0, status;
-	size_t n = 0;
-	char **operands = calloc((size_t)argc + 1, sizeof(*operands));
+	cli_args args;
+	int status;
 
 	memset(&a, 0, sizeof(a));
 	const cli_opt opts[] = {
-		{ "--policy", &a.policy, NULL },
-		{ "--cafile", &a.cafile, NULL },
-		{ "--state", &a.state, NULL },
-		{ "--concurrency", &a.concurrency, NULL },
-		{ "--timeout", &a.timeout, NULL },
-		{ "--format", &a.format, NULL },
-		{ "--json", NULL, &a.json },
-		{ "--no-progress", NULL, &a.no_progress },
-		{ NULL, NULL, NULL },
+		CLI_VALUE("--policy", 'p', &a.policy),
+		CLI_VALUE("--cafile", 'c', &a.cafile),
+		CLI_VALUE("--state", 0, &a.state),
+		CLI_VALUE("--concurrency", 0, &a.concurrency),
+		CLI_VALUE("--timeout", 't', &a.timeout),
+		CLI_VALUE("--format", 'f', &a.format),
+		CLI_FLAG("--json", 'j', &a.json),
+		CLI_FLAG("--no-progress", 0, &a.no_progress),
+		CLI_OPT_END,
 	};
+	const cli_spec spec = { "monitor", usage_monitor, opts, 1, 1, "exactly one HOSTS-FILE", 0 };
 
-	if (!operands) {
-		cli_error("out of memory");
-		return CLI_EXIT_INTERNAL;
+	if ((status = cli_start(&args, &spec, argc, argv)) != CLI_RUN)
+		return status;
+	if (!a.policy) {
+		cli_error("monitor: --policy FILE is required");
+		return CLI_EXIT_USAGE;
 	}
-	status = cli_parse_args(argc, argv, opts, "monitor", operands, &n, &help);
-	if (status == 0 && help) {
-		usage_monitor(stdout);
-	} else if (status == 0) {
-		if (n != 1) {
-			cli_error("monitor: expected exactly one HOSTS-FILE (see certpin help monitor)");
-			status = CLI_EXIT_USAGE;
-		} else if (!a.policy) {
-			cli_error("monitor: --policy FILE is required");
-			status = CLI_EXIT_USAGE;
-		} else {
-			a.hosts = operands[0];
-			status = run_monitor(&a);
-		}
-	}
-	free(operands);
-	return status;
+	a.hosts = args.operands[0];
+	return run_monitor(&a);
 }

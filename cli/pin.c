@@ -22,14 +22,14 @@ void usage_pin(FILE *f)
 		"in each FILE (PEM or DER; '-' reads standard input), or of the certificate\n"
 		"chain a TLS server sends (--connect; port 443 by default, [IPv6]:PORT).\n"
 		"\n"
-		"  --json             print a JSON array instead of text\n"
-		"  --format STYLE     default (sha256/B64), curl (sha256//B64), hpkp\n"
-		"                     (pin-sha256=\"B64\"), hex or base64\n"
-		"  --cert-pin         print the whole-certificate pin (cert-sha256/...) of\n"
-		"                     certificates instead of the public-key pin\n"
-		"  --connect HOST     fetch the chain from a TLS server (TLS 1.2 or later)\n"
-		"  --servername NAME  SNI and verification name (default: HOST)\n"
-		"  --cafile FILE      trust anchors for verification (default: system store)\n", f);
+		"  -j, --json             print a JSON array instead of text\n"
+		"  -f, --format STYLE     default (sha256/B64), curl (sha256//B64), hpkp\n"
+		"                         (pin-sha256=\"B64\"), hex or base64\n"
+		"      --cert-pin         print the whole-certificate pin (cert-sha256/...) of\n"
+		"                         certificates instead of the public-key pin\n"
+		"      --connect HOST     fetch the chain from a TLS server (TLS 1.2 or later)\n"
+		"  -s, --servername NAME  SNI and verification name (default: HOST)\n"
+		"  -c, --cafile FILE      trust anchors for verification (default: system store)\n", f);
 }
 
 typedef struct pin_opts {
@@ -275,103 +275,108 @@ static int print_chain(STACK_OF(X509) *chain, int verified, const pin_opts *o, j
 	return CLI_EXIT_OK;
 }
 
+/* What pin --connect found: the server, the TLS connection and both chains. */
+typedef struct peer_info {
+	const cli_target *t;
+	const cli_conn *c;
+	const char *name;               /* SNI and verification name */
+	long vr;                        /* OpenSSL's verification result */
+	STACK_OF(X509) *peer;           /* as sent */
+	STACK_OF(X509) *verified;       /* as verified, or NULL */
+} peer_info;
+
+static int connect_text(const peer_info *p, const char *cafile, const pin_opts *o)
+{
+	int status;
+
+	printf("connected: %s port %s (%s), %s, servername %s\n", p->t->host, p->t->port, p->c->address,
+		SSL_get_version(p->c->ssl), p->name);
+	if (p->vr == X509_V_OK)
+		printf("verification: ok (trust anchors: %s)\n", cafile ? cafile : "system store");
+	else
+		printf("verification: FAILED: %s (pins below are not validated)\n",
+			X509_verify_cert_error_string(p->vr));
+	printf("peer chain (%d certificates, as sent by the server):\n", sk_X509_num(p->peer));
+	if ((status = print_chain(p->peer, 0, o, NULL)) != CLI_EXIT_OK)
+		return status;
+	if (!p->verified) {
+		printf("verified chain: none\n");
+		return CLI_EXIT_OK;
+	}
+	printf("verified chain (%d certificates):\n", sk_X509_num(p->verified));
+	return print_chain(p->verified, 1, o, NULL);
+}
+
+static int connect_json(const peer_info *p, const pin_opts *o)
+{
+	json_t *root = json_object(), *peer = json_array(), *verified = p->verified ? json_array() : NULL;
+	int status, bad = 0;
+
+	if (!root || !peer || (p->verified && !verified)) {
+		cli_error("out of memory");
+		status = CLI_EXIT_INTERNAL;
+		goto out;
+	}
+	if ((status = print_chain(p->peer, 0, o, peer)) != CLI_EXIT_OK ||
+	    (p->verified && (status = print_chain(p->verified, 1, o, verified)) != CLI_EXIT_OK))
+		goto out;
+	bad |= json_object_set_new(root, "host", json_string(p->t->host));
+	bad |= json_object_set_new(root, "port", json_integer(atoi(p->t->port)));
+	bad |= json_object_set_new(root, "address", json_string(p->c->address));
+	bad |= json_object_set_new(root, "servername", json_string(p->name));
+	bad |= json_object_set_new(root, "tls_version", json_string(SSL_get_version(p->c->ssl)));
+	bad |= json_object_set_new(root, "verified", json_boolean(p->vr == X509_V_OK));
+	bad |= json_object_set_new(root, "verify_error",
+		p->vr == X509_V_OK ? json_null() : json_string(X509_verify_cert_error_string(p->vr)));
+	bad |= json_object_set_new(root, "peer_chain", peer);
+	peer = NULL;
+	bad |= json_object_set_new(root, "verified_chain", verified ? verified : json_null());
+	verified = NULL;
+	if (!bad) {
+		bad = cli_json_print(root) != 0;        /* takes root */
+		root = NULL;
+	}
+	if (bad) {
+		cli_error("cannot write JSON output");
+		status = CLI_EXIT_INTERNAL;
+	}
+out:
+	json_decref(root);
+	json_decref(peer);
+	json_decref(verified);
+	return status;
+}
+
 static int pin_connect(const char *target, const char *servername, const char *cafile, const pin_opts *o)
 {
 	cli_target t;
 	cli_conn c;
 	SSL_CTX *ctx;
-	STACK_OF(X509) *peer, *verified_chain = NULL;
-	json_t *root = NULL, *peer_json = NULL, *verified_json = NULL;
-	const char *name;
-	long vr;
+	peer_info p = { &t, &c, NULL, 0, NULL, NULL };
 	int status, exit_code = CLI_EXIT_INTERNAL;
 
 	if (cli_parse_target(&t, target) != 0)
 		return CLI_EXIT_USAGE;
-	name = servername ? servername : t.host;
+	p.name = servername ? servername : t.host;
 	ctx = cli_ssl_ctx_new(cafile, &exit_code);
 	if (!ctx)
 		return exit_code;
 	/* Discovery: complete the handshake even if verification fails, then report it. */
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
-	status = cli_tls_connect(&c, ctx, &t, name, name);
+	status = cli_tls_connect(&c, ctx, &t, p.name, p.name);
 	if (status != 0) {
 		cli_error("%s: %s", target, c.error);
-		cli_conn_close(&c);
-		SSL_CTX_free(ctx);
-		return status;
-	}
-	vr = SSL_get_verify_result(c.ssl);
-	peer = SSL_get_peer_cert_chain(c.ssl);
-	if (vr == X509_V_OK)
-		verified_chain = SSL_get0_verified_chain(c.ssl);
-	if (!peer || sk_X509_num(peer) == 0) {
-		cli_error("%s: the server sent no certificate", target);
-		status = CLI_EXIT_TLS;
-		goto out;
-	}
-
-	if (o->json) {
-		root = json_object();
-		peer_json = json_array();
-		verified_json = verified_chain ? json_array() : NULL;
-		if (!root || !peer_json || (verified_chain && !verified_json)) {
-			cli_error("out of memory");
-			status = CLI_EXIT_INTERNAL;
-			goto out;
-		}
 	} else {
-		printf("connected: %s port %s (%s), %s, servername %s\n", t.host, t.port, c.address,
-			SSL_get_version(c.ssl), name);
-		if (vr == X509_V_OK)
-			printf("verification: ok (trust anchors: %s)\n", cafile ? cafile : "system store");
-		else
-			printf("verification: FAILED: %s (pins below are not validated)\n",
-				X509_verify_cert_error_string(vr));
-		printf("peer chain (%d certificates, as sent by the server):\n", sk_X509_num(peer));
-	}
-	status = print_chain(peer, 0, o, peer_json);
-	if (status != CLI_EXIT_OK)
-		goto out;
-	if (!o->json) {
-		if (verified_chain)
-			printf("verified chain (%d certificates):\n", sk_X509_num(verified_chain));
-		else
-			printf("verified chain: none\n");
-	}
-	if (verified_chain) {
-		status = print_chain(verified_chain, 1, o, verified_json);
-		if (status != CLI_EXIT_OK)
-			goto out;
-	}
-	if (o->json) {
-		int bad = 0;
-
-		bad |= json_object_set_new(root, "host", json_string(t.host));
-		bad |= json_object_set_new(root, "port", json_integer(atoi(t.port)));
-		bad |= json_object_set_new(root, "address", json_string(c.address));
-		bad |= json_object_set_new(root, "servername", json_string(name));
-		bad |= json_object_set_new(root, "tls_version", json_string(SSL_get_version(c.ssl)));
-		bad |= json_object_set_new(root, "verified", json_boolean(vr == X509_V_OK));
-		bad |= json_object_set_new(root, "verify_error",
-			vr == X509_V_OK ? json_null() : json_string(X509_verify_cert_error_string(vr)));
-		bad |= json_object_set_new(root, "peer_chain", peer_json);
-		peer_json = NULL;
-		bad |= json_object_set_new(root, "verified_chain", verified_json ? verified_json : json_null());
-		verified_json = NULL;
-		if (bad || cli_json_print(root) != 0) {
-			root = NULL;
-			cli_error("cannot write JSON output");
-			status = CLI_EXIT_INTERNAL;
-			goto out;
+		p.vr = SSL_get_verify_result(c.ssl);
+		p.peer = SSL_get_peer_cert_chain(c.ssl);
+		p.verified = p.vr == X509_V_OK ? SSL_get0_verified_chain(c.ssl) : NULL;
+		if (!p.peer || sk_X509_num(p.peer) == 0) {
+			cli_error("%s: the server sent no certificate", target);
+			status = CLI_EXIT_TLS;
+		} else {
+			status = o->json ? connect_json(&p, o) : connect_text(&p, cafile, o);
 		}
-		root = NULL;
 	}
-	status = CLI_EXIT_OK;
-out:
-	json_decref(root);
-	json_decref(peer_json);
-	json_decref(verified_json);
 	cli_conn_close(&c);
 	SSL_CTX_free(ctx);
 	return status;
@@ -383,81 +388,59 @@ int cmd_pin(int argc, char **argv)
 {
 	const char *format = NULL, *connect = NULL, *servername = NULL, *cafile = NULL;
 	pin_opts o = { 0, 0, CERTPIN_STYLE_DEFAULT };
-	int help = 0, status = CLI_EXIT_OK;
-	size_t nfiles = 0;
-	char **files;
+	int status;
+	cli_args args;
 	json_t *array = NULL;
 	const cli_opt opts[] = {
-		{ "--json", NULL, &o.json },
-		{ "--cert-pin", NULL, &o.cert_pin },
-		{ "--format", &format, NULL },
-		{ "--connect", &connect, NULL },
-		{ "--servername", &servername, NULL },
-		{ "--cafile", &cafile, NULL },
-		{ NULL, NULL, NULL },
+		CLI_FLAG("--json", 'j', &o.json),
+		CLI_FLAG("--cert-pin", 0, &o.cert_pin),
+		CLI_VALUE("--format", 'f', &format),
+		CLI_VALUE("--connect", 0, &connect),
+		CLI_VALUE("--servername", 's', &servername),
+		CLI_VALUE("--cafile", 'c', &cafile),
+		CLI_OPT_END,
 	};
+	const cli_spec spec = { "pin", usage_pin, opts, 0, CLI_ANY, NULL, 0 };
 
-	files = calloc((size_t)argc + 1, sizeof(*files));
-	if (!files) {
-		cli_error("out of memory");
-		return CLI_EXIT_INTERNAL;
-	}
-	status = cli_parse_args(argc, argv, opts, "pin", files, &nfiles, &help);
-	if (status != 0)
-		goto out;
-	if (help) {
-		usage_pin(stdout);
-		goto out;
-	}
+	if ((status = cli_start(&args, &spec, argc, argv)) != CLI_RUN)
+		return status;
+	status = CLI_EXIT_OK;
 	if (format && cli_parse_style(&o.style, format) != 0) {
 		cli_error("pin: unknown --format '%s' (default, curl, hpkp, hex, base64)", format);
-		status = CLI_EXIT_USAGE;
-		goto out;
+		return CLI_EXIT_USAGE;
 	}
 	if (o.cert_pin && (o.style == CERTPIN_STYLE_CURL || o.style == CERTPIN_STYLE_HPKP)) {
 		cli_error("pin: --format %s cannot express certificate pins (--cert-pin)", format);
-		status = CLI_EXIT_USAGE;
-		goto out;
+		return CLI_EXIT_USAGE;
 	}
 	if (connect) {
-		if (nfiles != 0) {
+		if (args.n != 0) {
 			cli_error("pin: --connect takes no FILE arguments");
-			status = CLI_EXIT_USAGE;
-			goto out;
+			return CLI_EXIT_USAGE;
 		}
-		status = pin_connect(connect, servername, cafile, &o);
-		goto out;
+		return pin_connect(connect, servername, cafile, &o);
 	}
 	if (servername || cafile) {
 		cli_error("pin: --servername and --cafile need --connect");
-		status = CLI_EXIT_USAGE;
-		goto out;
+		return CLI_EXIT_USAGE;
 	}
-	if (nfiles == 0) {
+	if (args.n == 0) {
 		cli_error("pin: no FILE given (see certpin help pin)");
-		status = CLI_EXIT_USAGE;
-		goto out;
+		return CLI_EXIT_USAGE;
 	}
 	if (o.json && !(array = json_array())) {
 		cli_error("out of memory");
-		status = CLI_EXIT_INTERNAL;
-		goto out;
+		return CLI_EXIT_INTERNAL;
 	}
-	for (size_t i = 0; i < nfiles; i++) {
-		int r = pin_file(files[i], &o, array);
+	for (size_t i = 0; i < args.n; i++) {
+		int r = pin_file(args.operands[i], &o, array);
 
 		if (r > status)
 			status = r;
 	}
-	if (array) {
-		if (cli_json_print(array) != 0) {
-			cli_error("cannot write JSON output");
-			status = CLI_EXIT_INTERNAL;
-		}
-		array = NULL;
+	if (array && cli_json_print(array) != 0) {
+		cli_error("cannot write JSON output");
+		status = CLI_EXIT_INTERNAL;
 	}
-out:
-	json_decref(array);
-	free(files);
 	return status;
 }

@@ -4,6 +4,7 @@
  * host (from chain files, a new key or CSR, or a live server) and prints the
  * library's verdict (certpin_plan_evaluate(), which asks certpin_verify()).
  */
+#include "render.h"
 #include "rotation.h"
 
 #include <stdlib.h>
@@ -19,16 +20,18 @@ void usage_plan(FILE *f)
 		"Each POLICY is the pinning policy of one app version still in the field:\n"
 		"certpin JSON, Android network_security_config.xml, or a file of OkHttp/curl pin\n"
 		"strings; NAME (default: the file name) names the version in the output.\n"
-		"The planned server state follows, per host: --host NAME starts a host (options\n"
-		"before the first --host are for the default host), then\n"
+		"The planned server state follows, per host: -H, --host NAME starts a host\n"
+		"(options before the first --host are for the default host), then\n"
 		"\n"
-		"  --chain FILE        the new chain (PEM, leaf first)\n"
-		"  --connect HOST[:PORT]  the chain a server serves now (e.g. a staging server)\n"
-		"  --key FILE, --csr FILE  a new leaf key (private or public key, or CSR): the\n"
-		"                      rest of the chain comes from --chain/--connect if given\n"
-		"                      (the CA chain stays, only the leaf key changes: the\n"
-		"                      current leaf's expiry and host are not checked), else\n"
-		"                      it is unknown and the verdict at best UNDECIDED\n"
+		"      --chain FILE          the new chain (PEM, leaf first)\n"
+		"      --connect HOST[:PORT] the chain a server serves now (e.g. a staging\n"
+		"                            server)\n"
+		"  -k, --key FILE            a new leaf key (private or public key, or CSR;\n"
+		"      --csr FILE            both the same): the rest of the chain comes from\n"
+		"                            --chain/--connect if given (the CA chain stays,\n"
+		"                            only the leaf key changes: the current leaf's\n"
+		"                            expiry and host are not checked), else it is\n"
+		"                            unknown and the verdict at best UNDECIDED\n"
 		"\n"
 		"Without --host the host is the one host named by the policies (or the\n"
 		"--connect host).  For every version and host the matrix says whether it still\n"
@@ -37,24 +40,26 @@ void usage_plan(FILE *f)
 		"the outcome depends on unknown certificates).  Pinsets expiring within the\n"
 		"window are flagged.\n"
 		"\n"
-		"  --cafile FILE       trust anchors (default: the system store): chain files\n"
-		"                      are PKIX-verified for the host at --at and completed to\n"
-		"                      their root, --connect verifies against them.  A chain\n"
-		"                      file must be in order (leaf first, each certificate\n"
-		"                      issued by the next), valid at --at and for the host,\n"
-		"                      with a leaf that is not a CA: else, or if it fails PKIX\n"
-		"                      validation, every version is locked out (exit 1).\n"
-		"                      Without --cafile, a chain file whose issuer is not in\n"
-		"                      the system store has an unknown root, and the verdict\n"
-		"                      is at best UNDECIDED (exit 1)\n"
-		"  --cafile NAME=FILE  version NAME's own trust anchors: an Android version\n"
-		"                      whose <trust-anchors> leave out the system store is at\n"
-		"                      best UNDECIDED without them; with them a --chain file is\n"
-		"                      also PKIX-verified against FILE (failure: UNSAFE)\n"
-		"  --at DATE           deploy time (YYYY-MM-DD or RFC 3339; default now)\n"
-		"  --expiry-window N   flag pinsets expiring within N days (default 30)\n"
-		"  --format FMT        policy format: auto (default), json, android, pins\n"
-		"  --json              print a JSON object instead of text\n", f);
+		"  -c, --cafile FILE         trust anchors (default: the system store): chain\n"
+		"                            files are PKIX-verified for the host at --at and\n"
+		"                            completed to their root, --connect verifies\n"
+		"                            against them.  A chain file must be in order (leaf\n"
+		"                            first, each certificate issued by the next), valid\n"
+		"                            at --at and for the host, with a leaf that is not\n"
+		"                            a CA: else, or if it fails PKIX validation, every\n"
+		"                            version is locked out (exit 1).  Without --cafile,\n"
+		"                            a chain file whose issuer is not in the system\n"
+		"                            store has an unknown root, and the verdict is at\n"
+		"                            best UNDECIDED (exit 1)\n"
+		"  -c, --cafile NAME=FILE    version NAME's own trust anchors: an Android\n"
+		"                            version whose <trust-anchors> leave out the system\n"
+		"                            store is at best UNDECIDED without them; with them\n"
+		"                            a --chain file is also PKIX-verified against FILE\n"
+		"                            (failure: UNSAFE)\n"
+		"      --at DATE             deploy time (YYYY-MM-DD or RFC 3339; default now)\n"
+		"      --expiry-window N     flag pinsets expiring within N days (default 30)\n"
+		"  -f, --format FMT          policy format: auto (default), json, android, pins\n"
+		"  -j, --json                print a JSON object instead of text\n", f);
 }
 
 #define MAX_TARGETS 64
@@ -96,20 +101,6 @@ typedef struct plan_args {
 	char anchor_msgs[4096]; /* one line per such version and host */
 } plan_args;
 
-/* Option value: "--opt=value" or the next argument.  NULL after printing a message. */
-static const char *opt_value(int argc, char **argv, int *i, const char *name)
-{
-	const char *arg = argv[*i], *eq = strchr(arg, '=');
-
-	if (eq)
-		return eq[1] ? eq + 1 : (cli_error("plan: option %s needs a non-empty value", name), NULL);
-	if (*i + 1 >= argc || argv[*i + 1][0] == '\0') {
-		cli_error("plan: option %s needs a value", name);
-		return NULL;
-	}
-	return argv[++*i];
-}
-
 static target *current(plan_args *a)
 {
 	if (a->ntargets == 0)
@@ -117,101 +108,67 @@ static target *current(plan_args *a)
 	return &a->targets[a->ntargets - 1];
 }
 
-/* 0, 1 for --help, or CLI_EXIT_USAGE. */
-static int parse(plan_args *a, int argc, char **argv)
+/* --host, --chain, --connect, --key, --csr and --cafile, which may repeat: in order. */
+static int plan_option(void *payload, const char *name, const char *v)
 {
-	int only_operands = 0;
+	plan_args *a = payload;
+	target *t;
 
-	for (int i = 1; i < argc; i++) {
-		const char *arg = argv[i], *eq, *v;
-		size_t nl;
-		target *t;
-
-		if (only_operands || arg[0] != '-' || strcmp(arg, "-") == 0) {
-			shipped *s = &a->pols[a->npols++];
-			const char *sep = strchr(arg, '=');
-
-			if (sep && sep != arg && sep[1] && !memchr(arg, '/', (size_t)(sep - arg))) {
-				s->name = arg;
-				s->path = sep + 1;
-				s->named = 1;
-				argv[i][sep - arg] = '\0';
-			} else {
-				const char *slash = strrchr(arg, '/');
-
-				s->path = arg;
-				s->name = slash && slash[1] ? slash + 1 : arg;
-			}
-			continue;
-		}
-		if (strcmp(arg, "--") == 0) {
-			only_operands = 1;
-			continue;
-		}
-		if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0)
-			return 1;
-		eq = strchr(arg, '=');
-		nl = eq ? (size_t)(eq - arg) : strlen(arg);
-#define IS(o) (nl == strlen(o) && strncmp(arg, o, nl) == 0)
-		if (IS("--json")) {
-			if (eq) {
-				cli_error("plan: option --json takes no value");
-				return CLI_EXIT_USAGE;
-			}
-			a->json = 1;
-			continue;
-		}
-		if (!IS("--host") && !IS("--chain") && !IS("--connect") && !IS("--key") && !IS("--csr") &&
-				!IS("--cafile") && !IS("--at") && !IS("--expiry-window") && !IS("--format")) {
-			cli_error("plan: unknown option '%.*s' (see certpin help plan)", (int)nl, arg);
+	if (strcmp(name, "--cafile") == 0) {
+		if (a->ncafiles == MAX_TARGETS) {
+			cli_error("plan: at most %d --cafile options", MAX_TARGETS);
 			return CLI_EXIT_USAGE;
 		}
-		char name[32];
-		snprintf(name, sizeof(name), "%.*s", (int)nl, arg);
-		if (!(v = opt_value(argc, argv, &i, name)))
-			return CLI_EXIT_USAGE;
-		if (IS("--cafile")) {
-			if (a->ncafiles == MAX_TARGETS) {
-				cli_error("plan: at most %d --cafile options", MAX_TARGETS);
-				return CLI_EXIT_USAGE;
-			}
-			a->cafiles[a->ncafiles++] = v;
-		} else if (IS("--at")) {
-			a->at = v;
-		} else if (IS("--expiry-window")) {
-			a->window = v;
-		} else if (IS("--format")) {
-			a->format = v;
-		} else if (IS("--host")) {
-			if (a->ntargets == MAX_TARGETS) {
-				cli_error("plan: at most %d hosts", MAX_TARGETS);
-				return CLI_EXIT_USAGE;
-			}
-			a->targets[a->ntargets++].host = v;
-		} else {
-			t = current(a);
-			if (IS("--chain") || IS("--connect")) {
-				if (t->chain_file || t->connect) {
-					cli_error("plan: %s: one --chain or --connect per host (start another with --host)",
-						t->host ? t->host : "host");
-					return CLI_EXIT_USAGE;
-				}
-				if (IS("--chain"))
-					t->chain_file = v;
-				else
-					t->connect = v;
-			} else {
-				if (t->key_file) {
-					cli_error("plan: %s: one --key or --csr per host", t->host ? t->host : "host");
-					return CLI_EXIT_USAGE;
-				}
-				t->key_file = v;
-				t->key_is_csr = IS("--csr");
-			}
-		}
-#undef IS
+		a->cafiles[a->ncafiles++] = v;
+		return 0;
 	}
+	if (strcmp(name, "--host") == 0) {
+		if (a->ntargets == MAX_TARGETS) {
+			cli_error("plan: at most %d hosts", MAX_TARGETS);
+			return CLI_EXIT_USAGE;
+		}
+		a->targets[a->ntargets++].host = v;
+		return 0;
+	}
+	t = current(a);
+	if (strcmp(name, "--chain") == 0 || strcmp(name, "--connect") == 0) {
+		if (t->chain_file || t->connect) {
+			cli_error("plan: %s: one --chain or --connect per host (start another with --host)",
+				t->host ? t->host : "host");
+			return CLI_EXIT_USAGE;
+		}
+		if (strcmp(name, "--chain") == 0)
+			t->chain_file = v;
+		else
+			t->connect = v;
+		return 0;
+	}
+	if (t->key_file) {
+		cli_error("plan: %s: one --key or --csr per host", t->host ? t->host : "host");
+		return CLI_EXIT_USAGE;
+	}
+	t->key_file = v;
+	t->key_is_csr = strcmp(name, "--csr") == 0;
 	return 0;
+}
+
+/* A shipped POLICY operand: [NAME=]FILE (a '/' before the '=' makes it a file name). */
+static void add_shipped(plan_args *a, char *arg)
+{
+	shipped *s = &a->pols[a->npols++];
+	char *sep = strchr(arg, '=');
+
+	if (sep && sep != arg && sep[1] && !memchr(arg, '/', (size_t)(sep - arg))) {
+		*sep = '\0';
+		s->name = arg;
+		s->path = sep + 1;
+		s->named = 1;
+	} else {
+		const char *slash = strrchr(arg, '/');
+
+		s->path = arg;
+		s->name = slash && slash[1] ? slash + 1 : arg;
+	}
 }
 
 /* The single host name the policies pin (exact names and include_subdomains bases), or NULL. */
@@ -526,7 +483,7 @@ static int print_json(const plan_args *a, const certpin_plan *plan, int64_t at, 
 {
 	json_t *o = json_object(), *hosts = json_array(), *matrix = json_array(), *warnings = json_array(),
 		*locked = json_array();
-	char t[32], w[1024], *fix;
+	char t[32];
 	int bad = !o || !hosts || !matrix || !warnings || !locked;
 
 	if (bad) {
@@ -563,7 +520,7 @@ static int print_json(const plan_args *a, const certpin_plan *plan, int64_t at, 
 		bad |= json_object_set_new(j, "offered_pins", pins_json(adv.offered, adv.noffered));
 		bad |= json_object_set_new(j, "already_pinned_by", names_json(plan, adv.holders, adv.nholders));
 		bad |= json_object_set_new(j, "keep_pins", pins_json(adv.keep, adv.nkeep));
-		fix = render_plan_fix(plan, a->policies, h);
+		char *fix = render_plan_fix(plan, a->policies, h);
 		bad |= !fix || json_object_set_new(j, "fix", json_string(fix));
 		free(fix);
 	}
@@ -583,6 +540,7 @@ static int print_json(const plan_args *a, const certpin_plan *plan, int64_t at, 
 			bad = 1;
 	}
 	for (size_t i = 0; i < certpin_plan_warning_count(plan); i++) {
+		char w[1024];
 		render_plan_warning(w, sizeof(w), plan, certpin_plan_warning_at(plan, i));
 		if (json_array_append_new(warnings, json_string(w)) != 0)
 			bad = 1;
@@ -648,19 +606,10 @@ static int check_own_anchors(plan_args *a, const target *t, int64_t at)
 	return 0;
 }
 
-static int run_plan(plan_args *a)
+/* The option values and the planned state of every host: 0, or CLI_EXIT_USAGE after a message. */
+static int check_args(plan_args *a, certpin_import_format *fmt, certpin_plan_options *po, int64_t *at)
 {
-	certpin_import_format fmt = CERTPIN_IMPORT_AUTO;
-	certpin_plan_options po = CERTPIN_PLAN_OPTIONS_INIT;
-	certpin_plan_host hosts[MAX_TARGETS];
-	const certpin_policy **pols = NULL;
-	const char **names = NULL;
-	certpin_plan *plan = NULL;
-	char err[600], defbuf[CERTPIN_HOSTNAME_MAX];
-	const char *first_host = NULL;
-	int64_t at = (int64_t)time(NULL);
-	unsigned long v;
-	int status = CLI_EXIT_USAGE, rc;
+	unsigned long window = po->expiry_window_days;
 
 	if (a->npols == 0) {
 		cli_error("plan: give at least one shipped POLICY (see certpin help plan)");
@@ -670,33 +619,24 @@ static int run_plan(plan_args *a)
 		cli_error("plan: give the planned server state: --chain FILE, --connect HOST or --key FILE");
 		return CLI_EXIT_USAGE;
 	}
-	if (a->format && certpin_import_format_parse(&fmt, a->format) != CERTPIN_OK) {
-		cli_error("plan: unknown --format '%s' (auto, json, android, pins)", a->format);
+	if (rot_opt_format(fmt, "plan", a->format) || rot_opt_time(at, "plan", a->at) ||
+	    rot_opt_uint(&window, "plan", "--expiry-window", a->window, 0, 36500, " days"))
 		return CLI_EXIT_USAGE;
-	}
-	if (a->at && rot_parse_time(&at, a->at) != 0) {
-		cli_error("plan: invalid --at '%s' (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)", a->at);
-		return CLI_EXIT_USAGE;
-	}
-	if (a->window) {
-		if (rot_parse_uint(&v, a->window, 0, 36500) != 0) {
-			cli_error("plan: invalid --expiry-window '%s' (0-36500 days)", a->window);
-			return CLI_EXIT_USAGE;
-		}
-		po.expiry_window_days = (unsigned int)v;
-	}
+	po->expiry_window_days = (unsigned int)window;
 	for (size_t i = 0; i < a->ntargets; i++) {
-		target *t = &a->targets[i];
+		const target *t = &a->targets[i];
 
 		if (!t->chain_file && !t->connect && !t->key_file) {
 			cli_error("plan: %s: no planned state (--chain, --connect or --key/--csr)", t->host ? t->host : "host");
 			return CLI_EXIT_USAGE;
 		}
-		if (!first_host && t->host)
-			first_host = t->host;
 	}
+	return 0;
+}
 
-	/* --cafile NAME=FILE gives version NAME's own anchors; else the one --cafile for all */
+/* --cafile NAME=FILE gives version NAME's own anchors; else the one --cafile for all.  0 or CLI_EXIT_USAGE. */
+static int assign_cafiles(plan_args *a)
+{
 	for (size_t k = 0; k < a->ncafiles; k++) {
 		const char *val = a->cafiles[k], *eq = strchr(val, '=');
 		shipped *s = NULL;
@@ -718,80 +658,89 @@ static int run_plan(plan_args *a)
 			a->cafile = val;
 		}
 	}
-	for (size_t i = 0; i < a->npols; i++)
-		if ((status = rot_policy_load(&a->pols[i].policy, &a->pols[i].anchors, a->pols[i].path, fmt,
-				first_host)) != 0)
-			return status;
+	return 0;
+}
 
-	status = CLI_EXIT_USAGE;
-	for (size_t i = 0; i < a->ntargets; i++) {
-		target *t = &a->targets[i];
-		cli_target ct;
+/*
+ * Host i's name: --host, else the one host the policies name (kept in
+ * `defbuf`), else the --connect host; normalized, not given twice.  0 or
+ * CLI_EXIT_USAGE.
+ */
+static int target_host(plan_args *a, size_t i, char defbuf[CERTPIN_HOSTNAME_MAX])
+{
+	target *t = &a->targets[i];
+	cli_target ct;
 
-		if (!t->host)
-			t->host = default_host(a, defbuf, sizeof(defbuf));
-		if (!t->host && t->connect) {
-			if (cli_parse_target(&ct, t->connect) != 0)
-				return CLI_EXIT_USAGE;
-			snprintf(t->hostbuf, sizeof(t->hostbuf), "%s", ct.host);
-			t->host = t->hostbuf;
-		}
-		if (!t->host) {
-			cli_error("plan: the policies name no single host: say which with --host NAME");
+	if (!t->host)
+		t->host = default_host(a, defbuf, CERTPIN_HOSTNAME_MAX);
+	if (!t->host && t->connect) {
+		if (cli_parse_target(&ct, t->connect) != 0)
+			return CLI_EXIT_USAGE;
+		snprintf(t->hostbuf, sizeof(t->hostbuf), "%s", ct.host);
+		t->host = t->hostbuf;
+	}
+	if (!t->host) {
+		cli_error("plan: the policies name no single host: say which with --host NAME");
+		return CLI_EXIT_USAGE;
+	}
+	if (certpin_hostname_normalize(t->norm, sizeof(t->norm), t->host) != CERTPIN_OK) {
+		cli_error("plan: invalid host name '%s'", t->host);
+		return CLI_EXIT_USAGE;
+	}
+	for (size_t k = 0; k < i; k++) {
+		if (strcmp(a->targets[k].norm, t->norm) == 0) {
+			cli_error("plan: host %s given twice", t->norm);
 			return CLI_EXIT_USAGE;
 		}
-		if (certpin_hostname_normalize(t->norm, sizeof(t->norm), t->host) != CERTPIN_OK) {
-			cli_error("plan: invalid host name '%s'", t->host);
-			return CLI_EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* The planned chain of `t`: from --chain, --connect and --key/--csr.  0 or an exit status after a message. */
+static int target_chain(const plan_args *a, target *t, int64_t at)
+{
+	char err[600];
+	int rc = 0;
+
+	if (t->chain_file) {
+		rc = rot_chain_from_file(&t->chain, t->chain_file, a->cafile,
+			ROT_SYSTEM_STORE | (t->key_file ? ROT_LEAF_REPLACED : 0), t->norm, at, err, sizeof(err));
+		if (rc == CLI_EXIT_REFUSED) {
+			/* a chain no client would accept: every version is locked out, pins or not */
+			cli_error("plan: %s (every client would refuse it): UNSAFE", err);
+			return CLI_EXIT_REFUSED;
 		}
-		for (size_t k = 0; k < i; k++) {
-			if (strcmp(a->targets[k].norm, t->norm) == 0) {
-				cli_error("plan: host %s given twice", t->norm);
-				return CLI_EXIT_USAGE;
-			}
-		}
-		if (t->chain_file) {
-			rc = rot_chain_from_file(&t->chain, t->chain_file, a->cafile,
-				ROT_SYSTEM_STORE | (t->key_file ? ROT_LEAF_REPLACED : 0), t->norm, at, err, sizeof(err));
-			if (rc == CLI_EXIT_REFUSED) {
-				/* a chain no client would accept: every version is locked out, pins or not */
-				cli_error("plan: %s (every client would refuse it): UNSAFE", err);
-				return CLI_EXIT_REFUSED;
-			}
-			if (rc != 0) {
-				cli_error("plan: %s", err);
-				return rc;
-			}
+		if (rc == 0)
 			snprintf(t->source, sizeof(t->source), "chain from %s (%s)", t->chain_file,
 				t->chain.verified ? (a->cafile ? "PKIX-verified with --cafile" :
 				"PKIX-verified with the system trust store") : t->chain.unverified);
-		} else if (t->connect) {
-			rc = rot_chain_connect(&t->chain, t->connect, t->norm, a->cafile, err, sizeof(err));
-			if (rc != 0) {
-				cli_error("plan: %s", err);
-				return rc;
-			}
+	} else if (t->connect) {
+		rc = rot_chain_connect(&t->chain, t->connect, t->norm, a->cafile, err, sizeof(err));
+		if (rc == 0) {
 			/* through a local buffer: gcc's -Wrestrict cannot tell t->chain from t->source */
 			char src[sizeof(t->source)];
 			snprintf(src, sizeof(src), "verified chain served by %s (%s port %s)", t->connect,
 				t->chain.address, t->chain.port);
 			memcpy(t->source, src, sizeof(src));
-		} else {
-			snprintf(t->source, sizeof(t->source), "new leaf key only");
 		}
-		if (t->key_file && (rc = apply_key(t, err, sizeof(err))) != 0) {
-			cli_error("plan: %s", err);
-			return rc;
-		}
-		if ((rc = check_own_anchors(a, t, at)) != 0)
-			return rc;
-		hosts[i].hostname = t->norm;
-		hosts[i].chain = t->chain.elems;
-		hosts[i].n = t->chain.n;
+	} else {
+		snprintf(t->source, sizeof(t->source), "new leaf key only");
 	}
+	if (rc == 0 && t->key_file)
+		rc = apply_key(t, err, sizeof(err));
+	if (rc != 0)
+		cli_error("plan: %s", err);
+	return rc;
+}
 
-	pols = calloc(a->npols, sizeof(*pols));
-	names = calloc(a->npols, sizeof(*names));
+/* Evaluate the plan and print it; the exit status. */
+static int evaluate(plan_args *a, const certpin_plan_host *hosts, certpin_plan_options *po)
+{
+	const certpin_policy **pols = calloc(a->npols, sizeof(*pols));
+	const char **names = calloc(a->npols, sizeof(*names));
+	certpin_plan *plan = NULL;
+	int rc, status;
+
 	if (!pols || !names) {
 		cli_error("out of memory");
 		status = CLI_EXIT_INTERNAL;
@@ -801,9 +750,8 @@ static int run_plan(plan_args *a)
 		pols[i] = a->pols[i].policy;
 		names[i] = a->pols[i].name;
 	}
-	po.at = at;
 	a->policies = pols;
-	rc = certpin_plan_evaluate(&plan, pols, names, a->npols, hosts, a->ntargets, &po, NULL);
+	rc = certpin_plan_evaluate(&plan, pols, names, a->npols, hosts, a->ntargets, po, NULL);
 	if (rc != CERTPIN_OK) {
 		cli_error("plan: %s", certpin_strerror(rc));
 		status = cli_exit_for(rc);
@@ -816,13 +764,11 @@ static int run_plan(plan_args *a)
 	if (certpin_plan_get_verdict(plan) == CERTPIN_PLAN_SAFE && (unverified_count(a) > 0 || a->anchors_unchecked))
 		a->undecided = 1;
 	status = certpin_plan_get_verdict(plan) == CERTPIN_PLAN_SAFE && !a->undecided ? CLI_EXIT_OK : CLI_EXIT_REFUSED;
-	if (a->json) {
-		if (print_json(a, plan, at, status) != 0) {
-			cli_error("cannot write JSON output");
-			status = CLI_EXIT_INTERNAL;
-		}
-	} else {
-		print_text(a, plan, at);
+	if (!a->json)
+		print_text(a, plan, po->at);
+	else if (print_json(a, plan, po->at, status) != 0) {
+		cli_error("cannot write JSON output");
+		status = CLI_EXIT_INTERNAL;
 	}
 out:
 	certpin_plan_free(plan);
@@ -831,21 +777,73 @@ out:
 	return status;
 }
 
+static int run_plan(plan_args *a)
+{
+	certpin_import_format fmt = CERTPIN_IMPORT_AUTO;
+	certpin_plan_options po = CERTPIN_PLAN_OPTIONS_INIT;
+	certpin_plan_host hosts[MAX_TARGETS];
+	char defbuf[CERTPIN_HOSTNAME_MAX];
+	const char *first_host = NULL;
+	int64_t at = (int64_t)time(NULL);
+	int status;
+
+	if ((status = check_args(a, &fmt, &po, &at)) != 0 || (status = assign_cafiles(a)) != 0)
+		return status;
+	for (size_t i = 0; i < a->ntargets && !first_host; i++)
+		first_host = a->targets[i].host;
+	for (size_t i = 0; i < a->npols; i++) {
+		const cli_policy_opts lo = { .import = 1, .format = fmt, .default_host = first_host,
+			.anchors = &a->pols[i].anchors };
+		if ((status = cli_policy_load(&a->pols[i].policy, a->pols[i].path, &lo)) != CLI_EXIT_OK)
+			return status;
+	}
+	for (size_t i = 0; i < a->ntargets; i++) {
+		target *t = &a->targets[i];
+
+		if ((status = target_host(a, i, defbuf)) != 0 || (status = target_chain(a, t, at)) != 0 ||
+		    (status = check_own_anchors(a, t, at)) != 0)
+			return status;
+		hosts[i].hostname = t->norm;
+		hosts[i].chain = t->chain.elems;
+		hosts[i].n = t->chain.n;
+	}
+	po.at = at;
+	return evaluate(a, hosts, &po);
+}
+
 int cmd_plan(int argc, char **argv)
 {
 	plan_args *a = calloc(1, sizeof(*a));
+	cli_args args;
 	int status;
 
-	if (!a || !(a->pols = calloc((size_t)argc + 1, sizeof(*a->pols)))) {
-		free(a);
+	if (!a) {
 		cli_error("out of memory");
 		return CLI_EXIT_INTERNAL;
 	}
-	status = parse(a, argc, argv);
-	if (status == 1) {
-		usage_plan(stdout);
-		status = CLI_EXIT_OK;
-	} else if (status == 0) {
+	const cli_opt opts[] = {
+		CLI_EACH("--host", 'H', plan_option, a),
+		CLI_EACH("--chain", 0, plan_option, a),
+		CLI_EACH("--connect", 0, plan_option, a),
+		CLI_EACH("--key", 'k', plan_option, a),
+		CLI_EACH("--csr", 0, plan_option, a),
+		CLI_EACH("--cafile", 'c', plan_option, a),
+		CLI_VALUE("--at", 0, &a->at),
+		CLI_VALUE("--expiry-window", 0, &a->window),
+		CLI_VALUE("--format", 'f', &a->format),
+		CLI_FLAG("--json", 'j', &a->json),
+		CLI_OPT_END,
+	};
+	const cli_spec spec = { "plan", usage_plan, opts, 0, CLI_ANY, NULL, 0 };
+
+	status = cli_start(&args, &spec, argc, argv);
+	if (status == CLI_RUN && !(a->pols = calloc(args.n + 1, sizeof(*a->pols)))) {
+		cli_error("out of memory");
+		status = CLI_EXIT_INTERNAL;
+	}
+	if (status == CLI_RUN) {
+		for (size_t i = 0; i < args.n; i++)
+			add_shipped(a, args.operands[i]);
 		status = run_plan(a);
 	}
 	for (size_t i = 0; i < a->npols; i++) {

@@ -10,12 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-void render_warning_cb(const certpin_error *warning, void *payload)
-{
-	(void)payload;
-	cli_warn("%s", warning->message);
-}
-
 /* ---- lint ------------------------------------------------------------------- */
 
 static const char *position_word(size_t depth, size_t n)

@@ -11,9 +11,6 @@
 #include "certpin.h"
 #include "certpin/tools.h"
 
-/* A certpin_warning_cb printing each warning as "certpin: warning: MESSAGE". */
-void render_warning_cb(const certpin_error *warning, void *payload);
-
 /* One line (no newline) explaining lint finding `f` of a run with options `lo` (for the live chains' subjects). */
 void render_lint_message(char *out, size_t len, const certpin_lint_finding *f, const certpin_lint_options *lo);
 

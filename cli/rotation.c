@@ -2,6 +2,7 @@
 #include "rotation.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,7 +12,6 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
-#include "internal.h"   /* certpin__parse_time: the policy's own date syntax */
 
 #define ROT_MAX_CHAIN 16
 #define ROT_INCOMPLETE (-1)     /* verify_chain(): issuer not found (not an exit code) */
@@ -224,6 +224,69 @@ static int check_chain_shape(STACK_OF(X509) *certs, const char *path, const char
 }
 
 /*
+ * The verification context for `certs` (leaf first, the rest untrusted):
+ * anchors from `cafile` (NULL: the system store), purpose TLS server, time
+ * `at` and `host` unless ROT_LEAF_REPLACED.  0, or an exit status with
+ * `err` set (empty: an OpenSSL error).
+ */
+static int verify_setup(X509_STORE *store, X509_STORE_CTX *ctx, STACK_OF(X509) *untrusted, STACK_OF(X509) *certs,
+	const char *cafile, const char *host, int64_t at, unsigned int flags, char *err, size_t errlen)
+{
+	X509_VERIFY_PARAM *param;
+
+	if (cafile ? X509_STORE_load_file(store, cafile) != 1 : X509_STORE_set_default_paths(store) != 1) {
+		if (cafile)
+			snprintf(err, errlen, "%s: cannot load CA certificates (--cafile)", cafile);
+		else
+			snprintf(err, errlen, "cannot load the system trust store (give --cafile)");
+		return CLI_EXIT_USAGE;
+	}
+	for (int i = 1; i < sk_X509_num(certs); i++)
+		if (!sk_X509_push(untrusted, sk_X509_value(certs, i)))
+			return CLI_EXIT_INTERNAL;
+	if (X509_STORE_CTX_init(ctx, store, sk_X509_value(certs, 0), untrusted) != 1)
+		return CLI_EXIT_INTERNAL;
+	param = X509_STORE_CTX_get0_param(ctx);
+	X509_VERIFY_PARAM_set_purpose(param, X509_PURPOSE_SSL_SERVER);
+	if (flags & ROT_LEAF_REPLACED)
+		/* OpenSSL checks every certificate's time or none: the CA part is checked below */
+		X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_NO_CHECK_TIME);
+	else
+		X509_VERIFY_PARAM_set_time(param, (time_t)at);
+	if (!(flags & ROT_LEAF_REPLACED) && (cli_is_ip_literal(host) ? X509_VERIFY_PARAM_set1_ip_asc(param, host) != 1 :
+			X509_VERIFY_PARAM_set1_host(param, host, 0) != 1)) {
+		snprintf(err, errlen, "invalid host name '%s'", host);
+		return CLI_EXIT_USAGE;
+	}
+	return 0;
+}
+
+/*
+ * Why X509_verify_cert() failed.  Without --cafile the app's anchors are not
+ * known (a private CA is possible): an issuer missing from the system store
+ * leaves the root unknown (ROT_INCOMPLETE, out->unverified set).  With
+ * --cafile those are the anchors, and clients refuse (CLI_EXIT_REFUSED).
+ */
+static int verify_failed(rot_chain *out, X509_STORE_CTX *ctx, STACK_OF(X509) *certs, const char *cafile,
+	const char *host, char *err, size_t errlen)
+{
+	int e = X509_STORE_CTX_get_error(ctx);
+	X509 *last = sk_X509_value(certs, sk_X509_num(certs) - 1);
+	char s1[256];
+
+	if (!cafile && (e == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY || e == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT) &&
+	    X509_check_issued(last, last) != X509_V_OK) {
+		snprintf(out->unverified, sizeof(out->unverified), "not PKIX-verified: the issuer of %s is neither "
+			"in the file nor in the system trust store; give the complete chain and --cafile",
+			subject_of(last, s1, sizeof(s1)));
+		return ROT_INCOMPLETE;
+	}
+	snprintf(err, errlen, "the planned chain does not pass PKIX validation for %s against %s: %s", host,
+		cafile ? cafile : "the system trust store", X509_verify_cert_error_string(e));
+	return CLI_EXIT_REFUSED;
+}
+
+/*
  * PKIX-verify `certs` for `host` at `at` against `cafile` (NULL: the system
  * store).  With ROT_LEAF_REPLACED in `flags`, the leaf's validity period and
  * host are not checked, only the CA certificates' (trust anchor included)
@@ -237,64 +300,21 @@ static int verify_chain(rot_chain *out, STACK_OF(X509) *certs, const char *cafil
 {
 	X509_STORE *store = X509_STORE_new();
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-	STACK_OF(X509) *untrusted = NULL, *verified = NULL;
-	X509_VERIFY_PARAM *param;
-	int status = CLI_EXIT_INTERNAL, rc, e;
-	X509 *last = sk_X509_value(certs, sk_X509_num(certs) - 1);
-	char s1[256];
+	STACK_OF(X509) *untrusted = sk_X509_new_null(), *verified = NULL;
+	int status = CLI_EXIT_INTERNAL, rc;
 
-	if (!store || !ctx || !(untrusted = sk_X509_new_null())) {
+	if (!store || !ctx || !untrusted) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	if (cafile ? X509_STORE_load_file(store, cafile) != 1 : X509_STORE_set_default_paths(store) != 1) {
-		if (cafile)
-			snprintf(err, errlen, "%s: cannot load CA certificates (--cafile)", cafile);
-		else
-			snprintf(err, errlen, "cannot load the system trust store (give --cafile)");
-		status = CLI_EXIT_USAGE;
+	if ((status = verify_setup(store, ctx, untrusted, certs, cafile, host, at, flags, err, errlen)) != 0)
 		goto out;
-	}
-	for (int i = 1; i < sk_X509_num(certs); i++)
-		if (!sk_X509_push(untrusted, sk_X509_value(certs, i)))
-			goto out;
-	if (X509_STORE_CTX_init(ctx, store, sk_X509_value(certs, 0), untrusted) != 1)
-		goto out;
-	param = X509_STORE_CTX_get0_param(ctx);
-	X509_VERIFY_PARAM_set_purpose(param, X509_PURPOSE_SSL_SERVER);
-	if (flags & ROT_LEAF_REPLACED)
-		/* OpenSSL checks every certificate's time or none: the CA part is checked below */
-		X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_NO_CHECK_TIME);
-	else
-		X509_VERIFY_PARAM_set_time(param, (time_t)at);
-	if (!(flags & ROT_LEAF_REPLACED) && (cli_is_ip_literal(host) ? X509_VERIFY_PARAM_set1_ip_asc(param, host) != 1 :
-			X509_VERIFY_PARAM_set1_host(param, host, 0) != 1)) {
-		snprintf(err, errlen, "invalid host name '%s'", host);
-		status = CLI_EXIT_USAGE;
-		goto out;
-	}
+	status = CLI_EXIT_INTERNAL;
 	if (X509_verify_cert(ctx) != 1) {
-		e = X509_STORE_CTX_get_error(ctx);
-		/*
-		 * Without --cafile the app's anchors are not known (a private CA is
-		 * possible): an issuer missing from the system store leaves the root
-		 * unknown.  With --cafile those are the anchors, and clients refuse.
-		 */
-		if (!cafile && (e == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
-				e == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT) && X509_check_issued(last, last) != X509_V_OK) {
-			snprintf(out->unverified, sizeof(out->unverified), "not PKIX-verified: the issuer of %s is neither "
-				"in the file nor in the system trust store; give the complete chain and --cafile",
-				subject_of(last, s1, sizeof(s1)));
-			status = ROT_INCOMPLETE;
-			goto out;
-		}
-		snprintf(err, errlen, "the planned chain does not pass PKIX validation for %s against %s: %s", host,
-			cafile ? cafile : "the system trust store", X509_verify_cert_error_string(e));
-		status = CLI_EXIT_REFUSED;
+		status = verify_failed(out, ctx, certs, cafile, host, err, errlen);
 		goto out;
 	}
-	verified = X509_STORE_CTX_get1_chain(ctx);
-	if (!verified)
+	if (!(verified = X509_STORE_CTX_get1_chain(ctx)))
 		goto out;
 	for (int i = 1; (flags & ROT_LEAF_REPLACED) && i < sk_X509_num(verified); i++) {
 		if ((rc = check_validity(verified, i, "the verified chain", at, err, errlen)) != 0) {
@@ -481,44 +501,37 @@ json_t *rot_chain_json(const rot_chain *c)
 	return a;
 }
 
-int rot_policy_load(certpin_policy **out, certpin_import_anchors **anchors, const char *path,
-	certpin_import_format format, const char *default_host)
+int rot_opt_format(certpin_import_format *out, const char *cmd, const char *s)
 {
-	certpin_import_options io = CERTPIN_IMPORT_OPTIONS_INIT;
-	certpin_error err;
-	int rc;
-
-	io.format = format;
-	io.default_host = default_host;
-	io.on_warning = render_warning_cb;
-	io.anchors = anchors;
-	rc = certpin_policy_import_file(out, path, &io, &err);
-	if (rc != CERTPIN_OK) {
-		if (err.message[0])
-			cli_error("%s", err.message);
-		else
-			cli_error("%s: %s", path, certpin_strerror(rc));
-		return rc == CERTPIN_E_NOMEM ? CLI_EXIT_INTERNAL : CLI_EXIT_USAGE;
+	if (s && certpin_import_format_parse(out, s) != CERTPIN_OK) {
+		cli_error("%s: unknown --format '%s' (auto, json, android, pins)", cmd, s);
+		return CLI_EXIT_USAGE;
 	}
 	return 0;
 }
 
-int rot_parse_time(int64_t *out, const char *s)
+int rot_opt_time(int64_t *out, const char *cmd, const char *s)
 {
-	return certpin_time_parse(out, s) == CERTPIN_OK ? 0 : -1;
+	if (s && certpin_time_parse(out, s) != CERTPIN_OK) {
+		cli_error("%s: invalid --at '%s' (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)", cmd, s);
+		return CLI_EXIT_USAGE;
+	}
+	return 0;
 }
 
-int rot_parse_uint(unsigned long *out, const char *s, unsigned long min, unsigned long max)
+int rot_opt_uint(unsigned long *out, const char *cmd, const char *opt, const char *s, unsigned long min,
+	unsigned long max, const char *unit)
 {
-	char *end;
-	unsigned long v;
+	size_t n = s ? strlen(s) : 0;
+	int digits = n > 0 && n <= 9 && strspn(s, "0123456789") == n;  /* 9 digits: no overflow */
+	unsigned long v = digits ? strtoul(s, NULL, 10) : 0;
 
-	if (!s[0] || strspn(s, "0123456789") != strlen(s) || strlen(s) > 9)
-		return -1;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v < min || v > max)
-		return -1;
+	if (!s)
+		return 0;
+	if (!digits || v < min || v > max) {
+		cli_error("%s: invalid %s '%s' (%lu-%lu%s)", cmd, opt, s, min, max, unit);
+		return CLI_EXIT_USAGE;
+	}
 	*out = v;
 	return 0;
 }

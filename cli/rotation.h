@@ -9,7 +9,6 @@
 #define CERTPIN_CLI_ROTATION_H
 
 #include "common.h"
-#include "render.h"
 
 int cmd_lint(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
@@ -74,19 +73,15 @@ const char *rot_position(size_t i, size_t n);
 json_t *rot_chain_json(const rot_chain *c);
 
 /*
- * Load a policy of any format (certpin_policy_import_file(): certpin JSON,
- * Android network_security_config.xml, pin list).  Import warnings go to
- * stderr.  Returns 0 and *out, or an exit code after printing the reason.
- * `anchors` (may be NULL) gets an Android import's trust anchors (see
- * certpin_import_anchors_for(); free with certpin_import_anchors_free()).
+ * Option values lint, plan and monitor share.  `s` NULL (not given) leaves
+ * *out as it is; else 0 with *out set, or CLI_EXIT_USAGE after a one-line
+ * message naming `cmd`.  --format: auto, json, android or pins; --at:
+ * YYYY-MM-DD or RFC 3339; a decimal number from `min` to `max` (`unit`,
+ * e.g. " days", follows the range in the message).
  */
-int rot_policy_load(certpin_policy **out, certpin_import_anchors **anchors, const char *path,
-	certpin_import_format format, const char *default_host);
-
-/* Parse "YYYY-MM-DD" or RFC 3339 into Unix time.  0 or -1. */
-int rot_parse_time(int64_t *out, const char *s);
-
-/* Parse a decimal number in [min, max].  0 or -1. */
-int rot_parse_uint(unsigned long *out, const char *s, unsigned long min, unsigned long max);
+int rot_opt_format(certpin_import_format *out, const char *cmd, const char *s);
+int rot_opt_time(int64_t *out, const char *cmd, const char *s);
+int rot_opt_uint(unsigned long *out, const char *cmd, const char *opt, const char *s, unsigned long min,
+	unsigned long max, const char *unit);
 
 #endif

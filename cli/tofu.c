@@ -45,18 +45,21 @@ void usage_tofu(FILE *f)
 		"policy file has no TOFU section.  A chain that fails PKIX is never\n"
 		"recorded or accepted.\n"
 		"\n"
-		"  --store FILE         the known_pins file (default: $CERTPIN_KNOWN_PINS, else\n"
-		"                       $HOME/.certpin/known_pins)\n"
-		"  --cafile FILE        trust anchors (default: system store)\n"
-		"  --servername NAME    SNI, verified name and store key (default: HOST)\n"
-		"  --position P         check: position recorded on first use; trust: position\n"
-		"                       of the pin recorded (default leaf)\n"
-		"  --kind spki|cert     check: kind recorded on first use; trust --connect: kind\n"
-		"                       taken from the server (a --pin has its own kind)\n"
-		"  --pin PIN            trust: record this pin (sha256/B64, cert-sha256/B64, ...)\n"
-		"  --connect HOST[:PORT]  trust: record the pin of this server's verified chain\n"
-		"  --add                trust: keep the host's other pins\n"
-		"  --json               print JSON\n"
+		"      --store FILE         the known_pins file (default: $CERTPIN_KNOWN_PINS,\n"
+		"                           else $HOME/.certpin/known_pins)\n"
+		"  -c, --cafile FILE        trust anchors (default: system store)\n"
+		"  -s, --servername NAME    SNI, verified name and store key (default: HOST)\n"
+		"      --position P         check: position recorded on first use; trust:\n"
+		"                           position of the pin recorded (default leaf)\n"
+		"      --kind spki|cert     check: kind recorded on first use; trust --connect:\n"
+		"                           kind taken from the server (a --pin has its own)\n"
+		"      --pin PIN            trust: record this pin (sha256/B64,\n"
+		"                           cert-sha256/B64, ...)\n"
+		"      --connect HOST[:PORT]\n"
+		"                           trust: record the pin of this server's verified\n"
+		"                           chain\n"
+		"      --add                trust: keep the host's other pins\n"
+		"  -j, --json               print JSON\n"
 		"\n"
 		"exit status: 0 ok (first use, match, report-only change), 1 key changed\n"
 		"(refused), 2 connection, TLS or PKIX failure, 3 bad input (corrupt store,\n"
@@ -268,6 +271,44 @@ static int print_check_json(const cli_conn *c, const cli_target *t, const char *
 	return cli_json_print(o);
 }
 
+/* "certpin: HOST: refused: key changed: ...": each recorded pin next to the pin presented at its position. */
+static void key_changed_error(const certpin_tofu_result *res)
+{
+	char cmp[CERTPIN_TOFU_MAX_PINS * (2 * CERTPIN_PIN_STRLEN + 48)];
+	size_t used = 0;
+
+	cmp[0] = '\0';
+	for (size_t i = 0; i < res->known_count && used < sizeof(cmp); i++) {
+		char now[CERTPIN_PIN_STRLEN] = "none", was[CERTPIN_PIN_STRLEN];
+		cli_pin_string(was, &res->known[i].pin, CERTPIN_STYLE_DEFAULT);
+		if (res->have_presented_at[i])
+			cli_pin_string(now, &res->presented_at[i], CERTPIN_STYLE_DEFAULT);
+		int w = snprintf(cmp + used, sizeof(cmp) - used, "%s%s: recorded %s, presented %s", i ? "; " : "",
+			certpin_position_name(res->known[i].position), was, now);
+		if (w < 0)
+			break;
+		used += (size_t)w;
+	}
+	cli_error("%s: refused: key changed: %s (certpin tofu trust/forget after a legitimate change)",
+		res->hostname, cmp);
+}
+
+/* The one-line message for a tofu check that did not exit 0. */
+static void check_error(int status, int rc, int ran, const certpin_tofu_result *res, const char *target,
+	const char *conn_error, const char *store_file)
+{
+	if (status == CLI_EXIT_REFUSED)
+		key_changed_error(res);
+	else if (status == CLI_EXIT_TLS)
+		cli_error("%s: %s", target, conn_error);
+	else if (status == CLI_EXIT_INTERNAL && !ran)
+		cli_error("%s: the TOFU check did not run", target);
+	else if (status != CLI_EXIT_OK && res->detail[0])
+		cli_error("%s", res->detail);   /* the library's detail names the file where it is about the file */
+	else if (status != CLI_EXIT_OK)
+		cli_error("%s: %s", store_file, certpin_strerror(rc));
+}
+
 static int do_check(const char *target, const char *store_file, const char *cafile, const char *servername,
 	certpin_position pos, certpin_pin_kind kind, int report_only, int json)
 {
@@ -322,35 +363,7 @@ static int do_check(const char *target, const char *store_file, const char *cafi
 		print_check_text(&conn, &t, name, rc, &res, ran);
 	}
 	fflush(stdout);
-	if (status == CLI_EXIT_REFUSED) {
-		char cmp[CERTPIN_TOFU_MAX_PINS * (2 * CERTPIN_PIN_STRLEN + 48)];
-		size_t used = 0;
-		cmp[0] = '\0';
-		/* each recorded pin next to the pin presented at its own position */
-		for (size_t i = 0; i < res.known_count && used < sizeof(cmp); i++) {
-			char now[CERTPIN_PIN_STRLEN] = "none", was[CERTPIN_PIN_STRLEN];
-			cli_pin_string(was, &res.known[i].pin, CERTPIN_STYLE_DEFAULT);
-			if (res.have_presented_at[i])
-				cli_pin_string(now, &res.presented_at[i], CERTPIN_STYLE_DEFAULT);
-			int w = snprintf(cmp + used, sizeof(cmp) - used, "%s%s: recorded %s, presented %s", i ? "; " : "",
-				certpin_position_name(res.known[i].position), was, now);
-			if (w < 0)
-				break;
-			used += (size_t)w;
-		}
-		cli_error("%s: refused: key changed: %s (certpin tofu trust/forget after a legitimate change)",
-			res.hostname, cmp);
-	} else if (status == CLI_EXIT_TLS) {
-		cli_error("%s: %s", target, conn.error);
-	} else if (status == CLI_EXIT_INTERNAL && !ran) {
-		cli_error("%s: the TOFU check did not run", target);
-	} else if (status != CLI_EXIT_OK) {
-		/* the library's detail names the file where it is about the file */
-		if (res.detail[0])
-			cli_error("%s", res.detail);
-		else
-			cli_error("%s: %s", store_file, certpin_strerror(rc));
-	}
+	check_error(status, rc, ran, &res, target, conn.error, store_file);
 out:
 	cli_conn_close(&conn);
 	SSL_CTX_free(ctx);
@@ -531,87 +544,71 @@ int cmd_tofu(int argc, char **argv)
 {
 	const char *store_opt = NULL, *cafile = NULL, *servername = NULL, *position = NULL, *kind_s = NULL;
 	const char *pin = NULL, *connect = NULL;
-	int report_only = 0, add = 0, json = 0, help = 0, status;
+	int report_only = 0, add = 0, json = 0, status;
 	certpin_position pos;
 	certpin_pin_kind kind;
 	char store[4096];
-	size_t n = 0;
-	char **ops = calloc((size_t)argc + 1, sizeof(*ops));
+	cli_args args;
 	const cli_opt opts[] = {
-		{ "--store", &store_opt, NULL },
-		{ "--cafile", &cafile, NULL },
-		{ "--servername", &servername, NULL },
-		{ "--position", &position, NULL },
-		{ "--kind", &kind_s, NULL },
-		{ "--pin", &pin, NULL },
-		{ "--connect", &connect, NULL },
-		{ "--report-only", NULL, &report_only },
-		{ "--add", NULL, &add },
-		{ "--json", NULL, &json },
-		{ NULL, NULL, NULL },
+		CLI_VALUE("--store", 0, &store_opt),
+		CLI_VALUE("--cafile", 'c', &cafile),
+		CLI_VALUE("--servername", 's', &servername),
+		CLI_VALUE("--position", 0, &position),
+		CLI_VALUE("--kind", 0, &kind_s),
+		CLI_VALUE("--pin", 0, &pin),
+		CLI_VALUE("--connect", 0, &connect),
+		CLI_FLAG("--report-only", 0, &report_only),
+		CLI_FLAG("--add", 0, &add),
+		CLI_FLAG("--json", 'j', &json),
+		CLI_OPT_END,
 	};
+	const cli_spec spec = { "tofu", usage_tofu, opts, 1, CLI_ANY, "check, list, forget or trust", 1 };
 
-	if (!ops) {
-		cli_error("out of memory");
-		return CLI_EXIT_INTERNAL;
-	}
-	status = cli_parse_args(argc, argv, opts, "tofu", ops, &n, &help);
-	if (status != 0)
-		goto out;
-	if (help || (n >= 1 && strcmp(ops[0], "help") == 0)) {
-		usage_tofu(stdout);
-		goto out;
-	}
-	status = CLI_EXIT_USAGE;
-	if (n == 0) {
-		cli_error("tofu: expected check, list, forget or trust (see certpin help tofu)");
-		goto out;
-	}
+	if ((status = cli_start(&args, &spec, argc, argv)) != CLI_RUN)
+		return status;
+	char **ops = args.operands;
+	size_t n = args.n;
 	if (parse_position(&pos, position) != 0 || parse_kind(&kind, kind_s) != 0)
-		goto out;
+		return CLI_EXIT_USAGE;
 	const char *sub = ops[0];
 	int is_check = strcmp(sub, "check") == 0, is_list = strcmp(sub, "list") == 0;
 	int is_forget = strcmp(sub, "forget") == 0, is_trust = strcmp(sub, "trust") == 0;
 	if (!is_check && !is_list && !is_forget && !is_trust) {
 		cli_error("tofu: unknown subcommand '%s' (check, list, forget, trust)", sub);
-		goto out;
+		return CLI_EXIT_USAGE;
 	}
 	if ((is_list && n > 2) || (!is_list && n != 2)) {
 		cli_error("tofu %s: expected %s", sub, is_list ? "at most one HOST" : is_check ? "one HOST[:PORT]" : "one HOST");
-		goto out;
+		return CLI_EXIT_USAGE;
 	}
 	if (!is_trust && (pin || connect || add)) {
 		cli_error("tofu %s: --pin, --connect and --add are for trust", sub);
-		goto out;
+		return CLI_EXIT_USAGE;
 	}
 	if (!is_check && report_only) {
 		cli_error("tofu %s: --report-only is for check", sub);
-		goto out;
+		return CLI_EXIT_USAGE;
 	}
 	if (is_trust && !pin == !connect) {
 		cli_error("tofu trust: give exactly one of --pin PIN and --connect HOST[:PORT]");
-		goto out;
+		return CLI_EXIT_USAGE;
 	}
 	if (is_trust && pin && (kind_s || cafile || servername)) {
 		cli_error("tofu trust: %s is for --connect (a --pin is recorded as given, with its own kind)",
 			kind_s ? "--kind" : cafile ? "--cafile" : "--servername");
-		goto out;
+		return CLI_EXIT_USAGE;
 	}
 	if ((is_list || is_forget) && (position || kind_s || cafile || servername)) {
 		cli_error("tofu %s: --position, --kind, --cafile and --servername are for check and trust", sub);
-		goto out;
+		return CLI_EXIT_USAGE;
 	}
 	if (store_path(store, sizeof(store), store_opt) != 0)
-		goto out;
+		return CLI_EXIT_USAGE;
 	if (is_check)
-		status = do_check(ops[1], store, cafile, servername, pos, kind, report_only, json);
-	else if (is_list)
-		status = do_list(store, n == 2 ? ops[1] : NULL, json);
-	else if (is_forget)
-		status = do_forget(store, ops[1]);
-	else
-		status = do_trust(store, ops[1], pin, connect, cafile, servername, pos, kind, add);
-out:
-	free(ops);
-	return status;
+		return do_check(ops[1], store, cafile, servername, pos, kind, report_only, json);
+	if (is_list)
+		return do_list(store, n == 2 ? ops[1] : NULL, json);
+	if (is_forget)
+		return do_forget(store, ops[1]);
+	return do_trust(store, ops[1], pin, connect, cafile, servername, pos, kind, add);
 }

@@ -45,10 +45,9 @@ int main(int argc, char **argv)
 		goto err;
 
 	/* The certpin integration: load a policy and attach it to the context. */
-	if (certpin_policy_new(&policy) != CERTPIN_OK)
-		goto err;
-	if (certpin_policy_load_file(policy, policy_file) != CERTPIN_OK) {
-		fprintf(stderr, "%s\n", certpin_policy_error(policy));
+	certpin_error perr;
+	if (certpin_policy_load_file(&policy, policy_file, NULL, &perr) != CERTPIN_OK) {
+		fprintf(stderr, "%s\n", perr.message);
 		goto out;
 	}
 	if (certpin_ssl_ctx_attach(ctx, policy, NULL) != CERTPIN_OK)

@@ -29,8 +29,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	for (size_t i = 0; i < sizeof(patterns) / sizeof(patterns[0]); i++) {
 		certpin_host_options o = CERTPIN_HOST_OPTIONS_INIT;
 		o.pattern = patterns[i];
-		if (certpin_policy_add_host(policy, &o) != CERTPIN_OK) {
-			fprintf(stderr, "fuzz_hostname: cannot add %s: %s\n", patterns[i], certpin_policy_error(policy));
+		certpin_error err;
+		if (certpin_policy_add_host(policy, &o, &err) != CERTPIN_OK) {
+			fprintf(stderr, "fuzz_hostname: cannot add %s: %s\n", patterns[i], err.message);
 			abort();
 		}
 	}
@@ -137,19 +138,20 @@ static void check_pattern(const char *in, int include_subdomains)
 		abort();
 	o.pattern = in;
 	o.include_subdomains = include_subdomains;
-	if (certpin_policy_add_host(p, &o) == CERTPIN_OK) {
+	if (certpin_policy_add_host(p, &o, NULL) == CERTPIN_OK) {
 		FUZZ_CHECK(certpin_policy_host(&h1, p, 0) == CERTPIN_OK, "rule not readable");
 		o.pattern = h1.pattern;
 		o.include_subdomains = 0;
-		int rc = certpin_policy_add_host(q, &o);
+		certpin_error err;
+		int rc = certpin_policy_add_host(q, &o, &err);
 		FUZZ_CHECK(rc == CERTPIN_OK, "normalized pattern \"%s\" (from \"%s\") refused: %s", h1.pattern, in,
-			certpin_policy_error(q));
+			err.message);
 		FUZZ_CHECK(certpin_policy_host(&h2, q, 0) == CERTPIN_OK && strcmp(h1.pattern, h2.pattern) == 0 &&
 				h1.wildcard == h2.wildcard && h1.is_ip == h2.is_ip,
 			"pattern \"%s\" re-normalizes to \"%s\"", h1.pattern, h2.pattern);
 		o.pattern = in;
 		o.include_subdomains = include_subdomains;
-		FUZZ_CHECK(certpin_policy_add_host(p, &o) == CERTPIN_E_DUPLICATE, "pattern \"%s\" added twice", in);
+		FUZZ_CHECK(certpin_policy_add_host(p, &o, NULL) == CERTPIN_E_DUPLICATE, "pattern \"%s\" added twice", in);
 	}
 	certpin_policy_free(p);
 	certpin_policy_free(q);

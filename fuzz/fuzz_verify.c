@@ -40,7 +40,7 @@ static void add_host(const char *pattern, certpin_mode mode, int64_t expires, ce
 	o.expires = expires;
 	o.on_expiry = on_expiry;
 	o.clock_skew = skew;
-	if (certpin_policy_add_host(policy, &o) != CERTPIN_OK)
+	if (certpin_policy_add_host(policy, &o, NULL) != CERTPIN_OK)
 		abort();
 }
 
@@ -49,7 +49,7 @@ static void add_pin(const char *pattern, certpin_pin_kind kind, int d, certpin_p
 	certpin_pin pin;
 	pin.kind = kind;
 	memcpy(pin.digest, digests[d], CERTPIN_DIGEST_LEN);
-	if (certpin_policy_add_pin(policy, pattern, &pin, pos) != CERTPIN_OK)
+	if (certpin_policy_add_pin(policy, pattern, &pin, pos, NULL, NULL) != CERTPIN_OK)
 		abort();
 }
 

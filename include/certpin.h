@@ -18,16 +18,17 @@
  *      JSON, see certpin-policy(5)) and certpin_verify(), which takes a hostname,
  *      the digests of a verified chain and a time, and returns a verdict.  The
  *      engine uses no OpenSSL types, so other TLS stacks can reuse it.
- *   3. OpenSSL binding: certpin_ssl_ctx_attach() checks pins after PKIX
- *      validation on every handshake of an SSL_CTX.
+ *   3. Adapters, one per TLS stack: certpin_ssl_ctx_attach()
+ *      (<certpin/openssl.h>) checks pins after PKIX validation on every
+ *      handshake of an SSL_CTX.
  *
  * Three-line integration with OpenSSL:
  *
  *     certpin_policy *p = NULL;
- *     if (certpin_policy_new(&p) != CERTPIN_OK || certpin_policy_load_file(p, "pins.json") != CERTPIN_OK)
- *         die(p ? certpin_policy_error(p) : "out of memory");
+ *     certpin_error err;
+ *     if (certpin_policy_load_file(&p, "pins.json", NULL, &err) != CERTPIN_OK) die(err.message);
  *     if (certpin_ssl_ctx_attach(ctx, p, NULL) != CERTPIN_OK) die("cannot attach pins");
- *     // then SSL_set1_host(ssl, host) per connection
+ *     certpin_policy_free(p); // the SSL_CTX keeps its own reference; SSL_set1_host(ssl, host) per connection
  *
  * Both calls are warn_unused_result: an attach that failed and went unnoticed
  * would leave the connections unpinned.
@@ -61,11 +62,10 @@
  *
  * Setters and loaders copy their inputs.  Pointers returned by const getters
  * are borrowed from the handle and stay valid until the handle is modified or
- * freed.  A policy is not modified by certpin_verify() or by the OpenSSL
- * binding, so one loaded policy may be shared read-only by any number of
- * threads and connections; it must outlive every SSL_CTX it is attached to
- * and must not be changed while attached (attach it again after a change).
- * Building or loading a policy is not thread-safe on that policy.
+ * freed.  A loaded or attached policy is frozen and reference-counted (see
+ * LIFE OF A POLICY): it never changes, any number of threads and
+ * connections may read it, and each attachment keeps it alive for as long
+ * as it needs it.  Building a policy is not thread-safe on that policy.
  */
 #ifndef CERTPIN_H
 #define CERTPIN_H
@@ -103,7 +103,7 @@ typedef enum certpin_code {
 	CERTPIN_E_PIN_SYNTAX = -5,      /* pin string not in a known format, bad base64/hex */
 	CERTPIN_E_PIN_LENGTH = -6,      /* digest is not 32 bytes */
 	CERTPIN_E_UNSUPPORTED = -7,     /* unknown hash algorithm, key type or format */
-	CERTPIN_E_POLICY = -8,          /* policy document invalid (see certpin_policy_error) */
+	CERTPIN_E_POLICY = -8,          /* policy document invalid (the certpin_error says where and why) */
 	CERTPIN_E_HOSTNAME = -9,        /* hostname or pattern invalid, or none known */
 	CERTPIN_E_DUPLICATE = -10,      /* host pattern defined twice */
 	CERTPIN_E_NOT_FOUND = -11,      /* no such host pattern in the policy */
@@ -361,36 +361,50 @@ typedef struct certpin_host_options {
 #define CERTPIN_HOST_OPTIONS_VERSION 1
 #define CERTPIN_HOST_OPTIONS_INIT { CERTPIN_HOST_OPTIONS_VERSION, NULL, 0, CERTPIN_MODE_ENFORCE, 0, CERTPIN_EXPIRY_FAIL_OPEN, 0 }
 
-/* Create an empty policy.  *out is NULL on error. */
+/*
+ * LIFE OF A POLICY
+ *
+ * A policy is built (certpin_policy_new(), then add calls) or loaded
+ * (certpin_policy_load_file() / _data(), which return it frozen), then
+ * frozen: by certpin_policy_freeze(), by a load, or by attaching it to a
+ * TLS stack.  A frozen policy never changes -- changes fail with
+ * CERTPIN_E_STATE -- so any number of threads and connections may read it.
+ * It is reference-counted: every attachment holds a reference of its own,
+ * and certpin_policy_free() drops the caller's, so the caller may free a
+ * policy as soon as it is attached.  A policy takes about 100 bytes per
+ * host with two pins (bench/RESULTS.md).
+ */
+
+/* Create an empty policy to build.  *out is NULL on error. */
 CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_policy_new(certpin_policy **out);
 
-/* NULL-safe. */
+/* Drop a reference (NULL-safe); the last one frees the policy. */
 CERTPIN_EXPORT void certpin_policy_free(certpin_policy *policy);
 
-/*
- * Detail of the last error on this policy (e.g. "pins.json: /hosts/2/pins/0:
- * bad base64"), or "" if none.  Borrowed until the next call on `policy`.
- */
-CERTPIN_EXPORT const char *certpin_policy_error(const certpin_policy *policy);
+/* Freeze a policy being built (see LIFE OF A POLICY); NULL-safe, idempotent. */
+CERTPIN_EXPORT void certpin_policy_freeze(certpin_policy *policy);
 
 /*
  * Add a host rule.  The pattern is validated and normalized; a second rule with
  * the same normalized pattern gives CERTPIN_E_DUPLICATE.  A rule with no pins
  * rejects every connection to its hosts in enforce mode (fail closed).  (A
  * JSON policy document may not contain such a rule: its loader requires at
- * least one pin per host.)
+ * least one pin per host.)  CERTPIN_E_STATE once frozen.  `err` may be NULL.
  */
 CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_policy_add_host(certpin_policy *policy,
-	const certpin_host_options *opts);
+	const certpin_host_options *opts, certpin_error *err);
 
 /*
- * Add a pin to the rule whose pattern normalizes like `pattern`.  A rule holds
- * at most CERTPIN_MAX_PINS_PER_HOST pins (a real pinset has a handful);
- * beyond that CERTPIN_E_INVALID_ARG.
+ * Add a pin to the rule whose pattern normalizes like `pattern`, with an
+ * optional `comment` (copied; NULL for none).  A rule holds at most
+ * CERTPIN_MAX_PINS_PER_HOST pins (a real pinset has a handful); beyond that
+ * CERTPIN_E_INVALID_ARG.  The same pin at the same position twice:
+ * CERTPIN_E_DUPLICATE.  No such rule: CERTPIN_E_NOT_FOUND.
  */
 #define CERTPIN_MAX_PINS_PER_HOST 256
 CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_policy_add_pin(certpin_policy *policy,
-	const char *pattern, const certpin_pin *pin, certpin_position position);
+	const char *pattern, const certpin_pin *pin, certpin_position position, const char *comment,
+	certpin_error *err);
 
 /*
  * Failure-report destinations (see certpin/report.h).  Set the report URIs of
@@ -405,7 +419,7 @@ CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_policy_add_pin(certpin_policy *pol
 #define CERTPIN_REPORT_URIS_MAX 8
 #define CERTPIN_REPORT_URI_MAXLEN 2048
 CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_policy_set_report_uris(certpin_policy *policy,
-	const char *pattern, const char *const *uris, size_t n);
+	const char *pattern, const char *const *uris, size_t n, certpin_error *err);
 
 /*
  * The report URIs that apply to rule `rule` (a certpin_result.rule): the
@@ -416,16 +430,31 @@ CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_policy_set_report_uris(certpin_pol
 CERTPIN_EXPORT const char *const *certpin_policy_report_uris(const certpin_policy *policy, int rule,
 	size_t *n);
 
+/* Default largest policy document: 16 MiB (a policy of some 100,000 hosts). */
+#define CERTPIN_POLICY_MAX_BYTES (16u << 20)
+
+typedef struct certpin_load_options {
+	unsigned int version;           /* CERTPIN_LOAD_OPTIONS_VERSION */
+	size_t max_bytes;               /* largest document accepted; 0: CERTPIN_POLICY_MAX_BYTES */
+} certpin_load_options;
+
+#define CERTPIN_LOAD_OPTIONS_VERSION 1
+#define CERTPIN_LOAD_OPTIONS_INIT { CERTPIN_LOAD_OPTIONS_VERSION, 0 }
+
 /*
- * Load a JSON policy document (certpin-policy(5)) into an empty policy.  Any
- * error (syntax, unknown key, duplicate host, malformed pin, bad date) fails
- * the whole load with CERTPIN_E_POLICY (or CERTPIN_E_IO / CERTPIN_E_NOMEM) and
- * a detail naming the file, the JSON path and the reason; the policy is then
- * left empty.  `name` is used in messages only (may be NULL).
+ * Load a JSON policy document (certpin-policy(5)) into a new, frozen policy
+ * (*out; NULL on error).  Any error (syntax, unknown key, duplicate key or
+ * host, malformed pin, bad date, a document over opts->max_bytes) fails the
+ * whole load with CERTPIN_E_POLICY (or CERTPIN_E_IO / CERTPIN_E_NOMEM), and
+ * `err` names the file, the JSON path (err->path) or the line and column of a
+ * syntax error, and the reason.  `name` is used in messages only (may be
+ * NULL); `opts` may be NULL.  A million-host document (about 150 MB; raise
+ * max_bytes) loads in about a second.
  */
-CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_policy_load_file(certpin_policy *policy, const char *path);
-CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_policy_load_data(certpin_policy *policy,
-	const char *json, size_t len, const char *name);
+CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_policy_load_file(certpin_policy **out, const char *path,
+	const certpin_load_options *opts, certpin_error *err);
+CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_policy_load_data(certpin_policy **out,
+	const char *json, size_t len, const char *name, const certpin_load_options *opts, certpin_error *err);
 
 /* Serialize to JSON (schema 1).  *out is malloc'd, NUL-terminated; free with free(). */
 CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_policy_to_json(char **out, const certpin_policy *policy);
@@ -456,6 +485,19 @@ CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_policy_host(certpin_host_info *out
 CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_policy_host_pin(certpin_pin *out, certpin_position *position,
 	const certpin_policy *policy, size_t index, size_t pin_index);
 
+/* The comment of pin `pin_index` of rule `index`, or NULL if it has none.  Borrowed from the policy. */
+CERTPIN_EXPORT const char *certpin_policy_host_pin_comment(const certpin_policy *policy, size_t index,
+	size_t pin_index);
+
+/*
+ * The rule whose pattern normalizes exactly like `pattern` ("*.example.com"
+ * finds that rule, not one that would match a host): CERTPIN_OK with *index
+ * set, or CERTPIN_E_NOT_FOUND.  For the rule that applies to a host, see
+ * certpin_policy_lookup().
+ */
+CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_policy_find(size_t *index, const certpin_policy *policy,
+	const char *pattern);
+
 /*
  * Find the rule that applies to `hostname` (normalized first).  Returns
  * CERTPIN_OK with *index set, CERTPIN_E_NOT_FOUND if the host is not pinned, or
@@ -474,28 +516,18 @@ CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_policy_lookup(size_t *index,
 CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_hostname_normalize(char *out, size_t outlen, const char *hostname);
 
 /*
- * Read access for tools (the import and export of other formats): the
- * exact-pattern counterparts of certpin_policy_lookup() and
- * certpin_hostname_normalize().  Implemented in src/policy_read.c.
- *
- * certpin_pattern_normalize(): normalize a host pattern as
- * certpin_policy_add_host() does (see HOST PATTERNS): `out` (at least
- * CERTPIN_HOSTNAME_MAX + 3 bytes) gets "name", "*.name" or "**.name" with
- * the name normalized; `include_subdomains` turns "name" into "**.name".
- * CERTPIN_E_HOSTNAME for an invalid pattern (a wildcard on an IP literal,
- * "*.name" with include_subdomains, a bad name), CERTPIN_E_INVALID_ARG if
- * `out` is too small.
- *
- * certpin_policy_find(): the rule whose pattern normalizes like `pattern`
- * (no matching: "*.example.com" finds that rule only, never
- * "**.example.com").  CERTPIN_OK with *index set, CERTPIN_E_NOT_FOUND, or
- * CERTPIN_E_HOSTNAME for an invalid pattern.
+ * Normalize a host pattern as certpin_policy_add_host() does (see HOST
+ * PATTERNS), the pattern counterpart of certpin_hostname_normalize() for
+ * tools that read other formats: `out` (at least CERTPIN_PATTERN_MAX bytes)
+ * gets "name", "*.name" or "**.name" with the name normalized;
+ * `include_subdomains` turns "name" into "**.name".  CERTPIN_E_HOSTNAME for
+ * an invalid pattern (a wildcard on an IP literal, "*.name" with
+ * include_subdomains, a bad name), CERTPIN_E_INVALID_ARG if `out` is too
+ * small.  Implemented in src/policy_read.c.
  */
 #define CERTPIN_PATTERN_MAX (CERTPIN_HOSTNAME_MAX + 3)
 CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_pattern_normalize(char *out, size_t outlen, const char *pattern,
 	int include_subdomains);
-CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_policy_find(size_t *index, const certpin_policy *policy,
-	const char *pattern);
 
 /* Names for positions, modes, expiry actions ("leaf", "report-only", "fail-open", ...). */
 CERTPIN_EXPORT const char *certpin_position_name(certpin_position position);

@@ -317,13 +317,10 @@ static int verify_bundle(bundle *b, certpin_bundle_info *info, certpin_policy **
 			(unsigned long long)b->version, b->expires_s, when);
 		goto err;
 	}
-	if ((rc = certpin_policy_new(&p)) != CERTPIN_OK) {
-		rc = fail(info, rc, "out of memory");
-		goto err;
-	}
-	rc = certpin_policy_load_data(p, (const char *)b->policy, b->policy_len, "bundle policy");
+	certpin_error perr;
+	rc = certpin_policy_load_data(&p, (const char *)b->policy, b->policy_len, "bundle policy", NULL, &perr);
 	if (rc != CERTPIN_OK) {
-		rc = fail(info, rc, "%s", certpin_policy_error(p)[0] ? certpin_policy_error(p) : certpin_strerror(rc));
+		rc = fail(info, rc, "%s", perr.message[0] ? perr.message : certpin_strerror(rc));
 		goto err;
 	}
 	if (policy)
@@ -643,9 +640,7 @@ int certpin_bundle_sign(char **out, size_t *outlen, const void *policy_json, siz
 	certpin__format_time(b.expires_s, sizeof(b.expires_s), b.expires);
 
 	/* never sign what clients would refuse to load */
-	if ((rc = certpin_policy_new(&p)) != CERTPIN_OK)
-		return rc;
-	rc = certpin_policy_load_data(p, policy_json, policy_len, "policy");
+	rc = certpin_policy_load_data(&p, policy_json, policy_len, "policy", NULL, NULL);
 	certpin_policy_free(p);
 	if (rc != CERTPIN_OK)
 		return rc;

@@ -132,76 +132,122 @@ int certpin__pattern_parse(char *base, size_t baselen, int *wildcard, int *is_ip
 
 /* ---- index ---- */
 
-static uint64_t hash_key(const char *s, size_t len, int wildcard)
+/* Largest load: probes stay short (misses, as for unpinned names, walk to an empty slot). */
+#define LOAD_NUM 7
+#define LOAD_DEN 10
+
+static uint32_t hash_key(const char *s, size_t len, int wildcard)
 {
 	uint64_t h = 0xcbf29ce484222325ull ^ (uint64_t)wildcard;
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3ull;
-	}
-	return h ^ (h >> 29);
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
+	return (uint32_t)(h ^ (h >> 32));
 }
 
-static int grow(certpin__hostindex *ix)
+/* The first slot to probe: the hash scaled to [0, cap), so any capacity works. */
+static size_t home(uint32_t h, size_t cap)
 {
-	size_t ncap = ix->cap ? ix->cap * 2 : 16;
-	struct certpin__hslot *ns = calloc(ncap, sizeof(*ns));
+	return (size_t)(((uint64_t)h * cap) >> 32);
+}
 
-	if (!ns)
+static bool slot_is(const certpin__slot *s, const char *base, size_t len, int wildcard, certpin__base_fn full,
+	const void *ctx)
+{
+	size_t head = len < CERTPIN__SLOT_NAME ? len : CERTPIN__SLOT_NAME;
+
+	if (s->len != len || s->wildcard != wildcard || memcmp(s->name, base, head) != 0)
+		return false;
+	return len <= CERTPIN__SLOT_NAME || memcmp(full(ctx, s->rule1 - 1) + head, base + head, len - head) == 0;
+}
+
+static void slot_fill(certpin__slot *s, const char *base, size_t len, int wildcard, size_t rule)
+{
+	s->rule1 = (uint32_t)rule + 1;
+	s->wildcard = (uint8_t)wildcard;
+	s->len = (uint8_t)len;
+	memcpy(s->name, base, len < CERTPIN__SLOT_NAME ? len : CERTPIN__SLOT_NAME);
+}
+
+/*
+ * The slot of (base, wildcard): the one holding it, or the empty one where
+ * it would go (a probe ends at the first empty slot).
+ */
+static certpin__slot *probe(const certpin__hostindex *ix, const char *base, size_t len, int wildcard,
+	certpin__base_fn full, const void *ctx)
+{
+	for (size_t j = home(hash_key(base, len, wildcard), ix->cap);; j = j + 1 == ix->cap ? 0 : j + 1) {
+		certpin__slot *s = &ix->slots[j];
+		if (!s->rule1 || slot_is(s, base, len, wildcard, full, ctx))
+			return s;
+	}
+}
+
+/* Move every entry into `ncap` slots. */
+static int rehash(certpin__hostindex *ix, size_t ncap, certpin__base_fn full, const void *ctx)
+{
+	certpin__hostindex n = { calloc(ncap, sizeof(certpin__slot)), ncap, ix->used };
+
+	if (!n.slots)
 		return CERTPIN_E_NOMEM;
 	for (size_t i = 0; i < ix->cap; i++) {
-		if (!ix->slots[i].base)
+		const certpin__slot *s = &ix->slots[i];
+		if (!s->rule1)
 			continue;
-		size_t j = ix->slots[i].hash & (ncap - 1);
-		while (ns[j].base)
-			j = (j + 1) & (ncap - 1);
-		ns[j] = ix->slots[i];
+		const char *name = full(ctx, s->rule1 - 1);
+		slot_fill(probe(&n, name, s->len, s->wildcard, full, ctx), name, s->len, s->wildcard, s->rule1 - 1);
 	}
 	free(ix->slots);
-	ix->slots = ns;
-	ix->cap = ncap;
+	*ix = n;
 	return CERTPIN_OK;
 }
 
-int certpin__hostindex_add(certpin__hostindex *ix, const char *base, int wildcard, size_t rule)
+int certpin__hostindex_add(certpin__hostindex *ix, const char *base, size_t len, int wildcard, size_t rule,
+	certpin__base_fn full, const void *ctx)
 {
-	size_t len = strlen(base);
-
-	if (certpin__hostindex_find(ix, base, len, wildcard) >= 0)
-		return CERTPIN_E_DUPLICATE;
-	if ((ix->used + 1) * 2 > ix->cap) {
-		int rc = grow(ix);
+	if (len > 255 || rule >= UINT32_MAX)
+		return CERTPIN_E_INVALID_ARG;
+	if ((ix->used + 1) * LOAD_DEN > ix->cap * LOAD_NUM) {
+		int rc = rehash(ix, ix->cap ? ix->cap * 2 : 16, full, ctx);
 		if (rc != CERTPIN_OK)
 			return rc;
 	}
-	uint64_t h = hash_key(base, len, wildcard);
-	size_t j = h & (ix->cap - 1);
-	while (ix->slots[j].base)
-		j = (j + 1) & (ix->cap - 1);
-	ix->slots[j].hash = h;
-	ix->slots[j].base = base;
-	ix->slots[j].wildcard = wildcard;
-	ix->slots[j].rule = rule;
+	certpin__slot *s = probe(ix, base, len, wildcard, full, ctx);
+	if (s->rule1)
+		return CERTPIN_E_DUPLICATE;
+	slot_fill(s, base, len, wildcard, rule);
 	ix->used++;
 	return CERTPIN_OK;
 }
 
-long certpin__hostindex_find(const certpin__hostindex *ix, const char *base, size_t baselen, int wildcard)
+int certpin__hostindex_reserve(certpin__hostindex *ix, size_t more, certpin__base_fn full, const void *ctx)
 {
-	if (ix->cap == 0)
-		return -1;
-	uint64_t h = hash_key(base, baselen, wildcard);
-	for (size_t j = h & (ix->cap - 1);; j = (j + 1) & (ix->cap - 1)) {
-		const struct certpin__hslot *s = &ix->slots[j];
-		if (!s->base)
-			return -1;
-		if (s->hash == h && s->wildcard == wildcard && strncmp(s->base, base, baselen) == 0 &&
-		    s->base[baselen] == '\0')
-			return (long)s->rule;
-	}
+	size_t want = (ix->used + more) * LOAD_DEN / LOAD_NUM + 1;
+
+	return want > ix->cap ? rehash(ix, want < 16 ? 16 : want, full, ctx) : CERTPIN_OK;
 }
 
-long certpin__hostindex_match(const certpin__hostindex *ix, const char *host, int is_ip)
+void certpin__hostindex_compact(certpin__hostindex *ix, certpin__base_fn full, const void *ctx)
+{
+	size_t want = ix->used * LOAD_DEN / LOAD_NUM + 1;
+
+	if (want < 16)
+		want = 16;
+	if (want < ix->cap)
+		(void)rehash(ix, want, full, ctx); /* out of memory: the larger index stays, as good */
+}
+
+long certpin__hostindex_find(const certpin__hostindex *ix, const char *base, size_t len, int wildcard,
+	certpin__base_fn full, const void *ctx)
+{
+	if (ix->cap == 0 || len > 255)
+		return -1;
+	const certpin__slot *s = probe(ix, base, len, wildcard, full, ctx);
+	return s->rule1 ? (long)s->rule1 - 1 : -1;
+}
+
+long certpin__hostindex_match(const certpin__hostindex *ix, const char *host, int is_ip, certpin__base_fn full,
+	const void *ctx)
 {
 	/*
 	 * Most specific first: the rule naming the longest base wins; for the
@@ -209,20 +255,20 @@ long certpin__hostindex_match(const certpin__hostindex *ix, const char *host, in
 	 * (names h itself), "*.parent", then "**." of each shorter suffix.
 	 */
 	size_t len = strlen(host);
-	long r = certpin__hostindex_find(ix, host, len, WILD_NONE);
+	long r = certpin__hostindex_find(ix, host, len, WILD_NONE, full, ctx);
 
 	if (r >= 0 || is_ip)
 		return r;
-	if ((r = certpin__hostindex_find(ix, host, len, WILD_ANY)) >= 0)
+	if ((r = certpin__hostindex_find(ix, host, len, WILD_ANY, full, ctx)) >= 0)
 		return r;
 	const char *dot = strchr(host, '.');
 	if (!dot)
 		return -1;
 	const char *parent = dot + 1;
-	if ((r = certpin__hostindex_find(ix, parent, len - (size_t)(parent - host), WILD_ONE)) >= 0)
+	if ((r = certpin__hostindex_find(ix, parent, len - (size_t)(parent - host), WILD_ONE, full, ctx)) >= 0)
 		return r;
 	for (const char *s = parent; s; s = strchr(s, '.') ? strchr(s, '.') + 1 : NULL) {
-		r = certpin__hostindex_find(ix, s, len - (size_t)(s - host), WILD_ANY);
+		r = certpin__hostindex_find(ix, s, len - (size_t)(s - host), WILD_ANY, full, ctx);
 		if (r >= 0)
 			return r;
 	}

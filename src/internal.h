@@ -65,48 +65,68 @@ int certpin__pattern_parse(char *base, size_t baselen, int *wildcard, int *is_ip
 /* Normalize a hostname; *is_ip set to 1 for IP literals. */
 int certpin__host_normalize(char *out, size_t outlen, int *is_ip, const char *host);
 
-/* Open-addressing index from "kind:base" keys to rule indexes. */
+/*
+ * The index from (base name, wildcard kind) to rule: open addressing with
+ * linear probing over 32-byte slots that hold the name's first bytes, so a
+ * lookup that hits usually reads one cache line.  A longer name's rest is
+ * compared through `full` (the rule's whole base name).
+ */
+#define CERTPIN__SLOT_NAME 26
+typedef struct certpin__slot {
+	uint32_t rule1;                 /* rule index + 1; 0: empty */
+	uint8_t wildcard;
+	uint8_t len;                    /* of the base name (<= 253) */
+	char name[CERTPIN__SLOT_NAME];  /* its first bytes */
+} certpin__slot;
+
 typedef struct certpin__hostindex {
-	size_t cap;        /* power of two, 0 when empty */
-	size_t used;
-	struct certpin__hslot {
-		uint64_t hash;
-		const char *base;   /* borrowed from the rule */
-		int wildcard;
-		size_t rule;
-	} *slots;
+	certpin__slot *slots;
+	size_t cap, used;               /* cap is any size; a slot is found by multiply-shift */
 } certpin__hostindex;
 
-int certpin__hostindex_add(certpin__hostindex *ix, const char *base, int wildcard, size_t rule);
-/* Returns rule index or -1. */
-long certpin__hostindex_find(const certpin__hostindex *ix, const char *base, size_t baselen, int wildcard);
+/* The whole base name of `rule`, for names longer than a slot holds and for rehashing. */
+typedef const char *(*certpin__base_fn)(const void *ctx, size_t rule);
+
+/* Add (base[0..len), wildcard) -> rule: CERTPIN_OK, _E_DUPLICATE if it is there already, or _E_NOMEM. */
+int certpin__hostindex_add(certpin__hostindex *ix, const char *base, size_t len, int wildcard, size_t rule,
+	certpin__base_fn full, const void *ctx);
+/* The rule of (base[0..len), wildcard), or -1. */
+long certpin__hostindex_find(const certpin__hostindex *ix, const char *base, size_t len, int wildcard,
+	certpin__base_fn full, const void *ctx);
 /* The most specific rule for a normalized host, or -1. */
-long certpin__hostindex_match(const certpin__hostindex *ix, const char *host, int is_ip);
+long certpin__hostindex_match(const certpin__hostindex *ix, const char *host, int is_ip, certpin__base_fn full,
+	const void *ctx);
+/* Room for `more` entries without growing again. */
+int certpin__hostindex_reserve(certpin__hostindex *ix, size_t more, certpin__base_fn full, const void *ctx);
+/* Shrink the slot array to the load a frozen index keeps. */
+void certpin__hostindex_compact(certpin__hostindex *ix, certpin__base_fn full, const void *ctx);
 void certpin__hostindex_free(certpin__hostindex *ix);
 
 /* ---- policy.c ---- */
+
+/* One pin of a rule: 34 bytes, no padding (a million hosts with two pins each: 68 MB). */
 typedef struct certpin__pinent {
-	certpin_pin pin;
-	certpin_position position;
-	char *comment;
+	unsigned char digest[CERTPIN_DIGEST_LEN];
+	uint8_t kind;                   /* certpin_pin_kind */
+	uint8_t position;               /* certpin_position */
 } certpin__pinent;
 
+/* A rule: offsets into the policy's arrays, not pointers, so a policy is a few flat blocks. */
 typedef struct certpin__rule {
-	char *pattern;          /* normalized, with "*." / "**." prefix */
-	char *base;
-	int wildcard;
-	int is_ip;
-	certpin_mode mode;
 	int64_t expires;
-	certpin_expiry_action on_expiry;
-	unsigned int clock_skew;
-	certpin__pinent *pins;
-	size_t npins, cappins;
-	unsigned int kinds;     /* CERTPIN_HAVE_* of the pins, for lazy digests */
-	unsigned int positions; /* bit (1 << certpin_position) of the pins */
-	char **report_uris;     /* the host's own report URIs (none: the policy's) */
-	size_t nreport_uris;
+	uint32_t pattern;               /* offset in p->strings of the normalized pattern ("*.", "**." included) */
+	uint32_t pins;                  /* index of the first of the rule's contiguous pins in p->pins */
+	uint32_t clock_skew;
+	uint32_t uris;                  /* 1 + index in p->uri_sets of its own report URIs; 0: the policy's */
+	uint16_t npins, cappins;        /* cappins: room at `pins` (building only) */
+	uint8_t wildcard, is_ip, mode, on_expiry;
+	uint8_t base;                   /* length of the pattern's wildcard prefix: the base name follows */
 } certpin__rule;
+
+typedef struct certpin__uriset {
+	char **uris;
+	size_t n;
+} certpin__uriset;
 
 /* An imported Android rule whose trust anchors leave out the system store. */
 typedef struct certpin__anchor_note {
@@ -117,30 +137,45 @@ typedef struct certpin__anchor_note {
 struct certpin_policy {
 	atomic_size_t refs;     /* certpin_policy_free() drops one; attachments hold one each */
 	uint64_t serial;        /* set when frozen: names the policy in session tags */
-	bool frozen;            /* attached: no more changes (CERTPIN_E_STATE) */
+	bool frozen;            /* frozen (loaded, or attached): no more changes (CERTPIN_E_STATE) */
 	certpin__rule *rules;
 	size_t nrules, caprules;
+	certpin__pinent *pins;
+	size_t npins, cappins;
+	uint32_t *comments;     /* per pin: offset of its comment in strings (0: none); NULL until one is set */
+	char *strings;          /* NUL-terminated patterns and comments; strings[0] is "" */
+	size_t nstrings, capstrings;
+	certpin__uriset uris;   /* policy-wide report URIs */
+	certpin__uriset *uri_sets;
+	size_t nuri_sets;
 	size_t nip_rules;       /* rules for an IP address: none, and no IP can match */
-	char **report_uris;     /* policy-wide report URIs */
-	size_t nreport_uris;
 	/* Android import only (certpin_policy_import_anchors()); not saved */
 	certpin__anchor_note *anchor_notes;
 	size_t nanchor_notes;
 	char *default_anchors;  /* <base-config>'s, if they leave out the system store */
 	certpin__hostindex index;
 	uint64_t version;
-	char err[512];
 };
 
-/* Record an error detail on the policy and return `code`. */
-int certpin__policy_fail(certpin_policy *p, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-void certpin__policy_clear(certpin_policy *p);
-int certpin__policy_add_pin_comment(certpin_policy *p, const char *pattern, const certpin_pin *pin,
-	certpin_position position, const char *comment);
+/* Empty a policy being built (an import that failed); a frozen one is left alone. */
+void certpin__policy_reset(certpin_policy *p);
+/* certpin_policy_add_pin() to rule `rule` (its index): the loader's call, with no pattern to look up. */
+int certpin__policy_add_pin_at(certpin_policy *p, size_t rule, const certpin_pin *pin, certpin_position position,
+	const char *comment, certpin_error *err);
+/* Room for `rules` more rules and `pins` more pins, the index sized for them: one allocation each. */
+int certpin__policy_reserve(certpin_policy *p, size_t rules, size_t pins);
 const certpin__rule *certpin__policy_rule(const certpin_policy *p, size_t i);
+/* A rule's pins (rule->npins of them) and its pattern, base name and own report URIs. */
+const certpin__pinent *certpin__rule_pins(const certpin_policy *p, const certpin__rule *r);
+const char *certpin__rule_pattern(const certpin_policy *p, const certpin__rule *r);
+const char *certpin__rule_base(const certpin_policy *p, const certpin__rule *r);
 /* Lookup for a normalized host. */
 long certpin__policy_match(const certpin_policy *p, const char *host, int is_ip);
+/* The rule of exactly this normalized base and wildcard kind, or -1. */
+long certpin__policy_find(const certpin_policy *p, const char *base, size_t len, int wildcard);
+/* A pin as the public type, and back. */
+certpin_pin certpin__pin_of(const certpin__pinent *e);
+void certpin__pinent_set(certpin__pinent *e, const certpin_pin *pin, certpin_position position);
 
 /* ---- chain.c: the verified chain an adapter hands to the engine ---- */
 
@@ -237,10 +272,10 @@ bool certpin__elem_matches(const certpin_chain_elem *e, const certpin_pin *pin);
 bool certpin__position_ok(certpin_position want, size_t i, size_t n);
 
 /*
- * The verdict of `rule` (index `ri`) on the chain at `now`: the pinset's
+ * The verdict of p's rule `ri` on the chain at `now`: the pinset's
  * expiry first, then certpin__scan().  Returns the certpin code.
  */
-int certpin__rule_decide(certpin_result *out, const certpin__rule *rule, long ri, certpin__chain *c, int64_t now,
+int certpin__rule_decide(certpin_result *out, const certpin_policy *p, long ri, certpin__chain *c, int64_t now,
 	bool leaf_only);
 
 /* ---- sources.c: the pin sources behind every adapter ---- */

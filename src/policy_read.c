@@ -1,8 +1,8 @@
 /*
- * Read-only helpers the tools build on (certpin.h, "Read access for tools"):
- * exact-pattern lookup, pattern normalization and the engine's per-element
- * pin match.  Each is a thin view of the policy model and the engine, kept
- * apart from policy.c so that both can change without the tools noticing.
+ * Read-only helpers the tools build on (certpin.h): pattern normalization
+ * and the engine's per-element pin match.  Each is a thin view of the
+ * matcher and the engine, kept apart from hostmatch.c and verify.c so that
+ * both can change without the tools noticing.
  */
 #include "internal.h"
 
@@ -22,23 +22,6 @@ int certpin_pattern_normalize(char *out, size_t outlen, const char *pattern, int
 		out[0] = '\0';
 		return CERTPIN_E_INVALID_ARG;
 	}
-	return CERTPIN_OK;
-}
-
-int certpin_policy_find(size_t *index, const certpin_policy *policy, const char *pattern)
-{
-	char base[CERTPIN_HOSTNAME_MAX];
-	int wild, is_ip;
-	long r;
-
-	if (!index || !policy)
-		return CERTPIN_E_INVALID_ARG;
-	if (certpin__pattern_parse(base, sizeof(base), &wild, &is_ip, pattern, 0) != CERTPIN_OK)
-		return CERTPIN_E_HOSTNAME;
-	r = certpin__hostindex_find(&policy->index, base, strlen(base), wild);
-	if (r < 0)
-		return CERTPIN_E_NOT_FOUND;
-	*index = (size_t)r;
 	return CERTPIN_OK;
 }
 

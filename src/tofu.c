@@ -578,11 +578,8 @@ static int known_match(const certpin_tofu_result *r, certpin__chain *c)
 	certpin__pinent pins[CERTPIN_TOFU_MAX_PINS];
 	size_t depth;
 
-	for (size_t i = 0; i < r->known_count; i++) {
-		pins[i].pin = r->known[i].pin;
-		pins[i].position = r->known[i].position;
-		pins[i].comment = NULL;
-	}
+	for (size_t i = 0; i < r->known_count; i++)
+		certpin__pinent_set(&pins[i], &r->known[i].pin, r->known[i].position);
 	long k = certpin__scan(pins, r->known_count, c, false, &depth);
 	if (c->failed)
 		return CERTPIN_E_CHAIN;

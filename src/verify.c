@@ -33,6 +33,13 @@ bool certpin__elem_matches(const certpin_chain_elem *e, const certpin_pin *pin)
 	return d && memcmp(d, pin->digest, CERTPIN_DIGEST_LEN) == 0;
 }
 
+void certpin__pinent_set(certpin__pinent *e, const certpin_pin *pin, certpin_position position)
+{
+	memcpy(e->digest, pin->digest, CERTPIN_DIGEST_LEN);
+	e->kind = (uint8_t)pin->kind;
+	e->position = (uint8_t)position;
+}
+
 long certpin__scan(const certpin__pinent *pins, size_t npins, certpin__chain *c, bool leaf_only, size_t *depth)
 {
 	size_t limit = leaf_only ? 1 : c->n;
@@ -42,10 +49,10 @@ long certpin__scan(const certpin__pinent *pins, size_t npins, certpin__chain *c,
 			const certpin__pinent *e = &pins[k];
 			if (leaf_only && e->position != CERTPIN_POS_LEAF && e->position != CERTPIN_POS_ANY)
 				continue; /* pin-only trust: only the handshake-proven leaf key counts */
-			if (!certpin__position_ok(e->position, i, c->n))
+			if (!certpin__position_ok((certpin_position)e->position, i, c->n))
 				continue;
-			const unsigned char *d = certpin__chain_digest(c, i, e->pin.kind);
-			if (d && memcmp(d, e->pin.digest, CERTPIN_DIGEST_LEN) == 0) {
+			const unsigned char *d = certpin__chain_digest(c, i, (certpin_pin_kind)e->kind);
+			if (d && memcmp(d, e->digest, CERTPIN_DIGEST_LEN) == 0) {
 				*depth = i;
 				return (long)k;
 			}
@@ -83,14 +90,15 @@ static bool expiry_decides(certpin_result *out, const certpin__rule *rule, int64
 	return false;
 }
 
-int certpin__rule_decide(certpin_result *out, const certpin__rule *rule, long ri, certpin__chain *c, int64_t now,
+int certpin__rule_decide(certpin_result *out, const certpin_policy *p, long ri, certpin__chain *c, int64_t now,
 	bool leaf_only)
 {
+	const certpin__rule *rule = certpin__policy_rule(p, (size_t)ri);
 	int rc;
 	size_t depth = 0;
 
 	out->rule = (int)ri;
-	out->mode = rule->mode;
+	out->mode = (certpin_mode)rule->mode;
 	bool decided = expiry_decides(out, rule, now, leaf_only, &rc);
 	if (c->n == 0) {
 		out->verdict = CERTPIN_VERDICT_MISMATCH;
@@ -99,7 +107,7 @@ int certpin__rule_decide(certpin_result *out, const certpin__rule *rule, long ri
 	}
 	if (decided)
 		return rc;
-	long k = certpin__scan(rule->pins, rule->npins, c, leaf_only, &depth);
+	long k = certpin__scan(certpin__rule_pins(p, rule), rule->npins, c, leaf_only, &depth);
 	if (c->failed) {
 		out->verdict = CERTPIN_VERDICT_MISMATCH;
 		out->allowed = 0;
@@ -179,11 +187,11 @@ static int decide_rule(certpin_result *res, const certpin_policy *p, const certp
 	memcpy(res->hostname, pr->name, sizeof(res->hostname));
 	if (!chk->pkix_ok) {
 		res->rule = (int)pr->rule;
-		res->mode = rule->mode;
+		res->mode = (certpin_mode)rule->mode;
 		res->verdict = CERTPIN_VERDICT_MISMATCH; /* pinned, and no pin can be trusted on this chain */
 		return CERTPIN_E_PKIX;
 	}
-	rc = certpin__rule_decide(res, rule, pr->rule, chk->chain, chk->now, chk->pin_only);
+	rc = certpin__rule_decide(res, p, pr->rule, chk->chain, chk->now, chk->pin_only);
 	if (rc != CERTPIN_E_CHAIN && chk->on_failure &&
 	    (res->verdict == CERTPIN_VERDICT_MISMATCH || res->verdict == CERTPIN_VERDICT_PINSET_EXPIRED)) {
 		const certpin_chain_elem *all = certpin__chain_all(chk->chain);
@@ -256,5 +264,5 @@ int certpin_verify(certpin_result *out, const certpin_policy *policy, const char
 		return CERTPIN_OK;
 	}
 	certpin__chain_init_given(&c, chain, n);
-	return certpin__rule_decide(out, certpin__policy_rule(policy, (size_t)r), r, &c, now, false);
+	return certpin__rule_decide(out, policy, r, &c, now, false);
 }

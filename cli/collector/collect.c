@@ -68,24 +68,26 @@ void usage_collect(FILE *f)
 		"error; a connection that does not speak HTTP is closed without a reply.\n"
 		"GET /stats returns the counters as JSON, GET /healthz \"ok\".\n"
 		"\n"
-		"  --db SPEC              file.sqlite (SQLite, WAL mode; also sqlite:PATH) or\n"
-		"                         postgresql://USER@HOST:PORT/DB (libpq URI)\n"
-		"  --listen ADDR:PORT     address to listen on (default " DEFAULT_LISTEN "; port 0:\n"
-		"                         any free port)\n"
-		"  --port-file FILE       write the port listened on to FILE (atomic)\n"
-		"  --tls-cert FILE        serve HTTPS with this PEM chain (leaf first) ...\n"
-		"  --tls-key FILE         ... and this PEM private key\n"
-		"  --max-body BYTES       largest report accepted, 256 to %u (default %u:\n"
-		"                         the largest report the library builds or parses)\n"
-		"  --timeout S            close connections idle for S seconds (default 10)\n"
-		"  --request-timeout S    close connections that take longer than S seconds to\n"
-		"                         deliver one request (default 30)\n"
-		"  --max-conns N          concurrent connections (default 256)\n"
-		"  --max-conns-per-ip N   concurrent connections per client address (default 64)\n"
-		"  --threads N            server threads (default 2)\n"
-		"  --max-requests N       exit after N report requests (tests, benchmarks)\n"
-		"  --duration S           exit after S seconds\n"
-		"  --verbose              log every rejected request on stderr\n"
+		"  -d, --db SPEC              file.sqlite (SQLite, WAL mode; also sqlite:PATH) or\n"
+		"                             postgresql://USER@HOST:PORT/DB (libpq URI)\n"
+		"      --listen ADDR:PORT     address to listen on (default " DEFAULT_LISTEN ";\n"
+		"                             port 0: any free port)\n"
+		"      --port-file FILE       write the port listened on to FILE (atomic)\n"
+		"      --tls-cert FILE        serve HTTPS with this PEM chain (leaf first) ...\n"
+		"      --tls-key FILE         ... and this PEM private key\n"
+		"      --max-body BYTES       largest report accepted, 256 to %u (default\n"
+		"                             %u: the largest report the library builds or\n"
+		"                             parses)\n"
+		"  -t, --timeout S            close connections idle for S seconds (default 10)\n"
+		"      --request-timeout S    close connections that take longer than S seconds\n"
+		"                             to deliver one request (default 30)\n"
+		"      --max-conns N          concurrent connections (default 256)\n"
+		"      --max-conns-per-ip N   concurrent connections per client address\n"
+		"                             (default 64)\n"
+		"      --threads N            server threads (default 2)\n"
+		"      --max-requests N       exit after N report requests (tests, benchmarks)\n"
+		"      --duration S           exit after S seconds\n"
+		"      --verbose              log every rejected request on stderr\n"
 		"\n"
 		"On exit a summary line with the counters goes to stderr.  The first line on\n"
 		"stdout is \"listening on ADDR:PORT\".\n", CERTPIN_REPORT_MAX_LEN, CERTPIN_REPORT_MAX_LEN);
@@ -131,9 +133,7 @@ typedef struct collector {
 
 static uint64_t mono_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	return (uint64_t)cli_mono_ms();
 }
 
 /* Bytes the kernel received on a TCP socket (Linux TCP_INFO), or 0 if unknown. */
@@ -393,6 +393,71 @@ static int json_content_type(const char *ct)
 	return 0;
 }
 
+/* The headers are complete: reply now (stats, health, wrong path, method, type or size), or accept the body. */
+static enum MHD_Result route(collector *C, struct MHD_Connection *conn, const char *url, const char *method,
+	request *q)
+{
+	q->routed = 1;
+	if (strcmp(method, "GET") == 0 && strcmp(url, "/stats") == 0) {
+		replied_early(q, conn);
+		return reply_stats(C, conn);
+	}
+	if (strcmp(method, "GET") == 0 && strcmp(url, "/healthz") == 0) {
+		replied_early(q, conn);
+		return reply(conn, MHD_HTTP_OK, "text/plain", "ok\n");
+	}
+	if (strcmp(url, "/") != 0 && strcmp(url, "/report") != 0) {
+		replied_early(q, conn);
+		atomic_fetch_add(&C->c.bad_route, 1);
+		return reply_error(C, conn, MHD_HTTP_NOT_FOUND, "no such path; POST reports to /report");
+	}
+	if (strcmp(method, "POST") != 0) {
+		replied_early(q, conn);
+		atomic_fetch_add(&C->c.bad_route, 1);
+		return reply_error(C, conn, MHD_HTTP_METHOD_NOT_ALLOWED, "reports are POSTed");
+	}
+	if (!json_content_type(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE))) {
+		replied_early(q, conn);
+		atomic_fetch_add(&C->c.requests, 1);
+		atomic_fetch_add(&C->c.bad_type, 1);
+		return reply_error(C, conn, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json");
+	}
+	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl && strtoull(cl, NULL, 10) > C->max_body) {
+		replied_early(q, conn);
+		atomic_fetch_add(&C->c.requests, 1);
+		atomic_fetch_add(&C->c.too_large, 1);
+		return reply_error(C, conn, MHD_HTTP_CONTENT_TOO_LARGE, "report too large");
+	}
+	return MHD_YES;
+}
+
+/* Keep `n` more bytes of the body, or none once it is larger than --max-body.  MHD_NO: out of memory. */
+static enum MHD_Result append_body(collector *C, request *q, const char *data, size_t n)
+{
+	if (q->too_large || q->len + n > C->max_body) {
+		q->too_large = 1;
+		free(q->buf);
+		q->buf = NULL;
+		q->len = q->cap = 0;
+		return MHD_YES;
+	}
+	if (q->len + n + 1 > q->cap) {
+		size_t cap = q->cap ? q->cap : 4096;
+		while (cap < q->len + n + 1)
+			cap *= 2;
+		char *b = realloc(q->buf, cap);
+		if (!b)
+			return MHD_NO;
+		q->buf = b;
+		q->cap = cap;
+	}
+	memcpy(q->buf + q->len, data, n);
+	q->len += n;
+	q->buf[q->len] = '\0';
+	return MHD_YES;
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
 	const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
@@ -402,42 +467,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 
 	if (!q)
 		return MHD_NO; /* on_request_line() ran out of memory */
-	if (!q->routed) {
-		/* headers complete: route, then accept the body */
-		q->routed = 1;
-		if (strcmp(method, "GET") == 0 && strcmp(url, "/stats") == 0) {
-			replied_early(q, conn);
-			return reply_stats(C, conn);
-		}
-		if (strcmp(method, "GET") == 0 && strcmp(url, "/healthz") == 0) {
-			replied_early(q, conn);
-			return reply(conn, MHD_HTTP_OK, "text/plain", "ok\n");
-		}
-		if (strcmp(url, "/") != 0 && strcmp(url, "/report") != 0) {
-			replied_early(q, conn);
-			atomic_fetch_add(&C->c.bad_route, 1);
-			return reply_error(C, conn, MHD_HTTP_NOT_FOUND, "no such path; POST reports to /report");
-		}
-		if (strcmp(method, "POST") != 0) {
-			replied_early(q, conn);
-			atomic_fetch_add(&C->c.bad_route, 1);
-			return reply_error(C, conn, MHD_HTTP_METHOD_NOT_ALLOWED, "reports are POSTed");
-		}
-		if (!json_content_type(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE))) {
-			replied_early(q, conn);
-			atomic_fetch_add(&C->c.requests, 1);
-			atomic_fetch_add(&C->c.bad_type, 1);
-			return reply_error(C, conn, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json");
-		}
-		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl && strtoull(cl, NULL, 10) > C->max_body) {
-			replied_early(q, conn);
-			atomic_fetch_add(&C->c.requests, 1);
-			atomic_fetch_add(&C->c.too_large, 1);
-			return reply_error(C, conn, MHD_HTTP_CONTENT_TOO_LARGE, "report too large");
-		}
-		return MHD_YES;
-	}
+	if (!q->routed)
+		return route(C, conn, url, method, q);
 	if (q->replied) {
 		*upload_data_size = 0; /* a reply is queued; discard the rest */
 		return MHD_YES;
@@ -445,27 +476,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 	if (*upload_data_size) {
 		size_t n = *upload_data_size;
 		*upload_data_size = 0;
-		if (q->too_large || q->len + n > C->max_body) {
-			q->too_large = 1;
-			free(q->buf);
-			q->buf = NULL;
-			q->len = q->cap = 0;
-			return MHD_YES;
-		}
-		if (q->len + n + 1 > q->cap) {
-			size_t cap = q->cap ? q->cap : 4096;
-			while (cap < q->len + n + 1)
-				cap *= 2;
-			char *b = realloc(q->buf, cap);
-			if (!b)
-				return MHD_NO;
-			q->buf = b;
-			q->cap = cap;
-		}
-		memcpy(q->buf + q->len, upload_data, n);
-		q->len += n;
-		q->buf[q->len] = '\0';
-		return MHD_YES;
+		return append_body(C, q, upload_data, n);
 	}
 	/* body complete */
 	q->replied = 1;
@@ -667,87 +678,137 @@ static int write_port_file(const char *path, unsigned int port)
 	return 0;
 }
 
-int cmd_collect(int argc, char **argv)
-{
-	const char *db_spec = NULL, *listen_s = DEFAULT_LISTEN, *port_file = NULL, *tls_cert = NULL, *tls_key = NULL;
-	const char *max_body_s = NULL, *timeout_s = NULL, *req_timeout_s = NULL, *max_conns_s = NULL;
-	const char *per_ip_s = NULL, *threads_s = NULL, *max_req_s = NULL, *duration_s = NULL;
-	int verbose = 0, help = 0;
-	const cli_opt opts[] = {
-		{ "--db", &db_spec, NULL }, { "--listen", &listen_s, NULL }, { "--port-file", &port_file, NULL },
-		{ "--tls-cert", &tls_cert, NULL }, { "--tls-key", &tls_key, NULL }, { "--max-body", &max_body_s, NULL },
-		{ "--timeout", &timeout_s, NULL }, { "--request-timeout", &req_timeout_s, NULL },
-		{ "--max-conns", &max_conns_s, NULL }, { "--max-conns-per-ip", &per_ip_s, NULL },
-		{ "--threads", &threads_s, NULL }, { "--max-requests", &max_req_s, NULL },
-		{ "--duration", &duration_s, NULL }, { "--verbose", NULL, &verbose }, { NULL, NULL, NULL },
-	};
-	char **operands = calloc((size_t)argc + 1, sizeof(char *));
-	size_t noperands = 0;
-	unsigned long long max_body = DEFAULT_MAX_BODY, timeout = DEFAULT_TIMEOUT, req_timeout = DEFAULT_REQUEST_TIMEOUT;
-	unsigned long long max_conns = DEFAULT_MAX_CONNS, per_ip = DEFAULT_MAX_CONNS_PER_IP, threads = DEFAULT_THREADS;
-	unsigned long long max_requests = 0, duration = 0;
+/* The options of certpin collect, as given and as parsed. */
+typedef struct collect_opts {
+	const char *db_spec, *listen, *port_file, *tls_cert, *tls_key;
+	const char *max_body_s, *timeout_s, *req_timeout_s, *max_conns_s, *per_ip_s, *threads_s, *max_req_s;
+	const char *duration_s;
+	int verbose;
+	unsigned long long max_body, timeout, req_timeout, max_conns, per_ip, threads, max_requests, duration;
 	struct sockaddr_storage ss;
-	socklen_t sl = 0;
-	char *cert_pem = NULL, *key_pem = NULL, err[512];
-	collector C;
-	struct MHD_Daemon *d = NULL;
+	socklen_t sl;
+} collect_opts;
+
+/* The option values: 0, or -1 after a message. */
+static int check_args(collect_opts *o)
+{
+	if (!o->db_spec) {
+		cli_error("collect: --db is required (a .sqlite file or a postgresql:// URI)");
+		return -1;
+	}
+	if ((!o->tls_cert) != (!o->tls_key)) {
+		cli_error("collect: --tls-cert and --tls-key go together");
+		return -1;
+	}
+	if ((o->max_body_s && parse_uint(&o->max_body, o->max_body_s, 256, CERTPIN_REPORT_MAX_LEN, "--max-body") != 0) ||
+		(o->timeout_s && parse_uint(&o->timeout, o->timeout_s, 1, 3600, "--timeout") != 0) ||
+		(o->req_timeout_s && parse_uint(&o->req_timeout, o->req_timeout_s, 1, 3600, "--request-timeout") != 0) ||
+		(o->max_conns_s && parse_uint(&o->max_conns, o->max_conns_s, 1, 100000, "--max-conns") != 0) ||
+		(o->per_ip_s && parse_uint(&o->per_ip, o->per_ip_s, 1, 100000, "--max-conns-per-ip") != 0) ||
+		(o->threads_s && parse_uint(&o->threads, o->threads_s, 1, 64, "--threads") != 0) ||
+		(o->max_req_s && parse_uint(&o->max_requests, o->max_req_s, 1, 1000000000ULL, "--max-requests") != 0) ||
+		(o->duration_s && parse_uint(&o->duration, o->duration_s, 1, 100000000ULL, "--duration") != 0) ||
+		parse_listen(&o->ss, &o->sl, o->listen) != 0)
+		return -1;
+	if (o->tls_cert && !MHD_is_feature_supported(MHD_FEATURE_TLS)) {
+		cli_error("collect: this libmicrohttpd has no TLS support");
+		return -1;
+	}
+	return 0;
+}
+
+/* The HTTP(S) server, or NULL after a message; `cert_pem` NULL: plain HTTP. */
+static struct MHD_Daemon *start_daemon(collector *C, const collect_opts *o, const char *cert_pem, const char *key_pem)
+{
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	struct MHD_OptionItem tls[] = {
+		{ cert_pem ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, (void *)cert_pem },
+		{ MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)key_pem },
+		{ MHD_OPTION_END, 0, NULL },
+	};
+	struct MHD_Daemon *d;
+
+	if (cert_pem)
+		flags |= MHD_USE_TLS;
+	if (o->ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	d = MHD_start_daemon(flags, 0, NULL, NULL, handler, C,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, C, /* first, or libmicrohttpd complains on stderr */
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&o->ss,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)o->threads,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)o->max_conns,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)o->per_ip,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)o->timeout,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, C,
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, C,
+		MHD_OPTION_URI_LOG_CALLBACK, on_request_line, C,
+		MHD_OPTION_ARRAY, tls,  /* the certificate and key with TLS, else nothing */
+		MHD_OPTION_END);
+	if (!d)
+		cli_error("collect: cannot listen on %s%s", o->listen,
+			cert_pem ? " (address in use, or a certificate or key libmicrohttpd cannot use)" : " (address in use?)");
+	return d;
+}
+
+/* Announce the port (--port-file, "listening on" on stdout): 0, or -1 after a message. */
+static int announce(struct MHD_Daemon *d, const collect_opts *o, const collector *C)
+{
+	const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_LISTEN_FD);
+	struct sockaddr_storage bound;
+	socklen_t bl = sizeof(bound);
+	unsigned int port = 0;
+	char host[128];
+
+	if (di && getsockname(di->listen_fd, (struct sockaddr *)&bound, &bl) == 0)
+		port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port :
+			((struct sockaddr_in *)&bound)->sin_port);
+	if (o->port_file && write_port_file(o->port_file, port) != 0) {
+		/* a startup failure: one line, no summary */
+		cli_error("collect: cannot write %s: %s", o->port_file, strerror(errno));
+		return -1;
+	}
+	snprintf(host, sizeof(host), "%.*s", (int)(strrchr(o->listen, ':') - o->listen), o->listen);
+	printf("listening on %s:%u (%s%s)\n", host, port, o->tls_cert ? "https, " : "", cdb_engine(C->db));
+	fflush(stdout);
+	return 0;
+}
+
+/* Serve until a signal in `sigs`, --max-requests or --duration. */
+static void serve(collector *C, const collect_opts *o, const sigset_t *sigs)
+{
+	uint64_t start = mono_ms();
+
+	for (;;) {
+		struct timespec ts = { 0, 200 * 1000000L };
+		int sig = sigtimedwait(sigs, NULL, &ts);
+		if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP)
+			break;
+		watchdog_scan(C);
+		if (o->max_requests && atomic_load(&C->c.requests) >= o->max_requests)
+			break;
+		if (o->duration && mono_ms() - start >= o->duration * 1000u)
+			break;
+	}
+}
+
+static void print_summary(const counters *c)
+{
+	fprintf(stderr, "certpin: collect: %llu requests, %llu stored, %llu malformed, %llu too large, "
+		"%llu bad type, %llu bad path/method, %llu store errors, %llu cut off, %llu aborted, %llu bad HTTP\n",
+		(unsigned long long)atomic_load(&c->requests), (unsigned long long)atomic_load(&c->stored),
+		(unsigned long long)atomic_load(&c->malformed), (unsigned long long)atomic_load(&c->too_large),
+		(unsigned long long)atomic_load(&c->bad_type), (unsigned long long)atomic_load(&c->bad_route),
+		(unsigned long long)atomic_load(&c->store_errors), (unsigned long long)atomic_load(&c->cut_off),
+		(unsigned long long)atomic_load(&c->aborted), (unsigned long long)atomic_load(&c->bad_http));
+}
+
+/* Start the server, serve, stop: the exit status. */
+static int run_collect(collector *C, const collect_opts *o, const char *cert_pem, const char *key_pem)
+{
+	struct MHD_Daemon *d;
 	sigset_t sigs, old;
 	int rc = CLI_EXIT_USAGE;
-
-	memset(&C, 0, sizeof(C));
-	pthread_mutex_init(&C.mu, NULL);
-	if (!operands) {
-		cli_error("collect: out of memory");
-		return CLI_EXIT_INTERNAL;
-	}
-	if ((rc = cli_parse_args(argc, argv, opts, "collect", operands, &noperands, &help)) != 0)
-		goto out;
-	rc = CLI_EXIT_USAGE;
-	if (help) {
-		usage_collect(stdout);
-		rc = CLI_EXIT_OK;
-		goto out;
-	}
-	if (noperands) {
-		cli_error("collect: unexpected argument '%s'", operands[0]);
-		goto out;
-	}
-	if (!db_spec) {
-		cli_error("collect: --db is required (a .sqlite file or a postgresql:// URI)");
-		goto out;
-	}
-	if ((!tls_cert) != (!tls_key)) {
-		cli_error("collect: --tls-cert and --tls-key go together");
-		goto out;
-	}
-	if ((max_body_s && parse_uint(&max_body, max_body_s, 256, CERTPIN_REPORT_MAX_LEN, "--max-body") != 0) ||
-		(timeout_s && parse_uint(&timeout, timeout_s, 1, 3600, "--timeout") != 0) ||
-		(req_timeout_s && parse_uint(&req_timeout, req_timeout_s, 1, 3600, "--request-timeout") != 0) ||
-		(max_conns_s && parse_uint(&max_conns, max_conns_s, 1, 100000, "--max-conns") != 0) ||
-		(per_ip_s && parse_uint(&per_ip, per_ip_s, 1, 100000, "--max-conns-per-ip") != 0) ||
-		(threads_s && parse_uint(&threads, threads_s, 1, 64, "--threads") != 0) ||
-		(max_req_s && parse_uint(&max_requests, max_req_s, 1, 1000000000ULL, "--max-requests") != 0) ||
-		(duration_s && parse_uint(&duration, duration_s, 1, 100000000ULL, "--duration") != 0) ||
-		parse_listen(&ss, &sl, listen_s) != 0)
-		goto out;
-	if (tls_cert) {
-		if (!MHD_is_feature_supported(MHD_FEATURE_TLS)) {
-			cli_error("collect: this libmicrohttpd has no TLS support");
-			goto out;
-		}
-		if (!(cert_pem = read_text(tls_cert, "certificate")) || !(key_pem = read_text(tls_key, "key")) ||
-			check_tls_pair(cert_pem, tls_cert, key_pem, tls_key) != 0)
-			goto out;
-	}
-	if (cdb_open(&C.db, db_spec, err, sizeof(err)) != 0) {
-		cli_error("collect: %s", err);
-		goto out;
-	}
-	C.max_body = (size_t)max_body;
-	C.request_timeout = (unsigned int)req_timeout;
-	C.verbose = verbose;
-	C.tls = tls_cert != NULL;
-	C.max_requests = max_requests;
 
 	/* the server threads inherit a mask without SIGINT/SIGTERM; this thread waits for them */
 	sigemptyset(&sigs);
@@ -755,95 +816,68 @@ int cmd_collect(int argc, char **argv)
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, &old);
-
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
-	if (tls_cert)
-		flags |= MHD_USE_TLS;
-	if (ss.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
-	if (tls_cert)
-		d = MHD_start_daemon(flags, 0, NULL, NULL, handler, &C,
-			MHD_OPTION_EXTERNAL_LOGGER, mhd_log, &C, /* first, or libmicrohttpd complains on stderr */
-			MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-			MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)threads,
-			MHD_OPTION_CONNECTION_LIMIT, (unsigned int)max_conns,
-			MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)per_ip,
-			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)timeout,
-			MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
-			MHD_OPTION_NOTIFY_COMPLETED, on_completed, &C,
-			MHD_OPTION_NOTIFY_CONNECTION, on_connection, &C,
-			MHD_OPTION_URI_LOG_CALLBACK, on_request_line, &C,
-			MHD_OPTION_HTTPS_MEM_CERT, cert_pem,
-			MHD_OPTION_HTTPS_MEM_KEY, key_pem,
-			MHD_OPTION_END);
-	else
-		d = MHD_start_daemon(flags, 0, NULL, NULL, handler, &C,
-			MHD_OPTION_EXTERNAL_LOGGER, mhd_log, &C, /* first, or libmicrohttpd complains on stderr */
-			MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-			MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)threads,
-			MHD_OPTION_CONNECTION_LIMIT, (unsigned int)max_conns,
-			MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)per_ip,
-			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)timeout,
-			MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
-			MHD_OPTION_NOTIFY_COMPLETED, on_completed, &C,
-			MHD_OPTION_NOTIFY_CONNECTION, on_connection, &C,
-			MHD_OPTION_URI_LOG_CALLBACK, on_request_line, &C,
-			MHD_OPTION_END);
-	if (!d) {
-		cli_error("collect: cannot listen on %s%s", listen_s,
-			tls_cert ? " (address in use, or a certificate or key libmicrohttpd cannot use)" : " (address in use?)");
-		rc = CLI_EXIT_USAGE;
-		goto restore;
+	d = start_daemon(C, o, cert_pem, key_pem);
+	if (d && announce(d, o, C) == 0) {
+		serve(C, o, &sigs);
+		rc = CLI_EXIT_OK;
 	}
-	const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_LISTEN_FD);
-	struct sockaddr_storage bound;
-	socklen_t bl = sizeof(bound);
-	unsigned int port = 0;
-	if (di && getsockname(di->listen_fd, (struct sockaddr *)&bound, &bl) == 0)
-		port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port :
-			((struct sockaddr_in *)&bound)->sin_port);
-	if (port_file && write_port_file(port_file, port) != 0) {
-		/* a startup failure: one line, no summary */
-		cli_error("collect: cannot write %s: %s", port_file, strerror(errno));
+	if (d)
 		MHD_stop_daemon(d);
-		rc = CLI_EXIT_USAGE;
-		goto restore;
-	}
-	{
-		char host[128];
-		snprintf(host, sizeof(host), "%.*s", (int)(strrchr(listen_s, ':') - listen_s), listen_s);
-		printf("listening on %s:%u (%s%s)\n", host, port, tls_cert ? "https, " : "", cdb_engine(C.db));
-		fflush(stdout);
-	}
-
-	uint64_t start = mono_ms();
-	for (;;) {
-		struct timespec ts = { 0, 200 * 1000000L };
-		int sig = sigtimedwait(&sigs, NULL, &ts);
-		if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP)
-			break;
-		watchdog_scan(&C);
-		if (max_requests && atomic_load(&C.c.requests) >= max_requests)
-			break;
-		if (duration && mono_ms() - start >= duration * 1000u)
-			break;
-	}
-	rc = CLI_EXIT_OK;
-	MHD_stop_daemon(d);
-	fprintf(stderr, "certpin: collect: %llu requests, %llu stored, %llu malformed, %llu too large, "
-		"%llu bad type, %llu bad path/method, %llu store errors, %llu cut off, %llu aborted, %llu bad HTTP\n",
-		(unsigned long long)atomic_load(&C.c.requests), (unsigned long long)atomic_load(&C.c.stored),
-		(unsigned long long)atomic_load(&C.c.malformed), (unsigned long long)atomic_load(&C.c.too_large),
-		(unsigned long long)atomic_load(&C.c.bad_type), (unsigned long long)atomic_load(&C.c.bad_route),
-		(unsigned long long)atomic_load(&C.c.store_errors), (unsigned long long)atomic_load(&C.c.cut_off),
-		(unsigned long long)atomic_load(&C.c.aborted), (unsigned long long)atomic_load(&C.c.bad_http));
-restore:
+	if (rc == CLI_EXIT_OK)
+		print_summary(&C->c);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-out:
+	return rc;
+}
+
+int cmd_collect(int argc, char **argv)
+{
+	collect_opts o = {
+		.listen = DEFAULT_LISTEN, .max_body = DEFAULT_MAX_BODY, .timeout = DEFAULT_TIMEOUT,
+		.req_timeout = DEFAULT_REQUEST_TIMEOUT, .max_conns = DEFAULT_MAX_CONNS,
+		.per_ip = DEFAULT_MAX_CONNS_PER_IP, .threads = DEFAULT_THREADS,
+	};
+	const cli_opt opts[] = {
+		CLI_VALUE("--db", 'd', &o.db_spec), CLI_VALUE("--listen", 0, &o.listen),
+		CLI_VALUE("--port-file", 0, &o.port_file), CLI_VALUE("--tls-cert", 0, &o.tls_cert),
+		CLI_VALUE("--tls-key", 0, &o.tls_key), CLI_VALUE("--max-body", 0, &o.max_body_s),
+		CLI_VALUE("--timeout", 't', &o.timeout_s), CLI_VALUE("--request-timeout", 0, &o.req_timeout_s),
+		CLI_VALUE("--max-conns", 0, &o.max_conns_s), CLI_VALUE("--max-conns-per-ip", 0, &o.per_ip_s),
+		CLI_VALUE("--threads", 0, &o.threads_s), CLI_VALUE("--max-requests", 0, &o.max_req_s),
+		CLI_VALUE("--duration", 0, &o.duration_s), CLI_FLAG("--verbose", 0, &o.verbose), CLI_OPT_END,
+	};
+	const cli_spec spec = { "collect", usage_collect, opts, 0, 0, NULL, 0 };
+	char *cert_pem = NULL, *key_pem = NULL, err[512];
+	cli_args args;
+	collector C;
+	int rc;
+
+	if ((rc = cli_start(&args, &spec, argc, argv)) != CLI_RUN)
+		return rc;
+	if (check_args(&o) != 0)
+		return CLI_EXIT_USAGE;
+	if (o.tls_cert && (!(cert_pem = read_text(o.tls_cert, "certificate")) ||
+			!(key_pem = read_text(o.tls_key, "key")) ||
+			check_tls_pair(cert_pem, o.tls_cert, key_pem, o.tls_key) != 0)) {
+		free(cert_pem);
+		free(key_pem);
+		return CLI_EXIT_USAGE;
+	}
+	memset(&C, 0, sizeof(C));
+	pthread_mutex_init(&C.mu, NULL);
+	rc = CLI_EXIT_USAGE;
+	if (cdb_open(&C.db, o.db_spec, err, sizeof(err)) != 0) {
+		cli_error("collect: %s", err);
+	} else {
+		C.max_body = (size_t)o.max_body;
+		C.request_timeout = (unsigned int)o.req_timeout;
+		C.verbose = o.verbose;
+		C.tls = o.tls_cert != NULL;
+		C.max_requests = o.max_requests;
+		rc = run_collect(&C, &o, cert_pem, key_pem);
+	}
 	cdb_close(C.db);
 	free(cert_pem);
 	free(key_pem);
-	free(operands);
 	pthread_mutex_destroy(&C.mu);
 	return rc;
 }

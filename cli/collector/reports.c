@@ -26,13 +26,13 @@ void usage_reports(FILE *f)
 		"Only reads the database: one of an older schema is refused (run\n"
 		"\"certpin collect\" on it once to migrate it).\n"
 		"\n"
-		"  --db SPEC     the collector's database (file.sqlite or postgresql://...)\n"
-		"  --since DATE  only reports received at or after DATE (UTC; YYYY-MM-DD or\n"
-		"                YYYY-MM-DDTHH:MM:SSZ)\n"
-		"  --days N      only reports received in the last N days\n"
-		"  --top N       rows per table (default 10, at most 1000)\n"
-		"  --json        print a JSON object\n"
-		"  --html FILE   write a self-contained HTML page with a chart (\"-\": stdout)\n", f);
+		"  -d, --db SPEC     the collector's database (file.sqlite or postgresql://...)\n"
+		"      --since DATE  only reports received at or after DATE (UTC; YYYY-MM-DD or\n"
+		"                    YYYY-MM-DDTHH:MM:SSZ)\n"
+		"      --days N      only reports received in the last N days\n"
+		"      --top N       rows per table (default 10, at most 1000)\n"
+		"  -j, --json        print a JSON object\n"
+		"      --html FILE   write a self-contained HTML page with a chart (\"-\": stdout)\n", f);
 }
 
 /* ---- collecting the summary ------------------------------------------------ */
@@ -395,82 +395,99 @@ static int parse_since(int64_t *out, const char *s)
 	return 0;
 }
 
+/* Which options go together: 0, or -1 after a message. */
+static int check_args(const char *db_spec, const char *since_s, const char *days_s, int json, const char *html)
+{
+	if (!db_spec) {
+		cli_error("reports: --db is required");
+		return -1;
+	}
+	if (since_s && days_s) {
+		cli_error("reports: --since and --days exclude each other");
+		return -1;
+	}
+	if (json && html) {
+		cli_error("reports: --json and --html exclude each other");
+		return -1;
+	}
+	return 0;
+}
+
+/* --since DATE.  0, or -1 after a message. */
+static int since_option(int64_t *since, const char *s)
+{
+	if (parse_since(since, s) != 0) {
+		cli_error("reports: --since must be a date YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC), got '%s'", s);
+		return -1;
+	}
+	return 0;
+}
+
+/* --days N: *since N days ago.  0, or -1 after a message. */
+static int parse_days(int64_t *since, const char *s)
+{
+	char *end;
+	errno = 0;
+	unsigned long d = strtoul(s, &end, 10);
+	if (*s == '-' || *end || errno || d < 1 || d > 100000) {
+		cli_error("reports: --days must be an integer from 1 to 100000");
+		return -1;
+	}
+	*since = (int64_t)time(NULL) - (int64_t)d * 86400;
+	return 0;
+}
+
+/* --top N.  0, or -1 after a message. */
+static int parse_top(unsigned long *top, const char *s)
+{
+	char *end;
+	errno = 0;
+	*top = strtoul(s, &end, 10);
+	if (*s == '-' || *end || errno || *top < 1 || *top > 1000) {
+		cli_error("reports: --top must be an integer from 1 to 1000");
+		return -1;
+	}
+	return 0;
+}
+
+/* A reader must not create an empty SQLite database by mistake: the file must exist.  0 or -1. */
+static int check_db_file(const char *db_spec)
+{
+	struct stat sb;
+	const char *path = strncmp(db_spec, "sqlite:", 7) == 0 ? db_spec + 7 : db_spec;
+
+	if (strncmp(db_spec, "postgres", 8) == 0)
+		return 0;
+	if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		cli_error("reports: no database file %s", path);
+		return -1;
+	}
+	return 0;
+}
+
 int cmd_reports(int argc, char **argv)
 {
 	const char *db_spec = NULL, *since_s = NULL, *days_s = NULL, *top_s = NULL, *html = NULL;
-	int json = 0, help = 0, rc;
+	int json = 0, rc;
 	const cli_opt opts[] = {
-		{ "--db", &db_spec, NULL }, { "--since", &since_s, NULL }, { "--days", &days_s, NULL },
-		{ "--top", &top_s, NULL }, { "--html", &html, NULL }, { "--json", NULL, &json }, { NULL, NULL, NULL },
+		CLI_VALUE("--db", 'd', &db_spec), CLI_VALUE("--since", 0, &since_s), CLI_VALUE("--days", 0, &days_s),
+		CLI_VALUE("--top", 0, &top_s), CLI_VALUE("--html", 0, &html), CLI_FLAG("--json", 'j', &json), CLI_OPT_END,
 	};
-	char **operands = calloc((size_t)argc + 1, sizeof(char *));
-	size_t noperands = 0;
+	const cli_spec spec = { "reports", usage_reports, opts, 0, 0, NULL, 0 };
+	cli_args args;
 	int64_t since = 0;
 	unsigned long top = 10;
 	char err[512];
 	cdb *db = NULL;
 	json_t *sum = NULL;
 
-	if (!operands) {
-		cli_error("reports: out of memory");
-		return CLI_EXIT_INTERNAL;
-	}
-	if ((rc = cli_parse_args(argc, argv, opts, "reports", operands, &noperands, &help)) != 0)
-		goto out;
+	if ((rc = cli_start(&args, &spec, argc, argv)) != CLI_RUN)
+		return rc;
 	rc = CLI_EXIT_USAGE;
-	if (help) {
-		usage_reports(stdout);
-		rc = CLI_EXIT_OK;
+	if (check_args(db_spec, since_s, days_s, json, html) != 0 || (since_s && since_option(&since, since_s) != 0) ||
+	    (days_s && parse_days(&since, days_s) != 0) ||
+	    (top_s && parse_top(&top, top_s) != 0) || check_db_file(db_spec) != 0)
 		goto out;
-	}
-	if (noperands) {
-		cli_error("reports: unexpected argument '%s'", operands[0]);
-		goto out;
-	}
-	if (!db_spec) {
-		cli_error("reports: --db is required");
-		goto out;
-	}
-	if (since_s && days_s) {
-		cli_error("reports: --since and --days exclude each other");
-		goto out;
-	}
-	if (json && html) {
-		cli_error("reports: --json and --html exclude each other");
-		goto out;
-	}
-	if (since_s && parse_since(&since, since_s) != 0) {
-		cli_error("reports: --since must be a date YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC), got '%s'", since_s);
-		goto out;
-	}
-	if (days_s) {
-		char *end;
-		errno = 0;
-		unsigned long d = strtoul(days_s, &end, 10);
-		if (*days_s == '-' || *end || errno || d < 1 || d > 100000) {
-			cli_error("reports: --days must be an integer from 1 to 100000");
-			goto out;
-		}
-		since = (int64_t)time(NULL) - (int64_t)d * 86400;
-	}
-	if (top_s) {
-		char *end;
-		errno = 0;
-		top = strtoul(top_s, &end, 10);
-		if (*top_s == '-' || *end || errno || top < 1 || top > 1000) {
-			cli_error("reports: --top must be an integer from 1 to 1000");
-			goto out;
-		}
-	}
-	/* a reader must not create an empty SQLite database by mistake */
-	if (strncmp(db_spec, "postgres", 8) != 0) {
-		struct stat sb;
-		const char *path = strncmp(db_spec, "sqlite:", 7) == 0 ? db_spec + 7 : db_spec;
-		if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-			cli_error("reports: no database file %s", path);
-			goto out;
-		}
-	}
 	/* read only: never migrates or otherwise writes (certpin collect does) */
 	if (cdb_open_readonly(&db, db_spec, err, sizeof(err)) != 0) {
 		cli_error("reports: %s", err);
@@ -492,6 +509,5 @@ int cmd_reports(int argc, char **argv)
 out:
 	json_decref(sum);
 	cdb_close(db);
-	free(operands);
 	return rc;
 }

@@ -129,8 +129,8 @@
  * Every error is CERTPIN_E_POLICY (or CERTPIN_E_IO, CERTPIN_E_NOMEM,
  * CERTPIN_E_INVALID_ARG) with the certpin_error's message "NAME:LINE:
  * reason" ("NAME: reason" when no line applies, and its `line` LINE or 0;
- * JSON errors are those of certpin_policy_load_data(), as its
- * certpin_policy_error() says them); no policy is made on error.  Warnings
+ * JSON errors are those certpin_policy_load_data() reports); no policy is
+ * made on error.  Warnings
  * are "NAME:LINE: text" (or "NAME: text"), `line` likewise.
  *
  * EXPORT FORMATS
@@ -320,8 +320,8 @@ typedef struct certpin_import_options {
 /*
  * Make a policy from the `len` bytes at `data` (need not be NUL-terminated;
  * a UTF-8 byte order mark is skipped) in opts->format.  `opts` may be NULL
- * (defaults).  On success *out is a new policy (free with
- * certpin_policy_free()) and the warnings have been delivered.  On error
+ * (defaults).  On success *out is a new policy, frozen as a loaded one is
+ * (free with certpin_policy_free()), and the warnings have been delivered.  On error
  * *out is NULL, `err` (may be NULL) has the reason (see the errors under
  * IMPORT FORMATS), and the code is returned: CERTPIN_E_POLICY for the
  * content, CERTPIN_E_INVALID_ARG (NULL `out`, unknown format or options

@@ -57,7 +57,7 @@ void certpin_tools__import_warn(certpin_tools__importer *I, long line, const cha
 
 int certpin_tools__import_rule(certpin_tools__importer *I, long line, const certpin_host_options *o, bool reuse)
 {
-	int rc = certpin_policy_add_host(I->p, o);
+	int rc = certpin_policy_add_host(I->p, o, NULL);
 
 	if (rc == CERTPIN_OK || (rc == CERTPIN_E_DUPLICATE && reuse))
 		return CERTPIN_OK;
@@ -87,7 +87,7 @@ int certpin_tools__import_pin(certpin_tools__importer *I, long line, const char 
 	}
 	if (I->total_pins >= CERTPIN_IMPORT_MAX_PINS)
 		return certpin_tools__import_fail(I, line, "more than %u pins in all", CERTPIN_IMPORT_MAX_PINS);
-	rc = certpin_policy_add_pin(I->p, pattern, pin, position);
+	rc = certpin_policy_add_pin(I->p, pattern, pin, position, NULL, NULL);
 	if (rc == CERTPIN_OK)
 		I->total_pins++;
 	if (rc == CERTPIN_OK || rc == CERTPIN_E_DUPLICATE)
@@ -189,16 +189,12 @@ static void importer_free(certpin_tools__importer *I)
 	certpin_policy_free(I->p);
 }
 
-/* A certpin JSON policy: the core's loader, its detail as the error. */
+/* A certpin JSON policy: the core's loader, its policy and its error. */
 static int import_json(certpin_tools__importer *I, const char *data, size_t len)
 {
-	int rc = certpin_policy_load_data(I->p, data, len, I->name);
-
-	if (rc != CERTPIN_OK) {
-		const char *detail = certpin_policy_error(I->p);
-		certpin_error_set(I->err, rc, NULL, 0, "%s", detail[0] ? detail : certpin_strerror(rc));
-	}
-	return rc;
+	certpin_policy_free(I->p);
+	I->p = NULL;
+	return certpin_policy_load_data(&I->p, data, len, I->name, NULL, I->err);
 }
 
 static int import_run(certpin_tools__importer *I, const char *data, size_t len, certpin_import_format format)
@@ -255,6 +251,7 @@ int certpin_policy_import_data(certpin_policy **out, const char *data, size_t le
 		rc = certpin_tools__import_nomem(&I);
 	if (rc == CERTPIN_OK) {
 		certpin_tools__warnings_deliver(&I.warn, o.on_warning, o.payload);
+		certpin_policy_freeze(I.p);     /* made as a load makes it: frozen */
 		*out = I.p;
 		I.p = NULL;
 		if (o.anchors) {

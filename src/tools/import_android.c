@@ -339,7 +339,7 @@ static int nsc_seen(certpin_tools__importer *I, long line, const char *name)
 	if (!I->seen && certpin_policy_new(&I->seen) != CERTPIN_OK)
 		return nomem(I);
 	o.pattern = name;
-	rc = certpin_policy_add_host(I->seen, &o);
+	rc = certpin_policy_add_host(I->seen, &o, NULL);
 	if (rc == CERTPIN_E_DUPLICATE)
 		return fail(I, line, "domain \"%s\" appears more than once (Android rejects this)", name);
 	return rc == CERTPIN_OK ? CERTPIN_OK : nomem(I);

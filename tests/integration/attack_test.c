@@ -189,18 +189,20 @@ static void add_host(certpin_policy *p, const char *pattern, certpin_mode mode, 
 	o.expires = expires;
 	o.on_expiry = on_expiry;
 	o.clock_skew = skew;
-	rc = certpin_policy_add_host(p, &o);
+	certpin_error err;
+	rc = certpin_policy_add_host(p, &o, &err);
 	if (rc != CERTPIN_OK)
-		fprintf(stderr, "add_host %s: %s %s\n", pattern, certpin_strerror(rc), certpin_policy_error(p));
+		fprintf(stderr, "add_host %s: %s %s\n", pattern, certpin_strerror(rc), err.message);
 	CHECK_INT(rc, CERTPIN_OK);
 }
 
 static void add_pin(certpin_policy *p, const char *pattern, int which, certpin_position pos)
 {
-	int rc = certpin_policy_add_pin(p, pattern, &pins[which], pos);
+	certpin_error err;
+	int rc = certpin_policy_add_pin(p, pattern, &pins[which], pos, NULL, &err);
 
 	if (rc != CERTPIN_OK)
-		fprintf(stderr, "add_pin %s: %s %s\n", pattern, certpin_strerror(rc), certpin_policy_error(p));
+		fprintf(stderr, "add_pin %s: %s %s\n", pattern, certpin_strerror(rc), err.message);
 	CHECK_INT(rc, CERTPIN_OK);
 }
 
@@ -225,7 +227,7 @@ static certpin_policy *json_policy(const char *tmpl)
 {
 	char doc[8192];
 	size_t o = 0;
-	certpin_policy *p = policy_new();
+	certpin_policy *p = NULL;
 	int rc;
 
 	for (const char *s = tmpl; *s && o < sizeof(doc) - 1;) {
@@ -248,9 +250,12 @@ static certpin_policy *json_policy(const char *tmpl)
 			doc[o++] = *s++;
 	}
 	doc[o] = '\0';
-	rc = certpin_policy_load_data(p, doc, o, "attack_test.json");
+	certpin_error err;
+	rc = certpin_policy_load_data(&p, doc, o, "attack_test.json", NULL, &err);
 	if (rc != CERTPIN_OK)
-		fprintf(stderr, "json policy: %s: %s\n%s\n", certpin_strerror(rc), certpin_policy_error(p), doc);
+		fprintf(stderr, "json policy: %s: %s\n%s\n", certpin_strerror(rc), err.message, doc);
+	if (!p)
+		exit(2);
 	CHECK_INT(rc, CERTPIN_OK);
 	return p;
 }
@@ -670,7 +675,7 @@ static void cert_pin_cases(void)
 
 	p = policy_new();
 	add_host(p, HOST, CERTPIN_MODE_ENFORCE, 0, CERTPIN_EXPIRY_FAIL_OPEN, 0);
-	rc = certpin_policy_add_pin(p, HOST, &leaf_cert, CERTPIN_POS_LEAF);
+	rc = certpin_policy_add_pin(p, HOST, &leaf_cert, CERTPIN_POS_LEAF, NULL, NULL);
 	CHECK_INT(rc, CERTPIN_OK);
 	c.policy = p;
 	run("cert-sha256 pin of the leaf certificate", &c, CERTPIN_OK, CERTPIN_VERDICT_MATCH, 0);
@@ -679,7 +684,7 @@ static void cert_pin_cases(void)
 	/* Same key, other certificate: a certificate pin must not match. */
 	p = policy_new();
 	add_host(p, HOST, CERTPIN_MODE_ENFORCE, 0, CERTPIN_EXPIRY_FAIL_OPEN, 0);
-	rc = certpin_policy_add_pin(p, HOST, &expired_cert, CERTPIN_POS_ANY);
+	rc = certpin_policy_add_pin(p, HOST, &expired_cert, CERTPIN_POS_ANY, NULL, NULL);
 	CHECK_INT(rc, CERTPIN_OK);
 	c.policy = p;
 	run("cert-sha256 pin of another cert with the same key", &c, CERTPIN_E_PIN_MISMATCH,
@@ -978,27 +983,30 @@ static void per_ssl_cases(void)
 static certpin_policy *main_policy_file(void)
 {
 	char path[] = "/tmp/certpin-attack-XXXXXX";
-	certpin_policy *p = policy_new();
+	certpin_policy *p = NULL;
 	int fd = mkstemp(path), rc;
 	FILE *f;
 
 	CHECK(fd >= 0);
 	if (fd < 0)
-		return p;
+		exit(2);
 	f = fdopen(fd, "w");
 	CHECK(f != NULL);
 	if (!f) {
 		close(fd);
 		unlink(path);
-		return p;
+		exit(2);
 	}
 	fprintf(f, "{\"schema\":1,\"policy_version\":7,\"hosts\":[{\"host\":\"api.certpin.test\","
 		"\"mode\":\"enforce\",\"pins\":[{\"pin\":\"%s\",\"position\":\"leaf\"},"
 		"{\"pin\":\"%s\",\"position\":\"leaf\"}]}]}\n", pin_text[P_LEAF], pin_text[P_BACKUP]);
 	fclose(f);
-	rc = certpin_policy_load_file(p, path);
+	certpin_error err;
+	rc = certpin_policy_load_file(&p, path, NULL, &err);
 	if (rc != CERTPIN_OK)
-		fprintf(stderr, "load_file: %s: %s\n", certpin_strerror(rc), certpin_policy_error(p));
+		fprintf(stderr, "load_file: %s: %s\n", certpin_strerror(rc), err.message);
+	if (!p)
+		exit(2);
 	CHECK_INT(rc, CERTPIN_OK);
 	CHECK_INT(certpin_policy_version(p), 7);
 	unlink(path);

@@ -147,8 +147,8 @@ static certpin_policy *policy_for(const char *host, const certpin_pin *pin)
 	certpin_policy *p = NULL;
 
 	ho.pattern = host;
-	if (certpin_policy_new(&p) != CERTPIN_OK || certpin_policy_add_host(p, &ho) != CERTPIN_OK ||
-	    certpin_policy_add_pin(p, host, pin, CERTPIN_POS_ANY) != CERTPIN_OK)
+	if (certpin_policy_new(&p) != CERTPIN_OK || certpin_policy_add_host(p, &ho, NULL) != CERTPIN_OK ||
+	    certpin_policy_add_pin(p, host, pin, CERTPIN_POS_ANY, NULL, NULL) != CERTPIN_OK)
 		exit(2);
 	return p;
 }

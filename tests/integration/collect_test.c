@@ -332,8 +332,7 @@ static void load_policy(void)
 		" {\"host\": \"api.certpin.test\", \"pins\": [\"%s\"]},"
 		" {\"host\": \"*.wild.certpin.test\", \"mode\": \"report-only\", \"pins\": [\"%s\"]}]}",
 		pin_backup, pin_backup);
-	CHECK_INT(certpin_policy_new(&policy), CERTPIN_OK);
-	CHECK_INT(certpin_policy_load_data(policy, doc, strlen(doc), "collect_test"), CERTPIN_OK);
+	CHECK_INT(certpin_policy_load_data(&policy, doc, strlen(doc), "collect_test", NULL, NULL), CERTPIN_OK);
 }
 
 /* One pinned client connection; returns the SSL (caller frees) after the handshake attempt. */

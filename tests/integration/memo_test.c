@@ -248,9 +248,9 @@ int main(void)
 	/* the leaf pin at its position, the backup pin anywhere: a mismatch hashes the whole chain */
 	ho.pattern = HOST;
 	CHECK_INT(certpin_policy_new(&policy), CERTPIN_OK);
-	CHECK_INT(certpin_policy_add_host(policy, &ho), CERTPIN_OK);
-	CHECK_INT(certpin_policy_add_pin(policy, HOST, &leaf, CERTPIN_POS_LEAF), CERTPIN_OK);
-	CHECK_INT(certpin_policy_add_pin(policy, HOST, &backup, CERTPIN_POS_ANY), CERTPIN_OK);
+	CHECK_INT(certpin_policy_add_host(policy, &ho, NULL), CERTPIN_OK);
+	CHECK_INT(certpin_policy_add_pin(policy, HOST, &leaf, CERTPIN_POS_LEAF, NULL, NULL), CERTPIN_OK);
+	CHECK_INT(certpin_policy_add_pin(policy, HOST, &backup, CERTPIN_POS_ANY, NULL, NULL), CERTPIN_OK);
 
 	/* the client trusts the rogue CA too: only the pins stand between it and the attacker */
 	ctx = SSL_CTX_new(TLS_client_method());

@@ -103,8 +103,8 @@ static void run(int version, int reuse_ssl)
 	free(pins);
 	ho.pattern = HOST;
 	CHECK_INT(certpin_policy_new(&policy), CERTPIN_OK);
-	CHECK_INT(certpin_policy_add_host(policy, &ho), CERTPIN_OK);
-	CHECK_INT(certpin_policy_add_pin(policy, HOST, &pin, CERTPIN_POS_LEAF), CERTPIN_OK);
+	CHECK_INT(certpin_policy_add_host(policy, &ho, NULL), CERTPIN_OK);
+	CHECK_INT(certpin_policy_add_pin(policy, HOST, &pin, CERTPIN_POS_LEAF, NULL, NULL), CERTPIN_OK);
 
 	CHECK(ctx != NULL);
 	SSL_CTX_set_min_proto_version(ctx, version);
@@ -184,8 +184,8 @@ static certpin_policy *policy_for(const char *pin_name)
 	p[strcspn(p, "\n")] = '\0';
 	ho.pattern = HOST;
 	if (certpin_pin_parse(&pin, p, strlen(p)) != CERTPIN_OK || certpin_policy_new(&policy) != CERTPIN_OK ||
-	    certpin_policy_add_host(policy, &ho) != CERTPIN_OK ||
-	    certpin_policy_add_pin(policy, HOST, &pin, CERTPIN_POS_ANY) != CERTPIN_OK)
+	    certpin_policy_add_host(policy, &ho, NULL) != CERTPIN_OK ||
+	    certpin_policy_add_pin(policy, HOST, &pin, CERTPIN_POS_ANY, NULL, NULL) != CERTPIN_OK)
 		exit(2);
 	free(pins);
 	return policy;

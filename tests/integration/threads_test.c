@@ -84,12 +84,12 @@ int main(void)
 
 	CHECK_INT(certpin_policy_new(&shared), CERTPIN_OK);
 	o.pattern = "api.certpin.test";
-	CHECK_INT(certpin_policy_add_host(shared, &o), CERTPIN_OK);
+	CHECK_INT(certpin_policy_add_host(shared, &o, NULL), CERTPIN_OK);
 	o.pattern = "*.wild.certpin.test";
-	CHECK_INT(certpin_policy_add_host(shared, &o), CERTPIN_OK);
+	CHECK_INT(certpin_policy_add_host(shared, &o, NULL), CERTPIN_OK);
 	CHECK_INT(certpin_items_from_file(&items, &n, test_pki("leaf.pem")), CERTPIN_OK);
-	CHECK_INT(certpin_policy_add_pin(shared, "api.certpin.test", &items[0].spki, CERTPIN_POS_LEAF), CERTPIN_OK);
-	CHECK_INT(certpin_policy_add_pin(shared, "*.wild.certpin.test", &items[0].spki, CERTPIN_POS_ANY), CERTPIN_OK);
+	CHECK_INT(certpin_policy_add_pin(shared, "api.certpin.test", &items[0].spki, CERTPIN_POS_LEAF, NULL, NULL), CERTPIN_OK);
+	CHECK_INT(certpin_policy_add_pin(shared, "*.wild.certpin.test", &items[0].spki, CERTPIN_POS_ANY, NULL, NULL), CERTPIN_OK);
 	certpin_items_free(items, n);
 
 	load_elem(&good[0], "leaf.pem");

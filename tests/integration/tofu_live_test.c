@@ -245,8 +245,8 @@ static certpin_policy *policy_pinning(const certpin_pin *pin)
 	certpin_policy *p = NULL;
 
 	ho.pattern = "api.certpin.test";
-	if (certpin_policy_new(&p) != CERTPIN_OK || certpin_policy_add_host(p, &ho) != CERTPIN_OK ||
-	    certpin_policy_add_pin(p, "api.certpin.test", pin, CERTPIN_POS_ANY) != CERTPIN_OK)
+	if (certpin_policy_new(&p) != CERTPIN_OK || certpin_policy_add_host(p, &ho, NULL) != CERTPIN_OK ||
+	    certpin_policy_add_pin(p, "api.certpin.test", pin, CERTPIN_POS_ANY, NULL, NULL) != CERTPIN_OK)
 		exit(2);
 	return p;
 }

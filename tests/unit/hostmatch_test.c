@@ -99,8 +99,8 @@ static certpin_policy *make_policy(const char *const *patterns, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		certpin_host_options o = CERTPIN_HOST_OPTIONS_INIT;
 		o.pattern = patterns[i];
-		CHECK_INT(certpin_policy_add_host(p, &o), CERTPIN_OK);
-		CHECK_INT(certpin_policy_add_pin(p, patterns[i], &pin, CERTPIN_POS_ANY), CERTPIN_OK);
+		CHECK_INT(certpin_policy_add_host(p, &o, NULL), CERTPIN_OK);
+		CHECK_INT(certpin_policy_add_pin(p, patterns[i], &pin, CERTPIN_POS_ANY, NULL, NULL), CERTPIN_OK);
 	}
 	return p;
 }
@@ -160,7 +160,7 @@ static void test_index_growth(void)
 		certpin_host_options o = CERTPIN_HOST_OPTIONS_INIT;
 		snprintf(name, sizeof(name), "%shost%d.example", i % 2 ? "**." : "", i);
 		o.pattern = name;
-		if (certpin_policy_add_host(p, &o) != CERTPIN_OK || certpin_policy_add_pin(p, name, &pin, CERTPIN_POS_LEAF))
+		if (certpin_policy_add_host(p, &o, NULL) != CERTPIN_OK || certpin_policy_add_pin(p, name, &pin, CERTPIN_POS_LEAF, NULL, NULL))
 			CHECK(0);
 	}
 	CHECK_INT(certpin_policy_host_count(p), 500);

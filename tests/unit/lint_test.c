@@ -52,12 +52,12 @@ static void add_rule(certpin_policy *p, rule_spec s)
 	o.expires = s.expires;
 	o.on_expiry = s.on_expiry;
 	o.include_subdomains = s.include_subdomains;
-	CHECK_INT(certpin_policy_add_host(p, &o), CERTPIN_OK);
+	CHECK_INT(certpin_policy_add_host(p, &o, NULL), CERTPIN_OK);
 }
 
 static void add_pin(certpin_policy *p, const char *pattern, certpin_pin pin, certpin_position pos)
 {
-	CHECK_INT(certpin_policy_add_pin(p, pattern, &pin, pos), CERTPIN_OK);
+	CHECK_INT(certpin_policy_add_pin(p, pattern, &pin, pos, NULL, NULL), CERTPIN_OK);
 }
 
 /* Number of findings with `check` (and the first one in *first). */

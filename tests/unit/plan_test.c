@@ -52,9 +52,9 @@ static certpin_policy *version(int64_t expires, certpin_expiry_action act, certp
 	o.expires = expires;
 	o.on_expiry = act;
 	o.mode = mode;
-	CHECK_INT(certpin_policy_add_host(p, &o), CERTPIN_OK);
+	CHECK_INT(certpin_policy_add_host(p, &o, NULL), CERTPIN_OK);
 	for (size_t i = 0; i < n; i++)
-		CHECK_INT(certpin_policy_add_pin(p, HOST, &pins[i].pin, pins[i].pos), CERTPIN_OK);
+		CHECK_INT(certpin_policy_add_pin(p, HOST, &pins[i].pin, pins[i].pos, NULL, NULL), CERTPIN_OK);
 	return p;
 }
 
@@ -356,7 +356,7 @@ static void test_other_outcomes(void)
 	if (certpin_policy_new(&pols[1]) != CERTPIN_OK)
 		abort();
 	o.pattern = "elsewhere.test";
-	CHECK_INT(certpin_policy_add_host(pols[1], &o), CERTPIN_OK);
+	CHECK_INT(certpin_policy_add_host(pols[1], &o, NULL), CERTPIN_OK);
 	make_chain(next, 2, 0x10, 0x80);
 	certpin_plan *plan = evaluate(pols, names, 2, next, 2);
 	CHECK_INT(certpin_plan_get_verdict(plan), CERTPIN_PLAN_SAFE);
@@ -384,11 +384,11 @@ static void test_multi_host(void)
 	if (certpin_policy_new(&p) != CERTPIN_OK)
 		abort();
 	o.pattern = "a.test";
-	CHECK_INT(certpin_policy_add_host(p, &o), CERTPIN_OK);
+	CHECK_INT(certpin_policy_add_host(p, &o, NULL), CERTPIN_OK);
 	o.pattern = "b.test";
-	CHECK_INT(certpin_policy_add_host(p, &o), CERTPIN_OK);
-	CHECK_INT(certpin_policy_add_pin(p, "a.test", &pa, CERTPIN_POS_LEAF), CERTPIN_OK);
-	CHECK_INT(certpin_policy_add_pin(p, "b.test", &pb, CERTPIN_POS_LEAF), CERTPIN_OK);
+	CHECK_INT(certpin_policy_add_host(p, &o, NULL), CERTPIN_OK);
+	CHECK_INT(certpin_policy_add_pin(p, "a.test", &pa, CERTPIN_POS_LEAF, NULL, NULL), CERTPIN_OK);
+	CHECK_INT(certpin_policy_add_pin(p, "b.test", &pb, CERTPIN_POS_LEAF, NULL, NULL), CERTPIN_OK);
 	make_chain(a, 2, 0x10, 0x80);
 	make_chain(b, 2, 0x60, 0x90);
 	certpin_plan_host hosts[2] = { { "A.TEST.", a, 2 }, { "b.test", b, 2 } };

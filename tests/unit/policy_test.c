@@ -15,15 +15,16 @@ static void test_load_good(void)
 		"\"on_expiry\":\"fail-closed\",\"clock_skew\":600,\"pins\":[{\"pin\":\"" PIN_A "\",\"position\":\"root\"}]},"
 		"{\"host\":\"*.wild.test\",\"pins\":[\"cert-sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\"]}"
 		"]}";
-	certpin_policy *p, *q;
+	certpin_policy *p = NULL, *q = NULL;
 	certpin_host_info info;
 	certpin_pin pin;
 	certpin_position pos;
+	certpin_error err;
 	char *json = NULL, *json2 = NULL;
 
-	CHECK_INT(certpin_policy_new(&p), CERTPIN_OK);
-	CHECK_INT(certpin_policy_load_data(p, doc, strlen(doc), "doc.json"), CERTPIN_OK);
-	CHECK_STR(certpin_policy_error(p), "");
+	CHECK_INT(certpin_policy_load_data(&p, doc, strlen(doc), "doc.json", NULL, &err), CERTPIN_OK);
+	if (!p)
+		return;
 	CHECK_INT(certpin_policy_version(p), 7);
 	CHECK_INT(certpin_policy_host_count(p), 3);
 	CHECK_INT(certpin_policy_host(&info, p, 0), CERTPIN_OK);
@@ -48,8 +49,7 @@ static void test_load_good(void)
 
 	/* save, reload, save again: identical */
 	CHECK_INT(certpin_policy_to_json(&json, p), CERTPIN_OK);
-	CHECK_INT(certpin_policy_new(&q), CERTPIN_OK);
-	CHECK_INT(certpin_policy_load_data(q, json, strlen(json), "saved"), CERTPIN_OK);
+	CHECK_INT(certpin_policy_load_data(&q, json, strlen(json), "saved", NULL, NULL), CERTPIN_OK);
 	CHECK_INT(certpin_policy_to_json(&json2, q), CERTPIN_OK);
 	CHECK_STR(json2, json);
 	CHECK_CONTAINS(json, "\"host\": \"**.example.org\"");
@@ -57,8 +57,15 @@ static void test_load_good(void)
 	CHECK_CONTAINS(json, "\"comment\": \"backup\"");
 	free(json);
 	free(json2);
-	/* a second load into a non-empty policy is refused */
-	CHECK_INT(certpin_policy_load_data(p, doc, strlen(doc), "again"), CERTPIN_E_INVALID_ARG);
+	CHECK_STR(certpin_policy_host_pin_comment(p, 0, 1), "backup");
+	CHECK(certpin_policy_host_pin_comment(p, 0, 0) == NULL);
+	/* a loaded policy is frozen: it cannot be changed */
+	certpin_host_options o = CERTPIN_HOST_OPTIONS_INIT;
+	o.pattern = "new.example.com";
+	CHECK_INT(certpin_policy_add_host(p, &o, &err), CERTPIN_E_STATE);
+	CHECK_INT(err.code, CERTPIN_E_STATE);
+	CHECK_INT(certpin_policy_add_pin(p, "api.example.com", &pin, CERTPIN_POS_ANY, NULL, NULL), CERTPIN_E_STATE);
+	CHECK_INT(certpin_policy_host_count(p), 3);
 	certpin_policy_free(p);
 	certpin_policy_free(q);
 	certpin_policy_free(NULL);
@@ -67,7 +74,7 @@ static void test_load_good(void)
 static const struct {
 	const char *doc;
 	int code;
-	const char *detail; /* must appear in certpin_policy_error() */
+	const char *detail; /* must appear in the error's message */
 } bad_docs[] = {
 	{ "", CERTPIN_E_POLICY, "t.json:1:0:" },
 	{ "{", CERTPIN_E_POLICY, "t.json:1:" },
@@ -141,29 +148,32 @@ static const struct {
 	  "NUL" },
 };
 
+static int err_sentinel;
+
 static void test_load_errors(void)
 {
 	for (size_t i = 0; i < CERTPIN_ARRAY_LEN(bad_docs); i++) {
-		certpin_policy *p;
-		CHECK_INT(certpin_policy_new(&p), CERTPIN_OK);
-		int rc = certpin_policy_load_data(p, bad_docs[i].doc, strlen(bad_docs[i].doc), "t.json");
+		certpin_policy *p = (certpin_policy *)&err_sentinel;
+		certpin_error err;
+		int rc = certpin_policy_load_data(&p, bad_docs[i].doc, strlen(bad_docs[i].doc), "t.json", NULL, &err);
 		CHECK_INT(rc, bad_docs[i].code);
-		CHECK_CONTAINS(certpin_policy_error(p), bad_docs[i].detail);
-		if (rc == CERTPIN_OK || !strstr(certpin_policy_error(p), bad_docs[i].detail))
-			fprintf(stderr, "  case %zu: %s\n", i, bad_docs[i].doc);
-		/* a failed load leaves nothing half-loaded */
-		CHECK_INT(certpin_policy_host_count(p), 0);
+		CHECK_INT(err.code, bad_docs[i].code);
+		CHECK_CONTAINS(err.message, bad_docs[i].detail);
+		if (rc == CERTPIN_OK || !strstr(err.message, bad_docs[i].detail))
+			fprintf(stderr, "  case %zu: %s\n  got: %s\n", i, bad_docs[i].doc, err.message);
+		/* a failed load gives no policy at all */
+		CHECK(p == NULL);
 		certpin_policy_free(p);
 	}
 }
 
 static void test_files(void)
 {
-	certpin_policy *p;
-	CHECK_INT(certpin_policy_new(&p), CERTPIN_OK);
-	CHECK_INT(certpin_policy_load_file(p, "/nonexistent/pins.json"), CERTPIN_E_IO);
-	CHECK_CONTAINS(certpin_policy_error(p), "/nonexistent/pins.json: No such file");
-	certpin_policy_free(p);
+	certpin_policy *p = NULL;
+	certpin_error err;
+	CHECK_INT(certpin_policy_load_file(&p, "/nonexistent/pins.json", NULL, &err), CERTPIN_E_IO);
+	CHECK_CONTAINS(err.message, "/nonexistent/pins.json: No such file");
+	CHECK(p == NULL);
 }
 
 static void test_builder(void)
@@ -171,58 +181,150 @@ static void test_builder(void)
 	certpin_policy *p;
 	certpin_pin pin;
 	certpin_host_options o = CERTPIN_HOST_OPTIONS_INIT;
+	certpin_error err;
 
 	CHECK_INT(certpin_pin_parse(&pin, PIN_A, strlen(PIN_A)), CERTPIN_OK);
 	CHECK_INT(certpin_policy_new(&p), CERTPIN_OK);
 	o.pattern = "a.test";
-	CHECK_INT(certpin_policy_add_host(p, &o), CERTPIN_OK);
-	CHECK_INT(certpin_policy_add_host(p, &o), CERTPIN_E_DUPLICATE);
-	CHECK_CONTAINS(certpin_policy_error(p), "more than once");
+	CHECK_INT(certpin_policy_add_host(p, &o, NULL), CERTPIN_OK);
+	CHECK_INT(certpin_policy_add_host(p, &o, &err), CERTPIN_E_DUPLICATE);
+	CHECK_CONTAINS(err.message, "more than once");
 	o.pattern = "a..test";
-	CHECK_INT(certpin_policy_add_host(p, &o), CERTPIN_E_HOSTNAME);
+	CHECK_INT(certpin_policy_add_host(p, &o, NULL), CERTPIN_E_HOSTNAME);
 	o.pattern = "b.test";
 	o.version = 99;
-	CHECK_INT(certpin_policy_add_host(p, &o), CERTPIN_E_INVALID_ARG);
+	CHECK_INT(certpin_policy_add_host(p, &o, NULL), CERTPIN_E_INVALID_ARG);
 	o.version = CERTPIN_HOST_OPTIONS_VERSION;
 	o.mode = (certpin_mode)7;
-	CHECK_INT(certpin_policy_add_host(p, &o), CERTPIN_E_INVALID_ARG);
-	CHECK_INT(certpin_policy_add_pin(p, "A.TEST.", &pin, CERTPIN_POS_LEAF), CERTPIN_OK);
-	CHECK_INT(certpin_policy_add_pin(p, "a.test", &pin, CERTPIN_POS_LEAF), CERTPIN_E_DUPLICATE);
-	CHECK_INT(certpin_policy_add_pin(p, "a.test", &pin, CERTPIN_POS_ROOT), CERTPIN_OK);
-	CHECK_INT(certpin_policy_add_pin(p, "a.test", &pin, (certpin_position)9), CERTPIN_E_INVALID_ARG);
-	CHECK_INT(certpin_policy_add_pin(p, "c.test", &pin, CERTPIN_POS_LEAF), CERTPIN_E_NOT_FOUND);
-	CHECK_INT(certpin_policy_add_pin(p, "*.a.test", &pin, CERTPIN_POS_LEAF), CERTPIN_E_NOT_FOUND);
+	CHECK_INT(certpin_policy_add_host(p, &o, NULL), CERTPIN_E_INVALID_ARG);
+	CHECK_INT(certpin_policy_add_pin(p, "A.TEST.", &pin, CERTPIN_POS_LEAF, NULL, NULL), CERTPIN_OK);
+	CHECK_INT(certpin_policy_add_pin(p, "a.test", &pin, CERTPIN_POS_LEAF, NULL, NULL), CERTPIN_E_DUPLICATE);
+	CHECK_INT(certpin_policy_add_pin(p, "a.test", &pin, CERTPIN_POS_ROOT, NULL, NULL), CERTPIN_OK);
+	CHECK_INT(certpin_policy_add_pin(p, "a.test", &pin, (certpin_position)9, NULL, NULL), CERTPIN_E_INVALID_ARG);
+	CHECK_INT(certpin_policy_add_pin(p, "c.test", &pin, CERTPIN_POS_LEAF, NULL, NULL), CERTPIN_E_NOT_FOUND);
+	CHECK_INT(certpin_policy_add_pin(p, "*.a.test", &pin, CERTPIN_POS_LEAF, NULL, NULL), CERTPIN_E_NOT_FOUND);
 	pin.kind = (certpin_pin_kind)0;
-	CHECK_INT(certpin_policy_add_pin(p, "a.test", &pin, CERTPIN_POS_LEAF), CERTPIN_E_INVALID_ARG);
+	CHECK_INT(certpin_policy_add_pin(p, "a.test", &pin, CERTPIN_POS_LEAF, NULL, NULL), CERTPIN_E_INVALID_ARG);
 	CHECK_INT(certpin_policy_host_count(p), 1);
 
 	/* expiry must stay within what a policy document can carry */
 	o.mode = CERTPIN_MODE_ENFORCE;
 	o.pattern = "late.test";
 	o.expires = INT64_C(253402300800);
-	CHECK_INT(certpin_policy_add_host(p, &o), CERTPIN_E_INVALID_ARG);
+	CHECK_INT(certpin_policy_add_host(p, &o, NULL), CERTPIN_E_INVALID_ARG);
 	o.expires = INT64_C(253402300799);
-	CHECK_INT(certpin_policy_add_host(p, &o), CERTPIN_OK);
+	CHECK_INT(certpin_policy_add_host(p, &o, NULL), CERTPIN_OK);
 
 	/* a pinset is bounded: the 257th pin of one host is refused */
 	o.pattern = "many.test";
 	o.expires = 0;
-	CHECK_INT(certpin_policy_add_host(p, &o), CERTPIN_OK);
+	CHECK_INT(certpin_policy_add_host(p, &o, NULL), CERTPIN_OK);
 	certpin_pin many = { .kind = CERTPIN_PIN_SPKI_SHA256 };
 	for (int i = 0; i < CERTPIN_MAX_PINS_PER_HOST; i++) {
 		many.digest[0] = (unsigned char)i;
 		many.digest[1] = (unsigned char)(i >> 8);
-		CHECK_INT(certpin_policy_add_pin(p, "many.test", &many, CERTPIN_POS_ANY), CERTPIN_OK);
+		CHECK_INT(certpin_policy_add_pin(p, "many.test", &many, CERTPIN_POS_ANY, NULL, NULL), CERTPIN_OK);
 	}
 	many.digest[2] = 1;
-	CHECK_INT(certpin_policy_add_pin(p, "many.test", &many, CERTPIN_POS_ANY), CERTPIN_E_INVALID_ARG);
-	CHECK_CONTAINS(certpin_policy_error(p), "more than 256 pins");
+	CHECK_INT(certpin_policy_add_pin(p, "many.test", &many, CERTPIN_POS_ANY, NULL, &err), CERTPIN_E_INVALID_ARG);
+	CHECK_CONTAINS(err.message, "more than 256 pins");
+	/* frozen: no more changes */
+	certpin_policy_freeze(p);
+	o.pattern = "after.test";
+	CHECK_INT(certpin_policy_add_host(p, &o, &err), CERTPIN_E_STATE);
+	CHECK_INT(certpin_policy_host_count(p), 3);
+	certpin_policy_free(p);
+}
+
+/* The document size limit, and the option that raises it. */
+static void test_max_bytes(void)
+{
+	static const char doc[] = "{\"schema\":1,\"hosts\":[{\"host\":\"a.test\",\"pins\":[\"" PIN_A "\"]}]}";
+	certpin_load_options o = CERTPIN_LOAD_OPTIONS_INIT;
+	certpin_policy *p = NULL;
+	certpin_error err;
+
+	o.max_bytes = strlen(doc) - 1;
+	CHECK_INT(certpin_policy_load_data(&p, doc, strlen(doc), "small", &o, &err), CERTPIN_E_POLICY);
+	CHECK_CONTAINS(err.message, "larger than");
+	CHECK(p == NULL);
+	o.max_bytes = strlen(doc);
+	CHECK_INT(certpin_policy_load_data(&p, doc, strlen(doc), "small", &o, &err), CERTPIN_OK);
+	certpin_policy_free(p);
+	o.version = 99;
+	CHECK_INT(certpin_policy_load_data(&p, doc, strlen(doc), "small", &o, &err), CERTPIN_E_INVALID_ARG);
+}
+
+/*
+ * The compact model: pins added to earlier rules after later ones (moved
+ * while building, laid out anew when frozen), comments, names longer than
+ * an index slot holds, and many hosts.
+ */
+static void test_compact(void)
+{
+	static const char *const names[] = {
+		"a.test", "a-very-long-host-name-beyond-the-slot.example.com", "a-very-long-host-name-beyond-the-slot.example.org",
+	};
+	certpin_policy *p;
+	certpin_host_options o = CERTPIN_HOST_OPTIONS_INIT;
+	certpin_pin pin = { CERTPIN_PIN_SPKI_SHA256, { 0 } }, got;
+	certpin_position pos;
+	char name[64];
+	size_t idx;
+
+	CHECK_INT(certpin_policy_new(&p), CERTPIN_OK);
+	for (size_t i = 0; i < 3; i++) {
+		o.pattern = names[i];
+		CHECK_INT(certpin_policy_add_host(p, &o, NULL), CERTPIN_OK);
+	}
+	/* pins in turns: every rule's pins are interleaved with the others' */
+	for (int k = 0; k < 6; k++)
+		for (size_t i = 0; i < 3; i++) {
+			pin.digest[0] = (unsigned char)i;
+			pin.digest[1] = (unsigned char)k;
+			CHECK_INT(certpin_policy_add_pin(p, names[i], &pin, CERTPIN_POS_ANY, k == 2 ? "third" : NULL, NULL),
+				CERTPIN_OK);
+		}
+	/* many hosts: the index grows, every one is still found */
+	for (int i = 0; i < 5000; i++) {
+		snprintf(name, sizeof(name), "h%05d.%s.example.net", i, i % 2 ? "long-enough-to-pass-the-slot" : "x");
+		o.pattern = name;
+		CHECK_INT(certpin_policy_add_host(p, &o, NULL), CERTPIN_OK);
+	}
+	certpin_policy_freeze(p);
+	for (size_t i = 0; i < 3; i++) {
+		CHECK_INT(certpin_policy_lookup(&idx, p, names[i]), CERTPIN_OK);
+		CHECK_INT(idx, i);
+		for (size_t k = 0; k < 6; k++) {
+			CHECK_INT(certpin_policy_host_pin(&got, &pos, p, i, k), CERTPIN_OK);
+			CHECK_INT(got.digest[0], i);
+			CHECK_INT(got.digest[1], k);
+			if (k == 2)
+				CHECK_STR(certpin_policy_host_pin_comment(p, i, k), "third");
+			else
+				CHECK(certpin_policy_host_pin_comment(p, i, k) == NULL);
+		}
+	}
+	for (int i = 0; i < 5000; i++) {
+		snprintf(name, sizeof(name), "h%05d.%s.example.net", i, i % 2 ? "long-enough-to-pass-the-slot" : "x");
+		int rc = certpin_policy_lookup(&idx, p, name);
+		CHECK_INT(rc, CERTPIN_OK);
+		if (rc == CERTPIN_OK)
+			CHECK_INT(idx, (size_t)i + 3);
+	}
+	/* a name that shares a long prefix with a rule's, and differs after a slot's bytes */
+	CHECK_INT(certpin_policy_lookup(&idx, p, "a-very-long-host-name-beyond-the-slot.example.net"), CERTPIN_E_NOT_FOUND);
+	CHECK_INT(certpin_policy_find(&idx, p, "A.TEST."), CERTPIN_OK);
+	CHECK_INT(idx, 0);
+	CHECK_INT(certpin_policy_find(&idx, p, "*.a.test"), CERTPIN_E_NOT_FOUND);
 	certpin_policy_free(p);
 }
 
 int main(void)
 {
 	test_load_good();
+	test_max_bytes();
+	test_compact();
 	test_load_errors();
 	test_files();
 	test_builder();

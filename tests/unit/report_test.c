@@ -56,10 +56,10 @@ static certpin_policy *make_policy(void)
 
 	snprintf(doc, sizeof(doc), POLICY_FMT, pin_backup,
 		"cert-sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", pin_root);
-	CHECK_INT(certpin_policy_new(&p), CERTPIN_OK);
-	rc = certpin_policy_load_data(p, doc, strlen(doc), "test");
+	certpin_error err;
+	rc = certpin_policy_load_data(&p, doc, strlen(doc), "test", NULL, &err);
 	if (rc != CERTPIN_OK)
-		fprintf(stderr, "policy: %s\n", certpin_policy_error(p));
+		fprintf(stderr, "policy: %s\n", err.message);
 	CHECK_INT(rc, CERTPIN_OK);
 	return p;
 }

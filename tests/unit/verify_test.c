@@ -44,13 +44,13 @@ static certpin_policy *one_rule(const char *pattern, certpin_mode mode, int64_t 
 	o.expires = expires;
 	o.on_expiry = act;
 	o.clock_skew = skew;
-	CHECK_INT(certpin_policy_add_host(p, &o), CERTPIN_OK);
+	CHECK_INT(certpin_policy_add_host(p, &o, NULL), CERTPIN_OK);
 	return p;
 }
 
 static void add(certpin_policy *p, const char *pattern, certpin_pin pin, certpin_position pos)
 {
-	CHECK_INT(certpin_policy_add_pin(p, pattern, &pin, pos), CERTPIN_OK);
+	CHECK_INT(certpin_policy_add_pin(p, pattern, &pin, pos, NULL, NULL), CERTPIN_OK);
 }
 
 static void test_positions(void)
@@ -226,7 +226,7 @@ static int rule_decide(certpin_result *r, certpin_policy *p, const certpin_chain
 	certpin__chain c;
 	certpin__chain_init_given(&c, chain, n);
 	certpin__result_init(r, NOW);
-	return certpin__rule_decide(r, certpin__policy_rule(p, 0), 0, &c, NOW, leaf_only);
+	return certpin__rule_decide(r, p, 0, &c, NOW, leaf_only);
 }
 
 /* Pin-only trust: only the leaf counts, and only leaf/any pins. */
@@ -262,13 +262,14 @@ static void test_parts(void)
 	add(p, "a.test", spki_pin(0x70), CERTPIN_POS_ANY);
 	add(p, "a.test", spki_pin(0x71), CERTPIN_POS_LEAF); /* the intermediate's key, as a leaf pin */
 	const certpin__rule *rule = certpin__policy_rule(p, 0);
+	const certpin__pinent *pins = certpin__rule_pins(p, rule);
 	/* from the leaf up: the leaf's pin (index 1) comes first, whatever the pins' order */
 	certpin__chain_init_given(&c, chain, 3);
-	CHECK_INT(certpin__scan(rule->pins, rule->npins, &c, false, &depth), 1);
+	CHECK_INT(certpin__scan(pins, rule->npins, &c, false, &depth), 1);
 	CHECK_INT(depth, 0);
 	/* without the leaf's pin: the root's (index 0) at depth 2; the leaf pin never matches depth 1 */
-	CHECK_INT(certpin__scan(rule->pins + 2, 1, &c, false, &depth), -1);
-	CHECK_INT(certpin__scan(rule->pins, 1, &c, false, &depth), 0);
+	CHECK_INT(certpin__scan(pins + 2, 1, &c, false, &depth), -1);
+	CHECK_INT(certpin__scan(pins, 1, &c, false, &depth), 0);
 	CHECK_INT(depth, 2);
 	CHECK_INT(rule_decide(&r, p, chain, 3, false), CERTPIN_OK);
 	CHECK_INT(r.verdict, CERTPIN_VERDICT_MATCH);
@@ -349,9 +350,9 @@ static void test_lazy_chain(void)
 	/* a leaf pin: one SPKI digest, nothing else */
 	certpin_policy *p = one_rule("a.test", CERTPIN_MODE_ENFORCE, 0, CERTPIN_EXPIRY_FAIL_OPEN, 0);
 	certpin_pin leaf = digest_pin(k.der[0], sizeof(k.der[0]), CERTPIN_PIN_SPKI_SHA256);
-	CHECK_INT(certpin_policy_add_pin(p, "a.test", &leaf, CERTPIN_POS_LEAF), CERTPIN_OK);
+	CHECK_INT(certpin_policy_add_pin(p, "a.test", &leaf, CERTPIN_POS_LEAF, NULL, NULL), CERTPIN_OK);
 	certpin__chain_init(&c, &src, 3);
-	CHECK_INT(certpin__rule_decide(&r, certpin__policy_rule(p, 0), 0, &c, NOW, false), CERTPIN_OK);
+	CHECK_INT(certpin__rule_decide(&r, p, 0, &c, NOW, false), CERTPIN_OK);
 	certpin__chain_done(&c);
 	CHECK_INT(k.spki_calls[0] + k.spki_calls[1] + k.spki_calls[2], 1);
 	CHECK_INT(k.cert_calls[0] + k.cert_calls[1] + k.cert_calls[2], 0);
@@ -361,9 +362,9 @@ static void test_lazy_chain(void)
 	memset(k.spki_calls, 0, sizeof(k.spki_calls));
 	p = one_rule("a.test", CERTPIN_MODE_ENFORCE, 0, CERTPIN_EXPIRY_FAIL_OPEN, 0);
 	certpin_pin root = digest_pin(k.der[2], sizeof(k.der[2]), CERTPIN_PIN_CERT_SHA256);
-	CHECK_INT(certpin_policy_add_pin(p, "a.test", &root, CERTPIN_POS_ROOT), CERTPIN_OK);
+	CHECK_INT(certpin_policy_add_pin(p, "a.test", &root, CERTPIN_POS_ROOT, NULL, NULL), CERTPIN_OK);
 	certpin__chain_init(&c, &src, 3);
-	CHECK_INT(certpin__rule_decide(&r, certpin__policy_rule(p, 0), 0, &c, NOW, false), CERTPIN_OK);
+	CHECK_INT(certpin__rule_decide(&r, p, 0, &c, NOW, false), CERTPIN_OK);
 	CHECK_INT(r.depth, 2);
 	CHECK(certpin__chain_digest(&c, 2, CERTPIN_PIN_CERT_SHA256) != NULL);
 	certpin__chain_done(&c);
@@ -373,13 +374,13 @@ static void test_lazy_chain(void)
 	/* a digest that cannot be computed fails closed: CERTPIN_E_CHAIN, never "no match" */
 	k.fail = true;
 	certpin__chain_init(&c, &src, 3);
-	CHECK_INT(certpin__rule_decide(&r, certpin__policy_rule(p, 0), 0, &c, NOW, false), CERTPIN_E_CHAIN);
+	CHECK_INT(certpin__rule_decide(&r, p, 0, &c, NOW, false), CERTPIN_E_CHAIN);
 	CHECK_INT(r.allowed, 0);
 	certpin__chain_done(&c);
 	/* and a chain longer than the engine takes is refused */
 	k.fail = false;
 	certpin__chain_init(&c, &src, CERTPIN__CHAIN_MAX + 1);
-	CHECK_INT(certpin__rule_decide(&r, certpin__policy_rule(p, 0), 0, &c, NOW, false), CERTPIN_E_CHAIN);
+	CHECK_INT(certpin__rule_decide(&r, p, 0, &c, NOW, false), CERTPIN_E_CHAIN);
 	certpin__chain_done(&c);
 	certpin_policy_free(p);
 }
@@ -407,7 +408,7 @@ static void test_decide_names(void)
 	add(p, "a.test", spki_pin(0x40), CERTPIN_POS_LEAF);
 	certpin_host_options o = CERTPIN_HOST_OPTIONS_INIT;
 	o.pattern = "b.test";
-	CHECK_INT(certpin_policy_add_host(p, &o), CERTPIN_OK);
+	CHECK_INT(certpin_policy_add_host(p, &o, NULL), CERTPIN_OK);
 	add(p, "b.test", spki_pin(0x4f), CERTPIN_POS_LEAF); /* not this chain's */
 	certpin__chain_init_given(&c, chain, 3);
 	certpin__check chk = { .chain = &c, .pkix_ok = true, .now = NOW };
