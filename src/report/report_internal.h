@@ -39,6 +39,18 @@ certpin_report_kind certpin_report__kind_for(int rc, const certpin_result *resul
 int certpin_report__from_ssl(char **out, unsigned char *key, const void *ssl,
 	const certpin_policy *policy, const certpin_report_options *opts);
 
+/*
+ * The reporter's spool (spool.c).  _write: `json` as a new file of `dir`,
+ * atomically, unless it holds `max` already; 0 or -1.  _read: up to `room`
+ * spooled reports, each handed to `take` (the text malloc'd, the caller's;
+ * `take` returns false to stop); files that cannot be read are removed.
+ * Returns the number taken.
+ */
+int certpin_report__spool_write(const char *dir, size_t max, const char *json, size_t len,
+	const unsigned char key[CERTPIN_DIGEST_LEN], unsigned long seq);
+size_t certpin_report__spool_read(const char *dir, size_t room,
+	bool (*take)(void *ctx, char *json, size_t len, const char *path), void *ctx);
+
 /* curl_global_init(), once per process: CERTPIN_OK or CERTPIN_E_TLS. */
 int certpin_report__curl_init(void);
 

@@ -11,7 +11,6 @@
 #include "report_internal.h"
 
 #include <curl/curl.h>
-#include <dirent.h>
 #include <jansson.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -20,10 +19,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-#define SPOOL_FILE_MAX (CERTPIN_REPORT_MAX_LEN)
-#define SPOOL_PREFIX "r-"
-#define SPOOL_SUFFIX ".json"
 
 typedef struct item {
 	struct item *next, *prev;
@@ -224,127 +219,44 @@ static void dd_forget(certpin_reporter *r, const unsigned char *key)
 	r->dd[i].t = INT64_MIN / 2; /* expired: the next identical failure is reported */
 }
 
-/* ---- spool ---------------------------------------------------------------- */
+/* ---- spool (the files are spool.c's) ----------------------------------------- */
 
-static int is_spool_name(const char *name)
-{
-	size_t n = strlen(name), pl = strlen(SPOOL_PREFIX), sl = strlen(SPOOL_SUFFIX);
-	return n > pl + sl && strncmp(name, SPOOL_PREFIX, pl) == 0 && strcmp(name + n - sl, SPOOL_SUFFIX) == 0;
-}
-
-static size_t spool_count(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	size_t n = 0;
-
-	if (!d)
-		return 0;
-	while ((de = readdir(d)))
-		if (is_spool_name(de->d_name))
-			n++;
-	closedir(d);
-	return n;
-}
-
-/* Write a new spool file atomically: temporary file, fsync, rename.  0 or -1. */
 static int spool_write(certpin_reporter *r, const item *it, unsigned long seq)
 {
-	char tmp[4096], dst[4096];
-	int fd, ok = 0;
-	size_t off = 0;
-
-	if (spool_count(r->spool_dir) >= r->o.spool_max)
-		return -1;
-	snprintf(tmp, sizeof(tmp), "%s/.tmp-%ld-%lu", r->spool_dir, (long)getpid(), seq);
-	snprintf(dst, sizeof(dst), "%s/" SPOOL_PREFIX "%lld-%ld-%lu-%02x%02x%02x%02x" SPOOL_SUFFIX, r->spool_dir,
-		(long long)time(NULL), (long)getpid(), seq, it->key[0], it->key[1], it->key[2], it->key[3]);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -1;
-	while (off < it->len) {
-		ssize_t w = write(fd, it->json + off, it->len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			goto out;
-		off += (size_t)w;
-	}
-	if (fsync(fd) != 0)
-		goto out;
-	ok = 1;
-out:
-	close(fd);
-	if (!ok || rename(tmp, dst) != 0) {
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
+	return certpin_report__spool_write(r->spool_dir, r->o.spool_max, it->json, it->len, it->key, seq);
 }
 
-static char *read_small_file(const char *path, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat sb;
-	char *buf = NULL;
-	size_t off = 0;
+typedef struct spool_take_ctx {
+	certpin_reporter *r;
+	item **out;
+	size_t n;
+} spool_take_ctx;
 
-	if (fd < 0)
-		return NULL;
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size <= 0 || sb.st_size > (off_t)SPOOL_FILE_MAX)
-		goto err;
-	if (!(buf = malloc((size_t)sb.st_size + 1)))
-		goto err;
-	while (off < (size_t)sb.st_size) {
-		ssize_t n = read(fd, buf + off, (size_t)sb.st_size - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			goto err;
-		off += (size_t)n;
+/* A spooled report as a new item; false to stop (out of memory). */
+static bool spool_take(void *ctx, char *json, size_t len, const char *path)
+{
+	spool_take_ctx *c = ctx;
+	item *it = calloc(1, sizeof(*it));
+
+	if (!it || !(it->spool_path = strdup(path))) {
+		free(it);
+		free(json);
+		return false;
 	}
-	buf[off] = '\0';
-	*len = off;
-	close(fd);
-	return buf;
-err:
-	free(buf);
-	close(fd);
-	return NULL;
+	it->json = json;
+	it->len = len;
+	item_route(c->r, it, c->r->nuris ? -1 : report_rule(c->r, it));
+	c->out[c->n++] = it;
+	return true;
 }
 
 /* Load up to `room` spooled reports into new items (unlocked). */
 static size_t spool_load(certpin_reporter *r, item **out, size_t room)
 {
-	DIR *d = opendir(r->spool_dir);
-	struct dirent *de;
-	size_t n = 0;
+	spool_take_ctx c = { r, out, 0 };
 
-	if (!d)
-		return 0;
-	while (n < room && (de = readdir(d))) {
-		char path[4096];
-		item *it;
-		if (!is_spool_name(de->d_name))
-			continue;
-		if ((size_t)snprintf(path, sizeof(path), "%s/%s", r->spool_dir, de->d_name) >= sizeof(path))
-			continue;
-		if (!(it = calloc(1, sizeof(*it))))
-			break;
-		if (!(it->json = read_small_file(path, &it->len))) {
-			free(it);
-			unlink(path); /* unreadable, empty or oversized: it can never be sent */
-			continue;
-		}
-		if (!(it->spool_path = strdup(path))) {
-			item_free(it);
-			break;
-		}
-		item_route(r, it, r->nuris ? -1 : report_rule(r, it));
-		out[n++] = it;
-	}
-	closedir(d);
-	return n;
+	certpin_report__spool_read(r->spool_dir, room, spool_take, &c);
+	return c.n;
 }
 
 /* ---- sending -------------------------------------------------------------- */
