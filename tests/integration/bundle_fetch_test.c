@@ -315,7 +315,18 @@ static void test_http_errors(const char *bundle)
 		free(resp);
 	}
 
-	/* a correctly chunked body is read whole */
+	certpin_policy_free(cur);
+}
+
+/* A correctly chunked body is read whole. */
+static void test_chunked(const char *bundle)
+{
+	certpin_policy *cur = policy_for("api.certpin.test", &pin_root);
+	certpin_fetch_result res;
+	responder r;
+	char *body = NULL, *resp;
+	size_t len = 0;
+
 	CHECK_INT(responder_start(&r, "chain.pem", "leaf.key"), 0);
 	size_t blen = strlen(bundle), half = blen / 2;
 	size_t cap = blen + 128;
@@ -330,6 +341,17 @@ static void test_http_errors(const char *bundle)
 	body = NULL;
 	responder_stop(&r);
 	free(resp);
+	certpin_policy_free(cur);
+}
+
+/* The size cap, announced or not, and the deadline. */
+static void test_limits(const char *bundle)
+{
+	certpin_policy *cur = policy_for("api.certpin.test", &pin_root);
+	certpin_fetch_result res;
+	responder r;
+	char *body = NULL, *resp;
+	size_t len = 0;
 
 	/* larger than the limit, announced or not */
 	CHECK_INT(responder_start(&r, "chain.pem", "leaf.key"), 0);
@@ -443,6 +465,8 @@ int main(void)
 
 	test_fetch_and_apply(bundle, anchors, state);
 	test_http_errors(bundle);
+	test_chunked(bundle);
+	test_limits(bundle);
 	test_transport_refusals(bundle);
 
 	free(bundle);

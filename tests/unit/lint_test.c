@@ -351,6 +351,19 @@ static void test_live(void)
 	CHECK_INT(certpin_lint_errors(r), 1);
 	certpin_lint_report_free(r);
 	certpin_policy_free(p);
+}
+
+/* Live chain as above, matched only through CA certificates (W001), or not at all in report-only mode. */
+static void test_live_ca(void)
+{
+	certpin_chain_elem chain[3];
+	const char *subjects[] = { "CN=leaf", "CN=Test Intermediate", "CN=Test Root" };
+	certpin_lint_chain live = { "api.test", chain, 3, NOW + 50 * DAY, subjects };
+	const certpin_lint_finding *f;
+	int64_t exp = NOW + 100 * DAY;
+	certpin_lint_report *r;
+	certpin_policy *p;
+
 	make_chain(chain, 3, 0x10, 0x80);
 
 	/* accepted only through the intermediate (pin position any): W001 names the CA subject */
@@ -486,6 +499,7 @@ int main(void)
 	test_public_suffix();
 	test_ca_only_offline();
 	test_live();
+	test_live_ca();
 	test_live_coverage();
 	test_args();
 	return test_finish("lint_test");

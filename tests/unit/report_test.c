@@ -133,12 +133,58 @@ static json_t *load(const char *s)
 	return j;
 }
 
+/* Hashes only: no certificate leaves, same dedup key as `in`'s full report `info`. */
+static void check_hashes_only(certpin_report_input *in, const certpin_report_info *info)
+{
+	certpin_report_info info2;
+	char *json2 = NULL;
+
+	in->hashes_only = 1;
+	CHECK_INT(certpin_report_build(&json2, in), CERTPIN_OK);
+	CHECK(json2 && !strstr(json2, "BEGIN CERTIFICATE"));
+	CHECK(json2 && strstr(json2, "served-chain-sha256"));
+	CHECK_INT(certpin_report_parse(&info2, json2, strlen(json2), NULL), CERTPIN_OK);
+	CHECK_INT(info2.served_pem, 0);
+	CHECK_INT(info2.nvalidated, 3);
+	CHECK(memcmp(info->key, info2.key, 32) == 0);
+	CHECK(memcmp(info->validated, info2.validated, sizeof(info->validated)) == 0);
+	free(json2);
+}
+
+/* A different port, result or chain than `in`'s (whose report is `info`) changes the dedup key. */
+static void check_key_changes(certpin_report_input *in, const certpin_report_info *info)
+{
+	certpin_report_info info2;
+	char *json2 = NULL;
+
+	in->port = 443;
+	CHECK_INT(certpin_report_build(&json2, in), CERTPIN_OK);
+	CHECK_INT(certpin_report_parse(&info2, json2, strlen(json2), NULL), CERTPIN_OK);
+	CHECK(memcmp(info->key, info2.key, 32) != 0);
+	free(json2);
+	in->port = 8443;
+	in->nvalidated = 2;
+	CHECK_INT(certpin_report_build(&json2, in), CERTPIN_OK);
+	CHECK_INT(certpin_report_parse(&info2, json2, strlen(json2), NULL), CERTPIN_OK);
+	CHECK(memcmp(info->key, info2.key, 32) != 0);
+	free(json2);
+	in->nvalidated = 3;
+	in->rc = CERTPIN_E_PKIX;
+	CHECK_INT(certpin_report_build(&json2, in), CERTPIN_OK);
+	CHECK_CONTAINS(json2, "\"verdict\":\"pkix-failure\"");
+	CHECK_CONTAINS(json2, "\"allowed\":false");
+	CHECK_INT(certpin_report_parse(&info2, json2, strlen(json2), NULL), CERTPIN_OK);
+	CHECK_INT(info2.kind, CERTPIN_REPORT_PKIX);
+	CHECK(memcmp(info->key, info2.key, 32) != 0);
+	free(json2);
+}
+
 static void test_build_roundtrip(certpin_policy *p)
 {
 	certpin_result res;
 	certpin_report_input in = CERTPIN_REPORT_INPUT_INIT;
-	certpin_report_info info, info2;
-	char *json = NULL, *json2 = NULL;
+	certpin_report_info info;
+	char *json = NULL;
 	certpin_error err;
 
 	check_verify_mismatch(&res, p, "API.certpin.test.");
@@ -206,39 +252,8 @@ static void test_build_roundtrip(certpin_policy *p)
 	CHECK(certpin_pin_equal(&info.known[0], &backup));
 	CHECK_INT(info.known[1].kind, CERTPIN_PIN_CERT_SHA256);
 
-	/* hashes only: no certificate leaves, same dedup key as the full report */
-	in.hashes_only = 1;
-	CHECK_INT(certpin_report_build(&json2, &in), CERTPIN_OK);
-	CHECK(json2 && !strstr(json2, "BEGIN CERTIFICATE"));
-	CHECK(json2 && strstr(json2, "served-chain-sha256"));
-	CHECK_INT(certpin_report_parse(&info2, json2, strlen(json2), &err), CERTPIN_OK);
-	CHECK_INT(info2.served_pem, 0);
-	CHECK_INT(info2.nvalidated, 3);
-	CHECK(memcmp(info.key, info2.key, 32) == 0);
-	CHECK(memcmp(info.validated, info2.validated, sizeof(info.validated)) == 0);
-	free(json2);
-
-	/* a different port, result or chain changes the key */
-	in.port = 443;
-	CHECK_INT(certpin_report_build(&json2, &in), CERTPIN_OK);
-	CHECK_INT(certpin_report_parse(&info2, json2, strlen(json2), NULL), CERTPIN_OK);
-	CHECK(memcmp(info.key, info2.key, 32) != 0);
-	free(json2);
-	in.port = 8443;
-	in.nvalidated = 2;
-	CHECK_INT(certpin_report_build(&json2, &in), CERTPIN_OK);
-	CHECK_INT(certpin_report_parse(&info2, json2, strlen(json2), NULL), CERTPIN_OK);
-	CHECK(memcmp(info.key, info2.key, 32) != 0);
-	free(json2);
-	in.nvalidated = 3;
-	in.rc = CERTPIN_E_PKIX;
-	CHECK_INT(certpin_report_build(&json2, &in), CERTPIN_OK);
-	CHECK_CONTAINS(json2, "\"verdict\":\"pkix-failure\"");
-	CHECK_CONTAINS(json2, "\"allowed\":false");
-	CHECK_INT(certpin_report_parse(&info2, json2, strlen(json2), NULL), CERTPIN_OK);
-	CHECK_INT(info2.kind, CERTPIN_REPORT_PKIX);
-	CHECK(memcmp(info.key, info2.key, 32) != 0);
-	free(json2);
+	check_hashes_only(&in, &info);
+	check_key_changes(&in, &info);
 	free(json);
 }
 

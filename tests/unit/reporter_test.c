@@ -586,6 +586,8 @@ static int count_spool(const char *dir, char *first, size_t n)
 	return c;
 }
 
+static void test_spool_leftovers(const char *dir, certpin_reporter_options *base);
+
 static void test_spool(void)
 {
 	char dir[] = "/tmp/certpin-spool-XXXXXX";
@@ -644,8 +646,21 @@ static void test_spool(void)
 	CHECK_INT(count_spool(dir, NULL, 0), 0);
 	certpin_reporter_free(r);
 	sink_stop(s);
+	test_spool_leftovers(dir, &o);
+	rmdir(dir);
+}
+
+/* The spool at shutdown and at start: reports waiting for a retry are spooled, garbage is removed. */
+static void test_spool_leftovers(const char *dir, certpin_reporter_options *base)
+{
+	char uri[128], path[512];
+	const char *uris[1] = { uri };
+	certpin_reporter_options o = *base;
+	certpin_reporter *r = NULL;
+	sink *s;
 
 	/* free() with reports still waiting for a retry: spooled, not lost */
+	o.report_uris = uris;
 	snprintf(uri, sizeof(uri), "http://127.0.0.1:%d/report", dead_port());
 	o.max_attempts = 50;
 	o.backoff_ms = o.backoff_max_ms = 60000;
@@ -672,7 +687,6 @@ static void test_spool(void)
 	CHECK_INT(count_spool(dir, NULL, 0), 0);
 	certpin_reporter_free(r);
 	sink_stop(s);
-	rmdir(dir);
 }
 
 static void test_bounded_queue_and_shutdown(void)
