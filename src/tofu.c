@@ -22,7 +22,6 @@ struct certpin_tofu {
 	char *lock_path;
 	certpin_tofu_options opts;
 	pthread_mutex_t mu;
-	char err[CERTPIN_HOSTNAME_MAX + 256]; /* room for a message naming a host */
 	/*
 	 * Checks (under `mu`): the known_pins file as last read, the status it
 	 * had, and whether a check may use it again while the file keeps that
@@ -401,11 +400,6 @@ void certpin_tofu_close(certpin_tofu *store)
 	free(store);
 }
 
-const char *certpin_tofu_error(const certpin_tofu *store)
-{
-	return store ? store->err : "";
-}
-
 /*
  * Read and parse the store file; a missing file is an empty store.  With
  * `st`, the status of the file read goes there, st->st_nlink 0 if there was
@@ -729,21 +723,27 @@ int certpin_tofu_check(certpin_tofu_result *out, certpin_tofu *store, const char
 /* Management                                                                */
 /* ------------------------------------------------------------------------ */
 
-int certpin_tofu_list(certpin_tofu_entry **out, size_t *count, certpin_tofu *store)
+/* A management call's failure: its message (why[], or the code's) into err. */
+static int mfail(certpin_error *err, int rc, const char *why)
+{
+	return certpin__fail(err, rc, NULL, 0, "%s", why[0] ? why : certpin_strerror(rc));
+}
+
+int certpin_tofu_list(certpin_tofu_entry **out, size_t *count, certpin_tofu *store, certpin_error *err)
 {
 	certpin__tofu_db db;
+	char why[CERTPIN_HOSTNAME_MAX + 256] = "";
 	int rc;
 
 	if (!out || !count || !store)
-		return CERTPIN_E_INVALID_ARG;
+		return certpin__fail(err, CERTPIN_E_INVALID_ARG, NULL, 0, "invalid argument");
 	*out = NULL;
 	*count = 0;
 	pthread_mutex_lock(&store->mu);
-	store->err[0] = '\0';
-	rc = load_db(&db, store, store->err, sizeof(store->err));
+	rc = load_db(&db, store, why, sizeof(why));
 	pthread_mutex_unlock(&store->mu);
 	if (rc != CERTPIN_OK)
-		return rc;
+		return mfail(err, rc, why);
 	*out = db.e;
 	*count = db.n;
 	return CERTPIN_OK;
@@ -752,31 +752,31 @@ int certpin_tofu_list(certpin_tofu_entry **out, size_t *count, certpin_tofu *sto
 /* Lock, load, let `edit` change the db, save if it reports a change. */
 typedef int (*edit_fn)(certpin__tofu_db *db, void *arg, int *changed, char *err, size_t errlen);
 
-static int modify(certpin_tofu *t, edit_fn edit, void *arg)
+static int modify(certpin_tofu *t, edit_fn edit, void *arg, certpin_error *err)
 {
 	certpin__lock lock = CERTPIN__LOCK_INIT;
 	certpin__tofu_db db;
+	char why[CERTPIN_HOSTNAME_MAX + 256] = "";
 	int changed = 0, rc;
 
 	memset(&db, 0, sizeof(db));
 	pthread_mutex_lock(&t->mu);
-	t->err[0] = '\0';
-	rc = certpin__store_lock(&lock, t->lock_path, t->opts.lock_timeout_ms, t->err, sizeof(t->err));
+	rc = certpin__store_lock(&lock, t->lock_path, t->opts.lock_timeout_ms, why, sizeof(why));
 	if (rc != CERTPIN_OK)
 		goto out;
-	if ((rc = load_db(&db, t, t->err, sizeof(t->err))) != CERTPIN_OK)
+	if ((rc = load_db(&db, t, why, sizeof(why))) != CERTPIN_OK)
 		goto out;
-	if ((rc = edit(&db, arg, &changed, t->err, sizeof(t->err))) != CERTPIN_OK)
+	if ((rc = edit(&db, arg, &changed, why, sizeof(why))) != CERTPIN_OK)
 		goto out;
 	if (changed) {
 		t->reuse = false;
-		rc = save_db(&db, t, t->err, sizeof(t->err));
+		rc = save_db(&db, t, why, sizeof(why));
 	}
 out:
 	certpin__store_unlock(&lock);
 	certpin__tofu_db_free(&db);
 	pthread_mutex_unlock(&t->mu);
-	return rc;
+	return rc == CERTPIN_OK ? rc : mfail(err, rc, why);
 }
 
 typedef struct forget_arg {
@@ -804,7 +804,7 @@ static int edit_forget(certpin__tofu_db *db, void *arg, int *changed, char *err,
 	return CERTPIN_OK;
 }
 
-int certpin_tofu_forget(certpin_tofu *store, const char *hostname, size_t *removed)
+int certpin_tofu_forget(certpin_tofu *store, const char *hostname, size_t *removed, certpin_error *err)
 {
 	char norm[CERTPIN_HOSTNAME_MAX];
 	forget_arg a;
@@ -813,16 +813,12 @@ int certpin_tofu_forget(certpin_tofu *store, const char *hostname, size_t *remov
 	if (removed)
 		*removed = 0;
 	if (!store || !hostname)
-		return CERTPIN_E_INVALID_ARG;
-	if (certpin__host_normalize(norm, sizeof(norm), &is_ip, hostname) != CERTPIN_OK) {
-		pthread_mutex_lock(&store->mu);
-		snprintf(store->err, sizeof(store->err), "invalid host name");
-		pthread_mutex_unlock(&store->mu);
-		return CERTPIN_E_HOSTNAME;
-	}
+		return certpin__fail(err, CERTPIN_E_INVALID_ARG, NULL, 0, "invalid argument");
+	if (certpin__host_normalize(norm, sizeof(norm), &is_ip, hostname) != CERTPIN_OK)
+		return certpin__fail(err, CERTPIN_E_HOSTNAME, NULL, 0, "invalid host name");
 	a.host = norm;
 	a.removed = 0;
-	rc = modify(store, edit_forget, &a);
+	rc = modify(store, edit_forget, &a, err);
 	if (removed)
 		*removed = a.removed;
 	return rc;
@@ -862,24 +858,20 @@ static int edit_trust(certpin__tofu_db *db, void *arg, int *changed, char *err, 
 }
 
 int certpin_tofu_trust(certpin_tofu *store, const char *hostname, const certpin_pin *pin,
-	certpin_position position, unsigned int flags, int64_t now)
+	certpin_position position, unsigned int flags, int64_t now, certpin_error *err)
 {
 	trust_arg a;
 	int is_ip;
 
 	if (!store || !hostname || !pin || !position_word(position) || (flags & ~CERTPIN_TOFU_TRUST_ADD) ||
 	    (pin->kind != CERTPIN_PIN_SPKI_SHA256 && pin->kind != CERTPIN_PIN_CERT_SHA256) || now < 0)
-		return CERTPIN_E_INVALID_ARG;
+		return certpin__fail(err, CERTPIN_E_INVALID_ARG, NULL, 0, "invalid argument");
 	memset(&a, 0, sizeof(a));
-	if (certpin__host_normalize(a.e.host, sizeof(a.e.host), &is_ip, hostname) != CERTPIN_OK) {
-		pthread_mutex_lock(&store->mu);
-		snprintf(store->err, sizeof(store->err), "invalid host name");
-		pthread_mutex_unlock(&store->mu);
-		return CERTPIN_E_HOSTNAME;
-	}
+	if (certpin__host_normalize(a.e.host, sizeof(a.e.host), &is_ip, hostname) != CERTPIN_OK)
+		return certpin__fail(err, CERTPIN_E_HOSTNAME, NULL, 0, "invalid host name");
 	a.e.position = position;
 	a.e.pin = *pin;
 	a.e.first_seen = now;
 	a.flags = flags;
-	return modify(store, edit_trust, &a);
+	return modify(store, edit_trust, &a, err);
 }
