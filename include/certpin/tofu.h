@@ -77,6 +77,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../certpin.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
