@@ -79,6 +79,13 @@ void certpin__policy_reset(certpin_policy *p)
 	free(fresh);
 }
 
+uint64_t certpin__new_serial(void)
+{
+	static atomic_uint_fast64_t next = 1;
+
+	return (uint64_t)atomic_fetch_add(&next, 1);
+}
+
 certpin_policy *certpin__policy_ref(certpin_policy *p)
 {
 	if (p)
