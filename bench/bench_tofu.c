@@ -54,7 +54,7 @@ static int time_checks(certpin_tofu *t, double *v, int checks, double limit_ns)
 		int rc = certpin_tofu_check(&r, t, "host0.bench.test", c, 3, NOW);
 		v[i] = bench_now_ns() - t0;
 		if (rc != CERTPIN_OK || r.verdict != CERTPIN_TOFU_MATCH) {
-			fprintf(stderr, "bench_tofu: a check did not match: %s\n", certpin_tofu_error(t));
+			fprintf(stderr, "bench_tofu: a check did not match: %s\n", r.detail);
 			exit(1);
 		}
 	}
@@ -96,7 +96,7 @@ int main(int argc, char **argv)
 		snprintf(name, sizeof(name), "host%d.bench.test", h);
 		chain_for(c, (unsigned int)h);
 		if (certpin_tofu_check(&r, t, name, c, 3, NOW) != CERTPIN_OK || r.verdict != CERTPIN_TOFU_FIRST_USE) {
-			fprintf(stderr, "bench_tofu: cannot record %s: %s\n", name, certpin_tofu_error(t));
+			fprintf(stderr, "bench_tofu: cannot record %s: %s\n", name, r.detail);
 			return 1;
 		}
 	}

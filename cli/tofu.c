@@ -373,12 +373,9 @@ out:
 
 /* ---- list / forget / trust ---------------------------------------------------------- */
 
-static int store_error(certpin_tofu *store, const char *path, int rc)
+static int store_error(const certpin_error *err, int rc)
 {
-	const char *d = certpin_tofu_error(store);
-
-	cli_error("%s", d[0] ? d : certpin_strerror(rc));
-	(void)path;
+	cli_error("%s", err->message[0] ? err->message : certpin_strerror(rc));
 	return exit_for(rc);
 }
 
@@ -396,9 +393,10 @@ static int do_list(const char *store_file, const char *host, int json)
 	}
 	if ((status = open_store(&store, store_file, CERTPIN_POS_LEAF, CERTPIN_PIN_SPKI_SHA256, 0)) != 0)
 		return status;
-	rc = certpin_tofu_list(&list, &n, store);
+	certpin_error err;
+	rc = certpin_tofu_list(&list, &n, store, &err);
 	if (rc != CERTPIN_OK) {
-		status = store_error(store, store_file, rc);
+		status = store_error(&err, rc);
 		goto out;
 	}
 	if (json) {
@@ -448,9 +446,10 @@ static int do_forget(const char *store_file, const char *host)
 	}
 	if ((status = open_store(&store, store_file, CERTPIN_POS_LEAF, CERTPIN_PIN_SPKI_SHA256, 0)) != 0)
 		return status;
-	rc = certpin_tofu_forget(store, norm, &removed);
+	certpin_error err;
+	rc = certpin_tofu_forget(store, norm, &removed, &err);
 	if (rc != CERTPIN_OK) {
-		status = store_error(store, store_file, rc);
+		status = store_error(&err, rc);
 	} else {
 		printf("forgot %zu pin%s of %s\n", removed, removed == 1 ? "" : "s", norm);
 		status = CLI_EXIT_OK;
@@ -528,9 +527,10 @@ static int do_trust(const char *store_file, const char *host, const char *pin_st
 	}
 	if ((status = open_store(&store, store_file, pos, kind, 0)) != 0)
 		return status;
-	rc = certpin_tofu_trust(store, norm, &pin, pos, add ? CERTPIN_TOFU_TRUST_ADD : 0, (int64_t)time(NULL));
+	certpin_error err;
+	rc = certpin_tofu_trust(store, norm, &pin, pos, add ? CERTPIN_TOFU_TRUST_ADD : 0, (int64_t)time(NULL), &err);
 	if (rc != CERTPIN_OK) {
-		status = store_error(store, store_file, rc);
+		status = store_error(&err, rc);
 	} else {
 		cli_pin_string(s, &pin, CERTPIN_STYLE_DEFAULT);
 		printf("trusted: %s %s %s%s\n", norm, certpin_position_name(pos), s, add ? " (added)" : "");

@@ -8,7 +8,126 @@
 #include "internal.h"
 
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 #include <string.h>
+
+/*
+ * The digest cache's view of an OpenSSL X509: the same certificate if
+ * X509_cmp() says so (it compares the certificates' SHA-1 and their whole
+ * TBS encodings) and their signatures are the same too (so the whole DER
+ * is), kept with X509_up_ref(), hashed by the last bytes of its signature.
+ */
+static bool x509_same(const void *a, const void *b)
+{
+	const ASN1_BIT_STRING *sa, *sb;
+	const X509_ALGOR *aa, *ab;
+
+	if (X509_cmp(a, b) != 0)
+		return false;
+	X509_get0_signature(&sa, &aa, a);
+	X509_get0_signature(&sb, &ab, b);
+	return ASN1_STRING_cmp(sa, sb) == 0 && X509_ALGOR_cmp(aa, ab) == 0;
+}
+
+static void *x509_ref(void *x)
+{
+	return X509_up_ref(x) == 1 ? x : NULL;
+}
+
+static void x509_unref(void *x)
+{
+	X509_free(x);
+}
+
+static uint32_t x509_hash(const void *x)
+{
+	const ASN1_BIT_STRING *sig = NULL;
+	uint32_t h = 2166136261u;
+
+	X509_get0_signature(&sig, NULL, x);
+	const unsigned char *d = sig ? ASN1_STRING_get0_data(sig) : NULL;
+	int n = sig ? ASN1_STRING_length(sig) : 0;
+	for (int k = n > 16 ? n - 16 : 0; d && k < n; k++)
+		h = (h ^ d[k]) * 16777619u;
+	return h;
+}
+
+const certpin__cert_ops certpin__x509_ops = { x509_same, x509_ref, x509_unref, x509_hash };
+
+certpin__digest_cache *certpin__digest_cache_new(const certpin__cert_ops *ops)
+{
+	certpin__digest_cache *c = calloc(1, sizeof(*c));
+
+	if (c && pthread_mutex_init(&c->mu, NULL) != 0) {
+		free(c);
+		c = NULL;
+	}
+	if (c)
+		c->ops = ops;
+	return c;
+}
+
+void certpin__digest_cache_free(certpin__digest_cache *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < CERTPIN__CACHE_SETS; i++)
+		for (size_t w = 0; w < CERTPIN__CACHE_WAYS; w++)
+			if (c->set[i].way[w].cert)
+				c->ops->unref(c->set[i].way[w].cert);
+	pthread_mutex_destroy(&c->mu);
+	free(c);
+}
+
+/* The entry of `cert` in its set (caller holds c->mu), or NULL. */
+static struct certpin__cached *entry_of(certpin__digest_cache *c, struct certpin__cache_set *set, const void *cert)
+{
+	for (size_t w = 0; w < CERTPIN__CACHE_WAYS; w++)
+		if (set->way[w].cert && c->ops->same(set->way[w].cert, cert))
+			return &set->way[w];
+	return NULL;
+}
+
+bool certpin__digest_cache_get(certpin__digest_cache *c, void *cert, certpin_chain_elem *e)
+{
+	struct certpin__cache_set *set = &c->set[c->ops->hash(cert) % CERTPIN__CACHE_SETS];
+
+	pthread_mutex_lock(&c->mu);
+	struct certpin__cached *hit = entry_of(c, set, cert);
+	if (hit)
+		*e = hit->digests;
+	pthread_mutex_unlock(&c->mu);
+	return hit != NULL;
+}
+
+void certpin__digest_cache_put(certpin__digest_cache *c, void *cert, const certpin_chain_elem *e)
+{
+	struct certpin__cache_set *set = &c->set[c->ops->hash(cert) % CERTPIN__CACHE_SETS];
+	void *old = NULL;
+
+	pthread_mutex_lock(&c->mu);
+	struct certpin__cached *s = entry_of(c, set, cert);
+	if (!s) {
+		void *kept = c->ops->ref(cert);
+		if (!kept) {
+			pthread_mutex_unlock(&c->mu);
+			return;
+		}
+		s = &set->way[set->next];
+		set->next = (set->next + 1) % CERTPIN__CACHE_WAYS;
+		old = s->cert;
+		s->cert = kept;
+		s->digests.flags = 0;
+	}
+	if (e->flags & CERTPIN_HAVE_SPKI)
+		memcpy(s->digests.spki_sha256, e->spki_sha256, CERTPIN_DIGEST_LEN);
+	if (e->flags & CERTPIN_HAVE_CERT)
+		memcpy(s->digests.cert_sha256, e->cert_sha256, CERTPIN_DIGEST_LEN);
+	s->digests.flags |= e->flags;
+	pthread_mutex_unlock(&c->mu);
+	if (old)
+		c->ops->unref(old);
+}
 
 void certpin__chain_init(certpin__chain *c, const certpin__chain_source *src, size_t n)
 {
@@ -62,6 +181,35 @@ static bool compute(certpin__chain *c, size_t i, certpin_pin_kind kind)
 	return true;
 }
 
+/* Element i's digests from the source's cache, merged into c->own[i]; false if `flag`'s is not among them. */
+static bool from_cache(certpin__chain *c, size_t i, unsigned int flag, void *cert)
+{
+	certpin_chain_elem e;
+
+	if (!cert || !certpin__digest_cache_get(c->src->cache, cert, &e) || !(e.flags & flag))
+		return false;
+	if (e.flags & CERTPIN_HAVE_SPKI)
+		memcpy(c->own[i].spki_sha256, e.spki_sha256, CERTPIN_DIGEST_LEN);
+	if (e.flags & CERTPIN_HAVE_CERT)
+		memcpy(c->own[i].cert_sha256, e.cert_sha256, CERTPIN_DIGEST_LEN);
+	c->own[i].flags |= e.flags;
+	return true;
+}
+
+/* The digest of `kind` of element i, from the cache or computed (and then remembered); false if it cannot be. */
+static bool fill(certpin__chain *c, size_t i, certpin_pin_kind kind, unsigned int flag)
+{
+	void *cert = c->src->cert && c->src->cache ? c->src->cert(c->src->ctx, i) : NULL;
+
+	if (from_cache(c, i, flag, cert))
+		return true;
+	if (!compute(c, i, kind))
+		return false;
+	if (cert)
+		certpin__digest_cache_put(c->src->cache, cert, &c->own[i]);
+	return true;
+}
+
 const unsigned char *certpin__chain_digest(certpin__chain *c, size_t i, certpin_pin_kind kind)
 {
 	unsigned int flag = kind == CERTPIN_PIN_SPKI_SHA256 ? CERTPIN_HAVE_SPKI :
@@ -73,7 +221,7 @@ const unsigned char *certpin__chain_digest(certpin__chain *c, size_t i, certpin_
 	if (!(e->flags & flag)) {
 		if (!c->src)
 			return NULL; /* not given: a pin of this kind cannot match this element */
-		if (c->failed || !compute(c, i, kind)) {
+		if (c->failed || !fill(c, i, kind, flag)) {
 			c->failed = true;
 			return NULL;
 		}

@@ -171,6 +171,8 @@ const char *certpin__rule_pattern(const certpin_policy *p, const certpin__rule *
 const char *certpin__rule_base(const certpin_policy *p, const certpin__rule *r);
 /* Lookup for a normalized host. */
 long certpin__policy_match(const certpin_policy *p, const char *host, int is_ip);
+/* Has the policy (NULL: none) rules for IP addresses? */
+bool certpin__policy_ip_rules(const certpin_policy *p);
 /* The rule of exactly this normalized base and wildcard kind, or -1. */
 long certpin__policy_find(const certpin_policy *p, const char *base, size_t len, int wildcard);
 /* A pin as the public type, and back. */
@@ -192,7 +194,56 @@ void certpin__pinent_set(certpin__pinent *e, const certpin_pin *pin, certpin_pos
 typedef struct certpin__chain_source {
 	int (*der)(void *ctx, size_t i, bool spki, const unsigned char **der, size_t *len);
 	void *ctx;
+	/* Optional (NULL: none): the stack's object for element i, for the digest cache. */
+	void *(*cert)(void *ctx, size_t i);
+	struct certpin__digest_cache *cache;    /* with `cert`: where digests are remembered */
 } certpin__chain_source;
+
+/*
+ * How a digest cache handles a stack's certificate objects: whether two are
+ * exactly the same certificate (OpenSSL: X509_cmp(), which compares the
+ * certificates' whole encodings), a reference to keep one, and a cheap hash.
+ */
+typedef struct certpin__cert_ops {
+	bool (*same)(const void *a, const void *b);
+	void *(*ref)(void *cert);               /* NULL if it cannot be kept */
+	void (*unref)(void *cert);
+	uint32_t (*hash)(const void *cert);     /* equal for the same certificate */
+} certpin__cert_ops;
+
+/*
+ * The digests of certificates that handshakes hashed before, by the
+ * certificate itself: a server's chain is mostly the same from one
+ * handshake to the next, and hashing a SubjectPublicKeyInfo means encoding
+ * it first (about 0.7 us a certificate: more than a whole check should
+ * cost, bench/RESULTS.md).  An entry keeps a reference to its certificate
+ * and answers only for a certificate that is exactly the same.
+ * CERTPIN__CACHE_SETS sets of CERTPIN__CACHE_WAYS entries (a new
+ * certificate replaces its set's oldest), under a mutex.
+ */
+#define CERTPIN__CACHE_SETS 64
+#define CERTPIN__CACHE_WAYS 4
+typedef struct certpin__digest_cache {
+	pthread_mutex_t mu;
+	const certpin__cert_ops *ops;
+	struct certpin__cache_set {
+		unsigned int next;              /* the way to replace next */
+		struct certpin__cached {
+			void *cert;             /* a reference, or NULL */
+			certpin_chain_elem digests; /* flags: the digests known */
+		} way[CERTPIN__CACHE_WAYS];
+	} set[CERTPIN__CACHE_SETS];
+} certpin__digest_cache;
+
+/* The ops for OpenSSL's X509 (chain.c). */
+extern const certpin__cert_ops certpin__x509_ops;
+
+certpin__digest_cache *certpin__digest_cache_new(const certpin__cert_ops *ops);
+void certpin__digest_cache_free(certpin__digest_cache *c);
+/* Copy into *e the digests remembered for `cert`; false if none. */
+bool certpin__digest_cache_get(certpin__digest_cache *c, void *cert, certpin_chain_elem *e);
+/* Remember the digests of *e (its flags say which) for `cert`. */
+void certpin__digest_cache_put(certpin__digest_cache *c, void *cert, const certpin_chain_elem *e);
 
 /*
  * A chain as the engine sees it: n elements whose digests are computed on

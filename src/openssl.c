@@ -9,15 +9,14 @@
  * Which chain did OpenSSL verify?  X509_STORE_CTX_get0_chain() once
  * X509_verify_cert() has succeeded: the chain OpenSSL built from the peer's
  * certificates and the trust store, ending at the trust anchor it used,
- * never the list the peer sent.  The context attachment replaces the
- * SSL_CTX's certificate verification with ctx_verify_cb(), which calls
- * X509_verify_cert() itself and counts the chain as verified only if it
- * succeeded with no error left and none accepted by an application verify
- * callback.  The per-connection attachment checks in the verify callback at
- * depth 0 of a walk that reported no error: OpenSSL calls it last, once
- * every certificate above the leaf has verified.  Pin-only trust
- * (CERTPIN_SSL_INSECURE_PIN_ONLY) verifies nothing and hands over the
- * peer's leaf alone, the one certificate whose key the handshake proves.
+ * never the list the peer sent.  The context attachment's ctx_verify_cb()
+ * calls X509_verify_cert() itself and counts the chain as verified only if
+ * it succeeded with no error left and none accepted by an application
+ * verify callback.  The per-connection attachment checks in the verify
+ * callback at depth 0 of a walk that reported no error: OpenSSL calls it
+ * last, once every certificate above the leaf has verified.  Pin-only trust
+ * verifies nothing and hands over the peer's leaf alone, the one
+ * certificate whose key the handshake proves.
  *
  * How does OpenSSL refuse a handshake?  The verification fails with
  * X509_V_ERR_APPLICATION_VERIFICATION (a PKIX failure keeps OpenSSL's own
@@ -51,6 +50,8 @@ typedef struct conn_state {
 static struct {
 	int ctx, ssl, state, session, store_ssl;
 } idx = { -1, -1, -1, -1, -1 };
+/* The process's digest cache (see certpin__digest_cache), made with the indexes; NULL: none. */
+static certpin__digest_cache *cache;
 static CRYPTO_ONCE once = CRYPTO_ONCE_STATIC_INIT;
 
 static void free_binding(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int i, long argl, void *argp)
@@ -89,6 +90,7 @@ static void init_indexes(void)
 	idx.state = SSL_get_ex_new_index(0, "certpin state", NULL, dup_ex, free_plain);
 	idx.session = SSL_SESSION_get_ex_new_index(2, "certpin session tag", NULL, dup_ex, free_plain);
 	idx.store_ssl = SSL_get_ex_data_X509_STORE_CTX_idx();
+	cache = certpin__digest_cache_new(&certpin__x509_ops); /* out of memory: every digest is computed */
 }
 
 static bool ensure_indexes(void)
@@ -102,20 +104,26 @@ static bool ensure_indexes(void)
 /*
  * The names the certificate is verified against (see the top) into chk.
  * With `set_host`, a normalized SNI name becomes the verification host
- * (OpenSSL does not strip a trailing dot).  False if a name does not fit.
+ * (OpenSSL does not strip a trailing dot).  An IP beside a host name is
+ * only of use to a policy with rules for IPs (`ip_rules`): asking OpenSSL
+ * costs an allocation, or an error queued when there is none.  False if a
+ * name does not fit.
  */
-static bool conn_names(certpin__check *chk, SSL *ssl, X509_VERIFY_PARAM *param, bool set_host)
+static bool conn_names(certpin__check *chk, SSL *ssl, X509_VERIFY_PARAM *param, bool set_host, bool ip_rules)
 {
 	const char *h;
 	bool ok = true;
+	char *ip = NULL;
 
 	chk->nnames = 0;
 	chk->names_from_sni = false;
 	for (int i = 0; ok && (h = X509_VERIFY_PARAM_get0_host(param, i)) != NULL; i++)
 		ok = certpin__check_add_name(chk, h);
-	ERR_set_mark(); /* no IP set queues an error: keep it from the caller */
-	char *ip = X509_VERIFY_PARAM_get1_ip_asc(param);
-	ERR_pop_to_mark();
+	if (chk->nnames == 0 || ip_rules) {
+		ERR_set_mark(); /* no IP set queues an error: keep it from the caller */
+		ip = X509_VERIFY_PARAM_get1_ip_asc(param);
+		ERR_pop_to_mark();
+	}
 	if (ok && ip)
 		ok = certpin__check_add_name(chk, ip); /* next to a host name, OpenSSL requires the IP as well */
 	OPENSSL_free(ip);
@@ -139,11 +147,18 @@ typedef struct x509_chain {
 	unsigned char *der;             /* the DER handed out last */
 } x509_chain;
 
-/* The certpin__chain_source: element i's certificate DER, or its SubjectPublicKeyInfo's, into c->der. */
+/* The certpin__chain_source: element i's X509, its DER or its SubjectPublicKeyInfo's DER (into c->der). */
+static void *chain_cert(void *ctx, size_t i)
+{
+	x509_chain *c = ctx;
+
+	return c->sk ? sk_X509_value(c->sk, (int)i) : c->leaf;
+}
+
 static int chain_der(void *ctx, size_t i, bool spki, const unsigned char **der, size_t *len)
 {
 	x509_chain *c = ctx;
-	X509 *x = c->sk ? sk_X509_value(c->sk, (int)i) : c->leaf;
+	X509 *x = chain_cert(c, i);
 
 	OPENSSL_free(c->der);
 	c->der = NULL;
@@ -191,7 +206,7 @@ static void guard_resumption(SSL *ssl, certpin__binding *sources)
 
 	if (!sess)
 		return;
-	bool named = conn_names(&chk, ssl, SSL_get0_param(ssl), false) && chk.nnames > 0;
+	bool named = conn_names(&chk, ssl, SSL_get0_param(ssl), false, false) && chk.nnames > 0;
 	certpin__snapshot_take(&s, sources);
 	bool ok = certpin__resume_ok(&s, named ? chk.names[0] : NULL, SSL_SESSION_get_ex_data(sess, idx.session));
 	certpin__snapshot_drop(&s);
@@ -199,17 +214,12 @@ static void guard_resumption(SSL *ssl, certpin__binding *sources)
 		(void)SSL_set_session(ssl, NULL); /* a full handshake, with the checks, follows */
 }
 
-static bool handshake_start(const SSL *ssl, int where)
-{
-	return (where & SSL_CB_HANDSHAKE_START) && !SSL_is_server(ssl) && SSL_in_before(ssl);
-}
-
 static void ctx_info_cb(const SSL *cssl, int where, int ret)
 {
 	SSL *ssl = (SSL *)cssl; /* OpenSSL passes its own SSL; dropping a session needs it writable */
 	certpin__binding *b = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), idx.ctx);
 
-	if (b && handshake_start(ssl, where))
+	if (b && (where & SSL_CB_HANDSHAKE_START) && !SSL_is_server(ssl) && SSL_in_before(ssl))
 		guard_resumption(ssl, b);
 	if (b && b->app_info)
 		((info_cb_fn)b->app_info)(cssl, where, ret);
@@ -222,7 +232,7 @@ static void ssl_info_cb(const SSL *cssl, int where, int ret)
 	certpin__binding *b = SSL_get_ex_data(ssl, idx.ssl);
 	info_cb_fn next = b && b->app_info ? (info_cb_fn)b->app_info : SSL_CTX_get_info_callback(SSL_get_SSL_CTX(ssl));
 
-	if (b && handshake_start(ssl, where)) {
+	if (b && (where & SSL_CB_HANDSHAKE_START) && !SSL_is_server(ssl) && SSL_in_before(ssl)) {
 		guard_resumption(ssl, b);
 		certpin__binding *cb = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), idx.ctx);
 		if (cb && next != ctx_info_cb)
@@ -277,7 +287,7 @@ static int decide(const certpin__snapshot *s, SSL *ssl, X509_STORE_CTX *sctx, bo
 		.composed = SSL_get_ex_data(ssl, idx.ssl) != NULL, .now = (int64_t)time(NULL),
 		.on_failure = s->opts.on_failure, .payload = s->opts.payload };
 	x509_chain xc = { NULL, NULL, NULL };
-	certpin__chain_source src = { chain_der, &xc };
+	certpin__chain_source src = { chain_der, &xc, chain_cert, cache };
 	certpin__chain chain;
 	certpin__tag passed;
 	conn_state *st = state_get(ssl);
@@ -291,7 +301,7 @@ static int decide(const certpin__snapshot *s, SSL *ssl, X509_STORE_CTX *sctx, bo
 	int n = xc.sk ? sk_X509_num(xc.sk) : xc.leaf != NULL;
 	certpin__chain_init(&chain, &src, n > 0 ? (size_t)n : 0);
 	chk.chain = &chain;
-	if (!conn_names(&chk, ssl, X509_STORE_CTX_get0_param(sctx), !chk.pin_only))
+	if (!conn_names(&chk, ssl, X509_STORE_CTX_get0_param(sctx), !chk.pin_only, certpin__policy_ip_rules(s->policy)))
 		chk.nnames = 0; /* a name that does not fit counts as none: refused if anything is pinned */
 	if (check_sni && chk.names_from_sni && pkix_ok && !sni_name_ok(s->policy, sctx, chk.names[0]))
 		chk.pkix_ok = false;
@@ -300,7 +310,6 @@ static int decide(const certpin__snapshot *s, SSL *ssl, X509_STORE_CTX *sctx, bo
 	int d = certpin__sources_check(&st->rec, &passed, s, &chk, pkix_failed);
 	certpin__chain_done(&chain);
 	OPENSSL_free(xc.der);
-	ERR_clear_error();
 	if (d == 0)
 		return refuse(ssl, sctx);
 	tag_session(ssl, &passed);
@@ -338,7 +347,7 @@ static int ctx_verify_cb(X509_STORE_CTX *sctx, void *arg)
 		certpin__snapshot_drop(&s);
 		return d;
 	}
-	(void)conn_names(&names, ssl, X509_STORE_CTX_get0_param(sctx), true); /* SNI becomes the verification host */
+	(void)conn_names(&names, ssl, X509_STORE_CTX_get0_param(sctx), true, false); /* SNI becomes the verification host */
 	st->app_verify_cb = X509_STORE_CTX_get_verify_cb(sctx);
 	st->pkix_overridden = st->ssl_binding_refused = 0;
 	X509_STORE_CTX_set_verify_cb(sctx, watch_verify_cb);
@@ -363,12 +372,7 @@ static int ssl_verify_cb(int preverify_ok, X509_STORE_CTX *sctx)
 	if (!b)
 		return 0;
 	int ok = b->app_verify ? ((SSL_verify_cb)b->app_verify)(preverify_ok, sctx) : preverify_ok;
-	/*
-	 * An error OpenSSL reported or the application's callback raised, at any
-	 * depth, before or after the leaf's call (name constraints come after
-	 * it), refuses a pinned host, even if the callback accepted it.  Without
-	 * one, depth 0 is the last call of a successful walk.
-	 */
+	/* an error at any depth, even after the leaf's call (name constraints) or accepted, refuses a pinned host */
 	bool failed = !preverify_ok || !ok;
 	if (!failed && X509_STORE_CTX_get_error_depth(sctx) != 0)
 		return ok;
@@ -386,9 +390,8 @@ static int ssl_verify_cb(int preverify_ok, X509_STORE_CTX *sctx)
 
 static int check_opts(const certpin_ssl_options *opts, unsigned int allowed_flags)
 {
-	if (opts && (opts->version != CERTPIN_SSL_OPTIONS_VERSION || (opts->flags & ~allowed_flags)))
-		return CERTPIN_E_INVALID_ARG;
-	return ensure_indexes() ? CERTPIN_OK : CERTPIN_E_TLS;
+	bool bad = opts && (opts->version != CERTPIN_SSL_OPTIONS_VERSION || (opts->flags & ~allowed_flags));
+	return bad ? CERTPIN_E_INVALID_ARG : ensure_indexes() ? CERTPIN_OK : CERTPIN_E_TLS;
 }
 
 /*

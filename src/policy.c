@@ -79,6 +79,13 @@ void certpin__policy_reset(certpin_policy *p)
 	free(fresh);
 }
 
+uint64_t certpin__new_serial(void)
+{
+	static atomic_uint_fast64_t next = 1;
+
+	return (uint64_t)atomic_fetch_add(&next, 1);
+}
+
 certpin_policy *certpin__policy_ref(certpin_policy *p)
 {
 	if (p)
@@ -418,7 +425,7 @@ const certpin__rule *certpin__policy_rule(const certpin_policy *p, size_t i)
 
 const certpin__pinent *certpin__rule_pins(const certpin_policy *p, const certpin__rule *r)
 {
-	return p->pins + r->pins;
+	return r->npins ? p->pins + r->pins : NULL; /* a policy built with no pin has no array at all */
 }
 
 const char *certpin__rule_pattern(const certpin_policy *p, const certpin__rule *r)
@@ -479,6 +486,11 @@ const char *certpin_policy_host_pin_comment(const certpin_policy *p, size_t inde
 		return NULL;
 	uint32_t off = p->comments[p->rules[index].pins + pin_index];
 	return off ? p->strings + off : NULL;
+}
+
+bool certpin__policy_ip_rules(const certpin_policy *p)
+{
+	return p && p->nip_rules > 0;
 }
 
 long certpin__policy_match(const certpin_policy *p, const char *host, int is_ip)

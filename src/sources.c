@@ -11,13 +11,6 @@
 #include <stdatomic.h>
 #include <string.h>
 
-uint64_t certpin__new_serial(void)
-{
-	static atomic_uint_fast64_t next = 1;
-
-	return (uint64_t)atomic_fetch_add(&next, 1);
-}
-
 certpin__binding *certpin__binding_new(void)
 {
 	certpin__binding *b = calloc(1, sizeof(*b));

@@ -76,6 +76,12 @@ int certpin__tofu_parse(certpin__tofu_db *db, const char *data, size_t len, char
 int certpin__tofu_format(char **out, size_t *len, const certpin__tofu_db *db);
 
 void certpin__tofu_db_free(certpin__tofu_db *db);
+/* A message into err[errlen] (NULL-safe); returns CERTPIN_E_STORE. */
+int certpin__tofu_set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Append a copy of *e; CERTPIN_OK or CERTPIN_E_NOMEM. */
+int certpin__tofu_db_add(certpin__tofu_db *db, const certpin_tofu_entry *e);
+/* "leaf", "intermediate", "root" (the positions a store records), else NULL. */
+const char *certpin__tofu_position_word(certpin_position p);
 
 /*
  * Tests only: a store's count of known_pins reads for checks, and the age

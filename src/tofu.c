@@ -1,8 +1,9 @@
 /*
- * Trust on first use (certpin/tofu.h): the known_pins file format, the
+ * Trust on first use (certpin/tofu.h): the store handle, the
  * first-use/match/change decision (a source of pins: the engine's scan
  * compares the host's recorded pins with the chain) and the management
- * operations.  The TLS adapters call certpin__tofu_decide().
+ * operations.  The TLS adapters call certpin__tofu_decide(); the file's
+ * format is tofu_file.c's.
  */
 #include "store.h"
 
@@ -12,7 +13,6 @@
 #include <string.h>
 #include <time.h>
 
-#define TIME_LEN 20
 #define TOFU_DEFAULT_LOCK_MS 10000u
 
 struct certpin_tofu {
@@ -22,7 +22,6 @@ struct certpin_tofu {
 	char *lock_path;
 	certpin_tofu_options opts;
 	pthread_mutex_t mu;
-	char err[CERTPIN_HOSTNAME_MAX + 256]; /* room for a message naming a host */
 	/*
 	 * Checks (under `mu`): the known_pins file as last read, the status it
 	 * had, and whether a check may use it again while the file keeps that
@@ -56,276 +55,6 @@ const char *certpin_tofu_verdict_name(certpin_tofu_verdict verdict)
 }
 
 /* ------------------------------------------------------------------------ */
-/* File format                                                               */
-/* ------------------------------------------------------------------------ */
-
-__attribute__((format(printf, 3, 4)))
-static int set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return CERTPIN_E_STORE;
-}
-
-void certpin__tofu_db_free(certpin__tofu_db *db)
-{
-	if (!db)
-		return;
-	free(db->e);
-	memset(db, 0, sizeof(*db));
-}
-
-static int db_add(certpin__tofu_db *db, const certpin_tofu_entry *e)
-{
-	if (db->n == db->cap) {
-		size_t cap = db->cap ? db->cap * 2 : 16;
-		certpin_tofu_entry *ne = realloc(db->e, cap * sizeof(*ne));
-		if (!ne)
-			return CERTPIN_E_NOMEM;
-		db->e = ne;
-		db->cap = cap;
-	}
-	db->e[db->n++] = *e;
-	return CERTPIN_OK;
-}
-
-static const char *position_word(certpin_position p)
-{
-	switch (p) {
-	case CERTPIN_POS_LEAF:
-		return "leaf";
-	case CERTPIN_POS_INTERMEDIATE:
-		return "intermediate";
-	case CERTPIN_POS_ROOT:
-		return "root";
-	default:
-		return NULL;
-	}
-}
-
-static int parse_position(certpin_position *out, const char *s, size_t len)
-{
-	static const certpin_position all[] = { CERTPIN_POS_LEAF, CERTPIN_POS_INTERMEDIATE, CERTPIN_POS_ROOT };
-
-	for (size_t i = 0; i < CERTPIN_ARRAY_LEN(all); i++) {
-		const char *w = position_word(all[i]);
-		if (strlen(w) == len && memcmp(w, s, len) == 0) {
-			*out = all[i];
-			return 0;
-		}
-	}
-	return -1;
-}
-
-/* Parse one entry line (without its "\n"). */
-static int parse_line(certpin_tofu_entry *e, const char *line, size_t len, size_t lineno, char *err, size_t errlen)
-{
-	const char *f[4];
-	size_t fl[4], nf = 0;
-	char buf[CERTPIN_HOSTNAME_MAX + 1], norm[CERTPIN_HOSTNAME_MAX], canon[CERTPIN_PIN_STRLEN];
-	const char *p = line, *end = line + len;
-	int is_ip;
-
-	memset(e, 0, sizeof(*e));
-	while (p <= end && nf < 4) {
-		const char *sp = memchr(p, ' ', (size_t)(end - p));
-		const char *fe = sp ? sp : end;
-		if (fe == p)
-			return set_err(err, errlen, "line %zu: empty field (fields are separated by one space)", lineno);
-		f[nf] = p;
-		fl[nf++] = (size_t)(fe - p);
-		p = fe + 1;
-		if (!sp)
-			break;
-	}
-	if (nf != 4 || p <= end)
-		return set_err(err, errlen, "line %zu: expected 4 fields: HOST POSITION PIN FIRST-SEEN", lineno);
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)line[i] < 0x20 || (unsigned char)line[i] >= 0x7f)
-			return set_err(err, errlen, "line %zu: control or non-ASCII character", lineno);
-	if (fl[0] >= sizeof(buf))
-		return set_err(err, errlen, "line %zu: host name too long", lineno);
-	memcpy(buf, f[0], fl[0]);
-	buf[fl[0]] = '\0';
-	if (certpin__host_normalize(norm, sizeof(norm), &is_ip, buf) != CERTPIN_OK || strcmp(norm, buf) != 0)
-		return set_err(err, errlen, "line %zu: host \"%.64s\" is not a normalized host name", lineno, buf);
-	memcpy(e->host, norm, strlen(norm) + 1);
-	if (parse_position(&e->position, f[1], fl[1]) != 0)
-		return set_err(err, errlen, "line %zu: position must be leaf, intermediate or root", lineno);
-	if (fl[2] >= sizeof(canon) || certpin_pin_parse(&e->pin, f[2], fl[2]) != CERTPIN_OK ||
-	    certpin_pin_format(canon, sizeof(canon), &e->pin, CERTPIN_STYLE_DEFAULT) != CERTPIN_OK ||
-	    strlen(canon) != fl[2] || memcmp(canon, f[2], fl[2]) != 0)
-		return set_err(err, errlen, "line %zu: pin must be sha256/BASE64 or cert-sha256/BASE64", lineno);
-	if (fl[3] != TIME_LEN)
-		return set_err(err, errlen, "line %zu: first-seen must be YYYY-MM-DDTHH:MM:SSZ", lineno);
-	memcpy(buf, f[3], TIME_LEN);
-	buf[TIME_LEN] = '\0';
-	char again[TIME_LEN + 1];
-	if (certpin__parse_time(&e->first_seen, buf) != 0)
-		return set_err(err, errlen, "line %zu: first-seen must be YYYY-MM-DDTHH:MM:SSZ", lineno);
-	certpin__format_time(again, sizeof(again), e->first_seen);
-	if (strcmp(again, buf) != 0)
-		return set_err(err, errlen, "line %zu: first-seen must be YYYY-MM-DDTHH:MM:SSZ", lineno);
-	return CERTPIN_OK;
-}
-
-typedef struct sort_item {
-	const certpin_tofu_entry *e;
-	size_t line;
-} sort_item;
-
-static int cmp_entry(const void *a, const void *b)
-{
-	const sort_item *x = a, *y = b;
-	int c = strcmp(x->e->host, y->e->host);
-
-	if (c)
-		return c;
-	if (x->e->position != y->e->position)
-		return x->e->position < y->e->position ? -1 : 1;
-	if (x->e->pin.kind != y->e->pin.kind)
-		return x->e->pin.kind < y->e->pin.kind ? -1 : 1;
-	c = memcmp(x->e->pin.digest, y->e->pin.digest, CERTPIN_DIGEST_LEN);
-	if (c)
-		return c;
-	return x->line < y->line ? -1 : x->line > y->line;
-}
-
-/* Duplicate lines and hosts with too many pins, in O(n log n). */
-static int check_db(const certpin__tofu_db *db, const size_t *lines, char *err, size_t errlen)
-{
-	sort_item *s;
-	int rc = CERTPIN_OK;
-	size_t run = 1;
-
-	if (db->n < 2)
-		return CERTPIN_OK;
-	if (!(s = malloc(db->n * sizeof(*s))))
-		return CERTPIN_E_NOMEM;
-	for (size_t i = 0; i < db->n; i++) {
-		s[i].e = &db->e[i];
-		s[i].line = lines[i];
-	}
-	qsort(s, db->n, sizeof(*s), cmp_entry);
-	for (size_t i = 1; i < db->n && rc == CERTPIN_OK; i++) {
-		const certpin_tofu_entry *a = s[i - 1].e, *b = s[i].e;
-		if (strcmp(a->host, b->host) != 0) {
-			run = 1;
-			continue;
-		}
-		if (a->position == b->position && a->pin.kind == b->pin.kind &&
-		    memcmp(a->pin.digest, b->pin.digest, CERTPIN_DIGEST_LEN) == 0)
-			rc = set_err(err, errlen, "line %zu: duplicate of line %zu", s[i].line, s[i - 1].line);
-		else if (++run > CERTPIN_TOFU_MAX_PINS)
-			rc = set_err(err, errlen, "line %zu: more than %d pins for %s", s[i].line,
-				CERTPIN_TOFU_MAX_PINS, b->host);
-	}
-	free(s);
-	return rc;
-}
-
-int certpin__tofu_parse(certpin__tofu_db *db, const char *data, size_t len, char *err, size_t errlen)
-{
-	static const char header[] = CERTPIN_TOFU_HEADER "\n";
-	size_t *lines = NULL, lcap = 0;
-	const char *p, *end = data + len;
-	size_t lineno = 1;
-	int rc;
-
-	memset(db, 0, sizeof(*db));
-	if (len > CERTPIN_TOFU_FILE_MAX)
-		return set_err(err, errlen, "larger than %u bytes", CERTPIN_TOFU_FILE_MAX);
-	if (len == 0 || !data)
-		return set_err(err, errlen, "empty file (no \"%s\" header line)", CERTPIN_TOFU_HEADER);
-	if (memchr(data, '\0', len))
-		return set_err(err, errlen, "contains a NUL byte");
-	if (len < sizeof(header) - 1 || memcmp(data, header, sizeof(header) - 1) != 0)
-		return set_err(err, errlen, "line 1: not a certpin known_pins v1 file (expected \"%s\")",
-			CERTPIN_TOFU_HEADER);
-	for (p = data + sizeof(header) - 1; p < end; lineno++) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		certpin_tofu_entry e;
-
-		if (!nl) {
-			rc = set_err(err, errlen, "line %zu: no newline at the end (truncated file?)", lineno + 1);
-			goto err;
-		}
-		size_t ll = (size_t)(nl - p);
-		if (ll == 0 || p[0] == '#') {
-			if (memchr(p, '\r', ll)) {
-				rc = set_err(err, errlen, "line %zu: carriage return", lineno + 1);
-				goto err;
-			}
-			p = nl + 1;
-			continue;
-		}
-		if ((rc = parse_line(&e, p, ll, lineno + 1, err, errlen)) != CERTPIN_OK)
-			goto err;
-		if (db->n == lcap) {
-			size_t ncap = lcap ? lcap * 2 : 16;
-			size_t *nl2 = realloc(lines, ncap * sizeof(*nl2));
-			if (!nl2) {
-				rc = CERTPIN_E_NOMEM;
-				goto err;
-			}
-			lines = nl2;
-			lcap = ncap;
-		}
-		lines[db->n] = lineno + 1;
-		if ((rc = db_add(db, &e)) != CERTPIN_OK)
-			goto err;
-		p = nl + 1;
-	}
-	if ((rc = check_db(db, lines, err, errlen)) != CERTPIN_OK)
-		goto err;
-	free(lines);
-	return CERTPIN_OK;
-err:
-	free(lines);
-	certpin__tofu_db_free(db);
-	return rc;
-}
-
-int certpin__tofu_format(char **out, size_t *len, const certpin__tofu_db *db)
-{
-	/* host + position + pin + time + separators */
-	size_t cap = sizeof(CERTPIN_TOFU_HEADER) + 1 + db->n * (CERTPIN_HOSTNAME_MAX + 16 + CERTPIN_PIN_STRLEN + 32);
-	size_t used;
-	char *buf = malloc(cap);
-
-	*out = NULL;
-	*len = 0;
-	if (!buf)
-		return CERTPIN_E_NOMEM;
-	used = (size_t)snprintf(buf, cap, "%s\n", CERTPIN_TOFU_HEADER);
-	for (size_t i = 0; i < db->n; i++) {
-		const certpin_tofu_entry *e = &db->e[i];
-		char pin[CERTPIN_PIN_STRLEN], when[32];
-		const char *pos = position_word(e->position);
-
-		if (!pos || certpin_pin_format(pin, sizeof(pin), &e->pin, CERTPIN_STYLE_DEFAULT) != CERTPIN_OK) {
-			free(buf);
-			return CERTPIN_E_INVALID_ARG;
-		}
-		certpin__format_time(when, sizeof(when), e->first_seen);
-		int n = snprintf(buf + used, cap - used, "%s %s %s %s\n", e->host, pos, pin, when);
-		if (n < 0 || (size_t)n >= cap - used) {
-			free(buf);
-			return CERTPIN_E_INVALID_ARG;
-		}
-		used += (size_t)n;
-	}
-	*out = buf;
-	*len = used;
-	return CERTPIN_OK;
-}
-
-/* ------------------------------------------------------------------------ */
 /* Handle and file access                                                    */
 /* ------------------------------------------------------------------------ */
 
@@ -352,7 +81,7 @@ int certpin_tofu_open(certpin_tofu **out, const char *path, const certpin_tofu_o
 			return CERTPIN_E_INVALID_ARG;
 		}
 	}
-	if (!position_word(o.position) ||
+	if (!certpin__tofu_position_word(o.position) ||
 	    (o.kind != CERTPIN_PIN_SPKI_SHA256 && o.kind != CERTPIN_PIN_CERT_SHA256) ||
 	    (o.mode != CERTPIN_MODE_ENFORCE && o.mode != CERTPIN_MODE_REPORT_ONLY))
 		return CERTPIN_E_INVALID_ARG;
@@ -401,11 +130,6 @@ void certpin_tofu_close(certpin_tofu *store)
 	free(store);
 }
 
-const char *certpin_tofu_error(const certpin_tofu *store)
-{
-	return store ? store->err : "";
-}
-
 /*
  * Read and parse the store file; a missing file is an empty store.  With
  * `st`, the status of the file read goes there, st->st_nlink 0 if there was
@@ -427,7 +151,7 @@ static int read_db(certpin__tofu_db *db, struct stat *st, const certpin_tofu *t,
 	if (rc == CERTPIN_E_NOT_FOUND)
 		return CERTPIN_OK;
 	if (rc == CERTPIN_E_STORE) {
-		set_err(err, errlen, "%s (known_pins file is corrupt; not modified)", why);
+		certpin__tofu_set_err(err, errlen, "%s (known_pins file is corrupt; not modified)", why);
 		return rc;
 	}
 	if (rc != CERTPIN_OK) {
@@ -438,7 +162,7 @@ static int read_db(certpin__tofu_db *db, struct stat *st, const certpin_tofu *t,
 	rc = certpin__tofu_parse(db, data, len, why, sizeof(why));
 	free(data);
 	if (rc == CERTPIN_E_STORE)
-		set_err(err, errlen, "%s: %s (known_pins file is corrupt; not modified)", t->path, why);
+		certpin__tofu_set_err(err, errlen, "%s: %s (known_pins file is corrupt; not modified)", t->path, why);
 	return rc;
 }
 
@@ -595,7 +319,7 @@ static int decide_known(certpin_tofu_result *r, const certpin_tofu *t, certpin__
 {
 	int m, rc;
 	char pin[CERTPIN_PIN_STRLEN] = "(none)";
-	const char *pos = position_word(r->known[0].position);
+	const char *pos = certpin__tofu_position_word(r->known[0].position);
 
 	for (size_t i = 0; i < r->known_count; i++)
 		r->have_presented_at[i] = pin_at(&r->presented_at[i], r->known[i].position, r->known[i].pin.kind, c);
@@ -642,7 +366,7 @@ static int check_locked(certpin_tofu_result *r, certpin_tofu *t, certpin__chain 
 	/* first use: record under the writers' lock, after looking again */
 	if (!r->have_presented)
 		return rfail(r, CERTPIN_E_CHAIN, "%s: the verified chain has no %s certificate to record", r->hostname,
-			position_word(t->opts.position));
+			certpin__tofu_position_word(t->opts.position));
 	if ((rc = certpin__store_lock(&lock, t->lock_path, t->opts.lock_timeout_ms, err, sizeof(err))) != CERTPIN_OK)
 		return rfail(r, rc, "%s", err);
 	if ((rc = load_db(&db, t, err, sizeof(err))) != CERTPIN_OK) {
@@ -660,7 +384,7 @@ static int check_locked(certpin_tofu_result *r, certpin_tofu *t, certpin__chain 
 	e.position = t->opts.position;
 	e.pin = r->presented;
 	e.first_seen = now;
-	if ((rc = db_add(&db, &e)) != CERTPIN_OK) {
+	if ((rc = certpin__tofu_db_add(&db, &e)) != CERTPIN_OK) {
 		rc = rfail(r, rc, "out of memory");
 		goto out;
 	}
@@ -729,21 +453,27 @@ int certpin_tofu_check(certpin_tofu_result *out, certpin_tofu *store, const char
 /* Management                                                                */
 /* ------------------------------------------------------------------------ */
 
-int certpin_tofu_list(certpin_tofu_entry **out, size_t *count, certpin_tofu *store)
+/* A management call's failure: its message (why[], or the code's) into err. */
+static int mfail(certpin_error *err, int rc, const char *why)
+{
+	return certpin__fail(err, rc, NULL, 0, "%s", why[0] ? why : certpin_strerror(rc));
+}
+
+int certpin_tofu_list(certpin_tofu_entry **out, size_t *count, certpin_tofu *store, certpin_error *err)
 {
 	certpin__tofu_db db;
+	char why[CERTPIN_HOSTNAME_MAX + 256] = "";
 	int rc;
 
 	if (!out || !count || !store)
-		return CERTPIN_E_INVALID_ARG;
+		return certpin__fail(err, CERTPIN_E_INVALID_ARG, NULL, 0, "invalid argument");
 	*out = NULL;
 	*count = 0;
 	pthread_mutex_lock(&store->mu);
-	store->err[0] = '\0';
-	rc = load_db(&db, store, store->err, sizeof(store->err));
+	rc = load_db(&db, store, why, sizeof(why));
 	pthread_mutex_unlock(&store->mu);
 	if (rc != CERTPIN_OK)
-		return rc;
+		return mfail(err, rc, why);
 	*out = db.e;
 	*count = db.n;
 	return CERTPIN_OK;
@@ -752,31 +482,31 @@ int certpin_tofu_list(certpin_tofu_entry **out, size_t *count, certpin_tofu *sto
 /* Lock, load, let `edit` change the db, save if it reports a change. */
 typedef int (*edit_fn)(certpin__tofu_db *db, void *arg, int *changed, char *err, size_t errlen);
 
-static int modify(certpin_tofu *t, edit_fn edit, void *arg)
+static int modify(certpin_tofu *t, edit_fn edit, void *arg, certpin_error *err)
 {
 	certpin__lock lock = CERTPIN__LOCK_INIT;
 	certpin__tofu_db db;
+	char why[CERTPIN_HOSTNAME_MAX + 256] = "";
 	int changed = 0, rc;
 
 	memset(&db, 0, sizeof(db));
 	pthread_mutex_lock(&t->mu);
-	t->err[0] = '\0';
-	rc = certpin__store_lock(&lock, t->lock_path, t->opts.lock_timeout_ms, t->err, sizeof(t->err));
+	rc = certpin__store_lock(&lock, t->lock_path, t->opts.lock_timeout_ms, why, sizeof(why));
 	if (rc != CERTPIN_OK)
 		goto out;
-	if ((rc = load_db(&db, t, t->err, sizeof(t->err))) != CERTPIN_OK)
+	if ((rc = load_db(&db, t, why, sizeof(why))) != CERTPIN_OK)
 		goto out;
-	if ((rc = edit(&db, arg, &changed, t->err, sizeof(t->err))) != CERTPIN_OK)
+	if ((rc = edit(&db, arg, &changed, why, sizeof(why))) != CERTPIN_OK)
 		goto out;
 	if (changed) {
 		t->reuse = false;
-		rc = save_db(&db, t, t->err, sizeof(t->err));
+		rc = save_db(&db, t, why, sizeof(why));
 	}
 out:
 	certpin__store_unlock(&lock);
 	certpin__tofu_db_free(&db);
 	pthread_mutex_unlock(&t->mu);
-	return rc;
+	return rc == CERTPIN_OK ? rc : mfail(err, rc, why);
 }
 
 typedef struct forget_arg {
@@ -797,14 +527,14 @@ static int edit_forget(certpin__tofu_db *db, void *arg, int *changed, char *err,
 	}
 	db->n = w;
 	if (a->removed == 0) {
-		set_err(err, errlen, "no pins recorded for %s", a->host);
+		certpin__tofu_set_err(err, errlen, "no pins recorded for %s", a->host);
 		return CERTPIN_E_NOT_FOUND;
 	}
 	*changed = 1;
 	return CERTPIN_OK;
 }
 
-int certpin_tofu_forget(certpin_tofu *store, const char *hostname, size_t *removed)
+int certpin_tofu_forget(certpin_tofu *store, const char *hostname, size_t *removed, certpin_error *err)
 {
 	char norm[CERTPIN_HOSTNAME_MAX];
 	forget_arg a;
@@ -813,16 +543,12 @@ int certpin_tofu_forget(certpin_tofu *store, const char *hostname, size_t *remov
 	if (removed)
 		*removed = 0;
 	if (!store || !hostname)
-		return CERTPIN_E_INVALID_ARG;
-	if (certpin__host_normalize(norm, sizeof(norm), &is_ip, hostname) != CERTPIN_OK) {
-		pthread_mutex_lock(&store->mu);
-		snprintf(store->err, sizeof(store->err), "invalid host name");
-		pthread_mutex_unlock(&store->mu);
-		return CERTPIN_E_HOSTNAME;
-	}
+		return certpin__fail(err, CERTPIN_E_INVALID_ARG, NULL, 0, "invalid argument");
+	if (certpin__host_normalize(norm, sizeof(norm), &is_ip, hostname) != CERTPIN_OK)
+		return certpin__fail(err, CERTPIN_E_HOSTNAME, NULL, 0, "invalid host name");
 	a.host = norm;
 	a.removed = 0;
-	rc = modify(store, edit_forget, &a);
+	rc = modify(store, edit_forget, &a, err);
 	if (removed)
 		*removed = a.removed;
 	return rc;
@@ -854,32 +580,28 @@ static int edit_trust(certpin__tofu_db *db, void *arg, int *changed, char *err, 
 	}
 	db->n = w;
 	if (kept >= CERTPIN_TOFU_MAX_PINS) {
-		set_err(err, errlen, "%s already has %d pins", a->e.host, CERTPIN_TOFU_MAX_PINS);
+		certpin__tofu_set_err(err, errlen, "%s already has %d pins", a->e.host, CERTPIN_TOFU_MAX_PINS);
 		return CERTPIN_E_INVALID_ARG;
 	}
 	*changed = 1;
-	return db_add(db, &a->e);
+	return certpin__tofu_db_add(db, &a->e);
 }
 
 int certpin_tofu_trust(certpin_tofu *store, const char *hostname, const certpin_pin *pin,
-	certpin_position position, unsigned int flags, int64_t now)
+	certpin_position position, unsigned int flags, int64_t now, certpin_error *err)
 {
 	trust_arg a;
 	int is_ip;
 
-	if (!store || !hostname || !pin || !position_word(position) || (flags & ~CERTPIN_TOFU_TRUST_ADD) ||
+	if (!store || !hostname || !pin || !certpin__tofu_position_word(position) || (flags & ~CERTPIN_TOFU_TRUST_ADD) ||
 	    (pin->kind != CERTPIN_PIN_SPKI_SHA256 && pin->kind != CERTPIN_PIN_CERT_SHA256) || now < 0)
-		return CERTPIN_E_INVALID_ARG;
+		return certpin__fail(err, CERTPIN_E_INVALID_ARG, NULL, 0, "invalid argument");
 	memset(&a, 0, sizeof(a));
-	if (certpin__host_normalize(a.e.host, sizeof(a.e.host), &is_ip, hostname) != CERTPIN_OK) {
-		pthread_mutex_lock(&store->mu);
-		snprintf(store->err, sizeof(store->err), "invalid host name");
-		pthread_mutex_unlock(&store->mu);
-		return CERTPIN_E_HOSTNAME;
-	}
+	if (certpin__host_normalize(a.e.host, sizeof(a.e.host), &is_ip, hostname) != CERTPIN_OK)
+		return certpin__fail(err, CERTPIN_E_HOSTNAME, NULL, 0, "invalid host name");
 	a.e.position = position;
 	a.e.pin = *pin;
 	a.e.first_seen = now;
 	a.flags = flags;
-	return modify(store, edit_trust, &a);
+	return modify(store, edit_trust, &a, err);
 }

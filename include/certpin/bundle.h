@@ -93,6 +93,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../certpin.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif

@@ -67,7 +67,10 @@
 #define CERTPIN_OPENSSL_H
 
 #include "../certpin.h"
-#include "tofu.h"
+
+/* The TOFU store's types (certpin/tofu.h), declared here so that each header stands alone. */
+typedef struct certpin_tofu certpin_tofu;
+typedef struct certpin_tofu_result certpin_tofu_result;
 
 #ifdef __cplusplus
 extern "C" {

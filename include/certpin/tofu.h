@@ -50,9 +50,10 @@
  * write "PATH.tmp", fsync it and rename it over PATH.  Two processes meeting
  * a new host at once record exactly one pin; the other checks against it.
  * A certpin_tofu handle is safe to use from several threads (operations are
- * serialized by a mutex, so checks on one handle do not run in parallel),
- * except certpin_tofu_error(), whose string is only meaningful to a
- * single-threaded caller.
+ * serialized by a mutex, so checks on one handle do not run in parallel).
+ * Management calls (list, forget, trust) give the detail of a failure in
+ * their `certpin_error *err` (may be NULL); a check's is its result's
+ * `detail`.
  *
  * COST
  *
@@ -78,6 +79,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "../certpin.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -190,9 +193,6 @@ CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_tofu_open(certpin_tofu **out, cons
  */
 CERTPIN_EXPORT void certpin_tofu_close(certpin_tofu *store);
 
-/* Detail of the last failed management call (list, forget, trust), or "". */
-CERTPIN_EXPORT const char *certpin_tofu_error(const certpin_tofu *store);
-
 /*
  * The TOFU decision for a connection to `hostname` whose verified chain is
  * `chain[0..n-1]` (leaf first; the digest of the configured kind must be
@@ -208,11 +208,11 @@ CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_tofu_check(certpin_tofu_result *ou
 
 /* Every recorded pin, in file order: `*out` malloc'd (free with free()), NULL if none. */
 CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_tofu_list(certpin_tofu_entry **out, size_t *count,
-	certpin_tofu *store);
+	certpin_tofu *store, certpin_error *err);
 
 /* Remove every pin of `hostname`.  `*removed` (may be NULL) counts them; CERTPIN_E_NOT_FOUND if none. */
 CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_tofu_forget(certpin_tofu *store, const char *hostname,
-	size_t *removed);
+	size_t *removed, certpin_error *err);
 
 #define CERTPIN_TOFU_TRUST_ADD 1u       /* keep the host's other pins (default: replace them) */
 
@@ -223,7 +223,7 @@ CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_tofu_forget(certpin_tofu *store, c
  * CERTPIN_E_INVALID_ARG beyond CERTPIN_TOFU_MAX_PINS pins per host.
  */
 CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_tofu_trust(certpin_tofu *store, const char *hostname,
-	const certpin_pin *pin, certpin_position position, unsigned int flags, int64_t now);
+	const certpin_pin *pin, certpin_position position, unsigned int flags, int64_t now, certpin_error *err);
 
 CERTPIN_EXPORT const char *certpin_tofu_verdict_name(certpin_tofu_verdict verdict);
 

@@ -1063,7 +1063,7 @@ static certpin_tofu *tofu_store(const char *file, certpin_mode mode, int recorde
 	if (!t)
 		exit(2);
 	if (recorded >= 0)
-		CHECK_INT(certpin_tofu_trust(t, HOST, &pins[recorded], CERTPIN_POS_LEAF, 0, (int64_t)time(NULL)),
+		CHECK_INT(certpin_tofu_trust(t, HOST, &pins[recorded], CERTPIN_POS_LEAF, 0, (int64_t)time(NULL), NULL),
 			CERTPIN_OK);
 	return t;
 }

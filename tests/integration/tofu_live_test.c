@@ -194,7 +194,7 @@ static void test_first_use_match_change(void)
 	free(after);
 
 	/* after "trust", the new key is the accepted one */
-	CHECK_INT(certpin_tofu_trust(t, "api.certpin.test", &pin_backup, CERTPIN_POS_LEAF, 0, 1800000000), CERTPIN_OK);
+	CHECK_INT(certpin_tofu_trust(t, "api.certpin.test", &pin_backup, CERTPIN_POS_LEAF, 0, 1800000000, NULL), CERTPIN_OK);
 	connect_once(&o, "backup-chain.pem", "backup.key", "api.certpin.test", t, NULL, POLICY_NONE);
 	CHECK_INT(o.connected, 1);
 	CHECK_INT(o.tofu.verdict, CERTPIN_TOFU_MATCH);

@@ -31,6 +31,9 @@
 
 #define NOW INT64_C(1795000000)
 
+
+/* The detail of the last failed management call. */
+static certpin_error E;
 static char dir[256];
 
 static const char *path_in(const char *name)
@@ -243,14 +246,14 @@ static void test_manage(void)
 	size_t n = 0, removed = 0;
 	certpin_pin pin;
 
-	CHECK_INT(certpin_tofu_list(&list, &n, t), CERTPIN_OK);   /* missing file: empty */
+	CHECK_INT(certpin_tofu_list(&list, &n, t, NULL), CERTPIN_OK);   /* missing file: empty */
 	CHECK_INT(n, 0);
 	CHECK(list == NULL);
 	chain_of(c1, 2, 0x01);
 	chain_of(c2, 2, 0x61);
 	CHECK_INT(certpin_tofu_check(&r, t, "a.example", c1, 2, NOW), CERTPIN_OK);
 	CHECK_INT(certpin_tofu_check(&r, t, "b.example", c1, 2, NOW + 1), CERTPIN_OK);
-	CHECK_INT(certpin_tofu_list(&list, &n, t), CERTPIN_OK);
+	CHECK_INT(certpin_tofu_list(&list, &n, t, NULL), CERTPIN_OK);
 	CHECK_INT(n, 2);
 	if (n == 2) {
 		CHECK_STR(list[0].host, "a.example");
@@ -262,36 +265,37 @@ static void test_manage(void)
 	/* trust (replace): the new key is accepted, the old one no longer */
 	pin.kind = CERTPIN_PIN_SPKI_SHA256;
 	memset(pin.digest, 0x61, CERTPIN_DIGEST_LEN);
-	CHECK_INT(certpin_tofu_trust(t, "A.example", &pin, CERTPIN_POS_LEAF, 0, NOW + 5), CERTPIN_OK);
+	CHECK_INT(certpin_tofu_trust(t, "A.example", &pin, CERTPIN_POS_LEAF, 0, NOW + 5, NULL), CERTPIN_OK);
 	CHECK_INT(certpin_tofu_check(&r, t, "a.example", c2, 2, NOW), CERTPIN_OK);
 	CHECK_INT(r.verdict, CERTPIN_TOFU_MATCH);
 	CHECK_INT(certpin_tofu_check(&r, t, "a.example", c1, 2, NOW), CERTPIN_E_PIN_MISMATCH);
 	/* trust --add keeps the others; adding twice is a no-op */
 	memset(pin.digest, 0x01, CERTPIN_DIGEST_LEN);
-	CHECK_INT(certpin_tofu_trust(t, "a.example", &pin, CERTPIN_POS_LEAF, CERTPIN_TOFU_TRUST_ADD, NOW), CERTPIN_OK);
-	CHECK_INT(certpin_tofu_trust(t, "a.example", &pin, CERTPIN_POS_LEAF, CERTPIN_TOFU_TRUST_ADD, NOW), CERTPIN_OK);
+	CHECK_INT(certpin_tofu_trust(t, "a.example", &pin, CERTPIN_POS_LEAF, CERTPIN_TOFU_TRUST_ADD, NOW, NULL), CERTPIN_OK);
+	CHECK_INT(certpin_tofu_trust(t, "a.example", &pin, CERTPIN_POS_LEAF, CERTPIN_TOFU_TRUST_ADD, NOW, NULL), CERTPIN_OK);
 	CHECK_INT(certpin_tofu_check(&r, t, "a.example", c1, 2, NOW), CERTPIN_OK);
 	CHECK_INT(certpin_tofu_check(&r, t, "a.example", c2, 2, NOW), CERTPIN_OK);
 	CHECK_INT(r.known_count, 2);
 	/* at most CERTPIN_TOFU_MAX_PINS per host */
 	for (int i = 0; i < CERTPIN_TOFU_MAX_PINS; i++) {
 		memset(pin.digest, 0xa0 + i, CERTPIN_DIGEST_LEN);
-		int rc = certpin_tofu_trust(t, "a.example", &pin, CERTPIN_POS_ROOT, CERTPIN_TOFU_TRUST_ADD, NOW);
+		int rc = certpin_tofu_trust(t, "a.example", &pin, CERTPIN_POS_ROOT, CERTPIN_TOFU_TRUST_ADD, NOW, &E);
 		CHECK_INT(rc, i < CERTPIN_TOFU_MAX_PINS - 2 ? CERTPIN_OK : CERTPIN_E_INVALID_ARG);
 	}
-	CHECK_CONTAINS(certpin_tofu_error(t), "already has 8 pins");
-	CHECK_INT(certpin_tofu_trust(t, "a.example", &pin, CERTPIN_POS_ANY, 0, NOW), CERTPIN_E_INVALID_ARG);
-	CHECK_INT(certpin_tofu_trust(t, "a..example", &pin, CERTPIN_POS_LEAF, 0, NOW), CERTPIN_E_HOSTNAME);
+	CHECK_CONTAINS(E.message, "already has 8 pins");
+	CHECK_INT(E.code, CERTPIN_E_INVALID_ARG);
+	CHECK_INT(certpin_tofu_trust(t, "a.example", &pin, CERTPIN_POS_ANY, 0, NOW, NULL), CERTPIN_E_INVALID_ARG);
+	CHECK_INT(certpin_tofu_trust(t, "a..example", &pin, CERTPIN_POS_LEAF, 0, NOW, NULL), CERTPIN_E_HOSTNAME);
 
 	/* forget */
-	CHECK_INT(certpin_tofu_forget(t, "a.example", &removed), CERTPIN_OK);
+	CHECK_INT(certpin_tofu_forget(t, "a.example", &removed, NULL), CERTPIN_OK);
 	CHECK_INT(removed, CERTPIN_TOFU_MAX_PINS);
-	CHECK_INT(certpin_tofu_forget(t, "a.example", &removed), CERTPIN_E_NOT_FOUND);
+	CHECK_INT(certpin_tofu_forget(t, "a.example", &removed, &E), CERTPIN_E_NOT_FOUND);
 	CHECK_INT(removed, 0);
-	CHECK_CONTAINS(certpin_tofu_error(t), "no pins recorded for a.example");
+	CHECK_CONTAINS(E.message, "no pins recorded for a.example");
 	CHECK_INT(certpin_tofu_check(&r, t, "a.example", c1, 2, NOW), CERTPIN_OK);
 	CHECK_INT(r.verdict, CERTPIN_TOFU_FIRST_USE);
-	CHECK_INT(certpin_tofu_list(&list, &n, t), CERTPIN_OK);
+	CHECK_INT(certpin_tofu_list(&list, &n, t, NULL), CERTPIN_OK);
 	CHECK_INT(n, 2);
 	free(list);
 	certpin_tofu_close(t);
@@ -396,10 +400,10 @@ static void test_corrupt_file_never_reset(void)
 	CHECK_CONTAINS(r.detail, "line 3: no newline at the end");
 	CHECK_CONTAINS(r.detail, "corrupt");
 	CHECK_INT(certpin_tofu_check(&r, t, "a.example", c, 2, NOW), CERTPIN_E_STORE);
-	CHECK_INT(certpin_tofu_list(&list, &n, t), CERTPIN_E_STORE);
-	CHECK_CONTAINS(certpin_tofu_error(t), "kp6: line 3");
-	CHECK_INT(certpin_tofu_forget(t, "a.example", NULL), CERTPIN_E_STORE);
-	CHECK_INT(certpin_tofu_trust(t, "a.example", &pin, CERTPIN_POS_LEAF, 0, NOW), CERTPIN_E_STORE);
+	CHECK_INT(certpin_tofu_list(&list, &n, t, &E), CERTPIN_E_STORE);
+	CHECK_CONTAINS(E.message, "kp6: line 3");
+	CHECK_INT(certpin_tofu_forget(t, "a.example", NULL, NULL), CERTPIN_E_STORE);
+	CHECK_INT(certpin_tofu_trust(t, "a.example", &pin, CERTPIN_POS_LEAF, 0, NOW, NULL), CERTPIN_E_STORE);
 	text = file_text("kp6");
 	CHECK_STR(text, corrupt);
 	free(text);
@@ -466,7 +470,7 @@ static void test_concurrent_processes(void)
 	certpin_tofu *t = open_store("kp-conc", CERTPIN_POS_LEAF, CERTPIN_PIN_SPKI_SHA256, CERTPIN_MODE_ENFORCE);
 	certpin_tofu_entry *list = NULL;
 	size_t n = 0;
-	CHECK_INT(certpin_tofu_list(&list, &n, t), CERTPIN_OK);
+	CHECK_INT(certpin_tofu_list(&list, &n, t, NULL), CERTPIN_OK);
 	CHECK_INT(n, PROCS * HOSTS_EACH + RACED);      /* no lost update, one pin per raced host */
 	int per_raced[RACED] = { 0 };
 	for (size_t i = 0; i < n; i++) {
@@ -527,7 +531,7 @@ static void test_concurrent_threads(void)
 	}
 	CHECK_INT(failures, 0);
 	certpin_tofu *t = open_store("kp-thr", CERTPIN_POS_LEAF, CERTPIN_PIN_SPKI_SHA256, CERTPIN_MODE_ENFORCE);
-	CHECK_INT(certpin_tofu_list(&list, &n, t), CERTPIN_OK);
+	CHECK_INT(certpin_tofu_list(&list, &n, t, NULL), CERTPIN_OK);
 	CHECK_INT(n, 80);
 	free(list);
 	certpin_tofu_close(t);
@@ -638,7 +642,7 @@ static void test_like_with_like(void)
 	memset(&root_pin, 0, sizeof(root_pin));
 	root_pin.kind = CERTPIN_PIN_SPKI_SHA256;
 	memset(root_pin.digest, 0x10, CERTPIN_DIGEST_LEN);
-	CHECK_INT(certpin_tofu_trust(t, "like.example", &root_pin, CERTPIN_POS_ROOT, 0, NOW), CERTPIN_OK);
+	CHECK_INT(certpin_tofu_trust(t, "like.example", &root_pin, CERTPIN_POS_ROOT, 0, NOW, NULL), CERTPIN_OK);
 	CHECK_INT(certpin_tofu_check(&r, t, "like.example", c, 3, NOW), CERTPIN_E_PIN_MISMATCH);
 	CHECK_INT(r.known_count, 1);
 	/* the options' view (leaf key) equals the recorded digest; the comparison is at the root */
@@ -650,7 +654,7 @@ static void test_like_with_like(void)
 	memset(&leaf_cert, 0, sizeof(leaf_cert));
 	leaf_cert.kind = CERTPIN_PIN_CERT_SHA256;
 	memset(leaf_cert.digest, 0x90, CERTPIN_DIGEST_LEN);
-	CHECK_INT(certpin_tofu_trust(t, "like.example", &leaf_cert, CERTPIN_POS_LEAF, 0, NOW), CERTPIN_OK);
+	CHECK_INT(certpin_tofu_trust(t, "like.example", &leaf_cert, CERTPIN_POS_LEAF, 0, NOW, NULL), CERTPIN_OK);
 	CHECK_INT(certpin_tofu_check(&r, t, "like.example", c, 3, NOW), CERTPIN_OK);
 	CHECK_INT(r.verdict, CERTPIN_TOFU_MATCH);
 	CHECK(r.have_presented_at[0] && certpin_pin_equal(&r.presented_at[0], &leaf_cert));
@@ -696,7 +700,7 @@ static void test_reuse(void)
 	CHECK(certpin__tofu_check_reads(a) == reads + 1); /* unchanged: reused */
 
 	/* another handle (another process, as far as `a` knows) replaces the pin */
-	CHECK_INT(certpin_tofu_forget(b, "reuse.example", &removed), CERTPIN_OK);
+	CHECK_INT(certpin_tofu_forget(b, "reuse.example", &removed, NULL), CERTPIN_OK);
 	CHECK_INT(certpin_tofu_check(&r, b, "reuse.example", c2, 3, NOW), CERTPIN_OK);
 	CHECK_INT(r.verdict, CERTPIN_TOFU_FIRST_USE);
 	CHECK_INT(certpin_tofu_check(&r, a, "reuse.example", c1, 3, NOW), CERTPIN_E_PIN_MISMATCH);
@@ -715,7 +719,7 @@ static void test_reuse(void)
 
 	/* a file changed within the settling time is read at every check */
 	certpin__tofu_set_settle_seconds(3600);
-	CHECK_INT(certpin_tofu_forget(b, "reuse.example", &removed), CERTPIN_OK);
+	CHECK_INT(certpin_tofu_forget(b, "reuse.example", &removed, NULL), CERTPIN_OK);
 	CHECK_INT(certpin_tofu_check(&r, b, "reuse.example", c1, 3, NOW), CERTPIN_OK);
 	reads = certpin__tofu_check_reads(a);
 	CHECK_INT(certpin_tofu_check(&r, a, "reuse.example", c1, 3, NOW), CERTPIN_OK);

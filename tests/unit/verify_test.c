@@ -5,6 +5,9 @@
 
 #include <stdarg.h>
 
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #define NOW ((int64_t)1800000000)
 #define DAY 86400
 
@@ -340,7 +343,7 @@ static certpin_pin digest_pin(const unsigned char *data, size_t len, certpin_pin
 static void test_lazy_chain(void)
 {
 	counting k;
-	certpin__chain_source src = { count_der, &k };
+	certpin__chain_source src = { count_der, &k, NULL, NULL };
 	certpin__chain c;
 	certpin_result r;
 	memset(&k, 0, sizeof(k));
@@ -394,6 +397,100 @@ static void set_names(certpin__check *chk, const char *first, ...)
 	for (const char *n = first; n; n = va_arg(ap, const char *))
 		CHECK(certpin__check_add_name(chk, n));
 	va_end(ap);
+}
+
+/* A digest cache over "certificates" that are ints, all in one set (constant hash), with references counted. */
+static int live_refs;
+
+static bool int_same(const void *a, const void *b)
+{
+	return *(const int *)a == *(const int *)b;
+}
+
+static void *int_ref(void *c)
+{
+	live_refs++;
+	return c;
+}
+
+static void int_unref(void *c)
+{
+	(void)c;
+	live_refs--;
+}
+
+static uint32_t int_hash(const void *c)
+{
+	(void)c;
+	return 7;
+}
+
+static void test_digest_cache(void)
+{
+	static const certpin__cert_ops ops = { int_same, int_ref, int_unref, int_hash };
+	int certs[CERTPIN__CACHE_WAYS + 1];
+	certpin_chain_elem e, got;
+	certpin__digest_cache *c = certpin__digest_cache_new(&ops);
+
+	CHECK(c != NULL);
+	if (!c)
+		return;
+	memset(&e, 0, sizeof(e));
+	for (int i = 0; i <= CERTPIN__CACHE_WAYS; i++) {
+		certs[i] = i;
+		e.flags = CERTPIN_HAVE_SPKI;
+		memset(e.spki_sha256, 0x10 + i, CERTPIN_DIGEST_LEN);
+		certpin__digest_cache_put(c, &certs[i], &e);
+	}
+	/* one set holds CERTPIN__CACHE_WAYS: the first was replaced, its reference dropped */
+	CHECK(!certpin__digest_cache_get(c, &certs[0], &got));
+	CHECK_INT(live_refs, CERTPIN__CACHE_WAYS);
+	for (int i = 1; i <= CERTPIN__CACHE_WAYS; i++) {
+		int same = i; /* another object for the same certificate hits */
+		CHECK(certpin__digest_cache_get(c, &same, &got));
+		CHECK_INT(got.flags, CERTPIN_HAVE_SPKI);
+		CHECK_INT(got.spki_sha256[0], 0x10 + i);
+	}
+	/* a second digest of a known certificate joins its entry; a first one is not invented */
+	e.flags = CERTPIN_HAVE_CERT;
+	memset(e.cert_sha256, 0x77, CERTPIN_DIGEST_LEN);
+	certpin__digest_cache_put(c, &certs[2], &e);
+	CHECK(certpin__digest_cache_get(c, &certs[2], &got));
+	CHECK_INT(got.flags, CERTPIN_HAVE_SPKI | CERTPIN_HAVE_CERT);
+	CHECK_INT(got.spki_sha256[0], 0x12);
+	CHECK_INT(got.cert_sha256[0], 0x77);
+	CHECK(certpin__digest_cache_get(c, &certs[3], &got) && got.flags == CERTPIN_HAVE_SPKI);
+	certpin__digest_cache_free(c);
+	CHECK_INT(live_refs, 0);
+}
+
+/* The X509 view: two parses of one certificate are the same; another certificate is not. */
+static void test_x509_cache(void)
+{
+	size_t len;
+	char *pem = test_read_file(test_pki("leaf.pem"), &len), *pem2 = test_read_file(test_pki("backup-leaf.pem"), NULL);
+	BIO *b1 = BIO_new_mem_buf(pem, (int)len), *b2 = BIO_new_mem_buf(pem, (int)len);
+	BIO *b3 = BIO_new_mem_buf(pem2, -1);
+	X509 *a = PEM_read_bio_X509(b1, NULL, NULL, NULL), *same = PEM_read_bio_X509(b2, NULL, NULL, NULL);
+	X509 *other = PEM_read_bio_X509(b3, NULL, NULL, NULL);
+	certpin__digest_cache *c = certpin__digest_cache_new(&certpin__x509_ops);
+	certpin_chain_elem e = { CERTPIN_HAVE_SPKI, { 0x42 }, { 0 } }, got;
+
+	CHECK(a && same && other && c && a != same);
+	if (a && same && other && c) {
+		certpin__digest_cache_put(c, a, &e);
+		CHECK(certpin__digest_cache_get(c, same, &got) && got.spki_sha256[0] == 0x42);
+		CHECK(!certpin__digest_cache_get(c, other, &got));
+	}
+	certpin__digest_cache_free(c); /* drops its reference to a */
+	X509_free(a);
+	X509_free(same);
+	X509_free(other);
+	BIO_free(b1);
+	BIO_free(b2);
+	BIO_free(b3);
+	free(pem);
+	free(pem2);
 }
 
 /* certpin__decide(): the names an adapter hands over, every pinned one must pass. */
@@ -475,6 +572,8 @@ int main(void)
 	test_leaf_only();
 	test_parts();
 	test_lazy_chain();
+	test_digest_cache();
+	test_x509_cache();
 	test_decide_names();
 	test_names();
 	return test_finish("verify_test");
