@@ -3,7 +3,7 @@
  * anti-rollback storage.  (The HTTPS fetch helper, certpin_bundle_fetch(),
  * is in the report library: certpin/report.h.)
  *
- * Included by <certpin.h>, and compiles on its own too.
+ * Included by <certpin.h>; do not include it directly.
  *
  * OVERVIEW
  *
@@ -84,9 +84,6 @@
  * the same state directory from several threads or processes are
  * serialized by the lock.
  */
-/* Before the guard: <certpin.h> includes this header at its end, with every core type declared. */
-#include "../certpin.h"
-
 #ifndef CERTPIN_BUNDLE_H
 #define CERTPIN_BUNDLE_H
 

@@ -1,7 +1,7 @@
 /*
  * certpin/tofu.h - trust on first use: a known-hosts style pin store.
  *
- * Included by <certpin.h>, and compiles on its own too.
+ * Included by <certpin.h>; do not include it directly.
  *
  * OVERVIEW
  *
@@ -71,9 +71,6 @@
  * Keep stores small (they hold the hosts an application actually meets),
  * or use a pinning policy for large fleets.
  */
-/* Before the guard: <certpin.h> includes this header at its end, with every core type declared. */
-#include "../certpin.h"
-
 #ifndef CERTPIN_TOFU_H
 #define CERTPIN_TOFU_H
 
