@@ -13,7 +13,6 @@
  */
 #include "common.h"
 #include "bundle.h"
-#include "internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -183,7 +182,7 @@ static int exit_for(int rc)
 
 static int parse_date(int64_t *out, const char *opt, const char *s)
 {
-	if (certpin__parse_time(out, s) != 0) {
+	if (certpin_time_parse(out, s) != CERTPIN_OK) {
 		cli_error("bundle: %s: invalid date '%s' (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)", opt, s);
 		return -1;
 	}
@@ -545,6 +544,7 @@ static int do_fetch(const char *url, const char *policy_path, const char *pubkey
 {
 	certpin_fetch_options fo = CERTPIN_FETCH_OPTIONS_INIT;
 	certpin_fetch_result fr;
+	certpin_error ferr;
 	certpin_trust_anchors *anchors = NULL;
 	certpin_policy *current = NULL, *next = NULL;
 	certpin_bundle_info info;
@@ -563,9 +563,9 @@ static int do_fetch(const char *url, const char *policy_path, const char *pubkey
 		goto out;
 	fo.cafile = cafile;
 	fo.connect_host = connect_to;
-	rc = certpin_bundle_fetch(&body, &len, &fr, url, current, &fo);
+	rc = certpin_bundle_fetch(&body, &len, &fr, url, current, &fo, &ferr);
 	if (rc != CERTPIN_OK) {
-		cli_error("fetch %s: %s", url, fr.detail[0] ? fr.detail : certpin_strerror(rc));
+		cli_error("fetch %s: %s", url, ferr.message[0] ? ferr.message : certpin_strerror(rc));
 		if (rc == CERTPIN_E_INVALID_ARG)
 			status = CLI_EXIT_USAGE;        /* a bad URL: bad arguments */
 		else if (rc == CERTPIN_E_IO || rc == CERTPIN_E_TLS || rc == CERTPIN_E_PKIX)

@@ -68,15 +68,10 @@ void cli_warn(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-void cli_warn_lines(const char *text)
+void cli_warning_cb(const certpin_error *warning, void *payload)
 {
-	while (text && *text) {
-		size_t n = strcspn(text, "\n");
-
-		if (n > 0)
-			cli_warn("%.*s", (int)n, text);
-		text += n + (text[n] == '\n');
-	}
+	(void)payload;
+	cli_warn("%s", warning->message);
 }
 
 int cli_exit_for(int err)

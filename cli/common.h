@@ -17,6 +17,8 @@
 #include <openssl/ssl.h>
 
 #include "certpin.h"
+#include "certpin/report.h"
+#include "certpin/tools.h"
 
 /* Exit codes; documented in certpin(1) and "certpin --help". */
 enum {
@@ -42,8 +44,8 @@ void cli_error(const char *fmt, ...) CLI_PRINTF(1, 2);
 const char *cli_last_error(void);
 /* "certpin: warning: MESSAGE\n" on stderr. */
 void cli_warn(const char *fmt, ...) CLI_PRINTF(1, 2);
-/* cli_warn() each non-empty line of `text` (NULL: none). */
-void cli_warn_lines(const char *text);
+/* A certpin_warning_cb: cli_warn() each warning's message (import, export). */
+void cli_warning_cb(const certpin_error *warning, void *payload);
 
 /* Map a library error code to an exit code. */
 int cli_exit_for(int certpin_err);
@@ -140,6 +142,8 @@ typedef struct cli_policy_opts {
 	int stdin_dash;                 /* with import: "-" reads standard input */
 	const char *data;               /* without import: the JSON already read (the path names it) */
 	size_t len;
+	certpin_import_anchors **anchors; /* with import, if not NULL: an Android import's own trust anchors
+	                                     (certpin_import_anchors_for(); free with certpin_import_anchors_free()) */
 } cli_policy_opts;
 
 /*

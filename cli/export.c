@@ -49,7 +49,8 @@ int cmd_export(int argc, char **argv)
 	certpin_import_format in_format = CERTPIN_IMPORT_AUTO;
 	certpin_export_format format;
 	certpin_policy *p = NULL;
-	char *out = NULL, *warnings = NULL, *err = NULL;
+	certpin_error err;
+	char *out = NULL;
 	cli_args args;
 	int force = 0, rc;
 	const cli_opt opts[] = {
@@ -98,16 +99,16 @@ int cmd_export(int argc, char **argv)
 	}
 	eo.allow_narrowing = force;
 	eo.insecure_allow_union = force;
+	eo.on_warning = cli_warning_cb;
 	const cli_policy_opts po = { .import = 1, .format = in_format, .default_host = host, .stdin_dash = 1 };
 	if ((rc = cli_policy_load(&p, args.operands[0], &po)) != CLI_EXIT_OK)
 		goto done;
-	int erc = certpin_policy_export_ex(&out, &warnings, &err, p, format, &eo);
+	int erc = certpin_policy_export(&out, p, format, &eo, &err);
 	if (erc != CERTPIN_OK) {
-		cli_error("export: %s", err ? err : certpin_strerror(erc));
+		cli_error("export: %s", err.message);
 		rc = erc == CERTPIN_E_UNSUPPORTED ? CLI_EXIT_USAGE : cli_exit_for(erc);
 		goto done;
 	}
-	cli_warn_lines(warnings);
 	fputs(out, stdout);
 	if (fflush(stdout) != 0) {
 		cli_error("export: write error");
@@ -117,8 +118,6 @@ int cmd_export(int argc, char **argv)
 	rc = CLI_EXIT_OK;
 done:
 	free(out);
-	free(warnings);
-	free(err);
 	certpin_policy_free(p);
 	return rc;
 }

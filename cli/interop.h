@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "certpin.h"
+#include "certpin/tools.h"
 
 int cmd_import(int argc, char **argv);
 int cmd_export(int argc, char **argv);

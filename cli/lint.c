@@ -3,6 +3,7 @@
  * with --connect or --chain, against the chains its hosts serve.  The checks
  * are the library's (certpin_lint()); this file gathers chains and prints.
  */
+#include "render.h"
 #include "rotation.h"
 
 #include <stdlib.h>
@@ -63,8 +64,9 @@ static int add_name(live_host **hosts, size_t *n, size_t cap, const char *name)
 }
 
 static void print_text(const char *path, const certpin_policy *p, const certpin_lint_report *r,
-	const live_host *hosts, size_t nhosts)
+	const certpin_lint_options *lo, const live_host *hosts, size_t nhosts)
 {
+	char msg[1024];
 	size_t errors = certpin_lint_errors(r), warnings = certpin_lint_warnings(r);
 
 	for (size_t i = 0; i < nhosts; i++) {
@@ -96,8 +98,8 @@ static void print_text(const char *path, const certpin_policy *p, const certpin_
 	for (size_t i = 0; i < certpin_lint_count(r); i++) {
 		const certpin_lint_finding *f = certpin_lint_finding_at(r, i);
 
-		printf("%s %s %s: %s\n", f->severity == CERTPIN_LINT_ERROR ? "error" : "warning", f->id, f->name,
-			f->message);
+		render_lint_message(msg, sizeof(msg), f, lo);
+		printf("%s %s %s: %s\n", f->severity == CERTPIN_LINT_ERROR ? "error" : "warning", f->id, f->name, msg);
 	}
 	printf("%s: %zu rule%s, %zu error%s, %zu warning%s\n", path, certpin_policy_host_count(p),
 		certpin_policy_host_count(p) == 1 ? "" : "s", errors, errors == 1 ? "" : "s", warnings,
@@ -105,8 +107,10 @@ static void print_text(const char *path, const certpin_policy *p, const certpin_
 }
 
 static int print_json(const char *path, const certpin_policy *p, const certpin_lint_report *r,
-	const live_host *hosts, size_t nhosts, int64_t at, int exit_code)
+	const certpin_lint_options *lo, const live_host *hosts, size_t nhosts, int exit_code)
 {
+	int64_t at = lo->now;
+	char msg[1024];
 	json_t *o = json_object(), *live = json_array(), *findings = json_array();
 	char t[32];
 	int bad = 0;
@@ -152,7 +156,8 @@ static int print_json(const char *path, const certpin_policy *p, const certpin_l
 		bad |= json_object_set_new(j, "pattern", cli_json_str(f->pattern));
 		bad |= json_object_set_new(j, "host", cli_json_str(f->hostname));
 		bad |= json_object_set_new(j, "pin", f->pin >= 0 ? json_integer(f->pin) : json_null());
-		bad |= json_object_set_new(j, "message", json_string(f->message));
+		render_lint_message(msg, sizeof(msg), f, lo);
+		bad |= json_object_set_new(j, "message", json_string(msg));
 	}
 	bad |= json_object_set_new(o, "live", live);
 	bad |= json_object_set_new(o, "findings", findings);
@@ -260,7 +265,7 @@ static int report(const lint_args *a, const certpin_policy *p, certpin_lint_opti
 	size_t nhosts)
 {
 	certpin_lint_report *r = NULL;
-	int rc = certpin_lint(&r, p, lo), status, live_failed = 0;
+	int rc = certpin_lint(&r, p, lo, NULL), status, live_failed = 0;
 
 	if (rc != CERTPIN_OK) {
 		cli_error("lint: %s", certpin_strerror(rc));
@@ -270,8 +275,8 @@ static int report(const lint_args *a, const certpin_policy *p, certpin_lint_opti
 		live_failed |= !hosts[i].ok;
 	status = certpin_lint_errors(r) ? CLI_EXIT_REFUSED : live_failed ? CLI_EXIT_TLS : CLI_EXIT_OK;
 	if (!a->json)
-		print_text(a->policy, p, r, hosts, nhosts);
-	else if (print_json(a->policy, p, r, hosts, nhosts, lo->now, status) != 0) {
+		print_text(a->policy, p, r, lo, hosts, nhosts);
+	else if (print_json(a->policy, p, r, lo, hosts, nhosts, status) != 0) {
 		cli_error("cannot write JSON output");
 		status = CLI_EXIT_INTERNAL;
 	}

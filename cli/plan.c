@@ -4,6 +4,7 @@
  * host (from chain files, a new key or CSR, or a live server) and prints the
  * library's verdict (certpin_plan_evaluate(), which asks certpin_verify()).
  */
+#include "render.h"
 #include "rotation.h"
 
 #include <stdlib.h>
@@ -82,6 +83,7 @@ typedef struct shipped {
 	int named;              /* NAME= given (else the name is the file's) */
 	const char *cafile;     /* --cafile NAME=FILE: this version's own trust anchors */
 	certpin_policy *policy;
+	certpin_import_anchors *anchors; /* an Android version's own trust anchors, if any */
 } shipped;
 
 typedef struct plan_args {
@@ -93,6 +95,7 @@ typedef struct plan_args {
 	const char *cafiles[MAX_TARGETS];       /* every --cafile value, resolved in run_plan() */
 	size_t ncafiles;
 	int json;
+	const certpin_policy **policies; /* the versions' policies, in the plan's order */
 	int undecided;          /* pins say safe, but a chain is not PKIX-verified or unknown */
 	int anchors_unchecked;  /* a version trusts only its own anchors, not checked */
 	char anchor_msgs[4096]; /* one line per such version and host */
@@ -281,18 +284,19 @@ static size_t unverified_count(const plan_args *a)
  */
 static char *verdict_text(const plan_args *a, const certpin_plan *plan)
 {
-	size_t len = strlen(certpin_plan_text(plan)) + strlen(a->anchor_msgs) + 128;
-	char *out, *p;
+	char *text = render_plan_text(plan, a->policies), *out, *p, w[1024];
+	size_t len = (text ? strlen(text) : 0) + strlen(a->anchor_msgs) + 128;
 
 	for (size_t i = 0; i < a->ntargets; i++)
 		len += strlen(a->targets[i].norm) + strlen(a->targets[i].chain.unverified) + 64;
-	for (size_t i = 0; i < certpin_plan_warning_count(plan); i++)
-		len += strlen(certpin_plan_warning(plan, i)) + 16;
-	if (!(out = malloc(len)))
+	len += certpin_plan_warning_count(plan) * (sizeof(w) + 16);
+	if (!text || !(out = malloc(len))) {
+		free(text);
 		return NULL;
+	}
 	p = out;
 	if (!a->undecided) {
-		p += snprintf(p, len, "%s", certpin_plan_text(plan));
+		p += snprintf(p, len, "%s", text);
 	} else {
 		p += snprintf(p, len, "UNDECIDED: every version connects by its pins, but %s\n",
 			unverified_count(a) > 0 ? "the planned chain is not proven valid" :
@@ -308,9 +312,11 @@ static char *verdict_text(const plan_args *a, const certpin_plan *plan)
 		else if (unverified(t))
 			p += snprintf(p, len - (size_t)(p - out), "%s: %s\n", t->norm, t->chain.unverified);
 	}
-	if (a->undecided)
-		for (size_t i = 0; i < certpin_plan_warning_count(plan); i++)
-			p += snprintf(p, len - (size_t)(p - out), "warning: %s\n", certpin_plan_warning(plan, i));
+	for (size_t i = 0; a->undecided && i < certpin_plan_warning_count(plan); i++) {
+		render_plan_warning(w, sizeof(w), plan, certpin_plan_warning_at(plan, i));
+		p += snprintf(p, len - (size_t)(p - out), "warning: %s\n", w);
+	}
+	free(text);
 	return out;
 }
 
@@ -396,7 +402,7 @@ static void print_text(const plan_args *a, const certpin_plan *plan, int64_t at)
 	}
 	char *v = verdict_text(a, plan);
 
-	printf("verdict: %s", v ? v : certpin_plan_text(plan));
+	printf("verdict: %s", v ? v : "(out of memory)\n");
 	free(v);
 }
 
@@ -514,7 +520,9 @@ static int print_json(const plan_args *a, const certpin_plan *plan, int64_t at, 
 		bad |= json_object_set_new(j, "offered_pins", pins_json(adv.offered, adv.noffered));
 		bad |= json_object_set_new(j, "already_pinned_by", names_json(plan, adv.holders, adv.nholders));
 		bad |= json_object_set_new(j, "keep_pins", pins_json(adv.keep, adv.nkeep));
-		bad |= json_object_set_new(j, "fix", json_string(adv.text));
+		char *fix = render_plan_fix(plan, a->policies, h);
+		bad |= !fix || json_object_set_new(j, "fix", json_string(fix));
+		free(fix);
 	}
 	for (size_t i = 0; i < a->npols; i++) {
 		int refused = 0;
@@ -531,9 +539,12 @@ static int print_json(const plan_args *a, const certpin_plan *plan, int64_t at, 
 		if (refused && json_array_append_new(locked, json_string(a->pols[i].name)) != 0)
 			bad = 1;
 	}
-	for (size_t i = 0; i < certpin_plan_warning_count(plan); i++)
-		if (json_array_append_new(warnings, json_string(certpin_plan_warning(plan, i))) != 0)
+	for (size_t i = 0; i < certpin_plan_warning_count(plan); i++) {
+		char w[1024];
+		render_plan_warning(w, sizeof(w), plan, certpin_plan_warning_at(plan, i));
+		if (json_array_append_new(warnings, json_string(w)) != 0)
 			bad = 1;
+	}
 	bad |= json_object_set_new(o, "locked_out", locked);
 	bad |= json_object_set_new(o, "hosts", hosts);
 	bad |= json_object_set_new(o, "matrix", matrix);
@@ -563,7 +574,7 @@ static int check_own_anchors(plan_args *a, const target *t, int64_t at)
 
 	for (size_t i = 0; i < a->npols; i++) {
 		const shipped *s = &a->pols[i];
-		const char *anchors = certpin_policy_import_anchors(s->policy, t->norm);
+		const char *anchors = certpin_import_anchors_for(s->anchors, s->policy, t->norm);
 		rot_chain tmp;
 		int rc;
 
@@ -739,7 +750,8 @@ static int evaluate(plan_args *a, const certpin_plan_host *hosts, certpin_plan_o
 		pols[i] = a->pols[i].policy;
 		names[i] = a->pols[i].name;
 	}
-	rc = certpin_plan_evaluate(&plan, pols, names, a->npols, hosts, a->ntargets, po);
+	a->policies = pols;
+	rc = certpin_plan_evaluate(&plan, pols, names, a->npols, hosts, a->ntargets, po, NULL);
 	if (rc != CERTPIN_OK) {
 		cli_error("plan: %s", certpin_strerror(rc));
 		status = cli_exit_for(rc);
@@ -779,10 +791,12 @@ static int run_plan(plan_args *a)
 		return status;
 	for (size_t i = 0; i < a->ntargets && !first_host; i++)
 		first_host = a->targets[i].host;
-	const cli_policy_opts lo = { .import = 1, .format = fmt, .default_host = first_host };
-	for (size_t i = 0; i < a->npols; i++)
+	for (size_t i = 0; i < a->npols; i++) {
+		const cli_policy_opts lo = { .import = 1, .format = fmt, .default_host = first_host,
+			.anchors = &a->pols[i].anchors };
 		if ((status = cli_policy_load(&a->pols[i].policy, a->pols[i].path, &lo)) != CLI_EXIT_OK)
 			return status;
+	}
 	for (size_t i = 0; i < a->ntargets; i++) {
 		target *t = &a->targets[i];
 
@@ -832,8 +846,10 @@ int cmd_plan(int argc, char **argv)
 			add_shipped(a, args.operands[i]);
 		status = run_plan(a);
 	}
-	for (size_t i = 0; i < a->npols; i++)
+	for (size_t i = 0; i < a->npols; i++) {
 		certpin_policy_free(a->pols[i].policy);
+		certpin_import_anchors_free(a->pols[i].anchors);
+	}
 	for (size_t i = 0; i < a->ntargets; i++)
 		rot_chain_free(&a->targets[i].chain);
 	free(a->pols);

@@ -36,22 +36,27 @@ static char *read_stdin_all(size_t *len)
 
 /*
  * The library call for `o` (`input`: standard input, read): a certpin error
- * code, the policy in *p, import warnings in *warnings, the detail in *err.
+ * code, the policy in *p, the detail in *err; import warnings are printed
+ * (the importer delivers them only when it succeeds).
  */
 static int load(certpin_policy **p, const char *path, const cli_policy_opts *o, const char *input, size_t len,
-	char **warnings, certpin_error *err)
+	certpin_error *err)
 {
-	int rc;
+	certpin_import_options io = CERTPIN_IMPORT_OPTIONS_INIT;
 
 	if (!o->import && o->data)
 		return certpin_policy_load_data(p, o->data, o->len, path, NULL, err);
 	if (!o->import)
 		return certpin_policy_load_file(p, path, NULL, err);
-	if ((rc = certpin_policy_new(p)) != CERTPIN_OK)
-		return rc;
-	if (input)
-		return certpin_policy_import_data_ex(*p, input, len, o->format, o->default_host, "-", warnings, err);
-	return certpin_policy_import_file_ex(*p, path, o->format, o->default_host, warnings, err);
+	io.format = o->format;
+	io.default_host = o->default_host;
+	io.on_warning = cli_warning_cb;
+	io.anchors = o->anchors;
+	if (input) {
+		io.name = "-";
+		return certpin_policy_import_data(p, input, len, &io, err);
+	}
+	return certpin_policy_import_file(p, path, &io, err);
 }
 
 int cli_policy_load(certpin_policy **out, const char *path, const cli_policy_opts *opts)
@@ -60,7 +65,7 @@ int cli_policy_load(certpin_policy **out, const char *path, const cli_policy_opt
 	const cli_policy_opts *o = opts ? opts : &json_file;
 	certpin_policy *p = NULL;
 	certpin_error err;
-	char *input = NULL, *warnings = NULL;
+	char *input = NULL;
 	size_t len = 0;
 	int rc;
 
@@ -68,7 +73,7 @@ int cli_policy_load(certpin_policy **out, const char *path, const cli_policy_opt
 	certpin_error_clear(&err);
 	if (o->import && o->stdin_dash && strcmp(path, "-") == 0 && !(input = read_stdin_all(&len)))
 		return CLI_EXIT_USAGE;
-	rc = load(&p, path, o, input, len, &warnings, &err);
+	rc = load(&p, path, o, input, len, &err);
 	free(input);
 	if (rc != CERTPIN_OK) {
 		if (err.message[0])
@@ -76,11 +81,8 @@ int cli_policy_load(certpin_policy **out, const char *path, const cli_policy_opt
 		else
 			cli_error("%s: %s", path, certpin_strerror(rc));
 		certpin_policy_free(p);
-		free(warnings);
 		return cli_exit_for(rc);
 	}
-	cli_warn_lines(warnings);
-	free(warnings);
 	*out = p;
 	return CLI_EXIT_OK;
 }

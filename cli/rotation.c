@@ -2,6 +2,7 @@
 #include "rotation.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,7 +12,6 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
-#include "internal.h"   /* certpin__parse_time: the policy's own date syntax */
 
 #define ROT_MAX_CHAIN 16
 #define ROT_INCOMPLETE (-1)     /* verify_chain(): issuer not found (not an exit code) */
@@ -512,7 +512,7 @@ int rot_opt_format(certpin_import_format *out, const char *cmd, const char *s)
 
 int rot_opt_time(int64_t *out, const char *cmd, const char *s)
 {
-	if (s && certpin__parse_time(out, s) != 0) {
+	if (s && certpin_time_parse(out, s) != CERTPIN_OK) {
 		cli_error("%s: invalid --at '%s' (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)", cmd, s);
 		return CLI_EXIT_USAGE;
 	}

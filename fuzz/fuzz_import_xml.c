@@ -3,8 +3,9 @@
  * network_security_config.xml input.
  *
  * Properties:
- *   - a failed import returns CERTPIN_E_POLICY or CERTPIN_E_NOMEM, leaves the
- *     policy empty, sets an error detail, and returns no warnings;
+ *   - a failed import returns CERTPIN_E_POLICY or CERTPIN_E_NOMEM, makes no
+ *     policy and no trust anchors, sets an error detail, and delivers no
+ *     warnings;
  *   - a successful import gives only exact or "**." rules with at least one
  *     SPKI pin, all at position any, mode enforce, fail-open expiry at a whole
  *     UTC day;
@@ -14,6 +15,7 @@
  *   - an Android export, imported again, gives the same rules, pins and expiry.
  */
 #include "fuzz_common.h"
+#include "certpin/tools.h"
 
 #define DAY 86400
 
@@ -62,25 +64,39 @@ static void check_rules(const certpin_policy *p)
 	}
 }
 
+static void count_warning(const certpin_error *w, void *payload)
+{
+	FUZZ_CHECK(w->code == CERTPIN_OK && w->message[0] != '\0', "warning with code %d or without text", w->code);
+	(*(int *)payload)++;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	certpin_import_options io = CERTPIN_IMPORT_OPTIONS_INIT;
+	certpin_import_anchors *anchors = (certpin_import_anchors *)&io;
 	certpin_policy *p = NULL, *q = NULL;
-	char *warn = (char *)"unset", *json = NULL;
 	certpin_error err;
-	int rc;
+	char *json = NULL;
+	int rc, nwarn = 0;
 
-	if (certpin_policy_new(&p) != CERTPIN_OK)
-		abort();
-	rc = certpin_policy_import_data_ex(p, (const char *)data, size, CERTPIN_IMPORT_ANDROID_NSC, NULL, "fuzz", &warn, &err);
+	io.format = CERTPIN_IMPORT_ANDROID_NSC;
+	io.name = "fuzz";
+	io.on_warning = count_warning;
+	io.payload = &nwarn;
+	io.anchors = &anchors;
+	rc = certpin_policy_import_data(&p, (const char *)data, size, &io, &err);
+	FUZZ_CHECK(err.code == rc, "err.code %d, returned %d", err.code, rc);
 	if (rc != CERTPIN_OK) {
 		FUZZ_CHECK(rc == CERTPIN_E_POLICY || rc == CERTPIN_E_NOMEM, "import returned %d", rc);
-		FUZZ_CHECK(certpin_policy_host_count(p) == 0, "failed import left %zu rules", certpin_policy_host_count(p));
-		FUZZ_CHECK(err.code == rc && err.message[0] != '\0', "failed import without an error detail");
-		FUZZ_CHECK(warn == NULL, "failed import returned warnings");
-		certpin_policy_free(p);
+		FUZZ_CHECK(p == NULL, "failed import made a policy");
+		FUZZ_CHECK(anchors == NULL, "failed import returned trust anchors");
+		FUZZ_CHECK(err.message[0] != '\0', "failed import without an error detail");
+		FUZZ_CHECK(nwarn == 0, "failed import returned warnings");
 		return 0;
 	}
-	free(warn);
+	/* trust anchors, if any, are about hosts; asking for any name is safe */
+	(void)certpin_import_anchors_for(anchors, p, "a.example");
+	certpin_import_anchors_free(anchors);
 	check_rules(p);
 
 	/* JSON round trip */
@@ -93,26 +109,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* every export succeeds or refuses with a reason */
 	for (int f = CERTPIN_EXPORT_ANDROID; f <= CERTPIN_EXPORT_TLSA; f++) {
-		char *out = NULL, *w = NULL, *xerr = NULL;
+		char *out = NULL;
 		certpin_export_options o = CERTPIN_EXPORT_OPTIONS_INIT;
+		int nw = 0;
 		o.now = 1700000000;
-		rc = certpin_policy_export_ex(&out, &w, &xerr, p, (certpin_export_format)f, &o);
+		o.on_warning = count_warning;
+		o.payload = &nw;
+		rc = certpin_policy_export(&out, p, (certpin_export_format)f, &o, &err);
 		FUZZ_CHECK(rc == CERTPIN_OK || rc == CERTPIN_E_UNSUPPORTED || rc == CERTPIN_E_NOMEM,
 			"export %d returned %d", f, rc);
-		FUZZ_CHECK(rc == CERTPIN_OK ? out != NULL && xerr == NULL : out == NULL && w == NULL && xerr != NULL,
+		FUZZ_CHECK(rc == CERTPIN_OK ? out != NULL && err.code == CERTPIN_OK :
+			out == NULL && nw == 0 && err.code == rc && err.message[0] != '\0',
 			"export %d: inconsistent outputs for %d", f, rc);
 		if (rc == CERTPIN_OK && f == CERTPIN_EXPORT_ANDROID) {
 			/* Android -> certpin -> Android -> certpin: nothing lost */
-			if (certpin_policy_new(&q) != CERTPIN_OK)
-				abort();
-			rc = certpin_policy_import_data(q, out, strlen(out), CERTPIN_IMPORT_ANDROID_NSC, NULL, "export", &err);
+			certpin_import_options ro = CERTPIN_IMPORT_OPTIONS_INIT;
+			ro.format = CERTPIN_IMPORT_ANDROID_NSC;
+			ro.name = "export";
+			rc = certpin_policy_import_data(&q, out, strlen(out), &ro, &err);
 			FUZZ_CHECK(rc == CERTPIN_OK, "exported XML does not import: %s\n%s", err.message, out);
 			same_policy(p, q, "android round trip");
 			certpin_policy_free(q);
 		}
 		free(out);
-		free(w);
-		free(xerr);
 	}
 	certpin_policy_free(p);
 	return 0;

@@ -14,6 +14,7 @@
  *   - trailing JSON whitespace changes nothing.
  */
 #include "fuzz_common.h"
+#include "certpin/report.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -32,23 +33,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static certpin_report_info a, b;
 	static const certpin_report_info zero;
-	char err[256], tiny[4], norm[CERTPIN_HOSTNAME_MAX];
+	char norm[CERTPIN_HOSTNAME_MAX];
+	certpin_error err;
 	const char *text = (const char *)data;
 
-	memset(err, 'x', sizeof(err));
-	int rc = certpin_report_parse(&a, text, size, err, sizeof(err));
+	memset(&err, 'x', sizeof(err));
+	int rc = certpin_report_parse(&a, text, size, &err);
 	FUZZ_CHECK(rc == CERTPIN_OK || rc == CERTPIN_E_REPORT || rc == CERTPIN_E_NOMEM, "rc %d", rc);
+	FUZZ_CHECK(err.code == rc, "err.code %d, returned %d", err.code, rc);
 	if (rc != CERTPIN_OK) {
 		FUZZ_CHECK(memcmp(&a, &zero, sizeof(a)) == 0, "output not cleared on error");
-		FUZZ_CHECK(memchr(err, '\0', sizeof(err)) != NULL, "message not terminated");
-		FUZZ_CHECK(rc == CERTPIN_E_NOMEM || err[0] != '\0', "empty message");
-		memset(tiny, 'x', sizeof(tiny));
-		int rc2 = certpin_report_parse(&b, text, size, tiny, sizeof(tiny));
+		FUZZ_CHECK(memchr(err.message, '\0', sizeof(err.message)) != NULL, "message not terminated");
+		FUZZ_CHECK(memchr(err.path, '\0', sizeof(err.path)) != NULL, "path not terminated");
+		FUZZ_CHECK(err.path[0] == '\0' || err.path[0] == '/', "path %s is not a JSON pointer", err.path);
+		FUZZ_CHECK(rc == CERTPIN_E_NOMEM || err.message[0] != '\0', "empty message");
+		int rc2 = certpin_report_parse(&b, text, size, NULL);
 		FUZZ_CHECK(rc2 == rc || rc2 == CERTPIN_E_NOMEM || rc == CERTPIN_E_NOMEM, "rc %d, then %d", rc, rc2);
-		FUZZ_CHECK(memchr(tiny, '\0', sizeof(tiny)) != NULL, "short message buffer overrun");
 		return 0;
 	}
-	FUZZ_CHECK(err[0] == '\0', "message on success: %s", err);
+	FUZZ_CHECK(err.message[0] == '\0' && err.path[0] == '\0', "message on success: %s", err.message);
 	FUZZ_CHECK(a.hostname[0] && a.noted_hostname[0], "empty hostname");
 	FUZZ_CHECK(certpin_hostname_normalize(norm, sizeof(norm), a.hostname) == CERTPIN_OK &&
 			strcmp(norm, a.hostname) == 0, "hostname %s not normalized", a.hostname);
@@ -65,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_chain(a.validated, a.nvalidated);
 	FUZZ_CHECK(!a.served_pem || a.nserved > 0, "served_pem without certificates");
 
-	FUZZ_CHECK(certpin_report_parse(&b, text, size, NULL, 0) == CERTPIN_OK, "second parse failed");
+	FUZZ_CHECK(certpin_report_parse(&b, text, size, NULL) == CERTPIN_OK, "second parse failed");
 	FUZZ_CHECK(memcmp(&a, &b, sizeof(a)) == 0, "second parse differs");
 
 	/* trailing JSON whitespace changes nothing */
@@ -75,7 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	copy[size] = ' ';
 	copy[size + 1] = '\n';
 	if (size + 2 <= CERTPIN_REPORT_MAX_LEN) {
-		FUZZ_CHECK(certpin_report_parse(&b, (const char *)copy, size + 2, NULL, 0) == CERTPIN_OK,
+		FUZZ_CHECK(certpin_report_parse(&b, (const char *)copy, size + 2, NULL) == CERTPIN_OK,
 			"trailing whitespace refused");
 		FUZZ_CHECK(memcmp(&a, &b, sizeof(a)) == 0, "trailing whitespace changed the report");
 	}

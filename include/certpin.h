@@ -141,6 +141,22 @@ typedef struct certpin_error {
 /* Reset `err` (NULL-safe) to code CERTPIN_OK with no detail. */
 CERTPIN_EXPORT void certpin_error_clear(certpin_error *err);
 
+#if defined(__GNUC__) || defined(__clang__)
+#define CERTPIN_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define CERTPIN_PRINTF(f, a)
+#endif
+
+/*
+ * Fill `err` (NULL-safe; its old content is dropped) with `code`, the JSON
+ * pointer `path` (NULL: none), the text `line` (0: none) and a message made
+ * from `fmt` (truncated to fit); returns `code`.  For layers built on the
+ * core (the report and tools libraries, applications) that report in the
+ * same model; a warning is the same with code CERTPIN_OK.
+ */
+CERTPIN_EXPORT int certpin_error_set(certpin_error *err, int code, const char *path, unsigned long line,
+	const char *fmt, ...) CERTPIN_PRINTF(5, 6);
+
 /*
  * Called for each warning of a call that can warn (an import or export that
  * cannot express something, ...): `warning->code` is CERTPIN_OK and the
@@ -156,6 +172,30 @@ CERTPIN_EXPORT const char *certpin_error_name(int err);
 
 /* Library version string, e.g. "0.1.0". */
 CERTPIN_EXPORT const char *certpin_version(void);
+
+/* ------------------------------------------------------------------------ */
+/* Times                                                                     */
+/* ------------------------------------------------------------------------ */
+
+/* Largest instant certpin reads or writes: 9999-12-31T23:59:59Z. */
+#define CERTPIN_TIME_MAX INT64_C(253402300799)
+/* Bytes certpin_time_format() needs, the NUL included. */
+#define CERTPIN_TIME_STRLEN 21
+
+/*
+ * Parse a date "YYYY-MM-DD" (00:00:00Z that day) or an RFC 3339 date-time
+ * "YYYY-MM-DDTHH:MM:SS[.frac](Z|+hh:mm|-hh:mm)" into Unix seconds in
+ * [0, CERTPIN_TIME_MAX].  CERTPIN_OK, or CERTPIN_E_INVALID_ARG for anything
+ * else (`*out` unchanged).
+ */
+CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_time_parse(int64_t *out, const char *s);
+
+/*
+ * Format Unix time `t` (0 .. CERTPIN_TIME_MAX) as "YYYY-MM-DDTHH:MM:SSZ" into
+ * `out` (at least CERTPIN_TIME_STRLEN bytes).  CERTPIN_E_INVALID_ARG (and ""
+ * when `outlen` allows) if `t` is out of range or `out` too small.
+ */
+CERTPIN_EXPORT int certpin_time_format(char *out, size_t outlen, int64_t t);
 
 /* ------------------------------------------------------------------------ */
 /* Pins                                                                      */
@@ -475,6 +515,20 @@ CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_policy_lookup(size_t *index,
 #define CERTPIN_HOSTNAME_MAX 256
 CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_hostname_normalize(char *out, size_t outlen, const char *hostname);
 
+/*
+ * Normalize a host pattern as certpin_policy_add_host() does (see HOST
+ * PATTERNS), the pattern counterpart of certpin_hostname_normalize() for
+ * tools that read other formats: `out` (at least CERTPIN_PATTERN_MAX bytes)
+ * gets "name", "*.name" or "**.name" with the name normalized;
+ * `include_subdomains` turns "name" into "**.name".  CERTPIN_E_HOSTNAME for
+ * an invalid pattern (a wildcard on an IP literal, "*.name" with
+ * include_subdomains, a bad name), CERTPIN_E_INVALID_ARG if `out` is too
+ * small.  Implemented in src/policy_read.c.
+ */
+#define CERTPIN_PATTERN_MAX (CERTPIN_HOSTNAME_MAX + 3)
+CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_pattern_normalize(char *out, size_t outlen, const char *pattern,
+	int include_subdomains);
+
 /* Names for positions, modes, expiry actions ("leaf", "report-only", "fail-open", ...). */
 CERTPIN_EXPORT const char *certpin_position_name(certpin_position position);
 CERTPIN_EXPORT const char *certpin_mode_name(certpin_mode mode);
@@ -545,6 +599,18 @@ CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_verify(certpin_result *out, const 
 
 CERTPIN_EXPORT const char *certpin_verdict_name(certpin_verdict verdict);
 
+/*
+ * The engine's match of one pin against one element: 1 if `pin`, at
+ * `position`, accepts element `depth` of the verified chain `chain[0..n)`
+ * (the element has the pin's digest kind and it equals the pin's digest; the
+ * position allows that depth in a chain of n), else 0 (also for bad
+ * arguments).  certpin_verify() decides with exactly this test; tools that
+ * explain a verdict (lint) use it instead of a copy.  Implemented in
+ * src/policy_read.c.
+ */
+CERTPIN_EXPORT int certpin_pin_matches(const certpin_pin *pin, certpin_position position,
+	const certpin_chain_elem *chain, size_t n, size_t depth);
+
 /* ------------------------------------------------------------------------ */
 /* Attaching to a TLS stack (the options every adapter takes)                */
 /* ------------------------------------------------------------------------ */
@@ -586,15 +652,16 @@ typedef struct certpin_ssl_options {
 #endif
 
 /*
- * Feature headers: each documents its own part of the API and is included
- * here so that applications include only <certpin.h>.
+ * Feature headers of the core library: each documents its own part of the
+ * API and is included here so that applications of the core include only
+ * <certpin.h>.  The optional libraries have headers of their own, which
+ * their users include: <certpin/report.h> (libcertpin-report: failure
+ * reports, the bundle fetch) and <certpin/tools.h> (libcertpin-tools:
+ * import, export, lint, plan).
  */
 /* CERTPIN_FEATURE_HEADERS (one #include line per feature header, keep sorted) */
 #include "certpin/bundle.h"
-#include "certpin/interop.h"
-#include "certpin/lint.h"
 #include "certpin/openssl.h"
-#include "certpin/report.h"
 #include "certpin/tofu.h"
 
 #endif /* CERTPIN_H */

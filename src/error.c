@@ -57,10 +57,10 @@ void certpin_error_clear(certpin_error *err)
 		memset(err, 0, sizeof(*err));
 }
 
-int certpin__fail(certpin_error *err, int code, const char *path, unsigned long line, const char *fmt, ...)
+__attribute__((format(printf, 5, 0)))
+static int error_setv(certpin_error *err, int code, const char *path, unsigned long line, const char *fmt,
+	va_list ap)
 {
-	va_list ap;
-
 	if (!err)
 		return code;
 	memset(err, 0, sizeof(*err));
@@ -68,8 +68,26 @@ int certpin__fail(certpin_error *err, int code, const char *path, unsigned long 
 	if (path)
 		snprintf(err->path, sizeof(err->path), "%s", path);
 	err->line = line;
-	va_start(ap, fmt);
 	vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	return code;
+}
+
+int certpin_error_set(certpin_error *err, int code, const char *path, unsigned long line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	error_setv(err, code, path, line, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int certpin__fail(certpin_error *err, int code, const char *path, unsigned long line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	error_setv(err, code, path, line, fmt, ap);
 	va_end(ap);
 	return code;
 }
@@ -81,12 +99,8 @@ void certpin__warn(certpin_warning_cb cb, void *payload, const char *path, unsig
 
 	if (!cb)
 		return;
-	memset(&w, 0, sizeof(w));
-	if (path)
-		snprintf(w.path, sizeof(w.path), "%s", path);
-	w.line = line;
 	va_start(ap, fmt);
-	vsnprintf(w.message, sizeof(w.message), fmt, ap);
+	error_setv(&w, CERTPIN_OK, path, line, fmt, ap);
 	va_end(ap);
 	cb(&w, payload);
 }

@@ -451,3 +451,22 @@ void certpin__format_time(char *out, size_t outlen, int64_t t)
 	snprintf(out, outlen, "%04lld-%02u-%02uT%02d:%02d:%02dZ", (long long)y, m, d,
 		(int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
 }
+
+int certpin_time_parse(int64_t *out, const char *s)
+{
+	if (!out || !s || certpin__parse_time(out, s) != 0)
+		return CERTPIN_E_INVALID_ARG;
+	return CERTPIN_OK;
+}
+
+int certpin_time_format(char *out, size_t outlen, int64_t t)
+{
+	if (!out || outlen == 0)
+		return CERTPIN_E_INVALID_ARG;
+	if (outlen < CERTPIN_TIME_STRLEN || t < 0 || t > CERTPIN__TIME_MAX) {
+		out[0] = '\0';
+		return CERTPIN_E_INVALID_ARG;
+	}
+	certpin__format_time(out, outlen, t);
+	return CERTPIN_OK;
+}

@@ -1,9 +1,13 @@
 #!/bin/sh
-# Install into a staging prefix, then build a client against it twice: with
-# pkg-config (certpin.pc) and with CMake's find_package(certpin).  Checks the
-# SONAME, the header and the man pages land where they should; that
-# `make install PREFIX=DIR` honours DIR; that a library-only configure needs
-# no collector libraries; and that certpin builds as a CMake subproject.
+# Install into a staging prefix, then build clients against it: with
+# pkg-config (certpin.pc, certpin-report.pc, certpin-tools.pc) and with
+# CMake's find_package(certpin COMPONENTS report tools).  Checks the SONAMEs,
+# the headers (each compiles on its own) and the man pages land where they
+# should; that the core library exports and links nothing of the optional
+# ones; that `make install PREFIX=DIR` honours DIR; that a library-only
+# configure needs no collector libraries, and with the optional libraries
+# off neither libcurl nor libxml2; and that certpin builds as a CMake
+# subproject.
 set -eu
 build=$1
 src=$2
@@ -34,6 +38,44 @@ else
 fi
 so=$(ls "$libdir"/libcertpin.so.* 2>/dev/null | head -n 1)
 if [ -n "$so" ] && objdump -p "$so" | grep -q 'SONAME *libcertpin.so.0$'; then ok; else bad "SONAME libcertpin.so.0 missing"; fi
+for m in report tools; do
+	mso=$(ls "$libdir"/libcertpin-$m.so.* 2>/dev/null | head -n 1)
+	if [ -n "$mso" ] && objdump -p "$mso" | grep -q "SONAME *libcertpin-$m.so.0$" &&
+		objdump -p "$mso" | grep -q 'NEEDED *libcertpin.so.0$'; then
+		ok
+	else
+		bad "libcertpin-$m.so: SONAME or its dependency on libcertpin.so.0 missing"
+	fi
+	[ -f "$prefix/include/certpin/$m.h" ] && [ -f "$libdir/pkgconfig/certpin-$m.pc" ] &&
+		[ -f "$libdir/cmake/certpin/certpin-${m}Targets.cmake" ] && ok || bad "certpin-$m: header, .pc or CMake file missing"
+done
+
+# The core library: nothing of the optional libraries in it, exported or linked.
+module_syms='certpin_report_|certpin_reporter_|certpin_bundle_fetch|certpin_lint|certpin_plan_|certpin_policy_import|certpin_policy_export|certpin_import_|certpin_export_'
+core_clean() {
+	if nm -D --defined-only "$1" | grep -E " ($module_syms)"; then
+		bad "$2: libcertpin.so exports symbols of the optional libraries"
+	else
+		ok
+	fi
+	if objdump -p "$1" | grep -E 'NEEDED.*(libcurl|libxml2)'; then
+		bad "$2: libcertpin.so links libcurl or libxml2"
+	else
+		ok
+	fi
+}
+[ -n "$so" ] && core_clean "$so" "installed"
+
+# Every public header compiles on its own, warnings as errors.
+for h in certpin.h certpin/bundle.h certpin/openssl.h certpin/tofu.h certpin/report.h certpin/tools.h; do
+	printf '#include <%s>\nint certpin_header_test(void);\nint certpin_header_test(void) { return 0; }\n' "$h" >"$tmp/hdr.c"
+	if $cc $xflags -std=c11 -Wall -Wextra -Werror -c -o "$tmp/hdr.o" "$tmp/hdr.c" -I"$prefix/include" \
+			$(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --cflags-only-I certpin); then
+		ok
+	else
+		bad "<$h> does not compile on its own"
+	fi
+done
 
 cat > "$tmp/client.c" <<'C'
 #include <certpin.h>
@@ -54,6 +96,47 @@ if $cc $xflags -o "$tmp/client-pc" "$tmp/client.c" $(PKG_CONFIG_PATH="$libdir/pk
 else
 	bad "pkg-config client"
 fi
+
+# Clients of the optional libraries, through their .pc files.
+cat > "$tmp/report_client.c" <<'C'
+#include <certpin/report.h>
+#include <stdio.h>
+int main(void)
+{
+	certpin_report_info info;
+	certpin_error err;
+	int rc = certpin_report_parse(&info, "{}", 2, &err);
+	printf("%s %s\n", certpin_report_kind_name(CERTPIN_REPORT_MISMATCH), rc == CERTPIN_E_REPORT ? err.message : "?");
+	return rc == CERTPIN_E_REPORT ? 0 : 1;
+}
+C
+cat > "$tmp/tools_client.c" <<'C'
+#include <certpin/tools.h>
+#include <stdio.h>
+#include <stdlib.h>
+int main(void)
+{
+	certpin_policy *p = NULL;
+	char *out = NULL;
+	static const char pins[] = "api.example.com sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+	if (certpin_policy_import_data(&p, pins, sizeof(pins) - 1, NULL, NULL) != CERTPIN_OK ||
+	    certpin_policy_export(&out, p, CERTPIN_EXPORT_OKHTTP, NULL, NULL) != CERTPIN_OK)
+		return 1;
+	printf("%s", out);
+	free(out);
+	certpin_policy_free(p);
+	return 0;
+}
+C
+for m in report tools; do
+	if $cc $xflags -std=c11 -Wall -Werror -o "$tmp/$m-client" "$tmp/${m}_client.c" \
+			$(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --cflags --libs certpin-$m) &&
+		LD_LIBRARY_PATH="$libdir" "$tmp/$m-client" >"$tmp/$m-client.out" && [ -s "$tmp/$m-client.out" ]; then
+		ok
+	else
+		bad "pkg-config certpin-$m client"
+	fi
+done
 
 # The README's integration snippet compiles as written, warnings as errors
 # (the calls are warn_unused_result: a snippet that ignores them is wrong).
@@ -76,16 +159,22 @@ mkdir -p "$tmp/cm"
 cat > "$tmp/cm/CMakeLists.txt" <<'CM'
 cmake_minimum_required(VERSION 3.18)
 project(client C)
-find_package(certpin REQUIRED)
+find_package(certpin REQUIRED COMPONENTS report tools)
 add_executable(client ../client.c)
 target_link_libraries(client PRIVATE certpin::certpin)
+add_executable(report_client ../report_client.c)
+target_link_libraries(report_client PRIVATE certpin::report)
+add_executable(tools_client ../tools_client.c)
+target_link_libraries(tools_client PRIVATE certpin::tools_static)
 CM
 if CC=$cc cmake -S "$tmp/cm" -B "$tmp/cm/b" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_C_FLAGS="$xflags" \
-		-DCMAKE_EXE_LINKER_FLAGS="$xflags" >/dev/null 2>&1 &&
-	cmake --build "$tmp/cm/b" >/dev/null 2>&1 && LD_LIBRARY_PATH="$libdir" "$tmp/cm/b/client" | grep -q '^[0-9]'; then
+		-DCMAKE_EXE_LINKER_FLAGS="$xflags" >"$tmp/cm.log" 2>&1 &&
+	cmake --build "$tmp/cm/b" >>"$tmp/cm.log" 2>&1 && LD_LIBRARY_PATH="$libdir" "$tmp/cm/b/client" | grep -q '^[0-9]' &&
+	LD_LIBRARY_PATH="$libdir" "$tmp/cm/b/report_client" >/dev/null && "$tmp/cm/b/tools_client" >/dev/null; then
 	ok
 else
-	bad "find_package(certpin) client"
+	bad "find_package(certpin COMPONENTS report tools) clients"
+	tail -n 5 "$tmp/cm.log"
 fi
 # make install PREFIX=DIR installs under DIR even though the build directory
 # exists already (and was configured without a prefix).
@@ -122,6 +211,40 @@ if PKG_CONFIG_LIBDIR="$tmp/pc" CC=$cc cmake -S "$src" -B "$tmp/libonly" -DCERTPI
 else
 	bad "-DCERTPIN_CLI=OFF still needs the collector's libraries"
 	tail -n 5 "$tmp/libonly.log"
+fi
+
+# The core alone needs neither libcurl nor libxml2: hide them too, build it,
+# and check what it exports and links.
+mkdir -p "$tmp/pc-core"
+for pc in "$tmp"/pc/*.pc; do
+	case ${pc##*/} in
+	libcurl.pc | libxml-2.0.pc) ;;
+	*) ln -s "$(readlink "$pc")" "$tmp/pc-core/" ;;
+	esac
+done
+if PKG_CONFIG_LIBDIR="$tmp/pc-core" CC=$cc cmake -S "$src" -B "$tmp/full-core" -DCERTPIN_CLI=OFF \
+		>"$tmp/full-core.log" 2>&1; then
+	bad "the optional libraries configured without libcurl and libxml2 (the restriction does not work)"
+else
+	ok
+fi
+if PKG_CONFIG_LIBDIR="$tmp/pc-core" CC=$cc cmake -S "$src" -B "$tmp/core" -DCERTPIN_CLI=OFF -DCERTPIN_REPORT=OFF \
+		-DCERTPIN_TOOLS=OFF -DCMAKE_C_FLAGS="$xflags" -DCMAKE_SHARED_LINKER_FLAGS="$xflags" \
+		-DCMAKE_EXE_LINKER_FLAGS="$xflags" >"$tmp/core.log" 2>&1 &&
+	cmake --build "$tmp/core" -j 2 --target certpin >>"$tmp/core.log" 2>&1; then
+	ok
+	core_clean "$(ls "$tmp"/core/libcertpin.so.* | head -n 1)" "core-only build"
+else
+	bad "-DCERTPIN_REPORT=OFF -DCERTPIN_TOOLS=OFF still needs libcurl or libxml2, or does not build"
+	tail -n 5 "$tmp/core.log"
+fi
+# Either optional library off: no certpin tool (nor its collector's libraries), and configure says why.
+if PKG_CONFIG_LIBDIR="$tmp/pc" CC=$cc cmake -S "$src" -B "$tmp/noreport" -DCERTPIN_REPORT=OFF >"$tmp/noreport.log" 2>&1 &&
+	grep -q 'CERTPIN_REPORT or CERTPIN_TOOLS is OFF.*CERTPIN_CLI OFF' "$tmp/noreport.log"; then
+	ok
+else
+	bad "-DCERTPIN_REPORT=OFF: the tool is not turned off with a STATUS message"
+	tail -n 5 "$tmp/noreport.log"
 fi
 
 # As a subproject: add_subdirectory(certpin) and link certpin::certpin; the

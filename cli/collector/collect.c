@@ -323,7 +323,8 @@ static void peer_address(char *out, size_t n, struct MHD_Connection *conn)
 static enum MHD_Result store_report(collector *C, struct MHD_Connection *conn, request *q)
 {
 	certpin_report_info *ri = malloc(sizeof(*ri));
-	char err[256], served_pin[CERTPIN_PIN_STRLEN], peer[64];
+	char served_pin[CERTPIN_PIN_STRLEN], peer[64], dberr[256];
+	certpin_error err;
 	cdb_pin pins[CERTPIN_REPORT_CHAIN_MAX];
 	cdb_report r;
 	struct tm tm;
@@ -332,13 +333,13 @@ static enum MHD_Result store_report(collector *C, struct MHD_Connection *conn, r
 
 	if (!ri)
 		return reply_error(C, conn, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory");
-	int rc = certpin_report_parse(ri, q->buf ? q->buf : "", q->len, err, sizeof(err));
+	int rc = certpin_report_parse(ri, q->buf ? q->buf : "", q->len, &err);
 	if (rc != CERTPIN_OK) {
 		free(ri);
 		if (rc == CERTPIN_E_NOMEM)
 			return reply_error(C, conn, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory");
 		atomic_fetch_add(&C->c.malformed, 1);
-		return reply_error(C, conn, MHD_HTTP_BAD_REQUEST, err);
+		return reply_error(C, conn, MHD_HTTP_BAD_REQUEST, err.message);
 	}
 	const certpin_chain_elem *chain = ri->nserved ? ri->served : ri->validated;
 	size_t n = ri->nserved ? ri->nserved : ri->nvalidated;
@@ -367,10 +368,10 @@ static enum MHD_Result store_report(collector *C, struct MHD_Connection *conn, r
 	r.body = q->buf;
 	r.pins = pins;
 	r.npins = n;
-	if (cdb_store(C->db, &r, err, sizeof(err)) != 0) {
+	if (cdb_store(C->db, &r, dberr, sizeof(dberr)) != 0) {
 		free(ri);
 		atomic_fetch_add(&C->c.store_errors, 1);
-		cli_warn("collect: cannot store report: %s", err);
+		cli_warn("collect: cannot store report: %s", dberr);
 		return reply_error(C, conn, MHD_HTTP_SERVICE_UNAVAILABLE, "report could not be stored");
 	}
 	free(ri);

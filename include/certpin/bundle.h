@@ -1,6 +1,7 @@
 /*
- * certpin/bundle.h - signed policy bundles: signing, verification,
- * anti-rollback storage and an HTTPS fetch helper.
+ * certpin/bundle.h - signed policy bundles: signing, verification and
+ * anti-rollback storage.  (The HTTPS fetch helper, certpin_bundle_fetch(),
+ * is in the report library: certpin/report.h.)
  *
  * Included by <certpin.h>; do not include it directly.
  *
@@ -22,7 +23,8 @@
  *
  * checked in this order, so nothing about an unauthenticated bundle other
  * than its syntax influences the outcome.  The check never depends on how
- * the bundle was transported; certpin_bundle_fetch() is only a convenience.
+ * the bundle was transported; certpin_bundle_fetch() (certpin/report.h) is
+ * only a convenience.
  *
  * BUNDLE FORMAT
  *
@@ -240,51 +242,6 @@ CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_bundle_load_state(certpin_policy *
  * CERTPIN_OK if there is none, CERTPIN_E_STORE if it is corrupt.
  */
 CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_bundle_stored_version(uint64_t *out, const char *state_dir);
-
-/* ------------------------------------------------------------------------ */
-/* HTTPS fetch helper                                                        */
-/* ------------------------------------------------------------------------ */
-
-typedef struct certpin_fetch_options {
-	unsigned int version;           /* CERTPIN_FETCH_OPTIONS_VERSION */
-	const char *cafile;             /* PKIX trust anchors (PEM file); NULL = OpenSSL default paths */
-	const char *connect_host;       /* connect to this address instead of the URL host; the
-	                                   certificate is still checked against the URL host */
-	size_t max_bytes;               /* largest body accepted; 0 = CERTPIN_BUNDLE_MAX */
-	unsigned int timeout_ms;        /* whole transfer, connect included; 0 = 30000 */
-} certpin_fetch_options;
-
-#define CERTPIN_FETCH_OPTIONS_VERSION 1
-#define CERTPIN_FETCH_OPTIONS_INIT { CERTPIN_FETCH_OPTIONS_VERSION, NULL, NULL, 0, 0 }
-
-typedef struct certpin_fetch_result {
-	unsigned int version;           /* CERTPIN_FETCH_RESULT_VERSION, set by the library */
-	int http_status;                /* status code received, 0 if none */
-	int pin_rc;                     /* certpin_ssl_result() code of the connection */
-	certpin_result pin;             /* and its verdict */
-	char detail[256];               /* "" on success, else the reason */
-} certpin_fetch_result;
-
-#define CERTPIN_FETCH_RESULT_VERSION 1
-
-/*
- * GET `url` ("https://HOST[:PORT]/PATH"; HOST a DNS name, IPv4 or [IPv6])
- * over a TLS 1.2+ connection with `current` attached by
- * certpin_ssl_ctx_attach(): PKIX validation against the URL host, then the
- * current policy's pins.  The URL host must have a rule in `current`
- * (CERTPIN_E_NOT_FOUND otherwise): the fetch is pinned, never plain PKIX.
- * HTTP/1.1 with "Connection: close"; only a 200 response with a
- * Content-Length or a body ended by a TLS close is accepted (no redirects,
- * no chunked encoding: CERTPIN_E_IO with detail).  On success `*out` is the
- * malloc'd body (NUL-terminated, `*outlen` bytes).  Errors: the pin
- * decision's code (CERTPIN_E_PIN_MISMATCH, CERTPIN_E_PKIX, ...),
- * CERTPIN_E_TLS, CERTPIN_E_IO (network, timeout, HTTP), CERTPIN_E_INVALID_ARG
- * (bad URL).  The body is NOT verified: pass it to
- * certpin_policy_update_from_bundle().  `result` and `opts` may be NULL.
- */
-CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_bundle_fetch(char **out, size_t *outlen,
-	certpin_fetch_result *result, const char *url, certpin_policy *current,
-	const certpin_fetch_options *opts);
 
 #ifdef __cplusplus
 }

@@ -1,7 +1,10 @@
 /*
  * certpin/report.h - pin failure reports (RFC 7469 style) and their delivery.
  *
- * Included by <certpin.h>; do not include it directly.
+ * libcertpin-report: link with it (pkg-config certpin-report; CMake
+ * certpin::report); it needs libcurl and the core library, and is built on
+ * the core's public API only.  Include <certpin/report.h> (it includes
+ * <certpin.h>).
  *
  * OVERVIEW
  *
@@ -76,6 +79,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "../certpin.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -207,12 +212,15 @@ typedef struct certpin_report_info {
  * longer than CERTPIN_REPORT_CHAIN_MAX and texts longer than
  * CERTPIN_REPORT_MAX_LEN are rejected.
  *
- * Returns CERTPIN_OK, CERTPIN_E_REPORT with a one-line reason in `err`
- * (may be NULL; errlen bytes, NUL-terminated), or CERTPIN_E_NOMEM.  `*out`
- * is zeroed on error.
+ * Returns CERTPIN_OK, CERTPIN_E_REPORT, CERTPIN_E_INVALID_ARG (NULL `out` or
+ * `json`) or CERTPIN_E_NOMEM.  `*out` is zeroed on error.  `err` (may be
+ * NULL) is cleared on success; on error it has the code, a one-line reason
+ * ("missing \"port\"", "\"known-pins\"[2] is not a pin", ...), the JSON
+ * pointer of the member at fault ("/port", "/known-pins/2"; "" for the
+ * report as a whole) and, for a JSON syntax error, its line and column.
  */
 CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_report_parse(certpin_report_info *out,
-	const char *json, size_t len, char *err, size_t errlen);
+	const char *json, size_t len, certpin_error *err);
 
 /* ------------------------------------------------------------------------ */
 /* Reporter: queue, background sender, retries, spool, dedup                */
@@ -342,6 +350,61 @@ typedef struct certpin_reporter_stats {
 
 /* Counters since creation. */
 CERTPIN_EXPORT void certpin_reporter_get_stats(const certpin_reporter *reporter, certpin_reporter_stats *out);
+
+/* ------------------------------------------------------------------------ */
+/* HTTPS fetch of a signed policy bundle                                     */
+/* ------------------------------------------------------------------------ */
+
+typedef struct certpin_fetch_options {
+	unsigned int version;           /* CERTPIN_FETCH_OPTIONS_VERSION */
+	const char *cafile;             /* PKIX trust anchors (PEM file); NULL = libcurl's default store */
+	const char *connect_host;       /* connect to this address instead of the URL host; the
+	                                   certificate is still checked against the URL host */
+	size_t max_bytes;               /* largest body accepted; 0 = CERTPIN_BUNDLE_MAX */
+	unsigned int timeout_ms;        /* whole transfer, connect included; 0 = 30000 */
+} certpin_fetch_options;
+
+#define CERTPIN_FETCH_OPTIONS_VERSION 1
+#define CERTPIN_FETCH_OPTIONS_INIT { CERTPIN_FETCH_OPTIONS_VERSION, NULL, NULL, 0, 0 }
+
+typedef struct certpin_fetch_result {
+	unsigned int version;           /* CERTPIN_FETCH_RESULT_VERSION, set by the library */
+	int http_status;                /* status code received, 0 if none */
+	int pin_rc;                     /* certpin_ssl_result() code of the handshake; CERTPIN_E_STATE if none ran */
+	certpin_result pin;             /* and its verdict */
+} certpin_fetch_result;
+
+#define CERTPIN_FETCH_RESULT_VERSION 2
+
+/*
+ * GET `url` ("https://HOST[:PORT]/PATH"; HOST a DNS name, IPv4 or [IPv6])
+ * with libcurl, over TLS 1.2 or later, with `current` attached to libcurl's
+ * SSL_CTX by certpin_ssl_ctx_attach(): PKIX validation against the URL
+ * host (libcurl's VERIFYPEER and VERIFYHOST stay on), then the current
+ * policy's pins.  Attaching freezes `current` and takes a reference for the
+ * transfer.  The URL host must have a rule in `current`
+ * (CERTPIN_E_NOT_FOUND otherwise): the fetch is pinned, never plain PKIX.
+ * https only, no redirects, no proxy (environment proxies are ignored), no
+ * TLS session reuse; one deadline for the whole transfer; only a 200
+ * response's body is accepted, at most max_bytes (announced or not), and a
+ * body that ends before its Content-Length or without the TLS close is
+ * refused.  On success `*out` is the malloc'd body (NUL-terminated,
+ * `*outlen` bytes).
+ *
+ * Errors: the pin decision's code when the handshake was refused by the pins
+ * (CERTPIN_E_PIN_MISMATCH, CERTPIN_E_PINSET_EXPIRED, CERTPIN_E_PKIX for a
+ * chain that failed validation, ...; also in result->pin_rc and
+ * result->pin), CERTPIN_E_TLS, CERTPIN_E_IO (network, timeout, HTTP status,
+ * size), CERTPIN_E_INVALID_ARG (bad URL or argument), CERTPIN_E_NOMEM.
+ * `err` (may be NULL) is cleared on success and on error has the code and
+ * a one-line reason naming the host ("api.example.com: refused by the
+ * current policy: ...", "URL: only https:// URLs are fetched").  The body
+ * is NOT verified: pass it to certpin_policy_update_from_bundle().
+ * `result` and `opts` may be NULL.
+ */
+CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_bundle_fetch(char **out, size_t *outlen,
+	certpin_fetch_result *result, const char *url, certpin_policy *current,
+	const certpin_fetch_options *opts, certpin_error *err);
 
 #ifdef __cplusplus
 }

@@ -1,6 +1,7 @@
 /*
- * bundle_fetch_test - certpin_bundle_fetch() against a tiny HTTPS responder
- * on 127.0.0.1 that serves canned HTTP responses.
+ * bundle_fetch_test - certpin_bundle_fetch() (libcurl, pinned by the
+ * current policy) against a tiny HTTPS responder on 127.0.0.1 that serves
+ * canned HTTP responses.
  *
  * The fetch must be pinned by the current policy (a pin mismatch, an
  * unpinned host and a PKIX failure never reach HTTP), accept only a
@@ -9,6 +10,7 @@
  * perfectly pinned connection is refused.
  */
 #include "certpin.h"
+#include "certpin/report.h"
 #include "test.h"
 
 #include <arpa/inet.h>
@@ -151,6 +153,9 @@ static certpin_policy *policy_for(const char *host, const certpin_pin *pin)
 	return p;
 }
 
+/* The detail of the last fetch. */
+static certpin_error ferr;
+
 static int fetch(responder *r, char **body, size_t *len, certpin_fetch_result *res, certpin_policy *cur,
 	const char *cafile, size_t max, unsigned int timeout_ms)
 {
@@ -162,7 +167,10 @@ static int fetch(responder *r, char **body, size_t *len, certpin_fetch_result *r
 	o.connect_host = "127.0.0.1";
 	o.max_bytes = max;
 	o.timeout_ms = timeout_ms;
-	return certpin_bundle_fetch(body, len, res, url, cur, &o);
+	int rc = certpin_bundle_fetch(body, len, res, url, cur, &o, &ferr);
+
+	CHECK_INT(ferr.code, rc);
+	return rc;
 }
 
 static char *http_response(const char *status_and_headers, const char *body)
@@ -203,7 +211,7 @@ static void test_fetch_and_apply(const char *bundle, certpin_trust_anchors *anch
 	CHECK_INT(res.http_status, 200);
 	CHECK_INT(res.pin_rc, CERTPIN_OK);
 	CHECK_INT(res.pin.verdict, CERTPIN_VERDICT_MATCH);
-	CHECK_STR(res.detail, "");
+	CHECK_STR(ferr.message, "");
 	CHECK(body && len == strlen(bundle) && memcmp(body, bundle, len) == 0);
 	CHECK_INT(r.requests, 1);
 	CHECK_INT(certpin_policy_update_from_bundle(&next, &info, anchors, state, body, len, 1800000000), CERTPIN_OK);
@@ -226,7 +234,7 @@ static void test_fetch_and_apply(const char *bundle, certpin_trust_anchors *anch
 	/* ... and without close_notify it may be truncated: refused */
 	r.close_notify = 0;
 	CHECK_INT(fetch(&r, &body, &len, &res, cur, "trust.pem", 0, 5000), CERTPIN_E_IO);
-	CHECK_CONTAINS(res.detail, "closed before the response was complete");
+	CHECK_CONTAINS(ferr.message, "closed before the response was complete");
 	CHECK(body == NULL);
 	responder_stop(&r);
 	free(resp);
@@ -264,16 +272,17 @@ static void test_http_errors(const char *bundle)
 		const char *head;
 		int cl_delta;           /* added to the body length in Content-Length; 999 = none */
 		int status;
-		const char *why;
+		const char *why;        /* in the error's message; NULL: the fetch succeeds */
 	} cases[] = {
 		{ "HTTP/1.1 404 Not Found\r\n", 999, 404, "HTTP status 404" },
 		{ "HTTP/1.1 302 Found\r\nLocation: https://evil.example/\r\n", 999, 302, "HTTP status 302" },
-		{ "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n", 999, 200, "transfer encodings" },
+		/* libcurl decodes chunked bodies: one that is not chunked is refused */
+		{ "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n", 999, 200, "closed before the response was complete" },
 		{ "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n", 999, 200, "conflicting" },
-		{ "HTTP/1.1 200 OK\r\nContent-Length: -5\r\n", 999, 200, "bad Content-Length" },
+		{ "HTTP/1.1 200 OK\r\nContent-Length: -5\r\n", 999, 200, "" },       /* libcurl's reason */
 		{ "HTTP/1.1 200 OK\r\n", 10, 200, "Content-Length says" },     /* body shorter than announced */
-		{ "HTTP/1.1 200 OK\r\n", -10, 200, "" },                      /* shorter: the rest is not body */
-		{ "HTTP/2 200\r\n", 999, 0, "malformed HTTP status line" },
+		{ "HTTP/1.1 200 OK\r\n", -10, 200, NULL },                     /* shorter: the rest is not body */
+		{ "HTTP/2 200\r\n", 999, 200, NULL },  /* libcurl reads an HTTP/2 status line on HTTP/1.1 too */
 		{ "garbage\r\n", 999, 0, "malformed HTTP status line" },
 	};
 
@@ -290,14 +299,14 @@ static void test_http_errors(const char *bundle)
 		r.response_len = strlen(resp);
 		r.close_notify = 1;
 		int rc = fetch(&r, &body, &len, &res, cur, "trust.pem", 0, 5000);
-		if (cases[i].cl_delta == -10) {
+		if (!cases[i].why) {
 			/* Content-Length shorter than what was sent: exactly Content-Length bytes are the body */
 			CHECK_INT(rc, CERTPIN_OK);
-			CHECK_INT(len, strlen(bundle) - 10);
+			CHECK_INT(len, strlen(bundle) - (cases[i].cl_delta == -10 ? 10 : 0));
 		} else {
 			CHECK_INT(rc, CERTPIN_E_IO);
 			CHECK(body == NULL);
-			CHECK_CONTAINS(res.detail, cases[i].why);
+			CHECK_CONTAINS(ferr.message, cases[i].why);
 		}
 		CHECK_INT(res.http_status, cases[i].status);
 		free(body);
@@ -306,13 +315,51 @@ static void test_http_errors(const char *bundle)
 		free(resp);
 	}
 
+	certpin_policy_free(cur);
+}
+
+/* A correctly chunked body is read whole. */
+static void test_chunked(const char *bundle)
+{
+	certpin_policy *cur = policy_for("api.certpin.test", &pin_root);
+	certpin_fetch_result res;
+	responder r;
+	char *body = NULL, *resp;
+	size_t len = 0;
+
+	CHECK_INT(responder_start(&r, "chain.pem", "leaf.key"), 0);
+	size_t blen = strlen(bundle), half = blen / 2;
+	size_t cap = blen + 128;
+	resp = malloc(cap);
+	snprintf(resp, cap, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n%zx\r\n%.*s\r\n%zx\r\n%s\r\n0\r\n\r\n",
+		half, (int)half, bundle, blen - half, bundle + half);
+	r.response = resp;
+	r.response_len = strlen(resp);
+	CHECK_INT(fetch(&r, &body, &len, &res, cur, "trust.pem", 0, 5000), CERTPIN_OK);
+	CHECK(body && len == blen && memcmp(body, bundle, len) == 0);
+	free(body);
+	body = NULL;
+	responder_stop(&r);
+	free(resp);
+	certpin_policy_free(cur);
+}
+
+/* The size cap, announced or not, and the deadline. */
+static void test_limits(const char *bundle)
+{
+	certpin_policy *cur = policy_for("api.certpin.test", &pin_root);
+	certpin_fetch_result res;
+	responder r;
+	char *body = NULL, *resp;
+	size_t len = 0;
+
 	/* larger than the limit, announced or not */
 	CHECK_INT(responder_start(&r, "chain.pem", "leaf.key"), 0);
 	resp = content_length_response(bundle);
 	r.response = resp;
 	r.response_len = strlen(resp);
 	CHECK_INT(fetch(&r, &body, &len, &res, cur, "trust.pem", 100, 5000), CERTPIN_E_IO);
-	CHECK_CONTAINS(res.detail, "larger than 100 bytes");
+	CHECK_CONTAINS(ferr.message, "larger than 100 bytes");
 	responder_stop(&r);
 	free(resp);
 	CHECK_INT(responder_start(&r, "chain.pem", "leaf.key"), 0);
@@ -321,7 +368,7 @@ static void test_http_errors(const char *bundle)
 	r.response_len = strlen(resp);
 	r.close_notify = 1;
 	CHECK_INT(fetch(&r, &body, &len, &res, cur, "trust.pem", 100, 5000), CERTPIN_E_IO);
-	CHECK_CONTAINS(res.detail, "larger than 100 bytes");
+	CHECK_CONTAINS(ferr.message, "larger than 100 bytes");
 	responder_stop(&r);
 	free(resp);
 
@@ -337,7 +384,7 @@ static void test_http_errors(const char *bundle)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	long ms = (long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
 	CHECK(ms >= 500 && ms < 2500);
-	CHECK_CONTAINS(res.detail, "timed out");
+	CHECK_CONTAINS(ferr.message, "timed out");
 	responder_stop(&r);
 	free(resp);
 	certpin_policy_free(cur);
@@ -360,14 +407,18 @@ static void test_transport_refusals(const char *bundle)
 	/* the current policy pins another key: refused in the handshake, no request sent */
 	CHECK_INT(fetch(&r, &body, &len, &res, wrong, "trust.pem", 0, 5000), CERTPIN_E_PIN_MISMATCH);
 	CHECK_INT(res.pin_rc, CERTPIN_E_PIN_MISMATCH);
+	CHECK_INT(res.pin.verdict, CERTPIN_VERDICT_MISMATCH);
 	CHECK_INT(res.http_status, 0);
 	CHECK(body == NULL);
-	/* a CA the client does not trust */
+	CHECK_CONTAINS(ferr.message, "api.certpin.test: refused by the current policy");
+	/* a CA the client does not trust: the pin check reports the PKIX failure */
 	CHECK_INT(fetch(&r, &body, &len, &res, wrong, "rogue-root.pem", 0, 5000), CERTPIN_E_PKIX);
+	CHECK_INT(res.pin_rc, CERTPIN_E_PKIX);
+	CHECK(body == NULL);
 	/* the URL host has no rule: no connection at all */
 	int conns = r.conns;
 	CHECK_INT(fetch(&r, &body, &len, &res, other, "trust.pem", 0, 5000), CERTPIN_E_NOT_FOUND);
-	CHECK_CONTAINS(res.detail, "not pinned");
+	CHECK_CONTAINS(ferr.message, "not pinned");
 	CHECK_INT(r.conns, conns);
 	CHECK_INT(r.requests, 0);
 
@@ -377,13 +428,13 @@ static void test_transport_refusals(const char *bundle)
 		"https://api.certpin.test:0/", "https://api.certpin.test:99999/", "https://api.certpin.test:x/",
 		"https://[::1/", "https://api.certpin.test/a b", "ftp://x/", "https://bad..name/" };
 	for (size_t i = 0; i < sizeof(bad_urls) / sizeof(bad_urls[0]); i++)
-		CHECK_INT(certpin_bundle_fetch(&body, &len, &res, bad_urls[i], other, &o), CERTPIN_E_INVALID_ARG);
-	CHECK_INT(certpin_bundle_fetch(&body, &len, NULL, NULL, other, NULL), CERTPIN_E_INVALID_ARG);
+		CHECK_INT(certpin_bundle_fetch(&body, &len, &res, bad_urls[i], other, &o, &ferr), CERTPIN_E_INVALID_ARG);
+	CHECK_INT(certpin_bundle_fetch(&body, &len, NULL, NULL, other, NULL, NULL), CERTPIN_E_INVALID_ARG);
 	/* nothing listening */
 	responder_stop(&r);
 	certpin_policy *cur = policy_for("api.certpin.test", &pin_root);
 	CHECK_INT(fetch(&r, &body, &len, &res, cur, "trust.pem", 0, 2000), CERTPIN_E_IO);
-	CHECK_CONTAINS(res.detail, "cannot connect");
+	CHECK_CONTAINS(ferr.message, "cannot connect");
 	certpin_policy_free(cur);
 	free(resp);
 	certpin_policy_free(wrong);
@@ -414,6 +465,8 @@ int main(void)
 
 	test_fetch_and_apply(bundle, anchors, state);
 	test_http_errors(bundle);
+	test_chunked(bundle);
+	test_limits(bundle);
 	test_transport_refusals(bundle);
 
 	free(bundle);

@@ -24,6 +24,7 @@
  * process is stopped by PID, every wait is bounded.
  */
 #include "certpin.h"
+#include "certpin/report.h"
 #include "test.h"
 #include "tlsserver.h"
 

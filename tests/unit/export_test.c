@@ -6,6 +6,7 @@
  * through the importer where both directions exist.
  */
 #include "certpin.h"
+#include "certpin/tools.h"
 #include "internal.h"
 #include "test.h"
 
@@ -34,6 +35,61 @@ static certpin_policy *load(const char *json)
 	return p;
 }
 
+/* Warnings joined by newlines, as the checks below read them. */
+static void collect_warning(const certpin_error *w, void *payload)
+{
+	char **s = payload;
+	size_t old = *s ? strlen(*s) : 0, n = strlen(w->message);
+	char *ns = realloc(*s, old + n + 2);
+
+	if (!ns)
+		abort();
+	if (old)
+		ns[old++] = '\n';
+	memcpy(ns + old, w->message, n + 1);
+	*s = ns;
+}
+
+/*
+ * certpin_policy_export() read the way these checks do: *warn the warnings
+ * joined by newlines (NULL if none or on error), *err a malloc'd copy of
+ * the error message (NULL on success); each may be NULL.  Options of
+ * versions 1 to 3 are passed on as they are (they cannot carry a callback).
+ */
+static int export_ex(char **out, char **warn, char **err, const certpin_policy *p, certpin_export_format f,
+	const certpin_export_options *opts)
+{
+	certpin_export_options o = CERTPIN_EXPORT_OPTIONS_INIT;
+	certpin_error e;
+	char *w = NULL;
+	int rc;
+
+	if (opts && opts->version == CERTPIN_EXPORT_OPTIONS_VERSION)
+		o = *opts;
+	o.on_warning = collect_warning;
+	o.payload = &w;
+	rc = certpin_policy_export(out, p, f, opts && opts->version != CERTPIN_EXPORT_OPTIONS_VERSION ? opts : &o, &e);
+	CHECK_INT(e.code, rc);
+	CHECK(rc == CERTPIN_OK ? w == NULL || strlen(w) > 0 : w == NULL);   /* warnings only for a success */
+	if (warn)
+		*warn = w;
+	else
+		free(w);
+	if (err)
+		*err = rc == CERTPIN_OK ? NULL : strdup(e.message);
+	return rc;
+}
+
+/* A policy from an export text, through the importer. */
+static int reimport(certpin_policy **out, const char *text, const char *host, const char *name)
+{
+	certpin_import_options io = CERTPIN_IMPORT_OPTIONS_INIT;
+
+	io.default_host = host;
+	io.name = name;
+	return certpin_policy_import_data(out, text, strlen(text), &io, NULL);
+}
+
 /* Export with options; returns the code and sets out, warn and err (each may be NULL). */
 static int run_ex(const certpin_policy *p, certpin_export_format f, unsigned int port, int64_t now,
 	int allow_narrowing, char **out, char **warn, char **err)
@@ -43,7 +99,7 @@ static int run_ex(const certpin_policy *p, certpin_export_format f, unsigned int
 	o.port = port;
 	o.now = now;
 	o.allow_narrowing = allow_narrowing;
-	return certpin_policy_export_ex(out, warn, err, p, f, &o);
+	return export_ex(out, warn, err, p, f, &o);
 }
 
 static int run(const certpin_policy *p, certpin_export_format f, unsigned int port, int64_t now,
@@ -58,7 +114,7 @@ static int run_union(const certpin_policy *p, char **out, char **warn, char **er
 	certpin_export_options o = CERTPIN_EXPORT_OPTIONS_INIT;
 
 	o.insecure_allow_union = 1;
-	return certpin_policy_export_ex(out, warn, err, p, CERTPIN_EXPORT_OKHTTP, &o);
+	return export_ex(out, warn, err, p, CERTPIN_EXPORT_OKHTTP, &o);
 }
 
 /* The policy used by most tests. */
@@ -167,8 +223,7 @@ static void test_android(void)
 	xmlFreeDoc(doc);
 
 	/* round trip: same hosts, pins, expiry */
-	CHECK_INT(certpin_policy_new(&q), CERTPIN_OK);
-	CHECK_INT(certpin_policy_import_data(q, out, strlen(out), CERTPIN_IMPORT_AUTO, NULL, "android", &E), CERTPIN_OK);
+	CHECK_INT(reimport(&q, out, NULL, "android"), CERTPIN_OK);
 	char *j1 = NULL, *j2 = NULL;
 	CHECK_INT(certpin_policy_to_json(&j1, p), CERTPIN_OK);
 	CHECK_INT(certpin_policy_to_json(&j2, q), CERTPIN_OK);
@@ -316,7 +371,7 @@ static void test_refusals(void)
 		free(err);
 		/* the plain API gives the same code */
 		out = (char *)"unset";
-		CHECK_INT(certpin_policy_export(&out, NULL, p, c->format), CERTPIN_E_UNSUPPORTED);
+		CHECK_INT(export_ex(&out, NULL, NULL, p, c->format, NULL), CERTPIN_E_UNSUPPORTED);
 		CHECK(out == NULL);
 		certpin_policy_free(p);
 	}
@@ -353,8 +408,7 @@ static void test_okhttp(void)
 	CHECK(!strstr(warn, "*.cdn.example.net: also"));
 
 	/* round trip through the OkHttp importer: same patterns and pins (expiry is lost, as warned) */
-	CHECK_INT(certpin_policy_new(&q), CERTPIN_OK);
-	CHECK_INT(certpin_policy_import_data(q, out, strlen(out), CERTPIN_IMPORT_AUTO, NULL, "kt", &E), CERTPIN_OK);
+	CHECK_INT(reimport(&q, out, NULL, "kt"), CERTPIN_OK);
 	CHECK_INT(certpin_policy_host_count(q), 3);
 	for (size_t i = 0; i < 3; i++) {
 		certpin_host_info a, b;
@@ -610,8 +664,7 @@ static void test_curl(void)
 	CHECK_CONTAINS(out, "\nsha256//" B64_A ";sha256//" B64_B "\n");
 	CHECK_CONTAINS(warn, "curl checks the pins against the leaf certificate's public key only");
 	/* round trip with a default host */
-	CHECK_INT(certpin_policy_new(&q), CERTPIN_OK);
-	CHECK_INT(certpin_policy_import_data(q, out, strlen(out), CERTPIN_IMPORT_AUTO, "api.example.com", "curl", &E),
+	CHECK_INT(reimport(&q, out, "api.example.com", "curl"),
 		CERTPIN_OK);
 	CHECK_INT(certpin_policy_host_count(q), 1);
 	certpin_host_info h;
@@ -780,7 +833,7 @@ static void test_misc(void)
 	CHECK_INT(certpin_policy_new(&p), CERTPIN_OK);
 	/* empty policy: valid output for every format, with a warning */
 	for (int fmt = CERTPIN_EXPORT_ANDROID; fmt <= CERTPIN_EXPORT_TLSA; fmt++) {
-		CHECK_INT(certpin_policy_export(&out, &warn, p, (certpin_export_format)fmt), CERTPIN_OK);
+		CHECK_INT(export_ex(&out, &warn, NULL, p, (certpin_export_format)fmt, NULL), CERTPIN_OK);
 		CHECK(out != NULL);
 		CHECK_CONTAINS(warn, "the policy has no rules");
 		if (fmt == CERTPIN_EXPORT_ANDROID || fmt == CERTPIN_EXPORT_TRUSTKIT_PLIST) {
@@ -793,38 +846,38 @@ static void test_misc(void)
 		free(out);
 		free(warn);
 	}
-	CHECK_INT(certpin_policy_export_ex(&out, &warn, &err, p, (certpin_export_format)42, NULL), CERTPIN_E_INVALID_ARG);
+	CHECK_INT(export_ex(&out, &warn, &err, p, (certpin_export_format)42, NULL), CERTPIN_E_INVALID_ARG);
 	CHECK(out == NULL && warn == NULL);
 	CHECK_CONTAINS(err, "unknown export format");
 	free(err);
-	CHECK_INT(certpin_policy_export(NULL, NULL, p, CERTPIN_EXPORT_CURL), CERTPIN_E_INVALID_ARG);
-	CHECK_INT(certpin_policy_export(&out, NULL, NULL, CERTPIN_EXPORT_CURL), CERTPIN_E_INVALID_ARG);
+	CHECK_INT(certpin_policy_export(NULL, p, CERTPIN_EXPORT_CURL, NULL, NULL), CERTPIN_E_INVALID_ARG);
+	CHECK_INT(certpin_policy_export(&out, NULL, CERTPIN_EXPORT_CURL, NULL, NULL), CERTPIN_E_INVALID_ARG);
 	certpin_export_options bad = CERTPIN_EXPORT_OPTIONS_INIT;
 	bad.version = 99;
-	CHECK_INT(certpin_policy_export_ex(&out, NULL, NULL, p, CERTPIN_EXPORT_TLSA, &bad), CERTPIN_E_INVALID_ARG);
+	CHECK_INT(export_ex(&out, NULL, NULL, p, CERTPIN_EXPORT_TLSA, &bad), CERTPIN_E_INVALID_ARG);
 	certpin_policy_free(p);
 
 	/* version 1 options (no allow_narrowing field) are still read, and never allow narrowing */
 	struct { unsigned int version, port; int64_t now; } v1 = { 1, 8443, 0 };
 	p = load("{\"schema\": 1, \"hosts\": [{\"host\": \"a.example\", \"pins\": [\"sha256/" B64_A "\"]}]}");
-	CHECK_INT(certpin_policy_export_ex(&out, NULL, NULL, p, CERTPIN_EXPORT_TLSA, (const certpin_export_options *)&v1),
+	CHECK_INT(export_ex(&out, NULL, NULL, p, CERTPIN_EXPORT_TLSA, (const certpin_export_options *)&v1),
 		CERTPIN_OK);
 	CHECK_CONTAINS(out, "_8443._tcp.a.example. IN TLSA 3 1 1 ");
 	free(out);
 	certpin_policy_free(p);
 	p = load("{\"schema\": 1, \"hosts\": [{\"host\": \"a.example\", \"pins\": [\"sha256/" B64_A "\", \"cert-sha256:"
 		HEX_B "\"]}]}");
-	CHECK_INT(certpin_policy_export_ex(&out, NULL, NULL, p, CERTPIN_EXPORT_CURL, (const certpin_export_options *)&v1),
+	CHECK_INT(export_ex(&out, NULL, NULL, p, CERTPIN_EXPORT_CURL, (const certpin_export_options *)&v1),
 		CERTPIN_E_UNSUPPORTED);
 	certpin_policy_free(p);
 
 	/* version 2 options (no insecure_allow_union field) are still read, and never allow the OkHttp union */
 	struct { unsigned int version, port; int64_t now; int allow_narrowing; } v2 = { 2, 0, 0, 1 };
 	p = load("{\"schema\": 1, \"hosts\": [" OV1("a.example", B64_A) "," OV1("*.example", B64_B) "]}");
-	CHECK_INT(certpin_policy_export_ex(&out, NULL, NULL, p, CERTPIN_EXPORT_OKHTTP, (const certpin_export_options *)&v2),
+	CHECK_INT(export_ex(&out, NULL, NULL, p, CERTPIN_EXPORT_OKHTTP, (const certpin_export_options *)&v2),
 		CERTPIN_E_UNSUPPORTED);
-	bad.version = 4;
-	CHECK_INT(certpin_policy_export_ex(&out, NULL, NULL, p, CERTPIN_EXPORT_OKHTTP, &bad), CERTPIN_E_INVALID_ARG);
+	bad.version = CERTPIN_EXPORT_OPTIONS_VERSION + 1;
+	CHECK_INT(export_ex(&out, NULL, NULL, p, CERTPIN_EXPORT_OKHTTP, &bad), CERTPIN_E_INVALID_ARG);
 	certpin_policy_free(p);
 
 	CHECK_INT(certpin_export_format_parse(&f, "trustkit"), CERTPIN_OK);

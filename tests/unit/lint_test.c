@@ -1,7 +1,13 @@
-/* Policy lint: every check fires when it should and stays quiet when it should not. */
+/*
+ * Policy lint: every check fires when it should and stays quiet when it
+ * should not, with the structured fields each finding carries (no words:
+ * those are certpin(1)'s, tests/cli/lint_*.case).
+ */
 #include "certpin.h"
-#include "internal.h"
+#include "certpin/tools.h"
 #include "test.h"
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 #define NOW ((int64_t)1800000000)
 #define DAY 86400
@@ -78,7 +84,7 @@ static certpin_lint_report *lint(const certpin_policy *p, const certpin_lint_cha
 	o.now = NOW;
 	o.live = live;
 	o.nlive = nlive;
-	CHECK_INT(certpin_lint(&r, p, &o), CERTPIN_OK);
+	CHECK_INT(certpin_lint(&r, p, &o, NULL), CERTPIN_OK);
 	if (!r)
 		abort();
 	return r;
@@ -123,12 +129,17 @@ static void test_too_few_pins(void)
 		CHECK_STR(f->pattern, "none.test");
 		CHECK_STR(f->id, "E001");
 		CHECK_INT(f->severity, CERTPIN_LINT_ERROR);
-		CHECK_CONTAINS(f->message, "no pins");
+		CHECK_INT(f->version, CERTPIN_LINT_FINDING_VERSION);
+		CHECK_INT(f->count, 0);
+		CHECK_INT(f->mode, CERTPIN_MODE_ENFORCE);
+		CHECK_INT(f->live, -1);
+		CHECK_INT(f->pin, -1);
+		CHECK(f->hostname == NULL && f->host == NULL);
 	}
 	f = certpin_lint_finding_at(r, 1);
 	CHECK(f && f->rule == 1 && f->check == CERTPIN_LINT_TOO_FEW_PINS);
 	if (f)
-		CHECK_CONTAINS(f->message, "1 pin");
+		CHECK_INT(f->count, 1);
 	CHECK(certpin_lint_finding_at(r, certpin_lint_count(r)) == NULL);
 	certpin_lint_report_free(r);
 	certpin_policy_free(p);
@@ -153,16 +164,33 @@ static void test_expiry_checks(void)
 	certpin_lint_report *r = lint(p, NULL, 0);
 	CHECK_INT(count(r, CERTPIN_LINT_PINSET_EXPIRED, &f), 1);
 	CHECK(f && f->rule == 0);
-	if (f)
-		CHECK_CONTAINS(f->message, "no longer enforced");
+	if (f) {
+		CHECK_INT(f->when, NOW - DAY);
+		CHECK_INT(f->on_expiry, CERTPIN_EXPIRY_FAIL_OPEN);
+	}
 	CHECK_INT(count(r, CERTPIN_LINT_EXPIRING_SOON, &f), 1);
 	CHECK(f && f->rule == 1);
-	if (f)
-		CHECK_CONTAINS(f->message, "in 10 day");
+	if (f) {
+		CHECK_INT(f->days, 10);
+		CHECK_INT(f->when, NOW + 10 * DAY);
+		CHECK_INT(f->on_expiry, CERTPIN_EXPIRY_FAIL_CLOSED);
+	}
 	CHECK_INT(count(r, CERTPIN_LINT_FAIL_CLOSED, &f), 1);
 	CHECK(f && f->rule == 1);
+	if (f)
+		CHECK_INT(f->when, NOW + 10 * DAY);
 	CHECK_INT(count(r, CERTPIN_LINT_EXPIRY_TOO_FAR, &f), 2);
 	CHECK(f && f->rule == 3);
+	if (f) {
+		CHECK_INT(f->when, NOW + 400 * DAY);
+		CHECK_INT(f->days, 365);
+	}
+	/* the rule that never expires: W002 with no date */
+	f = NULL;
+	for (size_t i = 0; i < certpin_lint_count(r); i++)
+		if (certpin_lint_finding_at(r, i)->rule == 4)
+			f = certpin_lint_finding_at(r, i);
+	CHECK(f && f->check == CERTPIN_LINT_EXPIRY_TOO_FAR && f->when == 0 && f->days == 365);
 	CHECK_INT(certpin_lint_errors(r), 1);
 	/* nothing at all about the well-formed rule */
 	for (size_t i = 0; i < certpin_lint_count(r); i++)
@@ -176,9 +204,9 @@ static void test_expiry_checks(void)
 	certpin_lint_options o = CERTPIN_LINT_OPTIONS_INIT;
 	o.now = NOW;
 	o.max_expiry_days = 500;
-	CHECK_INT(certpin_lint(&r, p, &o), CERTPIN_OK);
+	CHECK_INT(certpin_lint(&r, p, &o, NULL), CERTPIN_OK);
 	CHECK_INT(count(r, CERTPIN_LINT_EXPIRY_TOO_FAR, &f), 1);
-	CHECK(f && f->rule == 4);
+	CHECK(f && f->rule == 4 && f->days == 500);
 	certpin_lint_report_free(r);
 	certpin_policy_free(p);
 }
@@ -194,7 +222,7 @@ static void test_public_suffix(void)
 		{ "*.cloudfront.net", 0, 1 }, { "appspot.com", 1, 1 }, { "**.example.com", 0, 0 },
 		{ "*.example.co.uk", 0, 0 }, { "github.io", 0, 0 }, { "api.github.io", 1, 0 },
 	};
-	for (size_t i = 0; i < CERTPIN_ARRAY_LEN(cases); i++) {
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
 		certpin_policy *p = new_policy();
 		certpin_host_info h;
 		add_rule(p, (rule_spec){ cases[i].pattern, CERTPIN_MODE_ENFORCE, NOW + 100 * DAY,
@@ -203,8 +231,13 @@ static void test_public_suffix(void)
 		add_pin(p, h.pattern, spki(1), CERTPIN_POS_LEAF);
 		add_pin(p, h.pattern, spki(2), CERTPIN_POS_LEAF);
 		certpin_lint_report *r = lint(p, NULL, 0);
-		int n = count(r, CERTPIN_LINT_PUBLIC_SUFFIX, NULL);
+		const certpin_lint_finding *f;
+		int n = count(r, CERTPIN_LINT_PUBLIC_SUFFIX, &f);
 		CHECK_INT(n, cases[i].warn);
+		if (f) {
+			CHECK_STR(f->suffix, h.name);
+			CHECK_INT(f->wildcard, h.wildcard);
+		}
 		if (n != cases[i].warn)
 			fprintf(stderr, "  pattern %s\n", cases[i].pattern);
 		CHECK_INT(certpin_lint_count(r), (size_t)cases[i].warn);
@@ -232,7 +265,9 @@ static void test_ca_only_offline(void)
 	CHECK_INT(count(r, CERTPIN_LINT_CA_PINS_ONLY, &f), 1);
 	CHECK(f && f->rule == 0);
 	if (f) {
-		CHECK_CONTAINS(f->message, "intermediate and root");
+		CHECK_INT(f->positions, (1u << CERTPIN_POS_INTERMEDIATE) | (1u << CERTPIN_POS_ROOT));
+		CHECK_INT(f->live, -1);
+		CHECK_INT(f->ndepths, 0);
 		CHECK_INT(f->severity, CERTPIN_LINT_WARNING);
 	}
 	CHECK_INT(certpin_lint_errors(r), 0);
@@ -262,9 +297,18 @@ static void test_live(void)
 	CHECK_INT(count(r, CERTPIN_LINT_NO_BACKUP_PIN, &f), 1);
 	if (f) {
 		CHECK_STR(f->hostname, "api.test");
+		CHECK_STR(f->host, "api.test");
+		CHECK_INT(f->live, 0);
 		CHECK_INT(f->rule, 0);
 	}
 	CHECK_INT(count(r, CERTPIN_LINT_LEAF_EXPIRES_FIRST, &f), 1);
+	if (f) {
+		certpin_pin leaf = spki(0x10);
+		CHECK_INT(f->when, NOW + 50 * DAY);
+		CHECK_INT(f->expires, exp);
+		CHECK_INT(f->pin, 0);
+		CHECK(f->have_leaf && certpin_pin_equal(&f->leaf, &leaf));
+	}
 	CHECK_INT(count(r, CERTPIN_LINT_NO_LIVE_MATCH, NULL), 0);
 	CHECK_INT(count(r, CERTPIN_LINT_CA_PINS_ONLY, NULL), 0);
 	CHECK_INT(certpin_lint_errors(r), 1);
@@ -297,12 +341,29 @@ static void test_live(void)
 	chain[0].spki_sha256[0] ^= 0xff;
 	r = lint(p, &live, 1);
 	CHECK_INT(count(r, CERTPIN_LINT_NO_LIVE_MATCH, &f), 1);
-	if (f)
-		CHECK_CONTAINS(f->message, "refused today");
+	if (f) {
+		CHECK_INT(f->mode, CERTPIN_MODE_ENFORCE);
+		CHECK_INT(f->have_leaf, 1);
+		CHECK_INT(f->leaf.digest[0], 0x10 ^ 0xff);
+		CHECK_STR(f->host, "api.test");
+	}
 	CHECK_INT(count(r, CERTPIN_LINT_NO_BACKUP_PIN, NULL), 0);
 	CHECK_INT(certpin_lint_errors(r), 1);
 	certpin_lint_report_free(r);
 	certpin_policy_free(p);
+}
+
+/* Live chain as above, matched only through CA certificates (W001), or not at all in report-only mode. */
+static void test_live_ca(void)
+{
+	certpin_chain_elem chain[3];
+	const char *subjects[] = { "CN=leaf", "CN=Test Intermediate", "CN=Test Root" };
+	certpin_lint_chain live = { "api.test", chain, 3, NOW + 50 * DAY, subjects };
+	const certpin_lint_finding *f;
+	int64_t exp = NOW + 100 * DAY;
+	certpin_lint_report *r;
+	certpin_policy *p;
+
 	make_chain(chain, 3, 0x10, 0x80);
 
 	/* accepted only through the intermediate (pin position any): W001 names the CA subject */
@@ -313,8 +374,10 @@ static void test_live(void)
 	r = lint(p, &live, 1);
 	CHECK_INT(count(r, CERTPIN_LINT_CA_PINS_ONLY, &f), 1);
 	if (f) {
-		CHECK_CONTAINS(f->message, "CN=Test Intermediate");
-		CHECK_CONTAINS(f->message, "depth 1");
+		CHECK_INT(f->live, 0);
+		CHECK_INT(f->ndepths, 1);
+		CHECK(f->ndepths == 1 && f->depths[0] == 1);
+		CHECK_INT(f->n, 3);
 		CHECK_INT(f->pin, 0);
 	}
 	CHECK_INT(count(r, CERTPIN_LINT_NO_BACKUP_PIN, NULL), 0);
@@ -329,10 +392,7 @@ static void test_live(void)
 	add_pin(p, "api.test", spki(0x30), CERTPIN_POS_ANY);
 	r = lint(p, &live, 1);
 	CHECK_INT(count(r, CERTPIN_LINT_CA_PINS_ONLY, &f), 1);
-	if (f) {
-		CHECK_CONTAINS(f->message, "accepted only through the intermediate certificate at depth 1 (CN=Test "
-			"Intermediate) and the root certificate at depth 2");
-	}
+	CHECK(f && f->ndepths == 2 && f->depths[0] == 1 && f->depths[1] == 2);
 	certpin_lint_report_free(r);
 	/* a pin whose position does not fit is not listed: root key pinned as "intermediate" */
 	certpin_policy_free(p);
@@ -342,8 +402,7 @@ static void test_live(void)
 	add_pin(p, "api.test", spki(0x12), CERTPIN_POS_INTERMEDIATE);
 	r = lint(p, &live, 1);
 	CHECK_INT(count(r, CERTPIN_LINT_CA_PINS_ONLY, &f), 1);
-	if (f)
-		CHECK(strstr(f->message, "depth 2") == NULL);
+	CHECK(f && f->ndepths == 1 && f->depths[0] == 1);
 	certpin_lint_report_free(r);
 	certpin_policy_free(p);
 
@@ -354,7 +413,7 @@ static void test_live(void)
 	r = lint(p, &live, 1);
 	CHECK_INT(count(r, CERTPIN_LINT_NO_LIVE_MATCH, &f), 1);
 	if (f)
-		CHECK_CONTAINS(f->message, "report-only");
+		CHECK_INT(f->mode, CERTPIN_MODE_REPORT_ONLY);
 	certpin_lint_report_free(r);
 	certpin_policy_free(p);
 }
@@ -381,7 +440,9 @@ static void test_live_coverage(void)
 	CHECK_INT(count(r, CERTPIN_LINT_LIVE_NOT_PINNED, &f), 1);
 	if (f) {
 		CHECK_INT(f->rule, -1);
+		CHECK(f->pattern == NULL);
 		CHECK_STR(f->hostname, "www.other.test");
+		CHECK_INT(f->live, 0);
 	}
 	CHECK_INT(count(r, CERTPIN_LINT_NOT_CHECKED_LIVE, &f), 1);
 	CHECK(f && f->rule == 0);
@@ -401,21 +462,27 @@ static void test_args(void)
 	certpin_lint_options o = CERTPIN_LINT_OPTIONS_INIT;
 	certpin_chain_elem chain[1];
 	certpin_lint_chain bad = { "bad..name", chain, 1, 0, NULL };
+	certpin_error err;
 
 	make_chain(chain, 1, 1, 2);
-	CHECK_INT(certpin_lint(&r, NULL, NULL), CERTPIN_E_INVALID_ARG);
+	CHECK_INT(certpin_lint(&r, NULL, NULL, NULL), CERTPIN_E_INVALID_ARG);
 	CHECK(r == NULL);
-	CHECK_INT(certpin_lint(NULL, p, NULL), CERTPIN_E_INVALID_ARG);
+	CHECK_INT(certpin_lint(NULL, p, NULL, NULL), CERTPIN_E_INVALID_ARG);
 	o.version = 99;
-	CHECK_INT(certpin_lint(&r, p, &o), CERTPIN_E_INVALID_ARG);
+	CHECK_INT(certpin_lint(&r, p, &o, &err), CERTPIN_E_INVALID_ARG);
+	CHECK_INT(err.code, CERTPIN_E_INVALID_ARG);
+	CHECK_CONTAINS(err.message, "unknown version");
 	o.version = CERTPIN_LINT_OPTIONS_VERSION;
 	o.nlive = 1;
-	CHECK_INT(certpin_lint(&r, p, &o), CERTPIN_E_INVALID_ARG);
+	CHECK_INT(certpin_lint(&r, p, &o, NULL), CERTPIN_E_INVALID_ARG);
 	o.live = &bad;
-	CHECK_INT(certpin_lint(&r, p, &o), CERTPIN_E_HOSTNAME);
+	CHECK_INT(certpin_lint(&r, p, &o, &err), CERTPIN_E_HOSTNAME);
+	CHECK_CONTAINS(err.message, "live chain 0: invalid host name \"bad..name\"");
 	CHECK(r == NULL);
-	/* empty policy, NULL options: no findings */
-	CHECK_INT(certpin_lint(&r, p, NULL), CERTPIN_OK);
+	/* empty policy, NULL options: no findings, err cleared */
+	CHECK_INT(certpin_lint(&r, p, NULL, &err), CERTPIN_OK);
+	CHECK_INT(err.code, CERTPIN_OK);
+	CHECK_STR(err.message, "");
 	CHECK_INT(certpin_lint_count(r), 0);
 	certpin_lint_report_free(r);
 	certpin_lint_report_free(NULL);
@@ -432,6 +499,7 @@ int main(void)
 	test_public_suffix();
 	test_ca_only_offline();
 	test_live();
+	test_live_ca();
 	test_live_coverage();
 	test_args();
 	return test_finish("lint_test");

@@ -5,6 +5,7 @@
  * reports built from a real OpenSSL connection (served vs validated chain).
  */
 #include "certpin.h"
+#include "certpin/report.h"
 #include "test.h"
 #include "tlsserver.h"
 
@@ -132,12 +133,59 @@ static json_t *load(const char *s)
 	return j;
 }
 
+/* Hashes only: no certificate leaves, same dedup key as `in`'s full report `info`. */
+static void check_hashes_only(certpin_report_input *in, const certpin_report_info *info)
+{
+	certpin_report_info info2;
+	char *json2 = NULL;
+
+	in->hashes_only = 1;
+	CHECK_INT(certpin_report_build(&json2, in), CERTPIN_OK);
+	CHECK(json2 && !strstr(json2, "BEGIN CERTIFICATE"));
+	CHECK(json2 && strstr(json2, "served-chain-sha256"));
+	CHECK_INT(certpin_report_parse(&info2, json2, strlen(json2), NULL), CERTPIN_OK);
+	CHECK_INT(info2.served_pem, 0);
+	CHECK_INT(info2.nvalidated, 3);
+	CHECK(memcmp(info->key, info2.key, 32) == 0);
+	CHECK(memcmp(info->validated, info2.validated, sizeof(info->validated)) == 0);
+	free(json2);
+}
+
+/* A different port, result or chain than `in`'s (whose report is `info`) changes the dedup key. */
+static void check_key_changes(certpin_report_input *in, const certpin_report_info *info)
+{
+	certpin_report_info info2;
+	char *json2 = NULL;
+
+	in->port = 443;
+	CHECK_INT(certpin_report_build(&json2, in), CERTPIN_OK);
+	CHECK_INT(certpin_report_parse(&info2, json2, strlen(json2), NULL), CERTPIN_OK);
+	CHECK(memcmp(info->key, info2.key, 32) != 0);
+	free(json2);
+	in->port = 8443;
+	in->nvalidated = 2;
+	CHECK_INT(certpin_report_build(&json2, in), CERTPIN_OK);
+	CHECK_INT(certpin_report_parse(&info2, json2, strlen(json2), NULL), CERTPIN_OK);
+	CHECK(memcmp(info->key, info2.key, 32) != 0);
+	free(json2);
+	in->nvalidated = 3;
+	in->rc = CERTPIN_E_PKIX;
+	CHECK_INT(certpin_report_build(&json2, in), CERTPIN_OK);
+	CHECK_CONTAINS(json2, "\"verdict\":\"pkix-failure\"");
+	CHECK_CONTAINS(json2, "\"allowed\":false");
+	CHECK_INT(certpin_report_parse(&info2, json2, strlen(json2), NULL), CERTPIN_OK);
+	CHECK_INT(info2.kind, CERTPIN_REPORT_PKIX);
+	CHECK(memcmp(info->key, info2.key, 32) != 0);
+	free(json2);
+}
+
 static void test_build_roundtrip(certpin_policy *p)
 {
 	certpin_result res;
 	certpin_report_input in = CERTPIN_REPORT_INPUT_INIT;
-	certpin_report_info info, info2;
-	char *json = NULL, *json2 = NULL, err[256];
+	certpin_report_info info;
+	char *json = NULL;
+	certpin_error err;
 
 	check_verify_mismatch(&res, p, "API.certpin.test.");
 	CHECK_INT(res.verdict, CERTPIN_VERDICT_MISMATCH);
@@ -179,8 +227,9 @@ static void test_build_roundtrip(certpin_policy *p)
 	CHECK_INT(json_array_size(json_object_get(j, "known-pins")), 2);
 	json_decref(j);
 
-	CHECK_INT(certpin_report_parse(&info, json, strlen(json), err, sizeof(err)), CERTPIN_OK);
-	CHECK_STR(err, "");
+	CHECK_INT(certpin_report_parse(&info, json, strlen(json), &err), CERTPIN_OK);
+	CHECK_INT(err.code, CERTPIN_OK);
+	CHECK_STR(err.message, "");
 	CHECK_STR(info.hostname, "api.certpin.test");
 	CHECK_INT(info.port, 8443);
 	CHECK_INT(info.kind, CERTPIN_REPORT_MISMATCH);
@@ -203,39 +252,8 @@ static void test_build_roundtrip(certpin_policy *p)
 	CHECK(certpin_pin_equal(&info.known[0], &backup));
 	CHECK_INT(info.known[1].kind, CERTPIN_PIN_CERT_SHA256);
 
-	/* hashes only: no certificate leaves, same dedup key as the full report */
-	in.hashes_only = 1;
-	CHECK_INT(certpin_report_build(&json2, &in), CERTPIN_OK);
-	CHECK(json2 && !strstr(json2, "BEGIN CERTIFICATE"));
-	CHECK(json2 && strstr(json2, "served-chain-sha256"));
-	CHECK_INT(certpin_report_parse(&info2, json2, strlen(json2), err, sizeof(err)), CERTPIN_OK);
-	CHECK_INT(info2.served_pem, 0);
-	CHECK_INT(info2.nvalidated, 3);
-	CHECK(memcmp(info.key, info2.key, 32) == 0);
-	CHECK(memcmp(info.validated, info2.validated, sizeof(info.validated)) == 0);
-	free(json2);
-
-	/* a different port, result or chain changes the key */
-	in.port = 443;
-	CHECK_INT(certpin_report_build(&json2, &in), CERTPIN_OK);
-	CHECK_INT(certpin_report_parse(&info2, json2, strlen(json2), NULL, 0), CERTPIN_OK);
-	CHECK(memcmp(info.key, info2.key, 32) != 0);
-	free(json2);
-	in.port = 8443;
-	in.nvalidated = 2;
-	CHECK_INT(certpin_report_build(&json2, &in), CERTPIN_OK);
-	CHECK_INT(certpin_report_parse(&info2, json2, strlen(json2), NULL, 0), CERTPIN_OK);
-	CHECK(memcmp(info.key, info2.key, 32) != 0);
-	free(json2);
-	in.nvalidated = 3;
-	in.rc = CERTPIN_E_PKIX;
-	CHECK_INT(certpin_report_build(&json2, &in), CERTPIN_OK);
-	CHECK_CONTAINS(json2, "\"verdict\":\"pkix-failure\"");
-	CHECK_CONTAINS(json2, "\"allowed\":false");
-	CHECK_INT(certpin_report_parse(&info2, json2, strlen(json2), NULL, 0), CERTPIN_OK);
-	CHECK_INT(info2.kind, CERTPIN_REPORT_PKIX);
-	CHECK(memcmp(info.key, info2.key, 32) != 0);
-	free(json2);
+	check_hashes_only(&in, &info);
+	check_key_changes(&in, &info);
 	free(json);
 }
 
@@ -342,19 +360,24 @@ static char *subst(const char *s, const char *from, const char *to)
 	return out;
 }
 
+static certpin_error last_err;
+
 static void expect_bad(const char *doc, const char *why_contains)
 {
 	certpin_report_info info;
-	char err[256];
+	certpin_error err;
 
 	if (!doc) {
 		CHECK(!"substitution did not apply");
 		return;
 	}
-	CHECK_INT(certpin_report_parse(&info, doc, strlen(doc), err, sizeof(err)), CERTPIN_E_REPORT);
-	CHECK(err[0] != '\0');
+	CHECK_INT(certpin_report_parse(&info, doc, strlen(doc), &err), CERTPIN_E_REPORT);
+	CHECK_INT(err.code, CERTPIN_E_REPORT);
+	CHECK(err.message[0] != '\0');
+	CHECK(err.path[0] == '\0' || err.path[0] == '/');
 	if (why_contains)
-		CHECK_CONTAINS(err, why_contains);
+		CHECK_CONTAINS(err.message, why_contains);
+	last_err = err;
 	CHECK_INT(info.nserved, 0);
 	CHECK_STR(info.hostname, "");
 }
@@ -381,6 +404,8 @@ static void test_parse_bad(certpin_policy *p)
 	expect_bad("", "syntax");
 	expect_bad("[]", "not a JSON object");
 	expect_bad("{\"hostname\": \"a.b\"", "syntax");
+	CHECK_INT(last_err.line, 1);        /* a syntax error says where */
+	CHECK(last_err.column > 0);
 	expect_bad("null", NULL);
 	expect_bad("{}", "missing");
 	/* each required field removed or mistyped */
@@ -394,6 +419,7 @@ static void test_parse_bad(certpin_policy *p)
 		free(s);
 	}
 	expect_bad(s = subst(hashes, "\"port\":443", "\"port\":0"), "port"), free(s);
+	CHECK_STR(last_err.path, "/port");
 	expect_bad(s = subst(hashes, "\"port\":443", "\"port\":65536"), "port"), free(s);
 	expect_bad(s = subst(hashes, "\"port\":443", "\"port\":\"443\""), "port"), free(s);
 	expect_bad(s = subst(hashes, "\"port\":443", "\"port\":443.5"), "port"), free(s);
@@ -408,6 +434,7 @@ static void test_parse_bad(certpin_policy *p)
 		free(s);
 	expect_bad(s = subst(hashes, "\"policy-version\":42", "\"policy-version\":-1"), "policy-version"), free(s);
 	expect_bad(s = subst(hashes, "\"known-pins\":[", "\"known-pins\":[\"sha1/AAAA\","), "known-pins"), free(s);
+	CHECK_STR(last_err.path, "/known-pins/0");
 	expect_bad(s = subst(hashes, "\"known-pins\":[", "\"known-pins\":{\"a\":["), NULL), free(s);
 	expect_bad(s = subst(hashes, "\"spki\":\"sha256/", "\"spki\":\"sha256/A"), "spki"), free(s);
 	expect_bad(s = subst(hashes, "\"spki\":\"sha256/", "\"spki\":\"cert-sha256/"), "spki"), free(s);
@@ -418,8 +445,9 @@ static void test_parse_bad(certpin_policy *p)
 	/* duplicate key */
 	expect_bad(s = subst(hashes, "\"port\":443", "\"port\":443,\"port\":444"), "syntax"), free(s);
 	/* no chain at all */
-	expect_bad(s = subst(hashes, "\"served-chain-sha256\"", "\"x-served-chain-sha256\""), "no certificate chain"),
-		free(s);
+	expect_bad(s = subst(hashes, "\"served-chain-sha256\"", "\"x-served-chain-sha256\""), "no certificate chain");
+	CHECK_STR(last_err.path, "");
+	free(s);
 	/* PEM that is not a certificate, or two certificates in one entry */
 	expect_bad(s = subst(full, "-----BEGIN CERTIFICATE-----\\nMII", "-----BEGIN CERTIFICATE-----\\nXII"), NULL),
 		free(s);
@@ -477,15 +505,15 @@ static void test_parse_bad(certpin_policy *p)
 	{
 		certpin_report_info info;
 		s = subst(hashes, "\"port\":443", "\"port\":443,\"x-vendor\":{\"a\":[1,2]}");
-		CHECK_INT(certpin_report_parse(&info, s, strlen(s), NULL, 0), CERTPIN_OK);
+		CHECK_INT(certpin_report_parse(&info, s, strlen(s), NULL), CERTPIN_OK);
 		free(s);
-		CHECK_INT(certpin_report_parse(&info, full, strlen(full), NULL, 0), CERTPIN_OK);
+		CHECK_INT(certpin_report_parse(&info, full, strlen(full), NULL), CERTPIN_OK);
 		CHECK_INT(info.expires != 0, 1);
 	}
 	/* parse with a NULL document */
 	certpin_report_info info;
-	CHECK_INT(certpin_report_parse(&info, NULL, 0, NULL, 0), CERTPIN_E_INVALID_ARG);
-	CHECK_INT(certpin_report_parse(NULL, "{}", 2, NULL, 0), CERTPIN_E_INVALID_ARG);
+	CHECK_INT(certpin_report_parse(&info, NULL, 0, NULL), CERTPIN_E_INVALID_ARG);
+	CHECK_INT(certpin_report_parse(NULL, "{}", 2, NULL), CERTPIN_E_INVALID_ARG);
 	free(full);
 	free(hashes);
 }
@@ -545,7 +573,7 @@ static void test_from_ssl(certpin_policy *p)
 	ssl = connect_pinned(&ctx, &fd, tlsserver_port(srv), "api.certpin.test", p, test_pki("trust.pem"), &ok);
 	CHECK_INT(ok, 1);
 	CHECK_INT(certpin_report_from_ssl(&json, ssl, p, NULL), CERTPIN_OK);
-	CHECK_INT(certpin_report_parse(&info, json ? json : "", json ? strlen(json) : 0, NULL, 0), CERTPIN_OK);
+	CHECK_INT(certpin_report_parse(&info, json ? json : "", json ? strlen(json) : 0, NULL), CERTPIN_OK);
 	CHECK_INT(info.port, tlsserver_port(srv));
 	CHECK_INT(info.nserved, 2);     /* the peer sent leaf + inter */
 	CHECK_INT(info.nvalidated, 3);  /* verified up to the root */
@@ -570,7 +598,7 @@ static void test_from_ssl(certpin_policy *p)
 	o = (certpin_report_options)CERTPIN_REPORT_OPTIONS_INIT;
 	o.report_pkix = 1;
 	CHECK_INT(certpin_report_from_ssl(&json, ssl, p, &o), CERTPIN_OK);
-	CHECK_INT(certpin_report_parse(&info, json ? json : "", json ? strlen(json) : 0, NULL, 0), CERTPIN_OK);
+	CHECK_INT(certpin_report_parse(&info, json ? json : "", json ? strlen(json) : 0, NULL), CERTPIN_OK);
 	CHECK_INT(info.kind, CERTPIN_REPORT_PKIX);
 	CHECK_INT(info.nserved, 2);
 	CHECK_INT(info.allowed, 0);

@@ -8,6 +8,7 @@
  * waits) records every POST body and answers with a scripted status.
  */
 #include "certpin.h"
+#include "certpin/report.h"
 #include "test.h"
 #include "tlsclient.h"
 #include "tlsserver.h"
@@ -374,7 +375,7 @@ static void test_deliver_and_dedup(void)
 	CHECK_INT(sink_bodies(s), 2);
 	if (sink_bodies(s) >= 1) {
 		certpin_report_info info;
-		CHECK_INT(certpin_report_parse(&info, s->bodies[0], strlen(s->bodies[0]), NULL, 0), CERTPIN_OK);
+		CHECK_INT(certpin_report_parse(&info, s->bodies[0], strlen(s->bodies[0]), NULL), CERTPIN_OK);
 		CHECK_STR(info.hostname, "api.certpin.test");
 		CHECK_INT(info.nvalidated, 2);
 		CHECK_INT(info.enforce, 1);
@@ -585,6 +586,8 @@ static int count_spool(const char *dir, char *first, size_t n)
 	return c;
 }
 
+static void test_spool_leftovers(const char *dir, certpin_reporter_options *base);
+
 static void test_spool(void)
 {
 	char dir[] = "/tmp/certpin-spool-XXXXXX";
@@ -613,7 +616,7 @@ static void test_spool(void)
 		size_t len;
 		char *body = test_read_file(path, &len);
 		certpin_report_info info;
-		CHECK_INT(certpin_report_parse(&info, body, len, NULL, 0), CERTPIN_OK);
+		CHECK_INT(certpin_report_parse(&info, body, len, NULL), CERTPIN_OK);
 		free(body);
 	}
 	certpin_reporter_free(r);
@@ -643,8 +646,21 @@ static void test_spool(void)
 	CHECK_INT(count_spool(dir, NULL, 0), 0);
 	certpin_reporter_free(r);
 	sink_stop(s);
+	test_spool_leftovers(dir, &o);
+	rmdir(dir);
+}
+
+/* The spool at shutdown and at start: reports waiting for a retry are spooled, garbage is removed. */
+static void test_spool_leftovers(const char *dir, certpin_reporter_options *base)
+{
+	char uri[128], path[512];
+	const char *uris[1] = { uri };
+	certpin_reporter_options o = *base;
+	certpin_reporter *r = NULL;
+	sink *s;
 
 	/* free() with reports still waiting for a retry: spooled, not lost */
+	o.report_uris = uris;
 	snprintf(uri, sizeof(uri), "http://127.0.0.1:%d/report", dead_port());
 	o.max_attempts = 50;
 	o.backoff_ms = o.backoff_max_ms = 60000;
@@ -671,7 +687,6 @@ static void test_spool(void)
 	CHECK_INT(count_spool(dir, NULL, 0), 0);
 	certpin_reporter_free(r);
 	sink_stop(s);
-	rmdir(dir);
 }
 
 static void test_bounded_queue_and_shutdown(void)
@@ -748,7 +763,7 @@ static void test_ssl_failure_callback(void)
 	CHECK_INT(sink_bodies(s), 1);
 	if (sink_bodies(s) == 1) {
 		certpin_report_info ri;
-		CHECK_INT(certpin_report_parse(&ri, s->bodies[0], strlen(s->bodies[0]), NULL, 0), CERTPIN_OK);
+		CHECK_INT(certpin_report_parse(&ri, s->bodies[0], strlen(s->bodies[0]), NULL), CERTPIN_OK);
 		CHECK_INT(ri.port, 8443);
 		CHECK_INT(ri.nvalidated, 3);
 		CHECK_INT(ri.nserved, 0);
@@ -802,7 +817,7 @@ static void test_submit_ssl_pkix(void)
 	CHECK_INT(sink_bodies(s), 1);
 	if (sink_bodies(s) == 1) {
 		certpin_report_info ri;
-		CHECK_INT(certpin_report_parse(&ri, s->bodies[0], strlen(s->bodies[0]), NULL, 0), CERTPIN_OK);
+		CHECK_INT(certpin_report_parse(&ri, s->bodies[0], strlen(s->bodies[0]), NULL), CERTPIN_OK);
 		CHECK_INT(ri.kind, CERTPIN_REPORT_PKIX);
 		CHECK_INT(ri.nserved, 2); /* what the server sent: leaf and intermediate */
 	}

@@ -6,7 +6,10 @@
  */
 #include "report_internal.h"
 
+#include <limits.h>
+
 #include <jansson.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <sys/socket.h>
@@ -26,7 +29,7 @@ const char *certpin_report_kind_name(certpin_report_kind kind)
 	return "unknown";
 }
 
-void certpin__report_key(unsigned char key[CERTPIN_DIGEST_LEN], const char *host, unsigned int port,
+void certpin_report__key(unsigned char key[CERTPIN_DIGEST_LEN], const char *host, unsigned int port,
 	certpin_report_kind kind, int enforce, const certpin_chain_elem *chain, size_t n)
 {
 	static const char label[] = "certpin-report-key-v1";
@@ -55,11 +58,11 @@ void certpin__report_key(unsigned char key[CERTPIN_DIGEST_LEN], const char *host
 		memcpy(p, chain[i].cert_sha256, CERTPIN_DIGEST_LEN);
 		p += CERTPIN_DIGEST_LEN;
 	}
-	if (certpin__sha256(key, buf, len) != CERTPIN_OK)
+	if (EVP_Digest(buf, len, key, NULL, EVP_sha256(), NULL) != 1)
 		memset(key, 0, CERTPIN_DIGEST_LEN); /* as for an oversized input: no dedup key */
 }
 
-certpin_report_kind certpin__report_kind_for(int rc, const certpin_result *r)
+certpin_report_kind certpin_report__kind_for(int rc, const certpin_result *r)
 {
 	if (rc == CERTPIN_E_PKIX)
 		return r->rule >= 0 ? CERTPIN_REPORT_PKIX : 0;
@@ -81,7 +84,8 @@ static char *pem_cert(const unsigned char *der, size_t len)
 	char *pem = malloc(sizeof(head) + b64len + b64len / 64 + 2 + sizeof(tail));
 	char *p;
 
-	if (!b64 || !pem || certpin__b64_encode(b64, b64len + 1, der, len) < 0) {
+	/* EVP_EncodeBlock: padded base64 of the whole input, no line breaks */
+	if (!b64 || !pem || len > INT_MAX || EVP_EncodeBlock((unsigned char *)b64, der, (int)len) != (int)b64len) {
 		free(b64);
 		free(pem);
 		return NULL;
@@ -100,12 +104,15 @@ static char *pem_cert(const unsigned char *der, size_t len)
 	return pem;
 }
 
-static json_t *pin_str(const unsigned char *digest, const char *prefix)
+/* "sha256/B64" or "cert-sha256/B64" of a digest. */
+static json_t *pin_str(const unsigned char *digest, certpin_pin_kind kind)
 {
-	char b64[64], s[CERTPIN_PIN_STRLEN];
-	if (certpin__b64_encode(b64, sizeof(b64), digest, CERTPIN_DIGEST_LEN) < 0)
+	certpin_pin pin = { kind, { 0 } };
+	char s[CERTPIN_PIN_STRLEN];
+
+	memcpy(pin.digest, digest, CERTPIN_DIGEST_LEN);
+	if (certpin_pin_format(s, sizeof(s), &pin, CERTPIN_STYLE_DEFAULT) != CERTPIN_OK)
 		return NULL;
-	snprintf(s, sizeof(s), "%s%s", prefix, b64);
 	return json_string(s);
 }
 
@@ -145,8 +152,8 @@ static int add_chain(json_t *root, const char *name, const certpin_report_cert *
 	for (size_t i = 0; i < n; i++) {
 		json_t *h = json_object();
 		if (!h || json_array_append_new(hashes, h) != 0 ||
-			json_object_set_new(h, "spki", pin_str(elems[i].spki_sha256, "sha256/")) != 0 ||
-			json_object_set_new(h, "cert", pin_str(elems[i].cert_sha256, "cert-sha256/")) != 0)
+			json_object_set_new(h, "spki", pin_str(elems[i].spki_sha256, CERTPIN_PIN_SPKI_SHA256)) != 0 ||
+			json_object_set_new(h, "cert", pin_str(elems[i].cert_sha256, CERTPIN_PIN_CERT_SHA256)) != 0)
 			goto nomem;
 		if (with_pem) {
 			char *pem = pem_cert(certs[i].der, certs[i].der_len);
@@ -183,10 +190,10 @@ static int known_pins(json_t *root, const certpin_policy *policy, size_t rule, s
 	for (size_t k = 0; k < npins && k < CERTPIN_REPORT_PINS_MAX; k++) {
 		certpin_pin pin;
 		certpin_position pos;
-		char b64[64], s[CERTPIN_PIN_STRLEN + 16];
+		char b64[CERTPIN_PIN_STRLEN], s[CERTPIN_PIN_STRLEN + 16];
 		if (certpin_policy_host_pin(&pin, &pos, policy, rule, k) != CERTPIN_OK)
 			return CERTPIN_E_INVALID_ARG;
-		if (certpin__b64_encode(b64, sizeof(b64), pin.digest, CERTPIN_DIGEST_LEN) < 0)
+		if (certpin_pin_format(b64, sizeof(b64), &pin, CERTPIN_STYLE_BASE64) != CERTPIN_OK)
 			return CERTPIN_E_INVALID_ARG;
 		snprintf(s, sizeof(s), "%s=\"%s\"", pin.kind == CERTPIN_PIN_CERT_SHA256 ? "cert-sha256" : "pin-sha256", b64);
 		if (json_array_append_new(arr, json_string(s)) != 0)
@@ -195,7 +202,7 @@ static int known_pins(json_t *root, const certpin_policy *policy, size_t rule, s
 	return CERTPIN_OK;
 }
 
-int certpin__report_build(char **out, unsigned char *key, const certpin_report_input *in)
+int certpin_report__build(char **out, unsigned char *key, const certpin_report_input *in)
 {
 	certpin_chain_elem served[CERTPIN_REPORT_CHAIN_MAX], validated[CERTPIN_REPORT_CHAIN_MAX];
 	certpin_host_info hi;
@@ -216,7 +223,7 @@ int certpin__report_build(char **out, unsigned char *key, const certpin_report_i
 		return CERTPIN_E_INVALID_ARG;
 	if (r->rule < 0 || certpin_policy_host(&hi, in->policy, (size_t)r->rule) != CERTPIN_OK)
 		return CERTPIN_E_INVALID_ARG;
-	if (!(kind = certpin__report_kind_for(in->rc, r)))
+	if (!(kind = certpin_report__kind_for(in->rc, r)))
 		return CERTPIN_E_INVALID_ARG;
 	if (!r->hostname[0] || !memchr(r->hostname, '\0', sizeof(r->hostname)))
 		return CERTPIN_E_INVALID_ARG;
@@ -230,7 +237,7 @@ int certpin__report_build(char **out, unsigned char *key, const certpin_report_i
 	rc = CERTPIN_E_NOMEM;
 	if (!(root = json_object()))
 		goto err;
-	certpin__format_time(when, sizeof(when), r->checked_at ? r->checked_at : (int64_t)time(NULL));
+	certpin_time_format(when, sizeof(when), r->checked_at ? r->checked_at : (int64_t)time(NULL));
 	if (json_object_set_new(root, "date-time", json_string(when)) != 0 ||
 		json_object_set_new(root, "hostname", json_string(r->hostname)) != 0 ||
 		json_object_set_new(root, "port", json_integer(in->port)) != 0 ||
@@ -244,7 +251,7 @@ int certpin__report_build(char **out, unsigned char *key, const certpin_report_i
 	rc = CERTPIN_E_NOMEM;
 	json_t *exp;
 	if (hi.expires) {
-		certpin__format_time(when, sizeof(when), hi.expires);
+		certpin_time_format(when, sizeof(when), hi.expires);
 		exp = json_string(when);
 	} else {
 		exp = json_null();
@@ -262,9 +269,9 @@ int certpin__report_build(char **out, unsigned char *key, const certpin_report_i
 		goto err;
 	if (key) {
 		if (in->nvalidated)
-			certpin__report_key(key, r->hostname, in->port, kind, enforce, validated, in->nvalidated);
+			certpin_report__key(key, r->hostname, in->port, kind, enforce, validated, in->nvalidated);
 		else
-			certpin__report_key(key, r->hostname, in->port, kind, enforce, served, in->nserved);
+			certpin_report__key(key, r->hostname, in->port, kind, enforce, served, in->nserved);
 	}
 	json_decref(root);
 	return CERTPIN_OK;
@@ -275,7 +282,7 @@ err:
 
 int certpin_report_build(char **out, const certpin_report_input *in)
 {
-	return certpin__report_build(out, NULL, in);
+	return certpin_report__build(out, NULL, in);
 }
 
 /* ---- from an OpenSSL connection ---------------------------------------- */
@@ -321,7 +328,7 @@ static unsigned int peer_port(const SSL *ssl)
 	return 0;
 }
 
-int certpin__report_from_ssl(char **out, unsigned char *key, const void *ssl_ptr,
+int certpin_report__from_ssl(char **out, unsigned char *key, const void *ssl_ptr,
 	const certpin_policy *policy, const certpin_report_options *opts)
 {
 	const SSL *ssl = ssl_ptr;
@@ -342,7 +349,7 @@ int certpin__report_from_ssl(char **out, unsigned char *key, const void *ssl_ptr
 	crc = certpin_ssl_result(&res, ssl);
 	if (crc == CERTPIN_E_STATE || crc == CERTPIN_E_INVALID_ARG)
 		return crc;
-	if (!(kind = certpin__report_kind_for(crc, &res)))
+	if (!(kind = certpin_report__kind_for(crc, &res)))
 		return CERTPIN_E_NOT_FOUND;
 	if (kind == CERTPIN_REPORT_PKIX && !o.report_pkix)
 		return CERTPIN_E_NOT_FOUND;
@@ -366,7 +373,7 @@ int certpin__report_from_ssl(char **out, unsigned char *key, const void *ssl_ptr
 	in.validated = validated;
 	in.nvalidated = nvalidated;
 	in.hashes_only = o.hashes_only;
-	rc = certpin__report_build(out, key, &in);
+	rc = certpin_report__build(out, key, &in);
 done:
 	free_certs(served, nserved);
 	free_certs(validated, nvalidated);
@@ -376,5 +383,5 @@ done:
 int certpin_report_from_ssl(char **out, const void *ssl, const certpin_policy *policy,
 	const certpin_report_options *opts)
 {
-	return certpin__report_from_ssl(out, NULL, ssl, policy, opts);
+	return certpin_report__from_ssl(out, NULL, ssl, policy, opts);
 }

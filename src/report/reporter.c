@@ -11,7 +11,6 @@
 #include "report_internal.h"
 
 #include <curl/curl.h>
-#include <dirent.h>
 #include <jansson.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -20,10 +19,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-#define SPOOL_FILE_MAX (CERTPIN_REPORT_MAX_LEN)
-#define SPOOL_PREFIX "r-"
-#define SPOOL_SUFFIX ".json"
 
 typedef struct item {
 	struct item *next, *prev;
@@ -124,14 +119,13 @@ static void item_route(const certpin_reporter *r, item *it, long rule)
 /* The policy rule a stored report is about, from its "hostname"; -1 if none applies. */
 static long report_rule(const certpin_reporter *r, const item *it)
 {
-	char host[CERTPIN_HOSTNAME_MAX];
-	int is_ip;
+	size_t idx;
 	long rule = -1;
 	json_t *doc = json_loadb(it->json, it->len, 0, NULL);
 	const char *h = json_string_value(json_object_get(doc, "hostname"));
 
-	if (h && certpin__host_normalize(host, sizeof(host), &is_ip, h) == CERTPIN_OK)
-		rule = certpin__policy_match(r->policy, host, is_ip);
+	if (h && certpin_policy_lookup(&idx, r->policy, h) == CERTPIN_OK)
+		rule = (long)idx;
 	json_decref(doc);
 	return rule;
 }
@@ -225,127 +219,44 @@ static void dd_forget(certpin_reporter *r, const unsigned char *key)
 	r->dd[i].t = INT64_MIN / 2; /* expired: the next identical failure is reported */
 }
 
-/* ---- spool ---------------------------------------------------------------- */
+/* ---- spool (the files are spool.c's) ----------------------------------------- */
 
-static int is_spool_name(const char *name)
-{
-	size_t n = strlen(name), pl = strlen(SPOOL_PREFIX), sl = strlen(SPOOL_SUFFIX);
-	return n > pl + sl && strncmp(name, SPOOL_PREFIX, pl) == 0 && strcmp(name + n - sl, SPOOL_SUFFIX) == 0;
-}
-
-static size_t spool_count(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	size_t n = 0;
-
-	if (!d)
-		return 0;
-	while ((de = readdir(d)))
-		if (is_spool_name(de->d_name))
-			n++;
-	closedir(d);
-	return n;
-}
-
-/* Write a new spool file atomically: temporary file, fsync, rename.  0 or -1. */
 static int spool_write(certpin_reporter *r, const item *it, unsigned long seq)
 {
-	char tmp[4096], dst[4096];
-	int fd, ok = 0;
-	size_t off = 0;
-
-	if (spool_count(r->spool_dir) >= r->o.spool_max)
-		return -1;
-	snprintf(tmp, sizeof(tmp), "%s/.tmp-%ld-%lu", r->spool_dir, (long)getpid(), seq);
-	snprintf(dst, sizeof(dst), "%s/" SPOOL_PREFIX "%lld-%ld-%lu-%02x%02x%02x%02x" SPOOL_SUFFIX, r->spool_dir,
-		(long long)time(NULL), (long)getpid(), seq, it->key[0], it->key[1], it->key[2], it->key[3]);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -1;
-	while (off < it->len) {
-		ssize_t w = write(fd, it->json + off, it->len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			goto out;
-		off += (size_t)w;
-	}
-	if (fsync(fd) != 0)
-		goto out;
-	ok = 1;
-out:
-	close(fd);
-	if (!ok || rename(tmp, dst) != 0) {
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
+	return certpin_report__spool_write(r->spool_dir, r->o.spool_max, it->json, it->len, it->key, seq);
 }
 
-static char *read_small_file(const char *path, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat sb;
-	char *buf = NULL;
-	size_t off = 0;
+typedef struct spool_take_ctx {
+	certpin_reporter *r;
+	item **out;
+	size_t n;
+} spool_take_ctx;
 
-	if (fd < 0)
-		return NULL;
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size <= 0 || sb.st_size > (off_t)SPOOL_FILE_MAX)
-		goto err;
-	if (!(buf = malloc((size_t)sb.st_size + 1)))
-		goto err;
-	while (off < (size_t)sb.st_size) {
-		ssize_t n = read(fd, buf + off, (size_t)sb.st_size - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			goto err;
-		off += (size_t)n;
+/* A spooled report as a new item; false to stop (out of memory). */
+static bool spool_take(void *ctx, char *json, size_t len, const char *path)
+{
+	spool_take_ctx *c = ctx;
+	item *it = calloc(1, sizeof(*it));
+
+	if (!it || !(it->spool_path = strdup(path))) {
+		free(it);
+		free(json);
+		return false;
 	}
-	buf[off] = '\0';
-	*len = off;
-	close(fd);
-	return buf;
-err:
-	free(buf);
-	close(fd);
-	return NULL;
+	it->json = json;
+	it->len = len;
+	item_route(c->r, it, c->r->nuris ? -1 : report_rule(c->r, it));
+	c->out[c->n++] = it;
+	return true;
 }
 
 /* Load up to `room` spooled reports into new items (unlocked). */
 static size_t spool_load(certpin_reporter *r, item **out, size_t room)
 {
-	DIR *d = opendir(r->spool_dir);
-	struct dirent *de;
-	size_t n = 0;
+	spool_take_ctx c = { r, out, 0 };
 
-	if (!d)
-		return 0;
-	while (n < room && (de = readdir(d))) {
-		char path[4096];
-		item *it;
-		if (!is_spool_name(de->d_name))
-			continue;
-		if ((size_t)snprintf(path, sizeof(path), "%s/%s", r->spool_dir, de->d_name) >= sizeof(path))
-			continue;
-		if (!(it = calloc(1, sizeof(*it))))
-			break;
-		if (!(it->json = read_small_file(path, &it->len))) {
-			free(it);
-			unlink(path); /* unreadable, empty or oversized: it can never be sent */
-			continue;
-		}
-		if (!(it->spool_path = strdup(path))) {
-			item_free(it);
-			break;
-		}
-		item_route(r, it, r->nuris ? -1 : report_rule(r, it));
-		out[n++] = it;
-	}
-	closedir(d);
-	return n;
+	certpin_report__spool_read(r->spool_dir, room, spool_take, &c);
+	return c.n;
 }
 
 /* ---- sending -------------------------------------------------------------- */
@@ -581,6 +492,11 @@ static void curl_init_once(void)
 	curl_ok = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
 }
 
+int certpin_report__curl_init(void)
+{
+	return pthread_once(&curl_once, curl_init_once) == 0 && curl_ok ? CERTPIN_OK : CERTPIN_E_TLS;
+}
+
 static int uri_ok(const char *u, unsigned int flags)
 {
 	size_t n;
@@ -630,19 +546,15 @@ void certpin_reporter_free(certpin_reporter *r)
 	free(r);
 }
 
-int certpin_reporter_new(certpin_reporter **out, const certpin_policy *policy, const certpin_reporter_options *opts)
+/*
+ * The options, checked: CERTPIN_OK or CERTPIN_E_INVALID_ARG.  *any_uris is
+ * set if some report can go to some URI (the options', else the policy's:
+ * each rule's own, or the policy-wide list).
+ */
+static int check_options(const certpin_reporter_options *opts, const certpin_policy *policy, int *any_uris)
 {
-	certpin_reporter *r = NULL;
-	pthread_condattr_t ca;
-	struct stat sb;
-	int rc = CERTPIN_E_NOMEM;
-
-	if (!out)
-		return CERTPIN_E_INVALID_ARG;
-	*out = NULL;
-	if (!policy || !opts || opts->version != CERTPIN_REPORTER_OPTIONS_VERSION)
-		return CERTPIN_E_INVALID_ARG;
-	if ((opts->flags & ~(CERTPIN_REPORTER_HASHES_ONLY | CERTPIN_REPORTER_PKIX | CERTPIN_REPORTER_INSECURE_HTTP)) ||
+	if (opts->version != CERTPIN_REPORTER_OPTIONS_VERSION ||
+		(opts->flags & ~(CERTPIN_REPORTER_HASHES_ONLY | CERTPIN_REPORTER_PKIX | CERTPIN_REPORTER_INSECURE_HTTP)) ||
 		opts->nreport_uris > CERTPIN_REPORTER_URIS_MAX || (opts->nreport_uris && !opts->report_uris) ||
 		opts->dedup_window < 0 || opts->queue_max == 0 || opts->queue_max > 1000000 ||
 		opts->dedup_max > 1000000 || opts->max_attempts == 0 || opts->max_attempts > 100 ||
@@ -654,19 +566,35 @@ int certpin_reporter_new(certpin_reporter **out, const certpin_policy *policy, c
 		if (!uri_ok(opts->report_uris[i], opts->flags))
 			return CERTPIN_E_INVALID_ARG;
 	/* without URIs in the options, reports go where the policy says: check those too */
-	int any_uris = opts->nreport_uris > 0;
+	*any_uris = opts->nreport_uris > 0;
 	for (long rule = -1; !opts->nreport_uris && rule < (long)certpin_policy_host_count(policy); rule++) {
 		size_t n;
-		const char *const *u = certpin_policy_report_uris(policy, (int)rule, &n);
+		const char *const *u = certpin_policy_report_uris(policy, rule < 0 || rule > INT_MAX ? -1 : (int)rule, &n);
+
 		for (size_t i = 0; i < n; i++)
 			if (!uri_ok(u[i], opts->flags))
 				return CERTPIN_E_INVALID_ARG;
-		any_uris |= n > 0;
+		*any_uris |= n > 0;
 	}
+	return CERTPIN_OK;
+}
+
+int certpin_reporter_new(certpin_reporter **out, const certpin_policy *policy, const certpin_reporter_options *opts)
+{
+	certpin_reporter *r = NULL;
+	pthread_condattr_t ca;
+	struct stat sb;
+	int rc = CERTPIN_E_NOMEM, any_uris = 0;
+
+	if (!out)
+		return CERTPIN_E_INVALID_ARG;
+	*out = NULL;
+	if (!policy || !opts || check_options(opts, policy, &any_uris) != CERTPIN_OK)
+		return CERTPIN_E_INVALID_ARG;
 	if (opts->spool_dir && (stat(opts->spool_dir, &sb) != 0 || !S_ISDIR(sb.st_mode) ||
 		access(opts->spool_dir, W_OK | X_OK) != 0))
 		return CERTPIN_E_IO;
-	if (any_uris && (pthread_once(&curl_once, curl_init_once) != 0 || !curl_ok))
+	if (any_uris && certpin_report__curl_init() != CERTPIN_OK)
 		return CERTPIN_E_TLS;
 
 	if (!(r = calloc(1, sizeof(*r))))
@@ -775,12 +703,12 @@ int certpin_reporter_submit(certpin_reporter *r, const certpin_report_input *in)
 	if (!r || !in)
 		return CERTPIN_E_INVALID_ARG;
 	if (in->version == CERTPIN_REPORT_INPUT_VERSION && in->result &&
-		!certpin__report_kind_for(in->rc, in->result))
+		!certpin_report__kind_for(in->rc, in->result))
 		return CERTPIN_REPORT_NONE;
 	certpin_report_input copy = *in;
 	if (r->o.flags & CERTPIN_REPORTER_HASHES_ONLY)
 		copy.hashes_only = 1;
-	if ((rc = certpin__report_build(&json, key, &copy)) != CERTPIN_OK)
+	if ((rc = certpin_report__build(&json, key, &copy)) != CERTPIN_OK)
 		return build_failed(r, rc);
 	return enqueue(r, json, key, in->result ? in->result->rule : -1);
 }
@@ -796,7 +724,7 @@ int certpin_reporter_submit_ssl(certpin_reporter *r, const void *ssl)
 		return CERTPIN_E_INVALID_ARG;
 	o.hashes_only = (r->o.flags & CERTPIN_REPORTER_HASHES_ONLY) != 0;
 	o.report_pkix = (r->o.flags & CERTPIN_REPORTER_PKIX) != 0;
-	rc = certpin__report_from_ssl(&json, key, ssl, r->policy, &o);
+	rc = certpin_report__from_ssl(&json, key, ssl, r->policy, &o);
 	if (rc == CERTPIN_E_NOT_FOUND || rc == CERTPIN_E_STATE)
 		return CERTPIN_REPORT_NONE;
 	if (rc != CERTPIN_OK)

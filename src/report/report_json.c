@@ -10,20 +10,31 @@
 #include <stdarg.h>
 
 typedef struct parser {
-	char *err;
-	size_t errlen;
+	certpin_error *err;     /* the caller's; may be NULL */
 } parser;
 
-static int fail(parser *P, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(parser *P, const char *fmt, ...)
+/*
+ * Fail with CERTPIN_E_REPORT: `fmt` the reason; the JSON pointer names
+ * member `key` of the report (NULL: the whole report) and, with index >= 0,
+ * that element of it.
+ */
+static int fail(parser *P, const char *key, long index, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int fail(parser *P, const char *key, long index, const char *fmt, ...)
 {
-	if (P->err && P->errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(P->err, P->errlen, fmt, ap);
-		va_end(ap);
-	}
-	return CERTPIN_E_REPORT;
+	char msg[sizeof(P->err->message)], path[sizeof(P->err->path)] = "";
+	va_list ap;
+
+	if (!P->err)
+		return CERTPIN_E_REPORT;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (key && index >= 0)
+		snprintf(path, sizeof(path), "/%s/%ld", key, index);
+	else if (key)
+		snprintf(path, sizeof(path), "/%s", key);
+	return certpin_error_set(P->err, CERTPIN_E_REPORT, path, 0, "%s", msg);
 }
 
 /* A string member without embedded NULs; NULL (and *present 0) if absent. */
@@ -33,11 +44,11 @@ static int get_str(parser *P, json_t *root, const char *key, int required, const
 
 	*out = NULL;
 	if (!v)
-		return required ? fail(P, "missing \"%s\"", key) : CERTPIN_OK;
+		return required ? fail(P, key, -1, "missing \"%s\"", key) : CERTPIN_OK;
 	if (!json_is_string(v))
-		return fail(P, "\"%s\" is not a string", key);
+		return fail(P, key, -1, "\"%s\" is not a string", key);
 	if (strlen(json_string_value(v)) != json_string_length(v))
-		return fail(P, "\"%s\" contains a NUL character", key);
+		return fail(P, key, -1, "\"%s\" contains a NUL character", key);
 	*out = json_string_value(v);
 	return CERTPIN_OK;
 }
@@ -48,11 +59,11 @@ static int get_bool(parser *P, json_t *root, const char *key, int required, int 
 
 	if (!v) {
 		if (required)
-			return fail(P, "missing \"%s\"", key);
+			return fail(P, key, -1, "missing \"%s\"", key);
 		return CERTPIN_OK;
 	}
 	if (!json_is_boolean(v))
-		return fail(P, "\"%s\" is not a boolean", key);
+		return fail(P, key, -1, "\"%s\" is not a boolean", key);
 	*out = json_is_true(v);
 	return CERTPIN_OK;
 }
@@ -65,7 +76,7 @@ static int get_host(parser *P, json_t *root, const char *key, char *out)
 	if ((rc = get_str(P, root, key, 1, &s)) != CERTPIN_OK)
 		return rc;
 	if (strlen(s) >= CERTPIN_HOSTNAME_MAX || certpin_hostname_normalize(out, CERTPIN_HOSTNAME_MAX, s) != CERTPIN_OK)
-		return fail(P, "\"%s\" is not a valid hostname", key);
+		return fail(P, key, -1, "\"%s\" is not a valid hostname", key);
 	return CERTPIN_OK;
 }
 
@@ -76,19 +87,39 @@ static int get_time(parser *P, json_t *root, const char *key, int required, int6
 
 	if ((rc = get_str(P, root, key, required, &s)) != CERTPIN_OK)
 		return rc;
-	if (s && (strlen(s) > 40 || certpin__parse_time(out, s) != CERTPIN_OK))
-		return fail(P, "\"%s\" is not an RFC 3339 date-time", key);
+	if (s && (strlen(s) > 40 || certpin_time_parse(out, s) != CERTPIN_OK))
+		return fail(P, key, -1, "\"%s\" is not an RFC 3339 date-time", key);
 	return CERTPIN_OK;
 }
 
+/*
+ * The pin of kind `kind` written as `prefix` and the 44 base64 characters at
+ * `b64` (exactly; a digest of 32 bytes), read by certpin_pin_parse() in its
+ * "sha256/B64" or "cert-sha256/B64" form: strict, canonical base64.
+ */
+static int digest_b64(certpin_pin *out, certpin_pin_kind kind, const char *b64)
+{
+	char s[CERTPIN_PIN_STRLEN];
+	certpin_pin pin;
+
+	snprintf(s, sizeof(s), "%s%.44s", kind == CERTPIN_PIN_SPKI_SHA256 ? "sha256/" : "cert-sha256/", b64);
+	if (strlen(b64) < 44 || certpin_pin_parse(&pin, s, strlen(s)) != CERTPIN_OK || pin.kind != kind)
+		return -1;
+	*out = pin;
+	return 0;
+}
+
 /* "prefix" + base64 of a 32-byte digest. */
-static int digest_str(unsigned char out[CERTPIN_DIGEST_LEN], const char *s, const char *prefix)
+static int digest_str(unsigned char out[CERTPIN_DIGEST_LEN], const char *s, const char *prefix,
+	certpin_pin_kind kind)
 {
 	size_t pl = strlen(prefix), len = strlen(s);
+	certpin_pin pin;
 
-	if (len <= pl || strncmp(s, prefix, pl) != 0 || len - pl != 44)
+	if (len <= pl || strncmp(s, prefix, pl) != 0 || len - pl != 44 || digest_b64(&pin, kind, s + pl) != 0)
 		return -1;
-	return certpin__b64_decode(out, CERTPIN_DIGEST_LEN, s + pl, len - pl) == CERTPIN_DIGEST_LEN ? 0 : -1;
+	memcpy(out, pin.digest, CERTPIN_DIGEST_LEN);
+	return 0;
 }
 
 /* pin-sha256="B64" or cert-sha256="B64" (RFC 7469 known-pins); also the certpin pin forms. */
@@ -99,12 +130,8 @@ static int known_pin(certpin_pin *out, const char *s)
 
 	for (size_t i = 0; i < 2; i++) {
 		size_t fl = strlen(forms[i]);
-		if (len == fl + 45 && strncmp(s, forms[i], fl) == 0 && s[len - 1] == '"') {
-			if (certpin__b64_decode(out->digest, CERTPIN_DIGEST_LEN, s + fl, 44) != CERTPIN_DIGEST_LEN)
-				return -1;
-			out->kind = i == 0 ? CERTPIN_PIN_SPKI_SHA256 : CERTPIN_PIN_CERT_SHA256;
-			return 0;
-		}
+		if (len == fl + 45 && strncmp(s, forms[i], fl) == 0 && s[len - 1] == '"')
+			return digest_b64(out, i == 0 ? CERTPIN_PIN_SPKI_SHA256 : CERTPIN_PIN_CERT_SHA256, s + fl);
 	}
 	return certpin_pin_parse(out, s, len) == CERTPIN_OK ? 0 : -1;
 }
@@ -115,15 +142,15 @@ static int get_known(parser *P, json_t *root, certpin_report_info *out)
 	size_t i;
 
 	if (!arr)
-		return fail(P, "missing \"known-pins\"");
+		return fail(P, "known-pins", -1, "missing \"known-pins\"");
 	if (!json_is_array(arr))
-		return fail(P, "\"known-pins\" is not an array");
+		return fail(P, "known-pins", -1, "\"known-pins\" is not an array");
 	if (json_array_size(arr) > CERTPIN_REPORT_PINS_MAX)
-		return fail(P, "\"known-pins\" has more than %d entries", CERTPIN_REPORT_PINS_MAX);
+		return fail(P, "known-pins", -1, "\"known-pins\" has more than %d entries", CERTPIN_REPORT_PINS_MAX);
 	json_array_foreach(arr, i, v) {
 		if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v) ||
 			known_pin(&out->known[i], json_string_value(v)) != 0)
-			return fail(P, "\"known-pins\"[%zu] is not a pin", i);
+			return fail(P, "known-pins", (long)i, "\"known-pins\"[%zu] is not a pin", i);
 	}
 	out->nknown = json_array_size(arr);
 	return CERTPIN_OK;
@@ -138,16 +165,16 @@ static int pem_elem(parser *P, certpin_chain_elem *out, json_t *v, const char *k
 	int rc;
 
 	if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
-		return fail(P, "\"%s\"[%zu] is not a string", key, i);
+		return fail(P, key, (long)i, "\"%s\"[%zu] is not a string", key, i);
 	s = json_string_value(v);
 	if (strncmp(s, "-----BEGIN CERTIFICATE-----", 27) != 0)
-		return fail(P, "\"%s\"[%zu] is not a PEM certificate", key, i);
+		return fail(P, key, (long)i, "\"%s\"[%zu] is not a PEM certificate", key, i);
 	rc = certpin_items_from_data(&items, &n, s, strlen(s));
 	if (rc == CERTPIN_E_NOMEM)
 		return rc;
 	if (rc != CERTPIN_OK || n != 1 || items[0].type != CERTPIN_ITEM_CERT) {
 		certpin_items_free(items, n);
-		return fail(P, "\"%s\"[%zu] is not exactly one PEM certificate", key, i);
+		return fail(P, key, (long)i, "\"%s\"[%zu] is not exactly one PEM certificate", key, i);
 	}
 	memset(out, 0, sizeof(*out));
 	out->flags = CERTPIN_HAVE_SPKI | CERTPIN_HAVE_CERT;
@@ -164,22 +191,22 @@ static int hash_elem(parser *P, certpin_chain_elem *out, json_t *v, const char *
 	json_t *m;
 
 	if (!json_is_object(v))
-		return fail(P, "\"%s\"[%zu] is not an object", key, i);
+		return fail(P, key, (long)i, "\"%s\"[%zu] is not an object", key, i);
 	json_object_foreach(v, k, m) {
 		if (!json_is_string(m) || strlen(json_string_value(m)) != json_string_length(m))
-			return fail(P, "\"%s\"[%zu] has a member that is not a string", key, i);
+			return fail(P, key, (long)i, "\"%s\"[%zu] has a member that is not a string", key, i);
 		if (strcmp(k, "spki") == 0)
 			spki = json_string_value(m);
 		else if (strcmp(k, "cert") == 0)
 			cert = json_string_value(m);
 		else
-			return fail(P, "\"%s\"[%zu] has an unknown member", key, i);
+			return fail(P, key, (long)i, "\"%s\"[%zu] has an unknown member", key, i);
 	}
 	memset(out, 0, sizeof(*out));
-	if (!spki || digest_str(out->spki_sha256, spki, "sha256/") != 0)
-		return fail(P, "\"%s\"[%zu].spki is missing or not sha256/BASE64", key, i);
-	if (!cert || digest_str(out->cert_sha256, cert, "cert-sha256/") != 0)
-		return fail(P, "\"%s\"[%zu].cert is missing or not cert-sha256/BASE64", key, i);
+	if (!spki || digest_str(out->spki_sha256, spki, "sha256/", CERTPIN_PIN_SPKI_SHA256) != 0)
+		return fail(P, key, (long)i, "\"%s\"[%zu].spki is missing or not sha256/BASE64", key, i);
+	if (!cert || digest_str(out->cert_sha256, cert, "cert-sha256/", CERTPIN_PIN_CERT_SHA256) != 0)
+		return fail(P, key, (long)i, "\"%s\"[%zu].cert is missing or not cert-sha256/BASE64", key, i);
 	out->flags = CERTPIN_HAVE_SPKI | CERTPIN_HAVE_CERT;
 	return CERTPIN_OK;
 }
@@ -200,14 +227,15 @@ static int get_chain(parser *P, json_t *root, const char *name, certpin_chain_el
 	*n = 0;
 	*pem = 0;
 	if (parr && !json_is_array(parr))
-		return fail(P, "\"%s\" is not an array", pkey);
+		return fail(P, pkey, -1, "\"%s\" is not an array", pkey);
 	if (harr && !json_is_array(harr))
-		return fail(P, "\"%s\" is not an array", hkey);
+		return fail(P, hkey, -1, "\"%s\" is not an array", hkey);
 	if ((parr && json_array_size(parr) > CERTPIN_REPORT_CHAIN_MAX) ||
 		(harr && json_array_size(harr) > CERTPIN_REPORT_CHAIN_MAX))
-		return fail(P, "\"%s\" chain has more than %d certificates", name, CERTPIN_REPORT_CHAIN_MAX);
+		return fail(P, parr && json_array_size(parr) > CERTPIN_REPORT_CHAIN_MAX ? pkey : hkey, -1,
+			"\"%s\" chain has more than %d certificates", name, CERTPIN_REPORT_CHAIN_MAX);
 	if (parr && harr && json_array_size(parr) != json_array_size(harr))
-		return fail(P, "\"%s\" and \"%s\" differ in length", pkey, hkey);
+		return fail(P, hkey, -1, "\"%s\" and \"%s\" differ in length", pkey, hkey);
 	if (harr) {
 		json_array_foreach(harr, i, v) {
 			if ((rc = hash_elem(P, &hashes[i], v, hkey, i)) != CERTPIN_OK)
@@ -222,7 +250,7 @@ static int get_chain(parser *P, json_t *root, const char *name, certpin_chain_el
 				return rc;
 			if (harr && (memcmp(elems[i].spki_sha256, hashes[i].spki_sha256, CERTPIN_DIGEST_LEN) != 0 ||
 				memcmp(elems[i].cert_sha256, hashes[i].cert_sha256, CERTPIN_DIGEST_LEN) != 0))
-				return fail(P, "\"%s\"[%zu] does not match its certificate", hkey, i);
+				return fail(P, hkey, (long)i, "\"%s\"[%zu] does not match its certificate", hkey, i);
 		}
 		*n = json_array_size(parr);
 		*pem = *n > 0;
@@ -237,19 +265,19 @@ static int parse_root(parser *P, json_t *root, certpin_report_info *out)
 	int rc;
 
 	if (!json_is_object(root))
-		return fail(P, "report is not a JSON object");
+		return fail(P, NULL, -1, "report is not a JSON object");
 	if ((v = json_object_get(root, "certpin-report-version")) &&
 		(!json_is_integer(v) || json_integer_value(v) != 1))
-		return fail(P, "unsupported \"certpin-report-version\"");
+		return fail(P, "certpin-report-version", -1, "unsupported \"certpin-report-version\"");
 	if ((rc = get_time(P, root, "date-time", 1, &out->date_time)) != CERTPIN_OK ||
 		(rc = get_host(P, root, "hostname", out->hostname)) != CERTPIN_OK ||
 		(rc = get_host(P, root, "noted-hostname", out->noted_hostname)) != CERTPIN_OK)
 		return rc;
 	v = json_object_get(root, "port");
 	if (!v)
-		return fail(P, "missing \"port\"");
+		return fail(P, "port", -1, "missing \"port\"");
 	if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 65535)
-		return fail(P, "\"port\" is not an integer from 1 to 65535");
+		return fail(P, "port", -1, "\"port\" is not an integer from 1 to 65535");
 	out->port = (unsigned int)json_integer_value(v);
 	if ((rc = get_bool(P, root, "include-subdomains", 0, &out->include_subdomains)) != CERTPIN_OK ||
 		(rc = get_bool(P, root, "enforce", 1, &out->enforce)) != CERTPIN_OK)
@@ -262,13 +290,13 @@ static int parse_root(parser *P, json_t *root, certpin_report_info *out)
 		return rc;
 	if ((v = json_object_get(root, "policy-version"))) {
 		if (!json_is_integer(v) || json_integer_value(v) < 0)
-			return fail(P, "\"policy-version\" is not a non-negative integer");
+			return fail(P, "policy-version", -1, "\"policy-version\" is not a non-negative integer");
 		out->policy_version = (uint64_t)json_integer_value(v);
 	}
 	if ((rc = get_str(P, root, "pattern", 0, &s)) != CERTPIN_OK)
 		return rc;
 	if (s && strlen(s) >= CERTPIN_HOSTNAME_MAX + 3)
-		return fail(P, "\"pattern\" is too long");
+		return fail(P, "pattern", -1, "\"pattern\" is too long");
 	if ((rc = get_str(P, root, "verdict", 1, &s)) != CERTPIN_OK)
 		return rc;
 	if (strcmp(s, "mismatch") == 0)
@@ -278,41 +306,46 @@ static int parse_root(parser *P, json_t *root, certpin_report_info *out)
 	else if (strcmp(s, "pkix-failure") == 0)
 		out->kind = CERTPIN_REPORT_PKIX;
 	else
-		return fail(P, "unknown \"verdict\"");
+		return fail(P, "verdict", -1, "unknown \"verdict\"");
 	if ((rc = get_known(P, root, out)) != CERTPIN_OK ||
 		(rc = get_chain(P, root, "served", out->served, &out->nserved, &out->served_pem)) != CERTPIN_OK ||
 		(rc = get_chain(P, root, "validated", out->validated, &out->nvalidated, &out->validated_pem)) != CERTPIN_OK)
 		return rc;
 	if (out->nserved + out->nvalidated == 0)
-		return fail(P, "no certificate chain");
+		return fail(P, NULL, -1, "no certificate chain");
 	if (out->nvalidated)
-		certpin__report_key(out->key, out->hostname, out->port, out->kind, out->enforce,
+		certpin_report__key(out->key, out->hostname, out->port, out->kind, out->enforce,
 			out->validated, out->nvalidated);
 	else
-		certpin__report_key(out->key, out->hostname, out->port, out->kind, out->enforce,
+		certpin_report__key(out->key, out->hostname, out->port, out->kind, out->enforce,
 			out->served, out->nserved);
 	return CERTPIN_OK;
 }
 
-int certpin_report_parse(certpin_report_info *out, const char *json, size_t len, char *err, size_t errlen)
+int certpin_report_parse(certpin_report_info *out, const char *json, size_t len, certpin_error *err)
 {
-	parser P = { err, errlen };
+	parser P = { err };
 	json_error_t jerr;
 	json_t *root;
 	int rc;
 
-	if (err && errlen)
-		err[0] = '\0';
+	certpin_error_clear(err);
 	if (!out)
-		return CERTPIN_E_INVALID_ARG;
+		return certpin_error_set(err, CERTPIN_E_INVALID_ARG, NULL, 0, "no place for the report");
 	memset(out, 0, sizeof(*out));
 	if (!json)
-		return CERTPIN_E_INVALID_ARG;
+		return certpin_error_set(err, CERTPIN_E_INVALID_ARG, NULL, 0, "no report");
 	if (len > CERTPIN_REPORT_MAX_LEN)
-		return fail(&P, "report longer than %u bytes", CERTPIN_REPORT_MAX_LEN);
+		return fail(&P, NULL, -1, "report longer than %u bytes", CERTPIN_REPORT_MAX_LEN);
 	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!root)
-		return fail(&P, "JSON syntax error at line %d: %s", jerr.line, jerr.text);
+	if (!root) {
+		fail(&P, NULL, -1, "JSON syntax error at line %d: %s", jerr.line, jerr.text);
+		if (err) {
+			err->line = jerr.line > 0 ? (unsigned long)jerr.line : 0;
+			err->column = jerr.column > 0 ? (unsigned long)jerr.column : 0;
+		}
+		return CERTPIN_E_REPORT;
+	}
 	rc = parse_root(&P, root, out);
 	json_decref(root);
 	if (rc != CERTPIN_OK)

@@ -1,0 +1,57 @@
+/*
+ * Private declarations of libcertpin-report (report.c, report_json.c,
+ * reporter.c, fetch.c).  Not installed.  The report library sees the core
+ * through its public API only: no src/internal.h here.
+ */
+#ifndef CERTPIN_REPORT_INTERNAL_H
+#define CERTPIN_REPORT_INTERNAL_H
+
+#include "certpin.h"
+#include "certpin/openssl.h"
+#include "certpin/report.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/*
+ * Dedup key of a report: SHA-256 over a label, the normalized host, the
+ * port, the kind, the enforce flag and the digests (SPKI and certificate) of
+ * the validated chain, or of the served chain when no validated chain is
+ * known.  Both digests of every element must be present.
+ */
+void certpin_report__key(unsigned char key[CERTPIN_DIGEST_LEN], const char *host, unsigned int port,
+	certpin_report_kind kind, int enforce, const certpin_chain_elem *chain, size_t n);
+
+/* certpin_report_build() that also returns the dedup key (key may be NULL). */
+int certpin_report__build(char **out, unsigned char *key, const certpin_report_input *in);
+
+/* The report kind for a check's code and result, or 0 if there is nothing to report. */
+certpin_report_kind certpin_report__kind_for(int rc, const certpin_result *result);
+
+/*
+ * Build the report for an SSL's last check (see certpin_report_from_ssl)
+ * with its dedup key.  key may be NULL.
+ */
+int certpin_report__from_ssl(char **out, unsigned char *key, const void *ssl,
+	const certpin_policy *policy, const certpin_report_options *opts);
+
+/*
+ * The reporter's spool (spool.c).  _write: `json` as a new file of `dir`,
+ * atomically, unless it holds `max` already; 0 or -1.  _read: up to `room`
+ * spooled reports, each handed to `take` (the text malloc'd, the caller's;
+ * `take` returns false to stop); files that cannot be read are removed.
+ * Returns the number taken.
+ */
+int certpin_report__spool_write(const char *dir, size_t max, const char *json, size_t len,
+	const unsigned char key[CERTPIN_DIGEST_LEN], unsigned long seq);
+size_t certpin_report__spool_read(const char *dir, size_t room,
+	bool (*take)(void *ctx, char *json, size_t len, const char *path), void *ctx);
+
+/* curl_global_init(), once per process: CERTPIN_OK or CERTPIN_E_TLS. */
+int certpin_report__curl_init(void);
+
+#endif
