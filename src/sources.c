@@ -102,11 +102,12 @@ void certpin__tag_add(certpin__tag *t, uint64_t serial, const char *host)
 {
 	if (strcmp(t->host, host) != 0) {
 		memset(t, 0, sizeof(*t));
-		memcpy(t->host, host, strlen(host) + 1);
+		snprintf(t->host, sizeof(t->host), "%s", host);
 	}
 	if (tag_has(t, serial, host))
 		return;
-	memmove(&t->serials[1], &t->serials[0], (CERTPIN__TAG_SERIALS - 1) * sizeof(t->serials[0]));
+	for (size_t i = CERTPIN__TAG_SERIALS - 1; i > 0; i--)
+		t->serials[i] = t->serials[i - 1];
 	t->serials[0] = serial;
 }
 
