@@ -218,9 +218,10 @@ static int load_anchors(certpin_trust_anchors **out, const char *path)
 		cli_error("%s", certpin_strerror(rc));
 		return CLI_EXIT_INTERNAL;
 	}
-	rc = certpin_trust_anchors_add_file(*out, path);
+	certpin_error err;
+	rc = certpin_trust_anchors_add_file(*out, path, &err);
 	if (rc != CERTPIN_OK) {
-		cli_error("%s: cannot load trusted keys: %s%s", path, certpin_strerror(rc),
+		cli_error("cannot load trusted keys: %s%s", err.message,
 			rc == CERTPIN_E_UNSUPPORTED ? " (bundle keys are Ed25519)" : "");
 		certpin_trust_anchors_free(*out);
 		*out = NULL;
@@ -242,11 +243,20 @@ typedef struct report {
 	const char *source;
 	int rc;
 	const certpin_bundle_info *info;
+	certpin_error err;              /* why rc is not CERTPIN_OK */
 	const certpin_policy *policy;   /* accepted policy, if any */
 	int with_state;
 	int stored;                     /* 1 if written to the state directory */
 	const char *state;
 } report;
+
+/* Why the bundle was refused: the library's detail, or the code's meaning. */
+static const char *detail(const report *r)
+{
+	if (r->rc == CERTPIN_OK)
+		return NULL;
+	return r->err.message[0] ? r->err.message : certpin_strerror(r->rc);
+}
 
 static void print_fields(const certpin_bundle_info *info)
 {
@@ -288,7 +298,7 @@ static int print_text(const report *r)
 	if (r->stored)
 		printf("stored in: %s/%s\n", r->state, CERTPIN_BUNDLE_STATE_FILE);
 	if (r->rc != CERTPIN_OK)
-		printf("error: %s: %s\n", certpin_error_name(r->rc), info->detail[0] ? info->detail : certpin_strerror(r->rc));
+		printf("error: %s: %s\n", certpin_error_name(r->rc), detail(r));
 	return 0;
 }
 
@@ -308,7 +318,7 @@ static int print_json(const report *r)
 		bad |= json_object_set_new(o, "accepted", json_boolean(r->rc == CERTPIN_OK));
 		bad |= json_object_set_new(o, "stored", json_boolean(r->stored));
 		bad |= json_object_set_new(o, "result", json_string(certpin_error_name(r->rc)));
-		bad |= json_object_set_new(o, "detail", cli_json_str(info->detail[0] ? info->detail : NULL));
+		bad |= json_object_set_new(o, "detail", cli_json_str(detail(r)));
 	}
 	if (info->parsed) {
 		bad |= json_object_set_new(o, "version", json_integer((json_int_t)info->bundle_version));
@@ -346,7 +356,7 @@ static int finish(const report *r, int json)
 	fflush(stdout);
 	if (r->rc != CERTPIN_OK)
 		cli_error("%s: %s: %s", r->source, status == CLI_EXIT_REFUSED ? "bundle refused" : "bundle rejected",
-			r->info->detail[0] ? r->info->detail : certpin_strerror(r->rc));
+			detail(r));
 	return status;
 }
 
@@ -452,12 +462,13 @@ static int do_sign(const char *policy_path, const char *key_path, const char *ve
 	const cli_policy_opts po = { .data = policy, .len = plen };
 	if ((status = cli_policy_load(&check, policy_path, &po)) != CLI_EXIT_OK)
 		goto out;
-	rc = certpin_bundle_sign(&bundle, &blen, policy, plen, key, klen, &o);
+	certpin_error err;
+	rc = certpin_bundle_sign(&bundle, &blen, policy, plen, key, klen, &o, &err);
 	if (rc != CERTPIN_OK) {
 		if (rc == CERTPIN_E_DECODE || rc == CERTPIN_E_UNSUPPORTED)
-			cli_error("%s: %s (an unencrypted Ed25519 private key is needed)", key_path, certpin_strerror(rc));
+			cli_error("%s: %s", key_path, err.message);
 		else
-			cli_error("bundle sign: %s", certpin_strerror(rc));
+			cli_error("bundle sign: %s", err.message);
 		status = rc == CERTPIN_E_NOMEM ? CLI_EXIT_INTERNAL : CLI_EXIT_USAGE;
 		goto out;
 	}
@@ -496,9 +507,9 @@ static int do_verify(const char *action, const char *path, const char *pubkey, c
 	if ((status = read_input(&data, &len, path, CERTPIN_BUNDLE_MAX + 1)) != 0)
 		return status;
 	if (strcmp(action, "show") == 0) {
-		r.rc = certpin_bundle_parse_unverified(&info, NULL, NULL, data, len);
+		r.rc = certpin_bundle_parse_unverified(&info, NULL, NULL, data, len, &r.err);
 		if (r.rc != CERTPIN_OK) {
-			cli_error("%s: %s", path, info.detail);
+			cli_error("%s: %s", path, detail(&r));
 			free(data);
 			return exit_for(r.rc);
 		}
@@ -511,16 +522,16 @@ static int do_verify(const char *action, const char *path, const char *pubkey, c
 	if (state && (status = cli_ensure_dir("bundle apply", state)) != 0)
 		goto out;
 	if (strcmp(action, "apply") == 0) {
-		r.rc = certpin_policy_update_from_bundle(&policy, &info, anchors, state, data, len, now);
+		r.rc = certpin_policy_update_from_bundle(&policy, &info, anchors, state, data, len, now, &r.err);
 		r.stored = r.rc == CERTPIN_OK;
 	} else {
-		r.rc = certpin_bundle_verify(&info, &policy, anchors, data, len, now);
+		r.rc = certpin_bundle_verify(&info, &policy, anchors, data, len, now, &r.err);
 	}
 	r.policy = policy;
 	if (r.rc == CERTPIN_OK && print_policy) {
 		char *pj = NULL;
 		size_t pl = 0;
-		if (certpin_bundle_parse_unverified(NULL, &pj, &pl, data, len) != CERTPIN_OK ||
+		if (certpin_bundle_parse_unverified(NULL, &pj, &pl, data, len, NULL) != CERTPIN_OK ||
 		    write_output(NULL, pj, pl) != 0) {
 			free(pj);
 			cli_error("cannot write the policy");
@@ -580,10 +591,11 @@ static int do_fetch(const char *url, const char *policy_path, const char *pubkey
 	r.with_state = state != NULL;
 	r.state = state;
 	if (state) {
-		r.rc = certpin_policy_update_from_bundle(&next, &info, anchors, state, body, len, (int64_t)time(NULL));
+		r.rc = certpin_policy_update_from_bundle(&next, &info, anchors, state, body, len, (int64_t)time(NULL),
+			&r.err);
 		r.stored = r.rc == CERTPIN_OK;
 	} else {
-		r.rc = certpin_bundle_verify(&info, &next, anchors, body, len, (int64_t)time(NULL));
+		r.rc = certpin_bundle_verify(&info, &next, anchors, body, len, (int64_t)time(NULL), &r.err);
 	}
 	r.policy = next;
 	if (r.rc == CERTPIN_OK && out && (status = write_output(out, body, len)) != 0)

@@ -24,6 +24,9 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+/* The detail of the last failed bundle call. */
+static certpin_error berr;
+
 static const unsigned char seed[32] = {
 	0x63, 0x65, 0x72, 0x74, 0x70, 0x69, 0x6e, 0x2d, 0x66, 0x75, 0x7a, 0x7a, 0x2d, 0x62, 0x75, 0x6e,
 	0x64, 0x6c, 0x65, 0x2d, 0x6b, 0x65, 0x79, 0x2d, 0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37,
@@ -64,7 +67,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	priv_pem = bio_text(priv, &priv_len);
 	char *pub_pem = bio_text(pub, NULL);
 	if (certpin_trust_anchors_new(&anchors) != CERTPIN_OK ||
-	    certpin_trust_anchors_add_pubkey_pem(anchors, pub_pem, strlen(pub_pem)) != CERTPIN_OK)
+	    certpin_trust_anchors_add_pubkey_pem(anchors, pub_pem, strlen(pub_pem), &berr) != CERTPIN_OK)
 		abort();
 	dl = i2d_PUBKEY(k, &der);
 	if (dl <= 0 || certpin_pin_from_spki_der(&trusted_id, der, (size_t)dl) != CERTPIN_OK)
@@ -97,7 +100,7 @@ static void check_resigned(const certpin_bundle_info *info, const char *policy, 
 	o.bundle_version = info->bundle_version;
 	o.issued = info->issued;
 	o.expires = info->expires;
-	rc = certpin_bundle_sign(&b, &blen, policy, plen, priv_pem, priv_len, &o);
+	rc = certpin_bundle_sign(&b, &blen, policy, plen, priv_pem, priv_len, &o, &berr);
 	FUZZ_CHECK(rc == CERTPIN_OK || rc == CERTPIN_E_POLICY || rc == CERTPIN_E_NOMEM, "sign returned %d", rc);
 	if (rc != CERTPIN_OK) {
 		/* the signer refuses exactly the policies clients would refuse to load */
@@ -109,20 +112,20 @@ static void check_resigned(const certpin_bundle_info *info, const char *policy, 
 		certpin_policy_free(q);
 		return;
 	}
-	rc = certpin_bundle_verify(&again, &p, anchors, b, blen, info->issued);
-	FUZZ_CHECK(rc == CERTPIN_OK && p, "re-signed bundle does not verify: %d %s\n%s", rc, again.detail, b);
+	rc = certpin_bundle_verify(&again, &p, anchors, b, blen, info->issued, &berr);
+	FUZZ_CHECK(rc == CERTPIN_OK && p, "re-signed bundle does not verify: %d %s\n%s", rc, berr.message, b);
 	FUZZ_CHECK(same_fields(info, &again), "re-signed bundle has other fields");
 	FUZZ_CHECK(certpin_pin_equal(&again.key_id, &trusted_id), "re-signed bundle names another key");
 	certpin_policy_free(p);
 	/* at its expiry time it is refused as expired */
-	rc = certpin_bundle_verify(&again, NULL, anchors, b, blen, info->expires);
+	rc = certpin_bundle_verify(&again, NULL, anchors, b, blen, info->expires, &berr);
 	FUZZ_CHECK(rc == CERTPIN_E_EXPIRED_BUNDLE, "bundle at its expiry time gave %d", rc);
 	/* any change of the signature is caught */
 	char *sig = strstr(b, "\"signature\": \"");
 	FUZZ_CHECK(sig != NULL, "no signature member in the signer's output");
 	size_t at = (size_t)(sig - b) + 14 + (info->policy_len + info->bundle_version) % 85;
 	b[at] = b[at] == 'A' ? 'B' : 'A';
-	rc = certpin_bundle_verify(&again, NULL, anchors, b, blen, info->issued);
+	rc = certpin_bundle_verify(&again, NULL, anchors, b, blen, info->issued, &berr);
 	FUZZ_CHECK(rc == CERTPIN_E_SIGNATURE || rc == CERTPIN_E_BUNDLE, "changed signature gave %d", rc);
 	free(b);
 }
@@ -135,12 +138,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t plen = 0;
 	int rc, rv;
 
-	rc = certpin_bundle_parse_unverified(&info, &policy, &plen, data, size);
+	rc = certpin_bundle_parse_unverified(&info, &policy, &plen, data, size, &berr);
 	FUZZ_CHECK(rc == CERTPIN_OK || rc == CERTPIN_E_BUNDLE || rc == CERTPIN_E_NOMEM, "parse returned %d", rc);
 	FUZZ_CHECK(info.version == CERTPIN_BUNDLE_INFO_VERSION, "info version not set");
 	if (rc != CERTPIN_OK) {
 		FUZZ_CHECK(policy == NULL && plen == 0 && !info.parsed, "failed parse returned data");
-		FUZZ_CHECK(info.detail[0] != '\0', "failed parse without a detail");
+		FUZZ_CHECK(berr.message[0] != '\0', "failed parse without a detail");
 	} else {
 		unsigned char h[CERTPIN_DIGEST_LEN];
 		unsigned int hl = sizeof(h);
@@ -153,7 +156,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(policy[plen] == '\0', "policy copy not terminated");
 	}
 
-	rv = certpin_bundle_verify(&vinfo, &p, anchors, data, size, FUZZ_NOW);
+	rv = certpin_bundle_verify(&vinfo, &p, anchors, data, size, FUZZ_NOW, &berr);
 	FUZZ_CHECK(rv == CERTPIN_OK || rv == CERTPIN_E_BUNDLE || rv == CERTPIN_E_UNTRUSTED_KEY ||
 		rv == CERTPIN_E_SIGNATURE || rv == CERTPIN_E_EXPIRED_BUNDLE || rv == CERTPIN_E_POLICY ||
 		rv == CERTPIN_E_NOMEM, "verify returned %d", rv);

@@ -122,27 +122,56 @@ static int add_anchors(certpin_trust_anchors *anchors, certpin__anchor *add, siz
 	return CERTPIN_OK;
 }
 
-int certpin_trust_anchors_add_pubkey_der(certpin_trust_anchors *anchors, const void *der, size_t len)
+/* The detail of a failure to add keys from `what` (a file name, or "input"). */
+static int anchor_fail(certpin_error *err, int rc, const char *what)
+{
+	switch (rc) {
+	case CERTPIN_E_DECODE:
+		return certpin__fail(err, rc, NULL, 0, "%s: not PEM \"PUBLIC KEY\" blocks or one DER SubjectPublicKeyInfo",
+			what);
+	case CERTPIN_E_UNSUPPORTED:
+		return certpin__fail(err, rc, NULL, 0, "%s: not an Ed25519 public key", what);
+	case CERTPIN_E_DUPLICATE:
+		return certpin__fail(err, rc, NULL, 0, "%s: a key is already trusted or given twice", what);
+	case CERTPIN_E_INVALID_ARG:
+		return certpin__fail(err, rc, NULL, 0, "%s: more than %d trust anchors", what,
+			CERTPIN_BUNDLE_MAX_ANCHORS);
+	default:
+		return certpin__fail(err, rc, NULL, 0, "%s: %s", what, certpin_strerror(rc));
+	}
+}
+
+static int add_der(certpin_trust_anchors *anchors, const void *der, size_t len)
 {
 	certpin__anchor a;
 	int rc;
 
-	if (!anchors || !der)
-		return CERTPIN_E_INVALID_ARG;
 	if ((rc = anchor_from_der(&a, der, len)) != CERTPIN_OK)
 		return rc;
 	return add_anchors(anchors, &a, 1);
 }
 
-int certpin_trust_anchors_add_pubkey_pem(certpin_trust_anchors *anchors, const void *pem, size_t len)
+int certpin_trust_anchors_add_pubkey_der(certpin_trust_anchors *anchors, const void *der, size_t len,
+	certpin_error *err)
+{
+	int rc;
+
+	certpin_error_clear(err);
+	if (!anchors || !der)
+		return certpin__fail(err, CERTPIN_E_INVALID_ARG, NULL, 0, "no trust anchors or key");
+	if ((rc = add_der(anchors, der, len)) != CERTPIN_OK)
+		return anchor_fail(err, rc, "input");
+	return CERTPIN_OK;
+}
+
+/* Every "PUBLIC KEY" block of `pem`, all or none. */
+static int add_pem(certpin_trust_anchors *anchors, const void *pem, size_t len)
 {
 	certpin__anchor found[CERTPIN_BUNDLE_MAX_ANCHORS];
 	size_t n = 0;
 	BIO *bio = NULL;
 	int rc = CERTPIN_OK;
 
-	if (!anchors || !pem)
-		return CERTPIN_E_INVALID_ARG;
 	if (len == 0 || len > CERTPIN__KEY_FILE_MAX)
 		return CERTPIN_E_DECODE;
 	if (!(bio = BIO_new_mem_buf(pem, (int)len)))
@@ -181,26 +210,38 @@ int certpin_trust_anchors_add_pubkey_pem(certpin_trust_anchors *anchors, const v
 	return add_anchors(anchors, found, n);
 }
 
-int certpin_trust_anchors_add_file(certpin_trust_anchors *anchors, const char *path)
+int certpin_trust_anchors_add_pubkey_pem(certpin_trust_anchors *anchors, const void *pem, size_t len,
+	certpin_error *err)
+{
+	int rc;
+
+	certpin_error_clear(err);
+	if (!anchors || !pem)
+		return certpin__fail(err, CERTPIN_E_INVALID_ARG, NULL, 0, "no trust anchors or key");
+	if ((rc = add_pem(anchors, pem, len)) != CERTPIN_OK)
+		return anchor_fail(err, rc, "input");
+	return CERTPIN_OK;
+}
+
+int certpin_trust_anchors_add_file(certpin_trust_anchors *anchors, const char *path, certpin_error *err)
 {
 	char *buf = NULL;
+	char why[256] = "";
 	size_t len = 0;
 	int rc;
 
+	certpin_error_clear(err);
 	if (!anchors || !path)
-		return CERTPIN_E_INVALID_ARG;
-	rc = certpin__store_read(&buf, &len, path, CERTPIN__KEY_FILE_MAX, NULL, 0);
-	if (rc == CERTPIN_E_NOT_FOUND || rc == CERTPIN_E_IO)
-		return CERTPIN_E_IO;
-	if (rc == CERTPIN_E_STORE)
-		return CERTPIN_E_DECODE;
-	if (rc != CERTPIN_OK)
-		return rc;
-	if (certpin__looks_like_pem(buf, len))
-		rc = certpin_trust_anchors_add_pubkey_pem(anchors, buf, len);
-	else
-		rc = certpin_trust_anchors_add_pubkey_der(anchors, buf, len);
+		return certpin__fail(err, CERTPIN_E_INVALID_ARG, NULL, 0, "no trust anchors or file");
+	rc = certpin__store_read(&buf, &len, path, CERTPIN__KEY_FILE_MAX, why, sizeof(why));
+	if (rc == CERTPIN_E_NOT_FOUND)
+		return certpin__fail(err, CERTPIN_E_IO, NULL, 0, "%s: no such file", path);
+	if (rc == CERTPIN_E_IO)
+		return certpin__fail(err, CERTPIN_E_IO, NULL, 0, "%s", why[0] ? why : path);
+	if (rc == CERTPIN_E_STORE)      /* not a regular file, or too large */
+		return certpin__fail(err, CERTPIN_E_DECODE, NULL, 0, "%s", why[0] ? why : path);
+	if (rc == CERTPIN_OK)
+		rc = certpin__looks_like_pem(buf, len) ? add_pem(anchors, buf, len) : add_der(anchors, buf, len);
 	free(buf);
-	return rc;
+	return rc == CERTPIN_OK ? rc : anchor_fail(err, rc, path);
 }
-

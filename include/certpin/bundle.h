@@ -3,7 +3,7 @@
  * anti-rollback storage.  (The HTTPS fetch helper, certpin_bundle_fetch(),
  * is in the report library: certpin/report.h.)
  *
- * Included by <certpin.h>; do not include it directly.
+ * Included by <certpin.h>; it also compiles on its own.
  *
  * OVERVIEW
  *
@@ -22,7 +22,11 @@
  *      stored in the state directory (anti-rollback)   else CERTPIN_E_ROLLBACK
  *
  * checked in this order, so nothing about an unauthenticated bundle other
- * than its syntax influences the outcome.  The check never depends on how
+ * than its syntax influences the outcome.  Every call that can fail takes a
+ * `certpin_error *err` (may be NULL) for the reason: a malformed bundle names
+ * the member at fault as a JSON pointer in err->path ("/expires") or the
+ * position of a JSON syntax error in err->line and err->column; a policy
+ * that does not load gives the policy loader's own error.  The check never depends on how
  * the bundle was transported; certpin_bundle_fetch() (certpin/report.h) is
  * only a convenience.
  *
@@ -121,7 +125,7 @@ CERTPIN_EXPORT void certpin_trust_anchors_free(certpin_trust_anchors *anchors);
  * is already present, CERTPIN_E_INVALID_ARG beyond CERTPIN_BUNDLE_MAX_ANCHORS.
  */
 CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_trust_anchors_add_pubkey_der(certpin_trust_anchors *anchors,
-	const void *der, size_t len);
+	const void *der, size_t len, certpin_error *err);
 
 /*
  * Add every key of a PEM text made of one or more "PUBLIC KEY" blocks.  Any
@@ -129,11 +133,11 @@ CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_trust_anchors_add_pubkey_der(certp
  * the text is added.
  */
 CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_trust_anchors_add_pubkey_pem(certpin_trust_anchors *anchors,
-	const void *pem, size_t len);
+	const void *pem, size_t len, certpin_error *err);
 
 /* Read `path` (PEM as above, or one DER SPKI) and add its keys.  CERTPIN_E_IO if unreadable. */
 CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_trust_anchors_add_file(certpin_trust_anchors *anchors,
-	const char *path);
+	const char *path, certpin_error *err);
 
 /* Number of keys. */
 CERTPIN_EXPORT size_t certpin_trust_anchors_count(const certpin_trust_anchors *anchors);
@@ -170,13 +174,13 @@ typedef struct certpin_bundle_sign_options {
  */
 CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_bundle_sign(char **out, size_t *outlen,
 	const void *policy_json, size_t policy_len, const void *key, size_t key_len,
-	const certpin_bundle_sign_options *opts);
+	const certpin_bundle_sign_options *opts, certpin_error *err);
 
 /* ------------------------------------------------------------------------ */
 /* Verification and update                                                   */
 /* ------------------------------------------------------------------------ */
 
-/* What a bundle says, and why it was refused.  Always filled by the functions below. */
+/* What a bundle says.  Always filled (as far as it was read) by the functions below. */
 typedef struct certpin_bundle_info {
 	unsigned int version;           /* CERTPIN_BUNDLE_INFO_VERSION, set by the library */
 	int parsed;                     /* 1 if the fields below come from a well-formed bundle */
@@ -188,10 +192,9 @@ typedef struct certpin_bundle_info {
 	size_t policy_len;
 	int have_stored;                /* update/state checks: 1 if a stored bundle exists */
 	uint64_t stored_version;        /* its version (0 if none) */
-	char detail[256];               /* "" on success, else the reason for the error */
 } certpin_bundle_info;
 
-#define CERTPIN_BUNDLE_INFO_VERSION 1
+#define CERTPIN_BUNDLE_INFO_VERSION 2   /* 2: the reason for an error is in the call's certpin_error */
 
 /*
  * Parse a bundle WITHOUT checking its signature or expiry: for display and
@@ -201,7 +204,7 @@ typedef struct certpin_bundle_info {
  * the policy may itself contain NUL bytes).  CERTPIN_E_BUNDLE if malformed.
  */
 CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_bundle_parse_unverified(certpin_bundle_info *out,
-	char **policy_json, size_t *policy_len, const void *data, size_t len);
+	char **policy_json, size_t *policy_len, const void *data, size_t len, certpin_error *err);
 
 /*
  * Checks 1-5 of the OVERVIEW at time `now` (Unix seconds).  On success, if
@@ -209,7 +212,7 @@ CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_bundle_parse_unverified(certpin_bu
  * (caller frees); on error `*policy` is NULL.  `out` may be NULL.
  */
 CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_bundle_verify(certpin_bundle_info *out, certpin_policy **policy,
-	const certpin_trust_anchors *anchors, const void *data, size_t len, int64_t now);
+	const certpin_trust_anchors *anchors, const void *data, size_t len, int64_t now, certpin_error *err);
 
 /*
  * Accept a bundle as the new policy: checks 1-6, then stores it atomically
@@ -219,13 +222,13 @@ CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_bundle_verify(certpin_bundle_info 
  * the code says why (CERTPIN_E_BUNDLE, CERTPIN_E_UNTRUSTED_KEY,
  * CERTPIN_E_SIGNATURE, CERTPIN_E_EXPIRED_BUNDLE, CERTPIN_E_POLICY,
  * CERTPIN_E_ROLLBACK, CERTPIN_E_STORE for a corrupt stored bundle,
- * CERTPIN_E_LOCKED, CERTPIN_E_IO) and `info->detail` gives detail.  After
+ * CERTPIN_E_LOCKED, CERTPIN_E_IO) and `err` gives detail.  After
  * CERTPIN_E_IO from the final directory sync, the new bundle may already be
  * in place.  `info` may be NULL.
  */
 CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_policy_update_from_bundle(certpin_policy **out,
 	certpin_bundle_info *info, const certpin_trust_anchors *anchors, const char *state_dir,
-	const void *data, size_t len, int64_t now);
+	const void *data, size_t len, int64_t now, certpin_error *err);
 
 /*
  * Load the stored bundle of `state_dir` at start-up, with checks 1-5 (a
@@ -235,13 +238,14 @@ CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_policy_update_from_bundle(certpin_
  * certpin_policy_update_from_bundle().
  */
 CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_bundle_load_state(certpin_policy **out,
-	certpin_bundle_info *info, const certpin_trust_anchors *anchors, const char *state_dir, int64_t now);
+	certpin_bundle_info *info, const certpin_trust_anchors *anchors, const char *state_dir, int64_t now,
+	certpin_error *err);
 
 /*
  * Version of the bundle stored in `state_dir` (parsed, not verified): 0 and
  * CERTPIN_OK if there is none, CERTPIN_E_STORE if it is corrupt.
  */
-CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_bundle_stored_version(uint64_t *out, const char *state_dir);
+CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_bundle_stored_version(uint64_t *out, const char *state_dir, certpin_error *err);
 
 #ifdef __cplusplus
 }

@@ -29,6 +29,9 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The detail of the last failed bundle call. */
+static certpin_error berr;
+
 #define ITERATIONS 200
 #define TIME_BUDGET_S 45
 #define LARGE_HOSTS 2000
@@ -73,7 +76,7 @@ static char *sign_version(uint64_t v, size_t *len)
 	o.bundle_version = v;
 	o.issued = 1700000000;
 	o.expires = NOW_FAR;
-	if (certpin_bundle_sign(&out, len, pol, strlen(pol), priv, strlen(priv), &o) != CERTPIN_OK)
+	if (certpin_bundle_sign(&out, len, pol, strlen(pol), priv, strlen(priv), &o, &berr) != CERTPIN_OK)
 		return NULL;
 	return out;
 }
@@ -94,7 +97,7 @@ static void child_main(int fd, const certpin_trust_anchors *anchors)
 	size_t len[PRESIGNED];
 	uint64_t stored = 0;
 
-	if (certpin_bundle_stored_version(&stored, dir) != CERTPIN_OK)
+	if (certpin_bundle_stored_version(&stored, dir, &berr) != CERTPIN_OK)
 		_exit(3);
 	for (int i = 0; i < PRESIGNED; i++)
 		if (!(b[i] = sign_version(stored + 1 + (uint64_t)i, &len[i])))
@@ -107,9 +110,9 @@ static void child_main(int fd, const certpin_trust_anchors *anchors)
 		uint64_t v = stored + 1 + (uint64_t)i;
 
 		announce(fd, 'A', v);
-		int rc = certpin_policy_update_from_bundle(&p, &info, anchors, dir, b[i], len[i], 1800000000);
+		int rc = certpin_policy_update_from_bundle(&p, &info, anchors, dir, b[i], len[i], 1800000000, &berr);
 		if (rc != CERTPIN_OK) {
-			fprintf(stderr, "child: update %llu: %s\n", (unsigned long long)v, info.detail);
+			fprintf(stderr, "child: update %llu: %s\n", (unsigned long long)v, berr.message);
 			_exit(3);
 		}
 		announce(fd, 'D', v);
@@ -178,7 +181,7 @@ int main(void)
 		return 2;
 	}
 	if (certpin_bundle_keygen(&priv, &pub) != CERTPIN_OK || certpin_trust_anchors_new(&anchors) != CERTPIN_OK ||
-	    certpin_trust_anchors_add_pubkey_pem(anchors, pub, strlen(pub)) != CERTPIN_OK)
+	    certpin_trust_anchors_add_pubkey_pem(anchors, pub, strlen(pub), &berr) != CERTPIN_OK)
 		return 2;
 	small_policy = make_policy(2);
 	large_policy = make_policy(LARGE_HOSTS);
@@ -194,7 +197,7 @@ int main(void)
 		b = sign_version(v, &len);
 		CHECK(b != NULL);
 		long long t0 = mono_ms();
-		CHECK_INT(certpin_policy_update_from_bundle(&p, &info, anchors, dir, b, len, 1800000000), CERTPIN_OK);
+		CHECK_INT(certpin_policy_update_from_bundle(&p, &info, anchors, dir, b, len, 1800000000, &berr), CERTPIN_OK);
 		update_ms += mono_ms() - t0;
 		certpin_policy_free(p);
 		free(b);
@@ -249,10 +252,10 @@ int main(void)
 
 		/* the state must load and be the previous or the new bundle */
 		p = NULL;
-		int rc = certpin_bundle_load_state(&p, &info, anchors, dir, 1800000000);
+		int rc = certpin_bundle_load_state(&p, &info, anchors, dir, 1800000000, &berr);
 		if (rc != CERTPIN_OK) {
 			fprintf(stderr, "iteration %d: stored bundle unusable: %s (%s)\n", iterations,
-				certpin_strerror(rc), info.detail);
+				certpin_strerror(rc), berr.message);
 			bad++;
 			break;
 		}
@@ -289,7 +292,7 @@ int main(void)
 
 	/* after all that, a normal update still works (leftover temporary file included) */
 	b = sign_version(known + 1, &len);
-	CHECK_INT(certpin_policy_update_from_bundle(&p, &info, anchors, dir, b, len, 1800000000), CERTPIN_OK);
+	CHECK_INT(certpin_policy_update_from_bundle(&p, &info, anchors, dir, b, len, 1800000000, &berr), CERTPIN_OK);
 	certpin_policy_free(p);
 	free(b);
 

@@ -27,6 +27,9 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+/* The detail of the last failed bundle call. */
+static certpin_error berr;
+
 /* ---- the responder ----------------------------------------------------------- */
 
 typedef struct responder {
@@ -214,7 +217,7 @@ static void test_fetch_and_apply(const char *bundle, certpin_trust_anchors *anch
 	CHECK_STR(ferr.message, "");
 	CHECK(body && len == strlen(bundle) && memcmp(body, bundle, len) == 0);
 	CHECK_INT(r.requests, 1);
-	CHECK_INT(certpin_policy_update_from_bundle(&next, &info, anchors, state, body, len, 1800000000), CERTPIN_OK);
+	CHECK_INT(certpin_policy_update_from_bundle(&next, &info, anchors, state, body, len, 1800000000, &berr), CERTPIN_OK);
 	certpin_policy_free(next);
 	free(body);
 	body = NULL;
@@ -250,7 +253,7 @@ static void test_fetch_and_apply(const char *bundle, certpin_trust_anchors *anch
 	r.response = resp;
 	r.response_len = strlen(resp);
 	CHECK_INT(fetch(&r, &body, &len, &res, cur, "trust.pem", 0, 5000), CERTPIN_OK);
-	CHECK_INT(certpin_policy_update_from_bundle(&next, &info, anchors, state, body, len, 1800000000),
+	CHECK_INT(certpin_policy_update_from_bundle(&next, &info, anchors, state, body, len, 1800000000, &berr),
 		CERTPIN_E_SIGNATURE);
 	CHECK(next == NULL);
 	free(body);
@@ -459,8 +462,8 @@ int main(void)
 	so.issued = 1700000000;
 	so.expires = 4102444800;
 	if (certpin_bundle_keygen(&priv, &pub) != CERTPIN_OK || certpin_trust_anchors_new(&anchors) != CERTPIN_OK ||
-	    certpin_trust_anchors_add_pubkey_pem(anchors, pub, strlen(pub)) != CERTPIN_OK ||
-	    certpin_bundle_sign(&bundle, &blen, policy, strlen(policy), priv, strlen(priv), &so) != CERTPIN_OK)
+	    certpin_trust_anchors_add_pubkey_pem(anchors, pub, strlen(pub), &berr) != CERTPIN_OK ||
+	    certpin_bundle_sign(&bundle, &blen, policy, strlen(policy), priv, strlen(priv), &so, &berr) != CERTPIN_OK)
 		return 2;
 
 	test_fetch_and_apply(bundle, anchors, state);

@@ -22,6 +22,9 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+/* The detail of the last failed bundle call. */
+static certpin_error berr;
+
 static const char policy_a[] =
 	"{\"schema\": 1, \"policy_version\": 3, \"hosts\": [{\"host\": \"api.certpin.test\", \"pins\": "
 	"[\"sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"]}]}\n";
@@ -62,9 +65,9 @@ static certpin_trust_anchors *anchors_of(const keypair *a, const keypair *b)
 
 	if (certpin_trust_anchors_new(&t) != CERTPIN_OK)
 		exit(2);
-	if (a && certpin_trust_anchors_add_pubkey_pem(t, a->pub, strlen(a->pub)) != CERTPIN_OK)
+	if (a && certpin_trust_anchors_add_pubkey_pem(t, a->pub, strlen(a->pub), &berr) != CERTPIN_OK)
 		exit(2);
-	if (b && certpin_trust_anchors_add_pubkey_pem(t, b->pub, strlen(b->pub)) != CERTPIN_OK)
+	if (b && certpin_trust_anchors_add_pubkey_pem(t, b->pub, strlen(b->pub), &berr) != CERTPIN_OK)
 		exit(2);
 	return t;
 }
@@ -79,7 +82,7 @@ static char *sign(const keypair *k, const char *policy, uint64_t version, int64_
 	o.bundle_version = version;
 	o.issued = issued;
 	o.expires = expires;
-	int rc = certpin_bundle_sign(&out, &l, policy, strlen(policy), k->priv, strlen(k->priv), &o);
+	int rc = certpin_bundle_sign(&out, &l, policy, strlen(policy), k->priv, strlen(k->priv), &o, &berr);
 	if (rc != CERTPIN_OK) {
 		fprintf(stderr, "sign failed: %s\n", certpin_strerror(rc));
 		exit(2);
@@ -171,40 +174,40 @@ static void test_anchors(void)
 
 	CHECK_INT(certpin_trust_anchors_new(&t), CERTPIN_OK);
 	CHECK_INT(certpin_trust_anchors_count(t), 0);
-	CHECK_INT(certpin_trust_anchors_add_pubkey_pem(t, a.pub, strlen(a.pub)), CERTPIN_OK);
+	CHECK_INT(certpin_trust_anchors_add_pubkey_pem(t, a.pub, strlen(a.pub), &berr), CERTPIN_OK);
 	CHECK_INT(certpin_trust_anchors_count(t), 1);
-	CHECK_INT(certpin_trust_anchors_add_pubkey_pem(t, a.pub, strlen(a.pub)), CERTPIN_E_DUPLICATE);
+	CHECK_INT(certpin_trust_anchors_add_pubkey_pem(t, a.pub, strlen(a.pub), &berr), CERTPIN_E_DUPLICATE);
 	/* two keys in one text, one of them already present: nothing is added */
 	size_t both_len = strlen(a.pub) + strlen(b.pub);
 	char *both = malloc(both_len + 1);
 	snprintf(both, both_len + 1, "%s%s", b.pub, a.pub);
-	CHECK_INT(certpin_trust_anchors_add_pubkey_pem(t, both, both_len), CERTPIN_E_DUPLICATE);
+	CHECK_INT(certpin_trust_anchors_add_pubkey_pem(t, both, both_len, &berr), CERTPIN_E_DUPLICATE);
 	CHECK_INT(certpin_trust_anchors_count(t), 1);
 	certpin_trust_anchors_free(t);
 	CHECK_INT(certpin_trust_anchors_new(&t), CERTPIN_OK);
-	CHECK_INT(certpin_trust_anchors_add_pubkey_pem(t, both, both_len), CERTPIN_OK);
+	CHECK_INT(certpin_trust_anchors_add_pubkey_pem(t, both, both_len, &berr), CERTPIN_OK);
 	CHECK_INT(certpin_trust_anchors_count(t), 2);
 	free(both);
 
 	/* the private key, another key type, a certificate, garbage */
-	CHECK_INT(certpin_trust_anchors_add_pubkey_pem(t, a.priv, strlen(a.priv)), CERTPIN_E_DECODE);
+	CHECK_INT(certpin_trust_anchors_add_pubkey_pem(t, a.priv, strlen(a.priv), &berr), CERTPIN_E_DECODE);
 	s = test_read_file(test_pki("p256.pub"), &len);
-	CHECK_INT(certpin_trust_anchors_add_pubkey_pem(t, s, len), CERTPIN_E_UNSUPPORTED);
+	CHECK_INT(certpin_trust_anchors_add_pubkey_pem(t, s, len, &berr), CERTPIN_E_UNSUPPORTED);
 	free(s);
 	s = test_read_file(test_pki("rsa2048.pub"), &len);
-	CHECK_INT(certpin_trust_anchors_add_pubkey_pem(t, s, len), CERTPIN_E_UNSUPPORTED);
+	CHECK_INT(certpin_trust_anchors_add_pubkey_pem(t, s, len, &berr), CERTPIN_E_UNSUPPORTED);
 	free(s);
 	s = test_read_file(test_pki("ed25519.pem"), &len);
-	CHECK_INT(certpin_trust_anchors_add_pubkey_pem(t, s, len), CERTPIN_E_DECODE);
+	CHECK_INT(certpin_trust_anchors_add_pubkey_pem(t, s, len, &berr), CERTPIN_E_DECODE);
 	free(s);
-	CHECK_INT(certpin_trust_anchors_add_pubkey_pem(t, "hello", 5), CERTPIN_E_DECODE);
-	CHECK_INT(certpin_trust_anchors_add_pubkey_der(t, "\x30\x03\x02\x01\x00", 5), CERTPIN_E_DECODE);
+	CHECK_INT(certpin_trust_anchors_add_pubkey_pem(t, "hello", 5, &berr), CERTPIN_E_DECODE);
+	CHECK_INT(certpin_trust_anchors_add_pubkey_der(t, "\x30\x03\x02\x01\x00", 5, &berr), CERTPIN_E_DECODE);
 	CHECK_INT(certpin_trust_anchors_count(t), 2);
 
 	/* a file: PEM from the test PKI, and DER with trailing garbage refused */
-	CHECK_INT(certpin_trust_anchors_add_file(t, test_pki("ed25519.pub")), CERTPIN_OK);
+	CHECK_INT(certpin_trust_anchors_add_file(t, test_pki("ed25519.pub"), &berr), CERTPIN_OK);
 	CHECK_INT(certpin_trust_anchors_count(t), 3);
-	CHECK_INT(certpin_trust_anchors_add_file(t, test_pki("no-such-file")), CERTPIN_E_IO);
+	CHECK_INT(certpin_trust_anchors_add_file(t, test_pki("no-such-file"), &berr), CERTPIN_E_IO);
 	{
 		BIO *bio = BIO_new_mem_buf(b.pub, -1);
 		EVP_PKEY *k = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
@@ -216,8 +219,8 @@ static void test_anchors(void)
 		memcpy(longer, der, (size_t)dl);
 		longer[dl] = 0;
 		CHECK_INT(certpin_trust_anchors_new(&t2), CERTPIN_OK);
-		CHECK_INT(certpin_trust_anchors_add_pubkey_der(t2, longer, (size_t)dl + 1), CERTPIN_E_DECODE);
-		CHECK_INT(certpin_trust_anchors_add_pubkey_der(t2, der, (size_t)dl), CERTPIN_OK);
+		CHECK_INT(certpin_trust_anchors_add_pubkey_der(t2, longer, (size_t)dl + 1, &berr), CERTPIN_E_DECODE);
+		CHECK_INT(certpin_trust_anchors_add_pubkey_der(t2, der, (size_t)dl, &berr), CERTPIN_OK);
 		CHECK_INT(certpin_trust_anchors_count(t2), 1);
 		certpin_trust_anchors_free(t2);
 		free(longer);
@@ -244,24 +247,24 @@ static void test_sign_verify(void)
 	CHECK_CONTAINS(bundle, "\"certpin_bundle\": 1");
 	CHECK_CONTAINS(bundle, "\"version\": 7");
 	CHECK_CONTAINS(bundle, "\"issued\": \"2026-11-17T11:06:40Z\"");
-	CHECK_INT(certpin_bundle_verify(&info, &p, t, bundle, len, NOW), CERTPIN_OK);
+	CHECK_INT(certpin_bundle_verify(&info, &p, t, bundle, len, NOW, &berr), CERTPIN_OK);
 	CHECK_INT(info.version, CERTPIN_BUNDLE_INFO_VERSION);
 	CHECK_INT(info.parsed, 1);
 	CHECK_INT(info.bundle_version, 7);
 	CHECK_INT(info.issued, NOW - DAY);
 	CHECK_INT(info.expires, NOW + 30 * DAY);
 	CHECK_INT(info.policy_len, strlen(policy_a));
-	CHECK_STR(info.detail, "");
+	CHECK_STR(berr.message, "");
 	CHECK(p != NULL);
 	CHECK_INT(certpin_policy_host_count(p), 1);
 	CHECK_INT(certpin_policy_version(p), 3);
 	certpin_policy_free(p);
 
 	/* policy may be NULL; info may be NULL */
-	CHECK_INT(certpin_bundle_verify(NULL, NULL, t, bundle, len, NOW), CERTPIN_OK);
+	CHECK_INT(certpin_bundle_verify(NULL, NULL, t, bundle, len, NOW, &berr), CERTPIN_OK);
 
 	/* the embedded bytes are exactly the input */
-	CHECK_INT(certpin_bundle_parse_unverified(&info, &pol, &plen, bundle, len), CERTPIN_OK);
+	CHECK_INT(certpin_bundle_parse_unverified(&info, &pol, &plen, bundle, len, &berr), CERTPIN_OK);
 	CHECK_INT(plen, strlen(policy_a));
 	CHECK(pol && memcmp(pol, policy_a, plen) == 0);
 	free(pol);
@@ -273,39 +276,39 @@ static void test_sign_verify(void)
 	o.bundle_version = 1;
 	o.issued = NOW;
 	o.expires = NOW + DAY;
-	CHECK_INT(certpin_bundle_sign(&out, &ol, "{\"schema\": 2}", 13, a.priv, strlen(a.priv), &o), CERTPIN_E_POLICY);
+	CHECK_INT(certpin_bundle_sign(&out, &ol, "{\"schema\": 2}", 13, a.priv, strlen(a.priv), &o, &berr), CERTPIN_E_POLICY);
 	CHECK(out == NULL);
 	size_t kl;
 	char *p256 = test_read_file(test_pki("p256.key"), &kl);
-	CHECK_INT(certpin_bundle_sign(&out, &ol, policy_a, strlen(policy_a), p256, kl, &o), CERTPIN_E_UNSUPPORTED);
+	CHECK_INT(certpin_bundle_sign(&out, &ol, policy_a, strlen(policy_a), p256, kl, &o, &berr), CERTPIN_E_UNSUPPORTED);
 	free(p256);
-	CHECK_INT(certpin_bundle_sign(&out, &ol, policy_a, strlen(policy_a), "junk", 4, &o), CERTPIN_E_DECODE);
+	CHECK_INT(certpin_bundle_sign(&out, &ol, policy_a, strlen(policy_a), "junk", 4, &o, &berr), CERTPIN_E_DECODE);
 	o.expires = NOW;
-	CHECK_INT(certpin_bundle_sign(&out, &ol, policy_a, strlen(policy_a), a.priv, strlen(a.priv), &o),
+	CHECK_INT(certpin_bundle_sign(&out, &ol, policy_a, strlen(policy_a), a.priv, strlen(a.priv), &o, &berr),
 		CERTPIN_E_INVALID_ARG);
 	o.expires = NOW + DAY;
 	o.bundle_version = 0;
-	CHECK_INT(certpin_bundle_sign(&out, &ol, policy_a, strlen(policy_a), a.priv, strlen(a.priv), &o),
+	CHECK_INT(certpin_bundle_sign(&out, &ol, policy_a, strlen(policy_a), a.priv, strlen(a.priv), &o, &berr),
 		CERTPIN_E_INVALID_ARG);
 	o.bundle_version = (uint64_t)INT64_MAX + 1;
-	CHECK_INT(certpin_bundle_sign(&out, &ol, policy_a, strlen(policy_a), a.priv, strlen(a.priv), &o),
+	CHECK_INT(certpin_bundle_sign(&out, &ol, policy_a, strlen(policy_a), a.priv, strlen(a.priv), &o, &berr),
 		CERTPIN_E_INVALID_ARG);
 	o.bundle_version = (uint64_t)INT64_MAX;
-	CHECK_INT(certpin_bundle_sign(&out, &ol, policy_a, strlen(policy_a), a.priv, strlen(a.priv), &o), CERTPIN_OK);
-	CHECK_INT(certpin_bundle_verify(&info, NULL, t, out, ol, NOW), CERTPIN_OK);
+	CHECK_INT(certpin_bundle_sign(&out, &ol, policy_a, strlen(policy_a), a.priv, strlen(a.priv), &o, &berr), CERTPIN_OK);
+	CHECK_INT(certpin_bundle_verify(&info, NULL, t, out, ol, NOW, &berr), CERTPIN_OK);
 	CHECK(info.bundle_version == (uint64_t)INT64_MAX);
 	free(out);
 
 	/* a DER private key signs too (PKCS#8 from the test PKI) */
 	char *edkey = test_read_file(test_pki("ed25519.key"), &kl);
 	CHECK_INT(certpin_bundle_sign(&out, &ol, policy_a, strlen(policy_a), edkey, kl, &(certpin_bundle_sign_options){
-		CERTPIN_BUNDLE_SIGN_OPTIONS_VERSION, 2, NOW, NOW + DAY }), CERTPIN_OK);
+		CERTPIN_BUNDLE_SIGN_OPTIONS_VERSION, 2, NOW, NOW + DAY }, &berr), CERTPIN_OK);
 	free(edkey);
 	certpin_trust_anchors *t2 = NULL;
 	CHECK_INT(certpin_trust_anchors_new(&t2), CERTPIN_OK);
-	CHECK_INT(certpin_trust_anchors_add_file(t2, test_pki("ed25519.pub")), CERTPIN_OK);
-	CHECK_INT(certpin_bundle_verify(&info, NULL, t2, out, ol, NOW), CERTPIN_OK);
-	CHECK_INT(certpin_bundle_verify(&info, NULL, t, out, ol, NOW), CERTPIN_E_UNTRUSTED_KEY);
+	CHECK_INT(certpin_trust_anchors_add_file(t2, test_pki("ed25519.pub"), &berr), CERTPIN_OK);
+	CHECK_INT(certpin_bundle_verify(&info, NULL, t2, out, ol, NOW, &berr), CERTPIN_OK);
+	CHECK_INT(certpin_bundle_verify(&info, NULL, t, out, ol, NOW, &berr), CERTPIN_E_UNTRUSTED_KEY);
 	certpin_trust_anchors_free(t2);
 	free(out);
 
@@ -324,7 +327,7 @@ static void test_conformance(void)
 	char *doc;
 
 	doc = handmade(&a, policy_b, strlen(policy_b), "42", "2026-11-01T00:00:00Z", "2027-01-01T00:00:00Z", NULL, NULL);
-	CHECK_INT(certpin_bundle_verify(&info, &p, t, doc, strlen(doc), NOW), CERTPIN_OK);
+	CHECK_INT(certpin_bundle_verify(&info, &p, t, doc, strlen(doc), NOW, &berr), CERTPIN_OK);
 	CHECK_INT(info.bundle_version, 42);
 	CHECK_INT(certpin_policy_host_count(p), 2);
 	certpin_policy_free(p);
@@ -336,36 +339,36 @@ static void test_conformance(void)
 	CHECK(v != NULL);
 	if (v)
 		v[11] = '3';     /* 43 */
-	CHECK_INT(certpin_bundle_verify(&info, NULL, t, doc, strlen(doc), NOW), CERTPIN_E_SIGNATURE);
+	CHECK_INT(certpin_bundle_verify(&info, NULL, t, doc, strlen(doc), NOW, &berr), CERTPIN_E_SIGNATURE);
 	free(doc);
 
 	/* correctly signed, but the policy does not load: refused as a policy error */
 	static const char badpol[] = "{\"schema\": 1, \"hosts\": [{\"host\": \"a.test\", \"pins\": [\"sha1/xx\"]}]}";
 	doc = handmade(&a, badpol, strlen(badpol), "5", "2026-11-01T00:00:00Z", "2027-01-01T00:00:00Z", NULL, NULL);
 	p = (certpin_policy *)&info;   /* must be reset to NULL */
-	CHECK_INT(certpin_bundle_verify(&info, &p, t, doc, strlen(doc), NOW), CERTPIN_E_POLICY);
+	CHECK_INT(certpin_bundle_verify(&info, &p, t, doc, strlen(doc), NOW, &berr), CERTPIN_E_POLICY);
 	CHECK(p == NULL);
-	CHECK_CONTAINS(info.detail, "bundle policy");
+	CHECK_CONTAINS(berr.message, "bundle policy");
 	free(doc);
 
 	/* a policy with a NUL byte inside is embedded exactly and refused by the policy loader */
 	static const char nulpol[] = "{\"schema\": 1, \"hosts\": []}\0junk";
 	doc = handmade(&a, nulpol, sizeof(nulpol) - 1, "6", "2026-11-01T00:00:00Z", "2027-01-01T00:00:00Z", NULL, NULL);
-	CHECK_INT(certpin_bundle_verify(&info, NULL, t, doc, strlen(doc), NOW), CERTPIN_E_POLICY);
+	CHECK_INT(certpin_bundle_verify(&info, NULL, t, doc, strlen(doc), NOW, &berr), CERTPIN_E_POLICY);
 	CHECK_INT(info.policy_len, sizeof(nulpol) - 1);
 	free(doc);
 
 	/* extra member, even correctly signed */
 	doc = handmade(&a, policy_b, strlen(policy_b), "42", "2026-11-01T00:00:00Z", "2027-01-01T00:00:00Z", NULL,
 		",\"comment\":\"x\"");
-	CHECK_INT(certpin_bundle_verify(&info, NULL, t, doc, strlen(doc), NOW), CERTPIN_E_BUNDLE);
-	CHECK_CONTAINS(info.detail, "unknown member \"comment\"");
+	CHECK_INT(certpin_bundle_verify(&info, NULL, t, doc, strlen(doc), NOW, &berr), CERTPIN_E_BUNDLE);
+	CHECK_CONTAINS(berr.message, "unknown member \"comment\"");
 	free(doc);
 
 	/* duplicate member */
 	doc = handmade(&a, policy_b, strlen(policy_b), "42", "2026-11-01T00:00:00Z", "2027-01-01T00:00:00Z", NULL,
 		",\"version\":43");
-	CHECK_INT(certpin_bundle_verify(&info, NULL, t, doc, strlen(doc), NOW), CERTPIN_E_BUNDLE);
+	CHECK_INT(certpin_bundle_verify(&info, NULL, t, doc, strlen(doc), NOW, &berr), CERTPIN_E_BUNDLE);
 	free(doc);
 
 	/* non-canonical forms, signed consistently: still refused */
@@ -379,14 +382,14 @@ static void test_conformance(void)
 	};
 	for (size_t i = 0; i < sizeof(bad_times) / sizeof(bad_times[0]); i++) {
 		doc = handmade(&a, policy_b, strlen(policy_b), "42", bad_times[i][0], bad_times[i][1], NULL, NULL);
-		CHECK_INT(certpin_bundle_verify(&info, NULL, t, doc, strlen(doc), NOW), CERTPIN_E_BUNDLE);
+		CHECK_INT(certpin_bundle_verify(&info, NULL, t, doc, strlen(doc), NOW, &berr), CERTPIN_E_BUNDLE);
 		free(doc);
 	}
 	const char *bad_versions[] = { "0", "-1", "1.0", "\"7\"", "1e3", "9223372036854775808", "true", "null" };
 	for (size_t i = 0; i < sizeof(bad_versions) / sizeof(bad_versions[0]); i++) {
 		doc = handmade(&a, policy_b, strlen(policy_b), bad_versions[i], "2026-11-01T00:00:00Z",
 			"2027-01-01T00:00:00Z", NULL, NULL);
-		CHECK_INT(certpin_bundle_verify(&info, NULL, t, doc, strlen(doc), NOW), CERTPIN_E_BUNDLE);
+		CHECK_INT(certpin_bundle_verify(&info, NULL, t, doc, strlen(doc), NOW, &berr), CERTPIN_E_BUNDLE);
 		free(doc);
 	}
 	/* a key id in another pin form */
@@ -395,7 +398,7 @@ static void test_conformance(void)
 	for (size_t i = 0; i < sizeof(bad_kids) / sizeof(bad_kids[0]); i++) {
 		doc = handmade(&a, policy_b, strlen(policy_b), "42", "2026-11-01T00:00:00Z", "2027-01-01T00:00:00Z",
 			bad_kids[i], NULL);
-		CHECK_INT(certpin_bundle_verify(&info, NULL, t, doc, strlen(doc), NOW), CERTPIN_E_BUNDLE);
+		CHECK_INT(certpin_bundle_verify(&info, NULL, t, doc, strlen(doc), NOW, &berr), CERTPIN_E_BUNDLE);
 		free(doc);
 	}
 	certpin_trust_anchors_free(t);
@@ -416,7 +419,7 @@ static void test_tamper_truncate(void)
 	for (size_t i = 0; i < len; i++) {
 		memcpy(copy, bundle, len);
 		copy[i] ^= (char)(1u << (i % 8));
-		int rc = certpin_bundle_verify(&info, NULL, t, copy, len, NOW);
+		int rc = certpin_bundle_verify(&info, NULL, t, copy, len, NOW, &berr);
 		total++;
 		if (rc != CERTPIN_OK)
 			refused++;
@@ -428,22 +431,22 @@ static void test_tamper_truncate(void)
 
 	/* every strict prefix fails, except dropping only the final newline */
 	for (size_t l = 0; l + 1 < len; l++) {
-		int rc = certpin_bundle_verify(&info, NULL, t, bundle, l, NOW);
+		int rc = certpin_bundle_verify(&info, NULL, t, bundle, l, NOW, &berr);
 		if (rc != CERTPIN_E_BUNDLE) {
 			fprintf(stderr, "prefix of %zu bytes: %d\n", l, rc);
 			trunc_ok = 0;
 		}
 	}
 	CHECK(trunc_ok);
-	CHECK_INT(certpin_bundle_verify(&info, NULL, t, bundle, len - 1, NOW), CERTPIN_OK);
+	CHECK_INT(certpin_bundle_verify(&info, NULL, t, bundle, len - 1, NOW, &berr), CERTPIN_OK);
 
 	/* trailing data, NUL included */
 	char *longer = malloc(len + 8);
 	memcpy(longer, bundle, len);
 	memcpy(longer + len, "{}", 2);
-	CHECK_INT(certpin_bundle_verify(&info, NULL, t, longer, len + 2, NOW), CERTPIN_E_BUNDLE);
+	CHECK_INT(certpin_bundle_verify(&info, NULL, t, longer, len + 2, NOW, &berr), CERTPIN_E_BUNDLE);
 	longer[len] = '\0';
-	CHECK_INT(certpin_bundle_verify(&info, NULL, t, longer, len + 1, NOW), CERTPIN_E_BUNDLE);
+	CHECK_INT(certpin_bundle_verify(&info, NULL, t, longer, len + 1, NOW, &berr), CERTPIN_E_BUNDLE);
 	free(longer);
 
 	/* oversize: refused before parsing */
@@ -451,15 +454,15 @@ static void test_tamper_truncate(void)
 	char *huge = malloc(big);
 	memset(huge, ' ', big);
 	memcpy(huge, bundle, len);
-	CHECK_INT(certpin_bundle_verify(&info, NULL, t, huge, big, NOW), CERTPIN_E_BUNDLE);
-	CHECK_CONTAINS(info.detail, "larger than");
-	CHECK_INT(certpin_bundle_verify(&info, NULL, t, huge, big - 1, NOW), CERTPIN_OK);   /* at the limit */
+	CHECK_INT(certpin_bundle_verify(&info, NULL, t, huge, big, NOW, &berr), CERTPIN_E_BUNDLE);
+	CHECK_CONTAINS(berr.message, "larger than");
+	CHECK_INT(certpin_bundle_verify(&info, NULL, t, huge, big - 1, NOW, &berr), CERTPIN_OK);   /* at the limit */
 	free(huge);
 
 	/* not an object, empty */
-	CHECK_INT(certpin_bundle_verify(&info, NULL, t, "[]", 2, NOW), CERTPIN_E_BUNDLE);
-	CHECK_INT(certpin_bundle_verify(&info, NULL, t, "", 0, NOW), CERTPIN_E_BUNDLE);
-	CHECK_INT(certpin_bundle_verify(&info, NULL, NULL, bundle, len, NOW), CERTPIN_E_INVALID_ARG);
+	CHECK_INT(certpin_bundle_verify(&info, NULL, t, "[]", 2, NOW, &berr), CERTPIN_E_BUNDLE);
+	CHECK_INT(certpin_bundle_verify(&info, NULL, t, "", 0, NOW, &berr), CERTPIN_E_BUNDLE);
+	CHECK_INT(certpin_bundle_verify(&info, NULL, NULL, bundle, len, NOW, &berr), CERTPIN_E_INVALID_ARG);
 
 	free(copy);
 	free(bundle);
@@ -477,32 +480,32 @@ static void test_keys_and_expiry(void)
 	char *bb = sign(&b, policy_a, 4, NOW - DAY, NOW + DAY, &lb);
 
 	/* wrong key: not trusted */
-	CHECK_INT(certpin_bundle_verify(&info, NULL, ta, bb, lb, NOW), CERTPIN_E_UNTRUSTED_KEY);
-	CHECK_CONTAINS(info.detail, "not a trusted key");
+	CHECK_INT(certpin_bundle_verify(&info, NULL, ta, bb, lb, NOW, &berr), CERTPIN_E_UNTRUSTED_KEY);
+	CHECK_CONTAINS(berr.message, "not a trusted key");
 	CHECK_INT(info.parsed, 1);
 	/* rotation: both keys trusted */
-	CHECK_INT(certpin_bundle_verify(&info, NULL, tab, ba, len, NOW), CERTPIN_OK);
-	CHECK_INT(certpin_bundle_verify(&info, NULL, tab, bb, lb, NOW), CERTPIN_OK);
+	CHECK_INT(certpin_bundle_verify(&info, NULL, tab, ba, len, NOW, &berr), CERTPIN_OK);
+	CHECK_INT(certpin_bundle_verify(&info, NULL, tab, bb, lb, NOW, &berr), CERTPIN_OK);
 
 	/* forged key id: B's signature presented as A's */
 	char kid_a[CERTPIN_PIN_STRLEN], kid_b[CERTPIN_PIN_STRLEN];
 	certpin_bundle_info ia, ib;
-	CHECK_INT(certpin_bundle_parse_unverified(&ia, NULL, NULL, ba, len), CERTPIN_OK);
-	CHECK_INT(certpin_bundle_parse_unverified(&ib, NULL, NULL, bb, lb), CERTPIN_OK);
+	CHECK_INT(certpin_bundle_parse_unverified(&ia, NULL, NULL, ba, len, &berr), CERTPIN_OK);
+	CHECK_INT(certpin_bundle_parse_unverified(&ib, NULL, NULL, bb, lb, &berr), CERTPIN_OK);
 	CHECK_INT(certpin_pin_format(kid_a, sizeof(kid_a), &ia.key_id, CERTPIN_STYLE_DEFAULT), CERTPIN_OK);
 	CHECK_INT(certpin_pin_format(kid_b, sizeof(kid_b), &ib.key_id, CERTPIN_STYLE_DEFAULT), CERTPIN_OK);
 	char *at = strstr(bb, kid_b);
 	CHECK(at != NULL && strlen(kid_a) == strlen(kid_b));
 	if (at)
 		memcpy(at, kid_a, strlen(kid_a));
-	CHECK_INT(certpin_bundle_verify(&info, NULL, ta, bb, lb, NOW), CERTPIN_E_SIGNATURE);
+	CHECK_INT(certpin_bundle_verify(&info, NULL, ta, bb, lb, NOW, &berr), CERTPIN_E_SIGNATURE);
 
 	/* expiry: the last second before it is fine, the expiry second is not */
-	CHECK_INT(certpin_bundle_verify(&info, NULL, ta, ba, len, NOW + DAY - 1), CERTPIN_OK);
-	CHECK_INT(certpin_bundle_verify(&info, NULL, ta, ba, len, NOW + DAY), CERTPIN_E_EXPIRED_BUNDLE);
-	CHECK_CONTAINS(info.detail, "expired");
+	CHECK_INT(certpin_bundle_verify(&info, NULL, ta, ba, len, NOW + DAY - 1, &berr), CERTPIN_OK);
+	CHECK_INT(certpin_bundle_verify(&info, NULL, ta, ba, len, NOW + DAY, &berr), CERTPIN_E_EXPIRED_BUNDLE);
+	CHECK_CONTAINS(berr.message, "expired");
 	/* the signature is checked before expiry: an expired forgery is a signature error */
-	CHECK_INT(certpin_bundle_verify(&info, NULL, ta, bb, lb, NOW + 10 * DAY), CERTPIN_E_SIGNATURE);
+	CHECK_INT(certpin_bundle_verify(&info, NULL, ta, bb, lb, NOW + 10 * DAY, &berr), CERTPIN_E_SIGNATURE);
 
 	free(ba);
 	free(bb);
@@ -544,11 +547,11 @@ static void test_update(void)
 	char *bx = sign(&b, policy_b, 10, NOW - DAY, NOW + DAY, &lx);
 	char *s;
 
-	CHECK_INT(certpin_bundle_stored_version(&v, dir), CERTPIN_OK);
+	CHECK_INT(certpin_bundle_stored_version(&v, dir, &berr), CERTPIN_OK);
 	CHECK_INT(v, 0);
-	CHECK_INT(certpin_bundle_load_state(&p, &info, ta, dir, NOW), CERTPIN_E_NOT_FOUND);
+	CHECK_INT(certpin_bundle_load_state(&p, &info, ta, dir, NOW, &berr), CERTPIN_E_NOT_FOUND);
 
-	CHECK_INT(certpin_policy_update_from_bundle(&p, &info, ta, dir, b1, l1, NOW), CERTPIN_OK);
+	CHECK_INT(certpin_policy_update_from_bundle(&p, &info, ta, dir, b1, l1, NOW, &berr), CERTPIN_OK);
 	CHECK(p != NULL);
 	CHECK_INT(info.have_stored, 0);
 	CHECK_INT(info.stored_version, 0);
@@ -560,54 +563,54 @@ static void test_update(void)
 
 	/* equal version: rollback, nothing changes */
 	p = (certpin_policy *)&info;
-	CHECK_INT(certpin_policy_update_from_bundle(&p, &info, ta, dir, b1, l1, NOW), CERTPIN_E_ROLLBACK);
+	CHECK_INT(certpin_policy_update_from_bundle(&p, &info, ta, dir, b1, l1, NOW, &berr), CERTPIN_E_ROLLBACK);
 	CHECK(p == NULL);
 	CHECK_INT(info.stored_version, 1);
-	CHECK_CONTAINS(info.detail, "not newer than the stored version 1");
+	CHECK_CONTAINS(berr.message, "not newer than the stored version 1");
 
-	CHECK_INT(certpin_policy_update_from_bundle(&p, &info, ta, dir, b2, l2, NOW), CERTPIN_OK);
+	CHECK_INT(certpin_policy_update_from_bundle(&p, &info, ta, dir, b2, l2, NOW, &berr), CERTPIN_OK);
 	CHECK_INT(certpin_policy_host_count(p), 2);
 	certpin_policy_free(p);
-	CHECK_INT(certpin_bundle_stored_version(&v, dir), CERTPIN_OK);
+	CHECK_INT(certpin_bundle_stored_version(&v, dir, &berr), CERTPIN_OK);
 	CHECK_INT(v, 2);
 
 	/* older version: rollback; expired newer: expired; untrusted newer: untrusted */
-	CHECK_INT(certpin_policy_update_from_bundle(&p, &info, ta, dir, b1, l1, NOW), CERTPIN_E_ROLLBACK);
-	CHECK_INT(certpin_policy_update_from_bundle(&p, &info, ta, dir, b3exp, l3, NOW), CERTPIN_E_EXPIRED_BUNDLE);
-	CHECK_INT(certpin_policy_update_from_bundle(&p, &info, ta, dir, bx, lx, NOW), CERTPIN_E_UNTRUSTED_KEY);
-	CHECK_INT(certpin_policy_update_from_bundle(&p, &info, ta, dir, b2, l2 / 2, NOW), CERTPIN_E_BUNDLE);
+	CHECK_INT(certpin_policy_update_from_bundle(&p, &info, ta, dir, b1, l1, NOW, &berr), CERTPIN_E_ROLLBACK);
+	CHECK_INT(certpin_policy_update_from_bundle(&p, &info, ta, dir, b3exp, l3, NOW, &berr), CERTPIN_E_EXPIRED_BUNDLE);
+	CHECK_INT(certpin_policy_update_from_bundle(&p, &info, ta, dir, bx, lx, NOW, &berr), CERTPIN_E_UNTRUSTED_KEY);
+	CHECK_INT(certpin_policy_update_from_bundle(&p, &info, ta, dir, b2, l2 / 2, NOW, &berr), CERTPIN_E_BUNDLE);
 	CHECK(p == NULL);
 	s = stored_bytes(&sl);
 	CHECK(s && sl == l2 && memcmp(s, b2, l2) == 0);
 	free(s);
 
 	/* start-up load */
-	CHECK_INT(certpin_bundle_load_state(&p, &info, ta, dir, NOW), CERTPIN_OK);
+	CHECK_INT(certpin_bundle_load_state(&p, &info, ta, dir, NOW, &berr), CERTPIN_OK);
 	CHECK_INT(info.bundle_version, 2);
 	CHECK_INT(info.stored_version, 2);
 	CHECK_INT(certpin_policy_host_count(p), 2);
 	certpin_policy_free(p);
-	CHECK_INT(certpin_bundle_load_state(&p, &info, ta, dir, NOW + 2 * DAY), CERTPIN_E_EXPIRED_BUNDLE);
+	CHECK_INT(certpin_bundle_load_state(&p, &info, ta, dir, NOW + 2 * DAY, &berr), CERTPIN_E_EXPIRED_BUNDLE);
 	certpin_trust_anchors *tb = anchors_of(&b, NULL);
-	CHECK_INT(certpin_bundle_load_state(&p, &info, tb, dir, NOW), CERTPIN_E_UNTRUSTED_KEY);
+	CHECK_INT(certpin_bundle_load_state(&p, &info, tb, dir, NOW, &berr), CERTPIN_E_UNTRUSTED_KEY);
 	CHECK(p == NULL);
 	certpin_trust_anchors_free(tb);
 
 	/* a corrupt stored bundle: reported, never replaced, not even by a newer bundle */
 	char *path = state_file();
 	CHECK_INT(certpin__store_write(path, b2, l2 - 40, 0644, NULL, 0), CERTPIN_OK);
-	CHECK_INT(certpin_bundle_stored_version(&v, dir), CERTPIN_E_STORE);
+	CHECK_INT(certpin_bundle_stored_version(&v, dir, &berr), CERTPIN_E_STORE);
 	char *b4 = sign(&a, policy_a, 4, NOW - DAY, NOW + DAY, &l1);
-	CHECK_INT(certpin_policy_update_from_bundle(&p, &info, ta, dir, b4, l1, NOW), CERTPIN_E_STORE);
-	CHECK_CONTAINS(info.detail, "corrupt");
+	CHECK_INT(certpin_policy_update_from_bundle(&p, &info, ta, dir, b4, l1, NOW, &berr), CERTPIN_E_STORE);
+	CHECK_CONTAINS(berr.message, "corrupt");
 	CHECK(p == NULL);
-	CHECK_INT(certpin_bundle_load_state(&p, &info, ta, dir, NOW), CERTPIN_E_STORE);
+	CHECK_INT(certpin_bundle_load_state(&p, &info, ta, dir, NOW, &berr), CERTPIN_E_STORE);
 	s = stored_bytes(&sl);
 	CHECK(s && sl == l2 - 40 && memcmp(s, b2, sl) == 0);
 	free(s);
 	/* removing it by hand starts over */
 	unlink(path);
-	CHECK_INT(certpin_policy_update_from_bundle(&p, &info, ta, dir, b4, l1, NOW), CERTPIN_OK);
+	CHECK_INT(certpin_policy_update_from_bundle(&p, &info, ta, dir, b4, l1, NOW, &berr), CERTPIN_OK);
 	certpin_policy_free(p);
 
 	/* a stored bundle tampered with on disk fails its signature at start-up */
@@ -617,15 +620,15 @@ static void test_update(void)
 	if (sig) {
 		sig[15] = sig[15] == 'A' ? 'B' : 'A';
 		CHECK_INT(certpin__store_write(path, s, sl, 0644, NULL, 0), CERTPIN_OK);
-		CHECK_INT(certpin_bundle_load_state(&p, &info, ta, dir, NOW), CERTPIN_E_SIGNATURE);
+		CHECK_INT(certpin_bundle_load_state(&p, &info, ta, dir, NOW, &berr), CERTPIN_E_SIGNATURE);
 	}
 	free(s);
 
 	/* the state directory must exist */
 	char missing[300];
 	snprintf(missing, sizeof(missing), "%s/nope", dir);
-	CHECK_INT(certpin_policy_update_from_bundle(&p, &info, ta, missing, b2, l2, NOW), CERTPIN_E_IO);
-	CHECK_INT(certpin_policy_update_from_bundle(NULL, &info, ta, dir, b2, l2, NOW), CERTPIN_E_INVALID_ARG);
+	CHECK_INT(certpin_policy_update_from_bundle(&p, &info, ta, missing, b2, l2, NOW, &berr), CERTPIN_E_IO);
+	CHECK_INT(certpin_policy_update_from_bundle(NULL, &info, ta, dir, b2, l2, NOW, &berr), CERTPIN_E_INVALID_ARG);
 
 	free(path);
 	free(b1);
@@ -646,7 +649,7 @@ static void test_parse_unverified(void)
 	char *bundle = sign(&a, policy_a, 12, NOW, NOW + DAY, &len);
 	char hex[8];
 
-	CHECK_INT(certpin_bundle_parse_unverified(&info, NULL, NULL, bundle, len), CERTPIN_OK);
+	CHECK_INT(certpin_bundle_parse_unverified(&info, NULL, NULL, bundle, len, &berr), CERTPIN_OK);
 	CHECK_INT(info.bundle_version, 12);
 	CHECK_INT(info.issued, NOW);
 	unsigned char h[32];
@@ -656,11 +659,88 @@ static void test_parse_unverified(void)
 	snprintf(want, sizeof(want), "%02x%02x", h[0], h[1]);
 	CHECK_STR(hex, want);
 	CHECK(memcmp(h, info.policy_sha256, 32) == 0);
-	CHECK_INT(certpin_bundle_parse_unverified(&info, NULL, NULL, "{}", 2), CERTPIN_E_BUNDLE);
-	CHECK_CONTAINS(info.detail, "missing");
+	CHECK_INT(certpin_bundle_parse_unverified(&info, NULL, NULL, "{}", 2, &berr), CERTPIN_E_BUNDLE);
+	CHECK_CONTAINS(berr.message, "missing");
 	CHECK_INT(info.parsed, 0);
 	free(bundle);
 	kp_free(&a);
+}
+
+/* Every failing call says why in its certpin_error: code, message, and the member or position at fault. */
+static void test_errors(void)
+{
+	keypair a = gen(), other = gen();
+	certpin_trust_anchors *t = anchors_of(&a, NULL);
+	certpin_bundle_sign_options o = CERTPIN_BUNDLE_SIGN_OPTIONS_INIT;
+	certpin_bundle_info info;
+	char *doc = NULL;
+	size_t len = 0;
+
+	/* a JSON syntax error: its line and column */
+	static const char broken[] = "{\n  \"certpin_bundle\": 1,\n  ]";
+	CHECK_INT(certpin_bundle_parse_unverified(&info, NULL, NULL, broken, strlen(broken), &berr), CERTPIN_E_BUNDLE);
+	CHECK_INT(berr.code, CERTPIN_E_BUNDLE);
+	CHECK_INT(berr.line, 3);
+	CHECK(berr.column > 0);
+	CHECK_CONTAINS(berr.message, "line 3 column");
+	CHECK_INT(info.parsed, 0);
+
+	/* a member at fault: its JSON pointer */
+	doc = handmade(&a, policy_b, strlen(policy_b), "42", "2026-11-01T00:00:00Z", "2027-01-01", NULL, NULL);
+	CHECK_INT(certpin_bundle_verify(&info, NULL, t, doc, strlen(doc), NOW, &berr), CERTPIN_E_BUNDLE);
+	CHECK_STR(berr.path, "/expires");
+	CHECK_CONTAINS(berr.message, "UTC time");
+	free(doc);
+	doc = handmade(&a, policy_b, strlen(policy_b), "0", "2026-11-01T00:00:00Z", "2027-01-01T00:00:00Z", NULL, NULL);
+	CHECK_INT(certpin_bundle_verify(&info, NULL, t, doc, strlen(doc), NOW, &berr), CERTPIN_E_BUNDLE);
+	CHECK_STR(berr.path, "/version");
+	free(doc);
+
+	/* signed by a key that is not trusted: no member at fault, the key named */
+	doc = sign(&other, policy_a, 3, NOW - 60, NOW + 3600, &len);
+	CHECK_INT(certpin_bundle_verify(&info, NULL, t, doc, len, NOW, &berr), CERTPIN_E_UNTRUSTED_KEY);
+	CHECK_INT(berr.code, CERTPIN_E_UNTRUSTED_KEY);
+	CHECK_STR(berr.path, "");
+	CHECK_CONTAINS(berr.message, "not a trusted key");
+	CHECK_INT(info.parsed, 1);
+	free(doc);
+
+	/* a success clears the error */
+	doc = sign(&a, policy_a, 3, NOW - 60, NOW + 3600, &len);
+	CHECK_INT(certpin_bundle_verify(&info, NULL, t, doc, len, NOW, &berr), CERTPIN_OK);
+	CHECK_INT(berr.code, CERTPIN_OK);
+	CHECK_STR(berr.message, "");
+	/* and the error is optional */
+	CHECK_INT(certpin_bundle_verify(&info, NULL, t, doc, len - 3, NOW, NULL), CERTPIN_E_BUNDLE);
+	free(doc);
+
+	/* signing: the option, the policy and the key at fault each say so */
+	o.bundle_version = 1;
+	o.issued = NOW;
+	o.expires = NOW - 1;
+	CHECK_INT(certpin_bundle_sign(&doc, &len, policy_a, strlen(policy_a), a.priv, strlen(a.priv), &o, &berr),
+		CERTPIN_E_INVALID_ARG);
+	CHECK_CONTAINS(berr.message, "expiry");
+	o.expires = NOW + 60;
+	CHECK_INT(certpin_bundle_sign(&doc, &len, "{\"schema\": 9}", 13, a.priv, strlen(a.priv), &o, &berr),
+		CERTPIN_E_POLICY);
+	CHECK(berr.message[0] != '\0');
+	CHECK_INT(certpin_bundle_sign(&doc, &len, policy_a, strlen(policy_a), a.pub, strlen(a.pub), &o, &berr),
+		CERTPIN_E_DECODE);
+	CHECK_CONTAINS(berr.message, "private key");
+	CHECK(doc == NULL);
+
+	/* trust anchors: the file named */
+	CHECK_INT(certpin_trust_anchors_add_file(t, test_pki("no-such-file"), &berr), CERTPIN_E_IO);
+	CHECK_CONTAINS(berr.message, "no-such-file");
+	CHECK_INT(certpin_trust_anchors_add_file(t, test_pki("rsa2048.pub"), &berr), CERTPIN_E_UNSUPPORTED);
+	CHECK_CONTAINS(berr.message, "rsa2048.pub: not an Ed25519 public key");
+	CHECK_INT(certpin_trust_anchors_add_pubkey_pem(t, a.pub, strlen(a.pub), &berr), CERTPIN_E_DUPLICATE);
+	CHECK_CONTAINS(berr.message, "already trusted");
+
+	certpin_trust_anchors_free(t);
+	kp_free(&a);
+	kp_free(&other);
 }
 
 int main(void)
@@ -679,6 +759,7 @@ int main(void)
 	test_keys_and_expiry();
 	test_update();
 	test_parse_unverified();
+	test_errors();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "bundle_test: could not remove %s\n", dir);
