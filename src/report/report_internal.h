@@ -51,6 +51,26 @@ int certpin_report__spool_write(const char *dir, size_t max, const char *json, s
 size_t certpin_report__spool_read(const char *dir, size_t room,
 	bool (*take)(void *ctx, char *json, size_t len, const char *path), void *ctx);
 
+/*
+ * The reporter's dedup table (dedup.c): the last `cap` report keys and when
+ * each was last seen.  _seen: true if `key` was seen less than `window`
+ * seconds before `now`, else remembers it at `now` (overwriting the oldest).
+ * _forget: the next report with `key` is not a duplicate.  A table with
+ * window <= 0 or cap 0 is off: nothing is a duplicate.  Not thread-safe.
+ */
+typedef struct certpin_report__dedup {
+	struct certpin_report__dedup_ent *ent;
+	size_t cap, pos;
+	long *buckets;
+	size_t nbuckets;
+	int64_t window;
+} certpin_report__dedup;
+
+int certpin_report__dedup_init(certpin_report__dedup *d, size_t cap, int64_t window);
+void certpin_report__dedup_free(certpin_report__dedup *d);
+bool certpin_report__dedup_seen(certpin_report__dedup *d, const unsigned char key[CERTPIN_DIGEST_LEN], int64_t now);
+void certpin_report__dedup_forget(certpin_report__dedup *d, const unsigned char key[CERTPIN_DIGEST_LEN]);
+
 /* curl_global_init(), once per process: CERTPIN_OK or CERTPIN_E_TLS. */
 int certpin_report__curl_init(void);
 

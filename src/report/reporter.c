@@ -35,13 +35,6 @@ typedef struct item {
 	size_t nuris;
 } item;
 
-typedef struct dd_ent {
-	unsigned char key[CERTPIN_DIGEST_LEN];
-	int64_t t;
-	long next;                  /* next index in the bucket chain, -1 at the end */
-	int used;
-} dd_ent;
-
 struct certpin_reporter {
 	const certpin_policy *policy;
 	certpin_reporter_options o;
@@ -66,10 +59,7 @@ struct certpin_reporter {
 	unsigned long seq;
 	uint64_t rng;
 
-	dd_ent *dd;
-	size_t ddcap, ddpos;
-	long *buckets;
-	size_t nbuckets;
+	certpin_report__dedup dedup;
 
 	certpin_reporter_stats st;
 };
@@ -154,69 +144,6 @@ static void q_remove(certpin_reporter *r, item *it)
 		r->tail = it->prev;
 	it->next = it->prev = NULL;
 	r->qlen--;
-}
-
-/* ---- dedup ---------------------------------------------------------------- */
-
-static size_t dd_bucket(const certpin_reporter *r, const unsigned char *key)
-{
-	uint64_t h;
-	memcpy(&h, key, sizeof(h));
-	return (size_t)(h & (r->nbuckets - 1));
-}
-
-static long dd_find(const certpin_reporter *r, const unsigned char *key)
-{
-	for (long i = r->buckets[dd_bucket(r, key)]; i >= 0; i = r->dd[i].next)
-		if (memcmp(r->dd[i].key, key, CERTPIN_DIGEST_LEN) == 0)
-			return i;
-	return -1;
-}
-
-static void dd_unlink(certpin_reporter *r, long idx)
-{
-	long *p = &r->buckets[dd_bucket(r, r->dd[idx].key)];
-	while (*p >= 0) {
-		if (*p == idx) {
-			*p = r->dd[idx].next;
-			return;
-		}
-		p = &r->dd[*p].next;
-	}
-}
-
-/* 1 if `key` was seen within the window; otherwise remembers it (at `now`) and returns 0. */
-static int dd_check(certpin_reporter *r, const unsigned char *key, int64_t now)
-{
-	long i;
-
-	if (r->o.dedup_window <= 0 || !r->ddcap)
-		return 0;
-	if ((i = dd_find(r, key)) >= 0) {
-		if (now - r->dd[i].t < r->o.dedup_window && now >= r->dd[i].t)
-			return 1;
-		r->dd[i].t = now;
-		return 0;
-	}
-	i = (long)r->ddpos;
-	r->ddpos = (r->ddpos + 1) % r->ddcap;
-	if (r->dd[i].used)
-		dd_unlink(r, i);
-	memcpy(r->dd[i].key, key, CERTPIN_DIGEST_LEN);
-	r->dd[i].t = now;
-	r->dd[i].used = 1;
-	size_t b = dd_bucket(r, key);
-	r->dd[i].next = r->buckets[b];
-	r->buckets[b] = i;
-	return 0;
-}
-
-static void dd_forget(certpin_reporter *r, const unsigned char *key)
-{
-	long i;
-	if (r->o.dedup_window <= 0 || !r->ddcap || (i = dd_find(r, key)) < 0)
-		return;
-	r->dd[i].t = INT64_MIN / 2; /* expired: the next identical failure is reported */
 }
 
 /* ---- spool (the files are spool.c's) ----------------------------------------- */
@@ -386,6 +313,102 @@ static item *next_due(certpin_reporter *r, uint64_t now, uint64_t *wait_ms)
 	return NULL;
 }
 
+/* Called locked: queue reports from the spool, at most half the free room (new failures must still fit). */
+static void spool_scan_locked(certpin_reporter *r, uint64_t now)
+{
+	size_t room = (r->o.queue_max - r->qlen + 1) / 2;
+	item **loaded = calloc(room, sizeof(*loaded));
+
+	r->next_scan_ms = now + (uint64_t)r->o.spool_retry_s * 1000u;
+	if (!loaded)
+		return;
+	pthread_mutex_unlock(&r->mu);
+	size_t n = spool_load(r, loaded, room);
+	pthread_mutex_lock(&r->mu);
+	for (size_t i = 0; i < n; i++) {
+		loaded[i]->due_ms = now;
+		q_push(r, loaded[i]);
+	}
+	r->from_spool += n;
+	r->st.unspooled += n;
+	free(loaded);
+}
+
+/* Called locked: sleep until `wait_ms` (UINT64_MAX: until woken) or the next spool scan. */
+static void idle_wait_locked(certpin_reporter *r, uint64_t now, uint64_t wait_ms)
+{
+	struct timespec ts;
+
+	if (r->spool_dir && r->from_spool == 0 && r->next_scan_ms > now && r->next_scan_ms - now < wait_ms)
+		wait_ms = r->next_scan_ms - now;
+	if (wait_ms == UINT64_MAX) {
+		pthread_cond_wait(&r->wake, &r->mu);
+		return;
+	}
+	abs_deadline(&ts, wait_ms);
+	pthread_cond_timedwait(&r->wake, &r->mu, &ts);
+}
+
+/* How one attempt ended for the item. */
+typedef struct settled {
+	int outcome;            /* POST_* */
+	uint64_t posts;         /* HTTP requests made */
+	int spooled, dropped, given_up;
+} settled;
+
+/* Called locked: count the attempt; free the item if it is done, else queue it again. */
+static void settle_locked(certpin_reporter *r, item *it, const settled *s)
+{
+	r->inflight = 0;
+	r->st.attempts += s->posts;
+	if (it->attempts > 1)
+		r->st.retries += s->posts;
+	if (s->outcome == POST_OK || s->outcome == POST_REJECTED || s->given_up) {
+		if (s->outcome == POST_OK)
+			r->st.delivered++;
+		else if (s->outcome == POST_REJECTED)
+			r->st.rejected++;
+		r->st.spooled += (uint64_t)s->spooled;
+		r->st.dropped += (uint64_t)s->dropped;
+		if (s->dropped)
+			certpin_report__dedup_forget(&r->dedup, it->key); /* lost, not reported: the next identical failure is sent */
+		if (it->spool_path)
+			r->from_spool--;
+		item_free(it);
+	} else {
+		/* retry later, or at stop: keep it queued so free() can spool it */
+		it->due_ms = mono_ms() + backoff(r, it->attempts);
+		q_push(r, it);
+	}
+	r->st.queued = r->qlen;
+	pthread_cond_broadcast(&r->idle);
+}
+
+/* Called locked with `it` taken off the queue: one delivery attempt, unlocked. */
+static void send_locked(certpin_reporter *r, CURL *c, item *it)
+{
+	settled s = { 0 };
+
+	r->inflight = 1;
+	pthread_mutex_unlock(&r->mu);
+	s.outcome = c || !it->nuris ? deliver(r, c, it, &s.posts) : POST_RETRY;
+	it->attempts++;
+	if (s.outcome == POST_RETRY && !__atomic_load_n(&r->stop, __ATOMIC_RELAXED) &&
+	    it->attempts >= r->o.max_attempts) {
+		s.given_up = 1;
+		/* a report loaded from the spool stays there for the next scan */
+		if (!it->spool_path && r->spool_dir &&
+		    spool_write(r, it, __atomic_add_fetch(&r->seq, 1, __ATOMIC_RELAXED)) == 0)
+			s.spooled = 1;
+		else if (!it->spool_path)
+			s.dropped = 1;
+	}
+	if ((s.outcome == POST_OK || s.outcome == POST_REJECTED) && it->spool_path)
+		unlink(it->spool_path);
+	pthread_mutex_lock(&r->mu);
+	settle_locked(r, it, &s);
+}
+
 static void *sender_main(void *arg)
 {
 	certpin_reporter *r = arg;
@@ -397,83 +420,16 @@ static void *sender_main(void *arg)
 		uint64_t now = mono_ms(), wait_ms = UINT64_MAX;
 
 		if (r->spool_dir && r->from_spool == 0 && now >= r->next_scan_ms && r->qlen < r->o.queue_max) {
-			/* at most half the free room, so that new failures still fit */
-			size_t room = (r->o.queue_max - r->qlen + 1) / 2;
-			item **loaded = calloc(room, sizeof(*loaded));
-			r->next_scan_ms = now + (uint64_t)r->o.spool_retry_s * 1000u;
-			if (loaded) {
-				pthread_mutex_unlock(&r->mu);
-				size_t n = spool_load(r, loaded, room);
-				pthread_mutex_lock(&r->mu);
-				for (size_t i = 0; i < n; i++) {
-					loaded[i]->due_ms = now;
-					q_push(r, loaded[i]);
-				}
-				r->from_spool += n;
-				r->st.unspooled += n;
-				free(loaded);
-			}
+			spool_scan_locked(r, now);
 			continue;
 		}
 		item *it = next_due(r, now, &wait_ms);
 		if (!it) {
-			if (r->spool_dir && r->from_spool == 0 && r->next_scan_ms > now && r->next_scan_ms - now < wait_ms)
-				wait_ms = r->next_scan_ms - now;
-			if (wait_ms == UINT64_MAX) {
-				pthread_cond_wait(&r->wake, &r->mu);
-			} else {
-				struct timespec ts;
-				abs_deadline(&ts, wait_ms);
-				pthread_cond_timedwait(&r->wake, &r->mu, &ts);
-			}
+			idle_wait_locked(r, now, wait_ms);
 			continue;
 		}
 		q_remove(r, it);
-		r->inflight = 1;
-		pthread_mutex_unlock(&r->mu);
-
-		uint64_t posts = 0;
-		int outcome = c || !it->nuris ? deliver(r, c, it, &posts) : POST_RETRY;
-		int spooled = 0, dropped = 0, given_up = 0;
-		it->attempts++;
-		if (outcome == POST_RETRY && !__atomic_load_n(&r->stop, __ATOMIC_RELAXED) &&
-			it->attempts >= r->o.max_attempts) {
-			given_up = 1;
-			/* a report loaded from the spool stays there for the next scan */
-			if (it->spool_path)
-				given_up = 1;
-			else if (r->spool_dir && spool_write(r, it, __atomic_add_fetch(&r->seq, 1, __ATOMIC_RELAXED)) == 0)
-				spooled = 1;
-			else
-				dropped = 1;
-		}
-		if ((outcome == POST_OK || outcome == POST_REJECTED) && it->spool_path)
-			unlink(it->spool_path);
-
-		pthread_mutex_lock(&r->mu);
-		r->inflight = 0;
-		r->st.attempts += posts;
-		if (it->attempts > 1)
-			r->st.retries += posts;
-		if (outcome == POST_OK || outcome == POST_REJECTED || given_up) {
-			if (outcome == POST_OK)
-				r->st.delivered++;
-			else if (outcome == POST_REJECTED)
-				r->st.rejected++;
-			r->st.spooled += (uint64_t)spooled;
-			r->st.dropped += (uint64_t)dropped;
-			if (dropped)
-				dd_forget(r, it->key); /* lost, not reported: the next identical failure is sent */
-			if (it->spool_path)
-				r->from_spool--;
-			item_free(it);
-		} else {
-			/* retry later, or at stop: keep it queued so free() can spool it */
-			it->due_ms = mono_ms() + backoff(r, it->attempts);
-			q_push(r, it);
-		}
-		r->st.queued = r->qlen;
-		pthread_cond_broadcast(&r->idle);
+		send_locked(r, c, it);
 	}
 	pthread_mutex_unlock(&r->mu);
 	if (c)
@@ -538,8 +494,7 @@ void certpin_reporter_free(certpin_reporter *r)
 		free(r->uris[i]);
 	free(r->spool_dir);
 	free(r->ca_file);
-	free(r->dd);
-	free(r->buckets);
+	certpin_report__dedup_free(&r->dedup);
 	pthread_cond_destroy(&r->wake);
 	pthread_cond_destroy(&r->idle);
 	pthread_mutex_destroy(&r->mu);
@@ -625,15 +580,8 @@ int certpin_reporter_new(certpin_reporter **out, const certpin_policy *policy, c
 		goto err;
 	if (opts->ca_file && !(r->ca_file = strdup(opts->ca_file)))
 		goto err;
-	if (opts->dedup_window > 0 && opts->dedup_max > 0) {
-		r->ddcap = opts->dedup_max;
-		for (r->nbuckets = 16; r->nbuckets < r->ddcap; r->nbuckets *= 2)
-			;
-		if (!(r->dd = calloc(r->ddcap, sizeof(*r->dd))) || !(r->buckets = malloc(r->nbuckets * sizeof(long))))
-			goto err;
-		for (size_t i = 0; i < r->nbuckets; i++)
-			r->buckets[i] = -1;
-	}
+	if (certpin_report__dedup_init(&r->dedup, opts->dedup_max, opts->dedup_window) != CERTPIN_OK)
+		goto err;
 	if (r->any_uris || r->o.callback) {
 		if (pthread_create(&r->thread, NULL, sender_main, r) != 0)
 			goto err;
@@ -653,7 +601,7 @@ static int enqueue(certpin_reporter *r, char *json, const unsigned char *key, lo
 
 	pthread_mutex_lock(&r->mu);
 	r->st.submitted++;
-	if (dd_check(r, key, now)) {
+	if (certpin_report__dedup_seen(&r->dedup, key, now)) {
 		r->st.duplicates++;
 		pthread_mutex_unlock(&r->mu);
 		free(json);
@@ -668,7 +616,7 @@ static int enqueue(certpin_reporter *r, char *json, const unsigned char *key, lo
 	}
 	if (r->qlen >= r->o.queue_max || !(it = calloc(1, sizeof(*it)))) {
 		r->st.dropped++;
-		dd_forget(r, key);
+		certpin_report__dedup_forget(&r->dedup, key);
 		pthread_mutex_unlock(&r->mu);
 		free(json);
 		return CERTPIN_E_BUSY;
