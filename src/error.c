@@ -82,29 +82,6 @@ int certpin_error_set(certpin_error *err, int code, const char *path, unsigned l
 	return code;
 }
 
-int certpin__fail(certpin_error *err, int code, const char *path, unsigned long line, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	error_setv(err, code, path, line, fmt, ap);
-	va_end(ap);
-	return code;
-}
-
-void certpin__warn(certpin_warning_cb cb, void *payload, const char *path, unsigned long line, const char *fmt, ...)
-{
-	certpin_error w;
-	va_list ap;
-
-	if (!cb)
-		return;
-	va_start(ap, fmt);
-	error_setv(&w, CERTPIN_OK, path, line, fmt, ap);
-	va_end(ap);
-	cb(&w, payload);
-}
-
 const char *certpin_version(void)
 {
 	return CERTPIN_VERSION_STRING;

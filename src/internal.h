@@ -20,11 +20,7 @@
  * Fill `err` (NULL-safe) with `code`, the JSON `path` (or NULL) or text
  * `line` (or 0), and a message; returns `code`.
  */
-int certpin__fail(certpin_error *err, int code, const char *path, unsigned long line, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
-/* Call `cb` (if any) with a warning built the same way. */
-void certpin__warn(certpin_warning_cb cb, void *payload, const char *path, unsigned long line, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+#define certpin__fail certpin_error_set
 
 /* ---- pin.c ---- */
 /* Base64 (RFC 4648, padded) of `len` bytes into `out`; returns chars written or -1 if it does not fit. */
@@ -128,12 +124,6 @@ typedef struct certpin__uriset {
 	size_t n;
 } certpin__uriset;
 
-/* An imported Android rule whose trust anchors leave out the system store. */
-typedef struct certpin__anchor_note {
-	char *pattern;          /* the rule's pattern */
-	char *anchors;          /* e.g. "@raw/private_ca" */
-} certpin__anchor_note;
-
 struct certpin_policy {
 	atomic_size_t refs;     /* certpin_policy_free() drops one; attachments hold one each */
 	uint64_t serial;        /* set when frozen: names the policy in session tags */
@@ -149,16 +139,10 @@ struct certpin_policy {
 	certpin__uriset *uri_sets;
 	size_t nuri_sets;
 	size_t nip_rules;       /* rules for an IP address: none, and no IP can match */
-	/* Android import only (certpin_policy_import_anchors()); not saved */
-	certpin__anchor_note *anchor_notes;
-	size_t nanchor_notes;
-	char *default_anchors;  /* <base-config>'s, if they leave out the system store */
 	certpin__hostindex index;
 	uint64_t version;
 };
 
-/* Empty a policy being built (an import that failed); a frozen one is left alone. */
-void certpin__policy_reset(certpin_policy *p);
 /* certpin_policy_add_pin() to rule `rule` (its index): the loader's call, with no pattern to look up. */
 int certpin__policy_add_pin_at(certpin_policy *p, size_t rule, const certpin_pin *pin, certpin_position position,
 	const char *comment, certpin_error *err);

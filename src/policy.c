@@ -43,12 +43,6 @@ static void release(certpin_policy *p)
 {
 	for (size_t i = 0; i < p->nuri_sets; i++)
 		uriset_free(&p->uri_sets[i]);
-	for (size_t i = 0; i < p->nanchor_notes; i++) {
-		free(p->anchor_notes[i].pattern);
-		free(p->anchor_notes[i].anchors);
-	}
-	free(p->anchor_notes);
-	free(p->default_anchors);
 	uriset_free(&p->uris);
 	free(p->uri_sets);
 	free(p->rules);
@@ -64,19 +58,6 @@ void certpin_policy_free(certpin_policy *p)
 		return;
 	release(p);
 	free(p);
-}
-
-void certpin__policy_reset(certpin_policy *p)
-{
-	certpin_policy *fresh = NULL;
-
-	if (p->frozen || certpin_policy_new(&fresh) != CERTPIN_OK)
-		return;
-	release(p);
-	size_t refs = atomic_load(&p->refs);
-	memcpy(p, fresh, sizeof(*p));
-	atomic_store(&p->refs, refs);
-	free(fresh);
 }
 
 uint64_t certpin__new_serial(void)
