@@ -16,6 +16,7 @@
  */
 #include "bench_common.h"
 #include "certpin.h"
+#include "certpin/report.h"
 
 #include <fcntl.h>
 #include <pthread.h>
