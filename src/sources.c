@@ -184,7 +184,8 @@ int certpin__sources_check(certpin__record *rec, certpin__tag *tag, const certpi
 		return 0; /* every host is subject to TOFU, which cannot vouch for a chain the stack refused */
 	if (s->policy)
 		policy_ok = policy_check(rec, s, chk, &pinned);
-	if (s->tofu)
+	/* a chain the policy refused is no first use: recording it would lock the real key out */
+	if (s->tofu && policy_ok)
 		tofu_ok = tofu_check(rec, s, chk);
 	if (policy_ok && !tofu_ok && s->policy) {
 		/* the connection's record says refused: with the store's code, the policy's own verdict kept */

@@ -126,8 +126,9 @@ CERTPIN_EXPORT int certpin_ssl_result(certpin_result *out, const struct ssl_st *
 /*
  * Check `store` (certpin/tofu.h) on every handshake of connections made from
  * `ctx`, on the chain OpenSSL verified, after PKIX validation and after the
- * policy of certpin_ssl_ctx_attach() if there is one: a handshake the
- * policy refuses records nothing.  The host is the connection's first name
+ * policy of certpin_ssl_ctx_attach() if there is one: when the policy
+ * refuses, no TOFU check runs and nothing is recorded (a refused chain is
+ * never a first use; certpin_tofu_ssl_result() returns CERTPIN_E_STATE).  The host is the connection's first name
  * (as above); with none the handshake is refused.  TOFU never vouches for a
  * chain that failed PKIX validation: if your verify callback accepts an
  * error, the handshake is refused and certpin_tofu_ssl_result() returns

@@ -1096,6 +1096,30 @@ static void tofu_cases(void)
 	run_tofu("[tofu, report-only] rogue CA trusted by client: allowed, reported", t, ROGUE, TRUST_ROGUE, HOST,
 		CERTPIN_OK, CERTPIN_TOFU_CHANGED);
 	certpin_tofu_close(t);
+	/* with a policy as well: a chain the policy refuses is not recorded as the first use */
+	t = tofu_store("attack-known_pins-policy", CERTPIN_MODE_ENFORCE, -1);
+	certpin_policy *p = simple_policy(HOST, P_LEAF, P_BACKUP);
+	test_client_info info;
+	certpin_tofu_entry *list = NULL;
+	size_t count = 9;
+	tlsserver *srv = NULL;
+	CHECK_INT(tlsserver_start(&srv, test_pki(ROGUE.chain), test_pki(ROGUE.key), 1), 0);
+	test_client_tofu = t;
+	CHECK_INT(test_client_connect(NULL, &info, tlsserver_port(srv), HOST, 0, test_pki(TRUST_ROGUE), p, NULL),
+		CERTPIN_E_PIN_MISMATCH);
+	test_client_tofu = NULL;
+	CHECK(tlsserver_wait(srv, 5000));
+	tlsserver_stop(srv);
+	CHECK_INT(info.connected, 0);
+	CHECK_INT(info.tofu_rc, CERTPIN_E_STATE);
+	CHECK_INT(certpin_tofu_list(&list, &count, t, NULL), CERTPIN_OK);
+	CHECK_INT(count, 0);
+	free(list);
+	printf("%-4s %-66s\n", count == 0 && !info.connected ? "ok" : "FAIL",
+		"[tofu + policy] a rogue chain the policy refused is not recorded");
+	certpin_policy_free(p);
+	certpin_tofu_close(t);
+
 	t = tofu_store("attack-known_pins-new", CERTPIN_MODE_ENFORCE, -1);
 	run_tofu("[tofu] first use records the real key", t, REAL, TRUST, HOST, CERTPIN_OK, CERTPIN_TOFU_FIRST_USE);
 	run_tofu("[tofu] then a rogue CA's leaf is refused", t, ROGUE, TRUST_ROGUE, HOST, CERTPIN_E_PIN_MISMATCH,

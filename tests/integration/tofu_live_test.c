@@ -271,10 +271,10 @@ static void test_composition(void)
 		CHECK_INT(o.tofu.verdict, CERTPIN_TOFU_MATCH);
 		CHECK_INT(o.pin_rc, CERTPIN_OK);
 
-		/* TOFU matches, the policy refuses */
+		/* the policy refuses: TOFU does not run (a refused chain is never a first use) */
 		connect_once(&o, "chain.pem", "leaf.key", "api.certpin.test", t, bad, order);
 		CHECK_INT(o.connected, 0);
-		CHECK_INT(o.tofu.verdict, CERTPIN_TOFU_MATCH);
+		CHECK_INT(o.tofu_rc, CERTPIN_E_STATE);
 		CHECK_INT(o.pin_rc, CERTPIN_E_PIN_MISMATCH);
 
 		/* the policy accepts (root pin), TOFU refuses the new leaf key */
