@@ -80,7 +80,7 @@ extern "C" {
 #define CERTPIN_VERSION_MAJOR 0
 #define CERTPIN_VERSION_MINOR 1
 #define CERTPIN_VERSION_PATCH 0
-#define CERTPIN_VERSION_STRING "0.1.0"
+#define CERTPIN_VERSION_STRING "0.2.0"
 
 #if defined(__GNUC__) || defined(__clang__)
 #define CERTPIN_MUST_CHECK __attribute__((warn_unused_result))
@@ -105,14 +105,14 @@ typedef enum certpin_code {
 	CERTPIN_E_UNSUPPORTED = -7,     /* unknown hash algorithm, key type or format */
 	CERTPIN_E_POLICY = -8,          /* policy document invalid (the certpin_error says where and why) */
 	CERTPIN_E_HOSTNAME = -9,        /* hostname or pattern invalid, or none known */
-	CERTPIN_E_DUPLICATE = -10,      /* host pattern defined twice */
+	CERTPIN_E_DUPLICATE = -10,      /* defined twice: host pattern, pin, or trust anchor key */
 	CERTPIN_E_NOT_FOUND = -11,      /* no such host pattern in the policy */
 	CERTPIN_E_IO = -12,             /* file could not be read or written */
 	CERTPIN_E_DECODE = -13,         /* PEM/DER input could not be decoded */
 	CERTPIN_E_CHAIN = -14,          /* verified chain missing, empty or unreadable */
 	CERTPIN_E_PKIX = -15,           /* certificate chain did not pass PKIX validation */
 	CERTPIN_E_TLS = -16,            /* TLS library error */
-	CERTPIN_E_STATE = -17,          /* call not valid in this state (e.g. no handshake yet) */
+	CERTPIN_E_STATE = -17,          /* not valid in this state: no check yet, or the policy is frozen */
 	CERTPIN_E_REPORT = -18,         /* failure report malformed (see certpin_report_parse) */
 	CERTPIN_E_BUSY = -19,           /* queue full or timed out waiting (reporter) */
 	CERTPIN_E_BUNDLE = -20,         /* signed policy bundle malformed (see certpin/bundle.h) */
@@ -165,12 +165,12 @@ CERTPIN_EXPORT int certpin_error_set(certpin_error *err, int code, const char *p
 typedef void (*certpin_warning_cb)(const certpin_error *warning, void *payload);
 
 /* Fixed, human-readable message for a code; never NULL. */
-CERTPIN_EXPORT const char *certpin_strerror(int err);
+CERTPIN_EXPORT const char *certpin_strerror(int code);
 
 /* Short stable identifier for a code, e.g. "pin-mismatch"; never NULL. */
 CERTPIN_EXPORT const char *certpin_error_name(int err);
 
-/* Library version string, e.g. "0.1.0". */
+/* Library version string, e.g. "0.2.0". */
 CERTPIN_EXPORT const char *certpin_version(void);
 
 /* ------------------------------------------------------------------------ */
@@ -371,7 +371,7 @@ typedef struct certpin_host_options {
  * CERTPIN_E_STATE -- so any number of threads and connections may read it.
  * It is reference-counted: every attachment holds a reference of its own,
  * and certpin_policy_free() drops the caller's, so the caller may free a
- * policy as soon as it is attached.  A policy takes about 100 bytes per
+ * policy as soon as it is attached.  A policy takes about 180 bytes per
  * host with two pins (bench/RESULTS.md).
  */
 
@@ -383,6 +383,13 @@ CERTPIN_EXPORT void certpin_policy_free(certpin_policy *policy);
 
 /* Freeze a policy being built (see LIFE OF A POLICY); NULL-safe, idempotent. */
 CERTPIN_EXPORT void certpin_policy_freeze(certpin_policy *policy);
+
+/*
+ * Another reference to `policy` (NULL-safe), which freezes it: for code
+ * that keeps a policy beside the attachments (the reporter does).  Drop it
+ * with certpin_policy_free().  Returns `policy`.
+ */
+CERTPIN_EXPORT certpin_policy *certpin_policy_ref(certpin_policy *policy);
 
 /*
  * Add a host rule.  The pattern is validated and normalized; a second rule with
@@ -414,7 +421,7 @@ CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_policy_add_pin(certpin_policy *pol
  * CERTPIN_REPORT_URI_MAXLEN printable ASCII characters, at most
  * CERTPIN_REPORT_URIS_MAX of them (a reporter still refuses http:// unless
  * told it is for tests).  Returns CERTPIN_E_INVALID_ARG, CERTPIN_E_NOT_FOUND
- * (no such rule) or CERTPIN_E_NOMEM.  There is no default destination.
+ * (no such rule), CERTPIN_E_STATE (the policy is frozen) or CERTPIN_E_NOMEM.  There is no default destination.
  */
 #define CERTPIN_REPORT_URIS_MAX 8
 #define CERTPIN_REPORT_URI_MAXLEN 2048

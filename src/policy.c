@@ -74,6 +74,12 @@ certpin_policy *certpin__policy_ref(certpin_policy *p)
 	return p;
 }
 
+certpin_policy *certpin_policy_ref(certpin_policy *p)
+{
+	certpin__policy_freeze(p);
+	return certpin__policy_ref(p);
+}
+
 uint64_t certpin__policy_serial(const certpin_policy *p)
 {
 	return p->serial;

@@ -37,14 +37,14 @@ else
 	bad "certpin help reports (certpin-collect helper not found from the installed certpin)"
 fi
 so=$(ls "$libdir"/libcertpin.so.* 2>/dev/null | head -n 1)
-if [ -n "$so" ] && objdump -p "$so" | grep -q 'SONAME *libcertpin.so.0$'; then ok; else bad "SONAME libcertpin.so.0 missing"; fi
+if [ -n "$so" ] && objdump -p "$so" | grep -q 'SONAME *libcertpin.so.1$'; then ok; else bad "SONAME libcertpin.so.1 missing"; fi
 for m in report tools; do
 	mso=$(ls "$libdir"/libcertpin-$m.so.* 2>/dev/null | head -n 1)
-	if [ -n "$mso" ] && objdump -p "$mso" | grep -q "SONAME *libcertpin-$m.so.0$" &&
-		objdump -p "$mso" | grep -q 'NEEDED *libcertpin.so.0$'; then
+	if [ -n "$mso" ] && objdump -p "$mso" | grep -q "SONAME *libcertpin-$m.so.1$" &&
+		objdump -p "$mso" | grep -q 'NEEDED *libcertpin.so.1$'; then
 		ok
 	else
-		bad "libcertpin-$m.so: SONAME or its dependency on libcertpin.so.0 missing"
+		bad "libcertpin-$m.so: SONAME or its dependency on libcertpin.so.1 missing"
 	fi
 	[ -f "$prefix/include/certpin/$m.h" ] && [ -f "$libdir/pkgconfig/certpin-$m.pc" ] &&
 		[ -f "$libdir/cmake/certpin/certpin-${m}Targets.cmake" ] && ok || bad "certpin-$m: header, .pc or CMake file missing"
@@ -138,15 +138,11 @@ for m in report tools; do
 	fi
 done
 
-# The README's integration snippet compiles as written, warnings as errors
-# (the calls are warn_unused_result: a snippet that ignores them is wrong).
-{
-	printf '#include <certpin.h>\n#include <openssl/ssl.h>\n#include <stdio.h>\n#include <stdlib.h>\n'
-	printf 'static void die(const char *m) { fprintf(stderr, "%%s\\n", m); exit(1); }\n'
-	printf 'int snippet(SSL_CTX *ctx);\nint snippet(SSL_CTX *ctx)\n{\n'
-	sed -n '/^## Using the library with OpenSSL/,/^```$/p' "$src/README.md" | sed -n '/^```c$/,/^```$/p' | sed '1d;$d'
-	printf '\treturn 0;\n}\n'
-} > "$tmp/snippet.c"
+# The README's integration snippet (a complete translation unit) compiles as
+# written against the installed headers, warnings as errors (the calls are
+# warn_unused_result: a snippet that ignores them is wrong).
+sed -n '/^## Using the library with OpenSSL/,/^```$/p' "$src/README.md" | sed -n '/^```c$/,/^```$/p' | sed '1d;$d' \
+	> "$tmp/snippet.c"
 if grep -q certpin_ssl_ctx_attach "$tmp/snippet.c" &&
 	$cc $xflags -std=c11 -Wall -Wextra -Werror -c -o "$tmp/snippet.o" "$tmp/snippet.c" \
 		$(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --cflags certpin); then
@@ -179,7 +175,7 @@ fi
 # make install PREFIX=DIR installs under DIR even though the build directory
 # exists already (and was configured without a prefix).
 if make -s -C "$src" install BUILD="$build" PREFIX="$tmp/mkprefix" >"$tmp/make-install.log" 2>&1 &&
-	ls "$tmp"/mkprefix/lib*/libcertpin.so.0 >/dev/null 2>&1 && [ -f "$tmp/mkprefix/include/certpin.h" ]; then
+	ls "$tmp"/mkprefix/lib*/libcertpin.so.1 >/dev/null 2>&1 && [ -f "$tmp/mkprefix/include/certpin.h" ]; then
 	ok
 else
 	bad "make install PREFIX=DIR did not install under DIR"

@@ -80,13 +80,13 @@
  *
  * No function here modifies a policy in use.  An accepted bundle yields a
  * NEW certpin_policy that the caller owns; the policy in force is untouched
- * whatever happens.  To switch, attach the new policy to a NEW SSL_CTX (or
- * to the existing one only while no handshake can run on it), use that
- * SSL_CTX for new connections, and free the old policy once every
- * connection made with the old SSL_CTX has been closed.  Trust anchors are
- * read-only after they are built and may be shared by threads.  Updates of
- * the same state directory from several threads or processes are
- * serialized by the lock.
+ * whatever happens.  To switch, attach the new policy to the SSL_CTX in use
+ * (certpin_ssl_ctx_attach(), certpin/openssl.h): new handshakes use it at
+ * once, handshakes already running finish with the old one, and the caller
+ * may free its own reference to either policy right away (each attachment
+ * holds one).  Trust anchors are read-only after they are built and may be
+ * shared by threads.  Updates of the same state directory from several
+ * threads or processes are serialized by the lock.
  */
 #ifndef CERTPIN_BUNDLE_H
 #define CERTPIN_BUNDLE_H

@@ -70,9 +70,13 @@
  *
  * THREADS
  *
- * All reporter functions are thread-safe.  The policy given to
- * certpin_reporter_new() is borrowed and must outlive the reporter.  The
- * callback runs on the sender thread, never inside a handshake.
+ * All reporter functions are thread-safe.  The reporter keeps a reference
+ * to the policy given to certpin_reporter_new() (and freezes it).  A report
+ * is about the reporter's own policy's rule for the result's host name,
+ * found by name, so after a connection's policy is swapped (certpin/openssl.h)
+ * reports follow the reporter's policy until a new reporter is made for the
+ * new one.  The callback runs on the sender thread, never inside a
+ * handshake.
  */
 #ifndef CERTPIN_REPORT_H
 #define CERTPIN_REPORT_H
@@ -85,6 +89,8 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+struct ssl_st;
 
 /* Largest report certpin_report_parse() accepts, in bytes. */
 #define CERTPIN_REPORT_MAX_LEN (256u * 1024u)
@@ -169,7 +175,7 @@ typedef struct certpin_report_options {
  * matched, or a PKIX failure without opts->report_pkix); CERTPIN_E_STATE if
  * no pin check ran on `ssl`; CERTPIN_E_CHAIN if no certificate is available.
  */
-CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_report_from_ssl(char **out, const void *ssl,
+CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_report_from_ssl(char **out, const struct ssl_st *ssl,
 	const certpin_policy *policy, const certpin_report_options *opts);
 
 /* ------------------------------------------------------------------------ */
@@ -279,8 +285,7 @@ typedef struct certpin_reporter_options {
 	86400, 4096, 256, 4, 1000, 60000, 10000, NULL, 256, 300, NULL, 443 }
 
 /*
- * Create a reporter for `policy` (borrowed; it must not change while the
- * reporter lives) and start its sender thread (only if there is a URI, in the
+ * Create a reporter for `policy` (it takes a reference, see THREADS) and start its sender thread (only if there is a URI, in the
  * options or the policy, or a callback).  Every URI, the policy's included,
  * must start with "https://" (or "http://" with
  * CERTPIN_REPORTER_INSECURE_HTTP) and contain no spaces or control characters.  Reports already in the spool are sent first.
@@ -289,7 +294,7 @@ typedef struct certpin_reporter_options {
  * libcurl cannot be initialized.
  */
 CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_reporter_new(certpin_reporter **out,
-	const certpin_policy *policy, const certpin_reporter_options *opts);
+	certpin_policy *policy, const certpin_reporter_options *opts);
 
 /*
  * Stop the sender (an in-flight POST is aborted within about 100 ms), write
@@ -316,7 +321,7 @@ CERTPIN_EXPORT int certpin_reporter_submit(certpin_reporter *reporter, const cer
  * after every handshake attempt.  Returns as certpin_reporter_submit(), or
  * CERTPIN_REPORT_NONE if there is nothing to report or no check ran.
  */
-CERTPIN_EXPORT int certpin_reporter_submit_ssl(certpin_reporter *reporter, const void *ssl);
+CERTPIN_EXPORT int certpin_reporter_submit_ssl(certpin_reporter *reporter, const struct ssl_st *ssl);
 
 /*
  * A certpin_failure_cb: pass it as certpin_ssl_options.on_failure with the

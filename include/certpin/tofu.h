@@ -1,7 +1,7 @@
 /*
  * certpin/tofu.h - trust on first use: a known-hosts style pin store.
  *
- * Included by <certpin.h>; do not include it directly.
+ * Included by <certpin.h>; it also compiles on its own.
  *
  * OVERVIEW
  *

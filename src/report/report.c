@@ -328,7 +328,7 @@ static unsigned int peer_port(const SSL *ssl)
 	return 0;
 }
 
-int certpin_report__from_ssl(char **out, unsigned char *key, const void *ssl_ptr,
+int certpin_report__from_ssl(char **out, unsigned char *key, const struct ssl_st *ssl_ptr,
 	const certpin_policy *policy, const certpin_report_options *opts)
 {
 	const SSL *ssl = ssl_ptr;
@@ -352,6 +352,13 @@ int certpin_report__from_ssl(char **out, unsigned char *key, const void *ssl_ptr
 	if (!(kind = certpin_report__kind_for(crc, &res)))
 		return CERTPIN_E_NOT_FOUND;
 	if (kind == CERTPIN_REPORT_PKIX && !o.report_pkix)
+		return CERTPIN_E_NOT_FOUND;
+	/* the result's rule index is the attached policy's; the report is about `policy`'s rule for the host */
+	size_t idx;
+	if (res.rule >= 0)
+		res.rule = certpin_policy_lookup(&idx, policy, res.hostname) == CERTPIN_OK && idx <= INT_MAX ?
+			(int)idx : -1;
+	if (res.rule < 0 && kind != CERTPIN_REPORT_PKIX)
 		return CERTPIN_E_NOT_FOUND;
 
 	if ((rc = certs_from_stack(served, &nserved, SSL_get_peer_cert_chain(ssl))) != CERTPIN_OK ||
@@ -380,7 +387,7 @@ done:
 	return rc;
 }
 
-int certpin_report_from_ssl(char **out, const void *ssl, const certpin_policy *policy,
+int certpin_report_from_ssl(char **out, const struct ssl_st *ssl, const certpin_policy *policy,
 	const certpin_report_options *opts)
 {
 	return certpin_report__from_ssl(out, NULL, ssl, policy, opts);

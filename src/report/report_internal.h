@@ -36,7 +36,7 @@ certpin_report_kind certpin_report__kind_for(int rc, const certpin_result *resul
  * Build the report for an SSL's last check (see certpin_report_from_ssl)
  * with its dedup key.  key may be NULL.
  */
-int certpin_report__from_ssl(char **out, unsigned char *key, const void *ssl,
+int certpin_report__from_ssl(char **out, unsigned char *key, const struct ssl_st *ssl,
 	const certpin_policy *policy, const certpin_report_options *opts);
 
 /*

@@ -36,7 +36,7 @@ typedef struct item {
 } item;
 
 struct certpin_reporter {
-	const certpin_policy *policy;
+	certpin_policy *policy;         /* a reference of the reporter's own */
 	certpin_reporter_options o;
 	char *uris[CERTPIN_REPORTER_URIS_MAX];   /* from the options; none: the policy's */
 	size_t nuris;
@@ -106,16 +106,24 @@ static void item_route(const certpin_reporter *r, item *it, long rule)
 	}
 }
 
+/*
+ * The reporter's own policy's rule for `host`, -1 if none applies.  Reports
+ * are routed by host name, never by a result's rule index, which names a
+ * rule of whichever policy made the check.
+ */
+static long rule_for(const certpin_reporter *r, const char *host)
+{
+	size_t idx;
+
+	return host && certpin_policy_lookup(&idx, r->policy, host) == CERTPIN_OK ? (long)idx : -1;
+}
+
 /* The policy rule a stored report is about, from its "hostname"; -1 if none applies. */
 static long report_rule(const certpin_reporter *r, const item *it)
 {
-	size_t idx;
-	long rule = -1;
 	json_t *doc = json_loadb(it->json, it->len, 0, NULL);
-	const char *h = json_string_value(json_object_get(doc, "hostname"));
+	long rule = rule_for(r, json_string_value(json_object_get(doc, "hostname")));
 
-	if (h && certpin_policy_lookup(&idx, r->policy, h) == CERTPIN_OK)
-		rule = (long)idx;
 	json_decref(doc);
 	return rule;
 }
@@ -495,6 +503,7 @@ void certpin_reporter_free(certpin_reporter *r)
 	free(r->spool_dir);
 	free(r->ca_file);
 	certpin_report__dedup_free(&r->dedup);
+	certpin_policy_free(r->policy);
 	pthread_cond_destroy(&r->wake);
 	pthread_cond_destroy(&r->idle);
 	pthread_mutex_destroy(&r->mu);
@@ -534,7 +543,7 @@ static int check_options(const certpin_reporter_options *opts, const certpin_pol
 	return CERTPIN_OK;
 }
 
-int certpin_reporter_new(certpin_reporter **out, const certpin_policy *policy, const certpin_reporter_options *opts)
+int certpin_reporter_new(certpin_reporter **out, certpin_policy *policy, const certpin_reporter_options *opts)
 {
 	certpin_reporter *r = NULL;
 	pthread_condattr_t ca;
@@ -563,7 +572,7 @@ int certpin_reporter_new(certpin_reporter **out, const certpin_policy *policy, c
 	pthread_cond_init(&r->wake, &ca);
 	pthread_cond_init(&r->idle, &ca);
 	pthread_condattr_destroy(&ca);
-	r->policy = policy;
+	r->policy = certpin_policy_ref(policy);
 	r->any_uris = any_uris;
 	r->o = *opts;
 	r->o.report_uris = NULL;
@@ -658,10 +667,10 @@ int certpin_reporter_submit(certpin_reporter *r, const certpin_report_input *in)
 		copy.hashes_only = 1;
 	if ((rc = certpin_report__build(&json, key, &copy)) != CERTPIN_OK)
 		return build_failed(r, rc);
-	return enqueue(r, json, key, in->result ? in->result->rule : -1);
+	return enqueue(r, json, key, in->result ? rule_for(r, in->result->hostname) : -1);
 }
 
-int certpin_reporter_submit_ssl(certpin_reporter *r, const void *ssl)
+int certpin_reporter_submit_ssl(certpin_reporter *r, const struct ssl_st *ssl)
 {
 	certpin_report_options o = CERTPIN_REPORT_OPTIONS_INIT;
 	unsigned char key[CERTPIN_DIGEST_LEN];
@@ -679,7 +688,7 @@ int certpin_reporter_submit_ssl(certpin_reporter *r, const void *ssl)
 		return build_failed(r, rc);
 	certpin_result res = { .rule = -1 };
 	(void)certpin_ssl_result(&res, ssl);
-	return enqueue(r, json, key, res.rule);
+	return enqueue(r, json, key, rule_for(r, res.hostname));
 }
 
 void certpin_reporter_on_failure(const certpin_result *result, const certpin_chain_elem *chain, size_t n,
@@ -691,6 +700,12 @@ void certpin_reporter_on_failure(const certpin_result *result, const certpin_cha
 
 	if (!r || !result)
 		return;
+	/* the result's rule index is the checking policy's: the report is about the reporter's own rule */
+	certpin_result mine = *result;
+	long rule = rule_for(r, result->hostname);
+	if (rule < 0 || rule > INT_MAX)
+		return;
+	mine.rule = (int)rule;
 	if (n > CERTPIN_REPORT_CHAIN_MAX)
 		n = CERTPIN_REPORT_CHAIN_MAX;
 	for (size_t i = 0; i < n; i++) {
@@ -698,7 +713,7 @@ void certpin_reporter_on_failure(const certpin_result *result, const certpin_cha
 		certs[i].digests = chain[i];
 	}
 	in.policy = r->policy;
-	in.result = result;
+	in.result = &mine;
 	if (result->allowed)
 		in.rc = CERTPIN_OK;
 	else

@@ -835,6 +835,28 @@ static void test_submit_ssl_pkix(void)
  * host (the host's own list, else the policy-wide one); a host with neither
  * is counted only; spooled reports are routed again by their hostname.
  */
+/* The three hosts of test_policy_uris(), pinned to nothing they serve, with report URIs for the first and for all. */
+static certpin_policy *uri_policy(const char *const *hosts, const char *api_uri, const char *wide_uri)
+{
+	certpin_host_options ho = CERTPIN_HOST_OPTIONS_INIT;
+	certpin_policy *p = NULL;
+	certpin_pin pin;
+
+	memset(&pin, 0x42, sizeof(pin));
+	pin.kind = CERTPIN_PIN_SPKI_SHA256;
+	CHECK_INT(certpin_policy_new(&p), CERTPIN_OK);
+	for (int i = 0; i < 3; i++) {
+		ho.pattern = hosts[i];
+		CHECK_INT(certpin_policy_add_host(p, &ho, NULL), CERTPIN_OK);
+		CHECK_INT(certpin_policy_add_pin(p, hosts[i], &pin, CERTPIN_POS_ANY, NULL, NULL), CERTPIN_OK);
+	}
+	if (api_uri)
+		CHECK_INT(certpin_policy_set_report_uris(p, hosts[0], &api_uri, 1, NULL), CERTPIN_OK);
+	if (wide_uri)
+		CHECK_INT(certpin_policy_set_report_uris(p, NULL, &wide_uri, 1, NULL), CERTPIN_OK);
+	return p;
+}
+
 static void test_policy_uris(void)
 {
 	sink *host_sink = sink_start(), *wide_sink = sink_start();
@@ -903,8 +925,11 @@ static void test_policy_uris(void)
 		CHECK_CONTAINS(wide_sink->bodies[0], "\"other.certpin.test\"");
 	certpin_reporter_free(r);
 
-	/* without a policy-wide list, a host with no URIs has no destination */
-	CHECK_INT(certpin_policy_set_report_uris(p, NULL, NULL, 0, NULL), CERTPIN_OK);
+	/* without a policy-wide list, a host with no URIs has no destination (a frozen policy does not
+	 * change: a new one each time) */
+	certpin_policy_free(p);
+	p = uri_policy(hosts, host_uri, NULL);
+	in.policy = p;
 	CHECK_INT(certpin_reporter_new(&r, p, &o), CERTPIN_OK);
 	CHECK_INT(certpin_verify(&res, p, hosts[2], chain, 2, (int64_t)time(NULL)), CERTPIN_E_PIN_MISMATCH);
 	CHECK_INT(certpin_reporter_submit(r, &in), CERTPIN_REPORT_QUEUED);
@@ -917,8 +942,9 @@ static void test_policy_uris(void)
 	char dir[] = "/tmp/certpin-spool-XXXXXX", dead[128];
 	CHECK(mkdtemp(dir) != NULL);
 	snprintf(dead, sizeof(dead), "http://127.0.0.1:%d/report", dead_port());
-	one[0] = dead;
-	CHECK_INT(certpin_policy_set_report_uris(p, "api.certpin.test", one, 1, NULL), CERTPIN_OK);
+	certpin_policy_free(p);
+	p = uri_policy(hosts, dead, NULL);
+	in.policy = p;
 	o.spool_dir = dir;
 	o.max_attempts = 1;
 	o.spool_retry_s = 3600;
@@ -929,8 +955,9 @@ static void test_policy_uris(void)
 	CHECK_INT(stats(r).spooled, 1);
 	certpin_reporter_free(r);
 	CHECK_INT(count_spool(dir, NULL, 0), 1);
-	one[0] = host_uri;
-	CHECK_INT(certpin_policy_set_report_uris(p, "api.certpin.test", one, 1, NULL), CERTPIN_OK);
+	certpin_policy_free(p);
+	p = uri_policy(hosts, host_uri, NULL);
+	in.policy = p;
 	CHECK_INT(certpin_reporter_new(&r, p, &o), CERTPIN_OK);
 	for (int i = 0; i < 100 && stats(r).delivered < 1; i++)
 		sleep_ms(50);
@@ -947,8 +974,8 @@ static void test_policy_uris(void)
 	o.spool_dir = NULL;
 
 	/* the JSON form carries both lists through a save and a reload */
-	one[0] = "https://reports.example/wide";
-	CHECK_INT(certpin_policy_set_report_uris(p, NULL, one, 1, NULL), CERTPIN_OK);
+	certpin_policy_free(p);
+	p = uri_policy(hosts, host_uri, "https://reports.example/wide");
 	char *json = NULL, *json2 = NULL;
 	certpin_policy *q;
 	CHECK_INT(certpin_policy_to_json(&json, p), CERTPIN_OK);
@@ -966,6 +993,71 @@ static void test_policy_uris(void)
 	sink_stop(wide_sink);
 }
 
+/* A policy of `n` hosts, host i pinned to 32 bytes of pins[i]. */
+static certpin_policy *policy_of(const char *const *hosts, const unsigned char *fill, int n)
+{
+	certpin_host_options ho = CERTPIN_HOST_OPTIONS_INIT;
+	certpin_policy *p = NULL;
+	certpin_pin pin;
+
+	CHECK_INT(certpin_policy_new(&p), CERTPIN_OK);
+	for (int i = 0; i < n; i++) {
+		memset(&pin, fill[i], sizeof(pin));
+		pin.kind = CERTPIN_PIN_SPKI_SHA256;
+		ho.pattern = hosts[i];
+		CHECK_INT(certpin_policy_add_host(p, &ho, NULL), CERTPIN_OK);
+		CHECK_INT(certpin_policy_add_pin(p, hosts[i], &pin, CERTPIN_POS_ANY, NULL, NULL), CERTPIN_OK);
+	}
+	return p;
+}
+
+/*
+ * The reporter keeps its policy alive, and a report is about the reporter's
+ * own rule for the host, whatever rule index the checking policy gave.
+ */
+static void test_policy_held_and_routed_by_name(void)
+{
+	static const char *const a_hosts[] = { "x.certpin.test", "api.certpin.test" };
+	static const unsigned char a_fill[] = { 0x24, 0x42 }, b_fill[] = { 0x11 };
+	certpin_policy *a = policy_of(a_hosts, a_fill, 2), *b = policy_of(a_hosts + 1, b_fill, 1);
+	certpin_reporter_options o = CERTPIN_REPORTER_OPTIONS_INIT;
+	certpin_reporter *r = NULL;
+	certpin_result res;
+	certpin_pin pin;
+	char want[CERTPIN_PIN_STRLEN], other[CERTPIN_PIN_STRLEN];
+
+	o.callback = on_report;
+	CHECK_INT(certpin_reporter_new(&r, a, &o), CERTPIN_OK);
+	certpin_policy_free(a);         /* the reporter holds its own reference */
+	/* b decided: its rule 0 is api.certpin.test, which is a's rule 1 */
+	CHECK_INT(certpin_verify(&res, b, "api.certpin.test", chain, 2, (int64_t)time(NULL)), CERTPIN_E_PIN_MISMATCH);
+	CHECK_INT(res.rule, 0);
+	int before = cb_count;
+	certpin_reporter_on_failure(&res, chain, 2, r);
+	CHECK_INT(certpin_reporter_flush(r, 10000), CERTPIN_OK);
+	CHECK_INT(cb_count, before + 1);
+	memset(&pin, 0x42, sizeof(pin));
+	pin.kind = CERTPIN_PIN_SPKI_SHA256;
+	CHECK_INT(certpin_pin_format(want, sizeof(want), &pin, CERTPIN_STYLE_DEFAULT), CERTPIN_OK);
+	memset(&pin, 0x24, sizeof(pin));
+	pin.kind = CERTPIN_PIN_SPKI_SHA256;
+	CHECK_INT(certpin_pin_format(other, sizeof(other), &pin, CERTPIN_STYLE_DEFAULT), CERTPIN_OK);
+	CHECK_CONTAINS(cb_last, "\"api.certpin.test\"");
+	CHECK_CONTAINS(cb_last, want + strlen("sha256/"));      /* a's pins for api.certpin.test */
+	CHECK(strstr(cb_last, other + strlen("sha256/")) == NULL); /* not those of a's rule 0 */
+	/* a host a does not pin: nothing to report for this reporter */
+	static const char *const c_host[] = { "elsewhere.certpin.test" };
+	certpin_policy *c = policy_of(c_host, b_fill, 1);
+	CHECK_INT(certpin_verify(&res, c, "elsewhere.certpin.test", chain, 2, (int64_t)time(NULL)),
+		CERTPIN_E_PIN_MISMATCH);
+	certpin_reporter_on_failure(&res, chain, 2, r);
+	CHECK_INT(certpin_reporter_flush(r, 10000), CERTPIN_OK);
+	CHECK_INT(cb_count, before + 1);
+	certpin_reporter_free(r);
+	certpin_policy_free(b);
+	certpin_policy_free(c);
+}
+
 int main(void)
 {
 	setup();
@@ -978,6 +1070,7 @@ int main(void)
 	test_ssl_failure_callback();
 	test_submit_ssl_pkix();
 	test_policy_uris();
+	test_policy_held_and_routed_by_name();
 	OPENSSL_free(leaf_der);
 	certpin_policy_free(policy);
 	return test_finish("reporter_test");
