@@ -156,8 +156,9 @@ static int parse_envelope(json_t **out, certpin_error *err, const void *data, si
 		while (keys[i] && strcmp(key, keys[i]) != 0)
 			i++;
 		if (!keys[i]) {
+			rc = BAD(err, NULL, "unknown member \"%.64s\"", key);     /* before the key is freed */
 			json_decref(root);
-			return BAD(err, NULL, "unknown member \"%.64s\"", key);
+			return rc;
 		}
 	}
 	if ((rc = get_int(err, root, "certpin_bundle", 1, &format)) != CERTPIN_OK || format != 1) {
