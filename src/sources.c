@@ -69,6 +69,20 @@ void certpin__binding_swap(certpin__binding *b, certpin_policy *policy, const ce
 	certpin_tofu_close(old_tofu);
 }
 
+void certpin__binding_replace(certpin__binding *b, certpin_policy *policy, const certpin_ssl_options *opts,
+	certpin_tofu *tofu)
+{
+	pthread_mutex_lock(&b->mu);
+	certpin_policy *old_policy = b->policy;
+	certpin_tofu *old_tofu = b->tofu;
+	b->policy = policy;
+	b->tofu = tofu;
+	b->opts = opts ? *opts : (certpin_ssl_options)CERTPIN_SSL_OPTIONS_INIT;
+	pthread_mutex_unlock(&b->mu);
+	certpin_policy_free(old_policy);
+	certpin_tofu_close(old_tofu);
+}
+
 void certpin__snapshot_take(certpin__snapshot *s, certpin__binding *b)
 {
 	pthread_mutex_lock(&b->mu);
@@ -102,7 +116,9 @@ void certpin__tag_add(certpin__tag *t, uint64_t serial, const char *host)
 {
 	if (strcmp(t->host, host) != 0) {
 		memset(t, 0, sizeof(*t));
-		snprintf(t->host, sizeof(t->host), "%s", host);
+		size_t n = strnlen(host, sizeof(t->host) - 1);
+		memcpy(t->host, host, n);
+		t->host[n] = '\0';
 	}
 	if (tag_has(t, serial, host))
 		return;

@@ -164,8 +164,9 @@ static int pinned_rules(pinned *out, const certpin_policy *p, const certpin__che
 	for (size_t i = 0; i < chk->nnames; i++) {
 		if (certpin__host_normalize(norm, sizeof(norm), &is_ip, chk->names[i]) != CERTPIN_OK)
 			return -1;
+		size_t len = strlen(norm) + 1;
 		if (i == 0)
-			memcpy(out[0].name, norm, sizeof(norm));
+			memcpy(out[0].name, norm, len);
 		long r = certpin__policy_match(p, norm, is_ip);
 		bool seen = r < 0;
 		for (int k = 0; k < n && !seen; k++)
@@ -173,7 +174,7 @@ static int pinned_rules(pinned *out, const certpin_policy *p, const certpin__che
 		if (seen)
 			continue;
 		out[n].rule = r;
-		memcpy(out[n++].name, norm, sizeof(norm));
+		memcpy(out[n++].name, norm, len);
 	}
 	return n;
 }
@@ -184,7 +185,7 @@ static int decide_rule(certpin_result *res, const certpin_policy *p, const certp
 	const certpin__rule *rule = certpin__policy_rule(p, (size_t)pr->rule);
 	int rc;
 
-	memcpy(res->hostname, pr->name, sizeof(res->hostname));
+	memcpy(res->hostname, pr->name, strlen(pr->name) + 1);
 	if (!chk->pkix_ok) {
 		res->rule = (int)pr->rule;
 		res->mode = (certpin_mode)rule->mode;
@@ -218,7 +219,7 @@ int certpin__decide(certpin_result *out, const certpin_policy *policy, const cer
 	}
 	if ((n = pinned_rules(rules, policy, chk)) < 0)
 		return CERTPIN_E_HOSTNAME;
-	memcpy(out->hostname, rules[0].name, sizeof(out->hostname));
+	memcpy(out->hostname, rules[0].name, strlen(rules[0].name) + 1);
 	if (n == 0) {
 		if (chk->pin_only) {
 			out->verdict = CERTPIN_VERDICT_MISMATCH;
