@@ -3,6 +3,7 @@
 #define CERTPIN_INTERNAL_H
 
 #include "certpin.h"
+#include "certpin/adapter.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -166,7 +167,7 @@ void certpin__pinent_set(certpin__pinent *e, const certpin_pin *pin, certpin_pos
 /* ---- chain.c: the verified chain an adapter hands to the engine ---- */
 
 /* Longest verified chain certpin checks; a pinned host with a longer one is refused (CERTPIN_E_CHAIN). */
-#define CERTPIN__CHAIN_MAX 16
+#define CERTPIN__CHAIN_MAX CERTPIN_CHAIN_MAX     /* certpin/adapter.h */
 
 /*
  * What a TLS adapter provides for element i of the chain its stack verified
@@ -260,7 +261,7 @@ const certpin_chain_elem *certpin__chain_all(certpin__chain *c);
 /* ---- verify.c: the engine ---- */
 
 /* Names a certificate can be verified against at once (SSL_add1_host(), plus an IP). */
-#define CERTPIN__NAMES_MAX 8
+#define CERTPIN__NAMES_MAX CERTPIN_NAMES_MAX
 
 /* One pin check: what the adapter knows about the handshake. */
 typedef struct certpin__check {
@@ -345,6 +346,9 @@ void certpin__binding_free(certpin__binding *b);
 /* Put `policy` (with `opts`) and/or `tofu`, references the caller took, in place of b's; NULL keeps b's. */
 void certpin__binding_swap(certpin__binding *b, certpin_policy *policy, const certpin_ssl_options *opts,
 	certpin_tofu *tofu);
+/* Put `policy`, `opts` and `tofu` (references the caller took; NULL: none, defaults) in place of all of b's. */
+void certpin__binding_replace(certpin__binding *b, certpin_policy *policy, const certpin_ssl_options *opts,
+	certpin_tofu *tofu);
 void certpin__snapshot_take(certpin__snapshot *s, certpin__binding *b);
 void certpin__snapshot_drop(certpin__snapshot *s);
 
@@ -368,11 +372,8 @@ typedef struct certpin__record {
  * TOFU stores it passed, for one host.  Only such a session may be resumed
  * for a host they check (a resumed handshake checks nothing).
  */
-#define CERTPIN__TAG_SERIALS 4
-typedef struct certpin__tag {
-	uint64_t serials[CERTPIN__TAG_SERIALS];         /* newest first, 0 unused */
-	char host[CERTPIN_HOSTNAME_MAX];
-} certpin__tag;
+#define CERTPIN__TAG_SERIALS CERTPIN_TAG_SERIALS
+typedef certpin_session_tag certpin__tag;       /* certpin/adapter.h */
 
 /* Add `serial` for `host`; a tag for another host starts over. */
 void certpin__tag_add(certpin__tag *t, uint64_t serial, const char *host);
