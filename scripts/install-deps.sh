@@ -2,7 +2,7 @@
 # Install the Debian packages certpin needs to build, test and demo.
 # Only packages that are missing are installed; apt-get runs only then.
 set -eu
-PKGS="build-essential cmake ninja-build pkg-config clang libssl-dev openssl libjansson-dev libxml2-dev libxml2-utils curl faketime python3 libcurl4-openssl-dev libmicrohttpd-dev libsqlite3-dev sqlite3 libpq-dev postgresql chromium iproute2"
+PKGS="build-essential cmake ninja-build pkg-config clang libssl-dev openssl libjansson-dev libxml2-dev libxml2-utils curl faketime python3 libcurl4-openssl-dev libmbedtls-dev libwolfssl-dev libgnutls28-dev gnutls-bin libmicrohttpd-dev libsqlite3-dev sqlite3 libpq-dev postgresql chromium iproute2"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
