@@ -36,26 +36,15 @@ static char pin_text[P_COUNT][CERTPIN_PIN_STRLEN];
 
 static int load_pins(void)
 {
-	char *txt = test_read_file(test_pki("pins.txt"), NULL);
 	int found = 0;
 
-	for (char *line = strtok(txt, "\n"); line; line = strtok(NULL, "\n")) {
-		char *sp = strchr(line, ' ');
-		if (!sp)
-			continue;
-		*sp = '\0';
-		for (int i = 0; i < P_COUNT; i++) {
-			if (strcmp(line, pin_names[i]) != 0)
-				continue;
-			snprintf(pin_text[i], sizeof(pin_text[i]), "%s", sp + 1);
-			int rc = certpin_pin_parse(&pins[i], sp + 1, strlen(sp + 1));
-			CHECK_INT(rc, CERTPIN_OK);
-			if (rc == CERTPIN_OK)
-				found |= 1 << i;
-		}
+	for (int i = 0; i < P_COUNT; i++) {
+		snprintf(pin_text[i], sizeof(pin_text[i]), "%s", test_pin(pin_names[i]));
+		int rc = certpin_pin_parse(&pins[i], pin_text[i], strlen(pin_text[i]));
+		CHECK_INT(rc, CERTPIN_OK);
+		found += rc == CERTPIN_OK;
 	}
-	free(txt);
-	return found == (1 << P_COUNT) - 1;
+	return found == P_COUNT;
 }
 
 /* ---- PKI paths ---------------------------------------------------------- */

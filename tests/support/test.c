@@ -89,3 +89,29 @@ const char *test_tmpdir(void)
 	atexit(tmpdir_remove);
 	return tmpdir;
 }
+
+const char *test_pin(const char *name)
+{
+	static char pins[32][2][128];   /* name, pin text */
+	static size_t n;
+	size_t nl = strlen(name);
+
+	if (n == 0) {
+		char *txt = test_read_file(test_pki("pins.txt"), NULL);
+		for (char *line = strtok(txt, "\n"); line && n < 32; line = strtok(NULL, "\n")) {
+			char *sp = strchr(line, ' ');
+			if (!sp || (size_t)(sp - line) >= sizeof(pins[0][0]))
+				continue;
+			*sp = '\0';
+			snprintf(pins[n][0], sizeof(pins[n][0]), "%s", line);
+			snprintf(pins[n][1], sizeof(pins[n][1]), "%s", sp + 1);
+			n++;
+		}
+		free(txt);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (strlen(pins[i][0]) == nl && memcmp(pins[i][0], name, nl) == 0)
+			return pins[i][1];
+	fprintf(stderr, "test: no pin \"%s\" in %s\n", name, test_pki("pins.txt"));
+	exit(2);
+}

@@ -44,6 +44,13 @@ int test_finish(const char *name);
 const char *test_pki(const char *file);
 const char *test_data(const char *file);
 
+/*
+ * The reference pin `name` of $CERTPIN_TEST_PKI/pins.txt ("leaf", "root",
+ * ...: computed by the openssl CLI in tests/data/mkpki.sh, not by the
+ * library under test).  Aborts the test if there is none.
+ */
+const char *test_pin(const char *name);
+
 /* Read a whole file; NUL-terminated; *len set if non-NULL.  Aborts the test on failure. */
 char *test_read_file(const char *path, size_t *len);
 
