@@ -265,8 +265,8 @@ const certpin_chain_elem *certpin__chain_all(certpin__chain *c);
 
 /* One pin check: what the adapter knows about the handshake. */
 typedef struct certpin__check {
-	/* the names the stack verified the certificate for, [0] the one the result is for */
-	char names[CERTPIN__NAMES_MAX][CERTPIN_HOSTNAME_MAX + 1];
+	/* the names the stack verified the certificate for, [0] the one the result is for (borrowed) */
+	const char *names[CERTPIN__NAMES_MAX];
 	size_t nnames;
 	bool names_from_sni;                    /* the one name is the SNI (the stack verified none) */
 	certpin__chain *chain;                  /* the verified chain (pin-only: the peer's leaf alone) */
@@ -279,7 +279,7 @@ typedef struct certpin__check {
 	void *payload;
 } certpin__check;
 
-/* Add a name to chk->names; false if it does not fit (too long, too many). */
+/* Add a name to chk->names (borrowed for the check); false if it does not fit (too long, too many). */
 bool certpin__check_add_name(certpin__check *chk, const char *name);
 
 /* Initialize a result: not pinned, no rule, no pin, at `now`. */

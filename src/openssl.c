@@ -106,10 +106,13 @@ static bool ensure_indexes(void)
  * With `set_host`, a normalized SNI name becomes the verification host
  * (OpenSSL does not strip a trailing dot).  An IP beside a host name is
  * only of use to a policy with rules for IPs (`ip_rules`): asking OpenSSL
- * costs an allocation, or an error queued when there is none.  False if a
- * name does not fit.
+ * costs an allocation, or an error queued when there is none.  The names
+ * are borrowed from OpenSSL, the IP copied into `ip_buf`; they must not
+ * outlive the check.  False if a name does not fit.
  */
-static bool conn_names(certpin__check *chk, SSL *ssl, X509_VERIFY_PARAM *param, bool set_host, bool ip_rules)
+#define IP_TEXT_MAX 64 /* an IPv6 address as text, with room to spare */
+static bool conn_names(certpin__check *chk, SSL *ssl, X509_VERIFY_PARAM *param, bool set_host, bool ip_rules,
+	char ip_buf[IP_TEXT_MAX])
 {
 	const char *h;
 	bool ok = true;
@@ -124,8 +127,11 @@ static bool conn_names(certpin__check *chk, SSL *ssl, X509_VERIFY_PARAM *param, 
 		ip = X509_VERIFY_PARAM_get1_ip_asc(param);
 		ERR_pop_to_mark();
 	}
-	if (ok && ip)
-		ok = certpin__check_add_name(chk, ip); /* next to a host name, OpenSSL requires the IP as well */
+	if (ok && ip) {
+		ok = strlen(ip) < IP_TEXT_MAX;
+		snprintf(ip_buf, IP_TEXT_MAX, "%s", ip);
+		ok = ok && certpin__check_add_name(chk, ip_buf); /* next to a host name, OpenSSL requires the IP as well */
+	}
 	OPENSSL_free(ip);
 	const char *sni = ssl ? SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name) : NULL;
 	if (!ok || chk->nnames > 0 || !sni)
@@ -203,10 +209,11 @@ static void guard_resumption(SSL *ssl, certpin__binding *sources)
 	SSL_SESSION *sess = SSL_get_session(ssl);
 	certpin__snapshot s;
 	certpin__check chk;
+	char ip_buf[IP_TEXT_MAX];
 
 	if (!sess)
 		return;
-	bool named = conn_names(&chk, ssl, SSL_get0_param(ssl), false, false) && chk.nnames > 0;
+	bool named = conn_names(&chk, ssl, SSL_get0_param(ssl), false, false, ip_buf) && chk.nnames > 0;
 	certpin__snapshot_take(&s, sources);
 	bool ok = certpin__resume_ok(&s, named ? chk.names[0] : NULL, SSL_SESSION_get_ex_data(sess, idx.session));
 	certpin__snapshot_drop(&s);
@@ -290,6 +297,7 @@ static int decide(const certpin__snapshot *s, SSL *ssl, X509_STORE_CTX *sctx, bo
 	certpin__chain_source src = { chain_der, &xc, chain_cert, cache };
 	certpin__chain chain;
 	certpin__tag passed;
+	char ip_buf[IP_TEXT_MAX];
 	conn_state *st = state_get(ssl);
 
 	if (!st || SSL_get_client_random(ssl, st->rec.id, sizeof(st->rec.id)) != sizeof(st->rec.id))
@@ -301,7 +309,8 @@ static int decide(const certpin__snapshot *s, SSL *ssl, X509_STORE_CTX *sctx, bo
 	int n = xc.sk ? sk_X509_num(xc.sk) : xc.leaf != NULL;
 	certpin__chain_init(&chain, &src, n > 0 ? (size_t)n : 0);
 	chk.chain = &chain;
-	if (!conn_names(&chk, ssl, X509_STORE_CTX_get0_param(sctx), !chk.pin_only, certpin__policy_ip_rules(s->policy)))
+	if (!conn_names(&chk, ssl, X509_STORE_CTX_get0_param(sctx), !chk.pin_only, certpin__policy_ip_rules(s->policy),
+	    ip_buf))
 		chk.nnames = 0; /* a name that does not fit counts as none: refused if anything is pinned */
 	if (check_sni && chk.names_from_sni && pkix_ok && !sni_name_ok(s->policy, sctx, chk.names[0]))
 		chk.pkix_ok = false;
@@ -347,7 +356,8 @@ static int ctx_verify_cb(X509_STORE_CTX *sctx, void *arg)
 		certpin__snapshot_drop(&s);
 		return d;
 	}
-	(void)conn_names(&names, ssl, X509_STORE_CTX_get0_param(sctx), true, false); /* SNI becomes the verification host */
+	char ip_buf[IP_TEXT_MAX];
+	(void)conn_names(&names, ssl, X509_STORE_CTX_get0_param(sctx), true, false, ip_buf); /* SNI: the verification host */
 	st->app_verify_cb = X509_STORE_CTX_get_verify_cb(sctx);
 	st->pkix_overridden = st->ssl_binding_refused = 0;
 	X509_STORE_CTX_set_verify_cb(sctx, watch_verify_cb);

@@ -128,11 +128,9 @@ int certpin__rule_decide(certpin_result *out, const certpin_policy *p, long ri, 
 
 bool certpin__check_add_name(certpin__check *chk, const char *name)
 {
-	size_t len = strlen(name);
-
-	if (chk->nnames == CERTPIN__NAMES_MAX || len > CERTPIN_HOSTNAME_MAX)
+	if (chk->nnames == CERTPIN__NAMES_MAX || strnlen(name, CERTPIN_HOSTNAME_MAX + 1) > CERTPIN_HOSTNAME_MAX)
 		return false;
-	memcpy(chk->names[chk->nnames++], name, len + 1);
+	chk->names[chk->nnames++] = name;
 	return true;
 }
 
@@ -229,17 +227,17 @@ int certpin__decide(certpin_result *out, const certpin_policy *policy, const cer
 		out->allowed = chk->pkix_ok;
 		return chk->pkix_ok ? CERTPIN_OK : CERTPIN_E_PKIX;
 	}
-	for (int k = 0; k < n; k++) {
+	/* the first name's rule decides into `out`; another's refusal replaces it */
+	rc = decide_rule(out, policy, chk, &rules[0]);
+	for (int k = 1; k < n && rc == CERTPIN_OK && out->allowed; k++) {
 		certpin_result other;
 		certpin__result_init(&other, chk->now);
 		other.pkix_error = out->pkix_error;
 		int orc = decide_rule(&other, policy, chk, &rules[k]);
-		if (k == 0 || orc != CERTPIN_OK || !other.allowed) {
+		if (orc != CERTPIN_OK || !other.allowed) {
 			*out = other;
 			rc = orc;
 		}
-		if (rc != CERTPIN_OK || !out->allowed)
-			break;
 	}
 	return rc;
 }
