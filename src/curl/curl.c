@@ -30,7 +30,7 @@ static size_t bucket_of(const CURL *easy)
 }
 
 /* The handle's state with a reference for the caller, or NULL. */
-static cpc_handle *registry_find(const CURL *easy)
+cpc_handle *cpc_handle_find(const CURL *easy)
 {
 	cpc_handle *h;
 
@@ -247,7 +247,7 @@ int certpin_curl_attach(CURL *easy, certpin_policy *policy, const certpin_curl_o
 		return certpin_error_set(err, CERTPIN_E_NOMEM, NULL, 0, "certpin_curl_attach: out of memory");
 	if ((rc = attachment_make(&a, policy, opts, err)) != CERTPIN_OK)
 		return rc;
-	cpc_handle *h = registry_find(easy);
+	cpc_handle *h = cpc_handle_find(easy);
 	bool fresh = !h;
 	if (fresh && !(h = handle_new(easy))) {
 		cpc_attachment_drop(&a);
@@ -272,7 +272,7 @@ int certpin_curl_attach(CURL *easy, certpin_policy *policy, const certpin_curl_o
 
 void certpin_curl_detach(CURL *easy)
 {
-	cpc_handle *h = easy ? registry_find(easy) : NULL;
+	cpc_handle *h = easy ? cpc_handle_find(easy) : NULL;
 
 	if (!h)
 		return;
@@ -290,7 +290,7 @@ void certpin_curl_detach(CURL *easy)
 /* The verdict of easy's last transfer into *v (code CERTPIN_E_INVALID_ARG if easy is not attached). */
 static void last_verdict(cpc_verdict *v, CURL *easy)
 {
-	cpc_handle *h = easy ? registry_find(easy) : NULL;
+	cpc_handle *h = easy ? cpc_handle_find(easy) : NULL;
 	cpc_tuple now;
 
 	if (!h) {

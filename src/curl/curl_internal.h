@@ -71,6 +71,8 @@ typedef struct cpc_conn {
 } cpc_conn;
 
 /* ---- curl.c ---- */
+/* The state of an attached handle with a reference for the caller (cpc_handle_unref()), or NULL. */
+cpc_handle *cpc_handle_find(const CURL *easy);
 void cpc_handle_unref(cpc_handle *h);
 /* A copy of h's attachment with references of its own (drop with cpc_attachment_drop()). */
 void cpc_attachment_take(cpc_attachment *out, cpc_handle *h);
