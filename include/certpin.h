@@ -631,8 +631,29 @@ CERTPIN_EXPORT int certpin_pin_matches(const certpin_pin *pin, certpin_position 
 typedef void (*certpin_failure_cb)(const certpin_result *result,
 	const certpin_chain_elem *chain, size_t n, void *payload);
 
+/*
+ * Called after every pin check of a handshake, whatever it decided, once
+ * its results are recorded (options version 2): `code` and `result` are
+ * what certpin_ssl_result() reports for that handshake (`result` NULL and
+ * `code` CERTPIN_E_STATE when the policy did not check it), `tofu_code`
+ * and `tofu` what certpin_tofu_ssl_result() reports (CERTPIN_E_STATE and
+ * NULL when no TOFU store checked it).  Runs inside the handshake, after
+ * the failure callback, with the options' payload; it borrows the results
+ * for the call.  A handshake the check refuses fails right after: this is
+ * where its reason can be kept when the application never sees the
+ * connection (libcurl frees it).  Not called when no check could run (out
+ * of memory: the handshake is refused), nor for a resumed session.
+ */
+struct certpin_tofu_result;             /* certpin/tofu.h */
+typedef void (*certpin_result_cb)(int code, const certpin_result *result, int tofu_code,
+	const struct certpin_tofu_result *tofu, void *payload);
+
 #define CERTPIN_SSL_INSECURE_PIN_ONLY 1u /* see certpin_ssl_options.flags */
 
+/*
+ * Version 2 added on_result at the end; a version 1 struct (which ends
+ * after payload) is still accepted everywhere options are taken.
+ */
 typedef struct certpin_ssl_options {
 	unsigned int version;           /* CERTPIN_SSL_OPTIONS_VERSION */
 	/*
@@ -648,11 +669,12 @@ typedef struct certpin_ssl_options {
 	 */
 	unsigned int flags;
 	certpin_failure_cb on_failure;  /* may be NULL */
-	void *payload;
+	void *payload;                  /* passed to both callbacks */
+	certpin_result_cb on_result;    /* version 2; may be NULL */
 } certpin_ssl_options;
 
-#define CERTPIN_SSL_OPTIONS_VERSION 1
-#define CERTPIN_SSL_OPTIONS_INIT { CERTPIN_SSL_OPTIONS_VERSION, 0, NULL, NULL }
+#define CERTPIN_SSL_OPTIONS_VERSION 2
+#define CERTPIN_SSL_OPTIONS_INIT { CERTPIN_SSL_OPTIONS_VERSION, 0, NULL, NULL, NULL }
 
 #ifdef __cplusplus
 }

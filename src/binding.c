@@ -17,8 +17,7 @@ struct certpin_binding {
 
 static bool options_ok(const certpin_ssl_options *opts)
 {
-	return !opts || (opts->version == CERTPIN_SSL_OPTIONS_VERSION &&
-		(opts->flags & ~(unsigned int)CERTPIN_SSL_INSECURE_PIN_ONLY) == 0);
+	return certpin__options_ok(opts, CERTPIN_SSL_INSECURE_PIN_ONLY);
 }
 
 int certpin_binding_new(certpin_binding **out, certpin_policy *policy, certpin_tofu *store,
@@ -126,7 +125,7 @@ int certpin_binding_check(certpin_outcome *out, certpin_binding *b, const certpi
 	certpin__snapshot_take(&s, b->sources);
 	certpin__check chk = { .pkix_ok = hs->pkix == CERTPIN_PKIX_OK, .pkix_error = hs->pkix_error,
 		.pin_only = s.opts.flags & CERTPIN_SSL_INSECURE_PIN_ONLY, .now = now,
-		.on_failure = s.opts.on_failure, .payload = s.opts.payload };
+		.on_failure = s.opts.on_failure, .on_result = s.opts.on_result, .payload = s.opts.payload };
 	for (size_t i = 0; i < hs->nnames; i++)
 		if (!hs->names[i] || !certpin__check_add_name(&chk, hs->names[i]))
 			chk.nnames = 0; /* a name that does not fit counts as none: refused if anything is pinned */

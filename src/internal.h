@@ -276,6 +276,7 @@ typedef struct certpin__check {
 	bool composed;                          /* another attachment checks this connection too */
 	int64_t now;
 	certpin_failure_cb on_failure;          /* may be NULL */
+	certpin_result_cb on_result;            /* may be NULL: called by certpin__sources_check() */
 	void *payload;
 } certpin__check;
 
@@ -338,6 +339,10 @@ typedef struct certpin__snapshot {
 	certpin_ssl_options opts;
 } certpin__snapshot;
 
+/* Options of version 1 or 2 with no flag but `allowed_flags` (NULL: the defaults)? */
+bool certpin__options_ok(const certpin_ssl_options *opts, unsigned int allowed_flags);
+/* `opts` (NULL: the defaults) as the current version: a version 1 struct is read no further than it goes. */
+void certpin__options_copy(certpin_ssl_options *out, const certpin_ssl_options *opts);
 /* A new binding with nothing attached and default options; NULL if out of memory. */
 certpin__binding *certpin__binding_new(void);
 /* A copy with its own references (SSL_dup()); NULL if out of memory or `b` is NULL. */
@@ -391,7 +396,8 @@ bool certpin__resume_ok(const certpin__snapshot *s, const char *name, const cert
  * store, a chain the stack itself refused (`pkix_failed`) is refused and
  * nothing is recorded: every host is subject to TOFU.  Pin-only trust
  * verifies nothing, so any other check would be skipped: with a store or
- * another attachment (`composed`) it is refused (CERTPIN_E_INVALID_ARG).  A passing
+ * another attachment (`composed`) it is refused (CERTPIN_E_INVALID_ARG).  Then
+ * chk->on_result, if set, gets what was recorded.  A passing
  * handshake's session is to be tagged with `tag` (tag->serials[0] == 0:
  * nothing to tag).  Returns 1 to continue, 0 to refuse, -1 when no source
  * checked the handshake and the stack's own verdict stands.

@@ -292,7 +292,7 @@ static int decide(const certpin__snapshot *s, SSL *ssl, X509_STORE_CTX *sctx, bo
 {
 	certpin__check chk = { .pkix_ok = pkix_ok, .pin_only = s->opts.flags & CERTPIN_SSL_INSECURE_PIN_ONLY,
 		.composed = SSL_get_ex_data(ssl, idx.ssl) != NULL, .now = (int64_t)time(NULL),
-		.on_failure = s->opts.on_failure, .payload = s->opts.payload };
+		.on_failure = s->opts.on_failure, .on_result = s->opts.on_result, .payload = s->opts.payload };
 	x509_chain xc = { NULL, NULL, NULL };
 	certpin__chain_source src = { chain_der, &xc, chain_cert, cache };
 	certpin__chain chain;
@@ -400,7 +400,7 @@ static int ssl_verify_cb(int preverify_ok, X509_STORE_CTX *sctx)
 
 static int check_opts(const certpin_ssl_options *opts, unsigned int allowed_flags)
 {
-	bool bad = opts && (opts->version != CERTPIN_SSL_OPTIONS_VERSION || (opts->flags & ~allowed_flags));
+	bool bad = !certpin__options_ok(opts, allowed_flags);
 	return bad ? CERTPIN_E_INVALID_ARG : ensure_indexes() ? CERTPIN_OK : CERTPIN_E_TLS;
 }
 

@@ -11,6 +11,25 @@
 #include <stdatomic.h>
 #include <string.h>
 
+bool certpin__options_ok(const certpin_ssl_options *opts, unsigned int allowed_flags)
+{
+	return !opts || ((opts->version == 1 || opts->version == CERTPIN_SSL_OPTIONS_VERSION) &&
+		(opts->flags & ~allowed_flags) == 0);
+}
+
+void certpin__options_copy(certpin_ssl_options *out, const certpin_ssl_options *opts)
+{
+	*out = (certpin_ssl_options)CERTPIN_SSL_OPTIONS_INIT;
+	if (!opts)
+		return;
+	/* member by member: a version 1 struct ends after payload */
+	out->flags = opts->flags;
+	out->on_failure = opts->on_failure;
+	out->payload = opts->payload;
+	if (opts->version >= 2)
+		out->on_result = opts->on_result;
+}
+
 certpin__binding *certpin__binding_new(void)
 {
 	certpin__binding *b = calloc(1, sizeof(*b));
@@ -58,7 +77,7 @@ void certpin__binding_swap(certpin__binding *b, certpin_policy *policy, const ce
 	if (policy) {
 		old_policy = b->policy;
 		b->policy = policy;
-		b->opts = opts ? *opts : (certpin_ssl_options)CERTPIN_SSL_OPTIONS_INIT;
+		certpin__options_copy(&b->opts, opts);
 	}
 	if (tofu) {
 		old_tofu = b->tofu;
@@ -77,7 +96,7 @@ void certpin__binding_replace(certpin__binding *b, certpin_policy *policy, const
 	certpin_tofu *old_tofu = b->tofu;
 	b->policy = policy;
 	b->tofu = tofu;
-	b->opts = opts ? *opts : (certpin_ssl_options)CERTPIN_SSL_OPTIONS_INIT;
+	certpin__options_copy(&b->opts, opts);
 	pthread_mutex_unlock(&b->mu);
 	certpin_policy_free(old_policy);
 	certpin_tofu_close(old_tofu);
@@ -183,7 +202,17 @@ static bool policy_check(certpin__record *rec, const certpin__snapshot *s, const
 	return unpinned || (rec->policy_rc == CERTPIN_OK && rec->policy.allowed);
 }
 
-int certpin__sources_check(certpin__record *rec, certpin__tag *tag, const certpin__snapshot *s,
+/* The options' result callback with what this check recorded (an earlier handshake's record is not this one's). */
+static void report_result(const certpin__record *rec, const certpin__check *chk)
+{
+	bool pol = rec->have_policy && memcmp(rec->policy_id, rec->id, sizeof(rec->id)) == 0;
+	bool tofu = rec->have_tofu && memcmp(rec->tofu_id, rec->id, sizeof(rec->id)) == 0;
+
+	chk->on_result(pol ? rec->policy_rc : CERTPIN_E_STATE, pol ? &rec->policy : NULL,
+		tofu ? rec->tofu_rc : CERTPIN_E_STATE, tofu ? &rec->tofu : NULL, chk->payload);
+}
+
+static int sources_decide(certpin__record *rec, certpin__tag *tag, const certpin__snapshot *s,
 	const certpin__check *chk, bool pkix_failed)
 {
 	bool pinned = false, policy_ok = true, tofu_ok = true;
@@ -215,6 +244,16 @@ int certpin__sources_check(certpin__record *rec, certpin__tag *tag, const certpi
 	if (s->tofu)
 		certpin__tag_add(tag, certpin__tofu_serial(s->tofu), rec->tofu.hostname);
 	return pinned || s->tofu ? 1 : -1;
+}
+
+int certpin__sources_check(certpin__record *rec, certpin__tag *tag, const certpin__snapshot *s,
+	const certpin__check *chk, bool pkix_failed)
+{
+	int d = sources_decide(rec, tag, s, chk, pkix_failed);
+
+	if (chk->on_result)
+		report_result(rec, chk);
+	return d;
 }
 
 static bool is_zero(const unsigned char *id)

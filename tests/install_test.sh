@@ -1,6 +1,7 @@
 #!/bin/sh
 # Install into a staging prefix, then build clients against it: with
-# pkg-config (certpin.pc, certpin-report.pc, certpin-tools.pc) and with
+# pkg-config (certpin.pc, certpin-report.pc, certpin-tools.pc, and
+# certpin-curl.pc with the libcurl example when the build has it) and with
 # CMake's find_package(certpin COMPONENTS report tools).  Checks the SONAMEs,
 # the headers (each compiles on its own) and the man pages land where they
 # should; that the core library exports and links nothing of the optional
@@ -50,6 +51,27 @@ for m in report tools; do
 		[ -f "$libdir/cmake/certpin/certpin-${m}Targets.cmake" ] && ok || bad "certpin-$m: header, .pc or CMake file missing"
 done
 
+# libcertpin-curl, when the build has it: the same checks, and the example
+# client builds from the installed package with pkg-config alone.
+if [ -f "$build/certpin-curl.pc" ]; then
+	cso=$(ls "$libdir"/libcertpin-curl.so.* 2>/dev/null | head -n 1)
+	if [ -n "$cso" ] && objdump -p "$cso" | grep -q 'SONAME *libcertpin-curl.so.1$' &&
+		objdump -p "$cso" | grep -q 'NEEDED *libcertpin.so.1$'; then
+		ok
+	else
+		bad "libcertpin-curl.so: SONAME libcertpin-curl.so.1 or its dependency on libcertpin.so.1 missing"
+	fi
+	[ -f "$prefix/include/certpin/curl.h" ] && [ -f "$libdir/pkgconfig/certpin-curl.pc" ] &&
+		[ -f "$libdir/cmake/certpin/certpin-curlTargets.cmake" ] && ok || bad "certpin-curl: header, .pc or CMake file missing"
+	if $cc $xflags -std=c11 -Wall -Wextra -Werror -o "$tmp/curl-client" "$src/examples/curl_client.c" \
+			$(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --cflags --libs certpin-curl) &&
+		LD_LIBRARY_PATH="$libdir" "$tmp/curl-client" 2>&1 | grep -q '^usage:'; then
+		ok
+	else
+		bad "examples/curl_client.c does not build from the installed package with pkg-config certpin-curl"
+	fi
+fi
+
 # The core library: nothing of the optional libraries in it, exported or linked.
 module_syms='certpin_report_|certpin_reporter_|certpin_bundle_fetch|certpin_lint|certpin_plan_|certpin_policy_import|certpin_policy_export|certpin_import_|certpin_export_'
 core_clean() {
@@ -67,7 +89,8 @@ core_clean() {
 [ -n "$so" ] && core_clean "$so" "installed"
 
 # Every public header compiles on its own, warnings as errors.
-for h in certpin.h certpin/bundle.h certpin/openssl.h certpin/tofu.h certpin/report.h certpin/tools.h; do
+for h in certpin.h certpin/bundle.h certpin/openssl.h certpin/tofu.h certpin/report.h certpin/tools.h \
+	$([ -f "$prefix/include/certpin/curl.h" ] && echo certpin/curl.h); do
 	printf '#include <%s>\nint certpin_header_test(void);\nint certpin_header_test(void) { return 0; }\n' "$h" >"$tmp/hdr.c"
 	if $cc $xflags -std=c11 -Wall -Wextra -Werror -c -o "$tmp/hdr.o" "$tmp/hdr.c" -I"$prefix/include" \
 			$(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --cflags-only-I certpin); then

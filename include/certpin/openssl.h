@@ -34,7 +34,10 @@
  * X509_V_ERR_APPLICATION_VERIFICATION; one that failed PKIX validation
  * keeps OpenSSL's own error (expired, hostname mismatch, ...), also copied
  * to certpin_result.pkix_error.  certpin_ssl_result() gives the certpin
- * code and verdict.
+ * code and verdict.  An application that never holds the SSL (libcurl
+ * frees it when the handshake fails) sets the on_result callback of
+ * certpin_ssl_options (version 2): it gets the same code and result after
+ * every check, inside the handshake, refused or not.
  *
  * RESUMPTION
  *

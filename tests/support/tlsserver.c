@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +105,64 @@ static int ssl_io(tlsserver *srv, SSL *ssl, int fd, int r, long long deadline)
 	return -1;
 }
 
+/* The reply mode (tlsserver_set_http()), read as each connection begins. */
+static atomic_int http_mode;
+
+void tlsserver_set_http(int mode)
+{
+	atomic_store(&http_mode, mode);
+}
+
+/* Write all of `msg`; 1 on success. */
+static int write_all(tlsserver *srv, SSL *ssl, int fd, const char *msg, size_t len, long long deadline)
+{
+	int r;
+
+	while ((r = ssl_io(srv, ssl, fd, SSL_write(ssl, msg, (int)len), deadline)) == 2)
+		;
+	return r == 1;
+}
+
+/* The end of the first request header in buf[0..n) (just past its blank line), or 0. */
+static size_t header_end(const char *buf, size_t n)
+{
+	for (size_t i = 0; i + 4 <= n; i++)
+		if (memcmp(buf + i, "\r\n\r\n", 4) == 0)
+			return i + 4;
+	return 0;
+}
+
+/* HTTP mode: answer each request with 200 and "ok\n"; with `keep`, until the client closes. */
+static void serve_http(tlsserver *srv, SSL *ssl, int fd, int keep)
+{
+	static const char close_reply[] = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+		"Content-Length: 3\r\nConnection: close\r\n\r\nok\n";
+	static const char keep_reply[] = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+		"Content-Length: 3\r\nConnection: keep-alive\r\n\r\nok\n";
+	char buf[8192];
+	size_t got = 0, end;
+
+	for (int n = 0; n < TLSSERVER_HTTP_MAX_REQUESTS; n++) {
+		long long deadline = now_ms() + TLSSERVER_IO_TIMEOUT_MS;
+		while ((end = header_end(buf, got)) == 0) {
+			int r = got < sizeof(buf) ? SSL_read(ssl, buf + got, (int)(sizeof(buf) - got)) : -1;
+			if (r > 0)
+				got += (size_t)r;
+			else if (got == sizeof(buf) || ssl_io(srv, ssl, fd, r, deadline) != 2)
+				return; /* the client closed (or the header is too long, or time ran out) */
+		}
+		memmove(buf, buf + end, got - end);
+		got -= end;
+		if (!keep) {
+			if (write_all(srv, ssl, fd, close_reply, sizeof(close_reply) - 1, deadline))
+				SSL_shutdown(ssl); /* best effort close_notify */
+			return;
+		}
+		if (!write_all(srv, ssl, fd, keep_reply, sizeof(keep_reply) - 1, deadline))
+			return;
+	}
+}
+
 static void serve_one(tlsserver *srv, int fd)
 {
 	long long deadline = now_ms() + TLSSERVER_IO_TIMEOUT_MS;
@@ -120,6 +179,11 @@ static void serve_one(tlsserver *srv, int fd)
 		;
 	if (r != 1)
 		goto done;
+	int mode = atomic_load(&http_mode);
+	if (mode == TLSSERVER_HTTP || mode == TLSSERVER_HTTP_KEEPALIVE) {
+		serve_http(srv, ssl, fd, mode == TLSSERVER_HTTP_KEEPALIVE);
+		goto done;
+	}
 
 	/* Read one line (or whatever arrives before EOF). */
 	while (got < sizeof(line) - 1) {

@@ -3,7 +3,8 @@
  *
  * The server listens on 127.0.0.1 (an ephemeral port), runs on its own
  * thread and handles one connection at a time: TLS handshake (TLS 1.2 or
- * later), read one line, reply "ok\n", close.  Clients that abort the
+ * later), read one line, reply "ok\n", close (or, in HTTP mode, answer HTTP
+ * requests: tlsserver_set_http()).  Clients that abort the
  * handshake (the normal outcome of a refused pin) are tolerated.  Every wait
  * is bounded: a connection gets at most TLSSERVER_IO_TIMEOUT_MS of I/O, and
  * tlsserver_stop() returns within about 100 ms plus any connection in
@@ -36,6 +37,30 @@ int tlsserver_start(tlsserver **out, const char *chain_pem, const char *key_pem,
  * full handshake.
  */
 void tlsserver_allow_resumption(int on);
+
+/*
+ * How connections are answered once the handshake is done, for every
+ * server, from the next connection a server begins on (so that a client
+ * harness can switch the mode around its own connection, whoever started
+ * the server):
+ *   TLSSERVER_LINE (the default)  read one line, reply "ok\n", close;
+ *   TLSSERVER_HTTP                read one HTTP request's header (up to the
+ *                                 blank line), reply "HTTP/1.1 200 OK" with
+ *                                 the body "ok\n" and "Connection: close",
+ *                                 close;
+ *   TLSSERVER_HTTP_KEEPALIVE      the same with "Connection: keep-alive", and
+ *                                 answer further requests on the connection
+ *                                 until the client closes it, at most
+ *                                 TLSSERVER_HTTP_MAX_REQUESTS, each waited for
+ *                                 at most TLSSERVER_IO_TIMEOUT_MS (meanwhile
+ *                                 the server serves no other connection).
+ * Request bodies are not read (GET requests have none).
+ */
+#define TLSSERVER_LINE 0
+#define TLSSERVER_HTTP 1
+#define TLSSERVER_HTTP_KEEPALIVE 2
+#define TLSSERVER_HTTP_MAX_REQUESTS 1000
+void tlsserver_set_http(int mode);
 
 /* The TCP port the server listens on (127.0.0.1). */
 int tlsserver_port(const tlsserver *srv);
