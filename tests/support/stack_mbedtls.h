@@ -39,6 +39,8 @@ int test_mbed_init(test_mbed *m, const char *ca_file);
 void test_mbed_free(test_mbed *m);
 
 #define TEST_MBED_NO_SETUP 1u           /* no certpin_mbedtls_setup(): mbedtls_ssl_set_hostname() alone */
+#define TEST_MBED_GO_ON 2u              /* connect even if certpin_mbedtls_setup() failed */
+#define TEST_MBED_RESETUP 4u            /* set up for "api.certpin.test" first, free that, then set up as asked */
 
 typedef struct test_mbed_conn {
 	unsigned int flags;             /* TEST_MBED_* */
