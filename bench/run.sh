@@ -4,9 +4,10 @@
 # Runs bench_verify (the pin check of a verified chain of 3), bench_handshake
 # (plain OpenSSL against certpin_ssl_ctx_attach(), in memory, 32 hosts with
 # keys of their own), bench_cli_pin.sh, bench_monitor.sh, bench_collect,
-# bench_tofu and bench_policy (load time, memory per host, lookup against a
-# dependent load).  Figures only: no benchmark fails on a timing.  Knobs
-# (environment):
+# bench_tofu, bench_policy (load time, memory per host, lookup against a
+# dependent load) and, when built, bench_mbedtls (the mbedTLS adapter's pin
+# check and handshake overhead).  Figures only: no benchmark fails on a
+# timing.  Knobs (environment):
 #   VERIFY_ITERATIONS (1000000)  VERIFY_RUNS (7)
 #   HANDSHAKE_RUNS (5)           HANDSHAKE_BLOCKS (400)   HANDSHAKE_PER_BLOCK (4)
 #   POLICY_BLOCKS (21)           POLICY_PER_BLOCK (5000)  POLICY_SIZES ("10000 100000 1000000")
@@ -14,6 +15,8 @@
 #   MONITOR_ENDPOINTS (100)      MONITOR_RUNS (5)
 #   COLLECT_REPORTS (10000)      COLLECT_CLIENTS (4)
 #   TOFU_HOSTS (100)             TOFU_CHECKS (2000)
+#   MBEDTLS_CHECKS (2000000)     MBEDTLS_CHECK_RUNS (7)
+#   MBEDTLS_RUNS (5)             MBEDTLS_BLOCKS (100)     MBEDTLS_PER_BLOCK (2)
 # For stable figures run on an otherwise idle machine.
 set -eu
 
@@ -61,3 +64,12 @@ echo
 echo "== 7. policy size: load time, memory per host, lookup against a dependent load (bench_policy)"
 # shellcheck disable=SC2086 # POLICY_SIZES is a list
 "$BENCH/bench_policy" "${POLICY_BLOCKS:-21}" "${POLICY_PER_BLOCK:-5000}" ${POLICY_SIZES:-10000 100000 1000000}
+
+echo
+echo "== 8. the mbedTLS adapter: pin check and handshake overhead (bench_mbedtls)"
+if [ -x "$BENCH/bench_mbedtls" ]; then
+	"$BENCH/bench_mbedtls" "${MBEDTLS_CHECKS:-2000000}" "${MBEDTLS_CHECK_RUNS:-7}" "${MBEDTLS_RUNS:-5}" \
+		"${MBEDTLS_BLOCKS:-100}" "${MBEDTLS_PER_BLOCK:-2}"
+else
+	echo "bench_mbedtls not built (no libcertpin-mbedtls); skipped"
+fi

@@ -161,6 +161,59 @@ for m in report tools; do
 	fi
 done
 
+# The mbedTLS adapter, when this build has it: SONAME and dependency, its
+# header alone, the example client built from the installed package with
+# pkg-config (mbedTLS has no .pc: an application names its libraries
+# itself), the static flags, and find_package(certpin COMPONENTS mbedtls).
+if [ -e "$build/libcertpin-mbedtls.so" ]; then
+	mso=$(ls "$libdir"/libcertpin-mbedtls.so.* 2>/dev/null | head -n 1)
+	if [ -n "$mso" ] && objdump -p "$mso" | grep -q 'SONAME *libcertpin-mbedtls.so.1$' &&
+		objdump -p "$mso" | grep -q 'NEEDED *libcertpin.so.1$'; then
+		ok
+	else
+		bad "libcertpin-mbedtls.so: SONAME or its dependency on libcertpin.so.1 missing"
+	fi
+	printf '#include <certpin/mbedtls.h>\nint certpin_header_test(void);\nint certpin_header_test(void) { return 0; }\n' >"$tmp/hdr.c"
+	if $cc $xflags -std=c11 -pedantic -Wall -Wextra -Werror -c -o "$tmp/hdr.o" "$tmp/hdr.c" -I"$prefix/include"; then
+		ok
+	else
+		bad "<certpin/mbedtls.h> does not compile on its own"
+	fi
+	mbed_libs="-lmbedtls -lmbedx509 -lmbedcrypto"
+	if $cc $xflags -std=c11 -Wall -Wextra -Werror -o "$tmp/mbedtls-client" "$src/examples/mbedtls_client.c" \
+			$(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --cflags --libs certpin-mbedtls) $mbed_libs &&
+		{ LD_LIBRARY_PATH="$libdir" "$tmp/mbedtls-client" >/dev/null 2>"$tmp/mbedtls-client.err"; [ $? -eq 2 ]; } &&
+		grep -q '^usage: ' "$tmp/mbedtls-client.err"; then
+		ok
+	else
+		bad "examples/mbedtls_client.c does not build or run from the installed package (pkg-config certpin-mbedtls)"
+	fi
+	case " $(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --static --libs certpin-mbedtls) " in
+	*" -lcertpin-mbedtls "*"-lmbedtls "*"-lcertpin "*) ok ;;
+	*) bad "pkg-config --static --libs certpin-mbedtls lacks mbedTLS's or the core's libraries" ;;
+	esac
+	mkdir -p "$tmp/cm-mbedtls"
+	cat > "$tmp/cm-mbedtls/CMakeLists.txt" <<CM
+cmake_minimum_required(VERSION 3.18)
+project(mbedtls_client C)
+find_package(certpin REQUIRED COMPONENTS mbedtls)
+add_executable(mbedtls_client "$src/examples/mbedtls_client.c")
+target_link_libraries(mbedtls_client PRIVATE certpin::mbedtls certpin_mbedtls_deps)
+add_executable(mbedtls_client_static "$src/examples/mbedtls_client.c")
+target_link_libraries(mbedtls_client_static PRIVATE certpin::mbedtls_static)
+CM
+	if CC=$cc cmake -S "$tmp/cm-mbedtls" -B "$tmp/cm-mbedtls/b" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_C_FLAGS="$xflags" \
+			-DCMAKE_EXE_LINKER_FLAGS="$xflags" >"$tmp/cm-mbedtls.log" 2>&1 &&
+		cmake --build "$tmp/cm-mbedtls/b" >>"$tmp/cm-mbedtls.log" 2>&1 &&
+		{ LD_LIBRARY_PATH="$libdir" "$tmp/cm-mbedtls/b/mbedtls_client" 2>/dev/null; [ $? -eq 2 ]; } &&
+		{ "$tmp/cm-mbedtls/b/mbedtls_client_static" 2>/dev/null; [ $? -eq 2 ]; }; then
+		ok
+	else
+		bad "find_package(certpin COMPONENTS mbedtls) client"
+		tail -n 5 "$tmp/cm-mbedtls.log"
+	fi
+fi
+
 # The README's integration snippet (a complete translation unit) compiles as
 # written against the installed headers, warnings as errors (the calls are
 # warn_unused_result: a snippet that ignores them is wrong).
