@@ -64,21 +64,24 @@
  * RESUMPTION
  *
  * A resumed handshake (TLS 1.2 session ID or ticket, TLS 1.3 ticket) runs
- * no verify function.  Before a handshake whose ClientHello offers a session
- * set with gnutls_session_set_data(), certpin checks that session's chain
- * again, unless the binding checks nothing for the host (not pinned, no TOFU
- * store): GnuTLS's verification of the stored certificates for the current
- * name against the credentials' trust list
- * (gnutls_x509_trust_list_verify_crt2(), with the credentials' verify flags
- * and those given to certpin_gnutls_set_verify_cert()), then the current
- * policy and store on the path it verified.  A session that does not pass is
- * not offered: the handshake fails with
- * GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR before the ClientHello is sent (drop
- * the stored session and connect again).  The guard is an extension
- * registered on the session (gnutls_session_ext_register(), type
- * CERTPIN_GNUTLS_EXT_TYPE, never sent), so no handshake hook of the
- * application's is taken.  It cannot run under the priority %NO_EXTENSIONS,
- * where GnuTLS calls no extension code: do not resume sessions there.
+ * no verify function, and GnuTLS shows a resumed TLS 1.3 session's
+ * certificates only once its handshake has ended: nothing can be checked
+ * while it runs.  So, for a host the policy pins (and for every host when a
+ * TOFU store is attached), a session may be resumed only if its full
+ * handshake passed the same policy and store for the same host.  Store
+ * sessions with certpin_gnutls_session_get_data() and offer them with
+ * certpin_gnutls_session_set_data() (after attaching and setting the name):
+ * those carry what the session passed, and one that may not be resumed is
+ * not offered, so a full, checked handshake follows.  A resumed handshake
+ * the binding does not accept -- a session set with gnutls_session_set_data()
+ * directly carries nothing -- is refused with
+ * GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR as soon as GnuTLS shows it
+ * resumes (after the ServerHello in TLS 1.3, at the server's Finished in TLS
+ * 1.2), before the client's Finished.  That check is the session's
+ * handshake hook (gnutls_handshake_set_hook_function()), which certpin sets
+ * when attaching and again as each ClientHello is made: GnuTLS keeps one
+ * hook per session and cannot give it back, so a hook of the application's
+ * does not survive on a session certpin is attached to.
  *
  * STATE, OWNERSHIP AND THREADS
  *
@@ -93,6 +96,8 @@
  */
 #ifndef CERTPIN_GNUTLS_H
 #define CERTPIN_GNUTLS_H
+
+#include <stddef.h>
 
 #include "../certpin.h"
 
@@ -153,14 +158,12 @@ CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_gnutls_set_verify_cert(struct gnut
  * handshake: its code (CERTPIN_OK, CERTPIN_E_PIN_MISMATCH, CERTPIN_E_PKIX,
  * ...) and `out` filled if not NULL; also after the handshake failed.
  * result.pkix_error holds GnuTLS's verification status
- * (gnutls_certificate_status_t bits) when the verification failed.  For a
- * handshake that offered a stored session, the check of that session's
- * chain (see RESUMPTION), unless the server declined it and a full
- * handshake was checked.  CERTPIN_E_STATE if no check ran in the current
+ * (gnutls_certificate_status_t bits) when the verification failed.
+ * CERTPIN_E_STATE if no check ran in the current
  * handshake (none yet, none attached, the handshake failed before the
- * server's certificate, a resumption nothing needed to check), the result
- * of an earlier handshake is never reported; CERTPIN_E_INVALID_ARG for a
- * NULL session.
+ * server's certificate, or it resumed a session), the result of an earlier
+ * handshake is never reported; CERTPIN_E_CHAIN for a resumed handshake that
+ * was refused (see RESUMPTION); CERTPIN_E_INVALID_ARG for a NULL session.
  */
 CERTPIN_EXPORT int certpin_gnutls_result(certpin_result *out, struct gnutls_session_int *session);
 
@@ -175,6 +178,29 @@ CERTPIN_EXPORT int certpin_gnutls_tofu_result(certpin_tofu_result *out, struct g
  * added when certpin refused the handshake.  (unsigned int)-1 if no check ran.
  */
 CERTPIN_EXPORT unsigned int certpin_gnutls_verify_status(struct gnutls_session_int *session);
+
+/*
+ * The session's resumption data (gnutls_session_get_data2()) with what its
+ * handshakes passed, for certpin_gnutls_session_set_data() in this process
+ * (tags name policies by numbers that only this process knows).  *out is
+ * allocated (release it with free()).  CERTPIN_E_STATE when GnuTLS has no
+ * data to give (no handshake completed, no TLS 1.3 ticket yet),
+ * CERTPIN_E_INVALID_ARG, CERTPIN_E_NOMEM, CERTPIN_E_TLS.
+ */
+CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_gnutls_session_get_data(unsigned char **out, size_t *len,
+	struct gnutls_session_int *session);
+
+/*
+ * Offer the stored session `data` (from certpin_gnutls_session_get_data())
+ * in the next handshake of `session` (gnutls_session_set_data()), if the
+ * policy and store attached now accept it for the name set now.
+ * CERTPIN_OK: offered.  CERTPIN_E_STATE: not offered, as it did not pass
+ * them (a full handshake follows); CERTPIN_E_DECODE: not certpin's data or
+ * another process's, not offered; CERTPIN_E_TLS: GnuTLS refused the data.
+ * Detail in `err` (may be NULL).
+ */
+CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_gnutls_session_set_data(struct gnutls_session_int *session,
+	const unsigned char *data, size_t len, certpin_error *err);
 
 #ifdef __cplusplus
 }

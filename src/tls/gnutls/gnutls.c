@@ -26,9 +26,8 @@
  * not fit that shape, a path over CERTPIN_CHAIN_MAX -- leaves the path
  * unknown, and a host whose pins or TOFU store would read it is refused.
  * Pin-only trust verifies nothing and hands over the server's leaf alone,
- * the one certificate whose key the handshake proves.  A stored session
- * about to be resumed is verified the same way, by
- * gnutls_x509_trust_list_verify_crt2() on its stored certificates.
+ * the one certificate whose key the handshake proves.  A resumed session
+ * is never checked here (resume.c guards it).
  *
  * WHICH NAME.  The one given to certpin_gnutls_set_verify_cert(): GnuTLS
  * verifies the certificate for it and the policy is asked about it.  None:
@@ -85,46 +84,12 @@ static int verify_live(void *ctx)
 		&c->status);
 }
 
-/* The same for a stored session's certificates, which GnuTLS verifies only through the trust list. */
-static int verify_stored(void *ctx)
-{
-	verify_ctx *c = ctx;
-	gnutls_typed_vdata_st name = { GNUTLS_DT_DNS_HOSTNAME, (unsigned char *)c->st->host, 0 };
-	gnutls_certificate_credentials_t cred = NULL;
-	gnutls_x509_trust_list_t tl = NULL;
-	gnutls_x509_crt_t crt[CERTPIN_CHAIN_MAX];
-	unsigned int n = 0;
-	int rc;
-
-	if (c->npeers > CERTPIN_CHAIN_MAX)
-		return GNUTLS_E_CONSTRAINT_ERROR;
-	rc = gnutls_credentials_get(c->session, GNUTLS_CRD_CERTIFICATE, (void **)&cred);
-	if (rc == 0 && cred)
-		gnutls_certificate_get_trust_list(cred, &tl);
-	if (!tl)
-		return rc < 0 ? rc : GNUTLS_E_INSUFFICIENT_CREDENTIALS;
-	for (rc = 0; n < c->npeers; n++) {
-		if ((rc = gnutls_x509_crt_init(&crt[n])) < 0)
-			break;
-		if ((rc = gnutls_x509_crt_import(crt[n], &c->peers[n], GNUTLS_X509_FMT_DER)) < 0) {
-			gnutls_x509_crt_deinit(crt[n]);
-			break;
-		}
-	}
-	if (rc == 0)
-		rc = gnutls_x509_trust_list_verify_crt2(tl, crt, n, c->st->host[0] ? &name : NULL, c->st->host[0] ? 1 : 0,
-			gnutls_certificate_get_verify_flags(cred) | c->st->vflags, &c->status, certpin__gt_collect);
-	while (n > 0)
-		gnutls_x509_crt_deinit(crt[--n]);
-	return rc;
-}
-
 /*
  * The chain for the engine: the server's leaf alone (pin-only), else the
  * path GnuTLS verified, read after a verification that passed.  Returns
  * GnuTLS's verification status, GNUTLS_CERT_INVALID if it could not run.
  */
-static unsigned int verified_chain(chain_view *v, gt_state *st, verify_ctx *c, bool stored, bool pin_only)
+static unsigned int verified_chain(chain_view *v, gt_state *st, verify_ctx *c, bool pin_only)
 {
 	memset(v, 0, sizeof(*v));
 	if (pin_only) {
@@ -136,7 +101,7 @@ static unsigned int verified_chain(chain_view *v, gt_state *st, verify_ctx *c, b
 		return 0;
 	}
 	c->status = 0;
-	if (c->npeers == 0 || certpin__gt_collect_during(&st->path, stored ? verify_stored : verify_live, c) < 0)
+	if (c->npeers == 0 || certpin__gt_collect_during(&st->path, verify_live, c) < 0)
 		return GNUTLS_CERT_INVALID;
 	if (c->status != 0)
 		return c->status;
@@ -178,10 +143,10 @@ static bool record(gt_state *st, const certpin_outcome *o, int rc, bool pkix_ok,
 
 /*
  * One check: GnuTLS's verification (unless pin-only), then the binding's
- * sources on the verified chain.  `stored`: the certificates of a session
- * about to be resumed.  0 to go on, else the GnuTLS error that refuses.
+ * sources on the verified chain.  0 to go on, else the GnuTLS error that
+ * refuses.
  */
-static int check(gnutls_session_t session, gt_state *st, bool stored)
+static int check(gnutls_session_t session, gt_state *st)
 {
 	verify_ctx c = { session, st, NULL, 0, 0 };
 	certpin_handshake hs = CERTPIN_HANDSHAKE_INIT;
@@ -195,9 +160,9 @@ static int check(gnutls_session_t session, gt_state *st, bool stored)
 	c.peers = gnutls_certificate_get_peers(session, &c.npeers);
 	if (!c.peers)
 		c.npeers = 0;
-	if (!stored && gnutls_certificate_type_get2(session, GNUTLS_CTYPE_SERVER) != GNUTLS_CRT_X509)
+	if (gnutls_certificate_type_get2(session, GNUTLS_CTYPE_SERVER) != GNUTLS_CRT_X509)
 		c.npeers = 0; /* a raw public key is no chain to verify or pin: refused */
-	unsigned int status = verified_chain(&v, st, &c, stored, pin_only);
+	unsigned int status = verified_chain(&v, st, &c, pin_only);
 	if (!st->binding) {
 		ok = status == 0 && st->host[0];
 	} else {
@@ -210,6 +175,8 @@ static int check(gnutls_session_t session, gt_state *st, bool stored)
 		hs.pkix_error = (long)status;
 		int rc = certpin_binding_check(&o, st->binding, &hs);
 		ok = record(st, &o, rc, status == 0 && c.npeers > 0, pin_only);
+		if (ok)
+			certpin_session_tag_merge(&st->tag, &o.tag); /* what this session may be resumed for */
 	}
 	st->status = status | (ok ? 0 : GNUTLS_CERT_INVALID);
 	return ok ? 0 : GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR;
@@ -219,29 +186,12 @@ int certpin__gt_verify(gnutls_session_t session)
 {
 	gt_state *st = certpin__gt_state(session, false, NULL);
 
-	return st ? check(session, st, false) : GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR;
-}
-
-/*
- * Before a ClientHello: a session set with gnutls_session_set_data() brings
- * its stored certificates (GnuTLS restores them with it), so if there are
- * any, that session is about to be offered.  Check it unless the binding
- * checks nothing for the host.
- */
-int certpin__gt_guard_resumption(gnutls_session_t session, gt_state *st)
-{
-	unsigned int n = 0;
-
-	if (!st->binding || !gnutls_certificate_get_peers(session, &n) || n == 0)
-		return 0;
-	if (certpin_binding_resume_ok(st->binding, st->host[0] ? st->host : NULL, NULL))
-		return 0;
-	return check(session, st, true);
+	return st ? check(session, st) : GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR;
 }
 
 void certpin__gt_forget(gt_state *st)
 {
-	st->checked = false;
+	st->checked = st->resumption_judged = false;
 	st->status = (unsigned int)-1;
 	st->rc = st->tofu_rc = CERTPIN_E_STATE;
 	memset(&st->result, 0, sizeof(st->result));

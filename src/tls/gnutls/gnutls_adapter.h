@@ -11,6 +11,7 @@
 #include "certpin/gnutls.h"
 
 #include <gnutls/gnutls.h>
+#include <gnutls/crypto.h>
 #include <gnutls/x509.h>
 #include <stdbool.h>
 
@@ -45,6 +46,10 @@ typedef struct gt_state {
 	certpin_ssl_options opts;
 	char host[CERTPIN_HOSTNAME_MAX];  /* "" until certpin_gnutls_set_verify_cert() */
 	unsigned int vflags;
+	certpin_session_tag tag;        /* what the session's checked handshakes passed: it may be resumed for that */
+	bool offered;                   /* certpin_gnutls_session_set_data() set a stored session with `offered_tag` */
+	certpin_session_tag offered_tag;
+	bool resumption_judged;         /* the current handshake's resumption was judged (resume.c) */
 	/* the current handshake's check (reset when its ClientHello is made) */
 	bool checked;
 	unsigned int status;
@@ -57,10 +62,12 @@ typedef struct gt_state {
 /* session.c: the session's state, made (and the extension registered) on first use; NULL on error. */
 gt_state *certpin__gt_state(gnutls_session_t session, bool create, certpin_error *err);
 
-/* gnutls.c: the verify function, and the check of a stored session before its ClientHello. */
+/* gnutls.c: the verify function; forget the last handshake's check. */
 int certpin__gt_verify(gnutls_session_t session);
-int certpin__gt_guard_resumption(gnutls_session_t session, gt_state *st);
 void certpin__gt_forget(gt_state *st);
+
+/* resume.c: (re)install the resumption guard, the session's handshake hook. */
+void certpin__gt_guard_resumption(gnutls_session_t session);
 
 /*
  * path.c: run `verify` (which makes GnuTLS verify with the output function

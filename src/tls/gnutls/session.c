@@ -9,8 +9,8 @@
  * extension is never sent (its send function writes nothing), is refused if
  * a server sends it, and its send function, which GnuTLS calls while it
  * makes each ClientHello, marks the start of a handshake: the previous
- * handshake's result is dropped there, and a stored session about to be
- * offered is checked (certpin__gt_guard_resumption()).
+ * handshake's result is dropped there, and the resumption guard is set
+ * again (resume.c).
  */
 #include "gnutls_adapter.h"
 
@@ -31,7 +31,8 @@ static int ext_send(gnutls_session_t session, gnutls_buffer_t extdata)
 	if (!st)
 		return GNUTLS_E_INTERNAL_ERROR;
 	certpin__gt_forget(st);
-	return certpin__gt_guard_resumption(session, st);
+	certpin__gt_guard_resumption(session);
+	return 0;
 }
 
 static void ext_deinit(gnutls_ext_priv_data_t data)
@@ -101,6 +102,7 @@ static int rebind(gnutls_session_t session, gt_state *st, certpin_policy *policy
 	st->store = store;
 	st->opts = o;
 	gnutls_session_set_verify_function(session, certpin__gt_verify);
+	certpin__gt_guard_resumption(session);
 	certpin_error_clear(err);
 	return CERTPIN_OK;
 }
