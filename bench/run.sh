@@ -5,7 +5,9 @@
 # (plain OpenSSL against certpin_ssl_ctx_attach(), in memory, 32 hosts with
 # keys of their own), bench_cli_pin.sh, bench_monitor.sh, bench_collect,
 # bench_tofu and bench_policy (load time, memory per host, lookup against a
-# dependent load).  Figures only: no benchmark fails on a timing.  Knobs
+# dependent load), and bench_gnutls when the GnuTLS adapter is built (its
+# check of a verified chain of 3; plain GnuTLS handshakes against the
+# adapter's, in memory).  Figures only: no benchmark fails on a timing.  Knobs
 # (environment):
 #   VERIFY_ITERATIONS (1000000)  VERIFY_RUNS (7)
 #   HANDSHAKE_RUNS (5)           HANDSHAKE_BLOCKS (400)   HANDSHAKE_PER_BLOCK (4)
@@ -14,6 +16,8 @@
 #   MONITOR_ENDPOINTS (100)      MONITOR_RUNS (5)
 #   COLLECT_REPORTS (10000)      COLLECT_CLIENTS (4)
 #   TOFU_HOSTS (100)             TOFU_CHECKS (2000)
+#   GNUTLS_CHECKS (200000)       GNUTLS_CHECK_RUNS (7)
+#   GNUTLS_RUNS (5)              GNUTLS_BLOCKS (200)      GNUTLS_PER_BLOCK (4)
 # For stable figures run on an otherwise idle machine.
 set -eu
 
@@ -61,3 +65,12 @@ echo
 echo "== 7. policy size: load time, memory per host, lookup against a dependent load (bench_policy)"
 # shellcheck disable=SC2086 # POLICY_SIZES is a list
 "$BENCH/bench_policy" "${POLICY_BLOCKS:-21}" "${POLICY_PER_BLOCK:-5000}" ${POLICY_SIZES:-10000 100000 1000000}
+
+echo
+echo "== 8. GnuTLS adapter: check of a verified chain of 3, handshakes with and without it (bench_gnutls)"
+if [ -x "$BENCH/bench_gnutls" ]; then
+	"$BENCH/bench_gnutls" check "${GNUTLS_CHECKS:-200000}" "${GNUTLS_CHECK_RUNS:-7}"
+	"$BENCH/bench_gnutls" handshake "${GNUTLS_RUNS:-5}" "${GNUTLS_BLOCKS:-200}" "${GNUTLS_PER_BLOCK:-4}"
+else
+	echo "bench_gnutls not built (no GnuTLS adapter); skipped"
+fi
