@@ -5,9 +5,10 @@
 # (plain OpenSSL against certpin_ssl_ctx_attach(), in memory, 32 hosts with
 # keys of their own), bench_cli_pin.sh, bench_monitor.sh, bench_collect,
 # bench_tofu, bench_policy (load time, memory per host, lookup against a
-# dependent load) and, when built, bench_mbedtls (the mbedTLS adapter's pin
-# check and handshake overhead).  Figures only: no benchmark fails on a
-# timing.  Knobs (environment):
+# dependent load) and, for each TLS-stack adapter built (mbedTLS, GnuTLS), its
+# check of a verified chain of 3 and plain handshakes of that stack against
+# the adapter's, in memory.  Figures only: no benchmark fails on a timing.
+# Knobs (environment):
 #   VERIFY_ITERATIONS (1000000)  VERIFY_RUNS (7)
 #   HANDSHAKE_RUNS (5)           HANDSHAKE_BLOCKS (400)   HANDSHAKE_PER_BLOCK (4)
 #   POLICY_BLOCKS (21)           POLICY_PER_BLOCK (5000)  POLICY_SIZES ("10000 100000 1000000")
@@ -17,6 +18,8 @@
 #   TOFU_HOSTS (100)             TOFU_CHECKS (2000)
 #   MBEDTLS_CHECKS (2000000)     MBEDTLS_CHECK_RUNS (7)
 #   MBEDTLS_RUNS (5)             MBEDTLS_BLOCKS (100)     MBEDTLS_PER_BLOCK (2)
+#   GNUTLS_CHECKS (200000)       GNUTLS_CHECK_RUNS (7)
+#   GNUTLS_RUNS (5)              GNUTLS_BLOCKS (200)      GNUTLS_PER_BLOCK (4)
 # For stable figures run on an otherwise idle machine.
 set -eu
 
@@ -72,4 +75,11 @@ if [ -x "$BENCH/bench_mbedtls" ]; then
 		"${MBEDTLS_BLOCKS:-100}" "${MBEDTLS_PER_BLOCK:-2}"
 else
 	echo "bench_mbedtls not built (no libcertpin-mbedtls); skipped"
+fi
+echo "== 9. the GnuTLS adapter: check of a verified chain of 3, handshakes with and without it (bench_gnutls)"
+if [ -x "$BENCH/bench_gnutls" ]; then
+	"$BENCH/bench_gnutls" check "${GNUTLS_CHECKS:-200000}" "${GNUTLS_CHECK_RUNS:-7}"
+	"$BENCH/bench_gnutls" handshake "${GNUTLS_RUNS:-5}" "${GNUTLS_BLOCKS:-200}" "${GNUTLS_PER_BLOCK:-4}"
+else
+	echo "bench_gnutls not built (no GnuTLS adapter); skipped"
 fi

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Install into a staging prefix, then build clients against it: with
 # pkg-config (certpin.pc, certpin-report.pc, certpin-tools.pc, and
-# certpin-curl.pc with the libcurl example when the build has it) and with
+# certpin-curl.pc, certpin-mbedtls.pc and certpin-gnutls.pc with their
+# examples when the build has them) and with
 # CMake's find_package(certpin COMPONENTS report tools).  Checks the SONAMEs,
 # the headers (each compiles on its own) and the man pages land where they
 # should; that the core library exports and links nothing of the optional
@@ -211,6 +212,46 @@ CM
 	else
 		bad "find_package(certpin COMPONENTS mbedtls) client"
 		tail -n 5 "$tmp/cm-mbedtls.log"
+	fi
+fi
+# The GnuTLS adapter, when this build has it: SONAME and its link to the
+# core, its header alone, and the example client built from the installed
+# package, with pkg-config (the example calls GnuTLS itself, so it names
+# gnutls too: certpin-gnutls.pc keeps GnuTLS in Requires.private, as its
+# header needs none of GnuTLS's) and with find_package(certpin COMPONENTS
+# gnutls).
+gso=$(ls "$libdir"/libcertpin-gnutls.so.* 2>/dev/null | head -n 1)
+if [ -f "$src/src/tls/gnutls/gnutls.c" ] && [ -n "$gso" ]; then
+	if objdump -p "$gso" | grep -q 'SONAME *libcertpin-gnutls.so.1$' &&
+		objdump -p "$gso" | grep -q 'NEEDED *libcertpin.so.1$'; then
+		ok
+	else
+		bad "libcertpin-gnutls.so: SONAME or its dependency on libcertpin.so.1 missing"
+	fi
+	printf '#include <certpin/gnutls.h>\nint certpin_header_test(void);\nint certpin_header_test(void) { return 0; }\n' >"$tmp/hdr.c"
+	if $cc $xflags -std=c11 -pedantic -Wall -Wextra -Werror -c -o "$tmp/hdr.o" "$tmp/hdr.c" \
+			$(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --cflags certpin-gnutls); then
+		ok
+	else
+		bad "<certpin/gnutls.h> does not compile on its own"
+	fi
+	if $cc $xflags -std=c11 -Wall -Wextra -Werror -o "$tmp/gnutls-client" "$src/examples/gnutls_client.c" \
+			$(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --cflags --libs certpin-gnutls gnutls) &&
+		{ LD_LIBRARY_PATH="$libdir" "$tmp/gnutls-client" >"$tmp/gnutls-client.out" 2>&1; [ $? -eq 2 ]; } &&
+		grep -q '^usage:' "$tmp/gnutls-client.out" && objdump -p "$tmp/gnutls-client" | grep -q 'NEEDED *libcertpin-gnutls.so.1$'; then
+		ok
+	else
+		bad "examples/gnutls_client.c does not build from the installed package with pkg-config certpin-gnutls"
+	fi
+	mkdir -p "$tmp/cmg"
+	printf 'cmake_minimum_required(VERSION 3.18)\nproject(g C)\nfind_package(certpin REQUIRED COMPONENTS gnutls)\nadd_executable(g %s)\ntarget_link_libraries(g PRIVATE certpin::gnutls PkgConfig::GNUTLS)\n' \
+		"$src/examples/gnutls_client.c" >"$tmp/cmg/CMakeLists.txt"
+	if CC=$cc cmake -S "$tmp/cmg" -B "$tmp/cmg/b" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_C_FLAGS="$xflags" \
+			-DCMAKE_EXE_LINKER_FLAGS="$xflags" >"$tmp/cmg.log" 2>&1 && cmake --build "$tmp/cmg/b" >>"$tmp/cmg.log" 2>&1; then
+		ok
+	else
+		bad "find_package(certpin COMPONENTS gnutls) client"
+		tail -n 5 "$tmp/cmg.log"
 	fi
 fi
 
