@@ -76,6 +76,7 @@ if [ -x "$BENCH/bench_mbedtls" ]; then
 else
 	echo "bench_mbedtls not built (no libcertpin-mbedtls); skipped"
 fi
+echo
 echo "== 9. the GnuTLS adapter: check of a verified chain of 3, handshakes with and without it (bench_gnutls)"
 if [ -x "$BENCH/bench_gnutls" ]; then
 	"$BENCH/bench_gnutls" check "${GNUTLS_CHECKS:-200000}" "${GNUTLS_CHECK_RUNS:-7}"
