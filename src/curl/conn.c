@@ -29,7 +29,6 @@
 
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,53 +57,6 @@ int cpc_conn_index(void)
 {
 	pthread_once(&idx_once, make_index);
 	return conn_idx;
-}
-
-void cpc_verdict_none(cpc_verdict *v, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	memset(v, 0, sizeof(*v));
-	v->valid = true;
-	v->code = code;
-	v->result.version = CERTPIN_RESULT_VERSION;
-	v->result.verdict = CERTPIN_VERDICT_NOT_PINNED;
-	v->result.rule = v->result.pin = v->result.depth = -1;
-	v->tofu_code = CERTPIN_E_STATE;
-	va_start(ap, fmt);
-	vsnprintf(v->why, sizeof(v->why), fmt, ap);
-	va_end(ap);
-}
-
-static void tuple_set(cpc_tuple *t, const char *primary_ip, const char *local_ip, long primary_port, long local_port)
-{
-	memset(t, 0, sizeof(*t));
-	snprintf(t->primary_ip, sizeof(t->primary_ip), "%s", primary_ip ? primary_ip : "");
-	snprintf(t->local_ip, sizeof(t->local_ip), "%s", local_ip ? local_ip : "");
-	t->primary_port = primary_port;
-	t->local_port = local_port;
-}
-
-void cpc_tuple_of(cpc_tuple *out, CURL *easy)
-{
-	char *pip = NULL, *lip = NULL;
-	long pport = 0, lport = 0;
-
-	if (curl_easy_getinfo(easy, CURLINFO_PRIMARY_IP, &pip) != CURLE_OK)
-		pip = NULL;
-	if (curl_easy_getinfo(easy, CURLINFO_LOCAL_IP, &lip) != CURLE_OK)
-		lip = NULL;
-	if (curl_easy_getinfo(easy, CURLINFO_PRIMARY_PORT, &pport) != CURLE_OK)
-		pport = 0;
-	if (curl_easy_getinfo(easy, CURLINFO_LOCAL_PORT, &lport) != CURLE_OK)
-		lport = 0;
-	tuple_set(out, pip, lip, pport, lport);
-}
-
-bool cpc_tuple_equal(const cpc_tuple *a, const cpc_tuple *b)
-{
-	return a->primary_port == b->primary_port && a->local_port == b->local_port &&
-	       strcmp(a->primary_ip, b->primary_ip) == 0 && strcmp(a->local_ip, b->local_ip) == 0;
 }
 
 /* ---- the checks' callbacks (inside the handshake) ------------------------------------------- */
@@ -313,7 +265,7 @@ int cpc_prereq_cb(void *clientp, char *primary_ip, char *local_ip, int primary_p
 		free(v);
 		return CURL_PREREQFUNC_ABORT;
 	}
-	tuple_set(&t, primary_ip, local_ip, primary_port, local_port);
+	cpc_tuple_set(&t, primary_ip, local_ip, primary_port, local_port);
 	cpc_attachment_take(&a, h);
 	bool ok = transfer_verdict(v, h, &a, &t);
 	v->tuple = t;

@@ -1,12 +1,7 @@
 /*
- * libcertpin-curl: the attach call, the per-handle state and the results.
- * conn.c has libcurl's callbacks and the per-connection verdicts, explain.c
- * the messages.
- *
- * libcurl gives no way to read an option back or to learn when a handle
- * is freed, so the helper's state for an easy handle is found by the
- * handle's address in a registry (a hash table under one mutex) that
- * certpin_curl_attach() fills and certpin_curl_detach() empties.
+ * libcertpin-curl: the attach call and the results.  handle.c keeps the
+ * per-handle state, conn.c has libcurl's callbacks and the per-connection
+ * verdicts, explain.c the messages.
  */
 #include "curl_internal.h"
 
@@ -14,80 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define REGISTRY_BUCKETS 1024
-
-static struct {
-	pthread_mutex_t mu;
-	cpc_handle *bucket[REGISTRY_BUCKETS];
-} registry = { PTHREAD_MUTEX_INITIALIZER, { NULL } };
-
-static size_t bucket_of(const CURL *easy)
-{
-	uintptr_t a = (uintptr_t)easy;
-
-	return (size_t)((a >> 4) ^ (a >> 14)) % REGISTRY_BUCKETS;
-}
-
-/* The handle's state with a reference for the caller, or NULL. */
-cpc_handle *cpc_handle_find(const CURL *easy)
-{
-	cpc_handle *h;
-
-	pthread_mutex_lock(&registry.mu);
-	for (h = registry.bucket[bucket_of(easy)]; h && h->easy != easy; h = h->next)
-		;
-	if (h)
-		atomic_fetch_add(&h->refs, 1);
-	pthread_mutex_unlock(&registry.mu);
-	return h;
-}
-
-/* Take h (its reference goes to the registry) out of the registry if it is there; true if it was. */
-static bool registry_remove(cpc_handle *h)
-{
-	bool found = false;
-
-	pthread_mutex_lock(&registry.mu);
-	for (cpc_handle **p = &registry.bucket[bucket_of(h->easy)]; *p; p = &(*p)->next)
-		if (*p == h) {
-			*p = h->next;
-			found = true;
-			break;
-		}
-	pthread_mutex_unlock(&registry.mu);
-	return found;
-}
-
-static void registry_add(cpc_handle *h)
-{
-	pthread_mutex_lock(&registry.mu);
-	size_t b = bucket_of(h->easy);
-	h->next = registry.bucket[b];
-	registry.bucket[b] = h;
-	pthread_mutex_unlock(&registry.mu);
-}
-
-void cpc_attachment_drop(cpc_attachment *a)
-{
-	certpin_policy_free(a->policy);
-	certpin_binding_free(a->tofu_hold);
-	memset(a, 0, sizeof(*a));
-}
-
-void cpc_attachment_take(cpc_attachment *out, cpc_handle *h)
-{
-	pthread_mutex_lock(&h->mu);
-	*out = h->att;
-	out->policy = certpin_policy_ref(h->att.policy);
-	out->tofu_hold = certpin_binding_ref(h->att.tofu_hold);
-	pthread_mutex_unlock(&h->mu);
-}
-
-bool cpc_attachment_same(const cpc_attachment *a, const cpc_attachment *b)
-{
-	return a->policy == b->policy && a->opts.tofu == b->opts.tofu && a->opts.flags == b->opts.flags;
-}
 
 /* An attachment of `policy` and opts->tofu with references of its own. */
 static int attachment_make(cpc_attachment *a, certpin_policy *policy, const certpin_curl_options *opts,
@@ -104,40 +25,6 @@ static int attachment_make(cpc_attachment *a, certpin_policy *policy, const cert
 		certpin_policy_freeze(policy);
 	a->policy = certpin_policy_ref(policy);
 	return CERTPIN_OK;
-}
-
-void cpc_handle_set_last(cpc_handle *h, const cpc_verdict *v)
-{
-	pthread_mutex_lock(&h->mu);
-	h->last = *v;
-	pthread_mutex_unlock(&h->mu);
-}
-
-void cpc_handle_unref(cpc_handle *h)
-{
-	if (!h || atomic_fetch_sub(&h->refs, 1) != 1)
-		return;
-	cpc_attachment_drop(&h->att);
-	pthread_mutex_destroy(&h->mu);
-	free(h);
-}
-
-static certpin_policy *empty_policy;
-static pthread_once_t empty_once = PTHREAD_ONCE_INIT;
-
-static void make_empty_policy(void)
-{
-	certpin_policy *p = NULL;
-
-	if (certpin_policy_new(&p) == CERTPIN_OK)
-		certpin_policy_freeze(p);
-	empty_policy = p; /* kept for the life of the process */
-}
-
-certpin_policy *cpc_empty_policy(void)
-{
-	pthread_once(&empty_once, make_empty_policy);
-	return empty_policy;
 }
 
 /* ---- the TLS backend ------------------------------------------------------------------ */
@@ -264,7 +151,7 @@ int certpin_curl_attach(CURL *easy, certpin_policy *policy, const certpin_curl_o
 	pthread_mutex_unlock(&h->mu);
 	cpc_attachment_drop(&old);
 	if (fresh)
-		registry_add(h); /* the registry takes the reference */
+		cpc_registry_add(h); /* the registry takes the reference */
 	else
 		cpc_handle_unref(h);
 	return CERTPIN_OK;
@@ -280,7 +167,7 @@ void certpin_curl_detach(CURL *easy)
 	(void)curl_easy_setopt(easy, CURLOPT_SSL_CTX_DATA, NULL);
 	(void)curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, NULL);
 	(void)curl_easy_setopt(easy, CURLOPT_PREREQDATA, NULL);
-	if (registry_remove(h))
+	if (cpc_registry_remove(h))
 		cpc_handle_unref(h); /* the registry's */
 	cpc_handle_unref(h);
 }

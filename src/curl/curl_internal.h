@@ -50,7 +50,7 @@ typedef struct cpc_attachment {
 	certpin_curl_options opts;
 } cpc_attachment;
 
-/* One attached easy handle: found by its address in the registry (curl.c). */
+/* One attached easy handle: found by its address in the registry (handle.c). */
 typedef struct cpc_handle {
 	atomic_size_t refs;             /* the registry's and each connection's it made */
 	pthread_mutex_t mu;             /* guards `att` and `last` */
@@ -70,9 +70,12 @@ typedef struct cpc_conn {
 	size_t nchain;
 } cpc_conn;
 
-/* ---- curl.c ---- */
+/* ---- handle.c ---- */
 /* The state of an attached handle with a reference for the caller (cpc_handle_unref()), or NULL. */
 cpc_handle *cpc_handle_find(const CURL *easy);
+/* Add h to the registry, which takes the caller's reference; take it out (true if it was there). */
+void cpc_registry_add(cpc_handle *h);
+bool cpc_registry_remove(cpc_handle *h);
 void cpc_handle_unref(cpc_handle *h);
 /* A copy of h's attachment with references of its own (drop with cpc_attachment_drop()). */
 void cpc_attachment_take(cpc_attachment *out, cpc_handle *h);
@@ -83,6 +86,12 @@ bool cpc_attachment_same(const cpc_attachment *a, const cpc_attachment *b);
 void cpc_handle_set_last(cpc_handle *h, const cpc_verdict *v);
 /* The policy attached to a connection of a TOFU-only attachment: empty, made once, kept. */
 certpin_policy *cpc_empty_policy(void);
+/* The tuple libcurl reports now for `easy`'s transfer; a tuple of these values. */
+void cpc_tuple_of(cpc_tuple *out, CURL *easy);
+void cpc_tuple_set(cpc_tuple *t, const char *primary_ip, const char *local_ip, long primary_port, long local_port);
+bool cpc_tuple_equal(const cpc_tuple *a, const cpc_tuple *b);
+/* A verdict saying no check ran, with reason `why` (printf). */
+void cpc_verdict_none(cpc_verdict *v, int code, const char *fmt, ...) CERTPIN_PRINTF(3, 4);
 
 /* ---- conn.c ---- */
 /* The SSL_CTX ex_data index of cpc_conn; < 0 if none could be had.  Made once. */
@@ -90,11 +99,6 @@ int cpc_conn_index(void);
 /* The callbacks certpin_curl_attach() installs (libcurl's signatures). */
 CURLcode cpc_ssl_ctx_cb(CURL *easy, void *sslctx, void *userptr);
 int cpc_prereq_cb(void *clientp, char *primary_ip, char *local_ip, int primary_port, int local_port);
-/* The tuple libcurl reports now for `easy`'s transfer. */
-void cpc_tuple_of(cpc_tuple *out, CURL *easy);
-bool cpc_tuple_equal(const cpc_tuple *a, const cpc_tuple *b);
-/* A verdict saying no check ran, with reason `why` (printf). */
-void cpc_verdict_none(cpc_verdict *v, int code, const char *fmt, ...) CERTPIN_PRINTF(3, 4);
 
 /* ---- explain.c ---- */
 /* c->v.why for c's result: the rule's pins and the chain's for a mismatch, the PKIX error, ... */

@@ -188,12 +188,3 @@ int certpin__gt_verify(gnutls_session_t session)
 
 	return st ? check(session, st) : GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR;
 }
-
-void certpin__gt_forget(gt_state *st)
-{
-	st->checked = st->resumption_judged = false;
-	st->status = (unsigned int)-1;
-	st->rc = st->tofu_rc = CERTPIN_E_STATE;
-	memset(&st->result, 0, sizeof(st->result));
-	memset(&st->tofu, 0, sizeof(st->tofu));
-}

@@ -1,7 +1,9 @@
 /*
  * The GnuTLS adapter's own declarations, shared by its files: the
- * per-session state (session.c), the verified path (path.c) and the check
- * (gnutls.c).  Not installed.
+ * per-session state (state.c), the verified path (path.c), the check
+ * (gnutls.c), stored sessions (resume.c) and the public calls (session.c).
+ * Calls go one way only: session.c and resume.c use gnutls.c and state.c,
+ * gnutls.c uses state.c and path.c.  Not installed.
  */
 #ifndef CERTPIN_GNUTLS_ADAPTER_H
 #define CERTPIN_GNUTLS_ADAPTER_H
@@ -59,15 +61,17 @@ typedef struct gt_state {
 	gt_path path;
 } gt_state;
 
-/* session.c: the session's state, made (and the extension registered) on first use; NULL on error. */
+/*
+ * state.c: the session's state, made (and the extension registered) on
+ * first use, NULL on error; forget the last handshake's check; (re)install
+ * the resumption guard, the session's handshake hook.
+ */
 gt_state *certpin__gt_state(gnutls_session_t session, bool create, certpin_error *err);
-
-/* gnutls.c: the verify function; forget the last handshake's check. */
-int certpin__gt_verify(gnutls_session_t session);
 void certpin__gt_forget(gt_state *st);
-
-/* resume.c: (re)install the resumption guard, the session's handshake hook. */
 void certpin__gt_guard_resumption(gnutls_session_t session);
+
+/* gnutls.c: the verify function. */
+int certpin__gt_verify(gnutls_session_t session);
 
 /*
  * path.c: run `verify` (which makes GnuTLS verify with the output function

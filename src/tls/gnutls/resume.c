@@ -14,10 +14,7 @@
  * TLS 1.3 and at the server's Finished in TLS 1.2; the hook judges at the
  * first incoming message that shows it, before the client's Finished.
  *
- * GnuTLS has one handshake hook per session and no way to read it back, so
- * certpin sets it when attaching and again while it makes each ClientHello
- * (the extension's send function): a hook of the application's does not
- * survive on a session certpin is attached to.
+ * The hook itself is in state.c, with the rest of the session's state.
  *
  * Tags name policies and stores by serial numbers that are only unique in
  * one process: stored data carries a random number drawn once per process,
@@ -46,35 +43,6 @@ static void nonce_init(void)
 static bool have_nonce(void)
 {
 	return pthread_once(&nonce_once, nonce_init) == 0 && nonce_ok;
-}
-
-static int hook(gnutls_session_t session, unsigned int htype, unsigned int when, unsigned int incoming,
-	const gnutls_datum_t *msg)
-{
-	gt_state *st = certpin__gt_state(session, false, NULL);
-
-	(void)htype, (void)msg;
-	if (when != GNUTLS_HOOK_POST || !incoming || !st || st->resumption_judged || !gnutls_session_is_resumed(session))
-		return 0;
-	st->resumption_judged = true;
-	if (!st->binding ||
-	    certpin_binding_resume_ok(st->binding, st->host[0] ? st->host : NULL, st->offered ? &st->offered_tag : NULL)) {
-		st->tag = st->offered ? st->offered_tag : st->tag;
-		return 0;
-	}
-	certpin__gt_forget(st);
-	st->resumption_judged = st->checked = true;
-	st->rc = CERTPIN_E_CHAIN; /* the session's chain is not checked again, and its tag does not vouch for it */
-	st->result.version = CERTPIN_RESULT_VERSION;
-	st->result.verdict = CERTPIN_VERDICT_NOT_PINNED;
-	st->result.rule = st->result.pin = st->result.depth = -1;
-	st->status = GNUTLS_CERT_INVALID;
-	return GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR;
-}
-
-void certpin__gt_guard_resumption(gnutls_session_t session)
-{
-	gnutls_handshake_set_hook_function(session, GNUTLS_HANDSHAKE_ANY, GNUTLS_HOOK_POST, hook);
 }
 
 static void put64(unsigned char *p, uint64_t v)

@@ -1,81 +1,11 @@
 /*
- * certpin's state on a GnuTLS session, and the calls that set and read it.
- *
- * GnuTLS has no per-session data slot for libraries (gnutls_session_set_ptr()
- * is the application's), but a TLS extension registered on one session
- * (gnutls_session_ext_register()) has its own data (gnutls_ext_set_data(),
- * gnutls_ext_get_data()), freed through the extension's deinit function by
- * gnutls_deinit().  certpin registers CERTPIN_GNUTLS_EXT_TYPE for that: the
- * extension is never sent (its send function writes nothing), is refused if
- * a server sends it, and its send function, which GnuTLS calls while it
- * makes each ClientHello, marks the start of a handshake: the previous
- * handshake's result is dropped there, and the resumption guard is set
- * again (resume.c).
+ * The public calls on a GnuTLS session: attach a policy or a TOFU store, set
+ * the name to verify, and read the last handshake's result.  The session's
+ * state itself lives in state.c.
  */
 #include "gnutls_adapter.h"
 
-#include <stdlib.h>
 #include <string.h>
-
-static int ext_recv(gnutls_session_t session, const unsigned char *data, size_t len)
-{
-	(void)session, (void)data, (void)len;
-	return GNUTLS_E_RECEIVED_ILLEGAL_EXTENSION; /* never sent, so never answered */
-}
-
-static int ext_send(gnutls_session_t session, gnutls_buffer_t extdata)
-{
-	gt_state *st = certpin__gt_state(session, false, NULL);
-
-	(void)extdata;
-	if (!st)
-		return GNUTLS_E_INTERNAL_ERROR;
-	certpin__gt_forget(st);
-	certpin__gt_guard_resumption(session);
-	return 0;
-}
-
-static void ext_deinit(gnutls_ext_priv_data_t data)
-{
-	gt_state *st = data;
-
-	if (!st)
-		return;
-	certpin_binding_free(st->binding);
-	certpin__gt_path_free(&st->path);
-	free(st);
-}
-
-gt_state *certpin__gt_state(gnutls_session_t session, bool create, certpin_error *err)
-{
-	gnutls_ext_priv_data_t data = NULL;
-	gt_state *st;
-
-	if (gnutls_ext_get_data(session, CERTPIN_GNUTLS_EXT_TYPE, &data) == 0 && data)
-		return data;
-	if (!create)
-		return NULL;
-	if (!(st = calloc(1, sizeof(*st)))) {
-		certpin_error_set(err, CERTPIN_E_NOMEM, NULL, 0, "no memory for certpin's session state");
-		return NULL;
-	}
-	st->opts = (certpin_ssl_options)CERTPIN_SSL_OPTIONS_INIT;
-	certpin__gt_forget(st);
-	int rc = gnutls_session_ext_register(session, "certpin", CERTPIN_GNUTLS_EXT_TYPE, GNUTLS_EXT_TLS, ext_recv,
-		ext_send, ext_deinit, NULL, NULL, GNUTLS_EXT_FLAG_CLIENT_HELLO);
-	if (rc == 0) {
-		gnutls_ext_set_data(session, CERTPIN_GNUTLS_EXT_TYPE, st);
-		data = NULL;
-		if (gnutls_ext_get_data(session, CERTPIN_GNUTLS_EXT_TYPE, &data) == 0 && data == st)
-			return st;
-		rc = GNUTLS_E_INTERNAL_ERROR;
-	}
-	free(st);
-	certpin_error_set(err, rc == GNUTLS_E_MEMORY_ERROR ? CERTPIN_E_NOMEM : CERTPIN_E_TLS, NULL, 0,
-		"GnuTLS did not register certpin's session extension (type %#x): %s", CERTPIN_GNUTLS_EXT_TYPE,
-		gnutls_strerror(rc));
-	return NULL;
-}
 
 static bool options_ok(const certpin_ssl_options *opts)
 {
