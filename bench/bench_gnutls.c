@@ -440,7 +440,7 @@ static int bench_handshakes(int argc, char **argv)
 	certpin_policy *policy = NULL;
 	bench_host *hosts = make_hosts(nhosts, npolicy, &root_pem, &policy);
 	side sides[2] = { { NULL, NULL }, { NULL, control ? NULL : policy } };
-	double med[2][2][MAX_RUNS]; /* [side][client, whole][run] */
+	double med[2][2][MAX_RUNS] = { { { 0 } } }; /* [side][client, whole][run] */
 	size_t nh = (size_t)(blocks * per);
 	double *t[2][2] = { { doubles(nh), doubles(nh) }, { doubles(nh), doubles(nh) } };
 	double *diff = doubles((size_t)(blocks * runs)), *bt[2] = { doubles((size_t)per), doubles((size_t)per) };

@@ -128,9 +128,8 @@ static bool conn_names(certpin__check *chk, SSL *ssl, X509_VERIFY_PARAM *param, 
 		ERR_pop_to_mark();
 	}
 	if (ok && ip) {
-		ok = strlen(ip) < IP_TEXT_MAX;
-		snprintf(ip_buf, IP_TEXT_MAX, "%s", ip);
-		ok = ok && certpin__check_add_name(chk, ip_buf); /* next to a host name, OpenSSL requires the IP as well */
+		ok = snprintf(ip_buf, IP_TEXT_MAX, "%s", ip) < IP_TEXT_MAX &&
+		     certpin__check_add_name(chk, ip_buf); /* next to a host name, OpenSSL requires the IP as well */
 	}
 	OPENSSL_free(ip);
 	const char *sni = ssl ? SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name) : NULL;
@@ -432,11 +431,9 @@ static int ctx_attach(SSL_CTX *ctx, certpin_policy *policy, const certpin_ssl_op
 
 int certpin_ssl_ctx_attach(SSL_CTX *ctx, certpin_policy *policy, const certpin_ssl_options *opts)
 {
-	int rc;
+	int rc = ctx && policy ? check_opts(opts, CERTPIN_SSL_INSECURE_PIN_ONLY) : CERTPIN_E_INVALID_ARG;
 
-	if (!ctx || !policy)
-		return CERTPIN_E_INVALID_ARG;
-	if ((rc = check_opts(opts, CERTPIN_SSL_INSECURE_PIN_ONLY)) != CERTPIN_OK)
+	if (rc != CERTPIN_OK)
 		return rc;
 	certpin__policy_freeze(policy);
 	return ctx_attach(ctx, certpin__policy_ref(policy), opts, NULL);
@@ -444,23 +441,17 @@ int certpin_ssl_ctx_attach(SSL_CTX *ctx, certpin_policy *policy, const certpin_s
 
 int certpin_tofu_ssl_ctx_attach(SSL_CTX *ctx, certpin_tofu *store)
 {
-	int rc;
+	int rc = ctx && store ? check_opts(NULL, 0) : CERTPIN_E_INVALID_ARG;
 
-	if (!ctx || !store)
-		return CERTPIN_E_INVALID_ARG;
-	if ((rc = check_opts(NULL, 0)) != CERTPIN_OK)
-		return rc;
-	return ctx_attach(ctx, NULL, NULL, certpin__tofu_ref(store));
+	return rc != CERTPIN_OK ? rc : ctx_attach(ctx, NULL, NULL, certpin__tofu_ref(store));
 }
 
 int certpin_ssl_attach(SSL *ssl, certpin_policy *policy, const certpin_ssl_options *opts)
 {
 	certpin__binding *b, *old;
-	int rc;
+	int rc = ssl && policy ? check_opts(opts, 0) : CERTPIN_E_INVALID_ARG;
 
-	if (!ssl || !policy)
-		return CERTPIN_E_INVALID_ARG;
-	if ((rc = check_opts(opts, 0)) != CERTPIN_OK)
+	if (rc != CERTPIN_OK)
 		return rc;
 	if (!(b = certpin__binding_new()))
 		return CERTPIN_E_NOMEM;
