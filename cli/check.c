@@ -3,6 +3,7 @@
  * SSL_CTX (exactly as an application would) and report the library's verdict.
  */
 #include "common.h"
+#include "stacks.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,8 @@
 void usage_check(FILE *f)
 {
 	fputs("usage: certpin check HOST[:PORT] --policy FILE [--cafile FILE]\n"
-		"                     [--servername NAME] [--insecure-pin-only] [--json]\n"
+		"                     [--servername NAME] [--tls STACK] [--insecure-pin-only]\n"
+		"                     [--json]\n"
 		"\n"
 		"Connect to HOST (port 443 by default, [IPv6]:PORT) with the pinning policy\n"
 		"FILE (certpin-policy(5)) attached to the TLS context and print the verdict\n"
@@ -24,6 +26,11 @@ void usage_check(FILE *f)
 		"  -c, --cafile FILE        trust anchors (default: system store)\n"
 		"  -s, --servername NAME    SNI and host name checked and looked up in the policy\n"
 		"                           (default: HOST)\n"
+		"      --tls STACK          the TLS library that connects, with certpin's adapter\n"
+		"                           for it: openssl (default), mbedtls, wolfssl, gnutls\n"
+		"                           (those this certpin was built with); the verified\n"
+		"                           chain's certificates are listed with openssl, and\n"
+		"                           their pins with any stack when the pins refuse\n"
 		"      --insecure-pin-only  skip PKIX validation; accept only if the leaf the\n"
 		"                           server sent matches a leaf/any pin (self-signed\n"
 		"                           devices; hostname and dates are NOT checked)\n"
@@ -32,7 +39,7 @@ void usage_check(FILE *f)
 		"                           connect, tls, pin, internal)\n", f);
 }
 
-/* What the library's failure callback saw during the handshake. */
+/* What the library's failure (and, for stacks other than OpenSSL, result) callback saw during the handshake. */
 typedef struct capture {
 	int called;
 	certpin_result result;
@@ -40,12 +47,8 @@ typedef struct capture {
 	size_t n;
 } capture;
 
-static void on_failure(const certpin_result *result, const certpin_chain_elem *chain, size_t n, void *payload)
+static void keep_chain(capture *cap, const certpin_chain_elem *chain, size_t n)
 {
-	capture *cap = payload;
-
-	cap->called = 1;
-	cap->result = *result;
 	free(cap->chain);
 	cap->chain = NULL;
 	cap->n = 0;
@@ -53,6 +56,24 @@ static void on_failure(const certpin_result *result, const certpin_chain_elem *c
 		memcpy(cap->chain, chain, n * sizeof(*chain));
 		cap->n = n;
 	}
+}
+
+static void on_failure(const certpin_result *result, const certpin_chain_elem *chain, size_t n, void *payload)
+{
+	capture *cap = payload;
+
+	cap->called = 1;
+	cap->result = *result;
+	keep_chain(cap, chain, n);
+}
+
+/* After every check: the verified chain, to list it whatever the verdict. */
+static void on_result(int code, const certpin_result *result, int tofu_code, const certpin_tofu_result *tofu,
+	const certpin_chain_elem *chain, size_t n, void *payload)
+{
+	(void)code, (void)result, (void)tofu_code, (void)tofu;
+	if (chain)
+		keep_chain(payload, chain, n);
 }
 
 /* One chain certificate as printed: position and pins, subject when known. */
@@ -153,6 +174,7 @@ typedef struct check_report {
 	const char *target;
 	cli_target t;
 	const char *name;       /* host name checked, NULL before the arguments are */
+	char norm[CERTPIN_HOSTNAME_MAX]; /* it normalized */
 	cli_conn *conn;
 	int rc;                 /* certpin_ssl_result() code, CERTPIN_E_STATE if none ran */
 	certpin_result res;
@@ -166,6 +188,7 @@ typedef struct check_report {
 	chain_line *lines;
 	long nlines;
 	int insecure;
+	const char *stack;      /* the --tls name */
 	int exit_code;
 	/*
 	 * The step that failed, for scripts: "usage", "policy", "trust" (CA
@@ -184,6 +207,7 @@ static void report_init(check_report *r, cli_conn *conn)
 	conn->fd = -1;
 	r->conn = conn;
 	r->rc = CERTPIN_E_STATE;
+	r->stack = "openssl";
 }
 
 /* Record a failed step whose reason cli_error() has just printed; returns `status`. */
@@ -228,9 +252,9 @@ static void print_text(const certpin_policy *policy, const check_report *r)
 
 	printf("host: %s (%s port %s)\n", r->name, r->conn->address[0] ? r->conn->address : r->t.host, r->t.port);
 	if (r->conn->handshake_ok)
-		printf("tls: %s, handshake ok\n", SSL_get_version(r->conn->ssl));
+		printf("tls: %s (%s), handshake ok\n", r->conn->version[0] ? r->conn->version : "?", r->stack);
 	else
-		printf("tls: handshake failed: %s\n", r->conn->error);
+		printf("tls: handshake failed (%s): %s\n", r->stack, r->conn->error);
 	if (r->have_res) {
 		printf("verdict: %s (%s%s)\n", certpin_verdict_name(r->res.verdict), outcome_text(r),
 			r->res.mode == CERTPIN_MODE_REPORT_ONLY && r->have_rule ? ", report-only" : "");
@@ -293,7 +317,8 @@ static int print_json(const check_report *r)
 	bad |= json_object_set_new(o, "address", cli_json_str(r->conn->address[0] ? r->conn->address : NULL));
 	bad |= json_object_set_new(o, "handshake", json_boolean(r->conn->handshake_ok));
 	bad |= json_object_set_new(o, "tls_version",
-		cli_json_str(r->conn->handshake_ok ? SSL_get_version(r->conn->ssl) : NULL));
+		cli_json_str(r->conn->handshake_ok && r->conn->version[0] ? r->conn->version : NULL));
+	bad |= json_object_set_new(o, "tls_stack", json_string(r->stack));
 	bad |= json_object_set_new(o, "error", cli_json_str(r->error));
 	bad |= json_object_set_new(o, "stage", cli_json_str(r->stage));
 	bad |= json_object_set_new(o, "insecure_pin_only", json_boolean(r->insecure));
@@ -354,36 +379,48 @@ static const char *refusal_text(int rc, int insecure)
 }
 
 typedef struct check_args {
-	const char *target, *policy, *cafile, *servername;
+	const char *target, *policy, *cafile, *servername, *tls;
 	int insecure, json;
+	const cli_stack *stack;         /* NULL: OpenSSL */
 } check_args;
 
-/* Target, policy and TLS context; 0 or an exit status with the failed step recorded. */
-static int prepare(check_report *r, const check_args *a, certpin_policy **policy, SSL_CTX **ctx, capture *cap)
+/* Target, name and policy, and the options to attach with; 0 or an exit status with the failed step recorded. */
+static int prepare_policy(check_report *r, const check_args *a, certpin_policy **policy, certpin_ssl_options *sopts,
+	capture *cap)
 {
-	certpin_ssl_options sopts = CERTPIN_SSL_OPTIONS_INIT;
-	char norm[CERTPIN_HOSTNAME_MAX];
-	int rc, status = CLI_EXIT_INTERNAL;
+	int status;
 
 	if (cli_parse_target(&r->t, a->target) != 0)
 		return fail_at(r, "usage", CLI_EXIT_USAGE);
 	r->name = a->servername ? a->servername : r->t.host;
-	if (certpin_hostname_normalize(norm, sizeof(norm), r->name) != CERTPIN_OK) {
+	if (certpin_hostname_normalize(r->norm, sizeof(r->norm), r->name) != CERTPIN_OK) {
 		cli_error("check: invalid host name '%s'", r->name);
 		return fail_at(r, "usage", CLI_EXIT_USAGE);
 	}
 	if ((status = cli_policy_load(policy, a->policy, NULL)) != CLI_EXIT_OK)
 		return fail_at(r, "policy", status);
-	*ctx = cli_ssl_ctx_new(a->cafile, &status);
-	if (!*ctx)
-		return fail_at(r, status == CLI_EXIT_INTERNAL ? "internal" : "trust", status);
+	*sopts = (certpin_ssl_options)CERTPIN_SSL_OPTIONS_INIT;
 	if (a->insecure) {
 		cli_warn("--insecure-pin-only: PKIX validation, host name and validity dates are NOT checked; "
 			"only the server's leaf key is compared with leaf/any pins");
-		sopts.flags |= CERTPIN_SSL_INSECURE_PIN_ONLY;
+		sopts->flags |= CERTPIN_SSL_INSECURE_PIN_ONLY;
 	}
-	sopts.on_failure = on_failure;
-	sopts.payload = cap;
+	sopts->on_failure = on_failure;
+	sopts->payload = cap;
+	return 0;
+}
+
+/* The OpenSSL path: target, policy and TLS context; 0 or an exit status with the failed step recorded. */
+static int prepare(check_report *r, const check_args *a, certpin_policy **policy, SSL_CTX **ctx, capture *cap)
+{
+	certpin_ssl_options sopts;
+	int rc, status = prepare_policy(r, a, policy, &sopts, cap);
+
+	if (status != 0)
+		return status;
+	*ctx = cli_ssl_ctx_new(a->cafile, &status);
+	if (!*ctx)
+		return fail_at(r, status == CLI_EXIT_INTERNAL ? "internal" : "trust", status);
 	rc = certpin_ssl_ctx_attach(*ctx, *policy, &sopts);
 	if (rc != CERTPIN_OK) {
 		cli_error("cannot attach the policy: %s", certpin_strerror(rc));
@@ -420,13 +457,9 @@ static void collect_chain(check_report *r, const capture *cap)
 	}
 }
 
-/* The library's verdict on a connection that reached TLS; returns the exit status. */
-static int evaluate(check_report *r, const certpin_policy *policy, const capture *cap)
+/* The rule and pin of r->res in the policy. */
+static void find_rule(check_report *r, const certpin_policy *policy)
 {
-	cli_conn *conn = r->conn;
-	int status;
-
-	r->rc = conn->ssl ? certpin_ssl_result(&r->res, conn->ssl) : CERTPIN_E_STATE;
 	r->have_res = r->rc != CERTPIN_E_STATE && r->rc != CERTPIN_E_PKIX && r->rc != CERTPIN_E_TLS &&
 		r->rc != CERTPIN_E_CHAIN && r->rc != CERTPIN_E_HOSTNAME;
 	if (r->rc != CERTPIN_E_STATE && r->res.rule >= 0 &&
@@ -436,18 +469,14 @@ static int evaluate(check_report *r, const certpin_policy *policy, const capture
 			certpin_policy_host_pin(&r->matched, &r->matched_pos, policy, (size_t)r->res.rule,
 				(size_t)r->res.pin) == CERTPIN_OK)
 		r->have_matched = 1;
+}
 
-	/*
-	 * A refusal by the pins shows as X509_V_ERR_APPLICATION_VERIFICATION
-	 * (PKIX failures keep OpenSSL's reason); name the certpin reason instead.
-	 */
-	if (!conn->handshake_ok && r->rc != CERTPIN_E_STATE && r->rc != CERTPIN_OK &&
-			SSL_get_verify_result(conn->ssl) == X509_V_ERR_APPLICATION_VERIFICATION)
-		snprintf(conn->error, sizeof(conn->error), "%s%s", r->rc == CERTPIN_E_PKIX ? "" : "refused by certpin: ",
-			refusal_text(r->rc, r->insecure));
-	collect_chain(r, cap);
+/* The exit status for a connection that reached TLS, with r->rc and its chain in. */
+static int judge(check_report *r)
+{
+	cli_conn *conn = r->conn;
+	int status = cli_exit_for_handshake(conn->handshake_ok, r->rc);
 
-	status = cli_exit_for_handshake(conn->handshake_ok, r->rc);
 	if (conn->handshake_ok && r->rc == CERTPIN_E_STATE) {
 		/* Attached policies run on every handshake; no result means a library fault. */
 		cli_error("%s: the pin check did not run", r->target);
@@ -460,6 +489,46 @@ static int evaluate(check_report *r, const certpin_policy *policy, const capture
 		r->error = conn->handshake_ok ? refusal_text(r->rc, r->insecure) : conn->error;
 	}
 	return status;
+}
+
+/* The library's verdict on a connection OpenSSL made; returns the exit status. */
+static int evaluate(check_report *r, const certpin_policy *policy, const capture *cap)
+{
+	cli_conn *conn = r->conn;
+
+	r->rc = conn->ssl ? certpin_ssl_result(&r->res, conn->ssl) : CERTPIN_E_STATE;
+	find_rule(r, policy);
+	/*
+	 * A refusal by the pins shows as X509_V_ERR_APPLICATION_VERIFICATION
+	 * (PKIX failures keep OpenSSL's reason); name the certpin reason instead.
+	 */
+	if (!conn->handshake_ok && r->rc != CERTPIN_E_STATE && r->rc != CERTPIN_OK &&
+			SSL_get_verify_result(conn->ssl) == X509_V_ERR_APPLICATION_VERIFICATION)
+		snprintf(conn->error, sizeof(conn->error), "%s%s", r->rc == CERTPIN_E_PKIX ? "" : "refused by certpin: ",
+			refusal_text(r->rc, r->insecure));
+	collect_chain(r, cap);
+	return judge(r);
+}
+
+/* Another stack's connection: its adapter's result, and the verified chain as the result callback saw it. */
+static int evaluate_stack(check_report *r, const certpin_policy *policy, const capture *cap,
+	const cli_stack_result *sr)
+{
+	cli_conn *conn = r->conn;
+
+	r->rc = sr->rc;
+	r->res = sr->res;
+	snprintf(conn->version, sizeof(conn->version), "%s", sr->version);
+	find_rule(r, policy);
+	if (!conn->handshake_ok && r->rc != CERTPIN_E_STATE && r->rc != CERTPIN_OK && r->rc != CERTPIN_E_PKIX)
+		snprintf(conn->error, sizeof(conn->error), "refused by certpin: %s", refusal_text(r->rc, r->insecure));
+	r->chain_label = r->insecure ? "peer leaf (not PKIX-verified)" : "verified chain";
+	r->nlines = lines_from_capture(&r->lines, cap);
+	if (r->nlines < 0) {
+		cli_error("cannot list the server's certificate chain");
+		r->nlines = 0;
+	}
+	return judge(r);
 }
 
 /* Print the outcome (JSON for every outcome, text once TLS was reached); returns the exit status. */
@@ -487,6 +556,34 @@ static int finish(check_report *r, const certpin_policy *policy, int json, int s
 	return status;
 }
 
+/* A connection that did not reach TLS: its step and reason recorded; returns the exit status. */
+static int not_connected(check_report *r)
+{
+	cli_error("%s: %s", r->target, r->conn->error);
+	r->stage = r->conn->resolved ? "connect" : "dns";
+	r->error = r->conn->error;
+	return CLI_EXIT_TLS;
+}
+
+/* The check through a stack of cli/tls/; returns the exit status. */
+static int check_stack(check_report *r, const check_args *a, certpin_policy **policy, capture *cap)
+{
+	certpin_ssl_options sopts;
+	cli_stack_result sr = { CERTPIN_E_STATE, { 0 }, "" };
+	int status = prepare_policy(r, a, policy, &sopts, cap);
+
+	if (status != 0)
+		return status;
+	sopts.on_result = on_result;
+	const cli_stack_args sa = { a->cafile, *policy, &sopts, cli_is_ip_literal(r->norm) ? NULL : r->norm, r->norm };
+	if (cli_conn_open(r->conn, &r->t) != 0)
+		return not_connected(r);
+	status = a->stack->run(r->conn, &sa, &sr);
+	if (status != CLI_EXIT_OK)
+		return fail_at(r, status == CLI_EXIT_INTERNAL ? "internal" : "trust", status);
+	return evaluate_stack(r, *policy, cap, &sr);
+}
+
 static int run_check(const check_args *a)
 {
 	check_report r;
@@ -500,17 +597,12 @@ static int run_check(const check_args *a)
 	memset(&cap, 0, sizeof(cap));
 	r.target = a->target;
 	r.insecure = a->insecure;
-	status = prepare(&r, a, &policy, &ctx, &cap);
-	if (status == 0) {
+	r.stack = a->tls ? a->tls : "openssl";
+	if (a->stack) {
+		status = check_stack(&r, a, &policy, &cap);
+	} else if ((status = prepare(&r, a, &policy, &ctx, &cap)) == 0) {
 		status = cli_tls_connect(&conn, ctx, &r.t, r.name, r.name);
-		if (!conn.tcp_ok) {
-			cli_error("%s: %s", a->target, conn.error);
-			r.stage = conn.resolved ? "connect" : "dns";
-			r.error = conn.error;
-			status = CLI_EXIT_TLS;
-		} else {
-			status = evaluate(&r, policy, &cap);
-		}
+		status = conn.tcp_ok ? evaluate(&r, policy, &cap) : not_connected(&r);
 	}
 	status = finish(&r, policy, a->json, status);
 	free(r.lines);
@@ -544,6 +636,7 @@ int cmd_check(int argc, char **argv)
 		CLI_VALUE("--policy", 'p', &a.policy),
 		CLI_VALUE("--cafile", 'c', &a.cafile),
 		CLI_VALUE("--servername", 's', &a.servername),
+		CLI_VALUE("--tls", 0, &a.tls),
 		CLI_FLAG("--insecure-pin-only", 0, &a.insecure),
 		CLI_FLAG("--json", 'j', &a.json),
 		CLI_OPT_END,
@@ -560,6 +653,14 @@ int cmd_check(int argc, char **argv)
 		return status;
 	if (!a.policy) {
 		cli_error("check: --policy FILE is required");
+		return usage_error(a.json, CLI_EXIT_USAGE);
+	}
+	if (a.tls && strcmp(a.tls, "openssl") != 0 && !(a.stack = cli_stack_find(a.tls))) {
+		if (strcmp(a.tls, "mbedtls") == 0 || strcmp(a.tls, "wolfssl") == 0 || strcmp(a.tls, "gnutls") == 0)
+			cli_error("check: --tls %s: this certpin was built without the %s adapter (it has: %s)", a.tls,
+				a.tls, cli_stack_names());
+		else
+			cli_error("check: --tls: unknown TLS stack '%s' (this certpin has: %s)", a.tls, cli_stack_names());
 		return usage_error(a.json, CLI_EXIT_USAGE);
 	}
 	a.target = args.operands[0];

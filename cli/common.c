@@ -640,13 +640,15 @@ const char *cli_tcp_reason(const cli_tcp *t)
 	return t->error ? strerror(t->error) : "no usable address";
 }
 
-/* TCP for cli_tls_connect(): blocking again, every read and write bounded. */
-static int tcp_connect(cli_conn *c, const cli_target *t)
+int cli_conn_open(cli_conn *c, const cli_target *t)
 {
 	struct timeval tv = { CLI_CONNECT_TIMEOUT, 0 };
 	cli_tcp tcp = { .max_addrs = 8, .attempt_ms = CLI_CONNECT_TIMEOUT * 1000 };
-	int fd = cli_tcp_connect(&tcp, t->host, t->port), flags;
+	int fd, flags;
 
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+	fd = cli_tcp_connect(&tcp, t->host, t->port);
 	c->resolved = tcp.gai_error == 0;
 	if (fd >= 0 && ((flags = fcntl(fd, F_GETFL, 0)) < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0)) {
 		tcp.error = errno;
@@ -665,6 +667,7 @@ static int tcp_connect(cli_conn *c, const cli_target *t)
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	snprintf(c->address, sizeof(c->address), "%s", tcp.address);
 	c->fd = fd;
+	c->tcp_ok = 1;
 	return 0;
 }
 
@@ -695,8 +698,6 @@ int cli_tls_connect(cli_conn *c, SSL_CTX *ctx, const cli_target *t,
 	int ret;
 	char sni[CERTPIN_HOSTNAME_MAX], vhost[CERTPIN_HOSTNAME_MAX];
 
-	memset(c, 0, sizeof(*c));
-	c->fd = -1;
 	/*
 	 * Send and verify the normalized name (lower case, no trailing dot):
 	 * that is the name the policy matched, and OpenSSL's name check does not
@@ -707,9 +708,8 @@ int cli_tls_connect(cli_conn *c, SSL_CTX *ctx, const cli_target *t,
 		servername = sni;
 	if (verify_host && certpin_hostname_normalize(vhost, sizeof(vhost), verify_host) == CERTPIN_OK)
 		verify_host = vhost;
-	if (tcp_connect(c, t) != 0)
+	if (cli_conn_open(c, t) != 0)
 		return CLI_EXIT_TLS;
-	c->tcp_ok = 1;
 	c->ssl = SSL_new(ctx);
 	if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1) {
 		snprintf(c->error, sizeof(c->error), "cannot create TLS connection");
@@ -733,6 +733,7 @@ int cli_tls_connect(cli_conn *c, SSL_CTX *ctx, const cli_target *t,
 		return CLI_EXIT_TLS;
 	}
 	c->handshake_ok = 1;
+	snprintf(c->version, sizeof(c->version), "%s", SSL_get_version(c->ssl));
 	return 0;
 }
 

@@ -241,8 +241,16 @@ typedef struct cli_conn {
 	int resolved;           /* the host name resolved to at least one address */
 	int tcp_ok;             /* TCP connection established */
 	int handshake_ok;       /* TLS handshake completed */
+	char version[32];       /* the protocol negotiated, "" if none */
 	char error[512];        /* one-line reason when a step failed */
 } cli_conn;
+
+/*
+ * Clear `c` and connect it to `t` (timeout CLI_CONNECT_TIMEOUT): c->fd is
+ * blocking, every read and write bounded by CLI_CONNECT_TIMEOUT.  0, or -1
+ * with c->error set (c->resolved tells a name that did not resolve).
+ */
+int cli_conn_open(cli_conn *c, const cli_target *t);
 
 /*
  * Connect to `t` (timeout CLI_CONNECT_TIMEOUT) and run a TLS handshake with

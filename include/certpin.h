@@ -643,10 +643,13 @@ typedef void (*certpin_failure_cb)(const certpin_result *result,
  * where its reason can be kept when the application never sees the
  * connection (libcurl frees it).  Not called when no check could run (out
  * of memory: the handshake is refused), nor for a resumed session.
+ * `chain` is the verified chain with all digests filled (pin-only trust:
+ * the peer's leaf alone), NULL with `n` 0 when the stack did not verify
+ * one (a PKIX failure) or its digests could not be computed.
  */
 struct certpin_tofu_result;             /* certpin/tofu.h */
 typedef void (*certpin_result_cb)(int code, const certpin_result *result, int tofu_code,
-	const struct certpin_tofu_result *tofu, void *payload);
+	const struct certpin_tofu_result *tofu, const certpin_chain_elem *chain, size_t n, void *payload);
 
 #define CERTPIN_SSL_INSECURE_PIN_ONLY 1u /* see certpin_ssl_options.flags */
 

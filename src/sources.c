@@ -207,9 +207,12 @@ static void report_result(const certpin__record *rec, const certpin__check *chk)
 {
 	bool pol = rec->have_policy && memcmp(rec->policy_id, rec->id, sizeof(rec->id)) == 0;
 	bool tofu = rec->have_tofu && memcmp(rec->tofu_id, rec->id, sizeof(rec->id)) == 0;
+	/* only a chain the stack verified is shown (pin-only: the leaf the handshake proved) */
+	const certpin_chain_elem *chain = chk->pkix_ok && chk->chain ? certpin__chain_all(chk->chain) : NULL;
 
 	chk->on_result(pol ? rec->policy_rc : CERTPIN_E_STATE, pol ? &rec->policy : NULL,
-		tofu ? rec->tofu_rc : CERTPIN_E_STATE, tofu ? &rec->tofu : NULL, chk->payload);
+		tofu ? rec->tofu_rc : CERTPIN_E_STATE, tofu ? &rec->tofu : NULL, chain, chain ? chk->chain->n : 0,
+		chk->payload);
 }
 
 static int sources_decide(certpin__record *rec, certpin__tag *tag, const certpin__snapshot *s,

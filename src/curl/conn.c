@@ -75,7 +75,7 @@ static void conn_on_failure(const certpin_result *result, const certpin_chain_el
 
 /* The verdict of the connection, and of its handle's transfer; then the application's callback. */
 static void conn_on_result(int code, const certpin_result *result, int tofu_code, const certpin_tofu_result *tofu,
-	void *payload)
+	const certpin_chain_elem *chain, size_t n, void *payload)
 {
 	cpc_conn *c = payload;
 	cpc_tuple t = c->v.tuple;
@@ -94,7 +94,7 @@ static void conn_on_result(int code, const certpin_result *result, int tofu_code
 	if (c->owner)
 		cpc_handle_set_last(c->owner, &c->v);
 	if (c->att.opts.on_result)
-		c->att.opts.on_result(code, result, tofu_code, tofu, c->att.opts.payload);
+		c->att.opts.on_result(code, result, tofu_code, tofu, chain, n, c->att.opts.payload);
 }
 
 /* ---- CURLOPT_SSL_CTX_FUNCTION ------------------------------------------------------------- */

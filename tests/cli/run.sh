@@ -2,11 +2,12 @@
 # run.sh CASE - run one data-driven certpin CLI test case and print PASS/FAIL.
 #
 # Environment: CERTPIN (the CLI), CERTPIN_TEST_PKI (output of mkpki.sh),
-# CERTPIN_TEST_DATA (tests/data), TLS_SERVER (needed by "server:" cases).
+# CERTPIN_TEST_DATA (tests/data), TLS_SERVER (needed by "server:" cases),
+# CERTPIN_TLS (optional: run a "certpin check" case with --tls CERTPIN_TLS).
 #
 # A case file is a list of directives, one per line, "# KEY: VALUE"; other
 # lines are ignored.  Shell text (setup, args, commands) sees $PKI, $DATA,
-# $TMP (a fresh directory, also the working directory) and $PORT.
+# $TMP (a fresh directory, also the working directory), $PORT and $TLS_ARGS.
 #
 #   # name: TEXT                   description (optional)
 #   # setup: SHELL                 run before the command; all setup lines form
@@ -16,6 +17,9 @@
 #                                  stop it (by PID) when the case ends
 #   # args: ARGS                   the command is "$CERTPIN" ARGS, run by sh
 #                                  (redirections such as "< FILE" work)
+#   # tls: STACK...                run only through these stacks (CERTPIN_TLS,
+#                                  default openssl): what the case checks is
+#                                  those stacks' behaviour; absent: every one
 #   # exit: N                      required exit status (mandatory)
 #   # stdout-contains: TEXT        fixed string that must appear in stdout
 #   # stdout-not-contains: TEXT    fixed string that must not appear in stdout
@@ -102,6 +106,7 @@ EOF
 SETUP=
 SERVER=
 ARGS=
+TLS_ONLY=
 HAVE_ARGS=0
 EXPECT_EXIT=
 : >"$TMP/.checks"
@@ -123,6 +128,7 @@ while IFS= read -r line || [ -n "$line" ]; do
 " ;;
 	server) SERVER=$value ;;
 	args) ARGS=$value; HAVE_ARGS=1 ;;
+	tls) TLS_ONLY=$value ;;
 	exit) EXPECT_EXIT=$value ;;
 	stdout-contains | stdout-not-contains | stderr-contains | stderr-not-contains | \
 	stderr-lines | stdout-pipe | stdout-contains-output-of)
@@ -134,6 +140,23 @@ while IFS= read -r line || [ -n "$line" ]; do
 done <"$CASE"
 
 [ "$HAVE_ARGS" -eq 1 ] || { fail "no '# args:' line"; exit 1; }
+# CERTPIN_TLS=STACK: run a "check" case through that stack (certpin check
+# --tls STACK); $TLS_ARGS has those options for the case's own commands.
+TLS_ARGS=
+case " $TLS_ONLY " in
+"  " | *" ${CERTPIN_TLS:-openssl} "*) ;;
+*) echo "SKIP: $NAME: only for --tls $TLS_ONLY"; exit 77 ;;
+esac
+if [ -n "${CERTPIN_TLS:-}" ]; then
+	case $ARGS in
+	"check "*) ;;
+	*) fail "CERTPIN_TLS is set but the case does not run certpin check"; exit 1 ;;
+	esac
+	TLS_ARGS="--tls $CERTPIN_TLS"
+	ARGS="$ARGS $TLS_ARGS"
+	NAME="$NAME (--tls $CERTPIN_TLS)"
+fi
+export TLS_ARGS
 case $EXPECT_EXIT in
 '' | *[!0-9]*) fail "missing or bad '# exit:' line"; exit 1 ;;
 esac

@@ -99,9 +99,9 @@ static void count_failure(const certpin_result *r, const certpin_chain_elem *cha
 }
 
 static void count_result(int code, const certpin_result *r, int tofu_code, const certpin_tofu_result *t,
-	void *payload)
+	const certpin_chain_elem *chain, size_t n, void *payload)
 {
-	(void)code, (void)r, (void)tofu_code, (void)t;
+	(void)code, (void)r, (void)tofu_code, (void)t, (void)chain, (void)n;
 	((counts *)payload)->results++;
 }
 

@@ -30,7 +30,19 @@ typedef struct seen {
 	int have_result, have_tofu;
 	certpin_result result;
 	certpin_tofu_result tofu;
+	size_t nchain;                  /* the verified chain it was given */
+	certpin_chain_elem leaf;
 } seen;
+
+/* Is the leaf the callback saw the one whose key pins.txt calls `name`? */
+static int leaf_is(const seen *s, const char *name)
+{
+	certpin_pin pin;
+
+	return s->nchain > 0 && (s->leaf.flags & CERTPIN_HAVE_SPKI) &&
+	       certpin_pin_parse(&pin, test_pin(name), strlen(test_pin(name))) == CERTPIN_OK &&
+	       memcmp(pin.digest, s->leaf.spki_sha256, CERTPIN_DIGEST_LEN) == 0;
+}
 
 static void on_failure(const certpin_result *r, const certpin_chain_elem *chain, size_t n, void *payload)
 {
@@ -41,11 +53,14 @@ static void on_failure(const certpin_result *r, const certpin_chain_elem *chain,
 }
 
 static void on_result(int code, const certpin_result *result, int tofu_code, const certpin_tofu_result *tofu,
-	void *payload)
+	const certpin_chain_elem *chain, size_t n, void *payload)
 {
 	seen *s = payload;
 
 	s->results++;
+	s->nchain = chain ? n : 0;
+	if (chain && n > 0)
+		s->leaf = chain[0];
 	s->code = code;
 	s->tofu_code = tofu_code;
 	s->have_result = result != NULL;
@@ -138,6 +153,8 @@ static void test_openssl_verdicts(void)
 	CHECK_STR(s.result.hostname, HOST);
 	CHECK_INT(s.have_tofu, 0);
 	CHECK_INT(s.tofu_code, CERTPIN_E_STATE);
+	CHECK_INT((int)s.nchain, 3);            /* the verified chain comes along: leaf, intermediate, root */
+	CHECK(leaf_is(&s, "leaf"));
 
 	/* a rogue CA the client trusts: refused, and the reason reaches the callback */
 	memset(&s, 0, sizeof(s));
@@ -150,6 +167,8 @@ static void test_openssl_verdicts(void)
 	CHECK_INT(s.code, CERTPIN_E_PIN_MISMATCH);
 	CHECK_INT(s.result.verdict, CERTPIN_VERDICT_MISMATCH);
 	CHECK_INT(s.result.allowed, 0);
+	CHECK(leaf_is(&s, "rogue-leaf"));
+	CHECK(!leaf_is(&s, "leaf"));
 
 	/* PKIX failure for a pinned host: the callback says so, with OpenSSL's error */
 	memset(&s, 0, sizeof(s));
@@ -158,6 +177,7 @@ static void test_openssl_verdicts(void)
 	CHECK_INT(s.results, 1);
 	CHECK_INT(s.code, CERTPIN_E_PKIX);
 	CHECK(s.result.pkix_error != 0);
+	CHECK_INT((int)s.nchain, 0);            /* no chain was verified: none is shown */
 
 	/* a host the policy does not pin: called too, not pinned */
 	certpin_policy *other = policy_pinning("other.certpin.test", "leaf", CERTPIN_MODE_ENFORCE);
