@@ -8,6 +8,9 @@ FUZZ_SECONDS ?= 10
 PREFIX     ?= /usr/local
 # WERROR=ON turns compiler warnings into errors (CI and development; .ci/run).
 WERROR     ?= OFF
+# CMAKE_ARGS: more configure options, e.g. -DCERTPIN_GNUTLS=ON to require an
+# optional integration instead of building it when found (.ci/run does).
+CMAKE_ARGS ?=
 GENERATOR  := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 JOBS       := $(shell nproc 2>/dev/null || echo 2)
 
@@ -19,7 +22,7 @@ deps:
 	@sh scripts/install-deps.sh
 
 build: deps
-	@test -f $(BUILD)/CMakeCache.txt || cmake -S . -B $(BUILD) $(GENERATOR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCERTPIN_WERROR=$(WERROR)
+	@test -f $(BUILD)/CMakeCache.txt || cmake -S . -B $(BUILD) $(GENERATOR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCERTPIN_WERROR=$(WERROR) $(CMAKE_ARGS)
 	cmake --build $(BUILD) -j $(JOBS)
 
 demo: build
@@ -30,7 +33,7 @@ check: build
 	CERTPIN_REQUIRE_BROWSER=1 ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
 check-asan: deps
-	@test -f $(ASAN_BUILD)/CMakeCache.txt || CC=clang cmake -S . -B $(ASAN_BUILD) $(GENERATOR) -DCMAKE_BUILD_TYPE=Debug -DCERTPIN_SANITIZE=ON -DCERTPIN_BENCH=OFF -DCERTPIN_WERROR=$(WERROR)
+	@test -f $(ASAN_BUILD)/CMakeCache.txt || CC=clang cmake -S . -B $(ASAN_BUILD) $(GENERATOR) -DCMAKE_BUILD_TYPE=Debug -DCERTPIN_SANITIZE=ON -DCERTPIN_BENCH=OFF -DCERTPIN_WERROR=$(WERROR) $(CMAKE_ARGS)
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	CERTPIN_REQUIRE_BROWSER=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)

@@ -3,6 +3,7 @@
 # build type (Release, RelWithDebInfo, Debug, MinSizeRel), warnings as
 # errors: what packagers and integrators build must compile without a warning.
 # Compile only; the tests run once, in `make test`.  CI runs this (.ci/run).
+# CMAKE_ARGS (environment): more configure options for every build.
 set -eu
 out=${1:-build-matrix}
 gen=
@@ -14,8 +15,8 @@ for cc in gcc clang; do
 	for type in Release RelWithDebInfo Debug MinSizeRel; do
 		dir=$out/$cc-$type
 		printf 'build-matrix: %-6s %-15s ' "$cc" "$type"
-		# shellcheck disable=SC2086  # $gen is empty or two words
-		if CC=$cc cmake -S . -B "$dir" $gen -DCMAKE_BUILD_TYPE=$type -DCERTPIN_WERROR=ON \
+		# shellcheck disable=SC2086  # $gen and $CMAKE_ARGS are lists of words
+		if CC=$cc cmake -S . -B "$dir" $gen -DCMAKE_BUILD_TYPE=$type -DCERTPIN_WERROR=ON ${CMAKE_ARGS:-} \
 			>"$dir.log" 2>&1 && cmake --build "$dir" -j "$jobs" >>"$dir.log" 2>&1; then
 			echo ok
 		else
