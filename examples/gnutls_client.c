@@ -12,6 +12,8 @@
 #define _POSIX_C_SOURCE 200809L /* getaddrinfo() */
 #endif
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -36,6 +38,10 @@ static int tcp_connect(const char *addr, const char *port)
 			fd = -1;
 		}
 	freeaddrinfo(ai);
+	/* Small TLS records leave at once: a refusal's alert must not wait for an ACK behind Nagle's algorithm,
+	 * or the close() after it (a reset, with the server's Finished unread) drops it. */
+	if (fd >= 0)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
 	return fd;
 }
 

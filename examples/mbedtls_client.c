@@ -1,12 +1,13 @@
 /*
  * mbedtls_client.c - certpin in an mbedTLS 2.28 client.
  *
- *   example_mbedtls_client HOST PORT POLICY.json CAFILE
+ *   example_mbedtls_client HOST PORT POLICY.json CAFILE [ADDRESS]
  *
- * Connects to HOST:PORT with TLS 1.2, verifies the chain against CAFILE and
- * the host name as usual, and lets certpin check the chain mbedTLS verified
- * against the pins in POLICY.json.  Prints the verdict; exits 0 if the
- * connection was allowed, 1 if certpin refused it, 2 on any other failure.
+ * Connects to ADDRESS (default HOST) on PORT with TLS 1.2, verifies the chain
+ * against CAFILE and the host name HOST as usual, and lets certpin check the
+ * chain mbedTLS verified against the pins in POLICY.json.  Prints the
+ * verdict; exits 0 if the connection was allowed, 1 if certpin refused it, 2
+ * on any other failure.
  */
 #include <stdio.h>
 
@@ -34,8 +35,8 @@ int main(int argc, char **argv)
 	certpin_error perr;
 	int ret = -1, status = 2;
 
-	if (argc != 5) {
-		fprintf(stderr, "usage: %s HOST PORT POLICY.json CAFILE\n", argv[0]);
+	if (argc < 5 || argc > 6) {
+		fprintf(stderr, "usage: %s HOST PORT POLICY.json CAFILE [ADDRESS]\n", argv[0]);
 		return 2;
 	}
 	mbedtls_entropy_init(&entropy);
@@ -65,7 +66,7 @@ int main(int argc, char **argv)
 	    mbedtls_ssl_setup(&ssl, &conf) != 0 || certpin_mbedtls_setup(&pc, pins, &ssl, argv[1]) != CERTPIN_OK)
 		goto out;
 
-	if (mbedtls_net_connect(&net, argv[1], argv[2], MBEDTLS_NET_PROTO_TCP) != 0)
+	if (mbedtls_net_connect(&net, argc == 6 ? argv[5] : argv[1], argv[2], MBEDTLS_NET_PROTO_TCP) != 0)
 		goto out;
 	mbedtls_ssl_set_bio(&ssl, &net, mbedtls_net_send, NULL, mbedtls_net_recv_timeout);
 	for (int i = 0; i < 100; i++)

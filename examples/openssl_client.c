@@ -2,12 +2,13 @@
  * openssl_client.c - the three-line certpin integration in a complete
  * OpenSSL client.
  *
- *   example_openssl_client HOST PORT POLICY.json [CAFILE]
+ *   example_openssl_client HOST PORT POLICY.json [CAFILE [ADDRESS]]
  *
- * Connects to HOST:PORT with TLS 1.2+, verifies the certificate chain and the
- * host name as usual, and lets certpin check the verified chain against the
- * pins in POLICY.json.  Prints the verdict; exits 0 if the connection was
- * allowed, 1 if certpin refused it, 2 on any other failure.
+ * Connects to ADDRESS (default HOST) on PORT with TLS 1.2+, verifies the
+ * certificate chain and the host name HOST as usual, and lets certpin check
+ * the verified chain against the pins in POLICY.json.  Prints the verdict;
+ * exits 0 if the connection was allowed, 1 if certpin refused it, 2 on any
+ * other failure.
  */
 #include <stdio.h>
 
@@ -19,7 +20,7 @@
 
 int main(int argc, char **argv)
 {
-	const char *host, *port, *policy_file, *cafile;
+	const char *host, *port, *policy_file, *cafile, *address;
 	certpin_policy *policy = NULL;
 	certpin_result result;
 	SSL_CTX *ctx = NULL;
@@ -27,14 +28,15 @@ int main(int argc, char **argv)
 	SSL *ssl = NULL;
 	int rc, status = 2;
 
-	if (argc < 4 || argc > 5) {
-		fprintf(stderr, "usage: %s HOST PORT POLICY.json [CAFILE]\n", argv[0]);
+	if (argc < 4 || argc > 6) {
+		fprintf(stderr, "usage: %s HOST PORT POLICY.json [CAFILE [ADDRESS]]\n", argv[0]);
 		return 2;
 	}
 	host = argv[1];
 	port = argv[2];
 	policy_file = argv[3];
-	cafile = argc == 5 ? argv[4] : NULL;
+	cafile = argc >= 5 ? argv[4] : NULL;
+	address = argc == 6 ? argv[5] : host;
 
 	/* An ordinary verifying OpenSSL client context. */
 	ctx = SSL_CTX_new(TLS_client_method());
@@ -59,7 +61,7 @@ int main(int argc, char **argv)
 		goto err;
 	if (SSL_set1_host(ssl, host) != 1 || SSL_set_tlsext_host_name(ssl, host) != 1)
 		goto err;
-	if (BIO_set_conn_hostname(bio, host) != 1 || BIO_set_conn_port(bio, port) != 1)
+	if (BIO_set_conn_hostname(bio, address) != 1 || BIO_set_conn_port(bio, port) != 1)
 		goto err;
 
 	if (BIO_do_handshake(bio) == 1) {
