@@ -518,7 +518,9 @@ static int evaluate_stack(check_report *r, const certpin_policy *policy, const c
 
 	r->rc = sr->rc;
 	r->res = sr->res;
+	conn->handshake_ok = sr->handshake_ok;
 	snprintf(conn->version, sizeof(conn->version), "%s", sr->version);
+	snprintf(conn->error, sizeof(conn->error), "%s", sr->error);
 	find_rule(r, policy);
 	if (!conn->handshake_ok && r->rc != CERTPIN_E_STATE && r->rc != CERTPIN_OK && r->rc != CERTPIN_E_PKIX)
 		snprintf(conn->error, sizeof(conn->error), "refused by certpin: %s", refusal_text(r->rc, r->insecure));
@@ -568,20 +570,32 @@ static int not_connected(check_report *r)
 /* The check through a stack of cli/tls/; returns the exit status. */
 static int check_stack(check_report *r, const check_args *a, certpin_policy **policy, capture *cap)
 {
+	static const int exit_for[] = { CLI_EXIT_OK, CLI_EXIT_USAGE, CLI_EXIT_TLS, CLI_EXIT_INTERNAL };
+	static const char *const stage_for[] = { NULL, "trust", "trust", "internal" };
 	certpin_ssl_options sopts;
-	cli_stack_result sr = { CERTPIN_E_STATE, { 0 }, "" };
+	cli_stack_result sr;
+	void *client = NULL;
 	int status = prepare_policy(r, a, policy, &sopts, cap);
 
 	if (status != 0)
 		return status;
 	sopts.on_result = on_result;
-	const cli_stack_args sa = { a->cafile, *policy, &sopts, cli_is_ip_literal(r->norm) ? NULL : r->norm, r->norm };
-	if (cli_conn_open(r->conn, &r->t) != 0)
-		return not_connected(r);
-	status = a->stack->run(r->conn, &sa, &sr);
-	if (status != CLI_EXIT_OK)
-		return fail_at(r, status == CLI_EXIT_INTERNAL ? "internal" : "trust", status);
-	return evaluate_stack(r, *policy, cap, &sr);
+	const cli_stack_args sa = { a->cafile, *policy, &sopts, cli_is_ip_literal(r->norm) ? NULL : r->norm, r->norm,
+		CLI_CONNECT_TIMEOUT * 1000 };
+	memset(&sr, 0, sizeof(sr));
+	sr.rc = CERTPIN_E_STATE;
+	int ready = a->stack->setup(&client, &sa, &sr);
+	if (ready != CLI_STACK_READY) {
+		cli_error("%s%s", sr.error, ready == CLI_STACK_BAD_CAFILE ? " (--cafile)" : "");
+		status = fail_at(r, stage_for[ready], exit_for[ready]);
+	} else if (cli_conn_open(r->conn, &r->t) != 0) {
+		status = not_connected(r);
+	} else {
+		a->stack->handshake(client, r->conn->fd, &sr);
+		status = evaluate_stack(r, *policy, cap, &sr);
+	}
+	a->stack->close(client);
+	return status;
 }
 
 static int run_check(const check_args *a)

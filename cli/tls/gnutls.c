@@ -4,6 +4,8 @@
  */
 #include "stacks.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <gnutls/gnutls.h>
@@ -23,71 +25,83 @@ static void verify_error(char *buf, size_t len, unsigned int status)
 	gnutls_free(out.data);
 }
 
-/* The session with its trust and the policy attached; CLI_EXIT_OK or an exit status with the reason printed. */
-static int setup(gnutls_session_t *session, gnutls_certificate_credentials_t *cred, const cli_stack_args *a)
+typedef struct gt_client {
+	gnutls_certificate_credentials_t cred;
+	gnutls_session_t session;
+} gt_client;
+
+static void gt_close(void *client)
 {
+	gt_client *g = client;
+
+	if (!g)
+		return;
+	if (g->session)
+		gnutls_deinit(g->session);
+	if (g->cred)
+		gnutls_certificate_free_credentials(g->cred);
+	free(g);
+}
+
+/* The session with its trust and the policy attached. */
+static int gt_setup(void **client, const cli_stack_args *a, cli_stack_result *out)
+{
+	gt_client *g = calloc(1, sizeof(*g));
 	certpin_error err;
 	int ret;
 
-	if ((ret = gnutls_certificate_allocate_credentials(cred)) < 0 ||
-	    (ret = gnutls_init(session, GNUTLS_CLIENT)) < 0 || (ret = gnutls_set_default_priority(*session)) < 0) {
-		cli_error("GnuTLS setup failed: %s", gnutls_strerror(ret));
-		return CLI_EXIT_INTERNAL;
+	if (!(*client = g)) {
+		snprintf(out->error, sizeof(out->error), "out of memory");
+		return CLI_STACK_SETUP_FAILED;
 	}
-	ret = a->cafile ? gnutls_certificate_set_x509_trust_file(*cred, a->cafile, GNUTLS_X509_FMT_PEM)
-			: gnutls_certificate_set_x509_system_trust(*cred);
+	if ((ret = gnutls_certificate_allocate_credentials(&g->cred)) < 0 ||
+	    (ret = gnutls_init(&g->session, GNUTLS_CLIENT)) < 0 || (ret = gnutls_set_default_priority(g->session)) < 0) {
+		snprintf(out->error, sizeof(out->error), "GnuTLS setup failed: %s", gnutls_strerror(ret));
+		return CLI_STACK_SETUP_FAILED;
+	}
+	ret = a->cafile ? gnutls_certificate_set_x509_trust_file(g->cred, a->cafile, GNUTLS_X509_FMT_PEM)
+			: gnutls_certificate_set_x509_system_trust(g->cred);
 	if (ret <= 0) {
-		if (a->cafile)
-			cli_error("%s: cannot load CA certificates (--cafile)%s%s", a->cafile, ret < 0 ? ": " : "",
-				ret < 0 ? gnutls_strerror(ret) : "");
-		else
-			cli_error("cannot load the system trust store");
-		return a->cafile ? CLI_EXIT_USAGE : CLI_EXIT_TLS;
+		snprintf(out->error, sizeof(out->error), "%s: %s", a->cafile ? a->cafile : "the system store",
+			ret < 0 ? gnutls_strerror(ret) : "no certificates");
+		return a->cafile ? CLI_STACK_BAD_CAFILE : CLI_STACK_NO_SYSTEM_STORE;
 	}
-	if ((ret = gnutls_credentials_set(*session, GNUTLS_CRD_CERTIFICATE, *cred)) < 0 ||
-	    (a->servername && (ret = gnutls_server_name_set(*session, GNUTLS_NAME_DNS, a->servername,
+	if ((ret = gnutls_credentials_set(g->session, GNUTLS_CRD_CERTIFICATE, g->cred)) < 0 ||
+	    (a->servername && (ret = gnutls_server_name_set(g->session, GNUTLS_NAME_DNS, a->servername,
 		    strlen(a->servername))) < 0)) {
-		cli_error("GnuTLS setup failed: %s", gnutls_strerror(ret));
-		return CLI_EXIT_INTERNAL;
+		snprintf(out->error, sizeof(out->error), "GnuTLS setup failed: %s", gnutls_strerror(ret));
+		return CLI_STACK_SETUP_FAILED;
 	}
 	/* certpin's name check stands in for gnutls_session_set_verify_cert() */
-	if (certpin_gnutls_set_verify_cert(*session, a->verify_host, 0, &err) != CERTPIN_OK ||
-	    certpin_gnutls_session_attach(*session, a->policy, a->opts, &err) != CERTPIN_OK) {
-		cli_error("cannot attach the policy: %s", err.message);
-		return CLI_EXIT_INTERNAL;
+	if (certpin_gnutls_set_verify_cert(g->session, a->verify_host, 0, &err) != CERTPIN_OK ||
+	    certpin_gnutls_session_attach(g->session, a->policy, a->opts, &err) != CERTPIN_OK) {
+		snprintf(out->error, sizeof(out->error), "cannot attach the policy: %.400s", err.message);
+		return CLI_STACK_SETUP_FAILED;
 	}
-	return CLI_EXIT_OK;
+	gnutls_handshake_set_timeout(g->session, (unsigned int)a->timeout_ms);
+	return CLI_STACK_READY;
 }
 
-static int run(cli_conn *c, const cli_stack_args *a, cli_stack_result *out)
+static void gt_handshake(void *client, int fd, cli_stack_result *out)
 {
-	gnutls_certificate_credentials_t cred = NULL;
-	gnutls_session_t session = NULL;
-	int ret = 0, status = setup(&session, &cred, a);
+	gt_client *g = client;
+	int ret = 0;
 
-	if (status == CLI_EXIT_OK) {
-		gnutls_transport_set_int(session, c->fd);
-		gnutls_handshake_set_timeout(session, CLI_CONNECT_TIMEOUT * 1000);
-		for (int i = 0; i < 100; i++)
-			if ((ret = gnutls_handshake(session)) >= 0 || gnutls_error_is_fatal(ret))
-				break;
-		c->handshake_ok = ret == 0;
-		if (ret == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR)
-			verify_error(c->error, sizeof(c->error), certpin_gnutls_verify_status(session));
-		else if (ret != 0)
-			snprintf(c->error, sizeof(c->error), "TLS handshake failed: %s", gnutls_strerror(ret));
-		else
-			snprintf(out->version, sizeof(out->version), "%s",
-				gnutls_protocol_get_name(gnutls_protocol_get_version(session)));
-		out->rc = certpin_gnutls_result(&out->res, session);
-		if (ret == 0)
-			(void)gnutls_bye(session, GNUTLS_SHUT_WR);
-	}
-	if (session)
-		gnutls_deinit(session);
-	if (cred)
-		gnutls_certificate_free_credentials(cred);
-	return status;
+	gnutls_transport_set_int(g->session, fd);
+	for (int i = 0; i < 100; i++)
+		if ((ret = gnutls_handshake(g->session)) >= 0 || gnutls_error_is_fatal(ret))
+			break;
+	out->handshake_ok = ret == 0;
+	if (ret == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR)
+		verify_error(out->error, sizeof(out->error), certpin_gnutls_verify_status(g->session));
+	else if (ret != 0)
+		snprintf(out->error, sizeof(out->error), "TLS handshake failed: %s", gnutls_strerror(ret));
+	else
+		snprintf(out->version, sizeof(out->version), "%s",
+			gnutls_protocol_get_name(gnutls_protocol_get_version(g->session)));
+	out->rc = certpin_gnutls_result(&out->res, g->session);
+	if (ret == 0)
+		(void)gnutls_bye(g->session, GNUTLS_SHUT_WR);
 }
 
-const cli_stack cli_stack_gnutls = { "gnutls", run };
+const cli_stack cli_stack_gnutls = { "gnutls", gt_setup, gt_handshake, gt_close };
