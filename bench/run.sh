@@ -4,9 +4,11 @@
 # Runs bench_verify (the pin check of a verified chain of 3), bench_handshake
 # (plain OpenSSL against certpin_ssl_ctx_attach(), in memory, 32 hosts with
 # keys of their own), bench_cli_pin.sh, bench_monitor.sh, bench_collect,
-# bench_tofu and bench_policy (load time, memory per host, lookup against a
-# dependent load).  Figures only: no benchmark fails on a timing.  Knobs
-# (environment):
+# bench_tofu, bench_policy (load time, memory per host, lookup against a
+# dependent load) and bench_curl (loops of 1000 HTTPS GETs with libcurl, a
+# new connection each, with and without certpin_curl_attach(); when
+# libcertpin-curl is built).  Figures only: no benchmark fails on a timing.
+# Knobs (environment):
 #   VERIFY_ITERATIONS (1000000)  VERIFY_RUNS (7)
 #   HANDSHAKE_RUNS (5)           HANDSHAKE_BLOCKS (400)   HANDSHAKE_PER_BLOCK (4)
 #   POLICY_BLOCKS (21)           POLICY_PER_BLOCK (5000)  POLICY_SIZES ("10000 100000 1000000")
@@ -14,6 +16,7 @@
 #   MONITOR_ENDPOINTS (100)      MONITOR_RUNS (5)
 #   COLLECT_REPORTS (10000)      COLLECT_CLIENTS (4)
 #   TOFU_HOSTS (100)             TOFU_CHECKS (2000)
+#   CURL_RUNS (5)                CURL_BLOCKS (250)        CURL_PER_BLOCK (4)
 # For stable figures run on an otherwise idle machine.
 set -eu
 
@@ -61,3 +64,11 @@ echo
 echo "== 7. policy size: load time, memory per host, lookup against a dependent load (bench_policy)"
 # shellcheck disable=SC2086 # POLICY_SIZES is a list
 "$BENCH/bench_policy" "${POLICY_BLOCKS:-21}" "${POLICY_PER_BLOCK:-5000}" ${POLICY_SIZES:-10000 100000 1000000}
+
+echo
+echo "== 8. HTTPS GETs with libcurl, plain and with certpin_curl_attach() (bench_curl)"
+if [ -x "$BENCH/bench_curl" ]; then
+	"$BENCH/bench_curl" "${CURL_RUNS:-5}" "${CURL_BLOCKS:-250}" "${CURL_PER_BLOCK:-4}"
+else
+	echo "bench_curl not built (no libcertpin-curl); skipped"
+fi
