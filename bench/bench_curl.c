@@ -1,7 +1,7 @@
 /*
  * bench_curl: what certpin_curl_attach() adds to HTTPS GETs with libcurl.
  *
- *   bench_curl [--control] [RUNS] [BLOCKS] [PER_BLOCK] [POLICY_HOSTS]
+ *   bench_curl [--control] [--cpu] [RUNS] [BLOCKS] [PER_BLOCK] [POLICY_HOSTS]
  *
  * A local HTTPS server (a thread of this program, 127.0.0.1, OpenSSL,
  * certificates made in memory by bench_pki.c: a root, an intermediate and
@@ -30,7 +30,9 @@
  * close in time on a machine whose speed swings; see bench_handshake.c).
  * A GET's time is the wall time of curl_easy_perform() (TCP connect,
  * handshake, request, response, close: the client's and the server's work,
- * as a user waits for it).  Per run and side: the mean GET time (the loop's
+ * as a user waits for it); with --cpu, the CPU time of the client's thread
+ * in it instead (CLOCK_THREAD_CPUTIME_ID: libcurl, OpenSSL and the helper,
+ * user and system, without the server's work or any wait).  Per run and side: the mean GET time (the loop's
  * time / GETs) and the median GET; per run the overhead (B - A) / A of
  * both.  The report gives per side the median of the runs' figures with min
  * and max, the overhead of the runs: median, min, max, and over all runs
@@ -64,6 +66,9 @@
 #define MAX_BLOCKS 100000
 #define MAX_PER_BLOCK 1000
 #define MAX_GETS 1000000 /* per side and run */
+
+static bool cpu_time; /* --cpu: a GET's time is the client thread's CPU time */
+static bool control;  /* --control: B is plain libcurl too */
 
 static _Noreturn void die(const char *msg)
 {
@@ -218,7 +223,17 @@ static void client_free(client *c)
 	curl_slist_free_all(c->resolve);
 }
 
-/* One GET; its wall time in ns.  Dies unless it went through (and, pinned, matched). */
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	if (!cpu_time)
+		return bench_now_ns();
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+/* One GET; its time in ns (wall, or the thread's CPU).  Dies unless it went through (and, pinned, matched). */
 static double get(client *c)
 {
 	certpin_result r;
@@ -226,9 +241,9 @@ static double get(client *c)
 
 	c->len = 0;
 	c->body[0] = '\0';
-	double t0 = bench_now_ns();
+	double t0 = now_ns();
 	CURLcode cc = curl_easy_perform(c->easy);
-	double t = bench_now_ns() - t0;
+	double t = now_ns() - t0;
 	(void)curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (cc != CURLE_OK || status != 200 || strcmp(c->body, "ok\n") != 0)
 		die(curl_easy_strerror(cc));
@@ -324,7 +339,7 @@ static void print_side(const char *label, const double *v, int runs)
 	double med, lo, hi;
 
 	summary(v, runs, &med, &lo, &hi);
-	printf("  %-36s %8.1f us (%.1f..%.1f)\n", label, med / 1e3, lo / 1e3, hi / 1e3);
+	printf("  %-39s %8.1f us (%.1f..%.1f)\n", label, med / 1e3, lo / 1e3, hi / 1e3);
 }
 
 static void print_over(const char *label, double (*v)[MAX_RUNS], int runs)
@@ -334,7 +349,7 @@ static void print_over(const char *label, double (*v)[MAX_RUNS], int runs)
 	for (int r = 0; r < runs; r++)
 		o[r] = (v[1][r] - v[0][r]) / v[0][r];
 	summary(o, runs, &med, &lo, &hi);
-	printf("  %-36s %+7.2f %% (%+.2f..%+.2f)\n", label, 100 * med, 100 * lo, 100 * hi);
+	printf("  %-39s %+7.2f %% (%+.2f..%+.2f)\n", label, 100 * med, 100 * lo, 100 * hi);
 }
 
 static void report(figures *f, int runs, double wall)
@@ -348,15 +363,16 @@ static void report(figures *f, int runs, double wall)
 			f->median[1][r] / 1e3, 100 * (f->median[1][r] - f->median[0][r]) / f->median[0][r]);
 	printf("Per side, the median of the %d runs (min..max), %.1f s:\n", runs, wall);
 	print_side("A (plain libcurl), mean GET", f->mean[0], runs);
-	print_side("B (certpin_curl_attach), mean GET", f->mean[1], runs);
+	print_side(control ? "B (plain libcurl, control), mean GET" : "B (certpin_curl_attach), mean GET", f->mean[1], runs);
 	print_side("A (plain libcurl), median GET", f->median[0], runs);
-	print_side("B (certpin_curl_attach), median GET", f->median[1], runs);
+	print_side(control ? "B (plain libcurl, control), median GET" : "B (certpin_curl_attach), median GET",
+		f->median[1], runs);
 	printf("Overhead (B - A) / A, median of the runs (min..max):\n");
 	print_over("of the loop (mean GET)", f->mean, runs);
 	print_over("of the median GET", f->median, runs);
-	printf("  %-36s %+7.2f %%  (B - A %+.1f us per GET)\n", "all runs' loops together",
+	printf("  %-39s %+7.2f %%  (B - A %+.1f us per GET)\n", "all runs' loops together",
 		100 * (f->total[1] - f->total[0]) / f->total[0], (f->total[1] - f->total[0]) / 1e3 / (double)f->gets);
-	printf("  %-36s %+7.2f %% (quartiles %+.2f, %+.2f; %zu blocks)\n", "per block, median",
+	printf("  %-39s %+7.2f %% (quartiles %+.2f, %+.2f; %zu blocks)\n", "per block, median",
 		100 * bench_quantile(bo, f->nblocks, 0.5), 100 * bench_quantile(bo, f->nblocks, 0.25),
 		100 * bench_quantile(bo, f->nblocks, 0.75), f->nblocks);
 	printf("  target: <= 1 %% of the loop (figures only, nothing enforced)\n");
@@ -389,9 +405,12 @@ static double *alloc_doubles(size_t n)
 
 int main(int argc, char **argv)
 {
-	bool control = argc > 1 && strcmp(argv[1], "--control") == 0;
-	if (control)
-		argc--, argv++;
+	bool bad = false;
+	for (; argc > 1 && strncmp(argv[1], "--", 2) == 0; argc--, argv++) {
+		control |= strcmp(argv[1], "--control") == 0;
+		cpu_time |= strcmp(argv[1], "--cpu") == 0;
+		bad |= strcmp(argv[1], "--control") != 0 && strcmp(argv[1], "--cpu") != 0;
+	}
 	long runs = argc > 1 ? atol(argv[1]) : 5, blocks = argc > 2 ? atol(argv[2]) : 250;
 	long per_block = argc > 3 ? atol(argv[3]) : 4, policy_hosts = argc > 4 ? atol(argv[4]) : 1024;
 	figures f;
@@ -399,9 +418,9 @@ int main(int argc, char **argv)
 	client a, b;
 	size_t root_len;
 
-	if (runs < 1 || runs > MAX_RUNS || blocks < 1 || blocks > MAX_BLOCKS || per_block < 1 ||
+	if (bad || runs < 1 || runs > MAX_RUNS || blocks < 1 || blocks > MAX_BLOCKS || per_block < 1 ||
 	    per_block > MAX_PER_BLOCK || blocks * per_block > MAX_GETS || policy_hosts < 1000 || policy_hosts > 1000000) {
-		fprintf(stderr, "usage: bench_curl [--control] [RUNS (1-%d)] [BLOCKS] [PER_BLOCK] [POLICY_HOSTS (>= 1000)]\n"
+		fprintf(stderr, "usage: bench_curl [--control] [--cpu] [RUNS (1-%d)] [BLOCKS] [PER_BLOCK] [POLICY_HOSTS (>= 1000)]\n"
 			"  (BLOCKS x PER_BLOCK: 1-%d GETs per side and run)\n", MAX_RUNS, MAX_GETS);
 		return 2;
 	}
@@ -417,9 +436,10 @@ int main(int argc, char **argv)
 	client_init(&b, srv.port, root_pem, root_len, control ? NULL : policy);
 	certpin_policy_free(policy); /* B's attachment keeps it */
 	printf("bench_curl: %s, %s\n  GET https://" HOST ":%d/ (127.0.0.1), a new connection and a full handshake each "
-		"(FRESH_CONNECT, FORBID_REUSE, no session cache)\n  %s%ld rules; %ld runs x %ld blocks x %ld GETs per side\n",
-		curl_version(), OpenSSL_version(OPENSSL_VERSION), srv.port, control ? "CONTROL: B is plain libcurl too; "
-		"B's policy, unused: " : "B: certpin_curl_attach(), a policy of ", policy_hosts, runs, blocks, per_block);
+		"(FRESH_CONNECT, FORBID_REUSE, no session cache)\n  %s%ld rules; %ld runs x %ld blocks x %ld GETs per side; "
+		"times: %s\n", curl_version(), OpenSSL_version(OPENSSL_VERSION), srv.port, control ? "CONTROL: B is plain "
+		"libcurl too; B's policy, unused: " : "B: certpin_curl_attach(), a policy of ", policy_hosts, runs, blocks,
+		per_block, cpu_time ? "the client thread's CPU time (--cpu)" : "wall clock");
 	for (int i = 0; i < 20; i++) /* warm-up: page faults, the allocator, OpenSSL's and libcurl's lazy set-up */
 		(void)get(i % 2 ? &b : &a);
 	memset(&f, 0, sizeof(f));
