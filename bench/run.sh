@@ -7,7 +7,9 @@
 # bench_tofu, bench_policy (load time, memory per host, lookup against a
 # dependent load) and, for each TLS-stack adapter built (mbedTLS, GnuTLS), its
 # check of a verified chain of 3 and plain handshakes of that stack against
-# the adapter's, in memory.  Figures only: no benchmark fails on a timing.
+# the adapter's, in memory, and bench_curl (loops of 1000 HTTPS GETs with
+# libcurl, a new connection each, with and without certpin_curl_attach(); when
+# libcertpin-curl is built).  Figures only: no benchmark fails on a timing.
 # Knobs (environment):
 #   VERIFY_ITERATIONS (1000000)  VERIFY_RUNS (7)
 #   HANDSHAKE_RUNS (5)           HANDSHAKE_BLOCKS (400)   HANDSHAKE_PER_BLOCK (4)
@@ -20,6 +22,7 @@
 #   MBEDTLS_RUNS (5)             MBEDTLS_BLOCKS (100)     MBEDTLS_PER_BLOCK (2)
 #   GNUTLS_CHECKS (200000)       GNUTLS_CHECK_RUNS (7)
 #   GNUTLS_RUNS (5)              GNUTLS_BLOCKS (200)      GNUTLS_PER_BLOCK (4)
+#   CURL_RUNS (5)                CURL_BLOCKS (250)        CURL_PER_BLOCK (4)
 # For stable figures run on an otherwise idle machine.
 set -eu
 
@@ -83,4 +86,11 @@ if [ -x "$BENCH/bench_gnutls" ]; then
 	"$BENCH/bench_gnutls" handshake "${GNUTLS_RUNS:-5}" "${GNUTLS_BLOCKS:-200}" "${GNUTLS_PER_BLOCK:-4}"
 else
 	echo "bench_gnutls not built (no GnuTLS adapter); skipped"
+fi
+echo
+echo "== 10. HTTPS GETs with libcurl, plain and with certpin_curl_attach() (bench_curl)"
+if [ -x "$BENCH/bench_curl" ]; then
+	"$BENCH/bench_curl" "${CURL_RUNS:-5}" "${CURL_BLOCKS:-250}" "${CURL_PER_BLOCK:-4}"
+else
+	echo "bench_curl not built (no libcertpin-curl); skipped"
 fi
