@@ -38,12 +38,17 @@
  * the copy the table kept) is refused with CERTPIN_E_CHAIN when the pins
  * need it.
  *
- * A handshake that certpin refuses fails as any failed verification does:
- * the callback returns 0, wolfSSL_connect() fails with wolfSSL_get_error()
- * VERIFY_CERT_ERROR (-329) and wolfSSL_get_verify_result()
- * X509_V_ERR_APPLICATION_VERIFICATION; one that failed wolfSSL's own checks
- * keeps wolfSSL's error (ASN_NO_SIGNER_E, DOMAIN_NAME_MISMATCH, ...), also in
- * certpin_result.pkix_error.  An error your callback accepted (or
+ * A handshake that certpin refuses fails as any refusal by a verify
+ * callback does: wolfSSL_connect() fails with wolfSSL_get_error()
+ * VERIFY_CERT_ERROR (-329), and wolfSSL_get_verify_result() stays what
+ * wolfSSL's own checks made it (wolfSSL 5.5 has no call to change it; often
+ * X509_V_OK): certpin_wolfssl_result() gives the reason.  One that failed
+ * wolfSSL's own checks keeps wolfSSL's error (ASN_NO_SIGNER_E,
+ * DOMAIN_NAME_MISMATCH, ...), also in certpin_result.pkix_error.  wolfSSL
+ * 5.5 reports a mismatch of an IP (or of a name set with wolfSSL_set1_host())
+ * with preverify_ok 1 and the error in the X509_STORE_CTX, so a callback
+ * returning preverify_ok accepts it; certpin's counts the error, and passes
+ * your callback preverify_ok 0 for it.  An error your callback accepted (or
  * WOLFSSL_VERIFY_NONE) refuses a pinned host with CERTPIN_E_PKIX; unpinned
  * hosts keep your choice.  A later wolfSSL_CTX_set_verify() or
  * wolfSSL_set_verify() with a callback of its own replaces certpin's and so

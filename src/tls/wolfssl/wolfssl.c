@@ -9,8 +9,9 @@
  *
  * How does wolfSSL refuse a handshake?  The verify callback returns 0:
  * wolfSSL sends a fatal alert and wolfSSL_connect() fails with
- * VERIFY_CERT_ERROR; the verify result becomes
- * X509_V_ERR_APPLICATION_VERIFICATION unless wolfSSL's own checks failed.
+ * VERIFY_CERT_ERROR (wolfSSL_get_verify_result() is left as wolfSSL set it:
+ * 5.5 has no call that changes it).  An error wolfSSL reports counts even
+ * when it says preverify_ok (see cpw_verify_cb()).
  *
  * Which chain did wolfSSL verify?  wolfSSL hands its verify callback no
  * verified path, so the adapter rebuilds the one wolfSSL's checks took:
@@ -119,12 +120,7 @@ static int check(cpw_ctx *cx, cpw_conn *cn, WOLFSSL *ssl, WOLFSSL_X509_STORE_CTX
 	cn->have_record = 1;
 	if (cn->out.decision == CERTPIN_DECIDE_CONTINUE)
 		return 1;
-	if (cn->out.decision == CERTPIN_DECIDE_STACK)
-		return stack_ok;
-	/* refused: wolfSSL's own error, if its checks failed, stays the verify result */
-	if (pkix != CERTPIN_PKIX_FAILED && wolfSSL_get_verify_result(ssl) == X509_V_OK)
-		wolfSSL_set_verify_result(ssl, X509_V_ERR_APPLICATION_VERIFICATION);
-	return 0;
+	return cn->out.decision == CERTPIN_DECIDE_STACK ? stack_ok : 0;
 }
 
 /*
@@ -155,10 +151,18 @@ int cpw_verify_cb(int preverify, WOLFSSL_X509_STORE_CTX *store)
 	handshake_begin(cn, ssl);
 	if (cx->pin_only)
 		return pin_only_cb(cx, cn, ssl, store, preverify, depth);
+	/*
+	 * wolfSSL 5.5 works out `preverify` before its check of the name set
+	 * with wolfSSL_set1_host() or an IP (X509_VERIFY_PARAM_set1_ip_asc()):
+	 * a mismatch there comes with preverify 1 and the error in the store,
+	 * and a callback that returns preverify accepts it.  Its error counts.
+	 */
+	int err = wolfSSL_X509_STORE_CTX_get_error(store);
+	preverify = preverify && err == X509_V_OK;
 	VerifyCallback app = cpw_app_verify(cx, cn);
 	int ok = (app ? app(preverify, store) : preverify) != 0;
 	if (!preverify && !cn->pkix_error)
-		cn->pkix_error = wolfSSL_X509_STORE_CTX_get_error(store);
+		cn->pkix_error = err;
 	if (!preverify && ok)
 		cn->pkix_overridden = 1;
 	if (depth > 0) {
