@@ -108,6 +108,19 @@
  * before the context is shared by threads; later ones may come at any time.
  * certpin uses an ex_data index of WOLFSSL_CTX and one of WOLFSSL (never 0,
  * wolfSSL's app_data slot); wolfSSL allows 5 of each.
+ *
+ * LINKING
+ *
+ * Link with pkg-config's certpin-wolfssl.  The adapter calls wolfSSL by its
+ * own names (wolfSSL_*) and includes none of its OpenSSL compatibility
+ * headers; the core library it builds on links OpenSSL, so the process has
+ * both.  libwolfssl 5.5 also exports seven names in OpenSSL's style
+ * (SSL_*, ERR_*), six of which libssl exports too; OpenSSL calls one of
+ * them, SSL_COMP_get_compression_methods(), from SSL_CTX_new(), and when
+ * libwolfssl is loaded first that call reaches wolfSSL's stub: OpenSSL
+ * contexts made in the process then offer no compression (TLS compression,
+ * off in OpenSSL 3 by default).  certpin calls none of the seven; the
+ * example client's test checks that no other call crosses between the two.
  */
 #ifndef CERTPIN_WOLFSSL_H
 #define CERTPIN_WOLFSSL_H
