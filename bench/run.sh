@@ -5,8 +5,11 @@
 # (plain OpenSSL against certpin_ssl_ctx_attach(), in memory, 32 hosts with
 # keys of their own), bench_cli_pin.sh, bench_monitor.sh, bench_collect,
 # bench_tofu and bench_policy (load time, memory per host, lookup against a
-# dependent load).  Figures only: no benchmark fails on a timing.  Knobs
-# (environment):
+# dependent load), and bench_wolfssl when the wolfSSL adapter is built (its
+# check of a verified chain of 3 inside wolfSSL handshakes; plain wolfSSL
+# handshakes against the adapter's, in memory, with a control and a plain
+# verify callback beside them).  Figures only: no benchmark fails on a
+# timing.  Knobs (environment):
 #   VERIFY_ITERATIONS (1000000)  VERIFY_RUNS (7)
 #   HANDSHAKE_RUNS (5)           HANDSHAKE_BLOCKS (400)   HANDSHAKE_PER_BLOCK (4)
 #   POLICY_BLOCKS (21)           POLICY_PER_BLOCK (5000)  POLICY_SIZES ("10000 100000 1000000")
@@ -14,6 +17,8 @@
 #   MONITOR_ENDPOINTS (100)      MONITOR_RUNS (5)
 #   COLLECT_REPORTS (10000)      COLLECT_CLIENTS (4)
 #   TOFU_HOSTS (100)             TOFU_CHECKS (2000)
+#   WOLFSSL_CHECKS (300)         WOLFSSL_CHECK_RUNS (7)   WOLFSSL_CHECK_REPEAT (20)
+#   WOLFSSL_RUNS (5)             WOLFSSL_BLOCKS (200)     WOLFSSL_PER_BLOCK (4)
 # For stable figures run on an otherwise idle machine.
 set -eu
 
@@ -61,3 +66,15 @@ echo
 echo "== 7. policy size: load time, memory per host, lookup against a dependent load (bench_policy)"
 # shellcheck disable=SC2086 # POLICY_SIZES is a list
 "$BENCH/bench_policy" "${POLICY_BLOCKS:-21}" "${POLICY_PER_BLOCK:-5000}" ${POLICY_SIZES:-10000 100000 1000000}
+
+echo
+echo "== 8. wolfSSL adapter: check of a verified chain of 3, handshakes with and without it (bench_wolfssl)"
+if [ -x "$BENCH/bench_wolfssl" ]; then
+	"$BENCH/bench_wolfssl" check "${WOLFSSL_CHECKS:-300}" "${WOLFSSL_CHECK_RUNS:-7}" "${WOLFSSL_CHECK_REPEAT:-20}"
+	for mode in "" --root --callback --control; do
+		# shellcheck disable=SC2086 # an empty mode is no argument
+		"$BENCH/bench_wolfssl" handshake $mode "${WOLFSSL_RUNS:-5}" "${WOLFSSL_BLOCKS:-200}" "${WOLFSSL_PER_BLOCK:-4}"
+	done
+else
+	echo "bench_wolfssl not built (no wolfSSL adapter); skipped"
+fi
