@@ -5,9 +5,9 @@
 # (plain OpenSSL against certpin_ssl_ctx_attach(), in memory, 32 hosts with
 # keys of their own), bench_cli_pin.sh, bench_monitor.sh, bench_collect,
 # bench_tofu, bench_policy (load time, memory per host, lookup against a
-# dependent load) and, for each TLS-stack adapter built (mbedTLS, GnuTLS), its
-# check of a verified chain of 3 and plain handshakes of that stack against
-# the adapter's, in memory, and bench_curl (loops of 1000 HTTPS GETs with
+# dependent load) and, for each TLS-stack adapter built (mbedTLS, GnuTLS,
+# wolfSSL), its check of a verified chain of 3 and plain handshakes of that
+# stack against the adapter's, in memory, and bench_curl (loops of 1000 HTTPS GETs with
 # libcurl, a new connection each, with and without certpin_curl_attach(); when
 # libcertpin-curl is built).  Figures only: no benchmark fails on a timing.
 # Knobs (environment):
@@ -23,6 +23,8 @@
 #   GNUTLS_CHECKS (200000)       GNUTLS_CHECK_RUNS (7)
 #   GNUTLS_RUNS (5)              GNUTLS_BLOCKS (200)      GNUTLS_PER_BLOCK (4)
 #   CURL_RUNS (5)                CURL_BLOCKS (250)        CURL_PER_BLOCK (4)
+#   WOLFSSL_CHECKS (300)         WOLFSSL_CHECK_RUNS (7)   WOLFSSL_CHECK_REPEAT (20)
+#   WOLFSSL_RUNS (5)             WOLFSSL_BLOCKS (200)     WOLFSSL_PER_BLOCK (4)
 # For stable figures run on an otherwise idle machine.
 set -eu
 
@@ -93,4 +95,15 @@ if [ -x "$BENCH/bench_curl" ]; then
 	"$BENCH/bench_curl" "${CURL_RUNS:-5}" "${CURL_BLOCKS:-250}" "${CURL_PER_BLOCK:-4}"
 else
 	echo "bench_curl not built (no libcertpin-curl); skipped"
+fi
+echo
+echo "== 11. the wolfSSL adapter: check of a verified chain of 3, handshakes with and without it (bench_wolfssl)"
+if [ -x "$BENCH/bench_wolfssl" ]; then
+	"$BENCH/bench_wolfssl" check "${WOLFSSL_CHECKS:-300}" "${WOLFSSL_CHECK_RUNS:-7}" "${WOLFSSL_CHECK_REPEAT:-20}"
+	for mode in "" --root --callback --control; do
+		# shellcheck disable=SC2086 # an empty mode is no argument
+		"$BENCH/bench_wolfssl" handshake $mode "${WOLFSSL_RUNS:-5}" "${WOLFSSL_BLOCKS:-200}" "${WOLFSSL_PER_BLOCK:-4}"
+	done
+else
+	echo "bench_wolfssl not built (no wolfSSL adapter); skipped"
 fi

@@ -1,9 +1,9 @@
 #!/bin/sh
 # Install into a staging prefix, then build clients against it: with
 # pkg-config (certpin.pc, certpin-report.pc, certpin-tools.pc, and
-# certpin-curl.pc, certpin-mbedtls.pc and certpin-gnutls.pc with their
-# examples when the build has them) and with
-# CMake's find_package(certpin COMPONENTS report tools).  Checks the SONAMEs,
+# certpin-curl.pc, certpin-mbedtls.pc, certpin-gnutls.pc and
+# certpin-wolfssl.pc with their examples when the build has them) and with
+# CMake's find_package(certpin COMPONENTS report tools ...).  Checks the SONAMEs,
 # the headers (each compiles on its own) and the man pages land where they
 # should; that the core library exports and links nothing of the optional
 # ones; that `make install PREFIX=DIR` honours DIR; that a library-only
@@ -379,6 +379,63 @@ else
 	grep -E 'Error|error' "$tmp/sub.log" | head -n 10
 fi
 [ ! -e "$tmp/sub/b/certpin/certpin" ] && ok || bad "a subproject build built the certpin tool too"
+
+# The wolfSSL adapter, when the build has it: SONAME and its dependencies on
+# the core and libwolfssl; the library asks OpenSSL for nothing (all its TLS
+# calls are wolfSSL's own names); its header alone; the example client built
+# from the installed package with pkg-config certpin-wolfssl alone (its .pc
+# requires wolfssl: the example calls wolfSSL itself) and with
+# find_package(certpin COMPONENTS wolfssl), shared and static.
+wso=$(ls "$libdir"/libcertpin-wolfssl.so.* 2>/dev/null | head -n 1)
+if [ -n "$wso" ]; then
+	if objdump -p "$wso" | grep -q 'SONAME *libcertpin-wolfssl.so.1$' && objdump -p "$wso" | grep -q 'NEEDED *libcertpin.so.1$' &&
+		objdump -p "$wso" | grep -q 'NEEDED *libwolfssl'; then
+		ok
+	else
+		bad "libcertpin-wolfssl.so: SONAME, or its dependency on libcertpin.so.1 and libwolfssl, missing"
+	fi
+	if nm -D --undefined-only "$wso" | grep -E ' (SSL_|X509|EVP_|ERR_|BIO_|OPENSSL_)'; then
+		bad "libcertpin-wolfssl.so calls OpenSSL names (above)"
+	else
+		ok
+	fi
+	[ -f "$prefix/include/certpin/wolfssl.h" ] && [ -f "$libdir/pkgconfig/certpin-wolfssl.pc" ] &&
+		[ -f "$libdir/cmake/certpin/certpin-wolfsslTargets.cmake" ] && ok || bad "certpin-wolfssl: header, .pc or CMake file missing"
+	printf '#include <certpin/wolfssl.h>\nint certpin_header_test(void);\nint certpin_header_test(void) { return 0; }\n' >"$tmp/whdr.c"
+	if $cc $xflags -std=c11 -pedantic -Wall -Wextra -Werror -c -o "$tmp/whdr.o" "$tmp/whdr.c" \
+			$(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --cflags certpin-wolfssl); then
+		ok
+	else
+		bad "<certpin/wolfssl.h> does not compile on its own"
+	fi
+	if $cc $xflags -std=c11 -Wall -Wextra -Werror -o "$tmp/wolfssl-client" "$src/examples/wolfssl_client.c" \
+			$(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --cflags --libs certpin-wolfssl) &&
+		{ LD_LIBRARY_PATH="$libdir" "$tmp/wolfssl-client" >"$tmp/wolfssl-client.out" 2>&1; [ $? -eq 2 ]; } &&
+		grep -q '^usage:' "$tmp/wolfssl-client.out" && objdump -p "$tmp/wolfssl-client" | grep -q 'NEEDED *libcertpin-wolfssl.so.1$'; then
+		ok
+	else
+		bad "examples/wolfssl_client.c does not build from the installed package with pkg-config certpin-wolfssl"
+	fi
+	mkdir -p "$tmp/cmw"
+	cat >"$tmp/cmw/CMakeLists.txt" <<CM
+cmake_minimum_required(VERSION 3.18)
+project(w C)
+find_package(certpin REQUIRED COMPONENTS wolfssl)
+add_executable(w "$src/examples/wolfssl_client.c")
+target_link_libraries(w PRIVATE certpin::wolfssl PkgConfig::WOLFSSL)
+add_executable(w_static "$src/examples/wolfssl_client.c")
+target_link_libraries(w_static PRIVATE certpin::wolfssl_static PkgConfig::WOLFSSL)
+CM
+	if CC=$cc cmake -S "$tmp/cmw" -B "$tmp/cmw/b" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_C_FLAGS="$xflags" \
+			-DCMAKE_EXE_LINKER_FLAGS="$xflags" >"$tmp/cmw.log" 2>&1 && cmake --build "$tmp/cmw/b" >>"$tmp/cmw.log" 2>&1 &&
+		{ LD_LIBRARY_PATH="$libdir" "$tmp/cmw/b/w" 2>/dev/null; [ $? -eq 2 ]; } &&
+		{ LD_LIBRARY_PATH="$libdir" "$tmp/cmw/b/w_static" 2>/dev/null; [ $? -eq 2 ]; }; then
+		ok
+	else
+		bad "find_package(certpin COMPONENTS wolfssl) client"
+		tail -n 5 "$tmp/cmw.log"
+	fi
+fi
 
 echo "install_test: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
