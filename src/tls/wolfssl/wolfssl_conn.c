@@ -293,28 +293,22 @@ static const cpw_conn *current_record(WOLFSSL *ssl)
 
 int certpin_wolfssl_result(certpin_result *out, WOLFSSL *ssl)
 {
-	const cpw_conn *cn;
+	const cpw_conn *cn = ssl ? current_record(ssl) : NULL;
+	int rc = !ssl ? CERTPIN_E_INVALID_ARG : cn ? cn->out.rc : CERTPIN_E_STATE;
 
-	if (!ssl)
-		return CERTPIN_E_INVALID_ARG;
-	if (!(cn = current_record(ssl)) || cn->out.rc == CERTPIN_E_STATE)
-		return CERTPIN_E_STATE;
-	if (out)
+	if (out && cn && rc != CERTPIN_E_STATE)
 		*out = cn->out.result;
-	return cn->out.rc;
+	return rc;
 }
 
 int certpin_wolfssl_tofu_result(certpin_tofu_result *out, WOLFSSL *ssl)
 {
-	const cpw_conn *cn;
+	const cpw_conn *cn = ssl ? current_record(ssl) : NULL;
+	int rc = !ssl ? CERTPIN_E_INVALID_ARG : cn ? cn->out.tofu_rc : CERTPIN_E_STATE;
 
-	if (!ssl)
-		return CERTPIN_E_INVALID_ARG;
-	if (!(cn = current_record(ssl)) || cn->out.tofu_rc == CERTPIN_E_STATE)
-		return CERTPIN_E_STATE;
-	if (out)
+	if (out && cn && rc != CERTPIN_E_STATE)
 		*out = cn->out.tofu;
-	return cn->out.tofu_rc;
+	return rc;
 }
 
 void certpin_wolfssl_release(WOLFSSL *ssl)
