@@ -4,7 +4,9 @@
 # no TCP port), run the whole collect_test program against it, then check the
 # versioned migrations (idempotent reopen, refusal of a newer schema; an
 # older schema is refused by reports, which never migrates, and migrated by
-# collect), and one-line connection errors.
+# collect), and one-line connection errors.  The report formats
+# (collect_formats_test: TrustKit, RFC 7469, certpin's own; reports by app
+# and version) run on a second database, their columns read back.
 #
 # PostgreSQL refuses to run as root: as root the server runs as "nobody".
 # Skipped (exit 77, which ctest shows as "Skipped"), with a message saying
@@ -12,11 +14,12 @@
 # scripts/install-deps.sh) are not installed.
 #
 # Environment: CERTPIN (the CLI), CERTPIN_TEST_PKI.  The collect_test program
-# is looked up next to the CLI (tests/collect_test).
+# and collect_formats_test programs are looked up next to the CLI (tests/).
 set -u
 
 CERTPIN=${CERTPIN:?CERTPIN must name the certpin CLI}
 COLLECT_TEST=${COLLECT_TEST:-$(dirname "$CERTPIN")/tests/collect_test}
+FORMATS_TEST=${FORMATS_TEST:-$(dirname "$CERTPIN")/tests/collect_formats_test}
 passed=0
 failed=0
 ok() { passed=$((passed + 1)); }
@@ -31,10 +34,12 @@ if [ -z "$PGBIN" ]; then
 		"install the Debian package postgresql (scripts/install-deps.sh) to run this test"
 	exit 77
 fi
-if [ ! -x "$COLLECT_TEST" ]; then
-	echo "collect_pg_test: $COLLECT_TEST not built" >&2
-	exit 1
-fi
+for t in "$COLLECT_TEST" "$FORMATS_TEST"; do
+	if [ ! -x "$t" ]; then
+		echo "collect_pg_test: $t not built" >&2
+		exit 1
+	fi
+done
 
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/certpin-pg.XXXXXX")
 PGDATA=$DIR/data
@@ -76,6 +81,16 @@ psql_q() { "$PGBIN/psql" -X -q -A -t -h "$DIR" -p "$PORT" -U "$PGUSER" -d certpi
 
 # 1. the whole collector test (end to end, malformed, slow, load, reports) on PostgreSQL
 if CERTPIN_COLLECT_DB=$URI "$COLLECT_TEST"; then ok; else bad "collect_test on PostgreSQL"; fi
+
+# 1b. the report formats, on a database of their own (the test counts every report in it)
+$RUNAS "$PGBIN/createdb" -h "$DIR" -p "$PORT" -U "$PGUSER" formats || { echo "createdb failed" >&2; exit 1; }
+FURI="postgresql://$PGUSER@/formats?host=$DIR&port=$PORT"
+if CERTPIN_COLLECT_DB=$FURI "$FORMATS_TEST"; then ok; else bad "collect_formats_test on PostgreSQL"; fi
+row=$("$PGBIN/psql" -X -q -A -t -h "$DIR" -p "$PORT" -U "$PGUSER" -d formats -c "SELECT format, app_bundle_id,
+	app_version, app_platform, app_platform_version, trustkit_version, validation_result, kind, enforce, port
+	FROM reports WHERE app_version = '3.1.0'")
+[ "$row" = "trustkit|com.example.certpin|3.1.0|IOS|17.4.1|3.0.0|2|pkix-failure|0|0" ] && ok ||
+	bad "stored TrustKit report: '$row'"
 
 # 2. migrations: recorded once each, reopening applies nothing new
 v=$(psql_q "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations")

@@ -82,7 +82,7 @@ static json_t *trustkit(const report_body_opts *o, const char *date)
 		"app-bundle-id", o->app_id ? o->app_id : ios ? "com.example.certpin" : "com.example.android",
 		"app-version", o->app_version ? o->app_version : "3.2.0",
 		"app-platform", ios ? "IOS" : "ANDROID",
-		"app-vendor-id", "599F9C00-92DC-4B5C-9464-7971F01F8370",
+		"app-vendor-id", o->vendor_id ? o->vendor_id : "599F9C00-92DC-4B5C-9464-7971F01F8370",
 		"trustkit-version", ios ? "3.0.0" : "1.1.5",
 		"date-time", date,
 		"hostname", o->hostname ? o->hostname : "api.certpin.test",

@@ -25,6 +25,7 @@ typedef struct report_body_opts {
 	const char *known_pin;      /* pins.txt name of the one known pin; NULL: backup */
 	const char *app_id;         /* TrustKit; NULL: com.example.certpin (iOS) or com.example.android (Android) */
 	const char *app_version;    /* TrustKit; NULL: 3.2.0 */
+	const char *vendor_id;      /* TrustKit; NULL: 599F9C00-92DC-4B5C-9464-7971F01F8370 */
 	int validation_result;      /* TrustKit; 0: 1 (no matching pin) */
 	int report_only;            /* TrustKit: "enforce-pinning": false */
 } report_body_opts;
