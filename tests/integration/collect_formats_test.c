@@ -5,7 +5,8 @@
  *   1. TrustKit's (iOS and Android), RFC 7469 reports as Chrome sent them,
  *      and certpin's own, written as those senders write them
  *      (support/report_bodies.c): 201, stored with their format and app
- *      fields;
+ *      fields; the first one posted to the kTSKReportUris that "certpin
+ *      export --format trustkit" writes for a policy naming the collector;
  *   2. malformed variants of each format (wrong types, missing hostname,
  *      bad PEM in a chain, bad pins, app fields too long or with control
  *      characters, validation-result 0) get 400 with the reason and store
@@ -84,13 +85,47 @@ static void expect_stored(const test_collector *c, char *body, const char *what)
 	free(body);
 }
 
+/*
+ * The loop: the policy names the collector, "certpin export --format
+ * trustkit" carries it as kTSKReportUris (and turns TrustKit's default
+ * report server off); the path an app posts its reports to, in `path`.
+ */
+static void exported_report_path(const test_collector *c, char *path, size_t cap)
+{
+	char policy[4200], want[64], *out = NULL;
+	const char *args[] = { "export", "--format", "trustkit", policy, NULL };
+	FILE *f;
+
+	snprintf(policy, sizeof(policy), "%s/policy.json", tmpdir);
+	snprintf(want, sizeof(want), "http://127.0.0.1:%d/", c->port);
+	if (!(f = fopen(policy, "w")))
+		return;
+	fprintf(f, "{\"schema\": 1, \"report_uris\": [\"%sreport\"], \"hosts\": [{\"host\": \"api.certpin.test\","
+		" \"pins\": [\"%s\", \"%s\"]}]}\n", want, test_pin("backup"), test_pin("root"));
+	fclose(f);
+	CHECK_INT(test_run_cli(&out, cli, tmpdir, args), 0);
+	CHECK_CONTAINS(out, "kTSKDisableDefaultReportUri: true,");
+	const char *uri = out ? strstr(out, "kTSKReportUris: [\n                \"") : NULL;
+	CHECK(uri != NULL);
+	if (uri) {
+		uri = strchr(uri, '"') + 1;
+		CHECK(strncmp(uri, want, strlen(want)) == 0);
+		snprintf(path, cap, "%.*s", (int)strcspn(uri + strlen(want) - 1, "\""), uri + strlen(want) - 1);
+	}
+	free(out);
+}
+
 static void test_accept(const test_collector *c)
 {
 	report_body_opts o = { .sender = SENDER_TRUSTKIT_IOS };
-	char resp[4096];
+	char resp[4096], path[256] = "/";
 
 	/* iOS 3.2.0 on two devices, enforced; 3.1.0 report-only, its chain not trusted */
-	expect_stored(c, report_body(&o), "TrustKit iOS");
+	exported_report_path(c, path, sizeof(path));
+	CHECK_STR(path, "/report");
+	char *first = report_body(&o);
+	CHECK_INT(test_http_post(c->port, path, "application/json", first, strlen(first), resp, sizeof(resp)), 201);
+	free(first);
 	o.vendor_id = "0F0E0D0C-0B0A-0908-0706-050403020100";
 	expect_stored(c, report_body(&o), "TrustKit iOS, second device");
 	o.app_version = "3.1.0";
