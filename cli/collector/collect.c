@@ -1,6 +1,7 @@
 /*
  * certpin collect: an HTTP(S) server (libmicrohttpd) that accepts failure
- * reports, validates them with certpin_report_parse() and stores them
+ * reports (certpin's own, RFC 7469, TrustKit's), validates them with
+ * certpin_report_parse_any() and stores them
  * (collect_db.h).  Bad input is answered 400/413/415/404/405 and counted;
  * nothing a client sends can stop the server.
  *
@@ -62,7 +63,8 @@ void usage_collect(FILE *f)
 		"                       [--max-requests N] [--duration S] [--verbose]\n"
 		"\n"
 		"Receive pin failure reports (POST application/json to / or /report) and\n"
-		"store them.  Runs until SIGINT/SIGTERM, or --max-requests/--duration.\n"
+		"store them: certpin's own, RFC 7469 (browsers), TrustKit (iOS, Android).\n"
+		"Runs until SIGINT/SIGTERM, or --max-requests/--duration.\n"
 		"Every request gets: 201 stored, 400 malformed report or bad HTTP, 413 too\n"
 		"large, 415 not application/json, 404/405 wrong path or method, 503 store\n"
 		"error; a connection that does not speak HTTP is closed without a reply.\n"
@@ -323,6 +325,7 @@ static void peer_address(char *out, size_t n, struct MHD_Connection *conn)
 static enum MHD_Result store_report(collector *C, struct MHD_Connection *conn, request *q)
 {
 	certpin_report_info *ri = malloc(sizeof(*ri));
+	certpin_report_origin origin;
 	char served_pin[CERTPIN_PIN_STRLEN], peer[64], dberr[256];
 	certpin_error err;
 	cdb_pin pins[CERTPIN_REPORT_CHAIN_MAX];
@@ -333,7 +336,7 @@ static enum MHD_Result store_report(collector *C, struct MHD_Connection *conn, r
 
 	if (!ri)
 		return reply_error(C, conn, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory");
-	int rc = certpin_report_parse(ri, q->buf ? q->buf : "", q->len, &err);
+	int rc = certpin_report_parse_any(ri, &origin, q->buf ? q->buf : "", q->len, &err);
 	if (rc != CERTPIN_OK) {
 		free(ri);
 		if (rc == CERTPIN_E_NOMEM)
@@ -368,6 +371,7 @@ static enum MHD_Result store_report(collector *C, struct MHD_Connection *conn, r
 	r.body = q->buf;
 	r.pins = pins;
 	r.npins = n;
+	collect_origin(&r, &origin);
 	if (cdb_store(C->db, &r, dberr, sizeof(dberr)) != 0) {
 		free(ri);
 		atomic_fetch_add(&C->c.store_errors, 1);

@@ -9,4 +9,9 @@ int cmd_reports(int argc, char **argv);
 void usage_collect(FILE *f);
 void usage_reports(FILE *f);
 
+struct cdb_report;
+struct certpin_report_origin;
+/* The report's format and app fields (collect_origin.c): pointers into `o`, which must outlive `r`. */
+void collect_origin(struct cdb_report *r, const struct certpin_report_origin *o);
+
 #endif

@@ -27,6 +27,22 @@ struct cdb {
 	int version;
 };
 
+/*
+ * Schema 3: the format of each report and TrustKit's app fields (NULL for
+ * the other formats); the same SQL on both engines (one column per ALTER
+ * for SQLite).  Older rows are certpin's own reports.
+ */
+#define MIGRATION_3_SQL \
+	"ALTER TABLE reports ADD COLUMN format TEXT NOT NULL DEFAULT 'certpin';" \
+	"ALTER TABLE reports ADD COLUMN app_bundle_id TEXT;" \
+	"ALTER TABLE reports ADD COLUMN app_version TEXT;" \
+	"ALTER TABLE reports ADD COLUMN app_platform TEXT;" \
+	"ALTER TABLE reports ADD COLUMN app_platform_version TEXT;" \
+	"ALTER TABLE reports ADD COLUMN app_vendor_id TEXT;" \
+	"ALTER TABLE reports ADD COLUMN trustkit_version TEXT;" \
+	"ALTER TABLE reports ADD COLUMN validation_result INTEGER;" \
+	"CREATE INDEX reports_app ON reports(app_bundle_id, app_version);"
+
 /* One migration: SQL for each engine (several statements allowed). */
 static const struct migration {
 	int version;
@@ -64,6 +80,7 @@ static const struct migration {
 		"CREATE INDEX reports_key ON reports(report_key);"
 		"CREATE INDEX report_pins_report ON report_pins(report_id);"
 		"CREATE INDEX report_pins_pin ON report_pins(pin);" },
+	{ 3, "report formats and TrustKit's app fields", MIGRATION_3_SQL, MIGRATION_3_SQL },
 };
 
 static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -298,7 +315,9 @@ static int prepare_sqlite(cdb *db, char *err, size_t errlen)
 {
 	if (sqlite3_prepare_v2(db->lite,
 			"INSERT INTO reports (received_at, report_time, day, hostname, port, noted_hostname, kind, enforce,"
-			" policy_version, served_pin, report_key, peer, body) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+			" policy_version, served_pin, report_key, peer, body, format, app_bundle_id, app_version,"
+			" app_platform, app_platform_version, app_vendor_id, trustkit_version, validation_result)"
+			" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 			-1, &db->ins_report, NULL) != SQLITE_OK ||
 		sqlite3_prepare_v2(db->lite, "INSERT INTO report_pins (report_id, depth, pin, known) VALUES (?,?,?,?)",
 			-1, &db->ins_pin, NULL) != SQLITE_OK)
@@ -446,6 +465,19 @@ void cdb_close(cdb *db)
 
 /* ---- store ----------------------------------------------------------------- */
 
+/* Schema 3's columns, parameters 14 to 21 (unset ones stay NULL). */
+static void bind_origin(sqlite3_stmt *s, const cdb_report *r)
+{
+	const char *text[7] = { r->format ? r->format : "certpin", r->app_bundle_id, r->app_version, r->app_platform,
+		r->app_platform_version, r->app_vendor_id, r->trustkit_version };
+
+	for (int i = 0; i < 7; i++)
+		if (text[i])
+			sqlite3_bind_text(s, 14 + i, text[i], -1, SQLITE_STATIC);
+	if (r->validation_result > 0)
+		sqlite3_bind_int(s, 21, r->validation_result);
+}
+
 static int store_sqlite(cdb *db, const cdb_report *r, char *err, size_t errlen)
 {
 	sqlite3_stmt *s = db->ins_report;
@@ -467,6 +499,7 @@ static int store_sqlite(cdb *db, const cdb_report *r, char *err, size_t errlen)
 	sqlite3_bind_text(s, 11, r->report_key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 12, r->peer, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 13, r->body, -1, SQLITE_STATIC);
+	bind_origin(s, r);
 	rc = sqlite3_step(s);
 	sqlite3_clear_bindings(s);
 	sqlite3_reset(s);
@@ -500,21 +533,25 @@ static int id_row(int ncols, const char *const *vals, void *payload)
 
 static int store_pg(cdb *db, const cdb_report *r, char *err, size_t errlen)
 {
-	char received[32], rtime[32], port[16], enforce[4], pv[32], id[32] = "";
-	const char *params[13] = { received, rtime, r->day, r->hostname, port, r->noted_hostname, r->kind, enforce,
-		pv, r->served_pin, r->report_key, r->peer, r->body };
+	char received[32], rtime[32], port[16], enforce[4], pv[32], id[32] = "", vr[16];
+	const char *params[21] = { received, rtime, r->day, r->hostname, port, r->noted_hostname, r->kind, enforce,
+		pv, r->served_pin, r->report_key, r->peer, r->body, r->format ? r->format : "certpin", r->app_bundle_id,
+		r->app_version, r->app_platform, r->app_platform_version, r->app_vendor_id, r->trustkit_version,
+		r->validation_result > 0 ? vr : NULL };
 
 	snprintf(received, sizeof(received), "%lld", (long long)r->received_at);
 	snprintf(rtime, sizeof(rtime), "%lld", (long long)r->report_time);
 	snprintf(port, sizeof(port), "%u", r->port);
 	snprintf(enforce, sizeof(enforce), "%d", r->enforce ? 1 : 0);
 	snprintf(pv, sizeof(pv), "%llu", (unsigned long long)(r->policy_version & INT64_MAX));
+	snprintf(vr, sizeof(vr), "%d", r->validation_result);
 	if (exec_script(db, "BEGIN", err, errlen) != 0)
 		return -1;
 	if (query_locked(db, "INSERT INTO reports (received_at, report_time, day, hostname, port, noted_hostname, kind,"
-			" enforce, policy_version, served_pin, report_key, peer, body)"
-			" VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) RETURNING id",
-			13, params, id_row, id, err, errlen) != 0 || !id[0])
+			" enforce, policy_version, served_pin, report_key, peer, body, format, app_bundle_id, app_version,"
+			" app_platform, app_platform_version, app_vendor_id, trustkit_version, validation_result)"
+			" VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21) RETURNING id",
+			21, params, id_row, id, err, errlen) != 0 || !id[0])
 		goto err;
 	for (size_t i = 0; i < r->npins; i++) {
 		char depth[16], known[4];

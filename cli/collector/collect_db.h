@@ -20,7 +20,7 @@
 typedef struct cdb cdb;
 
 /* Latest schema version this program knows. */
-#define CDB_SCHEMA_VERSION 2
+#define CDB_SCHEMA_VERSION 3
 
 /*
  * Open (creating if needed) and migrate.  `spec` is "postgresql://..." or
@@ -66,6 +66,11 @@ typedef struct cdb_report {
 	const char *body;      /* the report as received */
 	const cdb_pin *pins;   /* served (else validated) chain */
 	size_t npins;
+	/* schema 3: where the report came from */
+	const char *format;    /* "certpin", "rfc7469", "trustkit"; NULL: "certpin" */
+	const char *app_bundle_id, *app_version, *app_platform;     /* TrustKit's; NULL: none (SQL NULL) */
+	const char *app_platform_version, *app_vendor_id, *trustkit_version;
+	int validation_result; /* TrustKit's; <= 0: none (SQL NULL) */
 } cdb_report;
 
 /* Store one report and its pins in one transaction.  0 or -1 (err set). */

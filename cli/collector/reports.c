@@ -1,9 +1,11 @@
 /*
  * certpin reports: summarize the failure reports a collector stored --
- * failures per host, per served-chain (leaf) pin, per day and per verdict,
- * and the pins seen most often in failing chains that the policy does not
- * know (a forgotten rotation, or an interception product).  Text, --json, or
- * a self-contained HTML page with an SVG chart (--html).
+ * failures per host, per served-chain (leaf) pin, per app and app version
+ * (TrustKit's reports), per day, per verdict and per report format, and the
+ * pins seen most often in failing chains that the policy does not know (a
+ * forgotten rotation, or an interception product).  Text, --json, or a
+ * self-contained HTML page with an SVG chart (--html); or one table grouped
+ * by the keys of --by (app, version, host, pin, ...).
  */
 #include "collect.h"
 #include "collect_db.h"
@@ -18,11 +20,12 @@
 void usage_reports(FILE *f)
 {
 	fputs("usage: certpin reports --db SPEC [--since DATE | --days N] [--top N]\n"
-		"                       [--json | --html FILE]\n"
+		"                       [--by KEYS] [--json | --html FILE]\n"
 		"\n"
 		"Summarize the failure reports stored by \"certpin collect\": totals, failures\n"
-		"per host, per served-chain leaf pin, per day and per verdict, and the top\n"
-		"unknown pins (pins of failing chains that the policy does not list).\n"
+		"per host, per served-chain leaf pin, per app and app version (TrustKit's\n"
+		"reports), per day, per verdict and per report format, and the top unknown\n"
+		"pins (pins of failing chains that the policy does not list).\n"
 		"Only reads the database: one of an older schema is refused (run\n"
 		"\"certpin collect\" on it once to migrate it).\n"
 		"\n"
@@ -31,6 +34,9 @@ void usage_reports(FILE *f)
 		"                    YYYY-MM-DDTHH:MM:SSZ)\n"
 		"      --days N      only reports received in the last N days\n"
 		"      --top N       rows per table (default 10, at most 1000)\n"
+		"      --by KEYS     instead, one table of failures grouped by KEYS, a comma-\n"
+		"                    separated list of app, version, platform, host, pin,\n"
+		"                    verdict, format (e.g. app,version,host,pin)\n"
 		"  -j, --json        print a JSON object\n"
 		"      --html FILE   write a self-contained HTML page with a chart (\"-\": stdout)\n", f);
 }
@@ -91,6 +97,30 @@ static json_t *run(cdb *db, const char *sql, const char *const *names, int ncols
 	return R.arr;
 }
 
+/*
+ * Schema 3: failures per app, platform and app version (TrustKit's reports;
+ * "devices" counts distinct app-vendor-ids), and per report format.
+ */
+static void summarize_origins(json_t *root, cdb *db, const char *since_s, const char *top_s, int *ok)
+{
+	static const char *const n_apps[] = { "app", "version", "platform", "#reports", "#enforced", "#hosts",
+		"#devices", "#distinct", "#last_seen" };
+	static const char *const n_formats[] = { "format", "#reports" };
+
+	if (*ok)
+		json_object_set_new(root, "apps", run(db,
+			"SELECT app_bundle_id, app_version, app_platform, COUNT(*), SUM(enforce), COUNT(DISTINCT hostname),"
+			" COUNT(DISTINCT app_vendor_id), COUNT(DISTINCT report_key), MAX(received_at) FROM reports"
+			" WHERE received_at >= $1 AND app_bundle_id IS NOT NULL"
+			" GROUP BY app_bundle_id, app_version, app_platform"
+			" ORDER BY COUNT(*) DESC, app_bundle_id, app_version, app_platform LIMIT $2",
+			n_apps, 9, since_s, top_s, ok));
+	if (*ok)
+		json_object_set_new(root, "formats", run(db,
+			"SELECT format, COUNT(*) FROM reports WHERE received_at >= $1"
+			" GROUP BY format ORDER BY COUNT(*) DESC, format", n_formats, 2, since_s, top_s, ok));
+}
+
 static json_t *summarize(cdb *db, int64_t since, unsigned int top)
 {
 	static const char *const n_total[] = { "#reports", "#hosts", "#distinct", "first_day", "last_day" };
@@ -148,6 +178,7 @@ static json_t *summarize(cdb *db, int64_t since, unsigned int top)
 		json_object_set_new(root, "verdicts", run(db,
 			"SELECT kind, COUNT(*) FROM reports WHERE received_at >= $1"
 			" GROUP BY kind ORDER BY COUNT(*) DESC, kind", n_kinds, 2, since_s, top_s, &ok));
+	summarize_origins(root, db, since_s, top_s, &ok);
 	if (!ok) {
 		json_decref(root);
 		return NULL;
@@ -169,6 +200,25 @@ static const char *sval(json_t *o, const char *k)
 {
 	const char *s = json_string_value(json_object_get(o, k));
 	return s ? s : "-";
+}
+
+/* Failures per app and version, per format. */
+static void print_origins(json_t *s)
+{
+	json_t *o;
+	size_t i;
+
+	printf("\nfailures per app and version (TrustKit):\n  %8s %8s %6s %7s  %-20s  %s\n", "reports", "enforced",
+		"hosts", "devices", "last seen", "app version (platform)");
+	json_array_foreach(json_object_get(s, "apps"), i, o) {
+		char when[32];
+		cli_time_rfc3339(when, ival(o, "last_seen"));
+		printf("  %8lld %8lld %6lld %7lld  %-20s  %s %s (%s)\n", ival(o, "reports"), ival(o, "enforced"),
+			ival(o, "hosts"), ival(o, "devices"), when, sval(o, "app"), sval(o, "version"), sval(o, "platform"));
+	}
+	printf("\nreport formats:\n");
+	json_array_foreach(json_object_get(s, "formats"), i, o)
+		printf("  %8lld  %s\n", ival(o, "reports"), sval(o, "format"));
 }
 
 static void print_text(json_t *s)
@@ -210,6 +260,7 @@ static void print_text(json_t *s)
 	printf("\nverdicts:\n");
 	json_array_foreach(json_object_get(s, "verdicts"), i, o)
 		printf("  %8lld  %s\n", ival(o, "reports"), sval(o, "verdict"));
+	print_origins(s);
 }
 
 /* ---- HTML ------------------------------------------------------------------ */
@@ -312,6 +363,10 @@ static int write_html(json_t *s, const char *path)
 	static const char *const uh[] = { "unknown pin", "reports", "hosts", "chain depth" };
 	static const char *const vk[] = { "verdict", "reports" };
 	static const char *const vh[] = { "verdict", "reports" };
+	static const char *const ak[] = { "app", "version", "platform", "reports", "enforced", "hosts", "devices",
+		"last_seen" };
+	static const char *const ah[] = { "app", "version", "platform", "reports", "enforced", "hosts", "devices",
+		"last seen" };
 	FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
 
 	if (!f) {
@@ -344,6 +399,8 @@ static int write_html(json_t *s, const char *path)
 	fputs("<h2>Top unknown pins</h2>\n<p>Pins of failing chains that the policy does not list: a key rotation "
 		"missing from the policy, or a TLS interception product.</p>\n", f);
 	html_table(f, json_object_get(s, "unknown_pins"), uk, uh, 4);
+	fputs("<h2>Failures per app and version</h2>\n<p>TrustKit's reports (iOS, Android).</p>\n", f);
+	html_table(f, json_object_get(s, "apps"), ak, ah, 8);
 	fputs("<h2>Verdicts</h2>\n", f);
 	html_table(f, json_object_get(s, "verdicts"), vk, vh, 2);
 	fprintf(f, "<p><small>certpin %s, %s database, schema %lld.</small></p>\n</body></html>\n",
@@ -355,6 +412,117 @@ static int write_html(json_t *s, const char *path)
 	if (f == stdout)
 		fflush(stdout);
 	return CLI_EXIT_OK;
+}
+
+/* ---- --by: one table grouped by chosen keys -------------------------------- */
+
+static const struct group_key {
+	const char *name, *column;
+} group_keys[] = {
+	{ "app", "app_bundle_id" }, { "version", "app_version" }, { "platform", "app_platform" },
+	{ "host", "hostname" }, { "pin", "served_pin" }, { "verdict", "kind" }, { "format", "format" },
+};
+#define NGROUP_KEYS (sizeof(group_keys) / sizeof(group_keys[0]))
+
+typedef struct grouping {
+	size_t n;
+	size_t key[NGROUP_KEYS];    /* indexes into group_keys, in the order given */
+} grouping;
+
+/* --by KEYS.  0, or -1 after a message. */
+static int parse_by(grouping *g, const char *s)
+{
+	const char *p = s;
+
+	g->n = 0;
+	for (;;) {
+		size_t len = strcspn(p, ","), k;
+		for (k = 0; k < NGROUP_KEYS; k++)
+			if (strlen(group_keys[k].name) == len && strncmp(p, group_keys[k].name, len) == 0)
+				break;
+		for (size_t i = 0; k < NGROUP_KEYS && i < g->n; i++)
+			if (g->key[i] == k)
+				k = NGROUP_KEYS;
+		if (k == NGROUP_KEYS) {
+			cli_error("reports: --by takes a comma-separated list of distinct keys from app, version, platform,"
+				" host, pin, verdict, format; got '%s'", s);
+			return -1;
+		}
+		g->key[g->n++] = k;
+		if (!p[len])
+			return 0;
+		p += len + 1;
+	}
+}
+
+/* Failures grouped by `g`: {"by": [...], "groups": [...], ...}, or NULL after a message. */
+static json_t *group(cdb *db, const grouping *g, int64_t since, unsigned int top)
+{
+	char sql[1024], cols[256] = "", order[512] = "", since_s[32], top_s[16];
+	const char *names[NGROUP_KEYS + 4];
+	json_t *root = json_object(), *by = json_array(), *arr;
+	int ok = 1;
+
+	for (size_t i = 0; i < g->n; i++) {
+		const struct group_key *k = &group_keys[g->key[i]];
+		snprintf(cols + strlen(cols), sizeof(cols) - strlen(cols), "%s%s", i ? ", " : "", k->column);
+		/* NULLs (reports without an app) sort the same on both engines */
+		snprintf(order + strlen(order), sizeof(order) - strlen(order), ", COALESCE(%s, '')", k->column);
+		names[i] = k->name;
+		json_array_append_new(by, json_string(k->name));
+	}
+	names[g->n] = "#reports";
+	names[g->n + 1] = "#enforced";
+	names[g->n + 2] = "#distinct";
+	names[g->n + 3] = "#last_seen";
+	snprintf(sql, sizeof(sql), "SELECT %s, COUNT(*), SUM(enforce), COUNT(DISTINCT report_key), MAX(received_at)"
+		" FROM reports WHERE received_at >= $1 GROUP BY %s ORDER BY COUNT(*) DESC%s LIMIT $2", cols, cols, order);
+	snprintf(since_s, sizeof(since_s), "%lld", (long long)since);
+	snprintf(top_s, sizeof(top_s), "%u", top);
+	arr = root && by ? run(db, sql, names, (int)g->n + 4, since_s, top_s, &ok) : NULL;
+	if (!arr) {
+		json_decref(root);
+		json_decref(by);
+		return NULL;
+	}
+	json_object_set_new(root, "by", by);
+	json_object_set_new(root, "groups", arr);
+	json_object_set_new(root, "database", json_string(cdb_engine(db)));
+	json_object_set_new(root, "schema_version", json_integer(cdb_schema_version(db)));
+	json_object_set_new(root, "since", since ? json_integer(since) : json_null());
+	return root;
+}
+
+static void print_groups(json_t *root, const grouping *g)
+{
+	int width[NGROUP_KEYS];
+	json_t *o;
+	size_t i;
+
+	printf("failures by");
+	for (size_t k = 0; k < g->n; k++) {
+		const char *name = group_keys[g->key[k]].name;
+		printf("%s %s", k ? "," : "", name);
+		width[k] = (int)strlen(name);
+		json_array_foreach(json_object_get(root, "groups"), i, o) {
+			int w = (int)strlen(sval(o, name));
+			if (w > width[k])
+				width[k] = w < 60 ? w : 60;
+		}
+	}
+	printf(":\n  %8s %8s %8s  %-20s", "reports", "enforced", "distinct", "last seen");
+	/* the last column unpadded: no trailing blanks */
+	for (size_t k = 0; k < g->n; k++)
+		printf("  %-*s", k + 1 < g->n ? width[k] : 0, group_keys[g->key[k]].name);
+	putchar('\n');
+	json_array_foreach(json_object_get(root, "groups"), i, o) {
+		char when[32];
+		cli_time_rfc3339(when, ival(o, "last_seen"));
+		printf("  %8lld %8lld %8lld  %-20s", ival(o, "reports"), ival(o, "enforced"), ival(o, "distinct"), when);
+		for (size_t k = 0; k < g->n; k++)
+			printf("  %-*s", k + 1 < g->n ? width[k] : 0, sval(o, group_keys[g->key[k]].name));
+		putchar('\n');
+	}
 }
 
 /* ---- command --------------------------------------------------------------- */
@@ -396,7 +564,8 @@ static int parse_since(int64_t *out, const char *s)
 }
 
 /* Which options go together: 0, or -1 after a message. */
-static int check_args(const char *db_spec, const char *since_s, const char *days_s, int json, const char *html)
+static int check_args(const char *db_spec, const char *since_s, const char *days_s, int json, const char *html,
+	const char *by)
 {
 	if (!db_spec) {
 		cli_error("reports: --db is required");
@@ -408,6 +577,10 @@ static int check_args(const char *db_spec, const char *since_s, const char *days
 	}
 	if (json && html) {
 		cli_error("reports: --json and --html exclude each other");
+		return -1;
+	}
+	if (by && html) {
+		cli_error("reports: --by and --html exclude each other");
 		return -1;
 	}
 	return 0;
@@ -467,12 +640,14 @@ static int check_db_file(const char *db_spec)
 
 int cmd_reports(int argc, char **argv)
 {
-	const char *db_spec = NULL, *since_s = NULL, *days_s = NULL, *top_s = NULL, *html = NULL;
+	const char *db_spec = NULL, *since_s = NULL, *days_s = NULL, *top_s = NULL, *html = NULL, *by = NULL;
 	int json = 0, rc;
 	const cli_opt opts[] = {
 		CLI_VALUE("--db", 'd', &db_spec), CLI_VALUE("--since", 0, &since_s), CLI_VALUE("--days", 0, &days_s),
-		CLI_VALUE("--top", 0, &top_s), CLI_VALUE("--html", 0, &html), CLI_FLAG("--json", 'j', &json), CLI_OPT_END,
+		CLI_VALUE("--top", 0, &top_s), CLI_VALUE("--html", 0, &html), CLI_FLAG("--json", 'j', &json),
+		CLI_VALUE("--by", 0, &by), CLI_OPT_END,
 	};
+	grouping g = { 0, { 0 } };
 	const cli_spec spec = { "reports", usage_reports, opts, 0, 0, NULL, 0 };
 	cli_args args;
 	int64_t since = 0;
@@ -484,16 +659,16 @@ int cmd_reports(int argc, char **argv)
 	if ((rc = cli_start(&args, &spec, argc, argv)) != CLI_RUN)
 		return rc;
 	rc = CLI_EXIT_USAGE;
-	if (check_args(db_spec, since_s, days_s, json, html) != 0 || (since_s && since_option(&since, since_s) != 0) ||
-	    (days_s && parse_days(&since, days_s) != 0) ||
-	    (top_s && parse_top(&top, top_s) != 0) || check_db_file(db_spec) != 0)
+	if (check_args(db_spec, since_s, days_s, json, html, by) != 0 ||
+	    (since_s && since_option(&since, since_s) != 0) || (days_s && parse_days(&since, days_s) != 0) ||
+	    (top_s && parse_top(&top, top_s) != 0) || (by && parse_by(&g, by) != 0) || check_db_file(db_spec) != 0)
 		goto out;
 	/* read only: never migrates or otherwise writes (certpin collect does) */
 	if (cdb_open_readonly(&db, db_spec, err, sizeof(err)) != 0) {
 		cli_error("reports: %s", err);
 		goto out;
 	}
-	if (!(sum = summarize(db, since, (unsigned int)top))) {
+	if (!(sum = by ? group(db, &g, since, (unsigned int)top) : summarize(db, since, (unsigned int)top))) {
 		rc = CLI_EXIT_INTERNAL;
 		goto out;
 	}
@@ -502,6 +677,9 @@ int cmd_reports(int argc, char **argv)
 		sum = NULL;
 	} else if (html) {
 		rc = write_html(sum, html);
+	} else if (by) {
+		print_groups(sum, &g);
+		rc = CLI_EXIT_OK;
 	} else {
 		print_text(sum);
 		rc = CLI_EXIT_OK;

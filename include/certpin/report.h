@@ -101,10 +101,16 @@ struct ssl_st;
 typedef enum certpin_report_kind {
 	CERTPIN_REPORT_MISMATCH = 1,        /* no pin matched (enforced or report-only) */
 	CERTPIN_REPORT_PINSET_EXPIRED = 2,  /* the rule's pinset had expired */
-	CERTPIN_REPORT_PKIX = 3             /* PKIX validation failed for a pinned host */
+	CERTPIN_REPORT_PKIX = 3,            /* PKIX validation failed for a pinned host */
+	/*
+	 * The client could not evaluate the chain at all (TrustKit's
+	 * validation-result 3, invalid parameters, and 5, no SPKI hash).  Only
+	 * certpin_report_parse_any() yields it; certpin never reports it.
+	 */
+	CERTPIN_REPORT_VALIDATION_ERROR = 4
 } certpin_report_kind;
 
-/* "mismatch", "pinset-expired", "pkix-failure"; "unknown" otherwise. */
+/* "mismatch", "pinset-expired", "pkix-failure", "validation-error"; "unknown" otherwise. */
 CERTPIN_EXPORT const char *certpin_report_kind_name(certpin_report_kind kind);
 
 /* ------------------------------------------------------------------------ */
@@ -227,6 +233,76 @@ typedef struct certpin_report_info {
  */
 CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_report_parse(certpin_report_info *out,
 	const char *json, size_t len, certpin_error *err);
+
+/* The report formats certpin_report_parse_any() reads. */
+typedef enum certpin_report_format {
+	CERTPIN_REPORT_FORMAT_CERTPIN = 1,  /* certpin's own (certpin_report_build) */
+	CERTPIN_REPORT_FORMAT_RFC7469 = 2,  /* RFC 7469 section 3, as browsers sent it */
+	CERTPIN_REPORT_FORMAT_TRUSTKIT = 3  /* TrustKit's pin failure report (iOS/macOS and Android TrustKit) */
+} certpin_report_format;
+
+/* "certpin", "rfc7469", "trustkit"; "unknown" otherwise. */
+CERTPIN_EXPORT const char *certpin_report_format_name(certpin_report_format format);
+
+/* Bytes of each app field of a certpin_report_origin, the NUL included. */
+#define CERTPIN_REPORT_APP_FIELD_MAX 256
+
+/* Where a parsed report came from.  Plain value; no allocation. */
+typedef struct certpin_report_origin {
+	unsigned int version;               /* CERTPIN_REPORT_ORIGIN_VERSION, set by the library */
+	certpin_report_format format;
+	/*
+	 * TrustKit's app fields as sent ("" when absent; always "" for the other
+	 * formats): "app-bundle-id" (bundle ID or Android package), "app-version"
+	 * (CFBundleShortVersionString or versionName), "app-platform" ("IOS",
+	 * "MACOS", "TVOS", "WATCHOS", "ANDROID"), "app-platform-version" (iOS
+	 * only), "app-vendor-id" (a per-install UUID), "trustkit-version".
+	 */
+	char app_bundle_id[CERTPIN_REPORT_APP_FIELD_MAX];
+	char app_version[CERTPIN_REPORT_APP_FIELD_MAX];
+	char app_platform[CERTPIN_REPORT_APP_FIELD_MAX];
+	char app_platform_version[CERTPIN_REPORT_APP_FIELD_MAX];
+	char app_vendor_id[CERTPIN_REPORT_APP_FIELD_MAX];
+	char trustkit_version[CERTPIN_REPORT_APP_FIELD_MAX];
+	int validation_result;              /* TrustKit's "validation-result" (1..5); -1 for the other formats */
+} certpin_report_origin;
+
+#define CERTPIN_REPORT_ORIGIN_VERSION 1
+
+/*
+ * Parse and validate a report of any format a collector receives, told
+ * apart by its members:
+ *
+ *   - TrustKit (any of "app-bundle-id", "app-version", "app-platform",
+ *     "trustkit-version", "validation-result", "enforce-pinning"): required
+ *     "app-bundle-id", "app-version", "app-platform", "trustkit-version",
+ *     "validation-result" (an integer 1..5; 0, a success, is refused),
+ *     "enforce-pinning", "date-time", "hostname", "port" (0..65535: TrustKit
+ *     sends 0, "not known"), "noted-hostname", "known-pins" and a PEM chain
+ *     ("validated-certificate-chain", Android also "served-certificate-chain");
+ *     optional "app-platform-version", "app-vendor-id", "include-subdomains",
+ *     "known-pins-expiration-date" (a date or null).  validation-result 1
+ *     and 4 are CERTPIN_REPORT_MISMATCH, 2 CERTPIN_REPORT_PKIX, 3 and 5
+ *     CERTPIN_REPORT_VALIDATION_ERROR; "enforce-pinning" is `enforce`.
+ *   - certpin's own (any of "certpin-report-version", "verdict", "enforce",
+ *     "allowed", "policy-version", "pattern", "served-chain-sha256",
+ *     "validated-chain-sha256"): exactly as certpin_report_parse().
+ *   - RFC 7469 section 3 otherwise: required "date-time", "hostname",
+ *     "port" (1..65535), "noted-hostname", "known-pins" and a PEM chain
+ *     ("served-certificate-chain" and/or "validated-certificate-chain");
+ *     optional "include-subdomains", "effective-expiration-date".  The kind
+ *     is CERTPIN_REPORT_MISMATCH and `enforce` 1 (RFC 7469 has no
+ *     report-only flag in the report itself).
+ *
+ * App fields must be strings of at most CERTPIN_REPORT_APP_FIELD_MAX - 1
+ * bytes without control characters.  Otherwise as certpin_report_parse():
+ * the same limits, the same checks of names, ports, dates, pins and PEM
+ * (every certificate decoded, its digests computed here), the same `err`.
+ * `origin` (may be NULL) gets the format and the app fields; it is zeroed
+ * on error.
+ */
+CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_report_parse_any(certpin_report_info *out,
+	certpin_report_origin *origin, const char *json, size_t len, certpin_error *err);
 
 /* ------------------------------------------------------------------------ */
 /* Reporter: queue, background sender, retries, spool, dedup                */

@@ -25,6 +25,8 @@ const char *certpin_report_kind_name(certpin_report_kind kind)
 		return "pinset-expired";
 	case CERTPIN_REPORT_PKIX:
 		return "pkix-failure";
+	case CERTPIN_REPORT_VALIDATION_ERROR:
+		return "validation-error";
 	}
 	return "unknown";
 }

@@ -2,25 +2,22 @@
  * Failure report parser and validator (certpin_report_parse), used by the
  * collector on untrusted input.  Strict on the fields it knows, ignores the
  * ones it does not; every certificate given as PEM is decoded and its
- * digests recomputed here, never taken from the sender.
+ * digests recomputed here, never taken from the sender.  The members of RFC
+ * 7469 section 3 are read here for every format (report_parse.h).
  */
-#include "report_internal.h"
+#include "report_parse.h"
 
-#include <jansson.h>
 #include <stdarg.h>
 
-typedef struct parser {
-	certpin_error *err;     /* the caller's; may be NULL */
-} parser;
+typedef certpin_report__parser parser;
 
-/*
- * Fail with CERTPIN_E_REPORT: `fmt` the reason; the JSON pointer names
- * member `key` of the report (NULL: the whole report) and, with index >= 0,
- * that element of it.
- */
-static int fail(parser *P, const char *key, long index, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int fail(parser *P, const char *key, long index, const char *fmt, ...)
+/* short names in this file */
+#define fail certpin_report__fail
+#define get_str certpin_report__get_str
+#define get_bool certpin_report__get_bool
+#define get_time certpin_report__get_time
+
+int certpin_report__fail(parser *P, const char *key, long index, const char *fmt, ...)
 {
 	char msg[sizeof(P->err->message)], path[sizeof(P->err->path)] = "";
 	va_list ap;
@@ -37,8 +34,7 @@ static int fail(parser *P, const char *key, long index, const char *fmt, ...)
 	return certpin_error_set(P->err, CERTPIN_E_REPORT, path, 0, "%s", msg);
 }
 
-/* A string member without embedded NULs; NULL (and *present 0) if absent. */
-static int get_str(parser *P, json_t *root, const char *key, int required, const char **out)
+int certpin_report__get_str(parser *P, json_t *root, const char *key, int required, const char **out)
 {
 	json_t *v = json_object_get(root, key);
 
@@ -53,7 +49,7 @@ static int get_str(parser *P, json_t *root, const char *key, int required, const
 	return CERTPIN_OK;
 }
 
-static int get_bool(parser *P, json_t *root, const char *key, int required, int *out)
+int certpin_report__get_bool(parser *P, json_t *root, const char *key, int required, int *out)
 {
 	json_t *v = json_object_get(root, key);
 
@@ -80,7 +76,7 @@ static int get_host(parser *P, json_t *root, const char *key, char *out)
 	return CERTPIN_OK;
 }
 
-static int get_time(parser *P, json_t *root, const char *key, int required, int64_t *out)
+int certpin_report__get_time(parser *P, json_t *root, const char *key, int required, int64_t *out)
 {
 	const char *s;
 	int rc;
@@ -90,6 +86,15 @@ static int get_time(parser *P, json_t *root, const char *key, int required, int6
 	if (s && (strlen(s) > 40 || certpin_time_parse(out, s) != CERTPIN_OK))
 		return fail(P, key, -1, "\"%s\" is not an RFC 3339 date-time", key);
 	return CERTPIN_OK;
+}
+
+int certpin_report__get_expiry(parser *P, json_t *root, const char *key, int64_t *out)
+{
+	json_t *v = json_object_get(root, key);
+
+	if (!v || json_is_null(v))
+		return CERTPIN_OK;
+	return get_time(P, root, key, 1, out);
 }
 
 /*
@@ -258,17 +263,11 @@ static int get_chain(parser *P, json_t *root, const char *name, certpin_chain_el
 	return CERTPIN_OK;
 }
 
-static int parse_root(parser *P, json_t *root, certpin_report_info *out)
+int certpin_report__parse_hpkp(parser *P, json_t *root, certpin_report_info *out, unsigned int min_port)
 {
-	const char *s;
 	json_t *v;
 	int rc;
 
-	if (!json_is_object(root))
-		return fail(P, NULL, -1, "report is not a JSON object");
-	if ((v = json_object_get(root, "certpin-report-version")) &&
-		(!json_is_integer(v) || json_integer_value(v) != 1))
-		return fail(P, "certpin-report-version", -1, "unsupported \"certpin-report-version\"");
 	if ((rc = get_time(P, root, "date-time", 1, &out->date_time)) != CERTPIN_OK ||
 		(rc = get_host(P, root, "hostname", out->hostname)) != CERTPIN_OK ||
 		(rc = get_host(P, root, "noted-hostname", out->noted_hostname)) != CERTPIN_OK)
@@ -276,27 +275,35 @@ static int parse_root(parser *P, json_t *root, certpin_report_info *out)
 	v = json_object_get(root, "port");
 	if (!v)
 		return fail(P, "port", -1, "missing \"port\"");
-	if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 65535)
-		return fail(P, "port", -1, "\"port\" is not an integer from 1 to 65535");
+	if (!json_is_integer(v) || json_integer_value(v) < min_port || json_integer_value(v) > 65535)
+		return fail(P, "port", -1, "\"port\" is not an integer from %u to 65535", min_port);
 	out->port = (unsigned int)json_integer_value(v);
 	if ((rc = get_bool(P, root, "include-subdomains", 0, &out->include_subdomains)) != CERTPIN_OK ||
-		(rc = get_bool(P, root, "enforce", 1, &out->enforce)) != CERTPIN_OK)
+		(rc = get_known(P, root, out)) != CERTPIN_OK ||
+		(rc = get_chain(P, root, "served", out->served, &out->nserved, &out->served_pem)) != CERTPIN_OK ||
+		(rc = get_chain(P, root, "validated", out->validated, &out->nvalidated, &out->validated_pem)) != CERTPIN_OK)
 		return rc;
-	out->allowed = -1;
-	if ((rc = get_bool(P, root, "allowed", 0, &out->allowed)) != CERTPIN_OK)
-		return rc;
-	v = json_object_get(root, "effective-expiration-date");
-	if (v && !json_is_null(v) && (rc = get_time(P, root, "effective-expiration-date", 1, &out->expires)) != CERTPIN_OK)
-		return rc;
-	if ((v = json_object_get(root, "policy-version"))) {
-		if (!json_is_integer(v) || json_integer_value(v) < 0)
-			return fail(P, "policy-version", -1, "\"policy-version\" is not a non-negative integer");
-		out->policy_version = (uint64_t)json_integer_value(v);
-	}
-	if ((rc = get_str(P, root, "pattern", 0, &s)) != CERTPIN_OK)
-		return rc;
-	if (s && strlen(s) >= CERTPIN_HOSTNAME_MAX + 3)
-		return fail(P, "pattern", -1, "\"pattern\" is too long");
+	if (out->nserved + out->nvalidated == 0)
+		return fail(P, NULL, -1, "no certificate chain");
+	return CERTPIN_OK;
+}
+
+void certpin_report__set_key(certpin_report_info *out)
+{
+	if (out->nvalidated)
+		certpin_report__key(out->key, out->hostname, out->port, out->kind, out->enforce,
+			out->validated, out->nvalidated);
+	else
+		certpin_report__key(out->key, out->hostname, out->port, out->kind, out->enforce,
+			out->served, out->nserved);
+}
+
+/* "verdict": the kind of failure. */
+static int get_verdict(parser *P, json_t *root, certpin_report_info *out)
+{
+	const char *s;
+	int rc;
+
 	if ((rc = get_str(P, root, "verdict", 1, &s)) != CERTPIN_OK)
 		return rc;
 	if (strcmp(s, "mismatch") == 0)
@@ -307,25 +314,67 @@ static int parse_root(parser *P, json_t *root, certpin_report_info *out)
 		out->kind = CERTPIN_REPORT_PKIX;
 	else
 		return fail(P, "verdict", -1, "unknown \"verdict\"");
-	if ((rc = get_known(P, root, out)) != CERTPIN_OK ||
-		(rc = get_chain(P, root, "served", out->served, &out->nserved, &out->served_pem)) != CERTPIN_OK ||
-		(rc = get_chain(P, root, "validated", out->validated, &out->nvalidated, &out->validated_pem)) != CERTPIN_OK)
-		return rc;
-	if (out->nserved + out->nvalidated == 0)
-		return fail(P, NULL, -1, "no certificate chain");
-	if (out->nvalidated)
-		certpin_report__key(out->key, out->hostname, out->port, out->kind, out->enforce,
-			out->validated, out->nvalidated);
-	else
-		certpin_report__key(out->key, out->hostname, out->port, out->kind, out->enforce,
-			out->served, out->nserved);
 	return CERTPIN_OK;
+}
+
+int certpin_report__parse_certpin(parser *P, json_t *root, certpin_report_info *out)
+{
+	const char *s;
+	json_t *v;
+	int rc;
+
+	if (!json_is_object(root))
+		return fail(P, NULL, -1, "report is not a JSON object");
+	if ((v = json_object_get(root, "certpin-report-version")) &&
+		(!json_is_integer(v) || json_integer_value(v) != 1))
+		return fail(P, "certpin-report-version", -1, "unsupported \"certpin-report-version\"");
+	if ((rc = certpin_report__parse_hpkp(P, root, out, 1)) != CERTPIN_OK)
+		return rc;
+	if ((rc = get_bool(P, root, "enforce", 1, &out->enforce)) != CERTPIN_OK)
+		return rc;
+	out->allowed = -1;
+	if ((rc = get_bool(P, root, "allowed", 0, &out->allowed)) != CERTPIN_OK)
+		return rc;
+	if ((rc = certpin_report__get_expiry(P, root, "effective-expiration-date", &out->expires)) != CERTPIN_OK)
+		return rc;
+	if ((v = json_object_get(root, "policy-version"))) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0)
+			return fail(P, "policy-version", -1, "\"policy-version\" is not a non-negative integer");
+		out->policy_version = (uint64_t)json_integer_value(v);
+	}
+	if ((rc = get_str(P, root, "pattern", 0, &s)) != CERTPIN_OK)
+		return rc;
+	if (s && strlen(s) >= CERTPIN_HOSTNAME_MAX + 3)
+		return fail(P, "pattern", -1, "\"pattern\" is too long");
+	if ((rc = get_verdict(P, root, out)) != CERTPIN_OK)
+		return rc;
+	certpin_report__set_key(out);
+	return CERTPIN_OK;
+}
+
+json_t *certpin_report__load(parser *P, const char *json, size_t len)
+{
+	json_error_t jerr;
+	json_t *root;
+
+	if (len > CERTPIN_REPORT_MAX_LEN) {
+		fail(P, NULL, -1, "report longer than %u bytes", CERTPIN_REPORT_MAX_LEN);
+		return NULL;
+	}
+	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root) {
+		fail(P, NULL, -1, "JSON syntax error at line %d: %s", jerr.line, jerr.text);
+		if (P->err) {
+			P->err->line = jerr.line > 0 ? (unsigned long)jerr.line : 0;
+			P->err->column = jerr.column > 0 ? (unsigned long)jerr.column : 0;
+		}
+	}
+	return root;
 }
 
 int certpin_report_parse(certpin_report_info *out, const char *json, size_t len, certpin_error *err)
 {
 	parser P = { err };
-	json_error_t jerr;
 	json_t *root;
 	int rc;
 
@@ -335,18 +384,9 @@ int certpin_report_parse(certpin_report_info *out, const char *json, size_t len,
 	memset(out, 0, sizeof(*out));
 	if (!json)
 		return certpin_error_set(err, CERTPIN_E_INVALID_ARG, NULL, 0, "no report");
-	if (len > CERTPIN_REPORT_MAX_LEN)
-		return fail(&P, NULL, -1, "report longer than %u bytes", CERTPIN_REPORT_MAX_LEN);
-	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!root) {
-		fail(&P, NULL, -1, "JSON syntax error at line %d: %s", jerr.line, jerr.text);
-		if (err) {
-			err->line = jerr.line > 0 ? (unsigned long)jerr.line : 0;
-			err->column = jerr.column > 0 ? (unsigned long)jerr.column : 0;
-		}
+	if (!(root = certpin_report__load(&P, json, len)))
 		return CERTPIN_E_REPORT;
-	}
-	rc = parse_root(&P, root, out);
+	rc = certpin_report__parse_certpin(&P, root, out);
 	json_decref(root);
 	if (rc != CERTPIN_OK)
 		memset(out, 0, sizeof(*out));

@@ -1,9 +1,10 @@
 #!/bin/sh
 # collect_cli_test.sh - "certpin collect" and "certpin reports" as commands on
 # SQLite: WAL mode, versioned migrations (recorded once, a newer schema is
-# refused untouched; only collect migrates, reports reads an older schema
-# never and writes nothing), argument errors with exit 3 and one-line
-# messages (TLS key not matching its certificate, unwritable port file), no
+# refused untouched; only collect migrates, from schema 1 or 2 with the
+# reports kept; reports reads an older schema never and writes nothing),
+# argument errors with exit 3 and one-line messages (TLS key not matching
+# its certificate, unwritable port file), no
 # libmicrohttpd noise with --verbose, a port already in use, an empty
 # database summarized.  The HTTP behaviour is tested by collect_test.c.
 #
@@ -64,7 +65,7 @@ rc=$?
 [ "$(wc -l <"$DIR/err")" -eq 1 ] && grep -q '^certpin: collect: 0 requests' "$DIR/err" && ok ||
 	bad "collect --verbose printed more than the summary: $(cat "$DIR/err")"
 [ "$(sqlite3 "$DB" 'PRAGMA journal_mode')" = wal ] && ok || bad "database is not in WAL mode"
-[ "$(sqlite3 "$DB" "SELECT group_concat(version) FROM schema_migrations")" = "1,2" ] && ok ||
+[ "$(sqlite3 "$DB" "SELECT group_concat(version) FROM schema_migrations")" = "1,2,3" ] && ok ||
 	bad "schema_migrations: $(sqlite3 "$DB" 'SELECT * FROM schema_migrations')"
 
 # reopening applies nothing twice; an empty database summarizes
@@ -72,7 +73,7 @@ rc=$?
 grep -q '^0 failure reports' "$DIR/out" && ok || bad "empty summary: $(head -n 1 "$DIR/out")"
 "$CERTPIN" reports --db "sqlite:$DB" --json >"$DIR/out" 2>"$DIR/err" && ok || bad "reports --json with sqlite: prefix"
 grep -q '"total": 0' "$DIR/out" && ok || bad "empty JSON total"
-[ "$(sqlite3 "$DB" 'SELECT count(*) FROM schema_migrations')" = 2 ] && ok || bad "migrations applied twice"
+[ "$(sqlite3 "$DB" 'SELECT count(*) FROM schema_migrations')" = 3 ] && ok || bad "migrations applied twice"
 "$CERTPIN" reports --db "$DB" --html "$DIR/r.html" 2>"$DIR/err" && ok || bad "reports --html"
 grep -q 'no reports' "$DIR/r.html" && grep -q '</html>' "$DIR/r.html" && ok || bad "empty HTML page"
 
@@ -118,22 +119,49 @@ grep -q '^0 failure reports' "$DIR/out" && ok || bad "read-only summary: $(head 
 chmod 0755 "$DIR/ro"
 chmod 0644 "$DIR/ro/r.sqlite"
 
-# a database of an older schema (version 1): reports refuses it untouched, collect migrates it
+# a database of an older schema: reports refuses it untouched, collect migrates it, the reports in it kept.
+# Version 2 (before the report formats), holding one of certpin's own reports:
 OLD=$DIR/old.sqlite
 cp "$DB" "$OLD"
-sqlite3 "$OLD" "DROP INDEX reports_received; DROP INDEX reports_host; DROP INDEX reports_key;
-	DROP INDEX report_pins_report; DROP INDEX report_pins_pin; DELETE FROM schema_migrations WHERE version = 2"
+sqlite3 "$OLD" "DROP INDEX reports_app; ALTER TABLE reports DROP COLUMN format;
+	ALTER TABLE reports DROP COLUMN app_bundle_id; ALTER TABLE reports DROP COLUMN app_version;
+	ALTER TABLE reports DROP COLUMN app_platform; ALTER TABLE reports DROP COLUMN app_platform_version;
+	ALTER TABLE reports DROP COLUMN app_vendor_id; ALTER TABLE reports DROP COLUMN trustkit_version;
+	ALTER TABLE reports DROP COLUMN validation_result; DELETE FROM schema_migrations WHERE version = 3;
+	INSERT INTO reports VALUES (1, 1796000000, 1796000000, '2026-11-30', 'old.certpin.test', 443,
+		'old.certpin.test', 'mismatch', 1, 0, 'sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=', 'k', '127.0.0.1', '{}');
+	INSERT INTO report_pins VALUES (1, 0, 'sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=', 0)"
 sum0=$(cksum <"$OLD")
 expect_usage "older schema (reports)" reports --db "$OLD"
-grep -q 'schema version 1 is older than this certpin.s (2); run certpin collect on it once to migrate it' "$DIR/err" &&
+grep -q 'schema version 2 is older than this certpin.s (3); run certpin collect on it once to migrate it' "$DIR/err" &&
 	ok || bad "older schema message: $(cat "$DIR/err")"
 [ "$(cksum <"$OLD")" = "$sum0" ] && ok || bad "reports changed the older database"
-[ "$(sqlite3 "$OLD" 'SELECT max(version) FROM schema_migrations')" = 1 ] && ok || bad "reports migrated the database"
+[ "$(sqlite3 "$OLD" 'SELECT max(version) FROM schema_migrations')" = 2 ] && ok || bad "reports migrated the database"
 "$CERTPIN" collect --db "$OLD" --listen 127.0.0.1:0 --duration 1 >/dev/null 2>"$DIR/err" && ok ||
 	bad "collect on the older database: $(cat "$DIR/err")"
-[ "$(sqlite3 "$OLD" "SELECT group_concat(version) FROM schema_migrations")" = "1,2" ] && ok ||
+[ "$(sqlite3 "$OLD" "SELECT group_concat(version) FROM schema_migrations")" = "1,2,3" ] && ok ||
 	bad "collect did not migrate the older database"
-"$CERTPIN" reports --db "$OLD" >/dev/null 2>"$DIR/err" && ok || bad "reports after migration: $(cat "$DIR/err")"
+[ "$(sqlite3 "$OLD" "SELECT hostname, format, app_bundle_id IS NULL, validation_result IS NULL FROM reports")" = \
+	"old.certpin.test|certpin|1|1" ] && ok || bad "migrated report: $(sqlite3 "$OLD" 'SELECT * FROM reports')"
+"$CERTPIN" reports --db "$OLD" >"$DIR/out" 2>"$DIR/err" && ok || bad "reports after migration: $(cat "$DIR/err")"
+grep -q '^1 failure reports' "$DIR/out" && ok || bad "migrated summary: $(head -n 1 "$DIR/out")"
+# version 1 (before the indexes): every migration since is applied in order
+V1=$DIR/v1.sqlite
+cp "$OLD" "$V1"
+sqlite3 "$V1" "DROP INDEX reports_received; DROP INDEX reports_host; DROP INDEX reports_key;
+	DROP INDEX report_pins_report; DROP INDEX report_pins_pin; DROP INDEX reports_app;
+	ALTER TABLE reports DROP COLUMN format; ALTER TABLE reports DROP COLUMN app_bundle_id;
+	ALTER TABLE reports DROP COLUMN app_version; ALTER TABLE reports DROP COLUMN app_platform;
+	ALTER TABLE reports DROP COLUMN app_platform_version; ALTER TABLE reports DROP COLUMN app_vendor_id;
+	ALTER TABLE reports DROP COLUMN trustkit_version; ALTER TABLE reports DROP COLUMN validation_result;
+	DELETE FROM schema_migrations WHERE version >= 2"
+expect_usage "schema 1 (reports)" reports --db "$V1"
+grep -q 'schema version 1 is older than this certpin.s (3)' "$DIR/err" && ok || bad "schema 1 message: $(cat "$DIR/err")"
+"$CERTPIN" collect --db "$V1" --listen 127.0.0.1:0 --duration 1 >/dev/null 2>"$DIR/err" && ok ||
+	bad "collect on a schema 1 database: $(cat "$DIR/err")"
+[ "$(sqlite3 "$V1" "SELECT group_concat(version) FROM schema_migrations")" = "1,2,3" ] && ok ||
+	bad "collect did not migrate the schema 1 database"
+"$CERTPIN" reports --db "$V1" >/dev/null 2>"$DIR/err" && ok || bad "reports after migration from 1: $(cat "$DIR/err")"
 # not a certpin database at all
 sqlite3 "$DIR/other.sqlite" "CREATE TABLE t (x)"
 expect_usage "not a report database" reports --db "$DIR/other.sqlite"

@@ -4,7 +4,9 @@
 # no TCP port), run the whole collect_test program against it, then check the
 # versioned migrations (idempotent reopen, refusal of a newer schema; an
 # older schema is refused by reports, which never migrates, and migrated by
-# collect), and one-line connection errors.
+# collect), and one-line connection errors.  The report formats
+# (collect_formats_test: TrustKit, RFC 7469, certpin's own; reports by app
+# and version) run on a second database, their columns read back.
 #
 # PostgreSQL refuses to run as root: as root the server runs as "nobody".
 # Skipped (exit 77, which ctest shows as "Skipped"), with a message saying
@@ -12,11 +14,12 @@
 # scripts/install-deps.sh) are not installed.
 #
 # Environment: CERTPIN (the CLI), CERTPIN_TEST_PKI.  The collect_test program
-# is looked up next to the CLI (tests/collect_test).
+# and collect_formats_test programs are looked up next to the CLI (tests/).
 set -u
 
 CERTPIN=${CERTPIN:?CERTPIN must name the certpin CLI}
 COLLECT_TEST=${COLLECT_TEST:-$(dirname "$CERTPIN")/tests/collect_test}
+FORMATS_TEST=${FORMATS_TEST:-$(dirname "$CERTPIN")/tests/collect_formats_test}
 passed=0
 failed=0
 ok() { passed=$((passed + 1)); }
@@ -31,10 +34,12 @@ if [ -z "$PGBIN" ]; then
 		"install the Debian package postgresql (scripts/install-deps.sh) to run this test"
 	exit 77
 fi
-if [ ! -x "$COLLECT_TEST" ]; then
-	echo "collect_pg_test: $COLLECT_TEST not built" >&2
-	exit 1
-fi
+for t in "$COLLECT_TEST" "$FORMATS_TEST"; do
+	if [ ! -x "$t" ]; then
+		echo "collect_pg_test: $t not built" >&2
+		exit 1
+	fi
+done
 
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/certpin-pg.XXXXXX")
 PGDATA=$DIR/data
@@ -77,14 +82,24 @@ psql_q() { "$PGBIN/psql" -X -q -A -t -h "$DIR" -p "$PORT" -U "$PGUSER" -d certpi
 # 1. the whole collector test (end to end, malformed, slow, load, reports) on PostgreSQL
 if CERTPIN_COLLECT_DB=$URI "$COLLECT_TEST"; then ok; else bad "collect_test on PostgreSQL"; fi
 
+# 1b. the report formats, on a database of their own (the test counts every report in it)
+$RUNAS "$PGBIN/createdb" -h "$DIR" -p "$PORT" -U "$PGUSER" formats || { echo "createdb failed" >&2; exit 1; }
+FURI="postgresql://$PGUSER@/formats?host=$DIR&port=$PORT"
+if CERTPIN_COLLECT_DB=$FURI "$FORMATS_TEST"; then ok; else bad "collect_formats_test on PostgreSQL"; fi
+row=$("$PGBIN/psql" -X -q -A -t -h "$DIR" -p "$PORT" -U "$PGUSER" -d formats -c "SELECT format, app_bundle_id,
+	app_version, app_platform, app_platform_version, trustkit_version, validation_result, kind, enforce, port
+	FROM reports WHERE app_version = '3.1.0'")
+[ "$row" = "trustkit|com.example.certpin|3.1.0|IOS|17.4.1|3.0.0|2|pkix-failure|0|0" ] && ok ||
+	bad "stored TrustKit report: '$row'"
+
 # 2. migrations: recorded once each, reopening applies nothing new
 v=$(psql_q "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations")
-[ "$v" = "1,2" ] && ok || bad "schema_migrations has '$v', want 1,2"
+[ "$v" = "1,2,3" ] && ok || bad "schema_migrations has '$v', want 1,2,3"
 "$CERTPIN" reports --db "$URI" --json >"$DIR/r.json" 2>"$DIR/r.err" && ok || bad "reports on PostgreSQL: $(cat "$DIR/r.err")"
 grep -q '"database": "postgresql"' "$DIR/r.json" && ok || bad "reports does not name the postgresql engine"
-grep -q '"schema_version": 2' "$DIR/r.json" && ok || bad "reports schema_version is not 2"
+grep -q '"schema_version": 3' "$DIR/r.json" && ok || bad "reports schema_version is not 3"
 n=$(psql_q "SELECT count(*) FROM schema_migrations")
-[ "$n" = "2" ] && ok || bad "reopen added migrations ($n rows)"
+[ "$n" = "3" ] && ok || bad "reopen added migrations ($n rows)"
 n=$(psql_q "SELECT count(*) FROM reports")
 [ "$n" -gt 6000 ] 2>/dev/null && ok || bad "only '$n' reports stored"
 
@@ -95,21 +110,27 @@ rc=$?
 [ "$rc" -eq 3 ] && ok || bad "newer schema: exit $rc, want 3"
 grep -q "newer than this certpin" "$DIR/new.err" && ok || bad "newer schema message: $(cat "$DIR/new.err")"
 
-# 4. an older schema (version 1): reports refuses it and changes nothing, collect migrates it
+# 4. an older schema (version 1, with the reports of step 1): reports refuses it and changes nothing,
+# collect migrates it (indexes; formats and app fields, the reports kept as certpin's own)
 psql_q "DELETE FROM schema_migrations WHERE version = 99" >/dev/null
-psql_q "DROP INDEX reports_received, reports_host, reports_key, report_pins_report, report_pins_pin;
-	DELETE FROM schema_migrations WHERE version = 2" >/dev/null
+psql_q "DROP INDEX reports_received, reports_host, reports_key, report_pins_report, report_pins_pin, reports_app;
+	ALTER TABLE reports DROP COLUMN format, DROP COLUMN app_bundle_id, DROP COLUMN app_version,
+		DROP COLUMN app_platform, DROP COLUMN app_platform_version, DROP COLUMN app_vendor_id,
+		DROP COLUMN trustkit_version, DROP COLUMN validation_result;
+	DELETE FROM schema_migrations WHERE version >= 2" >/dev/null
 "$CERTPIN" reports --db "$URI" >/dev/null 2>"$DIR/old.err"
 rc=$?
 [ "$rc" -eq 3 ] && ok || bad "older schema: exit $rc, want 3"
-grep -q "schema version 1 is older than this certpin's (2); run certpin collect on it once to migrate it" \
+grep -q "schema version 1 is older than this certpin's (3); run certpin collect on it once to migrate it" \
 	"$DIR/old.err" && ok || bad "older schema message: $(cat "$DIR/old.err")"
 v=$(psql_q "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations")
 [ "$v" = "1" ] && ok || bad "reports migrated the older schema: '$v'"
 "$CERTPIN" collect --db "$URI" --listen 127.0.0.1:0 --duration 1 >/dev/null 2>"$DIR/mig.err" && ok ||
 	bad "collect on the older schema: $(cat "$DIR/mig.err")"
 v=$(psql_q "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations")
-[ "$v" = "1,2" ] && ok || bad "collect did not migrate: '$v'"
+[ "$v" = "1,2,3" ] && ok || bad "collect did not migrate: '$v'"
+n=$(psql_q "SELECT count(*) FROM reports WHERE format <> 'certpin' OR app_bundle_id IS NOT NULL")
+[ "$n" = "0" ] && ok || bad "migrated reports are not certpin's own ($n)"
 "$CERTPIN" reports --db "$URI" >/dev/null 2>"$DIR/r.err" && ok || bad "reports after migration: $(cat "$DIR/r.err")"
 
 # 5. a server that is not there: one-line error (libpq's tabs and newlines made spaces), exit 3
