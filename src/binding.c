@@ -6,7 +6,9 @@
  */
 #include "internal.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -64,15 +66,94 @@ int certpin_binding_set(certpin_binding *b, certpin_policy *policy, certpin_tofu
 	return CERTPIN_OK;
 }
 
+/*
+ * The digest cache of the adapters' certificates (certpin__digest_cache, as
+ * the OpenSSL adapter has for its X509s): a certificate is its DER, the
+ * same certificate only if the whole DER is byte for byte, kept as a copy.
+ * Its SPKI digest is then a function of the DER alone, since it is taken
+ * from the SPKI inside the DER: an adapter that hands over SPKIs of its own
+ * encoding (certpin/adapter.h) is not cached.
+ */
+#define CACHED_DER_MAX 16384    /* larger certificates are hashed every time */
+
+typedef struct der_cert {
+	const unsigned char *der;
+	size_t len;
+} der_cert;
+
+static bool der_same(const void *a, const void *b)
+{
+	const der_cert *x = a, *y = b;
+
+	return x->len == y->len && memcmp(x->der, y->der, x->len) == 0;
+}
+
+static void *der_ref(void *cert)
+{
+	const der_cert *c = cert;
+	der_cert *k = malloc(sizeof(*k) + c->len);
+
+	if (!k)
+		return NULL;
+	memcpy(k + 1, c->der, c->len);
+	k->der = (const unsigned char *)(k + 1);
+	k->len = c->len;
+	return k;
+}
+
+static void der_unref(void *cert)
+{
+	free(cert);
+}
+
+/* FNV-1a of the length and the last 16 bytes (the signature's end: different for every certificate). */
+static uint32_t der_hash(const void *cert)
+{
+	const der_cert *c = cert;
+	uint32_t h = (2166136261u ^ (uint32_t)c->len) * 16777619u;
+
+	for (size_t k = c->len > 16 ? c->len - 16 : 0; k < c->len; k++)
+		h = (h ^ c->der[k]) * 16777619u;
+	return h;
+}
+
+static const certpin__cert_ops der_ops = { der_same, der_ref, der_unref, der_hash };
+static certpin__digest_cache *cache;    /* NULL if it could not be made: every digest is computed */
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+
+static void cache_make(void)
+{
+	cache = certpin__digest_cache_new(&der_ops);
+}
+
+/* One check's view of the adapter's chain. */
+typedef struct check_view {
+	const certpin_handshake *hs;
+	der_cert probe;                 /* the element cert_of() last read */
+} check_view;
+
 /* The adapter's DER reader as the engine's chain source. */
 static int der_of(void *ctx, size_t i, bool spki, const unsigned char **der, size_t *len)
 {
-	const certpin_handshake *hs = ctx;
+	const certpin_handshake *hs = ((const check_view *)ctx)->hs;
 	int rc = hs->der(hs->ctx, i, spki ? 1 : 0, der, len);
 
 	if (rc == 0 && (!*der || *len == 0))
 		return -1;
 	return rc == 0 || (rc == 1 && spki) ? rc : -1;
+}
+
+/* Element i for the digest cache: its DER, if the adapter keeps no SPKI apart; else NULL (not cached). */
+static void *cert_of(void *ctx, size_t i)
+{
+	check_view *v = ctx;
+	const unsigned char *spki;
+	size_t spki_len;
+
+	if (der_of(v, i, true, &spki, &spki_len) != 1 || der_of(v, i, false, &v->probe.der, &v->probe.len) != 0 ||
+	    v->probe.len > CACHED_DER_MAX)
+		return NULL;
+	return &v->probe;
 }
 
 static void outcome_init(certpin_outcome *out, int64_t now)
@@ -110,7 +191,8 @@ static int conclude(certpin_outcome *out, const certpin__record *rec, const cert
 int certpin_binding_check(certpin_outcome *out, certpin_binding *b, const certpin_handshake *hs)
 {
 	int64_t now = hs && hs->now ? hs->now : (int64_t)time(NULL);
-	certpin__chain_source src = { der_of, (void *)hs, NULL, NULL };
+	check_view view = { hs, { NULL, 0 } };
+	certpin__chain_source src = { der_of, &view, cert_of, NULL };
 	certpin__record rec;
 	certpin__snapshot s;
 	certpin__chain chain;
@@ -133,6 +215,8 @@ int certpin_binding_check(certpin_outcome *out, certpin_binding *b, const certpi
 		certpin__snapshot_drop(&s);
 		return CERTPIN_E_CHAIN;
 	}
+	pthread_once(&cache_once, cache_make);
+	src.cache = cache;
 	certpin__chain_init(&chain, &src, hs->n);
 	chk.chain = &chain;
 	memset(&rec, 0, sizeof(rec));

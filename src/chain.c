@@ -205,7 +205,8 @@ static bool fill(certpin__chain *c, size_t i, certpin_pin_kind kind, unsigned in
 		return true;
 	if (!compute(c, i, kind))
 		return false;
-	if (cert)
+	/* asked again: what the source gave before computing may not outlive its next read */
+	if (cert && (cert = c->src->cert(c->src->ctx, i)) != NULL)
 		certpin__digest_cache_put(c->src->cache, cert, &c->own[i]);
 	return true;
 }

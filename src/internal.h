@@ -179,7 +179,11 @@ void certpin__pinent_set(certpin__pinent *e, const certpin_pin *pin, certpin_pos
 typedef struct certpin__chain_source {
 	int (*der)(void *ctx, size_t i, bool spki, const unsigned char **der, size_t *len);
 	void *ctx;
-	/* Optional (NULL: none): the stack's object for element i, for the digest cache. */
+	/*
+	 * Optional (NULL: none): the stack's object for element i, for the
+	 * digest cache (NULL: element i is not cached); asked again after
+	 * computing, so it need not outlive the source's next read.
+	 */
 	void *(*cert)(void *ctx, size_t i);
 	struct certpin__digest_cache *cache;    /* with `cert`: where digests are remembered */
 } certpin__chain_source;

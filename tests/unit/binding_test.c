@@ -25,6 +25,7 @@ typedef struct der_chain {
 	int fail_at;            /* element whose read fails, -1 none */
 	int no_spki;            /* answer 1 ("not kept apart") when asked for an SPKI */
 	int reads;
+	int max_read;           /* the highest element read */
 } der_chain;
 
 /* The certificates of `files` (PEM, concatenated in order) as one DER chain. */
@@ -62,6 +63,8 @@ static int read_der(void *ctx, size_t i, int spki, const unsigned char **der, si
 	der_chain *c = ctx;
 
 	c->reads++;
+	if ((int)i > c->max_read)
+		c->max_read = (int)i;
 	if ((int)i == c->fail_at || i >= c->n)
 		return -1;
 	if (spki && c->no_spki)
@@ -275,11 +278,62 @@ static void test_lazy(der_chain *real)
 
 	CHECK_INT(certpin_binding_new(&b, p, NULL, NULL), CERTPIN_OK);
 	real->reads = 0;
+	real->max_read = -1;
 	CHECK_INT(certpin_binding_check(&out, b, &hs), CERTPIN_OK);
 	CHECK_INT(out.result.depth, 0);
-	CHECK_INT(real->reads, 1);      /* the leaf's SPKI, nothing else */
+	CHECK_INT(real->max_read, 0);   /* the leaf alone was read */
 	certpin_binding_free(b);
 	certpin_policy_free(p);
+}
+
+/*
+ * The digest cache answers only for the same DER: a certificate that shares
+ * the cache's hash with a cached one (same length, same signature bytes) but
+ * carries another key gets its own digest, and no pin of the cached one.
+ */
+static void test_cache(der_chain *real)
+{
+	certpin_pin leaf = pin_named("leaf");
+	certpin_policy *p = policy_pinning(HOST, &leaf, CERTPIN_POS_LEAF, CERTPIN_MODE_ENFORCE);
+	certpin_binding *b = NULL;
+	certpin_outcome out;
+	der_chain forged = *real;
+	unsigned char *spki = NULL;
+	const unsigned char *q = real->der[0];
+	X509 *x = d2i_X509(NULL, &q, (long)real->len[0]);
+	int spki_len = x ? i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &spki) : -1;
+	unsigned char *copy = malloc(real->len[0]);
+
+	CHECK(spki_len > 0 && copy != NULL);
+	if (spki_len <= 0 || !copy)
+		exit(2);
+	/* the forged leaf: the genuine DER with the last byte of its public key changed */
+	memcpy(copy, real->der[0], real->len[0]);
+	unsigned char *at = NULL;
+	for (size_t k = 0; k + (size_t)spki_len <= real->len[0]; k++)
+		if (memcmp(copy + k, spki, (size_t)spki_len) == 0)
+			at = copy + k;
+	CHECK(at != NULL);
+	if (!at)
+		exit(2);
+	at[spki_len - 1] ^= 0x01;
+	forged.der[0] = copy;
+	real->no_spki = forged.no_spki = 1; /* whole certificates: the cache is used */
+
+	CHECK_INT(certpin_binding_new(&b, p, NULL, NULL), CERTPIN_OK);
+	certpin_handshake hs = handshake(real, HOST), hf = handshake(&forged, HOST);
+	for (int round = 0; round < 2; round++) { /* the second round reads the cache */
+		CHECK_INT(certpin_binding_check(&out, b, &hs), CERTPIN_OK);
+		CHECK_INT(out.result.verdict, CERTPIN_VERDICT_MATCH);
+		CHECK_INT(certpin_binding_check(&out, b, &hf), CERTPIN_E_PIN_MISMATCH);
+		CHECK_INT(out.result.verdict, CERTPIN_VERDICT_MISMATCH);
+	}
+	real->no_spki = 0;
+	certpin_binding_free(b);
+	certpin_policy_free(p);
+	OPENSSL_free(spki);
+	X509_free(x);
+	free(copy);
 }
 
 static void test_resume(der_chain *real)
@@ -379,6 +433,7 @@ int main(void)
 	test_decisions(&real, &rogue);
 	test_fail_closed(&real);
 	test_lazy(&real);
+	test_cache(&real);
 	test_resume(&real);
 	test_tofu(&real, &backup);
 	chain_free(&real);
