@@ -93,9 +93,11 @@ CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_binding_set(certpin_binding *b, ce
  * Element i of the verified chain (0 the leaf) as DER: the whole
  * certificate, or with `spki` set its SubjectPublicKeyInfo.  A stack that
  * does not keep the SPKI apart returns 1 for `spki` and the engine finds it
- * in the certificate.  The bytes must stay valid until the next call or the
- * end of certpin_binding_check().  0 on success, -1 on error (the
- * handshake is then refused).
+ * in the certificate; the engine then remembers the digests of that
+ * certificate's exact DER (a process-wide cache of 256 certificates), so
+ * that a chain met before is not hashed again.  The bytes must stay valid
+ * until the next call or the end of certpin_binding_check().  0 on success,
+ * -1 on error (the handshake is then refused).
  */
 typedef int (*certpin_der_fn)(void *ctx, size_t i, int spki, const unsigned char **der, size_t *len);
 
