@@ -97,12 +97,20 @@
  *                   sha256/A sha256/B, ...       bare pins (any form of certpin_pin_parse)
  *                   HOST PIN [PIN...]            host then pins
  *                   .add("HOST", "PIN", ...)     OkHttp CertificatePinner.Builder call
- *                 If the text contains ".add(" outside comments it is read as
- *                 Kotlin/Java source instead: every .add( call (which may span
- *                 lines) must have only string literals, host first, and
- *                 adds those pins; everything else (`CertificatePinner.Builder()`,
- *                 `.build()`, // and block comments) is skipped, and a
- *                 "sha256/" literal outside .add( gives a warning.
+ *                 If the text has an .add( call outside comments and strings
+ *                 it is read as Kotlin/Java source instead: every .add( call
+ *                 (which may span lines) adds its pins, host first.  Its
+ *                 arguments are plain string literals (no escapes or
+ *                 templates), names the file assigns exactly once (`const val
+ *                 X = "..."`, `val X = "..."`, `static final String X =
+ *                 "...";`; `Obj.X` when Obj is declared in the file) and
+ *                 literal arrays of these, with or without the spread `*`
+ *                 (`*arrayOf(...)`, `*PINS` for `val PINS = arrayOf(...)`,
+ *                 Java `String[] PINS = {...}`, `new String[] {...}`);
+ *                 anything else (a call, an expression, a name of another
+ *                 file or assigned twice) is an error naming it.  The rest
+ *                 (`CertificatePinner.Builder()`, `.build()`, comments) is
+ *                 skipped; a "sha256/" literal no .add( uses gives a warning.
  *                 Lines without a host take `default_host`; if it is NULL
  *                 that is an error.  Pins of the same host accumulate, in
  *                 order, duplicates (the same digest) dropped.  Host patterns
