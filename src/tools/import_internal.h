@@ -63,6 +63,8 @@ bool certpin_tools__is_space(int c);
 /* The formats. */
 int certpin_tools__import_android(certpin_tools__importer *I, const char *data, size_t len);
 int certpin_tools__import_pins(certpin_tools__importer *I, const char *data, size_t len);
+/* TrustKit: an Info.plist or Swift/Objective-C source (import_trustkit.c). */
+int certpin_tools__import_trustkit(certpin_tools__importer *I, const char *data, size_t len);
 /* OkHttp: is there an .add( call in code (import_okhttp.c); import the calls. */
 bool certpin_tools__okhttp_detect(const char *data, size_t len);
 int certpin_tools__import_okhttp(certpin_tools__importer *I, const char *data, size_t len);
