@@ -16,9 +16,12 @@ void usage_plan(FILE *f)
 		"                    [--key FILE | --csr FILE] [--host NAME ...] [--cafile [NAME=]FILE]\n"
 		"                    [--at DATE] [--expiry-window DAYS] [--format FMT] [--json]\n"
 		"\n"
-		"Each POLICY is the pinning policy of one app version still in the field:\n"
-		"certpin JSON, Android network_security_config.xml, or a file of OkHttp/curl pin\n"
-		"strings; NAME (default: the file name) names the version in the output.\n"
+		"Each POLICY is the pinning policy of one app version still in the field,\n"
+		"Android or iOS: certpin JSON, Android network_security_config.xml, a TrustKit\n"
+		"Info.plist or Swift/Objective-C configuration, or a file of OkHttp/curl pins,\n"
+		"each read as certpin import reads it (e.g. ios-3.2=Info.plist\n"
+		"android-5=network_security_config.xml); NAME (default: the file name) names\n"
+		"the version in the output.\n"
 		"The planned server state follows, per host: -H, --host NAME starts a host\n"
 		"(options before the first --host are for the default host), then\n"
 		"\n"
@@ -57,7 +60,8 @@ void usage_plan(FILE *f)
 		"                            (failure: UNSAFE)\n"
 		"      --at DATE             deploy time (YYYY-MM-DD or RFC 3339; default now)\n"
 		"      --expiry-window N     flag pinsets expiring within N days (default 30)\n"
-		"  -f, --format FMT          policy format: auto (default), json, android, pins\n"
+		"  -f, --format FMT          policy format: " CLI_IMPORT_FORMATS "\n"
+		"                            (default auto)\n"
 		"  -j, --json                print a JSON object instead of text\n", f);
 }
 
