@@ -77,15 +77,16 @@ static int plist_leaf(certpin_tools__importer *I, const xmlNode *e, tk_node **ou
 			len--;
 		*out = certpin_tools__tk_new(TK_NUMBER, line_of(e), text + a, len - a);
 	} else {
-		rc = fail(I, line_of(e), "unknown property list element <%s>", e->name);
-		for (size_t k = 0; k < TOOLS_ARRAY_LEN(others); k++) {
+		for (size_t k = 0; k < TOOLS_ARRAY_LEN(others) && !*out; k++) {
+			char what[16];
 			if (!is_elem(e, others[k]))
 				continue;
-			char what[16];
 			snprintf(what, sizeof(what), "a <%s>", others[k]);
-			rc = CERTPIN_OK;
-			*out = certpin_tools__tk_new(TK_OTHER, line_of(e), what, strlen(what));
+			if (!(*out = certpin_tools__tk_new(TK_OTHER, line_of(e), what, strlen(what))))
+				rc = nomem(I);
 		}
+		if (!*out && rc == CERTPIN_OK)
+			rc = fail(I, line_of(e), "unknown property list element <%s>", e->name);
 	}
 	free(text);
 	if (rc == CERTPIN_OK && !*out)
