@@ -227,6 +227,8 @@ static const struct {
 		"href=\"/etc/passwd\"/>\n"), "in:9: unknown property list element <include>" },
 	{ "NUL byte", "<plist>\0</plist>", "NUL byte in XML" },
 	{ "malformed XML", "<plist><dict><key>TSKConfiguration</key>\n<dict>", "in:2: malformed XML" },
+	/* libxml2's message for this has a newline: the error stays one line */
+	{ "not UTF-8", "<plist>\xff\xff\xff\xff</plist>", "in:1: malformed XML: Input is not proper UTF-8" },
 	{ "binary plist", "bplist00\x01\x02", "a binary property list: convert it to XML first" },
 	{ "root", "<?xml version=\"1.0\"?>\n<!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" "
 		"\"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">\n<dict/>", "root element is <dict>, not <plist>" },
@@ -338,6 +340,11 @@ static void test_detect(void)
 		CERTPIN_IMPORT_AUTO, &rc, NULL, NULL);
 	CHECK_INT(rc, CERTPIN_OK);                      /* a plist that is the configuration itself */
 	CHECK_INT(certpin_policy_host_count(p), 1);
+	certpin_policy_free(p);
+	/* a <date> under a key TrustKit ignores: a warning, and no error detail left behind */
+	p = imp_str(PLIST("<key>a.example.com</key><dict>" TWO_PINS "<key>Reviewed</key><date>2030-01-01T00:00:00Z</date>"
+		"<key>TSKDisableDefaultReportUri</key><true/></dict>\n"), TK, &rc, NULL, NULL);
+	CHECK_INT(rc, CERTPIN_OK);
 	certpin_policy_free(p);
 	/* a plist forced onto Android is refused by its DOCTYPE */
 	p = imp_str(PLIST(""), CERTPIN_IMPORT_ANDROID_NSC, &rc, NULL, NULL);
