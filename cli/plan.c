@@ -60,8 +60,7 @@ void usage_plan(FILE *f)
 		"                            (failure: UNSAFE)\n"
 		"      --at DATE             deploy time (YYYY-MM-DD or RFC 3339; default now)\n"
 		"      --expiry-window N     flag pinsets expiring within N days (default 30)\n"
-		"  -f, --format FMT          policy format: " CLI_IMPORT_FORMATS "\n"
-		"                            (default auto)\n"
+		"  -f, --format FMT          " CLI_IMPORT_FORMATS " (default auto)\n"
 		"  -j, --json                print a JSON object instead of text\n", f);
 }
 
