@@ -134,10 +134,13 @@ int cli_flag_given(const cli_opt *opts, const char *name, int argc, char **argv)
 
 /* ---- policies ----------------------------------------------------------- */
 
+/* The import formats (certpin_import_format_parse()), for messages and usage texts. */
+#define CLI_IMPORT_FORMATS "auto, json, android, pins, trustkit"
+
 /* How cli_policy_load() reads a policy (NULL: a certpin JSON policy file). */
 typedef struct cli_policy_opts {
 	int import;                     /* any format certpin import reads, not only certpin JSON */
-	certpin_import_format format;   /* with import: auto, json, android, pins */
+	certpin_import_format format;   /* with import: one of CLI_IMPORT_FORMATS */
 	const char *default_host;       /* with import: the host of pins that name none, or NULL */
 	int stdin_dash;                 /* with import: "-" reads standard input */
 	const char *data;               /* without import: the JSON already read (the path names it) */

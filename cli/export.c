@@ -94,7 +94,7 @@ int cmd_export(int argc, char **argv)
 		eo.port = (unsigned int)v;
 	}
 	if (from && certpin_import_format_parse(&in_format, from) != CERTPIN_OK) {
-		cli_error("export: unknown --from '%s' (auto, json, android, pins)", from);
+		cli_error("export: unknown --from '%s' (" CLI_IMPORT_FORMATS ")", from);
 		goto done;
 	}
 	eo.allow_narrowing = force;

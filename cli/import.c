@@ -1,7 +1,8 @@
 /*
  * certpin import: read pins from an Android network_security_config.xml, a
- * curl --pinnedpubkey string, OkHttp CertificatePinner code or "host pin"
- * lines, and print the equivalent certpin policy (JSON).
+ * TrustKit Info.plist or Swift/Objective-C configuration, a curl
+ * --pinnedpubkey string, OkHttp CertificatePinner code or "host pin" lines,
+ * and print the equivalent certpin policy (JSON).
  */
 #include "common.h"
 #include "interop.h"
@@ -16,15 +17,23 @@ void usage_import(FILE *f)
 		"Convert the pins in FILE ('-' reads standard input) into a certpin policy\n"
 		"and print it as JSON (certpin-policy(5)).\n"
 		"\n"
-		"      --from FORMAT   auto (default: '{' JSON, '<' Android XML, else a pin\n"
-		"                      list), json, android (network_security_config.xml), or\n"
-		"                      pins (curl \"sha256//A;sha256//B\", \"HOST PIN...\" lines,\n"
-		"                      or OkHttp CertificatePinner.Builder().add(\"HOST\",\n"
-		"                      \"sha256/...\") code)\n"
+		"      --from FORMAT   auto (the default: '{' is json, a <plist> or source\n"
+		"                      with TrustKit's keys trustkit, other XML android, the\n"
+		"                      rest pins), json, android\n"
+		"                      (network_security_config.xml), trustkit\n"
+		"                      (Info.plist with TSKConfiguration, or the Swift or\n"
+		"                      Objective-C dictionary given to TrustKit's\n"
+		"                      initSharedInstance), or pins (curl\n"
+		"                      \"sha256//A;sha256//B\", \"HOST PIN...\" lines, or OkHttp\n"
+		"                      CertificatePinner.Builder().add(HOST, PIN...) code)\n"
 		"  -H, --host HOST     host for pins that name none (a bare curl string)\n"
 		"\n"
-		"Android pins match any chain position and stop being checked at the\n"
-		"pin-set expiration date: imported as position any, on_expiry fail-open.\n"
+		"Android and TrustKit pins match any chain position and stop being checked\n"
+		"at their expiration date: imported as position any, on_expiry fail-open.\n"
+		"TrustKit's kTSKIncludeSubdomains gives \"**.NAME\", kTSKEnforcePinning false\n"
+		"report-only.  Swift, Objective-C, Kotlin and Java are read as far as they\n"
+		"are literal (string literals, constants the same file assigns once, literal\n"
+		"arrays and dictionaries); anything else is an error that names it.\n"
 		"curl checks \"sha256//...\" pins against the leaf key only: position leaf.\n"
 		"OkHttp accepts the pins of every pattern matching a host: each rule also\n"
 		"gets the pins of the wider patterns that cover it.\n"
@@ -49,7 +58,7 @@ int cmd_import(int argc, char **argv)
 	if ((rc = cli_start(&args, &spec, argc, argv)) != CLI_RUN)
 		return rc;
 	if (from && certpin_import_format_parse(&format, from) != CERTPIN_OK) {
-		cli_error("import: unknown --from '%s' (auto, json, android, pins)", from);
+		cli_error("import: unknown --from '%s' (" CLI_IMPORT_FORMATS ")", from);
 		return CLI_EXIT_USAGE;
 	}
 	const cli_policy_opts po = { .import = 1, .format = format, .default_host = host, .stdin_dash = 1 };

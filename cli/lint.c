@@ -35,7 +35,7 @@ void usage_lint(FILE *f)
 		"                           the chain is PKIX-verified and completed to its root\n"
 		"      --at DATE            evaluate at DATE (YYYY-MM-DD or RFC 3339; default\n"
 		"                           now)\n"
-		"  -f, --format FMT         policy format: auto (default), json, android, pins\n"
+		"  -f, --format FMT         " CLI_IMPORT_FORMATS " (default auto)\n"
 		"      --max-expiry-days N  W002 threshold (default 365)\n"
 		"      --soon-days N        W006 threshold (default 30)\n"
 		"  -j, --json               print a JSON object instead of text\n", f);

@@ -34,7 +34,7 @@ static const struct command {
 	{ "mitm", cmd_mitm, usage_mitm, "--host H --dir D", "score a client against TLS interception attacks" },
 	{ "export", cmd_export, usage_export, "--format F POL",
 		"write a policy as Android/OkHttp/TrustKit/curl/HPKP/TLSA" },
-	{ "import", cmd_import, usage_import, "FILE", "convert Android XML, curl or OkHttp pins to a policy" },
+	{ "import", cmd_import, usage_import, "FILE", "convert Android, TrustKit, OkHttp or curl pins to a policy" },
 	{ "keygen", cmd_keygen, usage_keygen, "--backup", "create a backup key and CSR, print its pin" },
 	{ "collect", cli_run_collector, NULL, "--db DB", "receive pin failure reports over HTTP(S) and store them" },
 	{ "reports", cli_run_collector, NULL, "--db DB", "summarize stored failure reports (text, JSON, HTML)" },

@@ -56,7 +56,7 @@ void usage_monitor(FILE *f)
 		"      --concurrency N    parallel connections (default 16, at most 256)\n"
 		"  -t, --timeout S        per-endpoint limit for connect and handshake\n"
 		"                         (default 10)\n"
-		"  -f, --format FMT       policy format: auto (default), json, android, pins\n"
+		"  -f, --format FMT       " CLI_IMPORT_FORMATS " (default auto)\n"
 		"  -j, --json             one JSON object per line (\"type\": \"host\", then\n"
 		"                         \"summary\")\n"
 		"      --no-progress      no progress line on stderr (shown only on a terminal)\n"

@@ -504,7 +504,7 @@ json_t *rot_chain_json(const rot_chain *c)
 int rot_opt_format(certpin_import_format *out, const char *cmd, const char *s)
 {
 	if (s && certpin_import_format_parse(out, s) != CERTPIN_OK) {
-		cli_error("%s: unknown --format '%s' (auto, json, android, pins)", cmd, s);
+		cli_error("%s: unknown --format '%s' (" CLI_IMPORT_FORMATS ")", cmd, s);
 		return CLI_EXIT_USAGE;
 	}
 	return 0;

@@ -75,7 +75,7 @@ json_t *rot_chain_json(const rot_chain *c);
 /*
  * Option values lint, plan and monitor share.  `s` NULL (not given) leaves
  * *out as it is; else 0 with *out set, or CLI_EXIT_USAGE after a one-line
- * message naming `cmd`.  --format: auto, json, android or pins; --at:
+ * message naming `cmd`.  --format: one of CLI_IMPORT_FORMATS; --at:
  * YYYY-MM-DD or RFC 3339; a decimal number from `min` to `max` (`unit`,
  * e.g. " days", follows the range in the message).
  */

@@ -24,7 +24,8 @@
  *
  * Apps in the field often carry their pins in a platform format rather than
  * a certpin policy: Android's network_security_config.xml, an OkHttp
- * CertificatePinner, a curl --pinnedpubkey string.  certpin_policy_import_*()
+ * CertificatePinner, TrustKit's Info.plist or Swift/Objective-C
+ * configuration, a curl --pinnedpubkey string.  certpin_policy_import_*()
  * turns any of these into a certpin policy (so lint and plan can reason about
  * every shipped version), and certpin_policy_export() writes a policy in each
  * format a client or server may need.
@@ -97,12 +98,20 @@
  *                   sha256/A sha256/B, ...       bare pins (any form of certpin_pin_parse)
  *                   HOST PIN [PIN...]            host then pins
  *                   .add("HOST", "PIN", ...)     OkHttp CertificatePinner.Builder call
- *                 If the text contains ".add(" outside comments it is read as
- *                 Kotlin/Java source instead: every .add( call (which may span
- *                 lines) must have only string literals, host first, and
- *                 adds those pins; everything else (`CertificatePinner.Builder()`,
- *                 `.build()`, // and block comments) is skipped, and a
- *                 "sha256/" literal outside .add( gives a warning.
+ *                 If the text has an .add( call outside comments and strings
+ *                 it is read as Kotlin/Java source instead: every .add( call
+ *                 (which may span lines) adds its pins, host first.  Its
+ *                 arguments are plain string literals (no escapes or
+ *                 templates), names the file assigns exactly once (`const val
+ *                 X = "..."`, `val X = "..."`, `static final String X =
+ *                 "...";`; `Obj.X` when Obj is declared in the file) and
+ *                 literal arrays of these, with or without the spread `*`
+ *                 (`*arrayOf(...)`, `*PINS` for `val PINS = arrayOf(...)`,
+ *                 Java `String[] PINS = {...}`, `new String[] {...}`);
+ *                 anything else (a call, an expression, a name of another
+ *                 file or assigned twice) is an error naming it.  The rest
+ *                 (`CertificatePinner.Builder()`, `.build()`, comments) is
+ *                 skipped; a "sha256/" literal no .add( uses gives a warning.
  *                 Lines without a host take `default_host`; if it is NULL
  *                 that is an error.  Pins of the same host accumulate, in
  *                 order, duplicates (the same digest) dropped.  Host patterns
@@ -119,8 +128,56 @@
  *                 cannot be merged ("*.x" and "**.l.x" share host l.x, where
  *                 certpin applies "**.l.x") is warned (certpin stricter).
  *
- *   AUTO          first non-blank byte '{' gives JSON, '<' gives
- *                 ANDROID_NSC, anything else PIN_LIST.
+ *   TRUSTKIT      TrustKit's configuration (iOS, macOS): an XML property
+ *                 list (an Info.plist: the dictionary under TSKConfiguration;
+ *                 or a plist that is that dictionary), or the Swift or
+ *                 Objective-C dictionary literal given to
+ *                 TrustKit.initSharedInstance(withConfiguration:) or [TrustKit
+ *                 initSharedInstanceWithConfiguration:], directly or by a
+ *                 name the file assigns once (no such call: the dictionary
+ *                 holding kTSKPinnedDomains).  Each kTSKPinnedDomains entry
+ *                 is a rule: kTSKIncludeSubdomains gives "**.name", else
+ *                 "name"; kTSKPublicKeyHashes (base64 SHA-256 of SPKIs) are
+ *                 pins at position any (TrustKit matches any certificate of
+ *                 the verified chain); kTSKEnforcePinning false gives mode
+ *                 report-only; kTSKExpirationDate "YYYY-MM-DD" gives expires
+ *                 at 00:00:00Z that day, on_expiry fail-open (TrustKit stops
+ *                 pinning then); kTSKReportUris are the rule's report URIs
+ *                 (non-http(s) ones and more than CERTPIN_REPORT_URIS_MAX are
+ *                 warned and dropped).  Warned, as a policy cannot hold them:
+ *                 kTSKDisableDefaultReportUri not true (TrustKit also reports
+ *                 to its vendor's server), kTSKSwizzleNetworkDelegates true,
+ *                 kTSKIgnorePinningForUserDefinedTrustAnchors true (macOS:
+ *                 certpin always checks pins), a domain with
+ *                 kTSKExcludeSubdomainFromParentPolicy (TrustKit leaves it
+ *                 unpinned; the parent's rule applies to it), a domain key
+ *                 with capitals (TrustKit compares it as written), unknown
+ *                 keys (ignored, as TrustKit does).  Errors, first where
+ *                 TrustKit raises an exception at start-up: fewer than two
+ *                 distinct pins in an enforced domain (one if report-only),
+ *                 no pinned domains, a pin that is not base64 of 32 bytes, an
+ *                 exclusion with other keys or without a parent that includes
+ *                 subdomains, an IP address or a name without a dot; then a
+ *                 wildcard, a domain or key given twice, a bad date, a value
+ *                 of the wrong type, an Xcode build setting "$(NAME)", and in
+ *                 source anything not literal (a call, an expression, an
+ *                 interpolated string, a name not assigned a literal exactly
+ *                 once in the file), named in the message; a binary plist
+ *                 (convert it: plutil -convert xml1).  Source values: string
+ *                 literals, kTSK constants, true/false/YES/NO/@YES/@(NO),
+ *                 numbers (as TrustKit's booleans: non-zero is true), Swift
+ *                 [...] and Objective-C @{...}/@[...]; a Swift cast "as
+ *                 [String: Any]" is skipped.  XML is read as for
+ *                 ANDROID_NSC, except that Apple's plist DOCTYPE
+ *                 (-//Apple//DTD PLIST 1.0//EN) is accepted, never loaded;
+ *                 any other DOCTYPE, an internal subset, an ENTITY
+ *                 declaration or an entity reference is refused.
+ *
+ *   AUTO          first non-blank byte '{' gives JSON; '<' gives TRUSTKIT
+ *                 if the first element is <plist> (or a plist DOCTYPE comes
+ *                 first), else ANDROID_NSC; "bplist" gives TRUSTKIT (which
+ *                 refuses it); text with "TSKPinnedDomains" or
+ *                 "initSharedInstance" gives TRUSTKIT; anything else PIN_LIST.
  *
  * Inputs are bounded: CERTPIN_IMPORT_MAX_SIZE bytes, CERTPIN_IMPORT_MAX_HOST_PINS
  * pins per host or pin-set, CERTPIN_IMPORT_MAX_PINS pins in all (a pin-set
@@ -288,7 +345,8 @@ typedef enum certpin_import_format {
 	CERTPIN_IMPORT_AUTO = 0,
 	CERTPIN_IMPORT_JSON = 1,
 	CERTPIN_IMPORT_ANDROID_NSC = 2,
-	CERTPIN_IMPORT_PIN_LIST = 3
+	CERTPIN_IMPORT_PIN_LIST = 3,
+	CERTPIN_IMPORT_TRUSTKIT = 4
 } certpin_import_format;
 
 /*
@@ -357,12 +415,12 @@ CERTPIN_EXPORT void certpin_import_anchors_free(certpin_import_anchors *anchors)
 
 /*
  * Parse a format name: "auto", "json", "android" (or "nsc"), "pins" (or
- * "okhttp", "curl").  CERTPIN_OK or CERTPIN_E_INVALID_ARG.
+ * "okhttp", "curl"), "trustkit".  CERTPIN_OK or CERTPIN_E_INVALID_ARG.
  */
 CERTPIN_EXPORT CERTPIN_MUST_CHECK int certpin_import_format_parse(certpin_import_format *out,
 	const char *name);
 
-/* Name of an import format ("auto", "json", "android", "pins"). */
+/* Name of an import format ("auto", "json", "android", "pins", "trustkit"). */
 CERTPIN_EXPORT const char *certpin_import_format_name(certpin_import_format format);
 
 /* ------------------------------------------------------------------------ */

@@ -1,7 +1,9 @@
 /*
  * Import a policy from other pinning formats (certpin/tools.h): the entry
- * points.  The formats are in import_android.c (network_security_config.xml)
- * and import_pins.c (pin lists, OkHttp); what they share in import_rules.c.
+ * points.  The formats are in import_android.c (network_security_config.xml),
+ * import_pins.c and import_okhttp.c (pin lists, OkHttp), import_trustkit.c
+ * (TrustKit: import_plist.c, import_tksource.c); what they share in
+ * import_rules.c.
  */
 #include "import_internal.h"
 
@@ -11,6 +13,37 @@
 /* Entry points                                                              */
 /* ------------------------------------------------------------------------ */
 
+static bool contains(const char *data, size_t len, const char *s)
+{
+	size_t n = strlen(s);
+
+	for (size_t i = 0; i + n <= len; i++)
+		if (data[i] == s[0] && memcmp(data + i, s, n) == 0)
+			return true;
+	return false;
+}
+
+/* XML: its first element (after the declaration, comments, PIs and a DOCTYPE) is <plist>? */
+static bool is_plist(const char *data, size_t len, size_t i)
+{
+	while (i < len) {
+		if (data[i] != '<') {
+			i++;
+		} else if (len - i >= 4 && memcmp(data + i, "<!--", 4) == 0) {
+			while (i < len && !(len - i >= 3 && memcmp(data + i, "-->", 3) == 0))
+				i++;
+		} else if (len - i >= 2 && (data[i + 1] == '?' || data[i + 1] == '!')) {
+			if (len - i >= 15 && memcmp(data + i, "<!DOCTYPE plist", 15) == 0)
+				return true;
+			i += 2;
+		} else {
+			return len - i >= 7 && memcmp(data + i, "<plist", 6) == 0 &&
+				(data[i + 6] == '>' || certpin_tools__is_space((unsigned char)data[i + 6]));
+		}
+	}
+	return false;
+}
+
 static certpin_import_format detect(const char *data, size_t len)
 {
 	size_t i = 0;
@@ -19,8 +52,13 @@ static certpin_import_format detect(const char *data, size_t len)
 		i++;
 	if (i < len && data[i] == '{')
 		return CERTPIN_IMPORT_JSON;
+	if (len - i >= 6 && memcmp(data + i, "bplist", 6) == 0)
+		return CERTPIN_IMPORT_TRUSTKIT;
 	if (i < len && data[i] == '<')
-		return CERTPIN_IMPORT_ANDROID_NSC;
+		return is_plist(data, len, i) ? CERTPIN_IMPORT_TRUSTKIT : CERTPIN_IMPORT_ANDROID_NSC;
+	/* TrustKit source: its configuration key or its initializer, anywhere */
+	if (contains(data, len, "TSKPinnedDomains") || contains(data, len, "initSharedInstance"))
+		return CERTPIN_IMPORT_TRUSTKIT;
 	return CERTPIN_IMPORT_PIN_LIST;
 }
 
@@ -63,6 +101,8 @@ static int import_run(certpin_tools__importer *I, const char *data, size_t len, 
 		return certpin_tools__import_android(I, data, len);
 	case CERTPIN_IMPORT_PIN_LIST:
 		return certpin_tools__import_pins(I, data, len);
+	case CERTPIN_IMPORT_TRUSTKIT:
+		return certpin_tools__import_trustkit(I, data, len);
 	default:
 		return certpin_error_set(I->err, CERTPIN_E_INVALID_ARG, NULL, 0, "unknown import format %d", (int)format);
 	}
@@ -161,7 +201,7 @@ int certpin_import_format_parse(certpin_import_format *out, const char *name)
 		{ "auto", CERTPIN_IMPORT_AUTO }, { "json", CERTPIN_IMPORT_JSON },
 		{ "android", CERTPIN_IMPORT_ANDROID_NSC }, { "nsc", CERTPIN_IMPORT_ANDROID_NSC },
 		{ "pins", CERTPIN_IMPORT_PIN_LIST }, { "okhttp", CERTPIN_IMPORT_PIN_LIST },
-		{ "curl", CERTPIN_IMPORT_PIN_LIST },
+		{ "curl", CERTPIN_IMPORT_PIN_LIST }, { "trustkit", CERTPIN_IMPORT_TRUSTKIT },
 	};
 
 	if (!out || !name)
@@ -182,6 +222,7 @@ const char *certpin_import_format_name(certpin_import_format format)
 	case CERTPIN_IMPORT_JSON: return "json";
 	case CERTPIN_IMPORT_ANDROID_NSC: return "android";
 	case CERTPIN_IMPORT_PIN_LIST: return "pins";
+	case CERTPIN_IMPORT_TRUSTKIT: return "trustkit";
 	}
 	return "unknown";
 }

@@ -2,12 +2,7 @@
  * Import Android network_security_config.xml (libxml2: no DTD, no entity
  * expansion, no network).  See ANDROID_NSC in certpin/tools.h.
  */
-#include "import_internal.h"
-
-#include <pthread.h>
-
-#include <libxml/parser.h>
-#include <libxml/tree.h>
+#include "import_xml.h"
 
 #define NSC_MAX_DEPTH 32        /* nested <domain-config> levels */
 
@@ -23,10 +18,7 @@ typedef struct nsc_pinset {
 	long line;
 } nsc_pinset;
 
-static long node_line(const xmlNode *n)
-{
-	return xmlGetLineNo(n);
-}
+#define node_line(n) certpin_tools__xml_line(n)
 
 static bool is_elem(const xmlNode *n, const char *name)
 {
@@ -474,96 +466,6 @@ static int nsc_base_config(certpin_tools__importer *I, const xmlNode *bc, char *
 	return CERTPIN_OK;
 }
 
-/*
- * Refuse what must never reach the parser: NUL bytes (so only UTF-8 and its
- * ASCII subset get in: no UTF-16/EBCDIC that would hide markup from the scan
- * below) and DOCTYPE/ENTITY declarations (no DTD, no entity expansion).
- */
-static int nsc_prescan(certpin_tools__importer *I, const char *data, size_t len)
-{
-	long line = 1;
-
-	if (memchr(data, '\0', len))
-		return fail(I, 0, "NUL byte in XML (only UTF-8 is accepted)");
-	for (size_t i = 0; i < len; i++) {
-		if (data[i] == '\n')
-			line++;
-		else if (data[i] == '<' && len - i >= 2 && data[i + 1] == '!' &&
-			 ((len - i >= 9 && memcmp(data + i, "<!DOCTYPE", 9) == 0) ||
-			  (len - i >= 8 && memcmp(data + i, "<!ENTITY", 8) == 0)))
-			return fail(I, line, "DOCTYPE and ENTITY declarations are not accepted");
-	}
-	return CERTPIN_OK;
-}
-
-/* The first parser error (libxml2 keeps only the last, usually a follow-on "premature end"). */
-typedef struct xml_first_error {
-	int set;
-	long line;
-	char msg[200];
-} xml_first_error;
-
-static void xml_error_hook(void *data, const xmlError *e)
-{
-	xmlParserCtxtPtr ctxt = data;
-	xml_first_error *f = ctxt ? ctxt->_private : NULL;
-
-	if (!f || f->set || !e || e->level < XML_ERR_ERROR)
-		return;
-	f->set = 1;
-	f->line = e->line;
-	snprintf(f->msg, sizeof(f->msg), "%s", e->message ? e->message : "error");
-	size_t n = strlen(f->msg);
-	while (n > 0 && is_space((unsigned char)f->msg[n - 1]))
-		f->msg[--n] = '\0';
-}
-
-/* libxml2 before 2.11 must not run xmlInitParser() in two threads at once. */
-static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
-
-static void xml_init(void)
-{
-	xmlInitParser();
-}
-
-/* Parse `data` into *doc (NULL on error, with the parser's first error). */
-static int nsc_parse(certpin_tools__importer *I, const char *data, size_t len, xmlDocPtr *doc)
-{
-	xml_first_error first = { 0 };
-	xmlParserCtxtPtr ctxt;
-	int rc = CERTPIN_OK;
-
-	*doc = NULL;
-	if (pthread_once(&xml_once, xml_init) != 0)
-		return fail(I, 0, "cannot initialize the XML parser");
-	if (!(ctxt = xmlNewParserCtxt()))
-		return nomem(I);
-	ctxt->_private = &first;
-	ctxt->sax->serror = (xmlStructuredErrorFunc)xml_error_hook;
-	/*
-	 * No XML_PARSE_NOENT (entities are not substituted), no DTDLOAD/DTDATTR/
-	 * DTDVALID (no external subset), no XINCLUDE, no HUGE (libxml2's own
-	 * limits stay on), NONET (never fetch anything), and the encoding is
-	 * forced to UTF-8 whatever the declaration says.
-	 */
-	*doc = xmlCtxtReadMemory(ctxt, data, (int)len, I->name, "UTF-8",
-		XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_BIG_LINES |
-		XML_PARSE_IGNORE_ENC);
-	if (!*doc || first.set) {
-		if (!first.set)
-			xml_error_hook(ctxt, xmlCtxtGetLastError(ctxt));
-		rc = first.set ? fail(I, first.line, "malformed XML: %s", first.msg) : fail(I, 0, "malformed XML");
-	} else if ((*doc)->intSubset || (*doc)->extSubset) {
-		rc = fail(I, 0, "DOCTYPE declarations are not accepted");
-	}
-	if (rc != CERTPIN_OK) {
-		xmlFreeDoc(*doc);
-		*doc = NULL;
-	}
-	xmlFreeParserCtxt(ctxt);
-	return rc;
-}
-
 /* Hosts Android leaves unpinned that a wider certpin rule still covers. */
 static void nsc_warn_unpinned(certpin_tools__importer *I)
 {
@@ -617,11 +519,7 @@ int certpin_tools__import_android(certpin_tools__importer *I, const char *data, 
 	xmlDocPtr doc = NULL;
 	int rc;
 
-	if ((rc = nsc_prescan(I, data, len)))
-		return rc;
-	if (len > (size_t)INT32_MAX)
-		return fail(I, 0, "input too large");
-	if ((rc = nsc_parse(I, data, len, &doc)))
+	if ((rc = certpin_tools__xml_read(I, data, len, 0, &doc)))
 		return rc;
 	rc = nsc_root(I, xmlDocGetRootElement(doc));
 	xmlFreeDoc(doc);

@@ -50,10 +50,23 @@ int certpin_tools__import_anchor_note(certpin_tools__importer *I, const char *pa
 /* The same for hosts no rule pins (<base-config>'s anchors). */
 int certpin_tools__import_default_anchors(certpin_tools__importer *I, const char *anchors);
 
+/*
+ * Pins for host `pattern` (NULL: the default host, an error without one),
+ * pin k at position `pos[k]` (`pos` NULL: all at position any); the rule is
+ * made or reused (import_pins.c).
+ */
+int certpin_tools__import_host_pins(certpin_tools__importer *I, long line, const char *pattern,
+	const certpin_pin *pins, const certpin_position *pos, size_t n);
+
 bool certpin_tools__is_space(int c);
 
 /* The formats. */
 int certpin_tools__import_android(certpin_tools__importer *I, const char *data, size_t len);
 int certpin_tools__import_pins(certpin_tools__importer *I, const char *data, size_t len);
+/* TrustKit: an Info.plist or Swift/Objective-C source (import_trustkit.c). */
+int certpin_tools__import_trustkit(certpin_tools__importer *I, const char *data, size_t len);
+/* OkHttp: is there an .add( call in code (import_okhttp.c); import the calls. */
+bool certpin_tools__okhttp_detect(const char *data, size_t len);
+int certpin_tools__import_okhttp(certpin_tools__importer *I, const char *data, size_t len);
 
 #endif

@@ -19,6 +19,14 @@ bool certpin_tools__is_space(int c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
 }
 
+/* Messages are one line: control characters from the input (a newline in a name, libxml2's own) become spaces. */
+static void one_line(char *msg)
+{
+	for (; *msg; msg++)
+		if ((unsigned char)*msg < 0x20 || *msg == 0x7f)
+			*msg = ' ';
+}
+
 int certpin_tools__import_fail(certpin_tools__importer *I, long line, const char *fmt, ...)
 {
 	char msg[384];
@@ -27,6 +35,7 @@ int certpin_tools__import_fail(certpin_tools__importer *I, long line, const char
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	one_line(msg);
 	if (line > 0)
 		return certpin_error_set(I->err, CERTPIN_E_POLICY, NULL, (unsigned long)line, "%s:%ld: %s", I->name, line,
 			msg);
@@ -46,6 +55,7 @@ void certpin_tools__import_warn(certpin_tools__importer *I, long line, const cha
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	one_line(msg);
 	if (line > 0)
 		certpin_tools__warn(&I->warn, (unsigned long)line, "%s:%ld: %s", I->name, line, msg);
 	else

@@ -401,7 +401,7 @@ static const struct bad_case {
 	{ "host without pins", CERTPIN_IMPORT_PIN_LIST, "api.example.com\n", "in:1: host \"api.example.com\" without pins" },
 	{ "empty list", CERTPIN_IMPORT_PIN_LIST, "# nothing\n\n", "no pins found" },
 	{ "okhttp variable", CERTPIN_IMPORT_PIN_LIST, "CertificatePinner.Builder()\n  .add(\"a.example\", PIN_A)\n",
-		"in:2: .add(...) arguments must be string literals" },
+		"in:2: .add(...) argument PIN_A is neither a string literal nor a constant declared in this file" },
 	{ "okhttp no pins", CERTPIN_IMPORT_PIN_LIST, "CertificatePinner.Builder().add(\"a.example\").build()",
 		".add(\"a.example\") without pins" },
 	{ "okhttp template", CERTPIN_IMPORT_PIN_LIST, ".add(\"$host\", \"sha256/" B64_A "\")",
