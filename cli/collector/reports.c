@@ -1,9 +1,10 @@
 /*
- * certpin reports: summarize the failure reports a collector stored --
- * failures per host, per served-chain (leaf) pin, per app and app version
- * (TrustKit's reports), per day, per verdict and per report format, and the
- * pins seen most often in failing chains that the policy does not know (a
- * forgotten rotation, or an interception product).  Text, --json, or a
+ * certpin reports: summarize the failure reports a collector stored
+ * (summary.c) -- enforced and report-only, failures per host, per
+ * served-chain (leaf) pin, per app and app version (TrustKit's reports), per
+ * day, per verdict and per report format, and the pins seen most often in
+ * failing chains that the policy does not know (a forgotten rotation, or an
+ * interception product), with when they were first and last seen.  Text, --json, or a
  * self-contained HTML page with an SVG chart (--html); or one table grouped
  * by the keys of --by (app, version, host, pin, ...).
  */
@@ -113,6 +114,7 @@ static void print_text(json_t *s)
 	printf("%lld failure reports (%lld distinct failures) for %lld hosts, %s to %s (%s)\n",
 		ival(s, "total"), ival(s, "distinct_failures"), ival(s, "hosts_count"),
 		sval(s, "first_day"), sval(s, "last_day"), sval(s, "database"));
+	printf("%lld enforced, %lld report-only\n", ival(s, "enforced"), ival(s, "total") - ival(s, "enforced"));
 	printf("\nfailures per host:\n  %8s %8s %8s  %-20s  %s\n", "reports", "enforced", "distinct", "last seen", "host");
 	json_array_foreach(json_object_get(s, "hosts"), i, o) {
 		char when[32];
@@ -135,11 +137,15 @@ static void print_text(json_t *s)
 			putchar('#');
 		putchar('\n');
 	}
-	printf("\ntop unknown pins (in failing chains, not in the policy):\n  %8s %6s %5s  %s\n", "reports", "hosts",
-		"depth", "pin");
-	json_array_foreach(json_object_get(s, "unknown_pins"), i, o)
-		printf("  %8lld %6lld %5lld  %s\n", ival(o, "reports"), ival(o, "hosts"), ival(o, "min_depth"),
-			sval(o, "pin"));
+	printf("\ntop unknown pins (in failing chains, not in the policy):\n  %8s %6s %5s  %-20s  %-20s  %s\n",
+		"reports", "hosts", "depth", "first seen", "last seen", "pin");
+	json_array_foreach(json_object_get(s, "unknown_pins"), i, o) {
+		char first[32], last[32];
+		cli_time_rfc3339(first, ival(o, "first_seen"));
+		cli_time_rfc3339(last, ival(o, "last_seen"));
+		printf("  %8lld %6lld %5lld  %-20s  %-20s  %s\n", ival(o, "reports"), ival(o, "hosts"),
+			ival(o, "min_depth"), first, last, sval(o, "pin"));
+	}
 	printf("\nverdicts:\n");
 	json_array_foreach(json_object_get(s, "verdicts"), i, o)
 		printf("  %8lld  %s\n", ival(o, "reports"), sval(o, "verdict"));

@@ -100,13 +100,15 @@ static void summarize_origins(json_t *root, cdb *db, const char *since_s, const 
 		" GROUP BY format ORDER BY COUNT(*) DESC, format", n_formats, 2, since_s, top_s, err, errlen, ok);
 }
 
-/* Totals: the members total, hosts_count, distinct_failures, first_day, last_day of root. */
+/* Totals: the members total, enforced, hosts_count, distinct_failures, first_day, last_day of root. */
 static void summarize_totals(json_t *root, cdb *db, const char *since_s, const char *top_s, char *err,
 	size_t errlen, int *ok)
 {
-	static const char *const n_total[] = { "#reports", "#hosts", "#distinct", "first_day", "last_day" };
-	json_t *total = summary_query(db, "SELECT COUNT(*), COUNT(DISTINCT hostname), COUNT(DISTINCT report_key),"
-		" MIN(day), MAX(day) FROM reports WHERE received_at >= $1", n_total, 5, since_s, top_s, err, errlen);
+	static const char *const n_total[] = { "#reports", "#enforced", "#hosts", "#distinct", "first_day",
+		"last_day" };
+	json_t *total = summary_query(db, "SELECT COUNT(*), COALESCE(SUM(enforce), 0), COUNT(DISTINCT hostname),"
+		" COUNT(DISTINCT report_key), MIN(day), MAX(day) FROM reports WHERE received_at >= $1",
+		n_total, 6, since_s, top_s, err, errlen);
 	json_t *t = json_array_get(total, 0);
 
 	if (!t) {
@@ -117,6 +119,7 @@ static void summarize_totals(json_t *root, cdb *db, const char *since_s, const c
 		return;
 	}
 	json_object_set(root, "total", json_object_get(t, "reports"));
+	json_object_set(root, "enforced", json_object_get(t, "enforced"));
 	json_object_set(root, "hosts_count", json_object_get(t, "hosts"));
 	json_object_set(root, "distinct_failures", json_object_get(t, "distinct"));
 	json_object_set(root, "first_day", json_object_get(t, "first_day"));
@@ -149,7 +152,8 @@ json_t *summary_build(cdb *db, int64_t since, unsigned int top, char *err, size_
 {
 	static const char *const n_hosts[] = { "host", "#reports", "#enforced", "#distinct", "#last_seen" };
 	static const char *const n_pins[] = { "pin", "#reports", "#hosts" };
-	static const char *const n_unknown[] = { "pin", "#reports", "#hosts", "#min_depth" };
+	static const char *const n_unknown[] = { "pin", "#reports", "#hosts", "#min_depth", "#first_seen",
+		"#last_seen" };
 	static const char *const n_kinds[] = { "verdict", "#reports" };
 	char since_s[32], top_s[16];
 	int ok = 1;
@@ -172,10 +176,10 @@ json_t *summary_build(cdb *db, int64_t since, unsigned int top, char *err, size_
 		n_pins, 3, since_s, top_s, err, errlen, &ok);
 	summarize_days(root, db, since_s, top_s, err, errlen, &ok);
 	set_rows(root, "unknown_pins", db,
-		"SELECT p.pin, COUNT(*), COUNT(DISTINCT r.hostname), MIN(p.depth) FROM report_pins p"
-		" JOIN reports r ON r.id = p.report_id WHERE p.known = 0 AND r.received_at >= $1"
-		" GROUP BY p.pin ORDER BY COUNT(*) DESC, p.pin LIMIT $2",
-		n_unknown, 4, since_s, top_s, err, errlen, &ok);
+		"SELECT p.pin, COUNT(*), COUNT(DISTINCT r.hostname), MIN(p.depth), MIN(r.received_at),"
+		" MAX(r.received_at) FROM report_pins p JOIN reports r ON r.id = p.report_id"
+		" WHERE p.known = 0 AND r.received_at >= $1 GROUP BY p.pin ORDER BY COUNT(*) DESC, p.pin LIMIT $2",
+		n_unknown, 6, since_s, top_s, err, errlen, &ok);
 	set_rows(root, "verdicts", db,
 		"SELECT kind, COUNT(*) FROM reports WHERE received_at >= $1"
 		" GROUP BY kind ORDER BY COUNT(*) DESC, kind", n_kinds, 2, since_s, top_s, err, errlen, &ok);
