@@ -19,8 +19,9 @@ static const char style[] =
 	"text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums}\n"
 	"code{font-size:.92em;overflow-wrap:anywhere}.summary{font-size:1.05em}\n"
 	".chart .bar,.k.bar{fill:#9db8e8;background:#9db8e8}.chart .enf,.k.enf{fill:#c0392b;background:#c0392b}\n"
-	".chart .axis{stroke:#555}.chart text{font-size:11px;fill:#333}.chart .ylab{text-anchor:end}\n"
-	".chart .xlab{text-anchor:end}.k{display:inline-block;width:1em;height:.8em;margin:0 .3em 0 1em}\n";
+	".chart .axis{stroke:#555}.chart .nil{fill:#eef0f4}.chart text{font-size:11px;fill:#333}\n"
+	".chart .ylab{text-anchor:end}.chart .xlab{text-anchor:end}\n"
+	".k{display:inline-block;width:1em;height:.8em;margin:0 .3em 0 1em}\n";
 
 const char *summary_html_style(void)
 {
@@ -159,7 +160,7 @@ static void html_enforcement(FILE *f, json_t *s)
 		"reported the failure and went on.</p>\n", f);
 	fprintf(f, "<svg id=\"share\" class=\"chart\" role=\"img\" aria-label=\"enforced share\" width=\"400\" "
 		"height=\"20\" viewBox=\"0 0 400 20\" xmlns=\"http://www.w3.org/2000/svg\"><rect x=\"0\" y=\"0\" "
-		"width=\"400\" height=\"20\" class=\"bar\"/>");
+		"width=\"400\" height=\"20\" class=\"%s\"/>", total ? "bar" : "nil");
 	if (w > 0)
 		fprintf(f, "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"20\" class=\"enf\"/>", w);
 	fputs("</svg>\n<table id=\"enforcement\"><thead><tr><th>mode</th><th>reports</th><th>share</th></tr></thead>"
