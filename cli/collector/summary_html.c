@@ -16,7 +16,7 @@ static const char style[] =
 	"\nbody{font-family:system-ui,sans-serif;margin:2em;color:#1d2330;max-width:70em}\n"
 	"h1{font-size:1.6em}h2{font-size:1.15em;margin-top:1.6em}.note{color:#555}\n"
 	"table{border-collapse:collapse;margin:.5em 0}th,td{padding:.25em .8em;border-bottom:1px solid #d8dce3;"
-	"text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums}\n"
+	"text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums}td.t{white-space:nowrap}\n"
 	"code{font-size:.92em;overflow-wrap:anywhere}.summary{font-size:1.05em}\n"
 	".chart .bar,.k.bar{fill:#9db8e8;background:#9db8e8}.chart .enf,.k.enf{fill:#c0392b;background:#c0392b}\n"
 	".chart .axis{stroke:#555}.chart .nil{fill:#eef0f4}.chart text{font-size:11px;fill:#333}\n"
@@ -120,7 +120,7 @@ static void html_cell(FILE *f, const char *key, json_t *v)
 	if (json_is_integer(v) && kl > 5 && strcmp(key + kl - 5, "_seen") == 0) {
 		char when[32];
 		cli_time_rfc3339(when, (int64_t)json_integer_value(v));
-		fprintf(f, " data-k=\"%s\">%s</td>", key, when);
+		fprintf(f, " class=\"t\" data-k=\"%s\">%s</td>", key, when);
 	} else if (json_is_integer(v)) {
 		fprintf(f, " class=\"n\" data-k=\"%s\">%lld</td>", key, (long long)json_integer_value(v));
 	} else {
