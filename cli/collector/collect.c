@@ -25,6 +25,7 @@
 #include "collect.h"
 #include "collect_db.h"
 #include "common.h"
+#include "dashboard.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -61,6 +62,7 @@ void usage_collect(FILE *f)
 		"                       [--timeout S] [--request-timeout S] [--max-conns N]\n"
 		"                       [--max-conns-per-ip N] [--threads N]\n"
 		"                       [--max-requests N] [--duration S] [--verbose]\n"
+		"                       [--dashboard --dashboard-token-file FILE]\n"
 		"\n"
 		"Receive pin failure reports (POST application/json to / or /report) and\n"
 		"store them: certpin's own, RFC 7469 (browsers), TrustKit (iOS, Android).\n"
@@ -90,6 +92,12 @@ void usage_collect(FILE *f)
 		"      --max-requests N       exit after N report requests (tests, benchmarks)\n"
 		"      --duration S           exit after S seconds\n"
 		"      --verbose              log every rejected request on stderr\n"
+		"      --dashboard            serve the summary of certpin reports: GET / (HTML),\n"
+		"                             GET /dashboard.json, to holders of the token\n"
+		"      --dashboard-token-file FILE  the read token (one line, 16 to 256 of\n"
+		"                             A-Z a-z 0-9 - . _ ~; FILE not readable by others):\n"
+		"                             \"Authorization: Bearer TOKEN\", or /?token=TOKEN once\n"
+		"                             in a browser (sets an HttpOnly cookie)\n"
 		"\n"
 		"On exit a summary line with the counters goes to stderr.  The first line on\n"
 		"stdout is \"listening on ADDR:PORT\".\n", CERTPIN_REPORT_MAX_LEN, CERTPIN_REPORT_MAX_LEN);
@@ -131,6 +139,7 @@ typedef struct collector {
 	pthread_mutex_t mu;         /* guards the slot list */
 	conn_slot *slots;
 	unsigned long long max_requests;
+	dashboard *dash;            /* --dashboard, else NULL */
 } collector;
 
 static uint64_t mono_ms(void)
@@ -402,6 +411,10 @@ static enum MHD_Result route(collector *C, struct MHD_Connection *conn, const ch
 	request *q)
 {
 	q->routed = 1;
+	if (C->dash && dashboard_route(method, url)) {
+		replied_early(q, conn);
+		return dashboard_serve(C->dash, conn, url);
+	}
 	if (strcmp(method, "GET") == 0 && strcmp(url, "/stats") == 0) {
 		replied_early(q, conn);
 		return reply_stats(C, conn);
@@ -686,8 +699,8 @@ static int write_port_file(const char *path, unsigned int port)
 typedef struct collect_opts {
 	const char *db_spec, *listen, *port_file, *tls_cert, *tls_key;
 	const char *max_body_s, *timeout_s, *req_timeout_s, *max_conns_s, *per_ip_s, *threads_s, *max_req_s;
-	const char *duration_s;
-	int verbose;
+	const char *duration_s, *dash_token_file;
+	int verbose, dashboard;
 	unsigned long long max_body, timeout, req_timeout, max_conns, per_ip, threads, max_requests, duration;
 	struct sockaddr_storage ss;
 	socklen_t sl;
@@ -847,7 +860,9 @@ int cmd_collect(int argc, char **argv)
 		CLI_VALUE("--timeout", 't', &o.timeout_s), CLI_VALUE("--request-timeout", 0, &o.req_timeout_s),
 		CLI_VALUE("--max-conns", 0, &o.max_conns_s), CLI_VALUE("--max-conns-per-ip", 0, &o.per_ip_s),
 		CLI_VALUE("--threads", 0, &o.threads_s), CLI_VALUE("--max-requests", 0, &o.max_req_s),
-		CLI_VALUE("--duration", 0, &o.duration_s), CLI_FLAG("--verbose", 0, &o.verbose), CLI_OPT_END,
+		CLI_VALUE("--duration", 0, &o.duration_s), CLI_FLAG("--verbose", 0, &o.verbose),
+		CLI_FLAG("--dashboard", 0, &o.dashboard), CLI_VALUE("--dashboard-token-file", 0, &o.dash_token_file),
+		CLI_OPT_END,
 	};
 	const cli_spec spec = { "collect", usage_collect, opts, 0, 0, NULL, 0 };
 	char *cert_pem = NULL, *key_pem = NULL, err[512];
@@ -869,9 +884,11 @@ int cmd_collect(int argc, char **argv)
 	memset(&C, 0, sizeof(C));
 	pthread_mutex_init(&C.mu, NULL);
 	rc = CLI_EXIT_USAGE;
-	if (cdb_open(&C.db, o.db_spec, err, sizeof(err)) != 0) {
+	if (dashboard_new(&C.dash, o.dashboard, o.dash_token_file, o.tls_cert != NULL) != 0) {
+		/* message printed */
+	} else if (cdb_open(&C.db, o.db_spec, err, sizeof(err)) != 0) {
 		cli_error("collect: %s", err);
-	} else {
+	} else if (!C.dash || dashboard_open_db(C.dash, o.db_spec) == 0) {
 		C.max_body = (size_t)o.max_body;
 		C.request_timeout = (unsigned int)o.req_timeout;
 		C.verbose = o.verbose;
@@ -879,6 +896,7 @@ int cmd_collect(int argc, char **argv)
 		C.max_requests = o.max_requests;
 		rc = run_collect(&C, &o, cert_pem, key_pem);
 	}
+	dashboard_free(C.dash);
 	cdb_close(C.db);
 	free(cert_pem);
 	free(key_pem);
