@@ -196,7 +196,7 @@ static int parse_by(grouping *g, const char *s)
 /* Failures grouped by `g`: {"by": [...], "groups": [...], ...}, or NULL after a message. */
 static json_t *group(cdb *db, const grouping *g, int64_t since, unsigned int top)
 {
-	char sql[1024], cols[256] = "", order[512] = "", since_s[32], top_s[16], err[512];
+	char sql[2048], cols[256] = "", order[512] = "", since_s[32], top_s[16], err[512];
 	const char *names[NGROUP_KEYS + 4];
 	json_t *root = json_object(), *by = json_array(), *arr;
 
