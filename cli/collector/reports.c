@@ -75,17 +75,6 @@ static int write_html(json_t *s, const char *path)
 
 /* ---- text ------------------------------------------------------------------ */
 
-static long long ival(json_t *o, const char *k)
-{
-	return (long long)json_integer_value(json_object_get(o, k));
-}
-
-static const char *sval(json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-	return s ? s : "-";
-}
-
 /* Failures per app and version, per format. */
 static void print_origins(json_t *s)
 {
@@ -96,13 +85,13 @@ static void print_origins(json_t *s)
 		"hosts", "devices", "last seen", "app version (platform)");
 	json_array_foreach(json_object_get(s, "apps"), i, o) {
 		char when[32];
-		cli_time_rfc3339(when, ival(o, "last_seen"));
-		printf("  %8lld %8lld %6lld %7lld  %-20s  %s %s (%s)\n", ival(o, "reports"), ival(o, "enforced"),
-			ival(o, "hosts"), ival(o, "devices"), when, sval(o, "app"), sval(o, "version"), sval(o, "platform"));
+		cli_time_rfc3339(when, summary_ival(o, "last_seen"));
+		printf("  %8lld %8lld %6lld %7lld  %-20s  %s %s (%s)\n", summary_ival(o, "reports"), summary_ival(o, "enforced"),
+			summary_ival(o, "hosts"), summary_ival(o, "devices"), when, summary_sval(o, "app"), summary_sval(o, "version"), summary_sval(o, "platform"));
 	}
 	printf("\nreport formats:\n");
 	json_array_foreach(json_object_get(s, "formats"), i, o)
-		printf("  %8lld  %s\n", ival(o, "reports"), sval(o, "format"));
+		printf("  %8lld  %s\n", summary_ival(o, "reports"), summary_sval(o, "format"));
 }
 
 static void print_text(json_t *s)
@@ -112,27 +101,27 @@ static void print_text(json_t *s)
 	long long max = 1;
 
 	printf("%lld failure reports (%lld distinct failures) for %lld hosts, %s to %s (%s)\n",
-		ival(s, "total"), ival(s, "distinct_failures"), ival(s, "hosts_count"),
-		sval(s, "first_day"), sval(s, "last_day"), sval(s, "database"));
-	printf("%lld enforced, %lld report-only\n", ival(s, "enforced"), ival(s, "total") - ival(s, "enforced"));
+		summary_ival(s, "total"), summary_ival(s, "distinct_failures"), summary_ival(s, "hosts_count"),
+		summary_sval(s, "first_day"), summary_sval(s, "last_day"), summary_sval(s, "database"));
+	printf("%lld enforced, %lld report-only\n", summary_ival(s, "enforced"), summary_ival(s, "total") - summary_ival(s, "enforced"));
 	printf("\nfailures per host:\n  %8s %8s %8s  %-20s  %s\n", "reports", "enforced", "distinct", "last seen", "host");
 	json_array_foreach(json_object_get(s, "hosts"), i, o) {
 		char when[32];
-		cli_time_rfc3339(when, ival(o, "last_seen"));
-		printf("  %8lld %8lld %8lld  %-20s  %s\n", ival(o, "reports"), ival(o, "enforced"), ival(o, "distinct"),
-			when, sval(o, "host"));
+		cli_time_rfc3339(when, summary_ival(o, "last_seen"));
+		printf("  %8lld %8lld %8lld  %-20s  %s\n", summary_ival(o, "reports"), summary_ival(o, "enforced"), summary_ival(o, "distinct"),
+			when, summary_sval(o, "host"));
 	}
 	printf("\nfailures per served-chain pin (leaf):\n  %8s %6s  %s\n", "reports", "hosts", "pin");
 	json_array_foreach(json_object_get(s, "served_pins"), i, o)
-		printf("  %8lld %6lld  %s\n", ival(o, "reports"), ival(o, "hosts"), sval(o, "pin"));
+		printf("  %8lld %6lld  %s\n", summary_ival(o, "reports"), summary_ival(o, "hosts"), summary_sval(o, "pin"));
 	a = json_object_get(s, "days");
 	json_array_foreach(a, i, o)
-		if (ival(o, "reports") > max)
-			max = ival(o, "reports");
+		if (summary_ival(o, "reports") > max)
+			max = summary_ival(o, "reports");
 	printf("\nfailures per day:\n");
 	json_array_foreach(a, i, o) {
-		int bar = (int)(ival(o, "reports") * 40 / max);
-		printf("  %s %8lld  ", sval(o, "day"), ival(o, "reports"));
+		int bar = (int)(summary_ival(o, "reports") * 40 / max);
+		printf("  %s %8lld  ", summary_sval(o, "day"), summary_ival(o, "reports"));
 		for (int k = 0; k < (bar ? bar : 1); k++)
 			putchar('#');
 		putchar('\n');
@@ -141,14 +130,14 @@ static void print_text(json_t *s)
 		"reports", "hosts", "depth", "first seen", "last seen", "pin");
 	json_array_foreach(json_object_get(s, "unknown_pins"), i, o) {
 		char first[32], last[32];
-		cli_time_rfc3339(first, ival(o, "first_seen"));
-		cli_time_rfc3339(last, ival(o, "last_seen"));
-		printf("  %8lld %6lld %5lld  %-20s  %-20s  %s\n", ival(o, "reports"), ival(o, "hosts"),
-			ival(o, "min_depth"), first, last, sval(o, "pin"));
+		cli_time_rfc3339(first, summary_ival(o, "first_seen"));
+		cli_time_rfc3339(last, summary_ival(o, "last_seen"));
+		printf("  %8lld %6lld %5lld  %-20s  %-20s  %s\n", summary_ival(o, "reports"), summary_ival(o, "hosts"),
+			summary_ival(o, "min_depth"), first, last, summary_sval(o, "pin"));
 	}
 	printf("\nverdicts:\n");
 	json_array_foreach(json_object_get(s, "verdicts"), i, o)
-		printf("  %8lld  %s\n", ival(o, "reports"), sval(o, "verdict"));
+		printf("  %8lld  %s\n", summary_ival(o, "reports"), summary_sval(o, "verdict"));
 	print_origins(s);
 }
 
@@ -243,7 +232,7 @@ static void print_groups(json_t *root, const grouping *g)
 		printf("%s %s", k ? "," : "", name);
 		width[k] = (int)strlen(name);
 		json_array_foreach(json_object_get(root, "groups"), i, o) {
-			int w = (int)strlen(sval(o, name));
+			int w = (int)strlen(summary_sval(o, name));
 			if (w > width[k])
 				width[k] = w < 60 ? w : 60;
 		}
@@ -255,10 +244,10 @@ static void print_groups(json_t *root, const grouping *g)
 	putchar('\n');
 	json_array_foreach(json_object_get(root, "groups"), i, o) {
 		char when[32];
-		cli_time_rfc3339(when, ival(o, "last_seen"));
-		printf("  %8lld %8lld %8lld  %-20s", ival(o, "reports"), ival(o, "enforced"), ival(o, "distinct"), when);
+		cli_time_rfc3339(when, summary_ival(o, "last_seen"));
+		printf("  %8lld %8lld %8lld  %-20s", summary_ival(o, "reports"), summary_ival(o, "enforced"), summary_ival(o, "distinct"), when);
 		for (size_t k = 0; k < g->n; k++)
-			printf("  %-*s", k + 1 < g->n ? width[k] : 0, sval(o, group_keys[g->key[k]].name));
+			printf("  %-*s", k + 1 < g->n ? width[k] : 0, summary_sval(o, group_keys[g->key[k]].name));
 		putchar('\n');
 	}
 }

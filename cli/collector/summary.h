@@ -49,6 +49,10 @@ typedef struct summary_html_opts {
  */
 const char *summary_html_style(void);
 
+/* A summary row's member `k` as an integer (0 if absent), and as text ("-" if absent). */
+long long summary_ival(json_t *o, const char *k);
+const char *summary_sval(json_t *o, const char *k);
+
 /*
  * Write the summary `s` (summary_build()) as a self-contained HTML page:
  * totals, failures per day as an SVG chart, report-only against enforced,

@@ -28,12 +28,12 @@ const char *summary_html_style(void)
 	return style;
 }
 
-static long long ival(json_t *o, const char *k)
+long long summary_ival(json_t *o, const char *k)
 {
 	return (long long)json_integer_value(json_object_get(o, k));
 }
 
-static const char *sval(json_t *o, const char *k)
+const char *summary_sval(json_t *o, const char *k)
 {
 	const char *s = json_string_value(json_object_get(o, k));
 	return s ? s : "-";
@@ -57,13 +57,13 @@ static void html_text(FILE *f, const char *s)
 /* One bar of the chart: the day's reports, the enforced part darker. */
 static void chart_bar(FILE *f, json_t *o, int x, int bw, int h, long long max)
 {
-	long long c = ival(o, "reports"), e = ival(o, "enforced");
+	long long c = summary_ival(o, "reports"), e = summary_ival(o, "enforced");
 	int bh = (int)(c * h / max), eh = (int)(e * h / max);
 
 	fputs("<g class=\"day\" data-day=\"", f);
-	html_text(f, sval(o, "day"));
+	html_text(f, summary_sval(o, "day"));
 	fprintf(f, "\" data-reports=\"%lld\" data-enforced=\"%lld\"><title>", c, e);
-	html_text(f, sval(o, "day"));
+	html_text(f, summary_sval(o, "day"));
 	fprintf(f, ": %lld reports (%lld enforced)</title>", c, e);
 	fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" class=\"bar\"/>", x, h + 10 - bh, bw, bh);
 	if (eh > 0)
@@ -83,8 +83,8 @@ static void html_chart(FILE *f, json_t *days)
 	if (width < 360)
 		width = 360;
 	json_array_foreach(days, i, o)
-		if (ival(o, "reports") > max)
-			max = ival(o, "reports");
+		if (summary_ival(o, "reports") > max)
+			max = summary_ival(o, "reports");
 	fprintf(f, "<svg id=\"days\" class=\"chart\" role=\"img\" aria-label=\"failure reports per day\" width=\"%d\""
 		" height=\"%d\" viewBox=\"0 0 %d %d\" xmlns=\"http://www.w3.org/2000/svg\">\n",
 		width, h + bottom + 10, width, h + bottom + 10);
@@ -99,7 +99,7 @@ static void html_chart(FILE *f, json_t *days)
 		chart_bar(f, o, x, bw, h, max);
 		if (n <= 20 || i % ((n + 19) / 20) == 0) {
 			fprintf(f, "<text transform=\"translate(%d,%d) rotate(-45)\" class=\"xlab\">", x + bw / 2, h + 24);
-			html_text(f, sval(o, "day"));
+			html_text(f, summary_sval(o, "day"));
 			fputs("</text>\n", f);
 		}
 	}
@@ -153,7 +153,7 @@ static void html_table(FILE *f, const char *id, json_t *arr, const column *cols,
 /* Report-only against enforced: the counts, their shares and one bar. */
 static void html_enforcement(FILE *f, json_t *s)
 {
-	long long total = ival(s, "total"), enf = ival(s, "enforced"), ro = total - enf;
+	long long total = summary_ival(s, "total"), enf = summary_ival(s, "enforced"), ro = total - enf;
 	int w = total ? (int)(enf * 400 / total) : 0;
 
 	fputs("<h2>Report-only and enforced</h2>\n<p>Enforced: the client refused the connection. Report-only: it "
@@ -189,11 +189,11 @@ static void html_head(FILE *f, json_t *s, const summary_html_opts *o)
 	}
 	fprintf(f, "<p class=\"summary\"><strong data-k=\"total\">%lld</strong> reports (<span "
 		"data-k=\"distinct_failures\">%lld</span> distinct failures) for <strong data-k=\"hosts_count\">%lld"
-		"</strong> hosts, <span data-k=\"first_day\">", ival(s, "total"), ival(s, "distinct_failures"),
-		ival(s, "hosts_count"));
-	html_text(f, sval(s, "first_day"));
+		"</strong> hosts, <span data-k=\"first_day\">", summary_ival(s, "total"), summary_ival(s, "distinct_failures"),
+		summary_ival(s, "hosts_count"));
+	html_text(f, summary_sval(s, "first_day"));
 	fputs("</span> to <span data-k=\"last_day\">", f);
-	html_text(f, sval(s, "last_day"));
+	html_text(f, summary_sval(s, "last_day"));
 	fputs("</span>.</p>\n", f);
 }
 
@@ -228,7 +228,7 @@ int summary_html_write(FILE *f, json_t *s, const summary_html_opts *o)
 	fputs("<h2>Report formats</h2>\n", f);
 	html_table(f, "formats", json_object_get(s, "formats"), formats, 2);
 	fprintf(f, "<p><small>certpin %s, ", CERTPIN_VERSION_STRING);
-	html_text(f, sval(s, "database"));
-	fprintf(f, " database, schema %lld.</small></p>\n</body></html>\n", ival(s, "schema_version"));
+	html_text(f, summary_sval(s, "database"));
+	fprintf(f, " database, schema %lld.</small></p>\n</body></html>\n", summary_ival(s, "schema_version"));
 	return ferror(f) ? -1 : 0;
 }

@@ -343,3 +343,28 @@ const lx_decl *certpin_tools__decls_find(const certpin_tools__decls *D, const ch
 	}
 	return find_sorted(D->d, D->n, name, len, count);
 }
+
+size_t certpin_tools__lex_dotted(certpin_tools__lex *L, lx_token *t, lx_token *after, char *name, size_t size)
+{
+	certpin_tools__lex a = *L;
+	size_t n = 0;
+
+	for (;;) {
+		if (n + t->len + 1 >= size) {
+			name[n] = '\0';
+			return 0;
+		}
+		memcpy(name + n, t->s, t->len);
+		n += t->len;
+		*L = a;
+		certpin_tools__lex_next(&a, after);
+		if (!certpin_tools__lex_is(after, '.') || after->line != t->line)
+			break;
+		certpin_tools__lex_next(&a, t);
+		if (t->kind != LX_IDENT)
+			break;
+		name[n++] = '.';
+	}
+	name[n] = '\0';
+	return n;
+}

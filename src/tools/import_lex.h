@@ -56,6 +56,13 @@ void certpin_tools__lex_next(certpin_tools__lex *L, lx_token *t);
 bool certpin_tools__lex_is(const lx_token *t, char c);
 bool certpin_tools__lex_ident(const lx_token *t, const char *id);
 /*
+ * The name at t, qualified on one line (a.b.c), into `name` (terminated):
+ * *L is left after its last part and *after is the token that follows it
+ * (t then holds what ended it).  Its length, or 0 if it does not fit in
+ * `size` (`name` then holds the parts that did).
+ */
+size_t certpin_tools__lex_dotted(certpin_tools__lex *L, lx_token *t, lx_token *after, char *name, size_t size);
+/*
  * The contents of string token `t` when it is a plain literal (no escape,
  * template or interpolation, one line, terminated): its length, with the
  * text at t->s + *start.  Else -1 and *why says what it is ("an escape

@@ -154,27 +154,14 @@ static bool ok_value_ends(const certpin_tools__lex *L, long last_line)
 static int ok_name(okhttp *O, certpin_tools__lex *L, lx_token *t, int depth, bool in_array)
 {
 	char name[256];
-	size_t n = 0, count;
-	certpin_tools__lex a = *L, v;
+	size_t n, count;
+	certpin_tools__lex v;
 	lx_token u;
 	long line = t->line;
 	int rc;
 
-	for (;;) {
-		if (n + t->len + 1 >= sizeof(name))
-			return fail(O->I, line, "name too long in .add(...)");
-		memcpy(name + n, t->s, t->len);
-		n += t->len;
-		*L = a;
-		next(&a, &u);
-		if (!is(&u, '.') || u.line != t->line)
-			break;
-		next(&a, t);
-		if (t->kind != LX_IDENT)
-			break;
-		name[n++] = '.';
-	}
-	name[n] = '\0';
+	if ((n = certpin_tools__lex_dotted(L, t, &u, name, sizeof(name))) == 0)
+		return fail(O->I, line, "name too long in .add(...)");
 	const lx_decl *d = is(&u, '(') ? NULL : certpin_tools__decls_find(&O->D, name, n, &count);
 	if (!d)
 		return fail(O->I, line, ".add(...) argument %s%s is neither a string literal nor a constant declared in "

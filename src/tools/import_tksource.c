@@ -128,27 +128,14 @@ static int src_string(tksrc *S, certpin_tools__lex *L, const lx_token *t, bool o
 static int src_name(tksrc *S, certpin_tools__lex *L, lx_token *t, int depth, tk_node **out)
 {
 	char name[256];
-	size_t n = 0, count = 0, from = t->off;
-	certpin_tools__lex a = *L, v;
+	size_t n, count = 0, from = t->off;
+	certpin_tools__lex v;
 	lx_token u;
 	long line = t->line;
 	int rc;
 
-	for (;;) {
-		if (n + t->len + 1 >= sizeof(name))
-			break;
-		memcpy(name + n, t->s, t->len);
-		n += t->len;
-		*L = a;
-		next(&a, &u);
-		if (!is(&u, '.') || u.line != t->line)
-			break;
-		next(&a, t);
-		if (t->kind != LX_IDENT)
-			break;
-		name[n++] = '.';
-	}
-	name[n] = '\0';
+	if ((n = certpin_tools__lex_dotted(L, t, &u, name, sizeof(name))) == 0)
+		n = strlen(name); /* too long: the part that fits is named */
 	const lx_decl *d = is(&u, '(') ? NULL : certpin_tools__decls_find(&S->D, name, n, &count);
 	if (!d || count > 1) {
 		if (is(&u, '(')) {
