@@ -397,7 +397,7 @@ static int globals(certpin_tools__importer *I, const tk_node *config, const tk_n
 {
 	char buf[128];
 	unsigned seen = 0;
-	int v, rc;
+	int v = 0, rc;
 
 	*domains = NULL;
 	for (const tk_node *m = config->child; m; m = m->next) {
