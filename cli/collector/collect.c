@@ -23,6 +23,7 @@
  */
 #include "collect.h"
 #include "collect_db.h"
+#include "collect_setup.h"
 #include "common.h"
 
 #include <arpa/inet.h>
@@ -40,10 +41,6 @@
 #include <unistd.h>
 
 #include <microhttpd.h>
-#include <openssl/bio.h>
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 
 #define DEFAULT_LISTEN "127.0.0.1:7469"
 #define DEFAULT_MAX_BODY CERTPIN_REPORT_MAX_LEN
@@ -588,96 +585,6 @@ bad:
 	return -1;
 }
 
-static char *read_text(const char *path, const char *what)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	if (!f) {
-		cli_error("collect: cannot open %s %s: %s", what, path, strerror(errno));
-		return NULL;
-	}
-	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || n > 1 << 20 || fseek(f, 0, SEEK_SET) != 0) {
-		fclose(f);
-		cli_error("collect: cannot read %s %s", what, path);
-		return NULL;
-	}
-	buf = malloc((size_t)n + 1);
-	if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		fclose(f);
-		cli_error("collect: cannot read %s %s", what, path);
-		return NULL;
-	}
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
-
-static int no_password(char *buf, int size, int rwflag, void *u)
-{
-	(void)buf, (void)size, (void)rwflag, (void)u;
-	return -1;
-}
-
-/*
- * The HTTPS certificate and key, checked here so that a bad file gets its own
- * message (libmicrohttpd would only fail to start): the first certificate of
- * the chain, an unencrypted private key, and the two belong together.
- */
-static int check_tls_pair(const char *cert_pem, const char *cert_path, const char *key_pem, const char *key_path)
-{
-	BIO *b = BIO_new_mem_buf(cert_pem, -1);
-	X509 *x = b ? PEM_read_bio_X509(b, NULL, no_password, NULL) : NULL;
-	EVP_PKEY *k = NULL;
-	int rc = -1;
-
-	BIO_free(b);
-	if (!x) {
-		cli_error("collect: %s: no PEM certificate", cert_path);
-		goto out;
-	}
-	b = BIO_new_mem_buf(key_pem, -1);
-	k = b ? PEM_read_bio_PrivateKey(b, NULL, no_password, NULL) : NULL;
-	BIO_free(b);
-	if (!k) {
-		cli_error("collect: %s: no unencrypted PEM private key", key_path);
-		goto out;
-	}
-	if (X509_check_private_key(x, k) != 1) {
-		cli_error("collect: the key in %s does not match the certificate in %s", key_path, cert_path);
-		goto out;
-	}
-	rc = 0;
-out:
-	ERR_clear_error();
-	EVP_PKEY_free(k);
-	X509_free(x);
-	return rc;
-}
-
-static int write_port_file(const char *path, unsigned int port)
-{
-	char tmp[4096];
-	FILE *f;
-
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= sizeof(tmp)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	if (!(f = fopen(tmp, "w")))
-		return -1;
-	fprintf(f, "%u\n", port);
-	if (fclose(f) != 0 || rename(tmp, path) != 0) {
-		int e = errno;
-		unlink(tmp);
-		errno = e;
-		return -1;
-	}
-	return 0;
-}
-
 /* The options of certpin collect, as given and as parsed. */
 typedef struct collect_opts {
 	const char *db_spec, *listen, *port_file, *tls_cert, *tls_key;
@@ -763,7 +670,7 @@ static int announce(struct MHD_Daemon *d, const collect_opts *o, const collector
 	if (di && getsockname(di->listen_fd, (struct sockaddr *)&bound, &bl) == 0)
 		port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port :
 			((struct sockaddr_in *)&bound)->sin_port);
-	if (o->port_file && write_port_file(o->port_file, port) != 0) {
+	if (o->port_file && collect_write_port_file(o->port_file, port) != 0) {
 		/* a startup failure: one line, no summary */
 		cli_error("collect: cannot write %s: %s", o->port_file, strerror(errno));
 		return -1;
@@ -855,9 +762,9 @@ int cmd_collect(int argc, char **argv)
 		return rc;
 	if (check_args(&o) != 0)
 		return CLI_EXIT_USAGE;
-	if (o.tls_cert && (!(cert_pem = read_text(o.tls_cert, "certificate")) ||
-			!(key_pem = read_text(o.tls_key, "key")) ||
-			check_tls_pair(cert_pem, o.tls_cert, key_pem, o.tls_key) != 0)) {
+	if (o.tls_cert && (!(cert_pem = collect_read_text(o.tls_cert, "certificate")) ||
+			!(key_pem = collect_read_text(o.tls_key, "key")) ||
+			collect_check_tls_pair(cert_pem, o.tls_cert, key_pem, o.tls_key) != 0)) {
 		free(cert_pem);
 		free(key_pem);
 		return CLI_EXIT_USAGE;
