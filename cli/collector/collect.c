@@ -9,7 +9,10 @@
  * time per connection (--timeout, by libmicrohttpd), total time to deliver
  * one request (--request-timeout: a watchdog shuts down connections that take
  * longer, so slow-loris clients trickling headers or body are cut off),
- * connections in total and per IP.
+ * connections in total and per IP, and the eviction of the slowest
+ * connection of the busiest client address when the server is nearly full,
+ * so that attackers holding every slot cannot keep valid clients out
+ * (conns.c).
  *
  * Bad HTTP is refused by libmicrohttpd before handler() sees a complete
  * request: it answers 400 (bad Content-Length, bad chunk), 431 (headers too
@@ -25,10 +28,10 @@
 #include "collect_db.h"
 #include "collect_setup.h"
 #include "common.h"
+#include "conns.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <linux/tcp.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -78,7 +81,9 @@ void usage_collect(FILE *f)
 		"  -t, --timeout S            close connections idle for S seconds (default 10)\n"
 		"      --request-timeout S    close connections that take longer than S seconds\n"
 		"                             to deliver one request (default 30)\n"
-		"      --max-conns N          concurrent connections (default 256)\n"
+		"      --max-conns N          concurrent connections (default 256); once more\n"
+		"                             than 7/8 of N are open, each new one evicts the\n"
+		"                             slowest connection of the busiest client address\n"
 		"      --max-conns-per-ip N   concurrent connections per client address\n"
 		"                             (default 64)\n"
 		"      --threads N            server threads (default 2)\n"
@@ -101,114 +106,19 @@ typedef struct counters {
 	atomic_ullong bad_route;    /* 404, 405 */
 	atomic_ullong store_errors; /* 503 */
 	atomic_ullong cut_off;      /* connections closed by the request deadline */
+	atomic_ullong evicted;      /* connections shut down to make room when the server was full */
 	atomic_ullong aborted;      /* requests whose connection ended before a reply */
 	atomic_ullong bad_http;     /* refused by libmicrohttpd: 400/431/505 it sent, or not HTTP (closed) */
 } counters;
 
-/* ---- connection watchdog -------------------------------------------------- */
-
-typedef struct conn_slot {
-	struct conn_slot *next, *prev;
-	int fd;
-	uint64_t since_ms;          /* connection start or last completed request */
-	uint64_t rx_done;           /* bytes received up to the last completed request */
-	int cut;
-	int no_rx_check;            /* the connection ends after a request: later bytes are not checked */
-} conn_slot;
-
 typedef struct collector {
 	cdb *db;
+	conns *conns;               /* request deadline, eviction (conns.h) */
 	size_t max_body;
-	unsigned int request_timeout;
 	int verbose;
-	int tls;
 	counters c;
-	pthread_mutex_t mu;         /* guards the slot list */
-	conn_slot *slots;
 	unsigned long long max_requests;
 } collector;
-
-static uint64_t mono_ms(void)
-{
-	return (uint64_t)cli_mono_ms();
-}
-
-/* Bytes the kernel received on a TCP socket (Linux TCP_INFO), or 0 if unknown. */
-static uint64_t rx_bytes(int fd)
-{
-	struct tcp_info ti;
-	socklen_t len = sizeof(ti);
-
-	memset(&ti, 0, sizeof(ti));
-	if (fd < 0 || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 ||
-		len < offsetof(struct tcp_info, tcpi_bytes_received) + sizeof(ti.tcpi_bytes_received))
-		return 0;
-	return ti.tcpi_bytes_received;
-}
-
-static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
-	enum MHD_ConnectionNotificationCode toe)
-{
-	collector *C = cls;
-
-	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-		conn_slot *s = calloc(1, sizeof(*s));
-		*socket_context = s;
-		if (!s)
-			return;
-		s->fd = ci ? ci->connect_fd : -1;
-		s->since_ms = mono_ms();
-		pthread_mutex_lock(&C->mu);
-		s->next = C->slots;
-		if (C->slots)
-			C->slots->prev = s;
-		C->slots = s;
-		pthread_mutex_unlock(&C->mu);
-	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
-		conn_slot *s = *socket_context;
-		if (!s)
-			return;
-		/*
-		 * Bytes after the last complete request that never formed a request
-		 * line: not HTTP (libmicrohttpd closes without a reply), or a first line
-		 * left incomplete.  Linux counts a received FIN as one byte, hence "+ 1".
-		 * Over TLS the handshake bytes hide this: not counted.
-		 */
-		if (!C->tls && !s->cut && !s->no_rx_check && rx_bytes(s->fd) > s->rx_done + 1) {
-			atomic_fetch_add(&C->c.bad_http, 1);
-			if (C->verbose)
-				cli_warn("collect: connection closed: not HTTP, or an incomplete request line");
-		}
-		/* removed before libmicrohttpd closes the socket, so the watchdog never touches a reused fd */
-		pthread_mutex_lock(&C->mu);
-		if (s->prev)
-			s->prev->next = s->next;
-		else
-			C->slots = s->next;
-		if (s->next)
-			s->next->prev = s->prev;
-		pthread_mutex_unlock(&C->mu);
-		free(s);
-		*socket_context = NULL;
-	}
-}
-
-/* Shut down connections that have taken longer than the request deadline. */
-static void watchdog_scan(collector *C)
-{
-	uint64_t now = mono_ms(), limit = (uint64_t)C->request_timeout * 1000u;
-
-	pthread_mutex_lock(&C->mu);
-	for (conn_slot *s = C->slots; s; s = s->next) {
-		if (!s->cut && s->fd >= 0 && now - s->since_ms > limit) {
-			shutdown(s->fd, SHUT_RDWR);
-			s->cut = 1;
-			atomic_fetch_add(&C->c.cut_off, 1);
-		}
-	}
-	pthread_mutex_unlock(&C->mu);
-}
 
 /* ---- requests ------------------------------------------------------------- */
 
@@ -268,7 +178,7 @@ static enum MHD_Result reply_error(collector *C, struct MHD_Connection *conn, un
 
 static enum MHD_Result reply_stats(collector *C, struct MHD_Connection *conn)
 {
-	json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+	json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
 		"requests", (json_int_t)atomic_load(&C->c.requests),
 		"stored", (json_int_t)atomic_load(&C->c.stored),
 		"malformed", (json_int_t)atomic_load(&C->c.malformed),
@@ -278,7 +188,8 @@ static enum MHD_Result reply_stats(collector *C, struct MHD_Connection *conn)
 		"store_errors", (json_int_t)atomic_load(&C->c.store_errors),
 		"cut_off", (json_int_t)atomic_load(&C->c.cut_off),
 		"aborted", (json_int_t)atomic_load(&C->c.aborted),
-		"bad_http", (json_int_t)atomic_load(&C->c.bad_http));
+		"bad_http", (json_int_t)atomic_load(&C->c.bad_http),
+		"evicted", (json_int_t)atomic_load(&C->c.evicted));
 	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	enum MHD_Result ret = reply(conn, MHD_HTTP_OK, "application/json", s ? s : "{}");
 	free(s);
@@ -509,16 +420,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		*con_cls = NULL;
 	}
 	/* the next request on this connection gets a full deadline */
-	if ((ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT)) && ci->socket_context) {
-		conn_slot *s = ci->socket_context;
-		pthread_mutex_lock(&C->mu);
-		s->since_ms = mono_ms();
-		s->rx_done = rx_bytes(s->fd);
-		/* after an error, or a reply that left a body unread, the connection closes: later bytes are that body */
-		if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK || early)
-			s->no_rx_check = 1;
-		pthread_mutex_unlock(&C->mu);
-	}
+	if ((ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT)) && ci->socket_context)
+		conns_request_done(C->conns, ci->socket_context, toe != MHD_REQUEST_TERMINATED_COMPLETED_OK || early);
 }
 
 __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -648,7 +551,7 @@ static struct MHD_Daemon *start_daemon(collector *C, const collect_opts *o, cons
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)o->timeout,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, C,
-		MHD_OPTION_NOTIFY_CONNECTION, on_connection, C,
+		MHD_OPTION_NOTIFY_CONNECTION, conns_notify, C->conns,
 		MHD_OPTION_URI_LOG_CALLBACK, on_request_line, C,
 		MHD_OPTION_ARRAY, tls,  /* the certificate and key with TLS, else nothing */
 		MHD_OPTION_END);
@@ -684,30 +587,34 @@ static int announce(struct MHD_Daemon *d, const collect_opts *o, const collector
 /* Serve until a signal in `sigs`, --max-requests or --duration. */
 static void serve(collector *C, const collect_opts *o, const sigset_t *sigs)
 {
-	uint64_t start = mono_ms();
+	int64_t start = cli_mono_ms();
 
 	for (;;) {
 		struct timespec ts = { 0, 200 * 1000000L };
 		int sig = sigtimedwait(sigs, NULL, &ts);
 		if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP)
 			break;
-		watchdog_scan(C);
+		conns_scan(C->conns);
 		if (o->max_requests && atomic_load(&C->c.requests) >= o->max_requests)
 			break;
-		if (o->duration && mono_ms() - start >= o->duration * 1000u)
+		if (o->duration && (uint64_t)(cli_mono_ms() - start) >= o->duration * 1000u)
 			break;
 	}
 }
 
-static void print_summary(const counters *c)
+static void print_summary(collector *C)
 {
+	const counters *c = &C->c;
+
 	fprintf(stderr, "certpin: collect: %llu requests, %llu stored, %llu malformed, %llu too large, "
-		"%llu bad type, %llu bad path/method, %llu store errors, %llu cut off, %llu aborted, %llu bad HTTP\n",
+		"%llu bad type, %llu bad path/method, %llu store errors, %llu cut off, %llu aborted, %llu bad HTTP, "
+		"%llu evicted\n",
 		(unsigned long long)atomic_load(&c->requests), (unsigned long long)atomic_load(&c->stored),
 		(unsigned long long)atomic_load(&c->malformed), (unsigned long long)atomic_load(&c->too_large),
 		(unsigned long long)atomic_load(&c->bad_type), (unsigned long long)atomic_load(&c->bad_route),
 		(unsigned long long)atomic_load(&c->store_errors), (unsigned long long)atomic_load(&c->cut_off),
-		(unsigned long long)atomic_load(&c->aborted), (unsigned long long)atomic_load(&c->bad_http));
+		(unsigned long long)atomic_load(&c->aborted), (unsigned long long)atomic_load(&c->bad_http),
+		(unsigned long long)atomic_load(&c->evicted));
 }
 
 /* Start the server, serve, stop: the exit status. */
@@ -731,7 +638,7 @@ static int run_collect(collector *C, const collect_opts *o, const char *cert_pem
 	if (d)
 		MHD_stop_daemon(d);
 	if (rc == CLI_EXIT_OK)
-		print_summary(&C->c);
+		print_summary(C);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return rc;
 }
@@ -770,21 +677,21 @@ int cmd_collect(int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	memset(&C, 0, sizeof(C));
-	pthread_mutex_init(&C.mu, NULL);
 	rc = CLI_EXIT_USAGE;
 	if (cdb_open(&C.db, o.db_spec, err, sizeof(err)) != 0) {
 		cli_error("collect: %s", err);
+	} else if (!(C.conns = conns_new(&(conns_config){ (unsigned int)o.max_conns, (unsigned int)o.req_timeout,
+			o.tls_cert != NULL, o.verbose, &C.c.cut_off, &C.c.evicted, &C.c.bad_http }))) {
+		cli_error("collect: out of memory");
 	} else {
 		C.max_body = (size_t)o.max_body;
-		C.request_timeout = (unsigned int)o.req_timeout;
 		C.verbose = o.verbose;
-		C.tls = o.tls_cert != NULL;
 		C.max_requests = o.max_requests;
 		rc = run_collect(&C, &o, cert_pem, key_pem);
 	}
+	conns_free(C.conns);
 	cdb_close(C.db);
 	free(cert_pem);
 	free(key_pem);
-	pthread_mutex_destroy(&C.mu);
 	return rc;
 }
