@@ -2,7 +2,10 @@
  * certpin collect: an HTTP(S) server (libmicrohttpd) that accepts failure
  * reports, validates them with certpin_report_parse() and stores them
  * (collect_db.h).  Bad input is answered 400/413/415/404/405 and counted;
- * nothing a client sends can stop the server.
+ * nothing a client sends can stop the server.  A report is answered 201 only
+ * once it is durable: its connection is suspended while the group commit
+ * (commit.h) stores it with the others waiting, in one transaction, and
+ * syncs it; a kill -9 loses no acknowledged report.
  *
  * Limits: body size (--max-body, by default the library's own limit
  * CERTPIN_REPORT_MAX_LEN, so that every report a reporter builds fits), idle
@@ -27,6 +30,7 @@
 #include "collect.h"
 #include "collect_db.h"
 #include "collect_setup.h"
+#include "commit.h"
 #include "common.h"
 #include "conns.h"
 
@@ -63,9 +67,11 @@ void usage_collect(FILE *f)
 		"\n"
 		"Receive pin failure reports (POST application/json to / or /report) and\n"
 		"store them.  Runs until SIGINT/SIGTERM, or --max-requests/--duration.\n"
-		"Every request gets: 201 stored, 400 malformed report or bad HTTP, 413 too\n"
-		"large, 415 not application/json, 404/405 wrong path or method, 503 store\n"
-		"error; a connection that does not speak HTTP is closed without a reply.\n"
+		"Every request gets: 201 stored (durably: committed and synced to disk),\n"
+		"400 malformed report or bad HTTP, 413 too large, 415 not application/json,\n"
+		"404/405 wrong path or method, 503 store error; a connection that does not\n"
+		"speak HTTP is closed without a reply.  Several collectors may share one\n"
+		"PostgreSQL database behind any load balancer.\n"
 		"GET /stats returns the counters as JSON, GET /healthz \"ok\".\n"
 		"\n"
 		"  -d, --db SPEC              file.sqlite (SQLite, WAL mode; also sqlite:PATH) or\n"
@@ -113,10 +119,12 @@ typedef struct counters {
 
 typedef struct collector {
 	cdb *db;
+	commit_queue *commits;      /* group commit of the reports (commit.h) */
 	conns *conns;               /* request deadline, eviction (conns.h) */
 	size_t max_body;
 	int verbose;
 	counters c;
+	atomic_uint pending;        /* reports queued for commit, not yet answered */
 	unsigned long long max_requests;
 } collector;
 
@@ -127,8 +135,14 @@ typedef struct request {
 	size_t len, cap;
 	int routed;                 /* handler() saw the headers */
 	int too_large;
-	int replied;                /* handler() queued a reply */
+	int replied;                /* handler() queued a reply, or a commit whose outcome it will reply */
 	int early;                  /* ... before reading the request's body */
+	/* a report queued for the group commit: the connection is suspended until the job is done */
+	int committing, submitted;
+	cdb_report *copy;           /* the report, outliving the parse */
+	commit_job job;
+	struct MHD_Connection *conn;
+	void *slot;                 /* the connection's conns.h slot */
 } request;
 
 /* libmicrohttpd's URI log callback: a request line was parsed; every request from here on reaches on_completed(). */
@@ -178,7 +192,9 @@ static enum MHD_Result reply_error(collector *C, struct MHD_Connection *conn, un
 
 static enum MHD_Result reply_stats(collector *C, struct MHD_Connection *conn)
 {
-	json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+	unsigned long long batches = 0, committed = 0;
+	commit_queue_counts(C->commits, &batches, &committed);
+	json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
 		"requests", (json_int_t)atomic_load(&C->c.requests),
 		"stored", (json_int_t)atomic_load(&C->c.stored),
 		"malformed", (json_int_t)atomic_load(&C->c.malformed),
@@ -189,7 +205,8 @@ static enum MHD_Result reply_stats(collector *C, struct MHD_Connection *conn)
 		"cut_off", (json_int_t)atomic_load(&C->c.cut_off),
 		"aborted", (json_int_t)atomic_load(&C->c.aborted),
 		"bad_http", (json_int_t)atomic_load(&C->c.bad_http),
-		"evicted", (json_int_t)atomic_load(&C->c.evicted));
+		"evicted", (json_int_t)atomic_load(&C->c.evicted),
+		"commits", (json_int_t)batches);
 	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	enum MHD_Result ret = reply(conn, MHD_HTTP_OK, "application/json", s ? s : "{}");
 	free(s);
@@ -228,10 +245,57 @@ static void peer_address(char *out, size_t n, struct MHD_Connection *conn)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr, out, (socklen_t)n);
 }
 
+/* The commit thread stored the report or failed: let libmicrohttpd call handler() again, which replies. */
+static void committed(commit_job *job)
+{
+	request *q = job->payload;
+	MHD_resume_connection(q->conn);
+}
+
+/*
+ * Queue the report for the group commit and suspend the connection; the
+ * reply (201 stored, or 503) waits until its batch is durable (reply_committed()).
+ */
+static enum MHD_Result commit_report(collector *C, struct MHD_Connection *conn, request *q, const cdb_report *r)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	if (!(q->copy = cdb_report_dup(r)))
+		return reply_error(C, conn, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory");
+	q->conn = conn;
+	q->slot = ci ? ci->socket_context : NULL;
+	q->job.report = q->copy;
+	q->job.done = committed;
+	q->job.payload = q;
+	q->committing = q->submitted = 1;
+	conns_set_busy(C->conns, q->slot, 1);
+	atomic_fetch_add(&C->pending, 1);
+	/* suspended before it is queued, so that the commit thread's resume always follows the suspend */
+	MHD_suspend_connection(conn);
+	if (commit_submit(C->commits, &q->job) != 0) {
+		q->job.rc = -1; /* shutting down: not stored */
+		MHD_resume_connection(conn);
+	}
+	return MHD_YES;
+}
+
+/* The resumed call of a committed report: its reply. */
+static enum MHD_Result reply_committed(collector *C, struct MHD_Connection *conn, request *q)
+{
+	q->committing = 0;
+	conns_set_busy(C->conns, q->slot, 0);
+	if (q->job.rc != 0) {
+		atomic_fetch_add(&C->c.store_errors, 1);
+		return reply_error(C, conn, MHD_HTTP_SERVICE_UNAVAILABLE, "report could not be stored");
+	}
+	atomic_fetch_add(&C->c.stored, 1);
+	return reply(conn, MHD_HTTP_CREATED, "application/json", "{\"status\":\"stored\"}");
+}
+
 static enum MHD_Result store_report(collector *C, struct MHD_Connection *conn, request *q)
 {
 	certpin_report_info *ri = malloc(sizeof(*ri));
-	char served_pin[CERTPIN_PIN_STRLEN], peer[64], dberr[256];
+	char served_pin[CERTPIN_PIN_STRLEN], peer[64];
 	certpin_error err;
 	cdb_pin pins[CERTPIN_REPORT_CHAIN_MAX];
 	cdb_report r;
@@ -276,15 +340,8 @@ static enum MHD_Result store_report(collector *C, struct MHD_Connection *conn, r
 	r.body = q->buf;
 	r.pins = pins;
 	r.npins = n;
-	if (cdb_store(C->db, &r, dberr, sizeof(dberr)) != 0) {
-		free(ri);
-		atomic_fetch_add(&C->c.store_errors, 1);
-		cli_warn("collect: cannot store report: %s", dberr);
-		return reply_error(C, conn, MHD_HTTP_SERVICE_UNAVAILABLE, "report could not be stored");
-	}
+	ret = commit_report(C, conn, q, &r);
 	free(ri);
-	atomic_fetch_add(&C->c.stored, 1);
-	ret = reply(conn, MHD_HTTP_CREATED, "application/json", "{\"status\":\"stored\"}");
 	return ret;
 }
 
@@ -377,6 +434,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 		return MHD_NO; /* on_request_line() ran out of memory */
 	if (!q->routed)
 		return route(C, conn, url, method, q);
+	if (q->committing)
+		return reply_committed(C, conn, q);
 	if (q->replied) {
 		*upload_data_size = 0; /* a reply is queued; discard the rest */
 		return MHD_YES;
@@ -415,6 +474,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		}
 	}
 	if (q) {
+		if (q->submitted)
+			atomic_fetch_sub(&C->pending, 1);
+		free(q->copy);
 		free(q->buf);
 		free(q);
 		*con_cls = NULL;
@@ -530,7 +592,7 @@ static int check_args(collect_opts *o)
 /* The HTTP(S) server, or NULL after a message; `cert_pem` NULL: plain HTTP. */
 static struct MHD_Daemon *start_daemon(collector *C, const collect_opts *o, const char *cert_pem, const char *key_pem)
 {
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	struct MHD_OptionItem tls[] = {
 		{ cert_pem ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, (void *)cert_pem },
 		{ MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)key_pem },
@@ -605,16 +667,33 @@ static void serve(collector *C, const collect_opts *o, const sigset_t *sigs)
 static void print_summary(collector *C)
 {
 	const counters *c = &C->c;
+	unsigned long long batches = 0, committed = 0;
 
+	commit_queue_counts(C->commits, &batches, &committed);
 	fprintf(stderr, "certpin: collect: %llu requests, %llu stored, %llu malformed, %llu too large, "
 		"%llu bad type, %llu bad path/method, %llu store errors, %llu cut off, %llu aborted, %llu bad HTTP, "
-		"%llu evicted\n",
+		"%llu evicted; %llu reports in %llu commits\n",
 		(unsigned long long)atomic_load(&c->requests), (unsigned long long)atomic_load(&c->stored),
 		(unsigned long long)atomic_load(&c->malformed), (unsigned long long)atomic_load(&c->too_large),
 		(unsigned long long)atomic_load(&c->bad_type), (unsigned long long)atomic_load(&c->bad_route),
 		(unsigned long long)atomic_load(&c->store_errors), (unsigned long long)atomic_load(&c->cut_off),
 		(unsigned long long)atomic_load(&c->aborted), (unsigned long long)atomic_load(&c->bad_http),
-		(unsigned long long)atomic_load(&c->evicted));
+		(unsigned long long)atomic_load(&c->evicted), committed, batches);
+}
+
+/*
+ * Before the server stops: commit what is queued, and give the connections
+ * it resumed up to 5 s to send their replies, so that a report stored at
+ * shutdown is also acknowledged (libmicrohttpd must not stop with a
+ * connection suspended).  Reports arriving meanwhile get 503, not stored.
+ */
+static void drain(collector *C)
+{
+	int64_t until = cli_mono_ms() + 5000;
+
+	commit_queue_close(C->commits);
+	while (atomic_load(&C->pending) > 0 && cli_mono_ms() < until)
+		nanosleep(&(struct timespec){ 0, 10 * 1000000L }, NULL);
 }
 
 /* Start the server, serve, stop: the exit status. */
@@ -635,8 +714,10 @@ static int run_collect(collector *C, const collect_opts *o, const char *cert_pem
 		serve(C, o, &sigs);
 		rc = CLI_EXIT_OK;
 	}
-	if (d)
+	if (d) {
+		drain(C);
 		MHD_stop_daemon(d);
+	}
 	if (rc == CLI_EXIT_OK)
 		print_summary(C);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -678,7 +759,7 @@ int cmd_collect(int argc, char **argv)
 	}
 	memset(&C, 0, sizeof(C));
 	rc = CLI_EXIT_USAGE;
-	if (cdb_open(&C.db, o.db_spec, err, sizeof(err)) != 0) {
+	if (cdb_open(&C.db, o.db_spec, err, sizeof(err)) != 0 || commit_queue_new(&C.commits, C.db, err, sizeof(err)) != 0) {
 		cli_error("collect: %s", err);
 	} else if (!(C.conns = conns_new(&(conns_config){ (unsigned int)o.max_conns, (unsigned int)o.req_timeout,
 			o.tls_cert != NULL, o.verbose, &C.c.cut_off, &C.c.evicted, &C.c.bad_http }))) {
@@ -689,6 +770,7 @@ int cmd_collect(int argc, char **argv)
 		C.max_requests = o.max_requests;
 		rc = run_collect(&C, &o, cert_pem, key_pem);
 	}
+	commit_queue_free(C.commits);
 	conns_free(C.conns);
 	cdb_close(C.db);
 	free(cert_pem);

@@ -5,11 +5,13 @@
 #include "collect_db.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,6 +27,8 @@ struct cdb {
 	sqlite3_stmt *ins_report, *ins_pin;   /* SQLite prepared statements */
 	pthread_mutex_t mu;
 	int version;
+	int wal_fd;                           /* cdb_defer_sync(): SQLite's WAL file, synced by cdb_sync() */
+	sqlite3 *ckpt;                        /* cdb_defer_sync(): the connection of cdb_checkpoint() */
 };
 
 /* One migration: SQL for each engine (several statements allowed). */
@@ -372,6 +376,7 @@ static int open_db(cdb **out, const char *spec, int readonly, char *err, size_t 
 		return fail(err, errlen, "empty database name");
 	if (!(db = calloc(1, sizeof(*db))))
 		return fail(err, errlen, "out of memory");
+	db->wal_fd = -1;
 	pthread_mutex_init(&db->mu, NULL);
 	if (strncmp(spec, "postgresql://", 13) == 0 || strncmp(spec, "postgres://", 11) == 0) {
 		db->kind = ENGINE_PG;
@@ -405,7 +410,12 @@ static int open_db(cdb **out, const char *spec, int readonly, char *err, size_t 
 				fail(err, errlen, "sqlite: %s: cannot switch to WAL mode (got '%s')", path, mode);
 				goto err;
 			}
-			if (exec_script(db, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON", err, errlen) != 0)
+			/*
+			 * FULL: every COMMIT syncs the WAL, so a committed report survives a
+			 * power cut as well as a kill -9 (NORMAL would survive only the
+			 * latter).  The collector pays one sync per batch (commit.c).
+			 */
+			if (exec_script(db, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON", err, errlen) != 0)
 				goto err;
 		}
 	}
@@ -440,19 +450,68 @@ void cdb_close(cdb *db)
 		sqlite3_close(db->lite);
 	if (db->pg)
 		PQfinish(db->pg);
+	if (db->wal_fd >= 0)
+		close(db->wal_fd);
+	if (db->ckpt)
+		sqlite3_close(db->ckpt);
 	pthread_mutex_destroy(&db->mu);
 	free(db);
 }
 
 /* ---- store ----------------------------------------------------------------- */
 
-static int store_sqlite(cdb *db, const cdb_report *r, char *err, size_t errlen)
+#if defined(__LP64__)
+/* cdb_report_dup() copies every field: a field added to cdb_report must be added there, and this size updated. */
+_Static_assert(sizeof(cdb_report) == 192, "cdb_report changed: copy the new fields in cdb_report_dup()");
+#endif
+
+/* Copy `s` (NULL stays NULL) to *at, advance it. */
+static const char *dup_into(char **at, const char *s)
+{
+	char *d = *at;
+	size_t n;
+
+	if (!s)
+		return NULL;
+	n = strlen(s) + 1;
+	memcpy(d, s, n);
+	*at = d + n;
+	return d;
+}
+
+cdb_report *cdb_report_dup(const cdb_report *r)
+{
+	const char *const strs[] = { r->hostname, r->noted_hostname, r->kind, r->served_pin, r->peer, r->body };
+	size_t len = sizeof(*r) + r->npins * sizeof(cdb_pin);
+	cdb_report *c;
+	char *at;
+
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+		len += strs[i] ? strlen(strs[i]) + 1 : 0;
+	if (!(c = malloc(len)))
+		return NULL;
+	*c = *r;
+	at = (char *)(c + 1);
+	if (r->npins) {
+		memcpy(at, r->pins, r->npins * sizeof(cdb_pin));
+		c->pins = (const cdb_pin *)at;
+		at += r->npins * sizeof(cdb_pin);
+	}
+	c->hostname = dup_into(&at, r->hostname);
+	c->noted_hostname = dup_into(&at, r->noted_hostname);
+	c->kind = dup_into(&at, r->kind);
+	c->served_pin = dup_into(&at, r->served_pin);
+	c->peer = dup_into(&at, r->peer);
+	c->body = dup_into(&at, r->body);
+	return c;
+}
+
+/* Insert one report and its pins (in the caller's transaction). */
+static int insert_sqlite(cdb *db, const cdb_report *r, char *err, size_t errlen)
 {
 	sqlite3_stmt *s = db->ins_report;
 	int rc;
 
-	if (exec_script(db, "BEGIN IMMEDIATE", err, errlen) != 0)
-		return -1;
 	sqlite3_reset(s);
 	sqlite3_bind_int64(s, 1, r->received_at);
 	sqlite3_bind_int64(s, 2, r->report_time);
@@ -485,11 +544,9 @@ static int store_sqlite(cdb *db, const cdb_report *r, char *err, size_t errlen)
 		if (rc != SQLITE_DONE)
 			goto err;
 	}
-	return exec_script(db, "COMMIT", err, errlen);
+	return 0;
 err:
-	fail(err, errlen, "sqlite: %s", sqlite3_errmsg(db->lite));
-	exec_script(db, "ROLLBACK", NULL, 0);
-	return -1;
+	return fail(err, errlen, "sqlite: %s", sqlite3_errmsg(db->lite));
 }
 
 static int id_row(int ncols, const char *const *vals, void *payload)
@@ -498,7 +555,8 @@ static int id_row(int ncols, const char *const *vals, void *payload)
 	return 1;
 }
 
-static int store_pg(cdb *db, const cdb_report *r, char *err, size_t errlen)
+/* Insert one report and its pins (in the caller's transaction). */
+static int insert_pg(cdb *db, const cdb_report *r, char *err, size_t errlen)
 {
 	char received[32], rtime[32], port[16], enforce[4], pv[32], id[32] = "";
 	const char *params[13] = { received, rtime, r->day, r->hostname, port, r->noted_hostname, r->kind, enforce,
@@ -509,8 +567,6 @@ static int store_pg(cdb *db, const cdb_report *r, char *err, size_t errlen)
 	snprintf(port, sizeof(port), "%u", r->port);
 	snprintf(enforce, sizeof(enforce), "%d", r->enforce ? 1 : 0);
 	snprintf(pv, sizeof(pv), "%llu", (unsigned long long)(r->policy_version & INT64_MAX));
-	if (exec_script(db, "BEGIN", err, errlen) != 0)
-		return -1;
 	if (query_locked(db, "INSERT INTO reports (received_at, report_time, day, hostname, port, noted_hostname, kind,"
 			" enforce, policy_version, served_pin, report_key, peer, body)"
 			" VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) RETURNING id",
@@ -525,24 +581,130 @@ static int store_pg(cdb *db, const cdb_report *r, char *err, size_t errlen)
 				4, pp, NULL, NULL, err, errlen) != 0)
 			goto err;
 	}
-	return exec_script(db, "COMMIT", err, errlen);
+	return 0;
 err:
 	if (err && errlen && !err[0])
 		fail(err, errlen, "postgresql: insert returned no id");
-	exec_script(db, "ROLLBACK", NULL, 0);
 	return -1;
 }
 
-int cdb_store(cdb *db, const cdb_report *r, char *err, size_t errlen)
+/*
+ * One transaction for the whole batch.  SQLite: BEGIN IMMEDIATE takes the
+ * write lock at once (no deadlock upgrading a read lock), and COMMIT returns
+ * once the WAL is synced (synchronous=FULL).  PostgreSQL: COMMIT returns once
+ * the server has flushed its WAL (synchronous_commit as the server sets it).
+ */
+int cdb_store_batch(cdb *db, const cdb_report *const *r, size_t n, char *err, size_t errlen)
 {
-	int rc;
+	int rc = 0;
+
 	if (err && errlen)
 		err[0] = '\0';
 	pthread_mutex_lock(&db->mu);
 	/* a PostgreSQL server that restarted: reconnect once; the client retries on our 503 otherwise */
 	if (db->kind == ENGINE_PG && PQstatus(db->pg) != CONNECTION_OK)
 		PQreset(db->pg);
-	rc = db->kind == ENGINE_SQLITE ? store_sqlite(db, r, err, errlen) : store_pg(db, r, err, errlen);
+	if (exec_script(db, db->kind == ENGINE_SQLITE ? "BEGIN IMMEDIATE" : "BEGIN", err, errlen) != 0) {
+		rc = -1;
+		goto out;
+	}
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = db->kind == ENGINE_SQLITE ? insert_sqlite(db, r[i], err, errlen) : insert_pg(db, r[i], err, errlen);
+	if (rc == 0)
+		rc = exec_script(db, "COMMIT", err, errlen);
+	if (rc != 0)
+		exec_script(db, "ROLLBACK", NULL, 0);
+out:
 	pthread_mutex_unlock(&db->mu);
 	return rc;
+}
+
+int cdb_store(cdb *db, const cdb_report *r, char *err, size_t errlen)
+{
+	return cdb_store_batch(db, &r, 1, err, errlen);
+}
+
+/* ---- deferred sync ---------------------------------------------------------- */
+
+/* fsync() the directory holding `path`, so that a file just created there survives a power cut. */
+static int sync_dir_of(const char *path)
+{
+	char *dir = strdup(path), *slash;
+	int fd, rc = -1;
+
+	if (!dir)
+		return -1;
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	else
+		strcpy(dir, ".");
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		rc = fsync(fd);
+		close(fd);
+	}
+	free(dir);
+	return rc;
+}
+
+int cdb_defer_sync(cdb *db, char *err, size_t errlen)
+{
+	if (db->kind != ENGINE_SQLITE)
+		return 0;
+	const char *wal = sqlite3_filename_wal(sqlite3_db_filename(db->lite, "main"));
+	int rc = 0;
+
+	pthread_mutex_lock(&db->mu);
+	if (!wal || (db->wal_fd = open(wal, O_RDONLY | O_CLOEXEC)) < 0) {
+		db->wal_fd = -1;
+		rc = fail(err, errlen, "sqlite: cannot open the WAL file %s: %s", wal ? wal : "?", strerror(errno));
+	} else if (sync_dir_of(wal) != 0 || fdatasync(db->wal_fd) != 0) {
+		rc = fail(err, errlen, "sqlite: cannot sync %s: %s", wal, strerror(errno));
+	} else if (sqlite3_open_v2(sqlite3_db_filename(db->lite, "main"), &db->ckpt,
+			SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		rc = fail(err, errlen, "sqlite: cannot open a checkpoint connection: %s",
+			db->ckpt ? sqlite3_errmsg(db->ckpt) : "out of memory");
+	} else if (exec_script(db, "PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0", err, errlen) != 0) {
+		rc = -1;
+	} else {
+		sqlite3_busy_timeout(db->ckpt, 5000);
+	}
+	pthread_mutex_unlock(&db->mu);
+	return rc;
+}
+
+int cdb_sync(cdb *db, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (db->kind != ENGINE_SQLITE || db->wal_fd < 0)
+		return 0;
+	/* the WAL stays while this connection is open; a file removed under us is an error, never an acknowledgement */
+	if (fstat(db->wal_fd, &st) != 0 || st.st_nlink == 0)
+		return fail(err, errlen, "sqlite: the WAL file was removed");
+	if (fdatasync(db->wal_fd) != 0)
+		return fail(err, errlen, "sqlite: cannot sync the WAL file: %s", strerror(errno));
+	return 0;
+}
+
+/*
+ * A PASSIVE checkpoint copies what the WAL holds into the database beside the
+ * writer, without stopping it.  Under a steady load the writer keeps adding
+ * frames, so the WAL would never start over: past CKPT_RESTART_PAGES a
+ * RESTART checkpoint makes the writer wait while it copies the rest (a short
+ * stall: the passive ones did most of it), and the next transaction reuses
+ * the WAL from its start.
+ */
+#define CKPT_RESTART_PAGES 8192
+
+int cdb_checkpoint(cdb *db, char *err, size_t errlen)
+{
+	int log = 0, done = 0;
+
+	if (db->kind != ENGINE_SQLITE || !db->ckpt)
+		return 0;
+	if (sqlite3_wal_checkpoint_v2(db->ckpt, "main", SQLITE_CHECKPOINT_PASSIVE, &log, &done) != SQLITE_OK ||
+		(log > CKPT_RESTART_PAGES &&
+			sqlite3_wal_checkpoint_v2(db->ckpt, "main", SQLITE_CHECKPOINT_RESTART, &log, &done) != SQLITE_OK))
+		return fail(err, errlen, "sqlite: checkpoint: %s", sqlite3_errmsg(db->ckpt));
+	return 0;
 }
