@@ -18,6 +18,8 @@
 #include <libpq-fe.h>
 #include <sqlite3.h>
 
+#define CDB_PINS_MAX 16                     /* pins of one report stored (CERTPIN_REPORT_CHAIN_MAX) */
+
 typedef enum { ENGINE_SQLITE = 1, ENGINE_PG = 2 } engine;
 
 struct cdb {
@@ -29,6 +31,7 @@ struct cdb {
 	int version;
 	int wal_fd;                           /* cdb_defer_sync(): SQLite's WAL file, synced by cdb_sync() */
 	sqlite3 *ckpt;                        /* cdb_defer_sync(): the connection of cdb_checkpoint() */
+	int pg_prepared;                      /* PostgreSQL: the batch insert is prepared on this session */
 };
 
 /* One migration: SQL for each engine (several statements allowed). */
@@ -549,50 +552,106 @@ err:
 	return fail(err, errlen, "sqlite: %s", sqlite3_errmsg(db->lite));
 }
 
-static int id_row(int ncols, const char *const *vals, void *payload)
-{
-	snprintf(payload, 32, "%s", ncols > 0 && vals[0] ? vals[0] : "");
-	return 1;
-}
+/*
+ * PostgreSQL: a batch is one pipeline (one round trip): BEGIN, one prepared
+ * statement per report that inserts it and its pins, COMMIT.
+ */
+#define PG_INSERT_BATCH \
+	"WITH r AS (INSERT INTO reports (received_at, report_time, day, hostname, port, noted_hostname, kind, enforce," \
+	" policy_version, served_pin, report_key, peer, body)" \
+	" VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) RETURNING id)" \
+	" INSERT INTO report_pins (report_id, depth, pin, known)" \
+	" SELECT r.id, p.depth, p.pin, p.known FROM r, unnest($14::int[], $15::text[], $16::int[]) AS p(depth, pin, known)"
 
-/* Insert one report and its pins (in the caller's transaction). */
-static int insert_pg(cdb *db, const cdb_report *r, char *err, size_t errlen)
+/* Send one report of a pipelined batch: 0, or -1. */
+static int send_pg_report(PGconn *pg, const cdb_report *r)
 {
-	char received[32], rtime[32], port[16], enforce[4], pv[32], id[32] = "";
-	const char *params[13] = { received, rtime, r->day, r->hostname, port, r->noted_hostname, r->kind, enforce,
-		pv, r->served_pin, r->report_key, r->peer, r->body };
+	char received[32], rtime[32], port[16], enforce[4], pv[32];
+	char depths[16 * CDB_PINS_MAX], pins[96 * CDB_PINS_MAX], known[8 * CDB_PINS_MAX];
+	const char *params[16] = { received, rtime, r->day, r->hostname, port, r->noted_hostname, r->kind, enforce,
+		pv, r->served_pin, r->report_key, r->peer, r->body, depths, pins, known };
+	size_t d = 0, p = 0, k = 0, np = r->npins < CDB_PINS_MAX ? r->npins : CDB_PINS_MAX;
 
 	snprintf(received, sizeof(received), "%lld", (long long)r->received_at);
 	snprintf(rtime, sizeof(rtime), "%lld", (long long)r->report_time);
 	snprintf(port, sizeof(port), "%u", r->port);
 	snprintf(enforce, sizeof(enforce), "%d", r->enforce ? 1 : 0);
 	snprintf(pv, sizeof(pv), "%llu", (unsigned long long)(r->policy_version & INT64_MAX));
-	if (query_locked(db, "INSERT INTO reports (received_at, report_time, day, hostname, port, noted_hostname, kind,"
-			" enforce, policy_version, served_pin, report_key, peer, body)"
-			" VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) RETURNING id",
-			13, params, id_row, id, err, errlen) != 0 || !id[0])
-		goto err;
-	for (size_t i = 0; i < r->npins; i++) {
-		char depth[16], known[4];
-		const char *pp[4] = { id, depth, r->pins[i].pin, known };
-		snprintf(depth, sizeof(depth), "%d", r->pins[i].depth);
-		snprintf(known, sizeof(known), "%d", r->pins[i].known ? 1 : 0);
-		if (query_locked(db, "INSERT INTO report_pins (report_id, depth, pin, known) VALUES ($1,$2,$3,$4)",
-				4, pp, NULL, NULL, err, errlen) != 0)
-			goto err;
+	/* array literals; a pin is sha256/ and base64: nothing to escape inside the quotes */
+	d += (size_t)snprintf(depths, sizeof(depths), "{");
+	p += (size_t)snprintf(pins, sizeof(pins), "{");
+	k += (size_t)snprintf(known, sizeof(known), "{");
+	for (size_t i = 0; i < np; i++) {
+		const char *sep = i ? "," : "";
+		d += (size_t)snprintf(depths + d, sizeof(depths) - d, "%s%d", sep, r->pins[i].depth);
+		p += (size_t)snprintf(pins + p, sizeof(pins) - p, "%s\"%s\"", sep, r->pins[i].pin);
+		k += (size_t)snprintf(known + k, sizeof(known) - k, "%s%d", sep, r->pins[i].known ? 1 : 0);
 	}
-	return 0;
-err:
-	if (err && errlen && !err[0])
-		fail(err, errlen, "postgresql: insert returned no id");
-	return -1;
+	snprintf(depths + d, sizeof(depths) - d, "}");
+	snprintf(pins + p, sizeof(pins) - p, "}");
+	snprintf(known + k, sizeof(known) - k, "}");
+	return PQsendQueryPrepared(pg, "certpin_insert", 16, params, NULL, NULL, 0) == 1 ? 0 : -1;
+}
+
+/* Read the results of `nqueries` pipelined commands and the sync: 0, or -1 with the first error. */
+static int read_pipeline(PGconn *pg, int nqueries, char *err, size_t errlen)
+{
+	int rc = 0;
+
+	for (int i = 0; i < nqueries; i++) {
+		PGresult *res;
+		while ((res = PQgetResult(pg)) != NULL) {
+			ExecStatusType st = PQresultStatus(res);
+			if (rc == 0 && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+				rc = fail(err, errlen, "postgresql: %s", st == PGRES_PIPELINE_ABORTED ?
+					"batch aborted" : PQresultErrorMessage(res));
+			PQclear(res);
+		}
+	}
+	PGresult *res = PQgetResult(pg);
+	if (PQresultStatus(res) != PGRES_PIPELINE_SYNC && rc == 0)
+		rc = fail(err, errlen, "postgresql: %s", PQerrorMessage(pg));
+	PQclear(res);
+	return rc;
+}
+
+static int store_batch_pg(cdb *db, const cdb_report *const *r, size_t n, char *err, size_t errlen)
+{
+	PGconn *pg = db->pg;
+	int rc = 0;
+
+	if (!db->pg_prepared) {
+		PGresult *res = PQprepare(pg, "certpin_insert", PG_INSERT_BATCH, 16, NULL);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+			rc = fail(err, errlen, "postgresql: %s", PQresultErrorMessage(res));
+		PQclear(res);
+		if (rc != 0)
+			return rc;
+		db->pg_prepared = 1;
+	}
+	if (PQenterPipelineMode(pg) != 1)
+		return fail(err, errlen, "postgresql: %s", PQerrorMessage(pg));
+	if (PQsendQueryParams(pg, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) != 1)
+		rc = -1;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = send_pg_report(pg, r[i]);
+	if (rc == 0 && (PQsendQueryParams(pg, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) != 1 || PQpipelineSync(pg) != 1))
+		rc = -1;
+	if (rc != 0)
+		fail(err, errlen, "postgresql: %s", PQerrorMessage(pg));
+	else
+		rc = read_pipeline(pg, (int)n + 2, err, errlen);
+	if (PQexitPipelineMode(pg) != 1 && rc == 0)
+		rc = fail(err, errlen, "postgresql: %s", PQerrorMessage(pg));
+	return rc;
 }
 
 /*
  * One transaction for the whole batch.  SQLite: BEGIN IMMEDIATE takes the
  * write lock at once (no deadlock upgrading a read lock), and COMMIT returns
- * once the WAL is synced (synchronous=FULL).  PostgreSQL: COMMIT returns once
- * the server has flushed its WAL (synchronous_commit as the server sets it).
+ * once the WAL is synced (synchronous=FULL; see cdb_defer_sync()).
+ * PostgreSQL: COMMIT returns once the server has flushed its WAL
+ * (synchronous_commit as the server sets it).
  */
 int cdb_store_batch(cdb *db, const cdb_report *const *r, size_t n, char *err, size_t errlen)
 {
@@ -601,15 +660,21 @@ int cdb_store_batch(cdb *db, const cdb_report *const *r, size_t n, char *err, si
 	if (err && errlen)
 		err[0] = '\0';
 	pthread_mutex_lock(&db->mu);
-	/* a PostgreSQL server that restarted: reconnect once; the client retries on our 503 otherwise */
-	if (db->kind == ENGINE_PG && PQstatus(db->pg) != CONNECTION_OK)
-		PQreset(db->pg);
-	if (exec_script(db, db->kind == ENGINE_SQLITE ? "BEGIN IMMEDIATE" : "BEGIN", err, errlen) != 0) {
+	if (db->kind == ENGINE_PG) {
+		/* a PostgreSQL server that restarted: reconnect once (its prepared statement is gone); else 503 */
+		if (PQstatus(db->pg) != CONNECTION_OK) {
+			PQreset(db->pg);
+			db->pg_prepared = 0;
+		}
+		rc = store_batch_pg(db, r, n, err, errlen);
+		goto out;
+	}
+	if (exec_script(db, "BEGIN IMMEDIATE", err, errlen) != 0) {
 		rc = -1;
 		goto out;
 	}
 	for (size_t i = 0; i < n && rc == 0; i++)
-		rc = db->kind == ENGINE_SQLITE ? insert_sqlite(db, r[i], err, errlen) : insert_pg(db, r[i], err, errlen);
+		rc = insert_sqlite(db, r[i], err, errlen);
 	if (rc == 0)
 		rc = exec_script(db, "COMMIT", err, errlen);
 	if (rc != 0)
