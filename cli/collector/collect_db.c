@@ -226,14 +226,18 @@ static int migrate(cdb *db, char *err, size_t errlen)
 	int cur = 0;
 	const int latest = latest_version();
 
-	if (exec_script(db, "CREATE TABLE IF NOT EXISTS schema_migrations ("
-			" version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at BIGINT NOT NULL)",
-			err, errlen) != 0)
-		return -1;
-	/* one migrator at a time: SQLite's write lock, or a PostgreSQL advisory lock */
+	/*
+	 * One migrator at a time: SQLite's write lock, or a PostgreSQL advisory
+	 * lock, taken before the first statement, so that collectors starting
+	 * together on a new database do not both create the table.
+	 */
 	if (exec_script(db, db->kind == ENGINE_SQLITE ? "BEGIN IMMEDIATE" :
 			"BEGIN; SELECT pg_advisory_xact_lock(7469)", err, errlen) != 0)
 		return -1;
+	if (exec_script(db, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+			" version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+			err, errlen) != 0)
+		goto rollback;
 	if (query_locked(db, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", 0, NULL,
 			max_version_row, &cur, err, errlen) != 0)
 		goto rollback;
