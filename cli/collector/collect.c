@@ -260,7 +260,7 @@ static enum MHD_Result commit_report(collector *C, struct MHD_Connection *conn, 
 {
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 
-	if (!(q->copy = cdb_report_dup(r)))
+	if (!(q->copy = commit_copy_report(r)))
 		return reply_error(C, conn, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory");
 	q->conn = conn;
 	q->slot = ci ? ci->socket_context : NULL;

@@ -50,6 +50,7 @@ typedef struct cdb_pin {
 	int known;             /* 1 if it is one of the report's known pins */
 } cdb_pin;
 
+/* A field added here must be copied by commit_copy_report() too (commit.c; a size check fails otherwise). */
 typedef struct cdb_report {
 	int64_t received_at;   /* Unix time, server clock */
 	int64_t report_time;   /* the report's date-time */
@@ -96,12 +97,6 @@ int cdb_sync(cdb *db, char *err, size_t errlen);
  * PostgreSQL, or without cdb_defer_sync(): returns 0.  0, or -1 (err set).
  */
 int cdb_checkpoint(cdb *db, char *err, size_t errlen);
-/*
- * A deep copy of `r` in one allocation (the strings and pins inside it), to
- * outlive the caller's buffers; free() it.  NULL when out of memory.  A field
- * added to cdb_report must be copied here too (a size check fails otherwise).
- */
-cdb_report *cdb_report_dup(const cdb_report *r);
 
 /*
  * Run a query; `row` is called for every result row with the column values

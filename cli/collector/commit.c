@@ -49,6 +49,52 @@ struct commit_queue {
 	unsigned long long batches, reports;
 };
 
+#if defined(__LP64__)
+/* commit_copy_report() copies every field: a field added to cdb_report must be added there, and this size updated. */
+_Static_assert(sizeof(cdb_report) == 192, "cdb_report changed: copy the new fields in commit_copy_report()");
+#endif
+
+/* Copy `s` (NULL stays NULL) to *at, advance it. */
+static const char *dup_into(char **at, const char *s)
+{
+	char *d = *at;
+	size_t n;
+
+	if (!s)
+		return NULL;
+	n = strlen(s) + 1;
+	memcpy(d, s, n);
+	*at = d + n;
+	return d;
+}
+
+cdb_report *commit_copy_report(const cdb_report *r)
+{
+	const char *const strs[] = { r->hostname, r->noted_hostname, r->kind, r->served_pin, r->peer, r->body };
+	size_t len = sizeof(*r) + r->npins * sizeof(cdb_pin);
+	cdb_report *c;
+	char *at;
+
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+		len += strs[i] ? strlen(strs[i]) + 1 : 0;
+	if (!(c = malloc(len)))
+		return NULL;
+	*c = *r;
+	at = (char *)(c + 1);
+	if (r->npins) {
+		memcpy(at, r->pins, r->npins * sizeof(cdb_pin));
+		c->pins = (const cdb_pin *)at;
+		at += r->npins * sizeof(cdb_pin);
+	}
+	c->hostname = dup_into(&at, r->hostname);
+	c->noted_hostname = dup_into(&at, r->noted_hostname);
+	c->kind = dup_into(&at, r->kind);
+	c->served_pin = dup_into(&at, r->served_pin);
+	c->peer = dup_into(&at, r->peer);
+	c->body = dup_into(&at, r->body);
+	return c;
+}
+
 /* Store a batch: in one transaction, else one by one.  Sets each job's rc. */
 static void store(commit_queue *q, commit_job **jobs, const cdb_report **reports, size_t n)
 {

@@ -25,6 +25,13 @@ struct commit_job {
 typedef struct commit_queue commit_queue;
 
 /*
+ * A deep copy of `r` in one allocation (the strings and pins inside it), to
+ * outlive the caller's buffers while it waits in the queue; free() it.  NULL
+ * when out of memory.
+ */
+cdb_report *commit_copy_report(const cdb_report *r);
+
+/*
  * Start the commit threads on `db` (the queue borrows it, and makes its
  * syncs the queue's own: cdb_defer_sync()).  0, or -1 with a reason in `err`.
  */
