@@ -5,13 +5,11 @@
 #include "collect_db.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,8 +27,6 @@ struct cdb {
 	sqlite3_stmt *ins_report, *ins_pin;   /* SQLite prepared statements */
 	pthread_mutex_t mu;
 	int version;
-	int wal_fd;                           /* cdb_defer_sync(): SQLite's WAL file, synced by cdb_sync() */
-	sqlite3 *ckpt;                        /* cdb_defer_sync(): the connection of cdb_checkpoint() */
 	int pg_prepared;                      /* PostgreSQL: the batch insert is prepared on this session */
 };
 
@@ -383,7 +379,6 @@ static int open_db(cdb **out, const char *spec, int readonly, char *err, size_t 
 		return fail(err, errlen, "empty database name");
 	if (!(db = calloc(1, sizeof(*db))))
 		return fail(err, errlen, "out of memory");
-	db->wal_fd = -1;
 	pthread_mutex_init(&db->mu, NULL);
 	if (strncmp(spec, "postgresql://", 13) == 0 || strncmp(spec, "postgres://", 11) == 0) {
 		db->kind = ENGINE_PG;
@@ -457,10 +452,6 @@ void cdb_close(cdb *db)
 		sqlite3_close(db->lite);
 	if (db->pg)
 		PQfinish(db->pg);
-	if (db->wal_fd >= 0)
-		close(db->wal_fd);
-	if (db->ckpt)
-		sqlite3_close(db->ckpt);
 	pthread_mutex_destroy(&db->mu);
 	free(db);
 }
@@ -607,7 +598,7 @@ static int store_batch_pg(cdb *db, const cdb_report *const *r, size_t n, char *e
 /*
  * One transaction for the whole batch.  SQLite: BEGIN IMMEDIATE takes the
  * write lock at once (no deadlock upgrading a read lock), and COMMIT returns
- * once the WAL is synced (synchronous=FULL; see cdb_defer_sync()).
+ * once the WAL is synced (synchronous=FULL).
  * PostgreSQL: COMMIT returns once the server has flushed its WAL
  * (synchronous_commit as the server sets it).
  */
@@ -645,89 +636,4 @@ out:
 int cdb_store(cdb *db, const cdb_report *r, char *err, size_t errlen)
 {
 	return cdb_store_batch(db, &r, 1, err, errlen);
-}
-
-/* ---- deferred sync ---------------------------------------------------------- */
-
-/* fsync() the directory holding `path`, so that a file just created there survives a power cut. */
-static int sync_dir_of(const char *path)
-{
-	char *dir = strdup(path), *slash;
-	int fd, rc = -1;
-
-	if (!dir)
-		return -1;
-	if ((slash = strrchr(dir, '/')) != NULL)
-		*(slash == dir ? slash + 1 : slash) = '\0';
-	else
-		strcpy(dir, ".");
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		rc = fsync(fd);
-		close(fd);
-	}
-	free(dir);
-	return rc;
-}
-
-int cdb_defer_sync(cdb *db, char *err, size_t errlen)
-{
-	if (db->kind != ENGINE_SQLITE)
-		return 0;
-	const char *wal = sqlite3_filename_wal(sqlite3_db_filename(db->lite, "main"));
-	int rc = 0;
-
-	pthread_mutex_lock(&db->mu);
-	if (!wal || (db->wal_fd = open(wal, O_RDONLY | O_CLOEXEC)) < 0) {
-		db->wal_fd = -1;
-		rc = fail(err, errlen, "sqlite: cannot open the WAL file %s: %s", wal ? wal : "?", strerror(errno));
-	} else if (sync_dir_of(wal) != 0 || fdatasync(db->wal_fd) != 0) {
-		rc = fail(err, errlen, "sqlite: cannot sync %s: %s", wal, strerror(errno));
-	} else if (sqlite3_open_v2(sqlite3_db_filename(db->lite, "main"), &db->ckpt,
-			SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		rc = fail(err, errlen, "sqlite: cannot open a checkpoint connection: %s",
-			db->ckpt ? sqlite3_errmsg(db->ckpt) : "out of memory");
-	} else if (exec_script(db, "PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0", err, errlen) != 0) {
-		rc = -1;
-	} else {
-		sqlite3_busy_timeout(db->ckpt, 5000);
-	}
-	pthread_mutex_unlock(&db->mu);
-	return rc;
-}
-
-int cdb_sync(cdb *db, char *err, size_t errlen)
-{
-	struct stat st;
-
-	if (db->kind != ENGINE_SQLITE || db->wal_fd < 0)
-		return 0;
-	/* the WAL stays while this connection is open; a file removed under us is an error, never an acknowledgement */
-	if (fstat(db->wal_fd, &st) != 0 || st.st_nlink == 0)
-		return fail(err, errlen, "sqlite: the WAL file was removed");
-	if (fdatasync(db->wal_fd) != 0)
-		return fail(err, errlen, "sqlite: cannot sync the WAL file: %s", strerror(errno));
-	return 0;
-}
-
-/*
- * A PASSIVE checkpoint copies what the WAL holds into the database beside the
- * writer, without stopping it.  Under a steady load the writer keeps adding
- * frames, so the WAL would never start over: past CKPT_RESTART_PAGES a
- * RESTART checkpoint makes the writer wait while it copies the rest (a short
- * stall: the passive ones did most of it), and the next transaction reuses
- * the WAL from its start.
- */
-#define CKPT_RESTART_PAGES 8192
-
-int cdb_checkpoint(cdb *db, char *err, size_t errlen)
-{
-	int log = 0, done = 0;
-
-	if (db->kind != ENGINE_SQLITE || !db->ckpt)
-		return 0;
-	if (sqlite3_wal_checkpoint_v2(db->ckpt, "main", SQLITE_CHECKPOINT_PASSIVE, &log, &done) != SQLITE_OK ||
-		(log > CKPT_RESTART_PAGES &&
-			sqlite3_wal_checkpoint_v2(db->ckpt, "main", SQLITE_CHECKPOINT_RESTART, &log, &done) != SQLITE_OK))
-		return fail(err, errlen, "sqlite: checkpoint: %s", sqlite3_errmsg(db->ckpt));
-	return 0;
 }

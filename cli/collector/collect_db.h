@@ -73,30 +73,9 @@ typedef struct cdb_report {
 int cdb_store(cdb *db, const cdb_report *r, char *err, size_t errlen);
 /*
  * Store `n` reports in one transaction: all of them, or (-1, err set) none.
- * Returns once the transaction is durable (SQLite: synchronous=FULL), unless
- * cdb_defer_sync() was called.
+ * Returns once the transaction is durable (SQLite: synchronous=FULL).
  */
 int cdb_store_batch(cdb *db, const cdb_report *const *r, size_t n, char *err, size_t errlen);
-/*
- * Let cdb_store_batch() return before its transaction is durable, for a
- * writer that syncs on its own: then cdb_sync() makes every transaction
- * committed before it was called durable, and may run in several threads at
- * once, beside cdb_store_batch().  SQLite: synchronous=NORMAL (COMMIT does
- * not sync), and cdb_sync() fdatasync()s the WAL file -- a transaction
- * followed by a cdb_sync() is as durable as with synchronous=FULL, but the
- * syncs of consecutive transactions can overlap.  PostgreSQL: nothing changes
- * (its COMMIT is durable; cdb_sync() returns 0).  0, or -1 (err set).
- */
-int cdb_defer_sync(cdb *db, char *err, size_t errlen);
-int cdb_sync(cdb *db, char *err, size_t errlen);
-/*
- * After cdb_defer_sync(), SQLite's writer no longer checkpoints by itself
- * (a checkpoint would stall every report behind it): call this every so
- * often from another thread.  It copies the WAL into the database on a
- * connection of its own, and makes the WAL start over once it grows large.
- * PostgreSQL, or without cdb_defer_sync(): returns 0.  0, or -1 (err set).
- */
-int cdb_checkpoint(cdb *db, char *err, size_t errlen);
 
 /*
  * Run a query; `row` is called for every result row with the column values

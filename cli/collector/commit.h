@@ -14,10 +14,9 @@
 typedef struct commit_job commit_job;
 struct commit_job {
 	commit_job *next;           /* the queue's */
-	unsigned long long seq;     /* the queue's: its batch */
 	const cdb_report *report;   /* borrowed until done() */
 	int rc;                     /* when done() runs: 0 stored (durable), -1 not */
-	/* Called once, on a commit thread, when the report is durable or has failed; the job is the caller's again. */
+	/* Called once, on the commit thread, when the report is durable or has failed; the job is the caller's again. */
 	void (*done)(commit_job *job);
 	void *payload;
 };
@@ -31,10 +30,7 @@ typedef struct commit_queue commit_queue;
  */
 cdb_report *commit_copy_report(const cdb_report *r);
 
-/*
- * Start the commit threads on `db` (the queue borrows it, and makes its
- * syncs the queue's own: cdb_defer_sync()).  0, or -1 with a reason in `err`.
- */
+/* Start the commit thread on `db` (the queue borrows it).  0, or -1 with a reason in `err`. */
 int commit_queue_new(commit_queue **out, cdb *db, char *err, size_t errlen);
 /* Queue `job`: 0 (done() will run), or -1 once the queue is closed (done() will not run). */
 int commit_submit(commit_queue *q, commit_job *job);
