@@ -16,7 +16,7 @@
 #   POLICY_BLOCKS (21)           POLICY_PER_BLOCK (5000)  POLICY_SIZES ("10000 100000 1000000")
 #   CLI_FILES (200)              CLI_RUNS (6)
 #   MONITOR_ENDPOINTS (100)      MONITOR_RUNS (5)
-#   COLLECT_REPORTS (10000)      COLLECT_CLIENTS (4)
+#   COLLECT_REPORTS (20000)      COLLECT_CLIENTS (32)
 #   TOFU_HOSTS (100)             TOFU_CHECKS (2000)
 #   MBEDTLS_CHECKS (2000000)     MBEDTLS_CHECK_RUNS (7)
 #   MBEDTLS_RUNS (5)             MBEDTLS_BLOCKS (100)     MBEDTLS_PER_BLOCK (2)
@@ -59,7 +59,24 @@ sh "$HERE/bench_monitor.sh" "$BUILD" "${MONITOR_ENDPOINTS:-100}" "${MONITOR_RUNS
 echo
 echo "== 5. report collector and sender throughput (bench_collect)"
 if [ -x "$BENCH/bench_collect" ]; then
-	"$BENCH/bench_collect" "$BUILD/certpin" "${COLLECT_REPORTS:-10000}" "${COLLECT_CLIENTS:-4}"
+	collect_out=$(mktemp -d "${TMPDIR:-/tmp}/certpin-bench5.XXXXXX")
+	"$BENCH/bench_collect" "$BUILD/certpin" "${COLLECT_REPORTS:-20000}" "${COLLECT_CLIENTS:-32}" |
+		tee "$collect_out/sqlite"
+	# the same load on two collectors sharing one PostgreSQL database (a private, durable server)
+	. "$HERE/pg.sh"
+	if bench_pg_start; then
+		"$BENCH/bench_collect" "$BUILD/certpin" "${COLLECT_REPORTS:-20000}" "${COLLECT_CLIENTS:-32}" \
+			"$BENCH_PG_URI" 2 | tee "$collect_out/postgresql"
+		bench_pg_stop
+		sqlite_rate=$(sed -n 's/^http clients: .* = \([0-9]*\) reports\/s.*/\1/p' "$collect_out/sqlite")
+		pg_rate=$(sed -n 's/^http clients: .* = \([0-9]*\) reports\/s.*/\1/p' "$collect_out/postgresql")
+		[ -n "$sqlite_rate" ] && [ -n "$pg_rate" ] && echo "two PostgreSQL collectors / one SQLite collector:" \
+			"$pg_rate / $sqlite_rate reports/s = $(awk "BEGIN { printf \"%.1f\", 100 * $pg_rate / $sqlite_rate }") %"
+	else
+		echo "PostgreSQL server binaries not found or the server did not start: the two-collector run skipped"
+		bench_pg_stop
+	fi
+	rm -rf "$collect_out"
 else
 	echo "bench_collect not built; skipped"
 fi

@@ -3,14 +3,20 @@
  * reports (certpin's own, RFC 7469, TrustKit's), validates them with
  * certpin_report_parse_any() and stores them
  * (collect_db.h).  Bad input is answered 400/413/415/404/405 and counted;
- * nothing a client sends can stop the server.
+ * nothing a client sends can stop the server.  A report is answered 201 only
+ * once it is durable: its connection is suspended while the group commit
+ * (commit.h) stores it with the others waiting, in one transaction, and
+ * syncs it; a kill -9 loses no acknowledged report.
  *
  * Limits: body size (--max-body, by default the library's own limit
  * CERTPIN_REPORT_MAX_LEN, so that every report a reporter builds fits), idle
  * time per connection (--timeout, by libmicrohttpd), total time to deliver
  * one request (--request-timeout: a watchdog shuts down connections that take
  * longer, so slow-loris clients trickling headers or body are cut off),
- * connections in total and per IP.
+ * connections in total and per IP, and the eviction of the slowest
+ * connection of the busiest client address when the server is nearly full,
+ * so that attackers holding every slot cannot keep valid clients out
+ * (conns.c).
  *
  * Bad HTTP is refused by libmicrohttpd before handler() sees a complete
  * request: it answers 400 (bad Content-Length, bad chunk), 431 (headers too
@@ -24,12 +30,14 @@
  */
 #include "collect.h"
 #include "collect_db.h"
+#include "collect_setup.h"
+#include "commit.h"
 #include "common.h"
 #include "dashboard.h"
+#include "conns.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <linux/tcp.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -42,10 +50,6 @@
 #include <unistd.h>
 
 #include <microhttpd.h>
-#include <openssl/bio.h>
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 
 #define DEFAULT_LISTEN "127.0.0.1:7469"
 #define DEFAULT_MAX_BODY CERTPIN_REPORT_MAX_LEN
@@ -67,9 +71,11 @@ void usage_collect(FILE *f)
 		"Receive pin failure reports (POST application/json to / or /report) and\n"
 		"store them: certpin's own, RFC 7469 (browsers), TrustKit (iOS, Android).\n"
 		"Runs until SIGINT/SIGTERM, or --max-requests/--duration.\n"
-		"Every request gets: 201 stored, 400 malformed report or bad HTTP, 413 too\n"
-		"large, 415 not application/json, 404/405 wrong path or method, 503 store\n"
-		"error; a connection that does not speak HTTP is closed without a reply.\n"
+		"Every request gets: 201 stored (durably: committed and synced to disk),\n"
+		"400 malformed report or bad HTTP, 413 too large, 415 not application/json,\n"
+		"404/405 wrong path or method, 503 store error; a connection that does not\n"
+		"speak HTTP is closed without a reply.  Several collectors may share one\n"
+		"PostgreSQL database behind any load balancer.\n"
 		"GET /stats returns the counters as JSON, GET /healthz \"ok\".\n"
 		"\n"
 		"  -d, --db SPEC              file.sqlite (SQLite, WAL mode; also sqlite:PATH) or\n"
@@ -85,7 +91,9 @@ void usage_collect(FILE *f)
 		"  -t, --timeout S            close connections idle for S seconds (default 10)\n"
 		"      --request-timeout S    close connections that take longer than S seconds\n"
 		"                             to deliver one request (default 30)\n"
-		"      --max-conns N          concurrent connections (default 256)\n"
+		"      --max-conns N          concurrent connections (default 256); once more\n"
+		"                             than 7/8 of N are open, each new one evicts the\n"
+		"                             slowest connection of the busiest client address\n"
 		"      --max-conns-per-ip N   concurrent connections per client address\n"
 		"                             (default 64)\n"
 		"      --threads N            server threads (default 2)\n"
@@ -114,115 +122,22 @@ typedef struct counters {
 	atomic_ullong bad_route;    /* 404, 405 */
 	atomic_ullong store_errors; /* 503 */
 	atomic_ullong cut_off;      /* connections closed by the request deadline */
+	atomic_ullong evicted;      /* connections shut down to make room when the server was full */
 	atomic_ullong aborted;      /* requests whose connection ended before a reply */
 	atomic_ullong bad_http;     /* refused by libmicrohttpd: 400/431/505 it sent, or not HTTP (closed) */
 } counters;
 
-/* ---- connection watchdog -------------------------------------------------- */
-
-typedef struct conn_slot {
-	struct conn_slot *next, *prev;
-	int fd;
-	uint64_t since_ms;          /* connection start or last completed request */
-	uint64_t rx_done;           /* bytes received up to the last completed request */
-	int cut;
-	int no_rx_check;            /* the connection ends after a request: later bytes are not checked */
-} conn_slot;
-
 typedef struct collector {
 	cdb *db;
+	commit_queue *commits;      /* group commit of the reports (commit.h) */
+	conns *conns;               /* request deadline, eviction (conns.h) */
 	size_t max_body;
-	unsigned int request_timeout;
 	int verbose;
-	int tls;
 	counters c;
-	pthread_mutex_t mu;         /* guards the slot list */
-	conn_slot *slots;
+	atomic_uint pending;        /* reports queued for commit, not yet answered */
 	unsigned long long max_requests;
 	dashboard *dash;            /* --dashboard, else NULL */
 } collector;
-
-static uint64_t mono_ms(void)
-{
-	return (uint64_t)cli_mono_ms();
-}
-
-/* Bytes the kernel received on a TCP socket (Linux TCP_INFO), or 0 if unknown. */
-static uint64_t rx_bytes(int fd)
-{
-	struct tcp_info ti;
-	socklen_t len = sizeof(ti);
-
-	memset(&ti, 0, sizeof(ti));
-	if (fd < 0 || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 ||
-		len < offsetof(struct tcp_info, tcpi_bytes_received) + sizeof(ti.tcpi_bytes_received))
-		return 0;
-	return ti.tcpi_bytes_received;
-}
-
-static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
-	enum MHD_ConnectionNotificationCode toe)
-{
-	collector *C = cls;
-
-	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-		conn_slot *s = calloc(1, sizeof(*s));
-		*socket_context = s;
-		if (!s)
-			return;
-		s->fd = ci ? ci->connect_fd : -1;
-		s->since_ms = mono_ms();
-		pthread_mutex_lock(&C->mu);
-		s->next = C->slots;
-		if (C->slots)
-			C->slots->prev = s;
-		C->slots = s;
-		pthread_mutex_unlock(&C->mu);
-	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
-		conn_slot *s = *socket_context;
-		if (!s)
-			return;
-		/*
-		 * Bytes after the last complete request that never formed a request
-		 * line: not HTTP (libmicrohttpd closes without a reply), or a first line
-		 * left incomplete.  Linux counts a received FIN as one byte, hence "+ 1".
-		 * Over TLS the handshake bytes hide this: not counted.
-		 */
-		if (!C->tls && !s->cut && !s->no_rx_check && rx_bytes(s->fd) > s->rx_done + 1) {
-			atomic_fetch_add(&C->c.bad_http, 1);
-			if (C->verbose)
-				cli_warn("collect: connection closed: not HTTP, or an incomplete request line");
-		}
-		/* removed before libmicrohttpd closes the socket, so the watchdog never touches a reused fd */
-		pthread_mutex_lock(&C->mu);
-		if (s->prev)
-			s->prev->next = s->next;
-		else
-			C->slots = s->next;
-		if (s->next)
-			s->next->prev = s->prev;
-		pthread_mutex_unlock(&C->mu);
-		free(s);
-		*socket_context = NULL;
-	}
-}
-
-/* Shut down connections that have taken longer than the request deadline. */
-static void watchdog_scan(collector *C)
-{
-	uint64_t now = mono_ms(), limit = (uint64_t)C->request_timeout * 1000u;
-
-	pthread_mutex_lock(&C->mu);
-	for (conn_slot *s = C->slots; s; s = s->next) {
-		if (!s->cut && s->fd >= 0 && now - s->since_ms > limit) {
-			shutdown(s->fd, SHUT_RDWR);
-			s->cut = 1;
-			atomic_fetch_add(&C->c.cut_off, 1);
-		}
-	}
-	pthread_mutex_unlock(&C->mu);
-}
 
 /* ---- requests ------------------------------------------------------------- */
 
@@ -231,8 +146,14 @@ typedef struct request {
 	size_t len, cap;
 	int routed;                 /* handler() saw the headers */
 	int too_large;
-	int replied;                /* handler() queued a reply */
+	int replied;                /* handler() queued a reply, or a commit whose outcome it will reply */
 	int early;                  /* ... before reading the request's body */
+	/* a report queued for the group commit: the connection is suspended until the job is done */
+	int committing, submitted;
+	cdb_report *copy;           /* the report, outliving the parse */
+	commit_job job;
+	struct MHD_Connection *conn;
+	void *slot;                 /* the connection's conns.h slot */
 } request;
 
 /* libmicrohttpd's URI log callback: a request line was parsed; every request from here on reaches on_completed(). */
@@ -282,7 +203,9 @@ static enum MHD_Result reply_error(collector *C, struct MHD_Connection *conn, un
 
 static enum MHD_Result reply_stats(collector *C, struct MHD_Connection *conn)
 {
-	json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+	unsigned long long batches = 0, committed = 0;
+	commit_queue_counts(C->commits, &batches, &committed);
+	json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
 		"requests", (json_int_t)atomic_load(&C->c.requests),
 		"stored", (json_int_t)atomic_load(&C->c.stored),
 		"malformed", (json_int_t)atomic_load(&C->c.malformed),
@@ -292,7 +215,9 @@ static enum MHD_Result reply_stats(collector *C, struct MHD_Connection *conn)
 		"store_errors", (json_int_t)atomic_load(&C->c.store_errors),
 		"cut_off", (json_int_t)atomic_load(&C->c.cut_off),
 		"aborted", (json_int_t)atomic_load(&C->c.aborted),
-		"bad_http", (json_int_t)atomic_load(&C->c.bad_http));
+		"bad_http", (json_int_t)atomic_load(&C->c.bad_http),
+		"evicted", (json_int_t)atomic_load(&C->c.evicted),
+		"commits", (json_int_t)batches);
 	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	enum MHD_Result ret = reply(conn, MHD_HTTP_OK, "application/json", s ? s : "{}");
 	free(s);
@@ -331,11 +256,58 @@ static void peer_address(char *out, size_t n, struct MHD_Connection *conn)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr, out, (socklen_t)n);
 }
 
+/* The commit thread stored the report or failed: let libmicrohttpd call handler() again, which replies. */
+static void committed(commit_job *job)
+{
+	request *q = job->payload;
+	MHD_resume_connection(q->conn);
+}
+
+/*
+ * Queue the report for the group commit and suspend the connection; the
+ * reply (201 stored, or 503) waits until its batch is durable (reply_committed()).
+ */
+static enum MHD_Result commit_report(collector *C, struct MHD_Connection *conn, request *q, const cdb_report *r)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	if (!(q->copy = commit_copy_report(r)))
+		return reply_error(C, conn, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory");
+	q->conn = conn;
+	q->slot = ci ? ci->socket_context : NULL;
+	q->job.report = q->copy;
+	q->job.done = committed;
+	q->job.payload = q;
+	q->committing = q->submitted = 1;
+	conns_set_busy(C->conns, q->slot, 1);
+	atomic_fetch_add(&C->pending, 1);
+	/* suspended before it is queued, so that the commit thread's resume always follows the suspend */
+	MHD_suspend_connection(conn);
+	if (commit_submit(C->commits, &q->job) != 0) {
+		q->job.rc = -1; /* shutting down: not stored */
+		MHD_resume_connection(conn);
+	}
+	return MHD_YES;
+}
+
+/* The resumed call of a committed report: its reply. */
+static enum MHD_Result reply_committed(collector *C, struct MHD_Connection *conn, request *q)
+{
+	q->committing = 0;
+	conns_set_busy(C->conns, q->slot, 0);
+	if (q->job.rc != 0) {
+		atomic_fetch_add(&C->c.store_errors, 1);
+		return reply_error(C, conn, MHD_HTTP_SERVICE_UNAVAILABLE, "report could not be stored");
+	}
+	atomic_fetch_add(&C->c.stored, 1);
+	return reply(conn, MHD_HTTP_CREATED, "application/json", "{\"status\":\"stored\"}");
+}
+
 static enum MHD_Result store_report(collector *C, struct MHD_Connection *conn, request *q)
 {
 	certpin_report_info *ri = malloc(sizeof(*ri));
 	certpin_report_origin origin;
-	char served_pin[CERTPIN_PIN_STRLEN], peer[64], dberr[256];
+	char served_pin[CERTPIN_PIN_STRLEN], peer[64];
 	certpin_error err;
 	cdb_pin pins[CERTPIN_REPORT_CHAIN_MAX];
 	cdb_report r;
@@ -381,15 +353,8 @@ static enum MHD_Result store_report(collector *C, struct MHD_Connection *conn, r
 	r.pins = pins;
 	r.npins = n;
 	collect_origin(&r, &origin);
-	if (cdb_store(C->db, &r, dberr, sizeof(dberr)) != 0) {
-		free(ri);
-		atomic_fetch_add(&C->c.store_errors, 1);
-		cli_warn("collect: cannot store report: %s", dberr);
-		return reply_error(C, conn, MHD_HTTP_SERVICE_UNAVAILABLE, "report could not be stored");
-	}
+	ret = commit_report(C, conn, q, &r);
 	free(ri);
-	atomic_fetch_add(&C->c.stored, 1);
-	ret = reply(conn, MHD_HTTP_CREATED, "application/json", "{\"status\":\"stored\"}");
 	return ret;
 }
 
@@ -486,6 +451,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 		return MHD_NO; /* on_request_line() ran out of memory */
 	if (!q->routed)
 		return route(C, conn, url, method, q);
+	if (q->committing)
+		return reply_committed(C, conn, q);
 	if (q->replied) {
 		*upload_data_size = 0; /* a reply is queued; discard the rest */
 		return MHD_YES;
@@ -524,21 +491,16 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		}
 	}
 	if (q) {
+		if (q->submitted)
+			atomic_fetch_sub(&C->pending, 1);
+		free(q->copy);
 		free(q->buf);
 		free(q);
 		*con_cls = NULL;
 	}
 	/* the next request on this connection gets a full deadline */
-	if ((ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT)) && ci->socket_context) {
-		conn_slot *s = ci->socket_context;
-		pthread_mutex_lock(&C->mu);
-		s->since_ms = mono_ms();
-		s->rx_done = rx_bytes(s->fd);
-		/* after an error, or a reply that left a body unread, the connection closes: later bytes are that body */
-		if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK || early)
-			s->no_rx_check = 1;
-		pthread_mutex_unlock(&C->mu);
-	}
+	if ((ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT)) && ci->socket_context)
+		conns_request_done(C->conns, ci->socket_context, toe != MHD_REQUEST_TERMINATED_COMPLETED_OK || early);
 }
 
 __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -605,96 +567,6 @@ bad:
 	return -1;
 }
 
-static char *read_text(const char *path, const char *what)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	if (!f) {
-		cli_error("collect: cannot open %s %s: %s", what, path, strerror(errno));
-		return NULL;
-	}
-	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || n > 1 << 20 || fseek(f, 0, SEEK_SET) != 0) {
-		fclose(f);
-		cli_error("collect: cannot read %s %s", what, path);
-		return NULL;
-	}
-	buf = malloc((size_t)n + 1);
-	if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		fclose(f);
-		cli_error("collect: cannot read %s %s", what, path);
-		return NULL;
-	}
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
-
-static int no_password(char *buf, int size, int rwflag, void *u)
-{
-	(void)buf, (void)size, (void)rwflag, (void)u;
-	return -1;
-}
-
-/*
- * The HTTPS certificate and key, checked here so that a bad file gets its own
- * message (libmicrohttpd would only fail to start): the first certificate of
- * the chain, an unencrypted private key, and the two belong together.
- */
-static int check_tls_pair(const char *cert_pem, const char *cert_path, const char *key_pem, const char *key_path)
-{
-	BIO *b = BIO_new_mem_buf(cert_pem, -1);
-	X509 *x = b ? PEM_read_bio_X509(b, NULL, no_password, NULL) : NULL;
-	EVP_PKEY *k = NULL;
-	int rc = -1;
-
-	BIO_free(b);
-	if (!x) {
-		cli_error("collect: %s: no PEM certificate", cert_path);
-		goto out;
-	}
-	b = BIO_new_mem_buf(key_pem, -1);
-	k = b ? PEM_read_bio_PrivateKey(b, NULL, no_password, NULL) : NULL;
-	BIO_free(b);
-	if (!k) {
-		cli_error("collect: %s: no unencrypted PEM private key", key_path);
-		goto out;
-	}
-	if (X509_check_private_key(x, k) != 1) {
-		cli_error("collect: the key in %s does not match the certificate in %s", key_path, cert_path);
-		goto out;
-	}
-	rc = 0;
-out:
-	ERR_clear_error();
-	EVP_PKEY_free(k);
-	X509_free(x);
-	return rc;
-}
-
-static int write_port_file(const char *path, unsigned int port)
-{
-	char tmp[4096];
-	FILE *f;
-
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= sizeof(tmp)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	if (!(f = fopen(tmp, "w")))
-		return -1;
-	fprintf(f, "%u\n", port);
-	if (fclose(f) != 0 || rename(tmp, path) != 0) {
-		int e = errno;
-		unlink(tmp);
-		errno = e;
-		return -1;
-	}
-	return 0;
-}
-
 /* The options of certpin collect, as given and as parsed. */
 typedef struct collect_opts {
 	const char *db_spec, *listen, *port_file, *tls_cert, *tls_key;
@@ -737,7 +609,7 @@ static int check_args(collect_opts *o)
 /* The HTTP(S) server, or NULL after a message; `cert_pem` NULL: plain HTTP. */
 static struct MHD_Daemon *start_daemon(collector *C, const collect_opts *o, const char *cert_pem, const char *key_pem)
 {
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	struct MHD_OptionItem tls[] = {
 		{ cert_pem ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, (void *)cert_pem },
 		{ MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)key_pem },
@@ -758,7 +630,7 @@ static struct MHD_Daemon *start_daemon(collector *C, const collect_opts *o, cons
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)o->timeout,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, C,
-		MHD_OPTION_NOTIFY_CONNECTION, on_connection, C,
+		MHD_OPTION_NOTIFY_CONNECTION, conns_notify, C->conns,
 		MHD_OPTION_URI_LOG_CALLBACK, on_request_line, C,
 		MHD_OPTION_ARRAY, tls,  /* the certificate and key with TLS, else nothing */
 		MHD_OPTION_END);
@@ -780,7 +652,7 @@ static int announce(struct MHD_Daemon *d, const collect_opts *o, const collector
 	if (di && getsockname(di->listen_fd, (struct sockaddr *)&bound, &bl) == 0)
 		port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port :
 			((struct sockaddr_in *)&bound)->sin_port);
-	if (o->port_file && write_port_file(o->port_file, port) != 0) {
+	if (o->port_file && collect_write_port_file(o->port_file, port) != 0) {
 		/* a startup failure: one line, no summary */
 		cli_error("collect: cannot write %s: %s", o->port_file, strerror(errno));
 		return -1;
@@ -794,30 +666,51 @@ static int announce(struct MHD_Daemon *d, const collect_opts *o, const collector
 /* Serve until a signal in `sigs`, --max-requests or --duration. */
 static void serve(collector *C, const collect_opts *o, const sigset_t *sigs)
 {
-	uint64_t start = mono_ms();
+	int64_t start = cli_mono_ms();
 
 	for (;;) {
 		struct timespec ts = { 0, 200 * 1000000L };
 		int sig = sigtimedwait(sigs, NULL, &ts);
 		if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP)
 			break;
-		watchdog_scan(C);
+		conns_scan(C->conns);
 		if (o->max_requests && atomic_load(&C->c.requests) >= o->max_requests)
 			break;
-		if (o->duration && mono_ms() - start >= o->duration * 1000u)
+		if (o->duration && (uint64_t)(cli_mono_ms() - start) >= o->duration * 1000u)
 			break;
 	}
 }
 
-static void print_summary(const counters *c)
+static void print_summary(collector *C)
 {
+	const counters *c = &C->c;
+	unsigned long long batches = 0, committed = 0;
+
+	commit_queue_counts(C->commits, &batches, &committed);
 	fprintf(stderr, "certpin: collect: %llu requests, %llu stored, %llu malformed, %llu too large, "
-		"%llu bad type, %llu bad path/method, %llu store errors, %llu cut off, %llu aborted, %llu bad HTTP\n",
+		"%llu bad type, %llu bad path/method, %llu store errors, %llu cut off, %llu aborted, %llu bad HTTP, "
+		"%llu evicted; %llu reports in %llu commits\n",
 		(unsigned long long)atomic_load(&c->requests), (unsigned long long)atomic_load(&c->stored),
 		(unsigned long long)atomic_load(&c->malformed), (unsigned long long)atomic_load(&c->too_large),
 		(unsigned long long)atomic_load(&c->bad_type), (unsigned long long)atomic_load(&c->bad_route),
 		(unsigned long long)atomic_load(&c->store_errors), (unsigned long long)atomic_load(&c->cut_off),
-		(unsigned long long)atomic_load(&c->aborted), (unsigned long long)atomic_load(&c->bad_http));
+		(unsigned long long)atomic_load(&c->aborted), (unsigned long long)atomic_load(&c->bad_http),
+		(unsigned long long)atomic_load(&c->evicted), committed, batches);
+}
+
+/*
+ * Before the server stops: commit what is queued, and give the connections
+ * it resumed up to 5 s to send their replies, so that a report stored at
+ * shutdown is also acknowledged (libmicrohttpd must not stop with a
+ * connection suspended).  Reports arriving meanwhile get 503, not stored.
+ */
+static void drain(collector *C)
+{
+	int64_t until = cli_mono_ms() + 5000;
+
+	commit_queue_close(C->commits);
+	while (atomic_load(&C->pending) > 0 && cli_mono_ms() < until)
+		nanosleep(&(struct timespec){ 0, 10 * 1000000L }, NULL);
 }
 
 /* Start the server, serve, stop: the exit status. */
@@ -838,10 +731,12 @@ static int run_collect(collector *C, const collect_opts *o, const char *cert_pem
 		serve(C, o, &sigs);
 		rc = CLI_EXIT_OK;
 	}
-	if (d)
+	if (d) {
+		drain(C);
 		MHD_stop_daemon(d);
+	}
 	if (rc == CLI_EXIT_OK)
-		print_summary(&C->c);
+		print_summary(C);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return rc;
 }
@@ -874,32 +769,36 @@ int cmd_collect(int argc, char **argv)
 		return rc;
 	if (check_args(&o) != 0)
 		return CLI_EXIT_USAGE;
-	if (o.tls_cert && (!(cert_pem = read_text(o.tls_cert, "certificate")) ||
-			!(key_pem = read_text(o.tls_key, "key")) ||
-			check_tls_pair(cert_pem, o.tls_cert, key_pem, o.tls_key) != 0)) {
+	if (o.tls_cert && (!(cert_pem = collect_read_text(o.tls_cert, "certificate")) ||
+			!(key_pem = collect_read_text(o.tls_key, "key")) ||
+			collect_check_tls_pair(cert_pem, o.tls_cert, key_pem, o.tls_key) != 0)) {
 		free(cert_pem);
 		free(key_pem);
 		return CLI_EXIT_USAGE;
 	}
 	memset(&C, 0, sizeof(C));
-	pthread_mutex_init(&C.mu, NULL);
 	rc = CLI_EXIT_USAGE;
 	if (dashboard_new(&C.dash, o.dashboard, o.dash_token_file, o.tls_cert != NULL) != 0) {
 		/* message printed */
-	} else if (cdb_open(&C.db, o.db_spec, err, sizeof(err)) != 0) {
+	} else if (cdb_open(&C.db, o.db_spec, err, sizeof(err)) != 0 ||
+		   commit_queue_new(&C.commits, C.db, err, sizeof(err)) != 0) {
 		cli_error("collect: %s", err);
-	} else if (!C.dash || dashboard_open_db(C.dash, o.db_spec) == 0) {
+	} else if (C.dash && dashboard_open_db(C.dash, o.db_spec) != 0) {
+		/* message printed */
+	} else if (!(C.conns = conns_new(&(conns_config){ (unsigned int)o.max_conns, (unsigned int)o.req_timeout,
+			o.tls_cert != NULL, o.verbose, &C.c.cut_off, &C.c.evicted, &C.c.bad_http }))) {
+		cli_error("collect: out of memory");
+	} else {
 		C.max_body = (size_t)o.max_body;
-		C.request_timeout = (unsigned int)o.req_timeout;
 		C.verbose = o.verbose;
-		C.tls = o.tls_cert != NULL;
 		C.max_requests = o.max_requests;
 		rc = run_collect(&C, &o, cert_pem, key_pem);
 	}
 	dashboard_free(C.dash);
+	commit_queue_free(C.commits);
+	conns_free(C.conns);
 	cdb_close(C.db);
 	free(cert_pem);
 	free(key_pem);
-	pthread_mutex_destroy(&C.mu);
 	return rc;
 }

@@ -16,6 +16,8 @@
 #include <libpq-fe.h>
 #include <sqlite3.h>
 
+#define CDB_PINS_MAX 16                     /* pins of one report stored (CERTPIN_REPORT_CHAIN_MAX) */
+
 typedef enum { ENGINE_SQLITE = 1, ENGINE_PG = 2 } engine;
 
 struct cdb {
@@ -25,6 +27,7 @@ struct cdb {
 	sqlite3_stmt *ins_report, *ins_pin;   /* SQLite prepared statements */
 	pthread_mutex_t mu;
 	int version;
+	int pg_prepared;                      /* PostgreSQL: the batch insert is prepared on this session */
 };
 
 /*
@@ -236,14 +239,18 @@ static int migrate(cdb *db, char *err, size_t errlen)
 	int cur = 0;
 	const int latest = latest_version();
 
-	if (exec_script(db, "CREATE TABLE IF NOT EXISTS schema_migrations ("
-			" version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at BIGINT NOT NULL)",
-			err, errlen) != 0)
-		return -1;
-	/* one migrator at a time: SQLite's write lock, or a PostgreSQL advisory lock */
+	/*
+	 * One migrator at a time: SQLite's write lock, or a PostgreSQL advisory
+	 * lock, taken before the first statement, so that collectors starting
+	 * together on a new database do not both create the table.
+	 */
 	if (exec_script(db, db->kind == ENGINE_SQLITE ? "BEGIN IMMEDIATE" :
 			"BEGIN; SELECT pg_advisory_xact_lock(7469)", err, errlen) != 0)
 		return -1;
+	if (exec_script(db, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+			" version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+			err, errlen) != 0)
+		goto rollback;
 	if (query_locked(db, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", 0, NULL,
 			max_version_row, &cur, err, errlen) != 0)
 		goto rollback;
@@ -424,7 +431,12 @@ static int open_db(cdb **out, const char *spec, int readonly, char *err, size_t 
 				fail(err, errlen, "sqlite: %s: cannot switch to WAL mode (got '%s')", path, mode);
 				goto err;
 			}
-			if (exec_script(db, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON", err, errlen) != 0)
+			/*
+			 * FULL: every COMMIT syncs the WAL, so a committed report survives a
+			 * power cut as well as a kill -9 (NORMAL would survive only the
+			 * latter).  The collector pays one sync per batch (commit.c).
+			 */
+			if (exec_script(db, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON", err, errlen) != 0)
 				goto err;
 		}
 	}
@@ -478,13 +490,12 @@ static void bind_origin(sqlite3_stmt *s, const cdb_report *r)
 		sqlite3_bind_int(s, 21, r->validation_result);
 }
 
-static int store_sqlite(cdb *db, const cdb_report *r, char *err, size_t errlen)
+/* Insert one report and its pins (in the caller's transaction). */
+static int insert_sqlite(cdb *db, const cdb_report *r, char *err, size_t errlen)
 {
 	sqlite3_stmt *s = db->ins_report;
 	int rc;
 
-	if (exec_script(db, "BEGIN IMMEDIATE", err, errlen) != 0)
-		return -1;
 	sqlite3_reset(s);
 	sqlite3_bind_int64(s, 1, r->received_at);
 	sqlite3_bind_int64(s, 2, r->report_time);
@@ -518,26 +529,34 @@ static int store_sqlite(cdb *db, const cdb_report *r, char *err, size_t errlen)
 		if (rc != SQLITE_DONE)
 			goto err;
 	}
-	return exec_script(db, "COMMIT", err, errlen);
+	return 0;
 err:
-	fail(err, errlen, "sqlite: %s", sqlite3_errmsg(db->lite));
-	exec_script(db, "ROLLBACK", NULL, 0);
-	return -1;
+	return fail(err, errlen, "sqlite: %s", sqlite3_errmsg(db->lite));
 }
 
-static int id_row(int ncols, const char *const *vals, void *payload)
-{
-	snprintf(payload, 32, "%s", ncols > 0 && vals[0] ? vals[0] : "");
-	return 1;
-}
+/*
+ * PostgreSQL: a batch is one pipeline (one round trip): BEGIN, one prepared
+ * statement per report that inserts it and its pins, COMMIT.
+ */
+#define PG_INSERT_PARAMS 24
+#define PG_INSERT_BATCH \
+	"WITH r AS (INSERT INTO reports (received_at, report_time, day, hostname, port, noted_hostname, kind, enforce," \
+	" policy_version, served_pin, report_key, peer, body, format, app_bundle_id, app_version, app_platform," \
+	" app_platform_version, app_vendor_id, trustkit_version, validation_result)" \
+	" VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21) RETURNING id)" \
+	" INSERT INTO report_pins (report_id, depth, pin, known)" \
+	" SELECT r.id, p.depth, p.pin, p.known FROM r, unnest($22::int[], $23::text[], $24::int[]) AS p(depth, pin, known)"
 
-static int store_pg(cdb *db, const cdb_report *r, char *err, size_t errlen)
+/* Send one report of a pipelined batch: 0, or -1. */
+static int send_pg_report(PGconn *pg, const cdb_report *r)
 {
-	char received[32], rtime[32], port[16], enforce[4], pv[32], id[32] = "", vr[16];
-	const char *params[21] = { received, rtime, r->day, r->hostname, port, r->noted_hostname, r->kind, enforce,
-		pv, r->served_pin, r->report_key, r->peer, r->body, r->format ? r->format : "certpin", r->app_bundle_id,
-		r->app_version, r->app_platform, r->app_platform_version, r->app_vendor_id, r->trustkit_version,
-		r->validation_result > 0 ? vr : NULL };
+	char received[32], rtime[32], port[16], enforce[4], pv[32], vr[16];
+	char depths[16 * CDB_PINS_MAX], pins[96 * CDB_PINS_MAX], known[8 * CDB_PINS_MAX];
+	const char *params[PG_INSERT_PARAMS] = { received, rtime, r->day, r->hostname, port, r->noted_hostname,
+		r->kind, enforce, pv, r->served_pin, r->report_key, r->peer, r->body, r->format ? r->format : "certpin",
+		r->app_bundle_id, r->app_version, r->app_platform, r->app_platform_version, r->app_vendor_id,
+		r->trustkit_version, r->validation_result > 0 ? vr : NULL, depths, pins, known };
+	size_t d = 0, p = 0, k = 0, np = r->npins < CDB_PINS_MAX ? r->npins : CDB_PINS_MAX;
 
 	snprintf(received, sizeof(received), "%lld", (long long)r->received_at);
 	snprintf(rtime, sizeof(rtime), "%lld", (long long)r->report_time);
@@ -545,41 +564,114 @@ static int store_pg(cdb *db, const cdb_report *r, char *err, size_t errlen)
 	snprintf(enforce, sizeof(enforce), "%d", r->enforce ? 1 : 0);
 	snprintf(pv, sizeof(pv), "%llu", (unsigned long long)(r->policy_version & INT64_MAX));
 	snprintf(vr, sizeof(vr), "%d", r->validation_result);
-	if (exec_script(db, "BEGIN", err, errlen) != 0)
-		return -1;
-	if (query_locked(db, "INSERT INTO reports (received_at, report_time, day, hostname, port, noted_hostname, kind,"
-			" enforce, policy_version, served_pin, report_key, peer, body, format, app_bundle_id, app_version,"
-			" app_platform, app_platform_version, app_vendor_id, trustkit_version, validation_result)"
-			" VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21) RETURNING id",
-			21, params, id_row, id, err, errlen) != 0 || !id[0])
-		goto err;
-	for (size_t i = 0; i < r->npins; i++) {
-		char depth[16], known[4];
-		const char *pp[4] = { id, depth, r->pins[i].pin, known };
-		snprintf(depth, sizeof(depth), "%d", r->pins[i].depth);
-		snprintf(known, sizeof(known), "%d", r->pins[i].known ? 1 : 0);
-		if (query_locked(db, "INSERT INTO report_pins (report_id, depth, pin, known) VALUES ($1,$2,$3,$4)",
-				4, pp, NULL, NULL, err, errlen) != 0)
-			goto err;
+	/* array literals; a pin is sha256/ and base64: nothing to escape inside the quotes */
+	d += (size_t)snprintf(depths, sizeof(depths), "{");
+	p += (size_t)snprintf(pins, sizeof(pins), "{");
+	k += (size_t)snprintf(known, sizeof(known), "{");
+	for (size_t i = 0; i < np; i++) {
+		const char *sep = i ? "," : "";
+		d += (size_t)snprintf(depths + d, sizeof(depths) - d, "%s%d", sep, r->pins[i].depth);
+		p += (size_t)snprintf(pins + p, sizeof(pins) - p, "%s\"%s\"", sep, r->pins[i].pin);
+		k += (size_t)snprintf(known + k, sizeof(known) - k, "%s%d", sep, r->pins[i].known ? 1 : 0);
 	}
-	return exec_script(db, "COMMIT", err, errlen);
-err:
-	if (err && errlen && !err[0])
-		fail(err, errlen, "postgresql: insert returned no id");
-	exec_script(db, "ROLLBACK", NULL, 0);
-	return -1;
+	snprintf(depths + d, sizeof(depths) - d, "}");
+	snprintf(pins + p, sizeof(pins) - p, "}");
+	snprintf(known + k, sizeof(known) - k, "}");
+	return PQsendQueryPrepared(pg, "certpin_insert", PG_INSERT_PARAMS, params, NULL, NULL, 0) == 1 ? 0 : -1;
+}
+
+/* Read the results of `nqueries` pipelined commands and the sync: 0, or -1 with the first error. */
+static int read_pipeline(PGconn *pg, int nqueries, char *err, size_t errlen)
+{
+	int rc = 0;
+
+	for (int i = 0; i < nqueries; i++) {
+		PGresult *res;
+		while ((res = PQgetResult(pg)) != NULL) {
+			ExecStatusType st = PQresultStatus(res);
+			if (rc == 0 && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+				rc = fail(err, errlen, "postgresql: %s", st == PGRES_PIPELINE_ABORTED ?
+					"batch aborted" : PQresultErrorMessage(res));
+			PQclear(res);
+		}
+	}
+	PGresult *res = PQgetResult(pg);
+	if (PQresultStatus(res) != PGRES_PIPELINE_SYNC && rc == 0)
+		rc = fail(err, errlen, "postgresql: %s", PQerrorMessage(pg));
+	PQclear(res);
+	return rc;
+}
+
+static int store_batch_pg(cdb *db, const cdb_report *const *r, size_t n, char *err, size_t errlen)
+{
+	PGconn *pg = db->pg;
+	int rc = 0;
+
+	if (!db->pg_prepared) {
+		PGresult *res = PQprepare(pg, "certpin_insert", PG_INSERT_BATCH, PG_INSERT_PARAMS, NULL);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+			rc = fail(err, errlen, "postgresql: %s", PQresultErrorMessage(res));
+		PQclear(res);
+		if (rc != 0)
+			return rc;
+		db->pg_prepared = 1;
+	}
+	if (PQenterPipelineMode(pg) != 1)
+		return fail(err, errlen, "postgresql: %s", PQerrorMessage(pg));
+	if (PQsendQueryParams(pg, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) != 1)
+		rc = -1;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = send_pg_report(pg, r[i]);
+	if (rc == 0 && (PQsendQueryParams(pg, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) != 1 || PQpipelineSync(pg) != 1))
+		rc = -1;
+	if (rc != 0)
+		fail(err, errlen, "postgresql: %s", PQerrorMessage(pg));
+	else
+		rc = read_pipeline(pg, (int)n + 2, err, errlen);
+	if (PQexitPipelineMode(pg) != 1 && rc == 0)
+		rc = fail(err, errlen, "postgresql: %s", PQerrorMessage(pg));
+	return rc;
+}
+
+/*
+ * One transaction for the whole batch.  SQLite: BEGIN IMMEDIATE takes the
+ * write lock at once (no deadlock upgrading a read lock), and COMMIT returns
+ * once the WAL is synced (synchronous=FULL).
+ * PostgreSQL: COMMIT returns once the server has flushed its WAL
+ * (synchronous_commit as the server sets it).
+ */
+int cdb_store_batch(cdb *db, const cdb_report *const *r, size_t n, char *err, size_t errlen)
+{
+	int rc = 0;
+
+	if (err && errlen)
+		err[0] = '\0';
+	pthread_mutex_lock(&db->mu);
+	if (db->kind == ENGINE_PG) {
+		/* a PostgreSQL server that restarted: reconnect once (its prepared statement is gone); else 503 */
+		if (PQstatus(db->pg) != CONNECTION_OK) {
+			PQreset(db->pg);
+			db->pg_prepared = 0;
+		}
+		rc = store_batch_pg(db, r, n, err, errlen);
+		goto out;
+	}
+	if (exec_script(db, "BEGIN IMMEDIATE", err, errlen) != 0) {
+		rc = -1;
+		goto out;
+	}
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = insert_sqlite(db, r[i], err, errlen);
+	if (rc == 0)
+		rc = exec_script(db, "COMMIT", err, errlen);
+	if (rc != 0)
+		exec_script(db, "ROLLBACK", NULL, 0);
+out:
+	pthread_mutex_unlock(&db->mu);
+	return rc;
 }
 
 int cdb_store(cdb *db, const cdb_report *r, char *err, size_t errlen)
 {
-	int rc;
-	if (err && errlen)
-		err[0] = '\0';
-	pthread_mutex_lock(&db->mu);
-	/* a PostgreSQL server that restarted: reconnect once; the client retries on our 503 otherwise */
-	if (db->kind == ENGINE_PG && PQstatus(db->pg) != CONNECTION_OK)
-		PQreset(db->pg);
-	rc = db->kind == ENGINE_SQLITE ? store_sqlite(db, r, err, errlen) : store_pg(db, r, err, errlen);
-	pthread_mutex_unlock(&db->mu);
-	return rc;
+	return cdb_store_batch(db, &r, 1, err, errlen);
 }

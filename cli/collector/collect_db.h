@@ -50,6 +50,7 @@ typedef struct cdb_pin {
 	int known;             /* 1 if it is one of the report's known pins */
 } cdb_pin;
 
+/* A field added here must be copied by commit_copy_report() too (commit.c; a size check fails otherwise). */
 typedef struct cdb_report {
 	int64_t received_at;   /* Unix time, server clock */
 	int64_t report_time;   /* the report's date-time */
@@ -75,6 +76,11 @@ typedef struct cdb_report {
 
 /* Store one report and its pins in one transaction.  0 or -1 (err set). */
 int cdb_store(cdb *db, const cdb_report *r, char *err, size_t errlen);
+/*
+ * Store `n` reports in one transaction: all of them, or (-1, err set) none.
+ * Returns once the transaction is durable (SQLite: synchronous=FULL).
+ */
+int cdb_store_batch(cdb *db, const cdb_report *const *r, size_t n, char *err, size_t errlen);
 
 /*
  * Run a query; `row` is called for every result row with the column values

@@ -4,9 +4,10 @@
 # no TCP port), run the whole collect_test program against it, then check the
 # versioned migrations (idempotent reopen, refusal of a newer schema; an
 # older schema is refused by reports, which never migrates, and migrated by
-# collect), and one-line connection errors.  The report formats
-# (collect_formats_test: TrustKit, RFC 7469, certpin's own; reports by app
-# and version) run on a second database, their columns read back.
+# collect), one-line connection errors, two collectors on the database
+# with one killed under load (collect_durability_test), and the report
+# formats (collect_formats_test: TrustKit, RFC 7469, certpin's own; reports
+# by app and version) on a second database, their columns read back.
 #
 # PostgreSQL refuses to run as root: as root the server runs as "nobody".
 # Skipped (exit 77, which ctest shows as "Skipped"), with a message saying
@@ -144,6 +145,11 @@ else
 	ok
 fi
 grep -q 'Is the server running' "$DIR/down.err" && ok || bad "unreachable server message: $(cat "$DIR/down.err")"
+
+# 6. scale out: two collectors on the database under load, one killed with SIGKILL: every acknowledged
+# report stored exactly once, and certpin reports counts them all (collect_durability_test)
+DURABILITY_TEST=${DURABILITY_TEST:-$(dirname "$CERTPIN")/tests/collect_durability_test}
+if CERTPIN_COLLECT_DB=$URI CERTPIN_COLLECTORS=2 "$DURABILITY_TEST"; then ok; else bad "two collectors, one killed"; fi
 
 echo "collect_pg_test: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

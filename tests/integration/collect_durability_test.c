@@ -1,0 +1,214 @@
+/*
+ * collect_durability_test - no acknowledged report is lost or stored twice
+ * when a collector is killed (kill -9) under load, with one collector or
+ * several on one database.
+ *
+ * CLIENTS threads post distinct reports (the report's "port" is its number)
+ * on new connections from 127.0.0.1, client i to collector i mod N, as a
+ * load balancer would; a client whose collector is gone moves to the next
+ * one.  After KILL_AFTER_MS the first collector gets SIGKILL; the others go
+ * on until RUN_MS, then stop.  Then the database is read directly
+ * (collect_db.c): every report acknowledged with 201 is there exactly once,
+ * no report is there twice, and "certpin reports" counts them all.  With one
+ * collector the killed one is started again on the database to show that
+ * it opens it (SQLite recovers its WAL) with nothing missing.
+ *
+ * The database is a temporary SQLite file, or CERTPIN_COLLECT_DB
+ * (collect_pg_test.sh runs this with two collectors on PostgreSQL:
+ * CERTPIN_COLLECTORS=2).  Bounded: about RUN_MS of load, every wait timed.
+ */
+#include "collect_db.h"
+#include "collectproc.h"
+#include "test.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#define CLIENTS 8
+#define MAX_COLLECTORS 4
+#define MAX_REPORTS 60000
+#define KILL_AFTER_MS 1500
+#define RUN_MS 3500
+
+static test_collector coll[MAX_COLLECTORS];
+static int ncoll = 1;
+static atomic_int alive[MAX_COLLECTORS];
+static atomic_int next_report = 1, stop_clients;
+static atomic_uchar acked[MAX_REPORTS + 1];
+static atomic_int acked_by[MAX_COLLECTORS];
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void *client(void *arg)
+{
+	int k = (int)(intptr_t)arg % ncoll;
+
+	while (!atomic_load(&stop_clients)) {
+		int n = atomic_fetch_add(&next_report, 1);
+		if (n > MAX_REPORTS)
+			break;
+		for (int tries = 0; tries < ncoll && !atomic_load(&alive[k]); tries++)
+			k = (k + 1) % ncoll;
+		if (!atomic_load(&alive[k]))
+			break; /* every collector is gone */
+		char *body = test_report_body((unsigned)n);
+		int port = coll[k].port;
+		if (body && test_post_report(port, "127.0.0.1", body, 10000) == 201) {
+			atomic_store(&acked[n], 1);
+			atomic_fetch_add(&acked_by[k], 1);
+		}
+		free(body);
+	}
+	return NULL;
+}
+
+typedef struct tally {
+	int *count;                 /* rows per report number */
+	long long rows;
+} tally;
+
+static int count_row(int ncols, const char *const *vals, void *payload)
+{
+	tally *t = payload;
+	if (ncols < 2 || !vals[0] || !vals[1])
+		return 0;
+	long n = atol(vals[0]);
+	if (n >= 1 && n <= MAX_REPORTS)
+		t->count[n] = atoi(vals[1]);
+	t->rows += atoll(vals[1]);
+	return 0;
+}
+
+/* Rows per report number in the database (the test's reports: hostname api.example.com). */
+static int read_counts(const char *db_spec, tally *t)
+{
+	cdb *db = NULL;
+	char err[512];
+	int rc;
+
+	if (cdb_open(&db, db_spec, err, sizeof(err)) != 0) {
+		fprintf(stderr, "collect_durability_test: %s\n", err);
+		return -1;
+	}
+	rc = cdb_query(db, "SELECT port, COUNT(*) FROM reports WHERE hostname = 'api.example.com' GROUP BY port", 0,
+		NULL, count_row, t, err, sizeof(err));
+	if (rc != 0)
+		fprintf(stderr, "collect_durability_test: %s\n", err);
+	cdb_close(db);
+	return rc;
+}
+
+/* "certpin reports --json": its total. */
+static long long reports_total(const char *cli, const char *db_spec, const char *dir)
+{
+	char cmd[9000], path[4200];
+	snprintf(path, sizeof(path), "%s/reports.json", dir);
+	snprintf(cmd, sizeof(cmd), "'%s' reports --db '%s' --json > '%s'", cli, db_spec, path);
+	if (system(cmd) != 0)
+		return -1;
+	json_t *j = json_load_file(path, 0, NULL);
+	long long v = j ? (long long)json_integer_value(json_object_get(j, "total")) : -1;
+	json_decref(j);
+	return v;
+}
+
+static void check_counts(const char *db_spec, int total_sent)
+{
+	tally t = { calloc(MAX_REPORTS + 1, sizeof(int)), 0 };
+	int lost = 0, twice = 0, nacked = 0, unacked_stored = 0;
+
+	CHECK_INT(read_counts(db_spec, &t), 0);
+	for (int n = 1; n <= MAX_REPORTS; n++) {
+		if (atomic_load(&acked[n])) {
+			nacked++;
+			lost += t.count[n] == 0;
+		} else {
+			unacked_stored += t.count[n] > 0;
+		}
+		twice += t.count[n] > 1;
+	}
+	printf("collect_durability_test: %d reports sent, %d acknowledged, %lld stored (%d without a reply: the "
+		"kill came between commit and reply); acknowledged but missing: %d; stored twice: %d\n", total_sent,
+		nacked, t.rows, unacked_stored, lost, twice);
+	CHECK(nacked > 0);
+	CHECK_INT(lost, 0);
+	CHECK_INT(twice, 0);
+	CHECK_INT(t.rows, nacked + unacked_stored);
+	free(t.count);
+}
+
+int main(void)
+{
+	char cli[4200], dir[] = "/tmp/certpin-durability-XXXXXX", db[4300], cmd[4400], tag[16];
+	const char *env_db = getenv("CERTPIN_COLLECT_DB"), *env_n = getenv("CERTPIN_COLLECTORS");
+	pthread_t th[CLIENTS];
+
+	signal(SIGPIPE, SIG_IGN);
+	test_collector_cli(cli, sizeof(cli));
+	if (!mkdtemp(dir))
+		return 1;
+	snprintf(db, sizeof(db), "%s", env_db && *env_db ? env_db : "");
+	if (!db[0])
+		snprintf(db, sizeof(db), "%s/reports.sqlite", dir);
+	ncoll = env_n ? atoi(env_n) : 1;
+	if (ncoll < 1 || ncoll > MAX_COLLECTORS)
+		ncoll = 1;
+	for (int k = 0; k < ncoll; k++) {
+		snprintf(tag, sizeof(tag), "c%d", k);
+		if (test_collector_start(&coll[k], cli, dir, tag, db, NULL) != 0) {
+			CHECK(!"collector did not start");
+			return test_finish("collect_durability_test");
+		}
+		atomic_store(&alive[k], 1);
+	}
+	int64_t t0 = now_ms();
+	for (int i = 0; i < CLIENTS; i++)
+		pthread_create(&th[i], NULL, client, (void *)(intptr_t)i);
+	while (now_ms() - t0 < KILL_AFTER_MS)
+		nanosleep(&(struct timespec){ 0, 20 * 1000000L }, NULL);
+	atomic_store(&alive[0], 0);
+	test_collector_kill(&coll[0]); /* kill -9, under load */
+	int killed_acked = atomic_load(&acked_by[0]);
+	while (now_ms() - t0 < RUN_MS)
+		nanosleep(&(struct timespec){ 0, 20 * 1000000L }, NULL);
+	atomic_store(&stop_clients, 1);
+	for (int i = 0; i < CLIENTS; i++)
+		pthread_join(th[i], NULL);
+	for (int k = 0; k < ncoll; k++) {
+		printf("collect_durability_test: collector %d%s acknowledged %d reports\n", k,
+			k == 0 ? " (killed with SIGKILL)" : "", atomic_load(&acked_by[k]));
+		CHECK(atomic_load(&acked_by[k]) > 0); /* each under load */
+		if (k > 0)
+			CHECK_INT(test_collector_stop(&coll[k]), 0);
+	}
+	CHECK(killed_acked > 0);
+	if (ncoll == 1) {
+		/* the killed collector's database opens again, as it was */
+		CHECK_INT(test_collector_start(&coll[0], cli, dir, "again", db, NULL), 0);
+		CHECK_INT(test_collector_stop(&coll[0]), 0);
+	}
+	int sent = atomic_load(&next_report) - 1;
+	check_counts(db, sent < MAX_REPORTS ? sent : MAX_REPORTS);
+	tally t = { calloc(MAX_REPORTS + 1, sizeof(int)), 0 };
+	if (read_counts(db, &t) == 0 && !env_db)
+		CHECK_INT(reports_total(cli, db, dir), t.rows);
+	else if (env_db)
+		CHECK(reports_total(cli, db, dir) >= t.rows);
+	free(t.count);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
+	return test_finish("collect_durability_test");
+}
