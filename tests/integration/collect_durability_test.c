@@ -37,7 +37,7 @@
 #define KILL_AFTER_MS 1500
 #define RUN_MS 3500
 
-static test_collector coll[MAX_COLLECTORS];
+static test_cproc coll[MAX_COLLECTORS];
 static int ncoll = 1;
 static atomic_int alive[MAX_COLLECTORS];
 static atomic_int next_report = 1, stop_clients;
@@ -156,7 +156,7 @@ int main(void)
 	pthread_t th[CLIENTS];
 
 	signal(SIGPIPE, SIG_IGN);
-	test_collector_cli(cli, sizeof(cli));
+	test_cproc_cli(cli, sizeof(cli));
 	if (!mkdtemp(dir))
 		return 1;
 	snprintf(db, sizeof(db), "%s", env_db && *env_db ? env_db : "");
@@ -167,7 +167,7 @@ int main(void)
 		ncoll = 1;
 	for (int k = 0; k < ncoll; k++) {
 		snprintf(tag, sizeof(tag), "c%d", k);
-		if (test_collector_start(&coll[k], cli, dir, tag, db, NULL) != 0) {
+		if (test_cproc_start(&coll[k], cli, dir, tag, db, NULL) != 0) {
 			CHECK(!"collector did not start");
 			return test_finish("collect_durability_test");
 		}
@@ -179,7 +179,7 @@ int main(void)
 	while (now_ms() - t0 < KILL_AFTER_MS)
 		nanosleep(&(struct timespec){ 0, 20 * 1000000L }, NULL);
 	atomic_store(&alive[0], 0);
-	test_collector_kill(&coll[0]); /* kill -9, under load */
+	test_cproc_kill(&coll[0]); /* kill -9, under load */
 	int killed_acked = atomic_load(&acked_by[0]);
 	while (now_ms() - t0 < RUN_MS)
 		nanosleep(&(struct timespec){ 0, 20 * 1000000L }, NULL);
@@ -191,13 +191,13 @@ int main(void)
 			k == 0 ? " (killed with SIGKILL)" : "", atomic_load(&acked_by[k]));
 		CHECK(atomic_load(&acked_by[k]) > 0); /* each under load */
 		if (k > 0)
-			CHECK_INT(test_collector_stop(&coll[k]), 0);
+			CHECK_INT(test_cproc_stop(&coll[k]), 0);
 	}
 	CHECK(killed_acked > 0);
 	if (ncoll == 1) {
 		/* the killed collector's database opens again, as it was */
-		CHECK_INT(test_collector_start(&coll[0], cli, dir, "again", db, NULL), 0);
-		CHECK_INT(test_collector_stop(&coll[0]), 0);
+		CHECK_INT(test_cproc_start(&coll[0], cli, dir, "again", db, NULL), 0);
+		CHECK_INT(test_cproc_stop(&coll[0]), 0);
 	}
 	int sent = atomic_load(&next_report) - 1;
 	check_counts(db, sent < MAX_REPORTS ? sent : MAX_REPORTS);

@@ -159,24 +159,24 @@ static void wait_for_attack(const attack *a, int port)
 	nanosleep(&(struct timespec){ 1, 0 }, NULL); /* a second of trickling: the slots are held, not just opened */
 	printf("collect_slowloris_test: attack: %d connections open, %ld closed by the server and reopened, "
 		"%lld evicted so far\n", atomic_load(&a->open), atomic_load(&a->reconnects),
-		test_collector_stat(port, "evicted"));
+		test_cproc_stat(port, "evicted"));
 }
 
 int main(void)
 {
 	char cli[4200], dir[] = "/tmp/certpin-slowloris-XXXXXX", db[4300], cmd[4400];
-	test_collector c;
+	test_cproc c;
 	static attack a;
 	pthread_t th;
 	int ok = 0;
 
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
-	test_collector_cli(cli, sizeof(cli));
+	test_cproc_cli(cli, sizeof(cli));
 	if (!mkdtemp(dir))
 		return 1;
 	snprintf(db, sizeof(db), "%s/reports.sqlite", dir);
-	if (test_collector_start(&c, cli, dir, "c", db, NULL) != 0) {
+	if (test_cproc_start(&c, cli, dir, "c", db, NULL) != 0) {
 		CHECK(!"collector did not start");
 		return test_finish("collect_slowloris_test");
 	}
@@ -198,14 +198,14 @@ int main(void)
 		ok += st == 201;
 		nanosleep(&(struct timespec){ 0, 300 * 1000000L }, NULL);
 	}
-	long long evicted = test_collector_stat(c.port, "evicted");
+	long long evicted = test_cproc_stat(c.port, "evicted");
 	atomic_store(&a.stop, 1);
 	pthread_join(th, NULL);
 	printf("collect_slowloris_test: %d of %d valid reports stored during the attack; %lld connections evicted\n", ok,
 		VALID_REPORTS, evicted);
 	CHECK(evicted > 0);
-	CHECK_INT(test_collector_stat(c.port, "stored"), 1 + ok);
-	CHECK_INT(test_collector_stop(&c), 0);
+	CHECK_INT(test_cproc_stat(c.port, "stored"), 1 + ok);
+	CHECK_INT(test_cproc_stop(&c), 0);
 	free(body);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)

@@ -36,7 +36,7 @@ static void nap_ms(unsigned int ms)
 	nanosleep(&ts, NULL);
 }
 
-void test_collector_cli(char *out, size_t n)
+void test_cproc_cli(char *out, size_t n)
 {
 	const char *env = getenv("CERTPIN");
 	char self[4096];
@@ -54,7 +54,7 @@ void test_collector_cli(char *out, size_t n)
 	snprintf(out, n, "%s/../certpin", self);
 }
 
-int test_collector_start(test_collector *c, const char *cli, const char *dir, const char *tag, const char *db,
+int test_cproc_start(test_cproc *c, const char *cli, const char *dir, const char *tag, const char *db,
 	const char *const *extra)
 {
 	char portfile[4200], out[4200];
@@ -96,11 +96,11 @@ int test_collector_start(test_collector *c, const char *cli, const char *dir, co
 		nap_ms(50);
 	}
 	fprintf(stderr, "collector %s did not start in 15 s\n", tag);
-	test_collector_kill(c);
+	test_cproc_kill(c);
 	return -1;
 }
 
-int test_collector_stop(test_collector *c)
+int test_cproc_stop(test_cproc *c)
 {
 	int st = 0;
 
@@ -114,11 +114,11 @@ int test_collector_stop(test_collector *c)
 		}
 		nap_ms(50);
 	}
-	test_collector_kill(c);
+	test_cproc_kill(c);
 	return -1;
 }
 
-void test_collector_kill(test_collector *c)
+void test_cproc_kill(test_cproc *c)
 {
 	if (c->pid <= 0)
 		return;
@@ -195,7 +195,7 @@ int test_post_report(int port, const char *src, const char *body, int timeout_ms
 	return status;
 }
 
-long long test_collector_stat(int port, const char *key)
+long long test_cproc_stat(int port, const char *key)
 {
 	static const char req[] = "GET /stats HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
 	int fd = connect_from(port, NULL);
