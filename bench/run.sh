@@ -3,11 +3,14 @@
 #
 # Runs bench_verify (the pin check of a verified chain of 3), bench_handshake
 # (plain OpenSSL against certpin_ssl_ctx_attach(), in memory, 32 hosts with
-# keys of their own), bench_cli_pin.sh, bench_monitor.sh, bench_collect,
-# bench_tofu, bench_policy (load time, memory per host, lookup against a
-# dependent load) and, for each TLS-stack adapter built (mbedTLS, GnuTLS,
-# wolfSSL), its check of a verified chain of 3 and plain handshakes of that
-# stack against the adapter's, in memory, and bench_curl (loops of 1000 HTTPS GETs with
+# keys of their own), bench_cli_pin.sh, bench_monitor.sh, bench_collect
+# (one SQLite collector against its bulk-insert ceiling, then, when the
+# PostgreSQL server binaries are installed, two collectors on a private
+# server of bench/pg.sh), bench_tofu, bench_policy (load time, memory per
+# host, lookup against a dependent load) and, for each TLS-stack adapter
+# built (mbedTLS, GnuTLS, wolfSSL), its check of a verified chain of 3 and
+# plain handshakes of that stack against the adapter's, in memory, and
+# bench_curl (loops of 1000 HTTPS GETs with
 # libcurl, a new connection each, with and without certpin_curl_attach(); when
 # libcertpin-curl is built).  Figures only: no benchmark fails on a timing.
 # Knobs (environment):
