@@ -219,13 +219,14 @@ static int make_template(certpin_policy **pp, certpin_report_input *in, certpin_
 
 /*
  * The bulk-insert ceiling: `total` reports shaped as the collector stores
- * the template (two pins, the body as received) into a fresh SQLite
- * database, 1000 to a transaction.  Reports/s, or -1.
+ * the template (two pins, the body as received, an idempotency key from one
+ * of `nclients` senders, each counting up as a reporter's do) into a fresh
+ * SQLite database, 1000 to a transaction.  Reports/s, or -1.
  */
-static double bulk_ceiling(const char *dir, int total)
+static double bulk_ceiling(const char *dir, int total, int nclients)
 {
 	enum { BATCH = 1000 };
-	static char bodies[BATCH][4200];
+	static char bodies[BATCH][4200], keys[BATCH][64];
 	cdb_report reps[BATCH];
 	const cdb_report *ptrs[BATCH];
 	cdb_pin pins[2] = { { 0, "sha256/MDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDA=", 0 },
@@ -257,10 +258,12 @@ static double bulk_ceiling(const char *dir, int total)
 			reps[i].body = bodies[i];
 			reps[i].pins = pins;
 			reps[i].npins = 2;
+			snprintf(keys[i], sizeof(keys[i]), "%032x-%016x", (done + i) % nclients, (done + i) / nclients);
+			reps[i].idem_key = keys[i];
 			ptrs[i] = &reps[i];
 		}
 		t0 = bench_now_ns();
-		if (cdb_store_batch(db, ptrs, (size_t)n, err, sizeof(err)) != 0) {
+		if (cdb_store_batch(db, ptrs, (size_t)n, NULL, err, sizeof(err)) != 0) {
 			fprintf(stderr, "bench_collect: ceiling: %s\n", err);
 			cdb_close(db);
 			return -1;
@@ -364,7 +367,7 @@ int main(int argc, char **argv)
 		return 1;
 	printf("== bench_collect: %s, %d collector(s), %d reports of %zu bytes, %d keep-alive clients\n",
 		sqlite ? "sqlite (WAL, acknowledged once synced)" : "postgresql", ncollectors, total, strlen(tmpl), nclients);
-	double ceiling = sqlite ? bulk_ceiling(dir, total) : 0;
+	double ceiling = sqlite ? bulk_ceiling(dir, total, nclients) : 0;
 	if (ceiling > 0)
 		printf("bulk ceiling:   %d reports straight into SQLite, 1000 a transaction = %.0f reports/s\n", total,
 			ceiling);

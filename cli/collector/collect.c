@@ -72,7 +72,9 @@ void usage_collect(FILE *f)
 		"store them: certpin's own, RFC 7469 (browsers), TrustKit (iOS, Android).\n"
 		"Runs until SIGINT/SIGTERM, or --max-requests/--duration.\n"
 		"Every request gets: 201 stored (durably: committed and synced to disk),\n"
-		"400 malformed report or bad HTTP, 413 too large, 415 not application/json,\n"
+		"200 duplicate (its Idempotency-Key header names a report stored before:\n"
+		"not stored again), 400 malformed report, Idempotency-Key or HTTP,\n"
+		"413 too large, 415 not application/json,\n"
 		"404/405 wrong path or method, 503 store error; a connection that does not\n"
 		"speak HTTP is closed without a reply.  Several collectors may share one\n"
 		"PostgreSQL database behind any load balancer.\n"
@@ -116,6 +118,7 @@ void usage_collect(FILE *f)
 typedef struct counters {
 	atomic_ullong requests;     /* report requests completed (any outcome) */
 	atomic_ullong stored;
+	atomic_ullong duplicates;   /* 200: the Idempotency-Key was stored already */
 	atomic_ullong malformed;    /* 400 */
 	atomic_ullong too_large;    /* 413 */
 	atomic_ullong bad_type;     /* 415 */
@@ -150,6 +153,7 @@ typedef struct request {
 	int early;                  /* ... before reading the request's body */
 	/* a report queued for the group commit: the connection is suspended until the job is done */
 	int committing, submitted;
+	char idem_key[CDB_IDEM_KEY_MAX + 1];   /* the Idempotency-Key header's value, "" if none */
 	cdb_report *copy;           /* the report, outliving the parse */
 	commit_job job;
 	struct MHD_Connection *conn;
@@ -205,9 +209,10 @@ static enum MHD_Result reply_stats(collector *C, struct MHD_Connection *conn)
 {
 	unsigned long long batches = 0, committed = 0;
 	commit_queue_counts(C->commits, &batches, &committed);
-	json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+	json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
 		"requests", (json_int_t)atomic_load(&C->c.requests),
 		"stored", (json_int_t)atomic_load(&C->c.stored),
+		"duplicates", (json_int_t)atomic_load(&C->c.duplicates),
 		"malformed", (json_int_t)atomic_load(&C->c.malformed),
 		"too_large", (json_int_t)atomic_load(&C->c.too_large),
 		"bad_type", (json_int_t)atomic_load(&C->c.bad_type),
@@ -299,6 +304,10 @@ static enum MHD_Result reply_committed(collector *C, struct MHD_Connection *conn
 		atomic_fetch_add(&C->c.store_errors, 1);
 		return reply_error(C, conn, MHD_HTTP_SERVICE_UNAVAILABLE, "report could not be stored");
 	}
+	if (q->job.duplicate) {
+		atomic_fetch_add(&C->c.duplicates, 1);
+		return reply(conn, MHD_HTTP_OK, "application/json", "{\"status\":\"duplicate\"}");
+	}
 	atomic_fetch_add(&C->c.stored, 1);
 	return reply(conn, MHD_HTTP_CREATED, "application/json", "{\"status\":\"stored\"}");
 }
@@ -346,13 +355,17 @@ static enum MHD_Result store_report(collector *C, struct MHD_Connection *conn, r
 	r.enforce = ri->enforce;
 	r.policy_version = ri->policy_version;
 	r.served_pin = served_pin;
-	for (size_t i = 0; i < CERTPIN_DIGEST_LEN; i++)
-		snprintf(r.report_key + 2 * i, 3, "%02x", ri->key[i]);
+	for (size_t i = 0; i < CERTPIN_DIGEST_LEN; i++) {
+		r.report_key[2 * i] = "0123456789abcdef"[ri->key[i] >> 4];
+		r.report_key[2 * i + 1] = "0123456789abcdef"[ri->key[i] & 15];
+	}
+	r.report_key[2 * CERTPIN_DIGEST_LEN] = '\0';
 	r.peer = peer;
 	r.body = q->buf;
 	r.pins = pins;
 	r.npins = n;
 	collect_origin(&r, &origin);
+	r.idem_key = q->idem_key[0] ? q->idem_key : NULL;
 	ret = commit_report(C, conn, q, &r);
 	free(ri);
 	return ret;
@@ -369,6 +382,22 @@ static int json_content_type(const char *ct)
 			return 1;
 	}
 	return 0;
+}
+
+static enum MHD_Result count_idem(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	(void)kind, (void)value;
+	if (strcasecmp(key, "Idempotency-Key") == 0)
+		(*(unsigned int *)cls)++;
+	return MHD_YES;
+}
+
+/* How many Idempotency-Key headers the request has (a second one is refused, not guessed between). */
+static unsigned int idem_headers(struct MHD_Connection *conn)
+{
+	unsigned int n = 0;
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, count_idem, &n);
+	return n;
 }
 
 /* The headers are complete: reply now (stats, health, wrong path, method, type or size), or accept the body. */
@@ -410,6 +439,14 @@ static enum MHD_Result route(collector *C, struct MHD_Connection *conn, const ch
 		atomic_fetch_add(&C->c.requests, 1);
 		atomic_fetch_add(&C->c.too_large, 1);
 		return reply_error(C, conn, MHD_HTTP_CONTENT_TOO_LARGE, "report too large");
+	}
+	if (idem_headers(conn) > 1 || collect_idem_key(q->idem_key,
+			MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Idempotency-Key")) < 0) {
+		replied_early(q, conn);
+		atomic_fetch_add(&C->c.requests, 1);
+		atomic_fetch_add(&C->c.malformed, 1);
+		return reply_error(C, conn, MHD_HTTP_BAD_REQUEST, "one Idempotency-Key of 1 to 128 visible "
+			"characters (quoted or bare), without '\"' or '\\'");
 	}
 	return MHD_YES;
 }
@@ -689,13 +726,14 @@ static void print_summary(collector *C)
 	commit_queue_counts(C->commits, &batches, &committed);
 	fprintf(stderr, "certpin: collect: %llu requests, %llu stored, %llu malformed, %llu too large, "
 		"%llu bad type, %llu bad path/method, %llu store errors, %llu cut off, %llu aborted, %llu bad HTTP, "
-		"%llu evicted; %llu reports in %llu commits\n",
+		"%llu evicted, %llu duplicates; %llu reports in %llu commits\n",
 		(unsigned long long)atomic_load(&c->requests), (unsigned long long)atomic_load(&c->stored),
 		(unsigned long long)atomic_load(&c->malformed), (unsigned long long)atomic_load(&c->too_large),
 		(unsigned long long)atomic_load(&c->bad_type), (unsigned long long)atomic_load(&c->bad_route),
 		(unsigned long long)atomic_load(&c->store_errors), (unsigned long long)atomic_load(&c->cut_off),
 		(unsigned long long)atomic_load(&c->aborted), (unsigned long long)atomic_load(&c->bad_http),
-		(unsigned long long)atomic_load(&c->evicted), committed, batches);
+		(unsigned long long)atomic_load(&c->evicted), (unsigned long long)atomic_load(&c->duplicates), committed,
+		batches);
 }
 
 /*

@@ -25,6 +25,7 @@ struct cdb {
 	sqlite3 *lite;
 	PGconn *pg;
 	sqlite3_stmt *ins_report, *ins_pin;   /* SQLite prepared statements */
+	sqlite3_stmt *begin, *commit, *rollback;
 	pthread_mutex_t mu;
 	int version;
 	int pg_prepared;                      /* PostgreSQL: the batch insert is prepared on this session */
@@ -45,6 +46,18 @@ struct cdb {
 	"ALTER TABLE reports ADD COLUMN trustkit_version TEXT;" \
 	"ALTER TABLE reports ADD COLUMN validation_result INTEGER;" \
 	"CREATE INDEX reports_app ON reports(app_bundle_id, app_version);"
+
+/*
+ * Schema 4: the sender's Idempotency-Key, unique among the stored reports
+ * (a retry of a report already stored is not stored twice), and without the
+ * index on report_key: no query looks a key up (reports counts distinct
+ * keys per group), and its random keys cost every small transaction one
+ * more page written per report.
+ */
+#define MIGRATION_4_SQL \
+	"ALTER TABLE reports ADD COLUMN idempotency_key TEXT;" \
+	"DROP INDEX reports_key;" \
+	"CREATE UNIQUE INDEX reports_idempotency ON reports(idempotency_key) WHERE idempotency_key IS NOT NULL;"
 
 /* One migration: SQL for each engine (several statements allowed). */
 static const struct migration {
@@ -84,6 +97,7 @@ static const struct migration {
 		"CREATE INDEX report_pins_report ON report_pins(report_id);"
 		"CREATE INDEX report_pins_pin ON report_pins(pin);" },
 	{ 3, "report formats and TrustKit's app fields", MIGRATION_3_SQL, MIGRATION_3_SQL },
+	{ 4, "idempotency keys; no index on report_key", MIGRATION_4_SQL, MIGRATION_4_SQL },
 };
 
 static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -318,16 +332,25 @@ static void pg_quiet(void *arg, const char *message)
 	(void)arg, (void)message;
 }
 
+/*
+ * The statements of every store, prepared once.  A report whose
+ * idempotency key is already stored inserts no row (DO NOTHING, not INSERT
+ * OR IGNORE, which would also skip a row that breaks any other constraint).
+ */
 static int prepare_sqlite(cdb *db, char *err, size_t errlen)
 {
 	if (sqlite3_prepare_v2(db->lite,
 			"INSERT INTO reports (received_at, report_time, day, hostname, port, noted_hostname, kind, enforce,"
 			" policy_version, served_pin, report_key, peer, body, format, app_bundle_id, app_version,"
-			" app_platform, app_platform_version, app_vendor_id, trustkit_version, validation_result)"
-			" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+			" app_platform, app_platform_version, app_vendor_id, trustkit_version, validation_result,"
+			" idempotency_key) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+			" ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING",
 			-1, &db->ins_report, NULL) != SQLITE_OK ||
 		sqlite3_prepare_v2(db->lite, "INSERT INTO report_pins (report_id, depth, pin, known) VALUES (?,?,?,?)",
-			-1, &db->ins_pin, NULL) != SQLITE_OK)
+			-1, &db->ins_pin, NULL) != SQLITE_OK ||
+		sqlite3_prepare_v2(db->lite, "BEGIN IMMEDIATE", -1, &db->begin, NULL) != SQLITE_OK ||
+		sqlite3_prepare_v2(db->lite, "COMMIT", -1, &db->commit, NULL) != SQLITE_OK ||
+		sqlite3_prepare_v2(db->lite, "ROLLBACK", -1, &db->rollback, NULL) != SQLITE_OK)
 		return fail(err, errlen, "sqlite: %s", sqlite3_errmsg(db->lite));
 	return 0;
 }
@@ -467,6 +490,9 @@ void cdb_close(cdb *db)
 		return;
 	sqlite3_finalize(db->ins_report);
 	sqlite3_finalize(db->ins_pin);
+	sqlite3_finalize(db->begin);
+	sqlite3_finalize(db->commit);
+	sqlite3_finalize(db->rollback);
 	if (db->lite)
 		sqlite3_close(db->lite);
 	if (db->pg)
@@ -477,9 +503,11 @@ void cdb_close(cdb *db)
 
 /* ---- store ----------------------------------------------------------------- */
 
-/* Schema 3's columns, parameters 14 to 21 (unset ones stay NULL). */
+/* Schema 3's and 4's columns, parameters 14 to 22 (unset ones stay NULL). */
 static void bind_origin(sqlite3_stmt *s, const cdb_report *r)
 {
+	if (r->idem_key)
+		sqlite3_bind_text(s, 22, r->idem_key, -1, SQLITE_STATIC);
 	const char *text[7] = { r->format ? r->format : "certpin", r->app_bundle_id, r->app_version, r->app_platform,
 		r->app_platform_version, r->app_vendor_id, r->trustkit_version };
 
@@ -490,8 +518,8 @@ static void bind_origin(sqlite3_stmt *s, const cdb_report *r)
 		sqlite3_bind_int(s, 21, r->validation_result);
 }
 
-/* Insert one report and its pins (in the caller's transaction). */
-static int insert_sqlite(cdb *db, const cdb_report *r, char *err, size_t errlen)
+/* Insert one report and its pins (in the caller's transaction); *dup: 1 if its key was stored already. */
+static int insert_sqlite(cdb *db, const cdb_report *r, unsigned char *dup, char *err, size_t errlen)
 {
 	sqlite3_stmt *s = db->ins_report;
 	int rc;
@@ -516,6 +544,9 @@ static int insert_sqlite(cdb *db, const cdb_report *r, char *err, size_t errlen)
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)
 		goto err;
+	*dup = sqlite3_changes(db->lite) == 0;
+	if (*dup)
+		return 0;
 	sqlite3_int64 id = sqlite3_last_insert_rowid(db->lite);
 	for (size_t i = 0; i < r->npins; i++) {
 		sqlite3_stmt *p = db->ins_pin;
@@ -536,16 +567,22 @@ err:
 
 /*
  * PostgreSQL: a batch is one pipeline (one round trip): BEGIN, one prepared
- * statement per report that inserts it and its pins, COMMIT.
+ * statement per report that inserts it and its pins, COMMIT.  The statement
+ * returns how many reports it inserted: 0 when the report's idempotency key
+ * is stored already (then no pins either).  Two collectors inserting the
+ * same key at once: the second waits for the first's transaction, then
+ * inserts nothing.
  */
-#define PG_INSERT_PARAMS 24
+#define PG_INSERT_PARAMS 25
 #define PG_INSERT_BATCH \
 	"WITH r AS (INSERT INTO reports (received_at, report_time, day, hostname, port, noted_hostname, kind, enforce," \
 	" policy_version, served_pin, report_key, peer, body, format, app_bundle_id, app_version, app_platform," \
-	" app_platform_version, app_vendor_id, trustkit_version, validation_result)" \
-	" VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21) RETURNING id)" \
-	" INSERT INTO report_pins (report_id, depth, pin, known)" \
-	" SELECT r.id, p.depth, p.pin, p.known FROM r, unnest($22::int[], $23::text[], $24::int[]) AS p(depth, pin, known)"
+	" app_platform_version, app_vendor_id, trustkit_version, validation_result, idempotency_key)" \
+	" VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$25)" \
+	" ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING id)," \
+	" p AS (INSERT INTO report_pins (report_id, depth, pin, known)" \
+	" SELECT r.id, p.depth, p.pin, p.known FROM r, unnest($22::int[], $23::text[], $24::int[]) AS p(depth, pin, known))" \
+	" SELECT COUNT(*) FROM r"
 
 /* Send one report of a pipelined batch: 0, or -1. */
 static int send_pg_report(PGconn *pg, const cdb_report *r)
@@ -555,7 +592,7 @@ static int send_pg_report(PGconn *pg, const cdb_report *r)
 	const char *params[PG_INSERT_PARAMS] = { received, rtime, r->day, r->hostname, port, r->noted_hostname,
 		r->kind, enforce, pv, r->served_pin, r->report_key, r->peer, r->body, r->format ? r->format : "certpin",
 		r->app_bundle_id, r->app_version, r->app_platform, r->app_platform_version, r->app_vendor_id,
-		r->trustkit_version, r->validation_result > 0 ? vr : NULL, depths, pins, known };
+		r->trustkit_version, r->validation_result > 0 ? vr : NULL, depths, pins, known, r->idem_key };
 	size_t d = 0, p = 0, k = 0, np = r->npins < CDB_PINS_MAX ? r->npins : CDB_PINS_MAX;
 
 	snprintf(received, sizeof(received), "%lld", (long long)r->received_at);
@@ -580,18 +617,23 @@ static int send_pg_report(PGconn *pg, const cdb_report *r)
 	return PQsendQueryPrepared(pg, "certpin_insert", PG_INSERT_PARAMS, params, NULL, NULL, 0) == 1 ? 0 : -1;
 }
 
-/* Read the results of `nqueries` pipelined commands and the sync: 0, or -1 with the first error. */
-static int read_pipeline(PGconn *pg, int nqueries, char *err, size_t errlen)
+/*
+ * Read the results of a batch's pipeline (BEGIN, `n` inserts, COMMIT) and
+ * its sync: 0, or -1 with the first error.  dup[i]: insert i stored nothing.
+ */
+static int read_pipeline(PGconn *pg, size_t n, unsigned char *dup, char *err, size_t errlen)
 {
 	int rc = 0;
 
-	for (int i = 0; i < nqueries; i++) {
+	for (size_t i = 0; i < n + 2; i++) {
 		PGresult *res;
 		while ((res = PQgetResult(pg)) != NULL) {
 			ExecStatusType st = PQresultStatus(res);
 			if (rc == 0 && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
 				rc = fail(err, errlen, "postgresql: %s", st == PGRES_PIPELINE_ABORTED ?
 					"batch aborted" : PQresultErrorMessage(res));
+			if (st == PGRES_TUPLES_OK && i >= 1 && i <= n)
+				dup[i - 1] = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "0") == 0;
 			PQclear(res);
 		}
 	}
@@ -602,7 +644,8 @@ static int read_pipeline(PGconn *pg, int nqueries, char *err, size_t errlen)
 	return rc;
 }
 
-static int store_batch_pg(cdb *db, const cdb_report *const *r, size_t n, char *err, size_t errlen)
+static int store_batch_pg(cdb *db, const cdb_report *const *r, size_t n, unsigned char *dup, char *err,
+	size_t errlen)
 {
 	PGconn *pg = db->pg;
 	int rc = 0;
@@ -627,7 +670,7 @@ static int store_batch_pg(cdb *db, const cdb_report *const *r, size_t n, char *e
 	if (rc != 0)
 		fail(err, errlen, "postgresql: %s", PQerrorMessage(pg));
 	else
-		rc = read_pipeline(pg, (int)n + 2, err, errlen);
+		rc = read_pipeline(pg, n, dup, err, errlen);
 	if (PQexitPipelineMode(pg) != 1 && rc == 0)
 		rc = fail(err, errlen, "postgresql: %s", PQerrorMessage(pg));
 	return rc;
@@ -640,12 +683,26 @@ static int store_batch_pg(cdb *db, const cdb_report *const *r, size_t n, char *e
  * PostgreSQL: COMMIT returns once the server has flushed its WAL
  * (synchronous_commit as the server sets it).
  */
-int cdb_store_batch(cdb *db, const cdb_report *const *r, size_t n, char *err, size_t errlen)
+/* Step one of the prepared transaction statements: 0, or -1 with SQLite's message. */
+static int step_sqlite(cdb *db, sqlite3_stmt *st, char *err, size_t errlen)
 {
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : fail(err, errlen, "sqlite: %s", sqlite3_errmsg(db->lite));
+}
+
+int cdb_store_batch(cdb *db, const cdb_report *const *r, size_t n, unsigned char *duplicate, char *err,
+	size_t errlen)
+{
+	unsigned char scratch[1];
+	unsigned char *dup = duplicate;
 	int rc = 0;
 
 	if (err && errlen)
 		err[0] = '\0';
+	if (!dup && !(dup = n <= 1 ? scratch : calloc(n, 1)))
+		return fail(err, errlen, "out of memory");
+	memset(dup, 0, n);
 	pthread_mutex_lock(&db->mu);
 	if (db->kind == ENGINE_PG) {
 		/* a PostgreSQL server that restarted: reconnect once (its prepared statement is gone); else 503 */
@@ -653,25 +710,33 @@ int cdb_store_batch(cdb *db, const cdb_report *const *r, size_t n, char *err, si
 			PQreset(db->pg);
 			db->pg_prepared = 0;
 		}
-		rc = store_batch_pg(db, r, n, err, errlen);
+		rc = store_batch_pg(db, r, n, dup, err, errlen);
 		goto out;
 	}
-	if (exec_script(db, "BEGIN IMMEDIATE", err, errlen) != 0) {
+	if (!db->begin) {
+		rc = fail(err, errlen, "sqlite: the database is open read-only");
+		goto out;
+	}
+	if (step_sqlite(db, db->begin, err, errlen) != 0) {
 		rc = -1;
 		goto out;
 	}
 	for (size_t i = 0; i < n && rc == 0; i++)
-		rc = insert_sqlite(db, r[i], err, errlen);
+		rc = insert_sqlite(db, r[i], &dup[i], err, errlen);
 	if (rc == 0)
-		rc = exec_script(db, "COMMIT", err, errlen);
-	if (rc != 0)
-		exec_script(db, "ROLLBACK", NULL, 0);
+		rc = step_sqlite(db, db->commit, err, errlen);
+	if (rc != 0 && sqlite3_get_autocommit(db->lite) == 0)
+		step_sqlite(db, db->rollback, NULL, 0);
 out:
 	pthread_mutex_unlock(&db->mu);
+	if (rc != 0)
+		memset(dup, 0, n);
+	if (dup != duplicate && dup != scratch)
+		free(dup);
 	return rc;
 }
 
-int cdb_store(cdb *db, const cdb_report *r, char *err, size_t errlen)
+int cdb_store(cdb *db, const cdb_report *r, unsigned char *duplicate, char *err, size_t errlen)
 {
-	return cdb_store_batch(db, &r, 1, err, errlen);
+	return cdb_store_batch(db, &r, 1, duplicate, err, errlen);
 }

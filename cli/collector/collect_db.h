@@ -20,7 +20,7 @@
 typedef struct cdb cdb;
 
 /* Latest schema version this program knows. */
-#define CDB_SCHEMA_VERSION 3
+#define CDB_SCHEMA_VERSION 4
 
 /*
  * Open (creating if needed) and migrate.  `spec` is "postgresql://..." or
@@ -50,6 +50,9 @@ typedef struct cdb_pin {
 	int known;             /* 1 if it is one of the report's known pins */
 } cdb_pin;
 
+/* Longest Idempotency-Key stored (characters). */
+#define CDB_IDEM_KEY_MAX 128
+
 /* A field added here must be copied by commit_copy_report() too (commit.c; a size check fails otherwise). */
 typedef struct cdb_report {
 	int64_t received_at;   /* Unix time, server clock */
@@ -72,15 +75,25 @@ typedef struct cdb_report {
 	const char *app_bundle_id, *app_version, *app_platform;     /* TrustKit's; NULL: none (SQL NULL) */
 	const char *app_platform_version, *app_vendor_id, *trustkit_version;
 	int validation_result; /* TrustKit's; <= 0: none (SQL NULL) */
+	/* schema 4: the sender's Idempotency-Key (unique among stored reports); NULL: none */
+	const char *idem_key;
 } cdb_report;
 
-/* Store one report and its pins in one transaction.  0 or -1 (err set). */
-int cdb_store(cdb *db, const cdb_report *r, char *err, size_t errlen);
+/*
+ * Store one report and its pins in one transaction.  0 or -1 (err set).
+ * *duplicate (may be NULL) is set to 1 when the report's idem_key was
+ * already stored: then nothing is stored, and that is success.
+ */
+int cdb_store(cdb *db, const cdb_report *r, unsigned char *duplicate, char *err, size_t errlen);
 /*
  * Store `n` reports in one transaction: all of them, or (-1, err set) none.
  * Returns once the transaction is durable (SQLite: synchronous=FULL).
+ * duplicate[i] (the array may be NULL) is set to 1 for a report whose
+ * idem_key was stored before or earlier in the batch (not stored again),
+ * else to 0.
  */
-int cdb_store_batch(cdb *db, const cdb_report *const *r, size_t n, char *err, size_t errlen);
+int cdb_store_batch(cdb *db, const cdb_report *const *r, size_t n, unsigned char *duplicate, char *err,
+	size_t errlen);
 
 /*
  * Run a query; `row` is called for every result row with the column values

@@ -37,7 +37,7 @@ struct commit_queue {
 
 #if defined(__LP64__)
 /* commit_copy_report() copies every field: a field added to cdb_report must be added there, and this size updated. */
-_Static_assert(sizeof(cdb_report) == 256, "cdb_report changed: copy the new fields in commit_copy_report()");
+_Static_assert(sizeof(cdb_report) == 264, "cdb_report changed: copy the new fields in commit_copy_report()");
 #endif
 
 /* Copy `s` (NULL stays NULL) to *at, advance it. */
@@ -58,7 +58,7 @@ cdb_report *commit_copy_report(const cdb_report *r)
 {
 	const char *const strs[] = { r->hostname, r->noted_hostname, r->kind, r->served_pin, r->peer, r->body,
 		r->format, r->app_bundle_id, r->app_version, r->app_platform, r->app_platform_version, r->app_vendor_id,
-		r->trustkit_version };
+		r->trustkit_version, r->idem_key };
 	size_t len = sizeof(*r) + r->npins * sizeof(cdb_pin);
 	cdb_report *c;
 	char *at;
@@ -87,17 +87,21 @@ cdb_report *commit_copy_report(const cdb_report *r)
 	c->app_platform_version = dup_into(&at, r->app_platform_version);
 	c->app_vendor_id = dup_into(&at, r->app_vendor_id);
 	c->trustkit_version = dup_into(&at, r->trustkit_version);
+	c->idem_key = dup_into(&at, r->idem_key);
 	return c;
 }
 
 /* Store a batch: in one transaction, else one by one.  Sets each job's rc. */
 static void store(commit_queue *q, commit_job **jobs, const cdb_report **reports, size_t n)
 {
+	unsigned char dup[BATCH_MAX];
 	char err[256];
 
-	if (cdb_store_batch(q->db, reports, n, err, sizeof(err)) == 0) {
-		for (size_t i = 0; i < n; i++)
+	if (cdb_store_batch(q->db, reports, n, dup, err, sizeof(err)) == 0) {
+		for (size_t i = 0; i < n; i++) {
 			jobs[i]->rc = 0;
+			jobs[i]->duplicate = dup[i];
+		}
 		return;
 	}
 	if (n == 1) {
@@ -106,7 +110,8 @@ static void store(commit_queue *q, commit_job **jobs, const cdb_report **reports
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
-		jobs[i]->rc = cdb_store(q->db, reports[i], err, sizeof(err));
+		jobs[i]->rc = cdb_store(q->db, reports[i], dup, err, sizeof(err));
+		jobs[i]->duplicate = jobs[i]->rc == 0 && dup[0];
 		if (jobs[i]->rc != 0)
 			cli_warn("collect: cannot store report: %s", err);
 	}

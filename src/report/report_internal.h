@@ -41,15 +41,18 @@ int certpin_report__from_ssl(char **out, unsigned char *key, const struct ssl_st
 
 /*
  * The reporter's spool (spool.c).  _write: `json` as a new file of `dir`,
- * atomically, unless it holds `max` already; 0 or -1.  _read: up to `room`
- * spooled reports, each handed to `take` (the text malloc'd, the caller's;
- * `take` returns false to stop); files that cannot be read are removed.
- * Returns the number taken.
+ * atomically, unless it holds `max` already, its idempotency key `idem`
+ * (CERTPIN_REPORT__IDEM_LEN characters, or "") kept in the file's name; 0
+ * or -1.  _read: up to `room` spooled reports, each handed to `take` (the
+ * text malloc'd, the caller's; its key, "" for a file without one; `take`
+ * returns false to stop); files that cannot be read are removed.  Returns
+ * the number taken.
  */
+#define CERTPIN_REPORT__IDEM_LEN 49     /* 32 hex digits, '-', 16 hex digits */
 int certpin_report__spool_write(const char *dir, size_t max, const char *json, size_t len,
-	const unsigned char key[CERTPIN_DIGEST_LEN], unsigned long seq);
+	const unsigned char key[CERTPIN_DIGEST_LEN], const char *idem, unsigned long seq);
 size_t certpin_report__spool_read(const char *dir, size_t room,
-	bool (*take)(void *ctx, char *json, size_t len, const char *path), void *ctx);
+	bool (*take)(void *ctx, char *json, size_t len, const char *path, const char *idem), void *ctx);
 
 /*
  * The reporter's dedup table (dedup.c): the last `cap` report keys and when

@@ -4,6 +4,11 @@
  * (atomic rename) for reports that could not be delivered, and a dedup table
  * keyed on host, port, chain and result.
  *
+ * Every report carries an Idempotency-Key (128 random bits of the reporter,
+ * a counter of its reports) that stays the same on every retry and in the
+ * spool, so that a collector which stored a report but whose reply was lost
+ * does not store the retry again.
+ *
  * Locking: one mutex guards the queue, the dedup table and the counters.
  * Submitters hold it only to look up a key and link an item; the sender
  * drops it for every POST, callback and file operation.
@@ -12,6 +17,7 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
+#include <openssl/rand.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -25,6 +31,7 @@ typedef struct item {
 	char *json;
 	size_t len;
 	unsigned char key[CERTPIN_DIGEST_LEN];
+	char idem[CERTPIN_REPORT__IDEM_LEN + 1];   /* Idempotency-Key ("" none: an old spool file) */
 	unsigned int done;          /* bit per URI finished with: accepted, or refused for good */
 	int rejected;               /* some URI refused it for good (4xx) */
 	unsigned int attempts;      /* delivery rounds made */
@@ -58,6 +65,8 @@ struct certpin_reporter {
 	uint64_t next_scan_ms;
 	unsigned long seq;
 	uint64_t rng;
+	char idem_prefix[33];       /* 128 random bits, hex */
+	uint64_t idem_next;
 
 	certpin_report__dedup dedup;
 
@@ -158,7 +167,7 @@ static void q_remove(certpin_reporter *r, item *it)
 
 static int spool_write(certpin_reporter *r, const item *it, unsigned long seq)
 {
-	return certpin_report__spool_write(r->spool_dir, r->o.spool_max, it->json, it->len, it->key, seq);
+	return certpin_report__spool_write(r->spool_dir, r->o.spool_max, it->json, it->len, it->key, it->idem, seq);
 }
 
 typedef struct spool_take_ctx {
@@ -168,7 +177,7 @@ typedef struct spool_take_ctx {
 } spool_take_ctx;
 
 /* A spooled report as a new item; false to stop (out of memory). */
-static bool spool_take(void *ctx, char *json, size_t len, const char *path)
+static bool spool_take(void *ctx, char *json, size_t len, const char *path, const char *idem)
 {
 	spool_take_ctx *c = ctx;
 	item *it = calloc(1, sizeof(*it));
@@ -180,6 +189,7 @@ static bool spool_take(void *ctx, char *json, size_t len, const char *path)
 	}
 	it->json = json;
 	it->len = len;
+	snprintf(it->idem, sizeof(it->idem), "%s", idem);
 	item_route(c->r, it, c->r->nuris ? -1 : report_rule(c->r, it));
 	c->out[c->n++] = it;
 	return true;
@@ -211,17 +221,39 @@ static int xfer_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, 
 
 enum { POST_OK = 0, POST_RETRY = 1, POST_REJECTED = 2 };
 
+/* The request's headers: the content type and the report's idempotency key; NULL when out of memory. */
+static struct curl_slist *post_headers(const item *it)
+{
+	char idem[sizeof(it->idem) + 20];
+	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json"), *t;
+
+	if (!h || !it->idem[0])
+		return h;
+	snprintf(idem, sizeof(idem), "Idempotency-Key: \"%s\"", it->idem);
+	if (!(t = curl_slist_append(h, idem)))
+		curl_slist_free_all(h);
+	return t;
+}
+
 static int post(certpin_reporter *r, CURL *c, const char *uri, const item *it)
 {
+	struct curl_slist *hdrs = post_headers(it);
 	long status = 0;
+	CURLcode cc;
 
+	(void)r;
+	if (!hdrs)
+		return POST_RETRY;
 	curl_easy_setopt(c, CURLOPT_URL, uri);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, it->json);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)it->len);
-	if (curl_easy_perform(c) != CURLE_OK)
+	cc = curl_easy_perform(c);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+	curl_slist_free_all(hdrs);
+	if (cc != CURLE_OK)
 		return POST_RETRY;
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	(void)r;
 	if (status >= 200 && status < 300)
 		return POST_OK;
 	if (status == 408 || status == 429 || status >= 500 || status < 200)
@@ -229,15 +261,13 @@ static int post(certpin_reporter *r, CURL *c, const char *uri, const item *it)
 	return POST_REJECTED;
 }
 
-static CURL *curl_new(certpin_reporter *r, struct curl_slist **hdrs)
+static CURL *curl_new(certpin_reporter *r)
 {
 	CURL *c = curl_easy_init();
 
 	if (!c)
 		return NULL;
-	*hdrs = curl_slist_append(NULL, "Content-Type: application/json");
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, *hdrs);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)r->o.timeout_ms);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)r->o.timeout_ms);
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
@@ -420,8 +450,7 @@ static void send_locked(certpin_reporter *r, CURL *c, item *it)
 static void *sender_main(void *arg)
 {
 	certpin_reporter *r = arg;
-	struct curl_slist *hdrs = NULL;
-	CURL *c = r->any_uris ? curl_new(r, &hdrs) : NULL;
+	CURL *c = r->any_uris ? curl_new(r) : NULL;
 
 	pthread_mutex_lock(&r->mu);
 	while (!r->stop) {
@@ -442,7 +471,6 @@ static void *sender_main(void *arg)
 	pthread_mutex_unlock(&r->mu);
 	if (c)
 		curl_easy_cleanup(c);
-	curl_slist_free_all(hdrs);
 	return NULL;
 }
 
@@ -580,6 +608,13 @@ int certpin_reporter_new(certpin_reporter **out, certpin_policy *policy, const c
 	r->rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)r;
 	if (!r->rng)
 		r->rng = 1;
+	unsigned char rnd[16];
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+		rc = CERTPIN_E_TLS;
+		goto err;
+	}
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		snprintf(r->idem_prefix + 2 * i, 3, "%02x", rnd[i]);
 	for (size_t i = 0; i < opts->nreport_uris; i++) {
 		if (!(r->uris[i] = strdup(opts->report_uris[i])))
 			goto err;
@@ -635,6 +670,7 @@ static int enqueue(certpin_reporter *r, char *json, const unsigned char *key, lo
 	it->uris = route.uris;
 	it->nuris = route.nuris;
 	memcpy(it->key, key, CERTPIN_DIGEST_LEN);
+	snprintf(it->idem, sizeof(it->idem), "%s-%016llx", r->idem_prefix, (unsigned long long)r->idem_next++);
 	it->due_ms = 0;
 	q_push(r, it);
 	r->st.queued = r->qlen;

@@ -2,6 +2,9 @@
  * The reporter's spool directory: one file per report that could not be
  * delivered, written atomically (temporary file, fsync, rename) and read
  * back for a later attempt.  Bounded in files and in bytes per file.
+ * A file's name ends in the report's idempotency key ("r-...-k<KEY>.json"),
+ * so that its delivery after a restart is known to the collector as the
+ * same report; files spooled before keys existed have none.
  */
 #include "report_internal.h"
 
@@ -15,6 +18,7 @@
 #define SPOOL_FILE_MAX (CERTPIN_REPORT_MAX_LEN)
 #define SPOOL_PREFIX "r-"
 #define SPOOL_SUFFIX ".json"
+#define SPOOL_KEY_MARK "-k"
 
 static int is_spool_name(const char *name)
 {
@@ -38,7 +42,7 @@ static size_t spool_count(const char *dir)
 }
 
 int certpin_report__spool_write(const char *dir, size_t max, const char *json, size_t len,
-	const unsigned char key[CERTPIN_DIGEST_LEN], unsigned long seq)
+	const unsigned char key[CERTPIN_DIGEST_LEN], const char *idem, unsigned long seq)
 {
 	char tmp[4096], dst[4096];
 	int fd, ok = 0;
@@ -47,8 +51,9 @@ int certpin_report__spool_write(const char *dir, size_t max, const char *json, s
 	if (spool_count(dir) >= max)
 		return -1;
 	snprintf(tmp, sizeof(tmp), "%s/.tmp-%ld-%lu", dir, (long)getpid(), seq);
-	snprintf(dst, sizeof(dst), "%s/" SPOOL_PREFIX "%lld-%ld-%lu-%02x%02x%02x%02x" SPOOL_SUFFIX, dir,
-		(long long)time(NULL), (long)getpid(), seq, key[0], key[1], key[2], key[3]);
+	snprintf(dst, sizeof(dst), "%s/" SPOOL_PREFIX "%lld-%ld-%lu-%02x%02x%02x%02x%s%s" SPOOL_SUFFIX, dir,
+		(long long)time(NULL), (long)getpid(), seq, key[0], key[1], key[2], key[3], idem[0] ? SPOOL_KEY_MARK : "",
+		idem);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
@@ -103,8 +108,26 @@ err:
 	return NULL;
 }
 
+/* The idempotency key at the end of spool file `name` into `idem`, else "". */
+static void spool_key(char idem[CERTPIN_REPORT__IDEM_LEN + 1], const char *name)
+{
+	size_t n = strlen(name) - strlen(SPOOL_SUFFIX), kl = CERTPIN_REPORT__IDEM_LEN, ml = strlen(SPOOL_KEY_MARK);
+	const char *k = name + n - kl;
+
+	idem[0] = '\0';
+	if (n < strlen(SPOOL_PREFIX) + ml + kl || strncmp(k - ml, SPOOL_KEY_MARK, ml) != 0)
+		return;
+	for (size_t i = 0; i < kl; i++) {
+		int hex = (k[i] >= '0' && k[i] <= '9') || (k[i] >= 'a' && k[i] <= 'f');
+		if (i == 32 ? k[i] != '-' : !hex)
+			return;
+	}
+	memcpy(idem, k, kl);
+	idem[kl] = '\0';
+}
+
 size_t certpin_report__spool_read(const char *dir, size_t room,
-	bool (*take)(void *ctx, char *json, size_t len, const char *path), void *ctx)
+	bool (*take)(void *ctx, char *json, size_t len, const char *path, const char *idem), void *ctx)
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
@@ -113,7 +136,7 @@ size_t certpin_report__spool_read(const char *dir, size_t room,
 	if (!d)
 		return 0;
 	while (n < room && (de = readdir(d))) {
-		char path[4096], *json;
+		char path[4096], idem[CERTPIN_REPORT__IDEM_LEN + 1], *json;
 		size_t len;
 		if (!is_spool_name(de->d_name))
 			continue;
@@ -123,7 +146,8 @@ size_t certpin_report__spool_read(const char *dir, size_t room,
 			unlink(path); /* unreadable, empty or oversized: it can never be sent */
 			continue;
 		}
-		if (!take(ctx, json, len, path))
+		spool_key(idem, de->d_name);
+		if (!take(ctx, json, len, path, idem))
 			break;
 		n++;
 	}

@@ -1,7 +1,7 @@
 #!/bin/sh
 # collect_cli_test.sh - "certpin collect" and "certpin reports" as commands on
 # SQLite: WAL mode, versioned migrations (recorded once, a newer schema is
-# refused untouched; only collect migrates, from schema 1 or 2 with the
+# refused untouched; only collect migrates, from schema 1, 2 or 3 with the
 # reports kept; reports reads an older schema never and writes nothing),
 # argument errors with exit 3 and one-line messages (TLS key not matching
 # its certificate, unwritable port file), no
@@ -65,7 +65,7 @@ rc=$?
 [ "$(wc -l <"$DIR/err")" -eq 1 ] && grep -q '^certpin: collect: 0 requests' "$DIR/err" && ok ||
 	bad "collect --verbose printed more than the summary: $(cat "$DIR/err")"
 [ "$(sqlite3 "$DB" 'PRAGMA journal_mode')" = wal ] && ok || bad "database is not in WAL mode"
-[ "$(sqlite3 "$DB" "SELECT group_concat(version) FROM schema_migrations")" = "1,2,3" ] && ok ||
+[ "$(sqlite3 "$DB" "SELECT group_concat(version) FROM schema_migrations")" = "1,2,3,4" ] && ok ||
 	bad "schema_migrations: $(sqlite3 "$DB" 'SELECT * FROM schema_migrations')"
 
 # reopening applies nothing twice; an empty database summarizes
@@ -73,7 +73,7 @@ rc=$?
 grep -q '^0 failure reports' "$DIR/out" && ok || bad "empty summary: $(head -n 1 "$DIR/out")"
 "$CERTPIN" reports --db "sqlite:$DB" --json >"$DIR/out" 2>"$DIR/err" && ok || bad "reports --json with sqlite: prefix"
 grep -q '"total": 0' "$DIR/out" && ok || bad "empty JSON total"
-[ "$(sqlite3 "$DB" 'SELECT count(*) FROM schema_migrations')" = 3 ] && ok || bad "migrations applied twice"
+[ "$(sqlite3 "$DB" 'SELECT count(*) FROM schema_migrations')" = 4 ] && ok || bad "migrations applied twice"
 "$CERTPIN" reports --db "$DB" --html "$DIR/r.html" 2>"$DIR/err" && ok || bad "reports --html"
 grep -q 'no reports' "$DIR/r.html" && grep -q '</html>' "$DIR/r.html" && ok || bad "empty HTML page"
 
@@ -120,10 +120,27 @@ chmod 0755 "$DIR/ro"
 chmod 0644 "$DIR/ro/r.sqlite"
 
 # a database of an older schema: reports refuses it untouched, collect migrates it, the reports in it kept.
+# Version 3 (before idempotency keys), as 3 left it:
+V3=$DIR/v3.sqlite
+cp "$DB" "$V3"
+sqlite3 "$V3" "DROP INDEX reports_idempotency; ALTER TABLE reports DROP COLUMN idempotency_key;
+	CREATE INDEX reports_key ON reports(report_key); DELETE FROM schema_migrations WHERE version = 4"
+expect_usage "schema 3 (reports)" reports --db "$V3"
+grep -q 'schema version 3 is older than this certpin.s (4)' "$DIR/err" && ok || bad "schema 3 message: $(cat "$DIR/err")"
+"$CERTPIN" collect --db "$V3" --listen 127.0.0.1:0 --duration 1 >/dev/null 2>"$DIR/err" && ok ||
+	bad "collect on a schema 3 database: $(cat "$DIR/err")"
+[ "$(sqlite3 "$V3" "SELECT group_concat(version) FROM schema_migrations")" = "1,2,3,4" ] && ok ||
+	bad "collect did not migrate the schema 3 database"
+# schema 4: the key's unique index in place of the index on report_key
+[ "$(sqlite3 "$V3" "SELECT group_concat(name) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'reports'
+	ORDER BY name")" = "reports_received,reports_host,reports_app,reports_idempotency" ] && ok ||
+	bad "schema 4 indexes: $(sqlite3 "$V3" "SELECT name FROM sqlite_master WHERE type = 'index'")"
 # Version 2 (before the report formats), holding one of certpin's own reports:
 OLD=$DIR/old.sqlite
-cp "$DB" "$OLD"
-sqlite3 "$OLD" "DROP INDEX reports_app; ALTER TABLE reports DROP COLUMN format;
+cp "$V3" "$OLD"
+sqlite3 "$OLD" "DROP INDEX reports_idempotency; ALTER TABLE reports DROP COLUMN idempotency_key;
+	CREATE INDEX reports_key ON reports(report_key); DELETE FROM schema_migrations WHERE version = 4;
+	DROP INDEX reports_app; ALTER TABLE reports DROP COLUMN format;
 	ALTER TABLE reports DROP COLUMN app_bundle_id; ALTER TABLE reports DROP COLUMN app_version;
 	ALTER TABLE reports DROP COLUMN app_platform; ALTER TABLE reports DROP COLUMN app_platform_version;
 	ALTER TABLE reports DROP COLUMN app_vendor_id; ALTER TABLE reports DROP COLUMN trustkit_version;
@@ -133,22 +150,24 @@ sqlite3 "$OLD" "DROP INDEX reports_app; ALTER TABLE reports DROP COLUMN format;
 	INSERT INTO report_pins VALUES (1, 0, 'sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=', 0)"
 sum0=$(cksum <"$OLD")
 expect_usage "older schema (reports)" reports --db "$OLD"
-grep -q 'schema version 2 is older than this certpin.s (3); run certpin collect on it once to migrate it' "$DIR/err" &&
+grep -q 'schema version 2 is older than this certpin.s (4); run certpin collect on it once to migrate it' "$DIR/err" &&
 	ok || bad "older schema message: $(cat "$DIR/err")"
 [ "$(cksum <"$OLD")" = "$sum0" ] && ok || bad "reports changed the older database"
 [ "$(sqlite3 "$OLD" 'SELECT max(version) FROM schema_migrations')" = 2 ] && ok || bad "reports migrated the database"
 "$CERTPIN" collect --db "$OLD" --listen 127.0.0.1:0 --duration 1 >/dev/null 2>"$DIR/err" && ok ||
 	bad "collect on the older database: $(cat "$DIR/err")"
-[ "$(sqlite3 "$OLD" "SELECT group_concat(version) FROM schema_migrations")" = "1,2,3" ] && ok ||
+[ "$(sqlite3 "$OLD" "SELECT group_concat(version) FROM schema_migrations")" = "1,2,3,4" ] && ok ||
 	bad "collect did not migrate the older database"
-[ "$(sqlite3 "$OLD" "SELECT hostname, format, app_bundle_id IS NULL, validation_result IS NULL FROM reports")" = \
-	"old.certpin.test|certpin|1|1" ] && ok || bad "migrated report: $(sqlite3 "$OLD" 'SELECT * FROM reports')"
+[ "$(sqlite3 "$OLD" "SELECT hostname, format, app_bundle_id IS NULL, validation_result IS NULL,
+	idempotency_key IS NULL FROM reports")" = "old.certpin.test|certpin|1|1|1" ] && ok ||
+	bad "migrated report: $(sqlite3 "$OLD" 'SELECT * FROM reports')"
 "$CERTPIN" reports --db "$OLD" >"$DIR/out" 2>"$DIR/err" && ok || bad "reports after migration: $(cat "$DIR/err")"
 grep -q '^1 failure reports' "$DIR/out" && ok || bad "migrated summary: $(head -n 1 "$DIR/out")"
 # version 1 (before the indexes): every migration since is applied in order
 V1=$DIR/v1.sqlite
 cp "$OLD" "$V1"
-sqlite3 "$V1" "DROP INDEX reports_received; DROP INDEX reports_host; DROP INDEX reports_key;
+sqlite3 "$V1" "DROP INDEX reports_idempotency; ALTER TABLE reports DROP COLUMN idempotency_key;
+	DROP INDEX reports_received; DROP INDEX reports_host;
 	DROP INDEX report_pins_report; DROP INDEX report_pins_pin; DROP INDEX reports_app;
 	ALTER TABLE reports DROP COLUMN format; ALTER TABLE reports DROP COLUMN app_bundle_id;
 	ALTER TABLE reports DROP COLUMN app_version; ALTER TABLE reports DROP COLUMN app_platform;
@@ -156,10 +175,10 @@ sqlite3 "$V1" "DROP INDEX reports_received; DROP INDEX reports_host; DROP INDEX 
 	ALTER TABLE reports DROP COLUMN trustkit_version; ALTER TABLE reports DROP COLUMN validation_result;
 	DELETE FROM schema_migrations WHERE version >= 2"
 expect_usage "schema 1 (reports)" reports --db "$V1"
-grep -q 'schema version 1 is older than this certpin.s (3)' "$DIR/err" && ok || bad "schema 1 message: $(cat "$DIR/err")"
+grep -q 'schema version 1 is older than this certpin.s (4)' "$DIR/err" && ok || bad "schema 1 message: $(cat "$DIR/err")"
 "$CERTPIN" collect --db "$V1" --listen 127.0.0.1:0 --duration 1 >/dev/null 2>"$DIR/err" && ok ||
 	bad "collect on a schema 1 database: $(cat "$DIR/err")"
-[ "$(sqlite3 "$V1" "SELECT group_concat(version) FROM schema_migrations")" = "1,2,3" ] && ok ||
+[ "$(sqlite3 "$V1" "SELECT group_concat(version) FROM schema_migrations")" = "1,2,3,4" ] && ok ||
 	bad "collect did not migrate the schema 1 database"
 "$CERTPIN" reports --db "$V1" >/dev/null 2>"$DIR/err" && ok || bad "reports after migration from 1: $(cat "$DIR/err")"
 # not a certpin database at all

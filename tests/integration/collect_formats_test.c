@@ -13,7 +13,10 @@
  *      nothing; oversized ones 413;
  *   3. "certpin reports" groups the failures by app and app version (the
  *      summary's "apps", --by app,version,host,pin), text and --json, and
- *      counts the formats; a bad --by is a usage error.
+ *      counts the formats; a bad --by is a usage error;
+ *   4. Idempotency-Key: a report posted again with its key is answered 200
+ *      "duplicate" and not stored twice (TrustKit's reports carry no key and
+ *      are stored each time); malformed or repeated key headers get 400.
  *
  * The database is a temporary SQLite file, or the one named by
  * CERTPIN_COLLECT_DB (collect_pg_test.sh runs this program on PostgreSQL);
@@ -70,6 +73,15 @@ static char *certpin_body(void)
 		"\"served-chain-sha256\":[{\"spki\":\"%s\",\"cert\":\"cert-sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"}]}",
 		test_pin("backup") + 7, test_pin("leaf"));
 	return s;
+}
+
+/* POST `body` with extra header lines `headers` ("Name: value\r\n"...); the status. */
+static int post_with(const test_collector *c, const char *body, const char *headers, char *resp, size_t cap)
+{
+	char ctype[512];
+	/* test_http_post() ends the content type's line: the extra lines go in it, less their last CRLF */
+	snprintf(ctype, sizeof(ctype), "application/json\r\n%.*s", (int)strlen(headers) - 2, headers);
+	return test_http_post(c->port, "/report", ctype, body, strlen(body), resp, cap);
 }
 
 /* ---- 1. the reports that exist ------------------------------------------------ */
@@ -372,6 +384,45 @@ static void test_columns(void)
 	CHECK_STR(line, "1\n");
 }
 
+/* ---- 4. idempotency keys --------------------------------------------------------- */
+
+static void test_idempotency(const test_collector *c)
+{
+	char resp[4096], *mine = certpin_body(), *tk = report_body(&(report_body_opts){ .sender = SENDER_TRUSTKIT_IOS });
+	long long stored0 = test_collector_stat(c, "stored"), dup0 = test_collector_stat(c, "duplicates");
+	long long bad0 = test_collector_stat(c, "malformed");
+
+	CHECK_INT(post_with(c, mine, "Idempotency-Key: \"k-1\"\r\n", resp, sizeof(resp)), 201);
+	CHECK_INT(post_with(c, mine, "Idempotency-Key: \"k-1\"\r\n", resp, sizeof(resp)), 200);
+	CHECK_CONTAINS(resp, "\"status\":\"duplicate\"");
+	/* the same key bare is the same key; the key names the report, whatever the body */
+	CHECK_INT(post_with(c, tk, "Idempotency-Key: k-1\r\n", resp, sizeof(resp)), 200);
+	CHECK_INT(post_with(c, mine, "Idempotency-Key: \"k-2\"\r\n", resp, sizeof(resp)), 201);
+	/* without a key, every post is stored (a sender without keys, as TrustKit) */
+	CHECK_INT(post(c, tk, resp, sizeof(resp)), 201);
+	CHECK_INT(post(c, tk, resp, sizeof(resp)), 201);
+	CHECK_INT(test_collector_stat(c, "stored") - stored0, 4);
+	CHECK_INT(test_collector_stat(c, "duplicates") - dup0, 2);
+	/* malformed keys and two key headers: 400 before the body, nothing stored */
+	static const char *const bad[] = {
+		"Idempotency-Key: \"\"\r\n", "Idempotency-Key: \"a b\"\r\n", "Idempotency-Key: \"a\\\"b\"\r\n",
+		"Idempotency-Key: \"\xc3\xa9\"\r\n", "Idempotency-Key: a\r\nIdempotency-Key: a\r\n",
+		"Idempotency-Key: \"" "0123456789012345678901234567890123456789012345678901234567890123456789"
+		"01234567890123456789012345678901234567890123456789012345678\"\r\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK_INT(post_with(c, mine, bad[i], resp, sizeof(resp)), 400);
+		CHECK_CONTAINS(resp, "Idempotency-Key");
+	}
+	/* 128 characters is the longest key */
+	CHECK_INT(post_with(c, mine, "Idempotency-Key: \"0123456789012345678901234567890123456789012345678901234567890123"
+		"4567890123456789012345678901234567890123456789012345678901234567\"\r\n", resp, sizeof(resp)), 201);
+	CHECK_INT(test_collector_stat(c, "malformed") - bad0, (long long)(sizeof(bad) / sizeof(bad[0])));
+	CHECK_INT(test_collector_stat(c, "stored") - stored0, 5);
+	free(mine);
+	free(tk);
+}
+
 int main(int argc, char **argv)
 {
 	test_collector c;
@@ -401,6 +452,13 @@ int main(int argc, char **argv)
 	test_summary();
 	test_by();
 	test_columns();
+	/* after the summaries, which count the reports of 1 */
+	if (test_collector_start(&c, cli, db_spec, tmpdir, "idem", NULL) != 0)
+		CHECK(!"collector did not start again");
+	else {
+		test_idempotency(&c);
+		CHECK_INT(test_collector_stop(&c), 0);
+	}
 	if (!getenv("CERTPIN_KEEP_TMP")) {
 		char cmd[4200];
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);

@@ -95,12 +95,12 @@ row=$("$PGBIN/psql" -X -q -A -t -h "$DIR" -p "$PORT" -U "$PGUSER" -d formats -c 
 
 # 2. migrations: recorded once each, reopening applies nothing new
 v=$(psql_q "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations")
-[ "$v" = "1,2,3" ] && ok || bad "schema_migrations has '$v', want 1,2,3"
+[ "$v" = "1,2,3,4" ] && ok || bad "schema_migrations has '$v', want 1,2,3,4"
 "$CERTPIN" reports --db "$URI" --json >"$DIR/r.json" 2>"$DIR/r.err" && ok || bad "reports on PostgreSQL: $(cat "$DIR/r.err")"
 grep -q '"database": "postgresql"' "$DIR/r.json" && ok || bad "reports does not name the postgresql engine"
-grep -q '"schema_version": 3' "$DIR/r.json" && ok || bad "reports schema_version is not 3"
+grep -q '"schema_version": 4' "$DIR/r.json" && ok || bad "reports schema_version is not 4"
 n=$(psql_q "SELECT count(*) FROM schema_migrations")
-[ "$n" = "3" ] && ok || bad "reopen added migrations ($n rows)"
+[ "$n" = "4" ] && ok || bad "reopen added migrations ($n rows)"
 n=$(psql_q "SELECT count(*) FROM reports")
 [ "$n" -gt 6000 ] 2>/dev/null && ok || bad "only '$n' reports stored"
 
@@ -112,24 +112,27 @@ rc=$?
 grep -q "newer than this certpin" "$DIR/new.err" && ok || bad "newer schema message: $(cat "$DIR/new.err")"
 
 # 4. an older schema (version 1, with the reports of step 1): reports refuses it and changes nothing,
-# collect migrates it (indexes; formats and app fields, the reports kept as certpin's own)
+# collect migrates it (indexes; formats and app fields, the reports kept as certpin's own; idempotency keys)
 psql_q "DELETE FROM schema_migrations WHERE version = 99" >/dev/null
-psql_q "DROP INDEX reports_received, reports_host, reports_key, report_pins_report, report_pins_pin, reports_app;
+psql_q "DROP INDEX reports_received, reports_host, reports_idempotency, report_pins_report, report_pins_pin,
+		reports_app;
 	ALTER TABLE reports DROP COLUMN format, DROP COLUMN app_bundle_id, DROP COLUMN app_version,
 		DROP COLUMN app_platform, DROP COLUMN app_platform_version, DROP COLUMN app_vendor_id,
-		DROP COLUMN trustkit_version, DROP COLUMN validation_result;
+		DROP COLUMN trustkit_version, DROP COLUMN validation_result, DROP COLUMN idempotency_key;
 	DELETE FROM schema_migrations WHERE version >= 2" >/dev/null
 "$CERTPIN" reports --db "$URI" >/dev/null 2>"$DIR/old.err"
 rc=$?
 [ "$rc" -eq 3 ] && ok || bad "older schema: exit $rc, want 3"
-grep -q "schema version 1 is older than this certpin's (3); run certpin collect on it once to migrate it" \
+grep -q "schema version 1 is older than this certpin's (4); run certpin collect on it once to migrate it" \
 	"$DIR/old.err" && ok || bad "older schema message: $(cat "$DIR/old.err")"
 v=$(psql_q "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations")
 [ "$v" = "1" ] && ok || bad "reports migrated the older schema: '$v'"
 "$CERTPIN" collect --db "$URI" --listen 127.0.0.1:0 --duration 1 >/dev/null 2>"$DIR/mig.err" && ok ||
 	bad "collect on the older schema: $(cat "$DIR/mig.err")"
 v=$(psql_q "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations")
-[ "$v" = "1,2,3" ] && ok || bad "collect did not migrate: '$v'"
+[ "$v" = "1,2,3,4" ] && ok || bad "collect did not migrate: '$v'"
+n=$(psql_q "SELECT count(*) FROM pg_indexes WHERE indexname IN ('reports_key', 'reports_idempotency')")
+[ "$n" = "1" ] && ok || bad "migration 4 indexes ($n)"
 n=$(psql_q "SELECT count(*) FROM reports WHERE format <> 'certpin' OR app_bundle_id IS NOT NULL")
 [ "$n" = "0" ] && ok || bad "migrated reports are not certpin's own ($n)"
 "$CERTPIN" reports --db "$URI" >/dev/null 2>"$DIR/r.err" && ok || bad "reports after migration: $(cat "$DIR/r.err")"

@@ -182,7 +182,7 @@ int main(void)
 	}
 	char *body = test_report_body(1);
 	CHECK(body != NULL);
-	CHECK_INT(test_post_report(c.port, "127.0.0.1", body, 5000), 201); /* before the attack */
+	CHECK_INT(test_post_report(c.port, "127.0.0.1", body, NULL, 5000), 201); /* before the attack */
 	a.port = c.port;
 	pthread_create(&th, NULL, attack_main, &a);
 	wait_for_attack(&a, c.port);
@@ -190,7 +190,7 @@ int main(void)
 		free(body);
 		body = test_report_body(2 + (unsigned)i);
 		int64_t t0 = now_ms();
-		int st = test_post_report(c.port, "127.0.0.1", body, 5000);
+		int st = test_post_report(c.port, "127.0.0.1", body, NULL, 5000);
 		int64_t dt = now_ms() - t0;
 		printf("collect_slowloris_test: valid report %d during the attack: %d in %lld ms\n", i + 1, st, (long long)dt);
 		CHECK_INT(st, 201);

@@ -178,15 +178,16 @@ static int connect_from(int port, const char *src)
 	return fd;
 }
 
-int test_post_report(int port, const char *src, const char *body, int timeout_ms)
+int test_post_report(int port, const char *src, const char *body, const char *idem_key, int timeout_ms)
 {
-	size_t n = strlen(body) + 256;
+	size_t n = strlen(body) + (idem_key ? strlen(idem_key) : 0) + 256;
 	char *req = malloc(n), resp[2048];
 	int fd = connect_from(port, src), status = -1;
 
 	if (req && fd >= 0) {
 		int len = snprintf(req, n, "POST /report HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-			"Content-Length: %zu\r\nConnection: close\r\n\r\n%s", strlen(body), body);
+			"%s%s%sContent-Length: %zu\r\nConnection: close\r\n\r\n%s", idem_key ? "Idempotency-Key: \"" : "",
+			idem_key ? idem_key : "", idem_key ? "\"\r\n" : "", strlen(body), body);
 		status = exchange(fd, req, (size_t)len, mono_ms() + timeout_ms, resp, sizeof(resp));
 	}
 	if (fd >= 0)

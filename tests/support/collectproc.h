@@ -32,10 +32,11 @@ void test_cproc_kill(test_cproc *c);
 
 /*
  * POST `body` to /report on a new connection from `src` (a loopback address
- * such as "127.0.0.3", NULL: any) with `timeout_ms` for the whole exchange.
- * The HTTP status, or -1 (no reply).
+ * such as "127.0.0.3", NULL: any) with `timeout_ms` for the whole exchange,
+ * and an Idempotency-Key header when `idem_key` is not NULL.  The HTTP
+ * status, or -1 (no reply).
  */
-int test_post_report(int port, const char *src, const char *body, int timeout_ms);
+int test_post_report(int port, const char *src, const char *body, const char *idem_key, int timeout_ms);
 /* One /stats counter, or -1. */
 long long test_cproc_stat(int port, const char *key);
 

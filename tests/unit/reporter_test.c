@@ -44,6 +44,8 @@ typedef struct sink {
 	int requests;
 	char *bodies[SINK_MAX_BODIES];
 	int nbodies;
+	char keys[SINK_MAX_BODIES][80];   /* every request's Idempotency-Key value ("" none) */
+	int nkeys;
 } sink;
 
 static void sleep_ms(unsigned ms)
@@ -110,6 +112,11 @@ static void serve_conn(sink *s, int fd)
 			if (read_some(s, fd, buf, sizeof(buf), &have) != 0)
 				return;
 		pthread_mutex_lock(&s->mu);
+		if (s->nkeys < SINK_MAX_BODIES) {
+			char *k = find(buf, hlen, "\r\nIdempotency-Key: ");
+			size_t kl = k ? strcspn(k + 19, "\r\n") : 0;
+			snprintf(s->keys[s->nkeys++], sizeof(s->keys[0]), "%.*s", (int)kl, k ? k + 19 : "");
+		}
 		int idx = s->requests++;
 		int status = idx < s->nstatus && s->statuses[idx] ? s->statuses[idx] : 204;
 		int hang = s->hang;
@@ -191,6 +198,17 @@ static int sink_bodies(sink *s)
 	int n = s->nbodies;
 	pthread_mutex_unlock(&s->mu);
 	return n;
+}
+
+/* A reporter's Idempotency-Key: "<32 hex>-<16 hex>" (quoted, as sent). */
+static int idem_well_formed(const char *k)
+{
+	if (strlen(k) != 51 || k[0] != '"' || k[33] != '-' || k[50] != '"')
+		return 0;
+	for (int i = 1; i < 50; i++)
+		if (i != 33 && !strchr("0123456789abcdef", k[i]))
+			return 0;
+	return 1;
 }
 
 static void sink_uri(char *out, size_t n, const sink *s)
@@ -441,6 +459,11 @@ static void test_retry_and_reject(void)
 	CHECK_INT(sink_bodies(s), 1);
 	/* backoff 20 ms then 40 ms, each with at most 25% jitter off: at least 45 ms in total */
 	CHECK(dt >= 45);
+	/* every attempt carries the same idempotency key, so a collector stores the report once */
+	CHECK_INT(s->nkeys, 3);
+	CHECK(idem_well_formed(s->keys[0]));
+	CHECK_STR(s->keys[1], s->keys[0]);
+	CHECK_STR(s->keys[2], s->keys[0]);
 	certpin_reporter_free(r);
 	sink_stop(s);
 
@@ -586,6 +609,24 @@ static int count_spool(const char *dir, char *first, size_t n)
 	return c;
 }
 
+/* The idempotency keys in the names of up to two spool files, quoted as they are sent; how many. */
+static int spool_keys(const char *dir, char keys[2][80])
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int c = 0;
+	if (!d)
+		return -1;
+	while ((de = readdir(d)) && c < 2) {
+		const char *k = strstr(de->d_name, "-k");
+		size_t n = strlen(de->d_name);
+		if (strncmp(de->d_name, "r-", 2) == 0 && k && n > 5 && (size_t)(de->d_name + n - 5 - k) == 51)
+			snprintf(keys[c++], 80, "\"%.49s\"", k + 2);
+	}
+	closedir(d);
+	return c;
+}
+
 static void test_spool_leftovers(const char *dir, certpin_reporter_options *base);
 
 static void test_spool(void)
@@ -621,6 +662,9 @@ static void test_spool(void)
 	}
 	certpin_reporter_free(r);
 	CHECK_INT(count_spool(dir, NULL, 0), 2);
+	char spooled_keys[2][80];
+	CHECK_INT(spool_keys(dir, spooled_keys), 2);
+	CHECK(strcmp(spooled_keys[0], spooled_keys[1]) != 0);
 
 	/* a full spool drops */
 	o.spool_max = 2;
@@ -644,6 +688,11 @@ static void test_spool(void)
 	CHECK_INT(st.delivered, 2);
 	CHECK_INT(sink_bodies(s), 2);
 	CHECK_INT(count_spool(dir, NULL, 0), 0);
+	/* sent from the spool with the keys they had before: the collector knows them as the same reports */
+	CHECK_INT(s->nkeys, 2);
+	CHECK(idem_well_formed(s->keys[0]) && idem_well_formed(s->keys[1]));
+	CHECK((strcmp(s->keys[0], spooled_keys[0]) == 0 && strcmp(s->keys[1], spooled_keys[1]) == 0) ||
+		(strcmp(s->keys[0], spooled_keys[1]) == 0 && strcmp(s->keys[1], spooled_keys[0]) == 0));
 	certpin_reporter_free(r);
 	sink_stop(s);
 	test_spool_leftovers(dir, &o);
