@@ -6,7 +6,8 @@
 # keys of their own), bench_cli_pin.sh, bench_monitor.sh, bench_collect
 # (one SQLite collector against its bulk-insert ceiling, then, when the
 # PostgreSQL server binaries are installed, two collectors on a private
-# server of bench/pg.sh), bench_tofu, bench_policy (load time, memory per
+# server of bench/pg.sh; the load from one lean epoll thread, then from
+# libcurl threads), bench_tofu, bench_policy (load time, memory per
 # host, lookup against a dependent load) and, for each TLS-stack adapter
 # built (mbedTLS, GnuTLS, wolfSSL), its check of a verified chain of 3 and
 # plain handshakes of that stack against the adapter's, in memory, and
@@ -71,6 +72,7 @@ if [ -x "$BENCH/bench_collect" ]; then
 		"$BENCH/bench_collect" "$BUILD/certpin" "${COLLECT_REPORTS:-20000}" "${COLLECT_CLIENTS:-32}" \
 			"$BENCH_PG_URI" 2 | tee "$collect_out/postgresql"
 		bench_pg_stop
+		# the lean clients' rates ("http clients:"), not the libcurl ones, whose threads take CPU from the collectors
 		sqlite_rate=$(sed -n 's/^http clients: .* = \([0-9]*\) reports\/s.*/\1/p' "$collect_out/sqlite")
 		pg_rate=$(sed -n 's/^http clients: .* = \([0-9]*\) reports\/s.*/\1/p' "$collect_out/postgresql")
 		[ -n "$sqlite_rate" ] && [ -n "$pg_rate" ] && echo "two PostgreSQL collectors / one SQLite collector:" \
