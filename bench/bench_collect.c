@@ -318,7 +318,8 @@ static double cpu_s(void)
 
 /*
  * The line of a client phase: `label`, the figures, `suffix`; stored and lost from the /stats deltas since `s0`
- * and `c0`.  Sorts ph->lat.  Reports/s.
+ * and `c0` (lost: answered 201, which is "stored", but not in the count; a 200 is a duplicate, not stored
+ * again).  Sorts ph->lat.  Reports/s.
  */
 static double print_phase(const char *label, phase *ph, long long s0, long long c0, const char *suffix)
 {
@@ -328,7 +329,7 @@ static double print_phase(const char *label, phase *ph, long long s0, long long 
 	printf("%s%zu reports in %.2f s = %.0f reports/s; latency median %.0f us, p99 %.0f us; 201: %d, 200: %d, "
 		"stored: %lld, lost: %lld; %lld commits, %.1f reports each%s\n", label, ph->n, ph->dt, rate,
 		bench_quantile(ph->lat, ph->n, 0.5) / 1e3, bench_quantile(ph->lat, ph->n, 0.99) / 1e3, ph->n201, ph->n200,
-		s, acked - s, commits, commits > 0 ? (double)s / (double)commits : 0.0, suffix);
+		s, (long long)ph->n201 - s, commits, commits > 0 ? (double)s / (double)commits : 0.0, suffix);
 	printf("  clients' CPU: %.2f of a core (%.2f s)", ph->dt > 0 ? ph->cpu / ph->dt : 0, ph->cpu);
 	if ((long long)ph->n > acked || ph->unsent > 0)
 		printf("; failed: %lld requests, %d reports not sent", (long long)ph->n - acked, ph->unsent);
