@@ -95,16 +95,28 @@ static int report_body(char *out, size_t cap, int port)
 	return snprintf(out, cap, "%.*s\"port\":%d,%s", (int)(at - tmpl), tmpl, port, at + 9);
 }
 
+/* Milliseconds since 1970: the first part of an Idempotency-Key, as certpin_reporter makes them. */
+static unsigned long long bench_epoch_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (unsigned long long)ts.tv_sec * 1000u + (unsigned long long)ts.tv_nsec / 1000000u;
+}
+
+/* A libcurl client: keep-alive, each report with an Idempotency-Key as certpin_reporter sends it. */
 static void *client(void *arg)
 {
 	job *j = arg;
 	CURL *c = curl_easy_init();
-	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-	char url[96], body[4200];
+	char url[96], body[4200], prefix[33], key[96];
+	unsigned char r[16];
 
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		memset(r, j->index, sizeof(r));
+	for (int k = 0; k < 16; k++)
+		snprintf(prefix + 2 * k, 3, "%02x", r[k]);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/report", ports[j->index % ncollectors]);
 	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
@@ -114,6 +126,9 @@ static void *client(void *arg)
 		double t0 = bench_now_ns();
 		if (n < 0)
 			break;
+		snprintf(key, sizeof(key), "Idempotency-Key: \"%012llx-%s-%016x\"", bench_epoch_ms(), prefix, (unsigned)i);
+		struct curl_slist *h = curl_slist_append(curl_slist_append(NULL, "Content-Type: application/json"), key);
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)n);
 		if (curl_easy_perform(c) == CURLE_OK && curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK) {
@@ -121,8 +136,9 @@ static void *client(void *arg)
 			j->n200 += status == 200;
 		}
 		j->lat[i] = bench_now_ns() - t0;
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+		curl_slist_free_all(h);
 	}
-	curl_slist_free_all(h);
 	curl_easy_cleanup(c);
 	return NULL;
 }
@@ -258,7 +274,7 @@ static int make_template(certpin_policy **pp, certpin_report_input *in, certpin_
 static double bulk_ceiling(const char *dir, int total, int nclients)
 {
 	enum { BATCH = 1000 };
-	static char bodies[BATCH][4200], keys[BATCH][64];
+	static char bodies[BATCH][4200], keys[BATCH][80];
 	cdb_report reps[BATCH];
 	const cdb_report *ptrs[BATCH];
 	cdb_pin pins[2] = { { 0, "sha256/MDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDA=", 0 },
@@ -290,7 +306,8 @@ static double bulk_ceiling(const char *dir, int total, int nclients)
 			reps[i].body = bodies[i];
 			reps[i].pins = pins;
 			reps[i].npins = 2;
-			snprintf(keys[i], sizeof(keys[i]), "%032x-%016x", (done + i) % nclients, (done + i) / nclients);
+			snprintf(keys[i], sizeof(keys[i]), "%012llx-%032x-%016x", bench_epoch_ms(), (done + i) % nclients,
+				(done + i) / nclients);
 			reps[i].idem_key = keys[i];
 			ptrs[i] = &reps[i];
 		}
@@ -467,8 +484,8 @@ static int lean_begin(lean *L, lean_conn *c)
 	int n = report_body(body, sizeof(body), 1 + (c->index * c->count + c->next) % 65535);
 	if (n >= 0)
 		len = snprintf(c->req, sizeof(c->req), "POST /report HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
-			"Content-Type: application/json\r\nIdempotency-Key: \"%s-%016llx\"\r\nContent-Length: %d\r\n\r\n%s",
-			port, c->key, (unsigned long long)c->next, n, body);
+			"Content-Type: application/json\r\nIdempotency-Key: \"%012llx-%s-%016llx\"\r\nContent-Length: %d\r\n"
+			"\r\n%s", port, bench_epoch_ms(), c->key, (unsigned long long)c->next, n, body);
 	if (len < 0 || (size_t)len >= sizeof(c->req)) {
 		lean_fail(L, c);
 		return 1;

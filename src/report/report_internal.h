@@ -48,7 +48,13 @@ int certpin_report__from_ssl(char **out, unsigned char *key, const struct ssl_st
  * returns false to stop); files that cannot be read are removed.  Returns
  * the number taken.
  */
-#define CERTPIN_REPORT__IDEM_LEN 49     /* 32 hex digits, '-', 16 hex digits */
+/*
+ * A reporter's keys: the time it made the report (milliseconds since 1970,
+ * 12 hex digits), the reporter's 128 random bits (32), its counter (16),
+ * joined by '-'.  Time first, so that a collector's unique index on them
+ * grows at one end (one page written per batch, not one per report).
+ */
+#define CERTPIN_REPORT__IDEM_LEN 62
 int certpin_report__spool_write(const char *dir, size_t max, const char *json, size_t len,
 	const unsigned char key[CERTPIN_DIGEST_LEN], const char *idem, unsigned long seq);
 size_t certpin_report__spool_read(const char *dir, size_t room,

@@ -4,9 +4,9 @@
  * (atomic rename) for reports that could not be delivered, and a dedup table
  * keyed on host, port, chain and result.
  *
- * Every report carries an Idempotency-Key (128 random bits of the reporter,
- * a counter of its reports) that stays the same on every retry and in the
- * spool, so that a collector which stored a report but whose reply was lost
+ * Every report carries an Idempotency-Key (the time it was made, 128 random
+ * bits of the reporter, a counter of its reports) that stays the same on
+ * every retry and in the spool, so that a collector which stored a report but whose reply was lost
  * does not store the retry again.
  *
  * Locking: one mutex guards the queue, the dedup table and the counters.
@@ -670,7 +670,11 @@ static int enqueue(certpin_reporter *r, char *json, const unsigned char *key, lo
 	it->uris = route.uris;
 	it->nuris = route.nuris;
 	memcpy(it->key, key, CERTPIN_DIGEST_LEN);
-	snprintf(it->idem, sizeof(it->idem), "%s-%016llx", r->idem_prefix, (unsigned long long)r->idem_next++);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(it->idem, sizeof(it->idem), "%012llx-%s-%016llx",
+		(unsigned long long)ts.tv_sec * 1000u + (unsigned long long)ts.tv_nsec / 1000000u, r->idem_prefix,
+		(unsigned long long)r->idem_next++);
 	it->due_ms = 0;
 	q_push(r, it);
 	r->st.queued = r->qlen;

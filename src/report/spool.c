@@ -119,7 +119,7 @@ static void spool_key(char idem[CERTPIN_REPORT__IDEM_LEN + 1], const char *name)
 		return;
 	for (size_t i = 0; i < kl; i++) {
 		int hex = (k[i] >= '0' && k[i] <= '9') || (k[i] >= 'a' && k[i] <= 'f');
-		if (i == 32 ? k[i] != '-' : !hex)
+		if (i == 12 || i == 45 ? k[i] != '-' : !hex)
 			return;
 	}
 	memcpy(idem, k, kl);

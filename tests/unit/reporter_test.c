@@ -200,15 +200,16 @@ static int sink_bodies(sink *s)
 	return n;
 }
 
-/* A reporter's Idempotency-Key: "<32 hex>-<16 hex>" (quoted, as sent). */
+/* A reporter's Idempotency-Key: "<12 hex: ms now>-<32 hex>-<16 hex>" (quoted, as sent), made in the last minute. */
 static int idem_well_formed(const char *k)
 {
-	if (strlen(k) != 51 || k[0] != '"' || k[33] != '-' || k[50] != '"')
+	if (strlen(k) != 64 || k[0] != '"' || k[13] != '-' || k[46] != '-' || k[63] != '"')
 		return 0;
-	for (int i = 1; i < 50; i++)
-		if (i != 33 && !strchr("0123456789abcdef", k[i]))
+	for (int i = 1; i < 63; i++)
+		if (i != 13 && i != 46 && !strchr("0123456789abcdef", k[i]))
 			return 0;
-	return 1;
+	long long ms = strtoll(k + 1, NULL, 16), now = (long long)time(NULL) * 1000;
+	return ms <= now + 1000 && ms > now - 60000;
 }
 
 static void sink_uri(char *out, size_t n, const sink *s)
@@ -620,8 +621,8 @@ static int spool_keys(const char *dir, char keys[2][80])
 	while ((de = readdir(d)) && c < 2) {
 		const char *k = strstr(de->d_name, "-k");
 		size_t n = strlen(de->d_name);
-		if (strncmp(de->d_name, "r-", 2) == 0 && k && n > 5 && (size_t)(de->d_name + n - 5 - k) == 51)
-			snprintf(keys[c++], 80, "\"%.49s\"", k + 2);
+		if (strncmp(de->d_name, "r-", 2) == 0 && k && n > 5 && (size_t)(de->d_name + n - 5 - k) == 64)
+			snprintf(keys[c++], 80, "\"%.62s\"", k + 2);
 	}
 	closedir(d);
 	return c;
