@@ -14,7 +14,7 @@ set -u
 BUILD=${1:?usage: run-smoke.sh BUILD_DIR [SECONDS]}
 SECONDS_PER_TARGET=${2:-10}
 HERE=$(cd "$(dirname "$0")" && pwd)
-TARGETS="fuzz_pin fuzz_policy fuzz_json fuzz_items fuzz_der fuzz_hostname fuzz_verify fuzz_import_xml fuzz_import_pins fuzz_import_plist fuzz_import_tksource fuzz_report fuzz_report_formats fuzz_hostsfile fuzz_mitm_report fuzz_bundle fuzz_tofu"
+TARGETS="fuzz_pin fuzz_policy fuzz_json fuzz_items fuzz_der fuzz_hostname fuzz_verify fuzz_import_xml fuzz_import_pins fuzz_import_plist fuzz_import_tksource fuzz_report fuzz_report_formats fuzz_hostsfile fuzz_mitm_report fuzz_bundle fuzz_tofu fuzz_idem_key"
 
 case $SECONDS_PER_TARGET in
 ''|*[!0-9]*) echo "run-smoke.sh: SECONDS must be a whole number" >&2; exit 2 ;;
