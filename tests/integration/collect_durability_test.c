@@ -24,7 +24,7 @@
  * CERTPIN_COLLECTORS=2).  Bounded: about RUN_MS of load, every wait timed.
  */
 #include "collect_db.h"
-#include "collectproc.h"
+#include "collector.h"
 #include "test.h"
 
 #include <pthread.h>
@@ -43,18 +43,23 @@
 #define KILL_AFTER_MS 1500
 #define RUN_MS 3500
 
-static test_cproc coll[MAX_COLLECTORS];
+static test_collector coll[MAX_COLLECTORS];
 static int ncoll = 1;
 static atomic_int alive[MAX_COLLECTORS];
 static atomic_int next_report = 1, stop_clients;
 static atomic_uchar acked[MAX_REPORTS + 1];
 static atomic_int acked_by[MAX_COLLECTORS];
 
-static int64_t now_ms(void)
+/* Report `n` posted to `port` from 127.0.0.1 with its key "durability-N"; the HTTP status, or -1. */
+static int post_report(int port, int n)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	char *body = test_report_body((unsigned)n), hdr[96];
+	int st;
+
+	snprintf(hdr, sizeof(hdr), "Content-Type: application/json\r\nIdempotency-Key: \"durability-%d\"\r\n", n);
+	st = body ? test_http_post(port, "127.0.0.1", 10000, "/report", hdr, body, NULL, 0) : -1;
+	free(body);
+	return st;
 }
 
 static void *client(void *arg)
@@ -69,14 +74,10 @@ static void *client(void *arg)
 			k = (k + 1) % ncoll;
 		if (!atomic_load(&alive[k]))
 			break; /* every collector is gone */
-		char *body = test_report_body((unsigned)n), key[32];
-		int port = coll[k].port;
-		snprintf(key, sizeof(key), "durability-%d", n);
-		if (body && test_post_report(port, "127.0.0.1", body, key, 10000) == 201) {
+		if (post_report(coll[k].port, n) == 201) {
 			atomic_store(&acked[n], 1);
 			atomic_fetch_add(&acked_by[k], 1);
 		}
-		free(body);
 	}
 	return NULL;
 }
@@ -170,10 +171,7 @@ static void retry_unacknowledged(int port, int total_sent, const char *db_spec)
 	for (int n = 1; n <= total_sent; n++) {
 		if (atomic_load(&acked[n]))
 			continue;
-		char *body = test_report_body((unsigned)n), key[32];
-		snprintf(key, sizeof(key), "durability-%d", n);
-		int st = body ? test_post_report(port, "127.0.0.1", body, key, 10000) : -1;
-		free(body);
+		int st = post_report(port, n);
 		retried++;
 		stored_before += t.count[n] > 0;
 		dup += st == 200;
@@ -197,12 +195,14 @@ static void retry_unacknowledged(int port, int total_sent, const char *db_spec)
 
 int main(void)
 {
-	char cli[4200], dir[] = "/tmp/certpin-durability-XXXXXX", db[4300], cmd[4400], tag[16];
+	const char *cli;
+	char dir[] = "/tmp/certpin-durability-XXXXXX", db[4300], cmd[4400], tag[16];
 	const char *env_db = getenv("CERTPIN_COLLECT_DB"), *env_n = getenv("CERTPIN_COLLECTORS");
 	pthread_t th[CLIENTS];
 
 	signal(SIGPIPE, SIG_IGN);
-	test_cproc_cli(cli, sizeof(cli));
+	if (!(cli = test_cli()))
+		return 1;
 	if (!mkdtemp(dir))
 		return 1;
 	snprintf(db, sizeof(db), "%s", env_db && *env_db ? env_db : "");
@@ -213,21 +213,21 @@ int main(void)
 		ncoll = 1;
 	for (int k = 0; k < ncoll; k++) {
 		snprintf(tag, sizeof(tag), "c%d", k);
-		if (test_cproc_start(&coll[k], cli, dir, tag, db, NULL) != 0) {
+		if (test_collector_start(&coll[k], cli, db, dir, tag, NULL) != 0) {
 			CHECK(!"collector did not start");
 			return test_finish("collect_durability_test");
 		}
 		atomic_store(&alive[k], 1);
 	}
-	int64_t t0 = now_ms();
+	int64_t t0 = test_now_ms();
 	for (int i = 0; i < CLIENTS; i++)
 		pthread_create(&th[i], NULL, client, (void *)(intptr_t)i);
-	while (now_ms() - t0 < KILL_AFTER_MS)
+	while (test_now_ms() - t0 < KILL_AFTER_MS)
 		nanosleep(&(struct timespec){ 0, 20 * 1000000L }, NULL);
 	atomic_store(&alive[0], 0);
-	test_cproc_kill(&coll[0]); /* kill -9, under load */
+	test_collector_kill(&coll[0]); /* kill -9, under load */
 	int killed_acked = atomic_load(&acked_by[0]);
-	while (now_ms() - t0 < RUN_MS)
+	while (test_now_ms() - t0 < RUN_MS)
 		nanosleep(&(struct timespec){ 0, 20 * 1000000L }, NULL);
 	atomic_store(&stop_clients, 1);
 	for (int i = 0; i < CLIENTS; i++)
@@ -237,16 +237,16 @@ int main(void)
 			k == 0 ? " (killed with SIGKILL)" : "", atomic_load(&acked_by[k]));
 		CHECK(atomic_load(&acked_by[k]) > 0); /* each under load */
 		if (k > 0)
-			CHECK_INT(test_cproc_stop(&coll[k]), 0);
+			CHECK_INT(test_collector_stop(&coll[k]), 0);
 	}
 	CHECK(killed_acked > 0);
 	int sent = atomic_load(&next_report) - 1;
 	sent = sent < MAX_REPORTS ? sent : MAX_REPORTS;
 	check_counts(db, sent);
 	/* the killed collector's database opens again, as it was; the sender retries there */
-	CHECK_INT(test_cproc_start(&coll[0], cli, dir, "again", db, NULL), 0);
+	CHECK_INT(test_collector_start(&coll[0], cli, db, dir, "again", NULL), 0);
 	retry_unacknowledged(coll[0].port, sent, db);
-	CHECK_INT(test_cproc_stop(&coll[0]), 0);
+	CHECK_INT(test_collector_stop(&coll[0]), 0);
 	tally t = { calloc(MAX_REPORTS + 1, sizeof(int)), 0 };
 	if (read_counts(db, &t) == 0 && !env_db)
 		CHECK_INT(reports_total(cli, db, dir), t.rows);

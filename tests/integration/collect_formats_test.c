@@ -39,7 +39,7 @@ static char tmpdir[] = "/tmp/certpin-formats-XXXXXX", db_spec[4096];
 
 static int post(const test_collector *c, const char *body, char *resp, size_t cap)
 {
-	return test_http_post(c->port, "/report", "application/json", body, strlen(body), resp, cap);
+	return test_http_post(c->port, NULL, 0, "/report", NULL, body, resp, cap);
 }
 
 static json_t *cli_json(const char *const *args)
@@ -78,10 +78,9 @@ static char *certpin_body(void)
 /* POST `body` with extra header lines `headers` ("Name: value\r\n"...); the status. */
 static int post_with(const test_collector *c, const char *body, const char *headers, char *resp, size_t cap)
 {
-	char ctype[512];
-	/* test_http_post() ends the content type's line: the extra lines go in it, less their last CRLF */
-	snprintf(ctype, sizeof(ctype), "application/json\r\n%.*s", (int)strlen(headers) - 2, headers);
-	return test_http_post(c->port, "/report", ctype, body, strlen(body), resp, cap);
+	char h[512];
+	snprintf(h, sizeof(h), "Content-Type: application/json\r\n%s", headers);
+	return test_http_post(c->port, NULL, 0, "/report", h, body, resp, cap);
 }
 
 /* ---- 1. the reports that exist ------------------------------------------------ */
@@ -136,7 +135,7 @@ static void test_accept(const test_collector *c)
 	exported_report_path(c, path, sizeof(path));
 	CHECK_STR(path, "/report");
 	char *first = report_body(&o);
-	CHECK_INT(test_http_post(c->port, path, "application/json", first, strlen(first), resp, sizeof(resp)), 201);
+	CHECK_INT(test_http_post(c->port, NULL, 0, path, NULL, first, resp, sizeof(resp)), 201);
 	free(first);
 	o.vendor_id = "0F0E0D0C-0B0A-0908-0706-050403020100";
 	expect_stored(c, report_body(&o), "TrustKit iOS, second device");
@@ -147,14 +146,14 @@ static void test_accept(const test_collector *c)
 	/* Android: served and validated chains; a charset in the type */
 	o = (report_body_opts){ .sender = SENDER_TRUSTKIT_ANDROID, .app_version = "7.0" };
 	char *body = report_body(&o);
-	CHECK_INT(test_http_post(c->port, "/", "application/json; charset=utf-8", body, strlen(body), resp,
+	CHECK_INT(test_http_post(c->port, NULL, 0, "/", "Content-Type: application/json; charset=utf-8\r\n", body, resp,
 		sizeof(resp)), 201);
 	free(body);
 	/* Chrome's RFC 7469 report (no "enforce": enforced), and certpin's own */
 	o = (report_body_opts){ .sender = SENDER_CHROME };
 	expect_stored(c, report_body(&o), "RFC 7469");
 	expect_stored(c, certpin_body(), "certpin");
-	CHECK_INT(test_collector_stat(c, "stored"), 6);
+	CHECK_INT(test_collector_stat(c->port, "stored"), 6);
 }
 
 /* ---- 2. malformed bodies of each format ----------------------------------------- */
@@ -215,7 +214,7 @@ static void test_malformed(const test_collector *c)
 {
 	report_body_opts o = { .sender = SENDER_TRUSTKIT_IOS };
 	char *ios = report_body(&o), longest[CERTPIN_REPORT_APP_FIELD_MAX + 1];
-	long long malformed0 = test_collector_stat(c, "malformed"), stored0 = test_collector_stat(c, "stored");
+	long long malformed0 = test_collector_stat(c->port, "malformed"), stored0 = test_collector_stat(c->port, "stored");
 
 	bad_common(c, ios, "validated-certificate-chain");
 	expect_400(c, with(ios, "app-version", json_integer(32)), "\\\"app-version\\\" is not a string");
@@ -243,9 +242,9 @@ static void test_malformed(const test_collector *c)
 	expect_400(c, with(own, "enforce", NULL), "missing \\\"enforce\\\"");
 	expect_400(c, with(own, "hostname", NULL), "missing \\\"hostname\\\"");
 	free(own);
-	CHECK_INT(test_collector_stat(c, "malformed") - malformed0, nbad);
-	CHECK_INT(test_collector_stat(c, "too_large"), 3);
-	CHECK_INT(test_collector_stat(c, "stored") - stored0, 0);
+	CHECK_INT(test_collector_stat(c->port, "malformed") - malformed0, nbad);
+	CHECK_INT(test_collector_stat(c->port, "too_large"), 3);
+	CHECK_INT(test_collector_stat(c->port, "stored") - stored0, 0);
 }
 
 /* ---- 3. certpin reports: by app and version ---------------------------------------- */
@@ -389,8 +388,8 @@ static void test_columns(void)
 static void test_idempotency(const test_collector *c)
 {
 	char resp[4096], *mine = certpin_body(), *tk = report_body(&(report_body_opts){ .sender = SENDER_TRUSTKIT_IOS });
-	long long stored0 = test_collector_stat(c, "stored"), dup0 = test_collector_stat(c, "duplicates");
-	long long bad0 = test_collector_stat(c, "malformed");
+	long long stored0 = test_collector_stat(c->port, "stored"), dup0 = test_collector_stat(c->port, "duplicates");
+	long long bad0 = test_collector_stat(c->port, "malformed");
 
 	CHECK_INT(post_with(c, mine, "Idempotency-Key: \"k-1\"\r\n", resp, sizeof(resp)), 201);
 	CHECK_INT(post_with(c, mine, "Idempotency-Key: \"k-1\"\r\n", resp, sizeof(resp)), 200);
@@ -401,8 +400,8 @@ static void test_idempotency(const test_collector *c)
 	/* without a key, every post is stored (a sender without keys, as TrustKit) */
 	CHECK_INT(post(c, tk, resp, sizeof(resp)), 201);
 	CHECK_INT(post(c, tk, resp, sizeof(resp)), 201);
-	CHECK_INT(test_collector_stat(c, "stored") - stored0, 4);
-	CHECK_INT(test_collector_stat(c, "duplicates") - dup0, 2);
+	CHECK_INT(test_collector_stat(c->port, "stored") - stored0, 4);
+	CHECK_INT(test_collector_stat(c->port, "duplicates") - dup0, 2);
 	/* malformed keys and two key headers: 400 before the body, nothing stored */
 	static const char *const bad[] = {
 		"Idempotency-Key: \"\"\r\n", "Idempotency-Key: \"a b\"\r\n", "Idempotency-Key: \"a\\\"b\"\r\n",
@@ -417,23 +416,20 @@ static void test_idempotency(const test_collector *c)
 	/* 128 characters is the longest key */
 	CHECK_INT(post_with(c, mine, "Idempotency-Key: \"0123456789012345678901234567890123456789012345678901234567890123"
 		"4567890123456789012345678901234567890123456789012345678901234567\"\r\n", resp, sizeof(resp)), 201);
-	CHECK_INT(test_collector_stat(c, "malformed") - bad0, (long long)(sizeof(bad) / sizeof(bad[0])));
-	CHECK_INT(test_collector_stat(c, "stored") - stored0, 5);
+	CHECK_INT(test_collector_stat(c->port, "malformed") - bad0, (long long)(sizeof(bad) / sizeof(bad[0])));
+	CHECK_INT(test_collector_stat(c->port, "stored") - stored0, 5);
 	free(mine);
 	free(tk);
 }
 
-int main(int argc, char **argv)
+int main(void)
 {
 	test_collector c;
 	const char *env_db = getenv("CERTPIN_COLLECT_DB");
 
-	(void)argc;
 	signal(SIGPIPE, SIG_IGN);
-	if (!(cli = test_cli(argv[0]))) {
-		fprintf(stderr, "collect_formats_test: the certpin CLI was not found\n");
+	if (!(cli = test_cli()))
 		return 1;
-	}
 	if (!mkdtemp(tmpdir)) {
 		perror("mkdtemp");
 		return 1;

@@ -13,7 +13,7 @@
  * test failed.  The attack is bounded (ATTACK_MS at most, stopped when the
  * checks are done) and every socket is closed at the end.
  */
-#include "collectproc.h"
+#include "collector.h"
 #include "test.h"
 
 #include <arpa/inet.h>
@@ -33,13 +33,6 @@
 #define ATTACK_ADDRS 8
 #define ATTACK_MS 20000
 #define VALID_REPORTS 10
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 typedef struct attack {
 	int port;
@@ -82,7 +75,7 @@ static int attack_connect(const attack *a, int i)
 /* One pass over the connections: notice those the server closed, reconnect them, trickle a byte where due. */
 static void attack_pass(attack *a, struct pollfd *p)
 {
-	int64_t now = now_ms();
+	int64_t now = test_now_ms();
 
 	for (int i = 0; i < ATTACKERS; i++)
 		p[i] = (struct pollfd){ a->fd[i], POLLIN | (a->up[i] ? 0 : POLLOUT), 0 };
@@ -125,11 +118,11 @@ static void *attack_main(void *arg)
 {
 	attack *a = arg;
 	struct pollfd *p = calloc(ATTACKERS, sizeof(*p));
-	int64_t end = now_ms() + ATTACK_MS;
+	int64_t end = test_now_ms() + ATTACK_MS;
 
 	for (int i = 0; i < ATTACKERS; i++)
 		a->fd[i] = attack_connect(a, i);
-	while (p && !atomic_load(&a->stop) && now_ms() < end) {
+	while (p && !atomic_load(&a->stop) && test_now_ms() < end) {
 		attack_pass(a, p);
 		nanosleep(&(struct timespec){ 0, 100 * 1000000L }, NULL);
 	}
@@ -153,59 +146,61 @@ static void raise_fd_limit(void)
 /* The attack's phase: wait until its connections have filled the server (or 10 s). */
 static void wait_for_attack(const attack *a, int port)
 {
-	int64_t until = now_ms() + 10000;
-	while (now_ms() < until && atomic_load(&a->open) < 300)
+	int64_t until = test_now_ms() + 10000;
+	while (test_now_ms() < until && atomic_load(&a->open) < 300)
 		nanosleep(&(struct timespec){ 0, 100 * 1000000L }, NULL);
 	nanosleep(&(struct timespec){ 1, 0 }, NULL); /* a second of trickling: the slots are held, not just opened */
 	printf("collect_slowloris_test: attack: %d connections open, %ld closed by the server and reopened, "
 		"%lld evicted so far\n", atomic_load(&a->open), atomic_load(&a->reconnects),
-		test_cproc_stat(port, "evicted"));
+		test_collector_stat(port, "evicted"));
 }
 
 int main(void)
 {
-	char cli[4200], dir[] = "/tmp/certpin-slowloris-XXXXXX", db[4300], cmd[4400];
-	test_cproc c;
+	const char *cli;
+	char dir[] = "/tmp/certpin-slowloris-XXXXXX", db[4300], cmd[4400];
+	test_collector c;
 	static attack a;
 	pthread_t th;
 	int ok = 0;
 
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
-	test_cproc_cli(cli, sizeof(cli));
+	if (!(cli = test_cli()))
+		return 1;
 	if (!mkdtemp(dir))
 		return 1;
 	snprintf(db, sizeof(db), "%s/reports.sqlite", dir);
-	if (test_cproc_start(&c, cli, dir, "c", db, NULL) != 0) {
+	if (test_collector_start(&c, cli, db, dir, "c", NULL) != 0) {
 		CHECK(!"collector did not start");
 		return test_finish("collect_slowloris_test");
 	}
 	char *body = test_report_body(1);
 	CHECK(body != NULL);
-	CHECK_INT(test_post_report(c.port, "127.0.0.1", body, NULL, 5000), 201); /* before the attack */
+	CHECK_INT(test_http_post(c.port, "127.0.0.1", 5000, "/report", NULL, body, NULL, 0), 201); /* before the attack */
 	a.port = c.port;
 	pthread_create(&th, NULL, attack_main, &a);
 	wait_for_attack(&a, c.port);
 	for (int i = 0; i < VALID_REPORTS; i++) {
 		free(body);
 		body = test_report_body(2 + (unsigned)i);
-		int64_t t0 = now_ms();
-		int st = test_post_report(c.port, "127.0.0.1", body, NULL, 5000);
-		int64_t dt = now_ms() - t0;
+		int64_t t0 = test_now_ms();
+		int st = test_http_post(c.port, "127.0.0.1", 5000, "/report", NULL, body, NULL, 0);
+		int64_t dt = test_now_ms() - t0;
 		printf("collect_slowloris_test: valid report %d during the attack: %d in %lld ms\n", i + 1, st, (long long)dt);
 		CHECK_INT(st, 201);
 		CHECK(dt < 1000);
 		ok += st == 201;
 		nanosleep(&(struct timespec){ 0, 300 * 1000000L }, NULL);
 	}
-	long long evicted = test_cproc_stat(c.port, "evicted");
+	long long evicted = test_collector_stat(c.port, "evicted");
 	atomic_store(&a.stop, 1);
 	pthread_join(th, NULL);
 	printf("collect_slowloris_test: %d of %d valid reports stored during the attack; %lld connections evicted\n", ok,
 		VALID_REPORTS, evicted);
 	CHECK(evicted > 0);
-	CHECK_INT(test_cproc_stat(c.port, "stored"), 1 + ok);
-	CHECK_INT(test_cproc_stop(&c), 0);
+	CHECK_INT(test_collector_stat(c.port, "stored"), 1 + ok);
+	CHECK_INT(test_collector_stop(&c), 0);
 	free(body);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)

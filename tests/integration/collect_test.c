@@ -25,21 +25,19 @@
  */
 #include "certpin.h"
 #include "certpin/report.h"
+#include "collector.h"
 #include "test.h"
 #include "tlsserver.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -47,174 +45,17 @@
 #include <jansson.h>
 #include <openssl/ssl.h>
 
-extern char **environ;
-
-static char cli[4200], tmpdir[] = "/tmp/certpin-collect-XXXXXX", db_spec[4096];
+static const char *cli;
+static char tmpdir[] = "/tmp/certpin-collect-XXXXXX", db_spec[4096];
 static long total_stored;   /* reports the collector(s) should hold */
 
 /* ---- helpers --------------------------------------------------------------- */
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static void sleep_ms(unsigned ms)
-{
-	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
-	nanosleep(&ts, NULL);
-}
-
-static void find_cli(char *argv0)
-{
-	const char *env = getenv("CERTPIN");
-	char self[4096];
-	ssize_t n;
-
-	if (env && *env) {
-		snprintf(cli, sizeof(cli), "%s", env);
-		return;
-	}
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n <= 0) {
-		snprintf(self, sizeof(self), "%s", argv0);
-		n = (ssize_t)strlen(self);
-	}
-	self[n] = '\0';
-	char *slash = strrchr(self, '/');
-	if (slash)
-		*slash = '\0';
-	snprintf(cli, sizeof(cli), "%s/../certpin", self);
-}
-
-typedef struct collector {
-	pid_t pid;
-	int port;
-	char out[4200], err[4200];
-} collector;
-
-static int collector_start(collector *c, const char *tag, const char *const *extra)
-{
-	char portfile[4200];
-	const char *argv[40];
-	int n = 0;
-	posix_spawn_file_actions_t fa;
-
-	memset(c, 0, sizeof(*c));
-	snprintf(portfile, sizeof(portfile), "%s/%s.port", tmpdir, tag);
-	snprintf(c->out, sizeof(c->out), "%s/%s.out", tmpdir, tag);
-	snprintf(c->err, sizeof(c->err), "%s/%s.err", tmpdir, tag);
-	unlink(portfile);
-	argv[n++] = cli;
-	argv[n++] = "collect";
-	argv[n++] = "--db";
-	argv[n++] = db_spec;
-	argv[n++] = "--listen";
-	argv[n++] = "127.0.0.1:0";
-	argv[n++] = "--port-file";
-	argv[n++] = portfile;
-	argv[n++] = "--duration";
-	argv[n++] = "600"; /* bounded even if this test dies */
-	for (int i = 0; extra && extra[i] && n < 38; i++)
-		argv[n++] = extra[i];
-	argv[n] = NULL;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 1, c->out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	posix_spawn_file_actions_addopen(&fa, 2, c->err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	int rc = posix_spawn(&c->pid, cli, &fa, NULL, (char *const *)argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (rc != 0) {
-		fprintf(stderr, "cannot run %s: %s\n", cli, strerror(rc));
-		return -1;
-	}
-	for (int i = 0; i < 200; i++) {
-		FILE *f = fopen(portfile, "r");
-		if (f) {
-			int ok = fscanf(f, "%d", &c->port) == 1;
-			fclose(f);
-			if (ok && c->port > 0)
-				return 0;
-		}
-		int st;
-		if (waitpid(c->pid, &st, WNOHANG) == c->pid) {
-			fprintf(stderr, "collector exited early; stderr:\n");
-			char *e = test_read_file(c->err, NULL);
-			fputs(e, stderr);
-			free(e);
-			c->pid = 0;
-			return -1;
-		}
-		sleep_ms(50);
-	}
-	fprintf(stderr, "collector did not start in 10 s\n");
-	kill(c->pid, SIGKILL);
-	waitpid(c->pid, NULL, 0);
-	c->pid = 0;
-	return -1;
-}
-
-/* SIGTERM, wait up to 10 s, then SIGKILL.  Returns the exit status, or -1. */
-static int collector_stop(collector *c)
-{
-	int st = 0;
-	if (c->pid <= 0)
-		return -1;
-	kill(c->pid, SIGTERM);
-	for (int i = 0; i < 200; i++) {
-		if (waitpid(c->pid, &st, WNOHANG) == c->pid) {
-			c->pid = 0;
-			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-		}
-		sleep_ms(50);
-	}
-	kill(c->pid, SIGKILL);
-	waitpid(c->pid, NULL, 0);
-	c->pid = 0;
-	return -1;
-}
-
-/* Run the CLI with args; stdout into a malloc'd string (*out), returns exit status. */
-static int run_cli(char **out, const char *const *args)
-{
-	char outpath[4200];
-	const char *argv[20];
-	int n = 0, st = 0;
-	pid_t pid;
-	posix_spawn_file_actions_t fa;
-
-	snprintf(outpath, sizeof(outpath), "%s/cli.out", tmpdir);
-	argv[n++] = cli;
-	for (int i = 0; args[i] && n < 19; i++)
-		argv[n++] = args[i];
-	argv[n] = NULL;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 1, outpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (posix_spawn(&pid, cli, &fa, NULL, (char *const *)argv, environ) != 0) {
-		posix_spawn_file_actions_destroy(&fa);
-		return -1;
-	}
-	posix_spawn_file_actions_destroy(&fa);
-	for (int i = 0; i < 600; i++) {
-		if (waitpid(pid, &st, WNOHANG) == pid)
-			break;
-		sleep_ms(50);
-		if (i == 599) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &st, 0);
-		}
-	}
-	if (out)
-		*out = test_read_file(outpath, NULL);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 static json_t *reports_json(void)
 {
 	const char *args[] = { "reports", "--db", db_spec, "--json", "--top", "50", NULL };
 	char *out = NULL;
-	int rc = run_cli(&out, args);
+	int rc = test_run_cli(&out, cli, tmpdir, args);
 	CHECK_INT(rc, 0);
 	json_t *j = out ? json_loads(out, 0, NULL) : NULL;
 	CHECK(j != NULL);
@@ -227,72 +68,6 @@ static long long jint(json_t *o, const char *k)
 	return (long long)json_integer_value(json_object_get(o, k));
 }
 
-/* Raw request over a fresh TCP connection; returns the HTTP status or -1.  Body of the reply in resp. */
-static int raw_request(int port, const char *req, size_t len, char *resp, size_t cap)
-{
-	struct sockaddr_in sa;
-	struct timeval tv = { 10, 0 };
-	int fd = socket(AF_INET, SOCK_STREAM, 0), status = -1;
-	size_t have = 0;
-
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
-		goto out;
-	for (size_t off = 0; off < len;) {
-		ssize_t w = send(fd, req + off, len - off, MSG_NOSIGNAL);
-		if (w <= 0)
-			break; /* the server may answer and close before reading everything */
-		off += (size_t)w;
-	}
-	shutdown(fd, SHUT_WR);
-	while (have + 1 < cap) {
-		ssize_t r = recv(fd, resp + have, cap - have - 1, 0);
-		if (r <= 0)
-			break;
-		have += (size_t)r;
-	}
-	resp[have] = '\0';
-	if (sscanf(resp, "HTTP/1.%*d %d", &status) != 1)
-		status = -1;
-out:
-	close(fd);
-	return status;
-}
-
-static int post_json(int port, const char *body, char *resp, size_t cap)
-{
-	size_t n = strlen(body) + 256;
-	char *req = malloc(n);
-	int len = snprintf(req, n, "POST /report HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-		"Content-Length: %zu\r\nConnection: close\r\n\r\n%s", strlen(body), body);
-	int st = raw_request(port, req, (size_t)len, resp, cap);
-	free(req);
-	return st;
-}
-
-static json_t *get_stats(int port)
-{
-	static const char req[] = "GET /stats HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-	char resp[4096];
-	if (raw_request(port, req, sizeof(req) - 1, resp, sizeof(resp)) != 200)
-		return NULL;
-	char *body = strstr(resp, "\r\n\r\n");
-	return body ? json_loads(body + 4, 0, NULL) : NULL;
-}
-
-static long long stat_of(int port, const char *k)
-{
-	json_t *s = get_stats(port);
-	long long v = s ? jint(s, k) : -1;
-	json_decref(s);
-	return v;
-}
-
 /*
  * Counter `k` once it reaches `want`, waiting up to 3 s: a connection's
  * close is counted by whichever of the collector's threads served it, and
@@ -300,10 +75,10 @@ static long long stat_of(int port, const char *k)
  */
 static long long stat_wait(int port, const char *k, long long want)
 {
-	long long v = stat_of(port, k);
+	long long v = test_collector_stat(port, k);
 	for (int i = 0; i < 60 && v < want; i++) {
-		sleep_ms(50);
-		v = stat_of(port, k);
+		test_sleep_ms(50);
+		v = test_collector_stat(port, k);
 	}
 	return v;
 }
@@ -361,7 +136,7 @@ static SSL *pinned_connect(SSL_CTX *ctx, int port, const char *host, int *fdp, i
 
 /* ---- 1. end to end ---------------------------------------------------------- */
 
-static void test_end_to_end(const collector *c)
+static void test_end_to_end(const test_collector *c)
 {
 	tlsserver *srv = NULL;
 	char uri[128];
@@ -436,7 +211,7 @@ static void test_end_to_end(const collector *c)
 	tlsserver_stop(srv);
 	total_stored += 2;
 
-	CHECK_INT(stat_of(c->port, "stored"), 2);
+	CHECK_INT(test_collector_stat(c->port, "stored"), 2);
 	json_t *j = reports_json();
 	CHECK_INT(jint(j, "total"), 2);
 	CHECK_INT(jint(j, "hosts_count"), 2);
@@ -472,7 +247,7 @@ static void test_end_to_end(const collector *c)
 
 static void test_https_collector(void)
 {
-	collector c;
+	test_collector c;
 	const char *extra[] = { "--tls-cert", NULL, "--tls-key", NULL, NULL };
 	char chain[4200], key[4200], uri[128];
 	const char *uris[1] = { uri };
@@ -486,7 +261,7 @@ static void test_https_collector(void)
 	snprintf(key, sizeof(key), "%s", test_pki("leaf.key"));
 	extra[1] = chain;
 	extra[3] = key;
-	if (collector_start(&c, "https", extra) != 0) {
+	if (test_collector_start(&c, cli, db_spec, tmpdir, "https", extra) != 0) {
 		CHECK(!"https collector did not start");
 		return;
 	}
@@ -521,7 +296,7 @@ static void test_https_collector(void)
 	CHECK_INT(st.delivered, 1);
 	certpin_reporter_free(rep);
 	total_stored += 1;
-	CHECK_INT(collector_stop(&c), 0);
+	CHECK_INT(test_collector_stop(&c), 0);
 	char *err = test_read_file(c.err, NULL);
 	CHECK_CONTAINS(err, "1 stored");
 	free(err);
@@ -529,12 +304,13 @@ static void test_https_collector(void)
 
 /* ---- 3. malformed input ------------------------------------------------------- */
 
-static void test_malformed(const collector *c)
+static void test_malformed(const test_collector *c)
 {
 	char resp[8192];
-	long long malformed0 = stat_of(c->port, "malformed"), large0 = stat_of(c->port, "too_large");
-	long long type0 = stat_of(c->port, "bad_type"), route0 = stat_of(c->port, "bad_route");
-	long long http0 = stat_of(c->port, "bad_http"), aborted0 = stat_of(c->port, "aborted");
+	long long malformed0 = test_collector_stat(c->port, "malformed");
+	long long large0 = test_collector_stat(c->port, "too_large");
+	long long type0 = test_collector_stat(c->port, "bad_type"), route0 = test_collector_stat(c->port, "bad_route");
+	long long http0 = test_collector_stat(c->port, "bad_http"), aborted0 = test_collector_stat(c->port, "aborted");
 	static const char *const bad_bodies[] = {
 		"", "{", "[]", "null", "{\"hostname\": \"x\"}", "\x01\x02\x03\xff\xfe",
 		"{\"date-time\":\"2026-11-22T00:00:00Z\",\"hostname\":\"a..b\",\"port\":443,\"noted-hostname\":\"a\","
@@ -546,7 +322,7 @@ static void test_malformed(const collector *c)
 	int nbad = (int)(sizeof(bad_bodies) / sizeof(bad_bodies[0]));
 
 	for (int i = 0; i < nbad; i++) {
-		int st = post_json(c->port, bad_bodies[i], resp, sizeof(resp));
+		int st = test_http_post(c->port, NULL, 0, "/report", NULL, bad_bodies[i], resp, sizeof(resp));
 		CHECK_INT(st, 400);
 		CHECK_CONTAINS(resp, "\"error\"");
 	}
@@ -554,7 +330,7 @@ static void test_malformed(const collector *c)
 	{
 		const char req[] = "POST /report HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
 			"Content-Length: 10000000\r\nConnection: close\r\n\r\n{";
-		CHECK_INT(raw_request(c->port, req, sizeof(req) - 1, resp, sizeof(resp)), 413);
+		CHECK_INT(test_http_request(c->port, NULL, 0, req, sizeof(req) - 1, resp, sizeof(resp)), 413);
 	}
 	/* oversized, chunked (no length): cut at the limit (the default, the library's) */
 	{
@@ -564,19 +340,19 @@ static void test_malformed(const collector *c)
 			"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n%zx\r\n", n);
 		memset(req + h, 'a', n);
 		memcpy(req + h + n, "\r\n0\r\n\r\n", 7);
-		CHECK_INT(raw_request(c->port, req, (size_t)h + n + 7, resp, sizeof(resp)), 413);
+		CHECK_INT(test_http_request(c->port, NULL, 0, req, (size_t)h + n + 7, resp, sizeof(resp)), 413);
 		free(req);
 	}
 	/* wrong type, path, method */
 	{
 		const char req[] = "POST /report HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n"
 			"Connection: close\r\n\r\n{}";
-		CHECK_INT(raw_request(c->port, req, sizeof(req) - 1, resp, sizeof(resp)), 415);
+		CHECK_INT(test_http_request(c->port, NULL, 0, req, sizeof(req) - 1, resp, sizeof(resp)), 415);
 		const char req2[] = "POST /admin HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
 			"Connection: close\r\n\r\n{}";
-		CHECK_INT(raw_request(c->port, req2, sizeof(req2) - 1, resp, sizeof(resp)), 404);
+		CHECK_INT(test_http_request(c->port, NULL, 0, req2, sizeof(req2) - 1, resp, sizeof(resp)), 404);
 		const char req3[] = "PUT /report HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-		CHECK_INT(raw_request(c->port, req3, sizeof(req3) - 1, resp, sizeof(resp)), 405);
+		CHECK_INT(test_http_request(c->port, NULL, 0, req3, sizeof(req3) - 1, resp, sizeof(resp)), 405);
 		CHECK_CONTAINS(resp, "Allow: POST");
 	}
 	/*
@@ -587,42 +363,42 @@ static void test_malformed(const collector *c)
 	 */
 	{
 		const char junk[] = "\x16\x03\x01\x02\x00garbage\r\n\r\n";
-		int st = raw_request(c->port, junk, sizeof(junk) - 1, resp, sizeof(resp));
+		int st = test_http_request(c->port, NULL, 0, junk, sizeof(junk) - 1, resp, sizeof(resp));
 		CHECK_INT(st, -1);
 		CHECK_INT(resp[0], '\0'); /* no reply at all */
 		const char bad_cl[] = "POST /report HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
 			"Content-Length: abc\r\nConnection: close\r\n\r\n{}";
-		CHECK_INT(raw_request(c->port, bad_cl, sizeof(bad_cl) - 1, resp, sizeof(resp)), 400);
+		CHECK_INT(test_http_request(c->port, NULL, 0, bad_cl, sizeof(bad_cl) - 1, resp, sizeof(resp)), 400);
 		const char bad_chunk[] = "POST /report HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
 			"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\n{}\r\n0\r\n\r\n";
-		CHECK_INT(raw_request(c->port, bad_chunk, sizeof(bad_chunk) - 1, resp, sizeof(resp)), 400);
+		CHECK_INT(test_http_request(c->port, NULL, 0, bad_chunk, sizeof(bad_chunk) - 1, resp, sizeof(resp)), 400);
 		const char bad_version[] = "GET /healthz HTTP/7.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-		CHECK_INT(raw_request(c->port, bad_version, sizeof(bad_version) - 1, resp, sizeof(resp)), 505);
+		CHECK_INT(test_http_request(c->port, NULL, 0, bad_version, sizeof(bad_version) - 1, resp, sizeof(resp)), 505);
 		size_t n = 64 * 1024;
 		char *req = malloc(n + 256);
 		int h = snprintf(req, 256, "POST /report HTTP/1.1\r\nHost: x\r\nX-Big: ");
 		memset(req + h, 'b', n);
 		memcpy(req + h + n, "\r\n\r\n", 4);
-		st = raw_request(c->port, req, (size_t)h + n + 4, resp, sizeof(resp));
+		st = test_http_request(c->port, NULL, 0, req, (size_t)h + n + 4, resp, sizeof(resp));
 		CHECK(st == 431 || st == -1); /* -1: reset while still sending */
 		free(req);
 		/* an idle connection, and a complete keep-alive request, are not bad HTTP */
 		const char two[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
-		CHECK_INT(raw_request(c->port, "", 0, resp, sizeof(resp)), -1);
-		CHECK_INT(raw_request(c->port, two, sizeof(two) - 1, resp, sizeof(resp)), 200);
+		CHECK_INT(test_http_request(c->port, NULL, 0, "", 0, resp, sizeof(resp)), -1);
+		CHECK_INT(test_http_request(c->port, NULL, 0, two, sizeof(two) - 1, resp, sizeof(resp)), 200);
 	}
 	/* still serving, and every rejection was counted */
 	{
 		const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-		CHECK_INT(raw_request(c->port, req, sizeof(req) - 1, resp, sizeof(resp)), 200);
+		CHECK_INT(test_http_request(c->port, NULL, 0, req, sizeof(req) - 1, resp, sizeof(resp)), 200);
 	}
-	CHECK_INT(stat_of(c->port, "malformed") - malformed0, nbad);
-	CHECK_INT(stat_of(c->port, "too_large") - large0, 2);
-	CHECK_INT(stat_of(c->port, "bad_type") - type0, 1);
-	CHECK_INT(stat_of(c->port, "bad_route") - route0, 2);
+	CHECK_INT(test_collector_stat(c->port, "malformed") - malformed0, nbad);
+	CHECK_INT(test_collector_stat(c->port, "too_large") - large0, 2);
+	CHECK_INT(test_collector_stat(c->port, "bad_type") - type0, 1);
+	CHECK_INT(test_collector_stat(c->port, "bad_route") - route0, 2);
 	CHECK_INT(stat_wait(c->port, "bad_http", http0 + 5) - http0, 5);
-	CHECK_INT(stat_of(c->port, "aborted") - aborted0, 0);
-	CHECK_INT(stat_of(c->port, "stored"), total_stored);
+	CHECK_INT(test_collector_stat(c->port, "aborted") - aborted0, 0);
+	CHECK_INT(test_collector_stat(c->port, "stored"), total_stored);
 }
 
 /*
@@ -630,14 +406,14 @@ static void test_malformed(const collector *c)
  * a report of exactly that size (a valid report padded with a key the parser
  * ignores, as a big full-PEM report would be) is stored, one byte more is 413.
  */
-static void test_size_limit(const collector *c)
+static void test_size_limit(const test_collector *c)
 {
 	certpin_chain_elem elems[2];
 	certpin_report_cert certs[2];
 	certpin_result res;
 	certpin_report_input in = CERTPIN_REPORT_INPUT_INIT;
 	char *tmpl = NULL, resp[4096];
-	long long stored0 = stat_of(c->port, "stored"), large0 = stat_of(c->port, "too_large");
+	long long stored0 = test_collector_stat(c->port, "stored"), large0 = test_collector_stat(c->port, "too_large");
 
 	memset(elems, 0, sizeof(elems));
 	memset(certs, 0, sizeof(certs));
@@ -666,12 +442,12 @@ static void test_size_limit(const collector *c)
 		memset(body + tl - 1 + sizeof(pre) - 1, 'p', pad);
 		memcpy(body + want - 2, "\"}", 3);
 		CHECK_INT(strlen(body), want);
-		CHECK_INT(post_json(c->port, body, resp, sizeof(resp)), extra ? 413 : 201);
+		CHECK_INT(test_http_post(c->port, NULL, 0, "/report", NULL, body, resp, sizeof(resp)), extra ? 413 : 201);
 		free(body);
 	}
 	free(tmpl);
-	CHECK_INT(stat_of(c->port, "stored") - stored0, 1);
-	CHECK_INT(stat_of(c->port, "too_large") - large0, 1);
+	CHECK_INT(test_collector_stat(c->port, "stored") - stored0, 1);
+	CHECK_INT(test_collector_stat(c->port, "too_large") - large0, 1);
 	total_stored += 1;
 }
 
@@ -710,7 +486,7 @@ static int closed_by_peer(int fd)
 static long trickle(int port, const char *prefix, const char *drip, unsigned limit_ms)
 {
 	int fd = open_conn(port);
-	uint64_t t0 = now_ms();
+	int64_t t0 = test_now_ms();
 	size_t k = 0, dl = strlen(drip);
 	long closed = -1;
 
@@ -718,16 +494,16 @@ static long trickle(int port, const char *prefix, const char *drip, unsigned lim
 		return -2;
 	if (prefix && send(fd, prefix, strlen(prefix), MSG_NOSIGNAL) < 0)
 		goto out;
-	while (now_ms() - t0 < limit_ms) {
+	while (test_now_ms() - t0 < limit_ms) {
 		if (closed_by_peer(fd)) {
-			closed = (long)(now_ms() - t0);
+			closed = (long)(test_now_ms() - t0);
 			break;
 		}
 		if (dl && send(fd, drip + (k++ % dl), 1, MSG_NOSIGNAL) < 0) {
-			closed = (long)(now_ms() - t0);
+			closed = (long)(test_now_ms() - t0);
 			break;
 		}
-		sleep_ms(dl ? 400 : 100);
+		test_sleep_ms(dl ? 400 : 100);
 	}
 out:
 	close(fd);
@@ -749,11 +525,11 @@ static void *trickle_thread(void *arg)
 
 static void test_slow(void)
 {
-	collector c;
+	test_collector c;
 	const char *extra[] = { "--timeout", "2", "--request-timeout", "3", NULL };
 	char resp[4096];
 
-	if (collector_start(&c, "slow", extra) != 0) {
+	if (test_collector_start(&c, cli, db_spec, tmpdir, "slow", extra) != 0) {
 		CHECK(!"collector did not start");
 		return;
 	}
@@ -767,13 +543,13 @@ static void test_slow(void)
 	for (int i = 0; i < 3; i++)
 		pthread_create(&th[i], NULL, trickle_thread, &jobs[i]);
 	/* while they trickle, normal clients are served promptly */
-	sleep_ms(500);
+	test_sleep_ms(500);
 	for (int i = 0; i < 3; i++) {
 		const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-		uint64_t t0 = now_ms();
-		CHECK_INT(raw_request(c.port, req, sizeof(req) - 1, resp, sizeof(resp)), 200);
-		CHECK(now_ms() - t0 < 2000);
-		sleep_ms(300);
+		int64_t t0 = test_now_ms();
+		CHECK_INT(test_http_request(c.port, NULL, 0, req, sizeof(req) - 1, resp, sizeof(resp)), 200);
+		CHECK(test_now_ms() - t0 < 2000);
+		test_sleep_ms(300);
 	}
 	for (int i = 0; i < 3; i++)
 		pthread_join(th[i], NULL);
@@ -783,9 +559,9 @@ static void test_slow(void)
 	CHECK(jobs[0].result >= 1500 && jobs[0].result <= 6000);
 	CHECK(jobs[1].result >= 2500 && jobs[1].result <= 7000);
 	CHECK(jobs[2].result >= 2500 && jobs[2].result <= 7000);
-	CHECK(stat_of(c.port, "cut_off") >= 2);
-	CHECK_INT(stat_of(c.port, "stored"), 0);
-	CHECK_INT(collector_stop(&c), 0);
+	CHECK(test_collector_stat(c.port, "cut_off") >= 2);
+	CHECK_INT(test_collector_stat(c.port, "stored"), 0);
+	CHECK_INT(test_collector_stop(&c), 0);
 }
 
 /* ---- 5. load ---------------------------------------------------------------------- */
@@ -838,7 +614,7 @@ static void *load_thread(void *arg)
 	return NULL;
 }
 
-static void test_load(const collector *c)
+static void test_load(const test_collector *c)
 {
 	const char *env = getenv("CERTPIN_LOAD_REPORTS");
 	int total = env ? atoi(env) : 4000, nthreads = 4;
@@ -870,10 +646,10 @@ static void test_load(const collector *c)
 		return;
 
 	/* (a) parallel keep-alive HTTP clients */
-	long long stored0 = stat_of(c->port, "stored");
+	long long stored0 = test_collector_stat(c->port, "stored");
 	load_job jobs[4];
 	pthread_t th[4];
-	uint64_t t0 = now_ms();
+	int64_t t0 = test_now_ms();
 	for (int i = 0; i < nthreads; i++) {
 		jobs[i] = (load_job){ c->port, i, total / nthreads, tmpl, 0, 0 };
 		pthread_create(&th[i], NULL, load_thread, &jobs[i]);
@@ -884,14 +660,14 @@ static void test_load(const collector *c)
 		ok += jobs[i].ok;
 		failed += jobs[i].failed;
 	}
-	uint64_t dt = now_ms() - t0;
+	int64_t dt = test_now_ms() - t0;
 	int sent = total / nthreads * nthreads;
 	printf("collect_test: load: %d reports from %d keep-alive clients in %llu ms = %.0f reports/s; "
 		"%d stored (201), %d failed\n", sent, nthreads, (unsigned long long)dt, dt ? sent * 1000.0 / (double)dt : 0.0,
 		ok, failed);
 	CHECK_INT(ok, sent);
 	CHECK_INT(failed, 0);
-	CHECK_INT(stat_of(c->port, "stored") - stored0, sent);
+	CHECK_INT(test_collector_stat(c->port, "stored") - stored0, sent);
 	total_stored += sent;
 
 	/* (b) the same through the library: queue + background sender */
@@ -906,18 +682,18 @@ static void test_load(const collector *c)
 	ro.nreport_uris = 1;
 	ro.queue_max = (size_t)n;
 	ro.dedup_max = (size_t)n;
-	stored0 = stat_of(c->port, "stored");
+	stored0 = test_collector_stat(c->port, "stored");
 	CHECK_INT(certpin_reporter_new(&rep, policy, &ro), CERTPIN_OK);
-	t0 = now_ms();
+	t0 = test_now_ms();
 	int queued = 0;
 	for (int i = 0; rep && i < n; i++) {
 		in.port = (unsigned)(1 + i);
 		queued += certpin_reporter_submit(rep, &in) == CERTPIN_REPORT_QUEUED;
 	}
-	uint64_t t_submit = now_ms() - t0;
+	int64_t t_submit = test_now_ms() - t0;
 	CHECK_INT(queued, n);
 	CHECK_INT(certpin_reporter_flush(rep, 120000), CERTPIN_OK);
-	dt = now_ms() - t0;
+	dt = test_now_ms() - t0;
 	certpin_reporter_stats st;
 	certpin_reporter_get_stats(rep, &st);
 	printf("collect_test: load via certpin_reporter: %d reports queued in %llu ms, delivered in %llu ms = %.0f "
@@ -925,7 +701,7 @@ static void test_load(const collector *c)
 		dt ? n * 1000.0 / (double)dt : 0.0, (unsigned long long)st.delivered, (unsigned long long)st.dropped);
 	CHECK_INT(st.delivered, n);
 	CHECK_INT(st.dropped, 0);
-	CHECK_INT(stat_of(c->port, "stored") - stored0, n);
+	CHECK_INT(test_collector_stat(c->port, "stored") - stored0, n);
 	certpin_reporter_free(rep);
 	total_stored += n;
 	free(tmpl);
@@ -948,14 +724,14 @@ static void test_reports_cli(void)
 	json_decref(j);
 
 	const char *text[] = { "reports", "--db", db_spec, NULL };
-	CHECK_INT(run_cli(&out, text), 0);
+	CHECK_INT(test_run_cli(&out, cli, tmpdir, text), 0);
 	CHECK_CONTAINS(out, "failures per host");
 	CHECK_CONTAINS(out, "api.certpin.test");
 	CHECK_CONTAINS(out, pin_leaf);
 	free(out);
 	snprintf(html, sizeof(html), "%s/reports.html", tmpdir);
 	const char *h[] = { "reports", "--db", db_spec, "--html", html, NULL };
-	CHECK_INT(run_cli(NULL, h), 0);
+	CHECK_INT(test_run_cli(NULL, cli, tmpdir, h), 0);
 	out = test_read_file(html, NULL);
 	CHECK_CONTAINS(out, "<svg");
 	CHECK_CONTAINS(out, "x.wild.certpin.test");
@@ -963,33 +739,29 @@ static void test_reports_cli(void)
 	free(out);
 	/* a time window after every report: empty */
 	const char *future[] = { "reports", "--db", db_spec, "--since", "2999-01-01", "--json", NULL };
-	CHECK_INT(run_cli(&out, future), 0);
+	CHECK_INT(test_run_cli(&out, cli, tmpdir, future), 0);
 	j = out ? json_loads(out, 0, NULL) : NULL;
 	CHECK_INT(jint(j, "total"), 0);
 	json_decref(j);
 	free(out);
 	/* bad arguments */
 	const char *bad1[] = { "reports", "--db", db_spec, "--since", "yesterday", NULL };
-	CHECK_INT(run_cli(NULL, bad1), 3);
+	CHECK_INT(test_run_cli(NULL, cli, tmpdir, bad1), 3);
 	const char *bad2[] = { "reports", "--db", "/nonexistent/x.sqlite", NULL };
-	CHECK_INT(run_cli(NULL, bad2), 3);
+	CHECK_INT(test_run_cli(NULL, cli, tmpdir, bad2), 3);
 	const char *bad3[] = { "collect", "--db", db_spec, "--listen", "nowhere", NULL };
-	CHECK_INT(run_cli(NULL, bad3), 3);
+	CHECK_INT(test_run_cli(NULL, cli, tmpdir, bad3), 3);
 	const char *bad4[] = { "collect", NULL };
-	CHECK_INT(run_cli(NULL, bad4), 3);
+	CHECK_INT(test_run_cli(NULL, cli, tmpdir, bad4), 3);
 }
 
-int main(int argc, char **argv)
+int main(void)
 {
-	collector c;
+	test_collector c;
 
-	(void)argc;
 	signal(SIGPIPE, SIG_IGN);
-	find_cli(argv[0]);
-	if (access(cli, X_OK) != 0) {
-		fprintf(stderr, "collect_test: CLI %s not found\n", cli);
+	if (!(cli = test_cli()))
 		return 1;
-	}
 	if (!mkdtemp(tmpdir)) {
 		perror("mkdtemp");
 		return 1;
@@ -1003,7 +775,7 @@ int main(int argc, char **argv)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	load_policy();
 
-	if (collector_start(&c, "main", NULL) != 0) {
+	if (test_collector_start(&c, cli, db_spec, tmpdir, "main", NULL) != 0) {
 		CHECK(!"collector did not start");
 		return test_finish("collect_test");
 	}
@@ -1011,7 +783,7 @@ int main(int argc, char **argv)
 	test_malformed(&c);
 	test_size_limit(&c);
 	test_load(&c);
-	CHECK_INT(collector_stop(&c), 0);
+	CHECK_INT(test_collector_stop(&c), 0);
 	test_https_collector();
 	test_slow();
 	test_reports_cli();

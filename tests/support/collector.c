@@ -1,13 +1,19 @@
+/* collector.c - "certpin collect" as a child process, and HTTP to it (collector.h). */
 #include "collector.h"
 #include "test.h"
 
+#include "certpin.h"
+#include "certpin/report.h"
+
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,59 +22,63 @@
 
 extern char **environ;
 
-static void sleep_ms(unsigned ms)
+int64_t test_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void test_sleep_ms(unsigned int ms)
 {
 	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
 	nanosleep(&ts, NULL);
 }
 
-const char *test_cli(const char *argv0)
+const char *test_cli(void)
 {
 	static char cli[4200];
 	const char *env = getenv("CERTPIN");
 	char self[4096];
-	ssize_t n;
 
 	if (env && *env) {
 		snprintf(cli, sizeof(cli), "%s", env);
 	} else {
-		n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-		if (n <= 0)
-			n = (ssize_t)snprintf(self, sizeof(self), "%s", argv0);
-		self[n] = '\0';
+		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		self[n > 0 ? n : 0] = '\0';
 		char *slash = strrchr(self, '/');
 		if (slash)
 			*slash = '\0';
 		snprintf(cli, sizeof(cli), "%s/../certpin", self);
 	}
-	return access(cli, X_OK) == 0 ? cli : NULL;
+	if (access(cli, X_OK) == 0)
+		return cli;
+	fprintf(stderr, "the certpin CLI %s was not found\n", cli);
+	return NULL;
 }
 
-/* Wait up to 10 s for the port file; 0, or -1 (the collector stopped). */
+/* Wait up to 15 s for the port file; 0, or -1 (the collector stopped, or was killed). */
 static int wait_port(test_collector *c, const char *portfile)
 {
-	for (int i = 0; i < 200; i++) {
+	for (int i = 0; i < 300; i++) {
 		FILE *f = fopen(portfile, "r");
-		int st;
 		if (f) {
 			int ok = fscanf(f, "%d", &c->port) == 1;
 			fclose(f);
 			if (ok && c->port > 0)
 				return 0;
 		}
-		if (waitpid(c->pid, &st, WNOHANG) == c->pid) {
+		if (waitpid(c->pid, NULL, WNOHANG) == c->pid) {
 			char *e = test_read_file(c->err, NULL);
 			fprintf(stderr, "collector exited early; stderr:\n%s", e);
 			free(e);
 			c->pid = 0;
 			return -1;
 		}
-		sleep_ms(50);
+		test_sleep_ms(50);
 	}
-	fprintf(stderr, "collector did not start in 10 s\n");
-	kill(c->pid, SIGKILL);
-	waitpid(c->pid, NULL, 0);
-	c->pid = 0;
+	fprintf(stderr, "collector did not start in 15 s\n");
+	test_collector_kill(c);
 	return -1;
 }
 
@@ -76,7 +86,7 @@ int test_collector_start(test_collector *c, const char *cli, const char *db_spec
 	const char *const *extra)
 {
 	char portfile[4200];
-	const char *argv[40] = { cli, "collect", "--db", db_spec, "--listen", "127.0.0.1:0", "--port-file", portfile,
+	const char *argv[48] = { cli, "collect", "--db", db_spec, "--listen", "127.0.0.1:0", "--port-file", portfile,
 		"--duration", "600" };   /* bounded even if the test dies */
 	int n = 10, rc;
 	posix_spawn_file_actions_t fa;
@@ -86,7 +96,7 @@ int test_collector_start(test_collector *c, const char *cli, const char *db_spec
 	snprintf(c->out, sizeof(c->out), "%s/%s.out", dir, tag);
 	snprintf(c->err, sizeof(c->err), "%s/%s.err", dir, tag);
 	unlink(portfile);
-	for (int i = 0; extra && extra[i] && n < 38; i++)
+	for (int i = 0; extra && extra[i] && n < 46; i++)
 		argv[n++] = extra[i];
 	argv[n] = NULL;
 	posix_spawn_file_actions_init(&fa);
@@ -113,62 +123,116 @@ int test_collector_stop(test_collector *c)
 			c->pid = 0;
 			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 		}
-		sleep_ms(50);
+		test_sleep_ms(50);
 	}
-	kill(c->pid, SIGKILL);
-	waitpid(c->pid, NULL, 0);
-	c->pid = 0;
+	test_collector_kill(c);
 	return -1;
 }
 
-/* Send all of `req` and read the reply until the server closes; the status, or -1. */
-static int exchange(int port, const char *req, size_t len, char *resp, size_t cap)
+void test_collector_kill(test_collector *c)
+{
+	if (c->pid <= 0)
+		return;
+	kill(c->pid, SIGKILL);
+	waitpid(c->pid, NULL, 0);
+	c->pid = 0;
+}
+
+/*
+ * A non-blocking TCP connection to 127.0.0.1:port from `src` (NULL: any),
+ * being set up: a full listen queue must not block past the deadline.  -1
+ * on error.
+ */
+static int connect_from(int port, const char *src)
 {
 	struct sockaddr_in sa;
-	struct timeval tv = { 10, 0 };
-	int fd = socket(AF_INET, SOCK_STREAM, 0), status = -1;
-	size_t have = 0;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
+	if (fd < 0)
+		return -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	if (src && (inet_pton(AF_INET, src, &sa.sin_addr) != 1 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)) {
+		close(fd);
+		return -1;
+	}
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 && errno != EINPROGRESS) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Send all of `req` (then shut the sending side if `half_close`), read until the server closes or `deadline`; the
+ * reply's length.
+ */
+static size_t exchange(int fd, const char *req, size_t len, int half_close, int64_t deadline, char *resp, size_t cap)
+{
+	size_t have = 0, off = 0;
+	int sent = 0;
+
+	while (have + 1 < cap) {
+		int64_t left = deadline - test_now_ms();
+		struct pollfd p = { fd, (short)(sent ? POLLIN : POLLOUT), 0 };
+		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+			break;
+		if (!sent) {
+			ssize_t w = off < len ? send(fd, req + off, len - off, MSG_NOSIGNAL) : 0;
+			off = w < 0 ? len : off + (size_t)w;   /* the server may answer and close before reading everything */
+			if ((sent = off == len) && half_close)
+				shutdown(fd, SHUT_WR);
+			continue;
+		}
+		ssize_t r = recv(fd, resp + have, cap - 1 - have, 0);
+		if (r <= 0)
+			break;
+		have += (size_t)r;
+	}
+	return have;
+}
+
+static int request(int port, const char *src, int timeout_ms, const char *req, size_t len, int half_close, char *resp,
+	size_t cap)
+{
+	char own[2048];
+	int fd = connect_from(port, src), status = -1;
+
+	if (!resp) {
+		resp = own;
+		cap = sizeof(own);
+	}
 	resp[0] = '\0';
 	if (fd < 0)
 		return -1;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
-		for (size_t off = 0; off < len;) {
-			ssize_t w = send(fd, req + off, len - off, MSG_NOSIGNAL);
-			if (w <= 0)
-				break;   /* the server may answer and close before reading everything */
-			off += (size_t)w;
-		}
-		shutdown(fd, SHUT_WR);
-		for (ssize_t r; have + 1 < cap && (r = recv(fd, resp + have, cap - have - 1, 0)) > 0;)
-			have += (size_t)r;
-		resp[have] = '\0';
-		if (sscanf(resp, "HTTP/1.%*d %d", &status) != 1)
-			status = -1;
-	}
+	resp[exchange(fd, req, len, half_close, test_now_ms() + (timeout_ms > 0 ? timeout_ms : 10000), resp, cap)] = '\0';
 	close(fd);
+	if (sscanf(resp, "HTTP/1.%*d %d", &status) != 1)
+		status = -1;
 	return status;
 }
 
-int test_http_post(int port, const char *path, const char *ctype, const char *body, size_t len, char *resp,
+int test_http_request(int port, const char *src, int timeout_ms, const char *req, size_t len, char *resp,
 	size_t cap)
 {
-	size_t n = len + 512;
+	return request(port, src, timeout_ms, req, len, 1, resp, cap);
+}
+
+int test_http_post(int port, const char *src, int timeout_ms, const char *path, const char *headers,
+	const char *body, char *resp, size_t cap)
+{
+	const char *h = headers ? headers : "Content-Type: application/json\r\n";
+	size_t blen = strlen(body), n = strlen(path) + strlen(h) + blen + 256;
 	char *req = malloc(n);
-	int h, st;
+	int len, st;
 
 	if (!req)
 		return -1;
-	h = snprintf(req, 512, "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-		"Connection: close\r\n\r\n", path, ctype, len);
-	memcpy(req + h, body, len);
-	st = exchange(port, req, (size_t)h + len, resp, cap);
+	len = snprintf(req, n, "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%sContent-Length: %zu\r\nConnection: close\r\n"
+		"\r\n%s", path, h, blen, body);
+	st = request(port, src, timeout_ms, req, (size_t)len, 0, resp, cap);
 	free(req);
 	return st;
 }
@@ -177,16 +241,16 @@ int test_http_get(int port, const char *path, char *resp, size_t cap)
 {
 	char req[1024];
 	int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
-	return exchange(port, req, (size_t)n, resp, cap);
+	return request(port, NULL, 0, req, (size_t)n, 0, resp, cap);
 }
 
-long long test_collector_stat(const test_collector *c, const char *name)
+long long test_collector_stat(int port, const char *name)
 {
-	char resp[4096], *body;
+	char resp[8192], *body;
 	json_t *j;
 	long long v = -1;
 
-	if (test_http_get(c->port, "/stats", resp, sizeof(resp)) != 200 || !(body = strstr(resp, "\r\n\r\n")))
+	if (test_http_get(port, "/stats", resp, sizeof(resp)) != 200 || !(body = strstr(resp, "\r\n\r\n")))
 		return -1;
 	if ((j = json_loads(body + 4, 0, NULL)) && json_is_integer(json_object_get(j, name)))
 		v = (long long)json_integer_value(json_object_get(j, name));
@@ -219,9 +283,61 @@ int test_run_cli(char **out, const char *cli, const char *dir, const char *const
 			waitpid(pid, &st, 0);
 			break;
 		}
-		sleep_ms(50);
+		test_sleep_ms(50);
 	}
 	if (out)
 		*out = test_read_file(outpath, NULL);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static char *template_json;
+static pthread_once_t template_once = PTHREAD_ONCE_INIT;
+
+static void make_template(void)
+{
+	certpin_policy *p = NULL;
+	certpin_host_options ho = CERTPIN_HOST_OPTIONS_INIT;
+	certpin_pin pin = { CERTPIN_PIN_SPKI_SHA256, { 1 } };
+	certpin_chain_elem e[2];
+	certpin_report_cert certs[2];
+	certpin_result res;
+	certpin_report_input in = CERTPIN_REPORT_INPUT_INIT;
+
+	memset(e, 0, sizeof(e));
+	memset(certs, 0, sizeof(certs));
+	ho.pattern = "api.example.com";
+	if (certpin_policy_new(&p) != CERTPIN_OK || certpin_policy_add_host(p, &ho, NULL) != CERTPIN_OK ||
+		certpin_policy_add_pin(p, "api.example.com", &pin, CERTPIN_POS_ANY, NULL, NULL) != CERTPIN_OK)
+		goto out;
+	for (int i = 0; i < 2; i++) {
+		e[i].flags = CERTPIN_HAVE_SPKI | CERTPIN_HAVE_CERT;
+		memset(e[i].spki_sha256, 0x30 + i, 32);
+		memset(e[i].cert_sha256, 0x40 + i, 32);
+		certs[i].digests = e[i];
+	}
+	if (certpin_verify(&res, p, "api.example.com", e, 2, (int64_t)time(NULL)) != CERTPIN_E_PIN_MISMATCH)
+		goto out;
+	in.policy = p;
+	in.result = &res;
+	in.rc = CERTPIN_E_PIN_MISMATCH;
+	in.port = 1;
+	in.served = certs;
+	in.nserved = 2;
+	if (certpin_report_build(&template_json, &in) != CERTPIN_OK)
+		template_json = NULL;
+out:
+	certpin_policy_free(p);
+}
+
+char *test_report_body(unsigned int n)
+{
+	pthread_once(&template_once, make_template);
+	const char *at = template_json ? strstr(template_json, "\"port\":1,") : NULL;
+	if (!at)
+		return NULL;
+	size_t len = strlen(template_json) + 16;
+	char *out = malloc(len);
+	if (out)
+		snprintf(out, len, "%.*s\"port\":%u,%s", (int)(at - template_json), template_json, n, at + 9);
+	return out;
 }
