@@ -72,12 +72,12 @@ void usage_collect(FILE *f)
 		"store them: certpin's own, RFC 7469 (browsers), TrustKit (iOS, Android).\n"
 		"Runs until SIGINT/SIGTERM, or --max-requests/--duration.\n"
 		"Every request gets: 201 stored (durably: committed and synced to disk),\n"
-		"200 duplicate (its Idempotency-Key header names a report stored before:\n"
-		"not stored again), 400 malformed report, Idempotency-Key or HTTP,\n"
-		"413 too large, 415 not application/json,\n"
-		"404/405 wrong path or method, 503 store error; a connection that does not\n"
-		"speak HTTP is closed without a reply.  Several collectors may share one\n"
-		"PostgreSQL database behind any load balancer.\n"
+		"200 duplicate (its Idempotency-Key header names the same report stored\n"
+		"before: not stored again), 400 malformed report, Idempotency-Key or HTTP,\n"
+		"413 too large, 415 not application/json, 422 Idempotency-Key stored for\n"
+		"another report, 404/405 wrong path or method, 503 store error; a\n"
+		"connection that does not speak HTTP is closed without a reply.  Several\n"
+		"collectors may share one PostgreSQL database behind any load balancer.\n"
 		"GET /stats returns the counters as JSON, GET /healthz \"ok\".\n"
 		"\n"
 		"  -d, --db SPEC              file.sqlite (SQLite, WAL mode; also sqlite:PATH) or\n"
@@ -118,7 +118,8 @@ void usage_collect(FILE *f)
 typedef struct counters {
 	atomic_ullong requests;     /* report requests completed (any outcome) */
 	atomic_ullong stored;
-	atomic_ullong duplicates;   /* 200: the Idempotency-Key was stored already */
+	atomic_ullong duplicates;   /* 200: the Idempotency-Key was stored already, for the same report */
+	atomic_ullong key_reused;   /* 422: the Idempotency-Key was stored already, for another report */
 	atomic_ullong malformed;    /* 400 */
 	atomic_ullong too_large;    /* 413 */
 	atomic_ullong bad_type;     /* 415 */
@@ -209,10 +210,11 @@ static enum MHD_Result reply_stats(collector *C, struct MHD_Connection *conn)
 {
 	unsigned long long batches = 0, committed = 0;
 	commit_queue_counts(C->commits, &batches, &committed);
-	json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+	json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
 		"requests", (json_int_t)atomic_load(&C->c.requests),
 		"stored", (json_int_t)atomic_load(&C->c.stored),
 		"duplicates", (json_int_t)atomic_load(&C->c.duplicates),
+		"key_reused", (json_int_t)atomic_load(&C->c.key_reused),
 		"malformed", (json_int_t)atomic_load(&C->c.malformed),
 		"too_large", (json_int_t)atomic_load(&C->c.too_large),
 		"bad_type", (json_int_t)atomic_load(&C->c.bad_type),
@@ -304,9 +306,14 @@ static enum MHD_Result reply_committed(collector *C, struct MHD_Connection *conn
 		atomic_fetch_add(&C->c.store_errors, 1);
 		return reply_error(C, conn, MHD_HTTP_SERVICE_UNAVAILABLE, "report could not be stored");
 	}
-	if (q->job.duplicate) {
+	if (q->job.outcome == CDB_DUPLICATE) {
 		atomic_fetch_add(&C->c.duplicates, 1);
 		return reply(conn, MHD_HTTP_OK, "application/json", "{\"status\":\"duplicate\"}");
+	}
+	if (q->job.outcome == CDB_KEY_REUSED) {
+		atomic_fetch_add(&C->c.key_reused, 1);
+		return reply_error(C, conn, 422 /* Unprocessable Content; libmicrohttpd's name for it varies by version */,
+			"the Idempotency-Key names another report stored before; this one was not stored");
 	}
 	atomic_fetch_add(&C->c.stored, 1);
 	return reply(conn, MHD_HTTP_CREATED, "application/json", "{\"status\":\"stored\"}");
@@ -726,14 +733,14 @@ static void print_summary(collector *C)
 	commit_queue_counts(C->commits, &batches, &committed);
 	fprintf(stderr, "certpin: collect: %llu requests, %llu stored, %llu malformed, %llu too large, "
 		"%llu bad type, %llu bad path/method, %llu store errors, %llu cut off, %llu aborted, %llu bad HTTP, "
-		"%llu evicted, %llu duplicates; %llu reports in %llu commits\n",
+		"%llu evicted, %llu duplicates, %llu keys reused; %llu reports in %llu commits\n",
 		(unsigned long long)atomic_load(&c->requests), (unsigned long long)atomic_load(&c->stored),
 		(unsigned long long)atomic_load(&c->malformed), (unsigned long long)atomic_load(&c->too_large),
 		(unsigned long long)atomic_load(&c->bad_type), (unsigned long long)atomic_load(&c->bad_route),
 		(unsigned long long)atomic_load(&c->store_errors), (unsigned long long)atomic_load(&c->cut_off),
 		(unsigned long long)atomic_load(&c->aborted), (unsigned long long)atomic_load(&c->bad_http),
-		(unsigned long long)atomic_load(&c->evicted), (unsigned long long)atomic_load(&c->duplicates), committed,
-		batches);
+		(unsigned long long)atomic_load(&c->evicted), (unsigned long long)atomic_load(&c->duplicates),
+		(unsigned long long)atomic_load(&c->key_reused), committed, batches);
 }
 
 /*

@@ -26,6 +26,7 @@ struct cdb {
 	PGconn *pg;
 	sqlite3_stmt *ins_report, *ins_pin;   /* SQLite prepared statements */
 	sqlite3_stmt *begin, *commit, *rollback;
+	sqlite3_stmt *key_owner;              /* the report_key stored with an idempotency key */
 	pthread_mutex_t mu;
 	int version;
 	int pg_prepared;                      /* PostgreSQL: the batch insert is prepared on this session */
@@ -350,7 +351,9 @@ static int prepare_sqlite(cdb *db, char *err, size_t errlen)
 			-1, &db->ins_pin, NULL) != SQLITE_OK ||
 		sqlite3_prepare_v2(db->lite, "BEGIN IMMEDIATE", -1, &db->begin, NULL) != SQLITE_OK ||
 		sqlite3_prepare_v2(db->lite, "COMMIT", -1, &db->commit, NULL) != SQLITE_OK ||
-		sqlite3_prepare_v2(db->lite, "ROLLBACK", -1, &db->rollback, NULL) != SQLITE_OK)
+		sqlite3_prepare_v2(db->lite, "ROLLBACK", -1, &db->rollback, NULL) != SQLITE_OK ||
+		sqlite3_prepare_v2(db->lite, "SELECT report_key FROM reports WHERE idempotency_key = ?", -1, &db->key_owner,
+			NULL) != SQLITE_OK)
 		return fail(err, errlen, "sqlite: %s", sqlite3_errmsg(db->lite));
 	return 0;
 }
@@ -493,6 +496,7 @@ void cdb_close(cdb *db)
 	sqlite3_finalize(db->begin);
 	sqlite3_finalize(db->commit);
 	sqlite3_finalize(db->rollback);
+	sqlite3_finalize(db->key_owner);
 	if (db->lite)
 		sqlite3_close(db->lite);
 	if (db->pg)
@@ -518,8 +522,18 @@ static void bind_origin(sqlite3_stmt *s, const cdb_report *r)
 		sqlite3_bind_int(s, 21, r->validation_result);
 }
 
-/* Insert one report and its pins (in the caller's transaction); *dup: 1 if its key was stored already. */
-static int insert_sqlite(cdb *db, const cdb_report *r, unsigned char *dup, char *err, size_t errlen)
+/*
+ * A report whose idempotency key is stored already: CDB_DUPLICATE if the
+ * stored one has the same report_key (host, port, verdict, chain: a retry),
+ * else CDB_KEY_REUSED.  `stored` NULL (not visible): taken for a retry.
+ */
+static unsigned char key_outcome(const cdb_report *r, const char *stored)
+{
+	return !stored || strcmp(stored, r->report_key) == 0 ? CDB_DUPLICATE : CDB_KEY_REUSED;
+}
+
+/* Insert one report and its pins (in the caller's transaction); *outcome as cdb_store_batch()'s. */
+static int insert_sqlite(cdb *db, const cdb_report *r, unsigned char *outcome, char *err, size_t errlen)
 {
 	sqlite3_stmt *s = db->ins_report;
 	int rc;
@@ -544,9 +558,17 @@ static int insert_sqlite(cdb *db, const cdb_report *r, unsigned char *dup, char 
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)
 		goto err;
-	*dup = sqlite3_changes(db->lite) == 0;
-	if (*dup)
+	if (sqlite3_changes(db->lite) == 0) {
+		sqlite3_stmt *k = db->key_owner;
+		sqlite3_bind_text(k, 1, r->idem_key, -1, SQLITE_STATIC);
+		rc = sqlite3_step(k);
+		*outcome = key_outcome(r, rc == SQLITE_ROW ? (const char *)sqlite3_column_text(k, 0) : NULL);
+		sqlite3_reset(k);
+		sqlite3_clear_bindings(k);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			goto err;
 		return 0;
+	}
 	sqlite3_int64 id = sqlite3_last_insert_rowid(db->lite);
 	for (size_t i = 0; i < r->npins; i++) {
 		sqlite3_stmt *p = db->ins_pin;
@@ -569,7 +591,8 @@ err:
  * PostgreSQL: a batch is one pipeline (one round trip): BEGIN, one prepared
  * statement per report that inserts it and its pins, COMMIT.  The statement
  * returns how many reports it inserted: 0 when the report's idempotency key
- * is stored already (then no pins either).  Two collectors inserting the
+ * is stored already (then no pins either), and the report_key stored with
+ * that key (NULL if the row is not in the statement's snapshot yet).  Two collectors inserting the
  * same key at once: the second waits for the first's transaction, then
  * inserts nothing.
  */
@@ -582,7 +605,7 @@ err:
 	" ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING id)," \
 	" p AS (INSERT INTO report_pins (report_id, depth, pin, known)" \
 	" SELECT r.id, p.depth, p.pin, p.known FROM r, unnest($22::int[], $23::text[], $24::int[]) AS p(depth, pin, known))" \
-	" SELECT COUNT(*) FROM r"
+	" SELECT (SELECT COUNT(*) FROM r), (SELECT report_key FROM reports WHERE idempotency_key = $25)"
 
 /* Send one report of a pipelined batch: 0, or -1. */
 static int send_pg_report(PGconn *pg, const cdb_report *r)
@@ -618,10 +641,12 @@ static int send_pg_report(PGconn *pg, const cdb_report *r)
 }
 
 /*
- * Read the results of a batch's pipeline (BEGIN, `n` inserts, COMMIT) and
- * its sync: 0, or -1 with the first error.  dup[i]: insert i stored nothing.
+ * Read the results of a batch's pipeline (BEGIN, the inserts of r[0..n-1],
+ * COMMIT) and its sync: 0, or -1 with the first error.  outcome[i] as
+ * cdb_store_batch()'s.
  */
-static int read_pipeline(PGconn *pg, size_t n, unsigned char *dup, char *err, size_t errlen)
+static int read_pipeline(PGconn *pg, const cdb_report *const *r, size_t n, unsigned char *outcome, char *err,
+	size_t errlen)
 {
 	int rc = 0;
 
@@ -632,8 +657,9 @@ static int read_pipeline(PGconn *pg, size_t n, unsigned char *dup, char *err, si
 			if (rc == 0 && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
 				rc = fail(err, errlen, "postgresql: %s", st == PGRES_PIPELINE_ABORTED ?
 					"batch aborted" : PQresultErrorMessage(res));
-			if (st == PGRES_TUPLES_OK && i >= 1 && i <= n)
-				dup[i - 1] = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "0") == 0;
+			if (st == PGRES_TUPLES_OK && i >= 1 && i <= n && PQntuples(res) == 1 &&
+				strcmp(PQgetvalue(res, 0, 0), "0") == 0)
+				outcome[i - 1] = key_outcome(r[i - 1], PQgetisnull(res, 0, 1) ? NULL : PQgetvalue(res, 0, 1));
 			PQclear(res);
 		}
 	}
@@ -670,7 +696,7 @@ static int store_batch_pg(cdb *db, const cdb_report *const *r, size_t n, unsigne
 	if (rc != 0)
 		fail(err, errlen, "postgresql: %s", PQerrorMessage(pg));
 	else
-		rc = read_pipeline(pg, n, dup, err, errlen);
+		rc = read_pipeline(pg, r, n, dup, err, errlen);
 	if (PQexitPipelineMode(pg) != 1 && rc == 0)
 		rc = fail(err, errlen, "postgresql: %s", PQerrorMessage(pg));
 	return rc;
@@ -691,11 +717,11 @@ static int step_sqlite(cdb *db, sqlite3_stmt *st, char *err, size_t errlen)
 	return rc == SQLITE_DONE ? 0 : fail(err, errlen, "sqlite: %s", sqlite3_errmsg(db->lite));
 }
 
-int cdb_store_batch(cdb *db, const cdb_report *const *r, size_t n, unsigned char *duplicate, char *err,
+int cdb_store_batch(cdb *db, const cdb_report *const *r, size_t n, unsigned char *outcome, char *err,
 	size_t errlen)
 {
 	unsigned char scratch[1];
-	unsigned char *dup = duplicate;
+	unsigned char *dup = outcome;
 	int rc = 0;
 
 	if (err && errlen)
@@ -731,12 +757,12 @@ out:
 	pthread_mutex_unlock(&db->mu);
 	if (rc != 0)
 		memset(dup, 0, n);
-	if (dup != duplicate && dup != scratch)
+	if (dup != outcome && dup != scratch)
 		free(dup);
 	return rc;
 }
 
-int cdb_store(cdb *db, const cdb_report *r, unsigned char *duplicate, char *err, size_t errlen)
+int cdb_store(cdb *db, const cdb_report *r, unsigned char *outcome, char *err, size_t errlen)
 {
-	return cdb_store_batch(db, &r, 1, duplicate, err, errlen);
+	return cdb_store_batch(db, &r, 1, outcome, err, errlen);
 }

@@ -79,20 +79,23 @@ typedef struct cdb_report {
 	const char *idem_key;
 } cdb_report;
 
-/*
- * Store one report and its pins in one transaction.  0 or -1 (err set).
- * *duplicate (may be NULL) is set to 1 when the report's idem_key was
- * already stored: then nothing is stored, and that is success.
- */
-int cdb_store(cdb *db, const cdb_report *r, unsigned char *duplicate, char *err, size_t errlen);
+/* What became of a report with an idem_key (cdb_store_batch()). */
+enum {
+	CDB_STORED = 0,        /* stored (also every report without a key) */
+	CDB_DUPLICATE = 1,     /* its key was stored before, for the same report_key: a retry, not stored again */
+	CDB_KEY_REUSED = 2     /* its key was stored before for another report: not stored */
+};
+
+/* Store one report and its pins in one transaction.  0 or -1 (err set); *outcome (may be NULL) as below. */
+int cdb_store(cdb *db, const cdb_report *r, unsigned char *outcome, char *err, size_t errlen);
 /*
  * Store `n` reports in one transaction: all of them, or (-1, err set) none.
  * Returns once the transaction is durable (SQLite: synchronous=FULL).
- * duplicate[i] (the array may be NULL) is set to 1 for a report whose
- * idem_key was stored before or earlier in the batch (not stored again),
- * else to 0.
+ * outcome[i] (the array may be NULL) gets CDB_STORED, or for a report whose
+ * idem_key was stored before or earlier in the batch, CDB_DUPLICATE or
+ * CDB_KEY_REUSED; neither of those stores anything, and both are success.
  */
-int cdb_store_batch(cdb *db, const cdb_report *const *r, size_t n, unsigned char *duplicate, char *err,
+int cdb_store_batch(cdb *db, const cdb_report *const *r, size_t n, unsigned char *outcome, char *err,
 	size_t errlen);
 
 /*

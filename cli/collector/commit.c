@@ -94,13 +94,13 @@ cdb_report *commit_copy_report(const cdb_report *r)
 /* Store a batch: in one transaction, else one by one.  Sets each job's rc. */
 static void store(commit_queue *q, commit_job **jobs, const cdb_report **reports, size_t n)
 {
-	unsigned char dup[BATCH_MAX];
+	unsigned char outcome[BATCH_MAX];
 	char err[256];
 
-	if (cdb_store_batch(q->db, reports, n, dup, err, sizeof(err)) == 0) {
+	if (cdb_store_batch(q->db, reports, n, outcome, err, sizeof(err)) == 0) {
 		for (size_t i = 0; i < n; i++) {
 			jobs[i]->rc = 0;
-			jobs[i]->duplicate = dup[i];
+			jobs[i]->outcome = outcome[i];
 		}
 		return;
 	}
@@ -110,8 +110,8 @@ static void store(commit_queue *q, commit_job **jobs, const cdb_report **reports
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
-		jobs[i]->rc = cdb_store(q->db, reports[i], dup, err, sizeof(err));
-		jobs[i]->duplicate = jobs[i]->rc == 0 && dup[0];
+		jobs[i]->rc = cdb_store(q->db, reports[i], outcome, err, sizeof(err));
+		jobs[i]->outcome = jobs[i]->rc == 0 ? outcome[0] : CDB_STORED;
 		if (jobs[i]->rc != 0)
 			cli_warn("collect: cannot store report: %s", err);
 	}

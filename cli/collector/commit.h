@@ -16,7 +16,7 @@ struct commit_job {
 	commit_job *next;           /* the queue's */
 	const cdb_report *report;   /* borrowed until done() */
 	int rc;                     /* when done() runs: 0 stored (durable), -1 not */
-	int duplicate;              /* ... and with rc 0: its idempotency key was stored already, nothing stored */
+	int outcome;                /* ... and with rc 0: CDB_STORED, CDB_DUPLICATE or CDB_KEY_REUSED (collect_db.h) */
 	/* Called once, on the commit thread, when the report is durable or has failed; the job is the caller's again. */
 	void (*done)(commit_job *job);
 	void *payload;

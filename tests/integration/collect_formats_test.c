@@ -15,8 +15,9 @@
  *      summary's "apps", --by app,version,host,pin), text and --json, and
  *      counts the formats; a bad --by is a usage error;
  *   4. Idempotency-Key: a report posted again with its key is answered 200
- *      "duplicate" and not stored twice (TrustKit's reports carry no key and
- *      are stored each time); malformed or repeated key headers get 400.
+ *      "duplicate" and not stored twice, another report with that key 422
+ *      (TrustKit's reports carry no key and are stored each time); malformed
+ *      or repeated key headers get 400.
  *
  * The database is a temporary SQLite file, or the one named by
  * CERTPIN_COLLECT_DB (collect_pg_test.sh runs this program on PostgreSQL);
@@ -389,19 +390,23 @@ static void test_idempotency(const test_collector *c)
 {
 	char resp[4096], *mine = certpin_body(), *tk = report_body(&(report_body_opts){ .sender = SENDER_TRUSTKIT_IOS });
 	long long stored0 = test_collector_stat(c->port, "stored"), dup0 = test_collector_stat(c->port, "duplicates");
-	long long bad0 = test_collector_stat(c->port, "malformed");
+	long long bad0 = test_collector_stat(c->port, "malformed"), reused0 = test_collector_stat(c->port, "key_reused");
 
 	CHECK_INT(post_with(c, mine, "Idempotency-Key: \"k-1\"\r\n", resp, sizeof(resp)), 201);
 	CHECK_INT(post_with(c, mine, "Idempotency-Key: \"k-1\"\r\n", resp, sizeof(resp)), 200);
 	CHECK_CONTAINS(resp, "\"status\":\"duplicate\"");
-	/* the same key bare is the same key; the key names the report, whatever the body */
-	CHECK_INT(post_with(c, tk, "Idempotency-Key: k-1\r\n", resp, sizeof(resp)), 200);
+	/* the same key bare is the same key */
+	CHECK_INT(post_with(c, mine, "Idempotency-Key: k-1\r\n", resp, sizeof(resp)), 200);
+	/* the key of another report: 422, and neither is stored again */
+	CHECK_INT(post_with(c, tk, "Idempotency-Key: \"k-1\"\r\n", resp, sizeof(resp)), 422);
+	CHECK_CONTAINS(resp, "another report");
 	CHECK_INT(post_with(c, mine, "Idempotency-Key: \"k-2\"\r\n", resp, sizeof(resp)), 201);
 	/* without a key, every post is stored (a sender without keys, as TrustKit) */
 	CHECK_INT(post(c, tk, resp, sizeof(resp)), 201);
 	CHECK_INT(post(c, tk, resp, sizeof(resp)), 201);
 	CHECK_INT(test_collector_stat(c->port, "stored") - stored0, 4);
 	CHECK_INT(test_collector_stat(c->port, "duplicates") - dup0, 2);
+	CHECK_INT(test_collector_stat(c->port, "key_reused") - reused0, 1);
 	/* malformed keys and two key headers: 400 before the body, nothing stored */
 	static const char *const bad[] = {
 		"Idempotency-Key: \"\"\r\n", "Idempotency-Key: \"a b\"\r\n", "Idempotency-Key: \"a\\\"b\"\r\n",
