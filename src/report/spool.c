@@ -112,10 +112,13 @@ err:
 static void spool_key(char idem[CERTPIN_REPORT__IDEM_LEN + 1], const char *name)
 {
 	size_t n = strlen(name) - strlen(SPOOL_SUFFIX), kl = CERTPIN_REPORT__IDEM_LEN, ml = strlen(SPOOL_KEY_MARK);
-	const char *k = name + n - kl;
+	const char *k;
 
 	idem[0] = '\0';
-	if (n < strlen(SPOOL_PREFIX) + ml + kl || strncmp(k - ml, SPOOL_KEY_MARK, ml) != 0)
+	if (n < strlen(SPOOL_PREFIX) + ml + kl)
+		return;
+	k = name + n - kl;
+	if (strncmp(k - ml, SPOOL_KEY_MARK, ml) != 0)
 		return;
 	for (size_t i = 0; i < kl; i++) {
 		int hex = (k[i] >= '0' && k[i] <= '9') || (k[i] >= 'a' && k[i] <= 'f');
