@@ -72,17 +72,11 @@ int certpin_report_parse_any(certpin_report_info *out, certpin_report_origin *or
 	json_t *root;
 	int rc;
 
-	certpin_error_clear(err);
 	if (!origin)
 		origin = &scratch;
 	memset(origin, 0, sizeof(*origin));
-	if (!out)
-		return certpin_error_set(err, CERTPIN_E_INVALID_ARG, NULL, 0, "no place for the report");
-	memset(out, 0, sizeof(*out));
-	if (!json)
-		return certpin_error_set(err, CERTPIN_E_INVALID_ARG, NULL, 0, "no report");
-	if (!(root = certpin_report__load(&P, json, len)))
-		return CERTPIN_E_REPORT;
+	if ((rc = certpin_report__begin(&P, out, json, len, &root)) != CERTPIN_OK)
+		return rc;
 	if (!json_is_object(root)) {
 		json_decref(root);
 		return certpin_report__fail(&P, NULL, -1, "report is not a JSON object");

@@ -372,20 +372,26 @@ json_t *certpin_report__load(parser *P, const char *json, size_t len)
 	return root;
 }
 
+int certpin_report__begin(parser *P, certpin_report_info *out, const char *json, size_t len, json_t **root)
+{
+	*root = NULL;
+	certpin_error_clear(P->err);
+	if (!out)
+		return certpin_error_set(P->err, CERTPIN_E_INVALID_ARG, NULL, 0, "no place for the report");
+	memset(out, 0, sizeof(*out));
+	if (!json)
+		return certpin_error_set(P->err, CERTPIN_E_INVALID_ARG, NULL, 0, "no report");
+	return (*root = certpin_report__load(P, json, len)) ? CERTPIN_OK : CERTPIN_E_REPORT;
+}
+
 int certpin_report_parse(certpin_report_info *out, const char *json, size_t len, certpin_error *err)
 {
 	parser P = { err };
 	json_t *root;
 	int rc;
 
-	certpin_error_clear(err);
-	if (!out)
-		return certpin_error_set(err, CERTPIN_E_INVALID_ARG, NULL, 0, "no place for the report");
-	memset(out, 0, sizeof(*out));
-	if (!json)
-		return certpin_error_set(err, CERTPIN_E_INVALID_ARG, NULL, 0, "no report");
-	if (!(root = certpin_report__load(&P, json, len)))
-		return CERTPIN_E_REPORT;
+	if ((rc = certpin_report__begin(&P, out, json, len, &root)) != CERTPIN_OK)
+		return rc;
 	rc = certpin_report__parse_certpin(&P, root, out);
 	json_decref(root);
 	if (rc != CERTPIN_OK)

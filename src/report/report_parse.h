@@ -48,6 +48,14 @@ void certpin_report__set_key(certpin_report_info *out);
 /* The text as a JSON value (duplicate keys refused), or NULL after failing with its syntax error. */
 json_t *certpin_report__load(certpin_report__parser *P, const char *json, size_t len);
 
+/*
+ * The start of every public parse: `err` cleared, `out` zeroed, the text
+ * loaded into *root.  CERTPIN_OK, or CERTPIN_E_INVALID_ARG (NULL `out` or
+ * `json`) / CERTPIN_E_REPORT with `err` set and *root NULL.
+ */
+int certpin_report__begin(certpin_report__parser *P, certpin_report_info *out, const char *json, size_t len,
+	json_t **root);
+
 /* certpin's own format (certpin_report_parse) from a loaded report. */
 int certpin_report__parse_certpin(certpin_report__parser *P, json_t *root, certpin_report_info *out);
 
