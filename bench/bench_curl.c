@@ -254,17 +254,6 @@ static double get(client *c)
 
 /* ---- the policy ---------------------------------------------------------------------------- */
 
-static void add_rule(certpin_policy *p, const char *pattern, const certpin_pin *a, const certpin_pin *b)
-{
-	certpin_host_options o = CERTPIN_HOST_OPTIONS_INIT;
-	certpin_error err;
-
-	o.pattern = pattern;
-	if (certpin_policy_add_host(p, &o, &err) != CERTPIN_OK ||
-	    certpin_policy_add_pin(p, pattern, a, CERTPIN_POS_ANY, NULL, &err) != CERTPIN_OK ||
-	    certpin_policy_add_pin(p, pattern, b, CERTPIN_POS_ANY, NULL, &err) != CERTPIN_OK)
-		die(err.message);
-}
 
 /* HOST with the leaf's key and a backup, then made-up names (one in 50 a wildcard) up to `total` rules. */
 static certpin_policy *make_policy(X509 *leaf, size_t total)
@@ -275,11 +264,11 @@ static certpin_policy *make_policy(X509 *leaf, size_t total)
 
 	if (certpin_policy_new(&p) != CERTPIN_OK)
 		die("out of memory");
-	add_rule(p, HOST, &key, &backup);
+	bench_pki_add_rule(p, HOST, &key, &backup);
 	for (size_t i = 1; i < total; i++) {
 		certpin_pin a = bench_pki_fake_pin(2 * i), b = bench_pki_fake_pin(2 * i + 1);
 		snprintf(name, sizeof(name), i % 50 ? "host%zu.example%zu.test" : "*.zone%zu.example%zu.test", i, i % 7);
-		add_rule(p, name, &a, &b);
+		bench_pki_add_rule(p, name, &a, &b);
 	}
 	certpin_policy_freeze(p);
 	if (certpin_policy_host_count(p) != total)

@@ -106,16 +106,6 @@ static void crt_import(gnutls_x509_crt_t *out, X509 *x)
 	OPENSSL_free(der);
 }
 
-static void add_rule(certpin_policy *p, const char *pattern, const certpin_pin *a, const certpin_pin *b)
-{
-	certpin_host_options o = CERTPIN_HOST_OPTIONS_INIT;
-
-	o.pattern = pattern;
-	if (certpin_policy_add_host(p, &o, NULL) != CERTPIN_OK ||
-	    certpin_policy_add_pin(p, pattern, a, CERTPIN_POS_ANY, NULL, NULL) != CERTPIN_OK ||
-	    certpin_policy_add_pin(p, pattern, b, CERTPIN_POS_ANY, NULL, NULL) != CERTPIN_OK)
-		die("policy");
-}
 
 /* `n` pinned names with their leaves' keys, then fillers up to `total` rules. */
 static certpin_policy *make_policy(char (*names)[64], X509 *const *leaves, size_t n, size_t total)
@@ -127,7 +117,7 @@ static certpin_policy *make_policy(char (*names)[64], X509 *const *leaves, size_
 		die("out of memory");
 	for (size_t i = 0; i < n; i++) {
 		certpin_pin leaf = bench_pki_spki_pin(leaves[i]), backup = bench_pki_fake_pin(i);
-		add_rule(p, names[i], &leaf, &backup);
+		bench_pki_add_rule(p, names[i], &leaf, &backup);
 	}
 	for (size_t i = n; i < total; i++) {
 		certpin_pin a = bench_pki_fake_pin(2 * i + MAX_POLICY_HOSTS), b = bench_pki_fake_pin(2 * i + 1 + MAX_POLICY_HOSTS);
@@ -135,7 +125,7 @@ static certpin_policy *make_policy(char (*names)[64], X509 *const *leaves, size_
 			snprintf(name, sizeof(name), "%s.z%06zu.filler.certpin.test", i % 100 ? "*" : "**", i);
 		else
 			snprintf(name, sizeof(name), "f%06zu.filler.certpin.test", i);
-		add_rule(p, name, &a, &b);
+		bench_pki_add_rule(p, name, &a, &b);
 	}
 	if (certpin_policy_host_count(p) != total)
 		die("the policy has not the intended size");

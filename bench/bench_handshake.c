@@ -113,17 +113,6 @@ static SSL_CTX *client_ctx(const bench_cert *root)
 	return ctx;
 }
 
-static void add_rule(certpin_policy *p, const char *pattern, const certpin_pin *a, const certpin_pin *b)
-{
-	certpin_host_options o = CERTPIN_HOST_OPTIONS_INIT;
-	certpin_error err;
-
-	o.pattern = pattern;
-	if (certpin_policy_add_host(p, &o, &err) != CERTPIN_OK ||
-	    certpin_policy_add_pin(p, pattern, a, CERTPIN_POS_ANY, NULL, &err) != CERTPIN_OK ||
-	    certpin_policy_add_pin(p, pattern, b, CERTPIN_POS_ANY, NULL, &err) != CERTPIN_OK)
-		die(err.message);
-}
 
 /*
  * The policy of B: every host of hosts[0..n) with its leaf's key and a backup
@@ -138,7 +127,7 @@ static certpin_policy *make_policy(const host *hosts, size_t n, size_t total)
 		die("out of memory");
 	for (size_t i = 0; i < n; i++) {
 		certpin_pin leaf = bench_pki_spki_pin(hosts[i].leaf.cert), backup = bench_pki_fake_pin(i);
-		add_rule(p, hosts[i].name, &leaf, &backup);
+		bench_pki_add_rule(p, hosts[i].name, &leaf, &backup);
 	}
 	for (size_t i = n; i < total; i++) {
 		certpin_pin a = bench_pki_fake_pin(2 * i + MAX_POLICY_HOSTS), b = bench_pki_fake_pin(2 * i + 1 + MAX_POLICY_HOSTS);
@@ -146,7 +135,7 @@ static certpin_policy *make_policy(const host *hosts, size_t n, size_t total)
 			snprintf(name, sizeof(name), "%s.z%06zu.filler.certpin.test", i % 100 ? "*" : "**", i);
 		else
 			snprintf(name, sizeof(name), "f%06zu.filler.certpin.test", i);
-		add_rule(p, name, &a, &b);
+		bench_pki_add_rule(p, name, &a, &b);
 	}
 	if (certpin_policy_host_count(p) != total)
 		die("the policy has not the intended size");

@@ -110,17 +110,6 @@ static void key_of(mbedtls_pk_context *pk, EVP_PKEY *key)
 	OPENSSL_clear_free(der, (size_t)len);
 }
 
-static void add_rule(certpin_policy *p, const char *pattern, const certpin_pin *a, const certpin_pin *b)
-{
-	certpin_host_options o = CERTPIN_HOST_OPTIONS_INIT;
-	certpin_error err;
-
-	o.pattern = pattern;
-	if (certpin_policy_add_host(p, &o, &err) != CERTPIN_OK ||
-	    certpin_policy_add_pin(p, pattern, a, CERTPIN_POS_ANY, NULL, &err) != CERTPIN_OK ||
-	    certpin_policy_add_pin(p, pattern, b, CERTPIN_POS_ANY, NULL, &err) != CERTPIN_OK)
-		die(err.message, 0);
-}
 
 /* names[i] pinned to pins[2i], pins[2i+1]; then filler rules up to `total`, one in 50 a wildcard. */
 static certpin_policy *make_policy(char (*names)[64], const certpin_pin *pins, size_t n, size_t total)
@@ -131,14 +120,14 @@ static certpin_policy *make_policy(char (*names)[64], const certpin_pin *pins, s
 	if (certpin_policy_new(&p) != CERTPIN_OK)
 		die("out of memory", 0);
 	for (size_t i = 0; i < n; i++)
-		add_rule(p, names[i], &pins[2 * i], &pins[2 * i + 1]);
+		bench_pki_add_rule(p, names[i], &pins[2 * i], &pins[2 * i + 1]);
 	for (size_t i = n; i < total; i++) {
 		certpin_pin a = bench_pki_fake_pin(2 * i + MAX_POLICY_HOSTS), b = bench_pki_fake_pin(2 * i + 1 + MAX_POLICY_HOSTS);
 		if (i % 50 == 0)
 			snprintf(name, sizeof(name), "%s.z%06zu.filler.certpin.test", i % 100 ? "*" : "**", i);
 		else
 			snprintf(name, sizeof(name), "f%06zu.filler.certpin.test", i);
-		add_rule(p, name, &a, &b);
+		bench_pki_add_rule(p, name, &a, &b);
 	}
 	if (certpin_policy_host_count(p) != total)
 		die("the policy has not the intended size", 0);

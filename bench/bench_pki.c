@@ -114,3 +114,17 @@ certpin_pin bench_pki_fake_pin(unsigned long seed)
 	}
 	return pin;
 }
+
+void bench_pki_add_rule(certpin_policy *p, const char *pattern, const certpin_pin *a, const certpin_pin *b)
+{
+	certpin_host_options o = CERTPIN_HOST_OPTIONS_INIT;
+	certpin_error err;
+
+	o.pattern = pattern;
+	if (certpin_policy_add_host(p, &o, &err) != CERTPIN_OK ||
+	    certpin_policy_add_pin(p, pattern, a, CERTPIN_POS_ANY, NULL, &err) != CERTPIN_OK ||
+	    certpin_policy_add_pin(p, pattern, b, CERTPIN_POS_ANY, NULL, &err) != CERTPIN_OK) {
+		fprintf(stderr, "bench_pki: rule %s: %s\n", pattern, err.message);
+		exit(1);
+	}
+}

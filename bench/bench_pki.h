@@ -1,6 +1,7 @@
 /*
  * bench_pki: throwaway certificates made in memory with OpenSSL, for the
- * benchmarks that need many distinct keys (bench_handshake, bench_verify).
+ * benchmarks that need many distinct keys (bench_handshake, bench_verify and the
+ * adapters' and libcurl's benchmarks), and the rules of their policies.
  *
  * Every key is a fresh P-256 key; every certificate is valid from a day ago
  * for 30 days, with the extensions of tests/data/mkpki.sh: CAs with
@@ -36,5 +37,8 @@ certpin_pin bench_pki_spki_pin(X509 *x);
 
 /* A pin with a made-up digest (nothing matches it), different for each `seed`. */
 certpin_pin bench_pki_fake_pin(unsigned long seed);
+
+/* A rule for `pattern` in `p` with the pins `a` and `b`, at any position. */
+void bench_pki_add_rule(certpin_policy *p, const char *pattern, const certpin_pin *a, const certpin_pin *b);
 
 #endif

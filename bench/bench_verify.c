@@ -82,17 +82,6 @@ typedef struct scenario {
 	int want_depth;
 } scenario;
 
-static void add_rule(certpin_policy *p, const char *pattern, const certpin_pin *a, const certpin_pin *b)
-{
-	certpin_host_options o = CERTPIN_HOST_OPTIONS_INIT;
-	certpin_error err;
-
-	o.pattern = pattern;
-	if (certpin_policy_add_host(p, &o, &err) != CERTPIN_OK ||
-	    certpin_policy_add_pin(p, pattern, a, CERTPIN_POS_ANY, NULL, &err) != CERTPIN_OK ||
-	    certpin_policy_add_pin(p, pattern, b, CERTPIN_POS_ANY, NULL, &err) != CERTPIN_OK)
-		die(err.message);
-}
 
 /* The policy of case `c`: the chains' hosts with that case's pins, then other names up to POLICY_HOSTS. */
 static certpin_policy *make_policy(const chain *ch, int c)
@@ -110,7 +99,7 @@ static certpin_policy *make_policy(const chain *ch, int c)
 			b = bench_pki_spki_pin(ch[i].certs[2].cert);
 		else
 			b = bench_pki_fake_pin(1000 * (size_t)c + 500 + i);
-		add_rule(p, ch[i].host, &a, &b);
+		bench_pki_add_rule(p, ch[i].host, &a, &b);
 	}
 	for (size_t i = CHAINS; i < POLICY_HOSTS; i++) {
 		certpin_pin a = bench_pki_fake_pin(2 * i + 100000), b = bench_pki_fake_pin(2 * i + 100001);
@@ -118,7 +107,7 @@ static certpin_policy *make_policy(const chain *ch, int c)
 			snprintf(name, sizeof(name), "%s.z%04zu.filler.certpin.test", i % 100 ? "*" : "**", i);
 		else
 			snprintf(name, sizeof(name), "f%04zu.filler.certpin.test", i);
-		add_rule(p, name, &a, &b);
+		bench_pki_add_rule(p, name, &a, &b);
 	}
 	return p;
 }
