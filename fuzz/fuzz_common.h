@@ -53,4 +53,29 @@ static inline const char *fuzz_hex(char *out, const unsigned char *d, size_t n)
 	return out;
 }
 
+/* Same rules, pins (same order, same positions), mode, expiry and what happens at expiry; `what` names the pair. */
+static inline void fuzz_same_rules(const certpin_policy *a, const certpin_policy *b, const char *what)
+{
+	size_t n = certpin_policy_host_count(a);
+
+	FUZZ_CHECK(n == certpin_policy_host_count(b), "%s: %zu rules, original %zu", what,
+		certpin_policy_host_count(b), n);
+	for (size_t i = 0; i < n; i++) {
+		certpin_host_info ha, hb;
+		FUZZ_CHECK(certpin_policy_host(&ha, a, i) == CERTPIN_OK && certpin_policy_host(&hb, b, i) == CERTPIN_OK,
+			"%s: rule %zu unreadable", what, i);
+		FUZZ_CHECK(strcmp(ha.pattern, hb.pattern) == 0 && ha.expires == hb.expires && ha.mode == hb.mode &&
+				ha.on_expiry == hb.on_expiry && ha.pin_count == hb.pin_count,
+			"%s: rule %zu '%s' became '%s'", what, i, ha.pattern, hb.pattern);
+		for (size_t k = 0; k < ha.pin_count; k++) {
+			certpin_pin pa, pb;
+			certpin_position qa, qb;
+			FUZZ_CHECK(certpin_policy_host_pin(&pa, &qa, a, i, k) == CERTPIN_OK &&
+					certpin_policy_host_pin(&pb, &qb, b, i, k) == CERTPIN_OK &&
+					certpin_pin_equal(&pa, &pb) && qa == qb,
+				"%s: pin %zu of rule %zu differs", what, k, i);
+		}
+	}
+}
+
 #endif

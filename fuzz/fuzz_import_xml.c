@@ -12,37 +12,13 @@
  *   - the policy serializes to JSON that reloads with the same rules;
  *   - every export format either succeeds or refuses with
  *     CERTPIN_E_UNSUPPORTED and a reason; never anything else;
- *   - an Android export, imported again, gives the same rules, pins and expiry.
+ *   - an Android export, imported again, gives the same rules, pins, expiry and
+ *     behaviour at expiry.
  */
 #include "fuzz_common.h"
 #include "certpin/tools.h"
 
 #define DAY 86400
-
-/* Same rules, pins (same order), expiry and mode. */
-static void same_policy(const certpin_policy *a, const certpin_policy *b, const char *what)
-{
-	size_t n = certpin_policy_host_count(a);
-
-	FUZZ_CHECK(n == certpin_policy_host_count(b), "%s: %zu rules, original %zu", what,
-		certpin_policy_host_count(b), n);
-	for (size_t i = 0; i < n; i++) {
-		certpin_host_info ha, hb;
-		FUZZ_CHECK(certpin_policy_host(&ha, a, i) == CERTPIN_OK && certpin_policy_host(&hb, b, i) == CERTPIN_OK,
-			"%s: rule %zu unreadable", what, i);
-		FUZZ_CHECK(strcmp(ha.pattern, hb.pattern) == 0 && ha.expires == hb.expires && ha.mode == hb.mode &&
-				ha.pin_count == hb.pin_count,
-			"%s: rule %zu '%s' became '%s'", what, i, ha.pattern, hb.pattern);
-		for (size_t k = 0; k < ha.pin_count; k++) {
-			certpin_pin pa, pb;
-			certpin_position qa, qb;
-			FUZZ_CHECK(certpin_policy_host_pin(&pa, &qa, a, i, k) == CERTPIN_OK &&
-					certpin_policy_host_pin(&pb, &qb, b, i, k) == CERTPIN_OK &&
-					certpin_pin_equal(&pa, &pb) && qa == qb,
-				"%s: pin %zu of rule %zu differs", what, k, i);
-		}
-	}
-}
 
 static void check_rules(const certpin_policy *p)
 {
@@ -103,7 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(certpin_policy_to_json(&json, p) == CERTPIN_OK, "to_json failed");
 	rc = certpin_policy_load_data(&q, json, strlen(json), "json", NULL, &err);
 	FUZZ_CHECK(rc == CERTPIN_OK, "imported policy does not reload as JSON: %s\n%s", err.message, json);
-	same_policy(p, q, "json");
+	fuzz_same_rules(p, q, "json");
 	certpin_policy_free(q);
 	free(json);
 
@@ -128,7 +104,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			ro.name = "export";
 			rc = certpin_policy_import_data(&q, out, strlen(out), &ro, &err);
 			FUZZ_CHECK(rc == CERTPIN_OK, "exported XML does not import: %s\n%s", err.message, out);
-			same_policy(p, q, "android round trip");
+			fuzz_same_rules(p, q, "android round trip");
 			certpin_policy_free(q);
 		}
 		free(out);

@@ -29,31 +29,6 @@ static void fuzz_tk_count_warning(const certpin_error *w, void *payload)
 	(*(int *)payload)++;
 }
 
-/* Same rules, pins (same order), mode and expiry. */
-static void fuzz_tk_same(const certpin_policy *a, const certpin_policy *b, const char *what)
-{
-	size_t n = certpin_policy_host_count(a);
-
-	FUZZ_CHECK(n == certpin_policy_host_count(b), "%s: %zu rules, original %zu", what,
-		certpin_policy_host_count(b), n);
-	for (size_t i = 0; i < n; i++) {
-		certpin_host_info ha, hb;
-		FUZZ_CHECK(certpin_policy_host(&ha, a, i) == CERTPIN_OK && certpin_policy_host(&hb, b, i) == CERTPIN_OK,
-			"%s: rule %zu unreadable", what, i);
-		FUZZ_CHECK(strcmp(ha.pattern, hb.pattern) == 0 && ha.expires == hb.expires && ha.mode == hb.mode &&
-				ha.on_expiry == hb.on_expiry && ha.pin_count == hb.pin_count,
-			"%s: rule %zu '%s' became '%s'", what, i, ha.pattern, hb.pattern);
-		for (size_t k = 0; k < ha.pin_count; k++) {
-			certpin_pin pa, pb;
-			certpin_position qa, qb;
-			FUZZ_CHECK(certpin_policy_host_pin(&pa, &qa, a, i, k) == CERTPIN_OK &&
-					certpin_policy_host_pin(&pb, &qb, b, i, k) == CERTPIN_OK &&
-					certpin_pin_equal(&pa, &pb) && qa == qb,
-				"%s: pin %zu of rule %zu differs", what, k, i);
-		}
-	}
-}
-
 static void fuzz_tk_rules(const certpin_policy *p)
 {
 	for (size_t i = 0; i < certpin_policy_host_count(p); i++) {
@@ -92,7 +67,7 @@ static void fuzz_tk_round_trip(const certpin_policy *p, certpin_export_format fm
 	FUZZ_CHECK(certpin_policy_to_json(&json, p) == CERTPIN_OK, "to_json failed");
 	rc = certpin_policy_load_data(&q, json, strlen(json), "json", NULL, &err);
 	FUZZ_CHECK(rc == CERTPIN_OK, "imported policy does not reload as JSON: %s\n%s", err.message, json);
-	fuzz_tk_same(p, q, "json");
+	fuzz_same_rules(p, q, "json");
 	certpin_policy_free(q);
 	free(json);
 
@@ -104,7 +79,7 @@ static void fuzz_tk_round_trip(const certpin_policy *p, certpin_export_format fm
 	ro.name = "export";
 	rc = certpin_policy_import_data(&q, out, strlen(out), &ro, &err);
 	FUZZ_CHECK(rc == CERTPIN_OK, "exported TrustKit does not import: %s\n%s", err.message, out);
-	fuzz_tk_same(p, q, "trustkit round trip");
+	fuzz_same_rules(p, q, "trustkit round trip");
 	certpin_policy_free(q);
 	free(out);
 }
