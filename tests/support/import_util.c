@@ -46,7 +46,7 @@ int imp_rule_has(const certpin_policy *p, const char *pattern, const char *const
 	return 1;
 }
 
-static void collect_warning(const certpin_error *w, void *payload)
+void imp_collect_warning(const certpin_error *w, void *payload)
 {
 	char **s = payload;
 	size_t old = *s ? strlen(*s) : 0, n = strlen(w->message);
@@ -70,7 +70,7 @@ static certpin_policy *imp_run(const char *s, const char *path, certpin_import_f
 	char *w = NULL;
 
 	o.format = f;
-	o.on_warning = collect_warning;
+	o.on_warning = imp_collect_warning;
 	o.payload = &w;
 	if (s) {
 		o.name = "in";

@@ -1,5 +1,6 @@
 /*
- * Helpers for the import tests (import_okhttp_test.c, import_trustkit_test.c):
+ * Helpers for the import tests (import_test.c, import_okhttp_test.c,
+ * import_trustkit_test.c):
  * run an import from a string, collect its warnings, and compare a rule's
  * pins with base64 digests.
  */
@@ -17,6 +18,9 @@ long imp_rule(const certpin_policy *p, const char *pattern);
 
 /* 1 if rule `pattern` has exactly the pins `b64s` (any order), all at position `pos`. */
 int imp_rule_has(const certpin_policy *p, const char *pattern, const char *const *b64s, size_t n, certpin_position pos);
+
+/* An import's on_warning: the warnings joined by newlines in the char * at `payload`; each must have code OK. */
+void imp_collect_warning(const certpin_error *w, void *payload);
 
 /*
  * Import `s` in format `f` (named "in" in messages): the policy (NULL on

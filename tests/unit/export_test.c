@@ -7,6 +7,7 @@
  */
 #include "certpin.h"
 #include "certpin/tools.h"
+#include "import_util.h"
 #include "internal.h"
 #include "test.h"
 
@@ -35,20 +36,6 @@ static certpin_policy *load(const char *json)
 	return p;
 }
 
-/* Warnings joined by newlines, as the checks below read them. */
-static void collect_warning(const certpin_error *w, void *payload)
-{
-	char **s = payload;
-	size_t old = *s ? strlen(*s) : 0, n = strlen(w->message);
-	char *ns = realloc(*s, old + n + 2);
-
-	if (!ns)
-		abort();
-	if (old)
-		ns[old++] = '\n';
-	memcpy(ns + old, w->message, n + 1);
-	*s = ns;
-}
 
 /*
  * certpin_policy_export() read the way these checks do: *warn the warnings
@@ -66,7 +53,7 @@ static int export_ex(char **out, char **warn, char **err, const certpin_policy *
 
 	if (opts && opts->version == CERTPIN_EXPORT_OPTIONS_VERSION)
 		o = *opts;
-	o.on_warning = collect_warning;
+	o.on_warning = imp_collect_warning;
 	o.payload = &w;
 	rc = certpin_policy_export(out, p, f, opts && opts->version != CERTPIN_EXPORT_OPTIONS_VERSION ? opts : &o, &e);
 	CHECK_INT(e.code, rc);

@@ -5,11 +5,10 @@
  */
 #include "certpin.h"
 #include "certpin/tools.h"
+#include "import_util.h"
 #include "internal.h"
 #include "test.h"
 
-
-/* The detail of the last failed import. */
 #define B64_A "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0="   /* sha256("abc") */
 #define B64_B "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="   /* sha256("") */
 #define B64_C "ypeBEsobvcr6wjGzmiPcTaeG7/gUfE5yuYB3ha/uSLs="   /* sha256("a") */
@@ -17,78 +16,15 @@
 #define B64_SLASH "//////////////////////////////////////////8="  /* 32 bytes 0xff */
 #define HEX_A "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
 
-static certpin_pin pin_of(const char *b64)
-{
-	certpin_pin p;
-	char s[80];
-
-	snprintf(s, sizeof(s), "sha256/%s", b64);
-	if (certpin_pin_parse(&p, s, strlen(s)) != CERTPIN_OK)
-		abort();
-	return p;
-}
-
-/* Rule for `pattern` (exact normalized pattern), or -1. */
-static long rule_index(const certpin_policy *p, const char *pattern)
-{
-	certpin_host_info h;
-
-	for (size_t i = 0; i < certpin_policy_host_count(p); i++)
-		if (certpin_policy_host(&h, p, i) == CERTPIN_OK && strcmp(h.pattern, pattern) == 0)
-			return (long)i;
-	return -1;
-}
-
-/* 1 if rule `pattern` has exactly the pins `b64s` (any order), all with position `want_pos`. */
-static int rule_has_pins_at(const certpin_policy *p, const char *pattern, const char *const *b64s, size_t n,
-	certpin_position want_pos)
-{
-	certpin_host_info h;
-	long i = rule_index(p, pattern);
-
-	if (i < 0 || certpin_policy_host(&h, p, (size_t)i) != CERTPIN_OK || h.pin_count != n)
-		return 0;
-	for (size_t k = 0; k < n; k++) {
-		certpin_pin want = pin_of(b64s[k]);
-		int found = 0;
-		for (size_t j = 0; j < h.pin_count; j++) {
-			certpin_pin got;
-			certpin_position pos;
-			if (certpin_policy_host_pin(&got, &pos, p, (size_t)i, j) == CERTPIN_OK &&
-			    certpin_pin_equal(&got, &want) && pos == want_pos)
-				found = 1;
-		}
-		if (!found)
-			return 0;
-	}
-	return 1;
-}
-
-/* The same, position any (Android, OkHttp, bare pins). */
+/* 1 if rule `pattern` has exactly the pins `b64s` (any order), all at position any (Android, OkHttp, bare pins). */
 static int rule_has_pins(const certpin_policy *p, const char *pattern, const char *const *b64s, size_t n)
 {
-	return rule_has_pins_at(p, pattern, b64s, n, CERTPIN_POS_ANY);
+	return imp_rule_has(p, pattern, b64s, n, CERTPIN_POS_ANY);
 }
 
 /* The detail of the last import made through the helpers below, and its Android trust anchors. */
 static certpin_error last_err;
 static certpin_import_anchors *last_anchors;
-
-/* Warnings joined by newlines, as the checks below read them. */
-static void collect_warning(const certpin_error *w, void *payload)
-{
-	char **s = payload;
-	size_t old = *s ? strlen(*s) : 0, n = strlen(w->message);
-	char *ns = realloc(*s, old + n + 2);
-
-	if (!ns)
-		abort();
-	if (old)
-		ns[old++] = '\n';
-	memcpy(ns + old, w->message, n + 1);
-	*s = ns;
-	CHECK_INT(w->code, CERTPIN_OK);
-}
 
 /* The options for format `f`, default host `host`, name `name`; warnings into *warn (NULL if none). */
 static certpin_import_options opts_for(certpin_import_format f, const char *host, const char *name, char **warn)
@@ -103,7 +39,7 @@ static certpin_import_options opts_for(certpin_import_format f, const char *host
 	o.anchors = &last_anchors;
 	if (warn) {
 		*warn = NULL;
-		o.on_warning = collect_warning;
+		o.on_warning = imp_collect_warning;
 		o.payload = warn;
 	}
 	return o;
@@ -274,16 +210,16 @@ static void test_nsc_nested(void)
 	CHECK(rule_has_pins(p, "**.example.com", ab, 2));
 	/* inherits the parent's pin-set, expiration included */
 	CHECK(rule_has_pins(p, "legacy.example.com", ab, 2));
-	CHECK_INT(certpin_policy_host(&h, p, (size_t)rule_index(p, "legacy.example.com")), CERTPIN_OK);
+	CHECK_INT(certpin_policy_host(&h, p, (size_t)imp_rule(p, "legacy.example.com")), CERTPIN_OK);
 	CHECK_INT(h.expires, 1940544000);   /* 2031-06-30T00:00:00Z */
 	/* its own pin-set replaces the parent's, and has no expiration */
 	CHECK(rule_has_pins(p, "**.pay.example.com", c, 1));
-	CHECK_INT(certpin_policy_host(&h, p, (size_t)rule_index(p, "**.pay.example.com")), CERTPIN_OK);
+	CHECK_INT(certpin_policy_host(&h, p, (size_t)imp_rule(p, "**.pay.example.com")), CERTPIN_OK);
 	CHECK_INT(h.expires, 0);
 	/* grandchild inherits from the nearest ancestor with a pin-set */
 	CHECK(rule_has_pins(p, "eu.pay.example.com", c, 1));
 	/* an empty pin-set: not pinned by Android, no rule here, and a warning that the wider rule applies */
-	CHECK_INT(rule_index(p, "open.example.com"), -1);
+	CHECK_INT(imp_rule(p, "open.example.com"), -1);
 	CHECK_CONTAINS(warn, "nested.xml:25: domain \"open.example.com\" has no pins");
 	CHECK_CONTAINS(warn, "\"**.example.com\"");
 	free(warn);
@@ -562,7 +498,7 @@ static void test_pin_lists(void)
 	/* a curl string takes the default host; curl checks the leaf key only: position leaf */
 	p = import_str("sha256//" B64_A ";sha256//" B64_B "\n", CERTPIN_IMPORT_AUTO, "API.example.com", &rc, &warn);
 	CHECK_INT(rc, CERTPIN_OK);
-	CHECK(rule_has_pins_at(p, "api.example.com", ab, 2, CERTPIN_POS_LEAF));
+	CHECK(imp_rule_has(p, "api.example.com", ab, 2, CERTPIN_POS_LEAF));
 	CHECK(!rule_has_pins(p, "api.example.com", ab, 2));
 	CHECK(warn == NULL);
 	certpin_policy_free(p);
@@ -571,11 +507,11 @@ static void test_pin_lists(void)
 	p = import_str("--pinnedpubkey 'sha256//" B64_A ";sha256//" B64_B "'\n", CERTPIN_IMPORT_PIN_LIST,
 		"a.example", &rc, NULL);
 	CHECK_INT(rc, CERTPIN_OK);
-	CHECK(rule_has_pins_at(p, "a.example", ab, 2, CERTPIN_POS_LEAF));
+	CHECK(imp_rule_has(p, "a.example", ab, 2, CERTPIN_POS_LEAF));
 	certpin_policy_free(p);
 	p = import_str("--pinnedpubkey=sha256//" B64_A "\n", CERTPIN_IMPORT_PIN_LIST, "a.example", &rc, NULL);
 	CHECK_INT(rc, CERTPIN_OK);
-	CHECK(rule_has_pins_at(p, "a.example", a, 1, CERTPIN_POS_LEAF));
+	CHECK(imp_rule_has(p, "a.example", a, 1, CERTPIN_POS_LEAF));
 	certpin_policy_free(p);
 
 	/* "sha256/" and a digest that starts with '/' is not curl's form; the first position of a digest wins */
@@ -586,7 +522,7 @@ static void test_pin_lists(void)
 		certpin_host_info h;
 		certpin_pin got;
 		certpin_position pos;
-		certpin_pin slash = pin_of(B64_SLASH), pa = pin_of(B64_A);
+		certpin_pin slash = imp_pin(B64_SLASH), pa = imp_pin(B64_A);
 		CHECK(certpin_policy_host(&h, p, 0) == CERTPIN_OK && h.pin_count == 2);
 		CHECK_INT(certpin_policy_host_pin(&got, &pos, p, 0, 0), CERTPIN_OK);
 		CHECK(certpin_pin_equal(&got, &slash));
@@ -609,7 +545,7 @@ static void test_pin_lists(void)
 	CHECK_INT(rc, CERTPIN_OK);
 	CHECK_INT(certpin_policy_host_count(p), 4);
 	CHECK(rule_has_pins(p, "api.example.com", abc, 3));
-	CHECK(rule_has_pins_at(p, "**.cdn.example.com", c, 1, CERTPIN_POS_LEAF));   /* curl form */
+	CHECK(imp_rule_has(p, "**.cdn.example.com", c, 1, CERTPIN_POS_LEAF));   /* curl form */
 	CHECK(rule_has_pins(p, "*.edge.example.com", a, 1));
 	CHECK(rule_has_pins(p, "fallback.example", c, 1));
 	certpin_policy_free(p);
@@ -707,7 +643,7 @@ static void test_okhttp_union(void)
 	{
 		certpin_chain_elem e = { 0 };
 		certpin_result res;
-		certpin_pin b = pin_of(B64_B);
+		certpin_pin b = imp_pin(B64_B);
 		e.flags = CERTPIN_HAVE_SPKI;
 		memcpy(e.spki_sha256, b.digest, CERTPIN_DIGEST_LEN);
 		CHECK_INT(certpin_verify(&res, p, "api.example.com", &e, 1, 1700000000), CERTPIN_OK);
