@@ -159,20 +159,6 @@ static void test_accept(const test_collector *c)
 
 /* ---- 2. malformed bodies of each format ----------------------------------------- */
 
-/* `doc` with member `key` set to `v` (NULL: removed). */
-static char *with(const char *doc, const char *key, json_t *v)
-{
-	json_t *j = json_loads(doc, 0, NULL);
-	char *s;
-	if (v)
-		json_object_set_new(j, key, v);
-	else
-		json_object_del(j, key);
-	s = json_dumps(j, JSON_COMPACT);
-	json_decref(j);
-	return s;
-}
-
 static int nbad;
 
 static void expect_400(const test_collector *c, char *body, const char *why)
@@ -199,15 +185,15 @@ static void expect_413(const test_collector *c, const char *doc)
 
 static void bad_common(const test_collector *c, const char *doc, const char *chain)
 {
-	expect_400(c, with(doc, "hostname", NULL), "missing \\\"hostname\\\"");
-	expect_400(c, with(doc, "hostname", json_integer(7)), "not a string");
-	expect_400(c, with(doc, "port", json_string("443")), "port");
-	expect_400(c, with(doc, "date-time", json_string("yesterday")), "date-time");
-	expect_400(c, with(doc, "known-pins", json_pack("[s]", "sha1/AAAA")), "not a pin");
-	expect_400(c, with(doc, chain, json_pack("[s]", "junk")), "not a PEM certificate");
-	expect_400(c, with(doc, chain, json_pack("[s]", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")),
+	expect_400(c, body_with(doc, "hostname", NULL), "missing \\\"hostname\\\"");
+	expect_400(c, body_with(doc, "hostname", json_integer(7)), "not a string");
+	expect_400(c, body_with(doc, "port", json_string("443")), "port");
+	expect_400(c, body_with(doc, "date-time", json_string("yesterday")), "date-time");
+	expect_400(c, body_with(doc, "known-pins", json_pack("[s]", "sha1/AAAA")), "not a pin");
+	expect_400(c, body_with(doc, chain, json_pack("[s]", "junk")), "not a PEM certificate");
+	expect_400(c, body_with(doc, chain, json_pack("[s]", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")),
 		"PEM");
-	expect_400(c, with(doc, chain, json_pack("[i]", 1)), "not a string");
+	expect_400(c, body_with(doc, chain, json_pack("[i]", 1)), "not a string");
 	expect_413(c, doc);
 }
 
@@ -218,30 +204,30 @@ static void test_malformed(const test_collector *c)
 	long long malformed0 = test_collector_stat(c->port, "malformed"), stored0 = test_collector_stat(c->port, "stored");
 
 	bad_common(c, ios, "validated-certificate-chain");
-	expect_400(c, with(ios, "app-version", json_integer(32)), "\\\"app-version\\\" is not a string");
-	expect_400(c, with(ios, "app-bundle-id", NULL), "missing \\\"app-bundle-id\\\"");
-	expect_400(c, with(ios, "enforce-pinning", json_string("true")), "not a boolean");
-	expect_400(c, with(ios, "validation-result", json_integer(0)), "not a failure");
-	expect_400(c, with(ios, "validation-result", json_string("1")), "validation-result");
-	expect_400(c, with(ios, "app-vendor-id", json_string("\x1b]0;owned\x07")), "control character");
+	expect_400(c, body_with(ios, "app-version", json_integer(32)), "\\\"app-version\\\" is not a string");
+	expect_400(c, body_with(ios, "app-bundle-id", NULL), "missing \\\"app-bundle-id\\\"");
+	expect_400(c, body_with(ios, "enforce-pinning", json_string("true")), "not a boolean");
+	expect_400(c, body_with(ios, "validation-result", json_integer(0)), "not a failure");
+	expect_400(c, body_with(ios, "validation-result", json_string("1")), "validation-result");
+	expect_400(c, body_with(ios, "app-vendor-id", json_string("\x1b]0;owned\x07")), "control character");
 	memset(longest, 'a', sizeof(longest) - 1);
 	longest[sizeof(longest) - 1] = '\0';
-	expect_400(c, with(ios, "app-bundle-id", json_string(longest)), "longer than");
+	expect_400(c, body_with(ios, "app-bundle-id", json_string(longest)), "longer than");
 	free(ios);
 	o.sender = SENDER_TRUSTKIT_ANDROID;
 	char *android = report_body(&o);
 	bad_common(c, android, "served-certificate-chain");
-	expect_400(c, with(android, "trustkit-version", json_null()), "trustkit-version");
+	expect_400(c, body_with(android, "trustkit-version", json_null()), "trustkit-version");
 	free(android);
 	o.sender = SENDER_CHROME;
 	char *chrome = report_body(&o);
 	bad_common(c, chrome, "served-certificate-chain");
-	expect_400(c, with(chrome, "port", json_integer(0)), "port");
-	expect_400(c, with(chrome, "effective-expiration-date", json_integer(1)), "effective-expiration-date");
+	expect_400(c, body_with(chrome, "port", json_integer(0)), "port");
+	expect_400(c, body_with(chrome, "effective-expiration-date", json_integer(1)), "effective-expiration-date");
 	free(chrome);
 	char *own = certpin_body();
-	expect_400(c, with(own, "enforce", NULL), "missing \\\"enforce\\\"");
-	expect_400(c, with(own, "hostname", NULL), "missing \\\"hostname\\\"");
+	expect_400(c, body_with(own, "enforce", NULL), "missing \\\"enforce\\\"");
+	expect_400(c, body_with(own, "hostname", NULL), "missing \\\"hostname\\\"");
 	free(own);
 	CHECK_INT(test_collector_stat(c->port, "malformed") - malformed0, nbad);
 	CHECK_INT(test_collector_stat(c->port, "too_large"), 3);

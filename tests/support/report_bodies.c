@@ -146,3 +146,17 @@ char *report_body(const report_body_opts *o)
 		die("cannot write a report");
 	return s;
 }
+
+char *body_with(const char *doc, const char *key, json_t *v)
+{
+	json_t *j = json_loads(doc, 0, NULL);
+	char *s;
+
+	if (v)
+		json_object_set_new(j, key, v);
+	else
+		json_object_del(j, key);
+	s = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	return s;
+}

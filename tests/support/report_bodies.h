@@ -33,4 +33,8 @@ typedef struct report_body_opts {
 /* The report as a malloc'd JSON text; aborts the test on failure. */
 char *report_body(const report_body_opts *o);
 
+struct json_t;
+/* The JSON text `doc` with member `key` set to `v` (taken; NULL: the member removed); malloc'd. */
+char *body_with(const char *doc, const char *key, struct json_t *v);
+
 #endif

@@ -19,21 +19,6 @@
 
 static certpin_error last_err;
 
-/* `doc` with member `key` set to `v` (NULL: removed); malloc'd. */
-static char *with(const char *doc, const char *key, json_t *v)
-{
-	json_t *j = json_loads(doc, 0, NULL);
-	char *s;
-
-	if (v)
-		json_object_set_new(j, key, v);
-	else
-		json_object_del(j, key);
-	s = json_dumps(j, JSON_COMPACT);
-	json_decref(j);
-	return s;
-}
-
 /* `doc` with the first `from` replaced by `to`; malloc'd, NULL if there is none. */
 static char *subst(const char *doc, const char *from, const char *to)
 {
@@ -142,7 +127,7 @@ static void test_trustkit_ios(void)
 	}
 	CHECK_STR(certpin_report_kind_name(CERTPIN_REPORT_VALIDATION_ERROR), "validation-error");
 	/* a null expiration date is none */
-	char *d = with(doc, "known-pins-expiration-date", json_null());
+	char *d = body_with(doc, "known-pins-expiration-date", json_null());
 	parse_ok(d, &info, &origin);
 	CHECK_INT(info.expires, 0);
 	free(d);
@@ -193,9 +178,9 @@ static void test_chrome(void)
 	/* the strict parser: 400 "missing enforce" as before */
 	CHECK_INT(certpin_report_parse(&strict, doc, strlen(doc), &err), CERTPIN_E_REPORT);
 	/* RFC 7469's own example: served chain only, no expiration */
-	d = with(doc, "validated-certificate-chain", NULL);
+	d = body_with(doc, "validated-certificate-chain", NULL);
 	free(doc);
-	doc = with(d, "effective-expiration-date", NULL);
+	doc = body_with(d, "effective-expiration-date", NULL);
 	free(d);
 	parse_ok(doc, &info, &origin);
 	CHECK_INT(info.nvalidated, 0);
@@ -222,43 +207,43 @@ static void test_certpin(void)
 	CHECK(memcmp(&a, &b, sizeof(a)) == 0);
 	CHECK_INT(a.enforce, 0);
 	/* certpin's members decide: without "enforce" it is refused as before */
-	expect_bad(with(doc, "enforce", NULL), "missing \"enforce\"", "/enforce");
-	expect_bad(with(doc, "verdict", NULL), "missing \"verdict\"", "/verdict");
+	expect_bad(body_with(doc, "enforce", NULL), "missing \"enforce\"", "/enforce");
+	expect_bad(body_with(doc, "verdict", NULL), "missing \"verdict\"", "/verdict");
 }
 
 /* Malformed variants every format shares. */
 static void bad_common(const char *doc, int trustkit)
 {
-	expect_bad(with(doc, "hostname", NULL), "missing \"hostname\"", "/hostname");
-	expect_bad(with(doc, "hostname", json_integer(7)), "hostname", "/hostname");
-	expect_bad(with(doc, "hostname", json_string("a..b")), "not a valid hostname", "/hostname");
-	expect_bad(with(doc, "noted-hostname", NULL), "missing", "/noted-hostname");
-	expect_bad(with(doc, "date-time", json_string("yesterday")), "date-time", "/date-time");
-	expect_bad(with(doc, "date-time", json_null()), "not a string", "/date-time");
-	expect_bad(with(doc, "port", json_string("443")), "port", "/port");
-	expect_bad(with(doc, "port", json_integer(65536)), "port", "/port");
-	expect_bad(with(doc, "port", json_integer(-1)), "port", "/port");
+	expect_bad(body_with(doc, "hostname", NULL), "missing \"hostname\"", "/hostname");
+	expect_bad(body_with(doc, "hostname", json_integer(7)), "hostname", "/hostname");
+	expect_bad(body_with(doc, "hostname", json_string("a..b")), "not a valid hostname", "/hostname");
+	expect_bad(body_with(doc, "noted-hostname", NULL), "missing", "/noted-hostname");
+	expect_bad(body_with(doc, "date-time", json_string("yesterday")), "date-time", "/date-time");
+	expect_bad(body_with(doc, "date-time", json_null()), "not a string", "/date-time");
+	expect_bad(body_with(doc, "port", json_string("443")), "port", "/port");
+	expect_bad(body_with(doc, "port", json_integer(65536)), "port", "/port");
+	expect_bad(body_with(doc, "port", json_integer(-1)), "port", "/port");
 	if (!trustkit)
-		expect_bad(with(doc, "port", json_integer(0)), "from 1 to 65535", "/port");
-	expect_bad(with(doc, "include-subdomains", json_string("false")), "not a boolean", "/include-subdomains");
-	expect_bad(with(doc, "known-pins", NULL), "missing \"known-pins\"", "/known-pins");
-	expect_bad(with(doc, "known-pins", json_pack("[s]", "pin-sha256=\"AAAA\"")), "not a pin", "/known-pins/0");
-	expect_bad(with(doc, "known-pins", json_string("x")), "not an array", "/known-pins");
-	expect_bad(with(doc, "validated-certificate-chain", json_string("x")), "not an array",
+		expect_bad(body_with(doc, "port", json_integer(0)), "from 1 to 65535", "/port");
+	expect_bad(body_with(doc, "include-subdomains", json_string("false")), "not a boolean", "/include-subdomains");
+	expect_bad(body_with(doc, "known-pins", NULL), "missing \"known-pins\"", "/known-pins");
+	expect_bad(body_with(doc, "known-pins", json_pack("[s]", "pin-sha256=\"AAAA\"")), "not a pin", "/known-pins/0");
+	expect_bad(body_with(doc, "known-pins", json_string("x")), "not an array", "/known-pins");
+	expect_bad(body_with(doc, "validated-certificate-chain", json_string("x")), "not an array",
 		"/validated-certificate-chain");
-	expect_bad(with(doc, "validated-certificate-chain", json_pack("[i]", 7)), "not a string",
+	expect_bad(body_with(doc, "validated-certificate-chain", json_pack("[i]", 7)), "not a string",
 		"/validated-certificate-chain/0");
-	expect_bad(with(doc, "validated-certificate-chain", json_pack("[s]", "junk")), "not a PEM certificate",
+	expect_bad(body_with(doc, "validated-certificate-chain", json_pack("[s]", "junk")), "not a PEM certificate",
 		"/validated-certificate-chain/0");
-	expect_bad(with(doc, "validated-certificate-chain",
+	expect_bad(body_with(doc, "validated-certificate-chain",
 		json_pack("[s]", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")), "PEM",
 		"/validated-certificate-chain/0");
 	/* a broken base64 line inside a real certificate */
 	expect_bad(subst(doc, "-----BEGIN CERTIFICATE-----\\nMII", "-----BEGIN CERTIFICATE-----\\nXII"), "PEM", NULL);
 	/* no chain at all */
 	{
-		char *d = with(doc, "validated-certificate-chain", NULL);
-		expect_bad(with(d, "served-certificate-chain", NULL), "no certificate chain", "");
+		char *d = body_with(doc, "validated-certificate-chain", NULL);
+		expect_bad(body_with(d, "served-certificate-chain", NULL), "no certificate chain", "");
 		free(d);
 	}
 	/* a chain of 17 */
@@ -290,38 +275,39 @@ static void test_bad_trustkit(void)
 	char *doc = report_body(&o), long_id[CERTPIN_REPORT_APP_FIELD_MAX + 1];
 
 	bad_common(doc, 1);
-	expect_bad(with(doc, "app-bundle-id", NULL), "missing \"app-bundle-id\"", "/app-bundle-id");
-	expect_bad(with(doc, "app-bundle-id", json_string("")), "empty", "/app-bundle-id");
-	expect_bad(with(doc, "app-version", json_integer(3)), "not a string", "/app-version");
-	expect_bad(with(doc, "app-platform", NULL), "missing", "/app-platform");
-	expect_bad(with(doc, "trustkit-version", json_null()), "not a string", "/trustkit-version");
-	expect_bad(with(doc, "app-vendor-id", json_string("a\x1b[31mred")), "control character", "/app-vendor-id");
-	expect_bad(with(doc, "app-version", json_stringn("3\0" "2", 3)), "syntax", "");  /* jansson refuses an escaped NUL */
+	expect_bad(body_with(doc, "app-bundle-id", NULL), "missing \"app-bundle-id\"", "/app-bundle-id");
+	expect_bad(body_with(doc, "app-bundle-id", json_string("")), "empty", "/app-bundle-id");
+	expect_bad(body_with(doc, "app-version", json_integer(3)), "not a string", "/app-version");
+	expect_bad(body_with(doc, "app-platform", NULL), "missing", "/app-platform");
+	expect_bad(body_with(doc, "trustkit-version", json_null()), "not a string", "/trustkit-version");
+	expect_bad(body_with(doc, "app-vendor-id", json_string("a\x1b[31mred")), "control character", "/app-vendor-id");
+	expect_bad(body_with(doc, "app-version", json_stringn("3\0" "2", 3)), "syntax", "");  /* jansson refuses an escaped NUL */
 	memset(long_id, 'a', sizeof(long_id) - 1);
 	long_id[sizeof(long_id) - 1] = '\0';
-	expect_bad(with(doc, "app-bundle-id", json_string(long_id)), "longer than", "/app-bundle-id");
+	expect_bad(body_with(doc, "app-bundle-id", json_string(long_id)), "longer than", "/app-bundle-id");
 	long_id[sizeof(long_id) - 2] = '\0';   /* the longest accepted */
 	{
-		char *d = with(doc, "app-bundle-id", json_string(long_id));
+		char *d = body_with(doc, "app-bundle-id", json_string(long_id));
 		certpin_report_info info;
 		certpin_report_origin origin;
 		parse_ok(d, &info, &origin);
 		CHECK_INT(strlen(origin.app_bundle_id), CERTPIN_REPORT_APP_FIELD_MAX - 1);
 		free(d);
 	}
-	expect_bad(with(doc, "enforce-pinning", NULL), "missing \"enforce-pinning\"", "/enforce-pinning");
-	expect_bad(with(doc, "enforce-pinning", json_string("true")), "not a boolean", "/enforce-pinning");
-	expect_bad(with(doc, "validation-result", NULL), "missing", "/validation-result");
-	expect_bad(with(doc, "validation-result", json_integer(0)), "success", "/validation-result");
-	expect_bad(with(doc, "validation-result", json_integer(6)), "from 1 to 5", "/validation-result");
-	expect_bad(with(doc, "validation-result", json_string("1")), "from 1 to 5", "/validation-result");
-	expect_bad(with(doc, "validation-result", json_real(1.0)), "from 1 to 5", "/validation-result");
-	expect_bad(with(doc, "known-pins-expiration-date", json_string("soon")), "date", "/known-pins-expiration-date");
+	expect_bad(body_with(doc, "enforce-pinning", NULL), "missing \"enforce-pinning\"", "/enforce-pinning");
+	expect_bad(body_with(doc, "enforce-pinning", json_string("true")), "not a boolean", "/enforce-pinning");
+	expect_bad(body_with(doc, "validation-result", NULL), "missing", "/validation-result");
+	expect_bad(body_with(doc, "validation-result", json_integer(0)), "success", "/validation-result");
+	expect_bad(body_with(doc, "validation-result", json_integer(6)), "from 1 to 5", "/validation-result");
+	expect_bad(body_with(doc, "validation-result", json_string("1")), "from 1 to 5", "/validation-result");
+	expect_bad(body_with(doc, "validation-result", json_real(1.0)), "from 1 to 5", "/validation-result");
+	expect_bad(body_with(doc, "known-pins-expiration-date", json_string("soon")), "date",
+		"/known-pins-expiration-date");
 	free(doc);
 	o.sender = SENDER_TRUSTKIT_ANDROID;
 	doc = report_body(&o);
 	bad_common(doc, 1);
-	expect_bad(with(doc, "served-certificate-chain", json_pack("[s]", "junk")), "PEM", "/served-certificate-chain/0");
+	expect_bad(body_with(doc, "served-certificate-chain", json_pack("[s]", "junk")), "PEM", "/served-certificate-chain/0");
 	free(doc);
 }
 
@@ -331,9 +317,9 @@ static void test_bad_chrome(void)
 	char *doc = report_body(&o);
 
 	bad_common(doc, 0);
-	expect_bad(with(doc, "effective-expiration-date", json_string("2031-13-01")), "effective-expiration-date",
+	expect_bad(body_with(doc, "effective-expiration-date", json_string("2031-13-01")), "effective-expiration-date",
 		"/effective-expiration-date");
-	expect_bad(with(doc, "served-certificate-chain", json_pack("[s]", "junk")), "PEM", "/served-certificate-chain/0");
+	expect_bad(body_with(doc, "served-certificate-chain", json_pack("[s]", "junk")), "PEM", "/served-certificate-chain/0");
 	free(doc);
 	expect_bad(strdup("[]"), "not a JSON object", "");
 	expect_bad(strdup("{}"), "missing", NULL);
