@@ -453,43 +453,9 @@ CHROMIUM=
 for c in chromium chromium-browser google-chrome; do
 	command -v "$c" >/dev/null 2>&1 && { CHROMIUM=$c; break; }
 done
+PNG_CHECK=$(cd "$(dirname "$0")/../support" && pwd)/dashboard_check.py
 red_pixels() { # PNG: pixels of the "attack accepted" red (#c62828)
-	python3 - "$1" <<'EOF'
-import struct, sys, zlib
-data = open(sys.argv[1], "rb").read()
-assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
-pos, idat, w = 8, b"", 0
-while pos < len(data):
-    n, typ = struct.unpack(">I4s", data[pos:pos + 8])
-    body = data[pos + 8:pos + 8 + n]
-    if typ == b"IHDR":
-        w, h, depth, ctype = struct.unpack(">IIBB", body[:10])
-        assert depth == 8 and ctype in (2, 6), "unsupported PNG format"
-        bpp = 3 if ctype == 2 else 4
-    elif typ == b"IDAT":
-        idat += body
-    pos += 12 + n
-raw, stride, prev, count, i = zlib.decompress(idat), w * bpp, bytearray(w * bpp), 0, 0
-for y in range(h):
-    f, line = raw[i], bytearray(raw[i + 1:i + 1 + stride])
-    i += 1 + stride
-    for x in range(stride):
-        a = line[x - bpp] if x >= bpp else 0
-        b, c = prev[x], (prev[x - bpp] if x >= bpp else 0)
-        if f == 1: line[x] = (line[x] + a) & 255
-        elif f == 2: line[x] = (line[x] + b) & 255
-        elif f == 3: line[x] = (line[x] + (a + b) // 2) & 255
-        elif f == 4:
-            pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - 2 * c)
-            pr = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
-            line[x] = (line[x] + pr) & 255
-    for x in range(0, stride, bpp):
-        r, g, bl = line[x], line[x + 1], line[x + 2]
-        if abs(r - 0xc6) < 8 and abs(g - 0x28) < 8 and abs(bl - 0x28) < 8:
-            count += 1
-    prev = line
-print(count)
-EOF
+	python3 "$PNG_CHECK" pixels "$1" c62828
 }
 if [ -z "$CHROMIUM" ] && [ "${CERTPIN_REQUIRE_BROWSER:-0}" = 1 ]; then
 	fail "chromium is not installed but CERTPIN_REQUIRE_BROWSER=1 (scripts/install-deps.sh installs it)"

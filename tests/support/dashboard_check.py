@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Helpers of tests/integration/dashboard_test.sh (standard library only).
+"""Helpers of tests/integration/dashboard_test.sh, and the pixel count of mitm_test.sh
+(standard library only).
 
   bodies PKI OUTDIR          write report bodies of each format into OUTDIR (NN-name.json)
   page HTML SUMMARY.JSON     the page (as served, or as chromium's DOM) shows the numbers of
