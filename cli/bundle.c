@@ -230,12 +230,6 @@ static int load_anchors(certpin_trust_anchors **out, const char *path)
 	return 0;
 }
 
-static void hex32(char out[65], const unsigned char *d)
-{
-	for (size_t i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", d[i]);
-}
-
 /* ---- output ---------------------------------------------------------------- */
 
 typedef struct report {
@@ -269,7 +263,7 @@ static void print_fields(const certpin_bundle_info *info)
 	printf("expires: %s\n", t);
 	cli_pin_string(kid, &info->key_id, CERTPIN_STYLE_DEFAULT);
 	printf("key_id: %s\n", kid);
-	hex32(hex, info->policy_sha256);
+	cli_hex(hex, info->policy_sha256, sizeof(info->policy_sha256));
 	printf("policy: %zu bytes, sha256 %s\n", info->policy_len, hex);
 }
 
@@ -329,7 +323,7 @@ static int print_json(const report *r)
 		cli_pin_string(kid, &info->key_id, CERTPIN_STYLE_DEFAULT);
 		bad |= json_object_set_new(o, "key_id", json_string(kid));
 		bad |= json_object_set_new(o, "policy_length", json_integer((json_int_t)info->policy_len));
-		hex32(hex, info->policy_sha256);
+		cli_hex(hex, info->policy_sha256, sizeof(info->policy_sha256));
 		bad |= json_object_set_new(o, "policy_sha256", json_string(hex));
 	}
 	if (r->policy)

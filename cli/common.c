@@ -364,6 +364,15 @@ void cli_time_date(char out[32], int64_t t)
 	format_time(out, t, 1);
 }
 
+void cli_hex(char *out, const unsigned char *d, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = "0123456789abcdef"[d[i] >> 4];
+		out[2 * i + 1] = "0123456789abcdef"[d[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
 const char *cli_item_type_name(certpin_item_type type)
 {
 	switch (type) {

@@ -166,6 +166,9 @@ int cli_parse_style(certpin_pin_style *out, const char *name);
 /* Format a pin; on a style that cannot express it, falls back to the default style. */
 void cli_pin_string(char out[CERTPIN_PIN_STRLEN], const certpin_pin *pin, certpin_pin_style style);
 
+/* `n` bytes as lowercase hex into `out` (2n + 1 bytes, NUL-terminated). */
+void cli_hex(char *out, const unsigned char *d, size_t n);
+
 /* "YYYY-MM-DDTHH:MM:SSZ" and "YYYY-MM-DD" for Unix time `t` (buffers of 32 bytes). */
 void cli_time_rfc3339(char out[32], int64_t t);
 void cli_time_date(char out[32], int64_t t);

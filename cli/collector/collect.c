@@ -362,11 +362,7 @@ static enum MHD_Result store_report(collector *C, struct MHD_Connection *conn, r
 	r.enforce = ri->enforce;
 	r.policy_version = ri->policy_version;
 	r.served_pin = served_pin;
-	for (size_t i = 0; i < CERTPIN_DIGEST_LEN; i++) {
-		r.report_key[2 * i] = "0123456789abcdef"[ri->key[i] >> 4];
-		r.report_key[2 * i + 1] = "0123456789abcdef"[ri->key[i] & 15];
-	}
-	r.report_key[2 * CERTPIN_DIGEST_LEN] = '\0';
+	cli_hex(r.report_key, ri->key, CERTPIN_DIGEST_LEN);
 	r.peer = peer;
 	r.body = q->buf;
 	r.pins = pins;
