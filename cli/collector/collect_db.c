@@ -670,7 +670,7 @@ static int read_pipeline(PGconn *pg, const cdb_report *const *r, size_t n, unsig
 	return rc;
 }
 
-static int store_batch_pg(cdb *db, const cdb_report *const *r, size_t n, unsigned char *dup, char *err,
+static int store_batch_pg(cdb *db, const cdb_report *const *r, size_t n, unsigned char *outcome, char *err,
 	size_t errlen)
 {
 	PGconn *pg = db->pg;
@@ -696,7 +696,7 @@ static int store_batch_pg(cdb *db, const cdb_report *const *r, size_t n, unsigne
 	if (rc != 0)
 		fail(err, errlen, "postgresql: %s", PQerrorMessage(pg));
 	else
-		rc = read_pipeline(pg, r, n, dup, err, errlen);
+		rc = read_pipeline(pg, r, n, outcome, err, errlen);
 	if (PQexitPipelineMode(pg) != 1 && rc == 0)
 		rc = fail(err, errlen, "postgresql: %s", PQerrorMessage(pg));
 	return rc;
@@ -720,15 +720,11 @@ static int step_sqlite(cdb *db, sqlite3_stmt *st, char *err, size_t errlen)
 int cdb_store_batch(cdb *db, const cdb_report *const *r, size_t n, unsigned char *outcome, char *err,
 	size_t errlen)
 {
-	unsigned char scratch[1];
-	unsigned char *dup = outcome;
 	int rc = 0;
 
 	if (err && errlen)
 		err[0] = '\0';
-	if (!dup && !(dup = n <= 1 ? scratch : calloc(n, 1)))
-		return fail(err, errlen, "out of memory");
-	memset(dup, 0, n);
+	memset(outcome, CDB_STORED, n);
 	pthread_mutex_lock(&db->mu);
 	if (db->kind == ENGINE_PG) {
 		/* a PostgreSQL server that restarted: reconnect once (its prepared statement is gone); else 503 */
@@ -736,7 +732,7 @@ int cdb_store_batch(cdb *db, const cdb_report *const *r, size_t n, unsigned char
 			PQreset(db->pg);
 			db->pg_prepared = 0;
 		}
-		rc = store_batch_pg(db, r, n, dup, err, errlen);
+		rc = store_batch_pg(db, r, n, outcome, err, errlen);
 		goto out;
 	}
 	if (!db->begin) {
@@ -748,7 +744,7 @@ int cdb_store_batch(cdb *db, const cdb_report *const *r, size_t n, unsigned char
 		goto out;
 	}
 	for (size_t i = 0; i < n && rc == 0; i++)
-		rc = insert_sqlite(db, r[i], &dup[i], err, errlen);
+		rc = insert_sqlite(db, r[i], &outcome[i], err, errlen);
 	if (rc == 0)
 		rc = step_sqlite(db, db->commit, err, errlen);
 	if (rc != 0 && sqlite3_get_autocommit(db->lite) == 0)
@@ -756,9 +752,7 @@ int cdb_store_batch(cdb *db, const cdb_report *const *r, size_t n, unsigned char
 out:
 	pthread_mutex_unlock(&db->mu);
 	if (rc != 0)
-		memset(dup, 0, n);
-	if (dup != outcome && dup != scratch)
-		free(dup);
+		memset(outcome, CDB_STORED, n);
 	return rc;
 }
 

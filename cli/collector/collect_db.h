@@ -86,12 +86,12 @@ enum {
 	CDB_KEY_REUSED = 2     /* its key was stored before for another report: not stored */
 };
 
-/* Store one report and its pins in one transaction.  0 or -1 (err set); *outcome (may be NULL) as below. */
+/* Store one report and its pins in one transaction.  0 or -1 (err set); *outcome as below. */
 int cdb_store(cdb *db, const cdb_report *r, unsigned char *outcome, char *err, size_t errlen);
 /*
  * Store `n` reports in one transaction: all of them, or (-1, err set) none.
  * Returns once the transaction is durable (SQLite: synchronous=FULL).
- * outcome[i] (the array may be NULL) gets CDB_STORED, or for a report whose
+ * outcome[i] (an array of n) gets CDB_STORED, or for a report whose
  * idem_key was stored before or earlier in the batch, CDB_DUPLICATE or
  * CDB_KEY_REUSED; neither of those stores anything, and both are success.
  */
