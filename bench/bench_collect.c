@@ -103,18 +103,29 @@ static unsigned long long bench_epoch_ms(void)
 	return (unsigned long long)ts.tv_sec * 1000u + (unsigned long long)ts.tv_nsec / 1000000u;
 }
 
+/* 128 random bits as hex: a sender's part of its Idempotency-Keys.  0, or -1 without randomness. */
+static int key_prefix(char out[33])
+{
+	unsigned char r[16];
+
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		return -1;
+	for (int k = 0; k < 16; k++)
+		snprintf(out + 2 * k, 3, "%02x", r[k]);
+	return 0;
+}
+
 /* A libcurl client: keep-alive, each report with an Idempotency-Key as certpin_reporter sends it. */
 static void *client(void *arg)
 {
 	job *j = arg;
 	CURL *c = curl_easy_init();
 	char url[96], body[4200], prefix[33], key[96];
-	unsigned char r[16];
 
-	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
-		memset(r, j->index, sizeof(r));
-	for (int k = 0; k < 16; k++)
-		snprintf(prefix + 2 * k, 3, "%02x", r[k]);
+	if (!c || key_prefix(prefix) != 0) {
+		curl_easy_cleanup(c);
+		return NULL; /* nothing sent: the phase's line shows the failures */
+	}
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/report", ports[j->index % ncollectors]);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
@@ -681,11 +692,8 @@ static void lean_scan(lean *L, lean_conn *conns, int n, double now, double end)
 static int lean_init(lean_conn *conns, int n, int per)
 {
 	for (int i = 0; i < n; i++) {
-		unsigned char r[16];
-		if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		if (key_prefix(conns[i].key) != 0)
 			return -1;
-		for (int k = 0; k < 16; k++)
-			snprintf(conns[i].key + 2 * k, 3, "%02x", r[k]);
 		conns[i].fd = -1;
 		conns[i].index = i;
 		conns[i].count = per;
