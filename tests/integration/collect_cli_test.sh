@@ -120,17 +120,35 @@ chmod 0755 "$DIR/ro"
 chmod 0644 "$DIR/ro/r.sqlite"
 
 # a database of an older schema: reports refuses it untouched, collect migrates it, the reports in it kept.
+# What each migration added, taken away again (SQLite drops a column only once its index is gone):
+UNDO_4="DROP INDEX reports_idempotency; ALTER TABLE reports DROP COLUMN idempotency_key;
+	CREATE INDEX reports_key ON reports(report_key); DELETE FROM schema_migrations WHERE version = 4;"
+UNDO_3="DROP INDEX reports_app; ALTER TABLE reports DROP COLUMN format;
+	ALTER TABLE reports DROP COLUMN app_bundle_id; ALTER TABLE reports DROP COLUMN app_version;
+	ALTER TABLE reports DROP COLUMN app_platform; ALTER TABLE reports DROP COLUMN app_platform_version;
+	ALTER TABLE reports DROP COLUMN app_vendor_id; ALTER TABLE reports DROP COLUMN trustkit_version;
+	ALTER TABLE reports DROP COLUMN validation_result; DELETE FROM schema_migrations WHERE version = 3;"
+UNDO_2="DROP INDEX reports_received; DROP INDEX reports_host; DROP INDEX reports_key;
+	DROP INDEX report_pins_report; DROP INDEX report_pins_pin; DELETE FROM schema_migrations WHERE version = 2;"
+# DB of schema FROM: reports refuses it and leaves it at FROM; collect migrates it; reports then reads it.
+migrates() { # DB FROM
+	expect_usage "schema $2 (reports)" reports --db "$1"
+	grep -q "schema version $2 is older than this certpin.s (4); run certpin collect on it once to migrate it" \
+		"$DIR/err" && ok || bad "schema $2 message: $(cat "$DIR/err")"
+	[ "$(sqlite3 "$1" 'SELECT max(version) FROM schema_migrations')" = "$2" ] && ok ||
+		bad "reports migrated the schema $2 database"
+	"$CERTPIN" collect --db "$1" --listen 127.0.0.1:0 --duration 1 >/dev/null 2>"$DIR/err" && ok ||
+		bad "collect on a schema $2 database: $(cat "$DIR/err")"
+	[ "$(sqlite3 "$1" "SELECT group_concat(version) FROM schema_migrations")" = "1,2,3,4" ] && ok ||
+		bad "collect did not migrate the schema $2 database"
+	"$CERTPIN" reports --db "$1" >"$DIR/out" 2>"$DIR/err" && ok ||
+		bad "reports after migration from $2: $(cat "$DIR/err")"
+}
 # Version 3 (before idempotency keys), as 3 left it:
 V3=$DIR/v3.sqlite
 cp "$DB" "$V3"
-sqlite3 "$V3" "DROP INDEX reports_idempotency; ALTER TABLE reports DROP COLUMN idempotency_key;
-	CREATE INDEX reports_key ON reports(report_key); DELETE FROM schema_migrations WHERE version = 4"
-expect_usage "schema 3 (reports)" reports --db "$V3"
-grep -q 'schema version 3 is older than this certpin.s (4)' "$DIR/err" && ok || bad "schema 3 message: $(cat "$DIR/err")"
-"$CERTPIN" collect --db "$V3" --listen 127.0.0.1:0 --duration 1 >/dev/null 2>"$DIR/err" && ok ||
-	bad "collect on a schema 3 database: $(cat "$DIR/err")"
-[ "$(sqlite3 "$V3" "SELECT group_concat(version) FROM schema_migrations")" = "1,2,3,4" ] && ok ||
-	bad "collect did not migrate the schema 3 database"
+sqlite3 "$V3" "$UNDO_4"
+migrates "$V3" 3
 # schema 4: the key's unique index in place of the index on report_key
 [ "$(sqlite3 "$V3" "SELECT group_concat(name) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'reports'
 	ORDER BY name")" = "reports_received,reports_host,reports_app,reports_idempotency" ] && ok ||
@@ -138,49 +156,23 @@ grep -q 'schema version 3 is older than this certpin.s (4)' "$DIR/err" && ok || 
 # Version 2 (before the report formats), holding one of certpin's own reports:
 OLD=$DIR/old.sqlite
 cp "$V3" "$OLD"
-sqlite3 "$OLD" "DROP INDEX reports_idempotency; ALTER TABLE reports DROP COLUMN idempotency_key;
-	CREATE INDEX reports_key ON reports(report_key); DELETE FROM schema_migrations WHERE version = 4;
-	DROP INDEX reports_app; ALTER TABLE reports DROP COLUMN format;
-	ALTER TABLE reports DROP COLUMN app_bundle_id; ALTER TABLE reports DROP COLUMN app_version;
-	ALTER TABLE reports DROP COLUMN app_platform; ALTER TABLE reports DROP COLUMN app_platform_version;
-	ALTER TABLE reports DROP COLUMN app_vendor_id; ALTER TABLE reports DROP COLUMN trustkit_version;
-	ALTER TABLE reports DROP COLUMN validation_result; DELETE FROM schema_migrations WHERE version = 3;
+sqlite3 "$OLD" "$UNDO_4 $UNDO_3
 	INSERT INTO reports VALUES (1, 1796000000, 1796000000, '2026-11-30', 'old.certpin.test', 443,
 		'old.certpin.test', 'mismatch', 1, 0, 'sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=', 'k', '127.0.0.1', '{}');
 	INSERT INTO report_pins VALUES (1, 0, 'sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=', 0)"
 sum0=$(cksum <"$OLD")
 expect_usage "older schema (reports)" reports --db "$OLD"
-grep -q 'schema version 2 is older than this certpin.s (4); run certpin collect on it once to migrate it' "$DIR/err" &&
-	ok || bad "older schema message: $(cat "$DIR/err")"
 [ "$(cksum <"$OLD")" = "$sum0" ] && ok || bad "reports changed the older database"
-[ "$(sqlite3 "$OLD" 'SELECT max(version) FROM schema_migrations')" = 2 ] && ok || bad "reports migrated the database"
-"$CERTPIN" collect --db "$OLD" --listen 127.0.0.1:0 --duration 1 >/dev/null 2>"$DIR/err" && ok ||
-	bad "collect on the older database: $(cat "$DIR/err")"
-[ "$(sqlite3 "$OLD" "SELECT group_concat(version) FROM schema_migrations")" = "1,2,3,4" ] && ok ||
-	bad "collect did not migrate the older database"
+migrates "$OLD" 2
 [ "$(sqlite3 "$OLD" "SELECT hostname, format, app_bundle_id IS NULL, validation_result IS NULL,
 	idempotency_key IS NULL FROM reports")" = "old.certpin.test|certpin|1|1|1" ] && ok ||
 	bad "migrated report: $(sqlite3 "$OLD" 'SELECT * FROM reports')"
-"$CERTPIN" reports --db "$OLD" >"$DIR/out" 2>"$DIR/err" && ok || bad "reports after migration: $(cat "$DIR/err")"
 grep -q '^1 failure reports' "$DIR/out" && ok || bad "migrated summary: $(head -n 1 "$DIR/out")"
 # version 1 (before the indexes): every migration since is applied in order
 V1=$DIR/v1.sqlite
 cp "$OLD" "$V1"
-sqlite3 "$V1" "DROP INDEX reports_idempotency; ALTER TABLE reports DROP COLUMN idempotency_key;
-	DROP INDEX reports_received; DROP INDEX reports_host;
-	DROP INDEX report_pins_report; DROP INDEX report_pins_pin; DROP INDEX reports_app;
-	ALTER TABLE reports DROP COLUMN format; ALTER TABLE reports DROP COLUMN app_bundle_id;
-	ALTER TABLE reports DROP COLUMN app_version; ALTER TABLE reports DROP COLUMN app_platform;
-	ALTER TABLE reports DROP COLUMN app_platform_version; ALTER TABLE reports DROP COLUMN app_vendor_id;
-	ALTER TABLE reports DROP COLUMN trustkit_version; ALTER TABLE reports DROP COLUMN validation_result;
-	DELETE FROM schema_migrations WHERE version >= 2"
-expect_usage "schema 1 (reports)" reports --db "$V1"
-grep -q 'schema version 1 is older than this certpin.s (4)' "$DIR/err" && ok || bad "schema 1 message: $(cat "$DIR/err")"
-"$CERTPIN" collect --db "$V1" --listen 127.0.0.1:0 --duration 1 >/dev/null 2>"$DIR/err" && ok ||
-	bad "collect on a schema 1 database: $(cat "$DIR/err")"
-[ "$(sqlite3 "$V1" "SELECT group_concat(version) FROM schema_migrations")" = "1,2,3,4" ] && ok ||
-	bad "collect did not migrate the schema 1 database"
-"$CERTPIN" reports --db "$V1" >/dev/null 2>"$DIR/err" && ok || bad "reports after migration from 1: $(cat "$DIR/err")"
+sqlite3 "$V1" "$UNDO_4 $UNDO_3 $UNDO_2"
+migrates "$V1" 1
 # not a certpin database at all
 sqlite3 "$DIR/other.sqlite" "CREATE TABLE t (x)"
 expect_usage "not a report database" reports --db "$DIR/other.sqlite"
