@@ -8,6 +8,8 @@
  */
 #include "internal.h"
 
+#include <pthread.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -166,10 +168,16 @@ static void compact_pins(certpin_policy *p)
 	p->npins = p->cappins = used;
 }
 
-void certpin__policy_freeze(certpin_policy *p)
+/*
+ * Freezing rearranges the arrays, and threads that attach the same policy
+ * at once each freeze it first: one lock for every freeze makes one of them
+ * do it and the others see it done (and, through the lock, the arrays it
+ * wrote).  A freeze happens once per attachment, never per handshake check.
+ */
+static pthread_mutex_t freeze_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void freeze_locked(certpin_policy *p)
 {
-	if (!p || p->frozen)
-		return;
 	compact_pins(p);
 	shrink((void **)&p->rules, &p->caprules, p->nrules, sizeof(*p->rules));
 	shrink((void **)&p->pins, &p->cappins, p->npins, sizeof(*p->pins));
@@ -182,6 +190,16 @@ void certpin__policy_freeze(certpin_policy *p)
 	certpin__hostindex_compact(&p->index, base_of, p);
 	p->serial = certpin__new_serial();
 	p->frozen = true;
+}
+
+void certpin__policy_freeze(certpin_policy *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&freeze_mu);
+	if (!p->frozen)
+		freeze_locked(p);
+	pthread_mutex_unlock(&freeze_mu);
 }
 
 void certpin_policy_freeze(certpin_policy *p)
