@@ -3,6 +3,8 @@
 #include "internal.h"
 #include "test.h"
 
+#include <pthread.h>
+
 #define PIN_A "sha256/ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0="
 #define PIN_B "sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
 
@@ -320,11 +322,81 @@ static void test_compact(void)
 	certpin_policy_free(p);
 }
 
+/*
+ * Threads that attach one policy at once each freeze it first: released
+ * together, 8 threads freeze a policy whose pins were added in turns (so
+ * freezing must move them), then each reads every pin back.  Before freezing
+ * took a lock, two threads could both rearrange the arrays (a double free
+ * under ASan, wrong pins otherwise).
+ */
+#define FREEZERS 8
+
+typedef struct freezer {
+	certpin_policy *p;
+	pthread_barrier_t *go;
+	int bad;
+} freezer;
+
+static void *freeze_and_read(void *arg)
+{
+	freezer *f = arg;
+	certpin_pin got;
+	certpin_position pos;
+
+	pthread_barrier_wait(f->go);
+	certpin_policy_freeze(f->p);
+	for (size_t i = 0; i < 4; i++)
+		for (size_t k = 0; k < 4; k++)
+			f->bad += certpin_policy_host_pin(&got, &pos, f->p, i, k) != CERTPIN_OK || got.digest[0] != i ||
+				got.digest[1] != k;
+	return NULL;
+}
+
+static void test_freeze_concurrent(void)
+{
+	static const char *const names[] = { "a.test", "b.test", "c.test", "d.test" };
+
+	for (int round = 0; round < 200; round++) {
+		certpin_policy *p;
+		certpin_host_options o = CERTPIN_HOST_OPTIONS_INIT;
+		certpin_pin pin = { CERTPIN_PIN_SPKI_SHA256, { 0 } };
+		pthread_barrier_t go;
+		pthread_t th[FREEZERS];
+		freezer f[FREEZERS];
+		int bad = 0;
+
+		CHECK_INT(certpin_policy_new(&p), CERTPIN_OK);
+		for (size_t i = 0; i < 4; i++) {
+			o.pattern = names[i];
+			CHECK_INT(certpin_policy_add_host(p, &o, NULL), CERTPIN_OK);
+		}
+		for (int k = 0; k < 4; k++)
+			for (size_t i = 0; i < 4; i++) {
+				pin.digest[0] = (unsigned char)i;
+				pin.digest[1] = (unsigned char)k;
+				CHECK_INT(certpin_policy_add_pin(p, names[i], &pin, CERTPIN_POS_ANY, NULL, NULL), CERTPIN_OK);
+			}
+		pthread_barrier_init(&go, NULL, FREEZERS);
+		for (int t = 0; t < FREEZERS; t++) {
+			f[t] = (freezer){ p, &go, 0 };
+			pthread_create(&th[t], NULL, freeze_and_read, &f[t]);
+		}
+		for (int t = 0; t < FREEZERS; t++) {
+			pthread_join(th[t], NULL);
+			bad += f[t].bad;
+		}
+		pthread_barrier_destroy(&go);
+		CHECK_INT(bad, 0);
+		certpin_policy_free(p);
+	}
+}
+
 int main(void)
 {
 	test_load_good();
 	test_max_bytes();
 	test_compact();
+	test_freeze_concurrent();
 	test_load_errors();
 	test_files();
 	test_builder();
